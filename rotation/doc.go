@@ -1,0 +1,11 @@
+// Package rotation is rotabot's domain: a rotation Run, its steps and destinations,
+// the one table of allowed state transitions, the Plan of what a run would touch,
+// and the Engine that walks the team's SOP step by step.
+//
+// It declares the small interfaces it needs from the outside world (Vault,
+// TokenChecker, Consumer, Revoker, Notifier, Store) and is given implementations by
+// main.go. It must not know about Slack, GitHub, Infisical, Heroku or bbolt: it
+// imports no SDK and no other package of this module. A token value only ever
+// passes through it inside a Secret, which refuses to print itself, and it is never
+// stored on a Run.
+package rotation

@@ -1,0 +1,95 @@
+package rotation
+
+import "sort"
+
+// Matrix is the routing matrix (rotabot.yaml): who may act, where, and for each
+// secret the token settings and every consumer of its value. It is loaded and
+// checked by package config; here it is plain data.
+type Matrix struct {
+	OpsUsergroup string
+	Channel      string
+	AuditChannel string
+	Reminders    Reminders
+	Vault        VaultSettings
+	// Secrets by name.
+	Secrets map[string]*SecretConfig
+}
+
+// Reminders says when owners are reminded of a coming expiry.
+type Reminders struct {
+	DaysBefore []int
+}
+
+// VaultSettings says where secrets live in the vault.
+type VaultSettings struct {
+	Environment string
+	Path        string
+	PendingPath string
+}
+
+// SecretConfig is one secret of the routing matrix.
+type SecretConfig struct {
+	Name          string
+	Kind          TokenKind
+	Owners        []string
+	ExpiresInDays int
+	ResourceOwner string
+	Repositories  []string
+	Permissions   map[string]string
+	Scopes        []string
+	Probe         string
+	Consumers     Consumers
+	Verify        []VerifyCheck
+	// Line is where the secret is declared in its file, for messages.
+	Line int
+}
+
+// Consumers are the places a secret's value must be set.
+type Consumers struct {
+	HerokuApps       []string
+	GitHubSecrets    []string
+	ShellRCOperators []string
+}
+
+// VerifyCheck is an HTTP GET made after propagation (SPEC §9 "verify: entries").
+type VerifyCheck struct {
+	Name         string
+	URL          string
+	ExpectStatus int
+	// HeadersEnv maps a header name to the environment variable holding its value.
+	HeadersEnv map[string]string
+}
+
+// Names returns the configured secret names, sorted.
+func (m *Matrix) Names() []string {
+	names := make([]string, 0, len(m.Secrets))
+	for n := range m.Secrets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Secret returns the named secret's configuration.
+func (m *Matrix) Secret(name string) (*SecretConfig, error) {
+	if sc, ok := m.Secrets[name]; ok {
+		return sc, nil
+	}
+	return nil, Errorf(ENOTFOUND, "%q is not a secret in the routing matrix", name)
+}
+
+// Refs returns where the secret and its pending value live in the vault.
+func (m *Matrix) Refs(name string) (current, pending VaultRef) {
+	current = VaultRef{Environment: m.Vault.Environment, Path: m.Vault.Path, Key: name}
+	pending = VaultRef{Environment: m.Vault.Environment, Path: m.Vault.PendingPath, Key: name}
+	return current, pending
+}
+
+// DefaultDaysBefore are the reminder thresholds when the matrix names none.
+var DefaultDaysBefore = []int{14, 7, 3, 1}
+
+// Defaults that apply when the matrix is silent.
+const (
+	DefaultExpiresInDays = 90
+	DefaultPendingPath   = "/rotabot/pending/"
+)

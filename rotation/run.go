@@ -1,0 +1,200 @@
+package rotation
+
+import "time"
+
+// Step names, in the SOP's order. Approval sits between validate and store.
+const (
+	StepPrecheck  = "pre-check"
+	StepGenerate  = "generate"
+	StepValidate  = "validate"
+	StepApproval  = "approval"
+	StepStore     = "store"
+	StepPropagate = "propagate"
+	StepVerify    = "verify"
+	StepRevoke    = "revoke"
+	StepAudit     = "audit"
+)
+
+// StepNames lists the steps in order.
+var StepNames = []string{StepPrecheck, StepGenerate, StepValidate, StepApproval,
+	StepStore, StepPropagate, StepVerify, StepRevoke, StepAudit}
+
+// StepState is what people see for a step.
+type StepState string
+
+const (
+	StepPending StepState = "pending"
+	StepRunning StepState = "running"
+	StepDone    StepState = "done"
+	StepFailed  StepState = "failed"
+	StepSkipped StepState = "skipped"
+)
+
+// Method says how a run was started.
+type Method string
+
+const (
+	MethodSlack Method = "slack"
+	MethodCLI   Method = "cli"
+)
+
+// DestKind is the kind of place a secret's value is set.
+type DestKind string
+
+const (
+	DestHeroku       DestKind = "heroku"        // a Heroku app's config var
+	DestGitHubSecret DestKind = "github_secret" // a GitHub Actions repository secret
+	DestShellRC      DestKind = "shell_rc"      // an operator's shell rc, by DM
+)
+
+// Run is one rotation of one secret. It never holds a token value: only
+// fingerprints, and vault versions to find values again.
+type Run struct {
+	ID        string    `json:"id"`
+	Secret    string    `json:"secret"`
+	Method    Method    `json:"method"`
+	State     State     `json:"state"`
+	Requester string    `json:"requester"`
+	Submitter string    `json:"submitter,omitempty"`
+	Approver  string    `json:"approver,omitempty"`
+	Created   time.Time `json:"created"`
+	Updated   time.Time `json:"updated"`
+
+	Steps        []StepRecord  `json:"steps"`
+	Destinations []Destination `json:"destinations"`
+
+	TokenKind      TokenKind `json:"token_kind,omitempty"`
+	Login          string    `json:"login,omitempty"`
+	OldExpiry      time.Time `json:"old_expiry,omitzero"`
+	NewExpiry      time.Time `json:"new_expiry,omitzero"`
+	OldFingerprint string    `json:"old_fingerprint,omitempty"`
+	NewFingerprint string    `json:"new_fingerprint,omitempty"`
+	// VaultVersionBefore is the vault version that was current before the run
+	// (SPEC §9 Rollback reads the old value with it).
+	VaultVersionBefore int `json:"vault_version_before,omitempty"`
+	// NewVaultVersion is the version the store step wrote.
+	NewVaultVersion int `json:"new_vault_version,omitempty"`
+	// VaultPath overrides the matrix's vault path (CLI --vault-path).
+	VaultPath string `json:"vault_path,omitempty"`
+	// Warnings are shown to the approver (classic scopes broader than configured).
+	Warnings []string `json:"warnings,omitempty"`
+	// Notice is the latest line for people: why a step waits or failed.
+	Notice string `json:"notice,omitempty"`
+	// RetryAt is when the bot retries a step that waits on an outside service.
+	RetryAt time.Time `json:"retry_at,omitzero"`
+	// RevokeMethod is how the old token was revoked ("api" or "manual").
+	RevokeMethod string `json:"revoke_method,omitempty"`
+	// Card is where the run's Slack card lives; the engine only carries it.
+	Card CardRef `json:"card,omitzero"`
+}
+
+// CardRef locates the run's card in the chat layer.
+type CardRef struct {
+	Channel string `json:"channel,omitempty"`
+	TS      string `json:"ts,omitempty"`
+}
+
+// StepRecord is one SOP step of a run.
+type StepRecord struct {
+	Name     string    `json:"name"`
+	State    StepState `json:"state"`
+	Actor    string    `json:"actor,omitempty"`
+	Started  time.Time `json:"started,omitzero"`
+	Finished time.Time `json:"finished,omitzero"`
+	Message  string    `json:"message,omitempty"`
+}
+
+// Destination is one place the new value is set.
+type Destination struct {
+	Kind      DestKind  `json:"kind"`
+	Target    string    `json:"target"` // app name, owner/repo, or Slack user id
+	State     DestState `json:"state"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"last_error,omitempty"`
+	Written   time.Time `json:"written,omitzero"`
+	Finished  time.Time `json:"finished,omitzero"`
+	// Actor is who confirmed a shell-rc destination.
+	Actor string `json:"actor,omitempty"`
+}
+
+// Label names a destination for people.
+func (d Destination) Label() string {
+	switch d.Kind {
+	case DestHeroku:
+		return "Heroku " + d.Target
+	case DestGitHubSecret:
+		return "GitHub Actions " + d.Target
+	case DestShellRC:
+		return "shell rc of <@" + d.Target + ">"
+	}
+	return string(d.Kind) + " " + d.Target
+}
+
+// Step returns the record of the named step.
+func (r *Run) Step(name string) *StepRecord {
+	for i := range r.Steps {
+		if r.Steps[i].Name == name {
+			return &r.Steps[i]
+		}
+	}
+	return nil
+}
+
+// Open reports whether the run is not finished.
+func (r *Run) Open() bool { return !r.State.Final() }
+
+// PendingOperators lists shell-rc operators who have not pressed Done.
+func (r *Run) PendingOperators() []string {
+	var out []string
+	for _, d := range r.Destinations {
+		if d.Kind == DestShellRC && d.State == DestWaiting {
+			out = append(out, d.Target)
+		}
+	}
+	return out
+}
+
+// AuditEntry is what step 8 (or a rollback) writes.
+type AuditEntry struct {
+	Seq            uint64       `json:"seq,omitempty"`
+	Action         string       `json:"action"` // secret.rotate.completed | secret.rotate.rolled_back
+	At             time.Time    `json:"at"`
+	RunID          string       `json:"run"`
+	Secret         string       `json:"secret"`
+	Actor          string       `json:"actor"`
+	Approver       string       `json:"approver,omitempty"`
+	TokenKind      TokenKind    `json:"token_kind,omitempty"`
+	Method         Method       `json:"method"`
+	RevokeMethod   string       `json:"revoke_method,omitempty"`
+	Destinations   []DestResult `json:"destinations"`
+	OldExpiry      time.Time    `json:"old_expiry,omitzero"`
+	NewExpiry      time.Time    `json:"new_expiry,omitzero"`
+	OldFingerprint string       `json:"old_fingerprint,omitempty"`
+	NewFingerprint string       `json:"new_fingerprint,omitempty"`
+}
+
+// Audit actions.
+const (
+	ActionCompleted  = "secret.rotate.completed"
+	ActionRolledBack = "secret.rotate.rolled_back"
+)
+
+// DestResult is one destination's outcome in an audit entry.
+type DestResult struct {
+	Destination string `json:"destination"`
+	Result      string `json:"result"`
+}
+
+// ExpiryRecord is what is known of a secret's current token's expiry.
+type ExpiryRecord struct {
+	Secret      string    `json:"secret"`
+	Fingerprint string    `json:"fingerprint"`
+	Login       string    `json:"login,omitempty"`
+	Kind        TokenKind `json:"kind,omitempty"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"` // zero: never expires
+	CheckedAt   time.Time `json:"checked_at"`
+	// Problem is set when the token could not be checked or was refused.
+	Problem string `json:"problem,omitempty"`
+	// Sent records reminders already sent, by threshold key ("14d", "expired", "no-expiry").
+	Sent map[string]time.Time `json:"sent,omitempty"`
+}

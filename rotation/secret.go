@@ -1,0 +1,117 @@
+package rotation
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Secret holds a token value. It refuses to print, log or marshal itself, so a
+// token cannot reach a log line, an error string or a stored record by accident;
+// adapters call Reveal at the one place they send it.
+type Secret struct{ v string }
+
+// NewSecret wraps a token value.
+func NewSecret(v string) Secret { return Secret{v: v} }
+
+// Reveal returns the token value. Call it only where the value leaves the process
+// for the API that needs it.
+func (s Secret) Reveal() string { return s.v }
+
+// Empty reports whether no value is held.
+func (s Secret) Empty() bool { return s.v == "" }
+
+// Equal reports whether two secrets hold the same value.
+func (s Secret) Equal(o Secret) bool { return s.v == o.v }
+
+// Fingerprint is the first 8 hex characters of the value's SHA-256: enough to tell
+// two tokens apart in an audit trail, useless to an attacker.
+func (s Secret) Fingerprint() string { return Fingerprint(s.v) }
+
+func (s Secret) String() string               { return "[redacted]" }
+func (s Secret) GoString() string             { return "rotation.Secret{[redacted]}" }
+func (s Secret) Format(f fmt.State, _ rune)   { _, _ = f.Write([]byte("[redacted]")) }
+func (s Secret) LogValue() slog.Value         { return slog.StringValue("[redacted]") }
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
+func (s Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// Fingerprint returns the first 8 hex characters of SHA-256 of v.
+func Fingerprint(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:4])
+}
+
+// TokenKind is the kind of GitHub personal access token.
+type TokenKind string
+
+const (
+	FineGrained TokenKind = "fine-grained"
+	Classic     TokenKind = "classic"
+)
+
+// Token prefixes GitHub uses, and the ones people paste by mistake.
+const (
+	PrefixFineGrained = "github_pat_"
+	PrefixClassic     = "ghp_"
+)
+
+// otherPrefixes are token shapes we recognise so the message can say what was pasted.
+var otherPrefixes = []struct{ prefix, what string }{
+	{"gho_", "a GitHub OAuth token"},
+	{"ghu_", "a GitHub App user token"},
+	{"ghs_", "a GitHub App installation token"},
+	{"ghr_", "a GitHub refresh token"},
+	{"xoxb-", "a Slack bot token"},
+	{"xoxp-", "a Slack user token"},
+	{"xapp-", "a Slack app token"},
+	{"xoxe", "a Slack token"},
+}
+
+// TokenShape checks that value looks like a GitHub personal access token and says
+// which kind it is. The message of its error never repeats the value.
+func TokenShape(value string) (TokenKind, error) {
+	switch {
+	case value == "":
+		return "", Errorf(EINVALID, "The token is empty: paste the new token GitHub showed you")
+	case strings.ContainsAny(value, " \t\r\n"):
+		return "", Errorf(EINVALID, "The token contains spaces or line breaks: paste it as one word")
+	}
+	for _, p := range otherPrefixes {
+		if strings.HasPrefix(value, p.prefix) {
+			return "", Errorf(EINVALID, "That is %s, not a GitHub personal access token (ghp_… or github_pat_…)", p.what)
+		}
+	}
+	kind, rest := TokenKind(""), ""
+	switch {
+	case strings.HasPrefix(value, PrefixFineGrained):
+		kind, rest = FineGrained, value[len(PrefixFineGrained):]
+	case strings.HasPrefix(value, PrefixClassic):
+		kind, rest = Classic, value[len(PrefixClassic):]
+	default:
+		return "", Errorf(EINVALID, "That is not a GitHub token (ghp_… or github_pat_…)")
+	}
+	if len(rest) < 20 || len(rest) > 255 {
+		return "", Errorf(EINVALID, "That is not a whole GitHub token: it is too short or too long (ghp_… or github_pat_…)")
+	}
+	for _, c := range rest {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return "", Errorf(EINVALID, "That is not a GitHub token: it holds characters GitHub tokens never have (ghp_… or github_pat_…)")
+		}
+	}
+	return kind, nil
+}
+
+// TokenInfo is what GitHub says about a token (GET /user and its headers).
+type TokenInfo struct {
+	Login string
+	Kind  TokenKind
+	// ExpiresAt is zero when the token never expires.
+	ExpiresAt time.Time
+	// Scopes are the classic token's OAuth scopes (X-OAuth-Scopes).
+	Scopes []string
+	// Repos is how many repositories a fine-grained token can see (-1: not counted).
+	Repos int
+}

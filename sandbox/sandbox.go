@@ -1,0 +1,228 @@
+// Package sandbox holds local stand-ins of the four APIs rotabot speaks — Slack (Web
+// API and the Socket Mode websocket), GitHub REST, Infisical and the Heroku Platform
+// API. Each is an HTTP server on 127.0.0.1 that speaks the real wire format (paths,
+// methods, headers, status codes, JSON shapes), keeps state, logs every request and
+// can be told to misbehave per route. The tests and `rotabot demo` use them.
+//
+// The stand-ins must not know about rotabot's own packages: they are the outside
+// world, reached only through the real SDKs.
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+)
+
+// Fault makes requests to one route misbehave.
+type Fault struct {
+	// Status, when not 0, is answered instead of the real reply, with the API's
+	// error body shape.
+	Status int
+	// RetryAfter, when set, is sent as the Retry-After header.
+	RetryAfter string
+	// Header adds headers to the faulty reply.
+	Header http.Header
+	// Latency delays the request (the real reply follows unless Status is set).
+	Latency time.Duration
+	// Hang blocks the request until the client gives up or the server closes.
+	Hang bool
+	// Times is how many requests the fault applies to; 0 means until cleared.
+	Times int
+}
+
+// Request is one logged request. Body is kept in memory for assertions and is
+// never printed: it can hold a token.
+type Request struct {
+	Time   time.Time
+	Route  string // the route pattern, e.g. "PATCH /apps/{app}/config-vars"
+	Method string
+	Path   string
+	Query  string
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// server is the part every stand-in shares: a mux whose routes log and obey faults.
+type server struct {
+	*httptest.Server
+	mux *http.ServeMux
+
+	// errorBody renders the API's error shape for a status.
+	errorBody func(status int) any
+
+	mu      sync.Mutex
+	faults  map[string]*Fault
+	latency time.Duration
+	log     []Request
+	closing chan struct{}
+	once    sync.Once
+}
+
+func newServer(errorBody func(int) any) *server {
+	s := &server{mux: http.NewServeMux(), errorBody: errorBody, faults: map[string]*Fault{}, closing: make(chan struct{})}
+	s.Server = httptest.NewServer(s.mux)
+	return s
+}
+
+// handle registers a route; pattern is a Go ServeMux pattern like "GET /user".
+func (s *server) handle(pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		defer func() {
+			s.mu.Lock()
+			s.log = append(s.log, Request{Time: time.Now(), Route: pattern, Method: r.Method,
+				Path: r.URL.Path, Query: r.URL.RawQuery, Status: rec.status, Header: r.Header.Clone(), Body: body})
+			s.mu.Unlock()
+		}()
+		f, latency := s.fault(pattern)
+		if latency > 0 {
+			select {
+			case <-time.After(latency):
+			case <-r.Context().Done():
+				return
+			case <-s.closing:
+				return
+			}
+		}
+		if f != nil {
+			if f.Hang {
+				select {
+				case <-r.Context().Done():
+				case <-s.closing:
+				}
+				rec.status = 0
+				return
+			}
+			if f.Status != 0 {
+				for k, vs := range f.Header {
+					for _, v := range vs {
+						rec.Header().Add(k, v)
+					}
+				}
+				if f.RetryAfter != "" {
+					rec.Header().Set("Retry-After", f.RetryAfter)
+				}
+				writeJSON(rec, f.Status, s.errorBody(f.Status))
+				return
+			}
+		}
+		h(rec, r)
+	})
+}
+
+// fault returns the fault for a route (consuming one use) and the latency to add.
+func (s *server) fault(route string) (*Fault, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	latency := s.latency
+	f, ok := s.faults[route]
+	if !ok {
+		f, ok = s.faults["*"]
+	}
+	if !ok {
+		return nil, latency
+	}
+	cp := *f
+	if f.Times > 0 {
+		f.Times--
+		if f.Times == 0 {
+			delete(s.faults, route)
+			delete(s.faults, "*")
+		}
+	}
+	return &cp, latency + cp.Latency
+}
+
+// Fail makes route misbehave as f says ("*" for every route). Clear with Fail(route, nil).
+func (s *server) Fail(route string, f *Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f == nil {
+		delete(s.faults, route)
+		return
+	}
+	cp := *f
+	s.faults[route] = &cp
+}
+
+// SetLatency delays every request by d.
+func (s *server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	s.latency = d
+	s.mu.Unlock()
+}
+
+// Requests returns a copy of the request log.
+func (s *server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.log...)
+}
+
+// Count returns how many logged requests matched route (and answered 2xx when ok).
+func (s *server) Count(route string, okOnly bool) int {
+	n := 0
+	for _, r := range s.Requests() {
+		if r.Route == route && (!okOnly || r.Status >= 200 && r.Status < 300) {
+			n++
+		}
+	}
+	return n
+}
+
+// ResetLog forgets logged requests.
+func (s *server) ResetLog() {
+	s.mu.Lock()
+	s.log = nil
+	s.mu.Unlock()
+}
+
+// Close releases hanging requests and stops the server.
+func (s *server) Close() {
+	s.once.Do(func() { close(s.closing) })
+	s.Server.CloseClientConnections()
+	s.Server.Close()
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	if v != nil {
+		_ = json.NewEncoder(w).Encode(v)
+	}
+}
+
+// waitCtx is a helper for handlers that block.
+func waitCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
