@@ -9,10 +9,13 @@
 package sandbox
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -207,6 +210,16 @@ func (r *statusRecorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// Hijack lets the Socket Mode stand-in upgrade a logged request to a websocket.
+func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("sandbox: response writer cannot hijack")
+	}
+	r.status = http.StatusSwitchingProtocols
+	return h.Hijack()
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
