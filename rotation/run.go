@@ -84,6 +84,8 @@ type Run struct {
 	RetryAt time.Time `json:"retry_at,omitzero"`
 	// RevokeMethod is how the old token was revoked ("api" or "manual").
 	RevokeMethod string `json:"revoke_method,omitempty"`
+	// RolledBackBy is who pressed Rollback.
+	RolledBackBy string `json:"rolled_back_by,omitempty"`
 	// Card is where the run's Slack card lives; the engine only carries it.
 	Card CardRef `json:"card,omitzero"`
 }
@@ -113,6 +115,9 @@ type Destination struct {
 	LastError string    `json:"last_error,omitempty"`
 	Written   time.Time `json:"written,omitzero"`
 	Finished  time.Time `json:"finished,omitzero"`
+	// MaybeWritten is set when a write failed in a way that may still have taken
+	// effect (a timeout, a 5xx): rollback restores such a destination too.
+	MaybeWritten bool `json:"maybe_written,omitempty"`
 	// Actor is who confirmed a shell-rc destination.
 	Actor string `json:"actor,omitempty"`
 }

@@ -105,7 +105,7 @@ var transitions = map[move]State{
 	// step 6
 	{StateVerifying, EvVerified}:   StateWaitingRevoke,
 	{StateVerifying, EvVerifyFail}: StateVerifyFailed,
-	{StateVerifyFailed, EvRetry}:   StateVerifying,
+	{StateVerifyFailed, EvRetry}:   StatePropagating, // rewrite what failed, then verify all
 	// step 7
 	{StateWaitingRevoke, EvRevoke}:     StateRevoking,
 	{StateWaitingRevoke, EvSkipRevoke}: StateAuditing,
@@ -246,6 +246,10 @@ var destTransitions = map[destMove]DestState{
 	{DestWritten, DestEvVerified}:  DestVerified,
 	{DestWritten, DestEvFail}:      DestFailed,
 	{DestVerified, DestEvVerified}: DestVerified,
+	{DestVerified, DestEvFail}:     DestFailed,
+	{DestWaiting, DestEvFail}:      DestFailed,
+	{DestDone, DestEvFail}:         DestFailed,
+	{DestReverted, DestEvRevert}:   DestReverted,
 	{DestWriting, DestEvRevert}:    DestReverted,
 	{DestWritten, DestEvRevert}:    DestReverted,
 	{DestWaiting, DestEvRevert}:    DestReverted,

@@ -1,0 +1,985 @@
+// Package config loads and checks what rotabot is told from outside: the routing
+// matrix (rotabot.yaml — who may act, where, and for each secret its token settings
+// and every consumer of its value) and the environment (SPEC §5). It reports every
+// mistake at once, each with its line and a fix in a person's words, because a
+// half-right matrix must never drive a rotation: Load and Parse return no matrix
+// while any problem stands. It must not know about Slack, the SDKs, the store or the
+// engine's workings; it only fills the plain data types of package rotation, and it
+// never repeats a value that looks like a token.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/raxx-app/rotabot/rotation"
+)
+
+// Problem is one mistake in a routing matrix, at the line that holds it.
+type Problem struct {
+	File string
+	Line int // 0 when the mistake has no line (the file as a whole)
+	Msg  string
+}
+
+// String is "FILE:LINE: what is wrong — how to fix it", the form editors jump to.
+func (p Problem) String() string {
+	if p.Line <= 0 {
+		return p.File + ": " + p.Msg
+	}
+	return p.File + ":" + strconv.Itoa(p.Line) + ": " + p.Msg
+}
+
+// Load reads and checks the routing matrix at path. The error is for a file that
+// cannot be read; mistakes inside it are problems, all of them, sorted by line. The
+// matrix is nil whenever there is a problem.
+func Load(path string) (*rotation.Matrix, []Problem, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, rotation.Wrap(rotation.EINVALID, err, "%s", readFailure(path, err))
+	}
+	m, probs := Parse(path, data)
+	return m, probs, nil
+}
+
+// readFailure says in a person's words why the routing matrix could not be read.
+func readFailure(path string, err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("cannot read the routing matrix %s: there is no such file — point ROTABOT_CONFIG at it, or start from rotabot.example.yaml", path)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Sprintf("cannot read the routing matrix %s: permission denied — let rotabot's user read it", path)
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Sprintf("cannot read the routing matrix %s: %v — point ROTABOT_CONFIG at a readable YAML file", path, err)
+}
+
+// Parse checks data, the routing matrix named name in messages, and returns the
+// matrix with its defaults applied, or nil and every problem found, sorted by line.
+func Parse(name string, data []byte) (*rotation.Matrix, []Problem) {
+	c := &checker{file: name}
+	m := c.parse(data)
+	sort.SliceStable(c.probs, func(i, j int) bool { return c.probs[i].Line < c.probs[j].Line })
+	if len(c.probs) > 0 {
+		return nil, c.probs
+	}
+	return m, nil
+}
+
+// Check is `rotabot check`: it loads the routing matrix from source (a path, or
+// whatever ROTABOT_CONFIG may hold: see LoadFromEnv), writes every problem to w, one
+// per line and sorted by line, then "N problems in F", and returns 1; on a good file
+// it writes one "F: ok — …" line and returns 0. An unreadable file is one line and 1.
+func Check(source string, w io.Writer) int {
+	m, probs, err := LoadFromEnv(source)
+	if err != nil {
+		fmt.Fprintln(w, rotation.ErrorMessage(err))
+		return 1
+	}
+	if len(probs) > 0 {
+		for _, p := range probs {
+			fmt.Fprintln(w, p.String())
+		}
+		n := "problems"
+		if len(probs) == 1 {
+			n = "problem"
+		}
+		fmt.Fprintf(w, "%d %s in %s\n", len(probs), n, probs[0].File)
+		return 1
+	}
+	fmt.Fprintf(w, "%s: ok — %s\n", sourceName(source), Summary(m))
+	return 0
+}
+
+// Summary describes a matrix in one line: "2 secrets, 7 destinations (4 Heroku
+// apps, 2 GitHub secrets, 1 shell rc)". A destination is one consumer of one secret.
+func Summary(m *rotation.Matrix) string {
+	if m == nil {
+		return "no routing matrix"
+	}
+	var heroku, gh, shell int
+	for _, sc := range m.Secrets {
+		heroku += len(sc.Consumers.HerokuApps)
+		gh += len(sc.Consumers.GitHubSecrets)
+		shell += len(sc.Consumers.ShellRCOperators)
+	}
+	var parts []string
+	for _, p := range []struct {
+		n            int
+		one, several string
+	}{
+		{heroku, "Heroku app", "Heroku apps"},
+		{gh, "GitHub secret", "GitHub secrets"},
+		{shell, "shell rc", "shell rcs"},
+	} {
+		if p.n > 0 {
+			parts = append(parts, plural(p.n, p.one, p.several))
+		}
+	}
+	s := plural(len(m.Secrets), "secret", "secrets") + ", " + plural(heroku+gh+shell, "destination", "destinations")
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return s
+}
+
+func plural(n int, one, several string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + several
+}
+
+// Keys each level of the matrix knows, in the order the example file uses.
+var (
+	topKeys       = []string{"ops_usergroup", "channel", "audit_channel", "reminders", "vault", "secrets"}
+	reminderKeys  = []string{"days_before"}
+	vaultKeys     = []string{"environment", "path", "pending_path"}
+	secretKeys    = []string{"kind", "owners", "expires_in_days", "resource_owner", "repositories", "permissions", "scopes", "probe", "consumers", "verify"}
+	consumerKinds = []string{"heroku_apps", "github_secrets", "shell_rc_operators"}
+	verifyKeys    = []string{"name", "url", "expect_status", "headers_env"}
+	kinds         = []string{string(rotation.FineGrained), string(rotation.Classic)}
+)
+
+// checker walks the YAML node tree along the matrix's schema, collecting problems.
+// It descends a fixed number of levels, so an alias pointing at its own ancestor
+// cannot make it loop.
+type checker struct {
+	file  string
+	probs []Problem
+	// typos holds, per mapping, the known keys an unknown key was taken for, so
+	// "chanel" is reported once as a typo and not again as "channel is missing".
+	typos map[*yaml.Node]map[string]bool
+}
+
+// missing reports a required key absent from block n, unless a misspelling of it
+// was already reported there.
+func (c *checker) missing(n *yaml.Node, key string, line int, format string, args ...any) {
+	if c.typos[n][key] {
+		return
+	}
+	c.addf(line, format, args...)
+}
+
+func (c *checker) addf(line int, format string, args ...any) {
+	c.probs = append(c.probs, Problem{File: c.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// entry is one key of a mapping and its value (aliases resolved).
+type entry struct {
+	key  string
+	line int
+	val  *yaml.Node
+}
+
+// item is one scalar of a list, with its line.
+type item struct {
+	val  string
+	line int
+}
+
+var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func (c *checker) parse(data []byte) *rotation.Matrix {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			c.addf(0, "the file is empty — start from rotabot.example.yaml")
+			return nil
+		}
+		c.syntax(data, err)
+		return nil
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		c.addf(next.Line, "a second YAML document starts here — rotabot.yaml is one document: remove the --- line and merge or delete what follows")
+	case !errors.Is(err, io.EOF):
+		c.syntax(data, err)
+	}
+	c.scanTokens(&doc)
+	if len(doc.Content) == 0 {
+		c.addf(0, "the file is empty — start from rotabot.example.yaml")
+		return nil
+	}
+	root := resolve(doc.Content[0])
+	if isNull(root) {
+		c.addf(0, "the file holds no settings — start from rotabot.example.yaml")
+		return nil
+	}
+	if root.Kind != yaml.MappingNode {
+		c.addf(root.Line, "the file should be a block of settings (ops_usergroup, channel, vault, secrets, …), not %s — start from rotabot.example.yaml", describe(root))
+		return nil
+	}
+	return c.matrix(root)
+}
+
+// syntax reports a YAML syntax error at its line, with a hint for the usual causes.
+func (c *checker) syntax(data []byte, err error) {
+	msg, line := err.Error(), 0
+	if sm := yamlLineRe.FindStringSubmatch(msg); sm != nil {
+		line, _ = strconv.Atoi(sm[1])
+		msg = sm[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	fix := "fix the YAML on this line or the one above it (indentation, a missing colon, an unclosed quote or bracket)"
+	lines := strings.Split(string(data), "\n")
+	if strings.Contains(msg, "cannot start any token") && line > 0 && line <= len(lines) && strings.Contains(lines[line-1], "\t") {
+		fix = "YAML does not allow tabs for indentation: indent with spaces"
+	}
+	c.addf(line, "the YAML does not parse (%s) — %s", msg, fix)
+}
+
+// scanTokens flags every value in the file that looks like a token: the routing
+// matrix names where secrets go and must never hold one (it is often kept in git).
+func (c *checker) scanTokens(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && looksLikeToken(n.Value) {
+		c.addf(n.Line, "this looks like a token value — rotabot.yaml must never hold a secret: remove it, and revoke that token if the file was ever shared or committed")
+	}
+	for _, ch := range n.Content {
+		c.scanTokens(ch)
+	}
+}
+
+func (c *checker) matrix(root *yaml.Node) *rotation.Matrix {
+	m := &rotation.Matrix{Secrets: map[string]*rotation.SecretConfig{}}
+	top := c.fields(root, "", "at the top level", topKeys)
+
+	if e, ok := top["ops_usergroup"]; ok && !isNull(e.val) {
+		if v, ok := c.scalar(e, "ops_usergroup"); ok {
+			m.OpsUsergroup = v
+			c.slackIDCheck(e.line, "ops_usergroup", v, "S", "a Slack user group id", "use the group's id (it starts with S), from the user group's page or `usergroups.list`")
+		}
+	} else {
+		c.missing(root, "ops_usergroup", lineOf(e, root), "ops_usergroup is missing — add the id of the Slack user group whose members may act and approve (S…)")
+	}
+
+	if e, ok := top["channel"]; ok && !isNull(e.val) {
+		if v, ok := c.scalar(e, "channel"); ok {
+			m.Channel = v
+			c.slackIDCheck(e.line, "channel", v, "CG", "a Slack channel id", "use the channel's id (C… or G…), shown at the bottom of the channel's details")
+		}
+	} else {
+		c.missing(root, "channel", lineOf(e, root), "channel is missing — add the id of the ops channel (C… or G…) where /rotate is allowed and reminders are posted")
+	}
+
+	if e, ok := top["audit_channel"]; ok && !isNull(e.val) {
+		if v, ok := c.scalar(e, "audit_channel"); ok {
+			m.AuditChannel = v
+			c.slackIDCheck(e.line, "audit_channel", v, "CG", "a Slack channel id", "use the channel's id (C… or G…), shown at the bottom of the channel's details, or remove audit_channel")
+		}
+	}
+
+	m.Reminders.DaysBefore = slices.Clone(rotation.DefaultDaysBefore)
+	if e, ok := top["reminders"]; ok {
+		if rm, ok := c.block(e, "reminders"); ok {
+			r := c.fields(rm, "reminders.", "in reminders", reminderKeys)
+			if d, ok := r["days_before"]; ok {
+				if days := c.daysBefore(d); days != nil {
+					m.Reminders.DaysBefore = days
+				}
+			}
+		}
+	}
+
+	if e, ok := top["vault"]; ok && !isNull(e.val) {
+		if vm, ok := c.block(e, "vault"); ok {
+			c.vault(e, vm, &m.Vault)
+		}
+	} else {
+		c.missing(root, "vault", lineOf(e, root), "vault is missing — add a vault block with environment and path: where the secrets live in Infisical")
+	}
+
+	if e, ok := top["secrets"]; ok && !isNull(e.val) {
+		if sm, ok := c.block(e, "secrets"); ok {
+			c.secrets(e, sm, m)
+		}
+	} else {
+		c.missing(root, "secrets", lineOf(e, root), "secrets is missing — add a secrets block with at least one secret")
+	}
+	return m
+}
+
+func (c *checker) daysBefore(e entry) []int {
+	items, ok := e.val, true
+	if isNull(items) || items.Kind != yaml.SequenceNode {
+		c.addf(e.line, "reminders.days_before should be a list of days before expiry — write e.g. days_before: [14, 7, 3, 1]")
+		return nil
+	}
+	if len(items.Content) == 0 {
+		c.addf(e.line, "reminders.days_before is empty — list at least one day, e.g. [14, 7, 3, 1], or remove it to use that default")
+		return nil
+	}
+	var days []int
+	seen := map[int]int{}
+	for _, it := range items.Content {
+		n := resolve(it)
+		d, err := strconv.Atoi(n.Value)
+		switch {
+		case n.Kind != yaml.ScalarNode || err != nil:
+			c.addf(it.Line, "reminders.days_before: %s is not a whole number of days — write numbers, e.g. [14, 7, 3, 1]", showNode(n))
+			ok = false
+		case d <= 0:
+			c.addf(it.Line, "reminders.days_before: %d is not a day before expiry — use numbers of 1 or more (expired tokens are reported daily anyway)", d)
+			ok = false
+		case seen[d] != 0:
+			c.addf(it.Line, "reminders.days_before: %d is listed twice%s — remove one", d, alsoOn(seen[d], it.Line))
+			ok = false
+		default:
+			seen[d] = it.Line
+			days = append(days, d)
+		}
+	}
+	if !ok {
+		return nil
+	}
+	// Most distant first, the order reminders go out in.
+	sort.Sort(sort.Reverse(sort.IntSlice(days)))
+	return days
+}
+
+func (c *checker) vault(e entry, vm *yaml.Node, v *rotation.VaultSettings) {
+	f := c.fields(vm, "vault.", "in vault", vaultKeys)
+	if en, ok := f["environment"]; ok && !isNull(en.val) {
+		if s, ok := c.scalar(en, "vault.environment"); ok {
+			v.Environment = s
+			if !vaultEnvRe.MatchString(s) {
+				c.addf(en.line, "vault.environment %s is not an Infisical environment slug — use the slug from the project's settings, e.g. prod", show(s))
+			}
+		}
+	} else {
+		c.missing(vm, "environment", lineOf(en, vm, e.line), "vault.environment is missing — add the Infisical environment slug the secrets live in, e.g. environment: prod")
+	}
+	if p, ok := f["path"]; ok && !isNull(p.val) {
+		if s, ok := c.scalar(p, "vault.path"); ok {
+			v.Path = s
+			c.folder(p.line, "vault.path", s)
+		}
+	} else {
+		c.missing(vm, "path", lineOf(p, vm, e.line), "vault.path is missing — add the Infisical folder that holds the secrets, e.g. path: /MooseQuest/github/")
+	}
+	v.PendingPath = rotation.DefaultPendingPath
+	if p, ok := f["pending_path"]; ok && !isNull(p.val) {
+		if s, ok := c.scalar(p, "vault.pending_path"); ok {
+			v.PendingPath = s
+			c.folder(p.line, "vault.pending_path", s)
+			if s == v.Path {
+				c.addf(p.line, "vault.pending_path is the same folder as vault.path — a pending token would overwrite the current one before approval: use a folder of its own, e.g. %s", rotation.DefaultPendingPath)
+			}
+		}
+	}
+}
+
+// folder checks an Infisical folder path: it starts and ends with "/".
+func (c *checker) folder(line int, what, s string) {
+	if strings.HasPrefix(s, "/") && strings.HasSuffix(s, "/") && !strings.Contains(s, "//") && !strings.ContainsAny(s, " \t") {
+		return
+	}
+	fixed := "/" + strings.Trim(strings.Join(strings.Fields(s), ""), "/") + "/"
+	for strings.Contains(fixed, "//") {
+		fixed = strings.ReplaceAll(fixed, "//", "/")
+	}
+	c.addf(line, "%s %s must be an Infisical folder that starts and ends with / — write %s", what, show(s), fixed)
+}
+
+func (c *checker) secrets(e entry, sm *yaml.Node, m *rotation.Matrix) {
+	first := map[string]int{}
+	for _, se := range c.pairs(sm) {
+		if l, dup := first[se.key]; dup {
+			c.addf(se.line, "secret %s is declared twice, on lines %d and %d — remove or rename one", se.key, l, se.line)
+			continue
+		}
+		first[se.key] = se.line
+		if !secretNameRe.MatchString(se.key) {
+			fix := "use upper-case letters, digits and underscores, starting with a letter"
+			if up := strings.ToUpper(strings.NewReplacer("-", "_", ".", "_", " ", "_").Replace(se.key)); secretNameRe.MatchString(up) {
+				fix += ": " + up
+			}
+			c.addf(se.line, "secret name %s is not a variable name — %s", show(se.key), fix)
+		}
+		m.Secrets[se.key] = c.secret(se)
+	}
+	if len(first) == 0 {
+		c.addf(e.line, "secrets is empty — add at least one secret, e.g. GITHUB_API_READONLY_TOKEN with its kind and consumers")
+	}
+}
+
+func (c *checker) secret(se entry) *rotation.SecretConfig {
+	name := se.key
+	sc := &rotation.SecretConfig{Name: name, Line: se.line, ExpiresInDays: rotation.DefaultExpiresInDays}
+	if isNull(se.val) || se.val.Kind != yaml.MappingNode {
+		c.addf(se.line, "secret %s should be a block of settings (kind, consumers, …), not %s — see rotabot.example.yaml", name, describe(se.val))
+		return sc
+	}
+	f := c.fields(se.val, "", "in "+name, secretKeys)
+	p := name + ": "
+
+	kindOK := false
+	if e, ok := f["kind"]; ok && !isNull(e.val) {
+		if v, ok := c.scalar(e, p+"kind"); ok {
+			switch k := rotation.TokenKind(v); k {
+			case rotation.FineGrained, rotation.Classic:
+				sc.Kind, kindOK = k, true
+			default:
+				c.addf(e.line, "%skind %s is not a token kind%s", p, show(v), didYouMean(v, kinds, " — use fine-grained (preferred) or classic"))
+			}
+		}
+	} else {
+		c.missing(se.val, "kind", se.line, "%s has no kind — add kind: fine-grained (preferred) or kind: classic", name)
+	}
+
+	if e, ok := f["owners"]; ok {
+		items := c.list(e, p+"owners", "owners: [U0123ABCD]")
+		for _, it := range items {
+			c.slackIDCheck(it.line, p+"owner", it.val, "UW", "a Slack user id", "use their member id (U… or W…), from their Slack profile → Copy member ID")
+		}
+		sc.Owners = vals(items)
+	}
+
+	if e, ok := f["expires_in_days"]; ok && !isNull(e.val) {
+		if v, ok := c.scalar(e, p+"expires_in_days"); ok {
+			d, err := strconv.Atoi(v)
+			switch {
+			case err != nil:
+				c.addf(e.line, "%sexpires_in_days %s is not a whole number of days — write e.g. expires_in_days: 90", p, show(v))
+			case d < 1 || d > 366:
+				c.addf(e.line, "%sexpires_in_days %d is out of range — use 1 to 366 days (366 is the most a fine-grained token allows; 90 is the SOP's choice)", p, d)
+			default:
+				sc.ExpiresInDays = d
+			}
+		}
+	}
+
+	if e, ok := f["resource_owner"]; ok && !isNull(e.val) {
+		if v, ok := c.scalar(e, p+"resource_owner"); ok {
+			sc.ResourceOwner = v
+			if !githubLogin(v) {
+				c.addf(e.line, "%sresource_owner %s is not a GitHub user or organisation name — use the login the token belongs to, e.g. MooseQuest", p, show(v))
+			}
+		}
+	}
+
+	if e, ok := f["repositories"]; ok {
+		items := c.list(e, p+"repositories", "repositories: [owner/repo]")
+		for _, it := range items {
+			c.repoCheck(it, p+"repository", "the repository the token may reach")
+		}
+		sc.Repositories = vals(items)
+		if sc.Kind == rotation.Classic {
+			c.addf(e.line, "%srepositories is for fine-grained tokens — a classic token reaches every repository its owner can: remove it, or make the token fine-grained", p)
+		}
+	}
+
+	if e, ok := f["permissions"]; ok {
+		sc.Permissions = c.permissions(e, p)
+		if sc.Kind == rotation.Classic {
+			c.addf(e.line, "%spermissions is for fine-grained tokens — classic tokens use scopes: remove it, or make the token fine-grained", p)
+		}
+	}
+
+	if e, ok := f["scopes"]; ok {
+		items := c.list(e, p+"scopes", "scopes: [read:org, workflow]")
+		for _, it := range items {
+			c.scopeCheck(it, p)
+		}
+		sc.Scopes = vals(items)
+		if sc.Kind == rotation.FineGrained {
+			c.addf(e.line, "%sscopes is for classic tokens — fine-grained tokens use permissions: remove it, or make the token classic", p)
+		}
+	}
+
+	if kindOK && sc.Kind == rotation.Classic && len(sc.Scopes) == 0 && !c.emptyListReported(f["scopes"]) {
+		c.missing(se.val, "scopes", lineOf(f["scopes"], nil, se.line), "%s is classic but has no scopes — list the scopes it is made with, e.g. scopes: [read:org, repo:status, workflow]", name)
+	}
+	if kindOK && sc.Kind == rotation.FineGrained {
+		if len(sc.Repositories) == 0 && !c.emptyListReported(f["repositories"]) {
+			c.missing(se.val, "repositories", lineOf(f["repositories"], nil, se.line), "%s is fine-grained but has no repositories — list the repositories (owner/repo) the token may reach: least privilege", name)
+		}
+		if len(sc.Permissions) == 0 && !c.emptyListReported(f["permissions"]) {
+			c.missing(se.val, "permissions", lineOf(f["permissions"], nil, se.line), "%s is fine-grained but has no permissions — list them, e.g. permissions: {metadata: read, contents: read}", name)
+		}
+	}
+
+	if e, ok := f["probe"]; ok && !isNull(e.val) {
+		if v, ok := c.scalar(e, p+"probe"); ok {
+			sc.Probe = v
+			c.probeCheck(e.line, p, v)
+		}
+	}
+
+	if e, ok := f["consumers"]; ok {
+		sc.Consumers = c.consumers(e, p)
+	} else {
+		c.missing(se.val, "consumers", se.line, "%s has no consumers — add a consumers block naming where the token is used (heroku_apps, github_secrets, shell_rc_operators)", name)
+	}
+
+	if e, ok := f["verify"]; ok && !isNull(e.val) {
+		sc.Verify = c.verify(e, p)
+	}
+	return sc
+}
+
+// emptyListReported is true when the key is present but was already reported as not
+// a list, so "has no X" would only repeat it.
+func (c *checker) emptyListReported(e entry) bool {
+	return e.val != nil && !isNull(e.val) && e.val.Kind != yaml.SequenceNode && e.val.Kind != yaml.MappingNode
+}
+
+func (c *checker) permissions(e entry, p string) map[string]string {
+	perms := map[string]string{}
+	if isNull(e.val) {
+		return perms
+	}
+	if e.val.Kind != yaml.MappingNode {
+		c.addf(e.line, "%spermissions should map each permission to read or write — write e.g. permissions: {metadata: read, contents: read}", p)
+		return perms
+	}
+	seen := map[string]int{}
+	for _, pe := range c.pairs(e.val) {
+		if l, dup := seen[pe.key]; dup {
+			c.addf(pe.line, "%spermission %s is set twice, on lines %d and %d — keep one", p, pe.key, l, pe.line)
+			continue
+		}
+		seen[pe.key] = pe.line
+		if !slices.Contains(repoPermissions, pe.key) {
+			hint := ""
+			if a, ok := permissionAliases[pe.key]; ok {
+				hint = " — GitHub's API calls it " + a
+			} else {
+				hint = didYouMean(pe.key, repoPermissions, " — use a repository permission name as GitHub's API spells it, e.g. actions, contents, metadata, pull_requests")
+			}
+			c.addf(pe.line, "%spermission %s is not a fine-grained repository permission%s", p, show(pe.key), hint)
+		}
+		v, ok := c.scalar(pe, p+"permission "+pe.key)
+		if !ok {
+			continue
+		}
+		switch {
+		case isNull(pe.val):
+			c.addf(pe.line, "%spermission %s has no level — write %s: read or %s: write", p, pe.key, pe.key, pe.key)
+		case v != "read" && v != "write":
+			level := "read or write"
+			if g := suggestLevel(v); g != "" {
+				level = g
+			}
+			c.addf(pe.line, "%spermission %s: %s is not an access level — use %s", p, pe.key, show(v), level)
+		case v == "write" && readOnlyPermissions[pe.key]:
+			c.addf(pe.line, "%s%s is always read-only — write %s: read", p, pe.key, pe.key)
+		}
+		perms[pe.key] = v
+	}
+	return perms
+}
+
+// suggestLevel maps the way GitHub's settings page words a level to the matrix's word.
+func suggestLevel(v string) string {
+	l := strings.ToLower(v)
+	switch {
+	case strings.Contains(l, "write") || l == "rw" || l == "admin":
+		return "write"
+	case strings.Contains(l, "read") || l == "r" || l == "ro":
+		return "read"
+	}
+	return ""
+}
+
+func (c *checker) scopeCheck(it item, p string) {
+	if slices.Contains(classicScopes, it.val) {
+		return
+	}
+	s := strings.ToLower(it.val)
+	switch {
+	case strings.HasPrefix(s, "actions:") || strings.HasSuffix(s, ":actions") || s == "actions":
+		c.addf(it.line, "%s%s is not a classic scope — repo or workflow cover Actions", p, it.val)
+	case slices.Contains(classicScopes, s):
+		c.addf(it.line, "%sscope %s is not a classic scope — scopes are lower case: %s", p, show(it.val), s)
+	default:
+		c.addf(it.line, "%sscope %s is not a classic scope%s", p, show(it.val),
+			didYouMean(it.val, classicScopes, " — use one from GitHub's list of classic scopes, e.g. repo, read:org, workflow"))
+	}
+}
+
+func (c *checker) probeCheck(line int, p, v string) {
+	if strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "//") {
+		return
+	}
+	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
+		path := u.EscapedPath()
+		if path == "" {
+			path = "/"
+		}
+		if u.RawQuery != "" {
+			path += "?" + u.RawQuery
+		}
+		c.addf(line, "%sprobe is a path on the GitHub API, not a URL — write probe: %s", p, path)
+		return
+	}
+	c.addf(line, "%sprobe %s must be a path on the GitHub API starting with / — write probe: /%s", p, show(v), strings.TrimLeft(v, "/"))
+}
+
+func (c *checker) repoCheck(it item, what, role string) {
+	if ownerRepo(it.val) {
+		return
+	}
+	if r, ok := ownerRepoFromURL(it.val); ok {
+		c.addf(it.line, "%s %s is a URL — write just owner/repo: %s", what, show(it.val), r)
+		return
+	}
+	c.addf(it.line, "%s %s is not owner/repo — name %s with its owner, e.g. raxx-app/TradeMasterAPI", what, show(it.val), role)
+}
+
+func (c *checker) consumers(e entry, p string) rotation.Consumers {
+	var cs rotation.Consumers
+	if isNull(e.val) {
+		c.addf(e.line, "%sconsumers names no destination — list at least one of heroku_apps, github_secrets, shell_rc_operators", p)
+		return cs
+	}
+	if e.val.Kind != yaml.MappingNode {
+		c.addf(e.line, "%sconsumers should be a block naming destinations (heroku_apps, github_secrets, shell_rc_operators), not %s", p, describe(e.val))
+		return cs
+	}
+	f := map[string]entry{}
+	typoed := false
+	for _, ce := range c.pairs(e.val) {
+		if prev, dup := f[ce.key]; dup {
+			c.addf(ce.line, "%sconsumers.%s is set twice, on lines %d and %d — merge them into one list", p, ce.key, prev.line, ce.line)
+			continue
+		}
+		if !slices.Contains(consumerKinds, ce.key) {
+			g := suggest(ce.key, consumerKinds)
+			if g != "" {
+				typoed = true
+			}
+			c.addf(ce.line, "%sunknown consumer kind %s%s (rotabot sets heroku_apps, github_secrets and shell_rc_operators)", p, show(ce.key),
+				didYouMean(ce.key, consumerKinds, " — remove it"))
+			continue
+		}
+		f[ce.key] = ce
+	}
+	named := false
+	if ce, ok := f["heroku_apps"]; ok {
+		items := c.list(ce, p+"heroku_apps", "heroku_apps: [raxx-console-prod]")
+		for _, it := range items {
+			if !herokuApp(it.val) {
+				fix := "Heroku app names are 3 to 30 lower-case letters, digits and dashes, starting with a letter"
+				if low := strings.ToLower(strings.ReplaceAll(it.val, "_", "-")); low != it.val && herokuApp(low) {
+					fix += ": " + low + "?"
+				}
+				c.addf(it.line, "%sheroku app %s is not a Heroku app name — %s", p, show(it.val), fix)
+			}
+		}
+		cs.HerokuApps = vals(items)
+		named = named || len(items) > 0
+	}
+	if ce, ok := f["github_secrets"]; ok {
+		items := c.list(ce, p+"github_secrets", "github_secrets: [owner/repo]")
+		for _, it := range items {
+			c.repoCheck(it, p+"github_secrets", "the repository whose Actions secret is set")
+		}
+		cs.GitHubSecrets = vals(items)
+		named = named || len(items) > 0
+	}
+	if ce, ok := f["shell_rc_operators"]; ok {
+		items := c.list(ce, p+"shell_rc_operators", "shell_rc_operators: [U0123ABCD]")
+		for _, it := range items {
+			c.slackIDCheck(it.line, p+"shell rc operator", it.val, "UWD", "a Slack user id (U… or W…) or DM channel id (D…)",
+				"use their member id, from their Slack profile → Copy member ID")
+		}
+		cs.ShellRCOperators = vals(items)
+		named = named || len(items) > 0
+	}
+	if !named && !typoed {
+		c.addf(e.line, "%sconsumers names no destination — list at least one of heroku_apps, github_secrets, shell_rc_operators", p)
+	}
+	return cs
+}
+
+func (c *checker) verify(e entry, p string) []rotation.VerifyCheck {
+	if e.val.Kind != yaml.SequenceNode {
+		c.addf(e.line, "%sverify should be a list of checks, each with a name and a url — write e.g.\n  verify:\n    - name: console build status\n      url: https://console.raxx.app/api/status/builds", p)
+		return nil
+	}
+	var checks []rotation.VerifyCheck
+	for _, raw := range e.val.Content {
+		n := resolve(raw)
+		if n.Kind != yaml.MappingNode {
+			c.addf(raw.Line, "%sa verify check should be a block with a name and a url, not %s", p, describe(n))
+			continue
+		}
+		f := c.fields(n, p+"verify ", "in a verify check of "+strings.TrimSuffix(p, ": "), verifyKeys)
+		vc := rotation.VerifyCheck{ExpectStatus: 200}
+		what := p + "a verify check"
+		if ne, ok := f["name"]; ok && !isNull(ne.val) {
+			if v, ok := c.scalar(ne, p+"verify name"); ok && strings.TrimSpace(v) != "" {
+				vc.Name = v
+				what = p + "verify check " + show(v)
+			}
+		}
+		if vc.Name == "" {
+			c.missing(n, "name", lineOf(f["name"], nil, raw.Line), "%sa verify check has no name — add name: (what it checks, shown on the run card)", p)
+		}
+		if ue, ok := f["url"]; ok && !isNull(ue.val) {
+			if v, ok := c.scalar(ue, what+" url"); ok {
+				vc.URL = v
+				if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					fix := "write the whole URL, starting with https://"
+					if err == nil && u.Scheme == "" && !strings.HasPrefix(v, "/") {
+						fix += ": https://" + v
+					}
+					c.addf(ue.line, "%s: url %s is not an http(s) URL — %s", what, show(v), fix)
+				}
+			}
+		} else {
+			c.missing(n, "url", lineOf(f["url"], nil, raw.Line), "%s has no url — add the URL to GET after propagation", what)
+		}
+		if se, ok := f["expect_status"]; ok && !isNull(se.val) {
+			if v, ok := c.scalar(se, what+" expect_status"); ok {
+				if st, err := strconv.Atoi(v); err != nil || st < 100 || st > 599 {
+					c.addf(se.line, "%s: expect_status %s is not an HTTP status — use 100 to 599 (or leave it out for 200)", what, show(v))
+				} else {
+					vc.ExpectStatus = st
+				}
+			}
+		}
+		if he, ok := f["headers_env"]; ok && !isNull(he.val) {
+			vc.HeadersEnv = c.headersEnv(he, what)
+		}
+		checks = append(checks, vc)
+	}
+	return checks
+}
+
+func (c *checker) headersEnv(e entry, what string) map[string]string {
+	h := map[string]string{}
+	if e.val.Kind != yaml.MappingNode {
+		c.addf(e.line, "%s: headers_env should map a header to the environment variable holding its value — write e.g. headers_env: {Cookie: CONSOLE_OPS_COOKIE}", what)
+		return h
+	}
+	seen := map[string]int{}
+	for _, he := range c.pairs(e.val) {
+		canon := strings.ToLower(he.key)
+		if l, dup := seen[canon]; dup {
+			c.addf(he.line, "%s: header %s is set twice, on lines %d and %d — keep one", what, he.key, l, he.line)
+			continue
+		}
+		seen[canon] = he.line
+		if !headerNameRe.MatchString(he.key) {
+			c.addf(he.line, "%s: %s is not an HTTP header name — use letters, digits and dashes, e.g. Cookie or X-Api-Key", what, show(he.key))
+		}
+		n := he.val
+		if isNull(n) || n.Kind != yaml.ScalarNode || !envNameRe.MatchString(n.Value) {
+			// Never repeat the value: it may be the secret itself, pasted by mistake.
+			c.addf(he.line, "%s: header %s must name an environment variable (like CONSOLE_OPS_COOKIE) — headers_env holds the variable's name, never the header's value", what, he.key)
+			continue
+		}
+		h[he.key] = n.Value
+	}
+	return h
+}
+
+// slackIDCheck reports v unless it is a Slack id with one of prefixes.
+func (c *checker) slackIDCheck(line int, what, v, prefixes, is, fix string) bool {
+	if slackID(v, prefixes) {
+		return true
+	}
+	if up := strings.ToUpper(v); up != v && slackID(up, prefixes) {
+		fix = "Slack ids are upper case: " + up
+	}
+	c.addf(line, "%s %s is not %s — %s", what, show(v), is, fix)
+	return false
+}
+
+// pairs returns a mapping's entries in order, duplicates included, aliases resolved.
+func (c *checker) pairs(n *yaml.Node) []entry {
+	var out []entry
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Tag == "!!merge" {
+			c.addf(k.Line, "merge keys (<<) are not supported in the routing matrix — write the keys out, or use an alias (*name) for a whole value")
+			continue
+		}
+		k = resolve(k)
+		if k.Kind != yaml.ScalarNode {
+			c.addf(k.Line, "a key here is %s — keys are plain words", describe(k))
+			continue
+		}
+		out = append(out, entry{key: k.Value, line: n.Content[i].Line, val: resolve(v)})
+	}
+	return out
+}
+
+// fields returns a mapping's known keys, reporting unknown and repeated ones. prefix
+// goes before a key in messages ("vault."), where says which block it is in.
+func (c *checker) fields(n *yaml.Node, prefix, where string, known []string) map[string]entry {
+	f := map[string]entry{}
+	for _, e := range c.pairs(n) {
+		if prev, dup := f[e.key]; dup {
+			c.addf(e.line, "%s%s is set twice, on lines %d and %d — keep one", prefix, e.key, prev.line, e.line)
+			continue
+		}
+		if !slices.Contains(known, e.key) {
+			if g := suggest(e.key, known); g != "" {
+				c.addf(e.line, "unknown key %s %s — did you mean %s?", show(e.key), where, g)
+				if c.typos == nil {
+					c.typos = map[*yaml.Node]map[string]bool{}
+				}
+				if c.typos[n] == nil {
+					c.typos[n] = map[string]bool{}
+				}
+				c.typos[n][g] = true
+			} else {
+				c.addf(e.line, "unknown key %s %s — remove it (known here: %s)", show(e.key), where, strings.Join(known, ", "))
+			}
+			continue
+		}
+		f[e.key] = e
+	}
+	return f
+}
+
+// scalar returns the single value of e, reporting a list or block in its place.
+func (c *checker) scalar(e entry, what string) (string, bool) {
+	if e.val.Kind != yaml.ScalarNode {
+		c.addf(e.line, "%s should be a single value, not %s", what, describe(e.val))
+		return "", false
+	}
+	if isNull(e.val) {
+		return "", true
+	}
+	return e.val.Value, true
+}
+
+// block returns e's mapping, reporting anything else in its place.
+func (c *checker) block(e entry, what string) (*yaml.Node, bool) {
+	if isNull(e.val) {
+		return &yaml.Node{Kind: yaml.MappingNode, Line: e.line}, true
+	}
+	if e.val.Kind != yaml.MappingNode {
+		c.addf(e.line, "%s should be a block of settings, not %s — see rotabot.example.yaml", what, describe(e.val))
+		return nil, false
+	}
+	return e.val, true
+}
+
+// list returns e's items, reporting a single value in place of a list, items that
+// are not single values, and items listed twice.
+func (c *checker) list(e entry, what, example string) []item {
+	if isNull(e.val) {
+		return nil
+	}
+	if e.val.Kind != yaml.SequenceNode {
+		c.addf(e.line, "%s should be a list — write e.g. %s", what, example)
+		return nil
+	}
+	var out []item
+	seen := map[string]int{}
+	for _, raw := range e.val.Content {
+		n := resolve(raw)
+		if n.Kind != yaml.ScalarNode || isNull(n) || n.Value == "" {
+			c.addf(raw.Line, "%s: an entry is %s — each entry is one name", what, describe(n))
+			continue
+		}
+		if l, dup := seen[n.Value]; dup {
+			c.addf(raw.Line, "%s: %s is listed twice%s — remove one", what, show(n.Value), alsoOn(l, raw.Line))
+			continue
+		}
+		seen[n.Value] = raw.Line
+		out = append(out, item{val: n.Value, line: raw.Line})
+	}
+	return out
+}
+
+// alsoOn is " (also on line N)" when the first mention is on another line.
+func alsoOn(first, line int) string {
+	if first == line || first == 0 {
+		return ""
+	}
+	return " (also on line " + strconv.Itoa(first) + ")"
+}
+
+func vals(items []item) []string {
+	if len(items) == 0 {
+		return nil
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.val
+	}
+	return out
+}
+
+// lineOf is e's line when it is present, else the line of the block n, else fallback.
+func lineOf(e entry, n *yaml.Node, fallback ...int) int {
+	if e.line > 0 {
+		return e.line
+	}
+	if len(fallback) > 0 && fallback[0] > 0 {
+		return fallback[0]
+	}
+	if n != nil {
+		return n.Line
+	}
+	return 0
+}
+
+// resolve follows aliases to the node they name.
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 16; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+// describe names what a node is, for "should be X, not Y" messages.
+func describe(n *yaml.Node) string {
+	switch {
+	case isNull(n):
+		return "empty"
+	case n.Kind == yaml.SequenceNode:
+		return "a list"
+	case n.Kind == yaml.MappingNode:
+		return "a block of keys"
+	case n.Kind == yaml.ScalarNode:
+		return "the single value " + show(n.Value)
+	}
+	return "something else"
+}
+
+func showNode(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode {
+		return show(n.Value)
+	}
+	return describe(n)
+}
+
+// sourceName is how a ROTABOT_CONFIG value is named in messages.
+func sourceName(source string) string {
+	if kind, _ := classify(source); kind != fromPath {
+		return envConfig
+	}
+	if source == "" {
+		return DefaultConfigPath
+	}
+	return source
+}

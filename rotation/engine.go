@@ -1,0 +1,289 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Engine walks runs through the SOP. Every field is set by main.go (or a test);
+// nothing is read from package globals.
+type Engine struct {
+	Matrix    *Matrix
+	Vault     Vault
+	Checker   TokenChecker
+	Consumers map[DestKind]Consumer
+	Revoker   Revoker
+	HTTP      HTTPChecker
+	Notifier  Notifier
+	Store     Store
+	Log       *slog.Logger
+	// Now is the clock.
+	Now func() time.Time
+	// Sleep waits d or until ctx ends; tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// CallTimeout bounds each call to an outside service (default 60 s).
+	CallTimeout time.Duration
+	// UnavailableTries is how often a step retries a service that is down or rate
+	// limited before the run shows the step failed (default 3).
+	UnavailableTries int
+	// RevokeChecks is how often the old token is tried after a revoke before the
+	// run goes back to waiting (GitHub may take a moment; default 3).
+	RevokeChecks int
+
+	locks sync.Map // run id → *sync.Mutex
+	wg    sync.WaitGroup
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (e *Engine) sleep(ctx context.Context, d time.Duration) error {
+	if e.Sleep != nil {
+		return e.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (e *Engine) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := e.CallTimeout
+	if d <= 0 {
+		d = 60 * time.Second
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// lock serialises everything this process does to one run. The store's
+// from-state check guards against other processes and against stale clicks.
+func (e *Engine) lock(id string) func() {
+	m, _ := e.locks.LoadOrStore(id, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+func (e *Engine) runLog(r *Run) *slog.Logger {
+	return e.log().With("run", r.ID, "secret", r.Secret)
+}
+
+// transition applies ev to the stored run in one store transaction: the move must
+// be in the table from the state stored now, then mutate may change the run.
+func (e *Engine) transition(ctx context.Context, id string, ev Event, mutate func(*Run) error) (*Run, error) {
+	var from State
+	r, err := e.Store.UpdateRun(ctx, id, func(r *Run) error {
+		from = r.State
+		to, err := Next(r.State, ev)
+		if err != nil {
+			return err
+		}
+		if mutate != nil {
+			if err := mutate(r); err != nil {
+				return err
+			}
+		}
+		r.State = to
+		r.Updated = e.now()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.runLog(r).Info("run moved", "from", string(from), "event", string(ev), "to", string(r.State))
+	return r, nil
+}
+
+// update changes the run without a state move (a destination's outcome, a notice).
+func (e *Engine) update(ctx context.Context, id string, mutate func(*Run) error) (*Run, error) {
+	return e.Store.UpdateRun(ctx, id, func(r *Run) error {
+		if err := mutate(r); err != nil {
+			return err
+		}
+		r.Updated = e.now()
+		return nil
+	})
+}
+
+// notify tells people about the run. A failing notifier does not stop the run.
+func (e *Engine) notify(ctx context.Context, r *Run, note string) {
+	if e.Notifier == nil || r == nil {
+		return
+	}
+	if err := e.Notifier.RunChanged(ctx, r, note); err != nil {
+		e.runLog(r).Warn("could not show the run's change", "err", ErrorMessage(err), "cause", err)
+	}
+}
+
+// Get returns a run.
+func (e *Engine) Get(ctx context.Context, id string) (*Run, error) { return e.Store.GetRun(ctx, id) }
+
+// Advance carries the run on while the bot, not a person, acts next. It returns
+// the run as it stands when a person must act, or when the run is over.
+func (e *Engine) Advance(ctx context.Context, id string) (*Run, error) {
+	for {
+		r, err := e.step(ctx, id)
+		if err != nil || r == nil || !r.State.Automatic() {
+			return r, err
+		}
+		if ctx.Err() != nil {
+			return r, ctx.Err()
+		}
+	}
+}
+
+// step performs the one step the run's state calls for.
+func (e *Engine) step(ctx context.Context, id string) (*Run, error) {
+	unlock := e.lock(id)
+	defer unlock()
+	r, err := e.Store.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch r.State {
+	case StatePrechecking:
+		return e.precheck(ctx, r)
+	case StateStoring:
+		return e.store(ctx, r)
+	case StatePropagating:
+		return e.propagate(ctx, r)
+	case StateVerifying:
+		return e.verify(ctx, r)
+	case StateRevoking:
+		return e.revoke(ctx, r)
+	case StateAuditing:
+		return e.audit(ctx, r)
+	case StateRollingBack:
+		return e.rollback(ctx, r)
+	}
+	return r, nil
+}
+
+// Go runs Advance in the background; Wait waits for every such run to stop at a
+// point where a person acts (or the context ends).
+func (e *Engine) Go(ctx context.Context, id string) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if _, err := e.Advance(ctx, id); err != nil && ctx.Err() == nil {
+			e.log().Error("run stopped with an error", "run", id, "err", ErrorMessage(err), "cause", err)
+		}
+	}()
+}
+
+// Wait waits for the background work started with Go.
+func (e *Engine) Wait() { e.wg.Wait() }
+
+// Resume carries on every open run whose next step is the bot's: what a restarted
+// process does first. Writes recorded as done are not redone; a write that was in
+// flight is redone (setting the same value twice is harmless).
+func (e *Engine) Resume(ctx context.Context) ([]*Run, error) {
+	open, err := e.Store.ListRuns(ctx, RunFilter{OpenOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	var resumed []*Run
+	for _, r := range open {
+		if r.State.Automatic() {
+			e.runLog(r).Info("resuming run", "state", string(r.State))
+			resumed = append(resumed, r)
+			e.Go(ctx, r.ID)
+		}
+	}
+	return resumed, nil
+}
+
+// withUnavailable calls fn and, while it fails because a service is down or rate
+// limited, shows the wait on the run and tries again with a bounded backoff. The
+// last error is returned for the step to fail with.
+func (e *Engine) withUnavailable(ctx context.Context, r *Run, what string, fn func(context.Context) error) error {
+	tries := e.UnavailableTries
+	if tries <= 0 {
+		tries = 3
+	}
+	wait := 2 * time.Second
+	var err error
+	for i := 1; ; i++ {
+		cctx, cancel := e.callCtx(ctx)
+		err = fn(cctx)
+		cancel()
+		if err == nil || ErrorCode(err) != EUNAVAILABLE || i >= tries || ctx.Err() != nil {
+			return err
+		}
+		d := RetryAfter(err)
+		if d <= 0 {
+			d = wait
+			wait *= 2
+		}
+		if d > 5*time.Minute {
+			d = 5 * time.Minute
+		}
+		at := e.now().Add(d)
+		notice := fmt.Sprintf("waiting: %s — %s; retrying at %s", what, ErrorMessage(err), at.Format("15:04:05 UTC"))
+		if nr, uerr := e.update(ctx, r.ID, func(x *Run) error { x.Notice, x.RetryAt = notice, at; return nil }); uerr == nil {
+			e.notify(ctx, nr, notice)
+		}
+		if serr := e.sleep(ctx, d); serr != nil {
+			return serr
+		}
+	}
+}
+
+// crashed reports whether the process is stopping: then nothing more is recorded,
+// and a resumed process redoes what was in flight.
+func crashed(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || ErrorCode(err) == EUNAVAILABLE)
+}
+
+// Step bookkeeping.
+
+func (r *Run) stepStart(name, actor string, at time.Time) {
+	if s := r.Step(name); s != nil {
+		s.State, s.Started, s.Finished = StepRunning, at, time.Time{}
+		if actor != "" {
+			s.Actor = actor
+		}
+	}
+}
+
+func (r *Run) stepEnd(name string, st StepState, actor, msg string, at time.Time) {
+	if s := r.Step(name); s != nil {
+		s.State, s.Finished = st, at
+		if s.Started.IsZero() {
+			s.Started = at
+		}
+		if actor != "" {
+			s.Actor = actor
+		}
+		if msg != "" {
+			s.Message = msg
+		}
+	}
+}
+
+func newSteps() []StepRecord {
+	steps := make([]StepRecord, len(StepNames))
+	for i, n := range StepNames {
+		steps[i] = StepRecord{Name: n, State: StepPending}
+	}
+	return steps
+}

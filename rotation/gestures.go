@@ -1,0 +1,350 @@
+package rotation
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// StartRequest starts a run from Slack.
+type StartRequest struct {
+	Secret    string
+	Requester string
+	// Channel is where the run's card is posted.
+	Channel string
+}
+
+// Start creates a run in pre-check. A secret with an open run gets an ECONFLICT
+// error and that run. Call Advance (or Go) to perform the pre-check.
+func (e *Engine) Start(ctx context.Context, req StartRequest) (*Run, error) {
+	sc, err := e.Matrix.Secret(req.Secret)
+	if err != nil {
+		return nil, err
+	}
+	now := e.now()
+	r := &Run{
+		Secret: req.Secret, Method: MethodSlack, State: StatePrechecking, Requester: req.Requester,
+		Created: now, Updated: now, Steps: newSteps(), TokenKind: sc.Kind,
+		Destinations: destinations(sc, Overrides{}), Card: CardRef{Channel: req.Channel},
+	}
+	r.stepStart(StepPrecheck, "", now)
+	created, err := e.Store.CreateRun(ctx, r)
+	if err != nil {
+		return created, err
+	}
+	e.runLog(created).Info("run started", "requester", req.Requester)
+	e.notify(ctx, created, fmt.Sprintf("<@%s> started a rotation of %s", req.Requester, req.Secret))
+	return created, nil
+}
+
+// SetCard records where the run's card was posted.
+func (e *Engine) SetCard(ctx context.Context, id string, card CardRef) (*Run, error) {
+	return e.update(ctx, id, func(r *Run) error { r.Card = card; return nil })
+}
+
+// Submit validates a new token (step 3) and holds it as the pending value in the
+// vault. A refused token leaves the run as it was; the error's message says why in
+// a person's words and never repeats the token.
+func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Run, error) {
+	unlock := e.lock(id)
+	defer unlock()
+	r, err := e.Store.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !r.State.Allowed(EvSubmit) {
+		_, err := Next(r.State, EvSubmit)
+		return r, err
+	}
+	sc, err := e.Matrix.Secret(r.Secret)
+	if err != nil {
+		return r, err
+	}
+	kind, err := TokenShape(token.Reveal())
+	if err != nil {
+		return r, err
+	}
+	if kind != sc.Kind {
+		return r, Errorf(EINVALID, "This is a %s token but %s is configured as %s: make a %s token", kind, r.Secret, sc.Kind, sc.Kind)
+	}
+	cur, pend := e.refs(r)
+	cctx, cancel := e.callCtx(ctx)
+	defer cancel()
+	current, err := e.Vault.Read(cctx, cur)
+	if err != nil {
+		return r, err
+	}
+	if current.Value.Equal(token) {
+		return r, Errorf(EINVALID, "That is the current token: generate a new one on GitHub")
+	}
+	info, err := e.Checker.Check(cctx, token)
+	if err != nil {
+		if ErrorCode(err) == EUNAUTHORIZED {
+			return r, Errorf(EINVALID, "GitHub refused this token (401): it is expired, revoked or mistyped")
+		}
+		return r, err
+	}
+	if r.Login != "" && info.Login != r.Login {
+		return r, Errorf(EINVALID, "This token belongs to %s, not %s", info.Login, r.Login)
+	}
+	now := e.now()
+	if !info.ExpiresAt.IsZero() && !info.ExpiresAt.After(now) {
+		return r, Errorf(EINVALID, "This token expired on %s: generate a new one", info.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	if sc.Probe != "" {
+		if err := e.Checker.Probe(cctx, token, sc.Probe); err != nil {
+			if ErrorCode(err) == EUNAVAILABLE {
+				return r, err
+			}
+			return r, Errorf(EINVALID, "The workload probe refused this token: %s", ErrorMessage(err))
+		}
+	}
+	var warnings []string
+	if kind == Classic {
+		if extra := missingFrom(info.Scopes, sc.Scopes); len(extra) > 0 {
+			warnings = append(warnings, "The token has scopes beyond the routing matrix: "+strings.Join(extra, ", "))
+		}
+		if lacking := missingFrom(sc.Scopes, info.Scopes); len(lacking) > 0 {
+			warnings = append(warnings, "The token lacks configured scopes: "+strings.Join(lacking, ", "))
+		}
+		warnings = append(warnings, MigrateWarning)
+	}
+	if info.ExpiresAt.IsZero() {
+		warnings = append(warnings, "The token never expires: GitHub recommends an expiry")
+	}
+	if _, err := e.Vault.Write(cctx, pend, token); err != nil {
+		return r, err
+	}
+	r, err = e.transition(ctx, id, EvSubmit, func(r *Run) error {
+		r.Submitter = user
+		r.NewFingerprint = token.Fingerprint()
+		r.NewExpiry = info.ExpiresAt
+		r.Warnings = warnings
+		r.Notice = ""
+		r.stepEnd(StepGenerate, StepDone, user, "", now)
+		r.stepEnd(StepValidate, StepDone, user, validatedMessage(info), now)
+		r.stepStart(StepApproval, "", now)
+		return nil
+	})
+	if err != nil {
+		// The run moved on meanwhile (another process); the staged value stays
+		// pending and is replaced or deleted by whatever comes next.
+		return r, err
+	}
+	e.notify(ctx, r, fmt.Sprintf("<@%s> submitted a new token (%s); waiting for a second ops member to approve", user, r.NewFingerprint))
+	return r, nil
+}
+
+func validatedMessage(info TokenInfo) string {
+	return fmt.Sprintf("login %s, %s, %s", info.Login, info.Kind, ExpiryText(info.ExpiresAt))
+}
+
+// ExpiryText says when a token expires, for people.
+func ExpiryText(t time.Time) string {
+	if t.IsZero() {
+		return "never expires"
+	}
+	return "expires " + t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// missingFrom returns the items of a not in b.
+func missingFrom(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Approve records a second ops member's approval and moves the run to the store
+// step. The requester and the submitter may not approve. Call Advance (or Go) to
+// carry the run on.
+func (e *Engine) Approve(ctx context.Context, id, user string) (*Run, error) {
+	unlock := e.lock(id)
+	defer unlock()
+	r, err := e.transition(ctx, id, EvApprove, func(r *Run) error {
+		switch user {
+		case r.Requester:
+			return Errorf(EFORBIDDEN, "You started this run: another ops member must approve it")
+		case r.Submitter:
+			return Errorf(EFORBIDDEN, "You submitted the new token: another ops member must approve it")
+		}
+		now := e.now()
+		r.Approver = user
+		r.stepEnd(StepApproval, StepDone, user, "", now)
+		r.stepStart(StepStore, "", now)
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	e.notify(ctx, r, fmt.Sprintf("<@%s> approved", user))
+	return r, nil
+}
+
+// Cancel ends a run before approval, deleting the pending value. Nothing else changes.
+func (e *Engine) Cancel(ctx context.Context, id, user string) (*Run, error) {
+	unlock := e.lock(id)
+	defer unlock()
+	r, err := e.Store.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !r.State.Allowed(EvCancel) {
+		_, err := Next(r.State, EvCancel)
+		return r, err
+	}
+	_, pend := e.refs(r)
+	cctx, cancel := e.callCtx(ctx)
+	defer cancel()
+	if err := e.Vault.Delete(cctx, pend); err != nil {
+		return r, Wrap(ErrorCode(err), err, "Could not delete the pending value: %s — press Cancel again", ErrorMessage(err))
+	}
+	r, err = e.transition(ctx, id, EvCancel, func(r *Run) error {
+		now := e.now()
+		for i := range r.Steps {
+			if r.Steps[i].State == StepPending || r.Steps[i].State == StepRunning || r.Steps[i].State == StepFailed {
+				r.Steps[i].State, r.Steps[i].Finished = StepSkipped, now
+			}
+		}
+		r.Notice = fmt.Sprintf("Cancelled by <@%s>", user)
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	e.notify(ctx, r, fmt.Sprintf("<@%s> cancelled the run; nothing was changed", user))
+	return r, nil
+}
+
+// Retry runs a failed step again. Only what failed is redone.
+func (e *Engine) Retry(ctx context.Context, id, user string) (*Run, error) {
+	unlock := e.lock(id)
+	defer unlock()
+	r, err := e.transition(ctx, id, EvRetry, func(r *Run) error {
+		r.Notice = fmt.Sprintf("<@%s> pressed Retry", user)
+		r.RetryAt = time.Time{}
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	e.notify(ctx, r, r.Notice)
+	return r, nil
+}
+
+// Rollback starts undoing the run: the vault gets the old value back, every
+// consumer already written is set back, shell-rc operators are told to revert.
+// It is possible from approval until the revoke is under way.
+func (e *Engine) Rollback(ctx context.Context, id, user string) (*Run, error) {
+	unlock := e.lock(id)
+	defer unlock()
+	r, err := e.transition(ctx, id, EvRollback, func(r *Run) error {
+		r.Notice = fmt.Sprintf("<@%s> started a rollback", user)
+		r.RetryAt = time.Time{}
+		r.RolledBackBy = user
+		return nil
+	})
+	if err != nil {
+		if cur, gerr := e.Store.GetRun(ctx, id); gerr == nil && (cur.State == StateRevoking || cur.State == StateAuditing || cur.State == StateCompleted || cur.State == StateAuditFailed) {
+			return cur, Errorf(ECONFLICT, "Rollback is no longer possible: the old token is being or has been revoked. Start a new run with /rotate %s and a brand-new token", cur.Secret)
+		}
+		return r, err
+	}
+	e.notify(ctx, r, r.Notice)
+	return r, nil
+}
+
+// Revoke starts step 7. viaAPI sends the old token to GitHub's revoke endpoint;
+// otherwise the operator says they deleted it in GitHub's settings. Either way the
+// bot then checks that the old token answers 401.
+func (e *Engine) Revoke(ctx context.Context, id, user string, viaAPI bool) (*Run, error) {
+	unlock := e.lock(id)
+	defer unlock()
+	r, err := e.transition(ctx, id, EvRevoke, func(r *Run) error {
+		r.RevokeMethod = "manual"
+		if viaAPI {
+			r.RevokeMethod = "api"
+		}
+		r.stepStart(StepRevoke, user, e.now())
+		r.Notice = ""
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	how := "says they revoked the old token in GitHub's settings"
+	if viaAPI {
+		how = "asked the bot to revoke the old token"
+	}
+	e.notify(ctx, r, fmt.Sprintf("<@%s> %s; checking that it answers 401", user, how))
+	return r, nil
+}
+
+// ConfirmOperator records a shell-rc operator's Done. Only that operator may.
+func (e *Engine) ConfirmOperator(ctx context.Context, id, user string) (*Run, error) {
+	unlock := e.lock(id)
+	defer unlock()
+	r, err := e.update(ctx, id, func(r *Run) error {
+		for i := range r.Destinations {
+			d := &r.Destinations[i]
+			if d.Kind != DestShellRC || d.Target != user {
+				continue
+			}
+			if d.State != DestWaiting {
+				return Errorf(ECONFLICT, "This run has moved on: your shell rc is %s", d.State)
+			}
+			d.State, d.Actor, d.Finished = DestDone, user, e.now()
+			return nil
+		}
+		return Errorf(EFORBIDDEN, "Only the operator this message was sent to can press Done")
+	})
+	if err != nil {
+		return r, err
+	}
+	e.notify(ctx, r, fmt.Sprintf("<@%s> updated their shell rc", user))
+	return r, nil
+}
+
+// DryRun is the plan and what the current token is, read without writing.
+type DryRun struct {
+	Plan    Plan
+	Current TokenInfo
+	// Problem says why the current token could not be read or checked.
+	Problem string
+}
+
+// DryRun reads the vault and GitHub and writes nothing.
+func (e *Engine) DryRun(ctx context.Context, secret string, o Overrides) (DryRun, error) {
+	p, err := e.Matrix.Plan(secret, o, e.now())
+	if err != nil {
+		return DryRun{}, err
+	}
+	out := DryRun{Plan: p}
+	cctx, cancel := e.callCtx(ctx)
+	defer cancel()
+	cur, err := e.Vault.Read(cctx, p.Vault)
+	if err != nil {
+		out.Problem = "current value: " + ErrorMessage(err)
+		return out, nil
+	}
+	info, err := e.Checker.Check(cctx, cur.Value)
+	if err != nil {
+		out.Problem = "current token: " + ErrorMessage(err)
+		return out, nil
+	}
+	out.Current = info
+	return out, nil
+}
+
+func (e *Engine) refs(r *Run) (cur, pend VaultRef) {
+	cur, pend = e.Matrix.Refs(r.Secret)
+	if r.VaultPath != "" {
+		cur.Path = r.VaultPath
+	}
+	return cur, pend
+}

@@ -1,0 +1,156 @@
+package rotation
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Overrides narrow or redirect a run's destinations (the CLI's flags).
+type Overrides struct {
+	VaultPath    string   // --vault-path
+	HerokuApps   []string // --apps
+	GitHubSecret string   // --gh-secret-repo
+}
+
+// Plan is everything a run of a secret would touch and the token settings to use:
+// what --dry-run shows.
+type Plan struct {
+	Secret        string
+	Kind          TokenKind
+	ExpiresInDays int
+	ResourceOwner string
+	Repositories  []string
+	Permissions   map[string]string
+	Scopes        []string
+	Probe         string
+	Vault         VaultRef
+	Pending       VaultRef
+	Destinations  []Destination
+	Verify        []VerifyCheck
+	// TokenName is the name to give the new token (<secret>-<date>).
+	TokenName string
+	// NewTokenURL is GitHub's page to create the token, prefilled where GitHub allows.
+	NewTokenURL string
+	// Warnings for people (classic tokens: migrate to fine-grained).
+	Warnings []string
+}
+
+// MigrateWarning is shown for classic tokens (SOP: migrate on the next rotation).
+const MigrateWarning = "Classic PAT: GitHub recommends fine-grained tokens — migrate this secret on this rotation if no classic-only feature is needed"
+
+// Plan returns what a run of secret would touch, at time now.
+func (m *Matrix) Plan(secret string, o Overrides, now time.Time) (Plan, error) {
+	sc, err := m.Secret(secret)
+	if err != nil {
+		return Plan{}, err
+	}
+	cur, pend := m.Refs(secret)
+	if o.VaultPath != "" {
+		cur.Path = o.VaultPath
+	}
+	p := Plan{
+		Secret: secret, Kind: sc.Kind, ExpiresInDays: sc.ExpiresInDays, ResourceOwner: sc.ResourceOwner,
+		Repositories: sc.Repositories, Permissions: sc.Permissions, Scopes: sc.Scopes, Probe: sc.Probe,
+		Vault: cur, Pending: pend, Verify: sc.Verify,
+		TokenName: strings.ToLower(strings.ReplaceAll(secret, "_", "-")) + "-" + now.UTC().Format("2006-01-02"),
+	}
+	if p.ExpiresInDays == 0 {
+		p.ExpiresInDays = DefaultExpiresInDays
+	}
+	p.Destinations = destinations(sc, o)
+	p.NewTokenURL = newTokenURL(p)
+	if sc.Kind == Classic {
+		p.Warnings = append(p.Warnings, MigrateWarning)
+	}
+	return p, nil
+}
+
+func destinations(sc *SecretConfig, o Overrides) []Destination {
+	apps := sc.Consumers.HerokuApps
+	if len(o.HerokuApps) > 0 {
+		apps = o.HerokuApps
+	}
+	repos := sc.Consumers.GitHubSecrets
+	if o.GitHubSecret != "" {
+		repos = []string{o.GitHubSecret}
+	}
+	var ds []Destination
+	for _, a := range apps {
+		ds = append(ds, Destination{Kind: DestHeroku, Target: a, State: DestPending})
+	}
+	for _, r := range repos {
+		ds = append(ds, Destination{Kind: DestGitHubSecret, Target: r, State: DestPending})
+	}
+	for _, u := range sc.Consumers.ShellRCOperators {
+		ds = append(ds, Destination{Kind: DestShellRC, Target: u, State: DestPending})
+	}
+	return ds
+}
+
+func newTokenURL(p Plan) string {
+	q := url.Values{}
+	if p.Kind == Classic {
+		q.Set("description", p.TokenName)
+		if len(p.Scopes) > 0 {
+			q.Set("scopes", strings.Join(p.Scopes, ","))
+		}
+		return "https://github.com/settings/tokens/new?" + q.Encode()
+	}
+	q.Set("name", p.TokenName)
+	q.Set("description", "rotabot: "+p.Secret)
+	if p.ResourceOwner != "" {
+		q.Set("target_name", p.ResourceOwner)
+	}
+	q.Set("expires_in", fmt.Sprint(p.ExpiresInDays))
+	for k, v := range p.Permissions {
+		q.Set(k, v)
+	}
+	return "https://github.com/settings/personal-access-tokens/new?" + q.Encode()
+}
+
+// Lines renders the plan as plain text lines, for the CLI and dry-run answers.
+func (p Plan) Lines() []string {
+	var out []string
+	out = append(out, fmt.Sprintf("Plan for %s (%s PAT)", p.Secret, p.Kind))
+	out = append(out, fmt.Sprintf("  vault: %s%s in %s (pending value at %s%s)", p.Vault.Path, p.Vault.Key, p.Vault.Environment, p.Pending.Path, p.Pending.Key))
+	out = append(out, fmt.Sprintf("  new token: name %s, expires in %d days", p.TokenName, p.ExpiresInDays))
+	if p.ResourceOwner != "" {
+		out = append(out, "  resource owner: "+p.ResourceOwner)
+	}
+	if len(p.Repositories) > 0 {
+		out = append(out, "  repositories: "+strings.Join(p.Repositories, ", "))
+	}
+	if len(p.Permissions) > 0 {
+		keys := make([]string, 0, len(p.Permissions))
+		for k := range p.Permissions {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var ps []string
+		for _, k := range keys {
+			ps = append(ps, k+": "+p.Permissions[k])
+		}
+		out = append(out, "  permissions: "+strings.Join(ps, ", "))
+	}
+	if len(p.Scopes) > 0 {
+		out = append(out, "  scopes: "+strings.Join(p.Scopes, ", "))
+	}
+	if p.Probe != "" {
+		out = append(out, "  workload probe: GET "+p.Probe)
+	}
+	out = append(out, fmt.Sprintf("  destinations (%d):", len(p.Destinations)))
+	for _, d := range p.Destinations {
+		out = append(out, "    - "+d.Label())
+	}
+	for _, v := range p.Verify {
+		out = append(out, fmt.Sprintf("  verify: %s (GET %s, expect %d)", v.Name, v.URL, v.ExpectStatus))
+	}
+	out = append(out, "  create it at: "+p.NewTokenURL)
+	for _, w := range p.Warnings {
+		out = append(out, "  ⚠ "+w)
+	}
+	return out
+}

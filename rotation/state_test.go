@@ -1,0 +1,138 @@
+package rotation
+
+import (
+	"strings"
+	"testing"
+)
+
+// The allowed moves, written out again by hand from SPEC §2 so that a change to
+// the table must be a change to this list too.
+const wantMoves = `
+prechecking precheck_ok waiting_token
+prechecking precheck_fail precheck_failed
+prechecking cancel cancelled
+precheck_failed retry prechecking
+precheck_failed cancel cancelled
+waiting_token submit waiting_approval
+waiting_token cancel cancelled
+waiting_approval approve storing
+waiting_approval cancel cancelled
+storing stored propagating
+storing store_fail store_failed
+storing rollback rolling_back
+store_failed retry storing
+store_failed rollback rolling_back
+propagating propagated verifying
+propagating propagate_fail propagate_failed
+propagating rollback rolling_back
+propagate_failed retry propagating
+propagate_failed rollback rolling_back
+verifying verified waiting_revoke
+verifying verify_fail verify_failed
+verifying rollback rolling_back
+verify_failed retry propagating
+verify_failed rollback rolling_back
+waiting_revoke revoke revoking
+waiting_revoke skip_revoke auditing
+waiting_revoke rollback rolling_back
+revoking revoke_confirm auditing
+revoking revoke_pending waiting_revoke
+auditing audited completed
+auditing audit_fail audit_failed
+audit_failed retry auditing
+rolling_back rolled_back rolled_back
+rolling_back rollback_fail rollback_failed
+rollback_failed retry rolling_back
+`
+
+func TestTransitionTableOverWholeSpace(t *testing.T) {
+	want := map[move]State{}
+	for _, line := range strings.Split(strings.TrimSpace(wantMoves), "\n") {
+		f := strings.Fields(line)
+		want[move{State(f[0]), Event(f[1])}] = State(f[2])
+	}
+	pairs := 0
+	for _, s := range States {
+		for _, ev := range Events {
+			pairs++
+			to, err := Next(s, ev)
+			exp, allowed := want[move{s, ev}]
+			switch {
+			case allowed && err != nil:
+				t.Errorf("%s --%s--> refused, want %s", s, ev, exp)
+			case allowed && to != exp:
+				t.Errorf("%s --%s--> %s, want %s", s, ev, to, exp)
+			case !allowed && err == nil:
+				t.Errorf("%s --%s--> %s allowed, want refused", s, ev, to)
+			case !allowed && ErrorCode(err) != ECONFLICT:
+				t.Errorf("%s --%s--> refused with %s, want conflict", s, ev, ErrorCode(err))
+			}
+		}
+	}
+	if pairs != len(States)*len(Events) || len(want) != len(transitions) {
+		t.Fatalf("table has %d moves, list has %d", len(transitions), len(want))
+	}
+	// Final states allow nothing, and have no buttons' worth of moves.
+	for _, s := range States {
+		if !s.Final() {
+			continue
+		}
+		for _, ev := range Events {
+			if s.Allowed(ev) {
+				t.Errorf("final state %s allows %s", s, ev)
+			}
+		}
+	}
+}
+
+func TestEveryStateHasAWord(t *testing.T) {
+	words := map[string]bool{"Waiting for token": true, "Waiting for approval": true, "Propagating": true,
+		"Verifying": true, "Waiting for revoke": true, "Completed": true, "Rolled back": true, "Cancelled": true,
+		"Failed": true, "Pre-checking": true, "Auditing": true, "Rolling back": true}
+	for _, s := range States {
+		if !words[s.Word()] {
+			t.Errorf("%s shows %q", s, s.Word())
+		}
+	}
+}
+
+func TestDestinationTable(t *testing.T) {
+	cases := []struct {
+		from DestState
+		ev   DestEvent
+		to   DestState
+	}{
+		{DestPending, DestEvWrite, DestWriting},
+		{DestWriting, DestEvWritten, DestWritten},
+		{DestWriting, DestEvAsked, DestWaiting},
+		{DestWaiting, DestEvDone, DestDone},
+		{DestFailed, DestEvWrite, DestWriting},
+		{DestWritten, DestEvVerified, DestVerified},
+		{DestWritten, DestEvRevert, DestReverted},
+	}
+	for _, c := range cases {
+		if to, err := NextDest(c.from, c.ev); err != nil || to != c.to {
+			t.Errorf("%s --%s--> %s %v, want %s", c.from, c.ev, to, err, c.to)
+		}
+	}
+	for _, bad := range []struct {
+		from DestState
+		ev   DestEvent
+	}{{DestPending, DestEvDone}, {DestWritten, DestEvWrite}, {DestVerified, DestEvWrite}, {DestDone, DestEvDone}, {DestPending, DestEvRevert}} {
+		if _, err := NextDest(bad.from, bad.ev); ErrorCode(err) != ECONFLICT {
+			t.Errorf("%s --%s--> allowed", bad.from, bad.ev)
+		}
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	s := NewSecret("ghp_abcdefghijklmnopqrstuvwxyz0123456789")
+	for _, out := range []string{s.String(), s.GoString(), sprintf("%v %s %+v %#v %q", s, s, s, s, s)} {
+		if strings.Contains(out, "abcdefgh") {
+			t.Fatalf("secret printed: %s", out)
+		}
+	}
+	if Fingerprint("x") != "2d711642" {
+		t.Fatalf("fingerprint = %s", Fingerprint("x"))
+	}
+}

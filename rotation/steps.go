@@ -1,0 +1,583 @@
+package rotation
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// fail moves the run to a failed state with a reason for people, unless the
+// process is stopping (then nothing is recorded and a resumed process redoes the step).
+func (e *Engine) fail(ctx context.Context, r *Run, ev Event, step string, err error) (*Run, error) {
+	if crashed(ctx, err) {
+		return r, ctx.Err()
+	}
+	msg := ErrorMessage(err)
+	e.runLog(r).Warn("step failed", "step", step, "err", msg, "cause", err)
+	nr, terr := e.transition(context.WithoutCancel(ctx), r.ID, ev, func(x *Run) error {
+		x.stepEnd(step, StepFailed, "", msg, e.now())
+		x.Notice = "Failed at " + step + ": " + msg
+		return nil
+	})
+	if terr != nil {
+		return r, terr
+	}
+	e.notify(ctx, nr, nr.Notice)
+	return nr, nil
+}
+
+// precheck is step 1: read the current value, ask GitHub who it is.
+func (e *Engine) precheck(ctx context.Context, r *Run) (*Run, error) {
+	cur, _ := e.refs(r)
+	var vv VaultValue
+	var info TokenInfo
+	err := e.withUnavailable(ctx, r, "Infisical or GitHub unavailable", func(cctx context.Context) error {
+		var err error
+		if vv, err = e.Vault.Read(cctx, cur); err != nil {
+			return err
+		}
+		info, err = e.Checker.Check(cctx, vv.Value)
+		if ErrorCode(err) == EUNAUTHORIZED {
+			return Wrap(EUNAUTHORIZED, err, "GitHub refuses the current token (401): it is expired or revoked — production may already be failing; rotate with the manual SOP")
+		}
+		return err
+	})
+	if err != nil {
+		return e.fail(ctx, r, EvPrecheckFail, StepPrecheck, err)
+	}
+	e.recordExpiry(ctx, r.Secret, vv.Value.Fingerprint(), info)
+	msg := validatedMessage(info)
+	if info.Kind == FineGrained && info.Repos >= 0 {
+		msg += fmt.Sprintf(", sees %d repositories", info.Repos)
+	}
+	if info.Kind == Classic && len(info.Scopes) > 0 {
+		msg += ", scopes " + strings.Join(info.Scopes, ", ")
+	}
+	nr, err := e.transition(ctx, r.ID, EvPrecheckOK, func(x *Run) error {
+		now := e.now()
+		x.Login, x.OldExpiry, x.OldFingerprint, x.VaultVersionBefore = info.Login, info.ExpiresAt, vv.Value.Fingerprint(), vv.Version
+		x.Notice, x.RetryAt = "", zeroTime
+		x.stepEnd(StepPrecheck, StepDone, "", msg, now)
+		x.stepStart(StepGenerate, "", now)
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	e.notify(ctx, nr, "Pre-check: "+msg)
+	return nr, nil
+}
+
+// recordExpiry keeps what is known of a secret's current token (for reminders).
+// Reminders already sent for the same token are kept.
+func (e *Engine) recordExpiry(ctx context.Context, secret, fp string, info TokenInfo) {
+	rec := ExpiryRecord{Secret: secret, Fingerprint: fp, Login: info.Login, Kind: info.Kind, ExpiresAt: info.ExpiresAt, CheckedAt: e.now()}
+	if old, ok, err := e.Store.GetExpiry(ctx, secret); err == nil && ok && old.Fingerprint == fp {
+		rec.Sent = old.Sent
+	}
+	if err := e.Store.PutExpiry(ctx, rec); err != nil {
+		e.log().Warn("could not record expiry", "secret", secret, "err", err)
+	}
+}
+
+// store is step 4: promote the pending value to the current one. Re-run after a
+// crash, it sees the promotion already done by the value's fingerprint.
+func (e *Engine) store(ctx context.Context, r *Run) (*Run, error) {
+	cur, pend := e.refs(r)
+	version := 0
+	err := e.withUnavailable(ctx, r, "Infisical unavailable", func(cctx context.Context) error {
+		now, err := e.Vault.Read(cctx, cur)
+		if err != nil {
+			return err
+		}
+		if now.Value.Fingerprint() == r.NewFingerprint {
+			version = now.Version // promoted before a crash
+		} else {
+			p, err := e.Vault.Read(cctx, pend)
+			if err != nil {
+				if ErrorCode(err) == ENOTFOUND {
+					return Errorf(EINVALID, "The pending value is gone from Infisical: Rollback or Cancel, and start a new run")
+				}
+				return err
+			}
+			if p.Value.Fingerprint() != r.NewFingerprint {
+				return Errorf(EINVALID, "The pending value in Infisical is not the token that was approved: Rollback and start a new run")
+			}
+			if version, err = e.Vault.Write(cctx, cur, p.Value); err != nil {
+				return err
+			}
+		}
+		return e.Vault.Delete(cctx, pend)
+	})
+	if err != nil {
+		return e.fail(ctx, r, EvStoreFail, StepStore, err)
+	}
+	nr, err := e.transition(ctx, r.ID, EvStored, func(x *Run) error {
+		now := e.now()
+		x.NewVaultVersion = version
+		x.Notice, x.RetryAt = "", zeroTime
+		x.stepEnd(StepStore, StepDone, "", fmt.Sprintf("Infisical %s%s is now version %d (was %d)", cur.Path, cur.Key, version, r.VaultVersionBefore), now)
+		x.stepStart(StepPropagate, "", now)
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	e.notify(ctx, nr, fmt.Sprintf("Stored in Infisical as version %d", version))
+	return nr, nil
+}
+
+// currentNew reads the new value from the vault and makes sure it is the one the
+// run stored.
+func (e *Engine) currentNew(ctx context.Context, r *Run) (Secret, error) {
+	cur, _ := e.refs(r)
+	var v VaultValue
+	err := e.withUnavailable(ctx, r, "Infisical unavailable", func(cctx context.Context) error {
+		var err error
+		v, err = e.Vault.Read(cctx, cur)
+		return err
+	})
+	if err != nil {
+		return Secret{}, err
+	}
+	if v.Value.Fingerprint() != r.NewFingerprint {
+		return Secret{}, Errorf(EINVALID, "Infisical now holds a different value for %s than this run stored (%s, expected %s): someone changed it; Rollback or start a new run", r.Secret, v.Value.Fingerprint(), r.NewFingerprint)
+	}
+	return v.Value, nil
+}
+
+// forEachDest runs fn for the destinations picked, in parallel, and records each
+// outcome on its own as soon as it is known.
+func (e *Engine) forEachDest(ctx context.Context, r *Run, pick func(Destination) bool, fn func(context.Context, Destination) (DestEvent, error)) []error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for i, d := range r.Destinations {
+		if !pick(d) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := e.callCtx(ctx)
+			ev, err := fn(cctx, d)
+			cancel()
+			if crashed(ctx, err) {
+				return // not recorded: a resumed process redoes it
+			}
+			if err != nil {
+				ev = DestEvFail
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", d.Label(), err))
+				mu.Unlock()
+			}
+			_, uerr := e.update(context.WithoutCancel(ctx), r.ID, func(x *Run) error {
+				xd := &x.Destinations[i]
+				to, terr := NextDest(xd.State, ev)
+				if terr != nil {
+					return terr
+				}
+				xd.State = to
+				now := e.now()
+				if err != nil {
+					xd.LastError = ErrorMessage(err)
+					if c := ErrorCode(err); ev == DestEvFail && d.State == DestWriting && (c == EUNAVAILABLE || c == EINTERNAL) {
+						xd.MaybeWritten = true
+					}
+				} else {
+					xd.LastError = ""
+					switch ev {
+					case DestEvWritten:
+						xd.Written = now
+					}
+					xd.Finished = now
+				}
+				return nil
+			})
+			if uerr != nil {
+				e.runLog(r).Error("could not record a destination", "dest", d.Label(), "err", uerr)
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// propagate is step 5: set the new value on every destination not yet written, in
+// parallel. A failing one does not stop the others.
+func (e *Engine) propagate(ctx context.Context, r *Run) (*Run, error) {
+	value, err := e.currentNew(ctx, r)
+	if err != nil {
+		return e.fail(ctx, r, EvPropagateFail, StepPropagate, err)
+	}
+	todo := func(d Destination) bool {
+		return d.State == DestPending || d.State == DestWriting || d.State == DestFailed
+	}
+	// Record the writes as in flight first: a crash now redoes exactly these.
+	r, err = e.update(ctx, r.ID, func(x *Run) error {
+		for i := range x.Destinations {
+			d := &x.Destinations[i]
+			if !todo(*d) {
+				continue
+			}
+			to, err := NextDest(d.State, DestEvWrite)
+			if err != nil {
+				return err
+			}
+			d.State = to
+			d.Attempts++
+		}
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	e.notify(ctx, r, "")
+	errs := e.forEachDest(ctx, r, func(d Destination) bool { return d.State == DestWriting },
+		func(cctx context.Context, d Destination) (DestEvent, error) {
+			if d.Kind == DestShellRC {
+				if e.Notifier == nil {
+					return "", Errorf(EINTERNAL, "no way to message %s", d.Target)
+				}
+				return DestEvAsked, e.Notifier.AskOperator(cctx, r, d.Target, OperatorUpdate)
+			}
+			c, ok := e.Consumers[d.Kind]
+			if !ok {
+				return "", Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
+			}
+			return DestEvWritten, c.Set(cctx, d.Target, r.Secret, value)
+		})
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	r, err = e.Store.GetRun(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 {
+		return e.fail(ctx, r, EvPropagateFail, StepPropagate, destErrors(r, errs, "Retry sets only the failed ones"))
+	}
+	nr, err := e.transition(ctx, r.ID, EvPropagated, func(x *Run) error {
+		now := e.now()
+		x.Notice, x.RetryAt = "", zeroTime
+		x.stepEnd(StepPropagate, StepDone, "", fmt.Sprintf("%d destinations set", len(x.Destinations)), now)
+		x.stepStart(StepVerify, "", now)
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	e.notify(ctx, nr, "Propagated to every destination")
+	return nr, nil
+}
+
+func destErrors(r *Run, errs []error, hint string) error {
+	var parts []string
+	for _, err := range errs {
+		parts = append(parts, ErrorMessage(err))
+	}
+	code := EINVALID
+	for _, err := range errs {
+		if ErrorCode(err) == EUNAVAILABLE {
+			code = EUNAVAILABLE
+		}
+	}
+	return Errorf(code, "%d of %d destinations failed (%s). %s", len(errs), len(r.Destinations), strings.Join(parts, "; "), hint)
+}
+
+// verify is step 6: read every written destination back, run the routing matrix's
+// HTTP checks, and try the workload probe with the new token.
+func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
+	sc, err := e.Matrix.Secret(r.Secret)
+	if err != nil {
+		return e.fail(ctx, r, EvVerifyFail, StepVerify, err)
+	}
+	value, err := e.currentNew(ctx, r)
+	if err != nil {
+		return e.fail(ctx, r, EvVerifyFail, StepVerify, err)
+	}
+	errs := e.forEachDest(ctx, r, func(d Destination) bool { return d.State == DestWritten || d.State == DestVerified },
+		func(cctx context.Context, d Destination) (DestEvent, error) {
+			c, ok := e.Consumers[d.Kind]
+			if !ok {
+				return "", Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
+			}
+			return DestEvVerified, c.Verify(cctx, d.Target, r.Secret, value, d.Written)
+		})
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	var extra []string
+	for _, check := range sc.Verify {
+		if e.HTTP == nil {
+			continue
+		}
+		err := e.withUnavailable(ctx, r, "verify "+check.Name, func(cctx context.Context) error { return e.HTTP.CheckHTTP(cctx, check) })
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			extra = append(extra, check.Name+" ok")
+		}
+	}
+	if sc.Probe != "" {
+		err := e.withUnavailable(ctx, r, "GitHub unavailable", func(cctx context.Context) error { return e.Checker.Probe(cctx, value, sc.Probe) })
+		if err != nil {
+			errs = append(errs, Wrap(ErrorCode(err), err, "workload probe with the new token: %s", ErrorMessage(err)))
+		} else {
+			extra = append(extra, "workload probe ok")
+		}
+	}
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	r, err = e.Store.GetRun(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 {
+		return e.fail(ctx, r, EvVerifyFail, StepVerify, destErrors(r, errs, "Retry verifies again; Rollback restores the old token"))
+	}
+	msg := "every destination holds the new value"
+	if len(extra) > 0 {
+		msg += "; " + strings.Join(extra, ", ")
+	}
+	nr, err := e.transition(ctx, r.ID, EvVerified, func(x *Run) error {
+		now := e.now()
+		x.Notice, x.RetryAt = "", zeroTime
+		x.stepEnd(StepVerify, StepDone, "", msg, now)
+		if x.Method == MethodSlack {
+			x.stepStart(StepRevoke, "", now)
+		}
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	e.notify(ctx, nr, "Verified: "+msg)
+	if nr.Method == MethodCLI {
+		// The bridge script leaves revoking to a person: its SUMMARY says how.
+		return e.transition(ctx, nr.ID, EvSkipRevoke, func(x *Run) error {
+			x.stepEnd(StepRevoke, StepSkipped, "", "revoke the old token by hand (see the SUMMARY)", e.now())
+			x.stepStart(StepAudit, "", e.now())
+			return nil
+		})
+	}
+	return nr, nil
+}
+
+// revoke is step 7 after a button: send the old token to GitHub's revoke endpoint
+// (when asked to), then check that the old token answers 401.
+func (e *Engine) revoke(ctx context.Context, r *Run) (*Run, error) {
+	cur, _ := e.refs(r)
+	var old Secret
+	err := e.withUnavailable(ctx, r, "Infisical unavailable", func(cctx context.Context) error {
+		var err error
+		old, err = e.Vault.ReadVersion(cctx, cur, r.VaultVersionBefore)
+		return err
+	})
+	if err == nil && old.Fingerprint() != r.OldFingerprint {
+		err = Errorf(EINVALID, "Infisical version %d of %s is not the old token this run replaced: revoke it by hand in GitHub's settings", r.VaultVersionBefore, r.Secret)
+	}
+	if err == nil && r.RevokeMethod == "api" {
+		err = e.withUnavailable(ctx, r, "GitHub unavailable", func(cctx context.Context) error { return e.Revoker.Revoke(cctx, old) })
+	}
+	if err != nil {
+		return e.revokePending(ctx, r, "Could not revoke: "+ErrorMessage(err))
+	}
+	checks := e.RevokeChecks
+	if checks <= 0 {
+		checks = 3
+	}
+	for i := 0; i < checks; i++ {
+		if i > 0 {
+			if err := e.sleep(ctx, 2*time.Second); err != nil {
+				return r, err
+			}
+		}
+		cctx, cancel := e.callCtx(ctx)
+		_, cerr := e.Checker.Check(cctx, old)
+		cancel()
+		if crashed(ctx, cerr) {
+			return r, ctx.Err()
+		}
+		if ErrorCode(cerr) == EUNAUTHORIZED {
+			nr, err := e.transition(ctx, r.ID, EvRevokeConfirm, func(x *Run) error {
+				now := e.now()
+				x.Notice, x.RetryAt = "", zeroTime
+				x.stepEnd(StepRevoke, StepDone, "", "the old token answers 401", now)
+				x.stepStart(StepAudit, "", now)
+				return nil
+			})
+			if err != nil {
+				return r, err
+			}
+			e.notify(ctx, nr, "Revoke confirmed: the old token answers 401")
+			return nr, nil
+		}
+		if cerr != nil && ErrorCode(cerr) != EUNAVAILABLE {
+			return e.revokePending(ctx, r, "Could not check the old token: "+ErrorMessage(cerr))
+		}
+	}
+	return e.revokePending(ctx, r, "The old token still works: GitHub has not revoked it yet. Delete it at "+settingsURL(r.TokenKind)+" and press I revoked the old token again")
+}
+
+func settingsURL(k TokenKind) string {
+	if k == Classic {
+		return "https://github.com/settings/tokens"
+	}
+	return "https://github.com/settings/personal-access-tokens"
+}
+
+func (e *Engine) revokePending(ctx context.Context, r *Run, notice string) (*Run, error) {
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	nr, err := e.transition(ctx, r.ID, EvRevokePending, func(x *Run) error {
+		x.Notice = notice
+		x.stepEnd(StepRevoke, StepRunning, "", notice, e.now())
+		x.Step(StepRevoke).Finished = zeroTime
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	e.notify(ctx, nr, notice)
+	return nr, nil
+}
+
+// Audit builds the run's audit entry for action.
+func (e *Engine) auditEntry(r *Run, action string) AuditEntry {
+	ent := AuditEntry{
+		Action: action, At: e.now(), RunID: r.ID, Secret: r.Secret, Actor: r.Requester,
+		Approver: r.Approver, TokenKind: r.TokenKind, Method: r.Method, RevokeMethod: r.RevokeMethod,
+		OldExpiry: r.OldExpiry, NewExpiry: r.NewExpiry, OldFingerprint: r.OldFingerprint, NewFingerprint: r.NewFingerprint,
+	}
+	if action == ActionRolledBack && r.RolledBackBy != "" {
+		ent.Actor = r.RolledBackBy
+	}
+	for _, d := range r.Destinations {
+		res := string(d.State)
+		if d.LastError != "" {
+			res += ": " + d.LastError
+		}
+		ent.Destinations = append(ent.Destinations, DestResult{Destination: d.Label(), Result: res})
+	}
+	return ent
+}
+
+// publishAudit stores the entry (once per run and action) and posts it.
+func (e *Engine) publishAudit(ctx context.Context, r *Run, action string) error {
+	ent := e.auditEntry(r, action)
+	if err := e.Store.AppendAudit(ctx, ent); err != nil {
+		return Wrap(EINTERNAL, err, "could not store the audit entry")
+	}
+	if e.Notifier != nil {
+		if err := e.Notifier.Audited(ctx, r, ent); err != nil {
+			return Wrap(ErrorCode(err), err, "could not post the audit entry: %s", ErrorMessage(err))
+		}
+	}
+	return nil
+}
+
+// audit is step 8.
+func (e *Engine) audit(ctx context.Context, r *Run) (*Run, error) {
+	err := e.withUnavailable(ctx, r, "Slack unavailable", func(cctx context.Context) error {
+		return e.publishAudit(cctx, r, ActionCompleted)
+	})
+	if err != nil {
+		return e.fail(ctx, r, EvAuditFail, StepAudit, err)
+	}
+	e.recordExpiry(ctx, r.Secret, r.NewFingerprint, TokenInfo{Login: r.Login, Kind: r.TokenKind, ExpiresAt: r.NewExpiry})
+	nr, err := e.transition(ctx, r.ID, EvAudited, func(x *Run) error {
+		x.Notice, x.RetryAt = "", zeroTime
+		x.stepEnd(StepAudit, StepDone, "", ActionCompleted, e.now())
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	e.notify(ctx, nr, "Completed: "+ActionCompleted+" written")
+	return nr, nil
+}
+
+// rollback restores the old value in the vault, sets it back on every destination
+// already written and asks shell-rc operators to revert.
+func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
+	cur, pend := e.refs(r)
+	var old Secret
+	err := e.withUnavailable(ctx, r, "Infisical unavailable", func(cctx context.Context) error {
+		var err error
+		if old, err = e.Vault.ReadVersion(cctx, cur, r.VaultVersionBefore); err != nil {
+			return err
+		}
+		if old.Fingerprint() != r.OldFingerprint {
+			return Errorf(EINVALID, "Infisical version %d of %s is not the old token (%s): restore it by hand", r.VaultVersionBefore, r.Secret, r.OldFingerprint)
+		}
+		now, err := e.Vault.Read(cctx, cur)
+		if err != nil {
+			return err
+		}
+		if now.Value.Fingerprint() != r.OldFingerprint {
+			if _, err := e.Vault.Write(cctx, cur, old); err != nil {
+				return err
+			}
+		}
+		return e.Vault.Delete(cctx, pend)
+	})
+	if err != nil {
+		return e.fail(ctx, r, EvRollbackFail, "rollback", err)
+	}
+	restore := func(d Destination) bool {
+		switch d.State {
+		case DestPending, DestReverted:
+			return false
+		case DestFailed:
+			return d.MaybeWritten || !d.Written.IsZero()
+		}
+		return true
+	}
+	errs := e.forEachDest(ctx, r, restore,
+		func(cctx context.Context, d Destination) (DestEvent, error) {
+			if d.Kind == DestShellRC {
+				return DestEvRevert, e.Notifier.AskOperator(cctx, r, d.Target, OperatorRevert)
+			}
+			c, ok := e.Consumers[d.Kind]
+			if !ok {
+				return "", Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
+			}
+			return DestEvRevert, c.Set(cctx, d.Target, r.Secret, old)
+		})
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	r, err = e.Store.GetRun(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 {
+		return e.fail(ctx, r, EvRollbackFail, "rollback", destErrors(r, errs, "Retry restores only those"))
+	}
+	err = e.withUnavailable(ctx, r, "Slack unavailable", func(cctx context.Context) error {
+		return e.publishAudit(cctx, r, ActionRolledBack)
+	})
+	if err != nil {
+		return e.fail(ctx, r, EvRollbackFail, "rollback", err)
+	}
+	nr, err := e.transition(ctx, r.ID, EvRolledBack, func(x *Run) error {
+		now := e.now()
+		for i := range x.Steps {
+			if x.Steps[i].State == StepPending || x.Steps[i].State == StepRunning || x.Steps[i].State == StepFailed {
+				x.Steps[i].State, x.Steps[i].Finished = StepSkipped, now
+			}
+		}
+		x.Notice, x.RetryAt = fmt.Sprintf("Rolled back by <@%s>: the old token is current again everywhere", x.RolledBackBy), zeroTime
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	e.notify(ctx, nr, nr.Notice)
+	return nr, nil
+}

@@ -1,0 +1,5 @@
+package rotation
+
+import "time"
+
+var zeroTime time.Time

@@ -1,0 +1,398 @@
+// Package store keeps rotabot's state in one bbolt file: runs, audit entries,
+// expiry records and the Slack envelope ids already handled. It implements
+// rotation.Store. Every change is one bbolt transaction, and a run's state change
+// re-checks the state it reads inside that transaction, so two clicks at once
+// cannot both win.
+//
+// It must not know about Slack, the SDKs or how a run proceeds: it stores what the
+// engine hands it, and never sees a token value (a Run has none).
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket names. They are created at Open.
+var (
+	bucketRuns         = []byte("runs")           // seq (big-endian) → Run JSON
+	bucketRunsBySecret = []byte("runs_by_secret") // secret \x00 seq → nil
+	bucketOpenRuns     = []byte("open_runs")      // secret → run id
+	bucketAudit        = []byte("audit")          // seq → AuditEntry JSON
+	bucketAuditByRun   = []byte("audit_by_run")   // run id \x00 action → seq
+	bucketExpiry       = []byte("expiry")         // secret → ExpiryRecord JSON
+	bucketEnvelopes    = []byte("envelopes")      // envelope id → unix nanos
+	bucketEnvelopeAge  = []byte("envelope_age")   // unix nanos \x00 id → nil
+)
+
+// EnvelopeTTL is how long a handled envelope id is remembered. Slack redelivers
+// within minutes; an hour is ample.
+const EnvelopeTTL = time.Hour
+
+// Store is a bbolt-backed rotation.Store.
+type Store struct {
+	db   *bolt.DB
+	path string
+}
+
+var _ rotation.Store = (*Store)(nil)
+
+// Open opens (or creates) the bbolt file at path. A second process holding the
+// file makes Open fail after timeout with a message that says what to do.
+func Open(path string, timeout time.Duration) (*Store, error) {
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, rotation.Wrap(rotation.EUNAVAILABLE, err,
+				"%s is in use by another rotabot process (no lock within %s): stop that process, or set ROTABOT_DB to another file", path, timeout)
+		}
+		return nil, rotation.Wrap(rotation.EINTERNAL, err, "cannot open the database %s", path)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketRuns, bucketRunsBySecret, bucketOpenRuns, bucketAudit,
+			bucketAuditByRun, bucketExpiry, bucketEnvelopes, bucketEnvelopeAge} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, rotation.Wrap(rotation.EINTERNAL, err, "cannot prepare the database %s", path)
+	}
+	return &Store{db: db, path: path}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the file's path.
+func (s *Store) Path() string { return s.path }
+
+func seqKey(n uint64) []byte {
+	k := make([]byte, 8)
+	binary.BigEndian.PutUint64(k, n)
+	return k
+}
+
+// runKey turns "r42" into its bucket key.
+func runKey(id string) ([]byte, error) {
+	n, err := strconv.ParseUint(strings.TrimPrefix(id, "r"), 10, 64)
+	if err != nil || !strings.HasPrefix(id, "r") || n == 0 {
+		return nil, rotation.Errorf(rotation.ENOTFOUND, "%q is not a run id: run ids look like r42", id)
+	}
+	return seqKey(n), nil
+}
+
+func secretKey(secret string, seq []byte) []byte {
+	return append(append([]byte(secret), 0), seq...)
+}
+
+func getRun(tx *bolt.Tx, id string) (*rotation.Run, []byte, error) {
+	k, err := runKey(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	v := tx.Bucket(bucketRuns).Get(k)
+	if v == nil {
+		return nil, nil, rotation.Errorf(rotation.ENOTFOUND, "There is no run %s", id)
+	}
+	var r rotation.Run
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, nil, rotation.Wrap(rotation.EINTERNAL, err, "run %s is unreadable", id)
+	}
+	return &r, k, nil
+}
+
+func putRun(tx *bolt.Tx, k []byte, r *rotation.Run) error {
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketRuns).Put(k, v); err != nil {
+		return err
+	}
+	open := tx.Bucket(bucketOpenRuns)
+	if r.State.Final() {
+		if string(open.Get([]byte(r.Secret))) == r.ID {
+			return open.Delete([]byte(r.Secret))
+		}
+		return nil
+	}
+	return open.Put([]byte(r.Secret), []byte(r.ID))
+}
+
+// CreateRun gives run an id and stores it. A secret with an open run gets an
+// ECONFLICT error together with that open run.
+func (s *Store) CreateRun(_ context.Context, run *rotation.Run) (*rotation.Run, error) {
+	var out *rotation.Run
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if id := tx.Bucket(bucketOpenRuns).Get([]byte(run.Secret)); id != nil {
+			open, _, err := getRun(tx, string(id))
+			if err != nil {
+				return err
+			}
+			out = open
+			return rotation.Errorf(rotation.ECONFLICT, "%s already has an open run, %s (%s)", run.Secret, open.ID, open.State.Word())
+		}
+		runs := tx.Bucket(bucketRuns)
+		n, err := runs.NextSequence()
+		if err != nil {
+			return err
+		}
+		r := *run
+		r.ID = "r" + strconv.FormatUint(n, 10)
+		k := seqKey(n)
+		if err := putRun(tx, k, &r); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketRunsBySecret).Put(secretKey(r.Secret, k), nil); err != nil {
+			return err
+		}
+		out = &r
+		return nil
+	})
+	return out, err
+}
+
+// GetRun returns the run with id.
+func (s *Store) GetRun(_ context.Context, id string) (*rotation.Run, error) {
+	var out *rotation.Run
+	err := s.db.View(func(tx *bolt.Tx) error {
+		r, _, err := getRun(tx, id)
+		out = r
+		return err
+	})
+	return out, err
+}
+
+// UpdateRun loads the run, lets fn change it and saves it, in one transaction.
+// fn sees the state as stored now, so a check it makes cannot be raced.
+func (s *Store) UpdateRun(_ context.Context, id string, fn func(*rotation.Run) error) (*rotation.Run, error) {
+	var out *rotation.Run
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		r, k, err := getRun(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+		if err := putRun(tx, k, r); err != nil {
+			return err
+		}
+		out = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListRuns returns runs newest first.
+func (s *Store) ListRuns(_ context.Context, f rotation.RunFilter) ([]*rotation.Run, error) {
+	var out []*rotation.Run
+	err := s.db.View(func(tx *bolt.Tx) error {
+		add := func(v []byte) (bool, error) {
+			var r rotation.Run
+			if err := json.Unmarshal(v, &r); err != nil {
+				return false, err
+			}
+			if f.OpenOnly && r.State.Final() {
+				return true, nil
+			}
+			out = append(out, &r)
+			return f.Limit == 0 || len(out) < f.Limit, nil
+		}
+		runs := tx.Bucket(bucketRuns)
+		switch {
+		case f.OpenOnly && f.Secret == "":
+			// Few runs are open: read them through the index, then sort.
+			var keys [][]byte
+			err := tx.Bucket(bucketOpenRuns).ForEach(func(_, id []byte) error {
+				k, err := runKey(string(id))
+				keys = append(keys, k)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			sortDesc(keys)
+			for _, k := range keys {
+				if more, err := add(runs.Get(k)); err != nil || !more {
+					return err
+				}
+			}
+		case f.Secret != "":
+			prefix := append([]byte(f.Secret), 0)
+			c := tx.Bucket(bucketRunsBySecret).Cursor()
+			// Seek past the last key of this secret, then walk back.
+			k, _ := c.Seek(append(append([]byte(f.Secret), 0), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+			if k == nil {
+				k, _ = c.Last()
+			} else {
+				k, _ = c.Prev()
+			}
+			for ; k != nil && len(k) == len(prefix)+8 && string(k[:len(prefix)]) == string(prefix); k, _ = c.Prev() {
+				if more, err := add(runs.Get(k[len(prefix):])); err != nil || !more {
+					return err
+				}
+			}
+		default:
+			c := runs.Cursor()
+			for k, v := c.Last(); k != nil; k, v = c.Prev() {
+				if more, err := add(v); err != nil || !more {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func sortDesc(keys [][]byte) {
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && string(keys[j]) > string(keys[j-1]); j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+}
+
+// AppendAudit stores an audit entry once per run and action: appending the same
+// run's entry again (a resumed run) changes nothing.
+func (s *Store) AppendAudit(_ context.Context, e rotation.AuditEntry) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		idx := tx.Bucket(bucketAuditByRun)
+		ik := []byte(e.RunID + "\x00" + e.Action)
+		if idx.Get(ik) != nil {
+			return nil
+		}
+		b := tx.Bucket(bucketAudit)
+		n, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		e.Seq = n
+		v, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if err := b.Put(seqKey(n), v); err != nil {
+			return err
+		}
+		return idx.Put(ik, seqKey(n))
+	})
+}
+
+// ListAudit returns audit entries newest first, for one secret or all ("").
+func (s *Store) ListAudit(_ context.Context, secret string, limit int) ([]rotation.AuditEntry, error) {
+	var out []rotation.AuditEntry
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAudit).Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			var e rotation.AuditEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			if secret != "" && e.Secret != secret {
+				continue
+			}
+			out = append(out, e)
+			if limit > 0 && len(out) >= limit {
+				break
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PutExpiry stores what is known of a secret's current token.
+func (s *Store) PutExpiry(_ context.Context, rec rotation.ExpiryRecord) error {
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketExpiry).Put([]byte(rec.Secret), v)
+	})
+}
+
+// GetExpiry returns the expiry record of a secret.
+func (s *Store) GetExpiry(_ context.Context, secret string) (rotation.ExpiryRecord, bool, error) {
+	var rec rotation.ExpiryRecord
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketExpiry).Get([]byte(secret))
+		if v == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(v, &rec)
+	})
+	return rec, found, err
+}
+
+// ListExpiry returns every expiry record, by secret name.
+func (s *Store) ListExpiry(_ context.Context) ([]rotation.ExpiryRecord, error) {
+	var out []rotation.ExpiryRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketExpiry).ForEach(func(_, v []byte) error {
+			var rec rotation.ExpiryRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			out = append(out, rec)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// MarkEnvelope records a handled Slack envelope id and reports whether it had been
+// recorded already. Ids older than EnvelopeTTL are forgotten in the same transaction.
+func (s *Store) MarkEnvelope(_ context.Context, id string, at time.Time) (bool, error) {
+	if id == "" {
+		return false, fmt.Errorf("store: empty envelope id")
+	}
+	seen := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		ids := tx.Bucket(bucketEnvelopes)
+		if ids.Get([]byte(id)) != nil {
+			seen = true
+			return nil
+		}
+		age := tx.Bucket(bucketEnvelopeAge)
+		cutoff := seqKey(uint64(at.Add(-EnvelopeTTL).UnixNano()))
+		c := age.Cursor()
+		for k, _ := c.First(); k != nil && string(k[:8]) < string(cutoff); k, _ = c.First() {
+			if err := ids.Delete(k[9:]); err != nil {
+				return err
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+		ts := seqKey(uint64(at.UnixNano()))
+		if err := ids.Put([]byte(id), ts); err != nil {
+			return err
+		}
+		return age.Put(append(append(ts, 0), id...), nil)
+	})
+	return seen, err
+}
