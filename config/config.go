@@ -230,7 +230,7 @@ func (c *checker) parse(data []byte) *rotation.Matrix {
 	return c.matrix(root)
 }
 
-// syntax reports a YAML syntax error at its line, with a hint for the usual causes.
+// syntax reports a YAML syntax error at its line, with a fix for the usual causes.
 func (c *checker) syntax(data []byte, err error) {
 	msg, line := err.Error(), 0
 	if sm := yamlLineRe.FindStringSubmatch(msg); sm != nil {
@@ -239,12 +239,65 @@ func (c *checker) syntax(data []byte, err error) {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	fix := "fix the YAML on this line or the one above it (indentation, a missing colon, an unclosed quote or bracket)"
+	// yaml.v3 names the line where the enclosing block began (0-based) for some
+	// errors; the first prefix of the file that fails the same way ends at the line
+	// that is really wrong.
+	if l := firstFailingLine(data, err.Error()); l > 0 {
+		line = l
+	}
 	lines := strings.Split(string(data), "\n")
-	if strings.Contains(msg, "cannot start any token") && line > 0 && line <= len(lines) && strings.Contains(lines[line-1], "\t") {
+	fix := "fix the YAML on this line (indentation, a missing colon, an unclosed quote or bracket)"
+	switch {
+	case strings.Contains(msg, "tab character") ||
+		strings.Contains(msg, "cannot start any token") && line > 0 && line <= len(lines) && strings.Contains(lines[line-1], "\t"):
 		fix = "YAML does not allow tabs for indentation: indent with spaces"
+	case strings.Contains(msg, "expected ',' or ']'"):
+		fix = "a [list] opened on this line is not closed: close it with ], and quote values that hold , : [ ] { }"
+	case strings.Contains(msg, "expected ',' or '}'"):
+		fix = "a {block} opened on this line is not closed: close it with }, and quote values that hold , : [ ] { }"
+	case strings.Contains(msg, "unexpected end of stream"):
+		fix = "a quote opened on this line is never closed: add the closing quote"
+	case strings.Contains(msg, "mapping values are not allowed"):
+		fix = "a value here holds \": \" or the line is indented too far: quote the value, or line the key up with the ones above"
+	case strings.Contains(msg, "did not find expected key"):
+		fix = "this line is indented differently from the keys around it: line it up with its neighbours"
+	case strings.Contains(msg, "expected '-' indicator"):
+		fix = "this line breaks a list: start it with \"- \" or indent it like the list's items"
+	case strings.Contains(msg, "could not find expected ':'"):
+		fix = "a key has no colon: write key: value"
 	}
 	c.addf(line, "the YAML does not parse (%s) — %s", msg, fix)
+}
+
+// firstFailingLine is the smallest n such that the first n lines of data fail to
+// parse with the same error text as the whole, or 0. Large files are not searched.
+func firstFailingLine(data []byte, whole string) int {
+	lines := strings.SplitAfter(string(data), "\n")
+	if len(lines) > 2000 {
+		return 0
+	}
+	var b strings.Builder
+	for i, l := range lines {
+		b.WriteString(l)
+		if err := parseAll([]byte(b.String())); err != nil && err.Error() == whole {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// parseAll parses every document of data and returns the first syntax error.
+func parseAll(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
 }
 
 // scanTokens flags every value in the file that looks like a token: the routing
@@ -652,7 +705,7 @@ func (c *checker) consumers(e entry, p string) rotation.Consumers {
 		return cs
 	}
 	if e.val.Kind != yaml.MappingNode {
-		c.addf(e.line, "%sconsumers should be a block naming destinations (heroku_apps, github_secrets, shell_rc_operators), not %s", p, describe(e.val))
+		c.addf(e.line, "%sconsumers should be a block naming destinations, not %s — write e.g. consumers: {heroku_apps: [raxx-console-prod]}", p, describe(e.val))
 		return cs
 	}
 	f := map[string]entry{}
@@ -680,7 +733,7 @@ func (c *checker) consumers(e entry, p string) rotation.Consumers {
 			if !herokuApp(it.val) {
 				fix := "Heroku app names are 3 to 30 lower-case letters, digits and dashes, starting with a letter"
 				if low := strings.ToLower(strings.ReplaceAll(it.val, "_", "-")); low != it.val && herokuApp(low) {
-					fix += ": " + low + "?"
+					fix += "; did you mean " + low + "?"
 				}
 				c.addf(it.line, "%sheroku app %s is not a Heroku app name — %s", p, show(it.val), fix)
 			}
@@ -713,19 +766,19 @@ func (c *checker) consumers(e entry, p string) rotation.Consumers {
 
 func (c *checker) verify(e entry, p string) []rotation.VerifyCheck {
 	if e.val.Kind != yaml.SequenceNode {
-		c.addf(e.line, "%sverify should be a list of checks, each with a name and a url — write e.g.\n  verify:\n    - name: console build status\n      url: https://console.raxx.app/api/status/builds", p)
+		c.addf(e.line, "%sverify should be a list of checks, each with a name and a url — write e.g. verify: [{name: console build status, url: https://console.raxx.app/api/status/builds}]", p)
 		return nil
 	}
 	var checks []rotation.VerifyCheck
 	for _, raw := range e.val.Content {
 		n := resolve(raw)
 		if n.Kind != yaml.MappingNode {
-			c.addf(raw.Line, "%sa verify check should be a block with a name and a url, not %s", p, describe(n))
+			c.addf(raw.Line, "%sa verify check should be a block with a name and a url, not %s — write e.g. - {name: console build status, url: https://console.raxx.app/api/status/builds}", p, describe(n))
 			continue
 		}
 		f := c.fields(n, p+"verify ", "in a verify check of "+strings.TrimSuffix(p, ": "), verifyKeys)
 		vc := rotation.VerifyCheck{ExpectStatus: 200}
-		what := p + "a verify check"
+		what := p + "verify check"
 		if ne, ok := f["name"]; ok && !isNull(ne.val) {
 			if v, ok := c.scalar(ne, p+"verify name"); ok && strings.TrimSpace(v) != "" {
 				vc.Name = v
@@ -747,12 +800,20 @@ func (c *checker) verify(e entry, p string) []rotation.VerifyCheck {
 				}
 			}
 		} else {
-			c.missing(n, "url", lineOf(f["url"], nil, raw.Line), "%s has no url — add the URL to GET after propagation", what)
+			noURL := what
+			if vc.Name == "" {
+				noURL = p + "a verify check"
+			}
+			c.missing(n, "url", lineOf(f["url"], nil, raw.Line), "%s has no url — add the URL to GET after propagation", noURL)
 		}
 		if se, ok := f["expect_status"]; ok && !isNull(se.val) {
 			if v, ok := c.scalar(se, what+" expect_status"); ok {
 				if st, err := strconv.Atoi(v); err != nil || st < 100 || st > 599 {
-					c.addf(se.line, "%s: expect_status %s is not an HTTP status — use 100 to 599 (or leave it out for 200)", what, show(v))
+					shown := show(v)
+					if err == nil {
+						shown = v
+					}
+					c.addf(se.line, "%s: expect_status %s is not an HTTP status — use 100 to 599 (or leave it out for 200)", what, shown)
 				} else {
 					vc.ExpectStatus = st
 				}
@@ -857,7 +918,7 @@ func (c *checker) fields(n *yaml.Node, prefix, where string, known []string) map
 // scalar returns the single value of e, reporting a list or block in its place.
 func (c *checker) scalar(e entry, what string) (string, bool) {
 	if e.val.Kind != yaml.ScalarNode {
-		c.addf(e.line, "%s should be a single value, not %s", what, describe(e.val))
+		c.addf(e.line, "%s should be a single value, not %s — write it as one word or a quoted string", what, describe(e.val))
 		return "", false
 	}
 	if isNull(e.val) {
@@ -975,6 +1036,7 @@ func showNode(n *yaml.Node) string {
 
 // sourceName is how a ROTABOT_CONFIG value is named in messages.
 func sourceName(source string) string {
+	source = strings.TrimSpace(source)
 	if kind, _ := classify(source); kind != fromPath {
 		return envConfig
 	}

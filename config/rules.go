@@ -175,11 +175,16 @@ func suggest(s string, options []string) string {
 		return best
 	}
 	// "heroku" for "heroku_apps", "pull_request" for "pull_requests".
+	// Only when exactly one option fits: "admin" could be any admin:… scope.
 	if len(ns) >= 4 {
+		var fits []string
 		for _, o := range options {
 			if no := norm(o); strings.HasPrefix(no, ns) || strings.HasPrefix(ns, no) && len(no) >= 4 {
-				return o
+				fits = append(fits, o)
 			}
+		}
+		if len(fits) == 1 {
+			return fits[0]
 		}
 	}
 	return ""

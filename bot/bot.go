@@ -1,0 +1,211 @@
+// Package bot is rotabot's Slack Socket Mode wiring: it connects with the app
+// token, receives envelopes, acks each one first (Slack's deadline is 3 s), drops
+// redelivered ones, and hands the rest to the handlers; slack-go reconnects after
+// a disconnect or a dropped link. On shutdown it stops taking new envelopes and
+// waits for the ones in hand.
+//
+// It must not decide policy — who may do what, what a button means — which is the
+// handlers' job, and it knows nothing of GitHub, Infisical, Heroku or the engine.
+package bot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// Handler is what the bot dispatches to (package handlers implements it).
+type Handler interface {
+	Command(ctx context.Context, cmd slack.SlashCommand)
+	Action(ctx context.Context, cb slack.InteractionCallback)
+	// ViewSubmission runs before the ack: its answer is the ack's payload.
+	ViewSubmission(ctx context.Context, cb slack.InteractionCallback) *slack.ViewSubmissionResponse
+	HomeOpened(ctx context.Context, user string)
+}
+
+// Dedupe remembers handled envelopes (the store).
+type Dedupe interface {
+	MarkEnvelope(ctx context.Context, id string, at time.Time) (seen bool, err error)
+}
+
+// Bot runs the Socket Mode loop.
+type Bot struct {
+	Client  *socketmode.Client
+	Handler Handler
+	Dedupe  Dedupe
+	Log     *slog.Logger
+	Now     func() time.Time
+
+	wg sync.WaitGroup
+}
+
+func (b *Bot) now() time.Time {
+	if b.Now != nil {
+		return b.Now()
+	}
+	return time.Now()
+}
+
+func (b *Bot) log() *slog.Logger {
+	if b.Log != nil {
+		return b.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Run connects and serves until ctx ends, then waits for the envelopes in hand
+// (their handlers run under work, which outlives ctx so the step in hand can finish).
+func (b *Bot) Run(ctx, work context.Context) error {
+	runErr := make(chan error, 1)
+	go func() { runErr <- b.Client.RunContext(ctx) }()
+	defer b.wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-runErr:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("slack socket mode stopped: %w", err)
+		case evt, ok := <-b.Client.Events:
+			if !ok {
+				return nil
+			}
+			b.handle(ctx, work, evt)
+		}
+	}
+}
+
+// Wait waits for handlers started by Run.
+func (b *Bot) Wait() { b.wg.Wait() }
+
+func (b *Bot) handle(ctx, work context.Context, evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnecting:
+		b.log().Info("connecting to Slack")
+	case socketmode.EventTypeConnected:
+		b.log().Info("connected to Slack")
+	case socketmode.EventTypeConnectionError:
+		b.log().Warn("Slack connection failed; retrying", "err", fmt.Sprint(evt.Data))
+	case socketmode.EventTypeInvalidAuth:
+		b.log().Error("Slack refused SLACK_APP_TOKEN (invalid_auth): check the app-level token")
+	case socketmode.EventTypeDisconnect:
+		b.log().Info("Slack asked to reconnect")
+	case socketmode.EventTypeSlashCommand:
+		cmd, ok := evt.Data.(slack.SlashCommand)
+		if !ok || evt.Request == nil {
+			return
+		}
+		if b.ackAndCheck(ctx, evt.Request, "slash:"+cmd.TriggerID, nil) {
+			b.spawn(work, func(c context.Context) { b.Handler.Command(c, cmd) })
+		}
+	case socketmode.EventTypeInteractive:
+		cb, ok := evt.Data.(slack.InteractionCallback)
+		if !ok || evt.Request == nil {
+			return
+		}
+		switch cb.Type {
+		case slack.InteractionTypeViewSubmission:
+			key := "view:" + cb.View.ID + ":" + cb.View.Hash
+			if b.seen(ctx, evt.Request, key) {
+				b.ack(evt.Request, nil)
+				return
+			}
+			// The ack carries the answer (errors under the input), so validate first,
+			// within the handler's own budget, in this envelope's goroutine.
+			b.wg.Add(1)
+			go func() {
+				defer b.wg.Done()
+				b.ack(evt.Request, b.Handler.ViewSubmission(work, cb))
+			}()
+		case slack.InteractionTypeBlockActions:
+			key := "action:" + cb.TriggerID
+			if len(cb.ActionCallback.BlockActions) > 0 {
+				key += ":" + cb.ActionCallback.BlockActions[0].ActionTs
+			}
+			if b.ackAndCheck(ctx, evt.Request, key, nil) {
+				b.spawn(work, func(c context.Context) { b.Handler.Action(c, cb) })
+			}
+		default:
+			b.ack(evt.Request, nil)
+		}
+	case socketmode.EventTypeEventsAPI:
+		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+		if !ok || evt.Request == nil {
+			return
+		}
+		key := "event:"
+		if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok {
+			key += cb.EventID
+		}
+		if !b.ackAndCheck(ctx, evt.Request, key, nil) {
+			return
+		}
+		if home, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && home.Tab == "home" {
+			b.spawn(work, func(c context.Context) { b.Handler.HomeOpened(c, home.User) })
+		}
+	}
+}
+
+func (b *Bot) spawn(work context.Context, fn func(context.Context)) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				b.log().Error("handler panicked", "panic", fmt.Sprint(p))
+			}
+		}()
+		fn(work)
+	}()
+}
+
+func (b *Bot) ack(req *socketmode.Request, payload any) {
+	var err error
+	if payload == nil {
+		err = b.Client.Ack(*req)
+	} else {
+		err = b.Client.Ack(*req, payload)
+	}
+	if err != nil {
+		b.log().Warn("could not ack an envelope", "envelope", req.EnvelopeID, "err", err)
+	}
+}
+
+// ackAndCheck acks first, then reports whether the envelope is new.
+func (b *Bot) ackAndCheck(ctx context.Context, req *socketmode.Request, key string, payload any) bool {
+	b.ack(req, payload)
+	return !b.seen(ctx, req, key)
+}
+
+// seen reports whether the envelope was handled already: its envelope_id, or, for
+// a redelivery (retry_attempt > 0), its content key (trigger id, event id).
+func (b *Bot) seen(ctx context.Context, req *socketmode.Request, key string) bool {
+	if b.Dedupe == nil {
+		return false
+	}
+	now := b.now()
+	dup, err := b.Dedupe.MarkEnvelope(ctx, "env:"+req.EnvelopeID, now)
+	if err != nil {
+		b.log().Warn("could not record an envelope", "envelope", req.EnvelopeID, "err", err)
+		return false
+	}
+	if _, id, _ := strings.Cut(key, ":"); id != "" && !strings.HasSuffix(key, ":") {
+		dupKey, err := b.Dedupe.MarkEnvelope(ctx, key, now)
+		if err == nil && dupKey && req.RetryAttempt > 0 {
+			dup = true
+		}
+	}
+	if dup {
+		b.log().Info("dropped a redelivered envelope", "envelope", req.EnvelopeID, "retry_attempt", req.RetryAttempt, "retry_reason", req.RetryReason)
+	}
+	return dup
+}

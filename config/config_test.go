@@ -1,0 +1,456 @@
+package config
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/raxx-app/rotabot/rotation"
+)
+
+const exampleFile = "../rotabot.example.yaml"
+
+// lineOfText is the 1-based line of the first line of file equal to want, so the
+// test does not break when a comment is added to the example.
+func lineOfText(t *testing.T, file, want string) int {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(data), "\n") {
+		if l == want {
+			return i + 1
+		}
+	}
+	t.Fatalf("%s has no line %q", file, want)
+	return 0
+}
+
+func TestExampleLoadsClean(t *testing.T) {
+	m, probs, err := Load(exampleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range probs {
+		t.Errorf("problem: %s", p)
+	}
+	if m == nil {
+		t.Fatal("no matrix")
+	}
+	want := &rotation.Matrix{
+		OpsUsergroup: "S0OPS",
+		Channel:      "C0OPS",
+		AuditChannel: "C0AUDIT",
+		Reminders:    rotation.Reminders{DaysBefore: []int{14, 7, 3, 1}},
+		Vault:        rotation.VaultSettings{Environment: "prod", Path: "/MooseQuest/github/", PendingPath: "/rotabot/pending/"},
+		Secrets: map[string]*rotation.SecretConfig{
+			"GITHUB_API_READONLY_TOKEN": {
+				Name:          "GITHUB_API_READONLY_TOKEN",
+				Kind:          rotation.FineGrained,
+				Owners:        []string{"U0OWNER"},
+				ExpiresInDays: 90,
+				ResourceOwner: "MooseQuest",
+				Repositories:  []string{"raxx-app/TradeMasterAPI"},
+				Permissions:   map[string]string{"actions": "read", "metadata": "read", "contents": "read"},
+				Probe:         "/repos/raxx-app/TradeMasterAPI/actions/runs?per_page=1",
+				Consumers: rotation.Consumers{
+					HerokuApps:       []string{"raxx-console-prod", "raxx-console-staging"},
+					GitHubSecrets:    []string{"raxx-app/TradeMasterAPI"},
+					ShellRCOperators: []string{"U0OPERATOR"},
+				},
+				Verify: []rotation.VerifyCheck{{
+					Name:         "console build status",
+					URL:          "https://console.raxx.app/api/status/builds",
+					ExpectStatus: 200,
+					HeadersEnv:   map[string]string{"Cookie": "CONSOLE_OPS_COOKIE"},
+				}},
+				Line: lineOfText(t, exampleFile, "  GITHUB_API_READONLY_TOKEN:"),
+			},
+			"GITHUB_API_DISPATCH_TOKEN": {
+				Name:          "GITHUB_API_DISPATCH_TOKEN",
+				Kind:          rotation.Classic,
+				Owners:        []string{"U0OWNER"},
+				ExpiresInDays: 90,
+				Scopes:        []string{"read:org", "repo:status", "workflow"},
+				Probe:         "/user",
+				Consumers: rotation.Consumers{
+					HerokuApps:       []string{"raxx-console-prod", "raxx-console-staging"},
+					GitHubSecrets:    []string{"raxx-app/TradeMasterAPI"},
+					ShellRCOperators: []string{"D0AJ7K184TV"},
+				},
+				Line: lineOfText(t, exampleFile, "  GITHUB_API_DISPATCH_TOKEN:"),
+			},
+		},
+	}
+	for _, name := range want.Names() {
+		if got := m.Secrets[name]; !reflect.DeepEqual(got, want.Secrets[name]) {
+			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want.Secrets[name])
+		}
+	}
+	if !reflect.DeepEqual(m, want) {
+		t.Errorf("matrix:\n got %+v\nwant %+v", m, want)
+	}
+}
+
+const minimal = `ops_usergroup: S0OPS
+channel: C0OPS
+vault:
+  environment: prod
+  path: /p/
+secrets:
+  TOKEN:
+    kind: fine-grained
+    repositories: [raxx-app/TradeMasterAPI]
+    permissions: {contents: read}
+    consumers:
+      heroku_apps: [raxx-console-prod]
+    verify:
+      - {name: up, url: "http://127.0.0.1:8080/up"}
+`
+
+func TestDefaults(t *testing.T) {
+	m, probs := Parse("t.yaml", []byte(minimal))
+	if len(probs) > 0 {
+		t.Fatalf("problems: %v", probs)
+	}
+	sc := m.Secrets["TOKEN"]
+	for _, c := range []struct {
+		what      string
+		got, want any
+	}{
+		{"days_before", m.Reminders.DaysBefore, []int{14, 7, 3, 1}},
+		{"pending_path", m.Vault.PendingPath, "/rotabot/pending/"},
+		{"audit_channel", m.AuditChannel, ""},
+		{"expires_in_days", sc.ExpiresInDays, 90},
+		{"expect_status", sc.Verify[0].ExpectStatus, 200},
+		{"name", sc.Name, "TOKEN"},
+		{"line", sc.Line, 7},
+	} {
+		t.Run(c.what, func(t *testing.T) {
+			if !reflect.DeepEqual(c.got, c.want) {
+				t.Errorf("got %v, want %v", c.got, c.want)
+			}
+		})
+	}
+	m.Reminders.DaysBefore[0] = 99
+	if rotation.DefaultDaysBefore[0] != 14 {
+		t.Error("the matrix shares its days_before with rotation.DefaultDaysBefore")
+	}
+}
+
+func TestReminderDaysSortedMostDistantFirst(t *testing.T) {
+	m, probs := Parse("t.yaml", []byte(strings.Replace(minimal, "vault:", "reminders:\n  days_before: [1, 30, 7]\nvault:", 1)))
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	if got := m.Reminders.DaysBefore; !slices.Equal(got, []int{30, 7, 1}) {
+		t.Errorf("days_before = %v", got)
+	}
+}
+
+// brokenWant is every problem in testdata/broken.yaml, in order, as `rotabot check`
+// prints it. Each kind of mistake the checker knows appears at least once.
+var brokenWant = []string{
+	`testdata/broken.yaml:3: ops_usergroup "ops-team" is not a Slack user group id — use the group's id (it starts with S), from the user group's page or ` + "`usergroups.list`",
+	`testdata/broken.yaml:4: unknown key "chanel" at the top level — did you mean channel?`,
+	`testdata/broken.yaml:5: audit_channel "#audit" is not a Slack channel id — use the channel's id (C… or G…), shown at the bottom of the channel's details, or remove audit_channel`,
+	`testdata/broken.yaml:7: reminders.days_before: 0 is not a day before expiry — use numbers of 1 or more (expired tokens are reported daily anyway)`,
+	`testdata/broken.yaml:7: reminders.days_before: 7 is listed twice — remove one`,
+	`testdata/broken.yaml:8: vault.environment is missing — add the Infisical environment slug the secrets live in, e.g. environment: prod`,
+	`testdata/broken.yaml:9: unknown key "env" in vault — remove it (known here: environment, path, pending_path)`,
+	`testdata/broken.yaml:10: vault.path "MooseQuest/github" must be an Infisical folder that starts and ends with / — write /MooseQuest/github/`,
+	`testdata/broken.yaml:14: GITHUB_API_READONLY_TOKEN: owner "alice" is not a Slack user id — use their member id (U… or W…), from their Slack profile → Copy member ID`,
+	`testdata/broken.yaml:15: GITHUB_API_READONLY_TOKEN: expires_in_days 400 is out of range — use 1 to 366 days (366 is the most a fine-grained token allows; 90 is the SOP's choice)`,
+	`testdata/broken.yaml:16: GITHUB_API_READONLY_TOKEN: repository "TradeMasterAPI" is not owner/repo — name the repository the token may reach with its owner, e.g. raxx-app/TradeMasterAPI`,
+	`testdata/broken.yaml:16: GITHUB_API_READONLY_TOKEN: repository "https://github.com/raxx-app/raxx-console" is a URL — write just owner/repo: raxx-app/raxx-console`,
+	`testdata/broken.yaml:17: GITHUB_API_READONLY_TOKEN: permission "contens" is not a fine-grained repository permission — did you mean contents?`,
+	`testdata/broken.yaml:17: GITHUB_API_READONLY_TOKEN: metadata is always read-only — write metadata: read`,
+	`testdata/broken.yaml:17: GITHUB_API_READONLY_TOKEN: permission issues: "admin" is not an access level — use write`,
+	`testdata/broken.yaml:18: GITHUB_API_READONLY_TOKEN: probe "repos/raxx-app/TradeMasterAPI" must be a path on the GitHub API starting with / — write probe: /repos/raxx-app/TradeMasterAPI`,
+	`testdata/broken.yaml:20: GITHUB_API_READONLY_TOKEN: heroku app "Raxx_Console" is not a Heroku app name — Heroku app names are 3 to 30 lower-case letters, digits and dashes, starting with a letter; did you mean raxx-console?`,
+	`testdata/broken.yaml:21: GITHUB_API_READONLY_TOKEN: unknown consumer kind "github_secret" — did you mean github_secrets? (rotabot sets heroku_apps, github_secrets and shell_rc_operators)`,
+	`testdata/broken.yaml:23: GITHUB_API_READONLY_TOKEN: a verify check has no name — add name: (what it checks, shown on the run card)`,
+	`testdata/broken.yaml:23: GITHUB_API_READONLY_TOKEN: verify check: url "ftp://console.raxx.app/status" is not an http(s) URL — write the whole URL, starting with https://`,
+	`testdata/broken.yaml:24: GITHUB_API_READONLY_TOKEN: verify check: expect_status 700 is not an HTTP status — use 100 to 599 (or leave it out for 200)`,
+	`testdata/broken.yaml:25: GITHUB_API_READONLY_TOKEN: verify check: header Cookie must name an environment variable (like CONSOLE_OPS_COOKIE) — headers_env holds the variable's name, never the header's value`,
+	`testdata/broken.yaml:28: GITHUB_API_DISPATCH_TOKEN: actions:read is not a classic scope — repo or workflow cover Actions`,
+	`testdata/broken.yaml:28: GITHUB_API_DISPATCH_TOKEN: scope "worklfow" is not a classic scope — did you mean workflow?`,
+	`testdata/broken.yaml:29: GITHUB_API_DISPATCH_TOKEN: consumers names no destination — list at least one of heroku_apps, github_secrets, shell_rc_operators`,
+	`testdata/broken.yaml:30: secret GITHUB_API_READONLY_TOKEN is declared twice, on lines 12 and 30 — remove or rename one`,
+	`testdata/broken.yaml:32: secret name "github-legacy-token" is not a variable name — use upper-case letters, digits and underscores, starting with a letter: GITHUB_LEGACY_TOKEN`,
+	`testdata/broken.yaml:33: github-legacy-token: kind "fine_grained" is not a token kind — did you mean fine-grained?`,
+	`testdata/broken.yaml:34: unknown key "scope" in github-legacy-token — did you mean scopes?`,
+	`testdata/broken.yaml:36: github-legacy-token: github_secrets "TradeMasterAPI" is not owner/repo — name the repository whose Actions secret is set with its owner, e.g. raxx-app/TradeMasterAPI`,
+	`testdata/broken.yaml:37: github-legacy-token: shell rc operator "alice" is not a Slack user id (U… or W…) or DM channel id (D…) — use their member id, from their Slack profile → Copy member ID`,
+	`testdata/broken.yaml:38: CLASSIC_WITHOUT_SCOPES is classic but has no scopes — list the scopes it is made with, e.g. scopes: [read:org, repo:status, workflow]`,
+	`testdata/broken.yaml:42: FINE_WITHOUT_GRANTS is fine-grained but has no repositories — list the repositories (owner/repo) the token may reach: least privilege`,
+	`testdata/broken.yaml:42: FINE_WITHOUT_GRANTS is fine-grained but has no permissions — list them, e.g. permissions: {metadata: read, contents: read}`,
+	`testdata/broken.yaml:46: NO_KIND_TOKEN has no kind — add kind: fine-grained (preferred) or kind: classic`,
+}
+
+func TestBrokenFileReportsEveryProblemAtItsLine(t *testing.T) {
+	m, probs, err := Load("testdata/broken.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m != nil {
+		t.Error("a matrix with problems was returned")
+	}
+	got := make([]string, len(probs))
+	for i, p := range probs {
+		got[i] = p.String()
+	}
+	for _, w := range brokenWant {
+		t.Run(w[:strings.Index(w, " ")], func(t *testing.T) {
+			if !slices.Contains(got, w) {
+				t.Errorf("missing problem\n%s", w)
+			}
+		})
+	}
+	for _, g := range got {
+		if !slices.Contains(brokenWant, g) {
+			t.Errorf("unexpected problem\n%s", g)
+		}
+	}
+	if !slices.Equal(got, brokenWant) {
+		t.Errorf("problems out of order:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// secretDoc is a valid matrix whose one secret, TOKEN (line 7), has body (from line 8).
+func secretDoc(body string) string {
+	return "ops_usergroup: S0OPS\nchannel: C0OPS\nvault:\n  environment: prod\n  path: /p/\nsecrets:\n  TOKEN:\n" + body
+}
+
+func TestProblems(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		doc  string
+		want []string // exact problems; nil means the document is clean
+	}{
+		{"valid classic", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers: {github_secrets: [raxx-app/x]}\n"), nil},
+		{"aliases are followed", "ops_usergroup: S0OPS\nchannel: C0OPS\nvault: {environment: prod, path: /p/}\nsecrets:\n  A:\n    kind: classic\n    scopes: [repo]\n    consumers: &shared\n      heroku_apps: [raxx-console-prod]\n  B:\n    kind: classic\n    scopes: [repo]\n    consumers: *shared\n", nil},
+		{"syntax error has its line", "ops_usergroup: S0OPS\nchannel: C0OPS\nvault:\n  environment: [prod\n", []string{
+			`t.yaml:4: the YAML does not parse (did not find expected ',' or ']') — a [list] opened on this line is not closed: close it with ], and quote values that hold , : [ ] { }`,
+		}},
+		{"tab indentation", "vault:\n\tpath: /p/\n", []string{
+			`t.yaml:2: the YAML does not parse (found character that cannot start any token) — YAML does not allow tabs for indentation: indent with spaces`,
+		}},
+		{"empty file", "", []string{`t.yaml: the file is empty — start from rotabot.example.yaml`}},
+		{"only comments", "# nothing yet\n", []string{`t.yaml: the file is empty — start from rotabot.example.yaml`}},
+		{"a list instead of settings", "- a\n- b\n", []string{
+			`t.yaml:1: the file should be a block of settings (ops_usergroup, channel, vault, secrets, …), not a list — start from rotabot.example.yaml`,
+		}},
+		{"second document", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n---\nchannel: C0X\n"), []string{
+			`t.yaml:11: a second YAML document starts here — rotabot.yaml is one document: remove the --- line and merge or delete what follows`,
+		}},
+		{"missing top-level keys", "audit_channel: C0AUDIT\n", []string{
+			`t.yaml:1: ops_usergroup is missing — add the id of the Slack user group whose members may act and approve (S…)`,
+			`t.yaml:1: channel is missing — add the id of the ops channel (C… or G…) where /rotate is allowed and reminders are posted`,
+			`t.yaml:1: vault is missing — add a vault block with environment and path: where the secrets live in Infisical`,
+			`t.yaml:1: secrets is missing — add a secrets block with at least one secret`,
+		}},
+		{"empty vault and secrets", "ops_usergroup: S0OPS\nchannel: C0OPS\nvault:\nsecrets: {}\n", []string{
+			`t.yaml:3: vault is missing — add a vault block with environment and path: where the secrets live in Infisical`,
+			`t.yaml:4: secrets is empty — add at least one secret, e.g. GITHUB_API_READONLY_TOKEN with its kind and consumers`,
+		}},
+		{"duplicate top-level key", "ops_usergroup: S0OPS\nchannel: C0OPS\nchannel: C0OTHER\nvault: {environment: prod, path: /p/}\nsecrets:\n  T:\n    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n", []string{
+			`t.yaml:3: channel is set twice, on lines 2 and 3 — keep one`,
+		}},
+		{"lower-case slack ids", "ops_usergroup: s0ops\nchannel: D0DM\nvault: {environment: prod, path: /p/}\nsecrets:\n  T:\n    kind: classic\n    owners: [u0owner]\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n", []string{
+			`t.yaml:1: ops_usergroup "s0ops" is not a Slack user group id — Slack ids are upper case: S0OPS`,
+			`t.yaml:2: channel "D0DM" is not a Slack channel id — use the channel's id (C… or G…), shown at the bottom of the channel's details`,
+			`t.yaml:7: T: owner "u0owner" is not a Slack user id — Slack ids are upper case: U0OWNER`,
+		}},
+		{"pending path is the current path", "ops_usergroup: S0OPS\nchannel: C0OPS\nvault:\n  environment: prod env\n  path: /p/\n  pending_path: /p/\nsecrets:\n  T:\n    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n", []string{
+			`t.yaml:4: vault.environment "prod env" is not an Infisical environment slug — use the slug from the project's settings, e.g. prod`,
+			`t.yaml:6: vault.pending_path is the same folder as vault.path — a pending token would overwrite the current one before approval: use a folder of its own, e.g. /rotabot/pending/`,
+		}},
+		{"days_before shapes", "ops_usergroup: S0OPS\nchannel: C0OPS\nreminders:\n  days_before: 7\n  weekly: true\nvault: {environment: prod, path: /p/}\nsecrets:\n  T:\n    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n", []string{
+			`t.yaml:4: reminders.days_before should be a list of days before expiry — write e.g. days_before: [14, 7, 3, 1]`,
+			`t.yaml:5: unknown key "weekly" in reminders — remove it (known here: days_before)`,
+		}},
+		{"days_before items", "ops_usergroup: S0OPS\nchannel: C0OPS\nreminders:\n  days_before:\n    - 14\n    - two\n    - -1\n    - 14\nvault: {environment: prod, path: /p/}\nsecrets:\n  T:\n    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n", []string{
+			`t.yaml:6: reminders.days_before: "two" is not a whole number of days — write numbers, e.g. [14, 7, 3, 1]`,
+			`t.yaml:7: reminders.days_before: -1 is not a day before expiry — use numbers of 1 or more (expired tokens are reported daily anyway)`,
+			`t.yaml:8: reminders.days_before: 14 is listed twice (also on line 5) — remove one`,
+		}},
+		{"days_before empty", "ops_usergroup: S0OPS\nchannel: C0OPS\nreminders: {days_before: []}\nvault: {environment: prod, path: /p/}\nsecrets:\n  T:\n    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n", []string{
+			`t.yaml:3: reminders.days_before is empty — list at least one day, e.g. [14, 7, 3, 1], or remove it to use that default`,
+		}},
+		{"a token pasted into the file is flagged and never repeated", secretDoc("    kind: classic\n    scopes: [repo]\n    owners: [ghp_abcdefghijklmnopqrstuvwxyz0123456789]\n    consumers: {heroku_apps: [raxx-console-prod]}\n"), []string{
+			`t.yaml:10: this looks like a token value — rotabot.yaml must never hold a secret: remove it, and revoke that token if the file was ever shared or committed`,
+			`t.yaml:10: TOKEN: owner (a value that looks like a token) is not a Slack user id — use their member id (U… or W…), from their Slack profile → Copy member ID`,
+		}},
+		{"kind missing and no consumers", secretDoc("    scopes: [repo]\n"), []string{
+			`t.yaml:7: TOKEN has no kind — add kind: fine-grained (preferred) or kind: classic`,
+			`t.yaml:7: TOKEN has no consumers — add a consumers block naming where the token is used (heroku_apps, github_secrets, shell_rc_operators)`,
+		}},
+		{"kind unknown", secretDoc("    kind: pat\n    consumers: {heroku_apps: [raxx-console-prod]}\n"), []string{
+			`t.yaml:8: TOKEN: kind "pat" is not a token kind — use fine-grained (preferred) or classic`,
+		}},
+		{"secret is not a block", secretDoc("    classic\n"), []string{
+			`t.yaml:7: secret TOKEN should be a block of settings (kind, consumers, …), not the single value "classic" — see rotabot.example.yaml`,
+		}},
+		{"classic with fine-grained settings", secretDoc("    kind: classic\n    scopes: [REPO, Actions]\n    repositories: [raxx-app/x]\n    permissions: {contents: read}\n    consumers: {heroku_apps: [raxx-console-prod]}\n"), []string{
+			`t.yaml:9: TOKEN: scope "REPO" is not a classic scope — scopes are lower case: repo`,
+			`t.yaml:9: TOKEN: Actions is not a classic scope — repo or workflow cover Actions`,
+			`t.yaml:10: TOKEN: repositories is for fine-grained tokens — a classic token reaches every repository its owner can: remove it, or make the token fine-grained`,
+			`t.yaml:11: TOKEN: permissions is for fine-grained tokens — classic tokens use scopes: remove it, or make the token fine-grained`,
+		}},
+		{"fine-grained with scopes and bad permissions", secretDoc("    kind: fine-grained\n    repositories: [raxx-app/x, raxx-app/x]\n    permissions: {webhooks: read, contents: read-only, pull_request: write, issues: }\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n"), []string{
+			`t.yaml:9: TOKEN: repositories: "raxx-app/x" is listed twice — remove one`,
+			`t.yaml:10: TOKEN: permission "webhooks" is not a fine-grained repository permission — GitHub's API calls it repository_hooks`,
+			`t.yaml:10: TOKEN: permission contents: "read-only" is not an access level — use read`,
+			`t.yaml:10: TOKEN: permission "pull_request" is not a fine-grained repository permission — did you mean pull_requests?`,
+			`t.yaml:10: TOKEN: permission issues has no level — write issues: read or issues: write`,
+			`t.yaml:11: TOKEN: scopes is for classic tokens — fine-grained tokens use permissions: remove it, or make the token classic`,
+		}},
+		{"value shapes", secretDoc("    kind: classic\n    scopes: [read:orgs, admin]\n    owners: U0OWNER\n    expires_in_days: ninety\n    resource_owner: raxx app\n    probe: https://api.github.com/repos/raxx-app/x?per_page=1\n    consumers: {heroku_apps: [ab, raxx-console-prod-]}\n"), []string{
+			`t.yaml:9: TOKEN: scope "read:orgs" is not a classic scope — did you mean read:org?`,
+			`t.yaml:9: TOKEN: scope "admin" is not a classic scope — use one from GitHub's list of classic scopes, e.g. repo, read:org, workflow`,
+			`t.yaml:10: TOKEN: owners should be a list — write e.g. owners: [U0123ABCD]`,
+			`t.yaml:11: TOKEN: expires_in_days "ninety" is not a whole number of days — write e.g. expires_in_days: 90`,
+			`t.yaml:12: TOKEN: resource_owner "raxx app" is not a GitHub user or organisation name — use the login the token belongs to, e.g. MooseQuest`,
+			`t.yaml:13: TOKEN: probe is a path on the GitHub API, not a URL — write probe: /repos/raxx-app/x?per_page=1`,
+			`t.yaml:14: TOKEN: heroku app "ab" is not a Heroku app name — Heroku app names are 3 to 30 lower-case letters, digits and dashes, starting with a letter`,
+			`t.yaml:14: TOKEN: heroku app "raxx-console-prod-" is not a Heroku app name — Heroku app names are 3 to 30 lower-case letters, digits and dashes, starting with a letter`,
+		}},
+		{"a typo'd consumer kind is not also 'names nothing'", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers:\n      heroku: [raxx-console-prod]\n      slack: [U0X]\n"), []string{
+			`t.yaml:11: TOKEN: unknown consumer kind "heroku" — did you mean heroku_apps? (rotabot sets heroku_apps, github_secrets and shell_rc_operators)`,
+			`t.yaml:12: TOKEN: unknown consumer kind "slack" — remove it (rotabot sets heroku_apps, github_secrets and shell_rc_operators)`,
+		}},
+		{"verify entries", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n    verify:\n      - name: console\n        url: console.raxx.app/api/status\n        expect_status: 99\n        headers_env: {\"X Auth\": TOKEN_ENV, Cookie: CONSOLE_COOKIE, cookie: OTHER}\n      - name: no url\n      - just a string\n"), []string{
+			`t.yaml:13: TOKEN: verify check "console": url "console.raxx.app/api/status" is not an http(s) URL — write the whole URL, starting with https://: https://console.raxx.app/api/status`,
+			`t.yaml:14: TOKEN: verify check "console": expect_status 99 is not an HTTP status — use 100 to 599 (or leave it out for 200)`,
+			`t.yaml:15: TOKEN: verify check "console": "X Auth" is not an HTTP header name — use letters, digits and dashes, e.g. Cookie or X-Api-Key`,
+			`t.yaml:15: TOKEN: verify check "console": header cookie is set twice, on lines 15 and 15 — keep one`,
+			`t.yaml:16: TOKEN: verify check "no url" has no url — add the URL to GET after propagation`,
+			`t.yaml:17: TOKEN: a verify check should be a block with a name and a url, not the single value "just a string" — write e.g. - {name: console build status, url: https://console.raxx.app/api/status/builds}`,
+		}},
+		{"headers_env holding a value never repeats it", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n    verify:\n      - name: console\n        url: https://console.raxx.app/\n        headers_env: {Cookie: \"session=s3cr3t-cookie\"}\n"), []string{
+			`t.yaml:14: TOKEN: verify check "console": header Cookie must name an environment variable (like CONSOLE_OPS_COOKIE) — headers_env holds the variable's name, never the header's value`,
+		}},
+		{"merge keys", secretDoc("    <<: {kind: classic}\n    scopes: [repo]\n    kind: classic\n    consumers: {heroku_apps: [raxx-console-prod]}\n"), []string{
+			`t.yaml:8: merge keys (<<) are not supported in the routing matrix — write the keys out, or use an alias (*name) for a whole value`,
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, probs := Parse("t.yaml", []byte(c.doc))
+			var got []string
+			for _, p := range probs {
+				got = append(got, p.String())
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+			if (m == nil) != (len(c.want) > 0) {
+				t.Errorf("matrix returned = %v with %d problems", m != nil, len(probs))
+			}
+			for _, p := range probs {
+				if strings.Contains(p.Msg, "s3cr3t") || strings.Contains(p.Msg, "ghp_abc") {
+					t.Errorf("a problem repeats a secret value: %s", p)
+				}
+				if strings.Contains(p.Msg, "\n") || !strings.Contains(p.Msg, " — ") {
+					t.Errorf("a problem is not one line of 'what is wrong — how to fix it': %q", p.Msg)
+				}
+			}
+		})
+	}
+}
+
+func TestSyntaxErrorsAtTheLineThatIsWrong(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		doc  string
+		want string
+	}{
+		{"unclosed list after a good multi-line block",
+			"vault: {environment: prod,\n  path: /p/}\nsecrets: [a\nchannel: C0OPS\n",
+			`t.yaml:3: the YAML does not parse (did not find expected ',' or ']') — a [list] opened on this line is not closed: close it with ], and quote values that hold , : [ ] { }`},
+		{"misindented key", "vault:\n  environment: prod\n path: /p/\n",
+			`t.yaml:3: the YAML does not parse (did not find expected key) — this line is indented differently from the keys around it: line it up with its neighbours`},
+		{"unterminated quote", "channel: C0OPS\nvault:\n  path: \"/p/\n  environment: prod\n",
+			`t.yaml:3: the YAML does not parse (found unexpected end of stream) — a quote opened on this line is never closed: add the closing quote`},
+		{"colon in a value", "channel: C0OPS\nops_usergroup: S0OPS: ops\n",
+			`t.yaml:2: the YAML does not parse (mapping values are not allowed in this context) — a value here holds ": " or the line is indented too far: quote the value, or line the key up with the ones above`},
+		{"list item out of line", "secrets:\n  T:\n    scopes:\n      - repo\n      workflow: x\n",
+			`t.yaml:5: the YAML does not parse (did not find expected '-' indicator) — this line breaks a list: start it with "- " or indent it like the list's items`},
+		{"key without colon", "channel: C0OPS\nvault\nsecrets: {}\n",
+			`t.yaml:2: the YAML does not parse (could not find expected ':') — a key has no colon: write key: value`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, probs := Parse("t.yaml", []byte(c.doc))
+			if len(probs) != 1 || probs[0].String() != c.want {
+				t.Errorf("got %v\nwant %s", probs, c.want)
+			}
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	one := filepath.Join(dir, "one.yaml")
+	if err := os.WriteFile(one, []byte(secretDoc("    kind: clasic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	single := filepath.Join(dir, "single.yaml")
+	if err := os.WriteFile(single, []byte(secretDoc("    kind: classic\n    scopes: [repo]\n    consumers: {github_secrets: [raxx-app/x]}\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		path string
+		code int
+		want string
+	}{
+		{"the example is ok", exampleFile, 0,
+			"../rotabot.example.yaml: ok — 2 secrets, 8 destinations (4 Heroku apps, 2 GitHub secrets, 2 shell rcs)\n"},
+		{"one of each", single, 0, single + ": ok — 1 secret, 1 destination (1 GitHub secret)\n"},
+		{"broken file", "testdata/broken.yaml", 1,
+			strings.Join(brokenWant, "\n") + "\n" + "35 problems in testdata/broken.yaml\n"},
+		{"one problem", one, 1,
+			one + `:8: TOKEN: kind "clasic" is not a token kind — did you mean classic?` + "\n1 problem in " + one + "\n"},
+		{"missing file", filepath.Join(dir, "nope.yaml"), 1,
+			"cannot read the routing matrix " + filepath.Join(dir, "nope.yaml") + ": there is no such file — point ROTABOT_CONFIG at it, or start from rotabot.example.yaml\n"},
+		{"a directory", dir, 1,
+			"cannot read the routing matrix " + dir + ": is a directory — point ROTABOT_CONFIG at a readable YAML file\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if code := Check(c.path, &out); code != c.code {
+				t.Errorf("exit code %d, want %d", code, c.code)
+			}
+			if out.String() != c.want {
+				t.Errorf("output:\n%s\nwant:\n%s", out.String(), c.want)
+			}
+		})
+	}
+}
+
+func TestSummary(t *testing.T) {
+	if got := Summary(nil); got != "no routing matrix" {
+		t.Errorf("Summary(nil) = %q", got)
+	}
+	m := &rotation.Matrix{Secrets: map[string]*rotation.SecretConfig{
+		"A": {Consumers: rotation.Consumers{HerokuApps: []string{"a1"}, ShellRCOperators: []string{"U1", "U2"}}},
+	}}
+	if got, want := Summary(m), "1 secret, 3 destinations (1 Heroku app, 2 shell rcs)"; got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
+}
+
+func TestLoadUnreadableIsAnError(t *testing.T) {
+	_, _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"))
+	if err == nil {
+		t.Fatal("no error for a missing file")
+	}
+	if rotation.ErrorCode(err) != rotation.EINVALID {
+		t.Errorf("code %q", rotation.ErrorCode(err))
+	}
+}

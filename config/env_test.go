@@ -1,0 +1,266 @@
+package config
+
+import (
+	"bytes"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+)
+
+func envOf(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestLoadEnvDefaults(t *testing.T) {
+	e, probs := LoadEnv(envOf(nil))
+	if len(probs) > 0 {
+		t.Fatalf("problems: %v", probs)
+	}
+	want := Env{
+		SlackAPIURL:      "https://slack.com/api/",
+		GitHubAPIURL:     "https://api.github.com",
+		InfisicalSiteURL: "https://app.infisical.com",
+		HerokuAPIURL:     "https://api.heroku.com",
+		ConfigPath:       "rotabot.yaml",
+		DBPath:           "rotabot.db",
+		ReminderInterval: time.Hour,
+	}
+	if e != want {
+		t.Errorf("got  %+v\nwant %+v", e, want)
+	}
+}
+
+func TestLoadEnvNormalises(t *testing.T) {
+	for _, c := range []struct {
+		name, value string
+		got         func(Env) string
+		want        string
+	}{
+		{"SLACK_API_URL", "http://127.0.0.1:4000/api", func(e Env) string { return e.SlackAPIURL }, "http://127.0.0.1:4000/api/"},
+		{"SLACK_API_URL", "http://127.0.0.1:4000/api/", func(e Env) string { return e.SlackAPIURL }, "http://127.0.0.1:4000/api/"},
+		{"SLACK_API_URL", "http://127.0.0.1:4000", func(e Env) string { return e.SlackAPIURL }, "http://127.0.0.1:4000/"},
+		{"GITHUB_API_URL", "https://api.github.com/", func(e Env) string { return e.GitHubAPIURL }, "https://api.github.com"},
+		{"GITHUB_API_URL", "http://localhost:9000/gh/", func(e Env) string { return e.GitHubAPIURL }, "http://localhost:9000/gh"},
+		{"INFISICAL_SITE_URL", "https://eu.infisical.com//", func(e Env) string { return e.InfisicalSiteURL }, "https://eu.infisical.com"},
+		{"HEROKU_API_URL", " http://127.0.0.1:5000/ \n", func(e Env) string { return e.HerokuAPIURL }, "http://127.0.0.1:5000"},
+		{"ROTABOT_DB", "/data/rotabot.db", func(e Env) string { return e.DBPath }, "/data/rotabot.db"},
+		{"ROTABOT_CONFIG", "/etc/rotabot.yaml", func(e Env) string { return e.ConfigPath }, "/etc/rotabot.yaml"},
+		{"GITHUB_TOKEN", "ghp_x\n", func(e Env) string { return e.GitHubToken }, "ghp_x"},
+		{"ROTABOT_REMINDER_INTERVAL", "30s", func(e Env) string { return e.ReminderInterval.String() }, "30s"},
+	} {
+		t.Run(c.name+"="+c.value, func(t *testing.T) {
+			e, probs := LoadEnv(envOf(map[string]string{c.name: c.value}))
+			if len(probs) > 0 {
+				t.Fatalf("problems: %v", probs)
+			}
+			if got := c.got(e); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestLoadEnvProblems(t *testing.T) {
+	for _, c := range []struct {
+		name, value string
+		want        string
+	}{
+		{"ROTABOT_REMINDER_INTERVAL", "abc", `ROTABOT_REMINDER_INTERVAL="abc" is not a duration — use a Go duration like 1h or 30s`},
+		{"ROTABOT_REMINDER_INTERVAL", "60", `ROTABOT_REMINDER_INTERVAL="60" is not a duration — use a Go duration like 1h or 30s`},
+		{"ROTABOT_REMINDER_INTERVAL", "-5m", `ROTABOT_REMINDER_INTERVAL="-5m" must be positive — use a Go duration like 1h or 30s`},
+		{"ROTABOT_REMINDER_INTERVAL", "0s", `ROTABOT_REMINDER_INTERVAL="0s" must be positive — use a Go duration like 1h or 30s`},
+		{"GITHUB_API_URL", "api.github.com", `GITHUB_API_URL="api.github.com" is not an http(s) base URL — use e.g. https://api.github.com`},
+		{"SLACK_API_URL", "ftp://slack.com/api/", `SLACK_API_URL="ftp://slack.com/api/" is not an http(s) base URL — use e.g. https://slack.com/api/`},
+		{"HEROKU_API_URL", "https://api.heroku.com/?x=1", `HEROKU_API_URL="https://api.heroku.com/?x=1" is not an http(s) base URL — use e.g. https://api.heroku.com`},
+		{"INFISICAL_SITE_URL", "https://user:hunter2@app.infisical.com", `INFISICAL_SITE_URL holds a user name or password — remove them from the URL: credentials go in their own variables`},
+		{"INFISICAL_SITE_URL", "app.infisical.com@hunter2", `INFISICAL_SITE_URL=(a value holding credentials, not shown) is not an http(s) base URL — use e.g. https://app.infisical.com`},
+	} {
+		t.Run(c.name+"="+c.value, func(t *testing.T) {
+			e, probs := LoadEnv(envOf(map[string]string{c.name: c.value}))
+			if len(probs) != 1 || probs[0] != c.want {
+				t.Errorf("got %q\nwant %q", probs, c.want)
+			}
+			def, _ := LoadEnv(envOf(nil))
+			if e != def {
+				t.Errorf("a bad value did not fall back to the default: %+v", e)
+			}
+			if strings.Contains(strings.Join(probs, ""), "hunter2") {
+				t.Error("a problem repeats a credential")
+			}
+		})
+	}
+}
+
+func TestVarsIsEveryVariableRead(t *testing.T) {
+	read := map[string]bool{}
+	LoadEnv(func(k string) string { read[k] = true; return "" })
+	vars := Vars()
+	for _, v := range vars {
+		if !read[v] {
+			t.Errorf("Vars lists %s but LoadEnv never reads it", v)
+		}
+	}
+	for k := range read {
+		if !slices.Contains(vars, k) {
+			t.Errorf("LoadEnv reads %s but Vars does not list it", k)
+		}
+	}
+	for _, v := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_API_URL", "GITHUB_API_URL", "GITHUB_TOKEN",
+		"INFISICAL_SITE_URL", "INFISICAL_CLIENT_ID", "INFISICAL_CLIENT_SECRET", "INFISICAL_PROJECT_ID",
+		"HEROKU_API_URL", "HEROKU_API_KEY", "ROTABOT_CONFIG", "ROTABOT_DB", "ROTABOT_REMINDER_INTERVAL"} {
+		if !slices.Contains(vars, v) {
+			t.Errorf("Vars misses %s (SPEC §5)", v)
+		}
+	}
+	if len(vars) != 14 {
+		t.Errorf("Vars has %d names: %v", len(vars), vars)
+	}
+}
+
+func TestRequire(t *testing.T) {
+	both := &rotation.Matrix{Secrets: map[string]*rotation.SecretConfig{
+		"A": {Consumers: rotation.Consumers{HerokuApps: []string{"raxx-console-prod", "raxx-console-staging"}, GitHubSecrets: []string{"raxx-app/TradeMasterAPI"}}},
+		"B": {Consumers: rotation.Consumers{HerokuApps: []string{"raxx-console-prod"}, ShellRCOperators: []string{"U0OP"}}},
+	}}
+	shellOnly := &rotation.Matrix{Secrets: map[string]*rotation.SecretConfig{
+		"A": {Consumers: rotation.Consumers{ShellRCOperators: []string{"U0OP"}}},
+	}}
+	full := Env{
+		SlackAppToken: "xapp-1-AAAAsecretapp", SlackBotToken: "xoxb-1-BBBBsecretbot",
+		GitHubToken: "ghp_CCCCsecretgithub", HerokuAPIKey: "DDDDsecretheroku",
+		InfisicalClientID: "EEEEid", InfisicalClientSecret: "FFFFsecretinfisical", InfisicalProjectID: "GGGGproject",
+	}
+	slackApp := "SLACK_APP_TOKEN is not set — rotabot serve needs the Slack app-level token (xapp-…, scope connections:write) to open its Socket Mode connection"
+	slackBot := "SLACK_BOT_TOKEN is not set — rotabot serve needs the Slack bot token (xoxb-…) to post and update messages"
+	github := "GITHUB_TOKEN is not set — it writes the GitHub Actions secrets of raxx-app/TradeMasterAPI and needs secrets:write there"
+	heroku := "HEROKU_API_KEY is not set — it sets the config vars of the Heroku apps raxx-console-prod and raxx-console-staging"
+	infID := "INFISICAL_CLIENT_ID is not set — it is the client id of the Infisical machine identity (universal auth) that reads and writes the secrets"
+	infSecret := "INFISICAL_CLIENT_SECRET is not set — it is the client secret of the Infisical machine identity (universal auth) that reads and writes the secrets"
+	infProject := "INFISICAL_PROJECT_ID is not set — it names the Infisical project that holds the secrets"
+	swapped := full
+	swapped.SlackAppToken, swapped.SlackBotToken = full.SlackBotToken, full.SlackAppToken
+
+	for _, c := range []struct {
+		name     string
+		env      Env
+		m        *rotation.Matrix
+		forServe bool
+		want     []string
+	}{
+		{"nothing set, serving both kinds", Env{}, both, true, []string{slackApp, slackBot, github, heroku, infID, infSecret, infProject}},
+		{"nothing set, CLI", Env{}, both, false, []string{github, heroku, infID, infSecret, infProject}},
+		{"shell rc only needs no GitHub or Heroku credential", Env{}, shellOnly, false, []string{infID, infSecret, infProject}},
+		{"no matrix yet", Env{}, nil, false, []string{infID, infSecret, infProject}},
+		{"everything set", full, both, true, nil},
+		{"Slack tokens swapped", swapped, both, true, []string{
+			"SLACK_APP_TOKEN holds a xoxb-… token, not a xapp-… token — copy it from the Slack app's Basic Information → App-Level Tokens",
+			"SLACK_BOT_TOKEN holds a xapp-… token, not a xoxb-… token — copy it from the Slack app's OAuth & Permissions → Bot User OAuth Token",
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := c.env.Require(c.m, c.forServe)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+			all := strings.Join(got, "\n")
+			for _, secret := range []string{"AAAA", "BBBB", "CCCC", "DDDD", "FFFF"} {
+				if strings.Contains(all, secret) {
+					t.Errorf("a problem line repeats a credential (%s)", secret)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadFromEnv(t *testing.T) {
+	example, err := os.ReadFile(exampleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped := base64.StdEncoding.EncodeToString(example)
+	var lines []string
+	for len(wrapped) > 76 {
+		lines, wrapped = append(lines, wrapped[:76]), wrapped[76:]
+	}
+	wrapped = strings.Join(append(lines, wrapped), "\n") + "\n"
+	broken := secretDoc("    kind: clasic\n    consumers: {heroku_apps: [raxx-console-prod]}\n")
+	brokenWant := []string{`ROTABOT_CONFIG:8: TOKEN: kind "clasic" is not a token kind — did you mean classic?`}
+
+	for _, c := range []struct {
+		name  string
+		value string
+		want  []string // problems; nil: loads clean
+	}{
+		{"path", exampleFile, nil},
+		{"inline YAML", string(example), nil},
+		{"inline flow YAML on one line", `{ops_usergroup: S0OPS, channel: C0OPS, vault: {environment: prod, path: /p/}, secrets: {T: {kind: classic, scopes: [repo], consumers: {heroku_apps: [raxx-console-prod]}}}}`, nil},
+		{"base64", base64.StdEncoding.EncodeToString(example), nil},
+		{"base64 wrapped at 76 columns", wrapped, nil},
+		{"base64 URL alphabet without padding", base64.RawURLEncoding.EncodeToString(example), nil},
+		{"inline problems are named ROTABOT_CONFIG", broken, brokenWant},
+		{"base64 problems are named ROTABOT_CONFIG", base64.StdEncoding.EncodeToString([]byte(broken)), brokenWant},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, probs, err := LoadFromEnv(c.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range probs {
+				got = append(got, p.String())
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+			if c.want == nil && (m == nil || len(m.Secrets) == 0) {
+				t.Errorf("no matrix: %+v", m)
+			}
+		})
+	}
+}
+
+func TestLoadFromEnvDefaultPathAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	example, err := os.ReadFile(exampleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rotabot.yaml"), example, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+
+	m, probs, err := LoadFromEnv("")
+	if err != nil || len(probs) > 0 || m == nil {
+		t.Fatalf("empty ROTABOT_CONFIG should load ./rotabot.yaml: %v %v", probs, err)
+	}
+	var out bytes.Buffer
+	if code := Check("", &out); code != 0 || out.String() != "rotabot.yaml: ok — 2 secrets, 8 destinations (4 Heroku apps, 2 GitHub secrets, 2 shell rcs)\n" {
+		t.Errorf("Check(\"\") = %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := Check(string(example), &out); code != 0 || !strings.HasPrefix(out.String(), "ROTABOT_CONFIG: ok — 2 secrets") {
+		t.Errorf("Check(inline) = %d %q", code, out.String())
+	}
+
+	for _, c := range []struct {
+		name, value, want string
+	}{
+		{"missing file", "conf/rotabot.yaml", "cannot read the routing matrix conf/rotabot.yaml: there is no such file — point ROTABOT_CONFIG at it, or start from rotabot.example.yaml"},
+		{"base64 of something else", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("not a routing matrix at all. "), 4)),
+			"ROTABOT_CONFIG looks like base64 but does not decode to a routing matrix — encode the whole file, e.g. base64 -w0 rotabot.yaml"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := LoadFromEnv(c.value)
+			if got := rotation.ErrorMessage(err); got != c.want {
+				t.Errorf("got  %q\nwant %q", got, c.want)
+			}
+		})
+	}
+}

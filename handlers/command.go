@@ -1,0 +1,286 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/slack-go/slack"
+)
+
+// Command handles /rotate. It runs after the envelope was acked; every answer is
+// ephemeral except the run card itself.
+func (h *Handlers) Command(ctx context.Context, cmd slack.SlashCommand) {
+	r := h.replier(cmd.ResponseURL, cmd.ChannelID, cmd.UserID)
+	c, err := ParseCommand(cmd.Text, h.Matrix.Names())
+	if err != nil {
+		var pe *ParseError
+		if errors.As(err, &pe) {
+			r.say(ctx, pe.Msg+"\n\n"+h.usage())
+			return
+		}
+		r.fail(ctx, err)
+		return
+	}
+	if c.Kind == CmdHelp {
+		r.say(ctx, h.usage())
+		return
+	}
+	if !h.requireOps(ctx, r, cmd.UserID) {
+		return
+	}
+	switch c.Kind {
+	case CmdStart:
+		h.start(ctx, r, cmd.ChannelID, cmd.UserID, c.Secret)
+	case CmdDryRun:
+		h.dryRun(ctx, r, c.Secret)
+	case CmdStatus:
+		h.status(ctx, r, c.RunID)
+	case CmdList:
+		h.list(ctx, r)
+	case CmdHistory:
+		h.history(ctx, r, c.Secret)
+	case CmdExpiring:
+		h.expiring(ctx, r)
+	}
+}
+
+func (h *Handlers) usage() string {
+	return "*Usage*\n" +
+		"• `/rotate SECRET` — start a rotation (in <#" + h.Matrix.Channel + "> only)\n" +
+		"• `/rotate SECRET --dry-run` — show what a rotation would touch; changes nothing\n" +
+		"• `/rotate status [RUN_ID]` — a run's state (or every open run's)\n" +
+		"• `/rotate list` — open runs\n" +
+		"• `/rotate history SECRET` — past runs of a secret\n" +
+		"• `/rotate expiring` — every secret's expiry, soonest first\n" +
+		"• `/rotate help` — this\n" +
+		"Secrets: " + strings.Join(h.Matrix.Names(), ", ")
+}
+
+// start is /rotate SECRET: only in the ops channel, one open run per secret.
+func (h *Handlers) start(ctx context.Context, r replier, channel, user, secret string) {
+	if channel != h.Matrix.Channel {
+		r.say(ctx, fmt.Sprintf("Rotations start in <#%s> only, so the team sees them. Run `/rotate %s` there. (Read-only commands like `--dry-run`, `status` and `expiring` work anywhere.)", h.Matrix.Channel, secret))
+		return
+	}
+	run, err := h.Engine.Start(ctx, rotation.StartRequest{Secret: secret, Requester: user, Channel: channel})
+	if err != nil {
+		if rotation.ErrorCode(err) == rotation.ECONFLICT && run != nil {
+			r.say(ctx, fmt.Sprintf("%s already has an open run, *%s* (%s): %s", secret, run.ID, run.State.Word(), h.permalink(ctx, run)))
+			return
+		}
+		r.fail(ctx, err)
+		return
+	}
+	h.Engine.Go(h.work(), run.ID)
+}
+
+func (h *Handlers) permalink(ctx context.Context, run *rotation.Run) string {
+	if run.Card.Channel == "" || run.Card.TS == "" {
+		return "its card is in <#" + h.Matrix.Channel + ">"
+	}
+	link, err := h.Slack.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: run.Card.Channel, Ts: run.Card.TS})
+	if err != nil || link == "" {
+		return "its card is in <#" + run.Card.Channel + ">"
+	}
+	return "<" + link + "|open its card>"
+}
+
+func (h *Handlers) dryRun(ctx context.Context, r replier, secret string) {
+	dr, err := h.Engine.DryRun(ctx, secret, rotation.Overrides{})
+	if err != nil {
+		r.fail(ctx, err)
+		return
+	}
+	var b strings.Builder
+	b.WriteString("*Dry run — nothing was changed.*\n```")
+	b.WriteString(strings.Join(dr.Plan.Lines(), "\n"))
+	b.WriteString("```\n")
+	if dr.Problem != "" {
+		b.WriteString("⚠️ " + dr.Problem + "\n")
+	} else {
+		fmt.Fprintf(&b, "Current token: login *%s*, %s, %s\n", dr.Current.Login, dr.Current.Kind, rotation.ExpiryText(dr.Current.ExpiresAt))
+	}
+	r.say(ctx, b.String())
+}
+
+func (h *Handlers) status(ctx context.Context, r replier, id string) {
+	if id == "" {
+		h.list(ctx, r)
+		return
+	}
+	run, err := h.Store.GetRun(ctx, id)
+	if err != nil {
+		r.fail(ctx, err)
+		return
+	}
+	r.say(ctx, fmt.Sprintf("%s: %s", run.ID, run.State.Word()), Card(run, nil)...)
+}
+
+func runLine(run *rotation.Run) string {
+	return fmt.Sprintf("• *%s* %s — %s · started %s by <@%s>", run.ID, run.Secret, run.State.Word(),
+		run.Created.UTC().Format("2006-01-02 15:04 UTC"), run.Requester)
+}
+
+func (h *Handlers) list(ctx context.Context, r replier) {
+	runs, err := h.Store.ListRuns(ctx, rotation.RunFilter{OpenOnly: true})
+	if err != nil {
+		r.fail(ctx, err)
+		return
+	}
+	if len(runs) == 0 {
+		r.say(ctx, "No open runs.")
+		return
+	}
+	lines := []string{fmt.Sprintf("*Open runs (%d)*", len(runs))}
+	for _, run := range runs {
+		lines = append(lines, runLine(run))
+	}
+	r.say(ctx, strings.Join(lines, "\n"))
+}
+
+// HistoryLimit is how many past runs /rotate history shows.
+const HistoryLimit = 10
+
+func (h *Handlers) history(ctx context.Context, r replier, secret string) {
+	runs, err := h.Store.ListRuns(ctx, rotation.RunFilter{Secret: secret, Limit: HistoryLimit})
+	if err != nil {
+		r.fail(ctx, err)
+		return
+	}
+	if len(runs) == 0 {
+		r.say(ctx, "No runs of "+secret+" yet.")
+		return
+	}
+	lines := []string{fmt.Sprintf("*Last %d runs of %s*", len(runs), secret)}
+	for _, run := range runs {
+		line := runLine(run)
+		if run.NewFingerprint != "" {
+			line += " · " + orNone(run.OldFingerprint) + " → " + run.NewFingerprint
+		}
+		lines = append(lines, line)
+	}
+	r.say(ctx, strings.Join(lines, "\n"))
+}
+
+// ExpiryRow is one secret in /rotate expiring and App Home.
+type ExpiryRow struct {
+	Secret  string
+	Known   bool
+	Never   bool
+	At      time.Time
+	Days    int // whole days left, rounded down; negative once expired
+	Problem string
+}
+
+// ExpiryRows lists every configured secret with what is known of its expiry,
+// soonest first (unknown last).
+func ExpiryRows(m *rotation.Matrix, recs []rotation.ExpiryRecord, now time.Time) []ExpiryRow {
+	bySecret := make(map[string]rotation.ExpiryRecord, len(recs))
+	for _, rec := range recs {
+		bySecret[rec.Secret] = rec
+	}
+	rows := make([]ExpiryRow, 0, len(m.Secrets))
+	for _, name := range m.Names() {
+		row := ExpiryRow{Secret: name}
+		if rec, ok := bySecret[name]; ok {
+			row.Known, row.Problem = true, rec.Problem
+			if rec.ExpiresAt.IsZero() {
+				row.Never = true
+			} else {
+				row.At = rec.ExpiresAt
+				row.Days = DaysLeft(rec.ExpiresAt, now)
+			}
+		}
+		rows = append(rows, row)
+	}
+	rank := func(r ExpiryRow) int {
+		switch {
+		case !r.Known:
+			return 2
+		case r.Never:
+			return 1
+		}
+		return 0
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rank(rows[i]) != rank(rows[j]) {
+			return rank(rows[i]) < rank(rows[j])
+		}
+		return rows[i].At.Before(rows[j].At)
+	})
+	return rows
+}
+
+// DaysLeft is whole days until at, rounded down (negative when past).
+func DaysLeft(at, now time.Time) int {
+	d := at.Sub(now)
+	days := int(d / (24 * time.Hour))
+	if d < 0 && d%(24*time.Hour) != 0 {
+		days--
+	}
+	return days
+}
+
+// Bar is a small text bar of days left out of 90.
+func Bar(days int) string {
+	const width = 10
+	n := days * width / 90
+	if n < 0 {
+		n = 0
+	}
+	if n > width {
+		n = width
+	}
+	return strings.Repeat("█", n) + strings.Repeat("░", width-n)
+}
+
+// ExpiryLine renders one row.
+func ExpiryLine(row ExpiryRow) string {
+	switch {
+	case !row.Known:
+		return fmt.Sprintf("`%s` ❔ %s — not checked yet", Bar(0), row.Secret)
+	case row.Problem != "":
+		return fmt.Sprintf("`%s` 🚨 %s — %s", Bar(0), row.Secret, row.Problem)
+	case row.Never:
+		return fmt.Sprintf("`%s` ♾️ %s — never expires (GitHub recommends an expiry)", Bar(90), row.Secret)
+	case row.Days < 0:
+		return fmt.Sprintf("`%s` 🔴 %s — EXPIRED on %s", Bar(0), row.Secret, row.At.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	icon := "🟢"
+	switch {
+	case row.Days < 7:
+		icon = "🔴"
+	case row.Days < 14:
+		icon = "🟠"
+	}
+	return fmt.Sprintf("`%s` %s %s — %d days left, on %s", Bar(row.Days), icon, row.Secret, row.Days, row.At.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+func (h *Handlers) expiryText(ctx context.Context) (string, error) {
+	recs, err := h.Store.ListExpiry(ctx)
+	if err != nil {
+		return "", err
+	}
+	rows := ExpiryRows(h.Matrix, recs, h.now())
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Expiry of %d secrets, soonest first*\n", len(rows))
+	for _, row := range rows {
+		b.WriteString(ExpiryLine(row))
+		b.WriteByte('\n')
+	}
+	return b.String(), nil
+}
+
+func (h *Handlers) expiring(ctx context.Context, r replier) {
+	text, err := h.expiryText(ctx)
+	if err != nil {
+		r.fail(ctx, err)
+		return
+	}
+	r.say(ctx, text)
+}

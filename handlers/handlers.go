@@ -1,0 +1,158 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/slack-go/slack"
+)
+
+// Slack is the part of slack-go's *slack.Client the handlers use.
+type Slack interface {
+	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
+	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)
+	PostEphemeralContext(ctx context.Context, channelID, userID string, options ...slack.MsgOption) (string, error)
+	OpenViewContext(ctx context.Context, triggerID string, view slack.ModalViewRequest) (*slack.ViewResponse, error)
+	UpdateViewContext(ctx context.Context, view slack.ModalViewRequest, externalID, hash, viewID string) (*slack.ViewResponse, error)
+	PublishViewContext(ctx context.Context, req slack.PublishViewContextRequest) (*slack.ViewResponse, error)
+	OpenConversationContext(ctx context.Context, params *slack.OpenConversationParameters) (*slack.Channel, bool, bool, error)
+	GetUserGroupMembersContext(ctx context.Context, userGroup string, options ...slack.GetUserGroupMembersOption) ([]string, error)
+	GetPermalinkContext(ctx context.Context, params *slack.PermalinkParameters) (string, error)
+}
+
+var _ Slack = (*slack.Client)(nil)
+
+// Handlers holds what every gesture needs. main.go sets every field.
+type Handlers struct {
+	Engine *rotation.Engine
+	Matrix *rotation.Matrix
+	Store  rotation.Store
+	Slack  Slack
+	// HTTP posts to Slack's response_url (slash commands and buttons).
+	HTTP *http.Client
+	Log  *slog.Logger
+	Now  func() time.Time
+	// Work is the context background work runs under (runs carried on after a
+	// gesture); it outlives a single envelope.
+	Work context.Context
+	// GroupTTL is how long the ops group's members are cached (default 1 min).
+	GroupTTL time.Duration
+
+	groupMu   sync.Mutex
+	members   map[string]bool
+	membersAt time.Time
+}
+
+func (h *Handlers) now() time.Time {
+	if h.Now != nil {
+		return h.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (h *Handlers) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (h *Handlers) work() context.Context {
+	if h.Work != nil {
+		return h.Work
+	}
+	return context.Background()
+}
+
+// isOps reports whether user is in the ops user group. Membership is read with
+// usergroups.users.list and kept for a minute.
+func (h *Handlers) isOps(ctx context.Context, user string) (bool, error) {
+	ttl := h.GroupTTL
+	if ttl <= 0 {
+		ttl = time.Minute
+	}
+	h.groupMu.Lock()
+	defer h.groupMu.Unlock()
+	if h.members == nil || h.now().Sub(h.membersAt) >= ttl {
+		users, err := h.Slack.GetUserGroupMembersContext(ctx, h.Matrix.OpsUsergroup)
+		if err != nil {
+			if h.members == nil {
+				return false, err
+			}
+			// Slack hiccup: keep the last known list rather than lock ops out.
+			h.log().Warn("could not refresh the ops group; using the last list", "err", err)
+		} else {
+			m := make(map[string]bool, len(users))
+			for _, u := range users {
+				m[u] = true
+			}
+			h.members, h.membersAt = m, h.now()
+		}
+	}
+	return h.members[user], nil
+}
+
+// requireOps answers a refusal and returns false when user may not act.
+func (h *Handlers) requireOps(ctx context.Context, r replier, user string) bool {
+	ok, err := h.isOps(ctx, user)
+	if err != nil {
+		h.log().Error("cannot read the ops user group", "group", h.Matrix.OpsUsergroup, "err", err)
+		r.say(ctx, "I cannot read the ops user group from Slack right now, so I cannot tell whether you may do this. Try again in a minute.")
+		return false
+	}
+	if !ok {
+		r.say(ctx, "Only members of the ops user group <!subteam^"+h.Matrix.OpsUsergroup+"> may do this. Ask an ops member.")
+		return false
+	}
+	return true
+}
+
+// replier answers one person, ephemerally.
+type replier struct {
+	h           *Handlers
+	responseURL string
+	channel     string
+	user        string
+}
+
+func (h *Handlers) replier(responseURL, channel, user string) replier {
+	return replier{h: h, responseURL: responseURL, channel: channel, user: user}
+}
+
+// say answers with text (and optional blocks) that only the person sees.
+func (r replier) say(ctx context.Context, text string, blocks ...slack.Block) {
+	var err error
+	if r.responseURL != "" {
+		msg := &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeEphemeral}
+		if len(blocks) > 0 {
+			msg.Blocks = &slack.Blocks{BlockSet: blocks}
+		}
+		client := r.h.HTTP
+		if client == nil {
+			client = http.DefaultClient
+		}
+		err = slack.PostWebhookCustomHTTPContext(ctx, r.responseURL, client, msg)
+	} else {
+		opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+		if len(blocks) > 0 {
+			opts = append(opts, slack.MsgOptionBlocks(blocks...))
+		}
+		_, err = r.h.Slack.PostEphemeralContext(ctx, r.channel, r.user, opts...)
+	}
+	if err != nil {
+		r.h.log().Warn("could not answer", "user", r.user, "err", err)
+	}
+}
+
+// fail answers an engine error in a person's words.
+func (r replier) fail(ctx context.Context, err error) {
+	switch rotation.ErrorCode(err) {
+	case rotation.EINTERNAL:
+		r.h.log().Error("internal error", "err", err)
+	}
+	r.say(ctx, rotation.ErrorMessage(err))
+}

@@ -1,0 +1,70 @@
+package handlers
+
+import (
+	"context"
+	"strings"
+
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/slack-go/slack"
+)
+
+// HomeOpened publishes App Home for user: open runs, and every secret's expiry.
+func (h *Handlers) HomeOpened(ctx context.Context, user string) {
+	blocks, err := h.HomeBlocks(ctx)
+	if err != nil {
+		h.log().Error("cannot build App Home", "err", err)
+		return
+	}
+	_, err = h.Slack.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user,
+		View: slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}})
+	if err != nil {
+		h.log().Warn("could not publish App Home", "user", user, "err", err)
+	}
+}
+
+// HomeBlocks renders App Home.
+func (h *Handlers) HomeBlocks(ctx context.Context) ([]slack.Block, error) {
+	runs, err := h.Store.ListRuns(ctx, rotation.RunFilter{OpenOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	blocks := []slack.Block{slack.NewHeaderBlock(ptxt("rotabot"))}
+	if len(runs) == 0 {
+		blocks = append(blocks, section("*Open runs:* none"))
+	} else {
+		lines := []string{"*Open runs*"}
+		for _, run := range runs {
+			lines = append(lines, runLine(run))
+		}
+		blocks = append(blocks, section(strings.Join(lines, "\n")))
+	}
+	recs, err := h.Store.ListExpiry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows := ExpiryRows(h.Matrix, recs, h.now())
+	// A section holds 3000 characters: split the list over several.
+	var chunk []string
+	size := 0
+	flush := func() {
+		if len(chunk) > 0 {
+			blocks = append(blocks, section(strings.Join(chunk, "\n")))
+			chunk, size = nil, 0
+		}
+	}
+	chunk = append(chunk, "*Expiry, soonest first*")
+	for _, row := range rows {
+		line := ExpiryLine(row)
+		if size+len(line) > 2900 || len(chunk) >= 40 {
+			flush()
+		}
+		if len(blocks) >= 95 {
+			blocks = append(blocks, section("… and more: `/rotate expiring` lists them all"))
+			break
+		}
+		chunk = append(chunk, line)
+		size += len(line) + 1
+	}
+	flush()
+	return blocks, nil
+}

@@ -1,0 +1,162 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/slack-go/slack"
+)
+
+// Notifier shows the engine's changes in Slack: it posts a run's card once and
+// updates it in place, puts each step's detail in the card's thread, DMs shell-rc
+// operators and posts audit entries. It implements rotation.Notifier.
+type Notifier struct {
+	H *Handlers
+	// SetCard records where a newly posted card lives (the engine's SetCard).
+	SetCard func(ctx context.Context, id string, card rotation.CardRef) (*rotation.Run, error)
+}
+
+var _ rotation.Notifier = (*Notifier)(nil)
+
+func (n *Notifier) plan(r *rotation.Run) *rotation.Plan {
+	if r.State != rotation.StateWaitingToken {
+		return nil
+	}
+	p, err := n.H.Matrix.Plan(r.Secret, rotation.Overrides{}, r.Created)
+	if err != nil {
+		return nil
+	}
+	return &p
+}
+
+// RunChanged posts or updates the run's card and adds note to its thread.
+func (n *Notifier) RunChanged(ctx context.Context, r *rotation.Run, note string) error {
+	if r.Card.Channel == "" {
+		return nil // a CLI run: nobody in Slack to show it to
+	}
+	blocks := Card(r, n.plan(r))
+	fallback := fmt.Sprintf("Rotation %s of %s: %s", r.ID, r.Secret, r.State.Word())
+	if r.Card.TS == "" {
+		_, ts, err := n.H.Slack.PostMessageContext(ctx, r.Card.Channel, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+		if err != nil {
+			return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the card of %s", r.ID)
+		}
+		r.Card.TS = ts
+		if n.SetCard != nil {
+			if _, err := n.SetCard(ctx, r.ID, r.Card); err != nil {
+				return err
+			}
+		}
+	} else {
+		_, _, _, err := n.H.Slack.UpdateMessageContext(ctx, r.Card.Channel, r.Card.TS, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+		if err != nil {
+			return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not update the card of %s", r.ID)
+		}
+	}
+	if note != "" {
+		_, _, err := n.H.Slack.PostMessageContext(ctx, r.Card.Channel, slack.MsgOptionText(note, false), slack.MsgOptionTS(r.Card.TS))
+		if err != nil {
+			return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post in the thread of %s", r.ID)
+		}
+	}
+	return nil
+}
+
+// dmChannel opens a DM with user (a user id), or uses a DM channel id as is.
+func (n *Notifier) dmChannel(ctx context.Context, user string) (string, error) {
+	if strings.HasPrefix(user, "D") {
+		return user, nil
+	}
+	ch, _, _, err := n.H.Slack.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+	if err != nil {
+		return "", rotation.Wrap(rotation.EUNAVAILABLE, err, "could not open a DM with <@%s>", user)
+	}
+	return ch.ID, nil
+}
+
+// AskOperator DMs a shell-rc operator what to do. The DM never holds the token:
+// it says how to pull it from Infisical.
+func (n *Notifier) AskOperator(ctx context.Context, r *rotation.Run, op string, action rotation.OperatorAction) error {
+	ch, err := n.dmChannel(ctx, op)
+	if err != nil {
+		return err
+	}
+	cur, _ := n.H.Matrix.Refs(r.Secret)
+	if r.VaultPath != "" {
+		cur.Path = r.VaultPath
+	}
+	pull := fmt.Sprintf("```export %s=\"$(infisical secrets get %s --env=%s --path=%s --plain --projectId=$INFISICAL_PROJECT_ID)\"```",
+		r.Secret, r.Secret, cur.Environment, cur.Path)
+	var text string
+	var blocks []slack.Block
+	switch action {
+	case rotation.OperatorRevert:
+		text = fmt.Sprintf("↩️ Rotation %s of *%s* was rolled back: the old token is current again in Infisical. Put it back in your shell rc (e.g. ~/.zshrc):\n%s\nthen open a new shell.", r.ID, r.Secret, pull)
+		blocks = []slack.Block{section(text)}
+	default:
+		text = fmt.Sprintf("🔄 *%s* was rotated (run %s, new token `%s`). Update your shell rc (e.g. ~/.zshrc) from Infisical:\n%s\nthen open a new shell and press *%s*.", r.Secret, r.ID, r.NewFingerprint, pull, LabelDone)
+		done := slack.NewButtonBlockElement(ActDone, r.ID, ptxt(LabelDone))
+		done.Style = slack.StylePrimary
+		blocks = []slack.Block{section(text), slack.NewActionBlock("done_"+r.ID, done)}
+	}
+	_, _, err = n.H.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err != nil {
+		return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not DM <@%s>", op)
+	}
+	return nil
+}
+
+// AuditText is the audit post (SPEC §9): its first line is the action.
+func AuditText(e rotation.AuditEntry) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n", e.Action)
+	fmt.Fprintf(&b, "secret: %s · run %s\n", e.Secret, e.RunID)
+	fmt.Fprintf(&b, "actor: %s", user(e.Actor))
+	if e.Approver != "" {
+		fmt.Fprintf(&b, " · approver: <@%s>", e.Approver)
+	}
+	fmt.Fprintf(&b, "\ntoken: %s · method: %s", e.TokenKind, e.Method)
+	if e.RevokeMethod != "" {
+		fmt.Fprintf(&b, " · revoke: %s", e.RevokeMethod)
+	}
+	fmt.Fprintf(&b, "\nfingerprints: old %s → new %s\n", orNone(e.OldFingerprint), orNone(e.NewFingerprint))
+	fmt.Fprintf(&b, "expiry: old %s → new %s\n", rotation.ExpiryText(e.OldExpiry), rotation.ExpiryText(e.NewExpiry))
+	b.WriteString("destinations:")
+	for _, d := range e.Destinations {
+		fmt.Fprintf(&b, "\n• %s: %s", d.Destination, d.Result)
+	}
+	return b.String()
+}
+
+func user(id string) string {
+	if strings.HasPrefix(id, "U") || strings.HasPrefix(id, "W") {
+		return "<@" + id + ">"
+	}
+	return id
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// Audited posts the entry to the audit channel, or to the run's thread when the
+// routing matrix names no audit channel.
+func (n *Notifier) Audited(ctx context.Context, r *rotation.Run, e rotation.AuditEntry) error {
+	ch, opts := n.H.Matrix.AuditChannel, []slack.MsgOption{slack.MsgOptionText(AuditText(e), false)}
+	if ch == "" {
+		if r.Card.Channel == "" {
+			return nil
+		}
+		ch = r.Card.Channel
+		opts = append(opts, slack.MsgOptionTS(r.Card.TS))
+	}
+	if _, _, err := n.H.Slack.PostMessageContext(ctx, ch, opts...); err != nil {
+		return rotation.Wrap(rotation.EUNAVAILABLE, err, "Slack did not take the audit post")
+	}
+	return nil
+}

@@ -1,0 +1,349 @@
+package handlers
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/slack-go/slack"
+)
+
+// Action ids of the buttons. A button's value is "RUN_ID|STATE": the state the
+// card showed when it was drawn, so a click from an older card is recognised.
+const (
+	ActSubmit       = "rotabot_submit"
+	ActApprove      = "rotabot_approve"
+	ActCancel       = "rotabot_cancel"
+	ActRollback     = "rotabot_rollback"
+	ActRetry        = "rotabot_retry"
+	ActRevokeAPI    = "rotabot_revoke_api"
+	ActRevokeManual = "rotabot_revoke_manual"
+	ActDone         = "rotabot_done"
+	ActStart        = "rotabot_start" // a reminder's Start rotation
+)
+
+// Button labels, exactly as SPEC §3 names them: people and tests find them by these.
+const (
+	LabelSubmit       = "Submit new token"
+	LabelApprove      = "Approve"
+	LabelCancel       = "Cancel"
+	LabelRollback     = "Rollback"
+	LabelRetry        = "Retry"
+	LabelRevokeAPI    = "Revoke old token now"
+	LabelRevokeManual = "I revoked the old token"
+	LabelDone         = "Done"
+	LabelStart        = "Start rotation"
+)
+
+// Modal ids.
+const (
+	ViewSubmitToken = "rotabot_submit_token"
+	BlockToken      = "token"
+	ActionToken     = "token_input"
+)
+
+func txt(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+func ptxt(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}
+
+func section(s string) *slack.SectionBlock { return slack.NewSectionBlock(txt(s), nil, nil) }
+
+func buttonValue(r *rotation.Run) string { return r.ID + "|" + string(r.State) }
+
+// parseButtonValue splits "RUN_ID|STATE".
+func parseButtonValue(v string) (id string, state rotation.State) {
+	id, s, _ := strings.Cut(v, "|")
+	return id, rotation.State(s)
+}
+
+func button(action, label string, r *rotation.Run, style slack.Style, confirm *slack.ConfirmationBlockObject) *slack.ButtonBlockElement {
+	b := slack.NewButtonBlockElement(action, buttonValue(r), ptxt(label))
+	if style != "" {
+		b.Style = style
+	}
+	if confirm != nil {
+		b.Confirm = confirm
+	}
+	return b
+}
+
+func confirmDialog(title, text, yes string) *slack.ConfirmationBlockObject {
+	return slack.NewConfirmationBlockObject(ptxt(title), txt(text), ptxt(yes), ptxt("Not now"))
+}
+
+// Buttons returns the buttons that make sense for the run now.
+func Buttons(r *rotation.Run) []*slack.ButtonBlockElement {
+	cancel := button(ActCancel, LabelCancel, r, "", nil)
+	retry := button(ActRetry, LabelRetry, r, slack.StylePrimary, nil)
+	rollback := button(ActRollback, LabelRollback, r, slack.StyleDanger, confirmDialog("Roll back?",
+		fmt.Sprintf("Infisical and every destination already written get the old %s back; shell-rc operators are told to revert.", r.Secret), "Roll back"))
+	switch r.State {
+	case rotation.StatePrechecking:
+		return []*slack.ButtonBlockElement{cancel}
+	case rotation.StatePrecheckFailed:
+		return []*slack.ButtonBlockElement{retry, cancel}
+	case rotation.StateWaitingToken:
+		return []*slack.ButtonBlockElement{button(ActSubmit, LabelSubmit, r, slack.StylePrimary, nil), cancel}
+	case rotation.StateWaitingApproval:
+		return []*slack.ButtonBlockElement{button(ActApprove, LabelApprove, r, slack.StylePrimary, confirmDialog("Approve this rotation?",
+			fmt.Sprintf("The new token (%s, login %s, %s) becomes %s in Infisical and is set on %d destinations.",
+				r.NewFingerprint, r.Login, rotation.ExpiryText(r.NewExpiry), r.Secret, len(r.Destinations)), "Approve")), cancel}
+	case rotation.StateStoring, rotation.StatePropagating, rotation.StateVerifying:
+		return []*slack.ButtonBlockElement{rollback}
+	case rotation.StateStoreFailed, rotation.StatePropagateFailed, rotation.StateVerifyFailed:
+		return []*slack.ButtonBlockElement{retry, rollback}
+	case rotation.StateWaitingRevoke:
+		warn := "After this, rollback is impossible."
+		if ops := r.PendingOperators(); len(ops) > 0 {
+			warn += " " + mentions(ops) + " has not confirmed updating their shell rc yet."
+		}
+		return []*slack.ButtonBlockElement{
+			button(ActRevokeAPI, LabelRevokeAPI, r, slack.StyleDanger, confirmDialog("Revoke the old token?",
+				"The bot sends the old token ("+r.OldFingerprint+") to GitHub's revoke endpoint. "+warn, "Revoke")),
+			button(ActRevokeManual, LabelRevokeManual, r, "", confirmDialog("Did you revoke the old token?",
+				"The bot checks that the old token ("+r.OldFingerprint+") answers 401. "+warn, "Yes, check it")),
+			rollback,
+		}
+	case rotation.StateAuditFailed, rotation.StateRollbackFailed:
+		return []*slack.ButtonBlockElement{retry}
+	}
+	return nil
+}
+
+func mentions(users []string) string {
+	var out []string
+	for _, u := range users {
+		out = append(out, "<@"+u+">")
+	}
+	return strings.Join(out, ", ")
+}
+
+var stepIcon = map[rotation.StepState]string{
+	rotation.StepPending: "⚪", rotation.StepRunning: "🔵", rotation.StepDone: "✅",
+	rotation.StepFailed: "❌", rotation.StepSkipped: "⏭️",
+}
+
+var stepTitle = map[string]string{
+	rotation.StepPrecheck: "1. Pre-check", rotation.StepGenerate: "2. Generate", rotation.StepValidate: "3. Validate",
+	rotation.StepApproval: "Approval", rotation.StepStore: "4. Store", rotation.StepPropagate: "5. Propagate",
+	rotation.StepVerify: "6. Verify", rotation.StepRevoke: "7. Revoke", rotation.StepAudit: "8. Audit",
+}
+
+func hhmm(t time.Time) string { return t.UTC().Format("15:04 UTC") }
+
+func stepLine(s rotation.StepRecord) string {
+	state := string(s.State)
+	if s.State == rotation.StepRunning {
+		state = "waiting"
+		if s.Name == rotation.StepPrecheck || s.Name == rotation.StepStore || s.Name == rotation.StepPropagate ||
+			s.Name == rotation.StepVerify || s.Name == rotation.StepAudit {
+			state = "running"
+		}
+	}
+	line := fmt.Sprintf("%s *%s* — %s", stepIcon[s.State], stepTitle[s.Name], state)
+	if s.Actor != "" {
+		line += " · <@" + s.Actor + ">"
+	}
+	if !s.Finished.IsZero() {
+		line += " · " + hhmm(s.Finished)
+	} else if !s.Started.IsZero() && s.State == rotation.StepRunning {
+		line += " · since " + hhmm(s.Started)
+	}
+	if s.Message != "" {
+		line += "\n      " + s.Message
+	}
+	return line
+}
+
+var destIcon = map[rotation.DestState]string{
+	rotation.DestPending: "⚪", rotation.DestWriting: "🔵", rotation.DestWritten: "🟢", rotation.DestWaiting: "⏳",
+	rotation.DestDone: "✅", rotation.DestVerified: "✅", rotation.DestFailed: "❌", rotation.DestReverted: "↩️",
+}
+
+func destLine(d rotation.Destination) string {
+	state := string(d.State)
+	switch {
+	case d.Kind == rotation.DestShellRC && d.State == rotation.DestWaiting:
+		state = "DM sent, waiting for Done"
+	case d.Kind == rotation.DestShellRC && d.State == rotation.DestDone:
+		state = "confirmed by <@" + d.Actor + ">"
+	}
+	line := fmt.Sprintf("%s %s — %s", destIcon[d.State], d.Label(), state)
+	if d.Attempts > 1 {
+		line += fmt.Sprintf(" (attempt %d)", d.Attempts)
+	}
+	if d.LastError != "" && d.State == rotation.DestFailed {
+		line += "\n      " + d.LastError
+	}
+	return line
+}
+
+// Card renders a run as Block Kit. It reads only the run and the plan of its
+// secret (for the generate step's instructions).
+func Card(r *rotation.Run, plan *rotation.Plan) []slack.Block {
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(ptxt(fmt.Sprintf("Rotation %s · %s", r.ID, r.Secret))),
+		section(fmt.Sprintf("*Status:* %s\nRequested by <@%s>%s%s · %s", r.State.Word(), r.Requester,
+			who(" · token from ", r.Submitter), who(" · approved by ", r.Approver), methodText(r.Method))),
+	}
+	facts := []string{fmt.Sprintf("Token: *%s*", r.TokenKind)}
+	if r.Login != "" {
+		facts = append(facts, "login *"+r.Login+"*")
+	}
+	if r.OldFingerprint != "" {
+		facts = append(facts, "old `"+r.OldFingerprint+"` "+rotation.ExpiryText(r.OldExpiry))
+	}
+	if r.NewFingerprint != "" {
+		facts = append(facts, "new `"+r.NewFingerprint+"` *"+rotation.ExpiryText(r.NewExpiry)+"*")
+	}
+	blocks = append(blocks, slack.NewContextBlock("facts", txt(strings.Join(facts, " · "))))
+	var steps []string
+	for _, s := range r.Steps {
+		steps = append(steps, stepLine(s))
+	}
+	blocks = append(blocks, section(strings.Join(steps, "\n")))
+	if r.State == rotation.StateWaitingToken && plan != nil {
+		blocks = append(blocks, section(generateText(plan)))
+	}
+	if len(r.Warnings) > 0 && !r.State.Final() {
+		blocks = append(blocks, section("⚠️ *For the approver:*\n• "+strings.Join(r.Warnings, "\n• ")))
+	}
+	if len(r.Destinations) > 0 {
+		var ds []string
+		for _, d := range r.Destinations {
+			ds = append(ds, destLine(d))
+		}
+		blocks = append(blocks, section("*Destinations*\n"+strings.Join(ds, "\n")))
+	}
+	if r.Notice != "" {
+		blocks = append(blocks, slack.NewContextBlock("notice", txt(r.Notice)))
+	}
+	switch r.State {
+	case rotation.StateWaitingRevoke:
+		blocks = append(blocks, slack.NewContextBlock("revoke", txt("Revoke the old token: press *"+LabelRevokeAPI+"*, or delete it at "+
+			settingsURL(r.TokenKind)+" and press *"+LabelRevokeManual+"*. Until then rollback is possible.")))
+	case rotation.StateCompleted:
+		blocks = append(blocks, slack.NewContextBlock("over", txt("The old token is revoked: rollback is impossible. If the new token misbehaves, start a new run with `/rotate "+r.Secret+"` and a brand-new token.")))
+	}
+	if bs := Buttons(r); len(bs) > 0 {
+		els := make([]slack.BlockElement, len(bs))
+		for i, b := range bs {
+			els[i] = b
+		}
+		blocks = append(blocks, slack.NewActionBlock("actions_"+r.ID, els...))
+	}
+	return blocks
+}
+
+func settingsURL(k rotation.TokenKind) string {
+	if k == rotation.Classic {
+		return "https://github.com/settings/tokens"
+	}
+	return "https://github.com/settings/personal-access-tokens"
+}
+
+func who(prefix, user string) string {
+	if user == "" {
+		return ""
+	}
+	return prefix + "<@" + user + ">"
+}
+
+func methodText(m rotation.Method) string {
+	if m == rotation.MethodCLI {
+		return "from the CLI"
+	}
+	return "from Slack"
+}
+
+func generateText(p *rotation.Plan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Make the new token* (<%s|open GitHub's page>):\n", p.NewTokenURL)
+	fmt.Fprintf(&b, "• Name: `%s`\n• Expiration: %d days\n", p.TokenName, p.ExpiresInDays)
+	if p.ResourceOwner != "" {
+		fmt.Fprintf(&b, "• Resource owner: %s\n", p.ResourceOwner)
+	}
+	if len(p.Repositories) > 0 {
+		fmt.Fprintf(&b, "• Repositories: %s\n", strings.Join(p.Repositories, ", "))
+	}
+	if len(p.Permissions) > 0 {
+		keys := make([]string, 0, len(p.Permissions))
+		for k := range p.Permissions {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var ps []string
+		for _, k := range keys {
+			ps = append(ps, k+": "+p.Permissions[k])
+		}
+		fmt.Fprintf(&b, "• Permissions: %s\n", strings.Join(ps, ", "))
+	}
+	if len(p.Scopes) > 0 {
+		fmt.Fprintf(&b, "• Scopes: %s\n", strings.Join(p.Scopes, ", "))
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "⚠️ %s\n", w)
+	}
+	fmt.Fprintf(&b, "Then press *%s* and paste it in the form (never in a message).", LabelSubmit)
+	return b.String()
+}
+
+// TokenModal is the form for the new token.
+func TokenModal(r *rotation.Run, channel string) slack.ModalViewRequest {
+	input := slack.NewPlainTextInputBlockElement(ptxt("github_pat_…"), ActionToken)
+	block := slack.NewInputBlock(BlockToken, ptxt("New token for "+r.Secret),
+		ptxt("Checked against GitHub, then kept only in Infisical. It is never shown again."), input)
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      ViewSubmitToken,
+		Title:           ptxt("Submit new token"),
+		Submit:          ptxt("Validate"),
+		Close:           ptxt("Cancel"),
+		PrivateMetadata: r.ID + "|" + channel,
+		ClearOnClose:    true,
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			section(fmt.Sprintf("Run *%s* · %s · expected login *%s*", r.ID, r.Secret, r.Login)),
+			block,
+		}},
+	}
+}
+
+// BlocksText renders blocks as plain text: what a person would read. The demo
+// prints cards with it, and tests read them.
+func BlocksText(blocks []slack.Block) string {
+	var b strings.Builder
+	for _, bl := range blocks {
+		switch x := bl.(type) {
+		case *slack.HeaderBlock:
+			fmt.Fprintf(&b, "== %s ==\n", x.Text.Text)
+		case *slack.SectionBlock:
+			if x.Text != nil {
+				b.WriteString(x.Text.Text + "\n")
+			}
+		case *slack.ContextBlock:
+			for _, el := range x.ContextElements.Elements {
+				if t, ok := el.(*slack.TextBlockObject); ok {
+					b.WriteString("  " + t.Text + "\n")
+				}
+			}
+		case *slack.ActionBlock:
+			var labels []string
+			for _, el := range x.Elements.ElementSet {
+				if btn, ok := el.(*slack.ButtonBlockElement); ok {
+					labels = append(labels, "["+btn.Text.Text+"]")
+				}
+			}
+			b.WriteString(strings.Join(labels, " ") + "\n")
+		case *slack.InputBlock:
+			fmt.Fprintf(&b, "%s: [__________]\n", x.Label.Text)
+		case *slack.DividerBlock:
+			b.WriteString("---\n")
+		}
+	}
+	return b.String()
+}
