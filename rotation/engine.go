@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,9 +35,14 @@ type Engine struct {
 	// run goes back to waiting (GitHub may take a moment; default 3).
 	RevokeChecks int
 
-	locks sync.Map // run id → *sync.Mutex
-	wg    sync.WaitGroup
+	locks    sync.Map // run id → *sync.Mutex
+	wg       sync.WaitGroup
+	draining atomic.Bool
 }
+
+// Drain makes background runs stop after the step in hand (shutdown): they
+// resume at the next start.
+func (e *Engine) Drain() { e.draining.Store(true) }
 
 func (e *Engine) now() time.Time {
 	if e.Now != nil {
@@ -142,7 +148,7 @@ func (e *Engine) Get(ctx context.Context, id string) (*Run, error) { return e.St
 func (e *Engine) Advance(ctx context.Context, id string) (*Run, error) {
 	for {
 		r, err := e.step(ctx, id)
-		if err != nil || r == nil || !r.State.Automatic() {
+		if err != nil || r == nil || !r.State.Automatic() || e.draining.Load() {
 			return r, err
 		}
 		if ctx.Err() != nil {

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/raxx-app/rotabot/bot"
+	"github.com/raxx-app/rotabot/config"
+	"github.com/raxx-app/rotabot/handlers"
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/store"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// ShutdownGrace is how long a stopping bot gives the step in hand (Heroku sends
+// SIGKILL 30 s after SIGTERM).
+const ShutdownGrace = 20 * time.Second
+
+// serve is `rotabot serve`.
+func (c *cli) serve(ctx context.Context, args []string) int {
+	fs := newFlagSet(c, "serve", "rotabot serve [-config FILE]\n\nRuns the Slack bot over Socket Mode. The environment is described in README.md.")
+	cfg := fs.String("config", "", "routing matrix (default $ROTABOT_CONFIG, else rotabot.yaml)")
+	pos, code, ok := parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		fs.Usage()
+		return 2
+	}
+	env, m, ok := c.loadSetup(*cfg)
+	if !ok {
+		return 2
+	}
+	if missing := env.Require(m, true); len(missing) > 0 {
+		for _, l := range missing {
+			fmt.Fprintln(c.stderr, l)
+		}
+		return 2
+	}
+	log := newLogger(c.stdout)
+	s, err := startServer(ctx, env, m, c.getenv, log)
+	if err != nil {
+		fmt.Fprintln(c.stderr, rotation.ErrorMessage(err))
+		return 1
+	}
+	return s.run(ctx)
+}
+
+// server is a running bot: everything serve and demo share.
+type server struct {
+	env      config.Env
+	log      *slog.Logger
+	store    *store.Store
+	adapters *adapters
+	engine   *rotation.Engine
+	handlers *handlers.Handlers
+	bot      *bot.Bot
+	api      *slack.Client
+	// work outlives the Slack connection so the step in hand can finish.
+	work       context.Context
+	cancelWork context.CancelFunc
+}
+
+func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv func(string) string, log *slog.Logger) (*server, error) {
+	ad, err := buildAdapters(ctx, env, getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(env.DBPath, time.Second)
+	if err != nil {
+		ad.Close()
+		return nil, err
+	}
+	api := slack.New(env.SlackBotToken, slack.OptionAPIURL(env.SlackAPIURL), slack.OptionAppLevelToken(env.SlackAppToken))
+	if _, err := api.AuthTestContext(ctx); err != nil {
+		st.Close()
+		ad.Close()
+		return nil, rotation.Wrap(rotation.EUNAUTHORIZED, err, "Slack refused SLACK_BOT_TOKEN (auth.test: %v): check the bot token", err)
+	}
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	h := &handlers.Handlers{Matrix: m, Store: st, Slack: api, HTTP: &http.Client{Timeout: 10 * time.Second}, Log: log, Work: work}
+	n := &handlers.Notifier{H: h}
+	eng := ad.engine(m, st, n, log)
+	h.Engine = eng
+	n.SetCard = eng.SetCard
+	client := socketmode.New(api)
+	b := &bot.Bot{Client: client, Handler: h, Dedupe: st, Log: log}
+	return &server{env: env, log: log, store: st, adapters: ad, engine: eng, handlers: h, bot: b, api: api, work: work, cancelWork: cancelWork}, nil
+}
+
+// run serves until ctx ends (SIGTERM), then stops taking new work, lets the step
+// in hand finish within ShutdownGrace, closes the store and returns.
+func (s *server) run(ctx context.Context) int {
+	if resumed, err := s.engine.Resume(s.work); err != nil {
+		s.log.Error("could not resume open runs", "err", err)
+	} else if len(resumed) > 0 {
+		s.log.Info("resumed open runs", "count", len(resumed))
+	}
+	err := s.bot.Run(ctx, s.work)
+	code := 0
+	if err != nil {
+		s.log.Error("the Slack connection ended", "err", err)
+		code = 1
+	}
+	s.shutdown()
+	return code
+}
+
+func (s *server) shutdown() {
+	s.log.Info("stopping: finishing the step in hand")
+	s.engine.Drain()
+	done := make(chan struct{})
+	go func() {
+		s.bot.Wait()
+		s.engine.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(ShutdownGrace):
+		s.log.Warn("the step in hand did not finish in time; it resumes at the next start")
+		s.cancelWork()
+		<-done
+	}
+	s.cancelWork()
+	s.adapters.Close()
+	if err := s.store.Close(); err != nil {
+		s.log.Error("could not close the store", "err", err)
+	}
+	s.log.Info("stopped")
+}

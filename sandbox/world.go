@@ -1,0 +1,101 @@
+package sandbox
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+)
+
+// World is all four stand-ins started together, each with made-up credentials:
+// what `rotabot demo` and the end-to-end tests run against. Seeding (users,
+// tokens, apps, vault values) is the caller's.
+type World struct {
+	Slack     *Slack
+	GitHub    *GitHub
+	Infisical *Infisical
+	Heroku    *Heroku
+
+	BotToken, AppToken     string
+	GitHubAdminToken       string
+	HerokuAPIKey           string
+	ClientID, ClientSecret string
+	ProjectID              string
+}
+
+// RandomHex returns n random bytes as hex: made-up credentials and tokens.
+func RandomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// NewWorld starts the four stand-ins on 127.0.0.1.
+func NewWorld() *World {
+	w := &World{
+		BotToken:         "xoxb-" + RandomHex(6) + "-" + RandomHex(12),
+		AppToken:         "xapp-1-" + RandomHex(12),
+		GitHubAdminToken: "ghp_" + RandomHex(18),
+		HerokuAPIKey:     RandomHex(16),
+		ClientID:         RandomHex(8),
+		ClientSecret:     RandomHex(16),
+		ProjectID:        "proj-" + RandomHex(6),
+	}
+	w.Slack = NewSlack(w.BotToken, w.AppToken)
+	w.GitHub = NewGitHub()
+	w.GitHub.SetAdminToken(w.GitHubAdminToken)
+	w.Infisical = NewInfisical(w.ClientID, w.ClientSecret, w.ProjectID)
+	w.Heroku = NewHeroku(w.HerokuAPIKey)
+	return w
+}
+
+// Env is the environment that points rotabot at the stand-ins (SPEC §5).
+func (w *World) Env() map[string]string {
+	return map[string]string{
+		"SLACK_APP_TOKEN":         w.AppToken,
+		"SLACK_BOT_TOKEN":         w.BotToken,
+		"SLACK_API_URL":           w.Slack.APIURL(),
+		"GITHUB_API_URL":          w.GitHub.URL,
+		"GITHUB_TOKEN":            w.GitHubAdminToken,
+		"INFISICAL_SITE_URL":      w.Infisical.URL,
+		"INFISICAL_CLIENT_ID":     w.ClientID,
+		"INFISICAL_CLIENT_SECRET": w.ClientSecret,
+		"INFISICAL_PROJECT_ID":    w.ProjectID,
+		"HEROKU_API_URL":          w.Heroku.URL,
+		"HEROKU_API_KEY":          w.HerokuAPIKey,
+	}
+}
+
+// Credentials lists every credential of the world, for leak checks.
+func (w *World) Credentials() []string {
+	return []string{w.BotToken, w.AppToken, w.GitHubAdminToken, w.HerokuAPIKey, w.ClientSecret}
+}
+
+// Close stops every stand-in.
+func (w *World) Close() {
+	w.Slack.Close()
+	w.GitHub.Close()
+	w.Infisical.Close()
+	w.Heroku.Close()
+}
+
+// Console is a stand-in of the ops console's build-status endpoint, the SOP's
+// step 6 check: GET /api/status/builds answers 200 with the right session cookie,
+// 401 without it.
+type Console struct {
+	*server
+	Cookie string
+}
+
+// NewConsole starts the console stand-in; cookie is the ops session it accepts.
+func NewConsole(cookie string) *Console {
+	c := &Console{Cookie: cookie}
+	c.server = newServer(func(status int) any { return map[string]any{"error": http.StatusText(status)} })
+	c.handle("GET /api/status/builds", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Cookie") != c.Cookie {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "not signed in"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"builds": map[string]any{"api": []any{map[string]any{"conclusion": "success"}}}})
+	})
+	return c
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/raxx-app/rotabot/config"
+	"github.com/raxx-app/rotabot/rotation"
+	rgithub "github.com/raxx-app/rotabot/rotation/github"
+	rheroku "github.com/raxx-app/rotabot/rotation/heroku"
+	rinfisical "github.com/raxx-app/rotabot/rotation/infisical"
+)
+
+// newLogger logs JSON lines, or text when w is a terminal.
+func newLogger(w io.Writer) *slog.Logger {
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			return slog.New(slog.NewTextHandler(w, nil))
+		}
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// loadSetup reads the environment and the routing matrix. Every problem is
+// printed, one line each; ok is false when any stands.
+func (c *cli) loadSetup(configFlag string) (config.Env, *rotation.Matrix, bool) {
+	env, probs := config.LoadEnv(c.getenv)
+	for _, p := range probs {
+		fmt.Fprintln(c.stderr, p)
+	}
+	src := env.ConfigPath
+	if configFlag != "" {
+		src = configFlag
+	}
+	m, mprobs, err := config.LoadFromEnv(src)
+	if err != nil {
+		fmt.Fprintln(c.stderr, rotation.ErrorMessage(err))
+		return env, nil, false
+	}
+	for _, p := range mprobs {
+		fmt.Fprintln(c.stderr, p.String())
+	}
+	if len(mprobs) > 0 {
+		fmt.Fprintf(c.stderr, "the routing matrix has %d problems: fix them (rotabot check shows them too)\n", len(mprobs))
+		return env, nil, false
+	}
+	return env, m, len(probs) == 0
+}
+
+// adapters are the outside world as the engine sees it.
+type adapters struct {
+	vault   *rinfisical.Vault
+	github  *rgithub.Client
+	heroku  *rheroku.Consumer
+	httpChk *rotation.HTTPVerifier
+}
+
+func (a *adapters) Close() {
+	if a.vault != nil {
+		a.vault.Close()
+	}
+}
+
+// buildAdapters logs in to Infisical and prepares the GitHub and Heroku clients.
+func buildAdapters(ctx context.Context, env config.Env, getenv func(string) string, log *slog.Logger) (*adapters, error) {
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	vault, err := rinfisical.New(lctx, rinfisical.Config{SiteURL: env.InfisicalSiteURL, ClientID: env.InfisicalClientID,
+		ClientSecret: env.InfisicalClientSecret, ProjectID: env.InfisicalProjectID})
+	if err != nil {
+		return nil, err
+	}
+	gh, err := rgithub.New(rgithub.Config{BaseURL: env.GitHubAPIURL, AdminToken: rotation.NewSecret(env.GitHubToken)})
+	if err != nil {
+		vault.Close()
+		return nil, err
+	}
+	hk := rheroku.New(rheroku.Config{BaseURL: env.HerokuAPIURL, APIKey: env.HerokuAPIKey, Logger: log})
+	return &adapters{vault: vault, github: gh, heroku: hk,
+		httpChk: &rotation.HTTPVerifier{Client: &http.Client{Timeout: 30 * time.Second}, Getenv: getenv}}, nil
+}
+
+// engine builds the engine on the adapters.
+func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Notifier, log *slog.Logger) *rotation.Engine {
+	return &rotation.Engine{
+		Matrix: m, Vault: a.vault, Checker: a.github, Revoker: a.github, HTTP: a.httpChk, Notifier: n, Store: st, Log: log,
+		Consumers: map[rotation.DestKind]rotation.Consumer{
+			rotation.DestHeroku:       a.heroku,
+			rotation.DestGitHubSecret: a.github.ActionsSecrets(),
+		},
+	}
+}
+
+// need lists the environment a run of plan needs, as lines for people.
+func need(env config.Env, plan rotation.Plan) []string {
+	var out []string
+	for _, v := range []struct{ name, val string }{
+		{"INFISICAL_CLIENT_ID", env.InfisicalClientID}, {"INFISICAL_CLIENT_SECRET", env.InfisicalClientSecret},
+		{"INFISICAL_PROJECT_ID", env.InfisicalProjectID},
+	} {
+		if v.val == "" {
+			out = append(out, v.name+" is not set: rotabot reads the secret from Infisical with this machine identity")
+		}
+	}
+	for _, d := range plan.Destinations {
+		switch {
+		case d.Kind == rotation.DestHeroku && env.HerokuAPIKey == "":
+			out = append(out, "HEROKU_API_KEY is not set: it is needed to set config vars on "+d.Target)
+		case d.Kind == rotation.DestGitHubSecret && env.GitHubToken == "":
+			out = append(out, "GITHUB_TOKEN is not set: a token with secrets:write on "+d.Target+" is needed to set its Actions secret")
+		}
+	}
+	return dedupe(out)
+}
+
+func dedupe(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		k, _, _ := strings.Cut(x, ":")
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
