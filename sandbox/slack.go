@@ -285,6 +285,9 @@ func (s *Slack) dmLocked(user string) string {
 
 // channelLocked resolves a channel id, a "#name", a name, or a user id (its DM).
 func (s *Slack) channelLocked(ref string) *slackChannel {
+	if ref == "" {
+		return nil
+	}
 	if c, ok := s.channels[ref]; ok {
 		return c
 	}
@@ -348,6 +351,16 @@ func (s *Slack) findMessageLocked(channel, ts string) *Message {
 	}
 	for _, m := range c.msgs {
 		if m.TS == ts && !m.Deleted {
+			return m
+		}
+	}
+	return nil
+}
+
+// findEphemeralLocked finds an ephemeral message (they live outside the channel).
+func (s *Slack) findEphemeralLocked(channel, ts string) *Message {
+	for _, m := range s.ephemeral {
+		if m.Channel == channel && m.TS == ts && !m.Deleted {
 			return m
 		}
 	}

@@ -469,7 +469,6 @@ func (s *Slack) wireView(v *View) map[string]any {
 }
 
 func (s *Slack) newHashLocked() string {
-	s.idSeq++
 	return s.nextTSLocked() + "." + strings.ToLower(s.nextIDLocked("h"))
 }
 
@@ -662,6 +661,9 @@ func (s *Slack) applyResponse(channel, user, messageTS string, msg slackResponse
 	defer s.notifyLocked()
 	if (msg.DeleteOriginal || msg.ReplaceOriginal) && messageTS != "" {
 		orig := s.findMessageLocked(channel, messageTS)
+		if orig == nil {
+			orig = s.findEphemeralLocked(channel, messageTS)
+		}
 		if orig == nil {
 			return slackFail("message_not_found")
 		}
