@@ -42,6 +42,14 @@ func (c *cli) demo(ctx context.Context, args []string) int {
 	d := &demoScript{h: h, w: c.stdout}
 	if err := d.play(); err != nil {
 		fmt.Fprintf(c.stdout, "\n✗ the demo stopped: %v\n", err)
+		if m, ok := h.card(""); ok {
+			fmt.Fprintf(c.stdout, "the newest card shows:\n%s", cardText(m))
+		}
+		lines := strings.Split(strings.TrimSpace(h.logs.String()), "\n")
+		if len(lines) > 15 {
+			lines = lines[len(lines)-15:]
+		}
+		fmt.Fprintf(c.stdout, "the bot's last log lines:\n%s\n", strings.Join(lines, "\n"))
 		return 1
 	}
 	ok = d.summary()
@@ -255,12 +263,19 @@ func (d *demoScript) summary() bool {
 	check(fmt.Sprintf("Infisical %s (version %d)", h.matrix.Vault.Path+"GITHUB_API_READONLY_TOKEN", ver), v == want, fp(v))
 	_, _, pending := w.Infisical.Value(h.matrix.Vault.Environment, h.matrix.Vault.PendingPath, "GITHUB_API_READONLY_TOKEN")
 	check("no pending value left in "+h.matrix.Vault.PendingPath, !pending, "")
-	for _, app := range []string{"raxx-console-prod", "raxx-console-staging"} {
-		v, _ := w.Heroku.ConfigVar(app, "GITHUB_API_READONLY_TOKEN")
-		check("Heroku "+app, v == want, fp(v))
+	plan, _ := h.matrix.Plan("GITHUB_API_READONLY_TOKEN", rotation.Overrides{}, time.Now())
+	for _, d := range plan.Destinations {
+		switch d.Kind {
+		case rotation.DestHeroku:
+			v, _ := w.Heroku.ConfigVar(d.Target, d.VarName(plan.Secret))
+			check(d.Label(), v == want, fp(v))
+		case rotation.DestGitHubSecret:
+			v, _, _ := w.GitHub.ActionsSecret(d.Target, d.VarName(plan.Secret))
+			check(d.Label()+", decrypted with the stand-in's key", v == want, fp(v))
+		case rotation.DestShellRC:
+			check(d.Label()+": told to update, then to revert", len(w.Slack.DMs(d.Target)) == 2, "")
+		}
 	}
-	sv, _, _ := w.GitHub.ActionsSecret("raxx-app/TradeMasterAPI", "GITHUB_API_READONLY_TOKEN")
-	check("GitHub Actions raxx-app/TradeMasterAPI (decrypted with the stand-in's key)", sv == want, fp(sv))
 	check("the first old token is revoked at GitHub", w.GitHub.Revoked(h.oldToken), "")
 	check("run r2's token was never revoked (rolled back before step 7)", !w.GitHub.Revoked(h.fresh[1]), "")
 	everything := w.Slack.AllText() + "\n" + h.logs.String()

@@ -11,8 +11,8 @@ import (
 // Overrides narrow or redirect a run's destinations (the CLI's flags).
 type Overrides struct {
 	VaultPath    string   // --vault-path
-	HerokuApps   []string // --apps
-	GitHubSecret string   // --gh-secret-repo
+	HerokuApps   []string // --apps (app or app:CONFIG_VAR)
+	GitHubSecret string   // --gh-secret-repo (owner/repo or owner/repo:SECRET_NAME)
 }
 
 // Plan is everything a run of a secret would touch and the token settings to use:
@@ -79,10 +79,12 @@ func destinations(sc *SecretConfig, o Overrides) []Destination {
 	}
 	var ds []Destination
 	for _, a := range apps {
-		ds = append(ds, Destination{Kind: DestHeroku, Target: a, State: DestPending})
+		target, name, _ := strings.Cut(a, ":")
+		ds = append(ds, Destination{Kind: DestHeroku, Target: target, Name: name, State: DestPending})
 	}
 	for _, r := range repos {
-		ds = append(ds, Destination{Kind: DestGitHubSecret, Target: r, State: DestPending})
+		target, name, _ := strings.Cut(r, ":")
+		ds = append(ds, Destination{Kind: DestGitHubSecret, Target: target, Name: name, State: DestPending})
 	}
 	for _, u := range sc.Consumers.ShellRCOperators {
 		ds = append(ds, Destination{Kind: DestShellRC, Target: u, State: DestPending})

@@ -108,8 +108,11 @@ type StepRecord struct {
 
 // Destination is one place the new value is set.
 type Destination struct {
-	Kind      DestKind  `json:"kind"`
-	Target    string    `json:"target"` // app name, owner/repo, or Slack user id
+	Kind   DestKind `json:"kind"`
+	Target string   `json:"target"` // app name, owner/repo, or Slack user id
+	// Name is the variable at the destination (config var, Actions secret) when it
+	// is not the secret's own name.
+	Name      string    `json:"name,omitempty"`
 	State     DestState `json:"state"`
 	Attempts  int       `json:"attempts"`
 	LastError string    `json:"last_error,omitempty"`
@@ -122,13 +125,25 @@ type Destination struct {
 	Actor string `json:"actor,omitempty"`
 }
 
+// VarName is the name the value is set under at the destination.
+func (d Destination) VarName(secret string) string {
+	if d.Name != "" {
+		return d.Name
+	}
+	return secret
+}
+
 // Label names a destination for people.
 func (d Destination) Label() string {
+	named := ""
+	if d.Name != "" {
+		named = " (" + d.Name + ")"
+	}
 	switch d.Kind {
 	case DestHeroku:
-		return "Heroku " + d.Target
+		return "Heroku " + d.Target + named
 	case DestGitHubSecret:
-		return "GitHub Actions " + d.Target
+		return "GitHub Actions " + d.Target + named
 	case DestShellRC:
 		return "shell rc of <@" + d.Target + ">"
 	}

@@ -247,7 +247,7 @@ func (e *Engine) propagate(ctx context.Context, r *Run) (*Run, error) {
 			if !ok {
 				return "", Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
 			}
-			return DestEvWritten, c.Set(cctx, d.Target, r.Secret, value)
+			return DestEvWritten, c.Set(cctx, d.Target, d.VarName(r.Secret), value)
 		})
 	if ctx.Err() != nil {
 		return r, ctx.Err()
@@ -304,7 +304,7 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 			if !ok {
 				return "", Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
 			}
-			return DestEvVerified, c.Verify(cctx, d.Target, r.Secret, value, d.Written)
+			return DestEvVerified, c.Verify(cctx, d.Target, d.VarName(r.Secret), value, d.Written)
 		})
 	if ctx.Err() != nil {
 		return r, ctx.Err()
@@ -547,7 +547,7 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 			if !ok {
 				return "", Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
 			}
-			return DestEvRevert, c.Set(cctx, d.Target, r.Secret, old)
+			return DestEvRevert, c.Set(cctx, d.Target, d.VarName(r.Secret), old)
 		})
 	if ctx.Err() != nil {
 		return r, ctx.Err()
