@@ -80,18 +80,16 @@ func fineGrained() string {
 
 // newWorld starts the stand-ins and seeds them for the example matrix.
 func newWorld(now time.Time) (*sandbox.World, *sandbox.Console, *rotation.Matrix, map[string]string, *harness, error) {
-	m, probs := config.Parse("rotabot.example.yaml", exampleMatrix)
-	if len(probs) > 0 {
-		return nil, nil, nil, nil, nil, fmt.Errorf("the example matrix has problems: %v", probs)
-	}
 	w := sandbox.NewWorld()
 	cookie := "session=" + sandbox.RandomHex(12)
 	console := sandbox.NewConsole(cookie)
 	// The example's verify entry points at the real console: aim it at the stand-in.
-	for _, sc := range m.Secrets {
-		for i := range sc.Verify {
-			sc.Verify[i].URL = console.URL + "/api/status/builds"
-		}
+	yaml := bytes.ReplaceAll(exampleMatrix, []byte("https://console.raxx.app"), []byte(console.URL))
+	m, probs := config.Parse("rotabot.example.yaml", yaml)
+	if len(probs) > 0 {
+		w.Close()
+		console.Close()
+		return nil, nil, nil, nil, nil, fmt.Errorf("the example matrix has problems: %v", probs)
 	}
 	h := &harness{world: w, console: console, matrix: m, oldToken: fineGrained(), dispatchToken: "ghp_" + sandbox.RandomHex(18),
 		fresh: []string{fineGrained(), fineGrained(), fineGrained()}, otherLogin: fineGrained()}
@@ -124,6 +122,7 @@ func newWorld(now time.Time) (*sandbox.World, *sandbox.Console, *rotation.Matrix
 	}
 	env := w.Env()
 	env[consoleEnv] = cookie
+	env["ROTABOT_CONFIG"] = string(yaml)
 	return w, console, m, env, h, nil
 }
 
