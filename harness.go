@@ -100,6 +100,7 @@ func newWorld(now time.Time) (*sandbox.World, *sandbox.Console, *rotation.Matrix
 	w.Slack.AddUsergroup(m.OpsUsergroup, userAlice, userBob, userOperator)
 	w.Slack.AddChannel(opsChannel, "ops")
 	w.Slack.AddChannel(auditChannel, "audit")
+	w.Slack.AddChannel("C0ELSEWHERE", "random")
 
 	w.GitHub.AddRepo("raxx-app/TradeMasterAPI")
 	repos := []string{"raxx-app/TradeMasterAPI"}

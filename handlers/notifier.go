@@ -113,7 +113,7 @@ func AuditText(e rotation.AuditEntry) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", e.Action)
 	fmt.Fprintf(&b, "secret: %s · run %s\n", e.Secret, e.RunID)
-	fmt.Fprintf(&b, "actor: %s", user(e.Actor))
+	fmt.Fprintf(&b, "actor: %s", rotation.Mention(e.Actor))
 	if e.Approver != "" {
 		fmt.Fprintf(&b, " · approver: <@%s>", e.Approver)
 	}
@@ -128,13 +128,6 @@ func AuditText(e rotation.AuditEntry) string {
 		fmt.Fprintf(&b, "\n• %s: %s", d.Destination, d.Result)
 	}
 	return b.String()
-}
-
-func user(id string) string {
-	if strings.HasPrefix(id, "U") || strings.HasPrefix(id, "W") {
-		return "<@" + id + ">"
-	}
-	return id
 }
 
 func orNone(s string) string {

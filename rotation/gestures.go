@@ -35,7 +35,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Run, error) {
 		return created, err
 	}
 	e.runLog(created).Info("run started", "requester", req.Requester)
-	e.notify(ctx, created, fmt.Sprintf("<@%s> started a rotation of %s", req.Requester, req.Secret))
+	e.notify(ctx, created, fmt.Sprintf("%s started a rotation of %s", Mention(req.Requester), req.Secret))
 	return created, nil
 }
 
@@ -133,7 +133,7 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 		// pending and is replaced or deleted by whatever comes next.
 		return r, err
 	}
-	e.notify(ctx, r, fmt.Sprintf("<@%s> submitted a new token (%s); waiting for a second ops member to approve", user, r.NewFingerprint))
+	e.notify(ctx, r, fmt.Sprintf("%s submitted a new token (%s); waiting for a second ops member to approve", Mention(user), r.NewFingerprint))
 	return r, nil
 }
 
@@ -182,7 +182,7 @@ func (e *Engine) Approve(ctx context.Context, id, user string) (*Run, error) {
 	if err != nil {
 		return r, err
 	}
-	e.notify(ctx, r, fmt.Sprintf("<@%s> approved", user))
+	e.notify(ctx, r, fmt.Sprintf("%s approved", Mention(user)))
 	return r, nil
 }
 
@@ -211,13 +211,13 @@ func (e *Engine) Cancel(ctx context.Context, id, user string) (*Run, error) {
 				r.Steps[i].State, r.Steps[i].Finished = StepSkipped, now
 			}
 		}
-		r.Notice = fmt.Sprintf("Cancelled by <@%s>", user)
+		r.Notice = fmt.Sprintf("Cancelled by %s", Mention(user))
 		return nil
 	})
 	if err != nil {
 		return r, err
 	}
-	e.notify(ctx, r, fmt.Sprintf("<@%s> cancelled the run; nothing was changed", user))
+	e.notify(ctx, r, fmt.Sprintf("%s cancelled the run; nothing was changed", Mention(user)))
 	return r, nil
 }
 
@@ -226,7 +226,7 @@ func (e *Engine) Retry(ctx context.Context, id, user string) (*Run, error) {
 	unlock := e.lock(id)
 	defer unlock()
 	r, err := e.transition(ctx, id, EvRetry, func(r *Run) error {
-		r.Notice = fmt.Sprintf("<@%s> pressed Retry", user)
+		r.Notice = fmt.Sprintf("%s pressed Retry", Mention(user))
 		r.RetryAt = time.Time{}
 		return nil
 	})
@@ -244,7 +244,7 @@ func (e *Engine) Rollback(ctx context.Context, id, user string) (*Run, error) {
 	unlock := e.lock(id)
 	defer unlock()
 	r, err := e.transition(ctx, id, EvRollback, func(r *Run) error {
-		r.Notice = fmt.Sprintf("<@%s> started a rollback", user)
+		r.Notice = fmt.Sprintf("%s started a rollback", Mention(user))
 		r.RetryAt = time.Time{}
 		r.RolledBackBy = user
 		return nil
@@ -281,7 +281,7 @@ func (e *Engine) Revoke(ctx context.Context, id, user string, viaAPI bool) (*Run
 	if viaAPI {
 		how = "asked the bot to revoke the old token"
 	}
-	e.notify(ctx, r, fmt.Sprintf("<@%s> %s; checking that it answers 401", user, how))
+	e.notify(ctx, r, fmt.Sprintf("%s %s; checking that it answers 401", Mention(user), how))
 	return r, nil
 }
 
@@ -306,7 +306,7 @@ func (e *Engine) ConfirmOperator(ctx context.Context, id, user string) (*Run, er
 	if err != nil {
 		return r, err
 	}
-	e.notify(ctx, r, fmt.Sprintf("<@%s> updated their shell rc", user))
+	e.notify(ctx, r, fmt.Sprintf("%s updated their shell rc", Mention(user)))
 	return r, nil
 }
 

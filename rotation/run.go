@@ -1,6 +1,9 @@
 package rotation
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Step names, in the SOP's order. Approval sits between validate and store.
 const (
@@ -217,4 +220,13 @@ type ExpiryRecord struct {
 	Problem string `json:"problem,omitempty"`
 	// Sent records reminders already sent, by threshold key ("14d", "expired", "no-expiry").
 	Sent map[string]time.Time `json:"sent,omitempty"`
+}
+
+// Mention names a person in a line for people: a Slack mention for a Slack user
+// id, the name as is otherwise (a CLI user).
+func Mention(user string) string {
+	if len(user) > 1 && (user[0] == 'U' || user[0] == 'W') && strings.ToUpper(user) == user {
+		return "<@" + user + ">"
+	}
+	return user
 }

@@ -572,7 +572,7 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 				x.Steps[i].State, x.Steps[i].Finished = StepSkipped, now
 			}
 		}
-		x.Notice, x.RetryAt = fmt.Sprintf("Rolled back by <@%s>: the old token is current again everywhere", x.RolledBackBy), zeroTime
+		x.Notice, x.RetryAt = fmt.Sprintf("Rolled back by %s: the old token is current again everywhere", Mention(x.RolledBackBy)), zeroTime
 		return nil
 	})
 	if err != nil {

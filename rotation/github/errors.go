@@ -72,7 +72,7 @@ func (c *Client) do(ctx context.Context, op call, fn func(context.Context) (*gh.
 	if err == nil {
 		return resp, nil
 	}
-	if last == nil { // ctx ended before the first try returned: cannot happen, but stay typed
+	if last == nil { // Retry always tries once, so this is only a guard: stay typed
 		last = op.fail(classify(err))
 	}
 	return resp, last
@@ -130,7 +130,7 @@ func classify(err error) failure {
 	switch {
 	case errors.As(err, &rl):
 		f.status, f.apiMsg, f.rateLimited = statusOf(rl.Response, http.StatusForbidden), rl.Message, true
-		f.retryAfter = ceilSecond(time.Until(rl.Rate.Reset.Time))
+		f.retryAfter = max(ceilSecond(time.Until(rl.Rate.Reset.Time)), time.Second)
 	case errors.As(err, &ab):
 		f.status, f.apiMsg, f.rateLimited = statusOf(ab.Response, http.StatusForbidden), ab.Message, true
 		if ab.RetryAfter != nil {

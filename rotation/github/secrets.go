@@ -51,6 +51,9 @@ func (a *ActionsSecrets) Set(ctx context.Context, target, name string, value rot
 	if err != nil {
 		return err
 	}
+	if value.Empty() {
+		return rotation.Errorf(rotation.EINVALID, "There is no value to write to the Actions secret %s on %s", name, target)
+	}
 	cl := a.c.admin
 	path := "/repos/" + target + "/actions/secrets/"
 

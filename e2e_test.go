@@ -1,0 +1,342 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raxx-app/rotabot/handlers"
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/sandbox"
+)
+
+// bot starts the stand-ins and the real bot (over Socket Mode) for one test. At
+// the end it checks that no token reached a Slack payload, a log line or the
+// bbolt file.
+func startBot(t *testing.T) *harness {
+	t.Helper()
+	h, err := startHarness(context.Background(), t.TempDir(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		h.stop()
+		if !t.Failed() {
+			h.assertLeakFree(t, h.world.Slack.AllText(), h.logs.String(), h.dbBytes(t))
+		}
+		h.close()
+	})
+	return h
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (h *harness) mustCard(t *testing.T, id, word string) sandbox.Message {
+	t.Helper()
+	m, err := h.waitCard(id, word)
+	if err != nil {
+		got, _ := h.card(id)
+		t.Fatalf("%v; the card shows:\n%s\nlogs:\n%s", err, cardText(got), h.logs.String())
+	}
+	return m
+}
+
+func (h *harness) mustEphemeral(t *testing.T, user string, n int, want string) {
+	t.Helper()
+	text, err := h.waitEphemeral(user, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, want) {
+		t.Fatalf("%s was told %q, want %q", names[user], text, want)
+	}
+}
+
+// toApproval starts a run as alice and submits the first fresh token.
+func (h *harness) toApproval(t *testing.T, id string) sandbox.Message {
+	t.Helper()
+	must(t, h.slash(userAlice, opsChannel, "GITHUB_API_READONLY_TOKEN"))
+	card := h.mustCard(t, id, "Waiting for token")
+	ack, err := h.submitToken(userAlice, card, h.fresh[0])
+	must(t, err)
+	if strings.Contains(string(ack), "errors") {
+		t.Fatalf("token refused: %s", ack)
+	}
+	return h.mustCard(t, id, "Waiting for approval")
+}
+
+func TestSlackHappyPathToAudit(t *testing.T) {
+	h := startBot(t)
+	card := h.toApproval(t, "r1")
+	text := cardText(card)
+	for _, want := range []string{"fine-grained", "login *raxx-bot*", "new `" + rotation.Fingerprint(h.fresh[0]) + "`", "expires 20"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the approver cannot see %q:\n%s", want, text)
+		}
+	}
+	if b, ok := card.Button(handlers.LabelApprove); !ok || !strings.Contains(string(mustJSON(card.Blocks)), `"confirm"`) {
+		t.Fatalf("Approve button %v without a confirm dialog", b)
+	}
+	must(t, h.click(userBob, card, handlers.LabelApprove))
+	card = h.mustCard(t, "r1", "Waiting for revoke")
+	for dest, v := range h.destValues("GITHUB_API_READONLY_TOKEN") {
+		if v != h.fresh[0] {
+			t.Errorf("%s does not hold the new token", dest)
+		}
+	}
+	// The shell-rc operator's DM: the command to pull, never the token, and a Done button.
+	var dm sandbox.Message
+	must(t, waitFor("the operator's DM", func() bool {
+		dms := h.world.Slack.DMs(userOperator)
+		if len(dms) > 0 {
+			dm = dms[0]
+		}
+		return len(dms) > 0
+	}))
+	if !strings.Contains(dm.Text, "infisical secrets get GITHUB_API_READONLY_TOKEN") {
+		t.Errorf("DM lacks the pull command: %s", dm.Text)
+	}
+	// The revoke confirm dialog names the operator who has not pressed Done.
+	if !strings.Contains(string(mustJSON(card.Blocks)), "<@"+userOperator+"> has not confirmed") {
+		t.Error("the revoke dialog does not name the pending operator")
+	}
+	// Only the operator may press Done.
+	must(t, h.click(userBob, dm, handlers.LabelDone))
+	h.mustEphemeral(t, userBob, 1, "Only the operator this message was sent to can press Done")
+	must(t, h.click(userOperator, dm, handlers.LabelDone))
+	must(t, waitFor("Done on the card", func() bool {
+		m, _ := h.card("r1")
+		return strings.Contains(cardText(m), "confirmed by <@"+userOperator+">")
+	}))
+	card, _ = h.card("r1")
+	must(t, h.click(userAlice, card, handlers.LabelRevokeAPI))
+	card = h.mustCard(t, "r1", "Completed")
+	if len(card.Buttons()) != 0 {
+		t.Errorf("a finished card has buttons: %v", card.Buttons())
+	}
+	if !h.world.GitHub.Revoked(h.oldToken) {
+		t.Error("the old token was not revoked")
+	}
+	must(t, waitFor("the audit post", func() bool { return len(h.world.Slack.Messages(auditChannel)) == 1 }))
+	audit := h.world.Slack.Messages(auditChannel)[0].Text
+	for _, want := range []string{"secret.rotate.completed\n", "GITHUB_API_READONLY_TOKEN", "<@U0ALICE>", "approver: <@U0BOB>", "fine-grained", "method: slack",
+		"Heroku raxx-console-prod", "old " + rotation.Fingerprint(h.oldToken) + " → new " + rotation.Fingerprint(h.fresh[0])} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("audit post lacks %q:\n%s", want, audit)
+		}
+	}
+	if !strings.HasPrefix(audit, "secret.rotate.completed") {
+		t.Error("the audit post's first line is not the action")
+	}
+	// Each step's detail went to the card's thread.
+	if n := len(h.world.Slack.Thread(opsChannel, card.TS)); n < 6 {
+		t.Errorf("only %d thread replies", n)
+	}
+	// /rotate status answers with the same word.
+	must(t, h.slash(userBob, "C0ELSEWHERE", "status r1"))
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func TestSlackRollbackAfterPropagation(t *testing.T) {
+	h := startBot(t)
+	card := h.toApproval(t, "r1")
+	must(t, h.click(userBob, card, handlers.LabelApprove))
+	card = h.mustCard(t, "r1", "Waiting for revoke")
+	must(t, h.click(userBob, card, handlers.LabelRollback))
+	card = h.mustCard(t, "r1", "Rolled back")
+	if len(card.Buttons()) != 0 {
+		t.Errorf("a rolled-back card has buttons")
+	}
+	for dest, v := range h.destValues("GITHUB_API_READONLY_TOKEN") {
+		if v != h.oldToken {
+			t.Errorf("%s does not hold the old token again", dest)
+		}
+	}
+	if _, _, pending := h.world.Infisical.Value("prod", "/rotabot/pending/", "GITHUB_API_READONLY_TOKEN"); pending {
+		t.Error("pending value left")
+	}
+	must(t, waitFor("the revert DM and the audit post", func() bool {
+		dms := h.world.Slack.DMs(userOperator)
+		return len(dms) == 2 && strings.Contains(dms[1].Text, "rolled back") && len(h.world.Slack.Messages(auditChannel)) == 1
+	}))
+	if a := h.world.Slack.Messages(auditChannel)[0].Text; !strings.HasPrefix(a, "secret.rotate.rolled_back\n") {
+		t.Errorf("audit: %s", a)
+	}
+}
+
+func TestSlackApprovalRefusals(t *testing.T) {
+	h := startBot(t)
+	card := h.toApproval(t, "r1")
+	must(t, h.click(userAlice, card, handlers.LabelApprove))
+	h.mustEphemeral(t, userAlice, 1, "You started this run, so you may not approve it")
+	must(t, h.click(userMallory, card, handlers.LabelApprove))
+	h.mustEphemeral(t, userMallory, 1, "Only members of the ops user group")
+	time.Sleep(50 * time.Millisecond)
+	if m, _ := h.card("r1"); !strings.Contains(m.Text, "Waiting for approval") {
+		t.Fatal("a refused approval changed the run")
+	}
+	// Bob submits the token in another run: he may not approve that one either.
+	must(t, h.click(userAlice, card, handlers.LabelCancel))
+	h.mustCard(t, "r1", "Cancelled")
+	must(t, h.slash(userAlice, opsChannel, "GITHUB_API_READONLY_TOKEN"))
+	card = h.mustCard(t, "r2", "Waiting for token")
+	_, err := h.submitToken(userBob, card, h.fresh[1])
+	must(t, err)
+	card = h.mustCard(t, "r2", "Waiting for approval")
+	must(t, h.click(userBob, card, handlers.LabelApprove))
+	h.mustEphemeral(t, userBob, 1, "You submitted the new token, so you may not approve it")
+	must(t, h.click(userOperator, card, handlers.LabelApprove))
+	h.mustCard(t, "r2", "Waiting for revoke")
+}
+
+func TestSlackTokenRefusedInTheModal(t *testing.T) {
+	h := startBot(t)
+	must(t, h.slash(userAlice, opsChannel, "GITHUB_API_READONLY_TOKEN"))
+	card := h.mustCard(t, "r1", "Waiting for token")
+	cases := []struct{ value, want string }{
+		{h.otherLogin, "This token belongs to someone-else, not raxx-bot"},
+		{h.oldToken, "That is the current token: generate a new one on GitHub"},
+		{"hello there", "The token contains spaces or line breaks: paste it as one word"},
+		{"xoxb-12345-67890-abcdefghijklmnop", "That is a Slack bot token, not a GitHub personal access token"},
+		{h.dispatchToken, "This is a classic token but GITHUB_API_READONLY_TOKEN is configured as fine-grained"},
+	}
+	for _, c := range cases {
+		ack, err := h.submitToken(userAlice, card, c.value)
+		must(t, err)
+		var a struct {
+			ResponseAction string            `json:"response_action"`
+			Errors         map[string]string `json:"errors"`
+		}
+		must(t, json.Unmarshal(ack, &a))
+		if a.ResponseAction != "errors" || !strings.Contains(a.Errors[handlers.BlockToken], c.want) {
+			t.Errorf("submitting %s…: ack %s, want %q", rotation.Fingerprint(c.value), ack, c.want)
+		}
+	}
+	if m, _ := h.card("r1"); !strings.Contains(m.Text, "Waiting for token") {
+		t.Fatal("a refused token moved the run")
+	}
+	if _, _, pending := h.world.Infisical.Value("prod", "/rotabot/pending/", "GITHUB_API_READONLY_TOKEN"); pending {
+		t.Fatal("a refused token was staged")
+	}
+}
+
+func TestSlackDryRunWritesNothing(t *testing.T) {
+	h := startBot(t)
+	before := writes(h)
+	must(t, h.slash(userAlice, "C0ELSEWHERE", "GITHUB_API_READONLY_TOKEN --dry-run"))
+	h.mustEphemeral(t, userAlice, 1, "Dry run — nothing was changed.")
+	text := h.world.Slack.Ephemerals(userAlice)[0].Text
+	for _, want := range []string{"Heroku raxx-console-prod", "GitHub Actions raxx-app/TradeMasterAPI", "shell rc of <@U0OPERATOR>",
+		"expires in 90 days", "resource owner: MooseQuest", "Current token: login *raxx-bot*"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, text)
+		}
+	}
+	if after := writes(h); after != before {
+		t.Fatalf("dry run wrote %d times", after-before)
+	}
+	if _, ok := h.card(""); ok {
+		t.Fatal("dry run posted a card")
+	}
+}
+
+// writes counts requests that change something at GitHub, Infisical or Heroku.
+func writes(h *harness) int {
+	n := 0
+	for _, r := range append(append(h.world.Heroku.Requests(), h.world.GitHub.Requests()...), h.world.Infisical.Requests()...) {
+		if r.Method != "GET" && !strings.Contains(r.Path, "/auth/") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestSlackBadCommands(t *testing.T) {
+	h := startBot(t)
+	cases := []struct {
+		user, channel, text, want string
+	}{
+		{userAlice, opsChannel, "NOPE_TOKEN", "“NOPE_TOKEN” is not a secret in the routing matrix."},
+		{userAlice, opsChannel, "", "Which secret? Type /rotate SECRET_NAME."},
+		{userAlice, opsChannel, "github_api_readonly_token", "did you mean GITHUB_API_READONLY_TOKEN?"},
+		{userAlice, opsChannel, "GITHUB_API_READONLY_TOKEN --force", "the only flag is --dry-run"},
+		{userAlice, opsChannel, "<@U0BOB>", "Slack formatting"},
+		{userAlice, "C0ELSEWHERE", "GITHUB_API_READONLY_TOKEN", "Rotations start in <#C0OPS> only"},
+		{userMallory, opsChannel, "GITHUB_API_READONLY_TOKEN", "Only members of the ops user group"},
+	}
+	for i, c := range cases {
+		n := h.ephemeralCount(c.user)
+		must(t, h.slash(c.user, c.channel, c.text))
+		h.mustEphemeral(t, c.user, n+1, c.want)
+		if i < 4 && !strings.Contains(h.world.Slack.Ephemerals(c.user)[n].Text, "GITHUB_API_DISPATCH_TOKEN, GITHUB_API_READONLY_TOKEN") {
+			t.Errorf("%q: the answer does not list the known secrets", c.text)
+		}
+	}
+	if _, ok := h.card(""); ok {
+		t.Fatal("a bad command started a run")
+	}
+}
+
+func TestSlackStaleClick(t *testing.T) {
+	h := startBot(t)
+	old := h.toApproval(t, "r1")
+	must(t, h.click(userBob, old, handlers.LabelApprove))
+	h.mustCard(t, "r1", "Waiting for revoke")
+	// Carol's Slack still shows the card as it was: she presses Cancel on it.
+	must(t, h.click(userOperator, old, handlers.LabelCancel))
+	h.mustEphemeral(t, userOperator, 1, "This run has moved on: r1 is now Waiting for revoke. Nothing was changed.")
+	if m, _ := h.card("r1"); !strings.Contains(m.Text, "Waiting for revoke") {
+		t.Fatal("a stale click changed the run")
+	}
+}
+
+func TestSlackRedeliveredEnvelopeHandledOnce(t *testing.T) {
+	h := startBot(t)
+	id, err := h.world.Slack.SendSlashCommand(sandbox.SlashCommand{User: userAlice, Channel: opsChannel, Command: "/rotate", Text: "GITHUB_API_READONLY_TOKEN"})
+	must(t, err)
+	_, err = h.world.Slack.WaitAck(id, 5*time.Second)
+	must(t, err)
+	must(t, h.world.Slack.Redeliver(id, "timeout"))
+	_, err = h.world.Slack.WaitAck(id, 5*time.Second)
+	must(t, err)
+	h.mustCard(t, "r1", "Waiting for token")
+	time.Sleep(100 * time.Millisecond)
+	if _, ok := h.card("r2"); ok || h.ephemeralCount(userAlice) != 0 {
+		t.Fatal("the redelivered command was handled twice")
+	}
+}
+
+func TestSlackSecondRotateLinksToTheOpenRun(t *testing.T) {
+	h := startBot(t)
+	must(t, h.slash(userAlice, opsChannel, "GITHUB_API_READONLY_TOKEN"))
+	h.mustCard(t, "r1", "Waiting for token")
+	must(t, h.slash(userBob, opsChannel, "GITHUB_API_READONLY_TOKEN"))
+	h.mustEphemeral(t, userBob, 1, "GITHUB_API_READONLY_TOKEN already has an open run, *r1* (Waiting for token): <https://")
+	if _, ok := h.card("r2"); ok {
+		t.Fatal("a second run started")
+	}
+}
+
+func TestSlackDisconnectMidRun(t *testing.T) {
+	h := startBot(t)
+	card := h.toApproval(t, "r1")
+	must(t, h.world.Slack.Disconnect("refresh_requested"))
+	must(t, h.world.Slack.WaitConnects(2, 10*time.Second))
+	must(t, h.click(userBob, card, handlers.LabelApprove))
+	card = h.mustCard(t, "r1", "Waiting for revoke")
+	h.world.Slack.DropLink()
+	must(t, h.world.Slack.WaitConnects(3, 10*time.Second))
+	must(t, h.click(userBob, card, handlers.LabelRevokeAPI))
+	h.mustCard(t, "r1", "Completed")
+}

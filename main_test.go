@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/store"
+)
+
+// runCLI runs one rotabot invocation with env and returns its exit code and output.
+func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := &cli{stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	code := c.run(ctx, args)
+	return code, out.String(), errb.String()
+}
+
+// cliWorld is the stand-ins seeded for the example matrix, with the new token
+// already in Infisical (SOP step 4 done by hand), as the bridge script expects.
+func cliWorld(t *testing.T) (*harness, map[string]string) {
+	t.Helper()
+	w, console, m, env, h, err := newWorld(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.world, h.console, h.matrix, h.env = w, console, m, env
+	t.Cleanup(h.close)
+	env["ROTABOT_DB"] = filepath.Join(t.TempDir(), "rotabot.db")
+	return h, env
+}
+
+func (h *harness) assertLeakFree(t *testing.T, texts ...string) {
+	t.Helper()
+	if l := leaks(strings.Join(texts, "\n"), h.secrets()); l != "" {
+		t.Fatalf("leaked: %s", l)
+	}
+}
+
+func (h *harness) dbBytes(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(h.env["ROTABOT_DB"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// destValues reads what each destination of secret holds.
+func (h *harness) destValues(secret string) map[string]string {
+	plan, _ := h.matrix.Plan(secret, rotation.Overrides{}, time.Now())
+	out := map[string]string{}
+	for _, d := range plan.Destinations {
+		switch d.Kind {
+		case rotation.DestHeroku:
+			out[d.Label()], _ = h.world.Heroku.ConfigVar(d.Target, d.VarName(secret))
+		case rotation.DestGitHubSecret:
+			out[d.Label()], _, _ = h.world.GitHub.ActionsSecret(d.Target, d.VarName(secret))
+		}
+	}
+	v, _, _ := h.world.Infisical.Value(h.matrix.Vault.Environment, h.matrix.Vault.Path, secret)
+	out["infisical"] = v
+	return out
+}
+
+func TestCheckCommand(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "check", "-config", "rotabot.example.yaml")
+	if code != 0 || !strings.HasPrefix(out, "rotabot.example.yaml: ok — 2 secrets") {
+		t.Fatalf("check example: %d %q", code, out)
+	}
+	code, out, _ = runCLI(t, nil, "check", "-config", "config/testdata/broken.yaml")
+	if code != 1 || !strings.Contains(out, "config/testdata/broken.yaml:") || !strings.Contains(out, "problems in config/testdata/broken.yaml") {
+		t.Fatalf("check broken: %d %q", code, out)
+	}
+	if code, _, _ := runCLI(t, map[string]string{"ROTABOT_CONFIG": "rotabot.example.yaml"}, "check"); code != 0 {
+		t.Fatalf("check from ROTABOT_CONFIG: %d", code)
+	}
+}
+
+func TestHelpAndUsage(t *testing.T) {
+	for _, cmd := range []string{"check", "rotate", "serve", "demo"} {
+		if code, _, errs := runCLI(t, nil, cmd, "--help"); code != 0 || !strings.Contains(errs, "Usage: rotabot "+cmd) {
+			t.Errorf("%s --help: %d %q", cmd, code, errs)
+		}
+	}
+	if code, _, errs := runCLI(t, nil, "frobnicate"); code != 2 || !strings.Contains(errs, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: %d %q", code, errs)
+	}
+	if code, _, _ := runCLI(t, nil); code != 2 {
+		t.Error("no command")
+	}
+}
+
+func TestRotateEndToEnd(t *testing.T) {
+	h, env := cliWorld(t)
+	newTok := h.fresh[0]
+	h.world.Infisical.Set("prod", "/MooseQuest/github/", "GITHUB_API_READONLY_TOKEN", newTok)
+	code, out, errs := runCLI(t, env, "rotate", "GITHUB_API_READONLY_TOKEN")
+	if code != 0 {
+		t.Fatalf("rotate: exit %d\n%s\n%s", code, out, errs)
+	}
+	for dest, v := range h.destValues("GITHUB_API_READONLY_TOKEN") {
+		if v != newTok {
+			t.Errorf("%s holds %s, want the new token", dest, rotation.Fingerprint(v))
+		}
+	}
+	for _, want := range []string{"SUMMARY — GITHUB_API_READONLY_TOKEN, run r1: Completed", "Heroku raxx-console-prod", "OK (set and verified)",
+		"Revoke the OLD token (fingerprint " + rotation.Fingerprint(h.oldToken) + ")", "Audit: secret.rotate.completed written (method cli)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// Each destination was written once.
+	if n := h.world.Heroku.Count("PATCH /apps/{app}/config-vars", true); n != 2 {
+		t.Errorf("%d Heroku writes", n)
+	}
+	st, err := store.Open(env["ROTABOT_DB"], time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audits, _ := st.ListAudit(context.Background(), "", 0)
+	runs, _ := st.ListRuns(context.Background(), rotation.RunFilter{})
+	st.Close()
+	if len(audits) != 1 || audits[0].Method != rotation.MethodCLI || len(runs) != 1 || runs[0].State != rotation.StateCompleted {
+		t.Fatalf("audits %+v runs %d", audits, len(runs))
+	}
+	h.assertLeakFree(t, out, errs, h.dbBytes(t))
+}
+
+func TestRotateDryRunTouchesNothing(t *testing.T) {
+	h, env := cliWorld(t)
+	code, out, errs := runCLI(t, env, "rotate", "GITHUB_API_READONLY_TOKEN", "--dry-run")
+	if code != 0 {
+		t.Fatalf("dry run: %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"DRY RUN — nothing is written.", "Heroku raxx-console-prod", "GitHub Actions raxx-app/TradeMasterAPI",
+		"permissions: actions: read, contents: read, metadata: read", "value in Infisical: login raxx-bot, fine-grained, expires"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	for _, r := range append(append(h.world.Heroku.Requests(), h.world.GitHub.Requests()...), h.world.Infisical.Requests()...) {
+		if r.Method != "GET" && !strings.Contains(r.Path, "/auth/") {
+			t.Errorf("dry run wrote: %s %s", r.Method, r.Path)
+		}
+	}
+	if _, err := os.Stat(env["ROTABOT_DB"]); err == nil {
+		t.Error("dry run created the database")
+	}
+	h.assertLeakFree(t, out, errs)
+}
+
+func TestRotateFailureThenRetryAlone(t *testing.T) {
+	h, env := cliWorld(t)
+	newTok := h.fresh[0]
+	h.world.Infisical.Set("prod", "/MooseQuest/github/", "GITHUB_API_READONLY_TOKEN", newTok)
+	hk := h.world.Heroku
+	env2 := env
+	code, out, errs := runCLI(t, env2, "rotate", "GITHUB_API_READONLY_TOKEN", "--apps", "raxx-console-prod,raxx-console-nope")
+	if code != 1 || !strings.Contains(out, "FAILED: Heroku has no app raxx-console-nope") {
+		t.Fatalf("first try: %d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(out, "run `rotabot rotate GITHUB_API_READONLY_TOKEN` again: only the failed destinations are retried") {
+		t.Errorf("no retry hint:\n%s", out)
+	}
+	hk.AddApp("raxx-console-nope", map[string]string{})
+	code, out, errs = runCLI(t, env2, "rotate", "GITHUB_API_READONLY_TOKEN", "--apps", "raxx-console-prod,raxx-console-nope")
+	if code != 0 {
+		t.Fatalf("retry: %d\n%s\n%s", code, out, errs)
+	}
+	if n := hk.Count("PATCH /apps/{app}/config-vars", true); n != 2 {
+		t.Errorf("%d successful Heroku writes, want 2 (each app once)", n)
+	}
+	h.assertLeakFree(t, out, errs, h.dbBytes(t))
+}
+
+func TestRotateBadInput(t *testing.T) {
+	_, env := cliWorld(t)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rotate"}, "name one secret"},
+		{[]string{"rotate", "NOPE"}, `"NOPE" is not a secret in the routing matrix — known secrets: GITHUB_API_DISPATCH_TOKEN, GITHUB_API_READONLY_TOKEN`},
+		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--apps", "Bad_App"}, `--apps: "Bad_App" is not a Heroku app name`},
+		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--gh-secret-repo", "justarepo"}, `--gh-secret-repo: "justarepo" is not owner/repo`},
+		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--vault-path", "MooseQuest"}, "--vault-path: \"MooseQuest\" must start and end with /"},
+		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--bogus"}, "flag provided but not defined: -bogus"},
+	}
+	for _, c := range cases {
+		code, out, errs := runCLI(t, env, c.args...)
+		if code != 2 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, errs, c.want)
+		}
+		if out != "" {
+			t.Errorf("%v printed to stdout: %q", c.args, out)
+		}
+	}
+}
