@@ -61,6 +61,21 @@ func newGitHubStandIn(t *testing.T) *sandbox.GitHub {
 	return g
 }
 
+// ghClock is a stopped clock.
+func ghClock(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+// ghWaitCount waits until route was logged want times: the log entry is written as
+// the handler returns, which can be a moment after the client has its answer.
+func ghWaitCount(t *testing.T, g *sandbox.GitHub, route string, okOnly bool, want int) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); g.Count(route, okOnly) < want && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := g.Count(route, okOnly); n != want {
+		t.Errorf("%s logged %d times, want %d", route, n, want)
+	}
+}
+
 func ghStatus(err error) int {
 	var er *gh.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
@@ -80,7 +95,7 @@ func TestGitHubUser(t *testing.T) {
 	if u.GetLogin() != "raxx-bot" {
 		t.Errorf("login = %q", u.GetLogin())
 	}
-	if want := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC); !resp.TokenExpiration.Equal(want) {
+	if want := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC); !resp.TokenExpiration.Time.Equal(want) {
 		t.Errorf("TokenExpiration = %v, want %v", resp.TokenExpiration, want)
 	}
 	if got := resp.Header.Get("GitHub-Authentication-Token-Expiration"); got != "2026-12-01 10:00:00 UTC" {
@@ -155,9 +170,7 @@ func TestGitHubUserReposPages(t *testing.T) {
 	if got := strings.Join(names, ","); got != "raxx-app/a,raxx-app/b,raxx-app/c" {
 		t.Errorf("repos = %s", got)
 	}
-	if n := g.Count("GET /user/repos", true); n != 2 {
-		t.Errorf("pages fetched = %d, want 2", n)
-	}
+	ghWaitCount(t, g, "GET /user/repos", true, 2)
 }
 
 func TestGitHubWorkflowRuns(t *testing.T) {
@@ -181,7 +194,7 @@ func TestGitHubWorkflowRuns(t *testing.T) {
 func TestGitHubActionsSecret(t *testing.T) {
 	g := newGitHubStandIn(t)
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	g.SetNow(func() time.Time { return now })
+	g.SetNow(ghClock(now))
 	ctx := context.Background()
 	admin := ghClient(t, g, ghAdmin)
 
@@ -213,7 +226,7 @@ func TestGitHubActionsSecret(t *testing.T) {
 
 	first := now
 	now = now.Add(90 * time.Second)
-	g.SetNow(func() time.Time { return now })
+	g.SetNow(ghClock(now))
 	resp, err = admin.Actions.CreateOrUpdateRepoSecret(ctx, "raxx-app", "TradeMasterAPI", seal(ghClassic))
 	if err != nil || resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("second PUT: %v (%v)", err, resp)
@@ -225,7 +238,7 @@ func TestGitHubActionsSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Name != "API_TOKEN" || !s.CreatedAt.Equal(first) || !s.UpdatedAt.Equal(now) {
+	if s.Name != "API_TOKEN" || !s.CreatedAt.Time.Equal(first) || !s.UpdatedAt.Time.Equal(now) {
 		t.Errorf("secret = %s created %v updated %v", s.Name, s.CreatedAt, s.UpdatedAt)
 	}
 
@@ -315,7 +328,5 @@ func TestGitHubRateLimits(t *testing.T) {
 		er.Response.Header.Get("Retry-After") != "7" || !strings.Contains(er.Message, "secondary rate limit") {
 		t.Fatalf("429: err = %v", err)
 	}
-	if n := g.Count("GET /user", false); n != 3 {
-		t.Errorf("logged %d GET /user, want 3", n)
-	}
+	ghWaitCount(t, g, "GET /user", false, 3)
 }
