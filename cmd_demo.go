@@ -273,7 +273,8 @@ func (d *demoScript) summary() bool {
 			v, _, _ := w.GitHub.ActionsSecret(d.Target, d.VarName(plan.Secret))
 			check(d.Label()+", decrypted with the stand-in's key", v == want, fp(v))
 		case rotation.DestShellRC:
-			check(d.Label()+": told to update, then to revert", len(w.Slack.DMs(d.Target)) == 2, "")
+			dms := w.Slack.DMs(d.Target)
+			check(d.Label()+": DMs to update (r1, r2), then to revert (r2)", len(dms) == 3 && strings.Contains(dms[2].Text, "rolled back"), "")
 		}
 	}
 	check("the first old token is revoked at GitHub", w.GitHub.Revoked(h.oldToken), "")

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os/user"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/store"
 )
@@ -20,11 +20,6 @@ value from Infisical, sets it on every Heroku app and GitHub Actions secret of t
 routing matrix in parallel, verifies each, records the run and an audit entry, and
 prints a SUMMARY with the next steps for revoking the old token. Exit 0 only if
 every destination succeeded. Run it again to retry only what failed.`
-
-var (
-	herokuAppRe = regexp.MustCompile(`^[a-z][a-z0-9-]{2,29}$`)
-	ownerRepoRe = regexp.MustCompile(`^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$`)
-)
 
 // rotate is `rotabot rotate`.
 func (c *cli) rotate(ctx context.Context, args []string) int {
@@ -44,7 +39,7 @@ func (c *cli) rotate(ctx context.Context, args []string) int {
 	}
 	secret := pos[0]
 	o := rotation.Overrides{VaultPath: *vaultPath, HerokuApps: splitList(*apps), GitHubSecret: *repo}
-	if msg := checkOverrides(o); msg != "" {
+	if msg := checkOverrides(o, secret); msg != "" {
 		fmt.Fprintln(c.stderr, "rotabot rotate: "+msg)
 		return 2
 	}
@@ -117,14 +112,17 @@ func (c *cli) rotate(ctx context.Context, args []string) int {
 	return 0
 }
 
-func checkOverrides(o rotation.Overrides) string {
+// checkOverrides checks the flags with the routing matrix's own rules.
+func checkOverrides(o rotation.Overrides, secret string) string {
 	for _, a := range o.HerokuApps {
-		if !herokuAppRe.MatchString(a) {
-			return fmt.Sprintf("--apps: %q is not a Heroku app name (lower-case letters, digits and dashes, 3–30 characters)", a)
+		if msg := config.CheckConsumerEntry("heroku_apps", a, secret); msg != "" {
+			return "--apps: " + msg
 		}
 	}
-	if o.GitHubSecret != "" && !ownerRepoRe.MatchString(o.GitHubSecret) {
-		return fmt.Sprintf("--gh-secret-repo: %q is not owner/repo", o.GitHubSecret)
+	if o.GitHubSecret != "" {
+		if msg := config.CheckConsumerEntry("github_secrets", o.GitHubSecret, secret); msg != "" {
+			return "--gh-secret-repo: " + msg
+		}
 	}
 	if o.VaultPath != "" && (!strings.HasPrefix(o.VaultPath, "/") || !strings.HasSuffix(o.VaultPath, "/")) {
 		return fmt.Sprintf("--vault-path: %q must start and end with / (e.g. /MooseQuest/github/)", o.VaultPath)

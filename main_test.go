@@ -190,8 +190,8 @@ func TestRotateBadInput(t *testing.T) {
 	}{
 		{[]string{"rotate"}, "name one secret"},
 		{[]string{"rotate", "NOPE"}, `"NOPE" is not a secret in the routing matrix — known secrets: GITHUB_API_DISPATCH_TOKEN, GITHUB_API_READONLY_TOKEN`},
-		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--apps", "Bad_App"}, `--apps: "Bad_App" is not a Heroku app name`},
-		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--gh-secret-repo", "justarepo"}, `--gh-secret-repo: "justarepo" is not owner/repo`},
+		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--apps", "Bad_App"}, `--apps: heroku app "Bad_App" is not a Heroku app name`},
+		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--gh-secret-repo", "justarepo"}, `--gh-secret-repo: github_secrets "justarepo" is not owner/repo`},
 		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--vault-path", "MooseQuest"}, "--vault-path: \"MooseQuest\" must start and end with /"},
 		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--bogus"}, "flag provided but not defined: -bogus"},
 	}

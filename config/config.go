@@ -578,7 +578,7 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 	}
 
 	if e, ok := f["consumers"]; ok {
-		sc.Consumers = c.consumers(e, p)
+		sc.Consumers = c.consumers(e, p, name)
 	} else {
 		c.missing(se.val, "consumers", se.line, "%s has no consumers — add a consumers block naming where the token is used (heroku_apps, github_secrets, shell_rc_operators)", name)
 	}
@@ -688,17 +688,14 @@ func (c *checker) probeCheck(line int, p, v string) {
 }
 
 func (c *checker) repoCheck(it item, what, role string) {
-	if ownerRepo(it.val) {
-		return
+	if msg := repoProblem(it.val, what, role); msg != "" {
+		c.addf(it.line, "%s", msg)
 	}
-	if r, ok := ownerRepoFromURL(it.val); ok {
-		c.addf(it.line, "%s %s is a URL — write just owner/repo: %s", what, show(it.val), r)
-		return
-	}
-	c.addf(it.line, "%s %s is not owner/repo — name %s with its owner, e.g. raxx-app/TradeMasterAPI", what, show(it.val), role)
 }
 
-func (c *checker) consumers(e entry, p string) rotation.Consumers {
+// consumers checks a secret's consumers block; name is the secret's, which an entry
+// of heroku_apps or github_secrets stores the value under unless it names another.
+func (c *checker) consumers(e entry, p, name string) rotation.Consumers {
 	var cs rotation.Consumers
 	if isNull(e.val) {
 		c.addf(e.line, "%sconsumers names no destination — list at least one of heroku_apps, github_secrets, shell_rc_operators", p)
@@ -729,25 +726,15 @@ func (c *checker) consumers(e entry, p string) rotation.Consumers {
 	named := false
 	if ce, ok := f["heroku_apps"]; ok {
 		items := c.list(ce, p+"heroku_apps", "heroku_apps: [raxx-console-prod]")
-		for _, it := range items {
-			if !herokuApp(it.val) {
-				fix := "Heroku app names are 3 to 30 lower-case letters, digits and dashes, starting with a letter"
-				if low := strings.ToLower(strings.ReplaceAll(it.val, "_", "-")); low != it.val && herokuApp(low) {
-					fix += "; did you mean " + low + "?"
-				}
-				c.addf(it.line, "%sheroku app %s is not a Heroku app name — %s", p, show(it.val), fix)
-			}
-		}
+		c.consumerEntries("heroku_apps", items, p, name)
 		cs.HerokuApps = vals(items)
-		named = named || len(items) > 0
+		named = named || hasEntries(ce)
 	}
 	if ce, ok := f["github_secrets"]; ok {
 		items := c.list(ce, p+"github_secrets", "github_secrets: [owner/repo]")
-		for _, it := range items {
-			c.repoCheck(it, p+"github_secrets", "the repository whose Actions secret is set")
-		}
+		c.consumerEntries("github_secrets", items, p, name)
 		cs.GitHubSecrets = vals(items)
-		named = named || len(items) > 0
+		named = named || hasEntries(ce)
 	}
 	if ce, ok := f["shell_rc_operators"]; ok {
 		items := c.list(ce, p+"shell_rc_operators", "shell_rc_operators: [U0123ABCD]")
@@ -756,12 +743,36 @@ func (c *checker) consumers(e entry, p string) rotation.Consumers {
 				"use their member id, from their Slack profile → Copy member ID")
 		}
 		cs.ShellRCOperators = vals(items)
-		named = named || len(items) > 0
+		named = named || hasEntries(ce)
 	}
 	if !named && !typoed {
 		c.addf(e.line, "%sconsumers names no destination — list at least one of heroku_apps, github_secrets, shell_rc_operators", p)
 	}
 	return cs
+}
+
+// consumerEntries checks each entry of a heroku_apps or github_secrets list by the
+// rules of CheckConsumerEntry, and reports two entries, written differently, that set
+// the same variable at the same destination.
+func (c *checker) consumerEntries(kind string, items []item, p, secret string) {
+	thing := map[string]string{"heroku_apps": "config var", "github_secrets": "secret"}[kind]
+	what := map[string]string{"heroku_apps": "heroku app", "github_secrets": "github_secrets"}[kind]
+	seen := map[string]item{}
+	for _, it := range items {
+		probs := consumerEntryProblems(kind, it.val, secret)
+		for _, msg := range probs {
+			c.addf(it.line, "%s%s", p, msg)
+		}
+		if len(probs) > 0 {
+			continue
+		}
+		key := destinationKey(kind, it.val, secret)
+		if first, dup := seen[key]; dup {
+			c.addf(it.line, "%s%s %s sets the same %s as %s%s — remove one", p, what, show(it.val), thing, show(first.val), alsoOn(first.line, it.line))
+			continue
+		}
+		seen[key] = it
+	}
 }
 
 func (c *checker) verify(e entry, p string) []rotation.VerifyCheck {
@@ -953,6 +964,16 @@ func (c *checker) list(e entry, what, example string) []item {
 	seen := map[string]int{}
 	for _, raw := range e.val.Content {
 		n := resolve(raw)
+		if k, v, ok := onePair(n); ok {
+			// [raxx-app/x: GH_TOKEN] is a key and a value, not "raxx-app/x:GH_TOKEN";
+			// so is "- raxx-app/x:" (with no value).
+			if isNull(resolve(n.Content[1])) {
+				c.addf(raw.Line, "%s: an entry is read as a key with no value, %s — write the name right after the colon, or remove the colon", what, show(k+":"))
+			} else {
+				c.addf(raw.Line, "%s: an entry is read as a key and a value, %s — write it without a space after the colon: %s", what, show(k+": "+v), show(k+":"+v))
+			}
+			continue
+		}
 		if n.Kind != yaml.ScalarNode || isNull(n) || n.Value == "" {
 			c.addf(raw.Line, "%s: an entry is %s — each entry is one name", what, describe(n))
 			continue
@@ -965,6 +986,26 @@ func (c *checker) list(e entry, what, example string) []item {
 		out = append(out, item{val: n.Value, line: raw.Line})
 	}
 	return out
+}
+
+// hasEntries reports whether e is a list with entries, good or not: a list whose
+// entries are all reported does not also "name no destination".
+func hasEntries(e entry) bool {
+	return e.val != nil && e.val.Kind == yaml.SequenceNode && len(e.val.Content) > 0
+}
+
+// onePair returns the key and value of n when it is a block of a single key with a
+// single (or no) value: what a list entry becomes when a space follows its colon, or
+// when it ends with one.
+func onePair(n *yaml.Node) (key, val string, ok bool) {
+	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
+		return "", "", false
+	}
+	k, v := resolve(n.Content[0]), resolve(n.Content[1])
+	if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" || isNull(k) || v.Kind != yaml.ScalarNode {
+		return "", "", false
+	}
+	return k.Value, v.Value, true
 }
 
 // alsoOn is " (also on line N)" when the first mention is on another line.

@@ -60,7 +60,7 @@ func TestExampleLoadsClean(t *testing.T) {
 				Probe:         "/repos/raxx-app/TradeMasterAPI/actions/runs?per_page=1",
 				Consumers: rotation.Consumers{
 					HerokuApps:       []string{"raxx-console-prod", "raxx-console-staging"},
-					GitHubSecrets:    []string{"raxx-app/TradeMasterAPI"},
+					GitHubSecrets:    []string{"raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN"},
 					ShellRCOperators: []string{"U0OPERATOR"},
 				},
 				Verify: []rotation.VerifyCheck{{
@@ -80,7 +80,7 @@ func TestExampleLoadsClean(t *testing.T) {
 				Probe:         "/user",
 				Consumers: rotation.Consumers{
 					HerokuApps:       []string{"raxx-console-prod", "raxx-console-staging"},
-					GitHubSecrets:    []string{"raxx-app/TradeMasterAPI"},
+					GitHubSecrets:    []string{"raxx-app/TradeMasterAPI:GH_API_DISPATCH_TOKEN"},
 					ShellRCOperators: []string{"D0AJ7K184TV"},
 				},
 				Line: lineOfText(t, exampleFile, "  GITHUB_API_DISPATCH_TOKEN:"),
@@ -191,6 +191,9 @@ var brokenWant = []string{
 	`testdata/broken.yaml:42: FINE_WITHOUT_GRANTS is fine-grained but has no repositories — list the repositories (owner/repo) the token may reach: least privilege`,
 	`testdata/broken.yaml:42: FINE_WITHOUT_GRANTS is fine-grained but has no permissions — list them, e.g. permissions: {metadata: read, contents: read}`,
 	`testdata/broken.yaml:46: NO_KIND_TOKEN has no kind — add kind: fine-grained (preferred) or kind: classic`,
+	`testdata/broken.yaml:53: GITHUB_API_ACTIONS_TOKEN: heroku app "raxx-console-prod:GH-TOKEN": "GH-TOKEN" is not a config var name — use letters, digits and underscores, not starting with a digit, e.g. raxx-console-prod:GH_TOKEN`,
+	`testdata/broken.yaml:54: GITHUB_API_ACTIONS_TOKEN: github_secrets raxx-app/TradeMasterAPI would store the secret as GITHUB_API_ACTIONS_TOKEN, but GitHub refuses Actions secret names that start with GITHUB_ — name it after a colon, e.g. raxx-app/TradeMasterAPI:GH_API_ACTIONS_TOKEN`,
+	`testdata/broken.yaml:54: GITHUB_API_ACTIONS_TOKEN: github_secrets "raxx-app/raxx-console:GITHUB_TOKEN" names the secret GITHUB_TOKEN, but GitHub refuses Actions secret names that start with GITHUB_ — use e.g. raxx-app/raxx-console:GH_TOKEN`,
 }
 
 func TestBrokenFileReportsEveryProblemAtItsLine(t *testing.T) {
@@ -223,8 +226,11 @@ func TestBrokenFileReportsEveryProblemAtItsLine(t *testing.T) {
 }
 
 // secretDoc is a valid matrix whose one secret, TOKEN (line 7), has body (from line 8).
-func secretDoc(body string) string {
-	return "ops_usergroup: S0OPS\nchannel: C0OPS\nvault:\n  environment: prod\n  path: /p/\nsecrets:\n  TOKEN:\n" + body
+func secretDoc(body string) string { return secretDocNamed("TOKEN", body) }
+
+// secretDocNamed is secretDoc with the secret named name.
+func secretDocNamed(name, body string) string {
+	return "ops_usergroup: S0OPS\nchannel: C0OPS\nvault:\n  environment: prod\n  path: /p/\nsecrets:\n  " + name + ":\n" + body
 }
 
 func TestProblems(t *testing.T) {
@@ -336,6 +342,43 @@ func TestProblems(t *testing.T) {
 		{"headers_env holding a value never repeats it", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n    verify:\n      - name: console\n        url: https://console.raxx.app/\n        headers_env: {Cookie: \"session=s3cr3t-cookie\"}\n"), []string{
 			`t.yaml:14: TOKEN: verify check "console": header Cookie must name an environment variable (like CONSOLE_OPS_COOKIE) — headers_env holds the variable's name, never the header's value`,
 		}},
+		{"consumers naming the variable at the destination", secretDocNamed("GITHUB_API_READONLY_TOKEN", "    kind: classic\n    scopes: [repo]\n    consumers:\n      heroku_apps: [raxx-console-prod:GITHUB_TOKEN, raxx-console-prod, raxx-console-staging:_legacy_token2, raxx-console-prod:A, raxx-console-prod:a]\n      github_secrets: [raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN, raxx-app/x:gh_token, raxx-app/TradeMasterAPI:OTHER_TOKEN]\n"), nil},
+		{"a secret named GITHUB_… stored under its own name", secretDocNamed("GITHUB_API_READONLY_TOKEN", "    kind: classic\n    scopes: [repo]\n    consumers:\n      heroku_apps: [raxx-console-prod]\n      github_secrets:\n        - raxx-app/TradeMasterAPI\n        - raxx-app/x:GH_API_READONLY_TOKEN\n"), []string{
+			`t.yaml:13: GITHUB_API_READONLY_TOKEN: github_secrets raxx-app/TradeMasterAPI would store the secret as GITHUB_API_READONLY_TOKEN, but GitHub refuses Actions secret names that start with GITHUB_ — name it after a colon, e.g. raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN`,
+		}},
+		{"a github secret named GITHUB_… after the colon, in any case", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers:\n      github_secrets:\n        - raxx-app/x:GITHUB_TOKEN\n        - raxx-app/y:github_api_token\n        - raxx-app/z:GITHUB_\n"), []string{
+			`t.yaml:12: TOKEN: github_secrets "raxx-app/x:GITHUB_TOKEN" names the secret GITHUB_TOKEN, but GitHub refuses Actions secret names that start with GITHUB_ — use e.g. raxx-app/x:GH_TOKEN`,
+			`t.yaml:13: TOKEN: github_secrets "raxx-app/y:github_api_token" names the secret github_api_token, but GitHub refuses Actions secret names that start with GITHUB_ — use e.g. raxx-app/y:GH_API_TOKEN`,
+			`t.yaml:14: TOKEN: github_secrets "raxx-app/z:GITHUB_" names the secret GITHUB_, but GitHub refuses Actions secret names that start with GITHUB_ — use e.g. raxx-app/z:GH_TOKEN`,
+		}},
+		{"names after the colon that are not variable names", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers:\n      heroku_apps:\n        - raxx-console-prod:GH-TOKEN\n        - raxx-console-prod:1TOKEN\n        - \"raxx-console-prod:\"\n      github_secrets:\n        - raxx-app/x:GH TOKEN\n        - raxx-app/x:GITHUB-TOKEN\n        - \"raxx-app/x:\"\n"), []string{
+			`t.yaml:12: TOKEN: heroku app "raxx-console-prod:GH-TOKEN": "GH-TOKEN" is not a config var name — use letters, digits and underscores, not starting with a digit, e.g. raxx-console-prod:GH_TOKEN`,
+			`t.yaml:13: TOKEN: heroku app "raxx-console-prod:1TOKEN": "1TOKEN" is not a config var name — use letters, digits and underscores, not starting with a digit`,
+			`t.yaml:14: TOKEN: heroku app "raxx-console-prod:" has nothing after the colon — write the config var's name after it, e.g. raxx-console-prod:GITHUB_TOKEN, or remove the colon to use the secret's own name`,
+			`t.yaml:16: TOKEN: github_secrets "raxx-app/x:GH TOKEN": "GH TOKEN" is not a secret name — use letters, digits and underscores, not starting with a digit, e.g. raxx-app/x:GH_TOKEN`,
+			`t.yaml:17: TOKEN: github_secrets "raxx-app/x:GITHUB-TOKEN": "GITHUB-TOKEN" is not a secret name — use letters, digits and underscores, not starting with a digit, e.g. raxx-app/x:GH_TOKEN`,
+			`t.yaml:18: TOKEN: github_secrets "raxx-app/x:" has nothing after the colon — write the secret's name after it, e.g. raxx-app/x:GH_API_READONLY_TOKEN, or remove the colon to use the secret's own name`,
+		}},
+		{"nothing after the colon, and the secret's own name is refused", secretDocNamed("GITHUB_API_DISPATCH_TOKEN", "    kind: classic\n    scopes: [repo]\n    consumers:\n      github_secrets: [\"raxx-app/x:\"]\n"), []string{
+			`t.yaml:11: GITHUB_API_DISPATCH_TOKEN: github_secrets "raxx-app/x:" has nothing after the colon — write the secret's name after it, e.g. raxx-app/x:GH_API_DISPATCH_TOKEN`,
+		}},
+		{"the destination before the colon is checked as without one", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers:\n      heroku_apps:\n        - Raxx_Console:GITHUB_TOKEN\n      github_secrets:\n        - TradeMasterAPI:GH_TOKEN\n        - https://github.com/raxx-app/x:GH_TOKEN\n        - TradeMasterAPI:GITHUB_TOKEN\n"), []string{
+			`t.yaml:12: TOKEN: heroku app "Raxx_Console" is not a Heroku app name — Heroku app names are 3 to 30 lower-case letters, digits and dashes, starting with a letter; did you mean raxx-console?`,
+			`t.yaml:14: TOKEN: github_secrets "TradeMasterAPI" is not owner/repo — name the repository whose Actions secret is set with its owner, e.g. raxx-app/TradeMasterAPI`,
+			`t.yaml:15: TOKEN: github_secrets "https://github.com/raxx-app/x:GH_TOKEN" is a URL — write just owner/repo: raxx-app/x:GH_TOKEN`,
+			`t.yaml:16: TOKEN: github_secrets "TradeMasterAPI" is not owner/repo — name the repository whose Actions secret is set with its owner, e.g. raxx-app/TradeMasterAPI`,
+			`t.yaml:16: TOKEN: github_secrets "TradeMasterAPI:GITHUB_TOKEN" names the secret GITHUB_TOKEN, but GitHub refuses Actions secret names that start with GITHUB_ — use e.g. TradeMasterAPI:GH_TOKEN`,
+		}},
+		{"a space after the colon makes a key and a value", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers:\n      github_secrets: [raxx-app/x: GH_TOKEN]\n      heroku_apps:\n        - raxx-console-prod:\n"), []string{
+			`t.yaml:11: TOKEN: github_secrets: an entry is read as a key and a value, "raxx-app/x: GH_TOKEN" — write it without a space after the colon: "raxx-app/x:GH_TOKEN"`,
+			`t.yaml:13: TOKEN: heroku_apps: an entry is read as a key with no value, "raxx-console-prod:" — write the name right after the colon, or remove the colon`,
+		}},
+		{"duplicates compare the whole entry, and the variable it sets", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers:\n      heroku_apps: [raxx-console-prod, raxx-console-prod:TOKEN, raxx-console-prod:A, raxx-console-prod:a]\n      github_secrets:\n        - raxx-app/x:GH_A\n        - raxx-app/x:GH_B\n        - raxx-app/x:GH_A\n        - raxx-app/y\n        - raxx-app/y:TOKEN\n        - raxx-app/X:gh_b\n"), []string{
+			`t.yaml:11: TOKEN: heroku app "raxx-console-prod:TOKEN" sets the same config var as "raxx-console-prod" — remove one`,
+			`t.yaml:15: TOKEN: github_secrets: "raxx-app/x:GH_A" is listed twice (also on line 13) — remove one`,
+			`t.yaml:17: TOKEN: github_secrets "raxx-app/y:TOKEN" sets the same secret as "raxx-app/y" (also on line 16) — remove one`,
+			`t.yaml:18: TOKEN: github_secrets "raxx-app/X:gh_b" sets the same secret as "raxx-app/x:GH_B" (also on line 14) — remove one`,
+		}},
 		{"merge keys", secretDoc("    <<: {kind: classic}\n    scopes: [repo]\n    kind: classic\n    consumers: {heroku_apps: [raxx-console-prod]}\n"), []string{
 			`t.yaml:8: merge keys (<<) are not supported in the routing matrix — write the keys out, or use an alias (*name) for a whole value`,
 		}},
@@ -361,6 +404,51 @@ func TestProblems(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestConsumerEntriesKeepTheVariableName(t *testing.T) {
+	m, probs := Parse("t.yaml", []byte(secretDocNamed("GITHUB_API_READONLY_TOKEN",
+		"    kind: classic\n    scopes: [repo]\n    consumers:\n      heroku_apps: [raxx-console-prod:GITHUB_TOKEN, raxx-console-staging]\n      github_secrets: [raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN]\n")))
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	want := rotation.Consumers{
+		HerokuApps:    []string{"raxx-console-prod:GITHUB_TOKEN", "raxx-console-staging"},
+		GitHubSecrets: []string{"raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN"},
+	}
+	if got := m.Secrets["GITHUB_API_READONLY_TOKEN"].Consumers; !reflect.DeepEqual(got, want) {
+		t.Errorf("consumers = %+v, want %+v", got, want)
+	}
+}
+
+func TestCheckConsumerEntry(t *testing.T) {
+	for _, c := range []struct{ kind, entry, secret, want string }{
+		{"heroku_apps", "raxx-console-prod", "GITHUB_API_READONLY_TOKEN", ""},
+		{"heroku_apps", "raxx-console-prod:GITHUB_TOKEN", "GITHUB_API_READONLY_TOKEN", ""},
+		{"github_secrets", "raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN", "GITHUB_API_READONLY_TOKEN", ""},
+		{"github_secrets", "raxx-app/TradeMasterAPI", "TOKEN", ""},
+		{"github_secrets", "raxx-app/TradeMasterAPI", "", ""},
+		{"github_secrets", "raxx-app/TradeMasterAPI", "GITHUB_API_DISPATCH_TOKEN",
+			"github_secrets raxx-app/TradeMasterAPI would store the secret as GITHUB_API_DISPATCH_TOKEN, but GitHub refuses Actions secret names that start with GITHUB_ — name it after a colon, e.g. raxx-app/TradeMasterAPI:GH_API_DISPATCH_TOKEN"},
+		{"github_secrets", "raxx-app/TradeMasterAPI:Github_Token", "",
+			`github_secrets "raxx-app/TradeMasterAPI:Github_Token" names the secret Github_Token, but GitHub refuses Actions secret names that start with GITHUB_ — use e.g. raxx-app/TradeMasterAPI:GH_TOKEN`},
+		{"heroku_apps", "raxx-console-prod:my.var", "TOKEN",
+			`heroku app "raxx-console-prod:my.var": "my.var" is not a config var name — use letters, digits and underscores, not starting with a digit, e.g. raxx-console-prod:my_var`},
+		// The first problem only: the app, then the name.
+		{"heroku_apps", "Raxx:my.var", "TOKEN",
+			`heroku app "Raxx" is not a Heroku app name — Heroku app names are 3 to 30 lower-case letters, digits and dashes, starting with a letter; did you mean raxx?`},
+		{"github_secrets", "https://github.com/raxx-app/x", "TOKEN",
+			`github_secrets "https://github.com/raxx-app/x" is a URL — write just owner/repo: raxx-app/x`},
+		{"shell_rc_operators", "U0OP", "TOKEN",
+			`consumer kind "shell_rc_operators" cannot be checked here — use heroku_apps or github_secrets`},
+	} {
+		if got := CheckConsumerEntry(c.kind, c.entry, c.secret); got != c.want {
+			t.Errorf("CheckConsumerEntry(%q, %q, %q)\n got %q\nwant %q", c.kind, c.entry, c.secret, got, c.want)
+		}
+		if got := CheckConsumerEntry(c.kind, c.entry, c.secret); got != "" && (strings.Contains(got, "\n") || !strings.Contains(got, " — ")) {
+			t.Errorf("not one line of 'what is wrong — how to fix it': %q", got)
+		}
 	}
 }
 
@@ -413,7 +501,7 @@ func TestCheck(t *testing.T) {
 			"../rotabot.example.yaml: ok — 2 secrets, 8 destinations (4 Heroku apps, 2 GitHub secrets, 2 shell rcs)\n"},
 		{"one of each", single, 0, single + ": ok — 1 secret, 1 destination (1 GitHub secret)\n"},
 		{"broken file", "testdata/broken.yaml", 1,
-			strings.Join(brokenWant, "\n") + "\n" + "35 problems in testdata/broken.yaml\n"},
+			strings.Join(brokenWant, "\n") + "\n" + "38 problems in testdata/broken.yaml\n"},
 		{"one problem", one, 1,
 			one + `:8: TOKEN: kind "clasic" is not a token kind — did you mean classic?` + "\n1 problem in " + one + "\n"},
 		{"missing file", filepath.Join(dir, "nope.yaml"), 1,

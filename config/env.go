@@ -168,13 +168,17 @@ func (e Env) Require(m *rotation.Matrix, forServe bool) []string {
 	if m != nil {
 		seenR, seenA := map[string]bool{}, map[string]bool{}
 		for _, sc := range m.Secrets {
+			// An entry may name the variable after a colon; the message names
+			// the repository or app once.
 			for _, r := range sc.Consumers.GitHubSecrets {
+				r, _, _ = splitEntry(r)
 				if !seenR[r] {
 					seenR[r] = true
 					repos = append(repos, r)
 				}
 			}
 			for _, a := range sc.Consumers.HerokuApps {
+				a, _, _ = splitEntry(a)
 				if !seenA[a] {
 					seenA[a] = true
 					apps = append(apps, a)

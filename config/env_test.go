@@ -131,6 +131,10 @@ func TestRequire(t *testing.T) {
 	shellOnly := &rotation.Matrix{Secrets: map[string]*rotation.SecretConfig{
 		"A": {Consumers: rotation.Consumers{ShellRCOperators: []string{"U0OP"}}},
 	}}
+	named := &rotation.Matrix{Secrets: map[string]*rotation.SecretConfig{
+		"A": {Consumers: rotation.Consumers{HerokuApps: []string{"raxx-console-prod:GITHUB_TOKEN", "raxx-console-staging"}, GitHubSecrets: []string{"raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN"}}},
+		"B": {Consumers: rotation.Consumers{HerokuApps: []string{"raxx-console-prod"}, GitHubSecrets: []string{"raxx-app/TradeMasterAPI:GH_API_DISPATCH_TOKEN"}}},
+	}}
 	full := Env{
 		SlackAppToken: "xapp-1-AAAAsecretapp", SlackBotToken: "xoxb-1-BBBBsecretbot",
 		GitHubToken: "ghp_CCCCsecretgithub", HerokuAPIKey: "DDDDsecretheroku",
@@ -155,6 +159,7 @@ func TestRequire(t *testing.T) {
 	}{
 		{"nothing set, serving both kinds", Env{}, both, true, []string{slackApp, slackBot, github, heroku, infID, infSecret, infProject}},
 		{"nothing set, CLI", Env{}, both, false, []string{github, heroku, infID, infSecret, infProject}},
+		{"entries naming the variable name each repository and app once", Env{}, named, false, []string{github, heroku, infID, infSecret, infProject}},
 		{"shell rc only needs no GitHub or Heroku credential", Env{}, shellOnly, false, []string{infID, infSecret, infProject}},
 		{"no matrix yet", Env{}, nil, false, []string{infID, infSecret, infProject}},
 		{"everything set", full, both, true, nil},

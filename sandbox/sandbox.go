@@ -79,13 +79,16 @@ func (s *server) handle(pattern string, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		// The request is logged as its answer starts, before the client can see it,
+		// so a test that got an answer always finds the request in the log.
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
-		defer func() {
+		rec.onHeader = func(status int) {
 			s.mu.Lock()
 			s.log = append(s.log, Request{Time: time.Now(), Route: pattern, Method: r.Method,
-				Path: r.URL.Path, Query: r.URL.RawQuery, Status: rec.status, Header: r.Header.Clone(), Body: body})
+				Path: r.URL.Path, Query: r.URL.RawQuery, Status: status, Header: r.Header.Clone(), Body: body})
 			s.mu.Unlock()
-		}()
+		}
+		defer rec.header(rec.status)
 		f, latency := s.fault(pattern)
 		if latency > 0 {
 			select {
@@ -198,12 +201,29 @@ func (s *server) Close() {
 
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	status   int
+	onHeader func(status int)
+	once     sync.Once
+}
+
+// header runs onHeader once, with the status the answer starts with.
+func (r *statusRecorder) header(status int) {
+	r.once.Do(func() {
+		if r.onHeader != nil {
+			r.onHeader(status)
+		}
+	})
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
+	r.header(code)
 	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.header(r.status)
+	return r.ResponseWriter.Write(b)
 }
 
 func (r *statusRecorder) Flush() {
@@ -219,6 +239,7 @@ func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, errors.New("sandbox: response writer cannot hijack")
 	}
 	r.status = http.StatusSwitchingProtocols
+	r.header(r.status)
 	return h.Hijack()
 }
 

@@ -1,0 +1,194 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The rules for one consumer entry of heroku_apps or github_secrets live here, once:
+// `rotabot check` applies them to every entry of the routing matrix, and the CLI to
+// its override flags through CheckConsumerEntry.
+//
+// An entry names its destination and, after a colon, the variable the value is
+// stored under there: app[:CONFIG_VAR] or owner/repo[:SECRET_NAME]. Without a name the
+// value is stored under the secret's own name. The engine splits the entry on its
+// first colon.
+
+// destNameRe is a name at a destination (a Heroku config var, a GitHub Actions
+// secret): letters, digits and underscores, not starting with a digit.
+var destNameRe = envNameRe
+
+// githubReservedPrefix starts the Actions secret names GitHub refuses (in any case).
+const githubReservedPrefix = "GITHUB_"
+
+// CheckConsumerEntry checks one consumer entry with the rules of `rotabot check`:
+// kind is "heroku_apps" (entry app or app:CONFIG_VAR) or "github_secrets" (entry
+// owner/repo or owner/repo:SECRET_NAME), secretName the secret whose value the entry
+// receives, which is the name used when the entry gives none ("" skips that check).
+// It returns "" for a good entry, else its first problem in one line, "what is
+// wrong — how to fix it", without the secret's name in front.
+func CheckConsumerEntry(kind, entry, secretName string) string {
+	if ps := consumerEntryProblems(kind, entry, secretName); len(ps) > 0 {
+		return ps[0]
+	}
+	return ""
+}
+
+// consumerEntryProblems is every problem of one consumer entry (see CheckConsumerEntry).
+func consumerEntryProblems(kind, entry, secretName string) []string {
+	switch kind {
+	case "heroku_apps":
+		return herokuEntryProblems(entry, secretName)
+	case "github_secrets":
+		return githubEntryProblems(entry, secretName)
+	}
+	return []string{fmt.Sprintf("consumer kind %s cannot be checked here — use heroku_apps or github_secrets", show(kind))}
+}
+
+// splitEntry splits a consumer entry at its first colon into the destination and
+// the name given there. The colon of a pasted URL's scheme does not count, so the
+// URL is reported as one.
+func splitEntry(entry string) (target, name string, named bool) {
+	skip := 0
+	if i := strings.Index(entry, "://"); i >= 0 && !strings.Contains(entry[:i], ":") {
+		skip = i + len("://")
+	}
+	target, name, named = strings.Cut(entry[skip:], ":")
+	return entry[:skip] + target, name, named
+}
+
+func herokuEntryProblems(entry, secretName string) []string {
+	app, name, named := splitEntry(entry)
+	var ps []string
+	if p := herokuAppProblem(app); p != "" {
+		ps = append(ps, p)
+	}
+	if named {
+		if p := destNameProblem("heroku app "+show(entry), "config var", app, name, "GITHUB_TOKEN", secretName != ""); p != "" {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+func githubEntryProblems(entry, secretName string) []string {
+	repo, name, named := splitEntry(entry)
+	var ps []string
+	if r, ok := ownerRepoFromURL(repo); ok && named {
+		// Keep the name in the fix.
+		ps = append(ps, fmt.Sprintf("github_secrets %s is a URL — write just owner/repo: %s:%s", show(entry), r, name))
+	} else if p := repoProblem(repo, "github_secrets", "the repository whose Actions secret is set"); p != "" {
+		ps = append(ps, p)
+	}
+	// Suggestions name the repository as it should be written.
+	if r, ok := ownerRepoFromURL(repo); ok {
+		repo = r
+	}
+	ownOK := secretName == "" || !hasGitHubPrefix(secretName)
+	if !named {
+		if !ownOK {
+			ps = append(ps, fmt.Sprintf("github_secrets %s would store the secret as %s, but GitHub refuses Actions secret names that start with GITHUB_ — name it after a colon, e.g. %s:%s",
+				repo, secretName, repo, ghName(secretName)))
+		}
+		return ps
+	}
+	example := "GH_API_READONLY_TOKEN"
+	if !ownOK && destNameRe.MatchString(secretName) {
+		example = ghName(secretName)
+	}
+	if p := destNameProblem("github_secrets "+show(entry), "secret", repo, name, example, ownOK && secretName != ""); p != "" {
+		ps = append(ps, p)
+	} else if hasGitHubPrefix(name) {
+		ps = append(ps, fmt.Sprintf("github_secrets %s names the secret %s, but GitHub refuses Actions secret names that start with GITHUB_ — use e.g. %s:%s",
+			show(entry), name, repo, ghName(name)))
+	}
+	return ps
+}
+
+// destNameProblem checks the name given after the colon of an entry: what is the
+// entry as messages name it, thing what the name is of ("config var", "secret"),
+// target the destination before the colon, example a name to suggest, and
+// ownNameOK whether leaving the name out (the secret's own name) is a fix.
+func destNameProblem(what, thing, target, name, example string, ownNameOK bool) string {
+	if name == "" {
+		fix := fmt.Sprintf("write the %s's name after it, e.g. %s:%s", thing, target, example)
+		if ownNameOK {
+			fix += ", or remove the colon to use the secret's own name"
+		}
+		return fmt.Sprintf("%s has nothing after the colon — %s", what, fix)
+	}
+	if destNameRe.MatchString(name) {
+		return ""
+	}
+	fix := "use letters, digits and underscores, not starting with a digit"
+	cleaned := strings.Map(func(r rune) rune {
+		if r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, strings.TrimSpace(name))
+	if thing == "secret" && hasGitHubPrefix(cleaned) {
+		cleaned = ghName(cleaned)
+	}
+	if destNameRe.MatchString(cleaned) {
+		fix += ", e.g. " + target + ":" + cleaned
+	}
+	return fmt.Sprintf("%s: %s is not a %s name — %s", what, show(name), thing, fix)
+}
+
+// hasGitHubPrefix reports whether name starts with GITHUB_, in any case.
+func hasGitHubPrefix(name string) bool {
+	return len(name) >= len(githubReservedPrefix) && strings.EqualFold(name[:len(githubReservedPrefix)], githubReservedPrefix)
+}
+
+// ghName is the name to suggest for an Actions secret called name: GH_ in place of
+// a GITHUB_ prefix (GITHUB_API_READONLY_TOKEN → GH_API_READONLY_TOKEN), upper case
+// as GitHub shows secret names.
+func ghName(name string) string {
+	if !hasGitHubPrefix(name) {
+		return name
+	}
+	rest := strings.ToUpper(name[len(githubReservedPrefix):])
+	if rest == "" {
+		rest = "TOKEN"
+	}
+	return "GH_" + rest
+}
+
+// herokuAppProblem is what is wrong with a Heroku app name, or "".
+func herokuAppProblem(app string) string {
+	if herokuApp(app) {
+		return ""
+	}
+	fix := "Heroku app names are 3 to 30 lower-case letters, digits and dashes, starting with a letter"
+	if low := strings.ToLower(strings.ReplaceAll(app, "_", "-")); low != app && herokuApp(low) {
+		fix += "; did you mean " + low + "?"
+	}
+	return fmt.Sprintf("heroku app %s is not a Heroku app name — %s", show(app), fix)
+}
+
+// repoProblem is what is wrong with v as owner/repo, or "": what names the setting,
+// role the repository in the fix ("the repository the token may reach").
+func repoProblem(v, what, role string) string {
+	if ownerRepo(v) {
+		return ""
+	}
+	if r, ok := ownerRepoFromURL(v); ok {
+		return fmt.Sprintf("%s %s is a URL — write just owner/repo: %s", what, show(v), r)
+	}
+	return fmt.Sprintf("%s %s is not owner/repo — name %s with its owner, e.g. raxx-app/TradeMasterAPI", what, show(v), role)
+}
+
+// destinationKey identifies where an entry's value lands, so two entries written
+// differently but setting the same variable are caught: GitHub ignores case in
+// repository and secret names, Heroku config vars keep it.
+func destinationKey(kind, entry, secretName string) string {
+	target, name, named := splitEntry(entry)
+	if !named {
+		name = secretName
+	}
+	if kind == "github_secrets" {
+		return strings.ToUpper(target + ":" + name)
+	}
+	return target + ":" + name
+}
