@@ -96,6 +96,8 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 // run serves until ctx ends (SIGTERM), then stops taking new work, lets the step
 // in hand finish within ShutdownGrace, closes the store and returns.
 func (s *server) run(ctx context.Context) int {
+	stopBackground := s.startBackground()
+	defer stopBackground()
 	if resumed, err := s.engine.Resume(s.work); err != nil {
 		s.log.Error("could not resume open runs", "err", err)
 	} else if len(resumed) > 0 {
