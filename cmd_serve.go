@@ -97,7 +97,6 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 // in hand finish within ShutdownGrace, closes the store and returns.
 func (s *server) run(ctx context.Context) int {
 	stopBackground := s.startBackground()
-	defer stopBackground()
 	if resumed, err := s.engine.Resume(s.work); err != nil {
 		s.log.Error("could not resume open runs", "err", err)
 	} else if len(resumed) > 0 {
@@ -109,6 +108,7 @@ func (s *server) run(ctx context.Context) int {
 		s.log.Error("the Slack connection ended", "err", err)
 		code = 1
 	}
+	stopBackground()
 	s.shutdown()
 	return code
 }
