@@ -102,6 +102,8 @@ func (s *server) run(ctx context.Context) int {
 	} else if len(resumed) > 0 {
 		s.log.Info("resumed open runs", "count", len(resumed))
 	}
+	// Another process on the same database may die mid-run: take its runs over.
+	s.engine.StartResumer(s.work, 0)
 	err := s.bot.Run(ctx, s.work)
 	code := 0
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,10 +35,37 @@ type Engine struct {
 	// RevokeChecks is how often the old token is tried after a revoke before the
 	// run goes back to waiting (GitHub may take a moment; default 3).
 	RevokeChecks int
+	// Owner names this process in run claims (default: host and pid).
+	Owner string
+	// ClaimTTL is how long a claim on a run lasts without renewal (default 30 s):
+	// when a process dies, another takes its runs over after this.
+	ClaimTTL time.Duration
 
 	locks    sync.Map // run id → *sync.Mutex
+	running  sync.Map // run id → struct{}: carried on by a goroutine of this process
+	again    sync.Map // run id → struct{}: asked for while running
 	wg       sync.WaitGroup
 	draining atomic.Bool
+	ownerID  sync.Once
+	owner    string
+}
+
+func (e *Engine) claimTTL() time.Duration {
+	if e.ClaimTTL > 0 {
+		return e.ClaimTTL
+	}
+	return 30 * time.Second
+}
+
+func (e *Engine) ownerName() string {
+	e.ownerID.Do(func() {
+		e.owner = e.Owner
+		if e.owner == "" {
+			host, _ := os.Hostname()
+			e.owner = fmt.Sprintf("%s:%d:%d", host, os.Getpid(), time.Now().UnixNano())
+		}
+	})
+	return e.owner
 }
 
 // Drain makes background runs stop after the step in hand (shutdown): they
@@ -144,8 +172,47 @@ func (e *Engine) notify(ctx context.Context, r *Run, note string) {
 func (e *Engine) Get(ctx context.Context, id string) (*Run, error) { return e.Store.GetRun(ctx, id) }
 
 // Advance carries the run on while the bot, not a person, acts next. It returns
-// the run as it stands when a person must act, or when the run is over.
+// the run as it stands when a person must act, or when the run is over. While it
+// works it holds a claim on the run, renewed as it goes, so another process on
+// the same database leaves the run alone; when another process holds the claim,
+// Advance returns the run as it is.
 func (e *Engine) Advance(ctx context.Context, id string) (*Run, error) {
+	owner := e.ownerName()
+	ok, err := e.Store.ClaimRun(ctx, id, owner, e.now(), e.claimTTL())
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		r, err := e.Store.GetRun(ctx, id)
+		return r, err
+	}
+	hctx, stop := context.WithCancel(ctx)
+	var hb sync.WaitGroup
+	hb.Add(1)
+	go func() { // renew the claim while a step takes long (retries, slow APIs)
+		defer hb.Done()
+		t := time.NewTicker(e.claimTTL() / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-hctx.Done():
+				return
+			case <-t.C:
+				if _, err := e.Store.ClaimRun(hctx, id, owner, e.now(), e.claimTTL()); err != nil && hctx.Err() == nil {
+					e.log().Warn("could not renew the claim on a run", "run", id, "err", err)
+				}
+			}
+		}
+	}()
+	defer func() {
+		stop()
+		hb.Wait()
+		if ctx.Err() == nil {
+			if err := e.Store.ReleaseRun(context.WithoutCancel(ctx), id, owner); err != nil {
+				e.log().Warn("could not release the claim on a run", "run", id, "err", err)
+			}
+		}
+	}()
 	for {
 		r, err := e.step(ctx, id)
 		if err != nil || r == nil || !r.State.Automatic() || e.draining.Load() {
@@ -184,14 +251,62 @@ func (e *Engine) step(ctx context.Context, id string) (*Run, error) {
 	return r, nil
 }
 
-// Go runs Advance in the background; Wait waits for every such run to stop at a
-// point where a person acts (or the context ends).
+// Go runs Advance in the background, unless this process already carries the
+// run on; Wait waits for every such run to stop at a point where a person acts
+// (or the context ends).
 func (e *Engine) Go(ctx context.Context, id string) {
+	if e.draining.Load() {
+		return
+	}
+	if _, busy := e.running.LoadOrStore(id, struct{}{}); busy {
+		// The goroutine on it re-reads the run after each step and picks up
+		// whatever made this call.
+		e.again.Store(id, struct{}{})
+		return
+	}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		if _, err := e.Advance(ctx, id); err != nil && ctx.Err() == nil {
-			e.log().Error("run stopped with an error", "run", id, "err", ErrorMessage(err), "cause", err)
+		for {
+			e.again.Delete(id)
+			if _, err := e.Advance(ctx, id); err != nil && ctx.Err() == nil {
+				e.log().Error("run stopped with an error", "run", id, "err", ErrorMessage(err), "cause", err)
+			}
+			e.running.Delete(id)
+			// A gesture that arrived while we finished asks for one more pass.
+			if _, more := e.again.LoadAndDelete(id); !more || ctx.Err() != nil || e.draining.Load() {
+				return
+			}
+			if _, busy := e.running.LoadOrStore(id, struct{}{}); busy {
+				return
+			}
+		}
+	}()
+}
+
+// StartResumer resumes open runs now and then every interval, so a run whose
+// process died is taken over once its claim expires. It stops with ctx.
+func (e *Engine) StartResumer(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = e.claimTTL()
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if e.draining.Load() {
+					return
+				}
+				if _, err := e.Resume(ctx); err != nil && ctx.Err() == nil {
+					e.log().Warn("could not look for runs to resume", "err", err)
+				}
+			}
 		}
 	}()
 }
@@ -209,8 +324,7 @@ func (e *Engine) Resume(ctx context.Context) ([]*Run, error) {
 	}
 	var resumed []*Run
 	for _, r := range open {
-		if r.State.Automatic() {
-			e.runLog(r).Info("resuming run", "state", string(r.State))
+		if _, mine := e.running.Load(r.ID); r.State.Automatic() && !mine {
 			resumed = append(resumed, r)
 			e.Go(ctx, r.ID)
 		}

@@ -107,4 +107,11 @@ type Store interface {
 	// MarkEnvelope records a processed Slack envelope id and reports whether it
 	// was already recorded.
 	MarkEnvelope(ctx context.Context, id string, at time.Time) (seen bool, err error)
+
+	// ClaimRun lets owner carry run id on until now+ttl. It reports false when
+	// another owner holds a claim that has not expired; the same owner renews.
+	// Two bot processes on one database use it so a run's step runs in one.
+	ClaimRun(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) (bool, error)
+	// ReleaseRun gives up owner's claim on run id.
+	ReleaseRun(ctx context.Context, id, owner string) error
 }

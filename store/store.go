@@ -32,6 +32,7 @@ var (
 	bucketExpiry       = []byte("expiry")         // secret → ExpiryRecord JSON
 	bucketEnvelopes    = []byte("envelopes")      // envelope id → unix nanos
 	bucketEnvelopeAge  = []byte("envelope_age")   // unix nanos \x00 id → nil
+	bucketClaims       = []byte("claims")         // run id → claim JSON
 )
 
 // EnvelopeTTL is how long a handled envelope id is remembered. Slack redelivers
@@ -61,8 +62,15 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 		return nil, rotation.Wrap(rotation.EINTERNAL, err, "cannot open the database %s", path)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
+		// The file lock means no other process uses this file: claims left in it
+		// are a dead process's, and this one may carry those runs on at once.
+		if tx.Bucket(bucketClaims) != nil {
+			if err := tx.DeleteBucket(bucketClaims); err != nil {
+				return err
+			}
+		}
 		for _, b := range [][]byte{bucketRuns, bucketRunsBySecret, bucketOpenRuns, bucketAudit,
-			bucketAuditByRun, bucketExpiry, bucketEnvelopes, bucketEnvelopeAge} {
+			bucketAuditByRun, bucketExpiry, bucketEnvelopes, bucketEnvelopeAge, bucketClaims} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -395,4 +403,52 @@ func (s *Store) MarkEnvelope(_ context.Context, id string, at time.Time) (bool, 
 		return age.Put(append(append(ts, 0), id...), nil)
 	})
 	return seen, err
+}
+
+type claim struct {
+	Owner string    `json:"owner"`
+	Until time.Time `json:"until"`
+}
+
+// ClaimRun gives owner the run until now+ttl, unless another owner's claim holds.
+func (s *Store) ClaimRun(_ context.Context, id, owner string, now time.Time, ttl time.Duration) (bool, error) {
+	ok := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketClaims)
+		if v := b.Get([]byte(id)); v != nil {
+			var c claim
+			if err := json.Unmarshal(v, &c); err != nil {
+				return err
+			}
+			if c.Owner != owner && now.Before(c.Until) {
+				return nil
+			}
+		}
+		v, err := json.Marshal(claim{Owner: owner, Until: now.Add(ttl)})
+		if err != nil {
+			return err
+		}
+		ok = true
+		return b.Put([]byte(id), v)
+	})
+	return ok, err
+}
+
+// ReleaseRun drops owner's claim on the run.
+func (s *Store) ReleaseRun(_ context.Context, id, owner string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketClaims)
+		v := b.Get([]byte(id))
+		if v == nil {
+			return nil
+		}
+		var c claim
+		if err := json.Unmarshal(v, &c); err != nil {
+			return err
+		}
+		if c.Owner != owner {
+			return nil
+		}
+		return b.Delete([]byte(id))
+	})
 }
