@@ -48,6 +48,9 @@ type Engine struct {
 	draining atomic.Bool
 	ownerID  sync.Once
 	owner    string
+
+	drainInit, drainOnce sync.Once
+	drained              chan struct{}
 }
 
 func (e *Engine) claimTTL() time.Duration {
@@ -70,7 +73,15 @@ func (e *Engine) ownerName() string {
 
 // Drain makes background runs stop after the step in hand (shutdown): they
 // resume at the next start.
-func (e *Engine) Drain() { e.draining.Store(true) }
+func (e *Engine) Drain() {
+	e.draining.Store(true)
+	e.drainOnce.Do(func() { close(e.drainCh()) })
+}
+
+func (e *Engine) drainCh() chan struct{} {
+	e.drainInit.Do(func() { e.drained = make(chan struct{}) })
+	return e.drained
+}
 
 func (e *Engine) now() time.Time {
 	if e.Now != nil {
@@ -295,9 +306,12 @@ func (e *Engine) StartResumer(ctx context.Context, every time.Duration) {
 		defer e.wg.Done()
 		t := time.NewTicker(every)
 		defer t.Stop()
+		drained := e.drainCh()
 		for {
 			select {
 			case <-ctx.Done():
+				return
+			case <-drained:
 				return
 			case <-t.C:
 				if e.draining.Load() {
