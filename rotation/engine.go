@@ -128,8 +128,10 @@ func (e *Engine) lock(id string) func() {
 	return mu.Unlock
 }
 
+// runLog is the logger of one run: every line carries the run, the secret and
+// the step the run is at.
 func (e *Engine) runLog(r *Run) *slog.Logger {
-	return e.log().With("run", r.ID, "secret", r.Secret)
+	return e.log().With("run", r.ID, "secret", r.Secret, "step", r.State.Step())
 }
 
 // transition applies ev to the stored run in one store transaction: the move must

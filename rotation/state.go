@@ -170,6 +170,31 @@ func (s State) Failed() bool {
 	return false
 }
 
+// Step is the SOP step a run in state s is at.
+func (s State) Step() string {
+	switch s {
+	case StatePrechecking, StatePrecheckFailed:
+		return StepPrecheck
+	case StateWaitingToken:
+		return StepGenerate
+	case StateWaitingApproval:
+		return StepApproval
+	case StateStoring, StateStoreFailed:
+		return StepStore
+	case StatePropagating, StatePropagateFailed:
+		return StepPropagate
+	case StateVerifying, StateVerifyFailed:
+		return StepVerify
+	case StateWaitingRevoke, StateRevoking:
+		return StepRevoke
+	case StateAuditing, StateAuditFailed, StateCompleted:
+		return StepAudit
+	case StateCancelled:
+		return "cancel"
+	}
+	return "rollback"
+}
+
 // Word is the one status word people see for a state (SPEC §9).
 func (s State) Word() string {
 	switch s {

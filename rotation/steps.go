@@ -15,7 +15,7 @@ func (e *Engine) fail(ctx context.Context, r *Run, ev Event, step string, err er
 		return r, ctx.Err()
 	}
 	msg := ErrorMessage(err)
-	e.runLog(r).Warn("step failed", "step", step, "err", msg, "cause", err)
+	e.runLog(r).Warn("step failed", "failed_step", step, "err", msg, "cause", err)
 	nr, terr := e.transition(context.WithoutCancel(ctx), r.ID, ev, func(x *Run) error {
 		x.stepEnd(step, StepFailed, "", msg, e.now())
 		x.Notice = "Failed at " + step + ": " + msg
