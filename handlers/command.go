@@ -178,7 +178,8 @@ type ExpiryRow struct {
 }
 
 // ExpiryRows lists every configured secret with what is known of its expiry,
-// soonest first (unknown last).
+// soonest first: tokens with a problem (refused, missing, not checkable) lead,
+// then by expiry date, then those that never expire, then those not checked yet.
 func ExpiryRows(m *rotation.Matrix, recs []rotation.ExpiryRecord, now time.Time) []ExpiryRow {
 	bySecret := make(map[string]rotation.ExpiryRecord, len(recs))
 	for _, rec := range recs {
@@ -189,23 +190,28 @@ func ExpiryRows(m *rotation.Matrix, recs []rotation.ExpiryRecord, now time.Time)
 		row := ExpiryRow{Secret: name}
 		if rec, ok := bySecret[name]; ok {
 			row.Known, row.Problem = true, rec.Problem
-			if rec.ExpiresAt.IsZero() {
-				row.Never = true
-			} else {
+			switch {
+			case !rec.ExpiresAt.IsZero():
 				row.At = rec.ExpiresAt
 				row.Days = DaysLeft(rec.ExpiresAt, now)
+			case rec.Login == "" && rec.Problem != "":
+				// never checked successfully: its expiry is unknown, not "never"
+			default:
+				row.Never = true
 			}
 		}
 		rows = append(rows, row)
 	}
 	rank := func(r ExpiryRow) int {
 		switch {
+		case r.Problem != "":
+			return 0
 		case !r.Known:
-			return 2
+			return 3
 		case r.Never:
-			return 1
+			return 2
 		}
-		return 0
+		return 1
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
 		if rank(rows[i]) != rank(rows[j]) {
@@ -217,14 +223,7 @@ func ExpiryRows(m *rotation.Matrix, recs []rotation.ExpiryRecord, now time.Time)
 }
 
 // DaysLeft is whole days until at, rounded down (negative when past).
-func DaysLeft(at, now time.Time) int {
-	d := at.Sub(now)
-	days := int(d / (24 * time.Hour))
-	if d < 0 && d%(24*time.Hour) != 0 {
-		days--
-	}
-	return days
-}
+func DaysLeft(at, now time.Time) int { return rotation.DaysLeft(at, now) }
 
 // Bar is a small text bar of days left out of 90.
 func Bar(days int) string {
@@ -239,17 +238,29 @@ func Bar(days int) string {
 	return strings.Repeat("█", n) + strings.Repeat("░", width-n)
 }
 
+func daysLeftText(days int) string {
+	switch {
+	case days <= 0:
+		return "less than a day left"
+	case days == 1:
+		return "1 day left"
+	}
+	return fmt.Sprintf("%d days left", days)
+}
+
 // ExpiryLine renders one row.
 func ExpiryLine(row ExpiryRow) string {
 	switch {
 	case !row.Known:
 		return fmt.Sprintf("`%s` ❔ %s — not checked yet", Bar(0), row.Secret)
+	case row.Problem != "" && !row.At.IsZero():
+		return fmt.Sprintf("`%s` 🚨 %s — %s (last known expiry %s)", Bar(row.Days), row.Secret, row.Problem, rotation.DateText(row.At))
 	case row.Problem != "":
 		return fmt.Sprintf("`%s` 🚨 %s — %s", Bar(0), row.Secret, row.Problem)
 	case row.Never:
 		return fmt.Sprintf("`%s` ♾️ %s — never expires (GitHub recommends an expiry)", Bar(90), row.Secret)
 	case row.Days < 0:
-		return fmt.Sprintf("`%s` 🔴 %s — EXPIRED on %s", Bar(0), row.Secret, row.At.UTC().Format("2006-01-02 15:04 UTC"))
+		return fmt.Sprintf("`%s` 🔴 %s — EXPIRED on %s", Bar(0), row.Secret, rotation.DateText(row.At))
 	}
 	icon := "🟢"
 	switch {
@@ -258,29 +269,25 @@ func ExpiryLine(row ExpiryRow) string {
 	case row.Days < 14:
 		icon = "🟠"
 	}
-	return fmt.Sprintf("`%s` %s %s — %d days left, on %s", Bar(row.Days), icon, row.Secret, row.Days, row.At.UTC().Format("2006-01-02 15:04 UTC"))
+	return fmt.Sprintf("`%s` %s %s — %s, on %s", Bar(row.Days), icon, row.Secret, daysLeftText(row.Days), rotation.DateText(row.At))
 }
 
-func (h *Handlers) expiryText(ctx context.Context) (string, error) {
-	recs, err := h.Store.ListExpiry(ctx)
-	if err != nil {
-		return "", err
-	}
-	rows := ExpiryRows(h.Matrix, recs, h.now())
-	var b strings.Builder
-	fmt.Fprintf(&b, "*Expiry of %d secrets, soonest first*\n", len(rows))
-	for _, row := range rows {
-		b.WriteString(ExpiryLine(row))
-		b.WriteByte('\n')
-	}
-	return b.String(), nil
-}
-
+// expiring is /rotate expiring: every configured secret, soonest first, in at
+// most ExpiryMaxMessages ephemeral messages that each fit Slack's limits (with a
+// thousand secrets the furthest from expiring are summarised in the last line).
 func (h *Handlers) expiring(ctx context.Context, r replier) {
-	text, err := h.expiryText(ctx)
+	recs, err := h.Store.ListExpiry(ctx)
 	if err != nil {
 		r.fail(ctx, err)
 		return
 	}
-	r.say(ctx, text)
+	rows := ExpiryRows(h.Matrix, recs, h.now())
+	pages := ExpiryPages(rows, ExpiryMaxMessages)
+	for i, blocks := range pages {
+		text := fmt.Sprintf("Expiry of %d secrets, soonest first", len(rows))
+		if len(pages) > 1 {
+			text += fmt.Sprintf(" (%d/%d)", i+1, len(pages))
+		}
+		r.say(ctx, text, blocks...)
+	}
 }

@@ -36,35 +36,15 @@ func (h *Handlers) HomeBlocks(ctx context.Context) ([]slack.Block, error) {
 		for _, run := range runs {
 			lines = append(lines, runLine(run))
 		}
-		blocks = append(blocks, section(strings.Join(lines, "\n")))
+		blocks = append(blocks, section(clip(strings.Join(lines, "\n"), expirySectionChars)))
 	}
 	recs, err := h.Store.ListExpiry(ctx)
 	if err != nil {
 		return nil, err
 	}
 	rows := ExpiryRows(h.Matrix, recs, h.now())
-	// A section holds 3000 characters: split the list over several.
-	var chunk []string
-	size := 0
-	flush := func() {
-		if len(chunk) > 0 {
-			blocks = append(blocks, section(strings.Join(chunk, "\n")))
-			chunk, size = nil, 0
-		}
-	}
-	chunk = append(chunk, "*Expiry, soonest first*")
-	for _, row := range rows {
-		line := ExpiryLine(row)
-		if size+len(line) > 2900 || len(chunk) >= 40 {
-			flush()
-		}
-		if len(blocks) >= 95 {
-			blocks = append(blocks, section("… and more: `/rotate expiring` lists them all"))
-			break
-		}
-		chunk = append(chunk, line)
-		size += len(line) + 1
-	}
-	flush()
+	// One message's worth (ExpiryPages keeps within Slack's limits; a view holds
+	// 100 blocks): the soonest first, the rest summarised in one line.
+	blocks = append(blocks, ExpiryPages(rows, 1)[0]...)
 	return blocks, nil
 }

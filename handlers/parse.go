@@ -51,8 +51,14 @@ func ParseCommand(text string, known []string) (Command, error) {
 	if !utf8.ValidString(text) {
 		return Command{}, perr("That command holds characters I cannot read.")
 	}
+	if looksSecret(text) {
+		return Command{}, perr("That looks like a token: never paste a token in a command. /rotate takes a secret name, e.g. /rotate %s — and if it was a live token, rotate it now.", example(known))
+	}
 	if strings.ContainsAny(text, "<>") {
 		return Command{}, perr("That command holds Slack formatting (a mention, a link or an e-mail address): type a secret name, e.g. /rotate %s.", example(known))
+	}
+	if strings.ContainsAny(text, ";&|$`\\") {
+		return Command{}, perr("That command holds shell characters (; & | $ ` \\): /rotate takes a secret name and nothing to run, e.g. /rotate %s.", example(known))
 	}
 	fields := strings.Fields(text)
 	if len(fields) == 0 {

@@ -1,0 +1,243 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/slack-go/slack"
+)
+
+// ReminderNotifier shows expiry reminders in Slack: a DM to each owner
+// (conversations.open, then chat.postMessage) and one post in the ops channel,
+// each with a Start rotation button. It implements rotation.ExpiryNotifier. A
+// reminder carries a fingerprint, never a token.
+type ReminderNotifier struct {
+	H *Handlers
+}
+
+var _ rotation.ExpiryNotifier = (*ReminderNotifier)(nil)
+
+// RemindOwner DMs one owner.
+func (n *ReminderNotifier) RemindOwner(ctx context.Context, owner string, rem rotation.Reminder) error {
+	ch, err := (&Notifier{H: n.H}).dmChannel(ctx, owner)
+	if err != nil {
+		return err
+	}
+	text, blocks := ReminderMessage(rem, false, n.H.Matrix.Channel)
+	if _, _, err := n.H.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+		return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not DM <@%s> the reminder of %s", owner, rem.Secret)
+	}
+	return nil
+}
+
+// RemindChannel posts the reminder in the ops channel, naming the owners.
+func (n *ReminderNotifier) RemindChannel(ctx context.Context, rem rotation.Reminder) error {
+	ch := n.H.Matrix.Channel
+	text, blocks := ReminderMessage(rem, true, ch)
+	if _, _, err := n.H.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+		return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the reminder of %s in <#%s>", rem.Secret, ch)
+	}
+	return nil
+}
+
+// ReminderMessage renders a reminder: the fallback text (one line, for
+// notifications) and the blocks. inChannel is the ops-channel post, which names
+// the owners; opsChannel is where runs start.
+func ReminderMessage(rem rotation.Reminder, inChannel bool, opsChannel string) (string, []slack.Block) {
+	icon := map[rotation.ReminderKind]string{rotation.ReminderDue: "⏰", rotation.ReminderExpired: "🔴",
+		rotation.ReminderNoExpiry: "ℹ️", rotation.ReminderBroken: "🚨"}[rem.Kind]
+	if rem.Kind == rotation.ReminderDue && rotation.DaysLeft(rem.ExpiresAt, rem.At) < 3 {
+		icon = "🔴"
+	}
+	text := rem.Secret + " " + rem.Sentence()
+	lines := []string{fmt.Sprintf("%s *%s* %s", icon, rem.Secret, rem.Sentence())}
+	switch rem.Kind {
+	case rotation.ReminderDue:
+		lines = append(lines, fmt.Sprintf("This is the %d-day reminder: rotate it before it expires.", rem.Threshold))
+	case rotation.ReminderExpired:
+		lines = append(lines, "Everything that uses it fails until it is rotated. I will say so again every day until then.")
+	case rotation.ReminderBroken:
+		lines = append(lines, "Whatever uses it is failing or about to: rotate it now. I will say so again every day until it works.")
+	case rotation.ReminderNoExpiry:
+		lines = append(lines, fmt.Sprintf("At the next rotation, give the new token an expiry (the routing matrix says %d days). I will not mention it again for this token.", rem.ExpiresInDays))
+	}
+	var facts []string
+	if rem.Fingerprint != "" {
+		facts = append(facts, "token `"+rem.Fingerprint+"`")
+	}
+	if rem.TokenKind != "" {
+		facts = append(facts, string(rem.TokenKind))
+	}
+	if rem.Login != "" {
+		facts = append(facts, "login *"+rem.Login+"*")
+	}
+	if rem.Kind == rotation.ReminderBroken && !rem.ExpiresAt.IsZero() {
+		facts = append(facts, "last known expiry "+rotation.DateText(rem.ExpiresAt))
+	}
+	if len(facts) > 0 {
+		lines = append(lines, strings.Join(facts, " · "))
+	}
+	for _, note := range rem.Notes {
+		lines = append(lines, "⚠️ "+note)
+	}
+	if rem.OpenRun != "" {
+		lines = append(lines, "A rotation is already open: *"+rem.OpenRun+"* in <#"+opsChannel+">.")
+	}
+	if inChannel {
+		if len(rem.Owners) > 0 {
+			lines = append(lines, "Owners: "+mentions(rem.Owners))
+		}
+	} else {
+		lines = append(lines, "You get this because you own "+rem.Secret+" in the routing matrix.")
+	}
+	lines = append(lines, fmt.Sprintf("Press *%s* to begin (the run's card is posted in <#%s>), or type `/rotate %s` there.", LabelStart, opsChannel, rem.Secret))
+	start := slack.NewButtonBlockElement(ActStart, rem.Secret, ptxt(LabelStart))
+	start.Style = slack.StylePrimary
+	blocks := []slack.Block{
+		section(clip(strings.Join(lines, "\n"), 2900)),
+		slack.NewActionBlock("reminder_start", start),
+	}
+	return clip(text, 300), blocks
+}
+
+// clip shortens s to at most n characters.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// Slack's limits that /rotate expiring and App Home must respect. A section holds
+// 3,000 characters and a message 50 blocks; a message's blocks together are refused
+// (msg_blocks_too_long) somewhere past 13,000 characters, an undocumented limit; a
+// response_url takes five answers.
+const (
+	expirySectionChars  = 2800
+	expiryMessageChars  = 11000
+	expiryMessageBlocks = 45
+	// ExpiryMaxMessages is how many ephemeral messages /rotate expiring answers with
+	// at most; secrets that do not fit are summarised in its last line.
+	ExpiryMaxMessages = 5
+)
+
+// ExpirySummary is the list's first line: how many secrets, and how many need
+// attention.
+func ExpirySummary(rows []ExpiryRow) string {
+	var problems, expired, soon, later, never, unknown int
+	for _, r := range rows {
+		switch {
+		case r.Problem != "":
+			problems++
+		case !r.Known:
+			unknown++
+		case r.Never:
+			never++
+		case r.Days < 0:
+			expired++
+		case r.Days < 14:
+			soon++
+		default:
+			later++
+		}
+	}
+	parts := []string{fmt.Sprintf("*Expiry of %d secrets, soonest first*", len(rows))}
+	for _, c := range []struct {
+		n    int
+		what string
+	}{{problems, "🚨 %d with a problem"}, {expired, "🔴 %d expired"}, {soon, "🟠 %d within 14 days"},
+		{later, "🟢 %d later"}, {never, "♾️ %d never expire"}, {unknown, "❔ %d not checked yet"}} {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf(c.what, c.n))
+		}
+	}
+	return strings.Join(parts, " · ")
+}
+
+// restSummary is the line that stands for rows left out for lack of room. Rows
+// are soonest first, so those left out are the furthest from expiring.
+func restSummary(rest []ExpiryRow) string {
+	var dated []ExpiryRow
+	never, unknown, problems := 0, 0, 0
+	for _, r := range rest {
+		switch {
+		case r.Problem != "":
+			problems++
+		case !r.Known:
+			unknown++
+		case r.Never:
+			never++
+		default:
+			dated = append(dated, r)
+		}
+	}
+	parts := []string{fmt.Sprintf("…and %d more that do not fit in Slack messages", len(rest))}
+	if len(dated) > 0 {
+		parts = append(parts, fmt.Sprintf("%d expiring between %s and %s", len(dated),
+			dated[0].At.UTC().Format("2006-01-02"), dated[len(dated)-1].At.UTC().Format("2006-01-02")))
+	}
+	if problems > 0 {
+		parts = append(parts, fmt.Sprintf("%d with a problem", problems))
+	}
+	if never > 0 {
+		parts = append(parts, fmt.Sprintf("%d never expiring", never))
+	}
+	if unknown > 0 {
+		parts = append(parts, fmt.Sprintf("%d not checked yet", unknown))
+	}
+	return "_" + strings.Join(parts, "; ") + "._"
+}
+
+// ExpiryPages renders the summary and the rows, soonest first, as at most
+// maxPages lists of blocks, each one Slack message's worth (or one part of App
+// Home). Rows that do not fit are summarised in one last line.
+func ExpiryPages(rows []ExpiryRow, maxPages int) [][]slack.Block {
+	const reserve = 400 // room for the closing summary line
+	if maxPages < 1 {
+		maxPages = 1
+	}
+	var pages [][]slack.Block
+	header := ExpirySummary(rows)
+	page := []slack.Block{section(header)}
+	pageChars := utf8.RuneCountInString(header)
+	var sec []string
+	secChars := 0
+	flush := func() {
+		if len(sec) > 0 {
+			page = append(page, section(strings.Join(sec, "\n")))
+			sec, secChars = nil, 0
+		}
+	}
+	i := 0
+	for ; i < len(rows); i++ {
+		line := ExpiryLine(rows[i])
+		n := utf8.RuneCountInString(line) + 1
+		if secChars+n > expirySectionChars {
+			flush()
+		}
+		openBlocks := len(page)
+		if len(sec) == 0 {
+			openBlocks++ // this line starts a section
+		}
+		if pageChars+n > expiryMessageChars-reserve || openBlocks > expiryMessageBlocks-1 {
+			if len(pages)+1 >= maxPages {
+				break
+			}
+			flush()
+			pages = append(pages, page)
+			page, pageChars = nil, 0
+		}
+		sec = append(sec, line)
+		secChars += n
+		pageChars += n
+	}
+	flush()
+	if i < len(rows) {
+		page = append(page, section(restSummary(rows[i:])))
+	}
+	return append(pages, page)
+}
