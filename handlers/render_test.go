@@ -1,0 +1,104 @@
+package handlers
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+)
+
+func labels(r *rotation.Run) []string {
+	var out []string
+	for _, b := range Buttons(r) {
+		out = append(out, b.Text.Text)
+	}
+	return out
+}
+
+// Only the buttons that make sense now, with SPEC §3's exact labels.
+func TestButtonsFitTheState(t *testing.T) {
+	want := map[rotation.State][]string{
+		rotation.StatePrechecking:     {LabelCancel},
+		rotation.StatePrecheckFailed:  {LabelRetry, LabelCancel},
+		rotation.StateWaitingToken:    {LabelSubmit, LabelCancel},
+		rotation.StateWaitingApproval: {LabelApprove, LabelCancel},
+		rotation.StateStoring:         {LabelRollback},
+		rotation.StateStoreFailed:     {LabelRetry, LabelRollback},
+		rotation.StatePropagating:     {LabelRollback},
+		rotation.StatePropagateFailed: {LabelRetry, LabelRollback},
+		rotation.StateVerifying:       {LabelRollback},
+		rotation.StateVerifyFailed:    {LabelRetry, LabelRollback},
+		rotation.StateWaitingRevoke:   {LabelRevokeAPI, LabelRevokeManual, LabelRollback},
+		rotation.StateRevoking:        nil,
+		rotation.StateAuditing:        nil,
+		rotation.StateAuditFailed:     {LabelRetry},
+		rotation.StateRollingBack:     nil,
+		rotation.StateRollbackFailed:  {LabelRetry},
+		rotation.StateCompleted:       nil,
+		rotation.StateRolledBack:      nil,
+		rotation.StateCancelled:       nil,
+	}
+	for _, s := range rotation.States {
+		r := &rotation.Run{ID: "r7", Secret: "X", State: s}
+		if got := labels(r); !slices.Equal(got, want[s]) {
+			t.Errorf("%s: buttons %q, want %q", s, got, want[s])
+		}
+		for _, b := range Buttons(r) {
+			// Each button is allowed by the transition table, and carries the state it was drawn in.
+			if id, st := parseButtonValue(b.Value); id != "r7" || st != s {
+				t.Errorf("%s: button %q carries %q", s, b.Text.Text, b.Value)
+			}
+			needsConfirm := b.Text.Text == LabelApprove || b.Text.Text == LabelRollback || b.Text.Text == LabelRevokeAPI || b.Text.Text == LabelRevokeManual
+			if needsConfirm != (b.Confirm != nil) {
+				t.Errorf("%s: %q confirm dialog = %v", s, b.Text.Text, b.Confirm != nil)
+			}
+		}
+	}
+}
+
+func TestCardShowsWhatTheApproverApproves(t *testing.T) {
+	at := time.Date(2027, 2, 26, 10, 0, 0, 0, time.UTC)
+	r := &rotation.Run{ID: "r7", Secret: "GITHUB_API_READONLY_TOKEN", State: rotation.StateWaitingApproval, Requester: "U1", Submitter: "U1",
+		TokenKind: rotation.Classic, Login: "raxx-bot", NewFingerprint: "abcd1234", NewExpiry: at, Warnings: []string{"The token has scopes beyond the routing matrix: admin:org"},
+		Steps: []rotation.StepRecord{{Name: rotation.StepApproval, State: rotation.StepRunning, Started: at}}}
+	text := BlocksText(Card(r, nil))
+	for _, want := range []string{"Rotation r7 · GITHUB_API_READONLY_TOKEN", "*Status:* Waiting for approval", "*classic*", "login *raxx-bot*",
+		"new `abcd1234` *expires 2027-02-26 10:00 UTC*", "scopes beyond the routing matrix: admin:org", "[Approve] [Cancel]"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("card lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestExpiryRowsSoonestFirst(t *testing.T) {
+	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	m := &rotation.Matrix{Secrets: map[string]*rotation.SecretConfig{"A": {}, "B": {}, "C": {}, "D": {}, "E": {}}}
+	recs := []rotation.ExpiryRecord{
+		{Secret: "A", ExpiresAt: now.Add(30 * 24 * time.Hour)},
+		{Secret: "B", ExpiresAt: now.Add(47 * time.Hour)},
+		{Secret: "C"}, // never expires
+		{Secret: "D", ExpiresAt: now.Add(-time.Hour)},
+	}
+	rows := ExpiryRows(m, recs, now)
+	var order []string
+	for _, r := range rows {
+		order = append(order, r.Secret)
+	}
+	if !slices.Equal(order, []string{"D", "B", "A", "C", "E"}) {
+		t.Fatalf("order %v", order)
+	}
+	if rows[1].Days != 1 || rows[0].Days != -1 {
+		t.Fatalf("days: B %d D %d", rows[1].Days, rows[0].Days)
+	}
+	if got := ExpiryLine(rows[1]); !strings.Contains(got, "B — 1 day left, on 2026-11-30 09:00 UTC") {
+		t.Errorf("line: %s", got)
+	}
+	if got := ExpiryLine(rows[0]); !strings.Contains(got, "EXPIRED") {
+		t.Errorf("line: %s", got)
+	}
+	if got := ExpiryLine(rows[4]); !strings.Contains(got, "not checked yet") {
+		t.Errorf("line: %s", got)
+	}
+}
