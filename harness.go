@@ -51,6 +51,8 @@ type harness struct {
 	oldToken, dispatchToken string
 	fresh                   []string // valid new tokens for GITHUB_API_READONLY_TOKEN, in order of use
 	otherLogin              string   // a valid token of another login
+	expired, revoked        string   // tokens of the right login that GitHub refuses
+	blind                   string   // a token of the right login that cannot see the probe's repository
 
 	cancel context.CancelFunc
 	done   chan int
@@ -92,7 +94,8 @@ func newWorld(now time.Time) (*sandbox.World, *sandbox.Console, *rotation.Matrix
 		return nil, nil, nil, nil, nil, fmt.Errorf("the example matrix has problems: %v", probs)
 	}
 	h := &harness{world: w, console: console, matrix: m, oldToken: fineGrained(), dispatchToken: "ghp_" + sandbox.RandomHex(18),
-		fresh: []string{fineGrained(), fineGrained(), fineGrained()}, otherLogin: fineGrained()}
+		fresh: []string{fineGrained(), fineGrained(), fineGrained()}, otherLogin: fineGrained(),
+		expired: fineGrained(), revoked: fineGrained(), blind: fineGrained()}
 
 	for id, name := range names {
 		w.Slack.AddUser(id, name)
@@ -103,12 +106,17 @@ func newWorld(now time.Time) (*sandbox.World, *sandbox.Console, *rotation.Matrix
 	w.Slack.AddChannel("C0ELSEWHERE", "random")
 
 	w.GitHub.AddRepo("raxx-app/TradeMasterAPI")
+	w.GitHub.AddRepo("raxx-app/elsewhere")
 	repos := []string{"raxx-app/TradeMasterAPI"}
 	w.GitHub.AddToken(sandbox.TokenSpec{Value: h.oldToken, Login: "raxx-bot", Expires: now.Add(5 * 24 * time.Hour), Repos: repos})
 	for _, t := range h.fresh {
 		w.GitHub.AddToken(sandbox.TokenSpec{Value: t, Login: "raxx-bot", Expires: now.Add(90 * 24 * time.Hour), Repos: repos})
 	}
 	w.GitHub.AddToken(sandbox.TokenSpec{Value: h.otherLogin, Login: "someone-else", Expires: now.Add(90 * 24 * time.Hour), Repos: repos})
+	w.GitHub.AddToken(sandbox.TokenSpec{Value: h.expired, Login: "raxx-bot", Expires: now.Add(-time.Hour), Repos: repos})
+	w.GitHub.AddToken(sandbox.TokenSpec{Value: h.revoked, Login: "raxx-bot", Expires: now.Add(90 * 24 * time.Hour), Repos: repos})
+	w.GitHub.Revoke(h.revoked)
+	w.GitHub.AddToken(sandbox.TokenSpec{Value: h.blind, Login: "raxx-bot", Expires: now.Add(90 * 24 * time.Hour), Repos: []string{"raxx-app/elsewhere"}})
 	w.GitHub.AddToken(sandbox.TokenSpec{Value: h.dispatchToken, Login: "raxx-bot", Expires: now.Add(40 * 24 * time.Hour),
 		Scopes: []string{"read:org", "repo:status", "workflow"}, Repos: repos})
 
@@ -311,6 +319,6 @@ func leaks(text string, tokens []string) string {
 
 // secrets lists every token and credential of the harness, for leak checks.
 func (h *harness) secrets() []string {
-	out := append([]string{h.oldToken, h.dispatchToken, h.otherLogin}, h.fresh...)
+	out := append([]string{h.oldToken, h.dispatchToken, h.otherLogin, h.expired, h.revoked, h.blind}, h.fresh...)
 	return append(out, h.world.Credentials()...)
 }

@@ -98,7 +98,11 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 			if ErrorCode(err) == EUNAVAILABLE {
 				return r, err
 			}
-			return r, Errorf(EINVALID, "The workload probe refused this token: %s", ErrorMessage(err))
+			msg := ErrorMessage(err)
+			if !strings.HasPrefix(msg, "The workload probe") {
+				msg = "The workload probe refused this token: " + msg
+			}
+			return r, Errorf(EINVALID, "%s", msg)
 		}
 	}
 	var warnings []string

@@ -184,6 +184,15 @@ func (g *GitHub) addRepoLocked(fullName string) *ghRepo {
 	return r
 }
 
+// Revoke revokes a token as its owner would in GitHub's settings.
+func (g *GitHub) Revoke(value string) {
+	g.gmu.Lock()
+	defer g.gmu.Unlock()
+	if t := g.tokens[value]; t != nil {
+		t.revoked = true
+	}
+}
+
 // Revoked reports whether the token was revoked through POST /credentials/revoke.
 func (g *GitHub) Revoked(value string) bool {
 	g.gmu.Lock()
@@ -313,7 +322,8 @@ func (g *GitHub) authenticate(w http.ResponseWriter, r *http.Request) (*ghToken,
 		return nil, false
 	}
 	t := g.tokens[strings.TrimSpace(value)]
-	if t == nil || t.revoked {
+	// GitHub answers an expired token as it answers a revoked or unknown one.
+	if t == nil || t.revoked || !t.spec.Expires.IsZero() && !g.now().Before(t.spec.Expires) {
 		ghError(w, http.StatusUnauthorized, "Bad credentials")
 		return nil, false
 	}
