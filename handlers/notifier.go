@@ -2,8 +2,11 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
@@ -14,6 +17,8 @@ import (
 // operators and posts audit entries. It implements rotation.Notifier.
 type Notifier struct {
 	H *Handlers
+	// healing holds runs whose card is being redrawn after a failed update.
+	healing sync.Map
 	// SetCard records where a newly posted card lives (the engine's SetCard).
 	SetCard func(ctx context.Context, id string, card rotation.CardRef) (*rotation.Run, error)
 }
@@ -49,11 +54,9 @@ func (n *Notifier) RunChanged(ctx context.Context, r *rotation.Run, note string)
 				return err
 			}
 		}
-	} else {
-		_, _, _, err := n.H.Slack.UpdateMessageContext(ctx, r.Card.Channel, r.Card.TS, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
-		if err != nil {
-			return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not update the card of %s", r.ID)
-		}
+	} else if err := n.updateCard(ctx, r, fallback, blocks); err != nil {
+		n.healLater(r.ID)
+		return err
 	}
 	if note != "" {
 		_, _, err := n.H.Slack.PostMessageContext(ctx, r.Card.Channel, slack.MsgOptionText(note, false), slack.MsgOptionTS(r.Card.TS))
@@ -62,6 +65,67 @@ func (n *Notifier) RunChanged(ctx context.Context, r *rotation.Run, note string)
 		}
 	}
 	return nil
+}
+
+// updateCard updates the card in place; an update is idempotent, so a failure
+// (Slack 5xx or 429 past slack-go's own retries) is retried a few times here.
+func (n *Notifier) updateCard(ctx context.Context, r *rotation.Run, fallback string, blocks []slack.Block) error {
+	var err error
+	wait := 500 * time.Millisecond
+	for try := 1; try <= 3; try++ {
+		_, _, _, err = n.H.Slack.UpdateMessageContext(ctx, r.Card.Channel, r.Card.TS, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+		if err == nil {
+			return nil
+		}
+		var rl *slack.RateLimitedError
+		if errors.As(err, &rl) && rl.RetryAfter > wait {
+			wait = rl.RetryAfter
+		}
+		if try < 3 && !sleepCtx(ctx, wait) {
+			break
+		}
+		wait *= 2
+	}
+	return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not update the card of %s", r.ID)
+}
+
+// healLater redraws a card whose update failed, from the run as stored then, a
+// few times over the next minutes: a card never stays behind its run for good.
+func (n *Notifier) healLater(id string) {
+	if _, busy := n.healing.LoadOrStore(id, struct{}{}); busy {
+		return
+	}
+	ctx := n.H.work()
+	go func() {
+		defer n.healing.Delete(id)
+		for _, d := range []time.Duration{15 * time.Second, time.Minute, 5 * time.Minute} {
+			if !sleepCtx(ctx, d) {
+				return
+			}
+			r, err := n.H.Store.GetRun(ctx, id)
+			if err != nil {
+				continue
+			}
+			blocks := Card(r, n.plan(r))
+			fallback := fmt.Sprintf("Rotation %s of %s: %s", r.ID, r.Secret, r.State.Word())
+			if err := n.updateCard(ctx, r, fallback, blocks); err == nil {
+				n.H.log().Info("card redrawn after Slack failed", "run", id)
+				return
+			}
+		}
+		n.H.log().Error("the card could not be redrawn: Slack keeps refusing; /rotate status shows the run", "run", id)
+	}()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // dmChannel opens a DM with user (a user id), or uses a DM channel id as is.

@@ -32,6 +32,9 @@ type Engine struct {
 	// UnavailableTries is how often a step retries a service that is down or rate
 	// limited before the run shows the step failed (default 3).
 	UnavailableTries int
+	// RetryWait is the first wait before such a retry when the service named
+	// none; it doubles each time (default 2 s).
+	RetryWait time.Duration
 	// RevokeChecks is how often the old token is tried after a revoke before the
 	// run goes back to waiting (GitHub may take a moment; default 3).
 	RevokeChecks int
@@ -356,7 +359,10 @@ func (e *Engine) withUnavailable(ctx context.Context, r *Run, what string, fn fu
 	if tries <= 0 {
 		tries = 3
 	}
-	wait := 2 * time.Second
+	wait := e.RetryWait
+	if wait <= 0 {
+		wait = 2 * time.Second
+	}
 	var err error
 	for i := 1; ; i++ {
 		cctx, cancel := e.callCtx(ctx)

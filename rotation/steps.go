@@ -161,9 +161,12 @@ func (e *Engine) forEachDest(ctx context.Context, r *Run, pick func(Destination)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cctx, cancel := e.callCtx(ctx)
-			ev, err := fn(cctx, d)
-			cancel()
+			var ev DestEvent
+			err := e.withUnavailable(ctx, r, d.Label()+" unavailable", func(cctx context.Context) error {
+				var err error
+				ev, err = fn(cctx, d)
+				return err
+			})
 			if crashed(ctx, err) {
 				return // not recorded: a resumed process redoes it
 			}
