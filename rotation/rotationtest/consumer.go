@@ -92,6 +92,9 @@ func Consumer(t *testing.T, newHarness func(t *testing.T) ConsumerHarness) {
 				h, value, since, secrets := prepare(t, c)
 				err := c.do(context.Background(), h.BadCredentials(), h, h.Target, value, since)
 				wantErr(t, c.name, err, rotation.EUNAUTHORIZED, c.msgs(h).Unauthorized, secrets)
+				if got, _ := h.Held(h.Target, h.Name); c.op == OpSet && got == value {
+					t.Error("a Set with a refused credential wrote the value")
+				}
 			}},
 			tcase{"404/" + c.name, func(t *testing.T) {
 				h, value, since, secrets := prepare(t, c)
