@@ -122,6 +122,10 @@ func New(ctx context.Context, cfg Config) (*Vault, error) {
 		SilentMode:       true,
 		AutoTokenRefresh: sdk.BoolPtr(true),
 		LogWriter:        io.Discard, // the SDK never prints; failures reach us as errors
+		// No retries inside the SDK: they go on after a call was given up, and a
+		// late write could overwrite a newer value (a rollback's). We retry
+		// ourselves, bounded and within the caller's deadline.
+		RetryRequestsConfig: &sdk.RetryRequestsConfig{ExponentialBackoff: &sdk.ExponentialBackoffStrategy{MaxRetries: 0}},
 	})
 	v := &Vault{
 		client:     client,

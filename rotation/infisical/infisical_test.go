@@ -517,3 +517,28 @@ func waitRefreshers(t *testing.T, want int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A write given up at the deadline is not sent again later by the SDK's own
+// retries: a late write could overwrite a newer value (a rollback's).
+func TestAbandonedWriteIsNotRetriedBehindOurBack(t *testing.T) {
+	inf, v := setup(t)
+	inf.Fail(sandbox.InfisicalUpdateSecret, &sandbox.Fault{Hang: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := v.Write(ctx, cur, rotation.NewSecret(newToken)); rotation.ErrorCode(err) != rotation.EUNAVAILABLE {
+		t.Fatalf("hung write: %v", err)
+	}
+	inf.Fail(sandbox.InfisicalUpdateSecret, nil)
+	// Break the hung connections: the SDK's HTTP client would retry now, after
+	// about a second. (The hung requests are logged as they end.)
+	inf.CloseClientConnections()
+	time.Sleep(200 * time.Millisecond)
+	sent := inf.Count(sandbox.InfisicalUpdateSecret, false)
+	time.Sleep(2500 * time.Millisecond)
+	if n := inf.Count(sandbox.InfisicalUpdateSecret, false); n != sent {
+		t.Fatalf("%d more writes arrived after the call was given up", n-sent)
+	}
+	if val, _, _ := inf.Value("prod", cur.Path, cur.Key); val != oldToken {
+		t.Fatal("the abandoned write landed later")
+	}
+}
