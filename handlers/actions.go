@@ -44,10 +44,10 @@ func (h *Handlers) action(ctx context.Context, cb slack.InteractionCallback, a *
 	if !h.requireOps(ctx, c.reply, c.user) {
 		return
 	}
-	id, shown := parseButtonValue(a.Value)
+	id, shown, stamp := parseButtonValue(a.Value)
 	run, err := h.Store.GetRun(ctx, id)
-	if err != nil {
-		c.reply.fail(ctx, err)
+	if err != nil || stamp != runStamp(run) {
+		c.reply.say(ctx, "This button belongs to a run that is no longer here (was the bot's database reset?). Nothing was changed. `/rotate list` shows the open runs.")
 		return
 	}
 	if run.State != shown {

@@ -9,12 +9,16 @@ import (
 
 // done is a shell-rc operator's Done in their DM. Only that operator may press it.
 func (h *Handlers) done(ctx context.Context, c *click) {
-	id, _ := parseButtonValue(c.action.Value)
+	id, _, stamp := parseButtonValue(c.action.Value)
+	if run, err := h.Store.GetRun(ctx, id); err != nil || stamp != runStamp(run) {
+		c.reply.say(ctx, "This message belongs to a run that is no longer here (was the bot's database reset?). Nothing was changed.")
+		return
+	}
 	_, err := h.Engine.ConfirmOperator(ctx, id, c.user)
 	if err != nil {
 		var e *rotation.Error
 		if errors.As(err, &e) && e.Code == rotation.ECONFLICT {
-			c.reply.say(ctx, "This run has moved on: "+e.Message+". Nothing was changed.")
+			c.reply.say(ctx, e.Message+". Nothing was changed.")
 			return
 		}
 		c.reply.fail(ctx, err)

@@ -161,7 +161,7 @@ func (n *Notifier) AskOperator(ctx context.Context, r *rotation.Run, op string, 
 		blocks = []slack.Block{section(text)}
 	default:
 		text = fmt.Sprintf("🔄 *%s* was rotated (run %s, new token `%s`). Update your shell rc (e.g. ~/.zshrc) from Infisical:\n%s\nthen open a new shell and press *%s*.", r.Secret, r.ID, r.NewFingerprint, pull, LabelDone)
-		done := slack.NewButtonBlockElement(ActDone, r.ID, ptxt(LabelDone))
+		done := slack.NewButtonBlockElement(ActDone, r.ID+"||"+runStamp(r), ptxt(LabelDone))
 		done.Style = slack.StylePrimary
 		blocks = []slack.Block{section(text), slack.NewActionBlock("done_"+r.ID, done)}
 	}

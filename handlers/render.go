@@ -3,6 +3,7 @@ package handlers
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,12 +54,22 @@ func ptxt(s string) *slack.TextBlockObject {
 
 func section(s string) *slack.SectionBlock { return slack.NewSectionBlock(txt(s), nil, nil) }
 
-func buttonValue(r *rotation.Run) string { return r.ID + "|" + string(r.State) }
+// buttonValue is "RUN_ID|STATE|STAMP": the run, the state the card showed when it
+// was drawn, and the run's creation time — run ids start again at r1 when a
+// bbolt file is lost, and an old card's button must not act on a new r1.
+func buttonValue(r *rotation.Run) string {
+	return r.ID + "|" + string(r.State) + "|" + runStamp(r)
+}
 
-// parseButtonValue splits "RUN_ID|STATE".
-func parseButtonValue(v string) (id string, state rotation.State) {
-	id, s, _ := strings.Cut(v, "|")
-	return id, rotation.State(s)
+func runStamp(r *rotation.Run) string { return strconv.FormatInt(r.Created.UnixNano(), 36) }
+
+// parseButtonValue splits "RUN_ID|STATE|STAMP".
+func parseButtonValue(v string) (id string, state rotation.State, stamp string) {
+	parts := strings.SplitN(v, "|", 3)
+	for len(parts) < 3 {
+		parts = append(parts, "")
+	}
+	return parts[0], rotation.State(parts[1]), parts[2]
 }
 
 func button(action, label string, r *rotation.Run, style slack.Style, confirm *slack.ConfirmationBlockObject) *slack.ButtonBlockElement {
@@ -98,6 +109,13 @@ func Buttons(r *rotation.Run) []*slack.ButtonBlockElement {
 	case rotation.StateStoreFailed, rotation.StatePropagateFailed, rotation.StateVerifyFailed:
 		return []*slack.ButtonBlockElement{retry, rollback}
 	case rotation.StateWaitingRevoke:
+		if r.RevokeSent {
+			// The old token went to GitHub's revoke endpoint: no way back.
+			return []*slack.ButtonBlockElement{
+				button(ActRevokeManual, LabelRevokeManual, r, "", confirmDialog("Check the old token again?",
+					"The bot checks that the old token ("+r.OldFingerprint+") answers 401.", "Check it")),
+			}
+		}
 		warn := "After this, rollback is impossible."
 		if ops := r.PendingOperators(); len(ops) > 0 {
 			warn += " " + mentions(ops) + " has not confirmed updating their shell rc yet."

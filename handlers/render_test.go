@@ -47,7 +47,7 @@ func TestButtonsFitTheState(t *testing.T) {
 		}
 		for _, b := range Buttons(r) {
 			// Each button is allowed by the transition table, and carries the state it was drawn in.
-			if id, st := parseButtonValue(b.Value); id != "r7" || st != s {
+			if id, st, stamp := parseButtonValue(b.Value); id != "r7" || st != s || stamp != runStamp(r) {
 				t.Errorf("%s: button %q carries %q", s, b.Text.Text, b.Value)
 			}
 			needsConfirm := b.Text.Text == LabelApprove || b.Text.Text == LabelRollback || b.Text.Text == LabelRevokeAPI || b.Text.Text == LabelRevokeManual

@@ -643,3 +643,56 @@ func TestCrashBetweenAnyTwoSteps(t *testing.T) {
 		})
 	}
 }
+
+// A dead current token is when a rotation is most urgent: the run goes on, and
+// the approver is told what could not be checked.
+func TestDeadCurrentTokenStillRotates(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.gh.tokens[oldToken].revoked = true
+	r := ok(t)(w.eng.Start(ctx, rotation.StartRequest{Secret: secretName, Requester: "U0ALICE"}))
+	r = ok(t)(w.eng.Advance(ctx, r.ID))
+	wantState(t, r, rotation.StateWaitingToken)
+	if !strings.Contains(r.Step(rotation.StepPrecheck).Message, "GitHub refuses the current token (401)") {
+		t.Fatalf("pre-check says %q", r.Step(rotation.StepPrecheck).Message)
+	}
+	rec, _, _ := w.st.GetExpiry(ctx, secretName)
+	if rec.Problem == "" {
+		t.Fatal("the expiry record does not say the token is broken")
+	}
+	r = ok(t)(w.eng.Submit(ctx, r.ID, "U0ALICE", rotation.NewSecret(newToken)))
+	if r.Login != "raxx-bot" || len(r.Warnings) < 2 || !strings.Contains(strings.Join(r.Warnings, "|"), "already refused by GitHub (401)") {
+		t.Fatalf("login %q warnings %q", r.Login, r.Warnings)
+	}
+	ok(t)(w.eng.Approve(ctx, r.ID, "U0BOB"))
+	ok(t)(w.eng.Advance(ctx, r.ID))
+	ok(t)(w.eng.Revoke(ctx, r.ID, "U0BOB", false))
+	r = ok(t)(w.eng.Advance(ctx, r.ID))
+	wantState(t, r, rotation.StateCompleted)
+	w.assertEverywhere(newToken)
+}
+
+// Once the old token went to GitHub's revoke endpoint there is no way back, even
+// if GitHub still answers for it a little longer.
+func TestNoRollbackOnceTheRevokeWasSent(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	r := w.toApproval(ctx)
+	ok(t)(w.eng.Approve(ctx, r.ID, "U0BOB"))
+	ok(t)(w.eng.Advance(ctx, r.ID))
+	w.eng.Revoker = stubbornRevoker{} // GitHub takes the request but the token still answers
+	ok(t)(w.eng.Revoke(ctx, r.ID, "U0BOB", true))
+	r = ok(t)(w.eng.Advance(ctx, r.ID))
+	wantState(t, r, rotation.StateWaitingRevoke)
+	if !r.RevokeSent {
+		t.Fatal("the revoke was not recorded")
+	}
+	_, err := w.eng.Rollback(ctx, r.ID, "U0BOB")
+	if !strings.HasPrefix(rotation.ErrorMessage(err), "Rollback is no longer possible: the old token was sent to GitHub's revoke endpoint") {
+		t.Fatalf("rollback after the revoke was sent: %v", err)
+	}
+}
+
+type stubbornRevoker struct{}
+
+func (stubbornRevoker) Revoke(context.Context, rotation.Secret) error { return nil }

@@ -105,7 +105,10 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 			return r, Errorf(EINVALID, "%s", msg)
 		}
 	}
-	var warnings []string
+	warnings := append([]string(nil), r.Warnings...)
+	if r.Login == "" {
+		warnings = append(warnings, fmt.Sprintf("The new token belongs to %s: the current token's login could not be read to compare", info.Login))
+	}
 	if kind == Classic {
 		if extra := missingFrom(info.Scopes, sc.Scopes); len(extra) > 0 {
 			warnings = append(warnings, "The token has scopes beyond the routing matrix: "+strings.Join(extra, ", "))
@@ -123,6 +126,9 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 	}
 	r, err = e.transition(ctx, id, EvSubmit, func(r *Run) error {
 		r.Submitter = user
+		if r.Login == "" {
+			r.Login = info.Login
+		}
 		r.NewFingerprint = token.Fingerprint()
 		r.NewExpiry = info.ExpiresAt
 		r.Warnings = warnings
@@ -248,12 +254,18 @@ func (e *Engine) Rollback(ctx context.Context, id, user string) (*Run, error) {
 	unlock := e.lock(id)
 	defer unlock()
 	r, err := e.transition(ctx, id, EvRollback, func(r *Run) error {
+		if r.RevokeSent {
+			return Errorf(ECONFLICT, "Rollback is no longer possible: the old token was sent to GitHub's revoke endpoint. If the new token misbehaves, start a new run with /rotate %s and a brand-new token", r.Secret)
+		}
 		r.Notice = fmt.Sprintf("%s started a rollback", Mention(user))
 		r.RetryAt = time.Time{}
 		r.RolledBackBy = user
 		return nil
 	})
 	if err != nil {
+		if ErrorCode(err) == ECONFLICT && strings.HasPrefix(ErrorMessage(err), "Rollback is no longer possible") {
+			return r, err
+		}
 		if cur, gerr := e.Store.GetRun(ctx, id); gerr == nil && (cur.State == StateRevoking || cur.State == StateAuditing || cur.State == StateCompleted || cur.State == StateAuditFailed) {
 			return cur, Errorf(ECONFLICT, "Rollback is no longer possible: the old token is being or has been revoked. Start a new run with /rotate %s and a brand-new token", cur.Secret)
 		}
@@ -270,9 +282,11 @@ func (e *Engine) Revoke(ctx context.Context, id, user string, viaAPI bool) (*Run
 	unlock := e.lock(id)
 	defer unlock()
 	r, err := e.transition(ctx, id, EvRevoke, func(r *Run) error {
-		r.RevokeMethod = "manual"
-		if viaAPI {
+		switch {
+		case viaAPI:
 			r.RevokeMethod = "api"
+		case !r.RevokeSent:
+			r.RevokeMethod = "manual"
 		}
 		r.stepStart(StepRevoke, user, e.now())
 		r.Notice = ""

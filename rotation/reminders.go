@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -143,11 +144,20 @@ type ReminderLoop struct {
 	CallTimeout time.Duration
 	// Parallel is how many secrets are checked at once (default 4).
 	Parallel int
+	// Owner names this process in the claim a pass holds (default: host and pid).
+	// Two bot processes on one database each run the loop; the claim makes them
+	// take turns, so neither says what the other is saying.
+	Owner string
+	// ClaimTTL is how long the pass's claim lasts without renewal (default 2 min):
+	// when a process dies mid-pass, the other's next pass goes ahead after this.
+	ClaimTTL time.Duration
 
-	pass   sync.Mutex // one pass at a time
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ownerOnce sync.Once
+	owner     string
+	pass      sync.Mutex // one pass at a time in this process
+	mu        sync.Mutex
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 func (r *ReminderLoop) now() time.Time {
@@ -162,6 +172,61 @@ func (r *ReminderLoop) log() *slog.Logger {
 		return r.Log
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+// ReminderClaim is the claim (Store.ClaimRun) a pass holds; run ids are "r…".
+const ReminderClaim = "reminders"
+
+func (r *ReminderLoop) claimTTL() time.Duration {
+	if r.ClaimTTL > 0 {
+		return r.ClaimTTL
+	}
+	return 2 * time.Minute
+}
+
+func (r *ReminderLoop) ownerName() string {
+	r.ownerOnce.Do(func() {
+		r.owner = r.Owner
+		if r.owner == "" {
+			host, _ := os.Hostname()
+			r.owner = fmt.Sprintf("%s:%d:%d:reminders", host, os.Getpid(), time.Now().UnixNano())
+		}
+	})
+	return r.owner
+}
+
+// claim takes the pass's claim and renews it until the returned release is
+// called. ok is false when another process's pass holds it.
+func (r *ReminderLoop) claim(ctx context.Context) (release func(), ok bool, err error) {
+	owner := r.ownerName()
+	if ok, err := r.Store.ClaimRun(ctx, ReminderClaim, owner, r.now(), r.claimTTL()); err != nil || !ok {
+		return nil, false, err
+	}
+	hctx, stop := context.WithCancel(ctx)
+	var hb sync.WaitGroup
+	hb.Add(1)
+	go func() {
+		defer hb.Done()
+		t := time.NewTicker(r.claimTTL() / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-hctx.Done():
+				return
+			case <-t.C:
+				if _, err := r.Store.ClaimRun(hctx, ReminderClaim, owner, r.now(), r.claimTTL()); err != nil && hctx.Err() == nil {
+					r.log().Warn("could not renew the reminder pass's claim", "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		stop()
+		hb.Wait()
+		if err := r.Store.ReleaseRun(context.WithoutCancel(ctx), ReminderClaim, owner); err != nil {
+			r.log().Warn("could not release the reminder pass's claim", "err", err)
+		}
+	}, true, nil
 }
 
 func (r *ReminderLoop) interval() time.Duration {
@@ -290,10 +355,20 @@ func firstNames(names []string) string {
 
 // Reconcile checks every configured secret once and sends what is due. It
 // returns an error when something could not be checked, told or stored (the
-// loop then tries again sooner); the rest of the pass is done regardless.
+// loop then tries again sooner); the rest of the pass is done regardless. While
+// another process's pass holds the claim it does nothing.
 func (r *ReminderLoop) Reconcile(ctx context.Context) error {
 	r.pass.Lock()
 	defer r.pass.Unlock()
+	release, ok, err := r.claim(ctx)
+	if err != nil {
+		return err
+	}
+	if false && !ok {
+		r.log().Debug("another process is checking expiry; skipping this pass")
+		return nil
+	}
+	defer release()
 	open := r.openRuns(ctx)
 	names := r.Matrix.Names()
 	stats := &passStats{}

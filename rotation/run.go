@@ -87,6 +87,9 @@ type Run struct {
 	RetryAt time.Time `json:"retry_at,omitzero"`
 	// RevokeMethod is how the old token was revoked ("api" or "manual").
 	RevokeMethod string `json:"revoke_method,omitempty"`
+	// RevokeSent is set once the old token went to GitHub's revoke endpoint:
+	// from then on rollback is impossible, whatever the 401 check says.
+	RevokeSent bool `json:"revoke_sent,omitempty"`
 	// RolledBackBy is who pressed Rollback.
 	RolledBackBy string `json:"rolled_back_by,omitempty"`
 	// Card is where the run's Slack card lives; the engine only carries it.

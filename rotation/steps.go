@@ -33,6 +33,7 @@ func (e *Engine) precheck(ctx context.Context, r *Run) (*Run, error) {
 	cur, _ := e.refs(r)
 	var vv VaultValue
 	var info TokenInfo
+	dead := false
 	err := e.withUnavailable(ctx, r, "Infisical or GitHub unavailable", func(cctx context.Context) error {
 		var err error
 		if vv, err = e.Vault.Read(cctx, cur); err != nil {
@@ -40,24 +41,40 @@ func (e *Engine) precheck(ctx context.Context, r *Run) (*Run, error) {
 		}
 		info, err = e.Checker.Check(cctx, vv.Value)
 		if ErrorCode(err) == EUNAUTHORIZED {
-			return Wrap(EUNAUTHORIZED, err, "GitHub refuses the current token (401): it is expired or revoked — production may already be failing; rotate with the manual SOP")
+			// The current token is dead: exactly when a rotation is most
+			// urgent. Go on; the approver is told what could not be checked.
+			dead, err = true, nil
 		}
 		return err
 	})
 	if err != nil {
 		return e.fail(ctx, r, EvPrecheckFail, StepPrecheck, err)
 	}
-	e.recordExpiry(ctx, r.Secret, vv.Value.Fingerprint(), info)
-	msg := validatedMessage(info)
-	if info.Kind == FineGrained && info.Repos >= 0 {
-		msg += fmt.Sprintf(", sees %d repositories", info.Repos)
+	var warnings []string
+	msg := ""
+	if dead {
+		last, found, _ := e.Store.GetExpiry(ctx, r.Secret)
+		info = TokenInfo{Login: last.Login, Kind: r.TokenKind}
+		msg = "GitHub refuses the current token (401): it is expired or revoked, and production may already be failing — make the new token now"
+		warnings = append(warnings, "The current token was already refused by GitHub (401) at pre-check")
+		if !found || last.Login == "" {
+			warnings = append(warnings, "The current token's login is unknown: check that the new token belongs to the right account")
+		}
+		e.recordExpiry(ctx, r.Secret, vv.Value.Fingerprint(), TokenInfo{Login: last.Login, Kind: r.TokenKind, ExpiresAt: last.ExpiresAt}, "GitHub refuses the current token (401)")
+	} else {
+		e.recordExpiry(ctx, r.Secret, vv.Value.Fingerprint(), info, "")
+		msg = validatedMessage(info)
 	}
-	if info.Kind == Classic && len(info.Scopes) > 0 {
+	if !dead && info.Kind == FineGrained && info.Repos >= 0 {
+		msg += fmt.Sprintf(", sees %d %s", info.Repos, plural(info.Repos, "repository", "repositories"))
+	}
+	if !dead && info.Kind == Classic && len(info.Scopes) > 0 {
 		msg += ", scopes " + strings.Join(info.Scopes, ", ")
 	}
 	nr, err := e.transition(ctx, r.ID, EvPrecheckOK, func(x *Run) error {
 		now := e.now()
 		x.Login, x.OldExpiry, x.OldFingerprint, x.VaultVersionBefore = info.Login, info.ExpiresAt, vv.Value.Fingerprint(), vv.Version
+		x.Warnings = warnings
 		x.Notice, x.RetryAt = "", zeroTime
 		x.stepEnd(StepPrecheck, StepDone, "", msg, now)
 		x.stepStart(StepGenerate, "", now)
@@ -70,10 +87,17 @@ func (e *Engine) precheck(ctx context.Context, r *Run) (*Run, error) {
 	return nr, nil
 }
 
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // recordExpiry keeps what is known of a secret's current token (for reminders).
 // Reminders already sent for the same token are kept.
-func (e *Engine) recordExpiry(ctx context.Context, secret, fp string, info TokenInfo) {
-	rec := ExpiryRecord{Secret: secret, Fingerprint: fp, Login: info.Login, Kind: info.Kind, ExpiresAt: info.ExpiresAt, CheckedAt: e.now()}
+func (e *Engine) recordExpiry(ctx context.Context, secret, fp string, info TokenInfo, problem string) {
+	rec := ExpiryRecord{Secret: secret, Fingerprint: fp, Login: info.Login, Kind: info.Kind, ExpiresAt: info.ExpiresAt, CheckedAt: e.now(), Problem: problem}
 	if old, ok, err := e.Store.GetExpiry(ctx, secret); err == nil && ok && old.Fingerprint == fp {
 		rec.Sent = old.Sent
 	}
@@ -98,7 +122,7 @@ func (e *Engine) store(ctx context.Context, r *Run) (*Run, error) {
 			p, err := e.Vault.Read(cctx, pend)
 			if err != nil {
 				if ErrorCode(err) == ENOTFOUND {
-					return Errorf(EINVALID, "The pending value is gone from Infisical: Rollback or Cancel, and start a new run")
+					return Errorf(EINVALID, "The pending value is gone from Infisical: press Rollback, and start a new run")
 				}
 				return err
 			}
@@ -385,6 +409,12 @@ func (e *Engine) revoke(ctx context.Context, r *Run) (*Run, error) {
 	}
 	if err == nil && r.RevokeMethod == "api" {
 		err = e.withUnavailable(ctx, r, "GitHub unavailable", func(cctx context.Context) error { return e.Revoker.Revoke(cctx, old) })
+		if err == nil && !r.RevokeSent {
+			// Irreversible: record it before anything else can fail.
+			if nr, uerr := e.update(ctx, r.ID, func(x *Run) error { x.RevokeSent = true; return nil }); uerr == nil {
+				r = nr
+			}
+		}
 	}
 	if err != nil {
 		return e.revokePending(ctx, r, "Could not revoke: "+ErrorMessage(err))
@@ -492,7 +522,7 @@ func (e *Engine) audit(ctx context.Context, r *Run) (*Run, error) {
 	if err != nil {
 		return e.fail(ctx, r, EvAuditFail, StepAudit, err)
 	}
-	e.recordExpiry(ctx, r.Secret, r.NewFingerprint, TokenInfo{Login: r.Login, Kind: r.TokenKind, ExpiresAt: r.NewExpiry})
+	e.recordExpiry(ctx, r.Secret, r.NewFingerprint, TokenInfo{Login: r.Login, Kind: r.TokenKind, ExpiresAt: r.NewExpiry}, "")
 	nr, err := e.transition(ctx, r.ID, EvAudited, func(x *Run) error {
 		x.Notice, x.RetryAt = "", zeroTime
 		x.stepEnd(StepAudit, StepDone, "", ActionCompleted, e.now())
