@@ -104,9 +104,12 @@ func (b *Bot) handle(ctx, work context.Context, evt socketmode.Event) {
 		if !ok || evt.Request == nil {
 			return
 		}
-		if b.ackAndCheck(ctx, evt.Request, "slash:"+cmd.TriggerID, nil) {
-			b.spawn(work, func(c context.Context) { b.Handler.Command(c, cmd) })
-		}
+		b.ack(evt.Request, nil)
+		b.spawn(work, func(c context.Context) {
+			if !b.seen(c, evt.Request, "slash:"+cmd.TriggerID) {
+				b.Handler.Command(c, cmd)
+			}
+		})
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok || evt.Request == nil {
@@ -115,15 +118,15 @@ func (b *Bot) handle(ctx, work context.Context, evt socketmode.Event) {
 		switch cb.Type {
 		case slack.InteractionTypeViewSubmission:
 			key := "view:" + cb.View.ID + ":" + cb.View.Hash
-			if b.seen(ctx, evt.Request, key) {
-				b.ack(evt.Request, nil)
-				return
-			}
 			// The ack carries the answer (errors under the input), so validate first,
 			// within the handler's own budget, in this envelope's goroutine.
 			b.wg.Add(1)
 			go func() {
 				defer b.wg.Done()
+				if b.seen(work, evt.Request, key) {
+					b.ack(evt.Request, nil)
+					return
+				}
 				b.ack(evt.Request, b.Handler.ViewSubmission(work, cb))
 			}()
 		case slack.InteractionTypeBlockActions:
@@ -131,9 +134,12 @@ func (b *Bot) handle(ctx, work context.Context, evt socketmode.Event) {
 			if len(cb.ActionCallback.BlockActions) > 0 {
 				key += ":" + cb.ActionCallback.BlockActions[0].ActionTs
 			}
-			if b.ackAndCheck(ctx, evt.Request, key, nil) {
-				b.spawn(work, func(c context.Context) { b.Handler.Action(c, cb) })
-			}
+			b.ack(evt.Request, nil)
+			b.spawn(work, func(c context.Context) {
+				if !b.seen(c, evt.Request, key) {
+					b.Handler.Action(c, cb)
+				}
+			})
 		default:
 			b.ack(evt.Request, nil)
 		}
@@ -146,11 +152,13 @@ func (b *Bot) handle(ctx, work context.Context, evt socketmode.Event) {
 		if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok {
 			key += cb.EventID
 		}
-		if !b.ackAndCheck(ctx, evt.Request, key, nil) {
-			return
-		}
+		b.ack(evt.Request, nil)
 		if home, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && home.Tab == "home" {
-			b.spawn(work, func(c context.Context) { b.Handler.HomeOpened(c, home.User) })
+			b.spawn(work, func(c context.Context) {
+				if !b.seen(c, evt.Request, key) {
+					b.Handler.HomeOpened(c, home.User)
+				}
+			})
 		}
 	}
 }
@@ -180,12 +188,6 @@ func (b *Bot) ack(req *socketmode.Request, payload any) {
 	}
 }
 
-// ackAndCheck acks first, then reports whether the envelope is new.
-func (b *Bot) ackAndCheck(ctx context.Context, req *socketmode.Request, key string, payload any) bool {
-	b.ack(req, payload)
-	return !b.seen(ctx, req, key)
-}
-
 // seen reports whether the envelope was handled already: its envelope_id, or, for
 // a redelivery (retry_attempt > 0), its content key (trigger id, event id).
 func (b *Bot) seen(ctx context.Context, req *socketmode.Request, key string) bool {
@@ -198,7 +200,10 @@ func (b *Bot) seen(ctx context.Context, req *socketmode.Request, key string) boo
 		b.log().Warn("could not record an envelope", "envelope", req.EnvelopeID, "err", err)
 		return false
 	}
-	if _, id, _ := strings.Cut(key, ":"); id != "" && !strings.HasSuffix(key, ":") {
+	// The content key is marked only by the process that won the envelope id:
+	// two processes given the same envelope (the original and a redelivery) must
+	// not each win one of the two marks and both drop it.
+	if _, id, _ := strings.Cut(key, ":"); !dup && id != "" && !strings.HasSuffix(key, ":") {
 		dupKey, err := b.Dedupe.MarkEnvelope(ctx, key, now)
 		if err == nil && dupKey && req.RetryAttempt > 0 {
 			dup = true
