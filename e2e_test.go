@@ -344,3 +344,39 @@ func TestSlackDisconnectMidRun(t *testing.T) {
 	must(t, h.click(userBob, card, handlers.LabelRevokeAPI))
 	h.mustCard(t, "r1", "Completed")
 }
+
+func TestSlackAppHome(t *testing.T) {
+	h := startBot(t)
+	must(t, h.slash(userAlice, opsChannel, "GITHUB_API_READONLY_TOKEN"))
+	h.mustCard(t, "r1", "Waiting for token")
+	_, err := h.world.Slack.SendAppHomeOpened(userBob)
+	must(t, err)
+	var home sandbox.View
+	must(t, waitFor("App Home", func() bool {
+		var ok bool
+		home, ok = h.world.Slack.HomeView(userBob)
+		return ok
+	}))
+	text := home.Content()
+	for _, want := range []string{"r1", "GITHUB_API_READONLY_TOKEN", "Waiting for token", "GITHUB_API_DISPATCH_TOKEN"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("App Home lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestSlackStatusListHistory(t *testing.T) {
+	h := startBot(t)
+	card := h.toApproval(t, "r1")
+	must(t, h.click(userAlice, card, handlers.LabelCancel))
+	h.mustCard(t, "r1", "Cancelled")
+	for i, c := range []struct{ text, want string }{
+		{"status r1", "r1: Cancelled"},
+		{"list", "No open runs."},
+		{"history GITHUB_API_READONLY_TOKEN", "*r1* GITHUB_API_READONLY_TOKEN — Cancelled"},
+		{"help", "*Usage*"},
+	} {
+		must(t, h.slash(userBob, "C0ELSEWHERE", c.text))
+		h.mustEphemeral(t, userBob, i+1, c.want)
+	}
+}
