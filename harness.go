@@ -54,9 +54,15 @@ type harness struct {
 	expired, revoked        string   // tokens of the right login that GitHub refuses
 	blind                   string   // a token of the right login that cannot see the probe's repository
 
+	// tracked are more token-like values a test typed, for the leak guard.
+	tracked []string
+
 	cancel context.CancelFunc
 	done   chan int
 }
+
+// track adds values the leak guard must not find anywhere the bot wrote.
+func (h *harness) track(values ...string) { h.tracked = append(h.tracked, values...) }
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct {
@@ -320,5 +326,6 @@ func leaks(text string, tokens []string) string {
 // secrets lists every token and credential of the harness, for leak checks.
 func (h *harness) secrets() []string {
 	out := append([]string{h.oldToken, h.dispatchToken, h.otherLogin, h.expired, h.revoked, h.blind}, h.fresh...)
+	out = append(out, h.tracked...)
 	return append(out, h.world.Credentials()...)
 }
