@@ -1,7 +1,30 @@
 package main
 
+import (
+	"context"
+
+	"github.com/raxx-app/rotabot/handlers"
+	"github.com/raxx-app/rotabot/rotation"
+)
+
 // startBackground starts the bot's background loops (expiry reminders) and
-// returns what stops them.
+// returns what stops them. The reminder loop checks every configured secret at
+// once, then every ROTABOT_REMINDER_INTERVAL; stop waits for the pass in hand.
 func (s *server) startBackground() (stop func()) {
-	return func() {}
+	loop := &rotation.ReminderLoop{
+		Matrix:   s.engine.Matrix,
+		Vault:    s.adapters.vault,
+		Checker:  s.adapters.github,
+		Store:    s.store,
+		Notifier: &handlers.ReminderNotifier{H: s.handlers},
+		Now:      s.engine.Now,
+		Log:      s.log.With("loop", "reminders"),
+		Interval: s.env.ReminderInterval,
+	}
+	ctx, cancel := context.WithCancel(s.work)
+	loop.Start(ctx)
+	return func() {
+		cancel()
+		loop.Close()
+	}
 }

@@ -273,21 +273,16 @@ func ExpiryLine(row ExpiryRow) string {
 }
 
 // expiring is /rotate expiring: every configured secret, soonest first, in at
-// most ExpiryMaxMessages ephemeral messages that each fit Slack's limits (with a
-// thousand secrets the furthest from expiring are summarised in the last line).
+// most ExpiryMaxMessages ephemeral messages of mrkdwn text that each fit Slack's
+// limits (see ExpiryTexts; past a few thousand secrets the furthest from
+// expiring are summarised in the last line).
 func (h *Handlers) expiring(ctx context.Context, r replier) {
 	recs, err := h.Store.ListExpiry(ctx)
 	if err != nil {
 		r.fail(ctx, err)
 		return
 	}
-	rows := ExpiryRows(h.Matrix, recs, h.now())
-	pages := ExpiryPages(rows, ExpiryMaxMessages)
-	for i, blocks := range pages {
-		text := fmt.Sprintf("Expiry of %d secrets, soonest first", len(rows))
-		if len(pages) > 1 {
-			text += fmt.Sprintf(" (%d/%d)", i+1, len(pages))
-		}
-		r.say(ctx, text, blocks...)
+	for _, text := range ExpiryTexts(ExpiryRows(h.Matrix, recs, h.now()), ExpiryMaxMessages) {
+		r.say(ctx, text)
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
+	"unicode/utf16"
 
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
@@ -103,20 +103,30 @@ func ReminderMessage(rem rotation.Reminder, inChannel bool, opsChannel string) (
 	return clip(text, 300), blocks
 }
 
-// clip shortens s to at most n characters.
+// clip shortens s to at most n characters (as Slack counts them).
 func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	if slackLen(s) <= n {
 		return s
 	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	used := 0
+	for i, r := range s {
+		if used+utf16.RuneLen(r) > n-1 {
+			return s[:i] + "…"
+		}
+		used += utf16.RuneLen(r)
+	}
+	return s
 }
 
-// Slack's limits that /rotate expiring and App Home must respect. A section holds
-// 3,000 characters and a message 50 blocks; a message's blocks together are refused
-// (msg_blocks_too_long) somewhere past 13,000 characters, an undocumented limit; a
-// response_url takes five answers.
+// Slack's limits that /rotate expiring and App Home must respect. A message's
+// text holds 40,000 characters (UTF-16 units); a section block 3,000 and a message
+// 50 blocks, and a message's blocks together are refused (msg_blocks_too_long)
+// somewhere past 13,000 characters, an undocumented limit; a view holds 100
+// blocks; a response_url takes five answers. So /rotate expiring answers in
+// mrkdwn text (several times more rows per message than blocks allow) and App
+// Home, which needs blocks, shows one message's worth.
 const (
+	expiryTextChars     = 36000
 	expirySectionChars  = 2800
 	expiryMessageChars  = 11000
 	expiryMessageBlocks = 45
@@ -124,6 +134,16 @@ const (
 	// at most; secrets that do not fit are summarised in its last line.
 	ExpiryMaxMessages = 5
 )
+
+// slackLen is s's length as Slack counts it (UTF-16 code units, so an emoji
+// counts two).
+func slackLen(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
 
 // ExpirySummary is the list's first line: how many secrets, and how many need
 // attention.
@@ -203,7 +223,7 @@ func ExpiryPages(rows []ExpiryRow, maxPages int) [][]slack.Block {
 	var pages [][]slack.Block
 	header := ExpirySummary(rows)
 	page := []slack.Block{section(header)}
-	pageChars := utf8.RuneCountInString(header)
+	pageChars := slackLen(header)
 	var sec []string
 	secChars := 0
 	flush := func() {
@@ -215,7 +235,7 @@ func ExpiryPages(rows []ExpiryRow, maxPages int) [][]slack.Block {
 	i := 0
 	for ; i < len(rows); i++ {
 		line := ExpiryLine(rows[i])
-		n := utf8.RuneCountInString(line) + 1
+		n := slackLen(line) + 1
 		if secChars+n > expirySectionChars {
 			flush()
 		}
@@ -240,4 +260,40 @@ func ExpiryPages(rows []ExpiryRow, maxPages int) [][]slack.Block {
 		page = append(page, section(restSummary(rows[i:])))
 	}
 	return append(pages, page)
+}
+
+// ExpiryTexts renders the summary and the rows, soonest first, as at most
+// maxMessages mrkdwn texts, each within a message's 40,000 characters. Rows that
+// do not fit are summarised in the last one's closing line.
+func ExpiryTexts(rows []ExpiryRow, maxMessages int) []string {
+	const reserve = 400 // room for the closing summary line
+	if maxMessages < 1 {
+		maxMessages = 1
+	}
+	var texts []string
+	var b strings.Builder
+	b.WriteString(ExpirySummary(rows))
+	chars := slackLen(b.String())
+	i := 0
+	for ; i < len(rows); i++ {
+		line := ExpiryLine(rows[i])
+		n := slackLen(line) + 1
+		if chars+n > expiryTextChars-reserve {
+			if len(texts)+1 >= maxMessages {
+				break
+			}
+			texts = append(texts, b.String())
+			b.Reset()
+			chars = 0
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(line)
+		chars += n
+	}
+	if i < len(rows) {
+		b.WriteString("\n" + restSummary(rows[i:]))
+	}
+	return append(texts, b.String())
 }

@@ -364,7 +364,7 @@ func (r *ReminderLoop) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if false && !ok {
+	if !ok {
 		r.log().Debug("another process is checking expiry; skipping this pass")
 		return nil
 	}

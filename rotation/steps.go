@@ -186,8 +186,10 @@ func (e *Engine) forEachDest(ctx context.Context, r *Run, pick func(Destination)
 		go func() {
 			defer wg.Done()
 			var ev DestEvent
+			var started time.Time
 			err := e.withUnavailable(ctx, r, d.Label()+" unavailable", func(cctx context.Context) error {
 				var err error
+				started = e.now()
 				ev, err = fn(cctx, d)
 				return err
 			})
@@ -217,7 +219,9 @@ func (e *Engine) forEachDest(ctx context.Context, r *Run, pick func(Destination)
 					xd.LastError = ""
 					switch ev {
 					case DestEvWritten:
-						xd.Written = now
+						// When the write was sent: a read-back must find a change
+						// at or after it (GitHub's updated_at has whole seconds).
+						xd.Written = started
 					}
 					xd.Finished = now
 				}
