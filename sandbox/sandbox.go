@@ -60,12 +60,13 @@ type server struct {
 	// errorBody renders the API's error shape for a status.
 	errorBody func(status int) any
 
-	mu      sync.Mutex
-	faults  map[string]*Fault
-	latency time.Duration
-	log     []Request
-	closing chan struct{}
-	once    sync.Once
+	mu       sync.Mutex
+	inflight map[string]int
+	faults   map[string]*Fault
+	latency  time.Duration
+	log      []Request
+	closing  chan struct{}
+	once     sync.Once
 }
 
 func newServer(errorBody func(int) any) *server {
@@ -77,6 +78,17 @@ func newServer(errorBody func(int) any) *server {
 // handle registers a route; pattern is a Go ServeMux pattern like "GET /user".
 func (s *server) handle(pattern string, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		if s.inflight == nil {
+			s.inflight = map[string]int{}
+		}
+		s.inflight[pattern]++
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			s.inflight[pattern]--
+			s.mu.Unlock()
+		}()
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		// The request is logged as its answer starts, before the client can see it,
@@ -88,7 +100,7 @@ func (s *server) handle(pattern string, h http.HandlerFunc) {
 				Path: r.URL.Path, Query: r.URL.RawQuery, Status: status, Header: r.Header.Clone(), Body: body})
 			s.mu.Unlock()
 		}
-		defer rec.header(rec.status)
+		defer func() { rec.header(rec.status) }()
 		f, latency := s.fault(pattern)
 		if latency > 0 {
 			select {
@@ -183,6 +195,14 @@ func (s *server) Count(route string, okOnly bool) int {
 		}
 	}
 	return n
+}
+
+// Inflight is how many requests to route are being answered now (a hanging
+// request counts until it ends).
+func (s *server) Inflight(route string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inflight[route]
 }
 
 // ResetLog forgets logged requests.

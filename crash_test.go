@@ -1,0 +1,181 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raxx-app/rotabot/handlers"
+	"github.com/raxx-app/rotabot/sandbox"
+)
+
+// TestCrashAtEveryBoundary runs `rotabot serve` as a real process on the
+// stand-ins, kills it (SIGKILL) at each step boundary and in the middle of the
+// outside calls of each bot step — a hung Heroku app in the middle of
+// propagation among them — restarts it on the same database, and checks that the
+// run finishes without a second approval, every destination holds the new value,
+// nothing was written twice and there is exactly one audit entry.
+func TestCrashAtEveryBoundary(t *testing.T) {
+	type point struct {
+		name string
+		// before arms a hang (or nothing) before the gesture that leads to it.
+		hang func(h *harness) (inflight func() int, clear func())
+		// at is the card word after which the process is killed (when no hang).
+		at string
+	}
+	type standIn interface {
+		Fail(string, *sandbox.Fault)
+		Inflight(string) int
+	}
+	hangOn := func(srv standIn, route string) func(h *harness) (func() int, func()) {
+		return func(h *harness) (func() int, func()) {
+			srv.Fail(route, &sandbox.Fault{Hang: true})
+			return func() int { return srv.Inflight(route) }, func() { srv.Fail(route, nil) }
+		}
+	}
+	points := []point{
+		{name: "waiting for token", at: "Waiting for token"},
+		{name: "waiting for approval", at: "Waiting for approval"},
+		{name: "in the store step", hang: func(h *harness) (func() int, func()) {
+			return hangOn(h.world.Infisical, sandbox.InfisicalUpdateSecret)(h)
+		}},
+		{name: "in the middle of propagation", hang: func(h *harness) (func() int, func()) {
+			return hangOn(h.world.Heroku, "PATCH /apps/{app}/config-vars")(h)
+		}},
+		{name: "in the verify step", hang: func(h *harness) (func() int, func()) {
+			return hangOn(h.world.GitHub, "GET /repos/{owner}/{repo}/actions/secrets/{name}")(h)
+		}},
+		{name: "waiting for revoke", at: "Waiting for revoke"},
+		{name: "in the revoke step", hang: func(h *harness) (func() int, func()) {
+			return hangOn(h.world.GitHub, "POST /credentials/revoke")(h)
+		}},
+	}
+	for _, p := range points {
+		t.Run(p.name, func(t *testing.T) {
+			w, console, m, env, h, err := newWorld(time.Now())
+			must(t, err)
+			h.world, h.console, h.matrix, h.env = w, console, m, env
+			t.Cleanup(h.close)
+			env["ROTABOT_DB"] = filepath.Join(t.TempDir(), "rotabot.db")
+			bot := startProc(t, "first", env, "serve")
+			all := []*proc{bot}
+			must(t, w.Slack.WaitConnected(1, 60*time.Second))
+
+			var inflight func() int
+			var clear func()
+			arm := func(stage string) {
+				if p.hang != nil && stage == p.name {
+					inflight, clear = p.hang(h)
+				}
+			}
+			killed := false
+			kill := func(word string) {
+				if killed {
+					return
+				}
+				hit := p.hang == nil && word == p.at
+				if inflight != nil {
+					must(t, waitFor("the hung call of "+p.name, func() bool { return inflight() > 0 }))
+					if p.name == "in the middle of propagation" {
+						// The other destinations are done: the DM sent, the Actions
+						// secret written. Give their outcomes a moment to be recorded —
+						// a write not yet recorded is redone, by design.
+						must(t, waitFor("the other destinations", func() bool {
+							return len(w.Slack.DMs(userOperator)) == 1 && w.GitHub.Count("PUT /repos/{owner}/{repo}/actions/secrets/{name}", true) == 1
+						}))
+						time.Sleep(300 * time.Millisecond)
+					}
+					hit = true
+				}
+				if !hit {
+					return
+				}
+				bot.kill()
+				killed = true
+				if clear != nil {
+					clear()
+					inflight = nil
+				}
+				w.Slack.DropLink() // the dead process's link
+				bot = startProc(t, "restarted", env, "serve")
+				all = append(all, bot)
+				must(t, w.Slack.WaitConnected(1, 60*time.Second))
+			}
+			card := func(word string) sandbox.Message {
+				t.Helper()
+				m, err := h.waitCard("r1", word)
+				if err != nil {
+					t.Fatalf("%v\nprocess output:\n%s", err, bot.output())
+				}
+				return m
+			}
+
+			must(t, h.slash(userAlice, opsChannel, "GITHUB_API_READONLY_TOKEN"))
+			card("Waiting for token")
+			kill("Waiting for token")
+			ack, err := h.submitToken(userAlice, card("Waiting for token"), h.fresh[0])
+			must(t, err)
+			if strings.Contains(string(ack), "errors") {
+				t.Fatalf("token refused: %s", ack)
+			}
+			card("Waiting for approval")
+			kill("Waiting for approval")
+			arm("in the store step")
+			arm("in the middle of propagation")
+			arm("in the verify step")
+			must(t, h.click(userBob, card("Waiting for approval"), handlers.LabelApprove))
+			kill("")
+			// No second approval: the restarted process carries the run on.
+			card("Waiting for revoke")
+			kill("Waiting for revoke")
+			arm("in the revoke step")
+			must(t, h.click(userBob, card("Waiting for revoke"), handlers.LabelRevokeAPI))
+			kill("")
+			if !killed {
+				t.Fatal("the process was never killed")
+			}
+			card("Completed")
+
+			for dest, v := range h.destValues("GITHUB_API_READONLY_TOKEN") {
+				if v != h.fresh[0] {
+					t.Errorf("%s does not hold the new token", dest)
+				}
+			}
+			if n := w.Heroku.Count("PATCH /apps/{app}/config-vars", true); n != 2 {
+				t.Errorf("%d Heroku writes took effect, want 2 (one per app)", n)
+				for _, r := range w.Heroku.Requests() {
+					t.Logf("%s %s %s %d", r.Time.Format("15:04:05.000"), r.Method, r.Path, r.Status)
+				}
+				for _, p := range all {
+					t.Logf("%s:\n%s", p.name, p.output())
+				}
+			}
+			if n := w.GitHub.Count("PUT /repos/{owner}/{repo}/actions/secrets/{name}", true); n != 1 {
+				t.Errorf("%d Actions secret writes, want 1", n)
+			}
+			if vs := w.Infisical.Versions("prod", "/MooseQuest/github/", "GITHUB_API_READONLY_TOKEN"); len(vs) != 2 {
+				t.Errorf("%d versions in Infisical, want 2 (the new value stored once)", len(vs))
+			}
+			if n := len(w.Slack.DMs(userOperator)); n != 1 {
+				t.Errorf("the operator got %d DMs, want 1", n)
+			}
+			must(t, waitFor("the audit post", func() bool { return len(w.Slack.Messages(auditChannel)) >= 1 }))
+			time.Sleep(100 * time.Millisecond)
+			if n := len(w.Slack.Messages(auditChannel)); n != 1 {
+				t.Errorf("%d audit posts, want 1", n)
+			}
+			if !w.GitHub.Revoked(h.oldToken) {
+				t.Error("the old token was not revoked")
+			}
+			if code := bot.stop(25 * time.Second); code != 0 {
+				t.Errorf("SIGTERM: exit code %d", code)
+			}
+			outputs := []string{w.Slack.AllText(), h.dbBytes(t)}
+			for _, p := range all {
+				outputs = append(outputs, p.output())
+			}
+			h.assertLeakFree(t, outputs...)
+		})
+	}
+}
