@@ -10,7 +10,6 @@ import (
 
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/rotation"
-	"github.com/raxx-app/rotabot/store"
 )
 
 const rotateSynopsis = `rotabot rotate SECRET [--dry-run] [--vault-path P] [--apps a,b] [--gh-secret-repo o/r] [-config FILE]
@@ -85,7 +84,7 @@ func (c *cli) rotate(ctx context.Context, args []string) int {
 		return 0
 	}
 
-	st, err := store.Open(env.DBPath, time.Second)
+	st, err := openStore(ctx, env)
 	if err != nil {
 		fmt.Fprintln(c.stderr, rotation.ErrorMessage(err))
 		return 1

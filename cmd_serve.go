@@ -11,7 +11,6 @@ import (
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
-	"github.com/raxx-app/rotabot/store"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 )
@@ -55,7 +54,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 type server struct {
 	env      config.Env
 	log      *slog.Logger
-	store    *store.Store
+	store    storeCloser
 	adapters *adapters
 	engine   *rotation.Engine
 	handlers *handlers.Handlers
@@ -71,12 +70,18 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(env.DBPath, time.Second)
+	st, err := openStore(ctx, env)
 	if err != nil {
 		ad.Close()
 		return nil, err
 	}
-	api := slack.New(env.SlackBotToken, slack.OptionAPIURL(env.SlackAPIURL), slack.OptionAppLevelToken(env.SlackAppToken))
+	// slack-go retries a 429 after its Retry-After, and a call whose connection
+	// failed before an answer; the card's updates retry more (handlers.Notifier).
+	retry := slack.DefaultRetryConfig()
+	retry.RetryAfterDuration = 5 * time.Second
+	retry.Handlers = slack.AllBuiltinRetryHandlers(retry)
+	api := slack.New(env.SlackBotToken, slack.OptionAPIURL(env.SlackAPIURL), slack.OptionAppLevelToken(env.SlackAppToken),
+		slack.OptionRetryConfig(retry))
 	if _, err := api.AuthTestContext(ctx); err != nil {
 		st.Close()
 		ad.Close()
@@ -86,6 +91,8 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 	h := &handlers.Handlers{Matrix: m, Store: st, Slack: api, HTTP: &http.Client{Timeout: 10 * time.Second}, Log: log, Work: work}
 	n := &handlers.Notifier{H: h}
 	eng := ad.engine(m, st, n, log)
+	eng.ClaimTTL = env.ClaimTTL
+	log.Info("store opened", "store", storeName(st))
 	h.Engine = eng
 	n.SetCard = eng.SetCard
 	client := socketmode.New(api)

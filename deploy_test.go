@@ -171,6 +171,10 @@ type appJSON struct {
 		Quantity int    `json:"quantity"`
 		Size     string `json:"size"`
 	} `json:"formation"`
+	Addons []struct {
+		Plan string `json:"plan"`
+		As   string `json:"as"`
+	} `json:"addons"`
 	Env map[string]struct {
 		Description string  `json:"description"`
 		Required    *bool   `json:"required"`
@@ -248,6 +252,12 @@ func TestAppJSON(t *testing.T) {
 	}
 	if w, ok := a.Formation["worker"]; len(a.Formation) != 1 || !ok || w.Quantity != 1 || w.Size != "basic" {
 		t.Errorf("formation is %+v, want exactly worker: {quantity: 1, size: basic} (one bot: a second would open its own socket and database)", a.Formation)
+	}
+
+	// A dyno's disk is wiped at every restart: the database is PostgreSQL, whose
+	// add-on sets DATABASE_URL (README, "Which store").
+	if len(a.Addons) != 1 || !strings.HasPrefix(a.Addons[0].Plan, "heroku-postgresql:") || a.Addons[0].As != "DATABASE" {
+		t.Errorf("addons are %+v, want the Heroku Postgres add-on as DATABASE (it sets DATABASE_URL)", a.Addons)
 	}
 
 	vars := config.Vars()

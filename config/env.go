@@ -33,6 +33,12 @@ type Env struct {
 	ConfigPath       string
 	DBPath           string
 	ReminderInterval time.Duration
+	// DatabaseURL, when set, makes PostgreSQL the store instead of the bbolt file
+	// at DBPath. It holds a password: never print it.
+	DatabaseURL string
+	// ClaimTTL is how long a process's claim on a run lasts without renewal: after
+	// a process dies, another takes its runs over within about this long.
+	ClaimTTL time.Duration
 }
 
 // Defaults of SPEC §5.
@@ -44,11 +50,16 @@ const (
 	DefaultConfigPath       = "rotabot.yaml"
 	DefaultDBPath           = "rotabot.db"
 	DefaultReminderInterval = time.Hour
+	DefaultClaimTTL         = 30 * time.Second
+	// MinClaimTTL keeps a claim from expiring between two renewals (every third
+	// of it) of a busy process.
+	MinClaimTTL = time.Second
 )
 
 const (
 	envConfig           = "ROTABOT_CONFIG"
 	envReminderInterval = "ROTABOT_REMINDER_INTERVAL"
+	envClaimTTL         = "ROTABOT_CLAIM_TTL"
 )
 
 type urlStyle int
@@ -82,15 +93,18 @@ var envVars = []envVar{
 	{"HEROKU_API_KEY", "", notURL, func(e *Env) *string { return &e.HerokuAPIKey }},
 	{envConfig, DefaultConfigPath, notURL, func(e *Env) *string { return &e.ConfigPath }},
 	{"ROTABOT_DB", DefaultDBPath, notURL, func(e *Env) *string { return &e.DBPath }},
+	// Not checked as a URL here: it holds a password, and the PostgreSQL store
+	// says what is wrong with it without repeating it.
+	{"DATABASE_URL", "", notURL, func(e *Env) *string { return &e.DatabaseURL }},
 }
 
 // Vars returns the name of every environment variable rotabot reads.
 func Vars() []string {
-	names := make([]string, 0, len(envVars)+1)
+	names := make([]string, 0, len(envVars)+2)
 	for _, v := range envVars {
 		names = append(names, v.name)
 	}
-	return append(names, envReminderInterval)
+	return append(names, envReminderInterval, envClaimTTL)
 }
 
 // LoadEnv reads the environment through getenv (os.Getenv, or a map in tests),
@@ -125,6 +139,19 @@ func LoadEnv(getenv func(string) string) (Env, []string) {
 			probs = append(probs, fmt.Sprintf("%s=%q must be positive — use a Go duration like 1h or 30s", envReminderInterval, raw))
 		default:
 			e.ReminderInterval = d
+		}
+	}
+
+	e.ClaimTTL = DefaultClaimTTL
+	if raw := strings.TrimSpace(getenv(envClaimTTL)); raw != "" {
+		d, err := time.ParseDuration(raw)
+		switch {
+		case err != nil:
+			probs = append(probs, fmt.Sprintf("%s=%q is not a duration — use a Go duration like 30s", envClaimTTL, raw))
+		case d < MinClaimTTL:
+			probs = append(probs, fmt.Sprintf("%s=%q is too short — use at least %s (the default, %s, suits production)", envClaimTTL, raw, MinClaimTTL, DefaultClaimTTL))
+		default:
+			e.ClaimTTL = d
 		}
 	}
 	return e, probs

@@ -30,6 +30,7 @@ func TestLoadEnvDefaults(t *testing.T) {
 		ConfigPath:       "rotabot.yaml",
 		DBPath:           "rotabot.db",
 		ReminderInterval: time.Hour,
+		ClaimTTL:         30 * time.Second,
 	}
 	if e != want {
 		t.Errorf("got  %+v\nwant %+v", e, want)
@@ -53,6 +54,8 @@ func TestLoadEnvNormalises(t *testing.T) {
 		{"ROTABOT_CONFIG", "/etc/rotabot.yaml", func(e Env) string { return e.ConfigPath }, "/etc/rotabot.yaml"},
 		{"GITHUB_TOKEN", "ghp_x\n", func(e Env) string { return e.GitHubToken }, "ghp_x"},
 		{"ROTABOT_REMINDER_INTERVAL", "30s", func(e Env) string { return e.ReminderInterval.String() }, "30s"},
+		{"DATABASE_URL", " postgres://u:p@db:5432/rotabot \n", func(e Env) string { return e.DatabaseURL }, "postgres://u:p@db:5432/rotabot"},
+		{"ROTABOT_CLAIM_TTL", "2s", func(e Env) string { return e.ClaimTTL.String() }, "2s"},
 	} {
 		t.Run(c.name+"="+c.value, func(t *testing.T) {
 			e, probs := LoadEnv(envOf(map[string]string{c.name: c.value}))
@@ -75,6 +78,8 @@ func TestLoadEnvProblems(t *testing.T) {
 		{"ROTABOT_REMINDER_INTERVAL", "60", `ROTABOT_REMINDER_INTERVAL="60" is not a duration — use a Go duration like 1h or 30s`},
 		{"ROTABOT_REMINDER_INTERVAL", "-5m", `ROTABOT_REMINDER_INTERVAL="-5m" must be positive — use a Go duration like 1h or 30s`},
 		{"ROTABOT_REMINDER_INTERVAL", "0s", `ROTABOT_REMINDER_INTERVAL="0s" must be positive — use a Go duration like 1h or 30s`},
+		{"ROTABOT_CLAIM_TTL", "thirty", `ROTABOT_CLAIM_TTL="thirty" is not a duration — use a Go duration like 30s`},
+		{"ROTABOT_CLAIM_TTL", "100ms", `ROTABOT_CLAIM_TTL="100ms" is too short — use at least 1s (the default, 30s, suits production)`},
 		{"GITHUB_API_URL", "api.github.com", `GITHUB_API_URL="api.github.com" is not an http(s) base URL — use e.g. https://api.github.com`},
 		{"SLACK_API_URL", "ftp://slack.com/api/", `SLACK_API_URL="ftp://slack.com/api/" is not an http(s) base URL — use e.g. https://slack.com/api/`},
 		{"HEROKU_API_URL", "https://api.heroku.com/?x=1", `HEROKU_API_URL="https://api.heroku.com/?x=1" is not an http(s) base URL — use e.g. https://api.heroku.com`},
@@ -113,12 +118,13 @@ func TestVarsIsEveryVariableRead(t *testing.T) {
 	}
 	for _, v := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_API_URL", "GITHUB_API_URL", "GITHUB_TOKEN",
 		"INFISICAL_SITE_URL", "INFISICAL_CLIENT_ID", "INFISICAL_CLIENT_SECRET", "INFISICAL_PROJECT_ID",
-		"HEROKU_API_URL", "HEROKU_API_KEY", "ROTABOT_CONFIG", "ROTABOT_DB", "ROTABOT_REMINDER_INTERVAL"} {
+		"HEROKU_API_URL", "HEROKU_API_KEY", "ROTABOT_CONFIG", "ROTABOT_DB", "ROTABOT_REMINDER_INTERVAL",
+		"DATABASE_URL", "ROTABOT_CLAIM_TTL"} {
 		if !slices.Contains(vars, v) {
 			t.Errorf("Vars misses %s (SPEC §5)", v)
 		}
 	}
-	if len(vars) != 14 {
+	if len(vars) != 16 {
 		t.Errorf("Vars has %d names: %v", len(vars), vars)
 	}
 }

@@ -221,7 +221,8 @@ type ExpiryRecord struct {
 	CheckedAt   time.Time `json:"checked_at"`
 	// Problem is set when the token could not be checked or was refused.
 	Problem string `json:"problem,omitempty"`
-	// Sent records reminders already sent, by threshold key ("14d", "expired", "no-expiry").
+	// Sent records reminders already sent: by threshold key ("14d", "expired",
+	// "no-expiry", "broken"), and per place as KEY@OWNER or KEY@channel.
 	Sent map[string]time.Time `json:"sent,omitempty"`
 }
 

@@ -96,11 +96,21 @@ func seqKey(n uint64) []byte {
 	return k
 }
 
-// runKey turns "r42" into its bucket key.
-func runKey(id string) ([]byte, error) {
+// ParseRunID turns "r42" into 42. Anything else is ENOTFOUND with a message that
+// shows what a run id looks like. Every store numbers runs this way.
+func ParseRunID(id string) (uint64, error) {
 	n, err := strconv.ParseUint(strings.TrimPrefix(id, "r"), 10, 64)
 	if err != nil || !strings.HasPrefix(id, "r") || n == 0 {
-		return nil, rotation.Errorf(rotation.ENOTFOUND, "%q is not a run id: run ids look like r42", id)
+		return 0, rotation.Errorf(rotation.ENOTFOUND, "%q is not a run id: run ids look like r42", id)
+	}
+	return n, nil
+}
+
+// runKey turns "r42" into its bucket key.
+func runKey(id string) ([]byte, error) {
+	n, err := ParseRunID(id)
+	if err != nil {
+		return nil, err
 	}
 	return seqKey(n), nil
 }

@@ -1,0 +1,499 @@
+// Package storetest is the one contract suite of rotation.Store: every store
+// (bbolt in store, PostgreSQL in store/postgres) runs Run against itself, so what
+// the engine relies on — one open run per secret, transitions that cannot both
+// win, audit once per run and action, envelope dedupe, run claims — is proved the
+// same way for each (litestream's replica_client_test.go).
+//
+// It must not know how a store keeps its data: it speaks rotation.Store only.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+)
+
+// EnvelopeTTL is how long a store must remember an envelope id (store.EnvelopeTTL);
+// the suite checks an id is remembered within it and forgotten after twice it.
+const EnvelopeTTL = time.Hour
+
+// Run runs the contract suite. open returns a new, empty store for one test; it
+// registers the store's closing (and any clean-up) with t. The tests run in
+// parallel, so open must give each its own store.
+func Run(t *testing.T, open func(t *testing.T) rotation.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s rotation.Store)
+	}{
+		{"RunsAndOpenIndex", testRunsAndOpenIndex},
+		{"RunRoundTrip", testRunRoundTrip},
+		{"UpdateRunAbortsOnError", testUpdateRunAbortsOnError},
+		{"ConcurrentTransitionOneWins", testConcurrentTransitionOneWins},
+		{"ConcurrentCreateOneRun", testConcurrentCreateOneRun},
+		{"AuditOncePerRunAndAction", testAuditOncePerRunAndAction},
+		{"Expiry", testExpiry},
+		{"EnvelopesSeenOnceAndForgotten", testEnvelopesSeenOnceAndForgotten},
+		{"ConcurrentEnvelopeOnce", testConcurrentEnvelopeOnce},
+		{"Claims", testClaims},
+		{"ConcurrentClaimOneOwner", testConcurrentClaimOneOwner},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+// NewRun is a run of secret in state, as the engine would create it.
+func NewRun(secret string, state rotation.State) *rotation.Run {
+	return &rotation.Run{Secret: secret, State: state, Method: rotation.MethodSlack, Requester: "U0ALICE"}
+}
+
+func ids(rs []*rotation.Run) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+func testRunsAndOpenIndex(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	a, err := s.CreateRun(ctx, NewRun("A_TOKEN", rotation.StateWaitingToken))
+	if err != nil || a.ID != "r1" {
+		t.Fatalf("first run: %v %v", a, err)
+	}
+	open, err := s.CreateRun(ctx, NewRun("A_TOKEN", rotation.StatePrechecking))
+	if rotation.ErrorCode(err) != rotation.ECONFLICT || open == nil || open.ID != "r1" {
+		t.Fatalf("second open run of a secret: %v %v", open, err)
+	}
+	if !strings.Contains(rotation.ErrorMessage(err), "A_TOKEN already has an open run, r1 (Waiting for token)") {
+		t.Fatalf("message: %s", rotation.ErrorMessage(err))
+	}
+	b, err := s.CreateRun(ctx, NewRun("B_TOKEN", rotation.StatePrechecking))
+	if err != nil || b.ID != "r2" {
+		t.Fatalf("run of another secret: %v %v", b, err)
+	}
+	// Finish a; a new run of A may start.
+	if _, err := s.UpdateRun(ctx, a.ID, func(r *rotation.Run) error { r.State = rotation.StateCancelled; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	a2, err := s.CreateRun(ctx, NewRun("A_TOKEN", rotation.StatePrechecking))
+	if err != nil || a2.ID != "r3" {
+		t.Fatalf("run after finish: %v %v", a2, err)
+	}
+	list, err := s.ListRuns(ctx, rotation.RunFilter{Secret: "A_TOKEN"})
+	if err != nil || len(list) != 2 || list[0].ID != "r3" || list[1].ID != "r1" {
+		t.Fatalf("by secret newest first: %v %v", ids(list), err)
+	}
+	list, _ = s.ListRuns(ctx, rotation.RunFilter{Secret: "A_TOKEN", OpenOnly: true})
+	if len(list) != 1 || list[0].ID != "r3" {
+		t.Fatalf("open runs of A: %v", ids(list))
+	}
+	list, _ = s.ListRuns(ctx, rotation.RunFilter{OpenOnly: true})
+	if len(list) != 2 || list[0].ID != a2.ID || list[1].ID != b.ID {
+		t.Fatalf("open runs: %v", ids(list))
+	}
+	list, _ = s.ListRuns(ctx, rotation.RunFilter{Limit: 2})
+	if len(list) != 2 || list[0].ID != "r3" || list[1].ID != "r2" {
+		t.Fatalf("all, limit 2: %v", ids(list))
+	}
+	list, _ = s.ListRuns(ctx, rotation.RunFilter{})
+	if len(list) != 3 || list[2].ID != "r1" {
+		t.Fatalf("all: %v", ids(list))
+	}
+	// A secret whose name is a prefix of another's is not mixed in.
+	if _, err := s.CreateRun(ctx, NewRun("A_TOKEN_2", rotation.StatePrechecking)); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = s.ListRuns(ctx, rotation.RunFilter{Secret: "A_TOKEN"})
+	if len(list) != 2 {
+		t.Fatalf("prefix secret mixed in: %v", ids(list))
+	}
+	list, _ = s.ListRuns(ctx, rotation.RunFilter{Secret: "A_TOKEN", Limit: 1})
+	if len(list) != 1 || list[0].ID != "r3" {
+		t.Fatalf("by secret, limit 1: %v", ids(list))
+	}
+	if list, _ := s.ListRuns(ctx, rotation.RunFilter{Secret: "NO_SUCH"}); len(list) != 0 {
+		t.Fatalf("runs of a secret never run: %v", ids(list))
+	}
+	if _, err := s.GetRun(ctx, "r99"); rotation.ErrorCode(err) != rotation.ENOTFOUND || rotation.ErrorMessage(err) != "There is no run r99" {
+		t.Fatalf("missing run: %v", err)
+	}
+	for _, bad := range []string{"banana", "r0", "r-1", "42", ""} {
+		want := fmt.Sprintf("%q is not a run id: run ids look like r42", bad)
+		if _, err := s.GetRun(ctx, bad); rotation.ErrorCode(err) != rotation.ENOTFOUND || rotation.ErrorMessage(err) != want {
+			t.Errorf("bad id %q: %v", bad, err)
+		}
+	}
+	if _, err := s.UpdateRun(ctx, "r99", func(*rotation.Run) error { return nil }); rotation.ErrorCode(err) != rotation.ENOTFOUND {
+		t.Fatalf("update of a missing run: %v", err)
+	}
+}
+
+// Everything the engine puts in a run comes back as it was.
+func testRunRoundTrip(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 28, 10, 0, 0, 123456789, time.UTC)
+	in := NewRun("A_TOKEN", rotation.StatePropagating)
+	in.Created, in.Updated = at, at.Add(time.Minute)
+	in.Approver, in.Submitter = "U0BOB", "U0ALICE"
+	in.Steps = []rotation.StepRecord{{Name: rotation.StepPrecheck, State: rotation.StepDone, Actor: "bot", Started: at, Finished: at.Add(time.Second)}}
+	in.Destinations = []rotation.Destination{{Kind: rotation.DestHeroku, Target: "raxx-console-prod", State: rotation.DestWritten, Attempts: 2, Written: at}}
+	in.NewFingerprint, in.VaultVersionBefore = "abcd1234", 7
+	in.Warnings = []string{"extra scope: admin:org"}
+	in.Card = rotation.CardRef{Channel: "C0OPS", TS: "1700000000.000100"}
+	r, err := s.CreateRun(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetRun(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != r.ID || got.Secret != "A_TOKEN" || got.State != rotation.StatePropagating || !got.Created.Equal(at) ||
+		!got.Updated.Equal(at.Add(time.Minute)) || got.Approver != "U0BOB" || len(got.Steps) != 1 || !got.Steps[0].Finished.Equal(at.Add(time.Second)) ||
+		len(got.Destinations) != 1 || got.Destinations[0].Attempts != 2 || got.Destinations[0].Target != "raxx-console-prod" ||
+		got.NewFingerprint != "abcd1234" || got.VaultVersionBefore != 7 || len(got.Warnings) != 1 || got.Card != in.Card {
+		t.Fatalf("stored %+v\ngot    %+v", in, got)
+	}
+	// The store hands out copies: changing one changes nothing stored.
+	got.State = rotation.StateCancelled
+	if again, _ := s.GetRun(ctx, r.ID); again.State != rotation.StatePropagating {
+		t.Fatal("a returned run is shared with the store")
+	}
+	up, err := s.UpdateRun(ctx, r.ID, func(x *rotation.Run) error {
+		x.Destinations[0].Attempts++
+		x.Notice = "waiting: Heroku is down"
+		return nil
+	})
+	if err != nil || up.Destinations[0].Attempts != 3 || up.Notice == "" {
+		t.Fatalf("update: %+v %v", up, err)
+	}
+	if got, _ := s.GetRun(ctx, r.ID); got.Destinations[0].Attempts != 3 || got.Notice != "waiting: Heroku is down" {
+		t.Fatalf("update not stored: %+v", got)
+	}
+}
+
+func testUpdateRunAbortsOnError(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	r, err := s.CreateRun(ctx, NewRun("A_TOKEN", rotation.StateWaitingApproval))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusal := rotation.Errorf(rotation.EFORBIDDEN, "You started this run, so you may not approve it")
+	out, err := s.UpdateRun(ctx, r.ID, func(x *rotation.Run) error {
+		x.State = rotation.StateStoring
+		return refusal
+	})
+	if err != refusal || out != nil {
+		t.Fatalf("fn's error: got %v %v, want it returned as is", out, err)
+	}
+	if got, _ := s.GetRun(ctx, r.ID); got.State != rotation.StateWaitingApproval {
+		t.Fatalf("a refused change was stored: %s", got.State)
+	}
+}
+
+// Two state changes from the same state at once: the store runs them one after
+// the other, so the second sees the first's result and its check refuses.
+func testConcurrentTransitionOneWins(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	r, err := s.CreateRun(ctx, NewRun("A_TOKEN", rotation.StateWaitingApproval))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.UpdateRun(ctx, r.ID, func(r *rotation.Run) error {
+				to, err := rotation.Next(r.State, rotation.EvApprove)
+				if err != nil {
+					return err
+				}
+				r.State = to
+				r.Approver = fmt.Sprintf("U0APPROVER%d", i)
+				return nil
+			})
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			} else if rotation.ErrorCode(err) != rotation.ECONFLICT {
+				t.Errorf("loser got %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d approvals won", wins)
+	}
+	if got, _ := s.GetRun(ctx, r.ID); got.State != rotation.StateStoring || got.Approver == "" {
+		t.Fatalf("after the race: %s by %q", got.State, got.Approver)
+	}
+}
+
+// Two /rotate of one secret at once (two processes): one run, and the other
+// caller gets ECONFLICT with that run.
+func testConcurrentCreateOneRun(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var created []string
+	var told []string
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := s.CreateRun(ctx, NewRun("A_TOKEN", rotation.StateWaitingToken))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				created = append(created, r.ID)
+			case rotation.ErrorCode(err) == rotation.ECONFLICT && r != nil:
+				told = append(told, r.ID)
+			default:
+				t.Errorf("CreateRun: %v %v", r, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(created) != 1 || len(told) != 7 {
+		t.Fatalf("created %v, told of an open run %v", created, told)
+	}
+	for _, id := range told {
+		if id != created[0] {
+			t.Fatalf("told of %s, but the open run is %s", id, created[0])
+		}
+	}
+	if list, _ := s.ListRuns(ctx, rotation.RunFilter{Secret: "A_TOKEN"}); len(list) != 1 {
+		t.Fatalf("runs: %v", ids(list))
+	}
+}
+
+func testAuditOncePerRunAndAction(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	e := rotation.AuditEntry{Action: rotation.ActionCompleted, RunID: "r1", Secret: "A_TOKEN", At: time.Now().UTC(), Actor: "U0ALICE",
+		Destinations: []rotation.DestResult{{Destination: "Heroku raxx-console-prod", Result: "ok"}}}
+	for i := 0; i < 3; i++ {
+		if err := s.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e2 := e
+	e2.RunID, e2.Secret = "r2", "B_TOKEN"
+	if err := s.AppendAudit(ctx, e2); err != nil {
+		t.Fatal(err)
+	}
+	// The same run may be audited for another action.
+	e3 := e
+	e3.Action = rotation.ActionRolledBack
+	if err := s.AppendAudit(ctx, e3); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.ListAudit(ctx, "", 0)
+	if err != nil || len(all) != 3 || all[0].Action != rotation.ActionRolledBack || all[1].RunID != "r2" || all[2].RunID != "r1" {
+		t.Fatalf("audit: %+v %v", all, err)
+	}
+	if !(all[0].Seq > all[1].Seq && all[1].Seq > all[2].Seq && all[2].Seq >= 1) {
+		t.Fatalf("sequence numbers: %d %d %d", all[0].Seq, all[1].Seq, all[2].Seq)
+	}
+	a, _ := s.ListAudit(ctx, "A_TOKEN", 0)
+	if len(a) != 2 || a[1].Seq != 1 || a[1].Actor != "U0ALICE" || len(a[1].Destinations) != 1 || !a[1].At.Equal(e.At) {
+		t.Fatalf("audit of A: %+v", a)
+	}
+	if one, _ := s.ListAudit(ctx, "", 1); len(one) != 1 || one[0].Seq != all[0].Seq {
+		t.Fatalf("limit 1: %+v", one)
+	}
+	if none, _ := s.ListAudit(ctx, "NO_SUCH", 0); len(none) != 0 {
+		t.Fatalf("audit of a secret never run: %+v", none)
+	}
+}
+
+func testExpiry(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	rec := rotation.ExpiryRecord{Secret: "A_TOKEN", Fingerprint: "abcd1234", ExpiresAt: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC),
+		Sent: map[string]time.Time{"7d": time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}}
+	if err := s.PutExpiry(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.GetExpiry(ctx, "A_TOKEN")
+	if err != nil || !ok || !got.ExpiresAt.Equal(rec.ExpiresAt) || len(got.Sent) != 1 || got.Fingerprint != "abcd1234" {
+		t.Fatalf("got %+v %v %v", got, ok, err)
+	}
+	if _, ok, err := s.GetExpiry(ctx, "NOPE"); ok || err != nil {
+		t.Fatalf("found a record that was never put: %v", err)
+	}
+	// Put replaces.
+	rec.Fingerprint, rec.Sent = "ffff0000", nil
+	if err := s.PutExpiry(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.GetExpiry(ctx, "A_TOKEN"); got.Fingerprint != "ffff0000" || len(got.Sent) != 0 {
+		t.Fatalf("after a second put: %+v", got)
+	}
+	if err := s.PutExpiry(ctx, rotation.ExpiryRecord{Secret: "B_TOKEN", Fingerprint: "12345678"}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.ListExpiry(ctx)
+	if err != nil || len(all) != 2 || all[0].Secret != "A_TOKEN" || all[1].Secret != "B_TOKEN" {
+		t.Fatalf("list: %+v %v", all, err)
+	}
+}
+
+func testEnvelopesSeenOnceAndForgotten(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	mark := func(id string, at time.Time) bool {
+		t.Helper()
+		seen, err := s.MarkEnvelope(ctx, id, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seen
+	}
+	if mark("env-1", t0) {
+		t.Fatal("new envelope seen")
+	}
+	if !mark("env-1", t0.Add(time.Minute)) {
+		t.Fatal("redelivered envelope not seen")
+	}
+	if !mark("env-1", t0.Add(EnvelopeTTL/2)) {
+		t.Fatal("redelivered envelope forgotten within its TTL")
+	}
+	// Two TTLs later the old id has been pruned.
+	if mark("env-2", t0.Add(2*EnvelopeTTL)) {
+		t.Fatal("env-2 seen")
+	}
+	if mark("env-1", t0.Add(2*EnvelopeTTL)) {
+		t.Fatal("env-1 was not forgotten after its TTL")
+	}
+	if _, err := s.MarkEnvelope(ctx, "", t0); err == nil {
+		t.Fatal("an empty envelope id was accepted")
+	}
+}
+
+// The same envelope reaching two processes at once is handled by one.
+func testConcurrentEnvelopeOnce(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	fresh := 0
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			seen, err := s.MarkEnvelope(ctx, "env:E0123", at)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if !seen {
+				mu.Lock()
+				fresh++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if fresh != 1 {
+		t.Fatalf("the envelope was new to %d callers", fresh)
+	}
+}
+
+func testClaims(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	ttl := 30 * time.Second
+	claim := func(owner string, at time.Time) bool {
+		t.Helper()
+		ok, err := s.ClaimRun(ctx, "r1", owner, at, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !claim("a", t0) {
+		t.Fatal("a could not claim a free run")
+	}
+	if claim("b", t0.Add(10*time.Second)) {
+		t.Fatal("b took a's claim while it held")
+	}
+	// a renews at +20 s: the claim now holds until +50 s.
+	if !claim("a", t0.Add(20*time.Second)) {
+		t.Fatal("a could not renew its own claim")
+	}
+	if claim("b", t0.Add(40*time.Second)) {
+		t.Fatal("b took a's renewed claim")
+	}
+	// Claims are per run.
+	if ok, err := s.ClaimRun(ctx, "r2", "b", t0.Add(40*time.Second), ttl); err != nil || !ok {
+		t.Fatalf("b could not claim another run: %v %v", ok, err)
+	}
+	// a stops renewing (its process died): at +50 s the claim has expired.
+	if !claim("b", t0.Add(50*time.Second)) {
+		t.Fatal("b could not take over an expired claim")
+	}
+	if claim("a", t0.Add(55*time.Second)) {
+		t.Fatal("a took its run back from b's live claim")
+	}
+	// Releasing someone else's claim changes nothing.
+	if err := s.ReleaseRun(ctx, "r1", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if claim("a", t0.Add(56*time.Second)) {
+		t.Fatal("a's release dropped b's claim")
+	}
+	// b releases: a may claim at once.
+	if err := s.ReleaseRun(ctx, "r1", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if !claim("a", t0.Add(57*time.Second)) {
+		t.Fatal("a could not claim a released run")
+	}
+	// Releasing a run nobody claimed is no error.
+	if err := s.ReleaseRun(ctx, "r9", "a"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Eight processes try to carry one run on at once: one may.
+func testConcurrentClaimOneOwner(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var winners []string
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			owner := fmt.Sprintf("host:%d", i)
+			ok, err := s.ClaimRun(ctx, "r1", owner, at, 30*time.Second)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if ok {
+				mu.Lock()
+				winners = append(winners, owner)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(winners) != 1 {
+		t.Fatalf("claimed by %v", winners)
+	}
+}
