@@ -1,3 +1,5 @@
+// The Heroku Go buildpack builds only the rotabot binary (not ./bench).
+// +heroku install .
 module github.com/raxx-app/rotabot
 
 go 1.26.8
