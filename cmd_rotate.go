@@ -60,6 +60,9 @@ func (c *cli) rotate(ctx context.Context, args []string) int {
 	log := newLogger(c.stderr).With("method", "cli")
 	ad, err := buildAdapters(ctx, env, c.getenv, log)
 	if err != nil {
+		if ad != nil {
+			ad.Close()
+		}
 		fmt.Fprintln(c.stderr, rotation.ErrorMessage(err))
 		return 1
 	}

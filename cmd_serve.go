@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/raxx-app/rotabot/bot"
@@ -44,6 +46,14 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	log := newLogger(c.stdout)
 	s, err := startServer(ctx, env, m, c.getenv, log)
 	if err != nil {
+		var se *startupError
+		if errors.As(err, &se) {
+			for _, p := range se.problems {
+				fmt.Fprintln(c.stderr, p)
+			}
+			fmt.Fprintf(c.stderr, "rotabot serve: %d start-up %s: fix them and start again\n", len(se.problems), plural(len(se.problems), "problem", "problems"))
+			return 1
+		}
 		fmt.Fprintln(c.stderr, rotation.ErrorMessage(err))
 		return 1
 	}
@@ -66,14 +76,14 @@ type server struct {
 }
 
 func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv func(string) string, log *slog.Logger) (*server, error) {
+	// Start-up checks: every credential, each problem on one line, before connecting.
 	ad, err := buildAdapters(ctx, env, getenv, log)
-	if err != nil {
+	if ad == nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, env)
+	var problems []string
 	if err != nil {
-		ad.Close()
-		return nil, err
+		problems = append(problems, rotation.ErrorMessage(err))
 	}
 	// slack-go retries a 429 after its Retry-After, and a call whose connection
 	// failed before an answer; the card's updates retry more (handlers.Notifier).
@@ -82,10 +92,15 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 	retry.Handlers = slack.AllBuiltinRetryHandlers(retry)
 	api := slack.New(env.SlackBotToken, slack.OptionAPIURL(env.SlackAPIURL), slack.OptionAppLevelToken(env.SlackAppToken),
 		slack.OptionRetryConfig(retry))
-	if _, err := api.AuthTestContext(ctx); err != nil {
-		st.Close()
+	problems = append(problems, preflight(ctx, env, m, ad, api)...)
+	if len(problems) > 0 {
 		ad.Close()
-		return nil, rotation.Wrap(rotation.EUNAUTHORIZED, err, "Slack refused SLACK_BOT_TOKEN (auth.test: %v): check the bot token", err)
+		return nil, &startupError{problems: problems}
+	}
+	st, err := openStore(ctx, env)
+	if err != nil {
+		ad.Close()
+		return nil, err
 	}
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	h := &handlers.Handlers{Matrix: m, Store: st, Slack: api, HTTP: &http.Client{Timeout: 10 * time.Second}, Log: log, Work: work}
@@ -144,4 +159,16 @@ func (s *server) shutdown() {
 		s.log.Error("could not close the store", "err", err)
 	}
 	s.log.Info("stopped")
+}
+
+// startupError is every problem the start-up checks found.
+type startupError struct{ problems []string }
+
+func (e *startupError) Error() string { return strings.Join(e.problems, "; ") }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -51,6 +51,7 @@ var slackCalls = []struct {
 	{"UpdateViewContext", "views.update", "", "the token modal after a slow check"},
 	{"PublishViewContext", "views.publish", "", "App Home"},
 	{"AuthTestContext", "auth.test", "", "start-up check of SLACK_BOT_TOKEN"},
+	{"StartSocketModeContext", "apps.connections.open", "", "start-up check of SLACK_APP_TOKEN (the app-level token's connections:write, not a bot scope)"},
 	{"PostWebhookCustomHTTPContext", "response_url", "", "ephemeral answers to a slash command or a button"},
 }
 

@@ -205,3 +205,45 @@ func TestRotateBadInput(t *testing.T) {
 		}
 	}
 }
+
+// `rotabot serve` checks every credential before it connects and prints one
+// clear line per problem.
+func TestServeStartUpChecks(t *testing.T) {
+	h, env := cliWorld(t)
+	cases := []struct{ name, variable, value, want string }{
+		{"wrong Slack bot token", "SLACK_BOT_TOKEN", "xoxb-0000-0000-wrong", "Slack refused SLACK_BOT_TOKEN (auth.test: invalid_auth): check the token in the Slack app's settings"},
+		{"wrong Slack app token", "SLACK_APP_TOKEN", "xapp-1-wrong", "Slack refused SLACK_APP_TOKEN (apps.connections.open: invalid_auth): check the token in the Slack app's settings"},
+		{"wrong Infisical secret", "INFISICAL_CLIENT_SECRET", "wrong-secret", "Infisical refused INFISICAL_CLIENT_ID/INFISICAL_CLIENT_SECRET (401): check the machine identity"},
+		{"wrong Heroku key", "HEROKU_API_KEY", "wrong-key", "Heroku refused HEROKU_API_KEY"},
+		{"wrong GitHub token", "GITHUB_TOKEN", "ghp_wrongwrongwrongwrongwrongwrongwrong", "GitHub refused GITHUB_TOKEN (401): check the token, or make a new one with secrets:write"},
+		{"missing Slack bot token", "SLACK_BOT_TOKEN", "", "SLACK_BOT_TOKEN"},
+		{"missing Infisical id", "INFISICAL_CLIENT_ID", "", "INFISICAL_CLIENT_ID"},
+		{"missing Heroku key", "HEROKU_API_KEY", "", "HEROKU_API_KEY"},
+		{"missing GitHub token", "GITHUB_TOKEN", "", "GITHUB_TOKEN"},
+		{"bad interval", "ROTABOT_REMINDER_INTERVAL", "soon", `ROTABOT_REMINDER_INTERVAL="soon" is not a duration`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := map[string]string{}
+			for k, v := range env {
+				e[k] = v
+			}
+			e[c.variable] = c.value
+			connects := h.world.Slack.Connects()
+			code, out, errs := runCLI(t, e, "serve")
+			if code == 0 {
+				t.Fatalf("serve started: %s %s", out, errs)
+			}
+			if !strings.Contains(errs, c.want) {
+				t.Fatalf("stderr %q lacks %q", errs, c.want)
+			}
+			if lines := strings.Count(strings.TrimSpace(errs), "\n") + 1; lines > 2 {
+				t.Errorf("%d lines for one problem:\n%s", lines, errs)
+			}
+			if h.world.Slack.Connects() != connects {
+				t.Error("serve connected although a check failed")
+			}
+			h.assertLeakFree(t, out, errs)
+		})
+	}
+}

@@ -67,23 +67,22 @@ func (a *adapters) Close() {
 	}
 }
 
-// buildAdapters logs in to Infisical and prepares the GitHub and Heroku clients.
+// buildAdapters prepares the GitHub and Heroku clients and logs in to Infisical.
+// When the login fails it still returns the other adapters, with the error, so
+// start-up can report every problem at once.
 func buildAdapters(ctx context.Context, env config.Env, getenv func(string) string, log *slog.Logger) (*adapters, error) {
-	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	vault, err := rinfisical.New(lctx, rinfisical.Config{SiteURL: env.InfisicalSiteURL, ClientID: env.InfisicalClientID,
-		ClientSecret: env.InfisicalClientSecret, ProjectID: env.InfisicalProjectID})
-	if err != nil {
-		return nil, err
-	}
 	gh, err := rgithub.New(rgithub.Config{BaseURL: env.GitHubAPIURL, AdminToken: rotation.NewSecret(env.GitHubToken)})
 	if err != nil {
-		vault.Close()
 		return nil, err
 	}
-	hk := rheroku.New(rheroku.Config{BaseURL: env.HerokuAPIURL, APIKey: env.HerokuAPIKey, Logger: log})
-	return &adapters{vault: vault, github: gh, heroku: hk,
-		httpChk: &rotation.HTTPVerifier{Client: &http.Client{Timeout: 30 * time.Second}, Getenv: getenv}}, nil
+	a := &adapters{github: gh,
+		heroku:  rheroku.New(rheroku.Config{BaseURL: env.HerokuAPIURL, APIKey: env.HerokuAPIKey, Logger: log}),
+		httpChk: &rotation.HTTPVerifier{Client: &http.Client{Timeout: 30 * time.Second}, Getenv: getenv}}
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	a.vault, err = rinfisical.New(lctx, rinfisical.Config{SiteURL: env.InfisicalSiteURL, ClientID: env.InfisicalClientID,
+		ClientSecret: env.InfisicalClientSecret, ProjectID: env.InfisicalProjectID})
+	return a, err
 }
 
 // engine builds the engine on the adapters.

@@ -237,3 +237,24 @@ func (c *Client) Revoke(ctx context.Context, token rotation.Secret) error {
 	})
 	return err
 }
+
+// CheckAdmin asks GitHub who GITHUB_TOKEN belongs to (GET /user): a start-up check
+// that the token for Actions secrets works. It returns the login.
+func (c *Client) CheckAdmin(ctx context.Context) (string, error) {
+	if c.admin == nil {
+		return "", rotation.Errorf(rotation.EINVALID, "GITHUB_TOKEN is not set: a token with secrets:write is needed for github_secrets")
+	}
+	var user *gh.User
+	_, err := c.do(ctx, call{kind: opSecret, route: "GET /user"}, func(ctx context.Context) (*gh.Response, error) {
+		u, resp, err := c.admin.Users.Get(ctx, "")
+		user = u
+		return resp, err
+	})
+	if err != nil {
+		if rotation.ErrorCode(err) == rotation.EUNAUTHORIZED {
+			return "", rotation.Wrap(rotation.EUNAUTHORIZED, err, "GitHub refused GITHUB_TOKEN (401): check the token, or make a new one with secrets:write")
+		}
+		return "", err
+	}
+	return user.GetLogin(), nil
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/raxx-app/rotabot/config"
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/slack-go/slack"
+)
+
+// preflight checks every credential `rotabot serve` needs before it connects —
+// Slack's bot and app tokens, GitHub's GITHUB_TOKEN, Heroku's key — and returns
+// one line per problem (Infisical's login is checked when the vault is built).
+// The checks run at once; none prints a credential.
+func preflight(ctx context.Context, env config.Env, m *rotation.Matrix, ad *adapters, api *slack.Client) []string {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var needHeroku, needGitHub bool
+	for _, sc := range m.Secrets {
+		needHeroku = needHeroku || len(sc.Consumers.HerokuApps) > 0
+		needGitHub = needGitHub || len(sc.Consumers.GitHubSecrets) > 0
+	}
+	checks := []func() string{
+		func() string {
+			if _, err := api.AuthTestContext(ctx); err != nil {
+				return slackProblem("SLACK_BOT_TOKEN", "auth.test", err)
+			}
+			return ""
+		},
+		func() string {
+			if _, _, err := api.StartSocketModeContext(ctx); err != nil {
+				return slackProblem("SLACK_APP_TOKEN", "apps.connections.open", err)
+			}
+			return ""
+		},
+	}
+	if needGitHub {
+		checks = append(checks, func() string {
+			if _, err := ad.github.CheckAdmin(ctx); err != nil {
+				return rotation.ErrorMessage(err)
+			}
+			return ""
+		})
+	}
+	if needHeroku {
+		checks = append(checks, func() string {
+			if _, err := ad.heroku.Account(ctx); err != nil {
+				return rotation.ErrorMessage(err)
+			}
+			return ""
+		})
+	}
+	out := make([]string, len(checks))
+	var wg sync.WaitGroup
+	for i, check := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = check()
+		}()
+	}
+	wg.Wait()
+	var problems []string
+	for _, p := range out {
+		if p != "" {
+			problems = append(problems, p)
+		}
+	}
+	return problems
+}
+
+// slackProblem says in one line what Slack's answer to a start-up check means.
+func slackProblem(variable, method string, err error) string {
+	var se slack.SlackErrorResponse
+	code := ""
+	switch {
+	case errorsAs(err, &se):
+		code = se.Err
+	default:
+		code = err.Error()
+	}
+	switch code {
+	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type":
+		return "Slack refused " + variable + " (" + method + ": " + code + "): check the token in the Slack app's settings"
+	}
+	if se.Err != "" {
+		return "Slack answered " + method + " with " + se.Err + " for " + variable + ": see the Slack app's settings"
+	}
+	return "Slack could not be reached (" + method + "): check SLACK_API_URL and the network"
+}
+
+func errorsAs(err error, target *slack.SlackErrorResponse) bool { return errors.As(err, target) }
