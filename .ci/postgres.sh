@@ -8,7 +8,7 @@ pg_password=rotabot_test
 pg_db=rotabot_test
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
-as_postgres() { as_root runuser -u postgres -- "$@"; }
+as_postgres() { (cd / && as_root runuser -u postgres -- "$@"); }
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 
