@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,8 +66,7 @@ func (e *Engine) ownerName() string {
 	e.ownerID.Do(func() {
 		e.owner = e.Owner
 		if e.owner == "" {
-			host, _ := os.Hostname()
-			e.owner = fmt.Sprintf("%s:%d:%d", host, os.Getpid(), time.Now().UnixNano())
+			e.owner = defaultOwner("")
 		}
 	})
 	return e.owner
@@ -193,42 +191,14 @@ func (e *Engine) Get(ctx context.Context, id string) (*Run, error) { return e.St
 // the same database leaves the run alone; when another process holds the claim,
 // Advance returns the run as it is.
 func (e *Engine) Advance(ctx context.Context, id string) (*Run, error) {
-	owner := e.ownerName()
-	ok, err := e.Store.ClaimRun(ctx, id, owner, e.now(), e.claimTTL())
+	release, ok, err := holdClaim(ctx, e.Store, id, e.ownerName(), e.claimTTL(), e.now, e.log())
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		r, err := e.Store.GetRun(ctx, id)
-		return r, err
+		return e.Store.GetRun(ctx, id)
 	}
-	hctx, stop := context.WithCancel(ctx)
-	var hb sync.WaitGroup
-	hb.Add(1)
-	go func() { // renew the claim while a step takes long (retries, slow APIs)
-		defer hb.Done()
-		t := time.NewTicker(e.claimTTL() / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-hctx.Done():
-				return
-			case <-t.C:
-				if _, err := e.Store.ClaimRun(hctx, id, owner, e.now(), e.claimTTL()); err != nil && hctx.Err() == nil {
-					e.log().Warn("could not renew the claim on a run", "run", id, "err", err)
-				}
-			}
-		}
-	}()
-	defer func() {
-		stop()
-		hb.Wait()
-		if ctx.Err() == nil {
-			if err := e.Store.ReleaseRun(context.WithoutCancel(ctx), id, owner); err != nil {
-				e.log().Warn("could not release the claim on a run", "run", id, "err", err)
-			}
-		}
-	}()
+	defer release()
 	for {
 		r, err := e.step(ctx, id)
 		if err != nil || r == nil || !r.State.Automatic() || e.draining.Load() {

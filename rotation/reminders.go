@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -188,8 +187,7 @@ func (r *ReminderLoop) ownerName() string {
 	r.ownerOnce.Do(func() {
 		r.owner = r.Owner
 		if r.owner == "" {
-			host, _ := os.Hostname()
-			r.owner = fmt.Sprintf("%s:%d:%d:reminders", host, os.Getpid(), time.Now().UnixNano())
+			r.owner = defaultOwner(":reminders")
 		}
 	})
 	return r.owner
@@ -198,35 +196,7 @@ func (r *ReminderLoop) ownerName() string {
 // claim takes the pass's claim and renews it until the returned release is
 // called. ok is false when another process's pass holds it.
 func (r *ReminderLoop) claim(ctx context.Context) (release func(), ok bool, err error) {
-	owner := r.ownerName()
-	if ok, err := r.Store.ClaimRun(ctx, ReminderClaim, owner, r.now(), r.claimTTL()); err != nil || !ok {
-		return nil, false, err
-	}
-	hctx, stop := context.WithCancel(ctx)
-	var hb sync.WaitGroup
-	hb.Add(1)
-	go func() {
-		defer hb.Done()
-		t := time.NewTicker(r.claimTTL() / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-hctx.Done():
-				return
-			case <-t.C:
-				if _, err := r.Store.ClaimRun(hctx, ReminderClaim, owner, r.now(), r.claimTTL()); err != nil && hctx.Err() == nil {
-					r.log().Warn("could not renew the reminder pass's claim", "err", err)
-				}
-			}
-		}
-	}()
-	return func() {
-		stop()
-		hb.Wait()
-		if err := r.Store.ReleaseRun(context.WithoutCancel(ctx), ReminderClaim, owner); err != nil {
-			r.log().Warn("could not release the reminder pass's claim", "err", err)
-		}
-	}, true, nil
+	return holdClaim(ctx, r.Store, ReminderClaim, r.ownerName(), r.claimTTL(), r.now, r.log())
 }
 
 func (r *ReminderLoop) interval() time.Duration {
