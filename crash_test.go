@@ -53,9 +53,9 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 	}
 	for _, p := range points {
 		t.Run(p.name, func(t *testing.T) {
-			w, console, m, env, h, err := newWorld(time.Now())
+			h, err := newWorld(time.Now())
 			must(t, err)
-			h.world, h.console, h.matrix, h.env = w, console, m, env
+			w, env := h.world, h.env
 			t.Cleanup(h.close)
 			env["ROTABOT_DB"] = filepath.Join(t.TempDir(), "rotabot.db")
 			bot := startProc(t, "first", env, "serve")

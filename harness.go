@@ -86,8 +86,9 @@ func fineGrained() string {
 	return "github_pat_11" + strings.ToUpper(sandbox.RandomHex(10)) + "_" + sandbox.RandomHex(29)
 }
 
-// newWorld starts the stand-ins and seeds them for the example matrix.
-func newWorld(now time.Time) (*sandbox.World, *sandbox.Console, *rotation.Matrix, map[string]string, *harness, error) {
+// newWorld starts the stand-ins and seeds them for the example matrix; the bot is
+// not started. Close the harness when done.
+func newWorld(now time.Time) (*harness, error) {
 	w := sandbox.NewWorld()
 	cookie := "session=" + sandbox.RandomHex(12)
 	console := sandbox.NewConsole(cookie)
@@ -97,7 +98,7 @@ func newWorld(now time.Time) (*sandbox.World, *sandbox.Console, *rotation.Matrix
 	if len(probs) > 0 {
 		w.Close()
 		console.Close()
-		return nil, nil, nil, nil, nil, fmt.Errorf("the example matrix has problems: %v", probs)
+		return nil, fmt.Errorf("the example matrix has problems: %v", probs)
 	}
 	h := &harness{world: w, console: console, matrix: m, oldToken: fineGrained(), dispatchToken: "ghp_" + sandbox.RandomHex(18),
 		fresh: []string{fineGrained(), fineGrained(), fineGrained()}, otherLogin: fineGrained(),
@@ -138,16 +139,18 @@ func newWorld(now time.Time) (*sandbox.World, *sandbox.Console, *rotation.Matrix
 	env := w.Env()
 	env[consoleEnv] = cookie
 	env["ROTABOT_CONFIG"] = string(yaml)
-	return w, console, m, env, h, nil
+	h.env = env
+	return h, nil
 }
 
 // startHarness starts the stand-ins and the bot, connected over Socket Mode.
 func startHarness(ctx context.Context, dir string, now time.Time) (*harness, error) {
-	w, console, m, env, h, err := newWorld(now)
+	h, err := newWorld(now)
 	if err != nil {
 		return nil, err
 	}
-	h.world, h.console, h.matrix, h.env, h.dir = w, console, m, env, dir
+	w, m, env := h.world, h.matrix, h.env
+	h.dir = dir
 	env["ROTABOT_DB"] = filepath.Join(dir, "rotabot.db")
 	h.logs = &syncBuffer{}
 	cfg, probs := config.LoadEnv(func(k string) string { return env[k] })

@@ -28,11 +28,11 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, s
 // already in Infisical (SOP step 4 done by hand), as the bridge script expects.
 func cliWorld(t *testing.T) (*harness, map[string]string) {
 	t.Helper()
-	w, console, m, env, h, err := newWorld(time.Now())
+	h, err := newWorld(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.world, h.console, h.matrix, h.env = w, console, m, env
+	env := h.env
 	t.Cleanup(h.close)
 	env["ROTABOT_DB"] = filepath.Join(t.TempDir(), "rotabot.db")
 	return h, env

@@ -31,11 +31,11 @@ import (
 func TestTwoProcessesOnePostgres(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	ctx := context.Background()
-	w, console, m, env, h, err := newWorld(time.Now())
+	h, err := newWorld(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.world, h.console, h.matrix, h.env = w, console, m, env
+	w, env := h.world, h.env
 	t.Cleanup(h.close)
 	// The dispatch secret's new token (classic), and its shell-rc operator's DM.
 	dispatchNew := "ghp_" + sandbox.RandomHex(18)
