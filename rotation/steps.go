@@ -75,7 +75,7 @@ func (e *Engine) precheck(ctx context.Context, r *Run) (*Run, error) {
 		now := e.now()
 		x.Login, x.OldExpiry, x.OldFingerprint, x.VaultVersionBefore = info.Login, info.ExpiresAt, vv.Value.Fingerprint(), vv.Version
 		x.Warnings = warnings
-		x.Notice, x.RetryAt = "", zeroTime
+		x.Notice, x.RetryAt = "", time.Time{}
 		x.stepEnd(StepPrecheck, StepDone, "", msg, now)
 		x.stepStart(StepGenerate, "", now)
 		return nil
@@ -141,7 +141,7 @@ func (e *Engine) store(ctx context.Context, r *Run) (*Run, error) {
 	nr, err := e.transition(ctx, r.ID, EvStored, func(x *Run) error {
 		now := e.now()
 		x.NewVaultVersion = version
-		x.Notice, x.RetryAt = "", zeroTime
+		x.Notice, x.RetryAt = "", time.Time{}
 		x.stepEnd(StepStore, StepDone, "", fmt.Sprintf("Infisical %s%s is now version %d (was %d)", cur.Path, cur.Key, version, r.VaultVersionBefore), now)
 		x.stepStart(StepPropagate, "", now)
 		return nil
@@ -292,7 +292,7 @@ func (e *Engine) propagate(ctx context.Context, r *Run) (*Run, error) {
 	}
 	nr, err := e.transition(ctx, r.ID, EvPropagated, func(x *Run) error {
 		now := e.now()
-		x.Notice, x.RetryAt = "", zeroTime
+		x.Notice, x.RetryAt = "", time.Time{}
 		x.stepEnd(StepPropagate, StepDone, "", fmt.Sprintf("%d destinations set", len(x.Destinations)), now)
 		x.stepStart(StepVerify, "", now)
 		return nil
@@ -376,7 +376,7 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	}
 	nr, err := e.transition(ctx, r.ID, EvVerified, func(x *Run) error {
 		now := e.now()
-		x.Notice, x.RetryAt = "", zeroTime
+		x.Notice, x.RetryAt = "", time.Time{}
 		x.stepEnd(StepVerify, StepDone, "", msg, now)
 		if x.Method == MethodSlack {
 			x.stepStart(StepRevoke, "", now)
@@ -442,7 +442,7 @@ func (e *Engine) revoke(ctx context.Context, r *Run) (*Run, error) {
 		if ErrorCode(cerr) == EUNAUTHORIZED {
 			nr, err := e.transition(ctx, r.ID, EvRevokeConfirm, func(x *Run) error {
 				now := e.now()
-				x.Notice, x.RetryAt = "", zeroTime
+				x.Notice, x.RetryAt = "", time.Time{}
 				x.stepEnd(StepRevoke, StepDone, "", "the old token answers 401", now)
 				x.stepStart(StepAudit, "", now)
 				return nil
@@ -474,7 +474,7 @@ func (e *Engine) revokePending(ctx context.Context, r *Run, notice string) (*Run
 	nr, err := e.transition(ctx, r.ID, EvRevokePending, func(x *Run) error {
 		x.Notice = notice
 		x.stepEnd(StepRevoke, StepRunning, "", notice, e.now())
-		x.Step(StepRevoke).Finished = zeroTime
+		x.Step(StepRevoke).Finished = time.Time{}
 		return nil
 	})
 	if err != nil {
@@ -528,7 +528,7 @@ func (e *Engine) audit(ctx context.Context, r *Run) (*Run, error) {
 	}
 	e.recordExpiry(ctx, r.Secret, r.NewFingerprint, TokenInfo{Login: r.Login, Kind: r.TokenKind, ExpiresAt: r.NewExpiry}, "")
 	nr, err := e.transition(ctx, r.ID, EvAudited, func(x *Run) error {
-		x.Notice, x.RetryAt = "", zeroTime
+		x.Notice, x.RetryAt = "", time.Time{}
 		x.stepEnd(StepAudit, StepDone, "", ActionCompleted, e.now())
 		return nil
 	})
@@ -609,7 +609,7 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 				x.Steps[i].State, x.Steps[i].Finished = StepSkipped, now
 			}
 		}
-		x.Notice, x.RetryAt = fmt.Sprintf("Rolled back by %s: the old token is current again everywhere", Mention(x.RolledBackBy)), zeroTime
+		x.Notice, x.RetryAt = fmt.Sprintf("Rolled back by %s: the old token is current again everywhere", Mention(x.RolledBackBy)), time.Time{}
 		return nil
 	})
 	if err != nil {

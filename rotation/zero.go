@@ -2,4 +2,4 @@ package rotation
 
 import "time"
 
-var zeroTime time.Time
+var time.Time{} time.Time
