@@ -1,5 +1,0 @@
-package rotation
-
-import "time"
-
-var time.Time{} time.Time
