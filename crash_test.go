@@ -179,3 +179,41 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 		})
 	}
 }
+
+// SIGTERM (Heroku's stop signal) in the middle of propagation: the bot stops
+// taking new work, finishes the step in hand, closes the store and exits 0 well
+// within Heroku's 30 s; the next process carries the run on.
+func TestSIGTERMFinishesTheStepInHand(t *testing.T) {
+	h, err := newWorld(time.Now())
+	must(t, err)
+	w, env := h.world, h.env
+	t.Cleanup(h.close)
+	env["ROTABOT_DB"] = filepath.Join(t.TempDir(), "rotabot.db")
+	bot := startProc(t, "first", env, "serve")
+	must(t, w.Slack.WaitConnected(1, 60*time.Second))
+	card := h.toApproval(t, "r1")
+	w.Heroku.Fail("PATCH /apps/{app}/config-vars", &sandbox.Fault{Latency: 1500 * time.Millisecond})
+	must(t, h.click(userBob, card, handlers.LabelApprove))
+	must(t, waitFor("propagation in flight", func() bool { return w.Heroku.Inflight("PATCH /apps/{app}/config-vars") > 0 }))
+	start := time.Now()
+	code := bot.stop(25 * time.Second)
+	took := time.Since(start)
+	if code != 0 {
+		t.Fatalf("exit code %d after SIGTERM:\n%s", code, bot.output())
+	}
+	t.Logf("stopped in %s", took.Round(time.Millisecond))
+	// The step in hand finished: both apps were written before the exit.
+	if n := w.Heroku.Count("PATCH /apps/{app}/config-vars", true); n != 2 {
+		t.Fatalf("%d Heroku writes finished before the exit, want 2", n)
+	}
+	w.Heroku.Fail("PATCH /apps/{app}/config-vars", nil)
+	w.Slack.DropLink()
+	next := startProc(t, "next", env, "serve")
+	if _, err := h.waitCard("r1", "Waiting for revoke"); err != nil {
+		t.Fatalf("%v\n%s", err, next.output())
+	}
+	if n := w.Heroku.Count("PATCH /apps/{app}/config-vars", true); n != 2 {
+		t.Errorf("%d Heroku writes, want 2: nothing redone", n)
+	}
+	h.assertLeakFree(t, w.Slack.AllText(), bot.output(), next.output())
+}
