@@ -65,7 +65,16 @@ type demoScript struct {
 	w io.Writer
 }
 
-func (d *demoScript) say(format string, args ...any) { fmt.Fprintf(d.w, format+"\n", args...) }
+// say prints a line, with Slack's mentions shown as a person sees them.
+func (d *demoScript) say(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	for id, name := range names {
+		line = strings.ReplaceAll(line, "<@"+id+">", "@"+name)
+	}
+	line = strings.ReplaceAll(line, "<!subteam^S0OPS>", "@ops")
+	line = strings.ReplaceAll(line, "<#C0OPS>", "#ops")
+	fmt.Fprintln(d.w, line)
+}
 
 func (d *demoScript) person(user, what string) { d.say("\n👤 %s %s", names[user], what) }
 
@@ -105,6 +114,21 @@ func (d *demoScript) play() error {
 	s := h.world.Slack
 	d.say("rotabot demo — stand-ins of Slack %s, GitHub %s, Infisical %s and Heroku %s", s.URL, h.world.GitHub.URL, h.world.Infisical.URL, h.world.Heroku.URL)
 	d.say("ops group: alice, bob, olga (shell-rc operator) · not ops: mallory · secret: GITHUB_API_READONLY_TOKEN")
+
+	// At start-up the bot checks every secret's expiry: the current token expires soon.
+	var reminder string
+	if err := waitFor("the expiry reminder", func() bool {
+		for _, m := range s.Messages(opsChannel) {
+			if strings.Contains(m.Text, "expires in") {
+				reminder = m.Text
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		return err
+	}
+	d.say("\n⏰ at start-up, in #ops and by DM to owen (the owner): %s", firstLines(reminder, 2))
 
 	// Run 1: the whole SOP.
 	d.person(userAlice, "types /rotate GITHUB_API_READONLY_TOKEN in #ops")
