@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
@@ -224,22 +225,28 @@ func Card(r *rotation.Run, plan *rotation.Plan) []slack.Block {
 	for _, s := range r.Steps {
 		steps = append(steps, stepLine(s))
 	}
-	blocks = append(blocks, section(strings.Join(steps, "\n")))
+	blocks = append(blocks, sections(steps, len(steps), nil)...)
 	if r.State == rotation.StateWaitingToken && plan != nil {
-		blocks = append(blocks, section(generateText(plan)))
+		blocks = append(blocks, section(cardClip(generateText(plan))))
 	}
 	if len(r.Warnings) > 0 && !r.State.Final() {
-		blocks = append(blocks, section("⚠️ *For the approver:*\n• "+strings.Join(r.Warnings, "\n• ")))
+		ws := []string{"⚠️ *For the approver:*"}
+		for _, w := range r.Warnings {
+			ws = append(ws, "• "+w)
+		}
+		blocks = append(blocks, sections(ws, 3, func(n int) string { return fmt.Sprintf("…and %d more warnings", n) })...)
 	}
 	if len(r.Destinations) > 0 {
-		var ds []string
+		ds := []string{"*Destinations*"}
 		for _, d := range r.Destinations {
 			ds = append(ds, destLine(d))
 		}
-		blocks = append(blocks, section("*Destinations*\n"+strings.Join(ds, "\n")))
+		blocks = append(blocks, sections(ds, cardDestSections, func(n int) string {
+			return fmt.Sprintf("…and %d more destinations (%s)", n, destCounts(r.Destinations[len(r.Destinations)-n:]))
+		})...)
 	}
 	if r.Notice != "" {
-		blocks = append(blocks, slack.NewContextBlock("notice", txt(r.Notice)))
+		blocks = append(blocks, slack.NewContextBlock("notice", txt(cardClip(r.Notice))))
 	}
 	switch r.State {
 	case rotation.StateWaitingRevoke:
@@ -256,6 +263,88 @@ func Card(r *rotation.Run, plan *rotation.Plan) []slack.Block {
 		blocks = append(blocks, slack.NewActionBlock("actions_"+r.ID, els...))
 	}
 	return blocks
+}
+
+// Slack refuses a message whose section or context text is over 3000 characters
+// (UTF-16 code units) or that has over 50 blocks: a card for a secret set on a
+// hundred apps, or one showing a long error, must still post.
+const (
+	cardSectionChars = 2900
+	cardDestSections = 20 // at most 900 or so destinations are listed one by one
+)
+
+func cardLen(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// cardClip shortens s to fit one section.
+func cardClip(s string) string {
+	if cardLen(s) <= cardSectionChars {
+		return s
+	}
+	used := 0
+	for i, r := range s {
+		if used+utf16.RuneLen(r) > cardSectionChars-1 {
+			return s[:i] + "…"
+		}
+		used += utf16.RuneLen(r)
+	}
+	return s
+}
+
+// sections packs lines into section blocks of at most cardSectionChars each, at
+// most max of them; when lines are left over, more(n) ends the last section (nil:
+// they are dropped). A line longer than a section is clipped.
+func sections(lines []string, max int, more func(n int) string) []slack.Block {
+	const reserve = 200 // room for more's line
+	var out []slack.Block
+	var cur []string
+	size := 0
+	for i, l := range lines {
+		l = cardClip(l)
+		n := cardLen(l) + 1
+		room := cardSectionChars
+		if len(out) == max-1 && more != nil && i < len(lines)-1 {
+			room -= reserve
+		}
+		if len(cur) > 0 && size+n > room {
+			if len(out) == max-1 {
+				if more != nil {
+					cur = append(cur, more(len(lines)-i))
+				}
+				return append(out, section(strings.Join(cur, "\n")))
+			}
+			out = append(out, section(strings.Join(cur, "\n")))
+			cur, size = nil, 0
+		}
+		cur = append(cur, l)
+		size += n
+	}
+	if len(cur) > 0 {
+		out = append(out, section(strings.Join(cur, "\n")))
+	}
+	return out
+}
+
+// destCounts says how many destinations are in each state: "3 verified, 1 failed".
+func destCounts(ds []rotation.Destination) string {
+	counts := map[rotation.DestState]int{}
+	var order []rotation.DestState
+	for _, d := range ds {
+		if counts[d.State] == 0 {
+			order = append(order, d.State)
+		}
+		counts[d.State]++
+	}
+	var parts []string
+	for _, st := range order {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func settingsURL(k rotation.TokenKind) string {

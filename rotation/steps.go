@@ -173,11 +173,16 @@ func (e *Engine) currentNew(ctx context.Context, r *Run) (Secret, error) {
 }
 
 // forEachDest runs fn for the destinations picked, in parallel, and records each
-// outcome on its own as soon as it is known.
+// outcome as soon as it is known. Outcomes that become known while another is
+// being recorded are recorded together in the next store transaction, so a
+// hundred apps answering at once cost a few writes rather than a hundred in a
+// row; every outcome is recorded before forEachDest returns.
 func (e *Engine) forEachDest(ctx context.Context, r *Run, pick func(Destination) bool, fn func(context.Context, Destination) (DestEvent, error)) []error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
+	var known []destOutcome // not recorded yet
+	wake := make(chan struct{}, 1)
 	for i, d := range r.Destinations {
 		if !pick(d) {
 			continue
@@ -198,42 +203,96 @@ func (e *Engine) forEachDest(ctx context.Context, r *Run, pick func(Destination)
 			}
 			if err != nil {
 				ev = DestEvFail
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("%s: %w", d.Label(), err))
-				mu.Unlock()
 			}
-			_, uerr := e.update(context.WithoutCancel(ctx), r.ID, func(x *Run) error {
-				xd := &x.Destinations[i]
-				to, terr := NextDest(xd.State, ev)
-				if terr != nil {
-					return terr
-				}
-				xd.State = to
-				now := e.now()
-				if err != nil {
-					xd.LastError = ErrorMessage(err)
-					if c := ErrorCode(err); ev == DestEvFail && d.State == DestWriting && (c == EUNAVAILABLE || c == EINTERNAL) {
-						xd.MaybeWritten = true
-					}
-				} else {
-					xd.LastError = ""
-					switch ev {
-					case DestEvWritten:
-						// When the write was sent: a read-back must find a change
-						// at or after it (GitHub's updated_at has whole seconds).
-						xd.Written = started
-					}
-					xd.Finished = now
-				}
-				return nil
-			})
-			if uerr != nil {
-				e.runLog(r).Error("could not record a destination", "dest", d.Label(), "err", uerr)
+			mu.Lock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", d.Label(), err))
+			}
+			known = append(known, destOutcome{i: i, d: d, ev: ev, err: err, started: started, finished: e.now()})
+			mu.Unlock()
+			select {
+			case wake <- struct{}{}:
+			default:
 			}
 		}()
 	}
-	wg.Wait()
-	return errs
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	record := func() {
+		mu.Lock()
+		batch := known
+		known = nil
+		mu.Unlock()
+		if len(batch) > 0 {
+			e.recordDests(ctx, r, batch)
+		}
+	}
+	for {
+		select {
+		case <-wake:
+			record()
+		case <-done:
+			record()
+			return errs
+		}
+	}
+}
+
+// destOutcome is what became of one destination in forEachDest.
+type destOutcome struct {
+	i                 int // in Run.Destinations
+	d                 Destination
+	ev                DestEvent
+	err               error
+	started, finished time.Time
+}
+
+// recordDests records outcomes in one store transaction. One the state table
+// refuses is logged and left out; the others are recorded.
+func (e *Engine) recordDests(ctx context.Context, r *Run, batch []destOutcome) {
+	var refused []error
+	_, uerr := e.update(context.WithoutCancel(ctx), r.ID, func(x *Run) error {
+		refused = refused[:0]
+		for _, o := range batch {
+			xd := &x.Destinations[o.i]
+			to, terr := NextDest(xd.State, o.ev)
+			if terr != nil {
+				refused = append(refused, fmt.Errorf("%s: %w", o.d.Label(), terr))
+				continue
+			}
+			xd.State = to
+			if o.err != nil {
+				xd.LastError = ErrorMessage(o.err)
+				if c := ErrorCode(o.err); o.ev == DestEvFail && o.d.State == DestWriting && (c == EUNAVAILABLE || c == EINTERNAL) {
+					xd.MaybeWritten = true
+				}
+			} else {
+				xd.LastError = ""
+				switch o.ev {
+				case DestEvWritten:
+					// When the write was sent: a read-back must find a change
+					// at or after it (GitHub's updated_at has whole seconds).
+					xd.Written = o.started
+				}
+				xd.Finished = o.finished
+			}
+		}
+		if len(refused) == len(batch) {
+			return refused[0] // nothing to record
+		}
+		return nil
+	})
+	for _, err := range refused {
+		e.runLog(r).Error("could not record a destination", "err", err)
+	}
+	if uerr != nil && len(refused) < len(batch) {
+		for _, o := range batch {
+			e.runLog(r).Error("could not record a destination", "dest", o.d.Label(), "err", uerr)
+		}
+	}
 }
 
 // propagate is step 5: set the new value on every destination not yet written, in

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
@@ -39,10 +40,16 @@ var (
 // within minutes; an hour is ample.
 const EnvelopeTTL = time.Hour
 
+// EnvelopeBatchDelay is how long a MarkEnvelope made while others are in flight
+// waits for more marks to commit with (bbolt's Batch; only MarkEnvelope batches).
+const EnvelopeBatchDelay = 2 * time.Millisecond
+
 // Store is a bbolt-backed rotation.Store.
 type Store struct {
 	db   *bolt.DB
 	path string
+	// marking counts MarkEnvelope calls in flight.
+	marking atomic.Int32
 }
 
 var _ rotation.Store = (*Store)(nil)
@@ -81,6 +88,7 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 		db.Close()
 		return nil, rotation.Wrap(rotation.EINTERNAL, err, "cannot prepare the database %s", path)
 	}
+	db.MaxBatchDelay = EnvelopeBatchDelay
 	return &Store{db: db, path: path}, nil
 }
 
@@ -389,7 +397,8 @@ func (s *Store) MarkEnvelope(_ context.Context, id string, at time.Time) (bool, 
 		return false, fmt.Errorf("store: empty envelope id")
 	}
 	seen := false
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	mark := func(tx *bolt.Tx) error {
+		seen = false // Batch may call it again
 		ids := tx.Bucket(bucketEnvelopes)
 		if ids.Get([]byte(id)) != nil {
 			seen = true
@@ -411,7 +420,17 @@ func (s *Store) MarkEnvelope(_ context.Context, id string, at time.Time) (bool, 
 			return err
 		}
 		return age.Put(append(append(ts, 0), id...), nil)
-	})
+	}
+	// A mark made alone commits at once. In a burst of envelopes the marks that
+	// come while another is in flight go through Batch, which commits those
+	// arriving within EnvelopeBatchDelay together: one disk sync, not one each.
+	var err error
+	if s.marking.Add(1) == 1 {
+		err = s.db.Update(mark)
+	} else {
+		err = s.db.Batch(mark)
+	}
+	s.marking.Add(-1)
 	return seen, err
 }
 

@@ -1,0 +1,528 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/sandbox"
+	"github.com/raxx-app/rotabot/store"
+)
+
+const ms = float64(time.Millisecond)
+
+func msText(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/ms) }
+
+func mbText(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+
+// exampleSpecs are n secrets shaped like the example matrix's first one: two
+// Heroku apps, an Actions secret, a shell-rc operator and the console check.
+func exampleSpecs(n int) []secretSpec {
+	specs := make([]secretSpec, n)
+	for i := range specs {
+		specs[i] = secretSpec{Name: fmt.Sprintf("GITHUB_API_TOKEN_%02d", i+1),
+			HerokuApps: []string{"raxx-console-prod", "raxx-console-staging"}, GitHub: true, ShellRC: true, Verify: true}
+	}
+	return specs
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p*float64(len(sorted))+0.999999) - 1
+	i = max(0, min(i, len(sorted)-1))
+	return sorted[i]
+}
+
+// benchAck sends n slash commands at once (back to back on the Socket Mode link),
+// bursts times, and measures for each the time from its envelope leaving the
+// stand-in to the bot's ack arriving there. The commands are the read-only ones
+// a busy team types: help, list, expiring, history and a dry run. The figures
+// pool every burst.
+func benchAck(r *report, bin, dir string, n, bursts int) error {
+	specs := exampleSpecs(2)
+	w := newWorld(dir, specs)
+	defer w.close()
+	if err := w.start(bin); err != nil {
+		return err
+	}
+	if err := waitIdle(w.bot.pid(), 60*time.Second); err != nil {
+		return err
+	}
+	if err := w.slash(userAlice, opsChannel, "list"); err != nil { // warm the ops-group cache, as a running bot has it
+		return err
+	}
+	time.Sleep(300 * time.Millisecond)
+	texts := []string{"help", "list", "expiring", "history " + specs[0].Name, specs[0].Name + " --dry-run"}
+	var all, warm []time.Duration
+	var p99s []string
+	var answeredIn []string
+	for b := range bursts {
+		lat, answered, err := ackBurst(w, n, texts, fmt.Sprintf("bench-ack-%d-", b))
+		if err != nil {
+			return err
+		}
+		all = append(all, lat...)
+		if b > 0 {
+			warm = append(warm, lat...)
+		}
+		p99s = append(p99s, msText(percentile(lat, 0.99)))
+		answeredIn = append(answeredIn, orTimeout(answered))
+		if err := waitIdle(w.bot.pid(), 60*time.Second); err != nil {
+			return err
+		}
+	}
+	slices.Sort(all)
+	slices.Sort(warm)
+	label := fmt.Sprintf("ack latency, %d slash commands at once", n)
+	p99 := percentile(all, 0.99)
+	r.add(label+": p50", msText(percentile(all, 0.50)), "", 0, "")
+	r.add(label+": p99", msText(p99), "≤ 20 ms", float64(p99)/float64(20*time.Millisecond),
+		fmt.Sprintf("%d bursts pooled; p99 of each burst, the first one right after start-up: %s", bursts, strings.Join(p99s, ", ")))
+	r.add(label+": max", msText(all[len(all)-1]), "", 0,
+		fmt.Sprintf("every command answered (response_url) within %s of its burst's start", strings.Join(answeredIn, ", ")))
+	if len(warm) > 0 {
+		wp99 := percentile(warm, 0.99)
+		r.add(label+": p99 of the bursts after the first", msText(wp99), "≤ 20 ms", float64(wp99)/float64(20*time.Millisecond),
+			fmt.Sprintf("p50 %s, max %s", msText(percentile(warm, 0.50)), msText(warm[len(warm)-1])))
+	}
+	return nil
+}
+
+// ackBurst sends one burst and returns each command's ack latency (sorted) and
+// the time until every command was answered.
+func ackBurst(w *world, n int, texts []string, prefix string) ([]time.Duration, time.Duration, error) {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s%04d", prefix, i)
+	}
+	sent := make([]time.Time, n)
+	acked := make([]time.Time, n)
+	w.sb.Slack.ResetLog()
+	// One waiter takes the acks in sending order (slack-go acks in receive
+	// order): an ack that came before the one waited for is timed when it is
+	// reached, which can only overstate its latency.
+	waited := make(chan error, 1)
+	go func() {
+		for i, id := range ids {
+			if _, err := w.sb.Slack.WaitAck(id, 30*time.Second); err != nil {
+				waited <- err
+				return
+			}
+			acked[i] = time.Now()
+		}
+		waited <- nil
+	}()
+	// The stand-ins run in this process: collect its garbage now and not during
+	// the burst, so a pause here is not taken for the bot's.
+	runtime.GC()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	start := time.Now()
+	for i := range ids {
+		sent[i] = time.Now()
+		if _, err := w.sb.Slack.SendSlashCommand(sandbox.SlashCommand{User: userAlice, Channel: opsChannel, Command: "/rotate",
+			Text: texts[i%len(texts)], EnvelopeID: ids[i]}); err != nil {
+			return nil, 0, err
+		}
+	}
+	if err := <-waited; err != nil {
+		return nil, 0, err
+	}
+	lat := make([]time.Duration, n)
+	for i := range lat {
+		lat[i] = acked[i].Sub(sent[i])
+	}
+	slices.Sort(lat)
+	// Every command is answered too (response_url); not a target, shown for scale.
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if w.sb.Slack.Count("POST /response/{id}", true) >= n {
+			return lat, time.Since(start), nil
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return lat, 0, nil
+}
+
+func orTimeout(d time.Duration) string {
+	if d == 0 {
+		return "not within 60 s"
+	}
+	return msText(d)
+}
+
+// benchPropagate runs one rotation of a secret set on apps Heroku apps, every
+// Heroku request answered after latency, and reads the propagate step's start
+// and end from the run as the bot stored it.
+func benchPropagate(r *report, bin, dir string, apps int, latency time.Duration) error {
+	names := make([]string, apps)
+	for i := range names {
+		names[i] = fmt.Sprintf("raxx-bench-%03d", i+1)
+	}
+	const secret = "GITHUB_API_PROPAGATE_TOKEN"
+	w := newWorld(dir, []secretSpec{{Name: secret, HerokuApps: names}})
+	defer w.close()
+	if err := w.start(bin); err != nil {
+		return err
+	}
+	if err := waitIdle(w.bot.pid(), 60*time.Second); err != nil {
+		return err
+	}
+	h := w.sb.Heroku
+	h.ResetLog()
+	h.SetLatency(latency)
+	id, err := w.rotate(secret, "Waiting for revoke")
+	h.SetLatency(0)
+	if err != nil {
+		return err
+	}
+	var patches, reads, limited int
+	for _, q := range h.Requests() {
+		switch q.Route {
+		case "PATCH /apps/{app}/config-vars":
+			patches++
+		case "GET /apps/{app}/config-vars":
+			reads++
+		}
+		if q.Status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	remaining := herokuRemaining(w)
+	w.bot.stop(25 * time.Second)
+	st, err := store.Open(w.env["ROTABOT_DB"], 5*time.Second)
+	if err != nil {
+		return err
+	}
+	run, err := st.GetRun(context.Background(), id)
+	st.Close()
+	if err != nil {
+		return err
+	}
+	p, v := run.Step(rotation.StepPropagate), run.Step(rotation.StepVerify)
+	if p == nil || v == nil || p.Finished.IsZero() || v.Finished.IsZero() {
+		return fmt.Errorf("run %s has no finished propagate and verify steps", id)
+	}
+	prop, ver := p.Finished.Sub(p.Started), v.Finished.Sub(v.Started)
+	label := fmt.Sprintf("propagate to %d Heroku apps at %s a call, ÷ %s", apps, msText(latency), msText(latency))
+	target, ratio := "", 0.0
+	if apps <= 20 {
+		target, ratio = "≤ 1.25", float64(prop)/float64(latency)/1.25
+	}
+	r.add(label, fmt.Sprintf("%.2f (%s)", float64(prop)/float64(latency), msText(prop)), target, ratio,
+		fmt.Sprintf("verify %s; Heroku: %d requests (%d PATCH, %d GET config-vars), %d answered 429, RateLimit-Remaining %s of 4500 after",
+			msText(ver), patches+reads, patches, reads, limited, remaining))
+	if apps > 20 {
+		r.add(fmt.Sprintf("Heroku rate limit respected at %d apps", apps),
+			fmt.Sprintf("%d requests, %d answered 429, RateLimit-Remaining %s", patches+reads, limited, remaining),
+			"no 429", boolRatio(limited == 0), "")
+	}
+	return nil
+}
+
+func boolRatio(ok bool) float64 {
+	if ok {
+		return -1
+	}
+	return -2
+}
+
+// herokuRemaining asks the stand-in for the rate-limit tokens left (the ask
+// itself takes one, added back).
+func herokuRemaining(w *world) string {
+	req, _ := http.NewRequest(http.MethodGet, w.sb.Heroku.URL+"/account", nil)
+	req.Header.Set("Accept", "application/vnd.heroku+json; version=3")
+	req.Header.Set("Authorization", "Bearer "+w.sb.HerokuAPIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "?"
+	}
+	resp.Body.Close()
+	n, err := strconv.Atoi(resp.Header.Get("RateLimit-Remaining"))
+	if err != nil {
+		return "?"
+	}
+	return strconv.Itoa(n + 1)
+}
+
+// benchRuns measures, on one bot process with stand-ins answering at once: its
+// resident memory after connecting and going idle; the CPU time of one whole
+// run (everything but waiting for people); then runs more runs, several secrets
+// at a time, and measures memory again and the mean CPU time per run.
+func benchRuns(r *report, bin, dir string, runs int, doCPU, doMem bool) error {
+	specs := exampleSpecs(8)
+	w := newWorld(dir, specs)
+	defer w.close()
+	if err := w.start(bin); err != nil {
+		return err
+	}
+	pid := w.bot.pid()
+	if err := waitIdle(pid, 60*time.Second); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	idleRSS, err := rss(pid)
+	if err != nil {
+		return err
+	}
+	if doMem {
+		r.add("resident memory after connect, idle", mbText(idleRSS), "≤ 25 MB", float64(idleRSS)/(25<<20), "VmRSS of `rotabot serve`")
+	}
+	rate, err := idleRate(pid, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	var cpuErr error
+	cpuNow := func() time.Duration {
+		c, err := cpu(pid)
+		if err != nil && cpuErr == nil {
+			cpuErr = err
+		}
+		return c
+	}
+	c0, t0 := cpuNow(), time.Now()
+	if _, err := w.rotate(specs[0].Name, ""); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond) // the run's last card update and audit post
+	c1, t1 := cpuNow(), time.Now()
+	if cpuErr != nil {
+		return cpuErr
+	}
+	one := c1 - c0 - time.Duration(rate*float64(t1.Sub(t0)))
+	if doCPU {
+		r.add("bot machine time of one whole run (CPU user+sys, minus idle)", msText(one), "≤ 1 s", float64(one)/float64(time.Second),
+			fmt.Sprintf("the run took %s of wall time; idle use %.2f ms/s", msText(t1.Sub(t0)), rate*1000))
+	}
+	if runs <= 1 {
+		return nil
+	}
+	// The other runs, one worker per secret.
+	left := int64(runs - 1)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	c2, t2 := cpuNow(), time.Now()
+	for _, s := range specs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for atomic.AddInt64(&left, -1) >= 0 {
+				if _, err := w.rotate(s.Name, ""); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					atomic.StoreInt64(&left, -1)
+					return
+				}
+			}
+		}()
+	}
+	// The stand-ins keep every request; forget them now and then.
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				for _, s := range []interface{ ResetLog() }{w.sb.Slack, w.sb.GitHub, w.sb.Heroku, w.sb.Infisical, w.console} {
+					s.ResetLog()
+				}
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	if firstErr != nil {
+		return firstErr
+	}
+	t3 := time.Now()
+	if err := waitIdle(pid, 60*time.Second); err != nil {
+		return err
+	}
+	c3, t4 := cpuNow(), time.Now()
+	if cpuErr != nil {
+		return cpuErr
+	}
+	mean := (c3 - c2 - time.Duration(rate*float64(t4.Sub(t2)))) / time.Duration(runs-1)
+	if doCPU {
+		r.add(fmt.Sprintf("bot machine time per run, mean of %d more runs (%d secrets at a time)", runs-1, len(specs)), msText(mean), "≤ 1 s",
+			float64(mean)/float64(time.Second), fmt.Sprintf("%d runs in %s of wall time", runs-1, t3.Sub(t2).Round(time.Millisecond)))
+	}
+	if doMem {
+		after, err := rss(pid)
+		if err != nil {
+			return err
+		}
+		target, ratio := "≤ 40 MB", float64(after)/(40<<20)
+		if runs < 1000 {
+			target, ratio = "(≤ 40 MB at 1,000)", 0
+		}
+		r.add(fmt.Sprintf("resident memory after %d finished runs", runs), mbText(after), target, ratio, "")
+	}
+	return nil
+}
+
+// prefill writes runs finished runs with the store package, spread over the
+// first ten secrets of specs, before the bot opens the file.
+func prefill(path string, specs []secretSpec, runs int) error {
+	st, err := store.Open(path, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx := context.Background()
+	base := time.Now().Add(-time.Duration(runs) * time.Hour)
+	for i := 0; i < runs; i++ {
+		s := specs[i%min(10, len(specs))]
+		at := base.Add(time.Duration(i) * time.Hour)
+		run := &rotation.Run{Secret: s.Name, Method: rotation.MethodSlack, State: rotation.StateCompleted,
+			Requester: userAlice, Submitter: userAlice, Approver: userBob, Created: at, Updated: at.Add(7 * time.Minute),
+			TokenKind: rotation.FineGrained, Login: "raxx-bot", OldExpiry: at.Add(5 * 24 * time.Hour), NewExpiry: at.Add(90 * 24 * time.Hour),
+			OldFingerprint: sandbox.RandomHex(4), NewFingerprint: sandbox.RandomHex(4), VaultVersionBefore: i/10 + 1, NewVaultVersion: i/10 + 2,
+			RevokeMethod: "api", RevokeSent: true, Card: rotation.CardRef{Channel: opsChannel, TS: fmt.Sprintf("%d.%06d", at.Unix(), i%1000000)}}
+		for k, name := range rotation.StepNames {
+			run.Steps = append(run.Steps, rotation.StepRecord{Name: name, State: rotation.StepDone, Actor: userAlice,
+				Started: at.Add(time.Duration(k) * time.Minute), Finished: at.Add(time.Duration(k)*time.Minute + 30*time.Second),
+				Message: "step " + name + " done"})
+		}
+		for _, a := range s.HerokuApps {
+			run.Destinations = append(run.Destinations, rotation.Destination{Kind: rotation.DestHeroku, Target: a, State: rotation.DestVerified,
+				Attempts: 1, Written: at.Add(5 * time.Minute), Finished: at.Add(6 * time.Minute)})
+		}
+		run.Destinations = append(run.Destinations, rotation.Destination{Kind: rotation.DestShellRC, Target: userOperator,
+			State: rotation.DestDone, Attempts: 1, Actor: userOperator, Finished: at.Add(6 * time.Minute)})
+		if _, err := st.CreateRun(ctx, run); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// timeAnswer sends /rotate text and returns the time from the envelope leaving
+// the stand-in to the first and to the last part of the bot's answer reaching
+// it (response_url), and how many parts there were.
+func timeAnswer(w *world, text string) (first, last time.Duration, parts int, err error) {
+	sl := w.sb.Slack
+	sl.ResetLog()
+	t0 := time.Now()
+	if _, err := sl.SendSlashCommand(sandbox.SlashCommand{User: userAlice, Channel: opsChannel, Command: "/rotate", Text: text}); err != nil {
+		return 0, 0, 0, err
+	}
+	deadline := t0.Add(30 * time.Second)
+	var lastSeen time.Time
+	for {
+		n := 0
+		var firstAt, lastAt time.Time
+		for _, q := range sl.Requests() {
+			if q.Route == "POST /response/{id}" {
+				n++
+				if firstAt.IsZero() || q.Time.Before(firstAt) {
+					firstAt = q.Time
+				}
+				if q.Time.After(lastAt) {
+					lastAt = q.Time
+				}
+			}
+		}
+		now := time.Now()
+		if n > parts {
+			parts, lastSeen = n, now
+			first, last = firstAt.Sub(t0), lastAt.Sub(t0)
+		}
+		// The answer is complete once 300 ms pass without another part.
+		if parts > 0 && now.Sub(lastSeen) > 300*time.Millisecond {
+			return first, last, parts, nil
+		}
+		if now.After(deadline) {
+			return 0, 0, 0, fmt.Errorf("no answer to /rotate %s within 30 s", text)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// benchScale starts the bot on a routing matrix of secrets secrets and a store
+// already holding runs finished runs, waits for its first expiry pass to end,
+// then times /rotate expiring and /rotate history.
+func benchScale(r *report, bin, dir string, secrets, runs, reps int) error {
+	specs := make([]secretSpec, secrets)
+	for i := range specs {
+		// Expiries from 20 days to a year: none is due a reminder.
+		specs[i] = secretSpec{Name: fmt.Sprintf("BENCH_TOKEN_%04d", i+1), HerokuApps: []string{"raxx-bench-shared"},
+			Expires: time.Duration(20+(i*37)%340) * 24 * time.Hour}
+	}
+	w := newWorld(dir, specs)
+	defer w.close()
+	t := time.Now()
+	if err := prefill(w.env["ROTABOT_DB"], specs, runs); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "  wrote %d finished runs in %s\n", runs, time.Since(t).Round(time.Millisecond))
+	if err := w.start(bin); err != nil {
+		return err
+	}
+	// The first expiry pass checks every secret with Infisical and GitHub.
+	t = time.Now()
+	for w.sb.GitHub.Count("GET /user", false) < secrets {
+		if time.Since(t) > 300*time.Second {
+			return fmt.Errorf("the first expiry pass did not check %d secrets within 300 s", secrets)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := waitIdle(w.bot.pid(), 300*time.Second); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "  first expiry pass over %d secrets took %s\n", secrets, time.Since(t).Round(time.Millisecond))
+	if err := w.slash(userAlice, opsChannel, "list"); err != nil {
+		return err
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, c := range []struct{ text, label string }{
+		{"expiring", fmt.Sprintf("/rotate expiring with %d secrets", secrets)},
+		{"history " + specs[0].Name, fmt.Sprintf("/rotate history with %d runs in the store (%d of this secret)", runs, (runs+9)/10)},
+	} {
+		var lasts []time.Duration
+		var firsts []time.Duration
+		parts := 0
+		for range reps {
+			f, l, n, err := timeAnswer(w, c.text)
+			if err != nil {
+				return err
+			}
+			firsts, lasts, parts = append(firsts, f), append(lasts, l), n
+		}
+		slices.Sort(lasts)
+		slices.Sort(firsts)
+		med := lasts[len(lasts)/2]
+		r.add(c.label, msText(med), "≤ 50 ms", float64(med)/float64(50*time.Millisecond),
+			fmt.Sprintf("median of %d, envelope → last of %d answer messages; max %s; first message median %s",
+				reps, parts, msText(lasts[len(lasts)-1]), msText(firsts[len(firsts)/2])))
+	}
+	return nil
+}
+
+// phaseDir makes a fresh directory for one phase.
+func phaseDir(root, name string) string {
+	d := filepath.Join(root, name)
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		fail(err)
+	}
+	return d
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat (100 on
+// every Linux the project runs on; `getconf CLK_TCK` says).
+const clockTicks = 100
+
+// buildBot compiles the rotabot binary from the module at root into dir.
+func buildBot(root, dir string) (string, error) {
+	path := filepath.Join(dir, "rotabot")
+	cmd := exec.Command("go", "build", "-o", path, ".")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return path, nil
+}
+
+// bot is one `rotabot serve` subprocess.
+type bot struct {
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{}
+	err  error
+}
+
+// startBot starts `rotabot serve` with exactly env (plus PATH, HOME and TMPDIR),
+// its output going to logPath.
+func startBot(bin string, env map[string]string, logPath string) (*bot, error) {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "serve")
+	for _, k := range []string{"PATH", "HOME", "TMPDIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	b := &bot{cmd: cmd, log: f, done: make(chan struct{})}
+	go func() {
+		b.err = cmd.Wait()
+		f.Close()
+		close(b.done)
+	}()
+	return b, nil
+}
+
+func (b *bot) pid() int { return b.cmd.Process.Pid }
+
+func (b *bot) running() bool {
+	select {
+	case <-b.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop sends SIGTERM and waits (then SIGKILL after grace).
+func (b *bot) stop(grace time.Duration) {
+	if b.running() {
+		_ = b.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-b.done:
+		case <-time.After(grace):
+			_ = b.cmd.Process.Signal(syscall.SIGKILL)
+			<-b.done
+		}
+	}
+}
+
+// cpu is the process's CPU time so far (user+sys, all threads), from /proc/PID/stat.
+func cpu(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces: count
+	// fields after the last ')'. utime and stime are fields 14 and 15.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, errors.New("unreadable /proc stat")
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("unreadable utime/stime")
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
+
+// rss is the process's resident memory (VmRSS) in bytes, from /proc/PID/status.
+func rss(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				kb, err := strconv.ParseInt(f[0], 10, 64)
+				if err != nil {
+					return 0, err
+				}
+				return kb * 1024, nil
+			}
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+// waitIdle waits until the process used at most one clock tick of CPU in each of
+// two 250 ms windows in a row (or max passes), so that start-up work — the first
+// expiry pass, resumed runs — is over before a figure is taken.
+func waitIdle(pid int, max time.Duration) error {
+	deadline := time.Now().Add(max)
+	quiet := 0
+	last, err := cpu(pid)
+	if err != nil {
+		return err
+	}
+	for quiet < 2 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the bot did not go idle within %s", max)
+		}
+		time.Sleep(250 * time.Millisecond)
+		now, err := cpu(pid)
+		if err != nil {
+			return err
+		}
+		if now-last <= time.Second/clockTicks {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		last = now
+	}
+	return nil
+}
+
+// idleRate measures the process's CPU use per second of wall time while nobody
+// does anything (pings, timers), over d.
+func idleRate(pid int, d time.Duration) (float64, error) {
+	c0, err := cpu(pid)
+	if err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	time.Sleep(d)
+	c1, err := cpu(pid)
+	if err != nil {
+		return 0, err
+	}
+	return float64(c1-c0) / float64(time.Since(t0)), nil
+}
