@@ -502,6 +502,11 @@ func TestSlackSocketModeReconnects(t *testing.T) {
 	}
 	slackMust(t, s.WaitConnected(1, slackWait))
 	roundTrip("after disconnect")
+	// The old link closes a moment after the client reconnects.
+	deadline := time.Now().Add(slackWait)
+	for s.Connections() != 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	if n := s.DropLink(); n != 1 {
 		t.Errorf("dropped %d links", n)
