@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 // demo is `rotabot demo`: the stand-ins and the real bot in one process, and a
 // scripted session played as real Socket Mode envelopes.
 func (c *cli) demo(ctx context.Context, args []string) int {
-	fs := newFlagSet(c, "demo", "rotabot demo\n\nRuns a whole rotation — all eight steps and a rollback — against local stand-ins of Slack, GitHub,\nInfisical and Heroku started in this process, and prints what each person sees. No credential, no network.")
+	fs := newFlagSet(c, "demo", "rotabot demo [-sandbox FILE]\n\nRuns a whole rotation — all eight steps and a rollback — against local stand-ins of Slack, GitHub,\nInfisical and Heroku started in this process, and prints what each person sees. No credential, no network.\n\nWith -sandbox FILE it only starts the stand-ins, seeded for rotabot.example.yaml with a new token\nalready in Infisical, writes the environment that points rotabot at them to FILE, and waits for\nCtrl-C: then, in another shell, `set -a; . FILE; set +a` and try `rotabot rotate SECRET --dry-run`,\n`rotabot rotate SECRET` or `rotabot serve`.")
+	sandboxFile := fs.String("sandbox", "", "start the stand-ins only, write their environment to this file, and wait")
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code
@@ -25,6 +27,9 @@ func (c *cli) demo(ctx context.Context, args []string) int {
 	if len(pos) > 0 {
 		fs.Usage()
 		return 2
+	}
+	if *sandboxFile != "" {
+		return c.sandbox(ctx, *sandboxFile)
 	}
 	dir, err := os.MkdirTemp("", "rotabot-demo-")
 	if err != nil {
@@ -315,3 +320,48 @@ func leakDetail(l string) string {
 	}
 	return ": " + l
 }
+
+// sandbox is `rotabot demo -sandbox FILE`: the stand-ins alone, for trying the
+// other commands against them.
+func (c *cli) sandbox(ctx context.Context, file string) int {
+	h, err := newWorld(time.Now())
+	if err != nil {
+		fmt.Fprintln(c.stderr, "rotabot demo:", err)
+		return 1
+	}
+	defer h.close()
+	// The SOP's step 4 done by hand: the new token is in Infisical, for `rotate`.
+	h.world.Infisical.Set(h.matrix.Vault.Environment, h.matrix.Vault.Path, "GITHUB_API_READONLY_TOKEN", h.fresh[0])
+	dir, err := os.MkdirTemp("", "rotabot-sandbox-")
+	if err != nil {
+		fmt.Fprintln(c.stderr, "rotabot demo: cannot make a temporary folder:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	h.env["ROTABOT_DB"] = dir + "/rotabot.db"
+	var b strings.Builder
+	b.WriteString("# rotabot demo -sandbox: made-up credentials of local stand-ins, valid while it runs\n")
+	for _, k := range sortedKeys(h.env) {
+		fmt.Fprintf(&b, "%s=%s\n", k, shellQuote(h.env[k]))
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		fmt.Fprintln(c.stderr, "rotabot demo: cannot write", file+":", err)
+		return 1
+	}
+	fmt.Fprintf(c.stdout, "Stand-ins of Slack, GitHub, Infisical and Heroku are running; their environment is in %s.\n", file)
+	fmt.Fprintf(c.stdout, "In another shell:\n  set -a; . %s; set +a\n  go run . rotate GITHUB_API_READONLY_TOKEN --dry-run\n  go run . rotate GITHUB_API_READONLY_TOKEN\nCtrl-C stops the stand-ins.\n", file)
+	<-ctx.Done()
+	return 0
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// shellQuote quotes v for a POSIX shell.
+func shellQuote(v string) string { return "'" + strings.ReplaceAll(v, "'", `'"'"'`) + "'" }

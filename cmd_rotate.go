@@ -143,6 +143,10 @@ func actor() string {
 // then the next steps for revoking the old token.
 func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix) {
 	fmt.Fprintf(w, "\nSUMMARY — %s, run %s: %s\n", r.Secret, r.ID, r.State.Word())
+	width := 0
+	for _, d := range r.Destinations {
+		width = max(width, len([]rune(d.Label())))
+	}
 	for _, d := range r.Destinations {
 		status := "OK (set and verified)"
 		switch d.State {
@@ -154,7 +158,7 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix) {
 		default:
 			status = strings.ToUpper(string(d.State))
 		}
-		fmt.Fprintf(w, "  %-45s %s\n", d.Label(), status)
+		fmt.Fprintf(w, "  %-*s  %s\n", width, d.Label(), status)
 	}
 	if v := r.Step(rotation.StepVerify); v != nil && v.Message != "" {
 		fmt.Fprintf(w, "  verify: %s\n", v.Message)
