@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -339,6 +340,8 @@ func (c *cli) sandbox(ctx context.Context, file string) int {
 	}
 	defer os.RemoveAll(dir)
 	h.env["ROTABOT_DB"] = dir + "/rotabot.db"
+	// One line per variable: the routing matrix travels as base64, as on Heroku.
+	h.env["ROTABOT_CONFIG"] = base64.StdEncoding.EncodeToString([]byte(h.env["ROTABOT_CONFIG"]))
 	var b strings.Builder
 	b.WriteString("# rotabot demo -sandbox: made-up credentials of local stand-ins, valid while it runs\n")
 	for _, k := range sortedKeys(h.env) {

@@ -247,3 +247,46 @@ func TestServeStartUpChecks(t *testing.T) {
 		})
 	}
 }
+
+// `rotabot demo -sandbox FILE` leaves the stand-ins running for the other
+// commands; the file's environment points them there.
+func TestDemoSandboxForTheOtherCommands(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "sandbox.env")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var out bytes.Buffer
+	go func() {
+		c := &cli{stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
+		done <- c.run(ctx, []string{"demo", "-sandbox", file})
+	}()
+	var env map[string]string
+	must(t, waitFor("the sandbox file", func() bool {
+		b, err := os.ReadFile(file)
+		if err != nil || !strings.Contains(string(b), "SLACK_API_URL=") {
+			return false
+		}
+		env = map[string]string{}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(line, "=")
+			if ok && !strings.HasPrefix(k, "#") {
+				env[k] = strings.ReplaceAll(strings.Trim(v, "'"), `'"'"'`, "'")
+			}
+		}
+		return true
+	}))
+	if info, _ := os.Stat(file); info.Mode().Perm() != 0o600 {
+		t.Errorf("the sandbox file is %v, want 0600", info.Mode().Perm())
+	}
+	code, stdout, stderr := runCLI(t, env, "rotate", "GITHUB_API_READONLY_TOKEN", "--dry-run")
+	if code != 0 || !strings.Contains(stdout, "value in Infisical: login raxx-bot") {
+		t.Fatalf("dry run against the sandbox: %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, env, "rotate", "GITHUB_API_READONLY_TOKEN")
+	if code != 0 || !strings.Contains(stdout, "run r1: Completed") {
+		t.Fatalf("rotate against the sandbox: %d\n%s\n%s", code, stdout, stderr)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("demo -sandbox exited %d: %s", code, out.String())
+	}
+}
