@@ -339,15 +339,9 @@ func (e *Engine) propagate(ctx context.Context, r *Run) (*Run, error) {
 			}
 			return DestEvWritten, c.Set(cctx, d.Target, d.VarName(r.Secret), value)
 		})
-	if ctx.Err() != nil {
-		return r, ctx.Err()
-	}
-	r, err = e.Store.GetRun(ctx, r.ID)
-	if err != nil {
-		return nil, err
-	}
-	if len(errs) > 0 {
-		return e.fail(ctx, r, EvPropagateFail, StepPropagate, destErrors(r, errs, "Retry sets only the failed ones"))
+	r, stop, err := e.settle(ctx, r, errs, EvPropagateFail, StepPropagate, "Retry sets only the failed ones")
+	if stop {
+		return r, err
 	}
 	nr, err := e.transition(ctx, r.ID, EvPropagated, func(x *Run) error {
 		now := e.now()
@@ -361,6 +355,24 @@ func (e *Engine) propagate(ctx context.Context, r *Run) (*Run, error) {
 	}
 	e.notify(ctx, nr, "Propagated to every destination")
 	return nr, nil
+}
+
+// settle reloads the run once its destinations' outcomes are recorded. stop is
+// true when the step ends here: the process is stopping, or a destination failed
+// (then the run moved to the failed state, with every failure named).
+func (e *Engine) settle(ctx context.Context, r *Run, errs []error, ev Event, step, hint string) (*Run, bool, error) {
+	if ctx.Err() != nil {
+		return r, true, ctx.Err()
+	}
+	nr, err := e.Store.GetRun(ctx, r.ID)
+	if err != nil {
+		return nil, true, err
+	}
+	if len(errs) > 0 {
+		nr, err = e.fail(ctx, nr, ev, step, destErrors(nr, errs, hint))
+		return nr, true, err
+	}
+	return nr, false, nil
 }
 
 func destErrors(r *Run, errs []error, hint string) error {
@@ -419,15 +431,9 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 			extra = append(extra, "workload probe ok")
 		}
 	}
-	if ctx.Err() != nil {
-		return r, ctx.Err()
-	}
-	r, err = e.Store.GetRun(ctx, r.ID)
-	if err != nil {
-		return nil, err
-	}
-	if len(errs) > 0 {
-		return e.fail(ctx, r, EvVerifyFail, StepVerify, destErrors(r, errs, "Retry verifies again; Rollback restores the old token"))
+	r, stop, err := e.settle(ctx, r, errs, EvVerifyFail, StepVerify, "Retry verifies again; Rollback restores the old token")
+	if stop {
+		return r, err
 	}
 	msg := "every destination holds the new value"
 	if len(extra) > 0 {
@@ -645,15 +651,9 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 			}
 			return DestEvRevert, c.Set(cctx, d.Target, d.VarName(r.Secret), old)
 		})
-	if ctx.Err() != nil {
-		return r, ctx.Err()
-	}
-	r, err = e.Store.GetRun(ctx, r.ID)
-	if err != nil {
-		return nil, err
-	}
-	if len(errs) > 0 {
-		return e.fail(ctx, r, EvRollbackFail, "rollback", destErrors(r, errs, "Retry restores only those"))
+	r, stop, err := e.settle(ctx, r, errs, EvRollbackFail, "rollback", "Retry restores only those")
+	if stop {
+		return r, err
 	}
 	err = e.withUnavailable(ctx, r, "Slack unavailable", func(cctx context.Context) error {
 		return e.publishAudit(cctx, r, ActionRolledBack)
