@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"errors"
+	"net/url"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -144,8 +146,18 @@ func (r replier) say(ctx context.Context, text string, blocks ...slack.Block) {
 		_, err = r.h.Slack.PostEphemeralContext(ctx, r.channel, r.user, opts...)
 	}
 	if err != nil {
-		r.h.log().Warn("could not answer", "user", r.user, "err", err)
+		r.h.log().Warn("could not answer", "user", r.user, "err", withoutURL(err))
 	}
+}
+
+// withoutURL drops the URL from a failed request's error: a response_url is a
+// capability (anyone holding it may answer that person) and stays out of logs.
+func withoutURL(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + " (response_url): " + ue.Err.Error()
+	}
+	return err.Error()
 }
 
 // fail answers an engine error in a person's words.
