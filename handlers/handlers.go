@@ -3,9 +3,9 @@ package handlers
 import (
 	"context"
 	"errors"
-	"net/url"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
