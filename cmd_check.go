@@ -8,13 +8,8 @@ import (
 func (c *cli) check(args []string) int {
 	fs := newFlagSet(c, "check", "rotabot check [-config FILE]\n\nChecks the routing matrix (default: $ROTABOT_CONFIG, else rotabot.yaml) and prints every mistake as FILE:LINE: what is wrong — how to fix it.")
 	path := fs.String("config", "", "routing matrix: a path, or the YAML itself, or base64 of it (default $ROTABOT_CONFIG, else rotabot.yaml)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
+	if code, ok := parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fs.Usage()
-		return 2
 	}
 	src := *path
 	if src == "" {

@@ -21,13 +21,8 @@ import (
 func (c *cli) demo(ctx context.Context, args []string) int {
 	fs := newFlagSet(c, "demo", "rotabot demo [-sandbox FILE]\n\nRuns a whole rotation — all eight steps and a rollback — against local stand-ins of Slack, GitHub,\nInfisical and Heroku started in this process, and prints what each person sees. No credential, no network.\n\nWith -sandbox FILE it only starts the stand-ins, seeded for rotabot.example.yaml with a new token\nalready in Infisical, writes the environment that points rotabot at them to FILE, and waits for\nCtrl-C: then, in another shell, `set -a; . FILE; set +a` and try `rotabot rotate SECRET --dry-run`,\n`rotabot rotate SECRET` or `rotabot serve`.")
 	sandboxFile := fs.String("sandbox", "", "start the stand-ins only, write their environment to this file, and wait")
-	pos, code, ok := parse(fs, args)
-	if !ok {
+	if code, ok := parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fs.Usage()
-		return 2
 	}
 	if *sandboxFile != "" {
 		return c.sandbox(ctx, *sandboxFile)
@@ -58,7 +53,7 @@ func (c *cli) demo(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.stdout, "the bot's last log lines:\n%s\n", strings.Join(lines, "\n"))
 		return 1
 	}
-	ok = d.summary()
+	ok := d.summary()
 	fmt.Fprintf(c.stdout, "\nDemo finished in %.1f s.\n", time.Since(start).Seconds())
 	if !ok {
 		return 1

@@ -25,13 +25,8 @@ const ShutdownGrace = 20 * time.Second
 func (c *cli) serve(ctx context.Context, args []string) int {
 	fs := newFlagSet(c, "serve", "rotabot serve [-config FILE]\n\nRuns the Slack bot over Socket Mode. The environment is described in README.md.")
 	cfg := fs.String("config", "", "routing matrix (default $ROTABOT_CONFIG, else rotabot.yaml)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
+	if code, ok := parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fs.Usage()
-		return 2
 	}
 	env, m, ok := c.loadSetup(*cfg)
 	if !ok {

@@ -87,6 +87,16 @@ func parse(fs *flag.FlagSet, args []string) ([]string, int, bool) {
 	}
 }
 
+// parseNoArgs parses the flags of a command that takes no other argument.
+func parseNoArgs(fs *flag.FlagSet, args []string) (int, bool) {
+	pos, code, ok := parse(fs, args)
+	if ok && len(pos) > 0 {
+		fs.Usage()
+		return 2, false
+	}
+	return code, ok
+}
+
 func newFlagSet(c *cli, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)

@@ -315,30 +315,14 @@ func (c *checker) matrix(root *yaml.Node) *rotation.Matrix {
 	m := &rotation.Matrix{Secrets: map[string]*rotation.SecretConfig{}}
 	top := c.fields(root, "", "at the top level", topKeys)
 
-	if e, ok := top["ops_usergroup"]; ok && !isNull(e.val) {
-		if v, ok := c.scalar(e, "ops_usergroup"); ok {
-			m.OpsUsergroup = v
-			c.slackIDCheck(e.line, "ops_usergroup", v, "S", "a Slack user group id", "use the group's id (it starts with S), from the user group's page or `usergroups.list`")
-		}
-	} else {
-		c.missing(root, "ops_usergroup", lineOf(e, root), "ops_usergroup is missing — add the id of the Slack user group whose members may act and approve (S…)")
-	}
-
-	if e, ok := top["channel"]; ok && !isNull(e.val) {
-		if v, ok := c.scalar(e, "channel"); ok {
-			m.Channel = v
-			c.slackIDCheck(e.line, "channel", v, "CG", "a Slack channel id", "use the channel's id (C… or G…), shown at the bottom of the channel's details")
-		}
-	} else {
-		c.missing(root, "channel", lineOf(e, root), "channel is missing — add the id of the ops channel (C… or G…) where /rotate is allowed and reminders are posted")
-	}
-
-	if e, ok := top["audit_channel"]; ok && !isNull(e.val) {
-		if v, ok := c.scalar(e, "audit_channel"); ok {
-			m.AuditChannel = v
-			c.slackIDCheck(e.line, "audit_channel", v, "CG", "a Slack channel id", "use the channel's id (C… or G…), shown at the bottom of the channel's details, or remove audit_channel")
-		}
-	}
+	m.OpsUsergroup = c.topSlackID(root, top, "ops_usergroup", "S", "a Slack user group id",
+		"use the group's id (it starts with S), from the user group's page or `usergroups.list`",
+		"ops_usergroup is missing — add the id of the Slack user group whose members may act and approve (S…)")
+	m.Channel = c.topSlackID(root, top, "channel", "CG", "a Slack channel id",
+		"use the channel's id (C… or G…), shown at the bottom of the channel's details",
+		"channel is missing — add the id of the ops channel (C… or G…) where /rotate is allowed and reminders are posted")
+	m.AuditChannel = c.topSlackID(root, top, "audit_channel", "CG", "a Slack channel id",
+		"use the channel's id (C… or G…), shown at the bottom of the channel's details, or remove audit_channel", "")
 
 	m.Reminders.DaysBefore = slices.Clone(rotation.DefaultDaysBefore)
 	if e, ok := top["reminders"]; ok {
@@ -867,6 +851,24 @@ func (c *checker) headersEnv(e entry, what string) map[string]string {
 }
 
 // slackIDCheck reports v unless it is a Slack id with one of prefixes.
+// topSlackID reads a top-level Slack id and checks its shape; when it is absent,
+// missing (if not "") is the problem reported.
+func (c *checker) topSlackID(root *yaml.Node, top map[string]entry, key, prefixes, is, fix, missing string) string {
+	e, ok := top[key]
+	if !ok || isNull(e.val) {
+		if missing != "" {
+			c.missing(root, key, lineOf(e, root), "%s", missing)
+		}
+		return ""
+	}
+	v, ok := c.scalar(e, key)
+	if !ok {
+		return ""
+	}
+	c.slackIDCheck(e.line, key, v, prefixes, is, fix)
+	return v
+}
+
 func (c *checker) slackIDCheck(line int, what, v, prefixes, is, fix string) bool {
 	if slackID(v, prefixes) {
 		return true

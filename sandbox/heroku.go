@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"mime"
 	"net/http"
@@ -245,10 +246,7 @@ func (h *Heroku) configVars(w http.ResponseWriter, r *http.Request) {
 	a := h.lookup(r.PathValue("app"))
 	var vars map[string]string
 	if a != nil {
-		vars = make(map[string]string, len(a.vars))
-		for k, v := range a.vars {
-			vars[k] = v
-		}
+		vars = maps.Clone(a.vars)
 	}
 	h.mu.Unlock()
 	if a == nil {
@@ -281,10 +279,7 @@ func (h *Heroku) updateConfigVars(w http.ResponseWriter, r *http.Request) {
 		}
 		a.releases++
 		a.updated = h.now().UTC()
-		vars = make(map[string]string, len(a.vars))
-		for k, v := range a.vars {
-			vars[k] = v
-		}
+		vars = maps.Clone(a.vars)
 	}
 	h.mu.Unlock()
 	if a == nil {
