@@ -1,5 +1,5 @@
-// The Heroku Go buildpack builds only the rotabot binary (not ./bench).
-// +heroku install .
+// The Heroku Go buildpack installs only the rotabot command (not ./bench) as bin/rotabot.
+// +heroku install ./cmd/rotabot
 module github.com/raxx-app/rotabot
 
 go 1.26.8

@@ -20,7 +20,7 @@ const clockTicks = 100
 // buildBot compiles the rotabot binary from the module at root into dir.
 func buildBot(root, dir string) (string, error) {
 	path := filepath.Join(dir, "rotabot")
-	cmd := exec.Command("go", "build", "-o", path, ".")
+	cmd := exec.Command("go", "build", "-o", path, "./cmd/rotabot")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -10,22 +10,23 @@ import (
 
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/sandbox"
+	"github.com/raxx-app/rotabot/sandbox/demo"
 )
 
-// People and places of the bench's workspace, as in the example matrix.
+// People and places of the bench's workspace: the demo's, as in the example matrix.
 const (
-	userAlice    = "U0ALICE"    // ops
-	userBob      = "U0BOB"      // ops
-	userOperator = "U0OPERATOR" // ops, keeps the token in their shell rc
-	userOwner    = "U0OWNER"
+	userAlice    = demo.Alice
+	userBob      = demo.Bob
+	userOperator = demo.Operator
+	userOwner    = demo.Owner
 	opsGroup     = "S0OPS"
-	opsChannel   = "C0OPS"
-	auditChannel = "C0AUDIT"
+	opsChannel   = demo.OpsChannel
+	auditChannel = demo.AuditChannel
 	repo         = "raxx-app/TradeMasterAPI"
 	vaultEnv     = "prod"
 	vaultPath    = "/MooseQuest/github/"
 	pendingPath  = "/rotabot/pending/"
-	consoleEnv   = "CONSOLE_OPS_COOKIE"
+	consoleEnv   = demo.ConsoleEnv
 )
 
 // secretSpec is one secret of a generated routing matrix.
@@ -68,10 +69,6 @@ func matrixYAML(specs []secretSpec, consoleURL string) string {
 	return b.String()
 }
 
-func fineGrained() string {
-	return "github_pat_11" + strings.ToUpper(sandbox.RandomHex(10)) + "_" + sandbox.RandomHex(29)
-}
-
 // world is the stand-ins of one bench phase, seeded for a generated matrix, the
 // Slack watch in front of the Web API, and the bot subprocess once started.
 type world struct {
@@ -106,7 +103,7 @@ func newWorld(dir string, specs []secretSpec) *world {
 	now := time.Now()
 	apps := map[string]map[string]string{}
 	for _, s := range specs {
-		tok := fineGrained()
+		tok := demo.FineGrainedToken()
 		exp := s.Expires
 		if exp == 0 {
 			exp = 60 * 24 * time.Hour
@@ -201,7 +198,7 @@ func (w *world) rotate(secret, until string) (string, error) {
 		return "", err
 	}
 	id := c.ID
-	tok := fineGrained()
+	tok := demo.FineGrainedToken()
 	sb.GitHub.AddToken(sandbox.TokenSpec{Value: tok, Login: "raxx-bot", Expires: time.Now().Add(90 * 24 * time.Hour), Repos: []string{repo}})
 	if err := w.click(userAlice, c.posted, handlers.LabelSubmit); err != nil {
 		return id, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/raxx-app/rotabot/sandbox/demo"
 	"strings"
 	"testing"
 	"time"
@@ -23,11 +24,11 @@ func startBot(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		h.stop()
+		h.StopBot()
 		if !t.Failed() {
-			h.assertLeakFree(t, h.world.Slack.AllText(), h.logs.String(), h.dbBytes(t))
+			h.assertLeakFree(t, h.World.Slack.AllText(), h.Logs.String(), h.dbBytes(t))
 		}
-		h.close()
+		h.Close()
 	})
 	return h
 }
@@ -41,31 +42,31 @@ func must(t *testing.T, err error) {
 
 func (h *harness) mustCard(t *testing.T, id, word string) sandbox.Message {
 	t.Helper()
-	m, err := h.waitCard(id, word)
+	m, err := h.WaitCard(id, word)
 	if err != nil {
-		got, _ := h.card(id)
-		t.Fatalf("%v; the card shows:\n%s\nlogs:\n%s", err, cardText(got), h.logs.String())
+		got, _ := h.Card(id)
+		t.Fatalf("%v; the card shows:\n%s\nlogs:\n%s", err, demo.CardText(got), h.Logs.String())
 	}
 	return m
 }
 
 func (h *harness) mustEphemeral(t *testing.T, user string, n int, want string) {
 	t.Helper()
-	text, err := h.waitEphemeral(user, n)
+	text, err := h.WaitEphemeral(user, n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(text, want) {
-		t.Fatalf("%s was told %q, want %q", names[user], text, want)
+		t.Fatalf("%s was told %q, want %q", demo.Names[user], text, want)
 	}
 }
 
 // toApproval starts a run as alice and submits the first fresh token.
 func (h *harness) toApproval(t *testing.T, id string) sandbox.Message {
 	t.Helper()
-	must(t, h.slash(userAlice, opsChannel, "GITHUB_API_READONLY_TOKEN"))
+	must(t, h.Slash(demo.Alice, demo.OpsChannel, "GITHUB_API_READONLY_TOKEN"))
 	card := h.mustCard(t, id, "Waiting for token")
-	ack, err := h.submitToken(userAlice, card, h.fresh[0])
+	ack, err := h.SubmitToken(demo.Alice, card, h.Fresh[0])
 	must(t, err)
 	if strings.Contains(string(ack), "errors") {
 		t.Fatalf("token refused: %s", ack)
@@ -76,8 +77,8 @@ func (h *harness) toApproval(t *testing.T, id string) sandbox.Message {
 func TestSlackHappyPathToAudit(t *testing.T) {
 	h := startBot(t)
 	card := h.toApproval(t, "r1")
-	text := cardText(card)
-	for _, want := range []string{"fine-grained", "login *raxx-bot*", "new `" + rotation.Fingerprint(h.fresh[0]) + "`", "expires 20"} {
+	text := demo.CardText(card)
+	for _, want := range []string{"fine-grained", "login *raxx-bot*", "new `" + rotation.Fingerprint(h.Fresh[0]) + "`", "expires 20"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the approver cannot see %q:\n%s", want, text)
 		}
@@ -85,17 +86,17 @@ func TestSlackHappyPathToAudit(t *testing.T) {
 	if b, ok := card.Button(handlers.LabelApprove); !ok || !strings.Contains(string(mustJSON(card.Blocks)), `"confirm"`) {
 		t.Fatalf("Approve button %v without a confirm dialog", b)
 	}
-	must(t, h.click(userBob, card, handlers.LabelApprove))
+	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
 	card = h.mustCard(t, "r1", "Waiting for revoke")
 	for dest, v := range h.destValues("GITHUB_API_READONLY_TOKEN") {
-		if v != h.fresh[0] {
+		if v != h.Fresh[0] {
 			t.Errorf("%s does not hold the new token", dest)
 		}
 	}
 	// The shell-rc operator's DM: the command to pull, never the token, and a Done button.
 	var dm sandbox.Message
-	must(t, waitFor("the operator's DM", func() bool {
-		dms := h.world.Slack.DMs(userOperator)
+	must(t, demo.WaitFor("the operator's DM", func() bool {
+		dms := h.World.Slack.DMs(demo.Operator)
 		if len(dms) > 0 {
 			dm = dms[0]
 		}
@@ -105,30 +106,30 @@ func TestSlackHappyPathToAudit(t *testing.T) {
 		t.Errorf("DM lacks the pull command: %s", dm.Text)
 	}
 	// The revoke confirm dialog names the operator who has not pressed Done.
-	if !strings.Contains(string(mustJSON(card.Blocks)), "<@"+userOperator+"> has not confirmed") {
+	if !strings.Contains(string(mustJSON(card.Blocks)), "<@"+demo.Operator+"> has not confirmed") {
 		t.Error("the revoke dialog does not name the pending operator")
 	}
 	// Only the operator may press Done.
-	must(t, h.click(userBob, dm, handlers.LabelDone))
-	h.mustEphemeral(t, userBob, 1, "Only the operator this message was sent to can press Done")
-	must(t, h.click(userOperator, dm, handlers.LabelDone))
-	must(t, waitFor("Done on the card", func() bool {
-		m, _ := h.card("r1")
-		return strings.Contains(cardText(m), "confirmed by <@"+userOperator+">")
+	must(t, h.Click(demo.Bob, dm, handlers.LabelDone))
+	h.mustEphemeral(t, demo.Bob, 1, "Only the operator this message was sent to can press Done")
+	must(t, h.Click(demo.Operator, dm, handlers.LabelDone))
+	must(t, demo.WaitFor("Done on the card", func() bool {
+		m, _ := h.Card("r1")
+		return strings.Contains(demo.CardText(m), "confirmed by <@"+demo.Operator+">")
 	}))
-	card, _ = h.card("r1")
-	must(t, h.click(userAlice, card, handlers.LabelRevokeAPI))
+	card, _ = h.Card("r1")
+	must(t, h.Click(demo.Alice, card, handlers.LabelRevokeAPI))
 	card = h.mustCard(t, "r1", "Completed")
 	if len(card.Buttons()) != 0 {
 		t.Errorf("a finished card has buttons: %v", card.Buttons())
 	}
-	if !h.world.GitHub.Revoked(h.oldToken) {
+	if !h.World.GitHub.Revoked(h.OldToken) {
 		t.Error("the old token was not revoked")
 	}
-	must(t, waitFor("the audit post", func() bool { return len(h.world.Slack.Messages(auditChannel)) == 1 }))
-	audit := h.world.Slack.Messages(auditChannel)[0].Text
+	must(t, demo.WaitFor("the audit post", func() bool { return len(h.World.Slack.Messages(demo.AuditChannel)) == 1 }))
+	audit := h.World.Slack.Messages(demo.AuditChannel)[0].Text
 	for _, want := range []string{"secret.rotate.completed\n", "GITHUB_API_READONLY_TOKEN", "<@U0ALICE>", "approver: <@U0BOB>", "fine-grained", "method: slack",
-		"Heroku raxx-console-prod", "old " + rotation.Fingerprint(h.oldToken) + " → new " + rotation.Fingerprint(h.fresh[0])} {
+		"Heroku raxx-console-prod", "old " + rotation.Fingerprint(h.OldToken) + " → new " + rotation.Fingerprint(h.Fresh[0])} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("audit post lacks %q:\n%s", want, audit)
 		}
@@ -137,11 +138,11 @@ func TestSlackHappyPathToAudit(t *testing.T) {
 		t.Error("the audit post's first line is not the action")
 	}
 	// Each step's detail went to the card's thread.
-	if n := len(h.world.Slack.Thread(opsChannel, card.TS)); n < 6 {
+	if n := len(h.World.Slack.Thread(demo.OpsChannel, card.TS)); n < 6 {
 		t.Errorf("only %d thread replies", n)
 	}
 	// /rotate status answers with the same word.
-	must(t, h.slash(userBob, "C0ELSEWHERE", "status r1"))
+	must(t, h.Slash(demo.Bob, "C0ELSEWHERE", "status r1"))
 }
 
 func mustJSON(v any) []byte {
@@ -155,26 +156,26 @@ func mustJSON(v any) []byte {
 func TestSlackRollbackAfterPropagation(t *testing.T) {
 	h := startBot(t)
 	card := h.toApproval(t, "r1")
-	must(t, h.click(userBob, card, handlers.LabelApprove))
+	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
 	card = h.mustCard(t, "r1", "Waiting for revoke")
-	must(t, h.click(userBob, card, handlers.LabelRollback))
+	must(t, h.Click(demo.Bob, card, handlers.LabelRollback))
 	card = h.mustCard(t, "r1", "Rolled back")
 	if len(card.Buttons()) != 0 {
 		t.Errorf("a rolled-back card has buttons")
 	}
 	for dest, v := range h.destValues("GITHUB_API_READONLY_TOKEN") {
-		if v != h.oldToken {
+		if v != h.OldToken {
 			t.Errorf("%s does not hold the old token again", dest)
 		}
 	}
-	if _, _, pending := h.world.Infisical.Value("prod", "/rotabot/pending/", "GITHUB_API_READONLY_TOKEN"); pending {
+	if _, _, pending := h.World.Infisical.Value("prod", "/rotabot/pending/", "GITHUB_API_READONLY_TOKEN"); pending {
 		t.Error("pending value left")
 	}
-	must(t, waitFor("the revert DM and the audit post", func() bool {
-		dms := h.world.Slack.DMs(userOperator)
-		return len(dms) == 2 && strings.Contains(dms[1].Text, "rolled back") && len(h.world.Slack.Messages(auditChannel)) == 1
+	must(t, demo.WaitFor("the revert DM and the audit post", func() bool {
+		dms := h.World.Slack.DMs(demo.Operator)
+		return len(dms) == 2 && strings.Contains(dms[1].Text, "rolled back") && len(h.World.Slack.Messages(demo.AuditChannel)) == 1
 	}))
-	if a := h.world.Slack.Messages(auditChannel)[0].Text; !strings.HasPrefix(a, "secret.rotate.rolled_back\n") {
+	if a := h.World.Slack.Messages(demo.AuditChannel)[0].Text; !strings.HasPrefix(a, "secret.rotate.rolled_back\n") {
 		t.Errorf("audit: %s", a)
 	}
 }
@@ -182,41 +183,41 @@ func TestSlackRollbackAfterPropagation(t *testing.T) {
 func TestSlackApprovalRefusals(t *testing.T) {
 	h := startBot(t)
 	card := h.toApproval(t, "r1")
-	must(t, h.click(userAlice, card, handlers.LabelApprove))
-	h.mustEphemeral(t, userAlice, 1, "You started this run, so you may not approve it")
-	must(t, h.click(userMallory, card, handlers.LabelApprove))
-	h.mustEphemeral(t, userMallory, 1, "Only members of the ops user group")
+	must(t, h.Click(demo.Alice, card, handlers.LabelApprove))
+	h.mustEphemeral(t, demo.Alice, 1, "You started this run, so you may not approve it")
+	must(t, h.Click(demo.Mallory, card, handlers.LabelApprove))
+	h.mustEphemeral(t, demo.Mallory, 1, "Only members of the ops user group")
 	time.Sleep(50 * time.Millisecond)
-	if m, _ := h.card("r1"); !strings.Contains(m.Text, "Waiting for approval") {
+	if m, _ := h.Card("r1"); !strings.Contains(m.Text, "Waiting for approval") {
 		t.Fatal("a refused approval changed the run")
 	}
 	// Bob submits the token in another run: he may not approve that one either.
-	must(t, h.click(userAlice, card, handlers.LabelCancel))
+	must(t, h.Click(demo.Alice, card, handlers.LabelCancel))
 	h.mustCard(t, "r1", "Cancelled")
-	must(t, h.slash(userAlice, opsChannel, "GITHUB_API_READONLY_TOKEN"))
+	must(t, h.Slash(demo.Alice, demo.OpsChannel, "GITHUB_API_READONLY_TOKEN"))
 	card = h.mustCard(t, "r2", "Waiting for token")
-	_, err := h.submitToken(userBob, card, h.fresh[1])
+	_, err := h.SubmitToken(demo.Bob, card, h.Fresh[1])
 	must(t, err)
 	card = h.mustCard(t, "r2", "Waiting for approval")
-	must(t, h.click(userBob, card, handlers.LabelApprove))
-	h.mustEphemeral(t, userBob, 1, "You submitted the new token, so you may not approve it")
-	must(t, h.click(userOperator, card, handlers.LabelApprove))
+	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
+	h.mustEphemeral(t, demo.Bob, 1, "You submitted the new token, so you may not approve it")
+	must(t, h.Click(demo.Operator, card, handlers.LabelApprove))
 	h.mustCard(t, "r2", "Waiting for revoke")
 }
 
 func TestSlackTokenRefusedInTheModal(t *testing.T) {
 	h := startBot(t)
-	must(t, h.slash(userAlice, opsChannel, "GITHUB_API_READONLY_TOKEN"))
+	must(t, h.Slash(demo.Alice, demo.OpsChannel, "GITHUB_API_READONLY_TOKEN"))
 	card := h.mustCard(t, "r1", "Waiting for token")
 	cases := []struct{ value, want string }{
-		{h.otherLogin, "This token belongs to someone-else, not raxx-bot"},
-		{h.oldToken, "That is the current token: generate a new one on GitHub"},
+		{h.OtherLogin, "This token belongs to someone-else, not raxx-bot"},
+		{h.OldToken, "That is the current token: generate a new one on GitHub"},
 		{"hello there", "The token contains spaces or line breaks: paste it as one word"},
 		{"xoxb-12345-67890-abcdefghijklmnop", "That is a Slack bot token, not a GitHub personal access token"},
-		{h.dispatchToken, "This is a classic token but GITHUB_API_READONLY_TOKEN is configured as fine-grained"},
+		{h.DispatchToken, "This is a classic token but GITHUB_API_READONLY_TOKEN is configured as fine-grained"},
 	}
 	for _, c := range cases {
-		ack, err := h.submitToken(userAlice, card, c.value)
+		ack, err := h.SubmitToken(demo.Alice, card, c.value)
 		must(t, err)
 		var a struct {
 			ResponseAction string            `json:"response_action"`
@@ -227,10 +228,10 @@ func TestSlackTokenRefusedInTheModal(t *testing.T) {
 			t.Errorf("submitting %s…: ack %s, want %q", rotation.Fingerprint(c.value), ack, c.want)
 		}
 	}
-	if m, _ := h.card("r1"); !strings.Contains(m.Text, "Waiting for token") {
+	if m, _ := h.Card("r1"); !strings.Contains(m.Text, "Waiting for token") {
 		t.Fatal("a refused token moved the run")
 	}
-	if _, _, pending := h.world.Infisical.Value("prod", "/rotabot/pending/", "GITHUB_API_READONLY_TOKEN"); pending {
+	if _, _, pending := h.World.Infisical.Value("prod", "/rotabot/pending/", "GITHUB_API_READONLY_TOKEN"); pending {
 		t.Fatal("a refused token was staged")
 	}
 }
@@ -238,9 +239,9 @@ func TestSlackTokenRefusedInTheModal(t *testing.T) {
 func TestSlackDryRunWritesNothing(t *testing.T) {
 	h := startBot(t)
 	before := writes(h)
-	must(t, h.slash(userAlice, "C0ELSEWHERE", "GITHUB_API_READONLY_TOKEN --dry-run"))
-	h.mustEphemeral(t, userAlice, 1, "Dry run — nothing was changed.")
-	text := h.world.Slack.Ephemerals(userAlice)[0].Text
+	must(t, h.Slash(demo.Alice, "C0ELSEWHERE", "GITHUB_API_READONLY_TOKEN --dry-run"))
+	h.mustEphemeral(t, demo.Alice, 1, "Dry run — nothing was changed.")
+	text := h.World.Slack.Ephemerals(demo.Alice)[0].Text
 	for _, want := range []string{"Heroku raxx-console-prod", "GitHub Actions raxx-app/TradeMasterAPI", "shell rc of <@U0OPERATOR>",
 		"expires in 90 days", "resource owner: MooseQuest", "Current token: login *raxx-bot*"} {
 		if !strings.Contains(text, want) {
@@ -250,7 +251,7 @@ func TestSlackDryRunWritesNothing(t *testing.T) {
 	if after := writes(h); after != before {
 		t.Fatalf("dry run wrote %d times", after-before)
 	}
-	if _, ok := h.card(""); ok {
+	if _, ok := h.Card(""); ok {
 		t.Fatal("dry run posted a card")
 	}
 }
@@ -258,7 +259,7 @@ func TestSlackDryRunWritesNothing(t *testing.T) {
 // writes counts requests that change something at GitHub, Infisical or Heroku.
 func writes(h *harness) int {
 	n := 0
-	for _, r := range append(append(h.world.Heroku.Requests(), h.world.GitHub.Requests()...), h.world.Infisical.Requests()...) {
+	for _, r := range append(append(h.World.Heroku.Requests(), h.World.GitHub.Requests()...), h.World.Infisical.Requests()...) {
 		if r.Method != "GET" && !strings.Contains(r.Path, "/auth/") {
 			n++
 		}
@@ -271,23 +272,23 @@ func TestSlackBadCommands(t *testing.T) {
 	cases := []struct {
 		user, channel, text, want string
 	}{
-		{userAlice, opsChannel, "NOPE_TOKEN", "“NOPE_TOKEN” is not a secret in the routing matrix."},
-		{userAlice, opsChannel, "", "Which secret? Type /rotate SECRET_NAME."},
-		{userAlice, opsChannel, "github_api_readonly_token", "did you mean GITHUB_API_READONLY_TOKEN?"},
-		{userAlice, opsChannel, "GITHUB_API_READONLY_TOKEN --force", "the only flag is --dry-run"},
-		{userAlice, opsChannel, "<@U0BOB>", "Slack formatting"},
-		{userAlice, "C0ELSEWHERE", "GITHUB_API_READONLY_TOKEN", "Rotations start in <#C0OPS> only"},
-		{userMallory, opsChannel, "GITHUB_API_READONLY_TOKEN", "Only members of the ops user group"},
+		{demo.Alice, demo.OpsChannel, "NOPE_TOKEN", "“NOPE_TOKEN” is not a secret in the routing matrix."},
+		{demo.Alice, demo.OpsChannel, "", "Which secret? Type /rotate SECRET_NAME."},
+		{demo.Alice, demo.OpsChannel, "github_api_readonly_token", "did you mean GITHUB_API_READONLY_TOKEN?"},
+		{demo.Alice, demo.OpsChannel, "GITHUB_API_READONLY_TOKEN --force", "the only flag is --dry-run"},
+		{demo.Alice, demo.OpsChannel, "<@U0BOB>", "Slack formatting"},
+		{demo.Alice, "C0ELSEWHERE", "GITHUB_API_READONLY_TOKEN", "Rotations start in <#C0OPS> only"},
+		{demo.Mallory, demo.OpsChannel, "GITHUB_API_READONLY_TOKEN", "Only members of the ops user group"},
 	}
 	for i, c := range cases {
-		n := h.ephemeralCount(c.user)
-		must(t, h.slash(c.user, c.channel, c.text))
+		n := h.EphemeralCount(c.user)
+		must(t, h.Slash(c.user, c.channel, c.text))
 		h.mustEphemeral(t, c.user, n+1, c.want)
-		if i < 4 && !strings.Contains(h.world.Slack.Ephemerals(c.user)[n].Text, "GITHUB_API_DISPATCH_TOKEN, GITHUB_API_READONLY_TOKEN") {
+		if i < 4 && !strings.Contains(h.World.Slack.Ephemerals(c.user)[n].Text, "GITHUB_API_DISPATCH_TOKEN, GITHUB_API_READONLY_TOKEN") {
 			t.Errorf("%q: the answer does not list the known secrets", c.text)
 		}
 	}
-	if _, ok := h.card(""); ok {
+	if _, ok := h.Card(""); ok {
 		t.Fatal("a bad command started a run")
 	}
 }
@@ -295,39 +296,39 @@ func TestSlackBadCommands(t *testing.T) {
 func TestSlackStaleClick(t *testing.T) {
 	h := startBot(t)
 	old := h.toApproval(t, "r1")
-	must(t, h.click(userBob, old, handlers.LabelApprove))
+	must(t, h.Click(demo.Bob, old, handlers.LabelApprove))
 	h.mustCard(t, "r1", "Waiting for revoke")
 	// Carol's Slack still shows the card as it was: she presses Cancel on it.
-	must(t, h.click(userOperator, old, handlers.LabelCancel))
-	h.mustEphemeral(t, userOperator, 1, "This run has moved on: r1 is now Waiting for revoke. Nothing was changed.")
-	if m, _ := h.card("r1"); !strings.Contains(m.Text, "Waiting for revoke") {
+	must(t, h.Click(demo.Operator, old, handlers.LabelCancel))
+	h.mustEphemeral(t, demo.Operator, 1, "This run has moved on: r1 is now Waiting for revoke. Nothing was changed.")
+	if m, _ := h.Card("r1"); !strings.Contains(m.Text, "Waiting for revoke") {
 		t.Fatal("a stale click changed the run")
 	}
 }
 
 func TestSlackRedeliveredEnvelopeHandledOnce(t *testing.T) {
 	h := startBot(t)
-	id, err := h.world.Slack.SendSlashCommand(sandbox.SlashCommand{User: userAlice, Channel: opsChannel, Command: "/rotate", Text: "GITHUB_API_READONLY_TOKEN"})
+	id, err := h.World.Slack.SendSlashCommand(sandbox.SlashCommand{User: demo.Alice, Channel: demo.OpsChannel, Command: "/rotate", Text: "GITHUB_API_READONLY_TOKEN"})
 	must(t, err)
-	_, err = h.world.Slack.WaitAck(id, 5*time.Second)
+	_, err = h.World.Slack.WaitAck(id, 5*time.Second)
 	must(t, err)
-	must(t, h.world.Slack.Redeliver(id, "timeout"))
-	_, err = h.world.Slack.WaitAck(id, 5*time.Second)
+	must(t, h.World.Slack.Redeliver(id, "timeout"))
+	_, err = h.World.Slack.WaitAck(id, 5*time.Second)
 	must(t, err)
 	h.mustCard(t, "r1", "Waiting for token")
 	time.Sleep(100 * time.Millisecond)
-	if _, ok := h.card("r2"); ok || h.ephemeralCount(userAlice) != 0 {
+	if _, ok := h.Card("r2"); ok || h.EphemeralCount(demo.Alice) != 0 {
 		t.Fatal("the redelivered command was handled twice")
 	}
 }
 
 func TestSlackSecondRotateLinksToTheOpenRun(t *testing.T) {
 	h := startBot(t)
-	must(t, h.slash(userAlice, opsChannel, "GITHUB_API_READONLY_TOKEN"))
+	must(t, h.Slash(demo.Alice, demo.OpsChannel, "GITHUB_API_READONLY_TOKEN"))
 	h.mustCard(t, "r1", "Waiting for token")
-	must(t, h.slash(userBob, opsChannel, "GITHUB_API_READONLY_TOKEN"))
-	h.mustEphemeral(t, userBob, 1, "GITHUB_API_READONLY_TOKEN already has an open run, *r1* (Waiting for token): <https://")
-	if _, ok := h.card("r2"); ok {
+	must(t, h.Slash(demo.Bob, demo.OpsChannel, "GITHUB_API_READONLY_TOKEN"))
+	h.mustEphemeral(t, demo.Bob, 1, "GITHUB_API_READONLY_TOKEN already has an open run, *r1* (Waiting for token): <https://")
+	if _, ok := h.Card("r2"); ok {
 		t.Fatal("a second run started")
 	}
 }
@@ -335,26 +336,26 @@ func TestSlackSecondRotateLinksToTheOpenRun(t *testing.T) {
 func TestSlackDisconnectMidRun(t *testing.T) {
 	h := startBot(t)
 	card := h.toApproval(t, "r1")
-	must(t, h.world.Slack.Disconnect("refresh_requested"))
-	must(t, h.world.Slack.WaitConnects(2, 10*time.Second))
-	must(t, h.click(userBob, card, handlers.LabelApprove))
+	must(t, h.World.Slack.Disconnect("refresh_requested"))
+	must(t, h.World.Slack.WaitConnects(2, 10*time.Second))
+	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
 	card = h.mustCard(t, "r1", "Waiting for revoke")
-	h.world.Slack.DropLink()
-	must(t, h.world.Slack.WaitConnects(3, 10*time.Second))
-	must(t, h.click(userBob, card, handlers.LabelRevokeAPI))
+	h.World.Slack.DropLink()
+	must(t, h.World.Slack.WaitConnects(3, 10*time.Second))
+	must(t, h.Click(demo.Bob, card, handlers.LabelRevokeAPI))
 	h.mustCard(t, "r1", "Completed")
 }
 
 func TestSlackAppHome(t *testing.T) {
 	h := startBot(t)
-	must(t, h.slash(userAlice, opsChannel, "GITHUB_API_READONLY_TOKEN"))
+	must(t, h.Slash(demo.Alice, demo.OpsChannel, "GITHUB_API_READONLY_TOKEN"))
 	h.mustCard(t, "r1", "Waiting for token")
-	_, err := h.world.Slack.SendAppHomeOpened(userBob)
+	_, err := h.World.Slack.SendAppHomeOpened(demo.Bob)
 	must(t, err)
 	var home sandbox.View
-	must(t, waitFor("App Home", func() bool {
+	must(t, demo.WaitFor("App Home", func() bool {
 		var ok bool
-		home, ok = h.world.Slack.HomeView(userBob)
+		home, ok = h.World.Slack.HomeView(demo.Bob)
 		return ok
 	}))
 	text := home.Content()
@@ -368,7 +369,7 @@ func TestSlackAppHome(t *testing.T) {
 func TestSlackStatusListHistory(t *testing.T) {
 	h := startBot(t)
 	card := h.toApproval(t, "r1")
-	must(t, h.click(userAlice, card, handlers.LabelCancel))
+	must(t, h.Click(demo.Alice, card, handlers.LabelCancel))
 	h.mustCard(t, "r1", "Cancelled")
 	for i, c := range []struct{ text, want string }{
 		{"status r1", "r1: Cancelled"},
@@ -376,7 +377,7 @@ func TestSlackStatusListHistory(t *testing.T) {
 		{"history GITHUB_API_READONLY_TOKEN", "*r1* GITHUB_API_READONLY_TOKEN — Cancelled"},
 		{"help", "*Usage*"},
 	} {
-		must(t, h.slash(userBob, "C0ELSEWHERE", c.text))
-		h.mustEphemeral(t, userBob, i+1, c.want)
+		must(t, h.Slash(demo.Bob, "C0ELSEWHERE", c.text))
+		h.mustEphemeral(t, demo.Bob, i+1, c.want)
 	}
 }

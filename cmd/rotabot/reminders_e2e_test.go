@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/raxx-app/rotabot/sandbox/demo"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -23,8 +24,8 @@ import (
 func (h *harness) reminderOf(t *testing.T) (dm, post sandbox.Message) {
 	t.Helper()
 	const says = "GITHUB_API_READONLY_TOKEN expires in 4 days, on "
-	must(t, waitFor("the reminder DM and the ops post", func() bool {
-		dms := h.world.Slack.DMs(userOwner)
+	must(t, demo.WaitFor("the reminder DM and the ops post", func() bool {
+		dms := h.World.Slack.DMs(demo.Owner)
 		posts := h.reminderPosts()
 		if len(dms) > 0 && len(posts) > 0 {
 			dm, post = dms[0], posts[0]
@@ -40,7 +41,7 @@ func (h *harness) reminderOf(t *testing.T) (dm, post sandbox.Message) {
 			t.Errorf("reminder without a %s button: %s", handlers.LabelStart, m.Content())
 		}
 	}
-	if !strings.Contains(post.Content(), "Owners: <@"+userOwner+">") {
+	if !strings.Contains(post.Content(), "Owners: <@"+demo.Owner+">") {
 		t.Errorf("the ops post does not name the owner: %s", post.Content())
 	}
 	return dm, post
@@ -49,7 +50,7 @@ func (h *harness) reminderOf(t *testing.T) (dm, post sandbox.Message) {
 // reminderPosts are the reminders posted in #ops.
 func (h *harness) reminderPosts() []sandbox.Message {
 	var out []sandbox.Message
-	for _, m := range h.world.Slack.Messages(opsChannel) {
+	for _, m := range h.World.Slack.Messages(demo.OpsChannel) {
 		if strings.Contains(m.Text, " expires in ") || strings.Contains(m.Text, " expired on ") {
 			out = append(out, m)
 		}
@@ -60,25 +61,25 @@ func (h *harness) reminderPosts() []sandbox.Message {
 func TestReminderStartRotationFromTheDM(t *testing.T) {
 	h := startBot(t)
 	// owen owns the secret and is in the ops group here.
-	h.world.Slack.AddUsergroup(h.matrix.OpsUsergroup, userAlice, userBob, userOperator, userOwner)
+	h.World.Slack.AddUsergroup(h.Matrix.OpsUsergroup, demo.Alice, demo.Bob, demo.Operator, demo.Owner)
 	dm, post := h.reminderOf(t)
-	must(t, h.click(userOwner, dm, handlers.LabelStart))
+	must(t, h.Click(demo.Owner, dm, handlers.LabelStart))
 	card := h.mustCard(t, "r1", "Waiting for token")
-	if card.Channel != opsChannel {
+	if card.Channel != demo.OpsChannel {
 		t.Errorf("the card went to %s, want the ops channel", card.Channel)
 	}
-	if text := cardText(card); !strings.Contains(text, "<@"+userOwner+">") {
+	if text := demo.CardText(card); !strings.Contains(text, "<@"+demo.Owner+">") {
 		t.Errorf("the card does not name owen as the requester:\n%s", text)
 	}
-	h.mustEphemeral(t, userOwner, 1, "Started *r1*, a rotation of GITHUB_API_READONLY_TOKEN: its card is in <#C0OPS>")
+	h.mustEphemeral(t, demo.Owner, 1, "Started *r1*, a rotation of GITHUB_API_READONLY_TOKEN: its card is in <#C0OPS>")
 	// Pressed again (here by alice, on the ops post): the open run, not a second one.
-	must(t, h.click(userAlice, post, handlers.LabelStart))
-	h.mustEphemeral(t, userAlice, 1, "GITHUB_API_READONLY_TOKEN already has an open run, *r1*")
-	if _, ok := h.card("r2"); ok {
+	must(t, h.Click(demo.Alice, post, handlers.LabelStart))
+	h.mustEphemeral(t, demo.Alice, 1, "GITHUB_API_READONLY_TOKEN already has an open run, *r1*")
+	if _, ok := h.Card("r2"); ok {
 		t.Fatal("a second run started")
 	}
 	// One reminder each: a DM to the owner and one post.
-	if n, m := len(h.world.Slack.DMs(userOwner)), len(h.reminderPosts()); n != 1 || m != 1 {
+	if n, m := len(h.World.Slack.DMs(demo.Owner)), len(h.reminderPosts()); n != 1 || m != 1 {
 		t.Errorf("%d DMs and %d posts, want one each", n, m)
 	}
 }
@@ -87,12 +88,12 @@ func TestReminderStartRotationRefusedToNonOps(t *testing.T) {
 	h := startBot(t)
 	dm, post := h.reminderOf(t)
 	// owen owns the secret but is not in the ops group.
-	must(t, h.click(userOwner, dm, handlers.LabelStart))
-	h.mustEphemeral(t, userOwner, 1, "Only members of the ops user group")
-	must(t, h.click(userMallory, post, handlers.LabelStart))
-	h.mustEphemeral(t, userMallory, 1, "Only members of the ops user group")
+	must(t, h.Click(demo.Owner, dm, handlers.LabelStart))
+	h.mustEphemeral(t, demo.Owner, 1, "Only members of the ops user group")
+	must(t, h.Click(demo.Mallory, post, handlers.LabelStart))
+	h.mustEphemeral(t, demo.Mallory, 1, "Only members of the ops user group")
 	time.Sleep(50 * time.Millisecond)
-	if _, ok := h.card(""); ok {
+	if _, ok := h.Card(""); ok {
 		t.Fatal("a refused Start rotation started a run")
 	}
 }
@@ -118,8 +119,8 @@ func newExpiringBench(tb testing.TB, n int) *expiringBench {
 	tb.Cleanup(s.Close)
 	s.AddUser(bigOps, "ops")
 	s.AddUsergroup("S0OPS", bigOps)
-	s.AddChannel(opsChannel, "ops")
-	m := &rotation.Matrix{OpsUsergroup: "S0OPS", Channel: opsChannel, Secrets: map[string]*rotation.SecretConfig{}}
+	s.AddChannel(demo.OpsChannel, "ops")
+	m := &rotation.Matrix{OpsUsergroup: "S0OPS", Channel: demo.OpsChannel, Secrets: map[string]*rotation.SecretConfig{}}
 	// Written in one transaction (store's layout: bucket "expiry", JSON by secret):
 	// a thousand PutExpiry calls would take seconds of fsync.
 	path := filepath.Join(tb.TempDir(), "rotabot.db")
@@ -167,7 +168,7 @@ func newExpiringBench(tb testing.TB, n int) *expiringBench {
 // command is /rotate expiring as Slack would hand it to the handler: with a
 // response_url the stand-in made (the envelope waits unread: no bot is connected).
 func (e *expiringBench) command(tb testing.TB) slack.SlashCommand {
-	id, err := e.slack.SendSlashCommand(sandbox.SlashCommand{User: bigOps, Channel: opsChannel, Command: "/rotate", Text: "expiring"})
+	id, err := e.slack.SendSlashCommand(sandbox.SlashCommand{User: bigOps, Channel: demo.OpsChannel, Command: "/rotate", Text: "expiring"})
 	if err != nil {
 		tb.Fatal(err)
 	}

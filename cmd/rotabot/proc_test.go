@@ -8,6 +8,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/raxx-app/rotabot/sandbox/demo"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,8 +69,8 @@ func rotabotBinary(t testing.TB) string {
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
-	stdout syncBuffer
-	stderr syncBuffer
+	stdout demo.SyncBuffer
+	stderr demo.SyncBuffer
 	done   chan struct{}
 	err    error // what Wait returned; read after done
 }

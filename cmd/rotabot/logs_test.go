@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/raxx-app/rotabot/sandbox/demo"
 	"strings"
 	"testing"
 
@@ -13,16 +14,16 @@ import (
 func TestLogLinesOfAWholeRun(t *testing.T) {
 	h := startBot(t)
 	card := h.toApproval(t, "r1")
-	must(t, h.click(userBob, card, handlers.LabelApprove))
+	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
 	card = h.mustCard(t, "r1", "Waiting for revoke")
-	must(t, h.click(userBob, card, handlers.LabelRevokeAPI))
+	must(t, h.Click(demo.Bob, card, handlers.LabelRevokeAPI))
 	h.mustCard(t, "r1", "Completed")
-	h.stop()
+	h.StopBot()
 
 	// Lines about the process, not a run.
 	process := map[string]bool{"connecting to Slack": true, "connected to Slack": true, "store opened": true,
 		"stopping: finishing the step in hand": true, "stopped": true}
-	lines := strings.Split(strings.TrimSpace(h.logs.String()), "\n")
+	lines := strings.Split(strings.TrimSpace(h.Logs.String()), "\n")
 	aboutRun := 0
 	for _, line := range lines {
 		var rec map[string]any
@@ -41,6 +42,6 @@ func TestLogLinesOfAWholeRun(t *testing.T) {
 		}
 	}
 	if aboutRun < 8 {
-		t.Fatalf("only %d log lines about the run:\n%s", aboutRun, h.logs.String())
+		t.Fatalf("only %d log lines about the run:\n%s", aboutRun, h.Logs.String())
 	}
 }

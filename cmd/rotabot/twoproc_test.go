@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/raxx-app/rotabot/sandbox/demo"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,8 +36,8 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, env := h.world, h.env
-	t.Cleanup(h.close)
+	w, env := h.World, h.Env
+	t.Cleanup(h.Close)
 	// The dispatch secret's new token (classic), and its shell-rc operator's DM.
 	dispatchNew := "ghp_" + sandbox.RandomHex(18)
 	w.GitHub.AddToken(sandbox.TokenSpec{Value: dispatchNew, Login: "raxx-bot", Expires: time.Now().Add(90 * 24 * time.Hour),
@@ -53,7 +54,7 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 
 	// r1: GITHUB_API_READONLY_TOKEN. Its envelope is redelivered: the next
 	// envelope goes to the other process, which must drop it.
-	id, err := w.Slack.SendSlashCommand(sandbox.SlashCommand{User: userAlice, Channel: opsChannel, Command: "/rotate", Text: "GITHUB_API_READONLY_TOKEN"})
+	id, err := w.Slack.SendSlashCommand(sandbox.SlashCommand{User: demo.Alice, Channel: demo.OpsChannel, Command: "/rotate", Text: "GITHUB_API_READONLY_TOKEN"})
 	must(t, err)
 	_, err = w.Slack.WaitAck(id, 10*time.Second)
 	must(t, err)
@@ -65,8 +66,8 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 	// r2: alice and bob both type /rotate GITHUB_API_DISPATCH_TOKEN at once; the
 	// two envelopes go to the two processes.
 	var ids []string
-	for _, u := range []string{userAlice, userBob} {
-		id, err := w.Slack.SendSlashCommand(sandbox.SlashCommand{User: u, Channel: opsChannel, Command: "/rotate", Text: "GITHUB_API_DISPATCH_TOKEN"})
+	for _, u := range []string{demo.Alice, demo.Bob} {
+		id, err := w.Slack.SendSlashCommand(sandbox.SlashCommand{User: u, Channel: demo.OpsChannel, Command: "/rotate", Text: "GITHUB_API_DISPATCH_TOKEN"})
 		must(t, err)
 		ids = append(ids, id)
 	}
@@ -76,44 +77,44 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 	}
 	card2 := h.mustCardOf(t, procs, "r2", "Waiting for token")
 	var requester string
-	must(t, waitFor("the busy answer to the second /rotate", func() bool {
-		for _, u := range []string{userAlice, userBob} {
+	must(t, demo.WaitFor("the busy answer to the second /rotate", func() bool {
+		for _, u := range []string{demo.Alice, demo.Bob} {
 			for _, e := range w.Slack.Ephemerals(u) {
 				if strings.Contains(e.Text, "GITHUB_API_DISPATCH_TOKEN already has an open run, *r2*") {
-					requester = map[string]string{userAlice: userBob, userBob: userAlice}[u]
+					requester = map[string]string{demo.Alice: demo.Bob, demo.Bob: demo.Alice}[u]
 					return true
 				}
 			}
 		}
 		return false
 	}))
-	if n := len(w.Slack.Ephemerals(userAlice)) + len(w.Slack.Ephemerals(userBob)); n != 1 {
+	if n := len(w.Slack.Ephemerals(demo.Alice)) + len(w.Slack.Ephemerals(demo.Bob)); n != 1 {
 		t.Fatalf("%d answers to the three /rotate, want 1 (the busy one): the redelivered envelope was handled again?", n)
 	}
 
 	// Tokens submitted; r2 approved and propagated as usual.
-	ack, err := h.submitToken(userAlice, card, h.fresh[0])
+	ack, err := h.SubmitToken(demo.Alice, card, h.Fresh[0])
 	must(t, err)
 	if strings.Contains(string(ack), "errors") {
 		t.Fatalf("r1's token refused: %s", ack)
 	}
 	card = h.mustCardOf(t, procs, "r1", "Waiting for approval")
-	ack, err = h.submitToken(requester, card2, dispatchNew)
+	ack, err = h.SubmitToken(requester, card2, dispatchNew)
 	must(t, err)
 	if strings.Contains(string(ack), "errors") {
 		t.Fatalf("r2's token refused: %s", ack)
 	}
 	card2 = h.mustCardOf(t, procs, "r2", "Waiting for approval")
-	must(t, h.click(userOperator, card2, handlers.LabelApprove))
+	must(t, h.Click(demo.Operator, card2, handlers.LabelApprove))
 	card2 = h.mustCardOf(t, procs, "r2", "Waiting for revoke")
 
 	// r1: one Heroku app answers slowly, so propagation is in flight for a while.
 	// Bob's Approve arrives twice, once at each process: one transition.
 	w.Heroku.Fail("PATCH /apps/{app}/config-vars", &sandbox.Fault{Latency: 30 * time.Second, Times: 1})
-	before := h.ephemeralCount(userBob)
+	before := h.EphemeralCount(demo.Bob)
 	var approvals []string
 	for range 2 {
-		id, err := w.Slack.Click(userBob, card, handlers.LabelApprove)
+		id, err := w.Slack.Click(demo.Bob, card, handlers.LabelApprove)
 		must(t, err)
 		approvals = append(approvals, id)
 	}
@@ -121,11 +122,11 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 		_, err := w.Slack.WaitAck(id, 10*time.Second)
 		must(t, err)
 	}
-	h.mustEphemeral(t, userBob, before+1, "This run has moved on: r1 is now")
+	h.mustEphemeral(t, demo.Bob, before+1, "This run has moved on: r1 is now")
 
 	// Kill the process that holds r1's claim while the slow write is in flight.
 	var owner string
-	must(t, waitFor("r1 to be propagating, with one Heroku write in flight", func() bool {
+	must(t, demo.WaitFor("r1 to be propagating, with one Heroku write in flight", func() bool {
 		r := storedRun(t, db, "r1")
 		writing, pending := 0, 0
 		for _, d := range r.Destinations {
@@ -147,13 +148,13 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 	holder.kill()
 	killedAt := time.Now()
 	t.Logf("killed %s (pid %d), which held r1's claim mid-propagation", holder.name, holder.pid())
-	must(t, waitFor("the Slack stand-in to drop the dead link", func() bool { return w.Slack.Connections() == 1 }))
+	must(t, demo.WaitFor("the Slack stand-in to drop the dead link", func() bool { return w.Slack.Connections() == 1 }))
 
 	// The survivor takes r1 over once the claim expires, and redoes the write.
 	card = h.mustCardOf(t, []*proc{survivor}, "r1", "Waiting for revoke")
 	t.Logf("%s took r1 over and finished propagation %s after the kill", survivor.name, time.Since(killedAt).Round(100*time.Millisecond))
 	for _, c := range []sandbox.Message{card, card2} {
-		must(t, h.click(userAlice, c, handlers.LabelRevokeAPI))
+		must(t, h.Click(demo.Alice, c, handlers.LabelRevokeAPI))
 	}
 	h.mustCardOf(t, []*proc{survivor}, "r1", "Completed")
 	h.mustCardOf(t, []*proc{survivor}, "r2", "Completed")
@@ -178,9 +179,9 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 	if len(audits) != 2 || perRun["r1"] != 1 || perRun["r2"] != 1 {
 		t.Fatalf("audit entries: %+v", audits)
 	}
-	must(t, waitFor("two audit posts", func() bool { return len(w.Slack.Messages(auditChannel)) >= 2 }))
+	must(t, demo.WaitFor("two audit posts", func() bool { return len(w.Slack.Messages(demo.AuditChannel)) >= 2 }))
 	time.Sleep(100 * time.Millisecond)
-	if posts := w.Slack.Messages(auditChannel); len(posts) != 2 {
+	if posts := w.Slack.Messages(demo.AuditChannel); len(posts) != 2 {
 		t.Fatalf("%d audit posts, want 2", len(posts))
 	}
 	logs := procs[0].output() + procs[1].output()
@@ -190,14 +191,14 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 		}
 	}
 	// Every destination holds the new value; the old tokens are revoked.
-	for secret, want := range map[string]string{"GITHUB_API_READONLY_TOKEN": h.fresh[0], "GITHUB_API_DISPATCH_TOKEN": dispatchNew} {
+	for secret, want := range map[string]string{"GITHUB_API_READONLY_TOKEN": h.Fresh[0], "GITHUB_API_DISPATCH_TOKEN": dispatchNew} {
 		for dest, v := range h.destValues(secret) {
 			if v != want {
 				t.Errorf("%s: %s holds %s, want the new token %s", secret, dest, rotation.Fingerprint(v), rotation.Fingerprint(want))
 			}
 		}
 	}
-	if !w.GitHub.Revoked(h.oldToken) || !w.GitHub.Revoked(h.dispatchToken) {
+	if !w.GitHub.Revoked(h.OldToken) || !w.GitHub.Revoked(h.DispatchToken) {
 		t.Error("an old token was not revoked")
 	}
 	if code := survivor.stop(15 * time.Second); code != 0 {
@@ -205,7 +206,7 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 	}
 	// No token reached Slack, a log line or the database.
 	everything := w.Slack.AllText() + "\n" + procs[0].output() + "\n" + procs[1].output() + "\n" + dumpTables(t, db)
-	if l := leaks(everything, append(h.secrets(), dispatchNew)); l != "" {
+	if l := demo.Leaks(everything, append(h.Secrets(), dispatchNew)); l != "" {
 		t.Fatalf("leaked: %s", l)
 	}
 }
@@ -214,14 +215,14 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 // and what the processes printed.
 func (h *harness) mustCardOf(t *testing.T, procs []*proc, id, word string) sandbox.Message {
 	t.Helper()
-	m, err := h.waitCard(id, word)
+	m, err := h.WaitCard(id, word)
 	if err != nil {
-		got, _ := h.card(id)
+		got, _ := h.Card(id)
 		var out strings.Builder
 		for _, p := range procs {
 			fmt.Fprintf(&out, "--- %s (pid %d):\n%s\n", p.name, p.pid(), p.output())
 		}
-		t.Fatalf("%v; the card shows:\n%s\n%s", err, cardText(got), out.String())
+		t.Fatalf("%v; the card shows:\n%s\n%s", err, demo.CardText(got), out.String())
 	}
 	return m
 }

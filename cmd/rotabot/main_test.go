@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/raxx-app/rotabot/sandbox/demo"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,22 +33,22 @@ func cliWorld(t *testing.T) (*harness, map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := h.env
-	t.Cleanup(h.close)
+	env := h.Env
+	t.Cleanup(h.Close)
 	env["ROTABOT_DB"] = filepath.Join(t.TempDir(), "rotabot.db")
 	return h, env
 }
 
 func (h *harness) assertLeakFree(t *testing.T, texts ...string) {
 	t.Helper()
-	if l := leaks(strings.Join(texts, "\n"), h.secrets()); l != "" {
+	if l := demo.Leaks(strings.Join(texts, "\n"), h.Secrets()); l != "" {
 		t.Fatalf("leaked: %s", l)
 	}
 }
 
 func (h *harness) dbBytes(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(h.env["ROTABOT_DB"])
+	b, err := os.ReadFile(h.Env["ROTABOT_DB"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,31 +57,31 @@ func (h *harness) dbBytes(t *testing.T) string {
 
 // destValues reads what each destination of secret holds.
 func (h *harness) destValues(secret string) map[string]string {
-	plan, _ := h.matrix.Plan(secret, rotation.Overrides{}, time.Now())
+	plan, _ := h.Matrix.Plan(secret, rotation.Overrides{}, time.Now())
 	out := map[string]string{}
 	for _, d := range plan.Destinations {
 		switch d.Kind {
 		case rotation.DestHeroku:
-			out[d.Label()], _ = h.world.Heroku.ConfigVar(d.Target, d.VarName(secret))
+			out[d.Label()], _ = h.World.Heroku.ConfigVar(d.Target, d.VarName(secret))
 		case rotation.DestGitHubSecret:
-			out[d.Label()], _, _ = h.world.GitHub.ActionsSecret(d.Target, d.VarName(secret))
+			out[d.Label()], _, _ = h.World.GitHub.ActionsSecret(d.Target, d.VarName(secret))
 		}
 	}
-	v, _, _ := h.world.Infisical.Value(h.matrix.Vault.Environment, h.matrix.Vault.Path, secret)
+	v, _, _ := h.World.Infisical.Value(h.Matrix.Vault.Environment, h.Matrix.Vault.Path, secret)
 	out["infisical"] = v
 	return out
 }
 
 func TestCheckCommand(t *testing.T) {
-	code, out, _ := runCLI(t, nil, "check", "-config", "rotabot.example.yaml")
-	if code != 0 || !strings.HasPrefix(out, "rotabot.example.yaml: ok — 2 secrets") {
+	code, out, _ := runCLI(t, nil, "check", "-config", "../../rotabot.example.yaml")
+	if code != 0 || !strings.HasPrefix(out, "../../rotabot.example.yaml: ok — 2 secrets") {
 		t.Fatalf("check example: %d %q", code, out)
 	}
-	code, out, _ = runCLI(t, nil, "check", "-config", "config/testdata/broken.yaml")
-	if code != 1 || !strings.Contains(out, "config/testdata/broken.yaml:") || !strings.Contains(out, "problems in config/testdata/broken.yaml") {
+	code, out, _ = runCLI(t, nil, "check", "-config", "../../config/testdata/broken.yaml")
+	if code != 1 || !strings.Contains(out, "config/testdata/broken.yaml:") || !strings.Contains(out, "problems in ../../config/testdata/broken.yaml") {
 		t.Fatalf("check broken: %d %q", code, out)
 	}
-	if code, _, _ := runCLI(t, map[string]string{"ROTABOT_CONFIG": "rotabot.example.yaml"}, "check"); code != 0 {
+	if code, _, _ := runCLI(t, map[string]string{"ROTABOT_CONFIG": "../../rotabot.example.yaml"}, "check"); code != 0 {
 		t.Fatalf("check from ROTABOT_CONFIG: %d", code)
 	}
 }
@@ -101,8 +102,8 @@ func TestHelpAndUsage(t *testing.T) {
 
 func TestRotateEndToEnd(t *testing.T) {
 	h, env := cliWorld(t)
-	newTok := h.fresh[0]
-	h.world.Infisical.Set("prod", "/MooseQuest/github/", "GITHUB_API_READONLY_TOKEN", newTok)
+	newTok := h.Fresh[0]
+	h.World.Infisical.Set("prod", "/MooseQuest/github/", "GITHUB_API_READONLY_TOKEN", newTok)
 	code, out, errs := runCLI(t, env, "rotate", "GITHUB_API_READONLY_TOKEN")
 	if code != 0 {
 		t.Fatalf("rotate: exit %d\n%s\n%s", code, out, errs)
@@ -113,13 +114,13 @@ func TestRotateEndToEnd(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"SUMMARY — GITHUB_API_READONLY_TOKEN, run r1: Completed", "Heroku raxx-console-prod", "OK (set and verified)",
-		"Revoke the OLD token (fingerprint " + rotation.Fingerprint(h.oldToken) + ")", "Audit: secret.rotate.completed written (method cli)"} {
+		"Revoke the OLD token (fingerprint " + rotation.Fingerprint(h.OldToken) + ")", "Audit: secret.rotate.completed written (method cli)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 	// Each destination was written once.
-	if n := h.world.Heroku.Count("PATCH /apps/{app}/config-vars", true); n != 2 {
+	if n := h.World.Heroku.Count("PATCH /apps/{app}/config-vars", true); n != 2 {
 		t.Errorf("%d Heroku writes", n)
 	}
 	st, err := store.Open(env["ROTABOT_DB"], time.Second)
@@ -147,7 +148,7 @@ func TestRotateDryRunTouchesNothing(t *testing.T) {
 			t.Errorf("dry run lacks %q:\n%s", want, out)
 		}
 	}
-	for _, r := range append(append(h.world.Heroku.Requests(), h.world.GitHub.Requests()...), h.world.Infisical.Requests()...) {
+	for _, r := range append(append(h.World.Heroku.Requests(), h.World.GitHub.Requests()...), h.World.Infisical.Requests()...) {
 		if r.Method != "GET" && !strings.Contains(r.Path, "/auth/") {
 			t.Errorf("dry run wrote: %s %s", r.Method, r.Path)
 		}
@@ -160,9 +161,9 @@ func TestRotateDryRunTouchesNothing(t *testing.T) {
 
 func TestRotateFailureThenRetryAlone(t *testing.T) {
 	h, env := cliWorld(t)
-	newTok := h.fresh[0]
-	h.world.Infisical.Set("prod", "/MooseQuest/github/", "GITHUB_API_READONLY_TOKEN", newTok)
-	hk := h.world.Heroku
+	newTok := h.Fresh[0]
+	h.World.Infisical.Set("prod", "/MooseQuest/github/", "GITHUB_API_READONLY_TOKEN", newTok)
+	hk := h.World.Heroku
 	env2 := env
 	code, out, errs := runCLI(t, env2, "rotate", "GITHUB_API_READONLY_TOKEN", "--apps", "raxx-console-prod,raxx-console-nope")
 	if code != 1 || !strings.Contains(out, "FAILED: Heroku has no app raxx-console-nope") {
@@ -229,7 +230,7 @@ func TestServeStartUpChecks(t *testing.T) {
 				e[k] = v
 			}
 			e[c.variable] = c.value
-			connects := h.world.Slack.Connects()
+			connects := h.World.Slack.Connects()
 			code, out, errs := runCLI(t, e, "serve")
 			if code == 0 {
 				t.Fatalf("serve started: %s %s", out, errs)
@@ -240,7 +241,7 @@ func TestServeStartUpChecks(t *testing.T) {
 			if lines := strings.Count(strings.TrimSpace(errs), "\n") + 1; lines > 2 {
 				t.Errorf("%d lines for one problem:\n%s", lines, errs)
 			}
-			if h.world.Slack.Connects() != connects {
+			if h.World.Slack.Connects() != connects {
 				t.Error("serve connected although a check failed")
 			}
 			h.assertLeakFree(t, out, errs)
@@ -260,7 +261,7 @@ func TestDemoSandboxForTheOtherCommands(t *testing.T) {
 		done <- c.run(ctx, []string{"demo", "-sandbox", file})
 	}()
 	var env map[string]string
-	must(t, waitFor("the sandbox file", func() bool {
+	must(t, demo.WaitFor("the sandbox file", func() bool {
 		b, err := os.ReadFile(file)
 		if err != nil || !strings.Contains(string(b), "SLACK_API_URL=") {
 			return false

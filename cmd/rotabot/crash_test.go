@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/raxx-app/rotabot/sandbox/demo"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,25 +39,25 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 		{name: "waiting for token", at: "Waiting for token"},
 		{name: "waiting for approval", at: "Waiting for approval"},
 		{name: "in the store step", hang: func(h *harness) (func() int, func()) {
-			return hangOn(h.world.Infisical, sandbox.InfisicalUpdateSecret)(h)
+			return hangOn(h.World.Infisical, sandbox.InfisicalUpdateSecret)(h)
 		}},
 		{name: "in the middle of propagation", hang: func(h *harness) (func() int, func()) {
-			return hangOn(h.world.Heroku, "PATCH /apps/{app}/config-vars")(h)
+			return hangOn(h.World.Heroku, "PATCH /apps/{app}/config-vars")(h)
 		}},
 		{name: "in the verify step", hang: func(h *harness) (func() int, func()) {
-			return hangOn(h.world.GitHub, "GET /repos/{owner}/{repo}/actions/secrets/{name}")(h)
+			return hangOn(h.World.GitHub, "GET /repos/{owner}/{repo}/actions/secrets/{name}")(h)
 		}},
 		{name: "waiting for revoke", at: "Waiting for revoke"},
 		{name: "in the revoke step", hang: func(h *harness) (func() int, func()) {
-			return hangOn(h.world.GitHub, "POST /credentials/revoke")(h)
+			return hangOn(h.World.GitHub, "POST /credentials/revoke")(h)
 		}},
 	}
 	for _, p := range points {
 		t.Run(p.name, func(t *testing.T) {
 			h, err := newWorld(time.Now())
 			must(t, err)
-			w, env := h.world, h.env
-			t.Cleanup(h.close)
+			w, env := h.World, h.Env
+			t.Cleanup(h.Close)
 			env["ROTABOT_DB"] = filepath.Join(t.TempDir(), "rotabot.db")
 			bot := startProc(t, "first", env, "serve")
 			all := []*proc{bot}
@@ -76,13 +77,13 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 				}
 				hit := p.hang == nil && word == p.at
 				if inflight != nil {
-					must(t, waitFor("the hung call of "+p.name, func() bool { return inflight() > 0 }))
+					must(t, demo.WaitFor("the hung call of "+p.name, func() bool { return inflight() > 0 }))
 					if p.name == "in the middle of propagation" {
 						// The other destinations are done: the DM sent, the Actions
 						// secret written. Give their outcomes a moment to be recorded —
 						// a write not yet recorded is redone, by design.
-						must(t, waitFor("the other destinations", func() bool {
-							return len(w.Slack.DMs(userOperator)) == 1 && w.GitHub.Count("PUT /repos/{owner}/{repo}/actions/secrets/{name}", true) == 1
+						must(t, demo.WaitFor("the other destinations", func() bool {
+							return len(w.Slack.DMs(demo.Operator)) == 1 && w.GitHub.Count("PUT /repos/{owner}/{repo}/actions/secrets/{name}", true) == 1
 						}))
 						time.Sleep(300 * time.Millisecond)
 					}
@@ -104,17 +105,17 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 			}
 			card := func(word string) sandbox.Message {
 				t.Helper()
-				m, err := h.waitCard("r1", word)
+				m, err := h.WaitCard("r1", word)
 				if err != nil {
 					t.Fatalf("%v\nprocess output:\n%s", err, bot.output())
 				}
 				return m
 			}
 
-			must(t, h.slash(userAlice, opsChannel, "GITHUB_API_READONLY_TOKEN"))
+			must(t, h.Slash(demo.Alice, demo.OpsChannel, "GITHUB_API_READONLY_TOKEN"))
 			card("Waiting for token")
 			kill("Waiting for token")
-			ack, err := h.submitToken(userAlice, card("Waiting for token"), h.fresh[0])
+			ack, err := h.SubmitToken(demo.Alice, card("Waiting for token"), h.Fresh[0])
 			must(t, err)
 			if strings.Contains(string(ack), "errors") {
 				t.Fatalf("token refused: %s", ack)
@@ -124,13 +125,13 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 			arm("in the store step")
 			arm("in the middle of propagation")
 			arm("in the verify step")
-			must(t, h.click(userBob, card("Waiting for approval"), handlers.LabelApprove))
+			must(t, h.Click(demo.Bob, card("Waiting for approval"), handlers.LabelApprove))
 			kill("")
 			// No second approval: the restarted process carries the run on.
 			card("Waiting for revoke")
 			kill("Waiting for revoke")
 			arm("in the revoke step")
-			must(t, h.click(userBob, card("Waiting for revoke"), handlers.LabelRevokeAPI))
+			must(t, h.Click(demo.Bob, card("Waiting for revoke"), handlers.LabelRevokeAPI))
 			kill("")
 			if !killed {
 				t.Fatal("the process was never killed")
@@ -138,7 +139,7 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 			card("Completed")
 
 			for dest, v := range h.destValues("GITHUB_API_READONLY_TOKEN") {
-				if v != h.fresh[0] {
+				if v != h.Fresh[0] {
 					t.Errorf("%s does not hold the new token", dest)
 				}
 			}
@@ -157,15 +158,15 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 			if vs := w.Infisical.Versions("prod", "/MooseQuest/github/", "GITHUB_API_READONLY_TOKEN"); len(vs) != 2 {
 				t.Errorf("%d versions in Infisical, want 2 (the new value stored once)", len(vs))
 			}
-			if n := len(w.Slack.DMs(userOperator)); n != 1 {
+			if n := len(w.Slack.DMs(demo.Operator)); n != 1 {
 				t.Errorf("the operator got %d DMs, want 1", n)
 			}
-			must(t, waitFor("the audit post", func() bool { return len(w.Slack.Messages(auditChannel)) >= 1 }))
+			must(t, demo.WaitFor("the audit post", func() bool { return len(w.Slack.Messages(demo.AuditChannel)) >= 1 }))
 			time.Sleep(100 * time.Millisecond)
-			if n := len(w.Slack.Messages(auditChannel)); n != 1 {
+			if n := len(w.Slack.Messages(demo.AuditChannel)); n != 1 {
 				t.Errorf("%d audit posts, want 1", n)
 			}
-			if !w.GitHub.Revoked(h.oldToken) {
+			if !w.GitHub.Revoked(h.OldToken) {
 				t.Error("the old token was not revoked")
 			}
 			if code := bot.stop(25 * time.Second); code != 0 {
@@ -186,15 +187,15 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 func TestSIGTERMFinishesTheStepInHand(t *testing.T) {
 	h, err := newWorld(time.Now())
 	must(t, err)
-	w, env := h.world, h.env
-	t.Cleanup(h.close)
+	w, env := h.World, h.Env
+	t.Cleanup(h.Close)
 	env["ROTABOT_DB"] = filepath.Join(t.TempDir(), "rotabot.db")
 	bot := startProc(t, "first", env, "serve")
 	must(t, w.Slack.WaitConnected(1, 60*time.Second))
 	card := h.toApproval(t, "r1")
 	w.Heroku.Fail("PATCH /apps/{app}/config-vars", &sandbox.Fault{Latency: 1500 * time.Millisecond})
-	must(t, h.click(userBob, card, handlers.LabelApprove))
-	must(t, waitFor("propagation in flight", func() bool { return w.Heroku.Inflight("PATCH /apps/{app}/config-vars") > 0 }))
+	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
+	must(t, demo.WaitFor("propagation in flight", func() bool { return w.Heroku.Inflight("PATCH /apps/{app}/config-vars") > 0 }))
 	start := time.Now()
 	code := bot.stop(25 * time.Second)
 	took := time.Since(start)
@@ -209,7 +210,7 @@ func TestSIGTERMFinishesTheStepInHand(t *testing.T) {
 	w.Heroku.Fail("PATCH /apps/{app}/config-vars", nil)
 	w.Slack.DropLink()
 	next := startProc(t, "next", env, "serve")
-	if _, err := h.waitCard("r1", "Waiting for revoke"); err != nil {
+	if _, err := h.WaitCard("r1", "Waiting for revoke"); err != nil {
 		t.Fatalf("%v\n%s", err, next.output())
 	}
 	if n := w.Heroku.Count("PATCH /apps/{app}/config-vars", true); n != 2 {

@@ -52,7 +52,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		fmt.Fprintln(c.stderr, rotation.ErrorMessage(err))
 		return 1
 	}
-	return s.run(ctx)
+	return s.Run(ctx)
 }
 
 // server is a running bot: everything serve and demo share.
@@ -112,7 +112,7 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 
 // run serves until ctx ends (SIGTERM), then stops taking new work, lets the step
 // in hand finish within ShutdownGrace, closes the store and returns.
-func (s *server) run(ctx context.Context) int {
+func (s *server) Run(ctx context.Context) int {
 	stopBackground := s.startBackground()
 	if resumed, err := s.engine.Resume(s.work); err != nil {
 		s.log.Error("could not resume open runs", "err", err)

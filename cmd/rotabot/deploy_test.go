@@ -69,9 +69,16 @@ var slackEvents = map[string]string{
 // notWebAPI are *slack.Client methods that call no Slack method.
 var notWebAPI = map[string]bool{"Debug": true, "Debugf": true, "Debugln": true}
 
+// repoRoot is the repository's top level, seen from this package's folder (where
+// go test runs).
+const repoRoot = "../.."
+
+// commandDir is this command's folder, relative to the repository's top level.
+const commandDir = "cmd/rotabot"
+
 func deployFile(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(name)
+	b, err := os.ReadFile(filepath.Join(repoRoot, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,24 +107,23 @@ func TestProcfile(t *testing.T) {
 	if bin := mod[strings.LastIndex(mod, "/")+1:]; bin != "rotabot" {
 		t.Errorf("the buildpack would name the binary %q (from module %s), but the Procfile runs rotabot", bin, mod)
 	}
-	// Without a "// +heroku install" line the buildpack installs every main
-	// package it finds; only the root one may exist, or the line must name ".".
+	// The buildpack installs the packages named on go.mod's "// +heroku install"
+	// line (without one, every main package it finds): it must name exactly this
+	// command, whose folder's last element names the binary, bin/rotabot.
 	var install []string
 	for _, l := range strings.Split(string(deployFile(t, "go.mod")), "\n") {
 		if f := strings.Fields(l); len(f) >= 3 && f[0] == "//" && f[1] == "+heroku" && f[2] == "install" {
 			install = f[3:]
 		}
 	}
-	if install != nil {
-		if !slices.Contains(install, ".") {
-			t.Errorf("go.mod's +heroku install line %v does not build the root package, the rotabot binary", install)
-		}
-	} else {
-		for _, dir := range mainPackages(t) {
-			if dir != "." {
-				t.Errorf("%s is a second main package: the Heroku Go buildpack would install it too; add \"// +heroku install .\" to go.mod", dir)
-			}
-		}
+	if want := []string{"./" + commandDir}; !slices.Equal(install, want) {
+		t.Errorf("go.mod's +heroku install line names %v, want %v: the buildpack must install only the rotabot command", install, want)
+	}
+	if mains := mainPackages(t); !slices.Contains(mains, commandDir) {
+		t.Errorf("%s holds no main package (main packages: %v)", commandDir, mains)
+	}
+	if bin := filepath.Base(commandDir); bin != "rotabot" {
+		t.Errorf("the buildpack would name the binary %q, but the Procfile runs rotabot", bin)
 	}
 	// serve exists and takes no required argument.
 	c := &cli{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
@@ -126,17 +132,18 @@ func TestProcfile(t *testing.T) {
 	}
 }
 
-// mainPackages lists the folders (relative, "." for the root) holding package main.
+// mainPackages lists the folders (relative to the top level, "." for it) holding
+// package main.
 func mainPackages(t *testing.T) []string {
 	t.Helper()
 	var dirs []string
 	seen := map[string]bool{}
-	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(repoRoot, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
-			if p != "." && (strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_") || d.Name() == "testdata" || d.Name() == "vendor") {
+			if p != repoRoot && (strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_") || d.Name() == "testdata" || d.Name() == "vendor") {
 				return filepath.SkipDir
 			}
 			return nil
@@ -148,7 +155,8 @@ func mainPackages(t *testing.T) []string {
 		if err != nil {
 			return err
 		}
-		if dir := filepath.Dir(p); f.Name.Name == "main" && !seen[dir] {
+		dir, _ := filepath.Rel(repoRoot, filepath.Dir(p))
+		if f.Name.Name == "main" && !seen[dir] {
 			seen[dir] = true
 			dirs = append(dirs, dir)
 		}
@@ -541,12 +549,12 @@ func slackUse(t *testing.T) (calls, events map[string]bool) {
 	}
 	calls, events = map[string]bool{}, map[string]bool{}
 	fset := token.NewFileSet()
-	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(repoRoot, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
-			if p != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "vendor" || p == "sandbox") {
+			if p != repoRoot && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "vendor" || p == filepath.Join(repoRoot, "sandbox") || p == filepath.Join(repoRoot, "bench")) {
 				return filepath.SkipDir
 			}
 			return nil

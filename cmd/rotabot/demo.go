@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/raxx-app/rotabot/config"
+	"github.com/raxx-app/rotabot/sandbox/demo"
+)
+
+// demo is `rotabot demo`: the stand-ins and the real bot in one process, and a
+// scripted session played as real Socket Mode envelopes.
+func (c *cli) demo(ctx context.Context, args []string) int {
+	fs := newFlagSet(c, "demo", "rotabot demo [-sandbox FILE]\n\nRuns a whole rotation — all eight steps and a rollback — against local stand-ins of Slack, GitHub,\nInfisical and Heroku started in this process, and prints what each person sees. No credential, no network.\n\nWith -sandbox FILE it only starts the stand-ins, seeded for rotabot.example.yaml with a new token\nalready in Infisical, writes the environment that points rotabot at them to FILE, and waits for\nCtrl-C: then, in another shell, `set -a; . FILE; set +a` and try `rotabot rotate SECRET --dry-run`,\n`rotabot rotate SECRET` or `rotabot serve`.")
+	sandboxFile := fs.String("sandbox", "", "start the stand-ins only, write their environment to this file, and wait")
+	if code, ok := parseNoArgs(fs, args); !ok {
+		return code
+	}
+	if *sandboxFile != "" {
+		return c.sandbox(ctx, *sandboxFile)
+	}
+	dir, err := os.MkdirTemp("", "rotabot-demo-")
+	if err != nil {
+		fmt.Fprintln(c.stderr, "rotabot demo: cannot make a temporary folder:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	start := time.Now()
+	h, err := demo.Start(ctx, dir, time.Now(), demoBot)
+	if err != nil {
+		fmt.Fprintln(c.stderr, "rotabot demo:", err)
+		return 1
+	}
+	defer h.Close()
+	d := &demo.Script{H: h, W: c.stdout}
+	if err := d.Play(); err != nil {
+		fmt.Fprintf(c.stdout, "\n✗ the demo stopped: %v\n", err)
+		if m, ok := h.Card(""); ok {
+			fmt.Fprintf(c.stdout, "the newest card shows:\n%s", demo.CardText(m))
+		}
+		lines := strings.Split(strings.TrimSpace(h.Logs.String()), "\n")
+		if len(lines) > 15 {
+			lines = lines[len(lines)-15:]
+		}
+		fmt.Fprintf(c.stdout, "the bot's last log lines:\n%s\n", strings.Join(lines, "\n"))
+		return 1
+	}
+	ok := d.Summary()
+	fmt.Fprintf(c.stdout, "\nDemo finished in %.1f s.\n", time.Since(start).Seconds())
+	if !ok {
+		return 1
+	}
+	return 0
+}
+
+// sandbox is `rotabot demo -sandbox FILE`: the stand-ins alone, for trying the
+// other commands against them.
+func (c *cli) sandbox(ctx context.Context, file string) int {
+	h, err := demo.NewWorld(time.Now())
+	if err != nil {
+		fmt.Fprintln(c.stderr, "rotabot demo:", err)
+		return 1
+	}
+	defer h.Close()
+	// The SOP's step 4 done by hand: the new token is in Infisical, for `rotate`.
+	h.World.Infisical.Set(h.Matrix.Vault.Environment, h.Matrix.Vault.Path, "GITHUB_API_READONLY_TOKEN", h.Fresh[0])
+	dir, err := os.MkdirTemp("", "rotabot-sandbox-")
+	if err != nil {
+		fmt.Fprintln(c.stderr, "rotabot demo: cannot make a temporary folder:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	h.Env["ROTABOT_DB"] = dir + "/rotabot.db"
+	// One line per variable: the routing matrix travels as base64, as on Heroku.
+	h.Env["ROTABOT_CONFIG"] = base64.StdEncoding.EncodeToString([]byte(h.Env["ROTABOT_CONFIG"]))
+	var b strings.Builder
+	b.WriteString("# rotabot demo -sandbox: made-up credentials of local stand-ins, valid while it runs\n")
+	for _, k := range sortedKeys(h.Env) {
+		fmt.Fprintf(&b, "%s=%s\n", k, shellQuote(h.Env[k]))
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		fmt.Fprintln(c.stderr, "rotabot demo: cannot write", file+":", err)
+		return 1
+	}
+	fmt.Fprintf(c.stdout, "Stand-ins of Slack, GitHub, Infisical and Heroku are running; their environment is in %s.\n", file)
+	fmt.Fprintf(c.stdout, "In another shell:\n  set -a; . %s; set +a\n  go run ./cmd/rotabot rotate GITHUB_API_READONLY_TOKEN --dry-run\n  go run ./cmd/rotabot rotate GITHUB_API_READONLY_TOKEN\nCtrl-C stops the stand-ins.\n", file)
+	<-ctx.Done()
+	return 0
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// shellQuote quotes v for a POSIX shell.
+func shellQuote(v string) string { return "'" + strings.ReplaceAll(v, "'", `'"'"'`) + "'" }
+
+// demoBot builds the bot for the demo exactly as serve does, from the sandbox's
+// environment.
+func demoBot(ctx context.Context, getenv func(string) string, log *slog.Logger) (demo.Bot, error) {
+	env, probs := config.LoadEnv(getenv)
+	if len(probs) > 0 {
+		return nil, fmt.Errorf("sandbox environment: %v", probs)
+	}
+	m, mprobs, err := config.LoadFromEnv(env.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	if len(mprobs) > 0 {
+		return nil, fmt.Errorf("sandbox routing matrix: %v", mprobs)
+	}
+	return startServer(ctx, env, m, getenv, log)
+}

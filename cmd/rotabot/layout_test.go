@@ -1,0 +1,50 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The top level shows the architecture: packages and deployment files, no Go file.
+func TestNoGoFileAtTheTopLevel(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(repoRoot, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		t.Errorf("%s is a Go file at the top level: the command lives in %s, the rest in its package", filepath.Base(f), commandDir)
+	}
+}
+
+// goListDeps lists the module's own packages pkgs depend on (themselves included).
+func goListDeps(t *testing.T, pkgs ...string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, p := range pkgs {
+		cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./"+p+"/...")
+		cmd.Dir = repoRoot
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+		b, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps ./%s/...: %v", p, err)
+		}
+		out[p] = strings.Fields(string(b))
+	}
+	return out
+}
+
+// The product's packages never reach the stand-ins or the demo's seeded world:
+// only this command's demo subcommand does.
+func TestProductPackagesDoNotImportTheSandbox(t *testing.T) {
+	const mod = "github.com/raxx-app/rotabot/"
+	for pkg, deps := range goListDeps(t, "rotation", "bot", "handlers", "store", "config") {
+		for _, d := range deps {
+			if strings.HasPrefix(d, mod+"sandbox") {
+				t.Errorf("%s depends on %s: only cmd/rotabot's demo may reach the sandbox", pkg, d)
+			}
+		}
+	}
+}

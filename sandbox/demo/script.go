@@ -1,0 +1,272 @@
+package demo
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/raxx-app/rotabot/handlers"
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/sandbox"
+)
+
+// Script is the story `rotabot demo` tells: one whole rotation (all eight steps)
+// and a rolled-back one, played as real Socket Mode envelopes by the harness's
+// people, printed as each person sees it.
+type Script struct {
+	H *Harness
+	W io.Writer
+}
+
+// say prints a line, with Slack's mentions shown as a person sees them.
+func (d *Script) say(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	for id, name := range Names {
+		line = strings.ReplaceAll(line, "<@"+id+">", "@"+name)
+	}
+	line = strings.ReplaceAll(line, "<!subteam^S0OPS>", "@ops")
+	line = strings.ReplaceAll(line, "<#C0OPS>", "#ops")
+	fmt.Fprintln(d.W, line)
+}
+
+func (d *Script) person(user, what string) { d.say("\n👤 %s %s", Names[user], what) }
+
+func (d *Script) showCard(id, word string) (msg cardMsg, err error) {
+	m, err := d.H.WaitCard(id, word)
+	if err != nil {
+		return cardMsg{}, err
+	}
+	d.say("   ┌─ card in #ops ─────────────────────────────")
+	for _, line := range strings.Split(strings.TrimRight(CardText(m), "\n"), "\n") {
+		d.say("   │ %s", line)
+	}
+	d.say("   └────────────────────────────────────────────")
+	return cardMsg{m}, nil
+}
+
+func (d *Script) showEphemeral(user string, n int) error {
+	text, err := d.H.WaitEphemeral(user, n)
+	if err != nil {
+		return err
+	}
+	d.say("   🔒 only %s sees: %s", Names[user], firstLines(text, 3))
+	return nil
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = append(lines[:n], "…")
+	}
+	return strings.Join(lines, "\n      ")
+}
+
+// play is the scripted session of SPEC §8.
+func (d *Script) Play() error {
+	h := d.H
+	s := h.World.Slack
+	d.say("rotabot demo — stand-ins of Slack %s, GitHub %s, Infisical %s and Heroku %s", s.URL, h.World.GitHub.URL, h.World.Infisical.URL, h.World.Heroku.URL)
+	d.say("ops group: alice, bob, olga (shell-rc operator) · not ops: mallory · secret: GITHUB_API_READONLY_TOKEN")
+
+	// At start-up the bot checks every secret's expiry: the current token expires soon.
+	var reminder string
+	if err := WaitFor("the expiry reminder", func() bool {
+		for _, m := range s.Messages(OpsChannel) {
+			if strings.Contains(m.Text, "expires in") {
+				reminder = m.Text
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		return err
+	}
+	d.say("\n⏰ at start-up, in #ops and by DM to owen (the owner): %s", firstLines(reminder, 2))
+
+	// Run 1: the whole SOP.
+	d.person(Alice, "types /rotate GITHUB_API_READONLY_TOKEN in #ops")
+	if err := h.Slash(Alice, OpsChannel, "GITHUB_API_READONLY_TOKEN"); err != nil {
+		return err
+	}
+	card, err := d.showCard("r1", "Waiting for token")
+	if err != nil {
+		return err
+	}
+	d.person(Alice, "makes the token on GitHub, presses Submit new token and pastes it in the form")
+	ack, err := h.SubmitToken(Alice, card.Message, h.Fresh[0]+"\n")
+	if err != nil {
+		return err
+	}
+	d.say("   form: %s", ackText(ack))
+	card, err = d.showCard("r1", "Waiting for approval")
+	if err != nil {
+		return err
+	}
+	n := h.EphemeralCount(Alice)
+	d.person(Alice, "presses Approve on her own run")
+	if err := h.Click(Alice, card.Message, handlers.LabelApprove); err != nil {
+		return err
+	}
+	if err := d.showEphemeral(Alice, n+1); err != nil {
+		return err
+	}
+	d.person(Mallory, "(not in the ops group) presses Approve")
+	if err := h.Click(Mallory, card.Message, handlers.LabelApprove); err != nil {
+		return err
+	}
+	if err := d.showEphemeral(Mallory, 1); err != nil {
+		return err
+	}
+	d.person(Bob, "presses Approve (and confirms the dialog)")
+	if err := h.Click(Bob, card.Message, handlers.LabelApprove); err != nil {
+		return err
+	}
+	if card, err = d.showCard("r1", "Waiting for revoke"); err != nil {
+		return err
+	}
+	var dm cardMsg
+	if err := WaitFor("olga's DM", func() bool {
+		dms := s.DMs(Operator)
+		if len(dms) > 0 {
+			dm = cardMsg{dms[len(dms)-1]}
+			return true
+		}
+		return false
+	}); err != nil {
+		return err
+	}
+	d.say("\n📨 olga's DM: %s", firstLines(dm.Text, 4))
+	d.person(Operator, "updates her ~/.zshrc from Infisical and presses Done")
+	if err := h.Click(Operator, dm.Message, handlers.LabelDone); err != nil {
+		return err
+	}
+	if err := WaitFor("olga's Done on the card", func() bool {
+		m, _ := h.Card("r1")
+		return strings.Contains(CardText(m), "confirmed by <@"+Operator+">")
+	}); err != nil {
+		return err
+	}
+	card.Message, _ = h.Card("r1")
+	d.person(Bob, "presses Revoke old token now (and confirms)")
+	if err := h.Click(Bob, card.Message, handlers.LabelRevokeAPI); err != nil {
+		return err
+	}
+	if _, err := d.showCard("r1", "Completed"); err != nil {
+		return err
+	}
+	if err := WaitFor("the audit post", func() bool { return len(s.Messages(AuditChannel)) >= 1 }); err != nil {
+		return err
+	}
+	d.say("\n📒 #audit:\n   %s", strings.ReplaceAll(s.Messages(AuditChannel)[0].Text, "\n", "\n   "))
+
+	// Run 2: rolled back after propagation.
+	d.say("\n──── a second run, rolled back ────")
+	d.person(Alice, "types /rotate GITHUB_API_READONLY_TOKEN again")
+	if err := h.Slash(Alice, OpsChannel, "GITHUB_API_READONLY_TOKEN"); err != nil {
+		return err
+	}
+	if card, err = d.showCard("r2", "Waiting for token"); err != nil {
+		return err
+	}
+	d.person(Alice, "submits another new token")
+	if _, err := h.SubmitToken(Alice, card.Message, h.Fresh[1]); err != nil {
+		return err
+	}
+	if card, err = d.showCard("r2", "Waiting for approval"); err != nil {
+		return err
+	}
+	d.person(Bob, "approves")
+	if err := h.Click(Bob, card.Message, handlers.LabelApprove); err != nil {
+		return err
+	}
+	if card, err = d.showCard("r2", "Waiting for revoke"); err != nil {
+		return err
+	}
+	d.person(Bob, "decides the new token is wrong and presses Rollback (and confirms)")
+	if err := h.Click(Bob, card.Message, handlers.LabelRollback); err != nil {
+		return err
+	}
+	if _, err := d.showCard("r2", "Rolled back"); err != nil {
+		return err
+	}
+	if err := WaitFor("olga's revert DM", func() bool {
+		dms := s.DMs(Operator)
+		return len(dms) > 0 && strings.Contains(dms[len(dms)-1].Text, "rolled back")
+	}); err != nil {
+		return err
+	}
+	dms := s.DMs(Operator)
+	d.say("\n📨 olga's DM: %s", firstLines(dms[len(dms)-1].Text, 2))
+	if err := WaitFor("the rollback audit post", func() bool { return len(s.Messages(AuditChannel)) >= 2 }); err != nil {
+		return err
+	}
+	d.say("\n📒 #audit: %s", firstLines(s.Messages(AuditChannel)[1].Text, 2))
+	return nil
+}
+
+type cardMsg struct{ sandbox.Message }
+
+func ackText(raw json.RawMessage) string {
+	var a struct {
+		ResponseAction string            `json:"response_action"`
+		Errors         map[string]string `json:"errors"`
+	}
+	_ = json.Unmarshal(raw, &a)
+	switch {
+	case len(a.Errors) > 0:
+		return "error under the input: " + a.Errors[handlers.BlockToken]
+	case a.ResponseAction == "update":
+		return "still checking…"
+	}
+	return "accepted, the form closes"
+}
+
+// summary checks every destination's final value and that no token leaked.
+func (d *Script) Summary() bool {
+	h := d.H
+	w := h.World
+	want := h.Fresh[0] // run 1 completed, run 2 rolled back
+	ok := true
+	check := func(what string, good bool, detail string) {
+		mark := "✓"
+		if !good {
+			mark, ok = "✗", false
+		}
+		d.say("  %s %s%s", mark, what, detail)
+	}
+	fp := func(v string) string { return " (" + rotation.Fingerprint(v) + ")" }
+	d.say("\nSUMMARY — every destination of GITHUB_API_READONLY_TOKEN should hold run r1's token %s", rotation.Fingerprint(want))
+	v, ver, _ := w.Infisical.Value(h.Matrix.Vault.Environment, h.Matrix.Vault.Path, "GITHUB_API_READONLY_TOKEN")
+	check(fmt.Sprintf("Infisical %s (version %d)", h.Matrix.Vault.Path+"GITHUB_API_READONLY_TOKEN", ver), v == want, fp(v))
+	_, _, pending := w.Infisical.Value(h.Matrix.Vault.Environment, h.Matrix.Vault.PendingPath, "GITHUB_API_READONLY_TOKEN")
+	check("no pending value left in "+h.Matrix.Vault.PendingPath, !pending, "")
+	plan, _ := h.Matrix.Plan("GITHUB_API_READONLY_TOKEN", rotation.Overrides{}, time.Now())
+	for _, d := range plan.Destinations {
+		switch d.Kind {
+		case rotation.DestHeroku:
+			v, _ := w.Heroku.ConfigVar(d.Target, d.VarName(plan.Secret))
+			check(d.Label(), v == want, fp(v))
+		case rotation.DestGitHubSecret:
+			v, _, _ := w.GitHub.ActionsSecret(d.Target, d.VarName(plan.Secret))
+			check(d.Label()+", decrypted with the stand-in's key", v == want, fp(v))
+		case rotation.DestShellRC:
+			dms := w.Slack.DMs(d.Target)
+			check(d.Label()+": DMs to update (r1, r2), then to revert (r2)", len(dms) == 3 && strings.Contains(dms[2].Text, "rolled back"), "")
+		}
+	}
+	check("the first old token is revoked at GitHub", w.GitHub.Revoked(h.OldToken), "")
+	check("run r2's token was never revoked (rolled back before step 7)", !w.GitHub.Revoked(h.Fresh[1]), "")
+	everything := w.Slack.AllText() + "\n" + h.Logs.String()
+	leak := Leaks(everything, h.Secrets())
+	check(fmt.Sprintf("no token or credential in %d Slack payloads or %d log lines", len(w.Slack.Payloads()), strings.Count(h.Logs.String(), "\n")), leak == "", leakDetail(leak))
+	return ok
+}
+
+func leakDetail(l string) string {
+	if l == "" {
+		return ""
+	}
+	return ": " + l
+}
