@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -14,13 +15,45 @@ import (
 
 // Notifier shows the engine's changes in Slack: it posts a run's card once and
 // updates it in place, puts each step's detail in the card's thread, DMs shell-rc
-// operators and posts audit entries. It implements rotation.Notifier.
+// operators and posts audit entries. It implements rotation.Notifier: it returns
+// where it posted a card and the engine records it; it never changes a run.
 type Notifier struct {
-	H *Handlers
+	slack  Slack
+	matrix *rotation.Matrix
+	runs   RunReader
+	log    *slog.Logger
+	work   context.Context
 	// healing holds runs whose card is being redrawn after a failed update.
 	healing sync.Map
-	// SetCard records where a newly posted card lives (the engine's SetCard).
-	SetCard func(ctx context.Context, id string, card rotation.CardRef) (*rotation.Run, error)
+}
+
+// RunReader reads a run as stored (the store).
+type RunReader interface {
+	GetRun(ctx context.Context, id string) (*rotation.Run, error)
+}
+
+// NotifierConfig is what a Notifier needs. Slack, Matrix and Runs are required.
+type NotifierConfig struct {
+	Slack  Slack
+	Matrix *rotation.Matrix
+	// Runs reads a run again to redraw a card whose update failed.
+	Runs RunReader
+	Log  *slog.Logger // default: discard
+	// Work is the context card redraws run under; it outlives a single change
+	// (default: context.Background()).
+	Work context.Context
+}
+
+// NewNotifier returns a Notifier; defaults are applied here, once.
+func NewNotifier(c NotifierConfig) *Notifier {
+	n := &Notifier{slack: c.Slack, matrix: c.Matrix, runs: c.Runs, log: c.Log, work: c.Work}
+	if n.log == nil {
+		n.log = slog.New(slog.DiscardHandler)
+	}
+	if n.work == nil {
+		n.work = context.Background()
+	}
+	return n
 }
 
 var _ rotation.Notifier = (*Notifier)(nil)
@@ -29,51 +62,48 @@ func (n *Notifier) plan(r *rotation.Run) *rotation.Plan {
 	if r.State != rotation.StateWaitingToken {
 		return nil
 	}
-	p, err := n.H.Matrix.Plan(r.Secret, rotation.Overrides{}, r.Created)
+	p, err := n.matrix.Plan(r.Secret, rotation.Overrides{}, r.Created)
 	if err != nil {
 		return nil
 	}
 	return &p
 }
 
-// RunChanged posts or updates the run's card and adds note to its thread.
-func (n *Notifier) RunChanged(ctx context.Context, r *rotation.Run, note string) error {
-	if r.Card.Channel == "" {
-		return nil // a CLI run: nobody in Slack to show it to
+// RunChanged posts or updates the run's card and adds note to its thread. It
+// returns where the card is: the engine records a newly posted one.
+func (n *Notifier) RunChanged(ctx context.Context, r *rotation.Run, note string) (rotation.CardRef, error) {
+	card := r.Card
+	if card.Channel == "" {
+		return card, nil // a CLI run: nobody in Slack to show it to
 	}
 	blocks := Card(r, n.plan(r))
 	fallback := fmt.Sprintf("Rotation %s of %s: %s", r.ID, r.Secret, r.State.Word())
-	if r.Card.TS == "" {
-		_, ts, err := n.H.Slack.PostMessageContext(ctx, r.Card.Channel, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+	if card.TS == "" {
+		_, ts, err := n.slack.PostMessageContext(ctx, card.Channel, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 		if err != nil {
-			return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the card of %s", r.ID)
+			return card, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the card of %s", r.ID)
 		}
-		r.Card.TS = ts
-		if n.SetCard != nil {
-			if _, err := n.SetCard(ctx, r.ID, r.Card); err != nil {
-				return err
-			}
-		}
-	} else if err := n.updateCard(ctx, r, fallback, blocks); err != nil {
+		card.TS = ts
+	} else if err := n.updateCard(ctx, r.ID, card, fallback, blocks); err != nil {
 		n.healLater(r.ID)
-		return err
+		return card, err
 	}
 	if note != "" {
-		_, _, err := n.H.Slack.PostMessageContext(ctx, r.Card.Channel, slack.MsgOptionText(note, false), slack.MsgOptionTS(r.Card.TS))
+		_, _, err := n.slack.PostMessageContext(ctx, card.Channel, slack.MsgOptionText(note, false), slack.MsgOptionTS(card.TS))
 		if err != nil {
-			return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post in the thread of %s", r.ID)
+			return card, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post in the thread of %s", r.ID)
 		}
 	}
-	return nil
+	return card, nil
 }
 
 // updateCard updates the card in place; an update is idempotent, so a failure
 // (Slack 5xx or 429 past slack-go's own retries) is retried a few times here.
-func (n *Notifier) updateCard(ctx context.Context, r *rotation.Run, fallback string, blocks []slack.Block) error {
+func (n *Notifier) updateCard(ctx context.Context, id string, card rotation.CardRef, fallback string, blocks []slack.Block) error {
 	var err error
 	wait := 500 * time.Millisecond
 	for try := 1; try <= 3; try++ {
-		_, _, _, err = n.H.Slack.UpdateMessageContext(ctx, r.Card.Channel, r.Card.TS, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+		_, _, _, err = n.slack.UpdateMessageContext(ctx, card.Channel, card.TS, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 		if err == nil {
 			return nil
 		}
@@ -86,7 +116,7 @@ func (n *Notifier) updateCard(ctx context.Context, r *rotation.Run, fallback str
 		}
 		wait *= 2
 	}
-	return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not update the card of %s", r.ID)
+	return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not update the card of %s", id)
 }
 
 // healLater redraws a card whose update failed, from the run as stored then, a
@@ -95,25 +125,25 @@ func (n *Notifier) healLater(id string) {
 	if _, busy := n.healing.LoadOrStore(id, struct{}{}); busy {
 		return
 	}
-	ctx := n.H.work()
+	ctx := n.work
 	go func() {
 		defer n.healing.Delete(id)
 		for _, d := range []time.Duration{15 * time.Second, time.Minute, 5 * time.Minute} {
 			if !sleepCtx(ctx, d) {
 				return
 			}
-			r, err := n.H.Store.GetRun(ctx, id)
+			r, err := n.runs.GetRun(ctx, id)
 			if err != nil {
 				continue
 			}
 			blocks := Card(r, n.plan(r))
 			fallback := fmt.Sprintf("Rotation %s of %s: %s", r.ID, r.Secret, r.State.Word())
-			if err := n.updateCard(ctx, r, fallback, blocks); err == nil {
-				n.H.log().Info("card redrawn after Slack failed", "run", id)
+			if err := n.updateCard(ctx, id, r.Card, fallback, blocks); err == nil {
+				n.log.Info("card redrawn after Slack failed", "run", id)
 				return
 			}
 		}
-		n.H.log().Error("the card could not be redrawn: Slack keeps refusing; /rotate status shows the run", "run", id)
+		n.log.Error("the card could not be redrawn: Slack keeps refusing; /rotate status shows the run", "run", id)
 	}()
 }
 
@@ -128,12 +158,12 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// dmChannel opens a DM with user (a user id), or uses a DM channel id as is.
-func (n *Notifier) dmChannel(ctx context.Context, user string) (string, error) {
+// openDM opens a DM with user (a user id), or uses a DM channel id as is.
+func openDM(ctx context.Context, api Slack, user string) (string, error) {
 	if strings.HasPrefix(user, "D") {
 		return user, nil
 	}
-	ch, _, _, err := n.H.Slack.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+	ch, _, _, err := api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
 	if err != nil {
 		return "", rotation.Wrap(rotation.EUNAVAILABLE, err, "could not open a DM with <@%s>", user)
 	}
@@ -143,11 +173,11 @@ func (n *Notifier) dmChannel(ctx context.Context, user string) (string, error) {
 // AskOperator DMs a shell-rc operator what to do. The DM never holds the token:
 // it says how to pull it from Infisical.
 func (n *Notifier) AskOperator(ctx context.Context, r *rotation.Run, op string, action rotation.OperatorAction) error {
-	ch, err := n.dmChannel(ctx, op)
+	ch, err := openDM(ctx, n.slack, op)
 	if err != nil {
 		return err
 	}
-	cur, _ := n.H.Matrix.Refs(r.Secret)
+	cur, _ := n.matrix.Refs(r.Secret)
 	if r.VaultPath != "" {
 		cur.Path = r.VaultPath
 	}
@@ -165,7 +195,7 @@ func (n *Notifier) AskOperator(ctx context.Context, r *rotation.Run, op string, 
 		done.Style = slack.StylePrimary
 		blocks = []slack.Block{section(text), slack.NewActionBlock("done_"+r.ID, done)}
 	}
-	_, _, err = n.H.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	_, _, err = n.slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not DM <@%s>", op)
 	}
@@ -204,7 +234,7 @@ func orNone(s string) string {
 // Audited posts the entry to the audit channel, or to the run's thread when the
 // routing matrix names no audit channel.
 func (n *Notifier) Audited(ctx context.Context, r *rotation.Run, e rotation.AuditEntry) error {
-	ch, opts := n.H.Matrix.AuditChannel, []slack.MsgOption{slack.MsgOptionText(AuditText(e), false)}
+	ch, opts := n.matrix.AuditChannel, []slack.MsgOption{slack.MsgOptionText(AuditText(e), false)}
 	if ch == "" {
 		if r.Card.Channel == "" {
 			return nil
@@ -212,7 +242,7 @@ func (n *Notifier) Audited(ctx context.Context, r *rotation.Run, e rotation.Audi
 		ch = r.Card.Channel
 		opts = append(opts, slack.MsgOptionTS(r.Card.TS))
 	}
-	if _, _, err := n.H.Slack.PostMessageContext(ctx, ch, opts...); err != nil {
+	if _, _, err := n.slack.PostMessageContext(ctx, ch, opts...); err != nil {
 		return rotation.Wrap(rotation.EUNAVAILABLE, err, "Slack did not take the audit post")
 	}
 	return nil

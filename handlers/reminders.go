@@ -15,19 +15,21 @@ import (
 // each with a Start rotation button. It implements rotation.ExpiryNotifier. A
 // reminder carries a fingerprint, never a token.
 type ReminderNotifier struct {
-	H *Handlers
+	Slack Slack
+	// Channel is the ops channel: reminders are posted there, and runs start there.
+	Channel string
 }
 
 var _ rotation.ExpiryNotifier = (*ReminderNotifier)(nil)
 
 // RemindOwner DMs one owner.
 func (n *ReminderNotifier) RemindOwner(ctx context.Context, owner string, rem rotation.Reminder) error {
-	ch, err := (&Notifier{H: n.H}).dmChannel(ctx, owner)
+	ch, err := openDM(ctx, n.Slack, owner)
 	if err != nil {
 		return err
 	}
-	text, blocks := ReminderMessage(rem, false, n.H.Matrix.Channel)
-	if _, _, err := n.H.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+	text, blocks := ReminderMessage(rem, false, n.Channel)
+	if _, _, err := n.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
 		return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not DM <@%s> the reminder of %s", owner, rem.Secret)
 	}
 	return nil
@@ -35,9 +37,9 @@ func (n *ReminderNotifier) RemindOwner(ctx context.Context, owner string, rem ro
 
 // RemindChannel posts the reminder in the ops channel, naming the owners.
 func (n *ReminderNotifier) RemindChannel(ctx context.Context, rem rotation.Reminder) error {
-	ch := n.H.Matrix.Channel
+	ch := n.Channel
 	text, blocks := ReminderMessage(rem, true, ch)
-	if _, _, err := n.H.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+	if _, _, err := n.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
 		return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the reminder of %s in <#%s>", rem.Secret, ch)
 	}
 	return nil

@@ -172,12 +172,21 @@ func (e *Engine) update(ctx context.Context, id string, mutate func(*Run) error)
 	})
 }
 
-// notify tells people about the run. A failing notifier does not stop the run.
+// notify tells people about the run and records where its card is when the
+// notifier posted it. A failing notifier does not stop the run.
 func (e *Engine) notify(ctx context.Context, r *Run, note string) {
 	if e.Notifier == nil || r == nil {
 		return
 	}
-	if err := e.Notifier.RunChanged(ctx, r, note); err != nil {
+	card, err := e.Notifier.RunChanged(ctx, r, note)
+	if card != (CardRef{}) && card != r.Card {
+		if _, uerr := e.update(context.WithoutCancel(ctx), r.ID, func(x *Run) error { x.Card = card; return nil }); uerr != nil {
+			e.runLog(r).Error("could not record where the run's card is", "err", uerr)
+		} else {
+			r.Card = card
+		}
+	}
+	if err != nil {
 		e.runLog(r).Warn("could not show the run's change", "err", ErrorMessage(err), "cause", err)
 	}
 }

@@ -704,3 +704,30 @@ func TestNoRollbackOnceTheRevokeWasSent(t *testing.T) {
 type stubbornRevoker struct{}
 
 func (stubbornRevoker) Revoke(context.Context, rotation.Secret) error { return nil }
+
+// The notifier returns where it posted the run's card, and the engine records
+// it: the card is posted once and every later change goes to that card.
+func TestEngineRecordsTheCardTheNotifierPosted(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	r := ok(t)(w.eng.Start(ctx, rotation.StartRequest{Secret: secretName, Requester: "U0ALICE", Channel: "C0OPS"}))
+	if r.Card.Channel != "C0OPS" || r.Card.TS == "" {
+		t.Fatalf("Start returned the card %+v, want the posted one", r.Card)
+	}
+	stored, err := w.st.GetRun(ctx, r.ID)
+	if err != nil || stored.Card != r.Card {
+		t.Fatalf("stored card %+v (%v), want %+v", stored.Card, err, r.Card)
+	}
+	first := r.Card
+	r = ok(t)(w.eng.Advance(ctx, r.ID))
+	r = ok(t)(w.eng.Submit(ctx, r.ID, "U0ALICE", rotation.NewSecret(newToken)))
+	if r.Card != first {
+		t.Errorf("the card moved to %+v, want %+v", r.Card, first)
+	}
+	w.notes.mu.Lock()
+	posted := w.notes.posted
+	w.notes.mu.Unlock()
+	if posted != 1 {
+		t.Errorf("%d cards posted for one run, want 1", posted)
+	}
+}

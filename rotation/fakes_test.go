@@ -197,18 +197,24 @@ type fakeNotifier struct {
 	asked   map[string][]rotation.OperatorAction
 	audits  []rotation.AuditEntry
 	changes int
+	posted  int // cards posted
 }
 
 func newFakeNotifier() *fakeNotifier {
 	return &fakeNotifier{asked: map[string][]rotation.OperatorAction{}}
 }
 
-func (n *fakeNotifier) RunChanged(_ context.Context, r *rotation.Run, note string) error {
+func (n *fakeNotifier) RunChanged(_ context.Context, r *rotation.Run, note string) (rotation.CardRef, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.changes++
 	n.notes = append(n.notes, fmt.Sprintf("%s %s: %s", r.ID, r.State, note))
-	return nil
+	card := r.Card
+	if card.Channel != "" && card.TS == "" {
+		n.posted++
+		card.TS = fmt.Sprintf("1700000000.%06d", n.posted) // as chat.postMessage answers
+	}
+	return card, nil
 }
 
 func (n *fakeNotifier) AskOperator(_ context.Context, r *rotation.Run, op string, a rotation.OperatorAction) error {

@@ -39,11 +39,6 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Run, error) {
 	return created, nil
 }
 
-// SetCard records where the run's card was posted.
-func (e *Engine) SetCard(ctx context.Context, id string, card CardRef) (*Run, error) {
-	return e.update(ctx, id, func(r *Run) error { r.Card = card; return nil })
-}
-
 // Submit validates a new token (step 3) and holds it as the pending value in the
 // vault. A refused token leaves the run as it was; the error's message says why in
 // a person's words and never repeats the token.

@@ -70,8 +70,12 @@ const (
 // which are destinations of their own.
 type Notifier interface {
 	// RunChanged is called after every persisted change of run; note is a line for
-	// the card's thread ("" for none).
-	RunChanged(ctx context.Context, run *Run, note string) error
+	// the card's thread ("" for none). It returns where the run's card is now —
+	// the first call posts it, and the engine records the reference it returns —
+	// or the zero CardRef when the run has no card (a CLI run). A reference is
+	// returned with an error too when the card was posted but the rest failed.
+	// It must not change run.
+	RunChanged(ctx context.Context, run *Run, note string) (CardRef, error)
 	// AskOperator sends a shell-rc operator a DM (never the token).
 	AskOperator(ctx context.Context, run *Run, operator string, action OperatorAction) error
 	// Audited publishes an audit entry (the audit channel).
@@ -114,4 +118,13 @@ type Store interface {
 	ClaimRun(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) (bool, error)
 	// ReleaseRun gives up owner's claim on run id.
 	ReleaseRun(ctx context.Context, id, owner string) error
+}
+
+// ExpiryNotifier tells people about a token's expiry. Each call reaches one place;
+// an error means it did not, and only that place is tried again at the next pass.
+type ExpiryNotifier interface {
+	// RemindOwner sends the reminder to one of the secret's owners (a DM).
+	RemindOwner(ctx context.Context, owner string, r Reminder) error
+	// RemindChannel posts the reminder once in the ops channel.
+	RemindChannel(ctx context.Context, r Reminder) error
 }

@@ -103,15 +103,6 @@ func (r Reminder) Key() string {
 
 func thresholdKey(days int) string { return fmt.Sprintf("%dd", days) }
 
-// ExpiryNotifier tells people about a token's expiry. Each call reaches one place;
-// an error means it did not, and only that place is tried again at the next pass.
-type ExpiryNotifier interface {
-	// RemindOwner sends the reminder to one of the secret's owners (a DM).
-	RemindOwner(ctx context.Context, owner string, r Reminder) error
-	// RemindChannel posts the reminder once in the ops channel.
-	RemindChannel(ctx context.Context, r Reminder) error
-}
-
 // ReminderLoop is the background loop that keeps every configured secret's expiry
 // known and reminds its owners and the ops channel in time (SPEC §3, §9).
 //

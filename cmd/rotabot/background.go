@@ -16,7 +16,7 @@ func (s *server) startBackground() (stop func()) {
 		Vault:    s.adapters.vault,
 		Checker:  s.adapters.github,
 		Store:    s.store,
-		Notifier: &handlers.ReminderNotifier{H: s.handlers},
+		Notifier: &handlers.ReminderNotifier{Slack: s.api, Channel: s.engine.Matrix.Channel},
 		Now:      s.engine.Now,
 		Log:      s.log.With("loop", "reminders"),
 		Interval: s.env.ReminderInterval,

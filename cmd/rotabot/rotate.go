@@ -194,11 +194,11 @@ func orDash(s string) string {
 // cliNotifier prints the run's progress lines for the person at the terminal.
 type cliNotifier struct{ w io.Writer }
 
-func (n *cliNotifier) RunChanged(_ context.Context, r *rotation.Run, note string) error {
+func (n *cliNotifier) RunChanged(_ context.Context, r *rotation.Run, note string) (rotation.CardRef, error) {
 	if note != "" {
 		fmt.Fprintf(n.w, "  · %s\n", note)
 	}
-	return nil
+	return rotation.CardRef{}, nil // no card: the terminal is the only place it shows
 }
 
 func (n *cliNotifier) AskOperator(context.Context, *rotation.Run, string, rotation.OperatorAction) error {

@@ -98,13 +98,12 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 		return nil, err
 	}
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
-	h := &handlers.Handlers{Matrix: m, Store: st, Slack: api, HTTP: &http.Client{Timeout: 10 * time.Second}, Log: log, Work: work}
-	n := &handlers.Notifier{H: h}
+	log.Info("store opened", "store", storeName(st))
+	// Built once each, in the direction changes flow: notifier → engine → handlers.
+	n := handlers.NewNotifier(handlers.NotifierConfig{Slack: api, Matrix: m, Runs: st, Log: log, Work: work})
 	eng := ad.engine(m, st, n, log)
 	eng.ClaimTTL = env.ClaimTTL
-	log.Info("store opened", "store", storeName(st))
-	h.Engine = eng
-	n.SetCard = eng.SetCard
+	h := &handlers.Handlers{Engine: eng, Matrix: m, Store: st, Slack: api, HTTP: &http.Client{Timeout: 10 * time.Second}, Log: log, Work: work}
 	client := socketmode.New(api)
 	b := &bot.Bot{Client: client, Handler: h, Dedupe: st, Log: log}
 	return &server{env: env, log: log, store: st, adapters: ad, engine: eng, handlers: h, bot: b, api: api, work: work, cancelWork: cancelWork}, nil

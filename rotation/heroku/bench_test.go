@@ -169,7 +169,7 @@ func (m *stateMarks) times() (propagated, verified time.Time) {
 	return m.propagated, m.verified
 }
 
-func (m *stateMarks) RunChanged(_ context.Context, r *rotation.Run, _ string) error {
+func (m *stateMarks) RunChanged(_ context.Context, r *rotation.Run, _ string) (rotation.CardRef, error) {
 	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -183,7 +183,7 @@ func (m *stateMarks) RunChanged(_ context.Context, r *rotation.Run, _ string) er
 			m.verified = now
 		}
 	}
-	return nil
+	return r.Card, nil
 }
 
 func (m *stateMarks) AskOperator(context.Context, *rotation.Run, string, rotation.OperatorAction) error {

@@ -1,0 +1,72 @@
+package handlers
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/sandbox"
+	"github.com/slack-go/slack"
+)
+
+type noRuns struct{}
+
+func (noRuns) GetRun(context.Context, string) (*rotation.Run, error) {
+	return nil, rotation.Errorf(rotation.ENOTFOUND, "no such run")
+}
+
+// The notifier posts a run's card once and returns where it is; it does not
+// write that onto the run (the engine records it). Given the card, it updates it
+// in place and puts the note in its thread.
+func TestNotifierReturnsTheCardItPosted(t *testing.T) {
+	s := sandbox.NewSlack("xoxb-test", "xapp-test")
+	defer s.Close()
+	s.AddChannel("C0OPS", "ops")
+	n := NewNotifier(NotifierConfig{Slack: slack.New("xoxb-test", slack.OptionAPIURL(s.APIURL())), Matrix: &rotation.Matrix{}, Runs: noRuns{}})
+	ctx := context.Background()
+	r := &rotation.Run{ID: "r1", Secret: "GITHUB_API_READONLY_TOKEN", State: rotation.StatePrechecking, Requester: "U0ALICE",
+		Created: time.Now(), Card: rotation.CardRef{Channel: "C0OPS"}}
+
+	card, err := n.RunChanged(ctx, r, "started")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if card.Channel != "C0OPS" || card.TS == "" {
+		t.Fatalf("RunChanged returned %+v, want the posted card", card)
+	}
+	if r.Card.TS != "" {
+		t.Errorf("the notifier wrote the card's ts onto the run: %+v", r.Card)
+	}
+	if _, ok := s.Message("C0OPS", card.TS); !ok {
+		t.Fatalf("no card at %s", card.TS)
+	}
+
+	r.Card, r.State = card, rotation.StateWaitingToken
+	again, err := n.RunChanged(ctx, r, "pre-check done")
+	if err != nil || again != card {
+		t.Fatalf("second RunChanged = %+v, %v; want %+v", again, err, card)
+	}
+	var cards int
+	for _, m := range s.Messages("C0OPS") {
+		if m.ThreadTS == "" {
+			cards++
+		}
+	}
+	if cards != 1 {
+		t.Errorf("%d cards in the channel, want 1", cards)
+	}
+	if m, _ := s.Message("C0OPS", card.TS); !strings.Contains(m.Content(), rotation.StateWaitingToken.Word()) {
+		t.Errorf("the card was not updated in place:\n%s", m.Content())
+	}
+	if th := s.Thread("C0OPS", card.TS); len(th) != 2 || th[1].Text != "pre-check done" {
+		t.Errorf("thread = %+v", th)
+	}
+
+	// A CLI run has no card: nothing is posted and no reference returned.
+	cli := &rotation.Run{ID: "r2", Secret: "X", State: rotation.StatePropagating, Method: rotation.MethodCLI}
+	if ref, err := n.RunChanged(ctx, cli, "note"); err != nil || ref != (rotation.CardRef{}) {
+		t.Errorf("CLI run: %+v, %v", ref, err)
+	}
+}
