@@ -17,7 +17,7 @@ import (
 
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox"
-	"github.com/raxx-app/rotabot/store"
+	"github.com/raxx-app/rotabot/store/bbolt"
 )
 
 const ms = float64(time.Millisecond)
@@ -202,7 +202,7 @@ func benchPropagate(r *report, bin, dir string, apps int, latency time.Duration)
 	}
 	remaining := herokuRemaining(w)
 	w.bot.stop(25 * time.Second)
-	st, err := store.Open(w.env["ROTABOT_DB"], 5*time.Second)
+	st, err := bbolt.Open(w.env["ROTABOT_DB"], 5*time.Second)
 	if err != nil {
 		return err
 	}
@@ -380,10 +380,10 @@ func benchRuns(r *report, bin, dir string, runs int, doCPU, doMem bool) error {
 	return nil
 }
 
-// prefill writes runs finished runs with the store package, spread over the
+// prefill writes runs finished runs with the bbolt store package, spread over the
 // first ten secrets of specs, before the bot opens the file.
 func prefill(path string, specs []secretSpec, runs int) error {
-	st, err := store.Open(path, 5*time.Second)
+	st, err := bbolt.Open(path, 5*time.Second)
 	if err != nil {
 		return err
 	}

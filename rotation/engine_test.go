@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
-	"github.com/raxx-app/rotabot/store"
+	"github.com/raxx-app/rotabot/store/bbolt"
 )
 
 const (
@@ -28,7 +28,7 @@ var t0 = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 type world struct {
 	t      *testing.T
 	path   string
-	st     *store.Store
+	st     *bbolt.Store
 	vault  *fakeVault
 	gh     *fakeGitHub
 	heroku *fakeConsumer
@@ -78,7 +78,7 @@ func newWorld(t *testing.T) *world {
 
 // open (re)opens the store and builds an engine on it; wrap may wrap the store.
 func (w *world) open(wrap func(rotation.Store) rotation.Store) {
-	st, err := store.Open(w.path, time.Second)
+	st, err := bbolt.Open(w.path, time.Second)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
-	"github.com/raxx-app/rotabot/store"
+	"github.com/raxx-app/rotabot/store/bbolt"
 )
 
 // Fakes for the reminder loop. They are separate from the engine's so the two
@@ -159,7 +159,7 @@ type remWorld struct {
 	path   string
 	mu     sync.Mutex
 	clock  time.Time
-	st     *store.Store
+	st     *bbolt.Store
 	vault  *remVault
 	gh     *remGitHub
 	notes  *remNotifier
@@ -229,7 +229,7 @@ func (w *remWorld) restart() {
 			w.t.Fatal(err)
 		}
 	}
-	st, err := store.Open(w.path, time.Second)
+	st, err := bbolt.Open(w.path, time.Second)
 	if err != nil {
 		w.t.Fatal(err)
 	}

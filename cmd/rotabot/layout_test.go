@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -45,6 +46,21 @@ func TestProductPackagesDoNotImportTheSandbox(t *testing.T) {
 			if strings.HasPrefix(d, mod+"sandbox") {
 				t.Errorf("%s depends on %s: only cmd/rotabot's demo may reach the sandbox", pkg, d)
 			}
+		}
+	}
+}
+
+// A store links only its own technology: the PostgreSQL store reaches neither
+// bbolt nor the bbolt store (what both share lives in rotation).
+func TestPostgresStoreLinksNoBbolt(t *testing.T) {
+	const bboltStore = "github.com/raxx-app/rotabot/store/bbolt"
+	deps := goListDeps(t, "store/postgres")["store/postgres"]
+	if !slices.Contains(deps, "github.com/raxx-app/rotabot/store/postgres") {
+		t.Fatalf("go list -deps ./store/postgres/... does not list the package itself: %v", deps)
+	}
+	for _, d := range deps {
+		if d == "go.etcd.io/bbolt" || strings.HasPrefix(d, "go.etcd.io/bbolt/") || d == bboltStore {
+			t.Errorf("store/postgres depends on %s: a PostgreSQL build must not link bbolt", d)
 		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
-	"github.com/raxx-app/rotabot/store"
+	"github.com/raxx-app/rotabot/store/bbolt"
 )
 
 // runCLI runs one rotabot invocation with env and returns its exit code and output.
@@ -123,7 +123,7 @@ func TestRotateEndToEnd(t *testing.T) {
 	if n := h.World.Heroku.Count("PATCH /apps/{app}/config-vars", true); n != 2 {
 		t.Errorf("%d Heroku writes", n)
 	}
-	st, err := store.Open(env["ROTABOT_DB"], time.Second)
+	st, err := bbolt.Open(env["ROTABOT_DB"], time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox"
-	"github.com/raxx-app/rotabot/store"
+	"github.com/raxx-app/rotabot/store/bbolt"
 	"github.com/slack-go/slack"
 	bolt "go.etcd.io/bbolt"
 )
@@ -108,7 +108,7 @@ const bigOps = "U0BIGOPS"
 type expiringBench struct {
 	slack *sandbox.Slack
 	h     *handlers.Handlers
-	st    *store.Store
+	st    *bbolt.Store
 }
 
 func newExpiringBench(tb testing.TB, n int) *expiringBench {
@@ -154,7 +154,7 @@ func newExpiringBench(tb testing.TB, n int) *expiringBench {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	st, err := store.Open(path, time.Second)
+	st, err := bbolt.Open(path, time.Second)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 		return nil, err
 	}
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
-	log.Info("store opened", "store", storeName(st))
+	log.Info("store opened", "store", st.Describe())
 	// Built once each, in the direction changes flow: notifier → engine → handlers.
 	n := handlers.NewNotifier(handlers.NotifierConfig{Slack: api, Matrix: m, Runs: st, Log: log, Work: work})
 	eng := ad.engine(m, st, n, log)

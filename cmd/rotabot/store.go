@@ -7,15 +7,18 @@ import (
 
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/rotation"
-	"github.com/raxx-app/rotabot/store"
+	"github.com/raxx-app/rotabot/store/bbolt"
 	"github.com/raxx-app/rotabot/store/postgres"
 )
 
 // storeCloser is the store a process works on: what the engine, the handlers and
-// the bot's dedupe need, and Close at shutdown.
+// the bot's dedupe need, Close at shutdown, and Describe for the start-up log
+// line ("bbolt file PATH", "PostgreSQL at HOST:PORT": never DATABASE_URL, which
+// holds a password).
 type storeCloser interface {
 	rotation.Store
 	io.Closer
+	Describe() string
 }
 
 // openStore opens the store the environment names: PostgreSQL when DATABASE_URL
@@ -29,21 +32,9 @@ func openStore(ctx context.Context, env config.Env) (storeCloser, error) {
 		}
 		return st, nil
 	}
-	st, err := store.Open(env.DBPath, time.Second)
+	st, err := bbolt.Open(env.DBPath, time.Second)
 	if err != nil {
 		return nil, err
 	}
 	return st, nil
-}
-
-// storeName says which store a process uses, for its start-up log line; it never
-// shows DATABASE_URL, only the database's host and port.
-func storeName(st storeCloser) string {
-	switch s := st.(type) {
-	case *postgres.Store:
-		return "PostgreSQL at " + s.Addr()
-	case *store.Store:
-		return "bbolt file " + s.Path()
-	}
-	return "unknown"
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/heroku"
 	"github.com/raxx-app/rotabot/sandbox"
-	"github.com/raxx-app/rotabot/store"
+	"github.com/raxx-app/rotabot/store/bbolt"
 )
 
 // BenchmarkPropagate20Apps200ms measures what issue 3 asks to show: the wall time
@@ -46,7 +46,7 @@ func benchPropagate(b *testing.B, apps int, latency time.Duration) {
 	}
 	h.SetLatency(latency)
 
-	st, err := store.Open(filepath.Join(b.TempDir(), "rotabot.db"), time.Second)
+	st, err := bbolt.Open(filepath.Join(b.TempDir(), "rotabot.db"), time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,9 +1,10 @@
 // Package postgres keeps rotabot's state in PostgreSQL: runs, audit entries,
 // expiry records, the Slack envelope ids already handled and the claims on runs.
-// It implements rotation.Store with the same contract as the bbolt store (both
-// pass store/storetest), and it is the store for more than one bot process: on
-// Heroku, where a dyno's disk is wiped at every restart and deploy, and where two
-// worker dynos share one database.
+// It implements rotation.Store with the same contract as store/bbolt (both pass
+// store/storetest), and it is the store for more than one bot process: on Heroku,
+// where a dyno's disk is wiped at every restart and deploy, and where two worker
+// dynos share one database. It links no bbolt: what the stores share is in
+// rotation.
 //
 // What makes two processes safe is in the database, not in either process: one
 // open run per secret is a partial unique index; a state change is one transaction
@@ -31,7 +32,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/raxx-app/rotabot/rotation"
-	"github.com/raxx-app/rotabot/store"
 )
 
 // migrations are the schema's versions, in order: migrations[i] takes the schema
@@ -141,8 +141,9 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Addr is the database's host:port.
-func (s *Store) Addr() string { return s.addr }
+// Describe names the store for a person: "PostgreSQL at HOST:PORT", never the
+// rest of DATABASE_URL (it holds the password).
+func (s *Store) Describe() string { return "PostgreSQL at " + s.addr }
 
 // migrate brings the schema to SchemaVersion in one transaction. The advisory
 // lock is per schema (search_path), so stores in different schemas of one
@@ -248,10 +249,10 @@ func (s *Store) fail(err error, doing string) error {
 	return rotation.Wrap(rotation.EINTERNAL, err, "the database failed while %s", doing)
 }
 
-func runID(n int64) string { return "r" + strconv.FormatInt(n, 10) }
+func runID(n int64) string { return rotation.RunID(uint64(n)) }
 
 func parseID(id string) (int64, error) {
-	n, err := store.ParseRunID(id)
+	n, err := rotation.ParseRunID(id)
 	if err != nil {
 		return 0, err
 	}
@@ -555,12 +556,12 @@ func (s *Store) ListExpiry(ctx context.Context) ([]rotation.ExpiryRecord, error)
 // MarkEnvelope records a handled Slack envelope id and reports whether it had been
 // recorded already. Slack may hand one envelope to either of two processes (or
 // both, redelivered): the primary key lets exactly one of them insert it. Ids
-// older than store.EnvelopeTTL are forgotten first.
+// older than rotation.EnvelopeTTL are forgotten first.
 func (s *Store) MarkEnvelope(ctx context.Context, id string, at time.Time) (bool, error) {
 	if id == "" {
 		return false, fmt.Errorf("store: empty envelope id")
 	}
-	if _, err := s.pool.Exec(ctx, `DELETE FROM envelopes WHERE seen_at < $1`, at.Add(-store.EnvelopeTTL)); err != nil {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM envelopes WHERE seen_at < $1`, at.Add(-rotation.EnvelopeTTL)); err != nil {
 		return false, s.fail(err, "forgetting old envelopes")
 	}
 	tag, err := s.pool.Exec(ctx, `INSERT INTO envelopes (id, seen_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, id, at)

@@ -83,6 +83,23 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	}
 }
 
+// The start-up log line names the database by host and port, never by the whole
+// DATABASE_URL: it holds the password.
+func TestDescribe(t *testing.T) {
+	db := pgtest.URL(t)
+	u, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := open(t, db).Describe()
+	if want := "PostgreSQL at " + u.Host; got != want {
+		t.Errorf("Describe() = %q, want %q", got, want)
+	}
+	if pw, ok := u.User.Password(); ok && strings.Contains(got, pw) {
+		t.Errorf("Describe() shows the password: %q", got)
+	}
+}
+
 func TestNewerSchemaRefused(t *testing.T) {
 	db := pgtest.URL(t)
 	s := open(t, db)

@@ -1,8 +1,8 @@
 // Package storetest is the one contract suite of rotation.Store: every store
-// (bbolt in store, PostgreSQL in store/postgres) runs Run against itself, so what
-// the engine relies on — one open run per secret, transitions that cannot both
-// win, audit once per run and action, envelope dedupe, run claims — is proved the
-// same way for each (litestream's replica_client_test.go).
+// (store/bbolt, store/postgres) runs Run against itself, so what the engine relies
+// on — one open run per secret, transitions that cannot both win, audit once per
+// run and action, envelope dedupe within rotation.EnvelopeTTL, run claims — is
+// proved the same way for each (litestream's replica_client_test.go).
 //
 // It must not know how a store keeps its data: it speaks rotation.Store only.
 package storetest
@@ -17,10 +17,6 @@ import (
 
 	"github.com/raxx-app/rotabot/rotation"
 )
-
-// EnvelopeTTL is how long a store must remember an envelope id (store.EnvelopeTTL);
-// the suite checks an id is remembered within it and forgotten after twice it.
-const EnvelopeTTL = time.Hour
 
 // Run runs the contract suite. open returns a new, empty store for one test; it
 // registers the store's closing (and any clean-up) with t. The tests run in
@@ -368,14 +364,14 @@ func testEnvelopesSeenOnceAndForgotten(t *testing.T, s rotation.Store) {
 	if !mark("env-1", t0.Add(time.Minute)) {
 		t.Fatal("redelivered envelope not seen")
 	}
-	if !mark("env-1", t0.Add(EnvelopeTTL/2)) {
+	if !mark("env-1", t0.Add(rotation.EnvelopeTTL/2)) {
 		t.Fatal("redelivered envelope forgotten within its TTL")
 	}
 	// Two TTLs later the old id has been pruned.
-	if mark("env-2", t0.Add(2*EnvelopeTTL)) {
+	if mark("env-2", t0.Add(2*rotation.EnvelopeTTL)) {
 		t.Fatal("env-2 seen")
 	}
-	if mark("env-1", t0.Add(2*EnvelopeTTL)) {
+	if mark("env-1", t0.Add(2*rotation.EnvelopeTTL)) {
 		t.Fatal("env-1 was not forgotten after its TTL")
 	}
 	if _, err := s.MarkEnvelope(ctx, "", t0); err == nil {

@@ -1,4 +1,4 @@
-package store
+package bbolt
 
 import (
 	"context"
@@ -25,9 +25,16 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) rotation.Store { return open(t) })
 }
 
-func TestEnvelopeTTLMatchesTheSuite(t *testing.T) {
-	if EnvelopeTTL != storetest.EnvelopeTTL {
-		t.Fatalf("store.EnvelopeTTL is %s, the contract suite checks %s", EnvelopeTTL, storetest.EnvelopeTTL)
+// The start-up log line names the store by its file.
+func TestDescribe(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rotabot.db")
+	s, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, want := s.Describe(), "bbolt file "+path; got != want {
+		t.Fatalf("Describe() = %q, want %q", got, want)
 	}
 }
 

@@ -1,12 +1,13 @@
-// Package store keeps rotabot's state in one bbolt file: runs, audit entries,
-// expiry records and the Slack envelope ids already handled. It implements
-// rotation.Store. Every change is one bbolt transaction, and a run's state change
-// re-checks the state it reads inside that transaction, so two clicks at once
-// cannot both win.
+// Package bbolt keeps rotabot's state in one bbolt file: runs, audit entries,
+// expiry records, the Slack envelope ids already handled and the claims on runs.
+// It implements rotation.Store (and passes store/storetest). Every change is one
+// bbolt transaction, and a run's state change re-checks the state it reads inside
+// that transaction, so two clicks at once cannot both win. The file is locked by
+// the process that opens it: it is the store of one bot process.
 //
 // It must not know about Slack, the SDKs or how a run proceeds: it stores what the
 // engine hands it, and never sees a token value (a Run has none).
-package store
+package bbolt
 
 import (
 	"context"
@@ -14,8 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -35,10 +34,6 @@ var (
 	bucketEnvelopeAge  = []byte("envelope_age")   // unix nanos \x00 id → nil
 	bucketClaims       = []byte("claims")         // run id → claim JSON
 )
-
-// EnvelopeTTL is how long a handled envelope id is remembered. Slack redelivers
-// within minutes; an hour is ample.
-const EnvelopeTTL = time.Hour
 
 // EnvelopeBatchDelay is how long a MarkEnvelope made while others are in flight
 // waits for more marks to commit with (bbolt's Batch; only MarkEnvelope batches).
@@ -95,8 +90,8 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 // Close closes the file.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Path is the file's path.
-func (s *Store) Path() string { return s.path }
+// Describe names the store for a person: "bbolt file PATH".
+func (s *Store) Describe() string { return "bbolt file " + s.path }
 
 func seqKey(n uint64) []byte {
 	k := make([]byte, 8)
@@ -104,19 +99,9 @@ func seqKey(n uint64) []byte {
 	return k
 }
 
-// ParseRunID turns "r42" into 42. Anything else is ENOTFOUND with a message that
-// shows what a run id looks like. Every store numbers runs this way.
-func ParseRunID(id string) (uint64, error) {
-	n, err := strconv.ParseUint(strings.TrimPrefix(id, "r"), 10, 64)
-	if err != nil || !strings.HasPrefix(id, "r") || n == 0 {
-		return 0, rotation.Errorf(rotation.ENOTFOUND, "%q is not a run id: run ids look like r42", id)
-	}
-	return n, nil
-}
-
 // runKey turns "r42" into its bucket key.
 func runKey(id string) ([]byte, error) {
-	n, err := ParseRunID(id)
+	n, err := rotation.ParseRunID(id)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +165,7 @@ func (s *Store) CreateRun(_ context.Context, run *rotation.Run) (*rotation.Run, 
 			return err
 		}
 		r := *run
-		r.ID = "r" + strconv.FormatUint(n, 10)
+		r.ID = rotation.RunID(n)
 		k := seqKey(n)
 		if err := putRun(tx, k, &r); err != nil {
 			return err
@@ -391,7 +376,8 @@ func (s *Store) ListExpiry(_ context.Context) ([]rotation.ExpiryRecord, error) {
 }
 
 // MarkEnvelope records a handled Slack envelope id and reports whether it had been
-// recorded already. Ids older than EnvelopeTTL are forgotten in the same transaction.
+// recorded already. Ids older than rotation.EnvelopeTTL are forgotten in the same
+// transaction.
 func (s *Store) MarkEnvelope(_ context.Context, id string, at time.Time) (bool, error) {
 	if id == "" {
 		return false, fmt.Errorf("store: empty envelope id")
@@ -405,7 +391,7 @@ func (s *Store) MarkEnvelope(_ context.Context, id string, at time.Time) (bool, 
 			return nil
 		}
 		age := tx.Bucket(bucketEnvelopeAge)
-		cutoff := seqKey(uint64(at.Add(-EnvelopeTTL).UnixNano()))
+		cutoff := seqKey(uint64(at.Add(-rotation.EnvelopeTTL).UnixNano()))
 		c := age.Cursor()
 		for k, _ := c.First(); k != nil && string(k[:8]) < string(cutoff); k, _ = c.First() {
 			if err := ids.Delete(k[9:]); err != nil {
