@@ -58,6 +58,43 @@ func TestButtonsFitTheState(t *testing.T) {
 	}
 }
 
+// Once the old token went to GitHub's revoke endpoint, the card offers only to
+// check it again: no Revoke old token now, no Rollback.
+func TestButtonsAfterTheRevokeWasSent(t *testing.T) {
+	r := &rotation.Run{ID: "r7", Secret: "X", State: rotation.StateWaitingRevoke, RevokeSent: true, OldFingerprint: "0ld0ld00"}
+	if got, want := labels(r), []string{LabelRevokeManual}; !slices.Equal(got, want) {
+		t.Fatalf("buttons %q, want %q", got, want)
+	}
+	if b := Buttons(r)[0]; b.Confirm == nil || b.Confirm.Title.Text != "Check the old token again?" {
+		t.Errorf("confirm dialog %+v", b.Confirm)
+	}
+}
+
+// The transition table is the only source of the buttons: a button is drawn
+// exactly when the run can take its gesture's event (rotation.Run.Can), save
+// Revoke old token now once the token was sent.
+func TestButtonsAreDrawnFromTheTransitionTable(t *testing.T) {
+	for _, s := range rotation.States {
+		for _, sent := range []bool{false, true} {
+			r := &rotation.Run{ID: "r7", Secret: "X", State: s, RevokeSent: sent}
+			drawn := map[string]bool{}
+			for _, b := range Buttons(r) {
+				drawn[b.ActionID] = true
+			}
+			for _, g := range gestures {
+				want := r.Can(g.event) && !(g.action == ActRevokeAPI && sent)
+				if drawn[g.action] != want {
+					t.Errorf("%s (revoke sent %v): %s drawn = %v, but Can(%s) = %v", s, sent, g.label, drawn[g.action], g.event, r.Can(g.event))
+				}
+				delete(drawn, g.action)
+			}
+			for a := range drawn {
+				t.Errorf("%s: button %s is not a gesture of the table", s, a)
+			}
+		}
+	}
+}
+
 func TestCardShowsWhatTheApproverApproves(t *testing.T) {
 	at := time.Date(2027, 2, 26, 10, 0, 0, 0, time.UTC)
 	r := &rotation.Run{ID: "r7", Secret: "GITHUB_API_READONLY_TOKEN", State: rotation.StateWaitingApproval, Requester: "U1", Submitter: "U1",

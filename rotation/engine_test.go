@@ -465,11 +465,27 @@ func TestSelfApprovalRefused(t *testing.T) {
 	r := w.toApproval(ctx)
 	for _, u := range []string{"U0ALICE"} {
 		_, err := w.eng.Approve(ctx, r.ID, u)
-		if rotation.ErrorCode(err) != rotation.EFORBIDDEN {
+		if rotation.ErrorCode(err) != rotation.EFORBIDDEN || !errors.Is(err, rotation.ErrSelfApproval) {
 			t.Fatalf("%s approved: %v", u, err)
+		}
+		// The engine's refusal is what the person reads (the handler adds nothing).
+		if want := "You started this run, so you may not approve it: another ops member must."; rotation.ErrorMessage(err) != want {
+			t.Errorf("refusal %q, want %q", rotation.ErrorMessage(err), want)
 		}
 	}
 	got, _ := w.eng.Get(ctx, r.ID)
+	wantState(t, got, rotation.StateWaitingApproval)
+
+	// Bob started another run and Carol submitted its token: Carol may not approve.
+	w = newWorld(t)
+	r = ok(t)(w.eng.Start(ctx, rotation.StartRequest{Secret: secretName, Requester: "U0BOB", Channel: "C0OPS"}))
+	ok(t)(w.eng.Advance(ctx, r.ID))
+	ok(t)(w.eng.Submit(ctx, r.ID, "U0CAROL", rotation.NewSecret(newToken)))
+	_, err := w.eng.Approve(ctx, r.ID, "U0CAROL")
+	if !errors.Is(err, rotation.ErrSelfApproval) || rotation.ErrorMessage(err) != "You submitted the new token, so you may not approve it: another ops member must." {
+		t.Fatalf("the submitter approved: %v", err)
+	}
+	got, _ = w.eng.Get(ctx, r.ID)
 	wantState(t, got, rotation.StateWaitingApproval)
 }
 
@@ -695,7 +711,13 @@ func TestNoRollbackOnceTheRevokeWasSent(t *testing.T) {
 	if !r.RevokeSent {
 		t.Fatal("the revoke was not recorded")
 	}
+	if r.Can(rotation.EvRollback) {
+		t.Error("the run says it can still roll back")
+	}
 	_, err := w.eng.Rollback(ctx, r.ID, "U0BOB")
+	if !errors.Is(err, rotation.ErrRevokeSent) || rotation.ErrorCode(err) != rotation.ECONFLICT {
+		t.Fatalf("rollback after the revoke was sent: %v, want ErrRevokeSent", err)
+	}
 	if !strings.HasPrefix(rotation.ErrorMessage(err), "Rollback is no longer possible: the old token was sent to GitHub's revoke endpoint") {
 		t.Fatalf("rollback after the revoke was sent: %v", err)
 	}

@@ -80,3 +80,13 @@ func RetryAfter(err error) time.Duration {
 	}
 	return 0
 }
+
+// Sentinel errors: decisions read these with errors.Is, never a message's text.
+// An *Error carries one as its Err when the refusal has a meaning of its own.
+var (
+	// ErrRevokeSent: the old token went to GitHub's revoke endpoint, so rollback
+	// is impossible.
+	ErrRevokeSent = errors.New("the old token was sent to GitHub's revoke endpoint")
+	// ErrSelfApproval: the requester or the submitter tried to approve their own run.
+	ErrSelfApproval = errors.New("self-approval")
+)

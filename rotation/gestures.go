@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -174,9 +175,11 @@ func (e *Engine) Approve(ctx context.Context, id, user string) (*Run, error) {
 	r, err := e.transition(ctx, id, EvApprove, func(r *Run) error {
 		switch user {
 		case r.Requester:
-			return Errorf(EFORBIDDEN, "You started this run: another ops member must approve it")
+			return &Error{Code: EFORBIDDEN, Err: ErrSelfApproval,
+				Message: "You started this run, so you may not approve it: another ops member must."}
 		case r.Submitter:
-			return Errorf(EFORBIDDEN, "You submitted the new token: another ops member must approve it")
+			return &Error{Code: EFORBIDDEN, Err: ErrSelfApproval,
+				Message: "You submitted the new token, so you may not approve it: another ops member must."}
 		}
 		now := e.now()
 		r.Approver = user
@@ -249,8 +252,9 @@ func (e *Engine) Rollback(ctx context.Context, id, user string) (*Run, error) {
 	unlock := e.lock(id)
 	defer unlock()
 	r, err := e.transition(ctx, id, EvRollback, func(r *Run) error {
-		if r.RevokeSent {
-			return Errorf(ECONFLICT, "Rollback is no longer possible: the old token was sent to GitHub's revoke endpoint. If the new token misbehaves, start a new run with /rotate %s and a brand-new token", r.Secret)
+		if !r.Can(EvRollback) {
+			return &Error{Code: ECONFLICT, Err: ErrRevokeSent, Message: fmt.Sprintf(
+				"Rollback is no longer possible: the old token was sent to GitHub's revoke endpoint. If the new token misbehaves, start a new run with /rotate %s and a brand-new token", r.Secret)}
 		}
 		r.Notice = fmt.Sprintf("%s started a rollback", Mention(user))
 		r.RetryAt = time.Time{}
@@ -258,7 +262,7 @@ func (e *Engine) Rollback(ctx context.Context, id, user string) (*Run, error) {
 		return nil
 	})
 	if err != nil {
-		if ErrorCode(err) == ECONFLICT && strings.HasPrefix(ErrorMessage(err), "Rollback is no longer possible") {
+		if errors.Is(err, ErrRevokeSent) {
 			return r, err
 		}
 		if cur, gerr := e.Store.GetRun(ctx, id); gerr == nil && (cur.State == StateRevoking || cur.State == StateAuditing || cur.State == StateCompleted || cur.State == StateAuditFailed) {

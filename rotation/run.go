@@ -166,6 +166,17 @@ func (r *Run) Step(name string) *StepRecord {
 	return nil
 }
 
+// Can reports whether ev may happen to the run now: the transition table allows
+// it from the run's state and, for a rollback, the old token has not been sent to
+// GitHub's revoke endpoint (there is no way back from that). The engine refuses
+// what Can refuses, and the card draws a button only for what it allows.
+func (r *Run) Can(ev Event) bool {
+	if !r.State.Allowed(ev) {
+		return false
+	}
+	return ev != EvRollback || !r.RevokeSent
+}
+
 // Open reports whether the run is not finished.
 func (r *Run) Open() bool { return !r.State.Final() }
 

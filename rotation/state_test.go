@@ -136,3 +136,19 @@ func TestSecretNeverPrints(t *testing.T) {
 		t.Fatalf("fingerprint = %s", Fingerprint("x"))
 	}
 }
+
+// Run.Can is the transition table, plus one detail: once the old token went to
+// GitHub's revoke endpoint there is no rollback.
+func TestRunCanIsTheTable(t *testing.T) {
+	for _, s := range States {
+		for _, ev := range Events {
+			for _, sent := range []bool{false, true} {
+				r := &Run{State: s, RevokeSent: sent}
+				want := s.Allowed(ev) && !(ev == EvRollback && sent)
+				if got := r.Can(ev); got != want {
+					t.Errorf("%s (revoke sent %v) can %s = %v, want %v", s, sent, ev, got, want)
+				}
+			}
+		}
+	}
+}
