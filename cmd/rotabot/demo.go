@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sort"
@@ -25,6 +26,12 @@ func (c *cli) demo(ctx context.Context, args []string) int {
 	if *sandboxFile != "" {
 		return c.sandbox(ctx, *sandboxFile)
 	}
+	return c.playDemo(ctx, c.stdout, c.colorful(c.stdout))
+}
+
+// playDemo plays the scripted story to w, with ANSI styles and hyperlinks when
+// color is on.
+func (c *cli) playDemo(ctx context.Context, w io.Writer, color bool) int {
 	dir, err := os.MkdirTemp("", "rotabot-demo-")
 	if err != nil {
 		fmt.Fprintln(c.stderr, "rotabot demo: cannot make a temporary folder:", err)
@@ -38,25 +45,40 @@ func (c *cli) demo(ctx context.Context, args []string) int {
 		return 1
 	}
 	defer h.Close()
-	d := &demo.Script{H: h, W: c.stdout}
+	d := &demo.Script{H: h, W: w, Term: demo.Term{Color: color}}
 	if err := d.Play(); err != nil {
-		fmt.Fprintf(c.stdout, "\n✗ the demo stopped: %v\n", err)
+		d.Show("", fmt.Sprintf("\n✗ the demo stopped: %v", err))
 		if m, ok := h.Card(""); ok {
-			fmt.Fprintf(c.stdout, "the newest card shows:\n%s", demo.CardText(m))
+			d.Show("", "the newest card shows:")
+			d.Show("   │ ", demo.CardText(m))
 		}
 		lines := strings.Split(strings.TrimSpace(h.Logs.String()), "\n")
 		if len(lines) > 15 {
 			lines = lines[len(lines)-15:]
 		}
-		fmt.Fprintf(c.stdout, "the bot's last log lines:\n%s\n", strings.Join(lines, "\n"))
+		fmt.Fprintf(w, "the bot's last log lines:\n%s\n", strings.Join(lines, "\n"))
 		return 1
 	}
 	ok := d.Summary()
-	fmt.Fprintf(c.stdout, "\nDemo finished in %.1f s.\n", time.Since(start).Seconds())
+	fmt.Fprintf(w, "\nDemo finished in %.1f s.\n", time.Since(start).Seconds())
 	if !ok {
 		return 1
 	}
 	return 0
+}
+
+// colorful reports whether w is a terminal that should get ANSI styles and
+// hyperlinks: not a file or a pipe, and neither NO_COLOR nor TERM=dumb set.
+func (c *cli) colorful(w io.Writer) bool {
+	if c.getenv("NO_COLOR") != "" || c.getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // sandbox is `rotabot demo -sandbox FILE`: the stand-ins alone, for trying the

@@ -14,35 +14,108 @@ import (
 
 // Script is the story `rotabot demo` tells: one whole rotation (all eight steps)
 // and a rolled-back one, played as real Socket Mode envelopes by the harness's
-// people, printed as each person sees it.
+// people, printed as each person sees it. A card is printed whole the first
+// time, then only the lines that changed.
 type Script struct {
 	H *Harness
 	W io.Writer
+	// Term renders Slack's formatting for the terminal (Names is filled in).
+	Term Term
+
+	cards   map[string][]string // each run's card as last printed
+	first   []string            // the first card printed, whole
+	firstID string
 }
 
-// say prints a line, with Slack's mentions shown as a person sees them.
-func (d *Script) say(format string, args ...any) {
-	line := fmt.Sprintf(format, args...)
-	for id, name := range Names {
-		line = strings.ReplaceAll(line, "<@"+id+">", "@"+name)
+func (d *Script) term() Term {
+	if d.Term.Names == nil {
+		names := map[string]string{d.H.Matrix.OpsUsergroup: "@ops"}
+		for id, n := range Names {
+			names[id] = "@" + n
+		}
+		for id, n := range map[string]string{OpsChannel: "ops", AuditChannel: "audit", OtherChannel: "random"} {
+			names[id] = "#" + n
+		}
+		d.Term.Names = names
 	}
-	line = strings.ReplaceAll(line, "<!subteam^S0OPS>", "@ops")
-	line = strings.ReplaceAll(line, "<#C0OPS>", "#ops")
-	fmt.Fprintln(d.W, line)
+	return d.Term
 }
 
-func (d *Script) person(user, what string) { d.say("\n👤 %s %s", Names[user], what) }
+// say prints mrkdwn, rendered for the terminal and wrapped, each line after
+// prefix.
+func (d *Script) say(prefix, format string, args ...any) {
+	for _, l := range d.term().Lines(prefix, fmt.Sprintf(format, args...)) {
+		fmt.Fprintln(d.W, l)
+	}
+}
+
+// Show prints mrkdwn text as say does, without formatting it first.
+func (d *Script) Show(prefix, text string) {
+	for _, l := range d.term().Lines(prefix, text) {
+		fmt.Fprintln(d.W, l)
+	}
+}
+
+func (d *Script) person(user, what string) { d.say("", "\n👤 *%s* %s", Names[user], what) }
+
+// cardLines is the card as a person reads it, one line per element.
+func cardLines(m sandbox.Message) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimRight(CardText(m), "\n"), "\n") {
+		if strings.HasPrefix(l, "== ") && strings.HasSuffix(l, " ==") {
+			l = "*" + strings.TrimSuffix(strings.TrimPrefix(l, "== "), " ==") + "*"
+		}
+		out = append(out, l)
+	}
+	return out
+}
 
 func (d *Script) showCard(id, word string) (msg cardMsg, err error) {
 	m, err := d.H.WaitCard(id, word)
 	if err != nil {
 		return cardMsg{}, err
 	}
-	d.say("   ┌─ card in #ops ─────────────────────────────")
-	for _, line := range strings.Split(strings.TrimRight(CardText(m), "\n"), "\n") {
-		d.say("   │ %s", line)
+	if d.cards == nil {
+		d.cards = map[string][]string{}
 	}
-	d.say("   └────────────────────────────────────────────")
+	lines := cardLines(m)
+	prev, seen := d.cards[id]
+	d.cards[id] = lines
+	switch {
+	case d.first == nil:
+		// The first card is printed whole; every later one only where it differs.
+		d.first, d.firstID = lines, id
+		d.say("   ", "┌─ the card of run %s in #ops", id)
+		for _, l := range lines {
+			d.say("   │ ", "%s", l)
+		}
+		d.say("   ", "└─")
+		return cardMsg{m}, nil
+	case !seen:
+		prev = d.first
+		d.say("   ", "┌─ the card of run %s in #ops — as %s's first card, except:", id, d.firstID)
+	default:
+		d.say("   ", "┌─ the card of run %s, updated in place — what changed:", id)
+	}
+	old := map[string]int{}
+	for _, l := range prev {
+		old[l]++
+	}
+	buttons := false
+	for _, l := range lines {
+		if strings.HasPrefix(l, "[") {
+			buttons = true
+		}
+		if old[l] > 0 {
+			old[l]--
+			continue
+		}
+		d.say("   │ ", "%s", l)
+	}
+	if !buttons {
+		d.say("   │ ", "_(no buttons left)_")
+	}
+	d.say("   ", "└─")
 	return cardMsg{m}, nil
 }
 
@@ -51,7 +124,7 @@ func (d *Script) showEphemeral(user string, n int) error {
 	if err != nil {
 		return err
 	}
-	d.say("   🔒 only %s sees: %s", Names[user], firstLines(text, 3))
+	d.say("   ", "🔒 only %s sees: %s", Names[user], firstLines(text, 3))
 	return nil
 }
 
@@ -67,8 +140,9 @@ func firstLines(s string, n int) string {
 func (d *Script) Play() error {
 	h := d.H
 	s := h.World.Slack
-	d.say("rotabot demo — stand-ins of Slack %s, GitHub %s, Infisical %s and Heroku %s", s.URL, h.World.GitHub.URL, h.World.Infisical.URL, h.World.Heroku.URL)
-	d.say("ops group: alice, bob, olga (shell-rc operator) · not ops: mallory · secret: GITHUB_API_READONLY_TOKEN")
+	d.say("", "*rotabot demo* — the real bot, on local stand-ins of Slack, GitHub, Infisical and Heroku")
+	d.say("", "People: alice and bob (ops) · olga (ops, keeps the token in her shell rc) · owen (the secret's owner) · mallory (not in ops)")
+	d.say("", "Secret: *GITHUB_API_READONLY_TOKEN*, set on two Heroku apps, a GitHub Actions secret and olga's shell rc")
 
 	// At start-up the bot checks every secret's expiry: the current token expires soon.
 	var reminder string
@@ -83,7 +157,7 @@ func (d *Script) Play() error {
 	}); err != nil {
 		return err
 	}
-	d.say("\n⏰ at start-up, in #ops and by DM to owen (the owner): %s", firstLines(reminder, 2))
+	d.say("", "\n⏰ At start-up, in #ops and by DM to owen: %s", firstLines(reminder, 2))
 
 	// Run 1: the whole SOP.
 	d.person(Alice, "types /rotate GITHUB_API_READONLY_TOKEN in #ops")
@@ -99,7 +173,7 @@ func (d *Script) Play() error {
 	if err != nil {
 		return err
 	}
-	d.say("   form: %s", ackText(ack))
+	d.say("   ", "form: %s", ackText(ack))
 	card, err = d.showCard("r1", "Waiting for approval")
 	if err != nil {
 		return err
@@ -137,7 +211,7 @@ func (d *Script) Play() error {
 	}); err != nil {
 		return err
 	}
-	d.say("\n📨 olga's DM: %s", firstLines(dm.Text, 4))
+	d.say("", "\n📨 olga's DM: %s", firstLines(dm.Text, 4))
 	d.person(Operator, "updates her ~/.zshrc from Infisical and presses Done")
 	if err := h.Click(Operator, dm.Message, handlers.LabelDone); err != nil {
 		return err
@@ -159,10 +233,10 @@ func (d *Script) Play() error {
 	if err := WaitFor("the audit post", func() bool { return len(s.Messages(AuditChannel)) >= 1 }); err != nil {
 		return err
 	}
-	d.say("\n📒 #audit:\n   %s", strings.ReplaceAll(s.Messages(AuditChannel)[0].Text, "\n", "\n   "))
+	d.say("", "\n📒 #audit:\n   %s", strings.ReplaceAll(s.Messages(AuditChannel)[0].Text, "\n", "\n   "))
 
 	// Run 2: rolled back after propagation.
-	d.say("\n──── a second run, rolled back ────")
+	d.say("", "\n──── a second run, rolled back ────")
 	d.person(Alice, "types /rotate GITHUB_API_READONLY_TOKEN again")
 	if err := h.Slash(Alice, OpsChannel, "GITHUB_API_READONLY_TOKEN"); err != nil {
 		return err
@@ -198,11 +272,11 @@ func (d *Script) Play() error {
 		return err
 	}
 	dms := s.DMs(Operator)
-	d.say("\n📨 olga's DM: %s", firstLines(dms[len(dms)-1].Text, 2))
+	d.say("", "\n📨 olga's DM: %s", firstLines(dms[len(dms)-1].Text, 2))
 	if err := WaitFor("the rollback audit post", func() bool { return len(s.Messages(AuditChannel)) >= 2 }); err != nil {
 		return err
 	}
-	d.say("\n📒 #audit: %s", firstLines(s.Messages(AuditChannel)[1].Text, 2))
+	d.say("", "\n📒 #audit: %s", firstLines(s.Messages(AuditChannel)[1].Text, 2))
 	return nil
 }
 
@@ -234,10 +308,10 @@ func (d *Script) Summary() bool {
 		if !good {
 			mark, ok = "✗", false
 		}
-		d.say("  %s %s%s", mark, what, detail)
+		d.say("  ", "%s %s%s", mark, what, detail)
 	}
 	fp := func(v string) string { return " (" + rotation.Fingerprint(v) + ")" }
-	d.say("\nSUMMARY — every destination of GITHUB_API_READONLY_TOKEN should hold run r1's token %s", rotation.Fingerprint(want))
+	d.say("", "\n*SUMMARY* — every destination of GITHUB_API_READONLY_TOKEN should hold run r1's token `%s`", rotation.Fingerprint(want))
 	v, ver, _ := w.Infisical.Value(h.Matrix.Vault.Environment, h.Matrix.Vault.Path, "GITHUB_API_READONLY_TOKEN")
 	check(fmt.Sprintf("Infisical %s (version %d)", h.Matrix.Vault.Path+"GITHUB_API_READONLY_TOKEN", ver), v == want, fp(v))
 	_, _, pending := w.Infisical.Value(h.Matrix.Vault.Environment, h.Matrix.Vault.PendingPath, "GITHUB_API_READONLY_TOKEN")
