@@ -1,9 +1,6 @@
 package sandbox
 
 import (
-	"encoding/json"
-	"fmt"
-	"maps"
 	"math"
 	"mime"
 	"net/http"
@@ -19,12 +16,22 @@ const (
 	herokuRateLimitPerMin = 75
 )
 
-// Heroku is a local stand-in of the Heroku Platform API (v3): the account, apps and
-// their config vars, and the rate-limit bucket. It checks the bearer key and the
-// versioned Accept header as the real API does, and answers errors with Heroku's
+// Heroku is a local stand-in of the Heroku Platform API (v3): the account, apps
+// (listed with Heroku's Range paging), their config vars, releases, dynos and log
+// sessions, and the rate-limit bucket. It checks the bearer key and the versioned
+// Accept header as the real API does, and answers errors with Heroku's
 // {"id","message"} body. It never prints a config value.
+//
+// Like Heroku, every config change makes a release and restarts the app's dynos
+// onto it: a release is pending while the app's release phase runs (see
+// SetReleasePhase), then succeeded or failed; once it succeeds each dyno goes
+// starting, then up (or crashed, see SetBoot) on it. An app scaled to zero has no
+// dynos. Log sessions answer a logplex_url on another server (another port, as
+// logplex.heroku.com is another host), which streams the app's log lines in
+// Heroku's format.
 type Heroku struct {
 	*server
+	logs *Logplex
 
 	apiKey string
 
@@ -36,15 +43,46 @@ type Heroku struct {
 	refilled  time.Time // when tokens was last brought up to date
 	accountID string
 	email     string
+	sessions  map[string]*logSession
+	subs      []*logSub
+	sse       bool // new log sessions stream text/event-stream
+	timers    []*time.Timer
+	closed    bool
 }
 
 type herokuApp struct {
 	id       string
 	name     string
 	vars     map[string]string
-	releases int
 	created  time.Time
 	updated  time.Time
+	releases []*herokuRelease
+	// formation is how many dynos of each process type the app runs.
+	formation map[string]int
+	dynos     []*herokuDyno
+	phase     ReleasePhase
+	boot      Boot
+	log       []LogLine
+}
+
+type herokuRelease struct {
+	id          string
+	version     int
+	status      string // pending | succeeded | failed
+	description string
+	user        string
+	created     time.Time
+	updated     time.Time
+}
+
+type herokuDyno struct {
+	id      string
+	name    string // web.1
+	typ     string // web
+	state   string // starting | up | crashed | down
+	release *herokuRelease
+	created time.Time
+	updated time.Time
 }
 
 // herokuErrors are the ids and messages Heroku answers for each status.
@@ -71,24 +109,49 @@ func herokuErrorMsg(id, message string) any {
 	return map[string]string{"id": id, "message": message}
 }
 
-// NewHeroku starts a Heroku stand-in that accepts apiKey as its only bearer key.
+// NewHeroku starts a Heroku stand-in that accepts apiKey as its only bearer key,
+// and the logplex server its log sessions point at.
 func NewHeroku(apiKey string) *Heroku {
 	h := &Heroku{
 		server:    newServer(herokuError),
 		apiKey:    apiKey,
 		apps:      map[string]*herokuApp{},
+		sessions:  map[string]*logSession{},
 		now:       time.Now,
 		tokens:    herokuRateLimitMax,
 		accountID: "01234567-89ab-4cde-8f01-23456789abcd",
 		email:     "ops@raxx.example",
 	}
 	h.refilled = h.now()
+	h.logs = newLogplex(h)
 	h.route("GET /account", h.account)
+	h.route("GET /apps", h.appList)
 	h.route("GET /apps/{app}", h.app)
 	h.route("GET /apps/{app}/config-vars", h.configVars)
 	h.route("PATCH /apps/{app}/config-vars", h.updateConfigVars)
+	h.route("GET /apps/{app}/releases", h.releaseList)
+	h.route("GET /apps/{app}/releases/{release}", h.releaseInfo)
+	h.route("GET /apps/{app}/dynos", h.dynoList)
+	h.route("POST /apps/{app}/log-sessions", h.logSessionCreate)
 	return h
 }
+
+// Close stops the API and the logplex server, and the releases and restarts
+// still under way.
+func (h *Heroku) Close() {
+	h.mu.Lock()
+	h.closed = true
+	for _, t := range h.timers {
+		t.Stop()
+	}
+	h.timers = nil
+	h.mu.Unlock()
+	h.logs.Close()
+	h.server.Close()
+}
+
+// Logplex is the log server the stand-in's log sessions point at.
+func (h *Heroku) Logplex() *Logplex { return h.logs }
 
 // route registers a logged, fault-injectable route behind the checks every Heroku
 // request goes through: the rate limit, the versioned Accept header and the key.
@@ -152,139 +215,4 @@ func (h *Heroku) SetClock(now func() time.Time) {
 	defer h.mu.Unlock()
 	h.now = now
 	h.refilled = now()
-}
-
-// AddApp creates an app (or replaces its config) with the given config vars.
-func (h *Heroku) AddApp(name string, vars map[string]string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	cp := make(map[string]string, len(vars))
-	for k, v := range vars {
-		cp[k] = v
-	}
-	if a, ok := h.apps[name]; ok {
-		a.vars = cp
-		return
-	}
-	h.nextID++
-	now := h.now().UTC()
-	h.apps[name] = &herokuApp{
-		id:      fmt.Sprintf("00000000-0000-4000-8000-%012d", h.nextID),
-		name:    name,
-		vars:    cp,
-		created: now,
-		updated: now,
-	}
-}
-
-// ConfigVar returns an app's config var, for assertions.
-func (h *Heroku) ConfigVar(app, key string) (string, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	a := h.lookup(app)
-	if a == nil {
-		return "", false
-	}
-	v, ok := a.vars[key]
-	return v, ok
-}
-
-// Releases returns how many releases config changes have made on app.
-func (h *Heroku) Releases(app string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if a := h.lookup(app); a != nil {
-		return a.releases
-	}
-	return 0
-}
-
-// lookup finds an app by name or id, as the API's {app_id_or_name} does. h.mu is held.
-func (h *Heroku) lookup(ident string) *herokuApp {
-	if a, ok := h.apps[ident]; ok {
-		return a
-	}
-	for _, a := range h.apps {
-		if a.id == ident {
-			return a
-		}
-	}
-	return nil
-}
-
-func (h *Heroku) account(w http.ResponseWriter, r *http.Request) {
-	h.mu.Lock()
-	body := map[string]any{"email": h.email, "id": h.accountID, "verified": true}
-	h.mu.Unlock()
-	writeJSON(w, http.StatusOK, body)
-}
-
-func (h *Heroku) app(w http.ResponseWriter, r *http.Request) {
-	h.mu.Lock()
-	a := h.lookup(r.PathValue("app"))
-	var body map[string]any
-	if a != nil {
-		body = map[string]any{
-			"id":          a.id,
-			"name":        a.name,
-			"created_at":  a.created.Format(time.RFC3339),
-			"updated_at":  a.updated.Format(time.RFC3339),
-			"released_at": a.updated.Format(time.RFC3339),
-			"web_url":     "https://" + a.name + ".herokuapp.com/",
-		}
-	}
-	h.mu.Unlock()
-	if body == nil {
-		writeJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
-		return
-	}
-	writeJSON(w, http.StatusOK, body)
-}
-
-func (h *Heroku) configVars(w http.ResponseWriter, r *http.Request) {
-	h.mu.Lock()
-	a := h.lookup(r.PathValue("app"))
-	var vars map[string]string
-	if a != nil {
-		vars = maps.Clone(a.vars)
-	}
-	h.mu.Unlock()
-	if a == nil {
-		writeJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
-		return
-	}
-	writeJSON(w, http.StatusOK, vars)
-}
-
-// updateConfigVars applies a PATCH: string values set, null deletes. Like the real
-// API it answers with the app's whole config, and every change makes a release.
-func (h *Heroku) updateConfigVars(w http.ResponseWriter, r *http.Request) {
-	var patch map[string]*string
-	if err := json.NewDecoder(r.Body).Decode(&patch); err != nil || patch == nil {
-		// Never echo the body or the decoder's error: either can hold a value.
-		writeJSON(w, http.StatusUnprocessableEntity, herokuErrorMsg("invalid_params",
-			"Config vars must be a JSON object of strings (or null to remove a var)."))
-		return
-	}
-	h.mu.Lock()
-	a := h.lookup(r.PathValue("app"))
-	var vars map[string]string
-	if a != nil {
-		for k, v := range patch {
-			if v == nil {
-				delete(a.vars, k)
-			} else {
-				a.vars[k] = *v
-			}
-		}
-		a.releases++
-		a.updated = h.now().UTC()
-		vars = maps.Clone(a.vars)
-	}
-	h.mu.Unlock()
-	if a == nil {
-		writeJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
-		return
-	}
-	writeJSON(w, http.StatusOK, vars)
 }

@@ -1,8 +1,9 @@
 // Package sandbox holds local stand-ins of the four APIs rotabot speaks — Slack (Web
 // API and the Socket Mode websocket), GitHub REST, Infisical and the Heroku Platform
-// API. Each is an HTTP server on 127.0.0.1 that speaks the real wire format (paths,
-// methods, headers, status codes, JSON shapes), keeps state, logs every request and
-// can be told to misbehave per route. The tests and `rotabot demo` use them.
+// API (with its releases, dynos and log sessions, whose log streams come from a
+// logplex stand-in on a port of its own). Each is an HTTP server on 127.0.0.1 that
+// speaks the real wire format (paths, methods, headers, status codes, JSON
+// shapes), keeps state, logs every request and can be told to misbehave per route. The tests and `rotabot demo` use them.
 //
 // The stand-ins must not know about rotabot's own packages: they are the outside
 // world, reached only through the real SDKs.
