@@ -64,7 +64,10 @@ type Config struct {
 
 // Consumer sets config vars on Heroku apps. It is safe for concurrent use.
 type Consumer struct {
-	svc     *heroku.Service
+	svc *heroku.Service
+	// logs reads log streams: a client of its own, without heroku.Transport, so
+	// no credential is ever sent to logplex's host.
+	logs    *http.Client
 	timeout time.Duration
 	log     *slog.Logger
 	// backoff is the wait between tries when Heroku gives no Retry-After.
@@ -109,7 +112,8 @@ func New(cfg Config) *Consumer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Consumer{svc: svc, timeout: timeout, log: log, backoff: func() *backoff.ExponentialBackOff {
+	logs := &http.Client{Transport: base}
+	return &Consumer{svc: svc, logs: logs, timeout: timeout, log: log, backoff: func() *backoff.ExponentialBackOff {
 		return &backoff.ExponentialBackOff{
 			InitialInterval:     250 * time.Millisecond,
 			RandomizationFactor: 0.3,
@@ -188,6 +192,13 @@ func (c *Consumer) CheckApp(ctx context.Context, app string) error {
 	return c.call(ctx, app, "read", rotation.Secret{}, func(ctx context.Context) error {
 		return c.svc.Get(ctx, io.Discard, "/apps/"+url.PathEscape(app), nil, nil)
 	})
+}
+
+func checkApp(app string) error {
+	if app == "" {
+		return checkArgs(app, "")
+	}
+	return nil
 }
 
 func checkArgs(app, name string) error {
@@ -281,6 +292,7 @@ func (w *waitPolicy) NextBackOff() time.Duration {
 type answer struct {
 	status     int
 	retryAfter time.Duration
+	nextRange  string // Next-Range of a 206 Partial Content
 }
 
 type answerKey struct{}
@@ -295,6 +307,9 @@ func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		if a, ok := req.Context().Value(answerKey{}).(*answer); ok {
 			a.status = resp.StatusCode
 			a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			if resp.StatusCode == http.StatusPartialContent {
+				a.nextRange = resp.Header.Get("Next-Range")
+			}
 		}
 	}
 	return resp, err

@@ -107,8 +107,8 @@ func TestSetAndVerify(t *testing.T) {
 	if v, _ := f.h.ConfigVar(app, "OTHER_SECRET"); v != other {
 		t.Error("Set touched another config var")
 	}
-	if n := f.h.Releases(app); n != 1 {
-		t.Errorf("releases = %d, want 1", n)
+	if rs := f.h.Releases(app); len(rs) != 2 || rs[1].Description != "Set "+varName+" config vars" {
+		t.Errorf("releases = %+v, want the app's first and the change's", rs)
 	}
 	if err := f.c.Verify(ctx, app, varName, rotation.NewSecret(newToken), since); err != nil {
 		t.Fatal(err)
@@ -372,8 +372,8 @@ func TestParallelApps(t *testing.T) {
 		if v, _ := h.ConfigVar(a, varName); v != fmt.Sprintf("%s%02d", newToken, i) {
 			t.Errorf("%s holds another app's value", a)
 		}
-		if r := h.Releases(a); r != 1 {
-			t.Errorf("%s: %d releases, want 1", a, r)
+		if r := h.Releases(a); len(r) != 2 {
+			t.Errorf("%s: %d releases, want the first and the change's", a, len(r))
 		}
 	}
 }

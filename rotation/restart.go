@@ -1,0 +1,100 @@
+package rotation
+
+import (
+	"context"
+	"regexp"
+	"time"
+)
+
+// A config change on a platform like Heroku makes a release and restarts the app
+// onto it: until the restart is done the app still runs with the old value, so a
+// check that passes proves nothing about the new one. These are the ports the
+// engine uses to wait for that restart and then watch the app's logs.
+
+// Release statuses, as Heroku words them.
+const (
+	ReleasePending   = "pending"
+	ReleaseSucceeded = "succeeded"
+	ReleaseFailed    = "failed"
+)
+
+// Release is one release of an app.
+type Release struct {
+	Version int
+	Status  string // ReleasePending, ReleaseSucceeded or ReleaseFailed
+	Created time.Time
+}
+
+// Dyno states, as Heroku words them (also "down" and "idle").
+const (
+	DynoUp       = "up"
+	DynoStarting = "starting"
+	DynoCrashed  = "crashed"
+)
+
+// Dyno is one process of an app that serves it (not a release-phase or one-off
+// process).
+type Dyno struct {
+	Name    string
+	State   string
+	Release int // the version it runs
+}
+
+// Releaser is a destination kind whose writes make a release that restarts the
+// target (a Heroku app).
+type Releaser interface {
+	// LatestRelease returns target's newest release (Version 0 when it has none).
+	LatestRelease(ctx context.Context, target string) (Release, error)
+	// Release returns target's release version.
+	Release(ctx context.Context, target string, version int) (Release, error)
+	// Dynos lists the dynos that serve target; none when it is scaled to zero.
+	Dynos(ctx context.Context, target string) ([]Dyno, error)
+	// ActivityURL is the page where people see target's releases.
+	ActivityURL(target string) string
+}
+
+// LogLine is one line of an app's log.
+type LogLine struct {
+	Time time.Time
+	// Source is the process that wrote it: app[web.1], heroku[router], app[api].
+	Source string
+	Text   string
+}
+
+// AppOutput reports whether the line was written by the app's own code (app[web.1],
+// app[worker.2]) rather than the platform (heroku[…], app[api]).
+func (l LogLine) AppOutput() bool {
+	return len(l.Source) > 4 && l.Source[:4] == "app[" && l.Source != "app[api]"
+}
+
+// LogTailer reads a target's log as it is written.
+type LogTailer interface {
+	// TailLogs calls each with target's recent log lines (at most history) and
+	// then every new one, until ctx ends (it returns nil) or the stream ends or
+	// cannot be opened (an error). each runs on the caller's goroutine.
+	TailLogs(ctx context.Context, target string, history int, each func(LogLine)) error
+}
+
+// Default bounds of the waits and the log watch (the routing matrix may set others).
+const (
+	DefaultReleaseTimeout = 5 * time.Minute
+	DefaultRestartTimeout = 5 * time.Minute
+	DefaultLogWindow      = 60 * time.Second
+)
+
+// DefaultLogPatterns are what a GitHub authentication failure looks like in an
+// app's log: GitHub's 401 messages, and a 401 on a line that names GitHub.
+var DefaultLogPatterns = []string{
+	`Bad credentials`,
+	`Requires authentication`,
+	`(?i)github.*\b401\b`,
+	`(?i)\b401\b.*github`,
+}
+
+// LogWatch says how long to watch an app's log after a restart and for what.
+type LogWatch struct {
+	// Window is how long to read the log once the app runs the new release; 0
+	// turns the watch off.
+	Window   time.Duration
+	Patterns []*regexp.Regexp
+}
