@@ -35,29 +35,33 @@ type Dedupe interface {
 	MarkEnvelope(ctx context.Context, id string, at time.Time) (seen bool, err error)
 }
 
-// Bot runs the Socket Mode loop.
-type Bot struct {
+// Config is what a Bot needs, set by the command (or a test). New fills in the
+// defaults; the config is not changed after.
+type Config struct {
 	Client  *socketmode.Client
 	Handler Handler
-	Dedupe  Dedupe
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Dedupe remembers handled envelopes; nil drops nothing.
+	Dedupe Dedupe
+	Log    *slog.Logger     // default: discard
+	Now    func() time.Time // default time.Now
+}
+
+// Bot runs the Socket Mode loop. Build it with New.
+type Bot struct {
+	Config
 
 	wg sync.WaitGroup
 }
 
-func (b *Bot) now() time.Time {
-	if b.Now != nil {
-		return b.Now()
+// New returns a bot on c, with c's defaults filled in once.
+func New(c Config) *Bot {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
 	}
-	return time.Now()
-}
-
-func (b *Bot) log() *slog.Logger {
-	if b.Log != nil {
-		return b.Log
+	if c.Now == nil {
+		c.Now = time.Now
 	}
-	return slog.New(slog.DiscardHandler)
+	return &Bot{Config: c}
 }
 
 // Run connects and serves until ctx ends, then waits for the envelopes in hand
@@ -90,15 +94,15 @@ func (b *Bot) Wait() { b.wg.Wait() }
 func (b *Bot) handle(ctx, work context.Context, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
-		b.log().Info("connecting to Slack")
+		b.Log.Info("connecting to Slack")
 	case socketmode.EventTypeConnected:
-		b.log().Info("connected to Slack")
+		b.Log.Info("connected to Slack")
 	case socketmode.EventTypeConnectionError:
-		b.log().Warn("Slack connection failed; retrying", "err", fmt.Sprint(evt.Data))
+		b.Log.Warn("Slack connection failed; retrying", "err", fmt.Sprint(evt.Data))
 	case socketmode.EventTypeInvalidAuth:
-		b.log().Error("Slack refused SLACK_APP_TOKEN (invalid_auth): check the app-level token")
+		b.Log.Error("Slack refused SLACK_APP_TOKEN (invalid_auth): check the app-level token")
 	case socketmode.EventTypeDisconnect:
-		b.log().Info("Slack asked to reconnect")
+		b.Log.Info("Slack asked to reconnect")
 	case socketmode.EventTypeSlashCommand:
 		cmd, ok := evt.Data.(slack.SlashCommand)
 		if !ok || evt.Request == nil {
@@ -169,7 +173,7 @@ func (b *Bot) spawn(work context.Context, fn func(context.Context)) {
 		defer b.wg.Done()
 		defer func() {
 			if p := recover(); p != nil {
-				b.log().Error("handler panicked", "panic", fmt.Sprint(p))
+				b.Log.Error("handler panicked", "panic", fmt.Sprint(p))
 			}
 		}()
 		fn(work)
@@ -184,7 +188,7 @@ func (b *Bot) ack(req *socketmode.Request, payload any) {
 		err = b.Client.Ack(*req, payload)
 	}
 	if err != nil {
-		b.log().Warn("could not ack an envelope", "envelope", req.EnvelopeID, "err", err)
+		b.Log.Warn("could not ack an envelope", "envelope", req.EnvelopeID, "err", err)
 	}
 }
 
@@ -194,10 +198,10 @@ func (b *Bot) seen(ctx context.Context, req *socketmode.Request, key string) boo
 	if b.Dedupe == nil {
 		return false
 	}
-	now := b.now()
+	now := b.Now()
 	dup, err := b.Dedupe.MarkEnvelope(ctx, "env:"+req.EnvelopeID, now)
 	if err != nil {
-		b.log().Warn("could not record an envelope", "envelope", req.EnvelopeID, "err", err)
+		b.Log.Warn("could not record an envelope", "envelope", req.EnvelopeID, "err", err)
 		return false
 	}
 	// The content key is marked only by the process that won the envelope id:
@@ -210,7 +214,7 @@ func (b *Bot) seen(ctx context.Context, req *socketmode.Request, key string) boo
 		}
 	}
 	if dup {
-		b.log().Info("dropped a redelivered envelope", "envelope", req.EnvelopeID, "retry_attempt", req.RetryAttempt, "retry_reason", req.RetryReason)
+		b.Log.Info("dropped a redelivered envelope", "envelope", req.EnvelopeID, "retry_attempt", req.RetryAttempt, "retry_reason", req.RetryReason)
 	}
 	return dup
 }

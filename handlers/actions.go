@@ -38,7 +38,7 @@ func (h *Handlers) action(ctx context.Context, cb slack.InteractionCallback, a *
 		ActRetry: h.retry, ActRevokeAPI: h.revokeAPI, ActRevokeManual: h.revokeManual,
 	}[a.ActionID]
 	if !ok {
-		h.log().Warn("unknown action", "action", a.ActionID)
+		h.Log.Warn("unknown action", "action", a.ActionID)
 		return
 	}
 	if !h.requireOps(ctx, c.reply, c.user) {

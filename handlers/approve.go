@@ -8,6 +8,6 @@ import "context"
 func (h *Handlers) approve(ctx context.Context, c *click) {
 	_, err := h.Engine.Approve(ctx, c.run.ID, c.user)
 	if h.answer(ctx, c, err) {
-		h.Engine.Go(h.work(), c.run.ID)
+		h.Engine.Go(h.Work, c.run.ID)
 	}
 }

@@ -76,7 +76,7 @@ func (h *Handlers) start(ctx context.Context, r replier, channel, user, secret s
 		r.fail(ctx, err)
 		return
 	}
-	h.Engine.Go(h.work(), run.ID)
+	h.Engine.Go(h.Work, run.ID)
 }
 
 func (h *Handlers) permalink(ctx context.Context, run *rotation.Run) string {

@@ -28,65 +28,70 @@ type Slack interface {
 
 var _ Slack = (*slack.Client)(nil)
 
-// Handlers holds what every gesture needs. main.go sets every field.
-type Handlers struct {
+// Config is what the handlers need, set by the command (or a test). New fills in
+// the defaults; the config is not changed after.
+type Config struct {
 	Engine *rotation.Engine
 	Matrix *rotation.Matrix
 	Store  rotation.Store
 	Slack  Slack
-	// HTTP posts to Slack's response_url (slash commands and buttons).
+	// HTTP posts to Slack's response_url (slash commands and buttons); default
+	// http.DefaultClient.
 	HTTP *http.Client
-	Log  *slog.Logger
-	Now  func() time.Time
+	Log  *slog.Logger     // default: discard
+	Now  func() time.Time // default time.Now
 	// Work is the context background work runs under (runs carried on after a
-	// gesture); it outlives a single envelope.
+	// gesture); it outlives a single envelope (default context.Background()).
 	Work context.Context
 	// GroupTTL is how long the ops group's members are cached (default 1 min).
 	GroupTTL time.Duration
+}
+
+// Handlers holds what every gesture needs. Build it with New.
+type Handlers struct {
+	Config
 
 	groupMu   sync.Mutex
 	members   map[string]bool
 	membersAt time.Time
 }
 
-func (h *Handlers) now() time.Time {
-	if h.Now != nil {
-		return h.Now().UTC()
+// New returns the handlers on c, with c's defaults filled in once.
+func New(c Config) *Handlers {
+	if c.HTTP == nil {
+		c.HTTP = http.DefaultClient
 	}
-	return time.Now().UTC()
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Work == nil {
+		c.Work = context.Background()
+	}
+	if c.GroupTTL <= 0 {
+		c.GroupTTL = time.Minute
+	}
+	return &Handlers{Config: c}
 }
 
-func (h *Handlers) log() *slog.Logger {
-	if h.Log != nil {
-		return h.Log
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
-func (h *Handlers) work() context.Context {
-	if h.Work != nil {
-		return h.Work
-	}
-	return context.Background()
-}
+// now is the clock in UTC.
+func (h *Handlers) now() time.Time { return h.Now().UTC() }
 
 // isOps reports whether user is in the ops user group. Membership is read with
 // usergroups.users.list and kept for a minute.
 func (h *Handlers) isOps(ctx context.Context, user string) (bool, error) {
-	ttl := h.GroupTTL
-	if ttl <= 0 {
-		ttl = time.Minute
-	}
 	h.groupMu.Lock()
 	defer h.groupMu.Unlock()
-	if h.members == nil || h.now().Sub(h.membersAt) >= ttl {
+	if h.members == nil || h.now().Sub(h.membersAt) >= h.GroupTTL {
 		users, err := h.Slack.GetUserGroupMembersContext(ctx, h.Matrix.OpsUsergroup)
 		if err != nil {
 			if h.members == nil {
 				return false, err
 			}
 			// Slack hiccup: keep the last known list rather than lock ops out.
-			h.log().Warn("could not refresh the ops group; using the last list", "err", err)
+			h.Log.Warn("could not refresh the ops group; using the last list", "err", err)
 		} else {
 			m := make(map[string]bool, len(users))
 			for _, u := range users {
@@ -102,7 +107,7 @@ func (h *Handlers) isOps(ctx context.Context, user string) (bool, error) {
 func (h *Handlers) requireOps(ctx context.Context, r replier, user string) bool {
 	ok, err := h.isOps(ctx, user)
 	if err != nil {
-		h.log().Error("cannot read the ops user group", "group", h.Matrix.OpsUsergroup, "err", err)
+		h.Log.Error("cannot read the ops user group", "group", h.Matrix.OpsUsergroup, "err", err)
 		r.say(ctx, "I cannot read the ops user group from Slack right now, so I cannot tell whether you may do this. Try again in a minute.")
 		return false
 	}
@@ -133,11 +138,7 @@ func (r replier) say(ctx context.Context, text string, blocks ...slack.Block) {
 		if len(blocks) > 0 {
 			msg.Blocks = &slack.Blocks{BlockSet: blocks}
 		}
-		client := r.h.HTTP
-		if client == nil {
-			client = http.DefaultClient
-		}
-		err = slack.PostWebhookCustomHTTPContext(ctx, r.responseURL, client, msg)
+		err = slack.PostWebhookCustomHTTPContext(ctx, r.responseURL, r.h.HTTP, msg)
 	} else {
 		opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
 		if len(blocks) > 0 {
@@ -146,7 +147,7 @@ func (r replier) say(ctx context.Context, text string, blocks ...slack.Block) {
 		_, err = r.h.Slack.PostEphemeralContext(ctx, r.channel, r.user, opts...)
 	}
 	if err != nil {
-		r.h.log().Warn("could not answer", "user", r.user, "err", withoutURL(err))
+		r.h.Log.Warn("could not answer", "user", r.user, "err", withoutURL(err))
 	}
 }
 
@@ -164,7 +165,7 @@ func withoutURL(err error) string {
 func (r replier) fail(ctx context.Context, err error) {
 	switch rotation.ErrorCode(err) {
 	case rotation.EINTERNAL:
-		r.h.log().Error("internal error", "err", err)
+		r.h.Log.Error("internal error", "err", err)
 	}
 	r.say(ctx, rotation.ErrorMessage(err))
 }

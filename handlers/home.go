@@ -12,13 +12,13 @@ import (
 func (h *Handlers) HomeOpened(ctx context.Context, user string) {
 	blocks, err := h.HomeBlocks(ctx)
 	if err != nil {
-		h.log().Error("cannot build App Home", "err", err)
+		h.Log.Error("cannot build App Home", "err", err)
 		return
 	}
 	_, err = h.Slack.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user,
 		View: slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}})
 	if err != nil {
-		h.log().Warn("could not publish App Home", "user", user, "err", err)
+		h.Log.Warn("could not publish App Home", "user", user, "err", err)
 	}
 }
 

@@ -70,3 +70,15 @@ func TestNotifierReturnsTheCardItPosted(t *testing.T) {
 		t.Errorf("CLI run: %+v, %v", ref, err)
 	}
 }
+
+// Defaults are filled in once, by the constructors.
+func TestHandlerConstructorsFillDefaultsOnce(t *testing.T) {
+	h := New(Config{Matrix: &rotation.Matrix{}})
+	if h.HTTP == nil || h.Log == nil || h.Now == nil || h.Work == nil || h.GroupTTL != time.Minute {
+		t.Errorf("New left a default out: %+v", h.Config)
+	}
+	n := NewNotifier(NotifierConfig{Matrix: &rotation.Matrix{}})
+	if n.log == nil || n.work == nil {
+		t.Errorf("NewNotifier left a default out")
+	}
+}

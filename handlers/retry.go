@@ -6,6 +6,6 @@ import "context"
 func (h *Handlers) retry(ctx context.Context, c *click) {
 	_, err := h.Engine.Retry(ctx, c.run.ID, c.user)
 	if h.answer(ctx, c, err) {
-		h.Engine.Go(h.work(), c.run.ID)
+		h.Engine.Go(h.Work, c.run.ID)
 	}
 }

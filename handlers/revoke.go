@@ -12,6 +12,6 @@ func (h *Handlers) revokeManual(ctx context.Context, c *click) { h.revoke(ctx, c
 func (h *Handlers) revoke(ctx context.Context, c *click, viaAPI bool) {
 	_, err := h.Engine.Revoke(ctx, c.run.ID, c.user, viaAPI)
 	if h.answer(ctx, c, err) {
-		h.Engine.Go(h.work(), c.run.ID)
+		h.Engine.Go(h.Work, c.run.ID)
 	}
 }

@@ -7,6 +7,6 @@ import "context"
 func (h *Handlers) rollback(ctx context.Context, c *click) {
 	_, err := h.Engine.Rollback(ctx, c.run.ID, c.user)
 	if h.answer(ctx, c, err) {
-		h.Engine.Go(h.work(), c.run.ID)
+		h.Engine.Go(h.Work, c.run.ID)
 	}
 }

@@ -29,7 +29,7 @@ func (h *Handlers) startFromReminder(ctx context.Context, c *click) {
 		c.reply.fail(ctx, err)
 		return
 	}
-	h.Engine.Go(h.work(), run.ID)
+	h.Engine.Go(h.Work, run.ID)
 	if c.reply.channel != h.Matrix.Channel {
 		c.reply.say(ctx, fmt.Sprintf("Started *%s*, a rotation of %s: its card is in <#%s>, where the team follows it.", run.ID, secret, h.Matrix.Channel))
 	}

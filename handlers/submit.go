@@ -13,7 +13,7 @@ import (
 // token never travels in a message.
 func (h *Handlers) openTokenModal(ctx context.Context, c *click) {
 	if _, err := h.Slack.OpenViewContext(ctx, c.cb.TriggerID, TokenModal(c.run, c.cb.Channel.ID)); err != nil {
-		h.log().Warn("could not open the token form", "run", c.run.ID, "err", err)
+		h.Log.Warn("could not open the token form", "run", c.run.ID, "err", err)
 		c.reply.say(ctx, "Slack did not open the form (it allows 3 seconds after a click). Press "+LabelSubmit+" again.")
 	}
 }
@@ -51,7 +51,7 @@ func (h *Handlers) ViewSubmission(ctx context.Context, cb slack.InteractionCallb
 
 	result := make(chan error, 1)
 	go func() {
-		_, err := h.Engine.Submit(h.work(), id, user, token)
+		_, err := h.Engine.Submit(h.Work, id, user, token)
 		result <- err
 	}()
 	select {
@@ -68,7 +68,7 @@ func (h *Handlers) ViewSubmission(ctx context.Context, cb slack.InteractionCallb
 		err := <-result
 		var v slack.ModalViewRequest
 		if err != nil {
-			run, gerr := h.Store.GetRun(h.work(), id)
+			run, gerr := h.Store.GetRun(h.Work, id)
 			if gerr != nil {
 				return
 			}
@@ -78,8 +78,8 @@ func (h *Handlers) ViewSubmission(ctx context.Context, cb slack.InteractionCallb
 		} else {
 			v = infoModal("✅ The token is valid and held as the pending value. A second ops member can approve now.")
 		}
-		if _, uerr := h.Slack.UpdateViewContext(h.work(), v, "", "", viewID); uerr != nil {
-			h.log().Warn("could not update the token form", "run", id, "err", uerr)
+		if _, uerr := h.Slack.UpdateViewContext(h.Work, v, "", "", viewID); uerr != nil {
+			h.Log.Warn("could not update the token form", "run", id, "err", uerr)
 		}
 	}()
 	v := infoModal("⏳ Checking the token with GitHub…")

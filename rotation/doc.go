@@ -3,8 +3,10 @@
 // and the Engine that walks the team's SOP step by step.
 //
 // It declares the small interfaces it needs from the outside world (Vault,
-// TokenChecker, Consumer, Revoker, Notifier, Store) and is given implementations by
-// main.go. It must not know about Slack, GitHub, Infisical, Heroku or bbolt: it
+// TokenChecker, Consumer, Revoker, HTTPChecker, Notifier, ExpiryNotifier, Store, in
+// ports.go) and is given implementations by the command (cmd/rotabot); calls go
+// one way, from the engine out: a notifier returns where it posted a run's card
+// and the engine records it. It must not know about Slack, GitHub, Infisical, Heroku or bbolt: it
 // imports no SDK and no other package of this module. A token value only ever
 // passes through it inside a Secret, which refuses to print itself, and it is never
 // stored on a Run.

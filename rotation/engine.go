@@ -10,21 +10,23 @@ import (
 	"time"
 )
 
-// Engine walks runs through the SOP. Every field is set by main.go (or a test);
-// nothing is read from package globals.
-type Engine struct {
+// EngineConfig is what an Engine needs: its dependencies and settings, set by
+// the command (or a test). Nothing is read from package globals. NewEngine fills in
+// the defaults; the config is not changed after.
+type EngineConfig struct {
 	Matrix    *Matrix
 	Vault     Vault
 	Checker   TokenChecker
 	Consumers map[DestKind]Consumer
 	Revoker   Revoker
 	HTTP      HTTPChecker
-	Notifier  Notifier
-	Store     Store
-	Log       *slog.Logger
-	// Now is the clock.
+	// Notifier shows runs to people; nil for none (a dry run).
+	Notifier Notifier
+	Store    Store
+	Log      *slog.Logger // default: discard
+	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Sleep waits d or until ctx ends; tests replace it.
+	// Sleep waits d or until ctx ends (default: a timer); tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// CallTimeout bounds each call to an outside service (default 60 s).
 	CallTimeout time.Duration
@@ -37,71 +39,70 @@ type Engine struct {
 	// RevokeChecks is how often the old token is tried after a revoke before the
 	// run goes back to waiting (GitHub may take a moment; default 3).
 	RevokeChecks int
-	// Owner names this process in run claims (default: host and pid).
+	// Owner names this process in run claims (default: host, pid and start time).
 	Owner string
 	// ClaimTTL is how long a claim on a run lasts without renewal (default 30 s):
 	// when a process dies, another takes its runs over after this.
 	ClaimTTL time.Duration
+}
+
+// Engine walks runs through the SOP. Build it with NewEngine.
+type Engine struct {
+	EngineConfig
 
 	locks    sync.Map // run id → *sync.Mutex
 	running  sync.Map // run id → struct{}: carried on by a goroutine of this process
 	again    sync.Map // run id → struct{}: asked for while running
 	wg       sync.WaitGroup
 	draining atomic.Bool
-	ownerID  sync.Once
-	owner    string
-
-	drainInit, drainOnce sync.Once
-	drained              chan struct{}
+	drained  chan struct{} // closed by Drain
 }
 
-func (e *Engine) claimTTL() time.Duration {
-	if e.ClaimTTL > 0 {
-		return e.ClaimTTL
+// NewEngine returns an engine on c, with c's defaults filled in once.
+func NewEngine(c EngineConfig) *Engine {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
 	}
-	return 30 * time.Second
-}
-
-func (e *Engine) ownerName() string {
-	e.ownerID.Do(func() {
-		e.owner = e.Owner
-		if e.owner == "" {
-			e.owner = defaultOwner("")
-		}
-	})
-	return e.owner
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Sleep == nil {
+		c.Sleep = sleep
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = 60 * time.Second
+	}
+	if c.UnavailableTries <= 0 {
+		c.UnavailableTries = 3
+	}
+	if c.RetryWait <= 0 {
+		c.RetryWait = 2 * time.Second
+	}
+	if c.RevokeChecks <= 0 {
+		c.RevokeChecks = 3
+	}
+	if c.Owner == "" {
+		c.Owner = defaultOwner("")
+	}
+	if c.ClaimTTL <= 0 {
+		c.ClaimTTL = 30 * time.Second
+	}
+	return &Engine{EngineConfig: c, drained: make(chan struct{})}
 }
 
 // Drain makes background runs stop after the step in hand (shutdown): they
 // resume at the next start.
 func (e *Engine) Drain() {
-	e.draining.Store(true)
-	e.drainOnce.Do(func() { close(e.drainCh()) })
-}
-
-func (e *Engine) drainCh() chan struct{} {
-	e.drainInit.Do(func() { e.drained = make(chan struct{}) })
-	return e.drained
-}
-
-func (e *Engine) now() time.Time {
-	if e.Now != nil {
-		return e.Now().UTC()
+	if e.draining.CompareAndSwap(false, true) {
+		close(e.drained)
 	}
-	return time.Now().UTC()
 }
 
-func (e *Engine) log() *slog.Logger {
-	if e.Log != nil {
-		return e.Log
-	}
-	return slog.New(slog.DiscardHandler)
-}
+// now is the clock in UTC: times are stored and shown in UTC.
+func (e *Engine) now() time.Time { return e.Now().UTC() }
 
-func (e *Engine) sleep(ctx context.Context, d time.Duration) error {
-	if e.Sleep != nil {
-		return e.Sleep(ctx, d)
-	}
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -113,11 +114,7 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration) error {
 }
 
 func (e *Engine) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	d := e.CallTimeout
-	if d <= 0 {
-		d = 60 * time.Second
-	}
-	return context.WithTimeout(ctx, d)
+	return context.WithTimeout(ctx, e.CallTimeout)
 }
 
 // lock serialises everything this process does to one run. The store's
@@ -132,7 +129,7 @@ func (e *Engine) lock(id string) func() {
 // runLog is the logger of one run: every line carries the run, the secret and
 // the step the run is at.
 func (e *Engine) runLog(r *Run) *slog.Logger {
-	return e.log().With("run", r.ID, "secret", r.Secret, "step", r.State.Step())
+	return e.Log.With("run", r.ID, "secret", r.Secret, "step", r.State.Step())
 }
 
 // transition applies ev to the stored run in one store transaction: the move must
@@ -200,7 +197,7 @@ func (e *Engine) Get(ctx context.Context, id string) (*Run, error) { return e.St
 // the same database leaves the run alone; when another process holds the claim,
 // Advance returns the run as it is.
 func (e *Engine) Advance(ctx context.Context, id string) (*Run, error) {
-	release, ok, err := holdClaim(ctx, e.Store, id, e.ownerName(), e.claimTTL(), e.now, e.log())
+	release, ok, err := holdClaim(ctx, e.Store, id, e.Owner, e.ClaimTTL, e.now, e.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +262,7 @@ func (e *Engine) Go(ctx context.Context, id string) {
 		for {
 			e.again.Delete(id)
 			if _, err := e.Advance(ctx, id); err != nil && ctx.Err() == nil {
-				e.log().Error("run stopped with an error", "run", id, "err", ErrorMessage(err), "cause", err)
+				e.Log.Error("run stopped with an error", "run", id, "err", ErrorMessage(err), "cause", err)
 			}
 			e.running.Delete(id)
 			// A gesture that arrived while we finished asks for one more pass.
@@ -283,14 +280,14 @@ func (e *Engine) Go(ctx context.Context, id string) {
 // process died is taken over once its claim expires. It stops with ctx.
 func (e *Engine) StartResumer(ctx context.Context, every time.Duration) {
 	if every <= 0 {
-		every = e.claimTTL()
+		every = e.ClaimTTL
 	}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		t := time.NewTicker(every)
 		defer t.Stop()
-		drained := e.drainCh()
+		drained := e.drained
 		for {
 			select {
 			case <-ctx.Done():
@@ -302,7 +299,7 @@ func (e *Engine) StartResumer(ctx context.Context, every time.Duration) {
 					return
 				}
 				if _, err := e.Resume(ctx); err != nil && ctx.Err() == nil {
-					e.log().Warn("could not look for runs to resume", "err", err)
+					e.Log.Warn("could not look for runs to resume", "err", err)
 				}
 			}
 		}
@@ -334,14 +331,7 @@ func (e *Engine) Resume(ctx context.Context) ([]*Run, error) {
 // limited, shows the wait on the run and tries again with a bounded backoff. The
 // last error is returned for the step to fail with.
 func (e *Engine) withUnavailable(ctx context.Context, r *Run, what string, fn func(context.Context) error) error {
-	tries := e.UnavailableTries
-	if tries <= 0 {
-		tries = 3
-	}
-	wait := e.RetryWait
-	if wait <= 0 {
-		wait = 2 * time.Second
-	}
+	tries, wait := e.UnavailableTries, e.RetryWait
 	var err error
 	for i := 1; ; i++ {
 		cctx, cancel := e.callCtx(ctx)
@@ -363,7 +353,7 @@ func (e *Engine) withUnavailable(ctx context.Context, r *Run, what string, fn fu
 		if nr, uerr := e.update(ctx, r.ID, func(x *Run) error { x.Notice, x.RetryAt = notice, at; return nil }); uerr == nil {
 			e.notify(ctx, nr, notice)
 		}
-		if serr := e.sleep(ctx, d); serr != nil {
+		if serr := e.Sleep(ctx, d); serr != nil {
 			return serr
 		}
 	}

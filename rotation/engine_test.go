@@ -87,12 +87,12 @@ func (w *world) open(wrap func(rotation.Store) rotation.Store) {
 	if wrap != nil {
 		s = wrap(st)
 	}
-	w.eng = &rotation.Engine{
+	w.eng = rotation.NewEngine(rotation.EngineConfig{
 		Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Revoker: w.gh, Notifier: w.notes, Store: s,
 		Consumers: map[rotation.DestKind]rotation.Consumer{rotation.DestHeroku: w.heroku, rotation.DestGitHubSecret: w.ghsec},
 		Now:       func() time.Time { return t0 },
 		Sleep:     func(ctx context.Context, d time.Duration) error { return ctx.Err() },
-	}
+	})
 }
 
 func (w *world) reopen(wrap func(rotation.Store) rotation.Store) {
@@ -434,7 +434,9 @@ func TestUnavailableWaitsVisiblyThenFails(t *testing.T) {
 	cur, _ := w.matrix.Refs(secretName)
 	w.vault.fail[key(cur)] = &rotation.Error{Code: rotation.EUNAVAILABLE, Message: "Infisical did not answer in time", RetryAfter: 30 * time.Second}
 	var slept []time.Duration
-	w.eng.Sleep = func(ctx context.Context, d time.Duration) error { slept = append(slept, d); return nil }
+	cfg := w.eng.EngineConfig
+	cfg.Sleep = func(ctx context.Context, d time.Duration) error { slept = append(slept, d); return nil }
+	w.eng = rotation.NewEngine(cfg)
 	ok(t)(w.eng.Approve(ctx, r.ID, "U0BOB"))
 	r = ok(t)(w.eng.Advance(ctx, r.ID))
 	wantState(t, r, rotation.StateStoreFailed)
@@ -495,8 +497,8 @@ func TestConcurrentApprovals(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	r := w.toApproval(ctx)
-	e2 := &rotation.Engine{Matrix: w.eng.Matrix, Vault: w.vault, Checker: w.gh, Revoker: w.gh, Notifier: w.notes,
-		Store: w.eng.Store, Consumers: w.eng.Consumers, Now: w.eng.Now}
+	e2 := rotation.NewEngine(rotation.EngineConfig{Matrix: w.eng.Matrix, Vault: w.vault, Checker: w.gh, Revoker: w.gh, Notifier: w.notes,
+		Store: w.eng.Store, Consumers: w.eng.Consumers, Now: w.eng.Now})
 	engines := []*rotation.Engine{w.eng, e2}
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
@@ -704,7 +706,9 @@ func TestNoRollbackOnceTheRevokeWasSent(t *testing.T) {
 	r := w.toApproval(ctx)
 	ok(t)(w.eng.Approve(ctx, r.ID, "U0BOB"))
 	ok(t)(w.eng.Advance(ctx, r.ID))
-	w.eng.Revoker = stubbornRevoker{} // GitHub takes the request but the token still answers
+	cfg := w.eng.EngineConfig
+	cfg.Revoker = stubbornRevoker{} // GitHub takes the request but the token still answers
+	w.eng = rotation.NewEngine(cfg)
 	ok(t)(w.eng.Revoke(ctx, r.ID, "U0BOB", true))
 	r = ok(t)(w.eng.Advance(ctx, r.ID))
 	wantState(t, r, rotation.StateWaitingRevoke)
@@ -751,5 +755,27 @@ func TestEngineRecordsTheCardTheNotifierPosted(t *testing.T) {
 	w.notes.mu.Unlock()
 	if posted != 1 {
 		t.Errorf("%d cards posted for one run, want 1", posted)
+	}
+}
+
+// Defaults are filled in once, by the constructors; what a caller sets is kept.
+func TestConstructorsFillDefaultsOnce(t *testing.T) {
+	e := rotation.NewEngine(rotation.EngineConfig{RetryWait: time.Second})
+	if e.Log == nil || e.Now == nil || e.Sleep == nil || e.Owner == "" {
+		t.Errorf("NewEngine left a default out: %+v", e.EngineConfig)
+	}
+	if e.CallTimeout != 60*time.Second || e.UnavailableTries != 3 || e.RevokeChecks != 3 || e.ClaimTTL != 30*time.Second {
+		t.Errorf("NewEngine defaults: %+v", e.EngineConfig)
+	}
+	if e.RetryWait != time.Second {
+		t.Errorf("RetryWait = %s, want the 1s given", e.RetryWait)
+	}
+	e.Drain()
+	e.Drain() // twice is harmless
+
+	l := rotation.NewReminderLoop(rotation.ReminderLoopConfig{Owner: "dyno-a"})
+	if l.Log == nil || l.Now == nil || l.Interval != time.Hour || l.RetryMin != 30*time.Second ||
+		l.CallTimeout != 30*time.Second || l.Parallel != 4 || l.ClaimTTL != 2*time.Minute || l.Owner != "dyno-a" {
+		t.Errorf("NewReminderLoop defaults: %+v", l.ReminderLoopConfig)
 	}
 }

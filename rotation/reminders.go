@@ -103,27 +103,17 @@ func (r Reminder) Key() string {
 
 func thresholdKey(days int) string { return fmt.Sprintf("%dd", days) }
 
-// ReminderLoop is the background loop that keeps every configured secret's expiry
-// known and reminds its owners and the ops channel in time (SPEC §3, §9).
-//
-// At start-up and every Interval it reads each secret's current value from the
-// vault and asks GitHub about it (Reconcile), so expiry is known for secrets never
-// rotated through the bot and after the database was lost. What was said is
-// remembered per token (fingerprint) in ExpiryRecord.Sent, so a restart never says
-// it twice and a new token starts afresh; when several thresholds have already
-// passed, only the most urgent is said. It must not put a token anywhere but in
-// the Checker's hands: records, reminders and logs carry fingerprints.
-//
-// Every field is set by main.go (or a test). (The matrix's reminders: settings
-// are the type Reminders.)
-type ReminderLoop struct {
+// ReminderLoopConfig is what a ReminderLoop needs, set by the command (or a test).
+// NewReminderLoop fills in the defaults; the config is not changed after. (The
+// matrix's reminders: settings are the type Reminders.)
+type ReminderLoopConfig struct {
 	Matrix   *Matrix
 	Vault    Vault
 	Checker  TokenChecker
 	Store    Store
 	Notifier ExpiryNotifier
-	Now      func() time.Time
-	Log      *slog.Logger
+	Now      func() time.Time // default time.Now
+	Log      *slog.Logger     // default: discard
 	// Interval is the time between passes (ROTABOT_REMINDER_INTERVAL, default 1 h).
 	Interval time.Duration
 	// RetryMin is the first wait after a pass that could not check or tell
@@ -134,83 +124,101 @@ type ReminderLoop struct {
 	CallTimeout time.Duration
 	// Parallel is how many secrets are checked at once (default 4).
 	Parallel int
-	// Owner names this process in the claim a pass holds (default: host and pid).
-	// Two bot processes on one database each run the loop; the claim makes them
-	// take turns, so neither says what the other is saying.
+	// Owner names this process in the claim a pass holds (default: host, pid and
+	// start time). Two bot processes on one database each run the loop; the claim
+	// makes them take turns, so neither says what the other is saying.
 	Owner string
 	// ClaimTTL is how long the pass's claim lasts without renewal (default 2 min):
 	// when a process dies mid-pass, the other's next pass goes ahead after this.
 	ClaimTTL time.Duration
-
-	ownerOnce sync.Once
-	owner     string
-	pass      sync.Mutex // one pass at a time in this process
-	mu        sync.Mutex
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
 }
 
-func (r *ReminderLoop) now() time.Time {
-	if r.Now != nil {
-		return r.Now().UTC()
+// ReminderLoop is the background loop that keeps every configured secret's expiry
+// known and reminds its owners and the ops channel in time (SPEC §3, §9). Build
+// it with NewReminderLoop.
+//
+// At start-up and every Interval it reads each secret's current value from the
+// vault and asks GitHub about it (Reconcile), so expiry is known for secrets never
+// rotated through the bot and after the database was lost. What was said is
+// remembered per token (fingerprint) in ExpiryRecord.Sent, so a restart never says
+// it twice and a new token starts afresh; when several thresholds have already
+// passed, only the most urgent is said. It must not put a token anywhere but in
+// the Checker's hands: records, reminders and logs carry fingerprints.
+type ReminderLoop struct {
+	ReminderLoopConfig
+
+	// thresholds are reminders.days_before, most distant first.
+	thresholds []int
+	pass       sync.Mutex // one pass at a time in this process
+	mu         sync.Mutex
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+}
+
+// NewReminderLoop returns a loop on c, with c's defaults filled in once.
+func NewReminderLoop(c ReminderLoopConfig) *ReminderLoop {
+	if c.Now == nil {
+		c.Now = time.Now
 	}
-	return time.Now().UTC()
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Interval <= 0 {
+		c.Interval = time.Hour
+	}
+	if c.RetryMin <= 0 {
+		c.RetryMin = 30 * time.Second
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = 30 * time.Second
+	}
+	if c.Parallel <= 0 {
+		c.Parallel = 4
+	}
+	if c.Owner == "" {
+		c.Owner = defaultOwner(":reminders")
+	}
+	if c.ClaimTTL <= 0 {
+		c.ClaimTTL = 2 * time.Minute
+	}
+	l := &ReminderLoop{ReminderLoopConfig: c}
+	days := DefaultDaysBefore
+	if c.Matrix != nil && len(c.Matrix.Reminders.DaysBefore) > 0 {
+		days = c.Matrix.Reminders.DaysBefore
+	}
+	for _, d := range days {
+		if d > 0 && !slices.Contains(l.thresholds, d) {
+			l.thresholds = append(l.thresholds, d)
+		}
+	}
+	slices.Sort(l.thresholds)
+	slices.Reverse(l.thresholds)
+	return l
 }
 
-func (r *ReminderLoop) log() *slog.Logger {
-	if r.Log != nil {
-		return r.Log
-	}
-	return slog.New(slog.DiscardHandler)
-}
+// now is the clock in UTC.
+func (l *ReminderLoop) now() time.Time { return l.Now().UTC() }
 
 // ReminderClaim is the claim (Store.ClaimRun) a pass holds; run ids are "r…".
 const ReminderClaim = "reminders"
 
-func (r *ReminderLoop) claimTTL() time.Duration {
-	if r.ClaimTTL > 0 {
-		return r.ClaimTTL
-	}
-	return 2 * time.Minute
-}
-
-func (r *ReminderLoop) ownerName() string {
-	r.ownerOnce.Do(func() {
-		r.owner = r.Owner
-		if r.owner == "" {
-			r.owner = defaultOwner(":reminders")
-		}
-	})
-	return r.owner
-}
-
 // claim takes the pass's claim and renews it until the returned release is
 // called. ok is false when another process's pass holds it.
-func (r *ReminderLoop) claim(ctx context.Context) (release func(), ok bool, err error) {
-	return holdClaim(ctx, r.Store, ReminderClaim, r.ownerName(), r.claimTTL(), r.now, r.log())
-}
-
-func (r *ReminderLoop) interval() time.Duration {
-	if r.Interval > 0 {
-		return r.Interval
-	}
-	return time.Hour
+func (l *ReminderLoop) claim(ctx context.Context) (release func(), ok bool, err error) {
+	return holdClaim(ctx, l.Store, ReminderClaim, l.Owner, l.ClaimTTL, l.now, l.Log)
 }
 
 // dailyGap is how long after an expired or broken report the next one is due.
 // It is a day less half an interval, so hourly passes do not make the daily
 // report creep an hour later each day.
-func (r *ReminderLoop) dailyGap() time.Duration {
-	return 24*time.Hour - min(r.interval()/2, time.Hour)
+func (l *ReminderLoop) dailyGap() time.Duration {
+	return 24*time.Hour - min(l.Interval/2, time.Hour)
 }
 
 // RetryWait is the wait after the given number of failed passes in a row.
-func (r *ReminderLoop) RetryWait(failures int) time.Duration {
-	base := r.RetryMin
-	if base <= 0 {
-		base = 30 * time.Second
-	}
-	ceiling := max(r.interval(), 5*time.Minute)
+func (l *ReminderLoop) RetryWait(failures int) time.Duration {
+	base := l.RetryMin
+	ceiling := max(l.Interval, 5*time.Minute)
 	d := base
 	for i := 1; i < failures && d < ceiling; i++ {
 		d *= 2
@@ -220,47 +228,47 @@ func (r *ReminderLoop) RetryWait(failures int) time.Duration {
 
 // Start runs Reconcile now and then every Interval until ctx ends or Close is
 // called. After a pass that failed, the next comes sooner and backs off.
-func (r *ReminderLoop) Start(ctx context.Context) {
+func (l *ReminderLoop) Start(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
-	r.mu.Lock()
-	if r.cancel != nil {
-		r.mu.Unlock()
+	l.mu.Lock()
+	if l.cancel != nil {
+		l.mu.Unlock()
 		cancel()
 		return // already running
 	}
-	r.cancel = cancel
-	r.mu.Unlock()
-	r.wg.Add(1)
+	l.cancel = cancel
+	l.mu.Unlock()
+	l.wg.Add(1)
 	go func() {
-		defer r.wg.Done()
-		r.loop(ctx)
+		defer l.wg.Done()
+		l.loop(ctx)
 	}()
 }
 
 // Close stops the loop and waits for the pass in hand to end.
-func (r *ReminderLoop) Close() {
-	r.mu.Lock()
-	cancel := r.cancel
-	r.mu.Unlock()
+func (l *ReminderLoop) Close() {
+	l.mu.Lock()
+	cancel := l.cancel
+	l.mu.Unlock()
 	if cancel != nil {
 		cancel()
 	}
-	r.wg.Wait()
+	l.wg.Wait()
 }
 
-func (r *ReminderLoop) loop(ctx context.Context) {
-	ticker := time.NewTicker(r.interval())
+func (l *ReminderLoop) loop(ctx context.Context) {
+	ticker := time.NewTicker(l.Interval)
 	defer ticker.Stop()
 	failures := 0
 	for {
-		wait := r.interval()
-		if err := r.Reconcile(ctx); err != nil {
+		wait := l.Interval
+		if err := l.Reconcile(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			failures++
-			wait = r.RetryWait(failures)
-			r.log().Warn("expiry check incomplete; trying again soon", "err", ErrorMessage(err), "cause", err,
+			wait = l.RetryWait(failures)
+			l.Log.Warn("expiry check incomplete; trying again soon", "err", ErrorMessage(err), "cause", err,
 				"failures", failures, "retry_in", wait.String())
 		} else {
 			failures = 0
@@ -318,26 +326,22 @@ func firstNames(names []string) string {
 // returns an error when something could not be checked, told or stored (the
 // loop then tries again sooner); the rest of the pass is done regardless. While
 // another process's pass holds the claim it does nothing.
-func (r *ReminderLoop) Reconcile(ctx context.Context) error {
-	r.pass.Lock()
-	defer r.pass.Unlock()
-	release, ok, err := r.claim(ctx)
+func (l *ReminderLoop) Reconcile(ctx context.Context) error {
+	l.pass.Lock()
+	defer l.pass.Unlock()
+	release, ok, err := l.claim(ctx)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		r.log().Debug("another process is checking expiry; skipping this pass")
+		l.Log.Debug("another process is checking expiry; skipping this pass")
 		return nil
 	}
 	defer release()
-	open := r.openRuns(ctx)
-	names := r.Matrix.Names()
+	open := l.openRuns(ctx)
+	names := l.Matrix.Names()
 	stats := &passStats{}
-	parallel := r.Parallel
-	if parallel <= 0 {
-		parallel = 4
-	}
-	sem := make(chan struct{}, parallel)
+	sem := make(chan struct{}, l.Parallel)
 	var wg sync.WaitGroup
 	for _, name := range names {
 		if ctx.Err() != nil {
@@ -347,7 +351,7 @@ func (r *ReminderLoop) Reconcile(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := r.reconcileOne(ctx, name, open[name], stats); err != nil && ctx.Err() == nil {
+			if err := l.reconcileOne(ctx, name, open[name], stats); err != nil && ctx.Err() == nil {
 				stats.fail(fmt.Errorf("reminders of %s: %w", name, err))
 			}
 		}()
@@ -360,10 +364,10 @@ func (r *ReminderLoop) Reconcile(ctx context.Context) error {
 }
 
 // openRuns maps each secret with an open run to a line naming it.
-func (r *ReminderLoop) openRuns(ctx context.Context) map[string]string {
-	runs, err := r.Store.ListRuns(ctx, RunFilter{OpenOnly: true})
+func (l *ReminderLoop) openRuns(ctx context.Context) map[string]string {
+	runs, err := l.Store.ListRuns(ctx, RunFilter{OpenOnly: true})
 	if err != nil {
-		r.log().Warn("could not list open runs for the reminders", "err", err)
+		l.Log.Warn("could not list open runs for the reminders", "err", err)
 		return nil
 	}
 	out := make(map[string]string, len(runs))
@@ -373,12 +377,8 @@ func (r *ReminderLoop) openRuns(ctx context.Context) map[string]string {
 	return out
 }
 
-func (r *ReminderLoop) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	d := r.CallTimeout
-	if d <= 0 {
-		d = 30 * time.Second
-	}
-	return context.WithTimeout(ctx, d)
+func (l *ReminderLoop) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, l.CallTimeout)
 }
 
 // verdict is what one check learned of a secret's token.
@@ -393,10 +393,10 @@ const (
 
 // check reads the secret's value and asks GitHub about it. fp is "" when the
 // vault could not give a value.
-func (r *ReminderLoop) check(ctx context.Context, name string) (fp string, info TokenInfo, v verdict, problem string, cause error) {
-	cur, _ := r.Matrix.Refs(name)
-	cctx, cancel := r.callCtx(ctx)
-	vv, err := r.Vault.Read(cctx, cur)
+func (l *ReminderLoop) check(ctx context.Context, name string) (fp string, info TokenInfo, v verdict, problem string, cause error) {
+	cur, _ := l.Matrix.Refs(name)
+	cctx, cancel := l.callCtx(ctx)
+	vv, err := l.Vault.Read(cctx, cur)
 	cancel()
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
@@ -405,8 +405,8 @@ func (r *ReminderLoop) check(ctx context.Context, name string) (fp string, info 
 		return "", info, verdictOutage, "not checked: could not read it from Infisical (" + ErrorMessage(err) + ")", err
 	}
 	fp = vv.Value.Fingerprint()
-	cctx, cancel = r.callCtx(ctx)
-	info, err = r.Checker.Check(cctx, vv.Value)
+	cctx, cancel = l.callCtx(ctx)
+	info, err = l.Checker.Check(cctx, vv.Value)
 	cancel()
 	switch code := ErrorCode(err); {
 	case err == nil:
@@ -420,14 +420,14 @@ func (r *ReminderLoop) check(ctx context.Context, name string) (fp string, info 
 }
 
 // reconcileOne checks one secret, records what it learned and sends what is due.
-func (r *ReminderLoop) reconcileOne(ctx context.Context, name, openRun string, stats *passStats) error {
-	sc := r.Matrix.Secrets[name]
-	fp, info, v, problem, cause := r.check(ctx, name)
+func (l *ReminderLoop) reconcileOne(ctx context.Context, name, openRun string, stats *passStats) error {
+	sc := l.Matrix.Secrets[name]
+	fp, info, v, problem, cause := l.check(ctx, name)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	now := r.now()
-	prev, had, err := r.Store.GetExpiry(ctx, name)
+	now := l.now()
+	prev, had, err := l.Store.GetExpiry(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -435,7 +435,7 @@ func (r *ReminderLoop) reconcileOne(ctx context.Context, name, openRun string, s
 	if v == verdictBroken && rec.Problem == "" {
 		v = verdictExpired // GitHub refuses a token we know has expired: that is the expiry, not a break
 	}
-	log := r.log().With("secret", name, "fingerprint", rec.Fingerprint)
+	log := l.Log.With("secret", name, "fingerprint", rec.Fingerprint)
 	switch {
 	case v == verdictOutage:
 		stats.add(&stats.unchecked, name)
@@ -451,16 +451,16 @@ func (r *ReminderLoop) reconcileOne(ctx context.Context, name, openRun string, s
 	if had {
 		basedOn = prev.Fingerprint
 	}
-	if ok, err := r.save(ctx, basedOn, &rec); err != nil || !ok {
+	if ok, err := l.save(ctx, basedOn, &rec); err != nil || !ok {
 		return err // !ok: a rotation recorded a newer token meanwhile; the next pass sees it
 	}
 
-	rem, also, daily := r.due(sc, rec, v, now)
+	rem, also, daily := l.due(sc, rec, v, now)
 	if rem == nil {
 		return nil
 	}
 	rem.OpenRun = openRun
-	if !r.tell(ctx, *rem, &rec, also, daily, now) {
+	if !l.tell(ctx, *rem, &rec, also, daily, now) {
 		stats.add(&stats.untold, name)
 	}
 	return nil
@@ -508,7 +508,7 @@ func known(rec ExpiryRecord) bool { return rec.Login != "" }
 // due decides what, if anything, is to be said of the token now. also lists
 // keys to mark as sent with it (thresholds passed while nobody was told), and
 // daily says the reminder repeats every day.
-func (r *ReminderLoop) due(sc *SecretConfig, rec ExpiryRecord, v verdict, now time.Time) (rem *Reminder, also []string, daily bool) {
+func (l *ReminderLoop) due(sc *SecretConfig, rec ExpiryRecord, v verdict, now time.Time) (rem *Reminder, also []string, daily bool) {
 	base := Reminder{Secret: rec.Secret, Fingerprint: rec.Fingerprint, Login: rec.Login, TokenKind: rec.Kind,
 		ExpiresAt: rec.ExpiresAt, At: now}
 	if sc != nil {
@@ -526,7 +526,7 @@ func (r *ReminderLoop) due(sc *SecretConfig, rec ExpiryRecord, v verdict, now ti
 	}
 	pending := func(key string, daily bool) bool {
 		last, ok := rec.Sent[key]
-		return !ok || daily && now.Sub(last) >= r.dailyGap()
+		return !ok || daily && now.Sub(last) >= l.dailyGap()
 	}
 	switch {
 	case v == verdictBroken:
@@ -549,44 +549,27 @@ func (r *ReminderLoop) due(sc *SecretConfig, rec ExpiryRecord, v verdict, now ti
 	case !rec.ExpiresAt.After(now):
 		base.Kind = ReminderExpired
 		if pending(base.Key(), true) {
-			return &base, r.reached(rec.ExpiresAt, now), true
+			return &base, l.reached(rec.ExpiresAt, now), true
 		}
 		return nil, nil, false
 	}
-	reached := r.reached(rec.ExpiresAt, now)
+	reached := l.reached(rec.ExpiresAt, now)
 	if len(reached) == 0 {
 		return nil, nil, false
 	}
 	// The most urgent threshold reached is the one said; the others passed
 	// unsaid (first start, lost database) and are only marked.
-	base.Kind, base.Threshold = ReminderDue, r.mostUrgent(rec.ExpiresAt, now)
+	base.Kind, base.Threshold = ReminderDue, l.mostUrgent(rec.ExpiresAt, now)
 	if !pending(base.Key(), false) {
 		return nil, nil, false
 	}
 	return &base, reached, false
 }
 
-// thresholds are reminders.days_before, most distant first.
-func (r *ReminderLoop) thresholds() []int {
-	days := r.Matrix.Reminders.DaysBefore
-	if len(days) == 0 {
-		days = DefaultDaysBefore
-	}
-	var out []int
-	for _, d := range days {
-		if d > 0 && !slices.Contains(out, d) {
-			out = append(out, d)
-		}
-	}
-	slices.Sort(out)
-	slices.Reverse(out)
-	return out
-}
-
 // reached lists the keys of the thresholds whose moment has come.
-func (r *ReminderLoop) reached(expires, now time.Time) []string {
+func (l *ReminderLoop) reached(expires, now time.Time) []string {
 	var keys []string
-	for _, d := range r.thresholds() {
+	for _, d := range l.thresholds {
 		if expires.Sub(now) <= time.Duration(d)*24*time.Hour {
 			keys = append(keys, thresholdKey(d))
 		}
@@ -594,9 +577,9 @@ func (r *ReminderLoop) reached(expires, now time.Time) []string {
 	return keys
 }
 
-func (r *ReminderLoop) mostUrgent(expires, now time.Time) int {
+func (l *ReminderLoop) mostUrgent(expires, now time.Time) int {
 	best := 0
-	for _, d := range r.thresholds() {
+	for _, d := range l.thresholds {
 		if expires.Sub(now) <= time.Duration(d)*24*time.Hour {
 			best = d
 		}
@@ -610,7 +593,7 @@ const channelTarget = "channel"
 // tell sends rem to every owner and the ops channel, each once: a place already
 // told in this round is skipped, so a pass that failed half-way only retries the
 // rest. It reports whether everyone was told.
-func (r *ReminderLoop) tell(ctx context.Context, rem Reminder, rec *ExpiryRecord, also []string, daily bool, now time.Time) bool {
+func (l *ReminderLoop) tell(ctx context.Context, rem Reminder, rec *ExpiryRecord, also []string, daily bool, now time.Time) bool {
 	key := rem.Key()
 	told := func(target string) bool {
 		at, ok := rec.Sent[key+"@"+target]
@@ -626,7 +609,7 @@ func (r *ReminderLoop) tell(ctx context.Context, rem Reminder, rec *ExpiryRecord
 			targets = append(targets, o)
 		}
 	}
-	if r.Matrix.Channel != "" {
+	if l.Matrix.Channel != "" {
 		targets = append(targets, channelTarget)
 	}
 	all := true
@@ -634,17 +617,17 @@ func (r *ReminderLoop) tell(ctx context.Context, rem Reminder, rec *ExpiryRecord
 		if told(target) {
 			continue
 		}
-		cctx, cancel := r.callCtx(ctx)
+		cctx, cancel := l.callCtx(ctx)
 		var err error
 		if target == channelTarget {
-			err = r.Notifier.RemindChannel(cctx, rem)
+			err = l.Notifier.RemindChannel(cctx, rem)
 		} else {
-			err = r.Notifier.RemindOwner(cctx, target, rem)
+			err = l.Notifier.RemindOwner(cctx, target, rem)
 		}
 		cancel()
 		if err != nil {
 			all = false
-			r.log().Warn("could not send a reminder", "secret", rem.Secret, "reminder", key, "to", target,
+			l.Log.Warn("could not send a reminder", "secret", rem.Secret, "reminder", key, "to", target,
 				"err", ErrorMessage(err), "cause", err)
 			continue
 		}
@@ -652,7 +635,7 @@ func (r *ReminderLoop) tell(ctx context.Context, rem Reminder, rec *ExpiryRecord
 			rec.Sent = map[string]time.Time{}
 		}
 		rec.Sent[key+"@"+target] = now
-		if ok, err := r.save(ctx, rec.Fingerprint, rec); err != nil || !ok {
+		if ok, err := l.save(ctx, rec.Fingerprint, rec); err != nil || !ok {
 			return false
 		}
 	}
@@ -668,8 +651,8 @@ func (r *ReminderLoop) tell(ctx context.Context, rem Reminder, rec *ExpiryRecord
 			rec.Sent[k] = now
 		}
 	}
-	r.log().Info("reminder sent", "secret", rem.Secret, "fingerprint", rem.Fingerprint, "reminder", key, "to", len(targets))
-	ok, err := r.save(ctx, rec.Fingerprint, rec)
+	l.Log.Info("reminder sent", "secret", rem.Secret, "fingerprint", rem.Fingerprint, "reminder", key, "to", len(targets))
+	ok, err := l.save(ctx, rec.Fingerprint, rec)
 	return err == nil && ok
 }
 
@@ -681,13 +664,13 @@ func (r *ReminderLoop) tell(ctx context.Context, rem Reminder, rec *ExpiryRecord
 // The read and the write are two transactions: a write by the engine between
 // them is lost until the next pass (it re-reads the vault, so nothing is lost for
 // good). A Store.UpdateExpiry in one transaction would close that gap.
-func (r *ReminderLoop) save(ctx context.Context, basedOn string, rec *ExpiryRecord) (bool, error) {
-	cur, ok, err := r.Store.GetExpiry(ctx, rec.Secret)
+func (l *ReminderLoop) save(ctx context.Context, basedOn string, rec *ExpiryRecord) (bool, error) {
+	cur, ok, err := l.Store.GetExpiry(ctx, rec.Secret)
 	if err != nil {
 		return false, err
 	}
 	if ok && cur.Fingerprint != rec.Fingerprint && cur.Fingerprint != basedOn {
-		r.log().Info("a newer token was recorded meanwhile; leaving it", "secret", rec.Secret, "fingerprint", cur.Fingerprint)
+		l.Log.Info("a newer token was recorded meanwhile; leaving it", "secret", rec.Secret, "fingerprint", cur.Fingerprint)
 		return false, nil
 	}
 	if ok && cur.Fingerprint == rec.Fingerprint {
@@ -700,7 +683,7 @@ func (r *ReminderLoop) save(ctx context.Context, basedOn string, rec *ExpiryReco
 			}
 		}
 	}
-	if err := r.Store.PutExpiry(ctx, *rec); err != nil {
+	if err := l.Store.PutExpiry(ctx, *rec); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -234,8 +234,8 @@ func (w *remWorld) restart() {
 		w.t.Fatal(err)
 	}
 	w.st = st
-	w.loop = &rotation.ReminderLoop{Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Store: st, Notifier: w.notes,
-		Now: w.now, Log: slog.New(slog.NewTextHandler(w.logs, nil)), Interval: time.Hour, Parallel: 1}
+	w.loop = rotation.NewReminderLoop(rotation.ReminderLoopConfig{Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Store: st, Notifier: w.notes,
+		Now: w.now, Log: slog.New(slog.NewTextHandler(w.logs, nil)), Interval: time.Hour, Parallel: 1})
 }
 
 // loseDatabase is a Heroku dyno restart: the bbolt file is gone.
@@ -661,7 +661,7 @@ func TestReminderLoopStartsAtOnceAndCloses(t *testing.T) {
 
 func TestReminderLoopBacksOff(t *testing.T) {
 	t.Parallel()
-	l := &rotation.ReminderLoop{Interval: time.Hour}
+	l := rotation.NewReminderLoop(rotation.ReminderLoopConfig{Interval: time.Hour})
 	want := []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute,
 		16 * time.Minute, 32 * time.Minute, time.Hour, time.Hour}
 	for i, d := range want {
@@ -669,7 +669,7 @@ func TestReminderLoopBacksOff(t *testing.T) {
 			t.Errorf("after %d failures: wait %s, want %s", i+1, got, d)
 		}
 	}
-	short := &rotation.ReminderLoop{Interval: 30 * time.Second}
+	short := rotation.NewReminderLoop(rotation.ReminderLoopConfig{Interval: 30 * time.Second})
 	if got := short.RetryWait(10); got != 5*time.Minute {
 		t.Errorf("a 30 s interval backs off to %s, want 5m", got)
 	}
@@ -727,8 +727,8 @@ func TestRemindersTwoProcessesTakeTurns(t *testing.T) {
 	w := newRemWorld(t)
 	w.set(remExpiry.Add(-2 * 24 * time.Hour))
 	gate := &gatedNotifier{remNotifier: w.notes, entered: make(chan struct{}), release: make(chan struct{})}
-	a := &rotation.ReminderLoop{Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Store: w.st, Notifier: gate, Now: w.now, Owner: "dyno-a"}
-	b := &rotation.ReminderLoop{Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Store: w.st, Notifier: w.notes, Now: w.now, Owner: "dyno-b"}
+	a := rotation.NewReminderLoop(rotation.ReminderLoopConfig{Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Store: w.st, Notifier: gate, Now: w.now, Owner: "dyno-a"})
+	b := rotation.NewReminderLoop(rotation.ReminderLoopConfig{Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Store: w.st, Notifier: w.notes, Now: w.now, Owner: "dyno-b"})
 	done := make(chan error, 1)
 	go func() { done <- a.Reconcile(context.Background()) }()
 	<-gate.entered // a is telling the first owner

@@ -102,7 +102,7 @@ func (e *Engine) recordExpiry(ctx context.Context, secret, fp string, info Token
 		rec.Sent = old.Sent
 	}
 	if err := e.Store.PutExpiry(ctx, rec); err != nil {
-		e.log().Warn("could not record expiry", "secret", secret, "err", err)
+		e.Log.Warn("could not record expiry", "secret", secret, "err", err)
 	}
 }
 
@@ -488,13 +488,9 @@ func (e *Engine) revoke(ctx context.Context, r *Run) (*Run, error) {
 	if err != nil {
 		return e.revokePending(ctx, r, "Could not revoke: "+ErrorMessage(err))
 	}
-	checks := e.RevokeChecks
-	if checks <= 0 {
-		checks = 3
-	}
-	for i := 0; i < checks; i++ {
+	for i := 0; i < e.RevokeChecks; i++ {
 		if i > 0 {
-			if err := e.sleep(ctx, 2*time.Second); err != nil {
+			if err := e.Sleep(ctx, 2*time.Second); err != nil {
 				return r, err
 			}
 		}

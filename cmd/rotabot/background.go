@@ -11,7 +11,7 @@ import (
 // returns what stops them. The reminder loop checks every configured secret at
 // once, then every ROTABOT_REMINDER_INTERVAL; stop waits for the pass in hand.
 func (s *server) startBackground() (stop func()) {
-	loop := &rotation.ReminderLoop{
+	loop := rotation.NewReminderLoop(rotation.ReminderLoopConfig{
 		Matrix:   s.engine.Matrix,
 		Vault:    s.adapters.vault,
 		Checker:  s.adapters.github,
@@ -20,7 +20,7 @@ func (s *server) startBackground() (stop func()) {
 		Now:      s.engine.Now,
 		Log:      s.log.With("loop", "reminders"),
 		Interval: s.env.ReminderInterval,
-	}
+	})
 	ctx, cancel := context.WithCancel(s.work)
 	loop.Start(ctx)
 	return func() {

@@ -160,8 +160,8 @@ func newExpiringBench(tb testing.TB, n int) *expiringBench {
 	}
 	tb.Cleanup(func() { st.Close() })
 	api := slack.New(bot, slack.OptionAPIURL(s.APIURL()))
-	h := &handlers.Handlers{Matrix: m, Store: st, Slack: api, HTTP: &http.Client{Timeout: 10 * time.Second},
-		Now: func() time.Time { return now }, Work: context.Background()}
+	h := handlers.New(handlers.Config{Matrix: m, Store: st, Slack: api, HTTP: &http.Client{Timeout: 10 * time.Second},
+		Now: func() time.Time { return now }, Work: context.Background()})
 	return &expiringBench{slack: s, h: h, st: st}
 }
 

@@ -69,7 +69,7 @@ func (c *cli) rotate(ctx context.Context, args []string) int {
 	defer ad.Close()
 
 	if *dry {
-		eng := ad.engine(m, nil, nil, log)
+		eng := ad.engine(m, nil, nil, log, 0)
 		dr, err := eng.DryRun(ctx, secret, o)
 		if err != nil {
 			fmt.Fprintln(c.stderr, rotation.ErrorMessage(err))
@@ -93,7 +93,7 @@ func (c *cli) rotate(ctx context.Context, args []string) int {
 		return 1
 	}
 	defer st.Close()
-	eng := ad.engine(m, st, &cliNotifier{w: c.stdout}, log)
+	eng := ad.engine(m, st, &cliNotifier{w: c.stdout}, log, 0)
 	run, err := eng.StartCLI(ctx, rotation.CLIRequest{Secret: secret, Actor: actor(), Overrides: o})
 	if err != nil {
 		fmt.Fprintln(c.stderr, "rotabot rotate: "+rotation.ErrorMessage(err))

@@ -101,11 +101,10 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 	log.Info("store opened", "store", st.Describe())
 	// Built once each, in the direction changes flow: notifier → engine → handlers.
 	n := handlers.NewNotifier(handlers.NotifierConfig{Slack: api, Matrix: m, Runs: st, Log: log, Work: work})
-	eng := ad.engine(m, st, n, log)
-	eng.ClaimTTL = env.ClaimTTL
-	h := &handlers.Handlers{Engine: eng, Matrix: m, Store: st, Slack: api, HTTP: &http.Client{Timeout: 10 * time.Second}, Log: log, Work: work}
+	eng := ad.engine(m, st, n, log, env.ClaimTTL)
+	h := handlers.New(handlers.Config{Engine: eng, Matrix: m, Store: st, Slack: api, HTTP: &http.Client{Timeout: 10 * time.Second}, Log: log, Work: work})
 	client := socketmode.New(api)
-	b := &bot.Bot{Client: client, Handler: h, Dedupe: st, Log: log}
+	b := bot.New(bot.Config{Client: client, Handler: h, Dedupe: st, Log: log})
 	return &server{env: env, log: log, store: st, adapters: ad, engine: eng, handlers: h, bot: b, api: api, work: work, cancelWork: cancelWork}, nil
 }
 

@@ -86,14 +86,15 @@ func buildAdapters(ctx context.Context, env config.Env, getenv func(string) stri
 }
 
 // engine builds the engine on the adapters.
-func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Notifier, log *slog.Logger) *rotation.Engine {
-	return &rotation.Engine{
+func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Notifier, log *slog.Logger, claimTTL time.Duration) *rotation.Engine {
+	return rotation.NewEngine(rotation.EngineConfig{
 		Matrix: m, Vault: a.vault, Checker: a.github, Revoker: a.github, HTTP: a.httpChk, Notifier: n, Store: st, Log: log,
 		Consumers: map[rotation.DestKind]rotation.Consumer{
 			rotation.DestHeroku:       a.heroku,
 			rotation.DestGitHubSecret: a.github.ActionsSecrets(),
 		},
-	}
+		ClaimTTL: claimTTL,
+	})
 }
 
 // need lists the environment a run of plan needs, as lines for people.

@@ -56,7 +56,7 @@ func benchPropagate(b *testing.B, apps int, latency time.Duration) {
 	b.Cleanup(rl.base.CloseIdleConnections)
 	token := rotation.NewSecret(newToken)
 	marks := &stateMarks{}
-	eng := &rotation.Engine{
+	eng := rotation.NewEngine(rotation.EngineConfig{
 		Matrix: &rotation.Matrix{
 			Vault: rotation.VaultSettings{Environment: "prod", Path: "/MooseQuest/github/", PendingPath: rotation.DefaultPendingPath},
 			Secrets: map[string]*rotation.SecretConfig{secret: {
@@ -69,7 +69,7 @@ func benchPropagate(b *testing.B, apps int, latency time.Duration) {
 		Notifier:  marks,
 		Store:     st,
 		Owner:     "bench",
-	}
+	})
 
 	var propagate, verify, total, lastPatch time.Duration
 	var requests, patches, reads, limited int
