@@ -147,10 +147,10 @@ func plural(n int, one, several string) string {
 
 // Keys each level of the matrix knows, in the order the example file uses.
 var (
-	topKeys       = []string{"ops_usergroup", "channel", "audit_channel", "reminders", "vault", "secrets"}
+	topKeys       = []string{"ops_usergroup", "channel", "audit_channel", "reminders", "vault", "heroku", "secrets"}
 	reminderKeys  = []string{"days_before"}
 	vaultKeys     = []string{"environment", "path", "pending_path"}
-	secretKeys    = []string{"kind", "owners", "expires_in_days", "resource_owner", "repositories", "permissions", "scopes", "probe", "consumers", "verify"}
+	secretKeys    = []string{"kind", "owners", "expires_in_days", "resource_owner", "repositories", "permissions", "scopes", "probe", "consumers", "verify", "log_watch"}
 	consumerKinds = []string{"heroku_apps", "github_secrets", "shell_rc_operators"}
 	verifyKeys    = []string{"name", "url", "expect_status", "headers_env"}
 	kinds         = []string{string(rotation.FineGrained), string(rotation.Classic)}
@@ -343,6 +343,8 @@ func (c *checker) matrix(root *yaml.Node) *rotation.Matrix {
 	} else {
 		c.missing(root, "vault", lineOf(e, root), "vault is missing — add a vault block with environment and path: where the secrets live in Infisical")
 	}
+
+	c.heroku(top, &m.Heroku)
 
 	if e, ok := top["secrets"]; ok && !isNull(e.val) {
 		if sm, ok := c.block(e, "secrets"); ok {
@@ -570,6 +572,7 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 	if e, ok := f["verify"]; ok && !isNull(e.val) {
 		sc.Verify = c.verify(e, p)
 	}
+	sc.LogWatch = c.logWatch(f, p)
 	return sc
 }
 

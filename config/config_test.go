@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
 )
@@ -48,6 +50,7 @@ func TestExampleLoadsClean(t *testing.T) {
 		AuditChannel: "C0AUDIT",
 		Reminders:    rotation.Reminders{DaysBefore: []int{14, 7, 3, 1}},
 		Vault:        rotation.VaultSettings{Environment: "prod", Path: "/MooseQuest/github/", PendingPath: "/rotabot/pending/"},
+		Heroku:       rotation.HerokuSettings{ReleaseTimeout: 5 * time.Minute, RestartTimeout: 5 * time.Minute},
 		Secrets: map[string]*rotation.SecretConfig{
 			"GITHUB_API_READONLY_TOKEN": {
 				Name:          "GITHUB_API_READONLY_TOKEN",
@@ -69,7 +72,8 @@ func TestExampleLoadsClean(t *testing.T) {
 					ExpectStatus: 200,
 					HeadersEnv:   map[string]string{"Cookie": "CONSOLE_OPS_COOKIE"},
 				}},
-				Line: lineOfText(t, exampleFile, "  GITHUB_API_READONLY_TOKEN:"),
+				LogWatch: defaultWatch(),
+				Line:     lineOfText(t, exampleFile, "  GITHUB_API_READONLY_TOKEN:"),
 			},
 			"GITHUB_API_DISPATCH_TOKEN": {
 				Name:          "GITHUB_API_DISPATCH_TOKEN",
@@ -83,7 +87,8 @@ func TestExampleLoadsClean(t *testing.T) {
 					GitHubSecrets:    []string{"raxx-app/TradeMasterAPI:GH_API_DISPATCH_TOKEN"},
 					ShellRCOperators: []string{"D0AJ7K184TV"},
 				},
-				Line: lineOfText(t, exampleFile, "  GITHUB_API_DISPATCH_TOKEN:"),
+				LogWatch: defaultWatch(),
+				Line:     lineOfText(t, exampleFile, "  GITHUB_API_DISPATCH_TOKEN:"),
 			},
 		},
 	}
@@ -95,6 +100,15 @@ func TestExampleLoadsClean(t *testing.T) {
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("matrix:\n got %+v\nwant %+v", m, want)
 	}
+}
+
+// defaultWatch is the log watch a secret gets without log_watch.
+func defaultWatch() rotation.LogWatch {
+	lw := rotation.LogWatch{Window: 60 * time.Second}
+	for _, p := range rotation.DefaultLogPatterns {
+		lw.Patterns = append(lw.Patterns, regexp.MustCompile(p))
+	}
+	return lw
 }
 
 const minimal = `ops_usergroup: S0OPS
@@ -130,6 +144,9 @@ func TestDefaults(t *testing.T) {
 		{"expect_status", sc.Verify[0].ExpectStatus, 200},
 		{"name", sc.Name, "TOKEN"},
 		{"line", sc.Line, 7},
+		{"release_timeout", m.Heroku.ReleaseTimeout, 5 * time.Minute},
+		{"restart_timeout", m.Heroku.RestartTimeout, 5 * time.Minute},
+		{"log_watch", sc.LogWatch, defaultWatch()},
 	} {
 		t.Run(c.what, func(t *testing.T) {
 			if !reflect.DeepEqual(c.got, c.want) {
@@ -378,6 +395,25 @@ func TestProblems(t *testing.T) {
 			`t.yaml:15: TOKEN: github_secrets: "raxx-app/x:GH_A" is listed twice (also on line 13) — remove one`,
 			`t.yaml:17: TOKEN: github_secrets "raxx-app/y:TOKEN" sets the same secret as "raxx-app/y" (also on line 16) — remove one`,
 			`t.yaml:18: TOKEN: github_secrets "raxx-app/X:gh_b" sets the same secret as "raxx-app/x:GH_B" (also on line 14) — remove one`,
+		}},
+		{"heroku waits and the log watch, set", "ops_usergroup: S0OPS\nchannel: C0OPS\nvault: {environment: prod, path: /p/}\nheroku: {release_timeout: 90s, restart_timeout: 1h}\nsecrets:\n  T:\n    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n    log_watch: {window: 0s, patterns: ['token expired', '(?i)\\b401\\b']}\n", nil},
+		{"heroku waits", "ops_usergroup: S0OPS\nchannel: C0OPS\nvault: {environment: prod, path: /p/}\nheroku:\n  release_timeout: 2h\n  restart_timeout: soon\n  restart_timout: 1m\nsecrets:\n  T:\n    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n", []string{
+			`t.yaml:5: heroku.release_timeout 2h is out of range — use 1s to 1h: how long a release may stay pending, e.g. 5m`,
+			`t.yaml:6: heroku.restart_timeout "soon" is not a duration — write how long the dynos may take to run the new release, e.g. 5m`,
+			`t.yaml:7: unknown key "restart_timout" in heroku — did you mean restart_timeout?`,
+		}},
+		{"heroku is not a block", "ops_usergroup: S0OPS\nchannel: C0OPS\nvault: {environment: prod, path: /p/}\nheroku: fast\nsecrets:\n  T:\n    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n", []string{
+			`t.yaml:4: heroku should be a block of settings, not the single value "fast" — see rotabot.example.yaml`,
+		}},
+		{"log watch", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n    log_watch:\n      window: 90\n      patterns:\n        - '(github'\n        - '.*'\n        - Bad credentials\n      tail: true\n"), []string{
+			`t.yaml:12: TOKEN: log_watch.window "90" has no unit — write it with one: 90s (how long to read each app's log after its restart, e.g. 60s; 0 turns the watch off)`,
+			"t.yaml:14: TOKEN: log_watch pattern \"(github\" is not a regular expression (missing closing ): `(github`) — fix it, or put a backslash before ( ) [ ] { } . * + ? | to match them as written",
+			`t.yaml:15: TOKEN: log_watch pattern ".*" matches every line — make it match only an authentication failure, e.g. Bad credentials`,
+			`t.yaml:17: unknown key "tail" in TOKEN: log_watch — remove it (known here: window, patterns)`,
+		}},
+		{"log watch empty, too long", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n    log_watch: {window: 2h, patterns: []}\n"), []string{
+			`t.yaml:11: TOKEN: log_watch.window 2h is out of range — use 1s to 1h: how long to read each app's log after its restart, e.g. 60s; 0 turns the watch off`,
+			`t.yaml:11: TOKEN: log_watch.patterns is empty — list what a GitHub authentication failure looks like in the app's log, e.g. ['Bad credentials'], or remove it to use the defaults`,
 		}},
 		{"merge keys", secretDoc("    <<: {kind: classic}\n    scopes: [repo]\n    kind: classic\n    consumers: {heroku_apps: [raxx-console-prod]}\n"), []string{
 			`t.yaml:8: merge keys (<<) are not supported in the routing matrix — write the keys out, or use an alias (*name) for a whole value`,

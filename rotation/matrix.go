@@ -1,6 +1,9 @@
 package rotation
 
-import "sort"
+import (
+	"sort"
+	"time"
+)
 
 // Matrix is the routing matrix (rotabot.yaml): who may act, where, and for each
 // secret the token settings and every consumer of its value. It is loaded and
@@ -11,6 +14,7 @@ type Matrix struct {
 	AuditChannel string
 	Reminders    Reminders
 	Vault        VaultSettings
+	Heroku       HerokuSettings
 	// Secrets by name.
 	Secrets map[string]*SecretConfig
 }
@@ -27,6 +31,15 @@ type VaultSettings struct {
 	PendingPath string
 }
 
+// HerokuSettings bound the waits after a Heroku config var is set: Heroku makes a
+// release, which may run a release phase, then restarts the app's dynos onto it.
+type HerokuSettings struct {
+	// ReleaseTimeout is how long a release may stay pending.
+	ReleaseTimeout time.Duration
+	// RestartTimeout is how long the dynos may take to run the release and be up.
+	RestartTimeout time.Duration
+}
+
 // SecretConfig is one secret of the routing matrix.
 type SecretConfig struct {
 	Name          string
@@ -40,6 +53,8 @@ type SecretConfig struct {
 	Probe         string
 	Consumers     Consumers
 	Verify        []VerifyCheck
+	// LogWatch is how each Heroku app's log is watched once it runs the new value.
+	LogWatch LogWatch
 	// Line is where the secret is declared in its file, for messages.
 	Line int
 }
