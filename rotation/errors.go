@@ -89,4 +89,7 @@ var (
 	ErrRevokeSent = errors.New("the old token was sent to GitHub's revoke endpoint")
 	// ErrSelfApproval: the requester or the submitter tried to approve their own run.
 	ErrSelfApproval = errors.New("self-approval")
+	// ErrProbe: the workload probe did not pass with the token, for a reason the
+	// error's message names, probe included (TokenChecker.Probe).
+	ErrProbe = errors.New("workload probe")
 )

@@ -95,7 +95,7 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 				return r, err
 			}
 			msg := ErrorMessage(err)
-			if !strings.HasPrefix(msg, "The workload probe") {
+			if !errors.Is(err, ErrProbe) { // the message does not name the probe
 				msg = "The workload probe refused this token: " + msg
 			}
 			return r, Errorf(EINVALID, "%s", msg)

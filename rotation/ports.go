@@ -34,7 +34,9 @@ type Vault interface {
 type TokenChecker interface {
 	// Check calls GET /user with the token. A refused token is EUNAUTHORIZED.
 	Check(ctx context.Context, token Secret) (TokenInfo, error)
-	// Probe calls the workload probe path with the token and wants a 2xx.
+	// Probe calls the workload probe path with the token and wants a 2xx. When
+	// the probe answers otherwise (or its path is not one), the error carries
+	// ErrProbe and its message names the probe.
 	Probe(ctx context.Context, token Secret, path string) error
 }
 

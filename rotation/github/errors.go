@@ -255,6 +255,7 @@ func (op call) fail(f failure) *rotation.Error {
 			return set(rotation.ENOTFOUND, "GitHub answered %s with 404: check GITHUB_API_URL", op.route)
 		}
 	case opProbe:
+		e.Err = fmt.Errorf("%w: %w", rotation.ErrProbe, f.err)
 		probe := "The workload probe " + op.route
 		switch f.status {
 		case http.StatusUnauthorized:

@@ -11,6 +11,7 @@ package github
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -201,8 +202,8 @@ func (c *Client) Probe(ctx context.Context, token rotation.Secret, path string) 
 	p, err := url.Parse(path)
 	if err != nil || p.Scheme != "" || p.Host != "" || strings.HasPrefix(path, "//") ||
 		strings.Contains(p.Path, "..") || strings.TrimPrefix(p.Path, "/") == "" {
-		return rotation.Errorf(rotation.EINVALID,
-			"The workload probe %q is not a path on the GitHub API, like /repos/OWNER/REPO/actions/runs?per_page=1", path)
+		return &rotation.Error{Code: rotation.EINVALID, Err: rotation.ErrProbe, Message: fmt.Sprintf(
+			"The workload probe %q is not a path on the GitHub API, like /repos/OWNER/REPO/actions/runs?per_page=1", path)}
 	}
 	shown := "/" + strings.TrimPrefix(path, "/")
 	cl := c.withToken(token)

@@ -2,6 +2,7 @@ package rotationtest
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"testing"
@@ -114,6 +115,9 @@ func TokenChecker(t *testing.T, newHarness func(t *testing.T) TokenCheckerHarnes
 			}
 			err := h.Checker.Probe(context.Background(), rotation.NewSecret(h.Valid[0].Token), h.MissingProbe)
 			wantErr(t, "Probe", err, code, h.Probe.NotFound, secrets)
+			if !errors.Is(err, rotation.ErrProbe) {
+				t.Errorf("Probe's refusal does not carry rotation.ErrProbe: %v", err)
+			}
 		}},
 	}
 	for _, c := range calls {
@@ -122,6 +126,9 @@ func TokenChecker(t *testing.T, newHarness func(t *testing.T) TokenCheckerHarnes
 				h, secrets := prepare(t)
 				err := c.do(context.Background(), h, h.Refused)
 				wantErr(t, c.name, err, rotation.EUNAUTHORIZED, c.msgs(h).Unauthorized, secrets)
+				if c.op == OpProbe && !errors.Is(err, rotation.ErrProbe) {
+					t.Errorf("Probe's refusal does not carry rotation.ErrProbe: %v", err)
+				}
 			}},
 			tcase{"429 once/" + c.name, func(t *testing.T) {
 				h, secrets := prepare(t)
