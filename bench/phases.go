@@ -397,11 +397,11 @@ func prefill(path string, specs []secretSpec, runs int) error {
 			Requester: userAlice, Submitter: userAlice, Approver: userBob, Created: at, Updated: at.Add(7 * time.Minute),
 			TokenKind: rotation.FineGrained, Login: "raxx-bot", OldExpiry: at.Add(5 * 24 * time.Hour), NewExpiry: at.Add(90 * 24 * time.Hour),
 			OldFingerprint: sandbox.RandomHex(4), NewFingerprint: sandbox.RandomHex(4), VaultVersionBefore: i/10 + 1, NewVaultVersion: i/10 + 2,
-			RevokeMethod: "api", RevokeSent: true, Card: rotation.CardRef{Channel: opsChannel, TS: fmt.Sprintf("%d.%06d", at.Unix(), i%1000000)}}
+			RevokeMethod: rotation.RevokeAPI, RevokeSent: true, Card: rotation.CardRef{Channel: opsChannel, TS: fmt.Sprintf("%d.%06d", at.Unix(), i%1000000)}}
 		for k, name := range rotation.StepNames {
 			run.Steps = append(run.Steps, rotation.StepRecord{Name: name, State: rotation.StepDone, Actor: userAlice,
 				Started: at.Add(time.Duration(k) * time.Minute), Finished: at.Add(time.Duration(k)*time.Minute + 30*time.Second),
-				Message: "step " + name + " done"})
+				Message: "step " + string(name) + " done"})
 		}
 		for _, a := range s.HerokuApps {
 			run.Destinations = append(run.Destinations, rotation.Destination{Kind: rotation.DestHeroku, Target: a, State: rotation.DestVerified,

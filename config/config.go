@@ -128,21 +128,14 @@ func Summary(m *rotation.Matrix) string {
 		{shell, "shell rc", "shell rcs"},
 	} {
 		if p.n > 0 {
-			parts = append(parts, plural(p.n, p.one, p.several))
+			parts = append(parts, rotation.Plural(p.n, p.one, p.several))
 		}
 	}
-	s := plural(len(m.Secrets), "secret", "secrets") + ", " + plural(heroku+gh+shell, "destination", "destinations")
+	s := rotation.Plural(len(m.Secrets), "secret", "secrets") + ", " + rotation.Plural(heroku+gh+shell, "destination", "destinations")
 	if len(parts) > 0 {
 		s += " (" + strings.Join(parts, ", ") + ")"
 	}
 	return s
-}
-
-func plural(n int, one, several string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + several
 }
 
 // Keys each level of the matrix knows, in the order the example file uses.

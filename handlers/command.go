@@ -193,7 +193,7 @@ func ExpiryRows(m *rotation.Matrix, recs []rotation.ExpiryRecord, now time.Time)
 			switch {
 			case !rec.ExpiresAt.IsZero():
 				row.At = rec.ExpiresAt
-				row.Days = DaysLeft(rec.ExpiresAt, now)
+				row.Days = rotation.DaysLeft(rec.ExpiresAt, now)
 			case rec.Login == "" && rec.Problem != "":
 				// never checked successfully: its expiry is unknown, not "never"
 			default:
@@ -222,9 +222,6 @@ func ExpiryRows(m *rotation.Matrix, recs []rotation.ExpiryRecord, now time.Time)
 	return rows
 }
 
-// DaysLeft is whole days until at, rounded down (negative when past).
-func DaysLeft(at, now time.Time) int { return rotation.DaysLeft(at, now) }
-
 // Bar is a small text bar of days left out of 90.
 func Bar(days int) string {
 	const width = 10
@@ -239,13 +236,10 @@ func Bar(days int) string {
 }
 
 func daysLeftText(days int) string {
-	switch {
-	case days <= 0:
+	if days <= 0 {
 		return "less than a day left"
-	case days == 1:
-		return "1 day left"
 	}
-	return fmt.Sprintf("%d days left", days)
+	return rotation.Plural(days, "day", "days") + " left"
 }
 
 // ExpiryLine renders one row.

@@ -175,7 +175,7 @@ var stepIcon = map[rotation.StepState]string{
 	rotation.StepFailed: "❌", rotation.StepSkipped: "⏭️",
 }
 
-var stepTitle = map[string]string{
+var stepTitle = map[rotation.StepName]string{
 	rotation.StepPrecheck: "1. Pre-check", rotation.StepGenerate: "2. Generate", rotation.StepValidate: "3. Validate",
 	rotation.StepApproval: "Approval", rotation.StepStore: "4. Store", rotation.StepPropagate: "5. Propagate",
 	rotation.StepVerify: "6. Verify", rotation.StepRevoke: "7. Revoke", rotation.StepAudit: "8. Audit",
@@ -279,7 +279,7 @@ func Card(r *rotation.Run, plan *rotation.Plan) []slack.Block {
 	switch r.State {
 	case rotation.StateWaitingRevoke:
 		blocks = append(blocks, slack.NewContextBlock("revoke", txt("Revoke the old token: press *"+LabelRevokeAPI+"*, or delete it at "+
-			settingsURL(r.TokenKind)+" and press *"+LabelRevokeManual+"*. Until then rollback is possible.")))
+			r.TokenKind.SettingsURL()+" and press *"+LabelRevokeManual+"*. Until then rollback is possible.")))
 	case rotation.StateCompleted:
 		blocks = append(blocks, slack.NewContextBlock("over", txt("The old token is revoked: rollback is impossible. If the new token misbehaves, start a new run with `/rotate "+r.Secret+"` and a brand-new token.")))
 	}
@@ -373,13 +373,6 @@ func destCounts(ds []rotation.Destination) string {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func settingsURL(k rotation.TokenKind) string {
-	if k == rotation.Classic {
-		return "https://github.com/settings/tokens"
-	}
-	return "https://github.com/settings/personal-access-tokens"
 }
 
 func who(prefix, user string) string {

@@ -56,7 +56,7 @@ func (e *Engine) StartCLI(ctx context.Context, req CLIRequest) (*Run, error) {
 		}
 	}
 	r.stepEnd(StepPrecheck, StepDone, req.Actor, validatedMessage(info), now)
-	for _, s := range []string{StepGenerate, StepValidate, StepApproval} {
+	for _, s := range []StepName{StepGenerate, StepValidate, StepApproval} {
 		r.stepEnd(s, StepSkipped, "", "done by hand before the CLI ran", now)
 	}
 	r.stepEnd(StepStore, StepSkipped, "", fmt.Sprintf("already in Infisical as version %d", vv.Version), now)

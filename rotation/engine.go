@@ -367,7 +367,7 @@ func crashed(ctx context.Context, err error) bool {
 
 // Step bookkeeping.
 
-func (r *Run) stepStart(name, actor string, at time.Time) {
+func (r *Run) stepStart(name StepName, actor string, at time.Time) {
 	if s := r.Step(name); s != nil {
 		s.State, s.Started, s.Finished = StepRunning, at, time.Time{}
 		if actor != "" {
@@ -376,7 +376,7 @@ func (r *Run) stepStart(name, actor string, at time.Time) {
 	}
 }
 
-func (r *Run) stepEnd(name string, st StepState, actor, msg string, at time.Time) {
+func (r *Run) stepEnd(name StepName, st StepState, actor, msg string, at time.Time) {
 	if s := r.Step(name); s != nil {
 		s.State, s.Finished = st, at
 		if s.Started.IsZero() {

@@ -283,9 +283,9 @@ func (e *Engine) Revoke(ctx context.Context, id, user string, viaAPI bool) (*Run
 	r, err := e.transition(ctx, id, EvRevoke, func(r *Run) error {
 		switch {
 		case viaAPI:
-			r.RevokeMethod = "api"
+			r.RevokeMethod = RevokeAPI
 		case !r.RevokeSent:
-			r.RevokeMethod = "manual"
+			r.RevokeMethod = RevokeManual
 		}
 		r.stepStart(StepRevoke, user, e.now())
 		r.Notice = ""

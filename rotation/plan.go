@@ -99,7 +99,7 @@ func newTokenURL(p Plan) string {
 		if len(p.Scopes) > 0 {
 			q.Set("scopes", strings.Join(p.Scopes, ","))
 		}
-		return "https://github.com/settings/tokens/new?" + q.Encode()
+		return Classic.SettingsURL() + "/new?" + q.Encode()
 	}
 	q.Set("name", p.TokenName)
 	q.Set("description", "rotabot: "+p.Secret)
@@ -110,7 +110,7 @@ func newTokenURL(p Plan) string {
 	for k, v := range p.Permissions {
 		q.Set(k, v)
 	}
-	return "https://github.com/settings/personal-access-tokens/new?" + q.Encode()
+	return FineGrained.SettingsURL() + "/new?" + q.Encode()
 }
 
 // Lines renders the plan as plain text lines, for the CLI and dry-run answers.

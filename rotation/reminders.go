@@ -67,13 +67,10 @@ func DaysLeft(at, now time.Time) int {
 func DateText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
 func daysText(n int) string {
-	switch {
-	case n <= 0:
+	if n <= 0 {
 		return "less than a day"
-	case n == 1:
-		return "1 day"
 	}
-	return fmt.Sprintf("%d days", n)
+	return Plural(n, "day", "days")
 }
 
 // Sentence is what the reminder says of the token, without the secret's name:

@@ -1,26 +1,50 @@
 package rotation
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
 
+// StepName names a step of a run. The values are stored and logged: never
+// rename one.
+type StepName string
+
 // Step names, in the SOP's order. Approval sits between validate and store.
 const (
-	StepPrecheck  = "pre-check"
-	StepGenerate  = "generate"
-	StepValidate  = "validate"
-	StepApproval  = "approval"
-	StepStore     = "store"
-	StepPropagate = "propagate"
-	StepVerify    = "verify"
-	StepRevoke    = "revoke"
-	StepAudit     = "audit"
+	StepPrecheck  StepName = "pre-check"
+	StepGenerate  StepName = "generate"
+	StepValidate  StepName = "validate"
+	StepApproval  StepName = "approval"
+	StepStore     StepName = "store"
+	StepPropagate StepName = "propagate"
+	StepVerify    StepName = "verify"
+	StepRevoke    StepName = "revoke"
+	StepAudit     StepName = "audit"
+)
+
+// What a run that leaves the SOP is doing (logs, failures); they are not in a
+// run's Steps.
+const (
+	StepRollback StepName = "rollback"
+	StepCancel   StepName = "cancel"
 )
 
 // StepNames lists the steps in order.
-var StepNames = []string{StepPrecheck, StepGenerate, StepValidate, StepApproval,
+var StepNames = []StepName{StepPrecheck, StepGenerate, StepValidate, StepApproval,
 	StepStore, StepPropagate, StepVerify, StepRevoke, StepAudit}
+
+// RevokeMethod is how the old token was revoked. The values are stored and
+// written in audit entries.
+type RevokeMethod string
+
+const (
+	RevokeAPI    RevokeMethod = "api"    // the bot sent it to GitHub's revoke endpoint
+	RevokeManual RevokeMethod = "manual" // an operator deleted it in GitHub's settings
+)
+
+// AuditAction is what an audit entry records.
+type AuditAction string
 
 // StepState is what people see for a step.
 type StepState string
@@ -85,8 +109,8 @@ type Run struct {
 	Notice string `json:"notice,omitempty"`
 	// RetryAt is when the bot retries a step that waits on an outside service.
 	RetryAt time.Time `json:"retry_at,omitzero"`
-	// RevokeMethod is how the old token was revoked ("api" or "manual").
-	RevokeMethod string `json:"revoke_method,omitempty"`
+	// RevokeMethod is how the old token was revoked.
+	RevokeMethod RevokeMethod `json:"revoke_method,omitempty"`
 	// RevokeSent is set once the old token went to GitHub's revoke endpoint:
 	// from then on rollback is impossible, whatever the 401 check says.
 	RevokeSent bool `json:"revoke_sent,omitempty"`
@@ -104,7 +128,7 @@ type CardRef struct {
 
 // StepRecord is one SOP step of a run.
 type StepRecord struct {
-	Name     string    `json:"name"`
+	Name     StepName  `json:"name"`
 	State    StepState `json:"state"`
 	Actor    string    `json:"actor,omitempty"`
 	Started  time.Time `json:"started,omitzero"`
@@ -157,7 +181,7 @@ func (d Destination) Label() string {
 }
 
 // Step returns the record of the named step.
-func (r *Run) Step(name string) *StepRecord {
+func (r *Run) Step(name StepName) *StepRecord {
 	for i := range r.Steps {
 		if r.Steps[i].Name == name {
 			return &r.Steps[i]
@@ -194,7 +218,7 @@ func (r *Run) PendingOperators() []string {
 // AuditEntry is what step 8 (or a rollback) writes.
 type AuditEntry struct {
 	Seq            uint64       `json:"seq,omitempty"`
-	Action         string       `json:"action"` // secret.rotate.completed | secret.rotate.rolled_back
+	Action         AuditAction  `json:"action"`
 	At             time.Time    `json:"at"`
 	RunID          string       `json:"run"`
 	Secret         string       `json:"secret"`
@@ -202,7 +226,7 @@ type AuditEntry struct {
 	Approver       string       `json:"approver,omitempty"`
 	TokenKind      TokenKind    `json:"token_kind,omitempty"`
 	Method         Method       `json:"method"`
-	RevokeMethod   string       `json:"revoke_method,omitempty"`
+	RevokeMethod   RevokeMethod `json:"revoke_method,omitempty"`
 	Destinations   []DestResult `json:"destinations"`
 	OldExpiry      time.Time    `json:"old_expiry,omitzero"`
 	NewExpiry      time.Time    `json:"new_expiry,omitzero"`
@@ -212,8 +236,8 @@ type AuditEntry struct {
 
 // Audit actions.
 const (
-	ActionCompleted  = "secret.rotate.completed"
-	ActionRolledBack = "secret.rotate.rolled_back"
+	ActionCompleted  AuditAction = "secret.rotate.completed"
+	ActionRolledBack AuditAction = "secret.rotate.rolled_back"
 )
 
 // DestResult is one destination's outcome in an audit entry.
@@ -244,4 +268,12 @@ func Mention(user string) string {
 		return "<@" + user + ">"
 	}
 	return user
+}
+
+// Plural counts for people: "1 repository", "3 repositories".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

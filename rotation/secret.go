@@ -52,6 +52,15 @@ const (
 	Classic     TokenKind = "classic"
 )
 
+// SettingsURL is the GitHub page that lists tokens of kind k, where one is
+// deleted (classic) or revoked (fine-grained); its "/new" is where one is made.
+func (k TokenKind) SettingsURL() string {
+	if k == Classic {
+		return "https://github.com/settings/tokens"
+	}
+	return "https://github.com/settings/personal-access-tokens"
+}
+
 // Token prefixes GitHub uses, and the ones people paste by mistake.
 const (
 	PrefixFineGrained = "github_pat_"

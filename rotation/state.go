@@ -171,7 +171,7 @@ func (s State) Failed() bool {
 }
 
 // Step is the SOP step a run in state s is at.
-func (s State) Step() string {
+func (s State) Step() StepName {
 	switch s {
 	case StatePrechecking, StatePrecheckFailed:
 		return StepPrecheck
@@ -190,9 +190,9 @@ func (s State) Step() string {
 	case StateAuditing, StateAuditFailed, StateCompleted:
 		return StepAudit
 	case StateCancelled:
-		return "cancel"
+		return StepCancel
 	}
-	return "rollback"
+	return StepRollback
 }
 
 // Word is the one status word people see for a state (SPEC §9).

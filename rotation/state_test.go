@@ -152,3 +152,28 @@ func TestRunCanIsTheTable(t *testing.T) {
 		}
 	}
 }
+
+// One home for GitHub's token pages: the card, the revoke notice, the CLI's
+// SUMMARY and the new-token link all read TokenKind.SettingsURL.
+func TestSettingsURL(t *testing.T) {
+	for kind, want := range map[TokenKind]string{
+		Classic:     "https://github.com/settings/tokens",
+		FineGrained: "https://github.com/settings/personal-access-tokens",
+	} {
+		if got := kind.SettingsURL(); got != want {
+			t.Errorf("%s: %s, want %s", kind, got, want)
+		}
+		p := Plan{Kind: kind, TokenName: "X-2026-01-01", ExpiresInDays: 90}
+		if got := newTokenURL(p); !strings.HasPrefix(got, want+"/new?") {
+			t.Errorf("%s: new-token link %s, want it under %s/new", kind, got, want)
+		}
+	}
+}
+
+func TestPlural(t *testing.T) {
+	for n, want := range map[int]string{0: "0 repositories", 1: "1 repository", 2: "2 repositories"} {
+		if got := Plural(n, "repository", "repositories"); got != want {
+			t.Errorf("Plural(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

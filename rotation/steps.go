@@ -10,7 +10,7 @@ import (
 
 // fail moves the run to a failed state with a reason for people, unless the
 // process is stopping (then nothing is recorded and a resumed process redoes the step).
-func (e *Engine) fail(ctx context.Context, r *Run, ev Event, step string, err error) (*Run, error) {
+func (e *Engine) fail(ctx context.Context, r *Run, ev Event, step StepName, err error) (*Run, error) {
 	if crashed(ctx, err) {
 		return r, ctx.Err()
 	}
@@ -18,7 +18,7 @@ func (e *Engine) fail(ctx context.Context, r *Run, ev Event, step string, err er
 	e.runLog(r).Warn("step failed", "failed_step", step, "err", msg, "cause", err)
 	nr, terr := e.transition(context.WithoutCancel(ctx), r.ID, ev, func(x *Run) error {
 		x.stepEnd(step, StepFailed, "", msg, e.now())
-		x.Notice = "Failed at " + step + ": " + msg
+		x.Notice = "Failed at " + string(step) + ": " + msg
 		return nil
 	})
 	if terr != nil {
@@ -66,7 +66,7 @@ func (e *Engine) precheck(ctx context.Context, r *Run) (*Run, error) {
 		msg = validatedMessage(info)
 	}
 	if !dead && info.Kind == FineGrained && info.Repos >= 0 {
-		msg += fmt.Sprintf(", sees %d %s", info.Repos, plural(info.Repos, "repository", "repositories"))
+		msg += ", sees " + Plural(info.Repos, "repository", "repositories")
 	}
 	if !dead && info.Kind == Classic && len(info.Scopes) > 0 {
 		msg += ", scopes " + strings.Join(info.Scopes, ", ")
@@ -85,13 +85,6 @@ func (e *Engine) precheck(ctx context.Context, r *Run) (*Run, error) {
 	}
 	e.notify(ctx, nr, "Pre-check: "+msg)
 	return nr, nil
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // recordExpiry keeps what is known of a secret's current token (for reminders).
@@ -360,7 +353,7 @@ func (e *Engine) propagate(ctx context.Context, r *Run) (*Run, error) {
 // settle reloads the run once its destinations' outcomes are recorded. stop is
 // true when the step ends here: the process is stopping, or a destination failed
 // (then the run moved to the failed state, with every failure named).
-func (e *Engine) settle(ctx context.Context, r *Run, errs []error, ev Event, step, hint string) (*Run, bool, error) {
+func (e *Engine) settle(ctx context.Context, r *Run, errs []error, ev Event, step StepName, hint string) (*Run, bool, error) {
 	if ctx.Err() != nil {
 		return r, true, ctx.Err()
 	}
@@ -476,7 +469,7 @@ func (e *Engine) revoke(ctx context.Context, r *Run) (*Run, error) {
 	if err == nil && old.Fingerprint() != r.OldFingerprint {
 		err = Errorf(EINVALID, "Infisical version %d of %s is not the old token this run replaced: revoke it by hand in GitHub's settings", r.VaultVersionBefore, r.Secret)
 	}
-	if err == nil && r.RevokeMethod == "api" {
+	if err == nil && r.RevokeMethod == RevokeAPI {
 		err = e.withUnavailable(ctx, r, "GitHub unavailable", func(cctx context.Context) error { return e.Revoker.Revoke(cctx, old) })
 		if err == nil && !r.RevokeSent {
 			// Irreversible: record it before anything else can fail.
@@ -518,14 +511,7 @@ func (e *Engine) revoke(ctx context.Context, r *Run) (*Run, error) {
 			return e.revokePending(ctx, r, "Could not check the old token: "+ErrorMessage(cerr))
 		}
 	}
-	return e.revokePending(ctx, r, "The old token still works: GitHub has not revoked it yet. Delete it at "+settingsURL(r.TokenKind)+" and press I revoked the old token again")
-}
-
-func settingsURL(k TokenKind) string {
-	if k == Classic {
-		return "https://github.com/settings/tokens"
-	}
-	return "https://github.com/settings/personal-access-tokens"
+	return e.revokePending(ctx, r, "The old token still works: GitHub has not revoked it yet. Delete it at "+r.TokenKind.SettingsURL()+" and press I revoked the old token again")
 }
 
 func (e *Engine) revokePending(ctx context.Context, r *Run, notice string) (*Run, error) {
@@ -546,7 +532,7 @@ func (e *Engine) revokePending(ctx context.Context, r *Run, notice string) (*Run
 }
 
 // Audit builds the run's audit entry for action.
-func (e *Engine) auditEntry(r *Run, action string) AuditEntry {
+func (e *Engine) auditEntry(r *Run, action AuditAction) AuditEntry {
 	ent := AuditEntry{
 		Action: action, At: e.now(), RunID: r.ID, Secret: r.Secret, Actor: r.Requester,
 		Approver: r.Approver, TokenKind: r.TokenKind, Method: r.Method, RevokeMethod: r.RevokeMethod,
@@ -566,7 +552,7 @@ func (e *Engine) auditEntry(r *Run, action string) AuditEntry {
 }
 
 // publishAudit stores the entry (once per run and action) and posts it.
-func (e *Engine) publishAudit(ctx context.Context, r *Run, action string) error {
+func (e *Engine) publishAudit(ctx context.Context, r *Run, action AuditAction) error {
 	ent := e.auditEntry(r, action)
 	if err := e.Store.AppendAudit(ctx, ent); err != nil {
 		return Wrap(EINTERNAL, err, "could not store the audit entry")
@@ -590,13 +576,13 @@ func (e *Engine) audit(ctx context.Context, r *Run) (*Run, error) {
 	e.recordExpiry(ctx, r.Secret, r.NewFingerprint, TokenInfo{Login: r.Login, Kind: r.TokenKind, ExpiresAt: r.NewExpiry}, "")
 	nr, err := e.transition(ctx, r.ID, EvAudited, func(x *Run) error {
 		x.Notice, x.RetryAt = "", time.Time{}
-		x.stepEnd(StepAudit, StepDone, "", ActionCompleted, e.now())
+		x.stepEnd(StepAudit, StepDone, "", string(ActionCompleted), e.now())
 		return nil
 	})
 	if err != nil {
 		return r, err
 	}
-	e.notify(ctx, nr, "Completed: "+ActionCompleted+" written")
+	e.notify(ctx, nr, "Completed: "+string(ActionCompleted)+" written")
 	return nr, nil
 }
 
@@ -625,7 +611,7 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 		return e.Vault.Delete(cctx, pend)
 	})
 	if err != nil {
-		return e.fail(ctx, r, EvRollbackFail, "rollback", err)
+		return e.fail(ctx, r, EvRollbackFail, StepRollback, err)
 	}
 	restore := func(d Destination) bool {
 		switch d.State {
@@ -647,7 +633,7 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 			}
 			return DestEvRevert, c.Set(cctx, d.Target, d.VarName(r.Secret), old)
 		})
-	r, stop, err := e.settle(ctx, r, errs, EvRollbackFail, "rollback", "Retry restores only those")
+	r, stop, err := e.settle(ctx, r, errs, EvRollbackFail, StepRollback, "Retry restores only those")
 	if stop {
 		return r, err
 	}
@@ -655,7 +641,7 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 		return e.publishAudit(cctx, r, ActionRolledBack)
 	})
 	if err != nil {
-		return e.fail(ctx, r, EvRollbackFail, "rollback", err)
+		return e.fail(ctx, r, EvRollbackFail, StepRollback, err)
 	}
 	nr, err := e.transition(ctx, r.ID, EvRolledBack, func(x *Run) error {
 		now := e.now()

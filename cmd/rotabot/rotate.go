@@ -172,11 +172,7 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix) {
 		fmt.Fprintln(w, "  2. Do not revoke the old token until every destination is OK.")
 		return
 	}
-	url := "https://github.com/settings/personal-access-tokens"
-	if r.TokenKind == rotation.Classic {
-		url = "https://github.com/settings/tokens"
-	}
-	fmt.Fprintf(w, "  1. Revoke the OLD token (fingerprint %s) at %s (Delete for classic, Revoke for fine-grained).\n", orDash(r.OldFingerprint), url)
+	fmt.Fprintf(w, "  1. Revoke the OLD token (fingerprint %s) at %s (Delete for classic, Revoke for fine-grained).\n", orDash(r.OldFingerprint), r.TokenKind.SettingsURL())
 	fmt.Fprintln(w, "  2. Confirm it is dead: GET https://api.github.com/user with the old token must answer 401.")
 	if sc, err := m.Secret(r.Secret); err == nil && len(sc.Consumers.ShellRCOperators) > 0 {
 		fmt.Fprintf(w, "  3. Tell the shell-rc operators (%s) to pull the new value from Infisical: the CLI does not DM them.\n", strings.Join(sc.Consumers.ShellRCOperators, ", "))

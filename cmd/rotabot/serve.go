@@ -46,7 +46,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 			for _, p := range se.problems {
 				fmt.Fprintln(c.stderr, p)
 			}
-			fmt.Fprintf(c.stderr, "rotabot serve: %d start-up %s: fix them and start again\n", len(se.problems), plural(len(se.problems), "problem", "problems"))
+			fmt.Fprintf(c.stderr, "rotabot serve: %s: fix them and start again\n", rotation.Plural(len(se.problems), "start-up problem", "start-up problems"))
 			return 1
 		}
 		fmt.Fprintln(c.stderr, rotation.ErrorMessage(err))
@@ -158,10 +158,3 @@ func (s *server) shutdown() {
 type startupError struct{ problems []string }
 
 func (e *startupError) Error() string { return strings.Join(e.problems, "; ") }
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}

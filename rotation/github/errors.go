@@ -214,7 +214,7 @@ func human(d time.Duration) string {
 // request (method and path, or repository and secret) and what to do; Err keeps
 // go-github's error, whose text has method, URL, status and GitHub's message but
 // never a header or a request body, so never a token.
-func (op call) fail(f failure) *rotation.Error {
+func (c call) fail(f failure) *rotation.Error {
 	e := &rotation.Error{Err: f.err}
 	set := func(code, format string, args ...any) *rotation.Error {
 		e.Code, e.Message = code, fmt.Sprintf(format, args...)
@@ -229,41 +229,41 @@ func (op call) fail(f failure) *rotation.Error {
 	}
 	switch {
 	case f.timeout:
-		return set(rotation.EUNAVAILABLE, "GitHub did not answer in time (%s): try again later", op.route)
+		return set(rotation.EUNAVAILABLE, "GitHub did not answer in time (%s): try again later", c.route)
 	case f.canceled:
-		return set(rotation.EUNAVAILABLE, "The request to GitHub was cancelled (%s)", op.route)
+		return set(rotation.EUNAVAILABLE, "The request to GitHub was cancelled (%s)", c.route)
 	case f.network:
-		return set(rotation.EUNAVAILABLE, "GitHub could not be reached (%s): check GITHUB_API_URL, or try again later", op.route)
+		return set(rotation.EUNAVAILABLE, "GitHub could not be reached (%s): check GITHUB_API_URL, or try again later", c.route)
 	case f.rateLimited:
 		e.RetryAfter = f.retryAfter
-		return set(rotation.EUNAVAILABLE, "GitHub is rate limiting %s (%d): try again in %s", op.route, f.status, human(f.retryAfter))
+		return set(rotation.EUNAVAILABLE, "GitHub is rate limiting %s (%d): try again in %s", c.route, f.status, human(f.retryAfter))
 	case f.status >= 500:
 		e.RetryAfter = f.retryAfter
-		return set(rotation.EUNAVAILABLE, "GitHub failed on %s (%d %s): try again later", op.route, f.status, msg)
+		return set(rotation.EUNAVAILABLE, "GitHub failed on %s (%d %s): try again later", c.route, f.status, msg)
 	case f.status == 0:
-		return set(rotation.EINTERNAL, "GitHub's answer to %s could not be read: see the bot's logs", op.route)
+		return set(rotation.EINTERNAL, "GitHub's answer to %s could not be read: see the bot's logs", c.route)
 	}
 
-	switch op.kind {
+	switch c.kind {
 	case opCheck:
 		switch f.status {
 		case http.StatusUnauthorized:
 			return set(rotation.EUNAUTHORIZED, "GitHub refused the token (401 %s)", msg)
 		case http.StatusForbidden:
-			return set(rotation.EFORBIDDEN, "GitHub refused the token on %s (403 %s)", op.route, msg)
+			return set(rotation.EFORBIDDEN, "GitHub refused the token on %s (403 %s)", c.route, msg)
 		case http.StatusNotFound:
-			return set(rotation.ENOTFOUND, "GitHub answered %s with 404: check GITHUB_API_URL", op.route)
+			return set(rotation.ENOTFOUND, "GitHub answered %s with 404: check GITHUB_API_URL", c.route)
 		}
 	case opProbe:
 		e.Err = fmt.Errorf("%w: %w", rotation.ErrProbe, f.err)
-		probe := "The workload probe " + op.route
+		probe := "The workload probe " + c.route
 		switch f.status {
 		case http.StatusUnauthorized:
 			return set(rotation.EUNAUTHORIZED, "%s answered 401: GitHub refused the token", probe)
 		case http.StatusForbidden:
 			return set(rotation.EINVALID, "%s answered 403: the token lacks a permission it needs (%s)", probe, msg)
 		case http.StatusNotFound:
-			if strings.HasPrefix(op.route, "GET /repos/") {
+			if strings.HasPrefix(c.route, "GET /repos/") {
 				return set(rotation.EINVALID, "%s answered 404: the token cannot see that repository", probe)
 			}
 			return set(rotation.EINVALID, "%s answered 404: the path does not exist or the token cannot see it", probe)
@@ -272,28 +272,28 @@ func (op call) fail(f failure) *rotation.Error {
 	case opSecret, opSecretRead:
 		switch f.status {
 		case http.StatusUnauthorized:
-			return set(rotation.EUNAUTHORIZED, "GitHub refused GITHUB_TOKEN for %s (401): check the token", op.repo)
+			return set(rotation.EUNAUTHORIZED, "GitHub refused GITHUB_TOKEN for %s (401): check the token", c.repo)
 		case http.StatusForbidden:
 			return set(rotation.EFORBIDDEN,
-				"GitHub refused GITHUB_TOKEN for %s (403 %s): it needs the Secrets read and write permission on that repository", op.repo, msg)
+				"GitHub refused GITHUB_TOKEN for %s (403 %s): it needs the Secrets read and write permission on that repository", c.repo, msg)
 		case http.StatusNotFound:
-			if op.kind == opSecretRead {
+			if c.kind == opSecretRead {
 				return set(rotation.ENOTFOUND,
-					"GitHub has no Actions secret %s on %s (404): it was not written, or GITHUB_TOKEN cannot see the repository", op.name, op.repo)
+					"GitHub has no Actions secret %s on %s (404): it was not written, or GITHUB_TOKEN cannot see the repository", c.name, c.repo)
 			}
 			return set(rotation.ENOTFOUND,
-				"GitHub cannot find %s with GITHUB_TOKEN (404): check the repository name and that the token can see it", op.repo)
+				"GitHub cannot find %s with GITHUB_TOKEN (404): check the repository name and that the token can see it", c.repo)
 		}
-		return set(rotation.EINVALID, "GitHub refused the Actions secret %s for %s (%d %s)", op.name, op.repo, f.status, msg)
+		return set(rotation.EINVALID, "GitHub refused the Actions secret %s for %s (%d %s)", c.name, c.repo, f.status, msg)
 	case opRevoke:
 		switch f.status {
 		case http.StatusForbidden:
 			return set(rotation.EFORBIDDEN, "GitHub refused to revoke the token (403 %s)", msg)
 		case http.StatusNotFound:
 			return set(rotation.ENOTFOUND,
-				"GitHub answered %s with 404: this GitHub does not offer revocation; delete the token in its settings instead", op.route)
+				"GitHub answered %s with 404: this GitHub does not offer revocation; delete the token in its settings instead", c.route)
 		}
 		return set(rotation.EINVALID, "GitHub refused to revoke the token (%d %s)", f.status, msg)
 	}
-	return set(rotation.EINVALID, "GitHub refused %s (%d %s)", op.route, f.status, msg)
+	return set(rotation.EINVALID, "GitHub refused %s (%d %s)", c.route, f.status, msg)
 }

@@ -230,25 +230,25 @@ type rateLimitSeen struct {
 	seen bool
 }
 
-func (t *rateLimitSeen) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
+func (rl *rateLimitSeen) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := rl.base.RoundTrip(req)
 	if resp != nil {
 		if n, perr := strconv.Atoi(resp.Header.Get("RateLimit-Remaining")); perr == nil {
-			t.mu.Lock()
-			if !t.seen || n < t.low {
-				t.low, t.seen = n, true
+			rl.mu.Lock()
+			if !rl.seen || n < rl.low {
+				rl.low, rl.seen = n, true
 			}
-			t.mu.Unlock()
+			rl.mu.Unlock()
 		}
 	}
 	return resp, err
 }
 
-func (t *rateLimitSeen) min() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.seen {
+func (rl *rateLimitSeen) min() int {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if !rl.seen {
 		return -1
 	}
-	return t.low
+	return rl.low
 }

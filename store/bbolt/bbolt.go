@@ -289,7 +289,7 @@ func sortDesc(keys [][]byte) {
 func (s *Store) AppendAudit(_ context.Context, e rotation.AuditEntry) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		idx := tx.Bucket(bucketAuditByRun)
-		ik := []byte(e.RunID + "\x00" + e.Action)
+		ik := []byte(e.RunID + "\x00" + string(e.Action))
 		if idx.Get(ik) != nil {
 			return nil
 		}

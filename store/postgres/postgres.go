@@ -451,7 +451,7 @@ func (s *Store) AppendAudit(ctx context.Context, e rotation.AuditEntry) error {
 INSERT INTO audit (run_id, action, secret, at, entry)
 SELECT $1::text, $2::text, $3::text, $4::timestamptz, $5::jsonb
 WHERE NOT EXISTS (SELECT 1 FROM audit WHERE run_id = $1::text AND action = $2::text)
-ON CONFLICT (run_id, action) DO NOTHING`, e.RunID, e.Action, e.Secret, e.At, body)
+ON CONFLICT (run_id, action) DO NOTHING`, e.RunID, string(e.Action), e.Secret, e.At, body)
 	if err != nil {
 		return s.fail(err, "writing the audit entry of "+e.RunID)
 	}
