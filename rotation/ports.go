@@ -109,6 +109,12 @@ type Store interface {
 	PutExpiry(ctx context.Context, rec ExpiryRecord) error
 	GetExpiry(ctx context.Context, secret string) (ExpiryRecord, bool, error)
 	ListExpiry(ctx context.Context) ([]ExpiryRecord, error)
+	// UpdateExpiry loads the stored records of secrets (those with none are not in
+	// the map), calls fn and stores the records fn returns, in one transaction that
+	// no other write of expiry records interleaves with: fn decides on the records
+	// as they are now. fn returns only records of secrets; when it returns none,
+	// nothing is written (no disk sync). fn's error aborts and is returned.
+	UpdateExpiry(ctx context.Context, secrets []string, fn func(stored map[string]ExpiryRecord) ([]ExpiryRecord, error)) error
 
 	// MarkEnvelope records a processed Slack envelope id and reports whether it
 	// was already recorded.

@@ -147,9 +147,14 @@ type ReminderLoop struct {
 	// thresholds are reminders.days_before, most distant first.
 	thresholds []int
 	pass       sync.Mutex // one pass at a time in this process
-	mu         sync.Mutex
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
+	// lastChecked is when each secret's token (by fingerprint) last got an
+	// answer, in this process: a record that did not change is not written
+	// again, so its stored CheckedAt may be up to checkedAtRefresh older.
+	checkedMu   sync.Mutex
+	lastChecked map[string]checkedAt
+	mu          sync.Mutex
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
 }
 
 // NewReminderLoop returns a loop on c, with c's defaults filled in once.
@@ -323,6 +328,10 @@ func firstNames(names []string) string {
 // returns an error when something could not be checked, told or stored (the
 // loop then tries again sooner); the rest of the pass is done regardless. While
 // another process's pass holds the claim it does nothing.
+//
+// A pass first checks every secret (Parallel at a time), then records in one
+// store transaction only the records that changed, then tells what is due. A
+// pass in which nothing changed and nothing is due writes nothing but its claim.
 func (l *ReminderLoop) Reconcile(ctx context.Context) error {
 	l.pass.Lock()
 	defer l.pass.Unlock()
@@ -337,10 +346,47 @@ func (l *ReminderLoop) Reconcile(ctx context.Context) error {
 	defer release()
 	open := l.openRuns(ctx)
 	names := l.Matrix.Names()
+	stored, err := l.Store.ListExpiry(ctx)
+	if err != nil {
+		return err
+	}
+	known := make(map[string]ExpiryRecord, len(stored))
+	for _, rec := range stored {
+		known[rec.Secret] = rec
+	}
 	stats := &passStats{}
+	checks := make([]*checked, len(names))
+	l.each(ctx, len(names), func(i int) { checks[i] = l.checkOne(ctx, names[i], known, stats) })
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	written := l.record(ctx, checks, stats)
+	l.each(ctx, len(checks), func(i int) {
+		c := checks[i]
+		if c == nil || c.changed && !written[c.name] {
+			return // not checked, or not recorded (a newer token, a store failure)
+		}
+		rem, also, daily := l.due(l.Matrix.Secrets[c.name], c.rec, c.v, c.now)
+		if rem == nil {
+			return
+		}
+		rem.OpenRun = open[c.name]
+		if !l.tell(ctx, *rem, &c.rec, also, daily, c.now) {
+			stats.add(&stats.untold, c.name)
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return stats.err(len(names))
+}
+
+// each calls fn(0) … fn(n-1), Parallel at a time, and returns when all are done
+// (or, once ctx ends, those started are).
+func (l *ReminderLoop) each(ctx context.Context, n int, fn func(i int)) {
 	sem := make(chan struct{}, l.Parallel)
 	var wg sync.WaitGroup
-	for _, name := range names {
+	for i := range n {
 		if ctx.Err() != nil {
 			break
 		}
@@ -348,16 +394,10 @@ func (l *ReminderLoop) Reconcile(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := l.reconcileOne(ctx, name, open[name], stats); err != nil && ctx.Err() == nil {
-				stats.fail(fmt.Errorf("reminders of %s: %w", name, err))
-			}
+			fn(i)
 		}()
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return stats.err(len(names))
 }
 
 // openRuns maps each secret with an open run to a line naming it.
@@ -416,21 +456,54 @@ func (l *ReminderLoop) check(ctx context.Context, name string) (fp string, info 
 	return fp, info, verdictOutage, "not checked: could not ask GitHub (" + ErrorMessage(err) + ")", err
 }
 
-// reconcileOne checks one secret, records what it learned and sends what is due.
-func (l *ReminderLoop) reconcileOne(ctx context.Context, name, openRun string, stats *passStats) error {
-	sc := l.Matrix.Secrets[name]
+// checked is what a pass learned of one secret, before it is recorded.
+type checked struct {
+	name string
+	now  time.Time
+	v    verdict
+	// rec is the record after the check; basedOn the fingerprint of the record
+	// the pass started from ("" for none).
+	rec     ExpiryRecord
+	basedOn string
+	// changed: rec says something the stored record does not, or the stored
+	// CheckedAt is more than checkedAtRefresh old. Only changed records are written.
+	changed bool
+}
+
+// checkedAt is when a token last got an answer from the vault and GitHub.
+type checkedAt struct {
+	fingerprint string
+	at          time.Time
+}
+
+// checkedAtRefresh is how old the stored CheckedAt of a record that did not
+// change may get before a pass writes it again. The loop keeps the exact time in
+// memory; the stored one is what another process, or this one after a restart,
+// says during an outage ("last checked …"): at most a day behind.
+const checkedAtRefresh = 24 * time.Hour
+
+// checkOne checks one secret and works out its record; it writes nothing.
+func (l *ReminderLoop) checkOne(ctx context.Context, name string, known map[string]ExpiryRecord, stats *passStats) *checked {
 	fp, info, v, problem, cause := l.check(ctx, name)
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return nil
 	}
 	now := l.now()
-	prev, had, err := l.Store.GetExpiry(ctx, name)
-	if err != nil {
-		return err
-	}
-	rec := nextRecord(name, prev, had, fp, info, v, problem, now)
+	prev, had := known[name]
+	l.checkedMu.Lock()
+	last := l.lastChecked[name]
+	l.checkedMu.Unlock()
+	rec := nextRecord(name, prev, had, fp, info, v, problem, now, last)
 	if v == verdictBroken && rec.Problem == "" {
 		v = verdictExpired // GitHub refuses a token we know has expired: that is the expiry, not a break
+	}
+	if v != verdictOutage {
+		l.checkedMu.Lock()
+		if l.lastChecked == nil {
+			l.lastChecked = map[string]checkedAt{}
+		}
+		l.lastChecked[name] = checkedAt{fingerprint: rec.Fingerprint, at: now}
+		l.checkedMu.Unlock()
 	}
 	log := l.Log.With("secret", name, "fingerprint", rec.Fingerprint)
 	switch {
@@ -444,29 +517,46 @@ func (l *ReminderLoop) reconcileOne(ctx context.Context, name, openRun string, s
 	case prev.Problem != "" && rec.Problem == "":
 		log.Info("the token checks again")
 	}
-	basedOn := ""
+	c := &checked{name: name, now: now, v: v, rec: rec}
 	if had {
-		basedOn = prev.Fingerprint
+		c.basedOn = prev.Fingerprint
 	}
-	if ok, err := l.save(ctx, basedOn, &rec); err != nil || !ok {
-		return err // !ok: a rotation recorded a newer token meanwhile; the next pass sees it
-	}
+	c.changed = !had || !sameRecord(prev, rec) || rec.CheckedAt.Sub(prev.CheckedAt) >= checkedAtRefresh
+	return c
+}
 
-	rem, also, daily := l.due(sc, rec, v, now)
-	if rem == nil {
+// sameRecord reports whether a and b say the same of a token, when it was last
+// checked aside.
+func sameRecord(a, b ExpiryRecord) bool {
+	return a.Secret == b.Secret && a.Fingerprint == b.Fingerprint && a.Login == b.Login && a.Kind == b.Kind &&
+		a.ExpiresAt.Equal(b.ExpiresAt) && a.Problem == b.Problem &&
+		maps.EqualFunc(a.Sent, b.Sent, time.Time.Equal)
+}
+
+// record writes the changed records of a pass in one store transaction and
+// reports which were written: not those for which a rotation recorded a newer
+// token meanwhile (the next pass sees it), none when the store fails.
+func (l *ReminderLoop) record(ctx context.Context, checks []*checked, stats *passStats) map[string]bool {
+	var changed []saving
+	for _, c := range checks {
+		if c != nil && c.changed {
+			changed = append(changed, saving{basedOn: c.basedOn, rec: &c.rec})
+		}
+	}
+	if len(changed) == 0 {
 		return nil
 	}
-	rem.OpenRun = openRun
-	if !l.tell(ctx, *rem, &rec, also, daily, now) {
-		stats.add(&stats.untold, name)
+	written, err := l.save(ctx, changed)
+	if err != nil {
+		stats.fail(fmt.Errorf("recording the expiry of %d secrets: %w", len(changed), err))
 	}
-	return nil
+	return written
 }
 
 // nextRecord is the secret's expiry record after a check. A new token (another
 // fingerprint) starts with nothing sent; the same token keeps what was sent, and
 // keeps what was known of it when this check could not ask.
-func nextRecord(name string, prev ExpiryRecord, had bool, fp string, info TokenInfo, v verdict, problem string, now time.Time) ExpiryRecord {
+func nextRecord(name string, prev ExpiryRecord, had bool, fp string, info TokenInfo, v verdict, problem string, now time.Time, last checkedAt) ExpiryRecord {
 	var rec ExpiryRecord
 	switch {
 	case fp == "" && had: // the vault could not be read: the token is the one we knew
@@ -491,6 +581,9 @@ func nextRecord(name string, prev ExpiryRecord, had bool, fp string, info TokenI
 		}
 	case verdictOutage:
 		rec.Problem = problem
+		if last.fingerprint == rec.Fingerprint && last.at.After(rec.CheckedAt) {
+			rec.CheckedAt = last.at // checked since the record was last written
+		}
 		if !rec.CheckedAt.IsZero() {
 			rec.Problem += "; last checked " + DateText(rec.CheckedAt)
 		}
@@ -632,7 +725,7 @@ func (l *ReminderLoop) tell(ctx context.Context, rem Reminder, rec *ExpiryRecord
 			rec.Sent = map[string]time.Time{}
 		}
 		rec.Sent[key+"@"+target] = now
-		if ok, err := l.save(ctx, rec.Fingerprint, rec); err != nil || !ok {
+		if written, err := l.save(ctx, []saving{{basedOn: rec.Fingerprint, rec: rec}}); err != nil || !written[rec.Secret] {
 			return false
 		}
 	}
@@ -649,39 +742,55 @@ func (l *ReminderLoop) tell(ctx context.Context, rem Reminder, rec *ExpiryRecord
 		}
 	}
 	l.Log.Info("reminder sent", "secret", rem.Secret, "fingerprint", rem.Fingerprint, "reminder", key, "to", len(targets))
-	ok, err := l.save(ctx, rec.Fingerprint, rec)
-	return err == nil && ok
+	written, err := l.save(ctx, []saving{{basedOn: rec.Fingerprint, rec: rec}})
+	return err == nil && written[rec.Secret]
 }
 
-// save writes rec unless the stored record meanwhile names a token other than
-// basedOn (what this pass read) and rec's: the engine records a newly rotated
-// token on its own, and that must win. When the stored record is of rec's token,
-// reminders it marks as sent are kept. It reports whether rec was written.
-//
-// The read and the write are two transactions: a write by the engine between
-// them is lost until the next pass (it re-reads the vault, so nothing is lost for
-// good). A Store.UpdateExpiry in one transaction would close that gap.
-func (l *ReminderLoop) save(ctx context.Context, basedOn string, rec *ExpiryRecord) (bool, error) {
-	cur, ok, err := l.Store.GetExpiry(ctx, rec.Secret)
-	if err != nil {
-		return false, err
+// saving is a record to write, and the fingerprint of the record it was worked
+// out from ("" for none).
+type saving struct {
+	basedOn string
+	rec     *ExpiryRecord
+}
+
+// save writes the records in one store transaction, each unless the stored
+// record meanwhile names a token other than its basedOn (what the pass read) and
+// its own: the engine records a newly rotated token on its own, and that must
+// win. When the stored record is of the same token, reminders it marks as sent
+// are kept (and added to the record in hand). It reports which were written.
+func (l *ReminderLoop) save(ctx context.Context, list []saving) (map[string]bool, error) {
+	secrets := make([]string, len(list))
+	for i, s := range list {
+		secrets[i] = s.rec.Secret
 	}
-	if ok && cur.Fingerprint != rec.Fingerprint && cur.Fingerprint != basedOn {
-		l.Log.Info("a newer token was recorded meanwhile; leaving it", "secret", rec.Secret, "fingerprint", cur.Fingerprint)
-		return false, nil
-	}
-	if ok && cur.Fingerprint == rec.Fingerprint {
-		for k, at := range cur.Sent {
-			if mine, has := rec.Sent[k]; !has || mine.Before(at) {
-				if rec.Sent == nil {
-					rec.Sent = map[string]time.Time{}
-				}
-				rec.Sent[k] = at
+	var written map[string]bool
+	err := l.Store.UpdateExpiry(ctx, secrets, func(stored map[string]ExpiryRecord) ([]ExpiryRecord, error) {
+		written = make(map[string]bool, len(list))
+		out := make([]ExpiryRecord, 0, len(list))
+		for _, s := range list {
+			rec := s.rec
+			cur, ok := stored[rec.Secret]
+			if ok && cur.Fingerprint != rec.Fingerprint && cur.Fingerprint != s.basedOn {
+				l.Log.Info("a newer token was recorded meanwhile; leaving it", "secret", rec.Secret, "fingerprint", cur.Fingerprint)
+				continue
 			}
+			if ok && cur.Fingerprint == rec.Fingerprint {
+				for k, at := range cur.Sent {
+					if mine, has := rec.Sent[k]; !has || mine.Before(at) {
+						if rec.Sent == nil {
+							rec.Sent = map[string]time.Time{}
+						}
+						rec.Sent[k] = at
+					}
+				}
+			}
+			written[rec.Secret] = true
+			out = append(out, *rec)
 		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if err := l.Store.PutExpiry(ctx, *rec); err != nil {
-		return false, err
-	}
-	return true, nil
+	return written, nil
 }

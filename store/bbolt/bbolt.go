@@ -344,6 +344,55 @@ func (s *Store) PutExpiry(_ context.Context, rec rotation.ExpiryRecord) error {
 	})
 }
 
+// UpdateExpiry loads the records of secrets, lets fn decide and stores what it
+// returns, in one transaction: bbolt has one writer at a time, so nothing else
+// writes in between. When fn returns nothing the transaction is rolled back,
+// which writes nothing to the file.
+func (s *Store) UpdateExpiry(_ context.Context, secrets []string, fn func(map[string]rotation.ExpiryRecord) ([]rotation.ExpiryRecord, error)) error {
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return rotation.Wrap(rotation.EINTERNAL, err, "cannot change the expiry records")
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	b := tx.Bucket(bucketExpiry)
+	stored := make(map[string]rotation.ExpiryRecord, len(secrets))
+	for _, secret := range secrets {
+		v := b.Get([]byte(secret))
+		if v == nil {
+			continue
+		}
+		var rec rotation.ExpiryRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return rotation.Wrap(rotation.EINTERNAL, err, "the expiry record of %s is unreadable", secret)
+		}
+		stored[secret] = rec
+	}
+	recs, err := fn(stored)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	asked := make(map[string]bool, len(secrets))
+	for _, secret := range secrets {
+		asked[secret] = true
+	}
+	for _, rec := range recs {
+		if !asked[rec.Secret] {
+			return rotation.Errorf(rotation.EINTERNAL, "the expiry record of %s was not asked for: it is not written", rec.Secret)
+		}
+		v, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(rec.Secret), v); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
 // GetExpiry returns the expiry record of a secret.
 func (s *Store) GetExpiry(_ context.Context, secret string) (rotation.ExpiryRecord, bool, error) {
 	var rec rotation.ExpiryRecord

@@ -511,6 +511,68 @@ ON CONFLICT (secret) DO UPDATE SET record = EXCLUDED.record`, rec.Secret, body)
 	return nil
 }
 
+// UpdateExpiry loads the records of secrets, lets fn decide and stores what it
+// returns, in one transaction. The transaction first locks the expiry table
+// against writes (SHARE ROW EXCLUSIVE: readers go on, PutExpiry and another
+// UpdateExpiry wait), so no record fn decided on, nor one it saw missing, is
+// written by another process before this one commits. When fn returns nothing,
+// the transaction writes nothing.
+func (s *Store) UpdateExpiry(ctx context.Context, secrets []string, fn func(map[string]rotation.ExpiryRecord) ([]rotation.ExpiryRecord, error)) error {
+	return s.tx(ctx, "changing the expiry records", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE expiry IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT secret, record FROM expiry WHERE secret = ANY($1)`, secrets)
+		if err != nil {
+			return err
+		}
+		stored := make(map[string]rotation.ExpiryRecord, len(secrets))
+		for rows.Next() {
+			var secret string
+			var raw []byte
+			if err := rows.Scan(&secret, &raw); err != nil {
+				rows.Close()
+				return err
+			}
+			var rec rotation.ExpiryRecord
+			if err := json.Unmarshal(raw, &rec); err != nil {
+				rows.Close()
+				return rotation.Wrap(rotation.EINTERNAL, err, "the expiry record of %s is unreadable", secret)
+			}
+			stored[secret] = rec
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		recs, err := fn(stored)
+		if err != nil {
+			return passed{err}
+		}
+		asked := make(map[string]bool, len(secrets))
+		for _, secret := range secrets {
+			asked[secret] = true
+		}
+		var batch pgx.Batch
+		for _, rec := range recs {
+			if !asked[rec.Secret] {
+				return rotation.Errorf(rotation.EINTERNAL, "the expiry record of %s was not asked for: it is not written", rec.Secret)
+			}
+			body, err := json.Marshal(rec)
+			if err != nil {
+				return rotation.Wrap(rotation.EINTERNAL, err, "the expiry record of %s cannot be stored", rec.Secret)
+			}
+			batch.Queue(`
+INSERT INTO expiry (secret, record) VALUES ($1, $2)
+ON CONFLICT (secret) DO UPDATE SET record = EXCLUDED.record`, rec.Secret, body)
+		}
+		if batch.Len() == 0 {
+			return nil
+		}
+		return tx.SendBatch(ctx, &batch).Close()
+	})
+}
+
 // GetExpiry returns the expiry record of a secret.
 func (s *Store) GetExpiry(ctx context.Context, secret string) (rotation.ExpiryRecord, bool, error) {
 	var rec rotation.ExpiryRecord

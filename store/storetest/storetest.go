@@ -33,6 +33,8 @@ func Run(t *testing.T, open func(t *testing.T) rotation.Store) {
 		{"ConcurrentCreateOneRun", testConcurrentCreateOneRun},
 		{"AuditOncePerRunAndAction", testAuditOncePerRunAndAction},
 		{"Expiry", testExpiry},
+		{"UpdateExpiry", testUpdateExpiry},
+		{"ConcurrentUpdateExpiryLosesNothing", testConcurrentUpdateExpiry},
 		{"EnvelopesSeenOnceAndForgotten", testEnvelopesSeenOnceAndForgotten},
 		{"ConcurrentEnvelopeOnce", testConcurrentEnvelopeOnce},
 		{"Claims", testClaims},
@@ -344,6 +346,103 @@ func testExpiry(t *testing.T, s rotation.Store) {
 	all, err := s.ListExpiry(ctx)
 	if err != nil || len(all) != 2 || all[0].Secret != "A_TOKEN" || all[1].Secret != "B_TOKEN" {
 		t.Fatalf("list: %+v %v", all, err)
+	}
+}
+
+// UpdateExpiry shows fn the stored records of the secrets asked for, writes what
+// fn returns together, and writes nothing when fn returns nothing or fails.
+func testUpdateExpiry(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	a := rotation.ExpiryRecord{Secret: "A_TOKEN", Fingerprint: "aaaa0000", ExpiresAt: at.Add(48 * time.Hour), CheckedAt: at}
+	c := rotation.ExpiryRecord{Secret: "C_TOKEN", Fingerprint: "cccc0000", CheckedAt: at}
+	for _, rec := range []rotation.ExpiryRecord{a, c} {
+		if err := s.PutExpiry(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	update := func(secrets []string, fn func(map[string]rotation.ExpiryRecord) ([]rotation.ExpiryRecord, error)) error {
+		t.Helper()
+		return s.UpdateExpiry(ctx, secrets, fn)
+	}
+	err := update([]string{"A_TOKEN", "B_TOKEN"}, func(stored map[string]rotation.ExpiryRecord) ([]rotation.ExpiryRecord, error) {
+		if len(stored) != 1 || stored["A_TOKEN"].Fingerprint != "aaaa0000" || !stored["A_TOKEN"].ExpiresAt.Equal(a.ExpiresAt) {
+			t.Errorf("fn sees %+v, want A_TOKEN's record only (B_TOKEN has none, C_TOKEN was not asked for)", stored)
+		}
+		a2 := stored["A_TOKEN"]
+		a2.Sent = map[string]time.Time{"3d": at}
+		return []rotation.ExpiryRecord{a2, {Secret: "B_TOKEN", Fingerprint: "bbbb0000"}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.ListExpiry(ctx)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("after the update: %+v %v", all, err)
+	}
+	if !all[0].Sent["3d"].Equal(at) || all[1].Fingerprint != "bbbb0000" || all[2].Fingerprint != "cccc0000" {
+		t.Fatalf("after the update: %+v", all)
+	}
+	// fn's error aborts the whole change and comes back as it was.
+	refused := rotation.Errorf(rotation.ECONFLICT, "changed my mind")
+	err = update([]string{"A_TOKEN"}, func(stored map[string]rotation.ExpiryRecord) ([]rotation.ExpiryRecord, error) {
+		return []rotation.ExpiryRecord{{Secret: "A_TOKEN", Fingerprint: "dddd0000"}}, refused
+	})
+	if err != refused {
+		t.Fatalf("fn's error came back as %v", err)
+	}
+	// A record of a secret not asked for is refused, and nothing of that change is written.
+	err = update([]string{"A_TOKEN"}, func(map[string]rotation.ExpiryRecord) ([]rotation.ExpiryRecord, error) {
+		return []rotation.ExpiryRecord{{Secret: "A_TOKEN", Fingerprint: "dddd0000"}, {Secret: "C_TOKEN", Fingerprint: "dddd0000"}}, nil
+	})
+	if rotation.ErrorCode(err) != rotation.EINTERNAL {
+		t.Fatalf("a record not asked for: %v", err)
+	}
+	// Returning nothing writes nothing.
+	if err := update([]string{"A_TOKEN"}, func(map[string]rotation.ExpiryRecord) ([]rotation.ExpiryRecord, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.GetExpiry(ctx, "A_TOKEN"); got.Fingerprint != "aaaa0000" || !got.Sent["3d"].Equal(at) {
+		t.Fatalf("A_TOKEN after the aborted changes: %+v", got)
+	}
+	if got, _, _ := s.GetExpiry(ctx, "C_TOKEN"); got.Fingerprint != "cccc0000" {
+		t.Fatalf("C_TOKEN after the refused change: %+v", got)
+	}
+}
+
+// Changes of one record made at once (two processes' reminder passes, a
+// rotation recording its new token) are taken one after the other: each sees
+// the one before, so none is lost.
+func testConcurrentUpdateExpiry(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	const n = 8
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// The first of them finds no record and makes it.
+			err := s.UpdateExpiry(ctx, []string{"A_TOKEN"}, func(stored map[string]rotation.ExpiryRecord) ([]rotation.ExpiryRecord, error) {
+				rec, ok := stored["A_TOKEN"]
+				if !ok {
+					rec = rotation.ExpiryRecord{Secret: "A_TOKEN", Fingerprint: "aaaa0000"}
+				}
+				if rec.Sent == nil {
+					rec.Sent = map[string]time.Time{}
+				}
+				rec.Sent[fmt.Sprintf("%dd@U%d", i, i)] = at
+				return []rotation.ExpiryRecord{rec}, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, ok, err := s.GetExpiry(ctx, "A_TOKEN")
+	if err != nil || !ok || len(got.Sent) != n {
+		t.Fatalf("after %d changes at once the record holds %d of them: %+v %v", n, len(got.Sent), got, err)
 	}
 }
 
