@@ -74,17 +74,13 @@ func preflight(ctx context.Context, env config.Env, m *rotation.Matrix, ad *adap
 
 // slackProblem says in one line what Slack's answer to a start-up check means.
 func slackProblem(variable, method string, err error) string {
+	// Slack's answer is its error code (slack-go's SlackErrorResponse), never
+	// the text of an error.
 	var se slack.SlackErrorResponse
-	code := ""
-	switch {
-	case errorsAs(err, &se):
-		code = se.Err
-	default:
-		code = err.Error()
-	}
-	switch code {
+	errorsAs(err, &se)
+	switch se.Err {
 	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type":
-		return "Slack refused " + variable + " (" + method + ": " + code + "): check the token in the Slack app's settings"
+		return "Slack refused " + variable + " (" + method + ": " + se.Err + "): check the token in the Slack app's settings"
 	}
 	if se.Err != "" {
 		return "Slack answered " + method + " with " + se.Err + " for " + variable + ": see the Slack app's settings"
