@@ -33,9 +33,24 @@ const (
 // universal-auth login and token renewal, and the v3 "raw" secret routes (read,
 // read at a version, create, update, delete). It keeps every version of every
 // secret per (environment, folder, key), checks the bearer token, the project id,
-// the environment and the folder like the real API, and answers errors with its
-// {"reqId","statusCode","message","error"} body — always as application/json, since
-// the SDK silently decodes anything else as an empty secret.
+// the identity's membership, the environment and folder, and the permission in the
+// real API's order, and answers errors with its {"reqId","statusCode","message",
+// "error"} body and words — always as application/json, since the SDK silently
+// decodes anything else as an empty secret.
+//
+// Checked against Infisical's server source (github.com/Infisical/infisical):
+// backend/src/server/plugins/error-handler.ts (status and "error" per error
+// class; an expired JWT is 403 "TokenError"), backend/src/lib/errors/index.ts
+// (class names), backend/src/services/identity-access-token/
+// identity-access-token-service.ts (a revoked token is 401 "No identity access token
+// found"; tokens are JWTs that expire after their TTL),
+// backend/src/services/project-bot/project-bot-fns.ts (an unknown project),
+// backend/src/ee/services/permission/permission-service.ts (an identity that is not
+// a member: 403 "ProjectMembershipNotFound"), and
+// backend/src/services/secret-v2-bridge/secret-v2-bridge-service.ts (a missing
+// folder — or environment: both are found by one lookup — is 404 "Folder with path
+// '…' in environment with slug '…' not found", named after the operation; a missing
+// secret's words differ per route).
 //
 // One project holds the environments dev, staging and prod, each with only the
 // root folder; Set and Mkdir create folders (the real API refuses to create a
@@ -50,6 +65,7 @@ type Infisical struct {
 	secrets     map[infisicalRef][]string  // every version's value; [0] is version 1
 	ids         map[infisicalRef]string
 	denied      map[string]bool // environment + folder the identity may not touch
+	outsider    bool            // the identity is not a member of the project
 	tokens      map[string]*infisicalToken
 	ttl, maxTTL time.Duration
 	retryAfter  string // the Retry-After of the last 429 fault, for its message
@@ -60,6 +76,7 @@ type infisicalRef struct{ env, path, key string }
 
 type infisicalToken struct {
 	issued, expires time.Time
+	revoked         bool
 }
 
 // NewInfisical starts an Infisical stand-in that accepts one machine identity
@@ -164,7 +181,29 @@ func (i *Infisical) SetTokenTTL(d time.Duration) {
 func (i *Infisical) RevokeTokens() {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.tokens = map[string]*infisicalToken{}
+	for _, t := range i.tokens {
+		t.revoked = true
+	}
+}
+
+// ExpireTokens makes every access token issued so far reach the end of its TTL now:
+// the next request with one answers 403 TokenError, as the real API does for an
+// expired JWT.
+func (i *Infisical) ExpireTokens() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	now := time.Now()
+	for _, t := range i.tokens {
+		t.expires = now
+	}
+}
+
+// SetMember says whether the machine identity is a member of the project; one that
+// is not gets 403 ProjectMembershipNotFound on every secret route.
+func (i *Infisical) SetMember(member bool) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.outsider = !member
 }
 
 func (i *Infisical) mkdirLocked(env, p string) {
@@ -242,6 +281,15 @@ func (i *Infisical) fail(w http.ResponseWriter, status int, message string) {
 	writeJSON(w, status, i.body(status, message))
 }
 
+// failAs answers status with an "error" name other than the status's usual one: the
+// real API names some errors after the operation ("GetSecretByName") or the case
+// ("TokenError", "ProjectMembershipNotFound").
+func (i *Infisical) failAs(w http.ResponseWriter, status int, name, message string) {
+	b := i.body(status, message).(map[string]any)
+	b["error"] = name
+	writeJSON(w, status, b)
+}
+
 func (i *Infisical) issue(w http.ResponseWriter, token string) {
 	i.mu.Lock()
 	t := i.tokens[token]
@@ -292,24 +340,34 @@ func (i *Infisical) renew(w http.ResponseWriter, r *http.Request) {
 	}
 	i.mu.Lock()
 	t, ok := i.tokens[in.AccessToken]
-	var expired, maxed bool
+	var expired, maxed, revoked bool
 	if ok {
 		now := time.Now()
 		expired = !now.Before(t.expires)
 		maxed = !now.Before(t.issued.Add(i.maxTTL))
+		revoked = t.revoked
 	}
 	i.mu.Unlock()
 	switch {
 	case !ok:
-		i.fail(w, http.StatusUnauthorized, "No identity with access token found")
+		i.failAs(w, http.StatusForbidden, "TokenError", tokenMalformed)
+	case expired:
+		// The token is a JWT that expires with its TTL: jwt.verify refuses it first.
+		i.failAs(w, http.StatusForbidden, "TokenError", tokenExpired)
+	case revoked:
+		i.fail(w, http.StatusUnauthorized, "No identity access token found")
 	case maxed:
 		i.fail(w, http.StatusUnauthorized, "Failed to renew MI access token due to Max TTL expiration")
-	case expired:
-		i.fail(w, http.StatusUnauthorized, "Failed to renew MI access token due to TTL expiration")
 	default:
 		i.issue(w, in.AccessToken)
 	}
 }
+
+// The real API's words for a token jwt.verify refuses (error-handler.ts).
+const (
+	tokenExpired   = "Your token has expired. Please re-authenticate."
+	tokenMalformed = "The provided access token is malformed. Please use a valid token or generate a new one and try again."
+)
 
 // authorize checks the bearer token as the real API does for every secret route.
 func (i *Infisical) authorize(w http.ResponseWriter, r *http.Request) bool {
@@ -320,15 +378,20 @@ func (i *Infisical) authorize(w http.ResponseWriter, r *http.Request) bool {
 	}
 	i.mu.Lock()
 	t, known := i.tokens[token]
-	live := known && time.Now().Before(t.expires)
+	expired := known && !time.Now().Before(t.expires)
+	revoked := known && t.revoked
 	i.mu.Unlock()
 	switch {
 	case !known:
-		i.fail(w, http.StatusUnauthorized, "Invalid token")
-	case !live:
-		i.fail(w, http.StatusUnauthorized, "Access token expired")
+		i.failAs(w, http.StatusForbidden, "TokenError", tokenMalformed)
+	case expired:
+		i.failAs(w, http.StatusForbidden, "TokenError", tokenExpired)
+	case revoked:
+		i.fail(w, http.StatusUnauthorized, "No identity access token found")
+	default:
+		return true
 	}
-	return live
+	return false
 }
 
 // secretArgs are the fields every secret route takes, in the query string (GET) or
@@ -368,9 +431,14 @@ func (i *Infisical) args(w http.ResponseWriter, r *http.Request) (secretArgs, bo
 	return a, true
 }
 
-// locate runs the checks the real API makes before it looks at a secret: token,
-// project, environment, permission, folder. It holds i.mu when it returns true.
-func (i *Infisical) locate(w http.ResponseWriter, r *http.Request, action string) (infisicalRef, secretArgs, bool) {
+// locate runs the checks the real API makes before it looks at a secret, in its
+// order: token, project (project-bot-fns.ts), membership (permission-service.ts),
+// then the folder, found by environment and path in one lookup
+// (secret-v2-bridge-service.ts: an unknown environment reads as a missing folder).
+// op names the operation as the real API's "error" does for a missing folder. It
+// holds i.mu when it returns true; the caller checks the secret, then the
+// permission (denied), in that order.
+func (i *Infisical) locate(w http.ResponseWriter, r *http.Request, op string) (infisicalRef, secretArgs, bool) {
 	if !i.authorize(w, r) {
 		return infisicalRef{}, secretArgs{}, false
 	}
@@ -379,32 +447,44 @@ func (i *Infisical) locate(w http.ResponseWriter, r *http.Request, action string
 		return infisicalRef{}, a, false
 	}
 	if a.WorkspaceID != i.projectID {
-		i.fail(w, http.StatusNotFound, fmt.Sprintf("Project with ID '%s' not found", a.WorkspaceID))
+		i.fail(w, http.StatusNotFound, fmt.Sprintf("Project with ID '%s' not found during bot lookup. Are you sure you are using the correct project ID?", a.WorkspaceID))
 		return infisicalRef{}, a, false
 	}
 	ref := infisicalRef{a.Environment, a.SecretPath, r.PathValue("secretName")}
 	i.mu.Lock()
+	outsider := i.outsider
 	folders, envOK := i.envs[ref.env]
-	denied := false
-	for p := ref.path; ; p = path.Dir(p) {
-		denied = denied || i.denied[ref.env+":"+p]
-		if p == "/" {
-			break
-		}
-	}
 	i.mu.Unlock()
 	switch {
-	case !envOK:
-		i.fail(w, http.StatusNotFound, fmt.Sprintf("Environment with slug '%s' in project with ID '%s' not found", ref.env, i.projectID))
-	case denied:
-		i.fail(w, http.StatusForbidden, fmt.Sprintf("You are not allowed to %s on secrets", action))
-	case !folders[ref.path]:
-		i.fail(w, http.StatusNotFound, fmt.Sprintf("Folder with path '%s' in environment with slug '%s' not found", ref.path, ref.env))
+	case outsider:
+		i.failAs(w, http.StatusForbidden, "ProjectMembershipNotFound", fmt.Sprintf(
+			"You are not a member of this project with ID %s. Please assign this identity to the project with the appropriate permissions, then try again.", a.WorkspaceID))
+	case !envOK || !folders[ref.path]:
+		i.failAs(w, http.StatusNotFound, op, fmt.Sprintf("Folder with path '%s' in environment with slug '%s' not found", ref.path, ref.env))
 	default:
 		i.mu.Lock()
 		return ref, a, true
 	}
 	return infisicalRef{}, a, false
+}
+
+// deniedLocked reports whether the identity may not touch ref's folder (i.mu held).
+func (i *Infisical) deniedLocked(ref infisicalRef) bool {
+	for p := ref.path; ; p = path.Dir(p) {
+		if i.denied[ref.env+":"+p] {
+			return true
+		}
+		if p == "/" {
+			return false
+		}
+	}
+}
+
+// refuse answers the permission error the real API gives for action on secrets
+// (error-handler.ts, ForbiddenError), releasing i.mu.
+func (i *Infisical) refuse(w http.ResponseWriter, action string) {
+	i.mu.Unlock()
+	i.failAs(w, http.StatusForbidden, "PermissionDenied", fmt.Sprintf("You are not allowed to %s on secrets", action))
 }
 
 func (i *Infisical) secretJSONLocked(ref infisicalRef, version int) map[string]any {
@@ -425,16 +505,11 @@ func (i *Infisical) secretJSONLocked(ref infisicalRef, version int) map[string]a
 }
 
 func (i *Infisical) getSecret(w http.ResponseWriter, r *http.Request) {
-	ref, a, ok := i.locate(w, r, "readValue")
+	ref, a, ok := i.locate(w, r, "GetSecretByName")
 	if !ok {
 		return
 	}
 	vs := i.secrets[ref]
-	if len(vs) == 0 {
-		i.mu.Unlock()
-		i.fail(w, http.StatusNotFound, fmt.Sprintf("Secret with name '%s' not found", ref.key))
-		return
-	}
 	version := len(vs)
 	if a.version != "" {
 		n, err := strconv.Atoi(a.version)
@@ -443,12 +518,18 @@ func (i *Infisical) getSecret(w http.ResponseWriter, r *http.Request) {
 			i.fail(w, http.StatusBadRequest, "version must be a positive integer")
 			return
 		}
-		if n > len(vs) {
-			i.mu.Unlock()
-			i.fail(w, http.StatusNotFound, fmt.Sprintf("Secret version '%d' of '%s' not found", n, ref.key))
-			return
-		}
 		version = n
+	}
+	if len(vs) == 0 || version > len(vs) {
+		// The same words for a missing secret and a missing version: both are a
+		// lookup that found nothing.
+		i.mu.Unlock()
+		i.fail(w, http.StatusNotFound, fmt.Sprintf("Secret with name '%s' not found", ref.key))
+		return
+	}
+	if i.deniedLocked(ref) {
+		i.refuse(w, "readValue")
+		return
 	}
 	out := i.secretJSONLocked(ref, version)
 	i.mu.Unlock()
@@ -456,13 +537,17 @@ func (i *Infisical) getSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (i *Infisical) createSecret(w http.ResponseWriter, r *http.Request) {
-	ref, a, ok := i.locate(w, r, "create")
+	ref, a, ok := i.locate(w, r, "CreateSecret")
 	if !ok {
 		return
 	}
 	if len(i.secrets[ref]) > 0 {
 		i.mu.Unlock()
-		i.fail(w, http.StatusBadRequest, fmt.Sprintf("Secret with name '%s' already exists", ref.key))
+		i.fail(w, http.StatusBadRequest, "Secret already exists")
+		return
+	}
+	if i.deniedLocked(ref) {
+		i.refuse(w, "create")
 		return
 	}
 	value := ""
@@ -477,14 +562,18 @@ func (i *Infisical) createSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (i *Infisical) updateSecret(w http.ResponseWriter, r *http.Request) {
-	ref, a, ok := i.locate(w, r, "edit")
+	ref, a, ok := i.locate(w, r, "UpdateSecret")
 	if !ok {
 		return
 	}
 	vs := i.secrets[ref]
 	if len(vs) == 0 {
 		i.mu.Unlock()
-		i.fail(w, http.StatusNotFound, fmt.Sprintf("Secret named '%s' not found", ref.key))
+		i.fail(w, http.StatusNotFound, fmt.Sprintf("Secret with name %s not found", ref.key))
+		return
+	}
+	if i.deniedLocked(ref) {
+		i.refuse(w, "edit")
 		return
 	}
 	if a.SecretValue != nil {
@@ -496,14 +585,18 @@ func (i *Infisical) updateSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (i *Infisical) deleteSecret(w http.ResponseWriter, r *http.Request) {
-	ref, _, ok := i.locate(w, r, "delete")
+	ref, _, ok := i.locate(w, r, "DeleteSecret")
 	if !ok {
 		return
 	}
 	vs := i.secrets[ref]
 	if len(vs) == 0 {
 		i.mu.Unlock()
-		i.fail(w, http.StatusNotFound, fmt.Sprintf("Secret with name '%s' not found", ref.key))
+		i.fail(w, http.StatusNotFound, "Secret not found")
+		return
+	}
+	if i.deniedLocked(ref) {
+		i.refuse(w, "delete")
 		return
 	}
 	out := i.secretJSONLocked(ref, len(vs))

@@ -93,8 +93,14 @@ func TestInfisicalRenew(t *testing.T) {
 	if resp.StatusCode != 200 || cred.AccessToken != token || cred.ExpiresIn != 7200 {
 		t.Errorf("renew: %d %+v, want 200 with the same token", resp.StatusCode, cred)
 	}
-	if resp, _ := renew("unknown"); resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		t.Errorf("renew unknown token: %d %s, want 401 JSON", resp.StatusCode, resp.Header.Get("Content-Type"))
+	// An unknown token is not a JWT the server signed: jwt.verify refuses it, and
+	// the error handler answers such errors with 403 TokenError.
+	if resp, _ := renew("unknown"); resp.StatusCode != 403 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("renew unknown token: %d %s, want 403 JSON", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	inf.ExpireTokens()
+	if resp, _ := renew(token); resp.StatusCode != 403 {
+		t.Errorf("renew an expired token: %d, want 403 TokenError", resp.StatusCode)
 	}
 }
 
@@ -203,8 +209,11 @@ func TestInfisicalRefusals(t *testing.T) {
 		msg    string
 	}{
 		{"missing secret", get(infTestProject, "prod", "/MooseQuest/github", "NOPE"), 404, "Secret with name 'NOPE' not found"},
-		{"wrong project", get("proj-other", "prod", "/MooseQuest/github", "GH_TOKEN"), 404, "Project with ID 'proj-other' not found"},
-		{"unknown environment", get(infTestProject, "qa", "/", "GH_TOKEN"), 404, "Environment with slug 'qa' in project with ID 'proj-rotabot' not found"},
+		{"wrong project", get("proj-other", "prod", "/MooseQuest/github", "GH_TOKEN"), 404,
+			"Project with ID 'proj-other' not found during bot lookup. Are you sure you are using the correct project ID?"},
+		// The folder lookup takes environment and path together: an unknown
+		// environment reads as a missing folder.
+		{"unknown environment", get(infTestProject, "qa", "/", "GH_TOKEN"), 404, "Folder with path '/' in environment with slug 'qa' not found"},
 		{"missing folder", get(infTestProject, "prod", "/nowhere", "GH_TOKEN"), 404, "Folder with path '/nowhere' in environment with slug 'prod' not found"},
 		{"denied folder", get(infTestProject, "prod", "/locked/", "OTHER"), 403, "You are not allowed to readValue on secrets"},
 		{"no token", func() error {
@@ -230,10 +239,56 @@ func TestInfisicalRefusals(t *testing.T) {
 		t.Errorf("create in a missing folder: %d %q, want 404 folder not found", status, msg)
 	}
 
-	inf.RevokeTokens()
-	if status, msg := infStatus(t, get(infTestProject, "prod", "/MooseQuest/github", "GH_TOKEN")); status != 401 || msg != "Invalid token" {
-		t.Errorf("revoked token: %d %q, want 401 Invalid token", status, msg)
+	// The "error" field names the operation for a missing folder, the case for a
+	// membership or token problem (read raw: the SDK keeps only the message).
+	raw := func(q string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodGet, inf.URL+"/api/v3/secrets/raw/GH_TOKEN?"+q, nil)
+		req.Header.Set("Authorization", "Bearer "+infLogin(t, inf))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body
 	}
+	if st, b := raw("workspaceId=" + infTestProject + "&environment=prd&secretPath=/"); st != 404 || b["error"] != "GetSecretByName" {
+		t.Errorf("unknown environment, raw: %d %v", st, b)
+	}
+	inf.SetMember(false)
+	st, b := raw("workspaceId=" + infTestProject + "&environment=prod&secretPath=/MooseQuest/github")
+	if st != 403 || b["error"] != "ProjectMembershipNotFound" ||
+		b["message"] != "You are not a member of this project with ID proj-rotabot. Please assign this identity to the project with the appropriate permissions, then try again." {
+		t.Errorf("not a member: %d %v", st, b)
+	}
+	inf.SetMember(true)
+
+	inf.ExpireTokens()
+	if status, msg := infStatus(t, get(infTestProject, "prod", "/MooseQuest/github", "GH_TOKEN")); status != 403 || msg != "Your token has expired. Please re-authenticate." {
+		t.Errorf("expired token: %d %q, want 403 Your token has expired", status, msg)
+	}
+	s = infClient(t, inf, true).Secrets()
+	inf.RevokeTokens()
+	if status, msg := infStatus(t, get(infTestProject, "prod", "/MooseQuest/github", "GH_TOKEN")); status != 401 || msg != "No identity access token found" {
+		t.Errorf("revoked token: %d %q, want 401 No identity access token found", status, msg)
+	}
+}
+
+// infLogin logs in with plain HTTP and returns the access token.
+func infLogin(t *testing.T, inf *Infisical) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"clientId": infTestID, "clientSecret": infTestSecret})
+	resp, err := http.Post(inf.URL+"/api/v1/auth/universal-auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var cred struct {
+		AccessToken string `json:"accessToken"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&cred)
+	return cred.AccessToken
 }
 
 func TestInfisicalFaultsAndContentType(t *testing.T) {

@@ -38,6 +38,9 @@ type Fault struct {
 	Hang bool
 	// Times is how many requests the fault applies to; 0 means until cleared.
 	Times int
+	// Redirect, when set, answers with a redirect to this URL (Status, or 302 when
+	// Status is 0) instead of the real reply, as a proxy or an API that moved would.
+	Redirect string
 }
 
 // Request is one logged request. Body is kept in memory for assertions and is
@@ -119,6 +122,15 @@ func (s *server) handle(pattern string, h http.HandlerFunc) {
 				case <-s.closing:
 				}
 				rec.status = 0
+				return
+			}
+			if f.Redirect != "" {
+				status := f.Status
+				if status == 0 {
+					status = http.StatusFound
+				}
+				rec.Header().Set("Location", f.Redirect)
+				rec.WriteHeader(status)
 				return
 			}
 			if f.Status != 0 {

@@ -99,3 +99,16 @@ func NewConsole(cookie string) *Console {
 	})
 	return c
 }
+
+// Sink is a host that is none of the APIs rotabot speaks: it answers 200 with an
+// empty JSON object to every request and keeps each one. A test points a redirect
+// (or a disguised URL) at it and then checks that it received nothing: a credential
+// sent there would be a credential leaked.
+type Sink struct{ *server }
+
+// NewSink starts a sink on 127.0.0.1.
+func NewSink() *Sink {
+	s := &Sink{server: newServer(func(int) any { return map[string]any{} })}
+	s.handle("/", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]any{}) })
+	return s
+}
