@@ -15,6 +15,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	gh "github.com/google/go-github/v62/github"
 
+	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -106,7 +107,11 @@ type failure struct {
 	timeout     bool // no answer in time
 	canceled    bool
 	network     bool // no connection, or it broke
-	err         error
+	// refused is set when package egress stopped the request: a redirect off
+	// GITHUB_API_URL's host, or a URL on another host. from and to are origins.
+	refused  bool
+	from, to egress.Origin
+	err      error
 }
 
 func (f failure) retryable() bool {
@@ -127,6 +132,11 @@ func classify(err error) failure {
 		ne  net.Error
 		ue  *url.Error
 	)
+	if from, to, ok := egress.Refusal(err); ok {
+		// Checked first: the refusal travels in a *url.Error, which is a net.Error.
+		f.refused, f.from, f.to = true, from, to
+		return f
+	}
 	switch {
 	case errors.As(err, &rl):
 		f.status, f.apiMsg, f.rateLimited = statusOf(rl.Response, http.StatusForbidden), rl.Message, true
@@ -228,6 +238,10 @@ func (c call) fail(f failure) *rotation.Error {
 		msg = http.StatusText(f.status)
 	}
 	switch {
+	case f.refused:
+		return set(rotation.EINVALID,
+			"GitHub's answer to %s pointed from %s to %s: rotabot sends GitHub credentials to GITHUB_API_URL's host only and did not follow it; check GITHUB_API_URL (a proxy?)",
+			c.route, f.from, f.to)
 	case f.timeout:
 		return set(rotation.EUNAVAILABLE, "GitHub did not answer in time (%s): try again later", c.route)
 	case f.canceled:

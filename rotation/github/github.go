@@ -11,6 +11,7 @@ package github
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	gh "github.com/google/go-github/v62/github"
 
+	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -39,7 +41,9 @@ type Config struct {
 	// when no secret has github_secrets consumers.
 	AdminToken rotation.Secret
 	// HTTPClient is used for every request; nil means a plain http.Client. It must
-	// not add credentials of its own: revocation must go out unauthenticated.
+	// not add credentials of its own: revocation must go out unauthenticated. It is
+	// bound to BaseURL's host (package egress): nothing it sends, first request or
+	// redirect, reaches another host.
 	HTTPClient *http.Client
 	// Timeout bounds each request (each try, when a request is retried); 0 means
 	// DefaultTimeout.
@@ -48,6 +52,8 @@ type Config struct {
 
 // Client speaks to GitHub for rotabot. It is safe for concurrent use.
 type Client struct {
+	// api is the REST root every request stays under.
+	api *url.URL
 	// base is the template of the per-token clients: it never sends a request, so
 	// its rate-limit memory, which go-github copies into each derived client, stays
 	// empty.
@@ -74,24 +80,29 @@ var (
 	_ rotation.Consumer     = (*ActionsSecrets)(nil)
 )
 
-// New returns a Client for cfg. Its only error is a BaseURL that is not an http(s) URL.
+// New returns a Client for cfg. Its only error is a BaseURL that is not an https
+// URL (plain http is for a loopback host only).
 func New(cfg Config) (*Client, error) {
 	raw := cfg.BaseURL
 	if raw == "" {
 		raw = DefaultBaseURL
 	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, rotation.Errorf(rotation.EINVALID,
-			"GITHUB_API_URL %q is not a URL like https://api.github.com/", raw)
+	u, err := egress.Base("GITHUB_API_URL", raw)
+	if err != nil {
+		var ue *egress.URLError
+		if errors.As(err, &ue) && ue.Problem == "is not an http(s) URL" {
+			return nil, rotation.Errorf(rotation.EINVALID, "GITHUB_API_URL %q is not a URL like https://api.github.com/", raw)
+		}
+		return nil, rotation.Wrap(rotation.EINVALID, err, "%s", err.Error())
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
 	}
+	hc := egress.Bind(u, cfg.HTTPClient, timeout)
 	newGH := func() *gh.Client {
 		c := gh.NewClient(hc)
 		b := *u
@@ -99,16 +110,14 @@ func New(cfg Config) (*Client, error) {
 		return c
 	}
 	c := &Client{
+		api:        u,
 		base:       newGH(),
 		anon:       newGH(),
-		timeout:    cfg.Timeout,
+		timeout:    timeout,
 		maxTries:   3,
 		maxWait:    time.Minute,
 		newBackOff: defaultBackOff,
 		rand:       rand.Reader,
-	}
-	if c.timeout <= 0 {
-		c.timeout = DefaultTimeout
 	}
 	if !cfg.AdminToken.Empty() {
 		c.admin = c.base.WithAuthToken(cfg.AdminToken.Reveal())
@@ -193,22 +202,29 @@ func splitScopes(h string) []string {
 
 // Probe calls the workload probe path (relative to the API root, e.g.
 // /repos/OWNER/REPO/actions/runs?per_page=1) with token and wants a 2xx. The path
-// must stay on the GitHub API: a full URL is refused, so the token is never sent
-// anywhere else.
+// is resolved under GITHUB_API_URL and must stay on its host and under its path
+// (egress.Under): an absolute URL in any disguise is refused before any request, so
+// the token is never sent anywhere else.
 func (c *Client) Probe(ctx context.Context, token rotation.Secret, path string) error {
 	if _, err := rotation.TokenShape(token.Reveal()); err != nil {
 		return err
 	}
-	p, err := url.Parse(path)
-	if err != nil || p.Scheme != "" || p.Host != "" || strings.HasPrefix(path, "//") ||
-		strings.Contains(p.Path, "..") || strings.TrimPrefix(p.Path, "/") == "" {
-		return &rotation.Error{Code: rotation.EINVALID, Err: rotation.ErrProbe, Message: fmt.Sprintf(
-			"The workload probe %q is not a path on the GitHub API, like /repos/OWNER/REPO/actions/runs?per_page=1", path)}
+	ref := path
+	if !strings.HasPrefix(ref, "/") {
+		ref = "/" + ref
 	}
-	shown := "/" + strings.TrimPrefix(path, "/")
+	target, err := egress.Under(c.api, ref)
+	if err == nil && strings.Trim(ref, "/") == "" {
+		err = &egress.PathError{Problem: "it names no path"}
+	}
+	if err != nil {
+		return &rotation.Error{Code: rotation.EINVALID, Err: rotation.ErrProbe, Message: fmt.Sprintf(
+			"The workload probe %q is not a path on the GitHub API, like /repos/OWNER/REPO/actions/runs?per_page=1: %s", path, err.Error())}
+	}
+	shown := ref
 	cl := c.withToken(token)
 	_, err = c.do(ctx, call{kind: opProbe, route: "GET " + shown}, func(ctx context.Context) (*gh.Response, error) {
-		req, err := cl.NewRequest(http.MethodGet, strings.TrimPrefix(path, "/"), nil)
+		req, err := cl.NewRequest(http.MethodGet, target.String(), nil)
 		if err != nil {
 			return nil, err
 		}

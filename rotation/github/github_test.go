@@ -330,10 +330,15 @@ func TestProbe(t *testing.T) {
 		"The workload probe GET /repos/raxx-app/TradeMasterAPI/actions/runs answered 401: GitHub refused the token")
 
 	before := len(f.gh.Requests())
-	for _, p := range []string{"https://evil.example/steal", "//evil.example/x", "/repos/../../x", ""} {
+	for p, why := range map[string]string{
+		"https://evil.example/steal": "it starts like a URL (https:…), not a path",
+		"//evil.example/x":           "it starts with //, which names another host",
+		"/repos/../../x":             "it holds a . or .. segment, which climbs out of the API's path",
+		"":                           "it names no path",
+	} {
 		err = f.client.Probe(ctx, secret(fineTok), p)
 		wantErr(t, err, rotation.EINVALID, fmt.Sprintf(
-			"The workload probe %q is not a path on the GitHub API, like /repos/OWNER/REPO/actions/runs?per_page=1", p))
+			"The workload probe %q is not a path on the GitHub API, like /repos/OWNER/REPO/actions/runs?per_page=1: %s", p, why))
 	}
 	if n := len(f.gh.Requests()); n != before {
 		t.Errorf("a refused probe path was requested")

@@ -27,6 +27,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	heroku "github.com/heroku/heroku-go/v5"
 
+	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -72,23 +73,38 @@ type Consumer struct {
 	log     *slog.Logger
 	// backoff is the wait between tries when Heroku gives no Retry-After.
 	backoff func() *backoff.ExponentialBackOff
+	// bad is why BaseURL cannot be used; every call answers it.
+	bad error
 }
 
-// New returns a Consumer for cfg.
+// New returns a Consumer for cfg. Its requests go to BaseURL's host only (package
+// egress): HEROKU_API_KEY reaches no other host, first request or redirect. A
+// BaseURL that is not https (plain http is for a loopback host only) makes every
+// call fail with the reason.
 func New(cfg Config) *Consumer {
-	base := http.DefaultTransport
 	timeout := cfg.Timeout
-	if cfg.HTTPClient != nil {
-		if cfg.HTTPClient.Transport != nil {
-			base = cfg.HTTPClient.Transport
-		}
-		if timeout == 0 {
-			timeout = cfg.HTTPClient.Timeout
-		}
+	if cfg.HTTPClient != nil && timeout == 0 {
+		timeout = cfg.HTTPClient.Timeout
 	}
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
+	rawBase := strings.TrimRight(cfg.BaseURL, "/")
+	if rawBase == "" {
+		rawBase = heroku.DefaultURL
+	}
+	var bad error
+	u, err := egress.Base("HEROKU_API_URL", rawBase)
+	if err != nil {
+		bad = rotation.Wrap(rotation.EINVALID, err, "%s", err.Error())
+		u = &url.URL{Scheme: "https", Host: "invalid.invalid"}
+	}
+	raw := http.DefaultTransport
+	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
+		raw = cfg.HTTPClient.Transport
+	}
+	bound := egress.Bind(u, cfg.HTTPClient, timeout)
+	base := bound.Transport
 	// heroku.Transport sets the bearer key and the versioned Accept header and
 	// turns non-2xx replies into heroku.Error. Its inner Transport is set here:
 	// left nil, RoundTrip would assign it on first use, a data race under
@@ -101,19 +117,21 @@ func New(cfg Config) *Consumer {
 		UserAgent:   "rotabot " + heroku.DefaultUserAgent,
 		Transport:   recorder{base: base},
 	}}
-	if cfg.HTTPClient != nil {
-		client.CheckRedirect = cfg.HTTPClient.CheckRedirect
-	}
+	// heroku.Transport turns every non-2xx, redirects included, into an error, so
+	// no redirect is followed; egress refuses one off the host all the same.
+	client.CheckRedirect = bound.CheckRedirect
 	svc := heroku.NewService(client)
-	if cfg.BaseURL != "" {
-		svc.URL = strings.TrimRight(cfg.BaseURL, "/")
-	}
+	svc.URL = rawBase
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	logs := &http.Client{Transport: base}
-	return &Consumer{svc: svc, logs: logs, timeout: timeout, log: log, backoff: func() *backoff.ExponentialBackOff {
+	// A log stream carries no credential (the session URL is its own key): a
+	// client of its own, without heroku.Transport, https only unless loopback, no
+	// redirect off the host, and no deadline of a whole request (a stream lasts
+	// its window; readLogs bounds the wait for it to start).
+	logs := egress.Open(&http.Client{Transport: raw}, 0)
+	return &Consumer{svc: svc, logs: logs, timeout: timeout, log: log, bad: bad, backoff: func() *backoff.ExponentialBackOff {
 		return &backoff.ExponentialBackOff{
 			InitialInterval:     250 * time.Millisecond,
 			RandomizationFactor: 0.3,
@@ -225,6 +243,9 @@ func (c *Consumer) call(ctx context.Context, app, verb string, value rotation.Se
 		asked time.Duration // Retry-After of the last answer
 		tries int
 	)
+	if c.bad != nil {
+		return c.bad
+	}
 	b := &waitPolicy{ctx: ctx, asked: &asked, exp: c.backoff()}
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		tries++
@@ -293,6 +314,8 @@ type answer struct {
 	status     int
 	retryAfter time.Duration
 	nextRange  string // Next-Range of a 206 Partial Content
+	// from and to are the origins of a redirect Heroku answered (3xx).
+	from, to egress.Origin
 }
 
 type answerKey struct{}
@@ -309,6 +332,9 @@ func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 			a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 			if resp.StatusCode == http.StatusPartialContent {
 				a.nextRange = resp.Header.Get("Next-Range")
+			}
+			if loc, lerr := resp.Location(); lerr == nil && resp.StatusCode/100 == 3 {
+				a.from, a.to = egress.OriginOf(req.URL), egress.OriginOf(loc)
 			}
 		}
 	}
@@ -365,6 +391,20 @@ func classify(ctx context.Context, app, verb string, err error, a *answer) (*rot
 		forApp = " for app " + app
 	}
 	status, cause := 0, error(nil)
+	if from, to, ok := egress.Refusal(err); ok {
+		// Checked first: the refusal travels in a *url.Error, which is a net.Error.
+		return rotation.Wrap(rotation.EINVALID, err,
+			"Heroku's answer%s pointed from %s to %s: rotabot sends HEROKU_API_KEY to HEROKU_API_URL's host only and did not follow it; check HEROKU_API_URL", forApp, from, to), false
+	}
+	if a.status/100 == 3 {
+		// heroku-go never follows a redirect: it turns it into an error.
+		to := "another address"
+		if a.to != (egress.Origin{}) {
+			to = a.to.String()
+		}
+		return rotation.Wrap(rotation.EINVALID, &statusErr{status: a.status},
+			"Heroku's answer%s pointed from %s to %s (%d): rotabot sends HEROKU_API_KEY to HEROKU_API_URL's host only and did not follow it; check HEROKU_API_URL", forApp, a.from, to, a.status), false
+	}
 	var he heroku.Error
 	switch {
 	case errors.As(err, &he):

@@ -2,16 +2,20 @@ package infisical
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"github.com/go-resty/resty/v2"
 	sdkerrors "github.com/infisical/go-sdk/packages/errors"
 
+	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -48,19 +52,54 @@ func (o op) what() string {
 // call carried scrubbed out.
 type failure struct {
 	status     int    // the HTTP status; 0 when no answer came back
+	apiName    string // Infisical's "error": a class or an operation name
 	apiMsg     string // Infisical's "message"
 	retryAfter time.Duration
 	timeout    bool // ctx's deadline passed before an answer
 	canceled   bool // ctx was cancelled
-	network    bool // the SDK could not complete the request (it already retried)
+	network    bool // the request could not be completed
+	refused    bool // package egress stopped it: a redirect or a URL off the site's host
+	from, to   egress.Origin
 	text       string
 }
 
 func (f *failure) Error() string { return f.text }
 
-// classify reads an SDK error. ctx is the call's context: an SDK call that ignores
-// ctx is abandoned by await, which reports ctx's error.
-func classify(ctx context.Context, err error, o op) *failure {
+// tokenRefused reports whether Infisical refused the access token itself: 401, or
+// 403 TokenError (an expired or malformed token: error-handler.ts answers jwt
+// errors with 403). Logging in again may help.
+func (f *failure) tokenRefused() bool {
+	return f.status == 401 || f.status == 403 && f.apiName == "TokenError"
+}
+
+// notMember reports whether Infisical said the identity is not in the project:
+// 403 ProjectMembershipNotFound (permission-service.ts), or, from older servers,
+// 403 whose "error" is "Identity is not a member of the specified project…".
+func (f *failure) notMember() bool {
+	return f.status == 403 && (f.apiName == "ProjectMembershipNotFound" ||
+		strings.HasPrefix(f.apiName, "Identity is not a member of the specified project"))
+}
+
+// read keeps the server's error structure: {"statusCode","error","message"}.
+func (x *exchange) read(status int, body []byte) {
+	x.status = status
+	var e struct {
+		Error   string          `json:"error"`
+		Message json.RawMessage `json:"message"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return
+	}
+	x.name = e.Error
+	var msg string
+	if json.Unmarshal(e.Message, &msg) == nil {
+		x.message = msg
+	}
+}
+
+// classify reads an SDK error and what the call met on the wire. ctx is the
+// call's context.
+func classify(ctx context.Context, err error, x *exchange, o op) *failure {
 	text := err.Error()
 	if v := o.value.Reveal(); v != "" {
 		text = strings.ReplaceAll(text, v, "[redacted]")
@@ -68,18 +107,34 @@ func classify(ctx context.Context, err error, o op) *failure {
 	f := &failure{text: "infisical: " + text}
 	var api *sdkerrors.APIError
 	var req *sdkerrors.RequestError
+	if x != nil && x.refused != nil {
+		f.refused = true
+		f.from, f.to, _ = egress.Refusal(x.refused)
+		return f
+	}
 	switch {
 	case errors.As(err, &api):
 		f.status, f.apiMsg = api.StatusCode, api.ErrorMessage
+		if x != nil && x.status == api.StatusCode {
+			f.apiName = x.name
+			if x.message != "" {
+				f.apiMsg = x.message
+			}
+		}
 		if f.status == 429 {
-			f.retryAfter = waitIn(api.ErrorMessage)
+			f.retryAfter = waitIn(f.apiMsg)
 		}
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		f.timeout = true
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		f.canceled = true
 	case errors.As(err, &req):
-		f.network = true
+		var ne net.Error
+		if strings.Contains(text, "Client.Timeout exceeded") || errors.As(err, &ne) && ne.Timeout() {
+			f.timeout = true
+		} else {
+			f.network = true
+		}
 	}
 	return f
 }
@@ -115,6 +170,10 @@ func (v *Vault) fail(o op, f *failure) *rotation.Error {
 	}
 	ref := o.ref
 	switch {
+	case f.refused:
+		return wrap(rotation.EINVALID,
+			"Infisical's answer while %s pointed from %s to %s: rotabot sends the machine identity's credentials to INFISICAL_SITE_URL's host only and did not follow it; check INFISICAL_SITE_URL (a proxy?)",
+			o.what(), f.from, f.to)
 	case f.timeout:
 		return wrap(rotation.EUNAVAILABLE, "Infisical did not answer in time while %s: try again later", o.what())
 	case f.canceled:
@@ -127,8 +186,10 @@ func (v *Vault) fail(o op, f *failure) *rotation.Error {
 		return wrap(rotation.EUNAUTHORIZED, "Infisical refused INFISICAL_CLIENT_ID/INFISICAL_CLIENT_SECRET (%d): check the machine identity", f.status)
 	case o.login && f.status == 404:
 		return wrap(rotation.EINVALID, "Infisical at %s has no universal-auth login (404): check INFISICAL_SITE_URL", v.site)
-	case f.status == 401:
-		return wrap(rotation.EUNAUTHORIZED, "Infisical refused the machine identity's access token (401) while %s: check INFISICAL_CLIENT_ID/INFISICAL_CLIENT_SECRET", o.what())
+	case f.tokenRefused():
+		return wrap(rotation.EUNAUTHORIZED, "Infisical refused the machine identity's access token (%d) while %s: check INFISICAL_CLIENT_ID/INFISICAL_CLIENT_SECRET", f.status, o.what())
+	case f.notMember():
+		return wrap(rotation.EFORBIDDEN, "The machine identity is not a member of Infisical project %s (403): add it to the project (Access Control → Machine Identities), or check INFISICAL_PROJECT_ID", v.projectID)
 	case f.status == 403:
 		return wrap(rotation.EFORBIDDEN, "The machine identity may not %s %s in %s (Infisical answered 403 for %s): grant it access there in Infisical",
 			o.verb, folderPath(ref.Path), ref.Environment, ref.Key)
@@ -149,19 +210,40 @@ func (v *Vault) fail(o op, f *failure) *rotation.Error {
 	return wrap(rotation.EINVALID, "Infisical refused %s (%d): see the bot's logs for its reason", o.what(), f.status)
 }
 
-// notFound words a 404 by what Infisical said was missing: the project, the
-// environment, the folder, or the secret (or its version).
+// The sentences Infisical's server builds for a 404 (secret-v2-bridge-service.ts,
+// project-bot-fns.ts, permission-service.ts). Each is matched from its first
+// word, so a quoted name inside one — a secret called GH_PROJECT_TOKEN — cannot
+// make it read as another.
+var (
+	projectMissing = regexp.MustCompile(`^Project with (ID )?'?[^ ']*'? not found`)
+	folderMissing  = regexp.MustCompile(`^(Folder with path '.*' (in|not found in) environment|Secret path with path '.*' not found in environment|Folder not found for the given environment)`)
+	envMissing     = regexp.MustCompile(`^Environment with slug '[^']*' in project`)
+	secretMissing  = regexp.MustCompile(`^(Secret with name |Secret not found$|Secret named )`)
+)
+
+// notFound words a 404 by what Infisical said was missing: the project, the folder
+// (an unknown environment reads the same: the server finds both in one lookup),
+// the environment, or the secret (or its version).
 func (v *Vault) notFound(o op, f *failure) *rotation.Error {
-	msg, ref := strings.ToLower(f.apiMsg), o.ref
+	msg, ref := f.apiMsg, o.ref
+	folder := func() *rotation.Error {
+		return rotation.Wrap(rotation.ENOTFOUND, f,
+			"Infisical has no folder %s in environment %s: check vault.environment (the environment's slug, e.g. prod) and that the folder exists there",
+			folderPath(ref.Path), ref.Environment)
+	}
 	switch {
-	case strings.Contains(msg, "folder"):
-		return rotation.Wrap(rotation.ENOTFOUND, f, "Infisical has no folder %s in %s: create it in the project", folderPath(ref.Path), ref.Environment)
-	case strings.Contains(msg, "environment"):
-		return rotation.Wrap(rotation.ENOTFOUND, f, "Infisical has no environment %s in project %s: check the vault environment", ref.Environment, v.projectID)
-	case strings.Contains(msg, "project"):
+	case projectMissing.MatchString(msg):
 		return rotation.Wrap(rotation.ENOTFOUND, f, "Infisical has no project %s: check INFISICAL_PROJECT_ID", v.projectID)
+	case folderMissing.MatchString(msg):
+		return folder()
+	case envMissing.MatchString(msg):
+		return rotation.Wrap(rotation.ENOTFOUND, f, "Infisical has no environment %s in project %s: check vault.environment (the environment's slug, e.g. prod)", ref.Environment, v.projectID)
+	case secretMissing.MatchString(msg) && o.version > 0:
+		return rotation.Wrap(rotation.ENOTFOUND, f, "Infisical has no version %d of %s", o.version, o.where())
+	case secretMissing.MatchString(msg):
+		return rotation.Wrap(rotation.ENOTFOUND, f, "Infisical has no secret %s", o.where())
 	case o.create: // a create cannot miss the secret itself: its folder is missing
-		return rotation.Wrap(rotation.ENOTFOUND, f, "Infisical has no folder %s in %s: create it in the project", folderPath(ref.Path), ref.Environment)
+		return folder()
 	case o.version > 0:
 		return rotation.Wrap(rotation.ENOTFOUND, f, "Infisical has no version %d of %s", o.version, o.where())
 	}
@@ -177,24 +259,35 @@ func status(err error) int {
 	return 0
 }
 
-// run makes one SDK call, retrying what may pass — 429 (after the wait Infisical
-// names), 5xx, and a 401 once after logging in again — at most v.maxTries times in
+// run makes one SDK call through a resty client made for it (Vault.rest),
+// retrying what may pass — 429 (after the wait Infisical names), 5xx, and a
+// refused access token once after logging in again — at most v.maxTries times in
 // all, and never past ctx's deadline. Every error it returns is a *rotation.Error.
-func run[T any](ctx context.Context, v *Vault, o op, fn func() (T, error)) (T, error) {
+func run[T any](ctx context.Context, v *Vault, o op, fn func(rc *resty.Client) (T, error)) (T, error) {
 	var last *rotation.Error
 	relogged := false
 	attempt := func() (T, error) {
-		res, err := await(ctx, fn)
+		x := &exchange{}
+		var token rotation.Secret
+		gen := 0
+		if !o.login {
+			token, gen = v.access()
+		}
+		var res T
+		err := ctx.Err()
+		if err == nil {
+			res, err = fn(v.rest(ctx, x, token))
+		}
 		if err == nil {
 			return res, nil
 		}
-		f := classify(ctx, err, o)
+		f := classify(ctx, err, x, o)
 		last = v.fail(o, f)
 		switch {
-		case f.status == 401 && !o.login && !relogged:
-			// The token was revoked, or expired without the SDK renewing it.
+		case f.tokenRefused() && !o.login && !relogged:
+			// The token was revoked, or expired (Infisical says 403 TokenError).
 			relogged = true
-			if lerr := v.login(ctx); lerr != nil {
+			if lerr := v.login(ctx, gen); lerr != nil {
 				errors.As(lerr, &last)
 				return res, backoff.Permanent(lerr)
 			}
@@ -217,40 +310,9 @@ func run[T any](ctx context.Context, v *Vault, o op, fn func() (T, error)) (T, e
 		return res, nil
 	}
 	if last == nil {
-		last = v.fail(o, classify(ctx, err, o))
+		last = v.fail(o, classify(ctx, err, nil, o))
 	}
 	return res, last
-}
-
-// await runs fn, which cannot be given ctx (the SDK builds its requests without
-// one), and gives up when ctx ends. An abandoned call finishes on its own in the
-// background and its result is dropped; a write it carried may still land.
-func await[T any](ctx context.Context, fn func() (T, error)) (T, error) {
-	type result struct {
-		v   T
-		err error
-	}
-	if err := ctx.Err(); err != nil {
-		var zero T
-		return zero, err
-	}
-	done := make(chan result, 1)
-	go func() {
-		v, err := fn()
-		done <- result{v, err}
-	}()
-	select {
-	case r := <-done:
-		return r.v, r.err
-	case <-ctx.Done():
-		select {
-		case r := <-done:
-			return r.v, r.err
-		default:
-		}
-		var zero T
-		return zero, ctx.Err()
-	}
 }
 
 // waitThen carries both the wait backoff.Retry honours and the error to report if

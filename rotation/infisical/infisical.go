@@ -1,30 +1,38 @@
 // Package infisical is rotabot's vault: it reads, writes, deletes and reads old
-// versions of secrets in Infisical through the official go-sdk, logged in as a
-// universal-auth machine identity, and turns every failure into a *rotation.Error
-// whose message names the secret, folder and environment, says what to do, and never
-// holds a secret value. It guards the SDK's blind spots: calls that ignore ctx, a
-// reply that is not JSON decoded as an empty secret, an empty value silently not
-// written, and a token-refresh goroutine that would outlive the bot. It must not know
-// about Slack, GitHub, Heroku, the store or how a run moves on: it implements
-// rotation.Vault, plus the pending-value compositions (Stage, Promote) the CLI and
-// tests use.
+// versions of secrets in Infisical through the official go-sdk's API calls, logged
+// in as a universal-auth machine identity, and turns every failure into a
+// *rotation.Error whose message names the secret, folder and environment, says what
+// to do, and never holds a secret value. The SDK's calls take the resty client they
+// speak through, so the Vault hands them its own: bound to INFISICAL_SITE_URL's
+// host (package egress), with a deadline on every request, tied to the caller's
+// context so an abandoned call ends on the wire rather than landing late, and
+// retrying nothing behind the Vault's back. It reads the server's error structure
+// ("error", "message") itself, since the SDK keeps only the message. It guards the
+// SDK's other blind spots: a reply that is not JSON decoded as an empty secret, and
+// an empty value silently not written. It must not know about Slack, GitHub,
+// Heroku, the store or how a run moves on: it implements rotation.Vault, plus the
+// pending-value compositions (Stage, Promote) the CLI and tests use.
 package infisical
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/url"
+	"net/http"
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
-	sdk "github.com/infisical/go-sdk"
+	"github.com/go-resty/resty/v2"
+	authapi "github.com/infisical/go-sdk/packages/api/auth"
+	secretsapi "github.com/infisical/go-sdk/packages/api/secrets"
 	"github.com/infisical/go-sdk/packages/models"
 
+	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -32,13 +40,17 @@ import (
 const DefaultSiteURL = "https://app.infisical.com"
 
 // DefaultTimeout bounds one Vault call (all its tries) when Config.Timeout is 0 and
-// ctx has no earlier deadline.
+// ctx has no earlier deadline, and each HTTP request.
 const DefaultTimeout = 30 * time.Second
+
+// userAgent names rotabot to Infisical.
+const userAgent = "rotabot infisical-go-sdk"
 
 // Config says where Infisical is and which machine identity and project to use.
 type Config struct {
 	// SiteURL is INFISICAL_SITE_URL, with or without a trailing slash (and with or
-	// without /api); "" means DefaultSiteURL.
+	// without /api); "" means DefaultSiteURL. It must be https unless its host is
+	// loopback.
 	SiteURL string
 	// ClientID and ClientSecret are the machine identity's universal-auth
 	// credentials (INFISICAL_CLIENT_ID, INFISICAL_CLIENT_SECRET).
@@ -46,8 +58,8 @@ type Config struct {
 	ClientSecret string
 	// ProjectID is INFISICAL_PROJECT_ID, the project (workspace) holding the secrets.
 	ProjectID string
-	// Timeout bounds each Vault call when ctx has no earlier deadline; 0 means
-	// DefaultTimeout.
+	// Timeout bounds each Vault call when ctx has no earlier deadline, and each HTTP
+	// request; 0 means DefaultTimeout.
 	Timeout time.Duration
 }
 
@@ -65,20 +77,24 @@ func (c Config) LogValue() slog.Value {
 }
 
 // Vault is an Infisical project seen through one machine identity. It is safe for
-// concurrent use. Close it when the bot stops: that ends the SDK's token-refresh
-// goroutine.
+// concurrent use. It starts no goroutine; Close makes it refuse further calls.
 type Vault struct {
-	client    sdk.InfisicalClientInterface
-	site      string // for messages: the site URL without credentials
+	hc        *http.Client // bound to the site's host, with the request deadline
+	api       string       // the site with /api: the SDK's base URL
+	site      string       // for messages: the site URL without credentials
 	projectID string
 	clientID  string
 	secret    rotation.Secret // the client secret
 	timeout   time.Duration
 
-	// life ends when Close is called; the SDK's refresh goroutine watches it.
-	life context.Context
-	stop context.CancelFunc
-	// loginMu keeps two calls that both met a 401 from logging in at once.
+	closed atomic.Bool
+	// tokenMu guards token and gen: the access token of the last login, and how
+	// many logins there have been (a call that met a refused token logs in again
+	// only if nobody did since it started).
+	tokenMu sync.Mutex
+	token   rotation.Secret
+	gen     int
+	// loginMu keeps two calls that both met a refused token from logging in at once.
 	loginMu sync.Mutex
 
 	// maxTries bounds the tries of one request (the first and its retries).
@@ -96,9 +112,14 @@ func New(ctx context.Context, cfg Config) (*Vault, error) {
 	if site == "" {
 		site = DefaultSiteURL
 	}
-	u, err := url.Parse(site)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, rotation.Errorf(rotation.EINVALID, "INFISICAL_SITE_URL is not an http(s) URL: set it to your Infisical address, e.g. %s", DefaultSiteURL)
+	site = strings.TrimSuffix(site, "/api")
+	u, err := egress.Base("INFISICAL_SITE_URL", site)
+	if err != nil {
+		var ue *egress.URLError
+		if errors.As(err, &ue) && ue.Problem == "is not an http(s) URL" {
+			return nil, rotation.Errorf(rotation.EINVALID, "INFISICAL_SITE_URL is not an http(s) URL: set it to your Infisical address, e.g. %s", DefaultSiteURL)
+		}
+		return nil, rotation.Wrap(rotation.EINVALID, err, "%s", err.Error())
 	}
 	for _, req := range []struct{ name, value string }{
 		{"INFISICAL_CLIENT_ID", cfg.ClientID},
@@ -113,36 +134,20 @@ func New(ctx context.Context, cfg Config) (*Vault, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-
-	// The refresh goroutine must live as long as the Vault, not as long as the ctx
-	// New was called with (often a startup deadline): it gets its own context.
-	life, stop := context.WithCancel(context.Background())
-	client := sdk.NewInfisicalClient(life, sdk.Config{
-		SiteUrl:          site,
-		SilentMode:       true,
-		AutoTokenRefresh: sdk.BoolPtr(true),
-		LogWriter:        io.Discard, // the SDK never prints; failures reach us as errors
-		// No retries inside the SDK: they go on after a call was given up, and a
-		// late write could overwrite a newer value (a rollback's). We retry
-		// ourselves, bounded and within the caller's deadline.
-		RetryRequestsConfig: &sdk.RetryRequestsConfig{ExponentialBackoff: &sdk.ExponentialBackoffStrategy{MaxRetries: 0}},
-	})
 	v := &Vault{
-		client:     client,
+		hc:         egress.Bind(u, nil, timeout),
+		api:        site + "/api",
 		site:       u.Redacted(),
 		projectID:  cfg.ProjectID,
 		clientID:   cfg.ClientID,
 		secret:     rotation.NewSecret(cfg.ClientSecret),
 		timeout:    timeout,
-		life:       life,
-		stop:       stop,
 		maxTries:   3,
 		newBackOff: defaultBackOff,
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := v.login(cctx); err != nil {
-		stop()
+	if err := v.login(cctx, -1); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -155,21 +160,110 @@ func defaultBackOff() backoff.BackOff {
 	return b
 }
 
-// Close stops the SDK's token-refresh goroutine. The Vault answers no call after it.
+// Close makes the Vault refuse every later call. Nothing is left running.
 func (v *Vault) Close() error {
-	v.stop()
+	v.closed.Store(true)
 	return nil
 }
 
-// login runs the universal-auth login; the SDK keeps the token for later calls.
-func (v *Vault) login(ctx context.Context) error {
+// login runs the universal-auth login and keeps the access token, unless another
+// call logged in since seen (the login generation it saw refused; -1: always).
+func (v *Vault) login(ctx context.Context, seen int) error {
 	v.loginMu.Lock()
 	defer v.loginMu.Unlock()
-	_, err := run(ctx, v, op{login: true}, func() (sdk.MachineIdentityCredential, error) {
-		return v.client.Auth().UniversalAuthLogin(v.clientID, v.secret.Reveal())
+	if _, gen := v.access(); seen >= 0 && gen != seen {
+		return nil
+	}
+	cred, err := run(ctx, v, op{login: true}, func(rc *resty.Client) (authapi.MachineIdentityAuthLoginResponse, error) {
+		return authapi.CallUniversalAuthLogin(rc, authapi.UniversalAuthLoginRequest{ClientID: v.clientID, ClientSecret: v.secret.Reveal()})
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	if cred.AccessToken == "" {
+		// A 2xx without JSON, or JSON without a token: not Infisical's login.
+		return rotation.Errorf(rotation.EUNAVAILABLE, "Infisical's login answer held no access token: check INFISICAL_SITE_URL (%s)", v.site)
+	}
+	v.tokenMu.Lock()
+	v.token = rotation.NewSecret(cred.AccessToken)
+	v.gen++
+	v.tokenMu.Unlock()
+	return nil
 }
+
+// access returns the access token and the login generation it came from.
+func (v *Vault) access() (rotation.Secret, int) {
+	v.tokenMu.Lock()
+	defer v.tokenMu.Unlock()
+	return v.token, v.gen
+}
+
+// exchange is what one SDK call met on the wire, for classify: the server's
+// refusal in its own structure (the SDK keeps only the message), or why nothing
+// came back.
+type exchange struct {
+	status  int
+	name    string // the body's "error": a class ("NotFound") or an operation ("GetSecretByName")
+	message string // the body's "message", when it is a string
+	refused error  // package egress stopped the request
+}
+
+// rest is the resty client one SDK call speaks through: v's bound HTTP client, the
+// call's context on every request (so giving up ends the request), no retries,
+// nothing logged, the access token when token is set, and x filled in as the
+// answer comes back.
+func (v *Vault) rest(ctx context.Context, x *exchange, token rotation.Secret) *resty.Client {
+	hc := &http.Client{
+		Transport: watch{next: v.hc.Transport, x: x},
+		Timeout:   v.hc.Timeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			err := v.hc.CheckRedirect(req, via)
+			if err != nil {
+				x.refused = err
+			}
+			return err
+		},
+	}
+	rc := resty.NewWithClient(hc).SetBaseURL(v.api).SetHeader("User-Agent", userAgent).
+		SetLogger(quiet{}).SetDisableWarn(true).SetRetryCount(0)
+	rc.OnBeforeRequest(func(_ *resty.Client, r *resty.Request) error {
+		r.SetContext(ctx)
+		return nil
+	})
+	rc.OnAfterResponse(func(_ *resty.Client, r *resty.Response) error {
+		if r.IsError() {
+			x.read(r.StatusCode(), r.Body())
+		}
+		return nil
+	})
+	if !token.Empty() {
+		rc.SetAuthScheme("Bearer").SetAuthToken(token.Reveal())
+	}
+	return rc
+}
+
+// watch notes an egress refusal made under the HTTP client (a request bound for
+// another host).
+type watch struct {
+	next http.RoundTripper
+	x    *exchange
+}
+
+func (w watch) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := w.next.RoundTrip(req)
+	if _, _, ok := egress.Refusal(err); ok {
+		w.x.refused = err
+	}
+	return resp, err
+}
+
+// quiet is resty's logger: rotabot logs failures itself, from errors that hold no
+// value.
+type quiet struct{}
+
+func (quiet) Errorf(string, ...any) {}
+func (quiet) Warnf(string, ...any)  {}
+func (quiet) Debugf(string, ...any) {}
 
 // Read returns the secret's current value and version.
 func (v *Vault) Read(ctx context.Context, ref rotation.VaultRef) (rotation.VaultValue, error) {
@@ -211,11 +305,12 @@ func (v *Vault) retrieve(ctx context.Context, o op) (models.Secret, error) {
 	if err := v.usable(o); err != nil {
 		return models.Secret{}, err
 	}
-	s, err := run(ctx, v, o, func() (models.Secret, error) {
-		return v.client.Secrets().Retrieve(sdk.RetrieveSecretOptions{
+	s, err := run(ctx, v, o, func(rc *resty.Client) (models.Secret, error) {
+		res, err := secretsapi.CallRetrieveSecretV3(nil, rc, secretsapi.RetrieveSecretV3RawRequest{
 			SecretKey: o.ref.Key, ProjectID: v.projectID, Environment: o.ref.Environment,
 			SecretPath: apiPath(o.ref.Path), Type: "shared", Version: o.version,
 		})
+		return res.Secret, err
 	})
 	if err != nil {
 		return models.Secret{}, err
@@ -248,22 +343,24 @@ func (v *Vault) Write(ctx context.Context, ref rotation.VaultRef, value rotation
 		return 0, rotation.Errorf(rotation.EINVALID, "The bot will not write an empty value to %s", o.where())
 	}
 	update := func() (models.Secret, error) {
-		return run(ctx, v, o, func() (models.Secret, error) {
-			return v.client.Secrets().Update(sdk.UpdateSecretOptions{
+		return run(ctx, v, o, func(rc *resty.Client) (models.Secret, error) {
+			res, err := secretsapi.CallUpdateSecretV3(rc, secretsapi.UpdateSecretV3RawRequest{
 				SecretKey: ref.Key, ProjectID: v.projectID, Environment: ref.Environment,
 				SecretPath: apiPath(ref.Path), Type: "shared", NewSecretValue: value.Reveal(),
 			})
+			return res.Secret, err
 		})
 	}
 	s, err := update()
 	if status(err) == 404 {
 		co := o
 		co.create = true
-		s, err = run(ctx, v, co, func() (models.Secret, error) {
-			return v.client.Secrets().Create(sdk.CreateSecretOptions{
+		s, err = run(ctx, v, co, func(rc *resty.Client) (models.Secret, error) {
+			res, err := secretsapi.CallCreateSecretV3(rc, secretsapi.CreateSecretV3RawRequest{
 				SecretKey: ref.Key, ProjectID: v.projectID, Environment: ref.Environment,
 				SecretPath: apiPath(ref.Path), Type: "shared", SecretValue: value.Reveal(),
 			})
+			return res.Secret, err
 		})
 		if status(err) == 400 { // created by someone else in between
 			s, err = update()
@@ -294,11 +391,12 @@ func (v *Vault) Delete(ctx context.Context, ref rotation.VaultRef) error {
 	if err := v.usable(o); err != nil {
 		return err
 	}
-	_, err := run(ctx, v, o, func() (models.Secret, error) {
-		return v.client.Secrets().Delete(sdk.DeleteSecretOptions{
+	_, err := run(ctx, v, o, func(rc *resty.Client) (models.Secret, error) {
+		res, err := secretsapi.CallDeleteSecretV3(rc, secretsapi.DeleteSecretV3RawRequest{
 			SecretKey: ref.Key, ProjectID: v.projectID, Environment: ref.Environment,
 			SecretPath: apiPath(ref.Path), Type: "shared",
 		})
+		return res.Secret, err
 	})
 	if status(err) == 404 {
 		return nil
@@ -352,13 +450,13 @@ func (v *Vault) Promote(ctx context.Context, pending, current rotation.VaultRef)
 
 // usable refuses calls after Close and refs the API could not take.
 func (v *Vault) usable(o op) error {
-	if v.life.Err() != nil {
+	if v.closed.Load() {
 		return rotation.Errorf(rotation.EINTERNAL, "The Infisical client was closed before %s", o.what())
 	}
 	switch {
 	case o.ref.Key == "":
 		return rotation.Errorf(rotation.EINVALID, "No secret name was given for Infisical")
-	case strings.ContainsAny(o.ref.Key, "/?#% \t\r\n"):
+	case strings.ContainsAny(o.ref.Key, "/?#%'\" \t\r\n"):
 		// The SDK puts the key in the URL path unescaped.
 		return rotation.Errorf(rotation.EINVALID, "The secret name %q cannot be used with Infisical: use letters, digits and _", o.ref.Key)
 	case strings.TrimSpace(o.ref.Environment) == "":
