@@ -24,6 +24,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -650,7 +651,12 @@ func (c *checker) scopeCheck(it item, p string) {
 }
 
 func (c *checker) probeCheck(line int, p, v string) {
-	if strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "//") {
+	if strings.HasPrefix(v, "/") {
+		// The probe carries the new token: it must stay under GITHUB_API_URL, so
+		// an absolute URL in any disguise is refused (package egress).
+		if err := egress.CheckPath(v); err != nil {
+			c.addf(line, "%sprobe %s is not a plain path on the GitHub API: %s — write the path that follows GITHUB_API_URL, e.g. probe: /repos/OWNER/REPO/actions/runs?per_page=1", p, show(v), err)
+		}
 		return
 	}
 	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
@@ -788,6 +794,8 @@ func (c *checker) verify(e entry, p string) []rotation.VerifyCheck {
 						fix += ": https://" + v
 					}
 					c.addf(ue.line, "%s: url %s is not an http(s) URL — %s", what, show(v), fix)
+				} else if u.Scheme == "http" && !egress.Loopback(u.Hostname()) {
+					c.addf(ue.line, "%s: url %s uses plain http to %s — use https: what the check sends (a session cookie) would cross the network in clear text (plain http is only for a loopback host such as 127.0.0.1)", what, show(v), u.Hostname())
 				}
 			}
 		} else {
@@ -839,6 +847,13 @@ func (c *checker) headersEnv(e entry, what string) map[string]string {
 		if isNull(n) || n.Kind != yaml.ScalarNode || !envNameRe.MatchString(n.Value) {
 			// Never repeat the value: it may be the secret itself, pasted by mistake.
 			c.addf(he.line, "%s: header %s must name an environment variable (like CONSOLE_OPS_COOKIE) — headers_env holds the variable's name, never the header's value", what, he.key)
+			continue
+		}
+		if slices.Contains(Vars(), n.Value) {
+			// A verify check GETs a URL of the matrix's choosing: it must never
+			// carry GITHUB_TOKEN, a Slack token, the Infisical identity, the
+			// Heroku key or the database's password there.
+			c.addf(he.line, "%s: header %s names %s, one of rotabot's own variables — a verify check may not send rotabot's credentials anywhere: give the check its own variable, e.g. CONSOLE_OPS_COOKIE", what, he.key, n.Value)
 			continue
 		}
 		h[he.key] = n.Value

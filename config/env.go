@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -169,6 +170,10 @@ func normaliseURL(name, raw, def string, style urlStyle) (string, string) {
 	}
 	if u.User != nil {
 		return "", fmt.Sprintf("%s holds a user name or password — remove them from the URL: credentials go in their own variables", name)
+	}
+	if _, err := egress.Base(name, raw); err != nil {
+		// Plain http would carry the service's credential in clear text.
+		return "", fmt.Sprintf("%s=%q uses plain http to %s — use https (plain http is only for a loopback host such as 127.0.0.1)", name, raw, u.Hostname())
 	}
 	s := strings.TrimRight(u.String(), "/")
 	if style == urlWithSlash {

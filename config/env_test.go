@@ -84,6 +84,8 @@ func TestLoadEnvProblems(t *testing.T) {
 		{"SLACK_API_URL", "ftp://slack.com/api/", `SLACK_API_URL="ftp://slack.com/api/" is not an http(s) base URL — use e.g. https://slack.com/api/`},
 		{"HEROKU_API_URL", "https://api.heroku.com/?x=1", `HEROKU_API_URL="https://api.heroku.com/?x=1" is not an http(s) base URL — use e.g. https://api.heroku.com`},
 		{"INFISICAL_SITE_URL", "https://user:hunter2@app.infisical.com", `INFISICAL_SITE_URL holds a user name or password — remove them from the URL: credentials go in their own variables`},
+		{"GITHUB_API_URL", "http://ghe.example.com/api/v3", `GITHUB_API_URL="http://ghe.example.com/api/v3" uses plain http to ghe.example.com — use https (plain http is only for a loopback host such as 127.0.0.1)`},
+		{"SLACK_API_URL", "http://10.1.2.3/api/", `SLACK_API_URL="http://10.1.2.3/api/" uses plain http to 10.1.2.3 — use https (plain http is only for a loopback host such as 127.0.0.1)`},
 		{"INFISICAL_SITE_URL", "app.infisical.com@hunter2", `INFISICAL_SITE_URL=(a value holding credentials, not shown) is not an http(s) base URL — use e.g. https://app.infisical.com`},
 	} {
 		t.Run(c.name+"="+c.value, func(t *testing.T) {
