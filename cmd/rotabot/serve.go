@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
 )
 
 // ShutdownGrace is how long a stopping bot gives the step in hand (Heroku sends
@@ -80,13 +78,11 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 	if err != nil {
 		problems = append(problems, rotation.ErrorMessage(err))
 	}
-	// slack-go retries a 429 after its Retry-After, and a call whose connection
-	// failed before an answer; the card's updates retry more (handlers.Notifier).
-	retry := slack.DefaultRetryConfig()
-	retry.RetryAfterDuration = 5 * time.Second
-	retry.Handlers = slack.AllBuiltinRetryHandlers(retry)
-	api := slack.New(env.SlackBotToken, slack.OptionAPIURL(env.SlackAPIURL), slack.OptionAppLevelToken(env.SlackAppToken),
-		slack.OptionRetryConfig(retry))
+	api, err := slackAPI(env)
+	if err != nil {
+		ad.Close()
+		return nil, err
+	}
 	problems = append(problems, preflight(ctx, env, m, ad, api)...)
 	if len(problems) > 0 {
 		ad.Close()
@@ -102,8 +98,8 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 	// Built once each, in the direction changes flow: notifier → engine → handlers.
 	n := handlers.NewNotifier(handlers.NotifierConfig{Slack: api, Matrix: m, Runs: st, Log: log, Work: work})
 	eng := ad.engine(m, st, n, log, env.ClaimTTL)
-	h := handlers.New(handlers.Config{Engine: eng, Matrix: m, Store: st, Slack: api, HTTP: &http.Client{Timeout: 10 * time.Second}, Log: log, Work: work})
-	client := socketmode.New(api)
+	h := handlers.New(handlers.Config{Engine: eng, Matrix: m, Store: st, Slack: api, HTTP: answerClient(), Log: log, Work: work})
+	client := socketClient(api)
 	b := bot.New(bot.Config{Client: client, Handler: h, Dedupe: st, Log: log})
 	return &server{env: env, log: log, store: st, adapters: ad, engine: eng, handlers: h, bot: b, api: api, work: work, cancelWork: cancelWork}, nil
 }

@@ -10,7 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/websocket"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
 	"github.com/raxx-app/rotabot/config"
+	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
 	rgithub "github.com/raxx-app/rotabot/rotation/github"
 	rheroku "github.com/raxx-app/rotabot/rotation/heroku"
@@ -76,8 +81,10 @@ func buildAdapters(ctx context.Context, env config.Env, getenv func(string) stri
 		return nil, err
 	}
 	a := &adapters{github: gh,
-		heroku:  rheroku.New(rheroku.Config{BaseURL: env.HerokuAPIURL, APIKey: env.HerokuAPIKey, Logger: log}),
-		httpChk: &rotation.HTTPVerifier{Client: &http.Client{Timeout: 30 * time.Second}, Getenv: getenv}}
+		heroku: rheroku.New(rheroku.Config{BaseURL: env.HerokuAPIURL, APIKey: env.HerokuAPIKey, Logger: log}),
+		// A verify check carries no credential of rotabot's: https only (loopback
+		// excepted), never one of rotabot's own variables, no redirect followed.
+		httpChk: &rotation.HTTPVerifier{Client: egress.Open(nil, 30*time.Second), Getenv: getenv, Reserved: config.Vars()}}
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	a.vault, err = rinfisical.New(lctx, rinfisical.Config{SiteURL: env.InfisicalSiteURL, ClientID: env.InfisicalClientID,
@@ -131,3 +138,37 @@ func dedupe(xs []string) []string {
 	}
 	return out
 }
+
+// SlackTimeout bounds one Slack Web API request (slack-go's client has none).
+const SlackTimeout = 30 * time.Second
+
+// slackAPI is the Slack Web API client: the bot and app tokens go to SLACK_API_URL's
+// host only (package egress), every request has a deadline, and slack-go retries a
+// 429 after its Retry-After and a call whose connection failed before an answer
+// (the card's updates retry more: handlers.Notifier).
+func slackAPI(env config.Env) (*slack.Client, error) {
+	u, err := egress.Base("SLACK_API_URL", env.SlackAPIURL)
+	if err != nil {
+		return nil, rotation.Wrap(rotation.EINVALID, err, "%s", err.Error())
+	}
+	retry := slack.DefaultRetryConfig()
+	retry.RetryAfterDuration = 5 * time.Second
+	retry.Handlers = slack.AllBuiltinRetryHandlers(retry)
+	return slack.New(env.SlackBotToken, slack.OptionAPIURL(env.SlackAPIURL), slack.OptionAppLevelToken(env.SlackAppToken),
+		slack.OptionRetryConfig(retry), slack.OptionHTTPClient(egress.Bind(u, nil, SlackTimeout))), nil
+}
+
+// socketClient is the Socket Mode client on api. Its websocket goes to the URL
+// Slack hands out (apps.connections.open), over wss only unless the host is
+// loopback, and the handshake has a deadline.
+func socketClient(api *slack.Client) *socketmode.Client {
+	return socketmode.New(api, socketmode.OptionDialer(&websocket.Dialer{
+		Proxy:            egress.WebsocketProxy,
+		HandshakeTimeout: SlackTimeout,
+	}))
+}
+
+// answerClient posts to a command's or a button's response_url (hooks.slack.com):
+// it carries no credential, but speaks https only (loopback excepted), follows no
+// redirect off the host and has a deadline.
+func answerClient() *http.Client { return egress.Open(nil, 10*time.Second) }
