@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
 )
@@ -36,7 +37,7 @@ type Config struct {
 	Store  rotation.Store
 	Slack  Slack
 	// HTTP posts to Slack's response_url (slash commands and buttons); default
-	// http.DefaultClient.
+	// egress.Open: https only (loopback excepted), with a deadline.
 	HTTP *http.Client
 	Log  *slog.Logger     // default: discard
 	Now  func() time.Time // default time.Now
@@ -59,7 +60,9 @@ type Handlers struct {
 // New returns the handlers on c, with c's defaults filled in once.
 func New(c Config) *Handlers {
 	if c.HTTP == nil {
-		c.HTTP = http.DefaultClient
+		// A response_url carries no credential, but still: https only
+		// (loopback excepted), no redirect off its host, a deadline.
+		c.HTTP = egress.Open(nil, 10*time.Second)
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
