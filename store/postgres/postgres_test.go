@@ -18,6 +18,14 @@ import (
 	"github.com/raxx-app/rotabot/store/storetest"
 )
 
+// TestMain says once, where go test ./... shows it, when the PostgreSQL tests
+// skipped and how to run them.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.SkipNotice()
+	os.Exit(code)
+}
+
 func open(t *testing.T, url string) *Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

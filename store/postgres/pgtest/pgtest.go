@@ -10,9 +10,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +40,7 @@ func URL(t testing.TB) string {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("CI=true, but " + HowTo + ". In CI the PostgreSQL tests must run: .ci/run starts the server.")
 		}
+		skipped.Add(1)
 		t.Skip(HowTo)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -79,4 +84,64 @@ func WithSearchPath(conn, schema string) string {
 		}
 	}
 	return conn + " search_path=" + schema
+}
+
+// skipped counts the tests of this test binary that URL skipped.
+var skipped atomic.Int64
+
+// SkipNotice is for a TestMain, after m.Run: when PostgreSQL tests skipped (no
+// EnvVar, not CI), it says so once, with how to run them, where the person
+// who ran `go test ./...` sees it. For a passing package go test shows only its
+// "ok" line, not even -v's skip messages, so the line goes to the go command's
+// own stderr (this binary's parent) when that is a terminal, a pipe or a file
+// opened for appending — never one the go command would write over — else to
+// the terminal, else to this binary's stderr (shown with -v).
+func SkipNotice() {
+	n := skipped.Load()
+	if n == 0 {
+		return
+	}
+	line := fmt.Sprintf("NOTE: %d PostgreSQL %s skipped (and cmd/rotabot's two-process test with them): %s\n", n, map[bool]string{true: "test was", false: "tests were"}[n == 1], HowTo)
+	for _, open := range []func() (*os.File, error){parentStderr, func() (*os.File, error) { return os.OpenFile("/dev/tty", os.O_WRONLY, 0) }} {
+		if f, err := open(); err == nil {
+			_, werr := f.WriteString(line)
+			f.Close()
+			if werr == nil {
+				return
+			}
+		}
+	}
+	os.Stderr.WriteString(line)
+}
+
+// parentStderr opens the parent process's stderr (Linux), when writing to it
+// cannot overwrite what the parent writes: a terminal, a pipe, or a file it
+// appends to.
+func parentStderr() (*os.File, error) {
+	fd := fmt.Sprintf("/proc/%d/fd/2", os.Getppid())
+	fi, err := os.Stat(fd)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode().IsRegular() {
+		info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/2", os.Getppid()))
+		if err != nil {
+			return nil, err
+		}
+		if !appending(string(info)) {
+			return nil, errors.New("the parent's stderr is a file it does not append to")
+		}
+	}
+	return os.OpenFile(fd, os.O_WRONLY|os.O_APPEND, 0)
+}
+
+// appending reads the flags line of /proc/PID/fdinfo/N for O_APPEND.
+func appending(fdinfo string) bool {
+	for _, l := range strings.Split(fdinfo, "\n") {
+		if v, ok := strings.CutPrefix(l, "flags:"); ok {
+			flags, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64)
+			return err == nil && flags&uint64(os.O_APPEND) != 0
+		}
+	}
+	return false
 }

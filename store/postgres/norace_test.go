@@ -1,0 +1,6 @@
+//go:build !race
+
+package postgres
+
+// raceEnabled: the tests run without -race.
+const raceEnabled = false
