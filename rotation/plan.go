@@ -145,7 +145,7 @@ func (p Plan) Lines() []string {
 	}
 	out = append(out, fmt.Sprintf("  destinations (%d):", len(p.Destinations)))
 	for _, d := range p.Destinations {
-		out = append(out, "    - "+d.Label())
+		out = append(out, "    - "+d.PlainLabel())
 	}
 	for _, v := range p.Verify {
 		out = append(out, fmt.Sprintf("  verify: %s (GET %s, expect %d)", v.Name, v.URL, v.ExpectStatus))

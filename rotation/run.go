@@ -180,6 +180,14 @@ func (d Destination) Label() string {
 	return string(d.Kind) + " " + d.Target
 }
 
+// PlainLabel is Label without chat formatting, for a terminal or a code block.
+func (d Destination) PlainLabel() string {
+	if d.Kind == DestShellRC {
+		return "shell rc of " + d.Target
+	}
+	return d.Label()
+}
+
 // Step returns the record of the named step.
 func (r *Run) Step(name StepName) *StepRecord {
 	for i := range r.Steps {
