@@ -5,8 +5,8 @@
 // every call goes through the real SDK clients.
 //
 //	go run ./bench                 # every figure (a few minutes on 2 cores)
-//	go run ./bench -quick          # fewer runs and repetitions (about a minute)
-//	go run ./bench -only ack,propagate
+//	go run ./bench --quick         # fewer runs and repetitions (about a minute)
+//	go run ./bench --only ack,propagate
 //
 // Figures: ack (ack latency of 200 slash commands at once), propagate (wall time
 // of the propagate step to 20 and 100 Heroku apps at 200 ms a call), cpu (CPU
@@ -104,7 +104,7 @@ func machine() string {
 func main() {
 	only := flag.String("only", "ack,propagate,cpu,memory,scale,reminders", "figures to run, comma-separated: ack, propagate, cpu, memory, scale, reminders")
 	quick := flag.Bool("quick", false, "fewer runs and repetitions: 100 runs instead of 1,000 for memory, 2 bursts of 200 commands instead of 5, 3 repetitions instead of 10")
-	runs := flag.Int("runs", 0, "finished runs before the second memory figure (default 1,000; 100 with -quick)")
+	runs := flag.Int("runs", 0, "finished runs before the second memory figure (default 1,000; 100 with --quick)")
 	keep := flag.Bool("keep", false, "keep the temporary folder (bot logs, databases) and print its path")
 	flag.Parse()
 	want := map[string]bool{}

@@ -49,7 +49,7 @@ func matrixYAML(specs []secretSpec, consoleURL string) string {
 	b.WriteString("secrets:\n")
 	for _, s := range specs {
 		fmt.Fprintf(&b, "  %s:\n    kind: fine-grained\n    owners: [%s]\n    expires_in_days: 90\n", s.Name, userOwner)
-		b.WriteString("    resource_owner: MooseQuest\n    repositories: [" + repo + "]\n")
+		b.WriteString("    resource_owner: " + strings.Split(repo, "/")[0] + "\n    repositories: [" + repo + "]\n")
 		b.WriteString("    permissions: {actions: read, metadata: read, contents: read}\n")
 		b.WriteString("    probe: /repos/" + repo + "/actions/runs?per_page=1\n    consumers:\n")
 		if len(s.HerokuApps) > 0 {

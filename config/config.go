@@ -1,6 +1,6 @@
 // Package config loads and checks what rotabot is told from outside: the routing
 // matrix (rotabot.yaml — who may act, where, and for each secret its token settings
-// and every consumer of its value) and the environment (SPEC §5). It reports every
+// and every consumer of its value) and the environment (EnvVars). It reports every
 // mistake at once, each with its line and a fix in a person's words, because a
 // half-right matrix must never drive a rotation: Load and Parse return no matrix
 // while any problem stands. It must not know about Slack, the SDKs, the store or the
@@ -13,9 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -43,33 +41,6 @@ func (p Problem) String() string {
 	return p.File + ":" + strconv.Itoa(p.Line) + ": " + p.Msg
 }
 
-// Load reads and checks the routing matrix at path. The error is for a file that
-// cannot be read; mistakes inside it are problems, all of them, sorted by line. The
-// matrix is nil whenever there is a problem.
-func Load(path string) (*rotation.Matrix, []Problem, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, rotation.Wrap(rotation.EINVALID, err, "%s", readFailure(path, err))
-	}
-	m, probs := Parse(path, data)
-	return m, probs, nil
-}
-
-// readFailure says in a person's words why the routing matrix could not be read.
-func readFailure(path string, err error) string {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Sprintf("cannot read the routing matrix %s: there is no such file — point ROTABOT_CONFIG at it, or start from rotabot.example.yaml", path)
-	case errors.Is(err, fs.ErrPermission):
-		return fmt.Sprintf("cannot read the routing matrix %s: permission denied — let rotabot's user read it", path)
-	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	return fmt.Sprintf("cannot read the routing matrix %s: %v — point ROTABOT_CONFIG at a readable YAML file", path, err)
-}
-
 // Parse checks data, the routing matrix named name in messages, and returns the
 // matrix with its defaults applied, or nil and every problem found, sorted by line.
 func Parse(name string, data []byte) (*rotation.Matrix, []Problem) {
@@ -80,31 +51,6 @@ func Parse(name string, data []byte) (*rotation.Matrix, []Problem) {
 		return nil, c.probs
 	}
 	return m, nil
-}
-
-// Check is `rotabot check`: it loads the routing matrix from source (a path, or
-// whatever ROTABOT_CONFIG may hold: see LoadFromEnv), writes every problem to w, one
-// per line and sorted by line, then "N problems in F", and returns 1; on a good file
-// it writes one "F: ok — …" line and returns 0. An unreadable file is one line and 1.
-func Check(source string, w io.Writer) int {
-	m, probs, err := LoadFromEnv(source)
-	if err != nil {
-		fmt.Fprintln(w, rotation.ErrorMessage(err))
-		return 1
-	}
-	if len(probs) > 0 {
-		for _, p := range probs {
-			fmt.Fprintln(w, p.String())
-		}
-		n := "problems"
-		if len(probs) == 1 {
-			n = "problem"
-		}
-		fmt.Fprintf(w, "%d %s in %s\n", len(probs), n, probs[0].File)
-		return 1
-	}
-	fmt.Fprintf(w, "%s: ok — %s\n", sourceName(source), Summary(m))
-	return 0
 }
 
 // Summary describes a matrix in one line: "2 secrets, 7 destinations (4 Heroku
@@ -504,7 +450,7 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 		if v, ok := c.scalar(e, p+"resource_owner"); ok {
 			sc.ResourceOwner = v
 			if !githubLogin(v) {
-				c.addf(e.line, "%sresource_owner %s is not a GitHub user or organisation name — use the login the token belongs to, e.g. MooseQuest", p, show(v))
+				c.addf(e.line, "%sresource_owner %s is not a GitHub user or organisation name — use the user or organisation the token is made under, e.g. raxx-app", p, show(v))
 			}
 		}
 	}
@@ -517,6 +463,9 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 		sc.Repositories = vals(items)
 		if sc.Kind == rotation.Classic {
 			c.addf(e.line, "%srepositories is for fine-grained tokens — a classic token reaches every repository its owner can: remove it, or make the token fine-grained", p)
+		}
+		if sc.Kind == rotation.FineGrained && githubLogin(sc.ResourceOwner) {
+			c.resourceOwnerCheck(p, sc.ResourceOwner, items)
 		}
 	}
 
@@ -1088,14 +1037,16 @@ func showNode(n *yaml.Node) string {
 	return describe(n)
 }
 
-// sourceName is how a ROTABOT_CONFIG value is named in messages.
-func sourceName(source string) string {
-	source = strings.TrimSpace(source)
-	if kind, _ := classify(source); kind != fromPath {
-		return envConfig
+// resourceOwnerCheck flags repositories a fine-grained token made under owner can
+// never reach: GitHub grants such a token only repositories of its resource owner,
+// so its workload probe would fail at every rotation.
+func (c *checker) resourceOwnerCheck(p, owner string, repos []item) {
+	for _, it := range repos {
+		repoOwner, _, ok := strings.Cut(it.val, "/")
+		if !ok || !githubLogin(repoOwner) || strings.EqualFold(repoOwner, owner) {
+			continue
+		}
+		c.addf(it.line, "%srepository %s belongs to %s, but resource_owner is %s — a fine-grained token reaches only repositories of its resource owner, so this one could never pass the probe: set resource_owner: %s, or list repositories of %s",
+			p, it.val, repoOwner, owner, repoOwner, owner)
 	}
-	if source == "" {
-		return DefaultConfigPath
-	}
-	return source
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -34,7 +33,7 @@ func lineOfText(t *testing.T, file, want string) int {
 }
 
 func TestExampleLoadsClean(t *testing.T) {
-	m, probs, err := Load(exampleFile)
+	m, probs, err := load(exampleFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +56,7 @@ func TestExampleLoadsClean(t *testing.T) {
 				Kind:          rotation.FineGrained,
 				Owners:        []string{"U0OWNER"},
 				ExpiresInDays: 90,
-				ResourceOwner: "MooseQuest",
+				ResourceOwner: "raxx-app",
 				Repositories:  []string{"raxx-app/TradeMasterAPI"},
 				Permissions:   map[string]string{"actions": "read", "metadata": "read", "contents": "read"},
 				Probe:         "/repos/raxx-app/TradeMasterAPI/actions/runs?per_page=1",
@@ -214,7 +213,7 @@ var brokenWant = []string{
 }
 
 func TestBrokenFileReportsEveryProblemAtItsLine(t *testing.T) {
-	m, probs, err := Load("testdata/broken.yaml")
+	m, probs, err := load("testdata/broken.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +338,7 @@ func TestProblems(t *testing.T) {
 			`t.yaml:9: TOKEN: scope "admin" is not a classic scope — use one from GitHub's list of classic scopes, e.g. repo, read:org, workflow`,
 			`t.yaml:10: TOKEN: owners should be a list — write e.g. owners: [U0123ABCD]`,
 			`t.yaml:11: TOKEN: expires_in_days "ninety" is not a whole number of days — write e.g. expires_in_days: 90`,
-			`t.yaml:12: TOKEN: resource_owner "raxx app" is not a GitHub user or organisation name — use the login the token belongs to, e.g. MooseQuest`,
+			`t.yaml:12: TOKEN: resource_owner "raxx app" is not a GitHub user or organisation name — use the user or organisation the token is made under, e.g. raxx-app`,
 			`t.yaml:13: TOKEN: probe is a path on the GitHub API, not a URL — write probe: /repos/raxx-app/x?per_page=1`,
 			`t.yaml:14: TOKEN: heroku app "ab" is not a Heroku app name — Heroku app names are 3 to 30 lower-case letters, digits and dashes, starting with a letter`,
 			`t.yaml:14: TOKEN: heroku app "raxx-console-prod-" is not a Heroku app name — Heroku app names are 3 to 30 lower-case letters, digits and dashes, starting with a letter`,
@@ -517,43 +516,62 @@ func TestSyntaxErrorsAtTheLineThatIsWrong(t *testing.T) {
 	}
 }
 
-func TestCheck(t *testing.T) {
+// A file that cannot be read is one message that names what named it: the
+// --config flag, ROTABOT_CONFIG, or neither (./rotabot.yaml).
+func TestSourceReadFailures(t *testing.T) {
 	dir := t.TempDir()
-	one := filepath.Join(dir, "one.yaml")
-	if err := os.WriteFile(one, []byte(secretDoc("    kind: clasic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	single := filepath.Join(dir, "single.yaml")
-	if err := os.WriteFile(single, []byte(secretDoc("    kind: classic\n    scopes: [repo]\n    consumers: {github_secrets: [raxx-app/x]}\n")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	missing := filepath.Join(dir, "nope.yaml")
+	t.Chdir(dir)
 	for _, c := range []struct {
 		name string
-		path string
-		code int
+		src  Source
 		want string
 	}{
-		{"the example is ok", exampleFile, 0,
-			"../rotabot.example.yaml: ok — 2 secrets, 8 destinations (4 Heroku apps, 2 GitHub secrets, 2 shell rcs)\n"},
-		{"one of each", single, 0, single + ": ok — 1 secret, 1 destination (1 GitHub secret)\n"},
-		{"broken file", "testdata/broken.yaml", 1,
-			strings.Join(brokenWant, "\n") + "\n" + "38 problems in testdata/broken.yaml\n"},
-		{"one problem", one, 1,
-			one + `:8: TOKEN: kind "clasic" is not a token kind — did you mean classic?` + "\n1 problem in " + one + "\n"},
-		{"missing file", filepath.Join(dir, "nope.yaml"), 1,
-			"cannot read the routing matrix " + filepath.Join(dir, "nope.yaml") + ": there is no such file — point ROTABOT_CONFIG at it, or start from rotabot.example.yaml\n"},
-		{"a directory", dir, 1,
-			"cannot read the routing matrix " + dir + ": is a directory — point ROTABOT_CONFIG at a readable YAML file\n"},
+		{"missing file from --config", Source{From: FromFlag, Value: missing},
+			"cannot read the routing matrix " + missing + " (--config): there is no such file — check the path given to --config, or start from rotabot.example.yaml"},
+		{"missing file from ROTABOT_CONFIG", Source{From: FromEnv, Value: missing},
+			"cannot read the routing matrix " + missing + " (ROTABOT_CONFIG): there is no such file — point ROTABOT_CONFIG at it, or start from rotabot.example.yaml"},
+		{"no rotabot.yaml and nothing set", Source{From: FromDefault, Value: DefaultConfigPath},
+			"there is no routing matrix: no rotabot.yaml in " + dir + ", and neither --config nor ROTABOT_CONFIG names one — copy rotabot.example.yaml to rotabot.yaml and fill it in, or set ROTABOT_CONFIG (a path, the YAML, or base64 of it)"},
+		{"a directory from --config", Source{From: FromFlag, Value: dir},
+			"cannot read the routing matrix " + dir + " (--config): is a directory — give --config the path of a readable YAML file"},
+		{"a directory from ROTABOT_CONFIG", Source{From: FromEnv, Value: dir},
+			"cannot read the routing matrix " + dir + " (ROTABOT_CONFIG): is a directory — point ROTABOT_CONFIG at a readable YAML file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var out bytes.Buffer
-			if code := Check(c.path, &out); code != c.code {
-				t.Errorf("exit code %d, want %d", code, c.code)
+			m, probs, err := c.src.Load()
+			if got := rotation.ErrorMessage(err); got != c.want {
+				t.Errorf("got  %q\nwant %q", got, c.want)
 			}
-			if out.String() != c.want {
-				t.Errorf("output:\n%s\nwant:\n%s", out.String(), c.want)
+			if m != nil || probs != nil || rotation.ErrorCode(err) != rotation.EINVALID {
+				t.Errorf("matrix %v, problems %v, code %q", m, probs, rotation.ErrorCode(err))
 			}
 		})
+	}
+}
+
+// A fine-grained token reaches only repositories of its resource owner: a
+// repository of another owner is refused at its line.
+func TestResourceOwnerRule(t *testing.T) {
+	doc := secretDoc("    kind: fine-grained\n    resource_owner: MooseQuest\n    repositories:\n      - raxx-app/TradeMasterAPI\n      - moosequest/tools\n    permissions: {contents: read}\n    consumers: {heroku_apps: [raxx-console-prod]}\n")
+	_, probs := Parse("t.yaml", []byte(doc))
+	var got []string
+	for _, p := range probs {
+		got = append(got, p.String())
+	}
+	want := []string{"t.yaml:11: TOKEN: repository raxx-app/TradeMasterAPI belongs to raxx-app, but resource_owner is MooseQuest — a fine-grained token reaches only repositories of its resource owner, so this one could never pass the probe: set resource_owner: raxx-app, or list repositories of MooseQuest"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The owner's own repositories, in any letter case, pass; so does a matrix
+	// that names no resource owner.
+	for _, ok := range []string{
+		"    kind: fine-grained\n    resource_owner: raxx-app\n    repositories: [raxx-app/a, RAXX-APP/b]\n    permissions: {contents: read}\n    consumers: {heroku_apps: [raxx-console-prod]}\n",
+		"    kind: fine-grained\n    repositories: [raxx-app/a]\n    permissions: {contents: read}\n    consumers: {heroku_apps: [raxx-console-prod]}\n",
+	} {
+		if _, probs := Parse("t.yaml", []byte(secretDoc(ok))); len(probs) > 0 {
+			t.Errorf("%q: %v", ok, probs)
+		}
 	}
 }
 
@@ -569,8 +587,13 @@ func TestSummary(t *testing.T) {
 	}
 }
 
+// load reads the matrix at path, as --config FILE does.
+func load(path string) (*rotation.Matrix, []Problem, error) {
+	return Source{From: FromFlag, Value: path}.Load()
+}
+
 func TestLoadUnreadableIsAnError(t *testing.T) {
-	_, _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"))
+	_, _, err := load(filepath.Join(t.TempDir(), "missing.yaml"))
 	if err == nil {
 		t.Fatal("no error for a missing file")
 	}

@@ -1,20 +1,18 @@
 package config
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net/url"
-	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
-// Env is rotabot's environment (SPEC §5) with its defaults applied. URLs are
+// Env is rotabot's environment (EnvVars) with its defaults applied. URLs are
 // normalised: SlackAPIURL ends with "/" (slack-go joins method names onto it), every
 // other URL has no trailing slash.
 type Env struct {
@@ -40,9 +38,12 @@ type Env struct {
 	// ClaimTTL is how long a process's claim on a run lasts without renewal: after
 	// a process dies, another takes its runs over within about this long.
 	ClaimTTL time.Duration
+	// LogFormat is LogJSON, LogText, or "" to choose by whether stderr is a
+	// terminal.
+	LogFormat string
 }
 
-// Defaults of SPEC §5.
+// Defaults of the environment (the README's environment table).
 const (
 	DefaultSlackAPIURL      = "https://slack.com/api/"
 	DefaultGitHubAPIURL     = "https://api.github.com"
@@ -57,55 +58,181 @@ const (
 	MinClaimTTL = time.Second
 )
 
+// Log formats ROTABOT_LOG_FORMAT may name.
+const (
+	LogJSON = "json"
+	LogText = "text"
+)
+
 const (
 	envConfig           = "ROTABOT_CONFIG"
 	envReminderInterval = "ROTABOT_REMINDER_INTERVAL"
 	envClaimTTL         = "ROTABOT_CLAIM_TTL"
+	envLogFormat        = "ROTABOT_LOG_FORMAT"
 )
 
-type urlStyle int
+// Need says when a variable must be set.
+type Need string
 
 const (
-	notURL urlStyle = iota
-	urlWithSlash
-	urlWithoutSlash
+	Optional         Need = ""               // never: it has a default, or unset means something
+	NeedServe        Need = "serve"          // rotabot serve does not start without it
+	NeedAlways       Need = "always"         // serve, and every command that reads the vault
+	NeedGitHubSecret Need = "github_secrets" // when any secret has github_secrets
+	NeedHerokuApp    Need = "heroku_apps"    // when any secret has heroku_apps
 )
 
-// envVar is one variable rotabot reads; the table is the one list LoadEnv, Require
-// and Vars share, so app.json and the code cannot drift apart.
+// EnvVar describes one environment variable rotabot reads. The table of them,
+// EnvVars, is the one list: LoadEnv reads it, `rotabot serve --help` prints it,
+// and the README's environment table and app.json's env are checked against it
+// (cmd/rotabot's deploy tests), so code, help and deployment files cannot drift.
+type EnvVar struct {
+	Name string
+	// Summary says what it is in one line (`…` marks names of settings and
+	// values; Plain removes the marks for a terminal).
+	Summary string
+	// Description is the longer text the Heroku deploy form shows (app.json).
+	Description string
+	// Default is the value used when it is unset ("" for none).
+	Default string
+	// Unset says what happens when it is unset and has no default.
+	Unset string
+	Need  Need
+}
+
+// Plain is s without the `…` marks, for a terminal or a form.
+func Plain(s string) string { return strings.ReplaceAll(s, "`", "") }
+
+// When is the README's and the help's last column: the default, or when the
+// variable is needed.
+func (v EnvVar) When() string {
+	switch v.Need {
+	case NeedServe:
+		return "required for `serve`"
+	case NeedAlways:
+		return "required"
+	case NeedGitHubSecret:
+		return "required if any `github_secrets`"
+	case NeedHerokuApp:
+		return "required if any `heroku_apps`"
+	}
+	if v.Default != "" {
+		return "`" + v.Default + "`"
+	}
+	return "unset: " + v.Unset
+}
+
+type valueKind int
+
+const (
+	plainValue valueKind = iota
+	urlWithSlash
+	urlWithoutSlash
+	durationValue
+	choiceValue
+)
+
+// envVar is a table row with how LoadEnv reads it.
 type envVar struct {
-	name  string
-	def   string
-	url   urlStyle
-	field func(*Env) *string
+	EnvVar
+	kind valueKind
+	str  func(*Env) *string
+	dur  func(*Env) *time.Duration
+	// min is the shortest duration allowed (positive when 0); hint follows a problem.
+	min     time.Duration
+	hint    string
+	choices []string
 }
 
 var envVars = []envVar{
-	{"SLACK_APP_TOKEN", "", notURL, func(e *Env) *string { return &e.SlackAppToken }},
-	{"SLACK_BOT_TOKEN", "", notURL, func(e *Env) *string { return &e.SlackBotToken }},
-	{"SLACK_API_URL", DefaultSlackAPIURL, urlWithSlash, func(e *Env) *string { return &e.SlackAPIURL }},
-	{"GITHUB_API_URL", DefaultGitHubAPIURL, urlWithoutSlash, func(e *Env) *string { return &e.GitHubAPIURL }},
-	{"GITHUB_TOKEN", "", notURL, func(e *Env) *string { return &e.GitHubToken }},
-	{"INFISICAL_SITE_URL", DefaultInfisicalSiteURL, urlWithoutSlash, func(e *Env) *string { return &e.InfisicalSiteURL }},
-	{"INFISICAL_CLIENT_ID", "", notURL, func(e *Env) *string { return &e.InfisicalClientID }},
-	{"INFISICAL_CLIENT_SECRET", "", notURL, func(e *Env) *string { return &e.InfisicalClientSecret }},
-	{"INFISICAL_PROJECT_ID", "", notURL, func(e *Env) *string { return &e.InfisicalProjectID }},
-	{"HEROKU_API_URL", DefaultHerokuAPIURL, urlWithoutSlash, func(e *Env) *string { return &e.HerokuAPIURL }},
-	{"HEROKU_API_KEY", "", notURL, func(e *Env) *string { return &e.HerokuAPIKey }},
-	{envConfig, DefaultConfigPath, notURL, func(e *Env) *string { return &e.ConfigPath }},
-	{"ROTABOT_DB", DefaultDBPath, notURL, func(e *Env) *string { return &e.DBPath }},
+	{EnvVar: EnvVar{Name: "SLACK_APP_TOKEN", Need: NeedServe,
+		Summary:     "app-level token `xapp-…` (`connections:write`): opens the Socket Mode connection",
+		Description: "Slack app-level token (xapp-…) with the connections:write scope, for the Socket Mode connection. Slack app → Basic Information → App-Level Tokens."},
+		str: func(e *Env) *string { return &e.SlackAppToken }},
+	{EnvVar: EnvVar{Name: "SLACK_BOT_TOKEN", Need: NeedServe,
+		Summary:     "bot token `xoxb-…`: posts and updates the run cards, DMs, answers",
+		Description: "Slack bot token (xoxb-…) of the app installed from slack-app-manifest.yaml. Slack app → OAuth & Permissions → Bot User OAuth Token."},
+		str: func(e *Env) *string { return &e.SlackBotToken }},
+	{EnvVar: EnvVar{Name: "SLACK_API_URL", Default: DefaultSlackAPIURL,
+		Summary:     "Slack Web API base",
+		Description: "Slack Web API base URL. Keep the default; tests and the demo point it at a local stand-in."},
+		kind: urlWithSlash, str: func(e *Env) *string { return &e.SlackAPIURL }},
+	{EnvVar: EnvVar{Name: "GITHUB_API_URL", Default: DefaultGitHubAPIURL,
+		Summary:     "GitHub REST base (GitHub Enterprise: `https://HOST/api/v3`); its host also names the settings pages in next steps",
+		Description: "GitHub REST API base URL. Keep the default for github.com; for GitHub Enterprise Server use https://HOST/api/v3."},
+		kind: urlWithoutSlash, str: func(e *Env) *string { return &e.GitHubAPIURL }},
+	{EnvVar: EnvVar{Name: "GITHUB_TOKEN", Need: NeedGitHubSecret,
+		Summary:     "writes the Actions secrets of `github_secrets` (`secrets:write` on those repositories)",
+		Description: "Needed when any secret has github_secrets in the routing matrix: a GitHub token that may write those repositories' Actions secrets (fine-grained: Repository permissions → Secrets: Read and write on exactly those repositories). Leave empty otherwise."},
+		str: func(e *Env) *string { return &e.GitHubToken }},
+	{EnvVar: EnvVar{Name: "INFISICAL_SITE_URL", Default: DefaultInfisicalSiteURL,
+		Summary:     "Infisical base, without `/api`",
+		Description: "Infisical base URL: https://app.infisical.com (US cloud), https://eu.infisical.com (EU cloud) or your own instance."},
+		kind: urlWithoutSlash, str: func(e *Env) *string { return &e.InfisicalSiteURL }},
+	{EnvVar: EnvVar{Name: "INFISICAL_CLIENT_ID", Need: NeedAlways,
+		Summary:     "client id of the Infisical machine identity (Universal Auth)",
+		Description: "Client ID of the Infisical machine identity (Universal Auth) that reads and writes the secrets' folder and the pending folder (/rotabot/pending/)."},
+		str: func(e *Env) *string { return &e.InfisicalClientID }},
+	{EnvVar: EnvVar{Name: "INFISICAL_CLIENT_SECRET", Need: NeedAlways,
+		Summary:     "client secret of that machine identity",
+		Description: "Client secret of that Infisical machine identity (Universal Auth)."},
+		str: func(e *Env) *string { return &e.InfisicalClientSecret }},
+	{EnvVar: EnvVar{Name: "INFISICAL_PROJECT_ID", Need: NeedAlways,
+		Summary:     "the Infisical project holding the secrets",
+		Description: "ID of the Infisical project that holds the secrets (Project Settings → Project ID)."},
+		str: func(e *Env) *string { return &e.InfisicalProjectID }},
+	{EnvVar: EnvVar{Name: "HEROKU_API_URL", Default: DefaultHerokuAPIURL,
+		Summary:     "Heroku Platform API base",
+		Description: "Heroku Platform API base URL. Keep the default."},
+		kind: urlWithoutSlash, str: func(e *Env) *string { return &e.HerokuAPIURL }},
+	{EnvVar: EnvVar{Name: "HEROKU_API_KEY", Need: NeedHerokuApp,
+		Summary:     "sets the config vars of `heroku_apps` (a long-lived key: `heroku authorizations:create`)",
+		Description: "Needed when any secret has heroku_apps in the routing matrix: a long-lived Heroku API key (heroku authorizations:create -d rotabot) of an account that may change those apps' config vars. Leave empty otherwise."},
+		str: func(e *Env) *string { return &e.HerokuAPIKey }},
+	{EnvVar: EnvVar{Name: envConfig, Default: DefaultConfigPath,
+		Summary:     "the routing matrix: a path, the YAML, or base64 of it (`--config` wins over it)",
+		Description: "The routing matrix (see rotabot.example.yaml): a path, the YAML itself, or base64 of it. A dyno has no file of yours unless it is committed, so on Heroku set it to base64 -w0 rotabot.yaml; the default names a rotabot.yaml committed at the root of the repository."},
+		str: func(e *Env) *string { return &e.ConfigPath }},
+	{EnvVar: EnvVar{Name: "ROTABOT_DB", Default: DefaultDBPath,
+		Summary:     "the bbolt file, when `DATABASE_URL` is not set",
+		Description: "Path of rotabot's bbolt file (runs, audit entries, expiry records), used when DATABASE_URL is not set. On Heroku it lives on the dyno's disk and is lost at every restart: see the README."},
+		str: func(e *Env) *string { return &e.DBPath }},
 	// Not checked as a URL here: it holds a password, and the PostgreSQL store
 	// says what is wrong with it without repeating it.
-	{"DATABASE_URL", "", notURL, func(e *Env) *string { return &e.DatabaseURL }},
+	{EnvVar: EnvVar{Name: "DATABASE_URL", Unset: "the bbolt file",
+		Summary:     "PostgreSQL instead of the bbolt file; several processes may share it",
+		Description: "Optional: a PostgreSQL URL. When set, rotabot keeps runs, audit entries and expiry records there instead of the bbolt file ROTABOT_DB, so they survive dyno restarts. Heroku Postgres sets it when attached."},
+		str: func(e *Env) *string { return &e.DatabaseURL }},
+	{EnvVar: EnvVar{Name: envReminderInterval, Default: "1h",
+		Summary:     "how often expiry is checked (Go duration)",
+		Description: "How often token expiry is checked for reminders, as a Go duration (1h, 30m)."},
+		kind: durationValue, dur: func(e *Env) *time.Duration { return &e.ReminderInterval }, hint: "use a Go duration like 1h or 30s"},
+	{EnvVar: EnvVar{Name: envClaimTTL, Default: "30s",
+		Summary:     "how long a process's claim on a run lasts without renewal; after a crash another process takes the run over within about this long (Go duration)",
+		Description: "How long a process's claim on a run lasts without renewal, as a Go duration: when a process dies, another takes its runs over within about this long."},
+		kind: durationValue, dur: func(e *Env) *time.Duration { return &e.ClaimTTL }, min: MinClaimTTL, hint: "use a Go duration like 30s"},
+	{EnvVar: EnvVar{Name: envLogFormat, Unset: "JSON lines, or text when stderr is a terminal",
+		Summary:     "log lines (on stderr) as `json` or `text`",
+		Description: "Optional: the log format, json or text. Unset, logs are JSON lines (what Heroku's log drains expect), or short text lines when stderr is a terminal."},
+		kind: choiceValue, str: func(e *Env) *string { return &e.LogFormat }, choices: []string{LogJSON, LogText}},
+}
+
+// EnvVars returns the table of every environment variable rotabot reads.
+func EnvVars() []EnvVar {
+	out := make([]EnvVar, len(envVars))
+	for i, v := range envVars {
+		out[i] = v.EnvVar
+	}
+	return out
 }
 
 // Vars returns the name of every environment variable rotabot reads.
 func Vars() []string {
-	names := make([]string, 0, len(envVars)+2)
-	for _, v := range envVars {
-		names = append(names, v.name)
+	names := make([]string, len(envVars))
+	for i, v := range envVars {
+		names[i] = v.Name
 	}
-	return append(names, envReminderInterval, envClaimTTL)
+	return names
 }
 
 // LoadEnv reads the environment through getenv (os.Getenv, or a map in tests),
@@ -113,53 +240,53 @@ func Vars() []string {
 // A variable with a problem keeps its default. Values are trimmed of surrounding
 // spaces and line breaks, which copy and paste into a dashboard often adds.
 func LoadEnv(getenv func(string) string) (Env, []string) {
-	var e Env
+	e := Env{ReminderInterval: DefaultReminderInterval, ClaimTTL: DefaultClaimTTL}
 	var probs []string
 	for _, v := range envVars {
-		val := strings.TrimSpace(getenv(v.name))
+		raw := strings.TrimSpace(getenv(v.Name))
+		switch v.kind {
+		case durationValue:
+			if raw == "" {
+				continue
+			}
+			d, err := time.ParseDuration(raw)
+			switch {
+			case err != nil:
+				probs = append(probs, fmt.Sprintf("%s=%q is not a duration — %s", v.Name, raw, v.hint))
+			case v.min == 0 && d <= 0:
+				probs = append(probs, fmt.Sprintf("%s=%q must be positive — %s", v.Name, raw, v.hint))
+			case v.min > 0 && d < v.min:
+				probs = append(probs, fmt.Sprintf("%s=%q is too short — use at least %s (the default, %s, suits production)", v.Name, raw, v.min, v.Default))
+			default:
+				*v.dur(&e) = d
+			}
+			continue
+		case choiceValue:
+			if raw != "" && !slices.Contains(v.choices, strings.ToLower(raw)) {
+				probs = append(probs, fmt.Sprintf("%s=%q is not one of %s — or unset it for %s", v.Name, raw, strings.Join(v.choices, ", "), v.Unset))
+				raw = ""
+			}
+			*v.str(&e) = strings.ToLower(raw)
+			continue
+		}
+		val := raw
 		if val == "" {
-			val = v.def
-		} else if v.url != notURL {
-			norm, problem := normaliseURL(v.name, val, v.def, v.url)
+			val = v.Default
+		} else if v.kind == urlWithSlash || v.kind == urlWithoutSlash {
+			norm, problem := normaliseURL(v.Name, val, v.Default, v.kind)
 			if problem != "" {
 				probs = append(probs, problem)
-				norm = v.def
+				norm = v.Default
 			}
 			val = norm
 		}
-		*v.field(&e) = val
-	}
-
-	e.ReminderInterval = DefaultReminderInterval
-	if raw := strings.TrimSpace(getenv(envReminderInterval)); raw != "" {
-		d, err := time.ParseDuration(raw)
-		switch {
-		case err != nil:
-			probs = append(probs, fmt.Sprintf("%s=%q is not a duration — use a Go duration like 1h or 30s", envReminderInterval, raw))
-		case d <= 0:
-			probs = append(probs, fmt.Sprintf("%s=%q must be positive — use a Go duration like 1h or 30s", envReminderInterval, raw))
-		default:
-			e.ReminderInterval = d
-		}
-	}
-
-	e.ClaimTTL = DefaultClaimTTL
-	if raw := strings.TrimSpace(getenv(envClaimTTL)); raw != "" {
-		d, err := time.ParseDuration(raw)
-		switch {
-		case err != nil:
-			probs = append(probs, fmt.Sprintf("%s=%q is not a duration — use a Go duration like 30s", envClaimTTL, raw))
-		case d < MinClaimTTL:
-			probs = append(probs, fmt.Sprintf("%s=%q is too short — use at least %s (the default, %s, suits production)", envClaimTTL, raw, MinClaimTTL, DefaultClaimTTL))
-		default:
-			e.ClaimTTL = d
-		}
+		*v.str(&e) = val
 	}
 	return e, probs
 }
 
 // normaliseURL checks an API base URL and gives it the trailing slash its client wants.
-func normaliseURL(name, raw, def string, style urlStyle) (string, string) {
+func normaliseURL(name, raw, def string, style valueKind) (string, string) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		shown := fmt.Sprintf("%q", raw)
@@ -266,63 +393,27 @@ func listOf(xs []string) string {
 	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
 }
 
-type sourceKind int
-
-const (
-	fromPath sourceKind = iota
-	fromInline
-	fromBase64
-)
-
-var (
-	matrixStartRe = regexp.MustCompile(`(?m)^(ops_usergroup|channel|audit_channel|reminders|vault|secrets)[ \t]*:`)
-	base64Re      = regexp.MustCompile(`^[A-Za-z0-9+/_-]+=*$`)
-)
-
-// classify tells what ROTABOT_CONFIG holds: a path, the YAML itself (it has a line
-// break or starts like a routing matrix), or base64 of the YAML (wrapped or not,
-// standard or URL alphabet). Base64 is tried first, since its alphabet cannot hold a
-// YAML key's colon; a path that happens to be base64-shaped decodes to no matrix and
-// stays a path.
-func classify(v string) (sourceKind, []byte) {
-	compact := strings.Join(strings.Fields(v), "")
-	if len(compact) >= 8 && base64Re.MatchString(compact) {
-		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-			if b, err := enc.DecodeString(compact); err == nil && utf8.Valid(b) && looksLikeMatrix(string(b)) {
-				return fromBase64, b
-			}
-		}
+// GitHubWebURL is the web address of the GitHub that GITHUB_API_URL names, for
+// the pages people open (token settings): https://github.com for api.github.com,
+// https://HOST for GitHub Enterprise Server's https://HOST/api/v3, https://SUB.ghe.com
+// for GitHub Enterprise Cloud's api.SUB.ghe.com, else the API base itself (a
+// stand-in serves both).
+func (e Env) GitHubWebURL() string {
+	base := e.GitHubAPIURL
+	if base == "" {
+		base = DefaultGitHubAPIURL
 	}
-	if strings.ContainsAny(v, "\r\n") || looksLikeMatrix(v) {
-		return fromInline, []byte(v)
+	u, err := url.Parse(base)
+	if err != nil {
+		return "https://github.com"
 	}
-	return fromPath, nil
-}
-
-func looksLikeMatrix(s string) bool {
-	t := strings.TrimSpace(s)
-	return matrixStartRe.MatchString(s) || strings.HasPrefix(t, "---") || strings.HasPrefix(t, "{")
-}
-
-// LoadFromEnv loads the routing matrix from what ROTABOT_CONFIG holds: a path
-// (default rotabot.yaml), the YAML itself, or base64 of it (for dashboards that keep
-// config vars on one line). Problems in inline or base64 YAML are named
-// "ROTABOT_CONFIG:LINE: …". The error is for a file that cannot be read.
-func LoadFromEnv(value string) (*rotation.Matrix, []Problem, error) {
-	value = strings.TrimSpace(value)
-	kind, data := classify(value)
-	switch kind {
-	case fromInline, fromBase64:
-		m, probs := Parse(envConfig, data)
-		return m, probs, nil
+	switch {
+	case u.Host == "api.github.com":
+		return "https://github.com"
+	case strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/api/v3"):
+		u.Path = strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/api/v3")
+	case strings.HasPrefix(u.Host, "api.") && strings.HasSuffix(u.Hostname(), ".ghe.com"):
+		u.Host = strings.TrimPrefix(u.Host, "api.")
 	}
-	if value == "" {
-		value = DefaultConfigPath
-	}
-	m, probs, err := Load(value)
-	if err != nil && len(value) > 64 && base64Re.MatchString(value) {
-		return nil, nil, rotation.Wrap(rotation.EINVALID, err,
-			"%s looks like base64 but does not decode to a routing matrix — encode the whole file, e.g. base64 -w0 rotabot.yaml", envConfig)
-	}
-	return m, probs, err
+	return strings.TrimRight(u.String(), "/")
 }

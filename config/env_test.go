@@ -56,6 +56,8 @@ func TestLoadEnvNormalises(t *testing.T) {
 		{"ROTABOT_REMINDER_INTERVAL", "30s", func(e Env) string { return e.ReminderInterval.String() }, "30s"},
 		{"DATABASE_URL", " postgres://u:p@db:5432/rotabot \n", func(e Env) string { return e.DatabaseURL }, "postgres://u:p@db:5432/rotabot"},
 		{"ROTABOT_CLAIM_TTL", "2s", func(e Env) string { return e.ClaimTTL.String() }, "2s"},
+		{"ROTABOT_LOG_FORMAT", " TEXT\n", func(e Env) string { return e.LogFormat }, "text"},
+		{"ROTABOT_LOG_FORMAT", "json", func(e Env) string { return e.LogFormat }, "json"},
 	} {
 		t.Run(c.name+"="+c.value, func(t *testing.T) {
 			e, probs := LoadEnv(envOf(map[string]string{c.name: c.value}))
@@ -80,6 +82,7 @@ func TestLoadEnvProblems(t *testing.T) {
 		{"ROTABOT_REMINDER_INTERVAL", "0s", `ROTABOT_REMINDER_INTERVAL="0s" must be positive — use a Go duration like 1h or 30s`},
 		{"ROTABOT_CLAIM_TTL", "thirty", `ROTABOT_CLAIM_TTL="thirty" is not a duration — use a Go duration like 30s`},
 		{"ROTABOT_CLAIM_TTL", "100ms", `ROTABOT_CLAIM_TTL="100ms" is too short — use at least 1s (the default, 30s, suits production)`},
+		{"ROTABOT_LOG_FORMAT", "yaml", `ROTABOT_LOG_FORMAT="yaml" is not one of json, text — or unset it for JSON lines, or text when stderr is a terminal`},
 		{"GITHUB_API_URL", "api.github.com", `GITHUB_API_URL="api.github.com" is not an http(s) base URL — use e.g. https://api.github.com`},
 		{"SLACK_API_URL", "ftp://slack.com/api/", `SLACK_API_URL="ftp://slack.com/api/" is not an http(s) base URL — use e.g. https://slack.com/api/`},
 		{"HEROKU_API_URL", "https://api.heroku.com/?x=1", `HEROKU_API_URL="https://api.heroku.com/?x=1" is not an http(s) base URL — use e.g. https://api.heroku.com`},
@@ -126,7 +129,7 @@ func TestVarsIsEveryVariableRead(t *testing.T) {
 			t.Errorf("Vars misses %s (SPEC §5)", v)
 		}
 	}
-	if len(vars) != 16 {
+	if len(vars) != 17 {
 		t.Errorf("Vars has %d names: %v", len(vars), vars)
 	}
 }
@@ -220,7 +223,7 @@ func TestLoadFromEnv(t *testing.T) {
 		{"base64 problems are named ROTABOT_CONFIG", base64.StdEncoding.EncodeToString([]byte(broken)), brokenWant},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m, probs, err := LoadFromEnv(c.value)
+			m, probs, err := Source{From: FromEnv, Value: c.value}.Load()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -238,7 +241,29 @@ func TestLoadFromEnv(t *testing.T) {
 	}
 }
 
-func TestLoadFromEnvDefaultPathAndErrors(t *testing.T) {
+func TestSourceOf(t *testing.T) {
+	lookup := func(env map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	}
+	for _, c := range []struct {
+		name      string
+		flag      string
+		flagGiven bool
+		env       map[string]string
+		want      Source
+	}{
+		{"nothing set", "", false, nil, Source{From: FromDefault, Value: "rotabot.yaml"}},
+		{"the variable", "", false, map[string]string{"ROTABOT_CONFIG": "/etc/r.yaml"}, Source{From: FromEnv, Value: "/etc/r.yaml"}},
+		{"the variable set to nothing", "", false, map[string]string{"ROTABOT_CONFIG": ""}, Source{From: FromEnv, Value: ""}},
+		{"the flag wins", "x.yaml", true, map[string]string{"ROTABOT_CONFIG": "/etc/r.yaml"}, Source{From: FromFlag, Value: "x.yaml"}},
+	} {
+		if got := SourceOf(c.flag, c.flagGiven, lookup(c.env)); got != c.want {
+			t.Errorf("%s: got %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestSourceDefaultPath(t *testing.T) {
 	dir := t.TempDir()
 	example, err := os.ReadFile(exampleFile)
 	if err != nil {
@@ -248,32 +273,93 @@ func TestLoadFromEnvDefaultPathAndErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(dir)
-
-	m, probs, err := LoadFromEnv("")
+	src := Source{From: FromDefault, Value: DefaultConfigPath}
+	m, probs, err := src.Load()
 	if err != nil || len(probs) > 0 || m == nil {
-		t.Fatalf("empty ROTABOT_CONFIG should load ./rotabot.yaml: %v %v", probs, err)
+		t.Fatalf("the default should load ./rotabot.yaml: %v %v", probs, err)
 	}
-	var out bytes.Buffer
-	if code := Check("", &out); code != 0 || out.String() != "rotabot.yaml: ok — 2 secrets, 8 destinations (4 Heroku apps, 2 GitHub secrets, 2 shell rcs)\n" {
-		t.Errorf("Check(\"\") = %d %q", code, out.String())
+	if src.Name() != "rotabot.yaml" {
+		t.Errorf("named %q", src.Name())
 	}
-	out.Reset()
-	if code := Check(string(example), &out); code != 0 || !strings.HasPrefix(out.String(), "ROTABOT_CONFIG: ok — 2 secrets") {
-		t.Errorf("Check(inline) = %d %q", code, out.String())
+	if n := (Source{From: FromEnv, Value: string(example)}).Name(); n != "ROTABOT_CONFIG" {
+		t.Errorf("inline YAML from ROTABOT_CONFIG is named %q", n)
 	}
+	if n := (Source{From: FromFlag, Value: base64.StdEncoding.EncodeToString(example)}).Name(); n != "--config" {
+		t.Errorf("base64 from --config is named %q", n)
+	}
+}
 
+// Each way a ROTABOT_CONFIG (or --config) value can be wrong has its own
+// message: empty, base64 of something else, base64 cut short.
+func TestSourceValueMistakes(t *testing.T) {
+	example, err := os.ReadFile(exampleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.StdEncoding.EncodeToString(example)
+	cutAt := strings.Index(string(example), "secrets:") + 40 // in the middle of a line
+	cut := base64.StdEncoding.EncodeToString(example[:cutAt])
+	cut = cut[:len(cut)-4] + strings.TrimRight(cut[len(cut)-4:], "=")
+	for len(cut)%4 != 1 { // no base64 is 4n+1 long: what a lost last character leaves
+		cut = cut[:len(cut)-1]
+	}
 	for _, c := range []struct {
-		name, value, want string
+		name string
+		src  Source
+		want string
 	}{
-		{"missing file", "conf/rotabot.yaml", "cannot read the routing matrix conf/rotabot.yaml: there is no such file — point ROTABOT_CONFIG at it, or start from rotabot.example.yaml"},
-		{"base64 of something else", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("not a routing matrix at all. "), 4)),
-			"ROTABOT_CONFIG looks like base64 but does not decode to a routing matrix — encode the whole file, e.g. base64 -w0 rotabot.yaml"},
+		{"ROTABOT_CONFIG set but empty", Source{From: FromEnv, Value: "  \n"},
+			"ROTABOT_CONFIG is set but empty — it should hold the routing matrix: a path, the YAML, or base64 of it. An empty value is what $(base64 -w0 rotabot.yaml) leaves when base64 fails (macOS's base64 has no -w: use base64 -i rotabot.yaml | tr -d '\\n'); unset it to read ./rotabot.yaml"},
+		{"--config empty", Source{From: FromFlag, Value: ""}, "--config is empty — give the routing matrix's path (or its YAML, or base64 of it)"},
+		{"base64 of text that is not a matrix", Source{From: FromEnv, Value: base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("not a routing matrix at all. "), 4))},
+			"ROTABOT_CONFIG holds base64, but it decodes to text that is not a routing matrix (no ops_usergroup, channel, vault or secrets) — encode the routing matrix file itself, e.g. base64 -w0 rotabot.yaml"},
+		{"base64 of binary data", Source{From: FromEnv, Value: base64.StdEncoding.EncodeToString([]byte{0x1f, 0x8b, 0x08, 0, 0xff, 0xfe, 0x80, 0x81, 0x90, 0x91, 0xa0, 0xb1})},
+			"ROTABOT_CONFIG holds base64, but it decodes to binary data, not YAML — encode the routing matrix file itself, e.g. base64 -w0 rotabot.yaml"},
+		{"base64 encoded twice", Source{From: FromFlag, Value: base64.StdEncoding.EncodeToString([]byte(enc))},
+			"--config holds base64, but it decodes to more base64: it was encoded twice — encode the routing matrix file itself, e.g. base64 -w0 rotabot.yaml"},
+		{"base64 cut short", Source{From: FromEnv, Value: cut},
+			"ROTABOT_CONFIG holds base64 of a routing matrix that looks cut short: it decodes to "},
+		{"base64 cut short at a multiple of 4", Source{From: FromEnv, Value: enc[:len(enc)/2/4*4]},
+			"ROTABOT_CONFIG holds base64 of a routing matrix that looks cut short: it decodes to "},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := LoadFromEnv(c.value)
-			if got := rotation.ErrorMessage(err); got != c.want {
+			m, probs, err := c.src.Load()
+			got := rotation.ErrorMessage(err)
+			if !strings.HasPrefix(got, c.want) || (strings.HasSuffix(c.want, ".yaml") || strings.HasSuffix(c.want, "of it)")) && got != c.want {
 				t.Errorf("got  %q\nwant %q", got, c.want)
 			}
+			if strings.Contains(c.name, "cut short") && !strings.Contains(got, "lines and stops in the middle of one") {
+				t.Errorf("the cut is not described: %q", got)
+			}
+			if m != nil || probs != nil {
+				t.Errorf("matrix %v problems %v", m, probs)
+			}
 		})
+	}
+	// A path that is not there stays a path, even base64-shaped.
+	_, _, err = Source{From: FromEnv, Value: "rotabotconfig"}.Load()
+	if got := rotation.ErrorMessage(err); !strings.HasPrefix(got, "cannot read the routing matrix rotabotconfig (ROTABOT_CONFIG): there is no such file") {
+		t.Errorf("a short missing path: %q", got)
+	}
+}
+
+func TestGitHubWebURL(t *testing.T) {
+	for api, web := range map[string]string{
+		"":                                    "https://github.com",
+		"https://api.github.com":              "https://github.com",
+		"https://api.github.com/":             "https://github.com",
+		"https://github.raxx.app/api/v3":      "https://github.raxx.app",
+		"https://github.raxx.app/api/v3/":     "https://github.raxx.app",
+		"https://api.raxx.ghe.com":            "https://raxx.ghe.com",
+		"http://127.0.0.1:4010":               "http://127.0.0.1:4010",
+		"https://ghe.internal:8443/gh/api/v3": "https://ghe.internal:8443/gh",
+	} {
+		e, probs := LoadEnv(envOf(map[string]string{"GITHUB_API_URL": api}))
+		if len(probs) > 0 {
+			t.Fatal(probs)
+		}
+		if got := e.GitHubWebURL(); got != web {
+			t.Errorf("GITHUB_API_URL=%q: web %q, want %q", api, got, web)
+		}
 	}
 }

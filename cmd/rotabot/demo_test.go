@@ -23,10 +23,10 @@ func TestDemoReadsWell(t *testing.T) {
 		var out, errb bytes.Buffer
 		c := &cli{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		code := c.playDemo(ctx, &out, color)
+		err := c.playDemo(ctx, &out, color)
 		cancel()
-		if code != 0 {
-			t.Fatalf("color %v: exit code %d\n%s\n%s", color, code, out.String(), errb.String())
+		if err != nil {
+			t.Fatalf("color %v: %v\n%s\n%s", color, err, out.String(), errb.String())
 		}
 		text := out.String()
 		if color {

@@ -7,6 +7,7 @@ package main
 // its scope in the manifest, a scope the code no longer needs.
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -215,7 +216,7 @@ func defaultedVars(t *testing.T) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	for _, name := range config.Vars() {
 		found := false
-		for _, probe := range []string{"https://probe.invalid/p", "17s"} {
+		for _, probe := range []string{"https://probe.invalid/p", "17s", "text"} {
 			e, probs := config.LoadEnv(func(k string) string {
 				if k == name {
 					return probe
@@ -321,6 +322,28 @@ func TestAppJSON(t *testing.T) {
 					t.Errorf("%s's default looks like a token", name)
 				}
 			}
+		}
+	}
+
+	// The one table (config.EnvVars) says the same: the description, whether it
+	// is required, and the default.
+	for _, v := range config.EnvVars() {
+		e, ok := a.Env[v.Name]
+		if !ok {
+			continue
+		}
+		if e.Description != v.Description {
+			t.Errorf("%s: app.json's description differs from config.EnvVars' Description:\napp.json %q\ntable    %q", v.Name, e.Description, v.Description)
+		}
+		wantRequired := v.Need == config.NeedServe || v.Need == config.NeedAlways
+		if e.Required != nil && *e.Required != wantRequired {
+			t.Errorf("%s: required is %v in app.json, but the table says %q", v.Name, *e.Required, v.Need)
+		}
+		switch {
+		case e.Value == nil && v.Default != "":
+			t.Errorf("%s: app.json has no value, but the table's default is %q", v.Name, v.Default)
+		case e.Value != nil && *e.Value != v.Default:
+			t.Errorf("%s: app.json's value %q differs from the table's default %q", v.Name, *e.Value, v.Default)
 		}
 	}
 
@@ -609,4 +632,52 @@ func slackUse(t *testing.T) (calls, events map[string]bool) {
 		t.Fatal(err)
 	}
 	return calls, events
+}
+
+// TestEnvironmentTable: the README's environment table and `rotabot serve --help`
+// list every variable of config.EnvVars, one line each, saying the same.
+func TestEnvironmentTable(t *testing.T) {
+	var want []string
+	for _, v := range config.EnvVars() {
+		want = append(want, "| `"+v.Name+"` | "+v.Summary+" | "+v.When()+" |")
+	}
+	lines := strings.Split(string(deployFile(t, "README.md")), "\n")
+	start := slices.Index(lines, "| variable | what it is | default |")
+	if start < 0 {
+		t.Fatal("the README has no environment table (| variable | what it is | default |)")
+	}
+	var got []string
+	for _, l := range lines[start+2:] {
+		if !strings.HasPrefix(l, "|") {
+			break
+		}
+		got = append(got, l)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the README's environment table differs from config.EnvVars; it should read:\n%s", strings.Join(want, "\n"))
+	}
+
+	var out bytes.Buffer
+	c := &cli{stdout: &out, stderr: io.Discard, getenv: func(string) string { return "" }}
+	if code := c.run(context.Background(), []string{"serve", "--help"}); code != 0 {
+		t.Fatalf("serve --help exited %d", code)
+	}
+	help := out.String()
+	for _, v := range config.EnvVars() {
+		n := 0
+		for _, l := range strings.Split(help, "\n") {
+			if f := strings.Fields(l); len(f) > 0 && f[0] == v.Name {
+				n++
+				if !strings.Contains(l, config.Plain(v.Summary)) || !strings.HasSuffix(l, "— "+config.Plain(v.When())) {
+					t.Errorf("serve --help's line for %s does not say what the table says: %q", v.Name, l)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("serve --help has %d lines for %s, want 1:\n%s", n, v.Name, help)
+		}
+	}
+	if strings.Contains(help, "`") {
+		t.Errorf("serve --help holds markdown:\n%s", help)
+	}
 }

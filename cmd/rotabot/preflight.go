@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,33 +12,42 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// preflight checks every credential `rotabot serve` needs before it connects —
-// Slack's bot and app tokens, GitHub's GITHUB_TOKEN, Heroku's key — and returns
-// one line per problem (Infisical's login is checked when the vault is built).
-// The checks run at once; none prints a credential.
+// preflight checks every credential `rotabot serve` needs that is set, before it
+// connects — Slack's bot and app tokens, GitHub's GITHUB_TOKEN, Heroku's key — and
+// returns one line per problem (Infisical's login is checked when the vault is
+// built). One that is missing or of the wrong kind is already a problem of the
+// environment (config.Env.Require) and is not tried. The checks run at once; none
+// prints a credential.
 func preflight(ctx context.Context, env config.Env, m *rotation.Matrix, ad *adapters, api *slack.Client) []string {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	var needHeroku, needGitHub bool
-	for _, sc := range m.Secrets {
-		needHeroku = needHeroku || len(sc.Consumers.HerokuApps) > 0
-		needGitHub = needGitHub || len(sc.Consumers.GitHubSecrets) > 0
+	// Without a matrix it cannot be told whether GitHub and Heroku are needed:
+	// a credential that is set is checked anyway.
+	needHeroku, needGitHub := m == nil, m == nil
+	if m != nil {
+		for _, sc := range m.Secrets {
+			needHeroku = needHeroku || len(sc.Consumers.HerokuApps) > 0
+			needGitHub = needGitHub || len(sc.Consumers.GitHubSecrets) > 0
+		}
 	}
-	checks := []func() string{
-		func() string {
+	var checks []func() string
+	if strings.HasPrefix(env.SlackBotToken, "xoxb-") {
+		checks = append(checks, func() string {
 			if _, err := api.AuthTestContext(ctx); err != nil {
 				return slackProblem("SLACK_BOT_TOKEN", "auth.test", err)
 			}
 			return ""
-		},
-		func() string {
+		})
+	}
+	if strings.HasPrefix(env.SlackAppToken, "xapp-") {
+		checks = append(checks, func() string {
 			if _, _, err := api.StartSocketModeContext(ctx); err != nil {
 				return slackProblem("SLACK_APP_TOKEN", "apps.connections.open", err)
 			}
 			return ""
-		},
+		})
 	}
-	if needGitHub {
+	if needGitHub && env.GitHubToken != "" {
 		checks = append(checks, func() string {
 			if _, err := ad.github.CheckAdmin(ctx); err != nil {
 				return rotation.ErrorMessage(err)
@@ -45,7 +55,7 @@ func preflight(ctx context.Context, env config.Env, m *rotation.Matrix, ad *adap
 			return ""
 		})
 	}
-	if needHeroku {
+	if needHeroku && env.HerokuAPIKey != "" {
 		checks = append(checks, func() string {
 			if _, err := ad.heroku.Account(ctx); err != nil {
 				return rotation.ErrorMessage(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os/user"
+	"regexp"
 	"strings"
 	"time"
 
@@ -12,106 +13,54 @@ import (
 	"github.com/raxx-app/rotabot/rotation"
 )
 
-const rotateSynopsis = `rotabot rotate SECRET [--dry-run] [--vault-path P] [--apps a,b] [--gh-secret-repo o/r] [-config FILE]
+// rotateOptions are `rotabot rotate`'s.
+type rotateOptions struct {
+	Secret       string
+	DryRun       bool
+	VaultPath    string   // --vault-path
+	Apps         []string // --apps
+	GHSecretRepo string   // --gh-secret-repo
+	Config       configOption
+}
 
-The SOP's bridge script (step 5, option A) on rotabot's engine: reads SECRET's new
-value from Infisical, sets it on every Heroku app and GitHub Actions secret of the
-routing matrix in parallel, verifies each, records the run and an audit entry, and
-prints a SUMMARY with the next steps for revoking the old token. Exit 0 only if
-every destination succeeded. Run it again to retry only what failed.`
+func (o *rotateOptions) overrides() rotation.Overrides {
+	return rotation.Overrides{VaultPath: o.VaultPath, HerokuApps: o.Apps, GitHubSecret: o.GHSecretRepo}
+}
 
-// rotate is `rotabot rotate`.
-func (c *cli) rotate(ctx context.Context, args []string) int {
-	fs := newFlagSet(c, "rotate", rotateSynopsis)
-	dry := fs.Bool("dry-run", false, "print the plan and the current token's login and expiry; write nothing")
-	vaultPath := fs.String("vault-path", "", "Infisical folder of the secret (default: vault.path of the routing matrix)")
-	apps := fs.String("apps", "", "comma-separated Heroku apps, instead of the routing matrix's heroku_apps")
-	repo := fs.String("gh-secret-repo", "", "owner/repo whose Actions secret to set, instead of the routing matrix's github_secrets")
-	cfg := fs.String("config", "", "routing matrix (default $ROTABOT_CONFIG, else rotabot.yaml)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(c.stderr, "rotabot rotate: name one secret, e.g. rotabot rotate GITHUB_API_READONLY_TOKEN (rotabot rotate --help)")
-		return 2
-	}
-	secret := pos[0]
-	o := rotation.Overrides{VaultPath: *vaultPath, HerokuApps: splitList(*apps), GitHubSecret: *repo}
-	if msg := checkOverrides(o, secret); msg != "" {
-		fmt.Fprintln(c.stderr, "rotabot rotate: "+msg)
-		return 2
-	}
-	env, m, ok := c.loadSetup(*cfg)
-	if !ok {
-		return 2
-	}
-	plan, err := m.Plan(secret, o, time.Now())
-	if err != nil {
-		fmt.Fprintf(c.stderr, "rotabot rotate: %s — known secrets: %s\n", rotation.ErrorMessage(err), strings.Join(m.Names(), ", "))
-		return 2
-	}
-	if missing := need(env, plan); len(missing) > 0 {
-		for _, l := range missing {
-			fmt.Fprintln(c.stderr, l)
+func newRotateCmd(c *cli, runF func(context.Context, *rotateOptions) error) *command {
+	cmd := newCommand("rotate", "SECRET", "propagate the value in Infisical to every consumer and verify (the bridge script)",
+		"The team procedure's bridge script (propagation, scripted) on rotabot's engine, for when Slack is\n"+
+			"down: reads SECRET's new value from Infisical, sets it on every Heroku app and GitHub Actions\n"+
+			"secret of the routing matrix in parallel, verifies each, records the run and an audit entry, and\n"+
+			"prints a SUMMARY with the next steps for revoking the old token. Exit 0 only if every destination\n"+
+			"succeeded. Run it again to retry what failed. With --dry-run it reads (Infisical, GitHub's\n"+
+			"GET /user) and writes nothing; it needs only the Infisical variables.")
+	opts := &rotateOptions{}
+	var apps string
+	cmd.flags.BoolVar(&opts.DryRun, "dry-run", false, "print the plan and the current token's login and expiry; write nothing")
+	cmd.flags.StringVar(&opts.VaultPath, "vault-path", "", "the Infisical folder `P` of the secret, instead of vault.path of the routing matrix")
+	cmd.flags.StringVar(&apps, "apps", "", "comma-separated Heroku apps `a,b`, instead of the routing matrix's heroku_apps")
+	cmd.flags.StringVar(&opts.GHSecretRepo, "gh-secret-repo", "", "the repository `o/r` whose Actions secret to set, instead of the routing matrix's github_secrets")
+	addConfigFlag(cmd, &opts.Config)
+	cmd.run = func(ctx context.Context, args []string) error {
+		switch {
+		case len(args) == 0:
+			return &usageError{msg: "name one secret", hint: "rotabot rotate SECRET, e.g. rotabot rotate GITHUB_API_READONLY_TOKEN"}
+		case len(args) > 1:
+			return &usageError{msg: fmt.Sprintf("unexpected argument %q: rotate takes one secret", args[1]), hint: "rotabot rotate " + args[0]}
 		}
-		return 2
-	}
-	log := newLogger(c.stderr).With("method", "cli")
-	ad, err := buildAdapters(ctx, env, c.getenv, log)
-	if err != nil {
-		if ad != nil {
-			ad.Close()
+		opts.Secret = args[0]
+		opts.Apps = splitList(apps)
+		opts.Config.given(cmd.flags)
+		if msg := checkOverrides(opts.overrides(), opts.Secret); msg != "" {
+			return &usageError{msg: msg, hint: "rotabot help rotate"}
 		}
-		fmt.Fprintln(c.stderr, rotation.ErrorMessage(err))
-		return 1
-	}
-	defer ad.Close()
-
-	if *dry {
-		eng := ad.engine(m, nil, nil, log, 0)
-		dr, err := eng.DryRun(ctx, secret, o)
-		if err != nil {
-			fmt.Fprintln(c.stderr, rotation.ErrorMessage(err))
-			return 1
+		if runF != nil {
+			return runF(ctx, opts)
 		}
-		fmt.Fprintln(c.stdout, "DRY RUN — nothing is written.")
-		for _, l := range dr.Plan.Lines() {
-			fmt.Fprintln(c.stdout, l)
-		}
-		if dr.Problem != "" {
-			fmt.Fprintln(c.stdout, "  ⚠ "+dr.Problem)
-		} else {
-			fmt.Fprintf(c.stdout, "  value in Infisical: login %s, %s, %s\n", dr.Current.Login, dr.Current.Kind, rotation.ExpiryText(dr.Current.ExpiresAt))
-		}
-		return 0
+		return c.runRotate(ctx, opts)
 	}
-
-	st, err := openStore(ctx, env)
-	if err != nil {
-		fmt.Fprintln(c.stderr, rotation.ErrorMessage(err))
-		return 1
-	}
-	defer st.Close()
-	eng := ad.engine(m, st, &cliNotifier{w: c.stdout}, log, 0)
-	run, err := eng.StartCLI(ctx, rotation.CLIRequest{Secret: secret, Actor: actor(), Overrides: o})
-	if err != nil {
-		fmt.Fprintln(c.stderr, "rotabot rotate: "+rotation.ErrorMessage(err))
-		return 1
-	}
-	fmt.Fprintf(c.stdout, "Run %s: propagating %s (%s) to %d destinations…\n", run.ID, secret, run.NewFingerprint, len(run.Destinations))
-	run, err = eng.Advance(ctx, run.ID)
-	if err != nil {
-		fmt.Fprintln(c.stderr, "rotabot rotate: "+rotation.ErrorMessage(err))
-		if run == nil {
-			return 1
-		}
-	}
-	printSummary(c.stdout, run, m)
-	if run.State != rotation.StateCompleted {
-		return 1
-	}
-	return 0
+	return cmd
 }
 
 // checkOverrides checks the flags with the routing matrix's own rules.
@@ -132,6 +81,112 @@ func checkOverrides(o rotation.Overrides, secret string) string {
 	return ""
 }
 
+func (c *cli) runRotate(ctx context.Context, opts *rotateOptions) error {
+	su, problems := c.loadSetup(opts.Config)
+	log := c.logger(su.env).With("method", "cli")
+	o := opts.overrides()
+	var plan rotation.Plan
+	if su.m != nil {
+		var err error
+		if plan, err = su.m.Plan(opts.Secret, o, time.Now()); err != nil {
+			return &usageError{msg: fmt.Sprintf("%s — known secrets: %s", rotation.ErrorMessage(err), strings.Join(su.m.Names(), ", ")),
+				hint: "rotabot rotate " + su.m.Names()[0]}
+		}
+	}
+	// A dry run reads the vault and asks GitHub about the token it holds: it
+	// needs the Infisical identity, nothing that writes.
+	problems = append(problems, readNeeds(su.env)...)
+	written := cliDestinations(plan.Destinations)
+	missing := writeNeeds(su.env, written)
+	if !opts.DryRun {
+		problems = append(problems, missing...)
+	}
+	if len(problems) > 0 {
+		return &problemsError{lines: problems, what: "problem", fix: "fix %s and run again"}
+	}
+	ad, err := buildAdapters(ctx, su.env, c.getenv, log)
+	if err != nil {
+		if ad != nil {
+			ad.Close()
+		}
+		return err
+	}
+	defer ad.Close()
+	if opts.DryRun {
+		return c.dryRun(ctx, ad.engine(su.m, nil, nil, log, 0), su.env, opts.Secret, o, missing)
+	}
+
+	st, err := openStore(ctx, su.env)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	eng := ad.engine(su.m, st, &cliNotifier{w: c.stdout}, log, 0)
+	run, err := eng.StartCLI(ctx, rotation.CLIRequest{Secret: opts.Secret, Actor: actor(), Overrides: o})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "Run %s: propagating %s (%s) to %s…\n", run.ID, opts.Secret, run.NewFingerprint, rotation.Plural(len(run.Destinations), "destination", "destinations"))
+	run, err = eng.Advance(ctx, run.ID)
+	if run == nil {
+		return err
+	}
+	printSummary(c.stdout, run, su.m, su.env)
+	if err != nil {
+		return err
+	}
+	if run.State != rotation.StateCompleted {
+		return fmt.Errorf("run %s ended %s: see the SUMMARY above", run.ID, run.State.Word())
+	}
+	return nil
+}
+
+// cliDestinations are the destinations the CLI writes: not shell-rc operators,
+// whom it cannot DM (the SUMMARY names them).
+func cliDestinations(ds []rotation.Destination) []rotation.Destination {
+	var out []rotation.Destination
+	for _, d := range ds {
+		if d.Kind != rotation.DestShellRC {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// dryRun prints the plan as the CLI would carry it out and what the value in
+// Infisical is; a credential a real run would miss is a warning in it.
+func (c *cli) dryRun(ctx context.Context, eng *rotation.Engine, env config.Env, secret string, o rotation.Overrides, missing []string) error {
+	dr, err := eng.DryRun(ctx, secret, o)
+	if err != nil {
+		return err
+	}
+	plan := dr.Plan
+	var shell []string
+	for _, d := range plan.Destinations {
+		if d.Kind == rotation.DestShellRC {
+			shell = append(shell, d.Target)
+		}
+	}
+	plan.Destinations = cliDestinations(plan.Destinations)
+	plan.NewTokenURL = onHost(plan.NewTokenURL, env.GitHubWebURL())
+	fmt.Fprintln(c.stdout, "DRY RUN — nothing is written.")
+	for _, l := range plan.Lines() {
+		fmt.Fprintln(c.stdout, plainText(l))
+	}
+	if len(shell) > 0 {
+		fmt.Fprintf(c.stdout, "  not written by the CLI: the shell rc of %s (it cannot DM them: the SUMMARY says whom to tell)\n", strings.Join(shell, ", "))
+	}
+	for _, m := range missing {
+		fmt.Fprintln(c.stdout, "  ⚠ "+m)
+	}
+	if dr.Problem != "" {
+		fmt.Fprintln(c.stdout, "  ⚠ "+plainText(dr.Problem))
+	} else {
+		fmt.Fprintf(c.stdout, "  value in Infisical: login %s, %s, %s\n", dr.Current.Login, dr.Current.Kind, rotation.ExpiryText(dr.Current.ExpiresAt))
+	}
+	return nil
+}
+
 func actor() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return "cli:" + u.Username
@@ -140,12 +195,12 @@ func actor() string {
 }
 
 // printSummary is the bridge script's SUMMARY: each destination with its status,
-// then the next steps for revoking the old token.
-func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix) {
+// then the next steps for revoking the old token, on the configured GitHub.
+func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.Env) {
 	fmt.Fprintf(w, "\nSUMMARY — %s, run %s: %s\n", r.Secret, r.ID, r.State.Word())
 	width := 0
 	for _, d := range r.Destinations {
-		width = max(width, len([]rune(d.Label())))
+		width = max(width, len([]rune(d.PlainLabel())))
 	}
 	for _, d := range r.Destinations {
 		status := "OK (set and verified)"
@@ -158,13 +213,13 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix) {
 		default:
 			status = strings.ToUpper(string(d.State))
 		}
-		fmt.Fprintf(w, "  %-*s  %s\n", width, d.Label(), status)
+		fmt.Fprintf(w, "  %-*s  %s\n", width, d.PlainLabel(), plainText(status))
 	}
 	if v := r.Step(rotation.StepVerify); v != nil && v.Message != "" {
-		fmt.Fprintf(w, "  verify: %s\n", v.Message)
+		fmt.Fprintf(w, "  verify: %s\n", plainText(v.Message))
 	}
 	if r.Notice != "" {
-		fmt.Fprintf(w, "  %s\n", r.Notice)
+		fmt.Fprintf(w, "  %s\n", plainText(r.Notice))
 	}
 	fmt.Fprintln(w, "\nNext steps:")
 	if r.State != rotation.StateCompleted {
@@ -172,19 +227,65 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix) {
 		fmt.Fprintln(w, "  2. Do not revoke the old token until every destination is OK.")
 		return
 	}
-	fmt.Fprintf(w, "  1. Revoke the OLD token (fingerprint %s) at %s (Delete for classic, Revoke for fine-grained).\n", orDash(r.OldFingerprint), r.TokenKind.SettingsURL())
-	fmt.Fprintln(w, "  2. Confirm it is dead: GET https://api.github.com/user with the old token must answer 401.")
+	settings := onHost(r.TokenKind.SettingsURL(), env.GitHubWebURL())
+	how := "Revoke"
+	if r.TokenKind == rotation.Classic {
+		how = "Delete"
+	}
+	if r.OldFingerprint != "" {
+		fmt.Fprintf(w, "  1. Revoke the OLD token (fingerprint %s) at %s (%s).\n", r.OldFingerprint, settings, how)
+	} else {
+		fmt.Fprintf(w, "  1. Revoke the OLD token at %s (%s). Its fingerprint is unknown: %s.\n", settings, how, unknownOldReason(r))
+		fmt.Fprintf(w, "     To tell it apart there: it belongs to %s, it is not the new one (%s), and it is the token your consumers used before this run — GitHub lists each token's name, expiry and when it was last used.\n",
+			orUnknown(r.Login), rotation.ExpiryText(r.NewExpiry))
+	}
+	fmt.Fprintf(w, "  2. Confirm it is dead: GET %s/user with the old token must answer 401.\n", env.GitHubAPIURL)
 	if sc, err := m.Secret(r.Secret); err == nil && len(sc.Consumers.ShellRCOperators) > 0 {
 		fmt.Fprintf(w, "  3. Tell the shell-rc operators (%s) to pull the new value from Infisical: the CLI does not DM them.\n", strings.Join(sc.Consumers.ShellRCOperators, ", "))
 	}
 	fmt.Fprintf(w, "Audit: %s written (method cli).\n", rotation.ActionCompleted)
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "unknown"
+// unknownOldReason says why the CLI could not fingerprint the old token: it reads
+// it from the vault version before the one it propagated.
+func unknownOldReason(r *rotation.Run) string {
+	if r.VaultVersionBefore == 0 {
+		return fmt.Sprintf("Infisical keeps no earlier version of %s (the value propagated is its first), so rotabot never saw the old token", r.Secret)
 	}
-	return s
+	return fmt.Sprintf("Infisical's version %d of %s, the one before the value propagated, could not be read (deleted from its history, or the machine identity may not read old versions)", r.VaultVersionBefore, r.Secret)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "the same GitHub account"
+	}
+	return "login " + s
+}
+
+// onHost moves a github.com web URL to the configured GitHub's web host.
+func onHost(u, web string) string {
+	if rest, ok := strings.CutPrefix(u, "https://github.com"); ok {
+		return web + rest
+	}
+	return u
+}
+
+var (
+	slackLinkRe    = regexp.MustCompile(`<(https?://[^|>]+)\|([^>]+)>`)
+	slackMentionRe = regexp.MustCompile(`<([@#!])([A-Za-z0-9^]+)(?:\|[^>]*)?>`)
+)
+
+// plainText turns Slack's formatting in a line meant for a card into text for a
+// terminal: <@U1> → @U1, <#C1> → #C1, <url|text> → text (url).
+func plainText(s string) string {
+	s = slackLinkRe.ReplaceAllString(s, "$2 ($1)")
+	return slackMentionRe.ReplaceAllStringFunc(s, func(m string) string {
+		sm := slackMentionRe.FindStringSubmatch(m)
+		if sm[1] == "!" {
+			return "@" + strings.TrimPrefix(sm[2], "subteam^")
+		}
+		return sm[1] + sm[2]
+	})
 }
 
 // cliNotifier prints the run's progress lines for the person at the terminal.
@@ -192,7 +293,7 @@ type cliNotifier struct{ w io.Writer }
 
 func (n *cliNotifier) RunChanged(_ context.Context, r *rotation.Run, note string) (rotation.CardRef, error) {
 	if note != "" {
-		fmt.Fprintf(n.w, "  · %s\n", note)
+		fmt.Fprintf(n.w, "  · %s\n", plainText(note))
 	}
 	return rotation.CardRef{}, nil // no card: the terminal is the only place it shows
 }

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/raxx-app/rotabot/bot"
@@ -19,36 +19,50 @@ import (
 // SIGKILL 30 s after SIGTERM).
 const ShutdownGrace = 20 * time.Second
 
-// serve is `rotabot serve`.
-func (c *cli) serve(ctx context.Context, args []string) int {
-	fs := newFlagSet(c, "serve", "rotabot serve [-config FILE]\n\nRuns the Slack bot over Socket Mode. The environment is described in README.md.")
-	cfg := fs.String("config", "", "routing matrix (default $ROTABOT_CONFIG, else rotabot.yaml)")
-	if code, ok := parseNoArgs(fs, args); !ok {
-		return code
-	}
-	env, m, ok := c.loadSetup(*cfg)
-	if !ok {
-		return 2
-	}
-	if missing := env.Require(m, true); len(missing) > 0 {
-		for _, l := range missing {
-			fmt.Fprintln(c.stderr, l)
+// serveOptions are `rotabot serve`'s.
+type serveOptions struct {
+	Config configOption
+}
+
+func newServeCmd(c *cli, runF func(context.Context, *serveOptions) error) *command {
+	cmd := newCommand("serve", "", "run the Slack bot over Socket Mode (the Heroku worker)",
+		"Runs the Slack bot: /rotate, its buttons and its form, over a Socket Mode connection (no public\nURL). Before connecting it checks the routing matrix, the environment and every credential that\nis set, and reports every problem at once. Logs go to stderr: JSON lines, or short text lines\nwhen stderr is a terminal (ROTABOT_LOG_FORMAT chooses).")
+	opts := &serveOptions{}
+	addConfigFlag(cmd, &opts.Config)
+	cmd.more = printEnvironment
+	cmd.run = noArgs(cmd, func(ctx context.Context) error {
+		opts.Config.given(cmd.flags)
+		if runF != nil {
+			return runF(ctx, opts)
 		}
-		return 2
+		return c.runServe(ctx, opts)
+	})
+	return cmd
+}
+
+// printEnvironment is serve's help about the environment: every variable, one
+// line each, from the one table (config.EnvVars) the README and app.json follow.
+func printEnvironment(w io.Writer) {
+	fmt.Fprintln(w, "Environment (every variable rotabot reads; the README's environment table and app.json say the same):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, v := range config.EnvVars() {
+		fmt.Fprintf(tw, "  %s\t%s — %s\n", v.Name, config.Plain(v.Summary), config.Plain(v.When()))
 	}
-	log := newLogger(c.stdout)
-	s, err := startServer(ctx, env, m, c.getenv, log)
+	tw.Flush()
+	fmt.Fprintln(w, "and each variable a verify check's headers_env names in the routing matrix (e.g. CONSOLE_OPS_COOKIE).")
+}
+
+func (c *cli) runServe(ctx context.Context, opts *serveOptions) error {
+	su, problems := c.loadSetup(opts.Config)
+	log := c.logger(su.env)
+	log.Info("rotabot starting", c.version().attrs()...)
+	problems = append(problems, su.env.Require(su.m, true)...)
+	if su.m == nil && (su.env.GitHubToken == "" || su.env.HerokuAPIKey == "") {
+		problems = append(problems, "GITHUB_TOKEN and HEROKU_API_KEY: each is needed if the routing matrix has github_secrets or heroku_apps, which cannot be told until it reads")
+	}
+	s, err := startServer(ctx, su.env, su.m, c.getenv, log, problems)
 	if err != nil {
-		var se *startupError
-		if errors.As(err, &se) {
-			for _, p := range se.problems {
-				fmt.Fprintln(c.stderr, p)
-			}
-			fmt.Fprintf(c.stderr, "rotabot serve: %s: fix them and start again\n", rotation.Plural(len(se.problems), "start-up problem", "start-up problems"))
-			return 1
-		}
-		fmt.Fprintln(c.stderr, rotation.ErrorMessage(err))
-		return 1
+		return err
 	}
 	return s.Run(ctx)
 }
@@ -68,13 +82,15 @@ type server struct {
 	cancelWork context.CancelFunc
 }
 
-func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv func(string) string, log *slog.Logger) (*server, error) {
-	// Start-up checks: every credential, each problem on one line, before connecting.
+// startServer builds the bot. First it checks every credential that is set
+// (those that are not are among problems already), and reports them together with
+// the problems found before (the environment, the routing matrix): all at once,
+// before connecting, each on its line.
+func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv func(string) string, log *slog.Logger, problems []string) (*server, error) {
 	ad, err := buildAdapters(ctx, env, getenv, log)
 	if ad == nil {
 		return nil, err
 	}
-	var problems []string
 	if err != nil {
 		problems = append(problems, rotation.ErrorMessage(err))
 	}
@@ -86,7 +102,7 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 	problems = append(problems, preflight(ctx, env, m, ad, api)...)
 	if len(problems) > 0 {
 		ad.Close()
-		return nil, &startupError{problems: problems}
+		return nil, &problemsError{lines: problems, what: "start-up problem", fix: "fix %s and start again"}
 	}
 	st, err := openStore(ctx, env)
 	if err != nil {
@@ -104,9 +120,10 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 	return &server{env: env, log: log, store: st, adapters: ad, engine: eng, handlers: h, bot: b, api: api, work: work, cancelWork: cancelWork}, nil
 }
 
-// run serves until ctx ends (SIGTERM), then stops taking new work, lets the step
-// in hand finish within ShutdownGrace, closes the store and returns.
-func (s *server) Run(ctx context.Context) int {
+// Run serves until ctx ends (SIGTERM), then stops taking new work, lets the step
+// in hand finish within ShutdownGrace, closes the store and returns. The error is
+// a Slack connection that ended for good.
+func (s *server) Run(ctx context.Context) error {
 	stopBackground := s.startBackground()
 	if resumed, err := s.engine.Resume(s.work); err != nil {
 		s.log.Error("could not resume open runs", "err", err)
@@ -116,14 +133,13 @@ func (s *server) Run(ctx context.Context) int {
 	// Another process on the same database may die mid-run: take its runs over.
 	s.engine.StartResumer(s.work, 0)
 	err := s.bot.Run(ctx, s.work)
-	code := 0
 	if err != nil {
 		s.log.Error("the Slack connection ended", "err", err)
-		code = 1
+		err = fmt.Errorf("the Slack connection ended: %s", message(err))
 	}
 	stopBackground()
 	s.shutdown()
-	return code
+	return err
 }
 
 func (s *server) shutdown() {
@@ -149,8 +165,3 @@ func (s *server) shutdown() {
 	}
 	s.log.Info("stopped")
 }
-
-// startupError is every problem the start-up checks found.
-type startupError struct{ problems []string }
-
-func (e *startupError) Error() string { return strings.Join(e.problems, "; ") }

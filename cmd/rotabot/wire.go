@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,40 +21,61 @@ import (
 	rinfisical "github.com/raxx-app/rotabot/rotation/infisical"
 )
 
-// newLogger logs JSON lines, or text when w is a terminal.
-func newLogger(w io.Writer) *slog.Logger {
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			return slog.New(slog.NewTextHandler(w, nil))
+// newLogger writes log lines to w: JSON lines, or short text lines when format
+// says so — by default when w is a terminal, where a person reads them.
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "" {
+		format = config.LogJSON
+		if isTerminal(w) {
+			format = config.LogText
 		}
+	}
+	if format == config.LogText {
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 {
+				return slog.String(slog.TimeKey, a.Value.Time().Format("15:04:05"))
+			}
+			return a
+		}}))
 	}
 	return slog.New(slog.NewJSONHandler(w, nil))
 }
 
-// loadSetup reads the environment and the routing matrix. Every problem is
-// printed, one line each; ok is false when any stands.
-func (c *cli) loadSetup(configFlag string) (config.Env, *rotation.Matrix, bool) {
-	env, probs := config.LoadEnv(c.getenv)
-	for _, p := range probs {
-		fmt.Fprintln(c.stderr, p)
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
 	}
-	src := env.ConfigPath
-	if configFlag != "" {
-		src = configFlag
-	}
-	m, mprobs, err := config.LoadFromEnv(src)
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// logger is the command's logger: on stderr, in the format ROTABOT_LOG_FORMAT
+// names, else JSON or, on a terminal, text.
+func (c *cli) logger(env config.Env) *slog.Logger { return newLogger(c.stderr, env.LogFormat) }
+
+// setup is what a command reads before it works: the environment and the
+// routing matrix.
+type setup struct {
+	env config.Env
+	src config.Source
+	m   *rotation.Matrix // nil when the matrix has a problem
+}
+
+// loadSetup reads the environment and the routing matrix, and returns every
+// problem with either, one line each: a person fixes them in one go.
+func (c *cli) loadSetup(o configOption) (setup, []string) {
+	env, problems := config.LoadEnv(c.getenv)
+	su := setup{env: env, src: c.source(o)}
+	m, mprobs, err := su.src.Load()
 	if err != nil {
-		fmt.Fprintln(c.stderr, rotation.ErrorMessage(err))
-		return env, nil, false
+		return su, append(problems, message(err))
 	}
 	for _, p := range mprobs {
-		fmt.Fprintln(c.stderr, p.String())
+		problems = append(problems, p.String())
 	}
-	if len(mprobs) > 0 {
-		fmt.Fprintf(c.stderr, "the routing matrix has %d problems: fix them (rotabot check shows them too)\n", len(mprobs))
-		return env, nil, false
-	}
-	return env, m, len(probs) == 0
+	su.m = m
+	return su, problems
 }
 
 // adapters are the outside world as the engine sees it.
@@ -72,9 +92,9 @@ func (a *adapters) Close() {
 	}
 }
 
-// buildAdapters prepares the GitHub and Heroku clients and logs in to Infisical.
-// When the login fails it still returns the other adapters, with the error, so
-// start-up can report every problem at once.
+// buildAdapters prepares the GitHub and Heroku clients and logs in to Infisical
+// (when its identity is set). When the login fails it still returns the other
+// adapters, with the error, so start-up can report every problem at once.
 func buildAdapters(ctx context.Context, env config.Env, getenv func(string) string, log *slog.Logger) (*adapters, error) {
 	gh, err := rgithub.New(rgithub.Config{BaseURL: env.GitHubAPIURL, AdminToken: rotation.NewSecret(env.GitHubToken)})
 	if err != nil {
@@ -85,6 +105,9 @@ func buildAdapters(ctx context.Context, env config.Env, getenv func(string) stri
 		// A verify check carries no credential of rotabot's: https only (loopback
 		// excepted), never one of rotabot's own variables, no redirect followed.
 		httpChk: &rotation.HTTPVerifier{Client: egress.Open(nil, 30*time.Second), Getenv: getenv, Reserved: config.Vars()}}
+	if env.InfisicalClientID == "" || env.InfisicalClientSecret == "" || env.InfisicalProjectID == "" {
+		return a, nil // what is missing is reported with the environment; no login to try
+	}
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	a.vault, err = rinfisical.New(lctx, rinfisical.Config{SiteURL: env.InfisicalSiteURL, ClientID: env.InfisicalClientID,
@@ -104,8 +127,9 @@ func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Noti
 	})
 }
 
-// need lists the environment a run of plan needs, as lines for people.
-func need(env config.Env, plan rotation.Plan) []string {
+// readNeeds lists what is missing to read the secret from Infisical, which every
+// rotate needs, dry run or not.
+func readNeeds(env config.Env) []string {
 	var out []string
 	for _, v := range []struct{ name, val string }{
 		{"INFISICAL_CLIENT_ID", env.InfisicalClientID}, {"INFISICAL_CLIENT_SECRET", env.InfisicalClientSecret},
@@ -115,26 +139,27 @@ func need(env config.Env, plan rotation.Plan) []string {
 			out = append(out, v.name+" is not set: rotabot reads the secret from Infisical with this machine identity")
 		}
 	}
-	for _, d := range plan.Destinations {
-		switch {
-		case d.Kind == rotation.DestHeroku && env.HerokuAPIKey == "":
-			out = append(out, "HEROKU_API_KEY is not set: it is needed to set config vars on "+d.Target)
-		case d.Kind == rotation.DestGitHubSecret && env.GitHubToken == "":
-			out = append(out, "GITHUB_TOKEN is not set: a token with secrets:write on "+d.Target+" is needed to set its Actions secret")
-		}
-	}
-	return dedupe(out)
+	return out
 }
 
-func dedupe(xs []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, x := range xs {
-		k, _, _ := strings.Cut(x, ":")
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, x)
+// writeNeeds lists the credentials missing to write plan's destinations, one
+// line per variable naming every destination that needs it.
+func writeNeeds(env config.Env, dests []rotation.Destination) []string {
+	var apps, repos []string
+	for _, d := range dests {
+		switch {
+		case d.Kind == rotation.DestHeroku && env.HerokuAPIKey == "":
+			apps = append(apps, d.Target)
+		case d.Kind == rotation.DestGitHubSecret && env.GitHubToken == "":
+			repos = append(repos, d.Target)
 		}
+	}
+	var out []string
+	if len(apps) > 0 {
+		out = append(out, "HEROKU_API_KEY is not set: it is needed to set config vars on "+strings.Join(apps, ", "))
+	}
+	if len(repos) > 0 {
+		out = append(out, "GITHUB_TOKEN is not set: a token with secrets:write on "+strings.Join(repos, ", ")+" is needed to set its Actions secret")
 	}
 	return out
 }

@@ -55,8 +55,9 @@ var Names = map[string]string{Alice: "alice", Bob: "bob", Mallory: "mallory", Op
 
 // Bot is a running bot, as the command builds it.
 type Bot interface {
-	// Run serves until ctx ends, then stops as on SIGTERM and returns the exit code.
-	Run(ctx context.Context) int
+	// Run serves until ctx ends, then stops as on SIGTERM; the error is a Slack
+	// connection that ended for good.
+	Run(ctx context.Context) error
 }
 
 // StartBot builds the real bot from an environment (getenv) and connects it;
@@ -85,7 +86,7 @@ type Harness struct {
 	tracked []string
 
 	cancel context.CancelFunc
-	done   chan int
+	done   chan error
 }
 
 // Track adds values the leak guard must not find anywhere the bot wrote.
@@ -203,7 +204,7 @@ func (h *Harness) StartBot(ctx context.Context, start StartBot) error {
 	}
 	h.Bot = b
 	sctx, cancel := context.WithCancel(ctx)
-	h.cancel, h.done = cancel, make(chan int, 1)
+	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- b.Run(sctx) }()
 	if err := h.World.Slack.WaitConnects(connects+1, 10*time.Second); err != nil {
 		h.StopBot()
@@ -212,10 +213,10 @@ func (h *Harness) StartBot(ctx context.Context, start StartBot) error {
 	return nil
 }
 
-// StopBot stops the bot as SIGTERM would, and returns its exit code.
-func (h *Harness) StopBot() int {
+// StopBot stops the bot as SIGTERM would, and returns what its Run returned.
+func (h *Harness) StopBot() error {
 	if h.cancel == nil {
-		return 0
+		return nil
 	}
 	h.cancel()
 	h.cancel = nil
