@@ -321,6 +321,8 @@ func TestSourceValueMistakes(t *testing.T) {
 			"ROTABOT_CONFIG holds base64 of a routing matrix that looks cut short: it decodes to "},
 		{"base64 cut short at a multiple of 4", Source{From: FromEnv, Value: enc[:len(enc)/2/4*4]},
 			"ROTABOT_CONFIG holds base64 of a routing matrix that looks cut short: it decodes to "},
+		{"base64 cut short where what is left parses", Source{From: FromEnv, Value: base64.StdEncoding.EncodeToString(example[:strings.Index(string(example), "# Optional HTTP checks")+10])},
+			"ROTABOT_CONFIG holds base64 of a routing matrix that looks cut short: it decodes to "},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m, probs, err := c.src.Load()

@@ -69,13 +69,10 @@ const (
 type classified struct {
 	kind sourceKind
 	data []byte // the YAML, for fromInline and fromBase64
-	// cut is set for base64 that is cut short for sure: it decodes only once its
-	// last character is dropped (no base64 is 4n+1 long), or it lacks the padding
-	// base64 -w0 writes and stops mid-line.
+	// cut is set for base64 that looks cut short: it decodes to YAML that stops
+	// in the middle of a line, or decodes only once its last character is
+	// dropped (no base64 is 4n+1 long).
 	cut bool
-	// midLine is set when the YAML does not end with a line break, as a file
-	// cut short does (and, rarely, a whole one).
-	midLine bool
 	// notMatrix, for a value that decodes as base64 to something other than a
 	// routing matrix, says what it decodes to.
 	notMatrix string
@@ -97,16 +94,14 @@ func classify(v string) classified {
 	if len(compact) >= 8 && base64Re.MatchString(compact) {
 		if b, ok := decodeBase64(compact); ok {
 			if utf8.Valid(b) && looksLikeMatrix(string(b)) {
-				midLine := !strings.HasSuffix(string(b), "\n")
-				unpadded := len(compact)%4 != 0
-				return classified{kind: fromBase64, data: b, cut: midLine && unpadded, midLine: midLine}
+				return classified{kind: fromBase64, data: b, cut: !strings.HasSuffix(string(b), "\n")}
 			}
 			if len(compact) >= 16 && !strings.HasPrefix(compact, "/") {
 				return classified{kind: fromPath, notMatrix: describeDecoded(b)}
 			}
 		} else if b, ok := decodeBase64(compact[:len(compact)-1]); ok && utf8.Valid(b) && looksLikeMatrix(string(b)) {
 			// No base64 is 4n+1 characters long: the end was lost.
-			return classified{kind: fromBase64, data: b, cut: true, midLine: true}
+			return classified{kind: fromBase64, data: b, cut: true}
 		}
 	}
 	if strings.ContainsAny(v, "\r\n") || looksLikeMatrix(v) {
@@ -165,16 +160,17 @@ func (s Source) Load() (*rotation.Matrix, []Problem, error) {
 		m, probs := Parse(s.Name(), c.data)
 		return m, probs, nil
 	case fromBase64:
-		// A matrix cut short may still parse — missing its last secrets — so a
-		// sure cut is refused even then; a doubtful one when it has problems.
+		// A matrix cut short may still parse — without the secrets or consumers
+		// after the cut — so it is refused even then. (A file whose last line has
+		// no line break looks the same: it needs one.)
 		m, probs := Parse(s.Name(), c.data)
-		if c.cut || c.midLine && len(probs) > 0 {
+		if c.cut {
 			lines := strings.Count(string(c.data), "\n") + 1
-			what := "what is there parses, but may lack secrets or consumers that were cut off"
+			what := "what is there parses, but would lack whatever was cut off"
 			if len(probs) > 0 {
 				what = fmt.Sprintf("what is there has %s (first: %s)", rotation.Plural(len(probs), "problem", "problems"), probs[0].String())
 			}
-			return nil, nil, rotation.Errorf(rotation.EINVALID, "%s holds base64 of a routing matrix that looks cut short: it decodes to %d lines and stops in the middle of one; %s — copy the whole value again, e.g. base64 -w0 rotabot.yaml",
+			return nil, nil, rotation.Errorf(rotation.EINVALID, "%s holds base64 of a routing matrix that looks cut short: it decodes to %d lines and stops in the middle of one; %s — copy the whole value again, e.g. base64 -w0 rotabot.yaml (if the file itself ends without a line break, add one first)",
 				s.From, lines, what)
 		}
 		return m, probs, nil
