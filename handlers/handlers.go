@@ -3,10 +3,11 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sync"
+	"runtime/debug"
 	"time"
 
 	"github.com/raxx-app/rotabot/egress"
@@ -46,15 +47,16 @@ type Config struct {
 	Work context.Context
 	// GroupTTL is how long the ops group's members are cached (default 1 min).
 	GroupTTL time.Duration
+	// GroupStale is how long past GroupTTL the last list is still used while Slack
+	// fails to give a new one (default 4 min); after it, actions are refused.
+	GroupStale time.Duration
 }
 
 // Handlers holds what every gesture needs. Build it with New.
 type Handlers struct {
 	Config
 
-	groupMu   sync.Mutex
-	members   map[string]bool
-	membersAt time.Time
+	ops opsGroup
 }
 
 // New returns the handlers on c, with c's defaults filled in once.
@@ -76,42 +78,21 @@ func New(c Config) *Handlers {
 	if c.GroupTTL <= 0 {
 		c.GroupTTL = time.Minute
 	}
+	if c.GroupStale <= 0 {
+		c.GroupStale = 4 * time.Minute
+	}
 	return &Handlers{Config: c}
 }
 
 // now is the clock in UTC.
 func (h *Handlers) now() time.Time { return h.Now().UTC() }
 
-// isOps reports whether user is in the ops user group. Membership is read with
-// usergroups.users.list and kept for a minute.
-func (h *Handlers) isOps(ctx context.Context, user string) (bool, error) {
-	h.groupMu.Lock()
-	defer h.groupMu.Unlock()
-	if h.members == nil || h.now().Sub(h.membersAt) >= h.GroupTTL {
-		users, err := h.Slack.GetUserGroupMembersContext(ctx, h.Matrix.OpsUsergroup)
-		if err != nil {
-			if h.members == nil {
-				return false, err
-			}
-			// Slack hiccup: keep the last known list rather than lock ops out.
-			h.Log.Warn("could not refresh the ops group; using the last list", "err", err)
-		} else {
-			m := make(map[string]bool, len(users))
-			for _, u := range users {
-				m[u] = true
-			}
-			h.members, h.membersAt = m, h.now()
-		}
-	}
-	return h.members[user], nil
-}
-
 // requireOps answers a refusal and returns false when user may not act.
 func (h *Handlers) requireOps(ctx context.Context, r replier, user string) bool {
 	ok, err := h.isOps(ctx, user)
 	if err != nil {
 		h.Log.Error("cannot read the ops user group", "group", h.Matrix.OpsUsergroup, "err", err)
-		r.say(ctx, "I cannot read the ops user group from Slack right now, so I cannot tell whether you may do this. Try again in a minute.")
+		r.say(ctx, rotation.ErrorMessage(err))
 		return false
 	}
 	if !ok {
@@ -171,4 +152,20 @@ func (r replier) fail(ctx context.Context, err error) {
 		r.h.Log.Error("internal error", "err", err)
 	}
 	r.say(ctx, rotation.ErrorMessage(err))
+}
+
+// logPanic logs a recovered panic with its type and the stack, never its value,
+// which could hold whatever the gesture had in hand.
+func (h *Handlers) logPanic(what string, p any) {
+	h.Log.Error(what+" panicked", "panic_type", fmt.Sprintf("%T", p), "stack", string(debug.Stack()))
+}
+
+// recoverAnswer stops a panic in a gesture: it is logged without its value, the
+// person is told, and whatever the engine had not recorded stays as it was (a
+// state change is one store transaction), so pressing again can carry on.
+func (h *Handlers) recoverAnswer(ctx context.Context, r replier) {
+	if p := recover(); p != nil {
+		h.logPanic("gesture", p)
+		r.say(ctx, "Something went wrong on rotabot's side and what you asked was not finished (its logs say what). Nothing half-done was kept: try again, or see /rotate status.")
+	}
 }

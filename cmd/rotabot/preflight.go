@@ -14,7 +14,8 @@ import (
 
 // preflight checks every credential `rotabot serve` needs that is set, before it
 // connects — Slack's bot and app tokens, GitHub's GITHUB_TOKEN, Heroku's key — and
-// returns one line per problem (Infisical's login is checked when the vault is
+// that the ops user group's members can be read (who may act is decided by them),
+// and returns one line per problem (Infisical's login is checked when the vault is
 // built). One that is missing or of the wrong kind is already a problem of the
 // environment (config.Env.Require) and is not tried. The checks run at once; none
 // prints a credential.
@@ -43,6 +44,14 @@ func preflight(ctx context.Context, env config.Env, m *rotation.Matrix, ad *adap
 		checks = append(checks, func() string {
 			if _, _, err := api.StartSocketModeContext(ctx); err != nil {
 				return slackProblem("SLACK_APP_TOKEN", "apps.connections.open", err)
+			}
+			return ""
+		})
+	}
+	if strings.HasPrefix(env.SlackBotToken, "xoxb-") && m != nil && m.OpsUsergroup != "" {
+		checks = append(checks, func() string {
+			if _, err := api.GetUserGroupMembersContext(ctx, m.OpsUsergroup); err != nil {
+				return groupProblem(m.OpsUsergroup, err)
 			}
 			return ""
 		})
@@ -96,6 +105,25 @@ func slackProblem(variable, method string, err error) string {
 		return "Slack answered " + method + " with " + se.Err + " for " + variable + ": see the Slack app's settings"
 	}
 	return "Slack could not be reached (" + method + "): check SLACK_API_URL and the network"
+}
+
+// groupProblem says in one line why ops_usergroup's members cannot be read. The
+// invalid-token answers are left to auth.test's line.
+func groupProblem(group string, err error) string {
+	var se slack.SlackErrorResponse
+	errorsAs(err, &se)
+	switch se.Err {
+	case "plan_upgrade_required", "paid_teams_only":
+		return "Slack answered usergroups.users.list with " + se.Err + ": user groups (and so ops_usergroup " + group +
+			") need a paid Slack plan (Pro or above) — rotabot reads the group's members to decide who may start, approve, roll back and revoke; upgrade the workspace, or run rotabot in a workspace that has one"
+	case "no_such_subteam", "subteam_not_found":
+		return "Slack has no user group " + group + " (usergroups.users.list: " + se.Err + ") — set ops_usergroup to the group's id: People → User groups → ⋮ → Copy group ID"
+	case "missing_scope":
+		return "SLACK_BOT_TOKEN may not read user groups (usergroups.users.list: missing_scope) — add the usergroups:read scope (slack-app-manifest.yaml) and reinstall the app"
+	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type":
+		return "" // auth.test says it
+	}
+	return slackProblem("SLACK_BOT_TOKEN", "usergroups.users.list", err)
 }
 
 func errorsAs(err error, target *slack.SlackErrorResponse) bool { return errors.As(err, target) }
