@@ -66,6 +66,9 @@ type Slack struct {
 	pongs     int
 	pending   [][]byte
 	sent      map[string][]Envelope
+	delivered map[string]time.Time // when each envelope last went out on a link
+	ackWithin time.Duration        // Slack's ack deadline (3 s)
+	lateAcks  []LateAck
 	acks      map[string][]json.RawMessage
 	ackRead   map[string]int
 	wsIn      [][]byte
@@ -86,6 +89,16 @@ type slackChannel struct {
 type slackTrigger struct {
 	user string
 	used bool
+	at   time.Time // when the envelope carrying it was delivered: it lives 3 s
+}
+
+// LateAck is an ack Slack discarded: it came after the deadline. Slack shows the
+// person an error instead ("We had some trouble connecting" on a modal,
+// "operation_timeout" for a command) and ignores the ack's payload.
+type LateAck struct {
+	EnvelopeID string
+	Type       string        // "slash_commands" or "view_submission"
+	After      time.Duration // from delivery to the ack
 }
 
 type slackResponseURL struct {
@@ -172,6 +185,8 @@ func NewSlack(botToken, appToken string) *Slack {
 		pingEvery:  10 * time.Second,
 		tickets:    map[string]bool{},
 		sent:       map[string][]Envelope{},
+		delivered:  map[string]time.Time{},
+		ackWithin:  SlackAckDeadline,
 		acks:       map[string][]json.RawMessage{},
 		ackRead:    map[string]int{},
 	}

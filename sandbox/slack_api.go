@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -489,6 +490,9 @@ func (s *Slack) viewsOpen(_ *http.Request, in slackInput) slackReply {
 		return slackFail("invalid_trigger_id")
 	case tr.used:
 		return slackFail("exchanged_trigger_id")
+	case time.Since(tr.at) > s.ackWithin:
+		// A trigger_id lives 3 seconds from the interaction that made it.
+		return slackFail("expired_trigger_id")
 	}
 	tr.used = true
 	v.ID = s.nextIDLocked("V")

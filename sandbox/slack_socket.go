@@ -176,6 +176,7 @@ func (s *Slack) link(w http.ResponseWriter, r *http.Request) {
 			l.close()
 			return
 		}
+		s.markDelivered(b)
 	}
 }
 
@@ -244,6 +245,24 @@ func (s *Slack) onFrame(data []byte) {
 	var env Envelope
 	if sent := s.sent[ack.EnvelopeID]; ack.EnvelopeID != "" && len(sent) > 0 {
 		env = sent[len(sent)-1]
+	}
+	kind := env.Type
+	if kind == "interactive" {
+		var p struct {
+			Type string `json:"type"`
+		}
+		_ = json.Unmarshal(env.Payload, &p)
+		kind = p.Type
+	}
+	if at, ok := s.delivered[ack.EnvelopeID]; ok && (kind == "slash_commands" || kind == "view_submission") {
+		if after := time.Since(at); after > s.ackWithin {
+			// Too late: Slack already told the person it failed, and drops the
+			// ack and whatever it asked for.
+			s.lateAcks = append(s.lateAcks, LateAck{EnvelopeID: ack.EnvelopeID, Type: kind, After: after})
+			s.notifyLocked()
+			s.mu.Unlock()
+			return
+		}
 	}
 	s.mu.Unlock()
 	switch env.Type {
@@ -349,10 +368,52 @@ func (s *Slack) deliver(b []byte) error {
 		s.rr++
 		s.mu.Unlock()
 		if err := l.write(b); err == nil {
+			s.markDelivered(b)
 			return nil
 		}
 		s.removeLink(l)
 	}
+}
+
+// SlackAckDeadline is how long Slack waits for the ack of a slash command or a view
+// submission, from when it delivered the envelope; it is also a trigger_id's life.
+const SlackAckDeadline = 3 * time.Second
+
+// SetAckDeadline changes the ack deadline and trigger_id life (SlackAckDeadline).
+func (s *Slack) SetAckDeadline(d time.Duration) {
+	s.mu.Lock()
+	s.ackWithin = d
+	s.mu.Unlock()
+}
+
+// LateAcks returns the acks that came after the deadline and were discarded.
+func (s *Slack) LateAcks() []LateAck {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]LateAck(nil), s.lateAcks...)
+}
+
+// markDelivered notes when the envelope in frame b went out: the ack deadline and
+// its trigger_id's life count from then.
+func (s *Slack) markDelivered(b []byte) {
+	var env struct {
+		EnvelopeID string          `json:"envelope_id"`
+		Payload    json.RawMessage `json:"payload"`
+	}
+	if json.Unmarshal(b, &env) != nil || env.EnvelopeID == "" {
+		return
+	}
+	var p struct {
+		TriggerID string `json:"trigger_id"`
+	}
+	_ = json.Unmarshal(env.Payload, &p)
+	now := time.Now()
+	s.mu.Lock()
+	s.delivered[env.EnvelopeID] = now
+	if tr := s.triggers[p.TriggerID]; tr != nil && !tr.used {
+		tr.at = now
+	}
+	s.mu.Unlock()
 }
 
 // SendEnvelope delivers env as is (an empty EnvelopeID is made up). Sending an envelope
@@ -384,7 +445,7 @@ func (s *Slack) SendEnvelope(env Envelope) (string, error) {
 			if user == "" {
 				user = p.User.ID
 			}
-			s.triggers[p.TriggerID] = &slackTrigger{user: user}
+			s.triggers[p.TriggerID] = &slackTrigger{user: user, at: time.Now()}
 		}
 	}
 	s.sent[env.EnvelopeID] = append(s.sent[env.EnvelopeID], env)
