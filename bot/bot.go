@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -44,7 +45,15 @@ type Config struct {
 	Dedupe Dedupe
 	Log    *slog.Logger     // default: discard
 	Now    func() time.Time // default time.Now
+	// AckBudget is how long after a view submission's envelope arrived its answer
+	// may take: the answer travels in the ack, which Slack wants within 3 s of
+	// sending it (default DefaultAckBudget). The de-duplication write and the
+	// handler (with its ops-group lookup) both spend it.
+	AckBudget time.Duration
 }
+
+// DefaultAckBudget leaves half a second of Slack's 3 s for the ack's own trip.
+const DefaultAckBudget = 2500 * time.Millisecond
 
 // Bot runs the Socket Mode loop. Build it with New.
 type Bot struct {
@@ -60,6 +69,9 @@ func New(c Config) *Bot {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.AckBudget <= 0 {
+		c.AckBudget = DefaultAckBudget
 	}
 	return &Bot{Config: c}
 }
@@ -123,15 +135,22 @@ func (b *Bot) handle(ctx, work context.Context, evt socketmode.Event) {
 		case slack.InteractionTypeViewSubmission:
 			key := "view:" + cb.View.ID + ":" + cb.View.Hash
 			// The ack carries the answer (errors under the input), so validate first,
-			// within the handler's own budget, in this envelope's goroutine.
+			// in this envelope's goroutine, within a budget that counts from now —
+			// the envelope's arrival — so the de-duplication write and the handler's
+			// own lookups cannot make the ack late.
+			budget, cancel := context.WithTimeout(work, b.AckBudget)
 			b.wg.Add(1)
 			go func() {
 				defer b.wg.Done()
-				if b.seen(work, evt.Request, key) {
+				defer cancel()
+				// A panic leaves the envelope unacked: Slack shows the person an
+				// error and keeps the form; the handler answers its own panics.
+				defer b.recover("view submission")
+				if b.seen(budget, evt.Request, key) {
 					b.ack(evt.Request, nil)
 					return
 				}
-				b.ack(evt.Request, b.Handler.ViewSubmission(work, cb))
+				b.ack(evt.Request, b.Handler.ViewSubmission(budget, cb))
 			}()
 		case slack.InteractionTypeBlockActions:
 			key := "action:" + cb.TriggerID
@@ -171,13 +190,18 @@ func (b *Bot) spawn(work context.Context, fn func(context.Context)) {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		defer func() {
-			if p := recover(); p != nil {
-				b.Log.Error("handler panicked", "panic", fmt.Sprint(p))
-			}
-		}()
+		defer b.recover("handler")
 		fn(work)
 	}()
+}
+
+// recover stops a panic from ending the process. The log line has the panic's
+// type and the stack, never its value, which could hold anything the handler had
+// in hand.
+func (b *Bot) recover(what string) {
+	if p := recover(); p != nil {
+		b.Log.Error(what+" panicked", "panic_type", fmt.Sprintf("%T", p), "stack", string(debug.Stack()))
+	}
 }
 
 func (b *Bot) ack(req *socketmode.Request, payload any) {

@@ -25,6 +25,7 @@ func (h *Handlers) Action(ctx context.Context, cb slack.InteractionCallback) {
 
 func (h *Handlers) action(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) {
 	c := &click{cb: cb, action: a, user: cb.User.ID, reply: h.replier(cb.ResponseURL, cb.Channel.ID, cb.User.ID)}
+	defer h.recoverAnswer(ctx, c.reply)
 	if a.ActionID == ActStart {
 		h.startFromReminder(ctx, c)
 		return

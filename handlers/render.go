@@ -427,12 +427,13 @@ func TokenModal(r *rotation.Run, channel string) slack.ModalViewRequest {
 	block := slack.NewInputBlock(BlockToken, ptxt("New token for "+r.Secret),
 		ptxt("Checked against GitHub, then kept only in Infisical. It is never shown again."), input)
 	return slack.ModalViewRequest{
-		Type:            slack.VTModal,
-		CallbackID:      ViewSubmitToken,
-		Title:           ptxt("Submit new token"),
-		Submit:          ptxt("Validate"),
-		Close:           ptxt("Cancel"),
-		PrivateMetadata: r.ID + "|" + channel,
+		Type:       slack.VTModal,
+		CallbackID: ViewSubmitToken,
+		Title:      ptxt("Submit new token"),
+		Submit:     ptxt("Validate"),
+		Close:      ptxt("Cancel"),
+		// The run's creation stamp binds the form to this run, as it does buttons.
+		PrivateMetadata: r.ID + "|" + channel + "|" + runStamp(r),
 		ClearOnClose:    true,
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
 			section(fmt.Sprintf("Run *%s* · %s · expected login *%s*", r.ID, r.Secret, r.Login)),

@@ -18,27 +18,48 @@ func (h *Handlers) openTokenModal(ctx context.Context, c *click) {
 	}
 }
 
-// SubmitBudget is how long a view submission may validate before the ack must go
-// (Slack allows 3 s). A slower check answers "checking…" and updates the modal.
-var SubmitBudget = 2500 * time.Millisecond
+// defaultAckBudget bounds a view submission's answer when ctx has no deadline
+// (the bot gives one that counts from the envelope's arrival).
+const defaultAckBudget = 2500 * time.Millisecond
 
 // ViewSubmission validates the token from the modal and returns the ack's payload:
-// nil closes the modal; errors show under the input, and the modal stays open.
-func (h *Handlers) ViewSubmission(ctx context.Context, cb slack.InteractionCallback) *slack.ViewSubmissionResponse {
+// nil closes the modal; errors show under the input, and the modal stays open. It
+// answers by ctx's deadline (Slack's ack budget): a slower check answers
+// "checking…" and updates the modal when it is done. The form is bound to its
+// run's creation stamp, like the card's buttons.
+func (h *Handlers) ViewSubmission(ctx context.Context, cb slack.InteractionCallback) (resp *slack.ViewSubmissionResponse) {
 	if cb.View.CallbackID != ViewSubmitToken {
 		return nil
 	}
-	id, _, _ := strings.Cut(cb.View.PrivateMetadata, "|")
-	user := cb.User.ID
 	errs := func(msg string) *slack.ViewSubmissionResponse {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{BlockToken: msg})
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			h.logPanic("token form", p)
+			resp = errs("Something went wrong on rotabot's side (its logs say what): nothing was saved. Submit again, or close the form and press " + LabelSubmit + " again.")
+		}
+	}()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultAckBudget)
+		defer cancel()
+	}
+	if cb.View.State == nil {
+		return errs("The form arrived without its input (Slack sent no state): nothing was saved. Close it and press " + LabelSubmit + " again.")
+	}
+	id, stamp := parseFormMetadata(cb.View.PrivateMetadata)
+	user := cb.User.ID
 	ok, err := h.isOps(ctx, user)
 	if err != nil {
-		return errs("I cannot read the ops user group from Slack right now. Try again in a minute.")
+		return errs(rotation.ErrorMessage(err))
 	}
 	if !ok {
 		return errs("Only members of the ops user group may submit a token.")
+	}
+	if run, err := h.Store.GetRun(ctx, id); err != nil || stamp == "" || stamp != runStamp(run) {
+		return errs("This form does not belong to a run that is open now (an old form, or the bot's database was reset). Nothing was saved. " +
+			"Close it and press " + LabelSubmit + " on the run's card; /rotate list shows the open runs.")
 	}
 	value := ""
 	if block, ok := cb.View.State.Values[BlockToken]; ok {
@@ -51,6 +72,12 @@ func (h *Handlers) ViewSubmission(ctx context.Context, cb slack.InteractionCallb
 
 	result := make(chan error, 1)
 	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				h.logPanic("token check", p)
+				result <- rotation.Errorf(rotation.EINTERNAL, "internal error, see the bot's logs")
+			}
+		}()
 		_, err := h.Engine.Submit(h.Work, id, user, token)
 		result <- err
 	}()
@@ -60,11 +87,16 @@ func (h *Handlers) ViewSubmission(ctx context.Context, cb slack.InteractionCallb
 			return errs(submitMessage(err))
 		}
 		return slack.NewClearViewSubmissionResponse()
-	case <-time.After(SubmitBudget):
+	case <-ctx.Done():
 	}
 	// Too slow for the ack: show that we are still checking, then update the view.
 	viewID := cb.View.ID
 	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				h.logPanic("token form update", p)
+			}
+		}()
 		err := <-result
 		var v slack.ModalViewRequest
 		if err != nil {
@@ -101,4 +133,13 @@ func infoModal(text string) slack.ModalViewRequest {
 		Type: slack.VTModal, CallbackID: ViewSubmitToken + "_info", Title: ptxt("Submit new token"), Close: ptxt("Close"),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{section(text)}},
 	}
+}
+
+// parseFormMetadata splits the token form's private_metadata, "RUN_ID|CHANNEL|STAMP".
+func parseFormMetadata(v string) (id, stamp string) {
+	parts := strings.SplitN(v, "|", 3)
+	if len(parts) < 3 {
+		return parts[0], ""
+	}
+	return parts[0], parts[2]
 }
