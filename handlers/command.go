@@ -16,6 +16,12 @@ import (
 // ephemeral except the run card itself.
 func (h *Handlers) Command(ctx context.Context, cmd slack.SlashCommand) {
 	r := h.replier(cmd.ResponseURL, cmd.ChannelID, cmd.UserID)
+	defer h.recoverAnswer(ctx, r)
+	ops, opsErr := h.isOps(ctx, cmd.UserID)
+	if !ops {
+		h.outsider(ctx, r, cmd.Text, opsErr)
+		return
+	}
 	c, err := ParseCommand(cmd.Text, h.Matrix.Names())
 	if err != nil {
 		var pe *ParseError
@@ -28,9 +34,6 @@ func (h *Handlers) Command(ctx context.Context, cmd slack.SlashCommand) {
 	}
 	if c.Kind == CmdHelp {
 		r.say(ctx, h.usage())
-		return
-	}
-	if !h.requireOps(ctx, r, cmd.UserID) {
 		return
 	}
 	switch c.Kind {
@@ -49,7 +52,41 @@ func (h *Handlers) Command(ctx context.Context, cmd slack.SlashCommand) {
 	}
 }
 
+// outsider answers someone outside the ops group (or anyone while the group cannot
+// be read): who may use rotabot, the commands, and nothing that names a secret or
+// says whether a name is one.
+func (h *Handlers) outsider(ctx context.Context, r replier, text string, opsErr error) {
+	group := "<!subteam^" + h.Matrix.OpsUsergroup + ">"
+	who := "Only members of the ops user group " + group + " may do this. Ask an ops member."
+	if opsErr != nil {
+		h.Log.Error("cannot read the ops user group", "group", h.Matrix.OpsUsergroup, "err", opsErr)
+		who = rotation.ErrorMessage(opsErr)
+	}
+	switch c, err := ParseCommand(text, nil); {
+	case looksSecret(text):
+		// The warning to rotate a pasted token is for everyone.
+		var pe *ParseError
+		if errors.As(err, &pe) {
+			r.say(ctx, pe.Msg+"\n\n"+who)
+			return
+		}
+	case err == nil && c.Kind == CmdHelp:
+		if opsErr == nil {
+			who = "rotabot rotates the ops team's credentials. Only members of the ops user group " + group + " may use it: ask one of them."
+		}
+		r.say(ctx, who+"\n\n"+h.commands())
+		return
+	}
+	r.say(ctx, who)
+}
+
+// usage is the help an ops member gets: the commands and the secrets' names.
 func (h *Handlers) usage() string {
+	return h.commands() + "\n" + "Secrets: " + strings.Join(h.Matrix.Names(), ", ")
+}
+
+// commands lists /rotate's forms; it names no secret.
+func (h *Handlers) commands() string {
 	return "*Usage*\n" +
 		"• `/rotate SECRET` — start a rotation (in <#" + h.Matrix.Channel + "> only)\n" +
 		"• `/rotate SECRET --dry-run` — show what a rotation would touch; changes nothing\n" +
@@ -57,8 +94,7 @@ func (h *Handlers) usage() string {
 		"• `/rotate list` — open runs\n" +
 		"• `/rotate history SECRET` — past runs of a secret\n" +
 		"• `/rotate expiring` — every secret's expiry, soonest first\n" +
-		"• `/rotate help` — this\n" +
-		"Secrets: " + strings.Join(h.Matrix.Names(), ", ")
+		"• `/rotate help` — this"
 }
 
 // start is /rotate SECRET: only in the ops channel, one open run per secret.

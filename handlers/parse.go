@@ -137,7 +137,7 @@ func example(known []string) string {
 	if len(known) > 0 {
 		return known[0]
 	}
-	return "GITHUB_API_READONLY_TOKEN"
+	return "SECRET_NAME"
 }
 
 // clean shortens and neuters user input before it is shown back: at most 40
