@@ -49,6 +49,8 @@ func (h *Handlers) Command(ctx context.Context, cmd slack.SlashCommand) {
 		h.history(ctx, r, c.Secret)
 	case CmdExpiring:
 		h.expiring(ctx, r)
+	case CmdWhere:
+		h.where(ctx, r, c.Secret)
 	}
 }
 
@@ -94,6 +96,7 @@ func (h *Handlers) commands() string {
 		"• `/rotate list` — open runs\n" +
 		"• `/rotate history SECRET` — past runs of a secret\n" +
 		"• `/rotate expiring` — every secret's expiry, soonest first\n" +
+		"• `/rotate where SECRET` — every Heroku app and variable holding its current value, in the routing matrix or not\n" +
 		"• `/rotate help` — this"
 }
 
@@ -135,6 +138,9 @@ func (h *Handlers) dryRun(ctx context.Context, r replier, secret string) {
 	var b strings.Builder
 	b.WriteString("*Dry run — nothing was changed.*\n```")
 	b.WriteString(strings.Join(dr.Plan.Lines(), "\n"))
+	if u := unknownText(dr.Unknown); u != "" {
+		b.WriteString("\n" + u)
+	}
 	b.WriteString("```\n")
 	if dr.Problem != "" {
 		b.WriteString("⚠️ " + dr.Problem + "\n")

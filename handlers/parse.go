@@ -9,7 +9,7 @@ import (
 
 // Command is a parsed /rotate.
 type Command struct {
-	Kind   string // start, dry-run, status, list, history, expiring, help
+	Kind   string // start, dry-run, status, list, history, expiring, where, drift, help
 	Secret string
 	RunID  string
 }
@@ -22,6 +22,8 @@ const (
 	CmdList     = "list"
 	CmdHistory  = "history"
 	CmdExpiring = "expiring"
+	CmdWhere    = "where"
+	CmdDrift    = "drift"
 	CmdHelp     = "help"
 )
 
@@ -89,15 +91,20 @@ func ParseCommand(text string, known []string) (Command, error) {
 			return Command{Kind: CmdStatus, RunID: id}, nil
 		}
 		return Command{}, perr("/rotate status takes at most one run id, e.g. /rotate status r42.")
-	case "history":
+	case "history", "where":
 		if len(args) != 1 {
-			return Command{}, perr("/rotate history takes one secret name, e.g. /rotate history %s.", example(known))
+			return Command{}, perr("/rotate %s takes one secret name, e.g. /rotate %s %s.", verb, verb, example(known))
 		}
 		name, err := secretName(args[0], known)
 		if err != nil {
 			return Command{}, err
 		}
-		return Command{Kind: CmdHistory, Secret: name}, nil
+		return Command{Kind: verb, Secret: name}, nil
+	case "drift":
+		if len(args) > 0 {
+			return Command{}, perr("/rotate drift takes nothing after it.")
+		}
+		return Command{Kind: CmdDrift}, nil
 	}
 	if strings.HasPrefix(fields[0], "-") {
 		return Command{}, perr("Put the secret name first, e.g. /rotate %s --dry-run.", example(known))

@@ -85,7 +85,7 @@ func button(action, label string, r *rotation.Run, style slack.Style, confirm *s
 }
 
 func confirmDialog(title, text, yes string) *slack.ConfirmationBlockObject {
-	return slack.NewConfirmationBlockObject(ptxt(title), txt(text), ptxt(yes), ptxt("Not now"))
+	return slack.NewConfirmationBlockObject(ptxt(title), txt(clip(text, confirmTextMax)), ptxt(yes), ptxt("Not now"))
 }
 
 // gesture is one of the card's buttons and the event of the transition table
@@ -141,6 +141,7 @@ var gestures = []gesture{
 // revokeWarning is what a revoke button's confirm dialog warns of.
 func revokeWarning(r *rotation.Run) string {
 	warn := "After this, rollback is impossible."
+	warn += oldHolderWarning(r)
 	if ops := r.PendingOperators(); len(ops) > 0 {
 		warn += " " + mentions(ops) + " has not confirmed updating their shell rc yet."
 	}
@@ -273,6 +274,7 @@ func Card(r *rotation.Run, plan *rotation.Plan) []slack.Block {
 			return fmt.Sprintf("…and %d more destinations (%s)", n, destCounts(r.Destinations[len(r.Destinations)-n:]))
 		})...)
 	}
+	blocks = append(blocks, oldHolderBlocks(r)...)
 	if r.Notice != "" {
 		blocks = append(blocks, slack.NewContextBlock("notice", txt(cardClip(r.Notice))))
 	}

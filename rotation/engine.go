@@ -20,6 +20,11 @@ type EngineConfig struct {
 	Consumers map[DestKind]Consumer
 	Revoker   Revoker
 	HTTP      HTTPChecker
+	// Scanners read every app a platform key sees (Heroku), to find where a
+	// value is held outside the routing matrix; none: no scan.
+	Scanners map[DestKind]ConfigScanner
+	// ScanParallel is how many configs a scan reads at once (default 10).
+	ScanParallel int
 	// Notifier shows runs to people; nil for none (a dry run).
 	Notifier Notifier
 	Store    Store
@@ -86,6 +91,9 @@ func NewEngine(c EngineConfig) *Engine {
 	}
 	if c.ClaimTTL <= 0 {
 		c.ClaimTTL = 30 * time.Second
+	}
+	if c.ScanParallel <= 0 {
+		c.ScanParallel = DefaultScanParallel
 	}
 	return &Engine{EngineConfig: c, drained: make(chan struct{})}
 }

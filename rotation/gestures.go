@@ -333,6 +333,9 @@ type DryRun struct {
 	Current TokenInfo
 	// Problem says why the current token could not be read or checked.
 	Problem string
+	// Unknown is what a scan found of the current value outside the plan's
+	// destinations: consumers a rotation would not update (nil: no scan).
+	Unknown *Discovery
 }
 
 // DryRun reads the vault and GitHub and writes nothing.
@@ -349,6 +352,7 @@ func (e *Engine) DryRun(ctx context.Context, secret string, o Overrides) (DryRun
 		out.Problem = "current value: " + ErrorMessage(err)
 		return out, nil
 	}
+	out.Unknown = e.discover(ctx, cur.Value.Digest(), heldBy(secret, p.Destinations))
 	info, err := e.Checker.Check(cctx, cur.Value)
 	if err != nil {
 		out.Problem = "current token: " + ErrorMessage(err)

@@ -118,6 +118,13 @@ type Run struct {
 	RolledBackBy string `json:"rolled_back_by,omitempty"`
 	// Card is where the run's Slack card lives; the engine only carries it.
 	Card CardRef `json:"card,omitzero"`
+	// OldHolders is what the scan at the end of verify found: apps and
+	// variables outside the run's destinations that hold the old token (names
+	// only), nil when no scan was made.
+	OldHolders *Discovery `json:"old_holders,omitempty"`
+	// RestoredVaultVersion is the vault version a rollback left current (the
+	// old value, written again or found there).
+	RestoredVaultVersion int `json:"restored_vault_version,omitempty"`
 }
 
 // CardRef locates the run's card in the chat layer.

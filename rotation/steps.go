@@ -432,9 +432,16 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	if len(extra) > 0 {
 		msg += "; " + strings.Join(extra, ", ")
 	}
+	// Before anyone may revoke: who else still holds the old token?
+	found := e.discoverOld(ctx, r)
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	msg += found.VerifyText()
 	nr, err := e.transition(ctx, r.ID, EvVerified, func(x *Run) error {
 		now := e.now()
 		x.Notice, x.RetryAt = "", time.Time{}
+		x.OldHolders = found
 		x.stepEnd(StepVerify, StepDone, "", msg, now)
 		if x.Method == MethodSlack {
 			x.stepStart(StepRevoke, "", now)
@@ -591,6 +598,7 @@ func (e *Engine) audit(ctx context.Context, r *Run) (*Run, error) {
 func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 	cur, pend := e.refs(r)
 	var old Secret
+	restored := 0
 	err := e.withUnavailable(ctx, r, "Infisical unavailable", func(cctx context.Context) error {
 		var err error
 		if old, err = e.Vault.ReadVersion(cctx, cur, r.VaultVersionBefore); err != nil {
@@ -603,8 +611,9 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 		if err != nil {
 			return err
 		}
+		restored = now.Version
 		if now.Value.Fingerprint() != r.OldFingerprint {
-			if _, err := e.Vault.Write(cctx, cur, old); err != nil {
+			if restored, err = e.Vault.Write(cctx, cur, old); err != nil {
 				return err
 			}
 		}
@@ -645,6 +654,9 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 	}
 	nr, err := e.transition(ctx, r.ID, EvRolledBack, func(x *Run) error {
 		now := e.now()
+		if restored > 0 {
+			x.RestoredVaultVersion = restored
+		}
 		for i := range x.Steps {
 			if x.Steps[i].State == StepPending || x.Steps[i].State == StepRunning || x.Steps[i].State == StepFailed {
 				x.Steps[i].State, x.Steps[i].Finished = StepSkipped, now

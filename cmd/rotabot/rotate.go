@@ -173,6 +173,9 @@ func (c *cli) dryRun(ctx context.Context, eng *rotation.Engine, env config.Env, 
 	for _, l := range plan.Lines() {
 		fmt.Fprintln(c.stdout, plainText(l))
 	}
+	for _, l := range dr.Unknown.PlanLines() {
+		fmt.Fprintln(c.stdout, l)
+	}
 	if len(shell) > 0 {
 		fmt.Fprintf(c.stdout, "  not written by the CLI: the shell rc of %s (it cannot DM them: the SUMMARY says whom to tell)\n", strings.Join(shell, ", "))
 	}
@@ -221,6 +224,15 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.E
 	if r.Notice != "" {
 		fmt.Fprintf(w, "  %s\n", plainText(r.Notice))
 	}
+	if d := r.OldHolders; d != nil && (len(d.Holders) > 0 || d.Problem != "") {
+		fmt.Fprintf(w, "  Not in the routing matrix, holding the old token (%s):\n", d.Summary())
+		for _, h := range d.Holders {
+			fmt.Fprintf(w, "    - %s\n", rotation.OldHolderLine(h, false))
+		}
+		if d.Problem != "" {
+			fmt.Fprintf(w, "    ⚠ the scan is incomplete: %s\n", d.Problem)
+		}
+	}
 	fmt.Fprintln(w, "\nNext steps:")
 	if r.State != rotation.StateCompleted {
 		fmt.Fprintf(w, "  1. Fix what failed above, then run `rotabot rotate %s` again: only the failed destinations are retried.\n", r.Secret)
@@ -231,6 +243,9 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.E
 	how := "Revoke"
 	if r.TokenKind == rotation.Classic {
 		how = "Delete"
+	}
+	if d := r.OldHolders; d != nil && len(d.Holders) > 0 {
+		fmt.Fprintf(w, "  0. Set the new value on the %s above that still hold the old token, or remove it there: revoking breaks them.\n", rotation.Plural(len(d.Holders), "place", "places"))
 	}
 	if r.OldFingerprint != "" {
 		fmt.Fprintf(w, "  1. Revoke the OLD token (fingerprint %s) at %s (%s).\n", r.OldFingerprint, settings, how)

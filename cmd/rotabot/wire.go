@@ -84,6 +84,10 @@ type adapters struct {
 	github  *rgithub.Client
 	heroku  *rheroku.Consumer
 	httpChk *rotation.HTTPVerifier
+	// scanners read every Heroku app's config (where a value is held, drift);
+	// none without HEROKU_API_KEY. One per process: it paces every scan by the
+	// rate limit it has seen.
+	scanners map[rotation.DestKind]rotation.ConfigScanner
 }
 
 func (a *adapters) Close() {
@@ -105,6 +109,9 @@ func buildAdapters(ctx context.Context, env config.Env, getenv func(string) stri
 		// A verify check carries no credential of rotabot's: https only (loopback
 		// excepted), never one of rotabot's own variables, no redirect followed.
 		httpChk: &rotation.HTTPVerifier{Client: egress.Open(nil, 30*time.Second), Getenv: getenv, Reserved: config.Vars()}}
+	if env.HerokuAPIKey != "" {
+		a.scanners = map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: a.heroku.Scanner()}
+	}
 	if env.InfisicalClientID == "" || env.InfisicalClientSecret == "" || env.InfisicalProjectID == "" {
 		return a, nil // what is missing is reported with the environment; no login to try
 	}
@@ -123,6 +130,7 @@ func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Noti
 			rotation.DestHeroku:       a.heroku,
 			rotation.DestGitHubSecret: a.github.ActionsSecrets(),
 		},
+		Scanners: a.scanners,
 		ClaimTTL: claimTTL,
 	})
 }

@@ -316,6 +316,8 @@ type answer struct {
 	nextRange  string // Next-Range of a 206 Partial Content
 	// from and to are the origins of a redirect Heroku answered (3xx).
 	from, to egress.Origin
+	// remaining is the account's RateLimit-Remaining (-1: not sent).
+	remaining int
 }
 
 type answerKey struct{}
@@ -335,6 +337,10 @@ func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			if loc, lerr := resp.Location(); lerr == nil && resp.StatusCode/100 == 3 {
 				a.from, a.to = egress.OriginOf(req.URL), egress.OriginOf(loc)
+			}
+			a.remaining = -1
+			if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("RateLimit-Remaining"))); err == nil {
+				a.remaining = n
 			}
 		}
 	}
@@ -389,6 +395,10 @@ func classify(ctx context.Context, app, verb string, err error, a *answer) (*rot
 	forApp := ""
 	if app != "" {
 		forApp = " for app " + app
+	}
+	var done *rotation.Error
+	if errors.As(err, &done) {
+		return done, false // decided already (a scan's rate-limit budget)
 	}
 	status, cause := 0, error(nil)
 	if from, to, ok := egress.Refusal(err); ok {

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/raxx-app/rotabot/sandbox"
+
+	"github.com/raxx-app/rotabot/handlers"
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/sandbox/demo"
+)
+
+// legacyCron is a Heroku app nobody put in the routing matrix that reads the
+// token being rotated under a name of its own.
+const legacyCron = "raxx-legacy-cron"
+
+// An app outside the routing matrix still holding the old token is named on the
+// card once verify passed, and again in both revoke confirmations.
+func TestUnknownConsumerNamedBeforeRevoke(t *testing.T) {
+	h := startBot(t)
+	h.World.Heroku.AddApp(legacyCron, map[string]string{"GH_TOKEN": h.OldToken, "SENTRY_DSN": "https://key@sentry.example/1"})
+	h.World.Heroku.AddApp("raxx-unrelated", map[string]string{"GH_TOKEN": h.DispatchToken})
+	card := h.toApproval(t, "r1")
+	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
+	card = h.mustCard(t, "r1", "Waiting for revoke")
+	const line = legacyCron + " · GH_TOKEN still holds the old token: revoking breaks it"
+	text := demo.CardText(card)
+	if !strings.Contains(text, line) {
+		t.Fatalf("the card does not name the unknown consumer:\n%s", text)
+	}
+	if !strings.Contains(text, "scanned 4 Heroku apps for the old token: "+legacyCron+" · GH_TOKEN still holds it") {
+		t.Errorf("verify's line does not say what the scan covered:\n%s", text)
+	}
+	if strings.Contains(text, "raxx-unrelated") || strings.Contains(text, "raxx-console-prod · ") {
+		t.Errorf("the card names an app that does not hold the old token:\n%s", text)
+	}
+	// Both revoke buttons' confirm dialogs repeat it.
+	for _, label := range []string{handlers.LabelRevokeAPI, handlers.LabelRevokeManual} {
+		if c := confirmText(card, label); !strings.Contains(c, line) {
+			t.Errorf("the %q confirmation does not repeat the unknown consumer: %q", label, c)
+		}
+	}
+	// One list and one read of every app's config, nothing written to apps
+	// outside the matrix.
+	if n := h.World.Heroku.Count("GET /apps", true); n != 1 {
+		t.Errorf("%d app lists, want 1", n)
+	}
+	for _, r := range h.World.Heroku.Requests() {
+		if r.Method == "PATCH" && strings.Contains(r.Path, legacyCron) {
+			t.Errorf("rotabot wrote to %s", legacyCron)
+		}
+	}
+	if v, _ := h.World.Heroku.ConfigVar(legacyCron, "GH_TOKEN"); v != h.OldToken {
+		t.Error("the unknown consumer was changed")
+	}
+	// After the revoke the card says what broke.
+	must(t, h.Click(demo.Alice, card, handlers.LabelRevokeManual))
+	// The manual revoke's 401 check fails (the old token still works): the card
+	// goes back to waiting and keeps the warning.
+	card = h.mustCard(t, "r1", "Waiting for revoke")
+	must(t, demo.WaitFor("the 401 check", func() bool {
+		m, _ := h.Card("r1")
+		return strings.Contains(demo.CardText(m), "The old token still works")
+	}))
+	card, _ = h.Card("r1")
+	if !strings.Contains(demo.CardText(card), line) {
+		t.Error("the warning left the card")
+	}
+	h.World.GitHub.Revoke(h.OldToken)
+	must(t, h.Click(demo.Alice, card, handlers.LabelRevokeManual))
+	card = h.mustCard(t, "r1", "Completed")
+	if !strings.Contains(demo.CardText(card), legacyCron+" · GH_TOKEN held the old token when it was revoked") {
+		t.Errorf("the finished card does not say what broke:\n%s", demo.CardText(card))
+	}
+}
+
+// /rotate where and rotabot where name every app and variable holding the current
+// value, in the routing matrix or not, and every destination not holding it; the
+// dry runs add the unknown consumers to the plan. Only ops members may ask.
+func TestWhereAndDryRunNameUnknownConsumers(t *testing.T) {
+	h := startBot(t)
+	h.World.Heroku.AddApp(legacyCron, map[string]string{"GH_TOKEN": h.OldToken})
+	other := demo.FineGrainedToken()
+	h.Track(other)
+	byHand := other
+	h.World.Heroku.SetConfigByHand("raxx-console-staging", map[string]*string{"GITHUB_API_READONLY_TOKEN": &byHand}, "someone@raxx.example")
+
+	must(t, h.Slash(demo.Mallory, demo.OtherChannel, "where GITHUB_API_READONLY_TOKEN"))
+	h.mustEphemeral(t, demo.Mallory, 1, "Only members of the ops user group")
+	lists := h.World.Heroku.Count("GET /apps", false)
+	if lists != 0 {
+		t.Fatalf("a refused /rotate where listed the apps (%d)", lists)
+	}
+
+	must(t, h.Slash(demo.Alice, demo.OtherChannel, "where GITHUB_API_READONLY_TOKEN"))
+	h.mustEphemeral(t, demo.Alice, 1, "⏳ Looking for the current value of GITHUB_API_READONLY_TOKEN")
+	text, err := h.WaitEphemeral(demo.Alice, 2)
+	must(t, err)
+	for _, want := range []string{
+		"*Where is GITHUB_API_READONLY_TOKEN?* The value in Infisical: version 1, `" + rotation.Fingerprint(h.OldToken) + "`",
+		"Scanned 3 of 3 Heroku apps",
+		"• raxx-console-prod · GITHUB_API_READONLY_TOKEN — ✅ in the routing matrix",
+		"• " + legacyCron + " · GH_TOKEN — ⚠️ *not in the routing matrix*",
+		"• ❌ Heroku raxx-console-staging — holds another value",
+		"Not checked (their values cannot be read back): GitHub Actions raxx-app/TradeMasterAPI (GH_API_READONLY_TOKEN), shell rc of <@U0OPERATOR>",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/rotate where lacks %q:\n%s", want, text)
+		}
+	}
+
+	must(t, h.Slash(demo.Alice, demo.OtherChannel, "GITHUB_API_READONLY_TOKEN --dry-run"))
+	text, err = h.WaitEphemeral(demo.Alice, 3)
+	must(t, err)
+	if !strings.Contains(text, "unknown consumers (1)") || !strings.Contains(text, "- Heroku "+legacyCron+" · GH_TOKEN") {
+		t.Errorf("the dry run does not add the unknown consumer:\n%s", text)
+	}
+
+	// The CLI, on the same stand-ins.
+	env := map[string]string{}
+	for k, v := range h.Env {
+		env[k] = v
+	}
+	code, out, errs := runCLI(t, env, "where", "GITHUB_API_READONLY_TOKEN")
+	if code != 1 { // a destination does not hold the current value
+		t.Errorf("rotabot where: exit %d, want 1\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{
+		"WHERE — GITHUB_API_READONLY_TOKEN: the value in Infisical is version 1, fingerprint " + rotation.Fingerprint(h.OldToken),
+		"raxx-console-prod · GITHUB_API_READONLY_TOKEN  in the routing matrix",
+		legacyCron + " · GH_TOKEN                    NOT in the routing matrix: a rotation will not update it",
+		"Heroku raxx-console-staging: holds another value",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rotabot where lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errs = runCLI(t, env, "rotate", "GITHUB_API_READONLY_TOKEN", "--dry-run")
+	if code != 0 || !strings.Contains(out, "- Heroku "+legacyCron+" · GH_TOKEN") {
+		t.Errorf("rotabot rotate --dry-run: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, _, errs = runCLI(t, env, "where")
+	if code != 2 || !strings.Contains(errs, "rotabot where: name one secret") {
+		t.Errorf("rotabot where without a secret: %d %s", code, errs)
+	}
+	code, _, errs = runCLI(t, env, "where", "NOPE")
+	if code != 2 || !strings.Contains(errs, "\"NOPE\" is not a secret in the routing matrix — known secrets:") {
+		t.Errorf("rotabot where NOPE: %d %s", code, errs)
+	}
+	h.assertLeakFree(t, out, errs)
+	// Nothing was written anywhere by any of it.
+	for _, r := range h.World.Heroku.Requests() {
+		if r.Method != "GET" {
+			t.Errorf("wrote to Heroku: %s %s", r.Method, r.Path)
+		}
+	}
+}
+
+// confirmText is the text of the confirm dialog of the button labelled label.
+func confirmText(m sandbox.Message, label string) string {
+	for _, b := range m.Blocks {
+		els, _ := b["elements"].([]any)
+		for _, el := range els {
+			e, _ := el.(map[string]any)
+			text, _ := e["text"].(map[string]any)
+			if e["type"] != "button" || text["text"] != label {
+				continue
+			}
+			confirm, _ := e["confirm"].(map[string]any)
+			body, _ := confirm["text"].(map[string]any)
+			s, _ := body["text"].(string)
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/raxx-app/rotabot/rotation"
+)
+
+// whereOptions are `rotabot where`'s.
+type whereOptions struct {
+	Secret string
+	Config configOption
+}
+
+func newWhereCmd(c *cli, runF func(context.Context, *whereOptions) error) *command {
+	cmd := newCommand("where", "SECRET", "every Heroku app and config var holding SECRET's current value, in the routing matrix or not",
+		"Reads SECRET's current value from Infisical and the config of every Heroku app HEROKU_API_KEY\n"+
+			"can see, and prints every app and config var holding that value — marked in or not in the\n"+
+			"routing matrix — and every Heroku destination of the matrix that does not hold it. Values are\n"+
+			"compared as SHA-256 digests in memory; nothing is written or kept. It slows down, then stops,\n"+
+			"well before Heroku's rate limit. Exit 0 when every Heroku destination holds the value and every\n"+
+			"app could be read, 1 otherwise.")
+	opts := &whereOptions{}
+	addConfigFlag(cmd, &opts.Config)
+	cmd.run = func(ctx context.Context, args []string) error {
+		switch {
+		case len(args) == 0:
+			return &usageError{msg: "name one secret", hint: "rotabot where SECRET, e.g. rotabot where GITHUB_API_READONLY_TOKEN"}
+		case len(args) > 1:
+			return &usageError{msg: fmt.Sprintf("unexpected argument %q: where takes one secret", args[1]), hint: "rotabot where " + args[0]}
+		}
+		opts.Secret = args[0]
+		opts.Config.given(cmd.flags)
+		if runF != nil {
+			return runF(ctx, opts)
+		}
+		return c.runWhere(ctx, opts)
+	}
+	return cmd
+}
+
+func (c *cli) runWhere(ctx context.Context, opts *whereOptions) error {
+	su, problems := c.loadSetup(opts.Config)
+	log := c.logger(su.env).With("command", "where")
+	if su.m != nil {
+		if _, err := su.m.Secret(opts.Secret); err != nil {
+			return &usageError{msg: fmt.Sprintf("%s — known secrets: %s", rotation.ErrorMessage(err), strings.Join(su.m.Names(), ", ")),
+				hint: "rotabot where " + su.m.Names()[0]}
+		}
+	}
+	problems = append(problems, readNeeds(su.env)...)
+	if su.env.HerokuAPIKey == "" {
+		problems = append(problems, "HEROKU_API_KEY is not set: rotabot lists the Heroku apps and reads their config vars with it")
+	}
+	if len(problems) > 0 {
+		return &problemsError{lines: problems, what: "problem", fix: "fix %s and run again"}
+	}
+	ad, err := buildAdapters(ctx, su.env, c.getenv, log)
+	if err != nil {
+		if ad != nil {
+			ad.Close()
+		}
+		return err
+	}
+	defer ad.Close()
+	rep, err := ad.engine(su.m, nil, nil, log, 0).Where(ctx, opts.Secret)
+	if err != nil {
+		return err
+	}
+	printWhere(c.stdout, rep)
+	switch {
+	case rep.Problem != "":
+		return fmt.Errorf("the scan is incomplete: see above")
+	case len(rep.Missing) > 0:
+		return fmt.Errorf("%s of %s %s not hold the value in Infisical: see above", rotation.Plural(len(rep.Missing), "destination", "destinations"),
+			opts.Secret, map[bool]string{true: "does", false: "do"}[len(rep.Missing) == 1])
+	}
+	return nil
+}
+
+// printWhere prints a where report for a terminal: names and fingerprints only.
+func printWhere(w io.Writer, rep rotation.WhereReport) {
+	fmt.Fprintf(w, "WHERE — %s: the value in Infisical is version %d, fingerprint %s\n", rep.Secret, rep.Version, rep.Fingerprint)
+	fmt.Fprintf(w, "Scanned %d of %s HEROKU_API_KEY can see (SHA-256 digests compared in memory; nothing kept).\n\n",
+		rep.Read, rotation.Plural(rep.Seen, "Heroku app", "Heroku apps"))
+	width := 0
+	for _, hd := range rep.Holding {
+		width = max(width, len([]rune(hd.Label())))
+	}
+	if len(rep.Holding) == 0 {
+		fmt.Fprintln(w, "Holding it: no Heroku app.")
+	} else {
+		fmt.Fprintf(w, "Holding it (%d):\n", len(rep.Holding))
+		for _, hd := range rep.Holding {
+			note := "in the routing matrix"
+			switch {
+			case hd.InMatrix:
+			case len(hd.Others) > 0:
+				note = "NOT a destination of " + rep.Secret + " (the routing matrix sets it from " + strings.Join(hd.Others, ", ") + ")"
+			default:
+				note = "NOT in the routing matrix: a rotation will not update it, and revoking this token breaks it"
+			}
+			fmt.Fprintf(w, "  %-*s  %s\n", width, hd.Label(), note)
+		}
+	}
+	if len(rep.Missing) > 0 {
+		fmt.Fprintf(w, "\nDestinations in the routing matrix that do not hold it (%d):\n", len(rep.Missing))
+		for _, m := range rep.Missing {
+			fmt.Fprintf(w, "  %s: %s\n", m.Destination.PlainLabel(), m.Why)
+		}
+	} else if rep.Problem == "" {
+		fmt.Fprintln(w, "\nEvery Heroku destination in the routing matrix holds it.")
+	}
+	if len(rep.Unchecked) > 0 {
+		fmt.Fprintln(w, "\nNot checked (their values cannot be read back):")
+		for _, d := range rep.Unchecked {
+			fmt.Fprintf(w, "  %s\n", d.PlainLabel())
+		}
+	}
+	if rep.Problem != "" {
+		fmt.Fprintf(w, "\n⚠ The scan is incomplete: %s\n", rep.Problem)
+	}
+}
