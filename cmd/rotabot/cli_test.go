@@ -56,7 +56,7 @@ func TestHelp(t *testing.T) {
 			t.Errorf("%v: %d\n%s%s", args, code, out, errs)
 		}
 	}
-	if _, _, errs := runCLI(t, nil, "frobnicate"); !strings.HasPrefix(errs, `rotabot: unknown command "frobnicate" — the commands are serve, rotate, check, demo, version`) {
+	if _, _, errs := runCLI(t, nil, "frobnicate"); !strings.HasPrefix(errs, `rotabot: unknown command "frobnicate" — the commands are serve, rotate, where, check, demo, version`) {
 		t.Errorf("unknown command: %q", errs)
 	}
 }
