@@ -36,6 +36,7 @@ type GitHub struct {
 	repos     map[string]*ghRepo // by lower-case full name
 	admin     string
 	nextID    int64
+	tokenSeq  int
 	secondary map[string]*ghSecondary
 }
 
@@ -60,6 +61,7 @@ type ghToken struct {
 	kind    string
 	revoked bool
 	used    int
+	seq     int // order of AddToken
 }
 
 type ghRepo struct {
@@ -106,6 +108,7 @@ func NewGitHub() *GitHub {
 	g.route("GET /user", g.getUser)
 	g.route("GET /user/repos", g.listUserRepos)
 	g.route("GET /repos/{owner}/{repo}/actions/runs", g.listRuns)
+	g.route("GET /repos/{owner}/{repo}/{rest...}", g.repoOther)
 	g.route("GET /repos/{owner}/{repo}/actions/secrets/public-key", g.getPublicKey)
 	g.route("GET /repos/{owner}/{repo}/actions/secrets/{name}", g.getSecret)
 	g.route("PUT /repos/{owner}/{repo}/actions/secrets/{name}", g.putSecret)
@@ -137,7 +140,8 @@ func (g *GitHub) AddToken(spec TokenSpec) {
 		g.nextID++
 		g.userIDs[spec.Login] = 1000 + g.nextID
 	}
-	g.tokens[spec.Value] = &ghToken{spec: spec, kind: ghKind(spec.Value)}
+	g.tokenSeq++
+	g.tokens[spec.Value] = &ghToken{spec: spec, kind: ghKind(spec.Value), seq: g.tokenSeq}
 }
 
 // SetAdminToken names the token that may manage Actions secrets on every repository
@@ -478,6 +482,23 @@ func (g *GitHub) listRuns(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total_count": repo.runs, "workflow_runs": runs})
+}
+
+// repoOther answers a GET under a repository that the stand-in does not model —
+// a routing matrix's workload probe such as /repos/o/r/contents/README.md — with
+// 200 and an empty object to a token that can see the repository, and 404 to one
+// that cannot, as GitHub hides what a token cannot see.
+func (g *GitHub) repoOther(w http.ResponseWriter, r *http.Request) {
+	g.gmu.Lock()
+	defer g.gmu.Unlock()
+	t, ok := g.authenticate(w, r)
+	if !ok {
+		return
+	}
+	if _, ok := g.repoFor(w, r, t); !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
 }
 
 // secretsRepo authorises a call on a repository's Actions secrets: only the admin

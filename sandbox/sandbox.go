@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"time"
 )
@@ -67,6 +68,7 @@ type server struct {
 	mu       sync.Mutex
 	inflight map[string]int
 	faults   map[string]*Fault
+	paths    map[string]*Fault // by path prefix (FailPath)
 	latency  time.Duration
 	log      []Request
 	closing  chan struct{}
@@ -105,7 +107,7 @@ func (s *server) handle(pattern string, h http.HandlerFunc) {
 			s.mu.Unlock()
 		}
 		defer func() { rec.header(rec.status) }()
-		f, latency := s.fault(pattern)
+		f, latency := s.fault(pattern, r.URL.Path)
 		if latency > 0 {
 			select {
 			case <-time.After(latency):
@@ -150,14 +152,25 @@ func (s *server) handle(pattern string, h http.HandlerFunc) {
 	})
 }
 
-// fault returns the fault for a route (consuming one use) and the latency to add.
-func (s *server) fault(route string) (*Fault, time.Duration) {
+// fault returns the fault for a request (consuming one use) and the latency to
+// add: its route's fault, else the fault of a path prefix it is under, else "*".
+func (s *server) fault(route, path string) (*Fault, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	latency := s.latency
+	faults, key := s.faults, route
 	f, ok := s.faults[route]
 	if !ok {
+		for prefix, pf := range s.paths {
+			if path == prefix || strings.HasPrefix(path, strings.TrimSuffix(prefix, "/")+"/") {
+				f, ok, faults, key = pf, true, s.paths, prefix
+				break
+			}
+		}
+	}
+	if !ok {
 		f, ok = s.faults["*"]
+		faults, key = s.faults, "*"
 	}
 	if !ok {
 		return nil, latency
@@ -166,8 +179,7 @@ func (s *server) fault(route string) (*Fault, time.Duration) {
 	if f.Times > 0 {
 		f.Times--
 		if f.Times == 0 {
-			delete(s.faults, route)
-			delete(s.faults, "*")
+			delete(faults, key)
 		}
 	}
 	return &cp, latency + cp.Latency
@@ -183,6 +195,23 @@ func (s *server) Fail(route string, f *Fault) {
 	}
 	cp := *f
 	s.faults[route] = &cp
+}
+
+// FailPath makes every request whose path is prefix, or under it, misbehave as f
+// says — one Heroku app ("/apps/raxx-console-prod"), one repository — unless its
+// route has a fault of its own. Clear with FailPath(prefix, nil).
+func (s *server) FailPath(prefix string, f *Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paths == nil {
+		s.paths = map[string]*Fault{}
+	}
+	if f == nil {
+		delete(s.paths, prefix)
+		return
+	}
+	cp := *f
+	s.paths[prefix] = &cp
 }
 
 // SetLatency delays every request by d.

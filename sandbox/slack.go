@@ -280,6 +280,18 @@ func (s *Slack) AddChannel(id, name string) {
 	s.mu.Unlock()
 }
 
+// AddDM makes channel (a D… id) the bot's DM with user, as when a routing matrix
+// names a person by their DM channel.
+func (s *Slack) AddDM(channel, user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.dmByUser[user]; ok && old != channel {
+		delete(s.channels, old)
+	}
+	s.channels[channel] = &slackChannel{id: channel, name: "directmessage", imUser: user}
+	s.dmByUser[user] = channel
+}
+
 // DMChannel returns the id of the bot's DM with user, opening it if needed.
 func (s *Slack) DMChannel(user string) string {
 	s.mu.Lock()

@@ -672,6 +672,46 @@ func (s *Slack) SendViewSubmission(sub ViewSubmission) (string, error) {
 	return s.SendEnvelope(Envelope{Type: "interactive", EnvelopeID: sub.EnvelopeID, AcceptsResponsePayload: true, Payload: b})
 }
 
+// CloseView is user closing a modal with its close button or ✕: Slack closes
+// the whole stack of views and, if the view asked for notify_on_close, sends the
+// app a `view_closed` envelope, whose id is returned ("" when none was sent).
+func (s *Slack) CloseView(user, viewID string) (string, error) {
+	s.mu.Lock()
+	v := s.viewByID[viewID]
+	if v == nil || v.Type != "modal" || v.User != user {
+		s.mu.Unlock()
+		return "", fmt.Errorf("sandbox: %s has no modal %q", user, viewID)
+	}
+	if v.Closed {
+		s.mu.Unlock()
+		return "", nil
+	}
+	for _, x := range s.views {
+		if x.RootViewID == v.RootViewID {
+			x.Closed = true
+		}
+	}
+	var opts struct {
+		NotifyOnClose bool `json:"notify_on_close"`
+	}
+	_ = json.Unmarshal(v.Raw, &opts)
+	var payload map[string]any
+	if opts.NotifyOnClose {
+		payload = map[string]any{
+			"type": "view_closed", "team": map[string]any{"id": s.TeamID, "domain": s.TeamDomain},
+			"user": s.wireUserLocked(user), "api_app_id": s.AppID, "token": "sandbox-verification-token",
+			"view": s.wireView(v), "is_cleared": false, "is_enterprise_install": false, "enterprise": nil,
+		}
+	}
+	s.notifyLocked()
+	s.mu.Unlock()
+	if payload == nil {
+		return "", nil
+	}
+	b, _ := json.Marshal(payload)
+	return s.SendEnvelope(Envelope{Type: "interactive", Payload: b})
+}
+
 func slackStateValues(blocks []map[string]any, given map[string]map[string]string) (map[string]any, error) {
 	used := 0
 	values := map[string]any{}

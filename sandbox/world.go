@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"sync"
 )
 
 // World is all four stand-ins started together, each with made-up credentials:
@@ -78,26 +79,53 @@ func (w *World) Close() {
 	w.Heroku.Close()
 }
 
-// Console is a stand-in of the ops console's build-status endpoint, the SOP's
-// step 6 check: GET /api/status/builds answers 200 with the right session cookie,
-// 401 without it.
+// Console is a stand-in of the services a routing matrix's verify checks call —
+// by default the ops console's build-status endpoint, the SOP's step 6 check:
+// GET /api/status/builds answers 200 with the right session cookie, 401 without
+// it. Guard adds the paths of other checks.
 type Console struct {
 	*server
 	Cookie string
+
+	mu     sync.Mutex
+	guards map[string]consoleGuard
+}
+
+type consoleGuard struct {
+	status  int
+	headers []string
 }
 
 // NewConsole starts the console stand-in; cookie is the ops session it accepts.
 func NewConsole(cookie string) *Console {
-	c := &Console{Cookie: cookie}
+	c := &Console{Cookie: cookie, guards: map[string]consoleGuard{}}
 	c.server = newServer(func(status int) any { return map[string]any{"error": http.StatusText(status)} })
-	c.handle("GET /api/status/builds", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Cookie") != c.Cookie {
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "not signed in"})
+	c.Guard("/api/status/builds", http.StatusOK, "Cookie")
+	c.handle("GET /", func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		g, ok := c.guards[r.URL.Path]
+		c.mu.Unlock()
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]any{"error": "Not Found"})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"builds": map[string]any{"api": []any{map[string]any{"conclusion": "success"}}}})
+		for _, h := range g.headers {
+			if r.Header.Get(h) != c.Cookie {
+				writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "not signed in"})
+				return
+			}
+		}
+		writeJSON(w, g.status, map[string]any{"builds": map[string]any{"api": []any{map[string]any{"conclusion": "success"}}}})
 	})
 	return c
+}
+
+// Guard makes GET path answer status when every named header holds the console's
+// session value (with no header named, to anyone), and 401 otherwise.
+func (c *Console) Guard(path string, status int, headers ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.guards[path] = consoleGuard{status: status, headers: append([]string(nil), headers...)}
 }
 
 // Sink is a host that is none of the APIs rotabot speaks: it answers 200 with an
