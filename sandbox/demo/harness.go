@@ -17,7 +17,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -50,8 +54,19 @@ const (
 	ConsoleEnv = "CONSOLE_OPS_COOKIE"
 )
 
-// Names are the people's display names.
+// Names are the display names of the example's people; others get one from
+// their role.
 var Names = map[string]string{Alice: "alice", Bob: "bob", Mallory: "mallory", Operator: "olga", Owner: "owen"}
+
+// Person is someone in the sandbox workspace.
+type Person struct {
+	ID, Name string
+	// Role says why they are there: "ops", "ops · shell rc", "owner", "not in ops".
+	Role string
+}
+
+// Channel is a channel of the sandbox workspace.
+type Channel struct{ ID, Name string }
 
 // Bot is a running bot, as the command builds it.
 type Bot interface {
@@ -75,9 +90,20 @@ type Harness struct {
 	Logs    *SyncBuffer
 	Bot     Bot
 
-	// Tokens of the GitHub stand-in, by role.
+	// People and Channels of the workspace, in the order a person list shows them.
+	People   []Person
+	Channels []Channel
+	// Login is the GitHub account every secret's tokens belong to.
+	Login string
+	// Current is each secret's token as seeded (in Infisical and on its consumers).
+	Current map[string]string
+	// First is the matrix's first secret (GITHUB_API_READONLY_TOKEN in the example).
+	First string
+
+	// Tokens of the GitHub stand-in for the first secret of the matrix
+	// (GITHUB_API_READONLY_TOKEN in the example), by role.
 	OldToken, DispatchToken string
-	Fresh                   []string // valid new tokens for GITHUB_API_READONLY_TOKEN, in order of use
+	Fresh                   []string // valid new tokens, in order of use
 	OtherLogin              string   // a valid token of another login
 	Expired, Revoked        string   // tokens of the right login that GitHub refuses
 	Blind                   string   // a token of the right login that cannot see the probe's repository
@@ -118,58 +144,257 @@ func FineGrainedToken() string {
 // NewWorld starts the stand-ins and seeds them for the example matrix; the bot is
 // not started. Close the harness when done.
 func NewWorld(now time.Time) (*Harness, error) {
+	return NewWorldFor("rotabot.example.yaml", ExampleMatrix, now)
+}
+
+// sandboxLogin is the GitHub account the sandbox's tokens belong to.
+const sandboxLogin = "raxx-bot"
+
+// NewWorldFor starts the stand-ins and seeds them for a routing matrix (name is
+// its file, for messages): its ops group (alice and bob, and the shell-rc
+// operators), owners and a non-member become people; its channels, Heroku apps,
+// repositories and vault folders exist; each secret has a current token in
+// Infisical and on every consumer, the first one expiring in five days so the
+// reminders show; its verify checks answer from a local stand-in. The bot is not
+// started. Close the harness when done.
+func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
+	m, probs := config.Parse(name, yaml)
+	if len(probs) > 0 {
+		return nil, matrixProblems(probs)
+	}
 	w := sandbox.NewWorld()
 	cookie := "session=" + sandbox.RandomHex(12)
 	console := sandbox.NewConsole(cookie)
-	// The example's verify entry points at the real console: aim it at the stand-in.
-	yaml := bytes.ReplaceAll(ExampleMatrix, []byte("https://console.raxx.app"), []byte(console.URL))
-	m, probs := config.Parse("rotabot.example.yaml", yaml)
-	if len(probs) > 0 {
+	// Verify checks point at real services: aim them at the stand-in.
+	origins := map[string]bool{}
+	for _, sc := range m.Secrets {
+		for _, v := range sc.Verify {
+			if u, err := url.Parse(v.URL); err == nil && u.Host != "" {
+				origins[u.Scheme+"://"+u.Host] = true
+			}
+		}
+	}
+	for o := range origins {
+		yaml = bytes.ReplaceAll(yaml, []byte(o), []byte(console.URL))
+	}
+	if m, probs = config.Parse(name, yaml); len(probs) > 0 {
 		w.Close()
 		console.Close()
-		return nil, fmt.Errorf("the example matrix has problems: %v", probs)
+		return nil, matrixProblems(probs)
 	}
-	h := &Harness{World: w, Console: console, Matrix: m, OldToken: FineGrainedToken(), DispatchToken: "ghp_" + sandbox.RandomHex(18),
+	h := &Harness{World: w, Console: console, Matrix: m, Login: sandboxLogin, Current: map[string]string{},
 		Fresh: []string{FineGrainedToken(), FineGrainedToken(), FineGrainedToken()}, OtherLogin: FineGrainedToken(),
 		Expired: FineGrainedToken(), Revoked: FineGrainedToken(), Blind: FineGrainedToken()}
-
-	for id, name := range Names {
-		w.Slack.AddUser(id, name)
-	}
-	w.Slack.AddUsergroup(m.OpsUsergroup, Alice, Bob, Operator)
-	w.Slack.AddChannel(OpsChannel, "ops")
-	w.Slack.AddChannel(AuditChannel, "audit")
-	w.Slack.AddChannel(OtherChannel, "random")
-
-	w.GitHub.AddRepo("raxx-app/TradeMasterAPI")
-	w.GitHub.AddRepo("raxx-app/elsewhere")
-	repos := []string{"raxx-app/TradeMasterAPI"}
-	w.GitHub.AddToken(sandbox.TokenSpec{Value: h.OldToken, Login: "raxx-bot", Expires: now.Add(5 * 24 * time.Hour), Repos: repos})
-	for _, t := range h.Fresh {
-		w.GitHub.AddToken(sandbox.TokenSpec{Value: t, Login: "raxx-bot", Expires: now.Add(90 * 24 * time.Hour), Repos: repos})
-	}
-	w.GitHub.AddToken(sandbox.TokenSpec{Value: h.OtherLogin, Login: "someone-else", Expires: now.Add(90 * 24 * time.Hour), Repos: repos})
-	w.GitHub.AddToken(sandbox.TokenSpec{Value: h.Expired, Login: "raxx-bot", Expires: now.Add(-time.Hour), Repos: repos})
-	w.GitHub.AddToken(sandbox.TokenSpec{Value: h.Revoked, Login: "raxx-bot", Expires: now.Add(90 * 24 * time.Hour), Repos: repos})
-	w.GitHub.Revoke(h.Revoked)
-	w.GitHub.AddToken(sandbox.TokenSpec{Value: h.Blind, Login: "raxx-bot", Expires: now.Add(90 * 24 * time.Hour), Repos: []string{"raxx-app/elsewhere"}})
-	w.GitHub.AddToken(sandbox.TokenSpec{Value: h.DispatchToken, Login: "raxx-bot", Expires: now.Add(40 * 24 * time.Hour),
-		Scopes: []string{"read:org", "repo:status", "workflow"}, Repos: repos})
-
-	w.Infisical.Mkdir(m.Vault.Environment, m.Vault.PendingPath)
-	w.Infisical.Set(m.Vault.Environment, m.Vault.Path, "GITHUB_API_READONLY_TOKEN", h.OldToken)
-	w.Infisical.Set(m.Vault.Environment, m.Vault.Path, "GITHUB_API_DISPATCH_TOKEN", h.DispatchToken)
-	for _, app := range []string{"raxx-console-prod", "raxx-console-staging"} {
-		w.Heroku.AddApp(app, map[string]string{
-			"GITHUB_API_READONLY_TOKEN": h.OldToken, "GITHUB_API_DISPATCH_TOKEN": h.DispatchToken,
-			"DATABASE_URL": "postgres://u:" + sandbox.RandomHex(8) + "@db/raxx",
-		})
-	}
 	env := w.Env()
-	env[ConsoleEnv] = cookie
+	h.seedPeople()
+
+	secrets := make([]*rotation.SecretConfig, 0, len(m.Secrets))
+	for _, sc := range m.Secrets {
+		secrets = append(secrets, sc)
+	}
+	sort.Slice(secrets, func(i, j int) bool {
+		if secrets[i].Line != secrets[j].Line {
+			return secrets[i].Line < secrets[j].Line
+		}
+		return secrets[i].Name < secrets[j].Name
+	})
+	w.Infisical.Mkdir(m.Vault.Environment, m.Vault.PendingPath)
+	apps := map[string]map[string]string{}
+	for i, sc := range secrets {
+		repos := append([]string(nil), sc.Repositories...)
+		for _, gs := range sc.Consumers.GitHubSecrets {
+			repo, _, _ := strings.Cut(gs, ":")
+			repos = append(repos, repo)
+		}
+		if r := probeRepo(sc.Probe); r != "" {
+			repos = append(repos, r)
+		}
+		for _, r := range repos {
+			w.GitHub.AddRepo(r)
+		}
+		expires := now.Add(40 * 24 * time.Hour)
+		if i == 0 {
+			expires = now.Add(5 * 24 * time.Hour)
+		}
+		cur := TokenOf(sc.Kind)
+		spec := sandbox.TokenSpec{Value: cur, Login: h.Login, Expires: expires, Repos: sc.Repositories, Scopes: sc.Scopes}
+		if sc.Kind == rotation.Classic {
+			spec.Repos = nil // a classic token with the repo scope sees every repository
+		}
+		w.GitHub.AddToken(spec)
+		h.Current[sc.Name] = cur
+		w.Infisical.Set(m.Vault.Environment, m.Vault.Path, sc.Name, cur)
+		for _, a := range sc.Consumers.HerokuApps {
+			app, varName, _ := strings.Cut(a, ":")
+			if varName == "" {
+				varName = sc.Name
+			}
+			if apps[app] == nil {
+				apps[app] = map[string]string{"DATABASE_URL": "postgres://u:" + sandbox.RandomHex(8) + "@db/" + app}
+			}
+			apps[app][varName] = cur
+		}
+		for _, v := range sc.Verify {
+			status := v.ExpectStatus
+			if status == 0 {
+				status = http.StatusOK
+			}
+			var headers []string
+			for header, envVar := range v.HeadersEnv {
+				headers = append(headers, header)
+				env[envVar] = cookie
+			}
+			if u, err := url.Parse(v.URL); err == nil {
+				console.Guard(u.Path, status, headers...)
+			}
+		}
+		if i == 0 {
+			// The first secret's tokens for the tests and the scripted story.
+			h.First, h.OldToken = sc.Name, cur
+			good := sandbox.TokenSpec{Login: h.Login, Expires: now.Add(90 * 24 * time.Hour), Repos: sc.Repositories}
+			for _, t := range h.Fresh {
+				good.Value = t
+				w.GitHub.AddToken(good)
+			}
+			other := good
+			other.Value, other.Login = h.OtherLogin, "someone-else"
+			w.GitHub.AddToken(other)
+			expired := good
+			expired.Value, expired.Expires = h.Expired, now.Add(-time.Hour)
+			w.GitHub.AddToken(expired)
+			revoked := good
+			revoked.Value = h.Revoked
+			w.GitHub.AddToken(revoked)
+			w.GitHub.Revoke(h.Revoked)
+			blind := good
+			blind.Value, blind.Repos = h.Blind, []string{ownerOf(repos) + "/elsewhere"}
+			w.GitHub.AddToken(blind)
+		} else if h.DispatchToken == "" && sc.Kind == rotation.Classic {
+			h.DispatchToken = cur
+		}
+	}
+	for app, vars := range apps {
+		w.Heroku.AddApp(app, vars)
+	}
 	env["ROTABOT_CONFIG"] = string(yaml)
 	h.Env = env
 	return h, nil
+}
+
+// seedPeople adds the workspace's people, channels and ops group.
+func (h *Harness) seedPeople() {
+	m, sl := h.Matrix, h.World.Slack
+	roles := map[string][]string{}
+	var order []string
+	add := func(id, role string) {
+		if _, ok := roles[id]; !ok {
+			order = append(order, id)
+		}
+		if !slices.Contains(roles[id], role) {
+			roles[id] = append(roles[id], role)
+		}
+	}
+	ops := []string{Alice, Bob}
+	add(Alice, "ops")
+	add(Bob, "ops")
+	dms := map[string]string{} // person → the DM channel the matrix names
+	secrets := make([]string, 0, len(m.Secrets))
+	for name := range m.Secrets {
+		secrets = append(secrets, name)
+	}
+	sort.Slice(secrets, func(i, j int) bool { return m.Secrets[secrets[i]].Line < m.Secrets[secrets[j]].Line })
+	for _, name := range secrets {
+		for _, op := range m.Secrets[name].Consumers.ShellRCOperators {
+			id := op
+			if strings.HasPrefix(op, "D") {
+				id = "U" + op[1:] // the person at the other end of that DM
+				dms[id] = op
+			}
+			if !slices.Contains(ops, id) {
+				ops = append(ops, id)
+			}
+			add(id, "ops")
+			add(id, "shell rc")
+		}
+	}
+	for _, name := range secrets {
+		for _, o := range m.Secrets[name].Owners {
+			add(o, "owner")
+		}
+	}
+	add(Mallory, "not in ops")
+	counts := map[string]int{}
+	for _, id := range order {
+		name, ok := Names[id]
+		if !ok {
+			role := "owner"
+			if slices.Contains(roles[id], "shell rc") {
+				role = "operator"
+			}
+			counts[role]++
+			name = fmt.Sprintf("%s%d", role, counts[role])
+		}
+		sl.AddUser(id, name)
+		h.People = append(h.People, Person{ID: id, Name: name, Role: strings.Join(roles[id], " · ")})
+		if dm, ok := dms[id]; ok {
+			sl.AddDM(dm, id)
+		}
+	}
+	sl.AddUsergroup(m.OpsUsergroup, ops...)
+	h.Channels = []Channel{{m.Channel, "ops"}}
+	if m.AuditChannel != "" && m.AuditChannel != m.Channel {
+		h.Channels = append(h.Channels, Channel{m.AuditChannel, "audit"})
+	}
+	if OtherChannel != m.Channel && OtherChannel != m.AuditChannel {
+		h.Channels = append(h.Channels, Channel{OtherChannel, "random"})
+	}
+	for _, c := range h.Channels {
+		sl.AddChannel(c.ID, c.Name)
+	}
+}
+
+// Name is a person's name in the workspace ("" for no one).
+func (h *Harness) Name(id string) string {
+	for _, p := range h.People {
+		if p.ID == id {
+			return p.Name
+		}
+	}
+	return ""
+}
+
+// TokenOf makes up a token of a kind: github_pat_… fine-grained, ghp_… classic.
+func TokenOf(k rotation.TokenKind) string {
+	if k == rotation.Classic {
+		return "ghp_" + sandbox.RandomHex(18)
+	}
+	return FineGrainedToken()
+}
+
+// probeRepo is the repository a probe path reads ("" for none).
+func probeRepo(probe string) string {
+	parts := strings.Split(strings.TrimPrefix(probe, "/"), "/")
+	if len(parts) >= 3 && parts[0] == "repos" {
+		return parts[1] + "/" + strings.SplitN(parts[2], "?", 2)[0]
+	}
+	return ""
+}
+
+func ownerOf(repos []string) string {
+	for _, r := range repos {
+		if o, _, ok := strings.Cut(r, "/"); ok {
+			return o
+		}
+	}
+	return "sandbox"
+}
+
+func matrixProblems(probs []config.Problem) error {
+	lines := make([]string, len(probs))
+	for i, p := range probs {
+		lines[i] = p.String()
+	}
+	return fmt.Errorf("the routing matrix has problems (rotabot check shows them too):\n%s", strings.Join(lines, "\n"))
 }
 
 // Getenv reads the harness's environment, as the bot's process would.
