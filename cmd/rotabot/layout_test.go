@@ -64,3 +64,18 @@ func TestPostgresStoreLinksNoBbolt(t *testing.T) {
 		}
 	}
 }
+
+// The sandbox page knows the stand-ins and nothing of the product: it acts as
+// Slack, GitHub and Heroku do, never through the bot or the engine.
+func TestTheSandboxPageKnowsOnlyTheStandIns(t *testing.T) {
+	const mod = "github.com/raxx-app/rotabot/"
+	deps := goListDeps(t, "sandbox/web")["sandbox/web"]
+	if !slices.Contains(deps, mod+"sandbox/web") {
+		t.Fatalf("go list -deps ./sandbox/web/... does not list the package itself: %v", deps)
+	}
+	for _, d := range deps {
+		if strings.HasPrefix(d, mod) && d != mod+"sandbox" && d != mod+"sandbox/web" {
+			t.Errorf("sandbox/web depends on %s: the page may reach only the stand-ins", d)
+		}
+	}
+}
