@@ -75,7 +75,8 @@ func openPage(t *testing.T, ws *webSandbox) *page {
 	if err := chromedp.Do(ctx, chromedp.Navigate(ws.URL)); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
-	p.run("open the page", chromedp.WaitVisible(chromedp.CSS(`#people .person.me`)))
+	// A laptop's browser window.
+	p.run("open the page", chromedp.EmulateViewport(1440, 860), chromedp.WaitVisible(chromedp.CSS(`#people .person.me`)))
 	return p
 }
 

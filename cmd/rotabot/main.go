@@ -148,6 +148,7 @@ func (c *cli) printUsage(w io.Writer) {
 	for _, cmd := range c.commands() {
 		fmt.Fprintf(tw, "  %s\t%s\n", strings.TrimSpace(cmd.name+" "+cmd.args), cmd.summary)
 		if cmd.name == "demo" {
+			fmt.Fprintf(tw, "  demo --web\tthe stand-ins and the bot as a Slack workspace in your browser, on 127.0.0.1\n")
 			fmt.Fprintf(tw, "  demo --sandbox FILE\tonly the stand-ins, for trying the other commands against them\n")
 		}
 	}

@@ -102,6 +102,8 @@ func TestWebWholeRotation(t *testing.T) {
 	p.press("Approve")
 	p.confirm("Approve this rotation?")
 	p.see("#messages", "Status: Waiting for revoke", "shell rc of @olga — DM sent, waiting for Done", "Revoke old token now")
+	p.tab("heroku")
+	p.see("#panel", newFP)
 	p.snap("card-waiting-for-revoke")
 
 	// The step details open under the card as a thread.
