@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"strings"
 	"sync"
 )
 
@@ -100,32 +101,39 @@ type consoleGuard struct {
 func NewConsole(cookie string) *Console {
 	c := &Console{Cookie: cookie, guards: map[string]consoleGuard{}}
 	c.server = newServer(func(status int) any { return map[string]any{"error": http.StatusText(status)} })
+	c.handle("GET /", c.answer)
 	c.Guard("/api/status/builds", http.StatusOK, "Cookie")
-	c.handle("GET /", func(w http.ResponseWriter, r *http.Request) {
-		c.mu.Lock()
-		g, ok := c.guards[r.URL.Path]
-		c.mu.Unlock()
-		if !ok {
-			writeJSON(w, http.StatusNotFound, map[string]any{"error": "Not Found"})
-			return
-		}
-		for _, h := range g.headers {
-			if r.Header.Get(h) != c.Cookie {
-				writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "not signed in"})
-				return
-			}
-		}
-		writeJSON(w, g.status, map[string]any{"builds": map[string]any{"api": []any{map[string]any{"conclusion": "success"}}}})
-	})
 	return c
 }
 
+func (c *Console) answer(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	g, ok := c.guards[r.URL.Path]
+	c.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": "Not Found"})
+		return
+	}
+	for _, h := range g.headers {
+		if r.Header.Get(h) != c.Cookie {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "not signed in"})
+			return
+		}
+	}
+	writeJSON(w, g.status, map[string]any{"builds": map[string]any{"api": []any{map[string]any{"conclusion": "success"}}}})
+}
+
 // Guard makes GET path answer status when every named header holds the console's
-// session value (with no header named, to anyone), and 401 otherwise.
+// session value (with no header named, to anyone), and 401 otherwise. The path
+// is its own route ("GET /api/status/builds") for Fail and Count.
 func (c *Console) Guard(path string, status int, headers ...string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	_, known := c.guards[path]
 	c.guards[path] = consoleGuard{status: status, headers: append([]string(nil), headers...)}
+	c.mu.Unlock()
+	if !known && path != "/" && !strings.ContainsAny(path, "{}") {
+		c.handle("GET "+path, c.answer)
+	}
 }
 
 // Sink is a host that is none of the APIs rotabot speaks: it answers 200 with an

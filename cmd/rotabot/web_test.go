@@ -385,7 +385,7 @@ func TestDemoWebWithYourOwnMatrix(t *testing.T) {
 	if len(sl.Messages("D0FRANK01")) != 1 || len(sl.DMs("U0ERIN")) != 1 {
 		t.Errorf("the operators' DMs: %d in D0FRANK01, %d to U0ERIN", len(sl.Messages("D0FRANK01")), len(sl.DMs("U0ERIN")))
 	}
-	if ws.h.Console.Count("GET /", true) == 0 {
+	if ws.h.Console.Count("GET /api/health", true) == 0 {
 		t.Error("the verify check did not reach the stand-in")
 	}
 	for dest, v := range destinations(ws, "ACME_CI_TOKEN") {
