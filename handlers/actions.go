@@ -36,7 +36,7 @@ func (h *Handlers) action(ctx context.Context, cb slack.InteractionCallback, a *
 	}
 	handler, ok := map[string]func(context.Context, *click){
 		ActSubmit: h.openTokenModal, ActApprove: h.approve, ActCancel: h.cancel, ActRollback: h.rollback,
-		ActRetry: h.retry, ActRevokeAPI: h.revokeAPI, ActRevokeManual: h.revokeManual,
+		ActRetry: h.retry, ActRevokeAPI: h.revokeAPI, ActRevokeManual: h.revokeManual, ActAbandon: h.openAbandonModal,
 	}[a.ActionID]
 	if !ok {
 		h.Log.Warn("unknown action", "action", a.ActionID)

@@ -51,6 +51,8 @@ func (h *Handlers) Command(ctx context.Context, cmd slack.SlashCommand) {
 		h.expiring(ctx, r)
 	case CmdWhere:
 		h.where(ctx, r, c.Secret)
+	case CmdAbandon:
+		h.abandonCommand(ctx, r, cmd.UserID, c.RunID, c.Reason)
 	}
 }
 
@@ -97,6 +99,7 @@ func (h *Handlers) commands() string {
 		"• `/rotate history SECRET` — past runs of a secret\n" +
 		"• `/rotate expiring` — every secret's expiry, soonest first\n" +
 		"• `/rotate where SECRET` — every Heroku app and variable holding its current value, in the routing matrix or not\n" +
+		"• `/rotate abandon RUN_ID REASON` — give up a run that failed or waits for a person; it writes nothing, records why, and frees the secret\n" +
 		"• `/rotate help` — this"
 }
 

@@ -221,6 +221,12 @@ func AuditText(e rotation.AuditEntry) string {
 	for _, d := range e.Destinations {
 		fmt.Fprintf(&b, "\n• %s: %s", d.Destination, d.Result)
 	}
+	if e.Action == rotation.ActionAbandoned {
+		fmt.Fprintf(&b, "\nabandoned in: %s (%s)\nreason: %s\nleft:", e.FromState.Word(), e.FromState, e.Reason)
+		for _, l := range e.Leaves {
+			fmt.Fprintf(&b, "\n• %s", l)
+		}
+	}
 	return b.String()
 }
 

@@ -5,13 +5,16 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/raxx-app/rotabot/rotation"
 )
 
 // Command is a parsed /rotate.
 type Command struct {
-	Kind   string // start, dry-run, status, list, history, expiring, where, drift, help
+	Kind   string // start, dry-run, status, list, history, expiring, where, drift, help, abandon
 	Secret string
 	RunID  string
+	Reason string // abandon: why, for the audit trail
 }
 
 // Command kinds.
@@ -25,6 +28,7 @@ const (
 	CmdWhere    = "where"
 	CmdDrift    = "drift"
 	CmdHelp     = "help"
+	CmdAbandon  = "abandon"
 )
 
 // MaxCommandLen bounds what /rotate accepts; anything longer is refused unread.
@@ -47,11 +51,14 @@ func perr(format string, args ...any) *ParseError {
 // ParseCommand parses the text after /rotate. known lists the configured secret
 // names. It never echoes more than a short, cleaned piece of what it was given.
 func ParseCommand(text string, known []string) (Command, error) {
-	if len(text) > MaxCommandLen {
-		return Command{}, perr("That command is too long (%d characters): /rotate takes a secret name and at most one flag.", len(text))
-	}
 	if !utf8.ValidString(text) {
 		return Command{}, perr("That command holds characters I cannot read.")
+	}
+	if verb, rest, _ := strings.Cut(strings.TrimSpace(text), " "); strings.EqualFold(verb, CmdAbandon) {
+		return parseAbandon(rest)
+	}
+	if len(text) > MaxCommandLen {
+		return Command{}, perr("That command is too long (%d characters): /rotate takes a secret name and at most one flag.", len(text))
 	}
 	if looksSecret(text) {
 		return Command{}, perr("That looks like a token: never paste a token in a command. /rotate takes a secret name, e.g. /rotate %s — and if it was a live token, rotate it now.", example(known))
@@ -120,6 +127,36 @@ func ParseCommand(text string, known []string) (Command, error) {
 		return Command{Kind: CmdDryRun, Secret: name}, nil
 	}
 	return Command{}, perr("I do not understand %s after the secret name: the only flag is --dry-run.", clean(strings.Join(args, " ")))
+}
+
+// parseAbandon parses what follows /rotate abandon: a run id and the reason, in
+// words — which may hold any punctuation, but no Slack formatting and no token.
+func parseAbandon(rest string) (Command, error) {
+	if len(rest) > MaxCommandLen+rotation.MaxReasonLen {
+		return Command{}, perr("That command is too long (%d characters): keep the reason to a sentence or two.", len(rest))
+	}
+	if looksSecret(rest) {
+		return Command{}, perr("That looks like a token: never paste a token in a command. Say why in words — and if it was a live token, rotate it now.")
+	}
+	id, reason, _ := strings.Cut(strings.TrimSpace(rest), " ")
+	if id == "" {
+		return Command{}, perr("Which run? Type /rotate abandon r42 REASON: the reason goes in the audit trail.")
+	}
+	if !runIDRe.MatchString(strings.ToLower(id)) {
+		return Command{}, perr("%s is not a run id: run ids look like r42 (/rotate abandon r42 REASON).", clean(id))
+	}
+	id = strings.ToLower(id)
+	reason = strings.Join(strings.Fields(reason), " ")
+	switch {
+	case reason == "":
+		return Command{}, perr("Say why: /rotate abandon %s REASON — the reason goes in the audit trail, e.g. /rotate abandon %s old version gone from Infisical; restored by hand.", id, id)
+	case strings.ContainsAny(reason, "<>"):
+		return Command{}, perr("That reason holds Slack formatting (a mention, a link or an e-mail address): write it in plain words.")
+	}
+	if err := rotation.CheckReason(reason); err != nil {
+		return Command{}, perr("%s.", rotation.ErrorMessage(err))
+	}
+	return Command{Kind: CmdAbandon, RunID: id, Reason: reason}, nil
 }
 
 func secretName(s string, known []string) (string, error) {

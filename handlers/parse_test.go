@@ -22,6 +22,7 @@ func TestParseCommand(t *testing.T) {
 		{"history GITHUB_API_DISPATCH_TOKEN", Command{Kind: CmdHistory, Secret: "GITHUB_API_DISPATCH_TOKEN"}},
 		{"expiring", Command{Kind: CmdExpiring}},
 		{"help", Command{Kind: CmdHelp}},
+		{"abandon R42 old version gone from Infisical;  restored by hand (see INC-7)", Command{Kind: CmdAbandon, RunID: "r42", Reason: "old version gone from Infisical; restored by hand (see INC-7)"}},
 	}
 	for _, c := range ok {
 		got, err := ParseCommand(c.text, known)
@@ -54,6 +55,12 @@ func TestParseCommandRefusals(t *testing.T) {
 		{"list everything", "/rotate list takes nothing after it."},
 		{"help me", "/rotate help takes nothing after it."},
 		{"GITHUB_API_READONLY_TOKEN \xff", "That command holds characters I cannot read."},
+		{"abandon", "Which run? Type /rotate abandon r42 REASON: the reason goes in the audit trail."},
+		{"abandon r42", "Say why: /rotate abandon r42 REASON — the reason goes in the audit trail, e.g. /rotate abandon r42 old version gone from Infisical; restored by hand."},
+		{"abandon GITHUB_API_READONLY_TOKEN stuck", "“GITHUB_API_READONLY_TOKEN” is not a run id: run ids look like r42 (/rotate abandon r42 REASON)."},
+		{"abandon r42 ask <@U0BOB>", "That reason holds Slack formatting (a mention, a link or an e-mail address): write it in plain words."},
+		{"abandon r42 pasted ghp_abcdefghijklmnopqrstuvwxyz0123456789", "That looks like a token: never paste a token in a command. Say why in words — and if it was a live token, rotate it now."},
+		{"abandon r42 " + strings.Repeat("why ", 130), "The reason is 519 characters long: keep it under 500 — a sentence or two for the audit trail."},
 	}
 	for _, c := range bad {
 		_, err := ParseCommand(c.text, known)
@@ -83,7 +90,7 @@ func TestParseCommandNeverEchoesATokenLikeValue(t *testing.T) {
 }
 
 func FuzzParseCommand(f *testing.F) {
-	for _, s := range []string{"GITHUB_API_READONLY_TOKEN", "status r1", "history X", "<@U1>", "", "a --dry-run", "ghp_x"} {
+	for _, s := range []string{"GITHUB_API_READONLY_TOKEN", "status r1", "history X", "<@U1>", "", "a --dry-run", "ghp_x", "abandon r1 old version gone; fixed by hand"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -105,6 +112,10 @@ func FuzzParseCommand(f *testing.F) {
 				t.Fatalf("%q started an unknown secret %q", text, c.Secret)
 			}
 		case CmdStatus, CmdList, CmdExpiring, CmdHelp:
+		case CmdAbandon:
+			if !runIDRe.MatchString(c.RunID) || c.Reason == "" || looksSecret(c.Reason) || strings.ContainsAny(c.Reason, "<>") {
+				t.Fatalf("%q abandons %q for %q", text, c.RunID, c.Reason)
+			}
 		default:
 			t.Fatalf("unknown kind %q", c.Kind)
 		}

@@ -24,6 +24,7 @@ const (
 	ActRevokeManual = "rotabot_revoke_manual"
 	ActDone         = "rotabot_done"
 	ActStart        = "rotabot_start" // a reminder's Start rotation
+	ActAbandon      = "rotabot_abandon"
 )
 
 // Button labels, exactly as SPEC §3 names them: people and tests find them by these.
@@ -37,6 +38,7 @@ const (
 	LabelRevokeManual = "I revoked the old token"
 	LabelDone         = "Done"
 	LabelStart        = "Start rotation"
+	LabelAbandon      = "Abandon"
 )
 
 // Modal ids.
@@ -44,6 +46,9 @@ const (
 	ViewSubmitToken = "rotabot_submit_token"
 	BlockToken      = "token"
 	ActionToken     = "token_input"
+	ViewAbandon     = "rotabot_abandon"
+	BlockReason     = "reason"
+	ActionReason    = "reason_input"
 )
 
 func txt(s string) *slack.TextBlockObject {
@@ -134,6 +139,11 @@ var gestures = []gesture{
 			fmt.Sprintf("Infisical and every destination already written get the old %s back; shell-rc operators are told to revert.", r.Secret), "Roll back"))
 	}},
 	{ActCancel, LabelCancel, rotation.EvCancel, func(g gesture, r *rotation.Run) *slack.ButtonBlockElement {
+		return button(g.action, g.label, r, "", nil)
+	}},
+	// Abandon opens a form that is its confirm dialog: what the run leaves
+	// where, and the reason it asks for.
+	{ActAbandon, LabelAbandon, rotation.EvAbandon, func(g gesture, r *rotation.Run) *slack.ButtonBlockElement {
 		return button(g.action, g.label, r, "", nil)
 	}},
 }
@@ -284,6 +294,8 @@ func Card(r *rotation.Run, plan *rotation.Plan) []slack.Block {
 			r.TokenKind.SettingsURL()+" and press *"+LabelRevokeManual+"*. Until then rollback is possible.")))
 	case rotation.StateCompleted:
 		blocks = append(blocks, slack.NewContextBlock("over", txt("The old token is revoked: rollback is impossible. If the new token misbehaves, start a new run with `/rotate "+r.Secret+"` and a brand-new token.")))
+	case rotation.StateAbandoned:
+		blocks = append(blocks, slack.NewContextBlock("over", txt("Abandoned: rotabot no longer tracks this run, and wrote nothing when it was given up. Put right by hand what it left (the thread says what, and where); `/rotate "+r.Secret+"` starts a new run.")))
 	}
 	if bs := Buttons(r); len(bs) > 0 {
 		els := make([]slack.BlockElement, len(bs))

@@ -17,28 +17,30 @@ func labels(r *rotation.Run) []string {
 	return out
 }
 
-// Only the buttons that make sense now, with SPEC §3's exact labels.
+// Only the buttons that make sense now, with their exact labels: Abandon on
+// every failed state and every wait for a person.
 func TestButtonsFitTheState(t *testing.T) {
 	want := map[rotation.State][]string{
 		rotation.StatePrechecking:     {LabelCancel},
-		rotation.StatePrecheckFailed:  {LabelRetry, LabelCancel},
-		rotation.StateWaitingToken:    {LabelSubmit, LabelCancel},
-		rotation.StateWaitingApproval: {LabelApprove, LabelCancel},
+		rotation.StatePrecheckFailed:  {LabelRetry, LabelCancel, LabelAbandon},
+		rotation.StateWaitingToken:    {LabelSubmit, LabelCancel, LabelAbandon},
+		rotation.StateWaitingApproval: {LabelApprove, LabelCancel, LabelAbandon},
 		rotation.StateStoring:         {LabelRollback},
-		rotation.StateStoreFailed:     {LabelRetry, LabelRollback},
+		rotation.StateStoreFailed:     {LabelRetry, LabelRollback, LabelAbandon},
 		rotation.StatePropagating:     {LabelRollback},
-		rotation.StatePropagateFailed: {LabelRetry, LabelRollback},
+		rotation.StatePropagateFailed: {LabelRetry, LabelRollback, LabelAbandon},
 		rotation.StateVerifying:       {LabelRollback},
-		rotation.StateVerifyFailed:    {LabelRetry, LabelRollback},
-		rotation.StateWaitingRevoke:   {LabelRevokeAPI, LabelRevokeManual, LabelRollback},
+		rotation.StateVerifyFailed:    {LabelRetry, LabelRollback, LabelAbandon},
+		rotation.StateWaitingRevoke:   {LabelRevokeAPI, LabelRevokeManual, LabelRollback, LabelAbandon},
 		rotation.StateRevoking:        nil,
 		rotation.StateAuditing:        nil,
-		rotation.StateAuditFailed:     {LabelRetry},
+		rotation.StateAuditFailed:     {LabelRetry, LabelAbandon},
 		rotation.StateRollingBack:     nil,
-		rotation.StateRollbackFailed:  {LabelRetry},
+		rotation.StateRollbackFailed:  {LabelRetry, LabelAbandon},
 		rotation.StateCompleted:       nil,
 		rotation.StateRolledBack:      nil,
 		rotation.StateCancelled:       nil,
+		rotation.StateAbandoned:       nil,
 	}
 	for _, s := range rotation.States {
 		r := &rotation.Run{ID: "r7", Secret: "X", State: s}
@@ -59,10 +61,10 @@ func TestButtonsFitTheState(t *testing.T) {
 }
 
 // Once the old token went to GitHub's revoke endpoint, the card offers only to
-// check it again: no Revoke old token now, no Rollback.
+// check it again (or to abandon the run): no Revoke old token now, no Rollback.
 func TestButtonsAfterTheRevokeWasSent(t *testing.T) {
 	r := &rotation.Run{ID: "r7", Secret: "X", State: rotation.StateWaitingRevoke, RevokeSent: true, OldFingerprint: "0ld0ld00"}
-	if got, want := labels(r), []string{LabelRevokeManual}; !slices.Equal(got, want) {
+	if got, want := labels(r), []string{LabelRevokeManual, LabelAbandon}; !slices.Equal(got, want) {
 		t.Fatalf("buttons %q, want %q", got, want)
 	}
 	if b := Buttons(r)[0]; b.Confirm == nil || b.Confirm.Title.Text != "Check the old token again?" {

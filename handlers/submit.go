@@ -22,15 +22,24 @@ func (h *Handlers) openTokenModal(ctx context.Context, c *click) {
 // (the bot gives one that counts from the envelope's arrival).
 const defaultAckBudget = 2500 * time.Millisecond
 
-// ViewSubmission validates the token from the modal and returns the ack's payload:
-// nil closes the modal; errors show under the input, and the modal stays open. It
-// answers by ctx's deadline (Slack's ack budget): a slower check answers
-// "checking…" and updates the modal when it is done. The form is bound to its
-// run's creation stamp, like the card's buttons.
-func (h *Handlers) ViewSubmission(ctx context.Context, cb slack.InteractionCallback) (resp *slack.ViewSubmissionResponse) {
-	if cb.View.CallbackID != ViewSubmitToken {
-		return nil
+// ViewSubmission handles a form's submission — the token form, the abandon
+// form — and returns the ack's payload: nil closes the form; errors show under
+// the input, and the form stays open. It answers by ctx's deadline (Slack's ack
+// budget).
+func (h *Handlers) ViewSubmission(ctx context.Context, cb slack.InteractionCallback) *slack.ViewSubmissionResponse {
+	switch cb.View.CallbackID {
+	case ViewSubmitToken:
+		return h.submitToken(ctx, cb)
+	case ViewAbandon:
+		return h.submitAbandon(ctx, cb)
 	}
+	return nil
+}
+
+// submitToken validates the token from the form: a slower check than the ack
+// budget allows answers "checking…" and updates the form when it is done. The
+// form is bound to its run's creation stamp, like the card's buttons.
+func (h *Handlers) submitToken(ctx context.Context, cb slack.InteractionCallback) (resp *slack.ViewSubmissionResponse) {
 	errs := func(msg string) *slack.ViewSubmissionResponse {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{BlockToken: msg})
 	}

@@ -3,6 +3,8 @@ package rotation
 import (
 	"context"
 	"fmt"
+	"slices"
+	"time"
 )
 
 // CLIRequest starts a run of the bridge script's job (SOP step 5, option A): the
@@ -13,9 +15,9 @@ type CLIRequest struct {
 	Overrides Overrides
 }
 
-// StartCLI creates a CLI run in the propagate step, or, when the secret's open run
-// is an earlier CLI run that failed, retries it. Shell-rc operators are not
-// reached from the CLI (Slack may be down): the SUMMARY names them.
+// StartCLI creates a CLI run in the propagate step, or carries on the secret's
+// open CLI run (carryOnCLI). Shell-rc operators are not reached from the CLI
+// (Slack may be down): the SUMMARY names them.
 func (e *Engine) StartCLI(ctx context.Context, req CLIRequest) (*Run, error) {
 	sc, err := e.Matrix.Secret(req.Secret)
 	if err != nil {
@@ -63,14 +65,106 @@ func (e *Engine) StartCLI(ctx context.Context, req CLIRequest) (*Run, error) {
 	r.stepStart(StepPropagate, "", now)
 	created, err := e.Store.CreateRun(ctx, r)
 	if err != nil {
-		if created != nil && created.Method == MethodCLI && created.State.Failed() {
-			if created.NewFingerprint != r.NewFingerprint {
-				return created, Errorf(ECONFLICT, "%s has a failed CLI run %s for another value: finish it with rotabot or roll it back first", req.Secret, created.ID)
-			}
-			return e.Retry(ctx, created.ID, req.Actor)
+		if created == nil || ErrorCode(err) != ECONFLICT {
+			return created, err
 		}
-		return created, err
+		return e.carryOnCLI(ctx, created, r, req.Actor)
 	}
 	e.notify(ctx, created, "")
 	return created, nil
+}
+
+// carryOnCLI carries on the secret's open run when it is a CLI run of the same
+// value from the same vault folder: as it stands when it was interrupted (a crash,
+// Ctrl-C), or, when it failed, retried with the destinations named now — by the
+// routing matrix and the flags typed this time, not those of the first try. A run
+// that means something else is refused with ErrOpenRunDiffers, naming the way out
+// (rotabot abandon).
+func (e *Engine) carryOnCLI(ctx context.Context, open, want *Run, actor string) (*Run, error) {
+	differs := func(format string, args ...any) (*Run, error) {
+		return open, &Error{Code: ECONFLICT, Err: ErrOpenRunDiffers, Message: fmt.Sprintf("%s already has an open run, %s (%s), %s: finish it, or give it up with rotabot abandon %s --reason \"…\" and run this again",
+			open.Secret, open.ID, open.State.Word(), fmt.Sprintf(format, args...), open.ID)}
+	}
+	switch {
+	case open.Method != MethodCLI:
+		return differs("started in Slack by %s", Mention(open.Requester))
+	case open.NewFingerprint != want.NewFingerprint:
+		return differs("for another value (%s; Infisical now holds %s)", open.NewFingerprint, want.NewFingerprint)
+	case open.VaultPath != want.VaultPath:
+		return differs("reading the value from %s, not %s", orMatrixPath(open.VaultPath), orMatrixPath(want.VaultPath))
+	case open.State.Automatic():
+		return open, nil
+	case open.State == StatePropagateFailed || open.State == StateVerifyFailed:
+		return e.retryCLI(ctx, open.ID, actor, want.Destinations)
+	case open.State.Failed():
+		if !sameDestinations(open.Destinations, want.Destinations) {
+			return differs("past propagation, where its destinations can no longer change")
+		}
+		return e.Retry(ctx, open.ID, actor)
+	}
+	return differs("which waits for a person")
+}
+
+func orMatrixPath(p string) string {
+	if p == "" {
+		return "vault.path of the routing matrix"
+	}
+	return p
+}
+
+func sameDestinations(a, b []Destination) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, d := range a {
+		if !slices.ContainsFunc(b, d.Same) {
+			return false
+		}
+	}
+	return true
+}
+
+// retryCLI retries a CLI run whose propagation or verification failed, with the
+// destinations named now: one no longer named is dropped from the run (left as
+// it is, and said so), one newly named is added, those named again keep their
+// record — a write recorded as done is not redone.
+func (e *Engine) retryCLI(ctx context.Context, id, actor string, want []Destination) (*Run, error) {
+	unlock := e.lock(id)
+	defer unlock()
+	var notes []string
+	r, err := e.transition(ctx, id, EvRetry, func(r *Run) error {
+		notes = notes[:0]
+		var keep []Destination
+		for _, d := range r.Destinations {
+			i := slices.IndexFunc(want, d.Same)
+			if i < 0 {
+				r.Dropped = append(r.Dropped, d)
+				notes = append(notes, fmt.Sprintf("Dropped from the run, no longer named: %s (%s) — %s", d.PlainLabel(), d.fromText(), d.Holds()))
+				continue
+			}
+			d.From = want[i].From
+			keep = append(keep, d)
+		}
+		for _, d := range want {
+			if !slices.ContainsFunc(keep, d.Same) {
+				keep = append(keep, d)
+				notes = append(notes, fmt.Sprintf("Added to the run: %s (%s)", d.PlainLabel(), d.fromText()))
+			}
+		}
+		r.Destinations = keep
+		r.Notice = fmt.Sprintf("%s retried with the destinations named now", Mention(actor))
+		if len(notes) == 0 {
+			r.Notice = fmt.Sprintf("%s retried; the same destinations", Mention(actor))
+		}
+		r.RetryAt = time.Time{}
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	for _, n := range notes {
+		e.notify(ctx, r, n)
+	}
+	e.notify(ctx, r, r.Notice)
+	return r, nil
 }

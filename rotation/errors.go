@@ -92,4 +92,8 @@ var (
 	// ErrProbe: the workload probe did not pass with the token, for a reason the
 	// error's message names, probe included (TokenChecker.Probe).
 	ErrProbe = errors.New("workload probe")
+	// ErrOpenRunDiffers: the secret's open run is not the one a CLI invocation
+	// would carry on (a Slack run, another value, another vault folder, or past
+	// the point where its destinations may change); abandon it to start afresh.
+	ErrOpenRunDiffers = errors.New("the secret's open run means something else")
 )

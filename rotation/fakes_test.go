@@ -198,6 +198,8 @@ type fakeNotifier struct {
 	audits  []rotation.AuditEntry
 	changes int
 	posted  int // cards posted
+	// auditErr fails every audit post (an archived audit channel).
+	auditErr error
 }
 
 func newFakeNotifier() *fakeNotifier {
@@ -227,6 +229,9 @@ func (n *fakeNotifier) AskOperator(_ context.Context, r *rotation.Run, op string
 func (n *fakeNotifier) Audited(_ context.Context, r *rotation.Run, e rotation.AuditEntry) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.auditErr != nil {
+		return n.auditErr
+	}
 	n.audits = append(n.audits, e)
 	return nil
 }

@@ -68,23 +68,30 @@ func (m *Matrix) Plan(secret string, o Overrides, now time.Time) (Plan, error) {
 	return p, nil
 }
 
+// Where a destination was named: the routing matrix, or a CLI flag instead of it.
+const (
+	FromMatrix       = ""
+	FromAppsFlag     = "--apps"
+	FromGHSecretFlag = "--gh-secret-repo"
+)
+
 func destinations(sc *SecretConfig, o Overrides) []Destination {
-	apps := sc.Consumers.HerokuApps
+	apps, appsFrom := sc.Consumers.HerokuApps, FromMatrix
 	if len(o.HerokuApps) > 0 {
-		apps = o.HerokuApps
+		apps, appsFrom = o.HerokuApps, FromAppsFlag
 	}
-	repos := sc.Consumers.GitHubSecrets
+	repos, reposFrom := sc.Consumers.GitHubSecrets, FromMatrix
 	if o.GitHubSecret != "" {
-		repos = []string{o.GitHubSecret}
+		repos, reposFrom = []string{o.GitHubSecret}, FromGHSecretFlag
 	}
 	var ds []Destination
 	for _, a := range apps {
 		target, name, _ := strings.Cut(a, ":")
-		ds = append(ds, Destination{Kind: DestHeroku, Target: target, Name: name, State: DestPending})
+		ds = append(ds, Destination{Kind: DestHeroku, Target: target, Name: name, State: DestPending, From: appsFrom})
 	}
 	for _, r := range repos {
 		target, name, _ := strings.Cut(r, ":")
-		ds = append(ds, Destination{Kind: DestGitHubSecret, Target: target, Name: name, State: DestPending})
+		ds = append(ds, Destination{Kind: DestGitHubSecret, Target: target, Name: name, State: DestPending, From: reposFrom})
 	}
 	for _, u := range sc.Consumers.ShellRCOperators {
 		ds = append(ds, Destination{Kind: DestShellRC, Target: u, State: DestPending})

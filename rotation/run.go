@@ -28,6 +28,7 @@ const (
 const (
 	StepRollback StepName = "rollback"
 	StepCancel   StepName = "cancel"
+	StepAbandon  StepName = "abandon"
 )
 
 // StepNames lists the steps in order.
@@ -116,6 +117,13 @@ type Run struct {
 	RevokeSent bool `json:"revoke_sent,omitempty"`
 	// RolledBackBy is who pressed Rollback.
 	RolledBackBy string `json:"rolled_back_by,omitempty"`
+	// AbandonedBy, AbandonReason and AbandonedFrom are who gave the run up, why,
+	// and the state it was in then.
+	AbandonedBy   string `json:"abandoned_by,omitempty"`
+	AbandonReason string `json:"abandon_reason,omitempty"`
+	AbandonedFrom State  `json:"abandoned_from,omitempty"`
+	// Dropped are destinations a CLI retry no longer named: left as they were.
+	Dropped []Destination `json:"dropped,omitempty"`
 	// Card is where the run's Slack card lives; the engine only carries it.
 	Card CardRef `json:"card,omitzero"`
 	// OldHolders is what the scan at the end of verify found: apps and
@@ -160,6 +168,55 @@ type Destination struct {
 	MaybeWritten bool `json:"maybe_written,omitempty"`
 	// Actor is who confirmed a shell-rc destination.
 	Actor string `json:"actor,omitempty"`
+	// From is the CLI flag that named it instead of the routing matrix
+	// (FromAppsFlag, FromGHSecretFlag), "" for the matrix.
+	From string `json:"from,omitempty"`
+}
+
+// Same reports whether d and o are the same place: kind, target and variable.
+func (d Destination) Same(o Destination) bool {
+	return d.Kind == o.Kind && d.Target == o.Target && d.Name == o.Name
+}
+
+// Origin says where the destination was named, for a message about it.
+func (d Destination) Origin() string {
+	switch {
+	case d.From != "":
+		return d.Target + " came from " + d.From + ", not the routing matrix"
+	case d.Kind == DestHeroku:
+		return d.Target + " is in heroku_apps of the routing matrix"
+	case d.Kind == DestGitHubSecret:
+		return d.Target + " is in github_secrets of the routing matrix"
+	}
+	return d.Target + " is in the routing matrix"
+}
+
+// fromText says where the destination was named, in brackets after its label.
+func (d Destination) fromText() string {
+	if d.From != "" {
+		return "from " + d.From
+	}
+	return "from the routing matrix"
+}
+
+// Holds says what the destination holds as last recorded, for a person.
+func (d Destination) Holds() string {
+	switch d.State {
+	case DestPending:
+		return "never written: it holds the old value"
+	case DestWriting:
+		return "a write was in flight: it may hold either value"
+	case DestWritten, DestVerified, DestDone:
+		return "written: it holds the new value"
+	case DestReverted:
+		return "set back to the old value"
+	case DestFailed:
+		if d.MaybeWritten || !d.Written.IsZero() {
+			return "its write failed, but may have landed: it may hold the new value"
+		}
+		return "never written: it holds the old value"
+	}
+	return string(d.State)
 }
 
 // VarName is the name the value is set under at the destination.
@@ -247,12 +304,18 @@ type AuditEntry struct {
 	NewExpiry      time.Time    `json:"new_expiry,omitzero"`
 	OldFingerprint string       `json:"old_fingerprint,omitempty"`
 	NewFingerprint string       `json:"new_fingerprint,omitempty"`
+	// Reason, FromState and Leaves record an abandoned run: why, in which state
+	// it was given up, and what it left where.
+	Reason    string   `json:"reason,omitempty"`
+	FromState State    `json:"from_state,omitempty"`
+	Leaves    []string `json:"leaves,omitempty"`
 }
 
 // Audit actions.
 const (
 	ActionCompleted  AuditAction = "secret.rotate.completed"
 	ActionRolledBack AuditAction = "secret.rotate.rolled_back"
+	ActionAbandoned  AuditAction = "secret.rotate.abandoned"
 )
 
 // DestResult is one destination's outcome in an audit entry.

@@ -26,6 +26,9 @@ const (
 	StateCompleted       State = "completed"
 	StateRolledBack      State = "rolled_back"
 	StateCancelled       State = "cancelled"
+	// StateAbandoned: a person gave the run up where it stood, with a reason;
+	// rotabot stopped tracking it and the secret is free for a new run.
+	StateAbandoned State = "abandoned"
 )
 
 // States lists every state, in the order of the SOP.
@@ -34,7 +37,7 @@ var States = []State{
 	StateStoring, StateStoreFailed, StatePropagating, StatePropagateFailed,
 	StateVerifying, StateVerifyFailed, StateWaitingRevoke, StateRevoking,
 	StateAuditing, StateAuditFailed, StateRollingBack, StateRollbackFailed,
-	StateCompleted, StateRolledBack, StateCancelled,
+	StateCompleted, StateRolledBack, StateCancelled, StateAbandoned,
 }
 
 // Event is something that happens to a run: a person's gesture or a step's outcome.
@@ -62,6 +65,7 @@ const (
 	EvRollback      Event = "rollback"
 	EvRolledBack    Event = "rolled_back"
 	EvRollbackFail  Event = "rollback_fail"
+	EvAbandon       Event = "abandon" // give the run up where it stands (a failed step, or waiting for a person)
 )
 
 // Events lists every event.
@@ -69,7 +73,7 @@ var Events = []Event{
 	EvPrecheckOK, EvPrecheckFail, EvSubmit, EvApprove, EvCancel, EvStored, EvStoreFail,
 	EvPropagated, EvPropagateFail, EvVerified, EvVerifyFail, EvRevoke, EvRevokeConfirm,
 	EvRevokePending, EvSkipRevoke, EvAudited, EvAuditFail, EvRetry, EvRollback,
-	EvRolledBack, EvRollbackFail,
+	EvRolledBack, EvRollbackFail, EvAbandon,
 }
 
 type move struct {
@@ -77,9 +81,10 @@ type move struct {
 	ev   Event
 }
 
-// transitions is the one table of every allowed move (SPEC §2). Anything not here is
+// transitions is the one table of every allowed move. Anything not here is
 // refused. Rollback is allowed from approval until the revoke is under way; cancel
-// only before approval; every failed step can be retried.
+// only before approval; every failed step can be retried; a run that failed or
+// waits for a person can be abandoned.
 var transitions = map[move]State{
 	// step 1
 	{StatePrechecking, EvPrecheckOK}:   StateWaitingToken,
@@ -126,6 +131,19 @@ var transitions = map[move]State{
 	{StateRollingBack, EvRolledBack}:   StateRolledBack,
 	{StateRollingBack, EvRollbackFail}: StateRollbackFailed,
 	{StateRollbackFailed, EvRetry}:     StateRollingBack,
+	// abandon: from every failed step and every wait for a person — the way out
+	// when neither retry nor rollback can finish (an old version gone from
+	// Infisical, an archived audit channel). Nothing is written; the card and the
+	// audit entry say what the run leaves where.
+	{StatePrecheckFailed, EvAbandon}:  StateAbandoned,
+	{StateWaitingToken, EvAbandon}:    StateAbandoned,
+	{StateWaitingApproval, EvAbandon}: StateAbandoned,
+	{StateStoreFailed, EvAbandon}:     StateAbandoned,
+	{StatePropagateFailed, EvAbandon}: StateAbandoned,
+	{StateVerifyFailed, EvAbandon}:    StateAbandoned,
+	{StateWaitingRevoke, EvAbandon}:   StateAbandoned,
+	{StateAuditFailed, EvAbandon}:     StateAbandoned,
+	{StateRollbackFailed, EvAbandon}:  StateAbandoned,
 }
 
 // Next returns the state that ev moves from into, or an ECONFLICT error when the
@@ -146,7 +164,7 @@ func (s State) Allowed(ev Event) bool {
 
 // Final reports whether the run is over.
 func (s State) Final() bool {
-	return s == StateCompleted || s == StateRolledBack || s == StateCancelled
+	return s == StateCompleted || s == StateRolledBack || s == StateCancelled || s == StateAbandoned
 }
 
 // Automatic reports whether the bot, not a person, acts next in state s: a resumed
@@ -191,6 +209,8 @@ func (s State) Step() StepName {
 		return StepAudit
 	case StateCancelled:
 		return StepCancel
+	case StateAbandoned:
+		return StepAbandon
 	}
 	return StepRollback
 }
@@ -220,6 +240,8 @@ func (s State) Word() string {
 		return "Rolled back"
 	case StateCancelled:
 		return "Cancelled"
+	case StateAbandoned:
+		return "Abandoned"
 	}
 	if s.Failed() {
 		return "Failed"

@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// The allowed moves, written out again by hand from SPEC §2 so that a change to
-// the table must be a change to this list too.
+// The allowed moves, written out again by hand from the procedure so that a
+// change to the table must be a change to this list too.
 const wantMoves = `
 prechecking precheck_ok waiting_token
 prechecking precheck_fail precheck_failed
@@ -43,6 +43,15 @@ audit_failed retry auditing
 rolling_back rolled_back rolled_back
 rolling_back rollback_fail rollback_failed
 rollback_failed retry rolling_back
+precheck_failed abandon abandoned
+waiting_token abandon abandoned
+waiting_approval abandon abandoned
+store_failed abandon abandoned
+propagate_failed abandon abandoned
+verify_failed abandon abandoned
+waiting_revoke abandon abandoned
+audit_failed abandon abandoned
+rollback_failed abandon abandoned
 `
 
 func TestTransitionTableOverWholeSpace(t *testing.T) {
@@ -88,7 +97,7 @@ func TestTransitionTableOverWholeSpace(t *testing.T) {
 func TestEveryStateHasAWord(t *testing.T) {
 	words := map[string]bool{"Waiting for token": true, "Waiting for approval": true, "Propagating": true,
 		"Verifying": true, "Waiting for revoke": true, "Completed": true, "Rolled back": true, "Cancelled": true,
-		"Failed": true, "Pre-checking": true, "Auditing": true, "Rolling back": true}
+		"Failed": true, "Pre-checking": true, "Auditing": true, "Rolling back": true, "Abandoned": true}
 	for _, s := range States {
 		if !words[s.Word()] {
 			t.Errorf("%s shows %q", s, s.Word())

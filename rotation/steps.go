@@ -259,6 +259,10 @@ func (e *Engine) recordDests(ctx context.Context, r *Run, batch []destOutcome) {
 			xd.State = to
 			if o.err != nil {
 				xd.LastError = ErrorMessage(o.err)
+				if ErrorCode(o.err) == ENOTFOUND {
+					// The adapter cannot know who named the target: say it.
+					xd.LastError += " — " + xd.Origin()
+				}
 				if c := ErrorCode(o.err); o.ev == DestEvFail && o.d.State == DestWriting && (c == EUNAVAILABLE || c == EINTERNAL) {
 					xd.MaybeWritten = true
 				}
@@ -554,6 +558,9 @@ func (e *Engine) auditEntry(r *Run, action AuditAction) AuditEntry {
 			res += ": " + d.LastError
 		}
 		ent.Destinations = append(ent.Destinations, DestResult{Destination: d.Label(), Result: res})
+	}
+	for _, d := range r.Dropped {
+		ent.Destinations = append(ent.Destinations, DestResult{Destination: d.Label(), Result: "dropped from the run (" + d.fromText() + "): " + d.Holds()})
 	}
 	return ent
 }

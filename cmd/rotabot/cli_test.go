@@ -24,7 +24,7 @@ func TestHelp(t *testing.T) {
 	if code != 0 || errs != "" {
 		t.Fatalf("help: %d %q", code, errs)
 	}
-	for _, want := range []string{"  serve ", "  rotate SECRET ", "  check ", "  demo ", "  demo --sandbox FILE ", "  version ", "  help [COMMAND] "} {
+	for _, want := range []string{"  serve ", "  rotate SECRET ", "  abandon RUN ", "  check ", "  demo ", "  demo --sandbox FILE ", "  version ", "  help [COMMAND] "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the top-level help lacks %q:\n%s", want, out)
 		}
@@ -56,7 +56,7 @@ func TestHelp(t *testing.T) {
 			t.Errorf("%v: %d\n%s%s", args, code, out, errs)
 		}
 	}
-	if _, _, errs := runCLI(t, nil, "frobnicate"); !strings.HasPrefix(errs, `rotabot: unknown command "frobnicate" — the commands are serve, rotate, where, check, demo, version`) {
+	if _, _, errs := runCLI(t, nil, "frobnicate"); !strings.HasPrefix(errs, `rotabot: unknown command "frobnicate" — the commands are serve, rotate, abandon, where, check, demo, version`) {
 		t.Errorf("unknown command: %q", errs)
 	}
 }
@@ -72,6 +72,8 @@ func TestUnexpectedArgument(t *testing.T) {
 		{[]string{"version", "--short"}, "rotabot version: unknown flag --short\nTry: rotabot help version\n"},
 		{[]string{"demo", "fast"}, "rotabot demo: unexpected argument \"fast\": demo takes no arguments, only flags\nTry: rotabot help demo\n"},
 		{[]string{"help", "rotate", "serve"}, "rotabot: unexpected argument \"serve\": help takes one command\nTry: rotabot help rotate\n"},
+		{[]string{"abandon", "r42", "old", "version", "gone"}, "rotabot abandon: unexpected argument \"old\": abandon takes one run (quote the reason: --reason \"…\")\nTry: rotabot abandon r42 --reason \"old version gone\"\n"},
+		{[]string{"abandon", "GITHUB_API_READONLY_TOKEN", "--reason", "x"}, "rotabot abandon: \"GITHUB_API_READONLY_TOKEN\" is not a run id: run ids look like r42\nTry: rotabot abandon r42 --reason \"…\"\n"},
 	} {
 		code, out, errs := runCLI(t, nil, c.args...)
 		if code != 2 || errs != c.want || out != "" {
@@ -128,6 +130,11 @@ func TestOptionsFromFlags(t *testing.T) {
 	cc := newCheckCmd(c, func(_ context.Context, o *checkOptions) error { check = o; return nil })
 	if err := cc.execute(context.Background(), io.Discard, []string{"--config="}); err != nil || check == nil || check.Config != (configOption{Given: true}) {
 		t.Errorf("check --config= : %v %+v", err, check)
+	}
+	var ab *abandonOptions
+	ac := newAbandonCmd(c, func(_ context.Context, o *abandonOptions) error { ab = o; return nil })
+	if err := ac.execute(context.Background(), io.Discard, []string{"--reason", "gone; fixed by hand", "R42"}); err != nil || ab == nil || ab.RunID != "r42" || ab.Reason != "gone; fixed by hand" {
+		t.Errorf("abandon: %v %+v", err, ab)
 	}
 	var serve *serveOptions
 	sc := newServeCmd(c, func(_ context.Context, o *serveOptions) error { serve = o; return nil })

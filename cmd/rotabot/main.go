@@ -77,7 +77,7 @@ func newCommand(name, args, summary, help string) *command {
 
 // commands are rotabot's subcommands, in the order help lists them.
 func (c *cli) commands() []*command {
-	return []*command{newServeCmd(c, nil), newRotateCmd(c, nil), newWhereCmd(c, nil), newCheckCmd(c, nil),
+	return []*command{newServeCmd(c, nil), newRotateCmd(c, nil), newAbandonCmd(c, nil), newWhereCmd(c, nil), newCheckCmd(c, nil),
 		newDemoCmd(c, nil), newVersionCmd(c, nil)}
 }
 

@@ -201,9 +201,15 @@ func actor() string {
 // then the next steps for revoking the old token, on the configured GitHub.
 func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.Env) {
 	fmt.Fprintf(w, "\nSUMMARY — %s, run %s: %s\n", r.Secret, r.ID, r.State.Word())
+	label := func(d rotation.Destination) string {
+		if d.From != "" {
+			return d.PlainLabel() + " (from " + d.From + ")"
+		}
+		return d.PlainLabel()
+	}
 	width := 0
 	for _, d := range r.Destinations {
-		width = max(width, len([]rune(d.PlainLabel())))
+		width = max(width, len([]rune(label(d))))
 	}
 	for _, d := range r.Destinations {
 		status := "OK (set and verified)"
@@ -216,7 +222,10 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.E
 		default:
 			status = strings.ToUpper(string(d.State))
 		}
-		fmt.Fprintf(w, "  %-*s  %s\n", width, d.PlainLabel(), plainText(status))
+		fmt.Fprintf(w, "  %-*s  %s\n", width, label(d), plainText(status))
+	}
+	for _, d := range r.Dropped {
+		fmt.Fprintf(w, "  dropped, no longer named: %s — %s\n", label(d), d.Holds())
 	}
 	if v := r.Step(rotation.StepVerify); v != nil && v.Message != "" {
 		fmt.Fprintf(w, "  verify: %s\n", plainText(v.Message))
@@ -308,7 +317,7 @@ type cliNotifier struct{ w io.Writer }
 
 func (n *cliNotifier) RunChanged(_ context.Context, r *rotation.Run, note string) (rotation.CardRef, error) {
 	if note != "" {
-		fmt.Fprintf(n.w, "  · %s\n", plainText(note))
+		fmt.Fprintf(n.w, "  · %s\n", strings.ReplaceAll(plainText(note), "\n", "\n    "))
 	}
 	return rotation.CardRef{}, nil // no card: the terminal is the only place it shows
 }

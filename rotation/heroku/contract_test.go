@@ -38,14 +38,14 @@ func TestConsumerContract(t *testing.T) {
 			Secrets: []string{apiKey, badKey, oldToken, other},
 			Set: rotationtest.Messages{
 				Unauthorized: "Heroku refused HEROKU_API_KEY for app raxx-console-prod (401): check the key",
-				NotFound:     "Heroku has no app raxx-console-typo (404): check heroku_apps in the routing matrix",
+				NotFound:     "Heroku has no app raxx-console-typo (404): check the app's name, and that HEROKU_API_KEY's account can see it",
 				RateLimited:  "Heroku rate limit reached for app raxx-console-prod (429): retry in 1s",
 				Unavailable:  "Heroku is unavailable for app raxx-console-prod (503): retry later",
 				Timeout:      "Heroku did not answer in time for app raxx-console-prod",
 			},
 			Verify: rotationtest.Messages{
 				Unauthorized: "Heroku refused HEROKU_API_KEY for app raxx-console-prod (401): check the key",
-				NotFound:     "Heroku has no app raxx-console-typo (404): check heroku_apps in the routing matrix",
+				NotFound:     "Heroku has no app raxx-console-typo (404): check the app's name, and that HEROKU_API_KEY's account can see it",
 				RateLimited:  "Heroku rate limit reached for app raxx-console-prod (429): retry in 1s",
 				Unavailable:  "Heroku is unavailable for app raxx-console-prod (503): retry later",
 				Timeout:      "Heroku did not answer in time for app raxx-console-prod",

@@ -441,7 +441,7 @@ func classify(ctx context.Context, app, verb string, err error, a *answer) (*rot
 		return rotation.Wrap(rotation.EFORBIDDEN, cause,
 			"HEROKU_API_KEY may not %s app %s (403): give the key's account access to the app (deploy permission), or use a key that has it", verb, app), false
 	case status == http.StatusNotFound && app != "":
-		return rotation.Wrap(rotation.ENOTFOUND, cause, "Heroku has no app %s (404): check heroku_apps in the routing matrix", app), false
+		return rotation.Wrap(rotation.ENOTFOUND, cause, "Heroku has no app %s (404): check the app's name, and that HEROKU_API_KEY's account can see it", app), false
 	case status == http.StatusTooManyRequests:
 		wait := a.retryAfter
 		if wait <= 0 {

@@ -167,11 +167,11 @@ func TestRefusals(t *testing.T) {
 	t.Run("404", func(t *testing.T) {
 		f := setup(t, apiKey)
 		err := f.c.Set(context.Background(), "raxx-console-typo", varName, rotation.NewSecret(newToken))
-		wantErr(t, err, rotation.ENOTFOUND, "Heroku has no app raxx-console-typo (404): check heroku_apps in the routing matrix")
+		wantErr(t, err, rotation.ENOTFOUND, "Heroku has no app raxx-console-typo (404): check the app's name, and that HEROKU_API_KEY's account can see it")
 		err = f.c.Verify(context.Background(), "raxx-console-typo", varName, rotation.NewSecret(newToken), time.Now())
-		wantErr(t, err, rotation.ENOTFOUND, "Heroku has no app raxx-console-typo (404): check heroku_apps in the routing matrix")
+		wantErr(t, err, rotation.ENOTFOUND, "Heroku has no app raxx-console-typo (404): check the app's name, and that HEROKU_API_KEY's account can see it")
 		err = f.c.CheckApp(context.Background(), "raxx-console-typo")
-		wantErr(t, err, rotation.ENOTFOUND, "Heroku has no app raxx-console-typo (404): check heroku_apps in the routing matrix")
+		wantErr(t, err, rotation.ENOTFOUND, "Heroku has no app raxx-console-typo (404): check the app's name, and that HEROKU_API_KEY's account can see it")
 		if err := f.c.CheckApp(context.Background(), app); err != nil {
 			t.Errorf("CheckApp(%s) = %v", app, err)
 		}

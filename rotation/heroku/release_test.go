@@ -53,7 +53,7 @@ func TestLatestReleaseAndDynos(t *testing.T) {
 		t.Errorf("scaled to zero: %+v, %v", ds, err)
 	}
 	_, err = f.c.LatestRelease(ctx, "no-such-app")
-	wantErr(t, err, rotation.ENOTFOUND, "Heroku has no app no-such-app (404): check heroku_apps in the routing matrix")
+	wantErr(t, err, rotation.ENOTFOUND, "Heroku has no app no-such-app (404): check the app's name, and that HEROKU_API_KEY's account can see it")
 }
 
 func TestDynosFollowsNextRange(t *testing.T) {

@@ -538,23 +538,37 @@ func (h *Harness) Click(user string, m sandbox.Message, label string) error {
 // SubmitToken is user opening the token form from the card and submitting value;
 // it returns the ack's payload.
 func (h *Harness) SubmitToken(user string, card sandbox.Message, value string) (json.RawMessage, error) {
-	before := len(h.World.Slack.Views())
-	if err := h.Click(user, card, handlers.LabelSubmit); err != nil {
+	view, err := h.OpenForm(user, card, handlers.LabelSubmit)
+	if err != nil {
 		return nil, err
 	}
+	return h.SubmitForm(user, view, handlers.BlockToken, handlers.ActionToken, value)
+}
+
+// OpenForm is user pressing label on card, which opens a form; it returns the
+// form as Slack shows it.
+func (h *Harness) OpenForm(user string, card sandbox.Message, label string) (sandbox.View, error) {
+	before := len(h.World.Slack.Views())
+	if err := h.Click(user, card, label); err != nil {
+		return sandbox.View{}, err
+	}
 	var view sandbox.View
-	if err := WaitFor("the token form", func() bool {
+	err := WaitFor("the form of "+label, func() bool {
 		vs := h.World.Slack.Views()
 		if len(vs) > before {
 			view = vs[len(vs)-1]
 			return true
 		}
 		return false
-	}); err != nil {
-		return nil, err
-	}
+	})
+	return view, err
+}
+
+// SubmitForm is user typing value in the input (block, action) of view and
+// submitting it; it returns the ack's payload.
+func (h *Harness) SubmitForm(user string, view sandbox.View, block, action, value string) (json.RawMessage, error) {
 	id, err := h.World.Slack.SendViewSubmission(sandbox.ViewSubmission{User: user, ViewID: view.ID,
-		Values: map[string]map[string]string{handlers.BlockToken: {handlers.ActionToken: value}}})
+		Values: map[string]map[string]string{block: {action: value}}})
 	if err != nil {
 		return nil, err
 	}

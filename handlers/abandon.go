@@ -1,0 +1,150 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/slack-go/slack"
+)
+
+// openAbandonModal is the Abandon button: a form that is its confirm dialog. It
+// says what the run leaves where and asks why; the reason is required.
+func (h *Handlers) openAbandonModal(ctx context.Context, c *click) {
+	if _, err := h.Slack.OpenViewContext(ctx, c.cb.TriggerID, AbandonModal(c.run, h.Engine.Leaves(c.run), c.cb.Channel.ID)); err != nil {
+		h.Log.Warn("could not open the abandon form", "run", c.run.ID, "err", err)
+		c.reply.say(ctx, "Slack did not open the form (it allows 3 seconds after a click). Press "+LabelAbandon+" again.")
+	}
+}
+
+// AbandonModal asks for the reason to abandon r, and says first what abandoning
+// means and what the run leaves where. Its private metadata is the card's
+// button value and the channel the click came from.
+func AbandonModal(r *rotation.Run, leaves []string, channel string) slack.ModalViewRequest {
+	input := slack.NewPlainTextInputBlockElement(ptxt("old version gone from Infisical; restored by hand"), ActionReason)
+	input.Multiline = true
+	input.MaxLength = rotation.MaxReasonLen
+	reason := slack.NewInputBlock(BlockReason, ptxt("Why?"), ptxt("Recorded in the audit trail with your name. Never paste a token."), input)
+	lines := []string{"*What " + r.ID + " leaves where* — put these right by hand:"}
+	for _, l := range leaves {
+		lines = append(lines, "• "+l)
+	}
+	blocks := []slack.Block{section(fmt.Sprintf("Abandon run *%s* of %s? It is *%s*%s.\n"+
+		"Abandoning writes nothing: rotabot stops tracking the run, the secret is free for a new run, and `%s` goes to the audit trail with your reason.",
+		r.ID, r.Secret, r.State.Word(), atStep(r), rotation.ActionAbandoned))}
+	blocks = append(blocks, sections(lines, 20, func(n int) string { return fmt.Sprintf("…and %d more", n) })...)
+	blocks = append(blocks, reason)
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      ViewAbandon,
+		Title:           ptxt("Abandon " + r.ID),
+		Submit:          ptxt("Abandon"),
+		Close:           ptxt("Not now"),
+		PrivateMetadata: buttonValue(r) + "|" + channel,
+		ClearOnClose:    true,
+		Blocks:          slack.Blocks{BlockSet: blocks},
+	}
+}
+
+// atStep names where a failed run stopped.
+func atStep(r *rotation.Run) string {
+	if r.State.Failed() {
+		return " at " + string(r.State.Step())
+	}
+	return ""
+}
+
+// submitAbandon is the abandon form's submission: the reason is checked, the
+// run must still be as the form showed it, and the engine abandons it. A
+// refusal shows under the reason and the form stays open.
+func (h *Handlers) submitAbandon(ctx context.Context, cb slack.InteractionCallback) (resp *slack.ViewSubmissionResponse) {
+	errs := func(msg string) *slack.ViewSubmissionResponse {
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{BlockReason: msg})
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			h.logPanic("abandon form", p)
+			resp = errs("Something went wrong on rotabot's side (its logs say what): nothing was changed. Submit again, or close the form.")
+		}
+	}()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultAckBudget)
+		defer cancel()
+	}
+	if cb.View.State == nil {
+		return errs("The form arrived without its input (Slack sent no state): nothing was changed. Close it and press " + LabelAbandon + " again.")
+	}
+	user := cb.User.ID
+	ok, err := h.isOps(ctx, user)
+	if err != nil {
+		return errs(rotation.ErrorMessage(err))
+	}
+	if !ok {
+		return errs("Only members of the ops user group may abandon a run.")
+	}
+	reason := ""
+	if block, ok := cb.View.State.Values[BlockReason]; ok {
+		reason = strings.TrimSpace(block[ActionReason].Value)
+	}
+	if err := rotation.CheckReason(reason); err != nil {
+		return errs(rotation.ErrorMessage(err))
+	}
+	meta := cb.View.PrivateMetadata
+	channel := ""
+	if i := strings.LastIndex(meta, "|"); i >= 0 {
+		meta, channel = meta[:i], meta[i+1:]
+	}
+	id, shown, stamp := parseButtonValue(meta)
+	run, err := h.Store.GetRun(ctx, id)
+	if err != nil || stamp == "" || stamp != runStamp(run) {
+		return errs("This form does not belong to a run that is open now (an old form, or the bot's database was reset). Nothing was changed.")
+	}
+	if run.State != shown {
+		return errs(movedOn(run))
+	}
+	result := make(chan error, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				h.logPanic("abandon", p)
+				result <- rotation.Errorf(rotation.EINTERNAL, "internal error, see the bot's logs")
+			}
+		}()
+		_, err := h.Engine.Abandon(h.Work, id, user, reason)
+		result <- err
+	}()
+	select {
+	case err := <-result:
+		if err != nil {
+			return errs(rotation.ErrorMessage(err))
+		}
+		return slack.NewClearViewSubmissionResponse()
+	case <-ctx.Done():
+	}
+	// Slow (the card and the audit post go to Slack first): close the form, and
+	// tell the person if it fails after all.
+	go func() {
+		if err := <-result; err != nil && channel != "" {
+			h.replier("", channel, user).say(h.Work, "Could not abandon "+id+": "+rotation.ErrorMessage(err))
+		}
+	}()
+	return slack.NewClearViewSubmissionResponse()
+}
+
+// abandonCommand is /rotate abandon RUN_ID REASON: the same as the button and
+// its form, for a run whose card is out of reach; the answer says what it left.
+func (h *Handlers) abandonCommand(ctx context.Context, r replier, user, id, reason string) {
+	run, err := h.Engine.Abandon(ctx, id, user, reason)
+	if err != nil {
+		r.fail(ctx, err)
+		return
+	}
+	lines := []string{fmt.Sprintf("Abandoned *%s* (%s; it was %s). It leaves — put these right by hand:", run.ID, run.Secret, run.AbandonedFrom.Word())}
+	for _, l := range h.Engine.Leaves(run) {
+		lines = append(lines, "• "+l)
+	}
+	lines = append(lines, fmt.Sprintf("`%s` is in the audit trail; `/rotate %s` starts a new run.", rotation.ActionAbandoned, run.Secret))
+	r.say(ctx, strings.Join(lines, "\n"))
+}
