@@ -183,8 +183,14 @@ func TestWebRollbackAfterAFault(t *testing.T) {
 	p.see("#messages", "Status: Waiting for token")
 	token := p.mint(secret, "fine-grained", web.VariantRight)
 	p.press("Submit new token")
-	p.run("paste the token", chromedp.WaitVisible(chromedp.CSS(`#modal input`)), chromedp.SendKeys(chromedp.CSS(`#modal input`), token+kb.Enter),
-		chromedp.WaitNotVisible(chromedp.CSS(`#modal-layer`)))
+	// GitHub is slow to answer: the bot acks the form with "checking…" and then
+	// updates it (views.update) with the result, in place.
+	ws.h.World.GitHub.Fail("GET /user", &sandbox.Fault{Latency: 2700 * time.Millisecond, Times: 1})
+	p.run("paste the token", chromedp.WaitVisible(chromedp.CSS(`#modal input`)), chromedp.SendKeys(chromedp.CSS(`#modal input`), token+kb.Enter))
+	p.see("#modal", "Checking the token with GitHub")
+	p.see("#modal", "The token is valid and held as the pending value")
+	p.snap("modal-updated-in-place")
+	p.run("close the form", chromedp.Click(chromedp.CSS(`#modal .cancel`)), chromedp.WaitNotVisible(chromedp.CSS(`#modal-layer`)))
 	p.run("hide the token", chromedp.Click(chromedp.CSS(`#forget`)))
 	p.see("#messages", "Status: Waiting for approval")
 

@@ -592,6 +592,11 @@ document.addEventListener('submit', ev => {
   }
 });
 
+// A hint keeps the focus in the message box (else the hints would hide before the click).
+document.addEventListener('mousedown', ev => {
+  if (ev.target.closest('[data-hint]')) ev.preventDefault();
+});
+
 document.addEventListener('keydown', ev => {
   if (ev.key === 'Escape') $('#confirm-layer').hidden = true;
   if (ev.key === 'Enter' && ev.target.closest('#modal input')) { ev.preventDefault(); submitModal(); }
