@@ -31,6 +31,9 @@ func (e *Engine) StartCLI(ctx context.Context, req CLIRequest) (*Run, error) {
 			r.Destinations = append(r.Destinations, d)
 		}
 	}
+	if r.DigestKey, err = e.newDigestKey(); err != nil {
+		return nil, err
+	}
 	cur, _ := e.refs(r)
 	cctx, cancel := e.callCtx(ctx)
 	defer cancel()
@@ -47,11 +50,11 @@ func (e *Engine) StartCLI(ctx context.Context, req CLIRequest) (*Run, error) {
 		return nil, Wrap(ErrorCode(err), err, "The new value of %s in Infisical: %s", req.Secret, ErrorMessage(err))
 	}
 	r.TokenKind, r.Login, r.NewExpiry = kind, info.Login, info.ExpiresAt
-	r.NewFingerprint, r.NewVaultVersion = vv.Value.Fingerprint(), vv.Version
+	r.NewFingerprint, r.NewDigest, r.NewVaultVersion = vv.Value.Fingerprint(), r.DigestOf(vv.Value), vv.Version
 	if vv.Version > 1 {
 		r.VaultVersionBefore = vv.Version - 1
 		if old, err := e.Vault.ReadVersion(cctx, cur, vv.Version-1); err == nil {
-			r.OldFingerprint = old.Fingerprint()
+			r.OldFingerprint, r.OldDigest = old.Fingerprint(), r.DigestOf(old)
 			if oi, err := e.Checker.Check(cctx, old); err == nil {
 				r.OldExpiry = oi.ExpiresAt
 			}
@@ -68,7 +71,7 @@ func (e *Engine) StartCLI(ctx context.Context, req CLIRequest) (*Run, error) {
 		if created == nil || ErrorCode(err) != ECONFLICT {
 			return created, err
 		}
-		return e.carryOnCLI(ctx, created, r, req.Actor)
+		return e.carryOnCLI(ctx, created, r, vv.Value, req.Actor)
 	}
 	e.notify(ctx, created, "")
 	return created, nil
@@ -80,7 +83,7 @@ func (e *Engine) StartCLI(ctx context.Context, req CLIRequest) (*Run, error) {
 // routing matrix and the flags typed this time, not those of the first try. A run
 // that means something else is refused with ErrOpenRunDiffers, naming the way out
 // (rotabot abandon).
-func (e *Engine) carryOnCLI(ctx context.Context, open, want *Run, actor string) (*Run, error) {
+func (e *Engine) carryOnCLI(ctx context.Context, open, want *Run, value Secret, actor string) (*Run, error) {
 	differs := func(format string, args ...any) (*Run, error) {
 		return open, &Error{Code: ECONFLICT, Err: ErrOpenRunDiffers, Message: fmt.Sprintf("%s already has an open run, %s (%s), %s: finish it, or give it up with rotabot abandon %s --reason \"…\" and run this again",
 			open.Secret, open.ID, open.State.Word(), fmt.Sprintf(format, args...), open.ID)}
@@ -88,7 +91,7 @@ func (e *Engine) carryOnCLI(ctx context.Context, open, want *Run, actor string) 
 	switch {
 	case open.Method != MethodCLI:
 		return differs("started in Slack by %s", Mention(open.Requester))
-	case open.NewFingerprint != want.NewFingerprint:
+	case !open.IsNew(value): // by the open run's digest, not the 8-hex fingerprint
 		return differs("for another value (%s; Infisical now holds %s)", open.NewFingerprint, want.NewFingerprint)
 	case open.VaultPath != want.VaultPath:
 		return differs("reading the value from %s, not %s", orMatrixPath(open.VaultPath), orMatrixPath(want.VaultPath))

@@ -2,9 +2,13 @@ package rotation
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +53,8 @@ type EngineConfig struct {
 	// ClaimTTL is how long a claim on a run lasts without renewal (default 30 s):
 	// when a process dies, another takes its runs over after this.
 	ClaimTTL time.Duration
+	// Rand makes each run's digest key (default crypto/rand.Reader).
+	Rand io.Reader
 }
 
 // Engine walks runs through the SOP. Build it with NewEngine.
@@ -94,6 +100,9 @@ func NewEngine(c EngineConfig) *Engine {
 	}
 	if c.ScanParallel <= 0 {
 		c.ScanParallel = DefaultScanParallel
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Reader
 	}
 	return &Engine{EngineConfig: c, drained: make(chan struct{})}
 }
@@ -143,8 +152,14 @@ func (e *Engine) runLog(r *Run) *slog.Logger {
 // transition applies ev to the stored run in one store transaction: the move must
 // be in the table from the state stored now, then mutate may change the run.
 func (e *Engine) transition(ctx context.Context, id string, ev Event, mutate func(*Run) error) (*Run, error) {
+	if err := claimLost(ctx); err != nil {
+		return nil, err
+	}
 	var from State
 	r, err := e.Store.UpdateRun(ctx, id, func(r *Run) error {
+		if err := claimLost(ctx); err != nil {
+			return err
+		}
 		from = r.State
 		to, err := Next(r.State, ev)
 		if err != nil {
@@ -168,7 +183,13 @@ func (e *Engine) transition(ctx context.Context, id string, ev Event, mutate fun
 
 // update changes the run without a state move (a destination's outcome, a notice).
 func (e *Engine) update(ctx context.Context, id string, mutate func(*Run) error) (*Run, error) {
+	if err := claimLost(ctx); err != nil {
+		return nil, err
+	}
 	return e.Store.UpdateRun(ctx, id, func(r *Run) error {
+		if err := claimLost(ctx); err != nil {
+			return err
+		}
 		if err := mutate(r); err != nil {
 			return err
 		}
@@ -180,7 +201,7 @@ func (e *Engine) update(ctx context.Context, id string, mutate func(*Run) error)
 // notify tells people about the run and records where its card is when the
 // notifier posted it. A failing notifier does not stop the run.
 func (e *Engine) notify(ctx context.Context, r *Run, note string) {
-	if e.Notifier == nil || r == nil {
+	if e.Notifier == nil || r == nil || claimLost(ctx) != nil {
 		return
 	}
 	card, err := e.Notifier.RunChanged(ctx, r, note)
@@ -205,7 +226,7 @@ func (e *Engine) Get(ctx context.Context, id string) (*Run, error) { return e.St
 // the same database leaves the run alone; when another process holds the claim,
 // Advance returns the run as it is.
 func (e *Engine) Advance(ctx context.Context, id string) (*Run, error) {
-	release, ok, err := holdClaim(ctx, e.Store, id, e.Owner, e.ClaimTTL, e.now, e.Log)
+	sctx, release, ok, err := holdClaim(ctx, e.Store, id, e.Owner, e.ClaimTTL, e.now, e.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +235,12 @@ func (e *Engine) Advance(ctx context.Context, id string) (*Run, error) {
 	}
 	defer release()
 	for {
-		r, err := e.step(ctx, id)
+		r, err := e.step(sctx, id)
+		if claimLost(sctx) != nil {
+			// Another process carries the run on now (or may, once the claim
+			// expires): leave it to them.
+			return e.Store.GetRun(ctx, id)
+		}
 		if err != nil || r == nil || !r.State.Automatic() || e.draining.Load() {
 			return r, err
 		}
@@ -224,14 +250,22 @@ func (e *Engine) Advance(ctx context.Context, id string) (*Run, error) {
 	}
 }
 
-// step performs the one step the run's state calls for.
-func (e *Engine) step(ctx context.Context, id string) (*Run, error) {
+// step performs the one step the run's state calls for. A panic in it (a bug)
+// does not stop the process: it is logged without its value and the step fails
+// as any step does, so Retry can carry the run on.
+func (e *Engine) step(ctx context.Context, id string) (out *Run, outErr error) {
 	unlock := e.lock(id)
 	defer unlock()
 	r, err := e.Store.GetRun(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			e.logPanic(r, "step", p)
+			out, outErr = e.failPanicked(ctx, r)
+		}
+	}()
 	switch r.State {
 	case StatePrechecking:
 		return e.precheck(ctx, r)
@@ -267,6 +301,12 @@ func (e *Engine) Go(ctx context.Context, id string) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				e.logPanic(&Run{ID: id}, "run", p)
+				e.running.Delete(id)
+			}
+		}()
 		for {
 			e.again.Delete(id)
 			if _, err := e.Advance(ctx, id); err != nil && ctx.Err() == nil {
@@ -306,9 +346,7 @@ func (e *Engine) StartResumer(ctx context.Context, every time.Duration) {
 				if e.draining.Load() {
 					return
 				}
-				if _, err := e.Resume(ctx); err != nil && ctx.Err() == nil {
-					e.Log.Warn("could not look for runs to resume", "err", err)
-				}
+				e.resumeOnce(ctx)
 			}
 		}
 	}()
@@ -405,4 +443,69 @@ func newSteps() []StepRecord {
 		steps[i] = StepRecord{Name: n, State: StepPending}
 	}
 	return steps
+}
+
+// resumeOnce is one pass of the resumer; a panic in it is logged and the next
+// pass comes as usual.
+func (e *Engine) resumeOnce(ctx context.Context) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.logPanic(&Run{}, "resumer", p)
+		}
+	}()
+	if _, err := e.Resume(ctx); err != nil && ctx.Err() == nil {
+		e.Log.Warn("could not look for runs to resume", "err", err)
+	}
+}
+
+// logPanic logs a recovered panic with its type and the stack, never its value:
+// a panic's value can hold whatever the code had in hand, a token included.
+func (e *Engine) logPanic(r *Run, where string, p any) {
+	e.Log.Error("panic in the "+where+": see the stack; the run is left for Retry",
+		"run", r.ID, "secret", r.Secret, "panic_type", fmt.Sprintf("%T", p), "stack", string(debug.Stack()))
+}
+
+// failPanicked moves a run whose step panicked to the state its failure leads to
+// in the transition table (Revoking goes back to waiting), so a person can retry.
+func (e *Engine) failPanicked(ctx context.Context, r *Run) (*Run, error) {
+	err := Errorf(EINTERNAL, "internal error, see the bot's logs")
+	// The step may have moved the run before it panicked: fail it from where it is.
+	if cur, gerr := e.Store.GetRun(context.WithoutCancel(ctx), r.ID); gerr == nil {
+		r = cur
+	}
+	if !r.State.Automatic() {
+		return r, nil
+	}
+	if r.State == StateRevoking {
+		return e.revokePending(ctx, r, "Could not revoke: "+ErrorMessage(err))
+	}
+	for _, ev := range Events {
+		if to, nerr := Next(r.State, ev); nerr == nil && to.Failed() {
+			return e.fail(ctx, r, ev, r.State.Step(), err)
+		}
+	}
+	return r, err
+}
+
+// newDigestKey makes a run's own HMAC key (Run.DigestKey).
+func (e *Engine) newDigestKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(e.Rand, b); err != nil {
+		return "", Wrap(EINTERNAL, err, "could not make the run's digest key")
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// ensureDigestKey gives a run recorded without a digest key (by an older rotabot)
+// one, inside the store transaction about to record a digest.
+func (e *Engine) ensureDigestKey(x *Run) error {
+	if x.DigestKey != "" {
+		return nil
+	}
+	k, err := e.newDigestKey()
+	if err != nil {
+		return err
+	}
+	x.DigestKey = k
+	return nil
 }

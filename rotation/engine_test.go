@@ -722,7 +722,7 @@ func TestNoRollbackOnceTheRevokeWasSent(t *testing.T) {
 	if !errors.Is(err, rotation.ErrRevokeSent) || rotation.ErrorCode(err) != rotation.ECONFLICT {
 		t.Fatalf("rollback after the revoke was sent: %v, want ErrRevokeSent", err)
 	}
-	if !strings.HasPrefix(rotation.ErrorMessage(err), "Rollback is no longer possible: the old token was sent to GitHub's revoke endpoint") {
+	if !strings.HasPrefix(rotation.ErrorMessage(err), "Rollback is no longer possible: a revoke of the old token was started") {
 		t.Fatalf("rollback after the revoke was sent: %v", err)
 	}
 }

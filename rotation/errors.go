@@ -84,9 +84,16 @@ func RetryAfter(err error) time.Duration {
 // Sentinel errors: decisions read these with errors.Is, never a message's text.
 // An *Error carries one as its Err when the refusal has a meaning of its own.
 var (
-	// ErrRevokeSent: the old token went to GitHub's revoke endpoint, so rollback
-	// is impossible.
-	ErrRevokeSent = errors.New("the old token was sent to GitHub's revoke endpoint")
+	// ErrRevokeSent: a revoke of the old token was attempted (either revoke
+	// button: the old token may have gone to GitHub's revoke endpoint, or been
+	// deleted by hand), so rollback is impossible.
+	ErrRevokeSent = errors.New("a revoke of the old token was attempted")
+	// ErrOldTokenDead: GitHub answers 401 for the old token, so rolling back would
+	// put a dead token on every consumer.
+	ErrOldTokenDead = errors.New("the old token is dead")
+	// ErrClaimLost: this process no longer holds the run's claim (another took the
+	// run over, or renewing failed): it must stop writing.
+	ErrClaimLost = errors.New("the claim on the run was lost")
 	// ErrSelfApproval: the requester or the submitter tried to approve their own run.
 	ErrSelfApproval = errors.New("self-approval")
 	// ErrProbe: the workload probe did not pass with the token, for a reason the

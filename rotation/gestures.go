@@ -30,6 +30,9 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Run, error) {
 		Created: now, Updated: now, Steps: newSteps(), TokenKind: sc.Kind,
 		Destinations: destinations(sc, Overrides{}), Card: CardRef{Channel: req.Channel},
 	}
+	if r.DigestKey, err = e.newDigestKey(); err != nil {
+		return nil, err
+	}
 	r.stepStart(StepPrecheck, "", now)
 	created, err := e.Store.CreateRun(ctx, r)
 	if err != nil {
@@ -125,7 +128,10 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 		if r.Login == "" {
 			r.Login = info.Login
 		}
-		r.NewFingerprint = token.Fingerprint()
+		if err := e.ensureDigestKey(r); err != nil {
+			return err
+		}
+		r.NewFingerprint, r.NewDigest = token.Fingerprint(), r.DigestOf(token)
 		r.NewExpiry = info.ExpiresAt
 		r.Warnings = warnings
 		r.Notice = ""
@@ -247,14 +253,27 @@ func (e *Engine) Retry(ctx context.Context, id, user string) (*Run, error) {
 
 // Rollback starts undoing the run: the vault gets the old value back, every
 // consumer already written is set back, shell-rc operators are told to revert.
-// It is possible from approval until the revoke is under way.
+// It is possible from approval until a revoke is attempted, and only while GitHub
+// still accepts the old token: it is asked first, and a 401 refuses the rollback
+// with nothing written.
 func (e *Engine) Rollback(ctx context.Context, id, user string) (*Run, error) {
 	unlock := e.lock(id)
 	defer unlock()
+	if cur, err := e.Store.GetRun(ctx, id); err == nil && cur.Can(EvRollback) {
+		// A dead old token refuses the rollback here, with nothing changed. Any
+		// other trouble (Infisical or GitHub not answering, the old version gone)
+		// is the rollback step's to report: its first action is the same check.
+		cctx, cancel := e.callCtx(ctx)
+		_, err := e.oldToken(cctx, cur)
+		cancel()
+		if errors.Is(err, ErrOldTokenDead) {
+			return cur, err
+		}
+	}
 	r, err := e.transition(ctx, id, EvRollback, func(r *Run) error {
 		if !r.Can(EvRollback) {
 			return &Error{Code: ECONFLICT, Err: ErrRevokeSent, Message: fmt.Sprintf(
-				"Rollback is no longer possible: the old token was sent to GitHub's revoke endpoint. If the new token misbehaves, start a new run with /rotate %s and a brand-new token", r.Secret)}
+				"Rollback is no longer possible: a revoke of the old token was started (it may be dead already). If the new token misbehaves, start a new run with /rotate %s and a brand-new token", r.Secret)}
 		}
 		r.Notice = fmt.Sprintf("%s started a rollback", Mention(user))
 		r.RetryAt = time.Time{}
@@ -286,6 +305,13 @@ func (e *Engine) Revoke(ctx context.Context, id, user string, viaAPI bool) (*Run
 			r.RevokeMethod = RevokeAPI
 		case !r.RevokeSent:
 			r.RevokeMethod = RevokeManual
+		}
+		// Recorded in this transaction, before the old token goes to GitHub's
+		// revoke endpoint or is checked for 401: whatever GitHub answers (or if
+		// the answer is lost), the old token may be dead, and rollback is over.
+		r.RevokeAttempted = true
+		if r.RevokeMethod == RevokeAPI {
+			r.RevokeSent = true
 		}
 		r.stepStart(StepRevoke, user, e.now())
 		r.Notice = ""
@@ -368,4 +394,27 @@ func (e *Engine) refs(r *Run) (cur, pend VaultRef) {
 		cur.Path = r.VaultPath
 	}
 	return cur, pend
+}
+
+// oldToken reads the value the run replaced from the vault (its version before
+// the run), checks it is that value by digest, and asks GitHub whether it still
+// works. A 401 is ErrOldTokenDead: rolling back to it would break every consumer.
+func (e *Engine) oldToken(ctx context.Context, r *Run) (Secret, error) {
+	cur, _ := e.refs(r)
+	old, err := e.Vault.ReadVersion(ctx, cur, r.VaultVersionBefore)
+	if err != nil {
+		return Secret{}, Wrap(ErrorCode(err), err, "Could not read the old token from Infisical (%s): nothing was written", ErrorMessage(err))
+	}
+	if !r.IsOld(old) {
+		return Secret{}, Errorf(EINVALID, "Infisical version %d of %s is not the old token (%s): restore it by hand", r.VaultVersionBefore, r.Secret, r.OldFingerprint)
+	}
+	if _, err := e.Checker.Check(ctx, old); err != nil {
+		if ErrorCode(err) == EUNAUTHORIZED {
+			return Secret{}, &Error{Code: ECONFLICT, Err: ErrOldTokenDead, Message: fmt.Sprintf(
+				"Rollback refused: GitHub answers 401 for the old token (%s) — it is dead (revoked, deleted or expired), and putting it back would break every consumer. Nothing was written. Keep the new token: Retry or revoke carries the run on; if the new token misbehaves, start a new run with /rotate %s and a brand-new token",
+				r.OldFingerprint, r.Secret)}
+		}
+		return Secret{}, Wrap(ErrorCode(err), err, "Could not ask GitHub whether the old token still works (%s): nothing was written", ErrorMessage(err))
+	}
+	return old, nil
 }

@@ -205,8 +205,9 @@ func (l *ReminderLoop) now() time.Time { return l.Now().UTC() }
 const ReminderClaim = "reminders"
 
 // claim takes the pass's claim and renews it until the returned release is
-// called. ok is false when another process's pass holds it.
-func (l *ReminderLoop) claim(ctx context.Context) (release func(), ok bool, err error) {
+// called; the pass runs under the returned context, which ends if the claim is
+// lost. ok is false when another process's pass holds it.
+func (l *ReminderLoop) claim(ctx context.Context) (pctx context.Context, release func(), ok bool, err error) {
 	return holdClaim(ctx, l.Store, ReminderClaim, l.Owner, l.ClaimTTL, l.now, l.Log)
 }
 
@@ -335,7 +336,7 @@ func firstNames(names []string) string {
 func (l *ReminderLoop) Reconcile(ctx context.Context) error {
 	l.pass.Lock()
 	defer l.pass.Unlock()
-	release, ok, err := l.claim(ctx)
+	pctx, release, ok, err := l.claim(ctx)
 	if err != nil {
 		return err
 	}
@@ -344,6 +345,7 @@ func (l *ReminderLoop) Reconcile(ctx context.Context) error {
 		return nil
 	}
 	defer release()
+	ctx = pctx
 	open := l.openRuns(ctx)
 	names := l.Matrix.Names()
 	stored, err := l.Store.ListExpiry(ctx)

@@ -1,6 +1,8 @@
 package rotation
 
 import (
+	"crypto/subtle"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
@@ -91,12 +93,23 @@ type Run struct {
 	Steps        []StepRecord  `json:"steps"`
 	Destinations []Destination `json:"destinations"`
 
-	TokenKind      TokenKind `json:"token_kind,omitempty"`
-	Login          string    `json:"login,omitempty"`
-	OldExpiry      time.Time `json:"old_expiry,omitzero"`
-	NewExpiry      time.Time `json:"new_expiry,omitzero"`
-	OldFingerprint string    `json:"old_fingerprint,omitempty"`
-	NewFingerprint string    `json:"new_fingerprint,omitempty"`
+	TokenKind TokenKind `json:"token_kind,omitempty"`
+	Login     string    `json:"login,omitempty"`
+	OldExpiry time.Time `json:"old_expiry,omitzero"`
+	NewExpiry time.Time `json:"new_expiry,omitzero"`
+	// OldFingerprint and NewFingerprint are for people (8 hex of SHA-256): they
+	// tell tokens apart on a card, never decide anything.
+	OldFingerprint string `json:"old_fingerprint,omitempty"`
+	NewFingerprint string `json:"new_fingerprint,omitempty"`
+	// OldDigest and NewDigest are HMAC-SHA256 of the old and new value under the
+	// run's DigestKey (hex): every comparison of a value the run reads back (the
+	// pending value, the version to promote, rollback's old version, revoke's old
+	// value, the read-backs) uses them. 32 bits of fingerprint can be collided by
+	// anyone who may write the pending folder; 256 bits cannot.
+	OldDigest string `json:"old_digest,omitempty"`
+	NewDigest string `json:"new_digest,omitempty"`
+	// DigestKey is the run's own random HMAC key (hex), made when the run starts.
+	DigestKey string `json:"digest_key,omitempty"`
 	// VaultVersionBefore is the vault version that was current before the run
 	// (SPEC §9 Rollback reads the old value with it).
 	VaultVersionBefore int `json:"vault_version_before,omitempty"`
@@ -112,8 +125,14 @@ type Run struct {
 	RetryAt time.Time `json:"retry_at,omitzero"`
 	// RevokeMethod is how the old token was revoked.
 	RevokeMethod RevokeMethod `json:"revoke_method,omitempty"`
-	// RevokeSent is set once the old token went to GitHub's revoke endpoint:
-	// from then on rollback is impossible, whatever the 401 check says.
+	// RevokeAttempted is set, in the transaction that starts step 7 (either
+	// revoke button), before the old token goes to GitHub's revoke endpoint and
+	// before the 401 check: from then on rollback is impossible, whatever GitHub
+	// answers, since the old token may be dead.
+	RevokeAttempted bool `json:"revoke_attempted,omitempty"`
+	// RevokeSent is set with RevokeAttempted when the revoke goes through GitHub's
+	// revoke endpoint (the request may go out from then on): the card no longer
+	// offers it, and a later check sends it again.
 	RevokeSent bool `json:"revoke_sent,omitempty"`
 	// RolledBackBy is who pressed Rollback.
 	RolledBackBy string `json:"rolled_back_by,omitempty"`
@@ -263,14 +282,39 @@ func (r *Run) Step(name StepName) *StepRecord {
 }
 
 // Can reports whether ev may happen to the run now: the transition table allows
-// it from the run's state and, for a rollback, the old token has not been sent to
-// GitHub's revoke endpoint (there is no way back from that). The engine refuses
-// what Can refuses, and the card draws a button only for what it allows.
+// it from the run's state and, for a rollback, no revoke of the old token was
+// attempted (there is no way back from that). The engine refuses what Can
+// refuses, and the card draws a button only for what it allows.
 func (r *Run) Can(ev Event) bool {
 	if !r.State.Allowed(ev) {
 		return false
 	}
-	return ev != EvRollback || !r.RevokeSent
+	return ev != EvRollback || !(r.RevokeAttempted || r.RevokeSent)
+}
+
+// DigestOf is v's digest as this run keeps it (HMAC-SHA256 under DigestKey, hex);
+// "" when the run has no key (recorded by an older rotabot).
+func (r *Run) DigestOf(v Secret) string {
+	key, err := hex.DecodeString(r.DigestKey)
+	if err != nil || len(key) == 0 {
+		return ""
+	}
+	return v.keyedDigest(key)
+}
+
+// IsNew reports whether v is the value this run stored, by digest. A run recorded
+// before digests were kept falls back to the fingerprint.
+func (r *Run) IsNew(v Secret) bool { return r.matches(v, r.NewDigest, r.NewFingerprint) }
+
+// IsOld reports whether v is the value this run replaced.
+func (r *Run) IsOld(v Secret) bool { return r.matches(v, r.OldDigest, r.OldFingerprint) }
+
+func (r *Run) matches(v Secret, digest, fingerprint string) bool {
+	if digest != "" {
+		got := r.DigestOf(v)
+		return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(digest)) == 1
+	}
+	return fingerprint != "" && v.Fingerprint() == fingerprint
 }
 
 // Open reports whether the run is not finished.

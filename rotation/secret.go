@@ -1,6 +1,7 @@
 package rotation
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -37,6 +38,16 @@ func (s Secret) Format(f fmt.State, _ rune)   { _, _ = f.Write([]byte("[redacted
 func (s Secret) LogValue() slog.Value         { return slog.StringValue("[redacted]") }
 func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
 func (s Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// keyedDigest is HMAC-SHA256 of the value under key, in hex: what a run keeps to
+// compare values by (Run.OldDigest, Run.NewDigest). Keyed by the run's own random
+// key, it is no plain digest of the token — it matches nothing outside the run —
+// and, like any SHA-256, cannot be reversed to a token nor collided.
+func (s Secret) keyedDigest(key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(s.v))
+	return hex.EncodeToString(m.Sum(nil))
+}
 
 // Fingerprint returns the first 8 hex characters of SHA-256 of v.
 func Fingerprint(v string) string {

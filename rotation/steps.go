@@ -73,7 +73,11 @@ func (e *Engine) precheck(ctx context.Context, r *Run) (*Run, error) {
 	}
 	nr, err := e.transition(ctx, r.ID, EvPrecheckOK, func(x *Run) error {
 		now := e.now()
-		x.Login, x.OldExpiry, x.OldFingerprint, x.VaultVersionBefore = info.Login, info.ExpiresAt, vv.Value.Fingerprint(), vv.Version
+		x.Login, x.OldExpiry, x.VaultVersionBefore = info.Login, info.ExpiresAt, vv.Version
+		if err := e.ensureDigestKey(x); err != nil {
+			return err
+		}
+		x.OldFingerprint, x.OldDigest = vv.Value.Fingerprint(), x.DigestOf(vv.Value)
 		x.Warnings = warnings
 		x.Notice, x.RetryAt = "", time.Time{}
 		x.stepEnd(StepPrecheck, StepDone, "", msg, now)
@@ -99,8 +103,11 @@ func (e *Engine) recordExpiry(ctx context.Context, secret, fp string, info Token
 	}
 }
 
-// store is step 4: promote the pending value to the current one. Re-run after a
-// crash, it sees the promotion already done by the value's fingerprint.
+// store is step 4: promote the pending value to the current one. Values are
+// compared by the run's digest (never the 8-hex fingerprint, which can be
+// collided), and the pending value's shape is checked again before it is
+// promoted. Re-run after a crash, it sees the promotion already done by the
+// current value's digest.
 func (e *Engine) store(ctx context.Context, r *Run) (*Run, error) {
 	cur, pend := e.refs(r)
 	version := 0
@@ -109,7 +116,7 @@ func (e *Engine) store(ctx context.Context, r *Run) (*Run, error) {
 		if err != nil {
 			return err
 		}
-		if now.Value.Fingerprint() == r.NewFingerprint {
+		if r.IsNew(now.Value) {
 			version = now.Version // promoted before a crash
 		} else {
 			p, err := e.Vault.Read(cctx, pend)
@@ -119,8 +126,11 @@ func (e *Engine) store(ctx context.Context, r *Run) (*Run, error) {
 				}
 				return err
 			}
-			if p.Value.Fingerprint() != r.NewFingerprint {
+			if !r.IsNew(p.Value) {
 				return Errorf(EINVALID, "The pending value in Infisical is not the token that was approved: Rollback and start a new run")
+			}
+			if _, err := TokenShape(p.Value.Reveal()); err != nil {
+				return Errorf(EINVALID, "The pending value in Infisical is not a GitHub token (%s): Rollback and start a new run", ErrorMessage(err))
 			}
 			if version, err = e.Vault.Write(cctx, cur, p.Value); err != nil {
 				return err
@@ -159,8 +169,8 @@ func (e *Engine) currentNew(ctx context.Context, r *Run) (Secret, error) {
 	if err != nil {
 		return Secret{}, err
 	}
-	if v.Value.Fingerprint() != r.NewFingerprint {
-		return Secret{}, Errorf(EINVALID, "Infisical now holds a different value for %s than this run stored (%s, expected %s): someone changed it; Rollback or start a new run", r.Secret, v.Value.Fingerprint(), r.NewFingerprint)
+	if !r.IsNew(v.Value) {
+		return Secret{}, Errorf(EINVALID, "Infisical now holds a different value for %s than this run stored (%s, expected %s): someone changed it, or a late write landed; check its history in Infisical, then Rollback or start a new run", r.Secret, v.Value.Fingerprint(), r.NewFingerprint)
 	}
 	return v.Value, nil
 }
@@ -185,9 +195,16 @@ func (e *Engine) forEachDest(ctx context.Context, r *Run, pick func(Destination)
 			defer wg.Done()
 			var ev DestEvent
 			var started time.Time
-			err := e.withUnavailable(ctx, r, d.Label()+" unavailable", func(cctx context.Context) error {
-				var err error
+			err := e.withUnavailable(ctx, r, d.Label()+" unavailable", func(cctx context.Context) (err error) {
 				started = e.now()
+				// A panic (a bug in an adapter) fails this destination alone,
+				// like any error: logged without its value, retried by Retry.
+				defer func() {
+					if p := recover(); p != nil {
+						e.logPanic(r, string(d.Label()), p)
+						err = Errorf(EINTERNAL, "internal error, see the bot's logs")
+					}
+				}()
 				ev, err = fn(cctx, d)
 				return err
 			})
@@ -432,6 +449,11 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	if stop {
 		return r, err
 	}
+	// Last, the vault itself: a late write (a call given up earlier) or someone
+	// else's would show here, and the run must not go on as if it had not.
+	if _, err := e.currentNew(ctx, r); err != nil {
+		return e.fail(ctx, r, EvVerifyFail, StepVerify, err)
+	}
 	msg := "every destination holds the new value"
 	if len(extra) > 0 {
 		msg += "; " + strings.Join(extra, ", ")
@@ -477,17 +499,24 @@ func (e *Engine) revoke(ctx context.Context, r *Run) (*Run, error) {
 		old, err = e.Vault.ReadVersion(cctx, cur, r.VaultVersionBefore)
 		return err
 	})
-	if err == nil && old.Fingerprint() != r.OldFingerprint {
+	if err == nil && !r.IsOld(old) {
 		err = Errorf(EINVALID, "Infisical version %d of %s is not the old token this run replaced: revoke it by hand in GitHub's settings", r.VaultVersionBefore, r.Secret)
+	}
+	if err == nil && (!r.RevokeAttempted || r.RevokeMethod == RevokeAPI && !r.RevokeSent) {
+		// A run that reached this step before the gesture recorded the attempt
+		// (an older rotabot): record it now, before anything goes out.
+		nr, uerr := e.update(ctx, r.ID, func(x *Run) error {
+			x.RevokeAttempted = true
+			x.RevokeSent = x.RevokeSent || x.RevokeMethod == RevokeAPI
+			return nil
+		})
+		if uerr != nil {
+			return r, uerr
+		}
+		r = nr
 	}
 	if err == nil && r.RevokeMethod == RevokeAPI {
 		err = e.withUnavailable(ctx, r, "GitHub unavailable", func(cctx context.Context) error { return e.Revoker.Revoke(cctx, old) })
-		if err == nil && !r.RevokeSent {
-			// Irreversible: record it before anything else can fail.
-			if nr, uerr := e.update(ctx, r.ID, func(x *Run) error { x.RevokeSent = true; return nil }); uerr == nil {
-				r = nr
-			}
-		}
 	}
 	if err != nil {
 		return e.revokePending(ctx, r, "Could not revoke: "+ErrorMessage(err))
@@ -606,20 +635,19 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 	cur, pend := e.refs(r)
 	var old Secret
 	restored := 0
-	err := e.withUnavailable(ctx, r, "Infisical unavailable", func(cctx context.Context) error {
+	err := e.withUnavailable(ctx, r, "Infisical or GitHub unavailable", func(cctx context.Context) error {
+		// First, before anything is written: is the old token alive? A 401
+		// (ErrOldTokenDead) stops the rollback here.
 		var err error
-		if old, err = e.Vault.ReadVersion(cctx, cur, r.VaultVersionBefore); err != nil {
+		if old, err = e.oldToken(cctx, r); err != nil {
 			return err
-		}
-		if old.Fingerprint() != r.OldFingerprint {
-			return Errorf(EINVALID, "Infisical version %d of %s is not the old token (%s): restore it by hand", r.VaultVersionBefore, r.Secret, r.OldFingerprint)
 		}
 		now, err := e.Vault.Read(cctx, cur)
 		if err != nil {
 			return err
 		}
 		restored = now.Version
-		if now.Value.Fingerprint() != r.OldFingerprint {
+		if !r.IsOld(now.Value) {
 			if restored, err = e.Vault.Write(cctx, cur, old); err != nil {
 				return err
 			}
@@ -652,6 +680,21 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 	r, stop, err := e.settle(ctx, r, errs, EvRollbackFail, StepRollback, "Retry restores only those")
 	if stop {
 		return r, err
+	}
+	// Last, read the vault back: a late write of the new value (a call given up
+	// earlier) must not leave Infisical and the consumers apart unseen.
+	err = e.withUnavailable(ctx, r, "Infisical unavailable", func(cctx context.Context) error {
+		now, err := e.Vault.Read(cctx, cur)
+		if err != nil {
+			return err
+		}
+		if !r.IsOld(now.Value) {
+			return Errorf(EINVALID, "Infisical holds %s for %s at the end of the rollback, not the old token (%s): a late write landed, or someone changed it. Retry writes the old token back and checks again", now.Value.Fingerprint(), r.Secret, r.OldFingerprint)
+		}
+		return nil
+	})
+	if err != nil {
+		return e.fail(ctx, r, EvRollbackFail, StepRollback, err)
 	}
 	err = e.withUnavailable(ctx, r, "Slack unavailable", func(cctx context.Context) error {
 		return e.publishAudit(cctx, r, ActionRolledBack)
