@@ -7,14 +7,15 @@ import (
 	"github.com/raxx-app/rotabot/rotation"
 )
 
-// done is a shell-rc operator's Done in their DM. Only that operator may press it.
+// done is a shell-rc operator's Done in their DM. Only that operator may press it
+// (the engine decides, from the user and the DM the click came from).
 func (h *Handlers) done(ctx context.Context, c *click) {
 	id, _, stamp := parseButtonValue(c.action.Value)
 	if run, err := h.Store.GetRun(ctx, id); err != nil || stamp != runStamp(run) {
 		c.reply.say(ctx, "This message belongs to a run that is no longer here (was the bot's database reset?). Nothing was changed.")
 		return
 	}
-	_, err := h.Engine.ConfirmOperator(ctx, id, c.user)
+	_, err := h.Engine.ConfirmOperator(ctx, id, c.user, c.cb.Channel.ID)
 	if err != nil {
 		var e *rotation.Error
 		if errors.As(err, &e) && e.Code == rotation.ECONFLICT {

@@ -176,7 +176,7 @@ func Buttons(r *rotation.Run) []*slack.ButtonBlockElement {
 func mentions(users []string) string {
 	var out []string
 	for _, u := range users {
-		out = append(out, "<@"+u+">")
+		out = append(out, rotation.OperatorName(u))
 	}
 	return strings.Join(out, ", ")
 }
@@ -229,7 +229,7 @@ func destLine(d rotation.Destination) string {
 	case d.Kind == rotation.DestShellRC && d.State == rotation.DestWaiting:
 		state = "DM sent, waiting for Done"
 	case d.Kind == rotation.DestShellRC && d.State == rotation.DestDone:
-		state = "confirmed by <@" + d.Actor + ">"
+		state = "confirmed by " + rotation.Mention(d.Actor)
 	}
 	line := fmt.Sprintf("%s %s — %s", destIcon[d.State], d.Label(), state)
 	if d.Attempts > 1 {

@@ -196,10 +196,10 @@ func TestHappyPath(t *testing.T) {
 	if ops := r.PendingOperators(); len(ops) != 1 || ops[0] != "U0OPERATOR" {
 		t.Fatalf("pending operators = %v", ops)
 	}
-	if _, err := w.eng.ConfirmOperator(ctx, r.ID, "U0BOB"); rotation.ErrorCode(err) != rotation.EFORBIDDEN {
+	if _, err := w.eng.ConfirmOperator(ctx, r.ID, "U0BOB", "D0BOB"); rotation.ErrorCode(err) != rotation.EFORBIDDEN {
 		t.Fatalf("someone else pressed Done: %v", err)
 	}
-	r = ok(t)(w.eng.ConfirmOperator(ctx, r.ID, "U0OPERATOR"))
+	r = ok(t)(w.eng.ConfirmOperator(ctx, r.ID, "U0OPERATOR", "D0OPERATOR"))
 	if len(r.PendingOperators()) != 0 {
 		t.Fatal("Done not recorded")
 	}

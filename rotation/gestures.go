@@ -328,14 +328,18 @@ func (e *Engine) Revoke(ctx context.Context, id, user string, viaAPI bool) (*Run
 	return r, nil
 }
 
-// ConfirmOperator records a shell-rc operator's Done. Only that operator may.
-func (e *Engine) ConfirmOperator(ctx context.Context, id, user string) (*Run, error) {
+// ConfirmOperator records a shell-rc operator's Done. Only that operator may:
+// user pressed it in the conversation dm, and the destination names the operator
+// either by their user id or by that very conversation (the routing matrix may
+// give an operator as the DM channel the bot writes to, which only they share
+// with the bot).
+func (e *Engine) ConfirmOperator(ctx context.Context, id, user, dm string) (*Run, error) {
 	unlock := e.lock(id)
 	defer unlock()
 	r, err := e.update(ctx, id, func(r *Run) error {
 		for i := range r.Destinations {
 			d := &r.Destinations[i]
-			if d.Kind != DestShellRC || d.Target != user {
+			if d.Kind != DestShellRC || (d.Target != user && (dm == "" || d.Target != dm)) {
 				continue
 			}
 			if d.State != DestWaiting {

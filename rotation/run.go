@@ -258,9 +258,18 @@ func (d Destination) Label() string {
 	case DestGitHubSecret:
 		return "GitHub Actions " + d.Target + named
 	case DestShellRC:
-		return "shell rc of <@" + d.Target + ">"
+		return "shell rc of " + OperatorName(d.Target)
 	}
 	return string(d.Kind) + " " + d.Target
+}
+
+// OperatorName names a shell-rc operator for people: a mention of a user id, or
+// the DM channel the routing matrix gives instead.
+func OperatorName(target string) string {
+	if m := Mention(target); m != target {
+		return m
+	}
+	return "the operator of DM " + target
 }
 
 // PlainLabel is Label without chat formatting, for a terminal or a code block.

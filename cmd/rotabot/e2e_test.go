@@ -381,3 +381,43 @@ func TestSlackStatusListHistory(t *testing.T) {
 		h.mustEphemeral(t, demo.Bob, i+1, c.want)
 	}
 }
+
+// A shell-rc operator may be named by the DM channel the bot writes to (the SOP's
+// D0AJ7K184TV): the person in that DM presses Done there, and it counts.
+func TestSlackOperatorNamedByDMChannelPressesDone(t *testing.T) {
+	h := startBot(t)
+	const secret, dmChannel = "GITHUB_API_DISPATCH_TOKEN", "D0AJ7K184TV"
+	operator := "U" + dmChannel[1:] // the sandbox's person at the other end of that DM
+	fresh := "ghp_" + sandbox.RandomHex(18)
+	h.Track(fresh)
+	h.World.GitHub.AddToken(sandbox.TokenSpec{Value: fresh, Login: "raxx-bot", Expires: time.Now().Add(90 * 24 * time.Hour),
+		Scopes: []string{"read:org", "repo:status", "workflow"}, Repos: []string{"raxx-app/TradeMasterAPI"}})
+	must(t, h.Slash(demo.Alice, demo.OpsChannel, secret))
+	card := h.mustCard(t, "r1", "Waiting for token")
+	ack, err := h.SubmitToken(demo.Alice, card, fresh)
+	must(t, err)
+	if strings.Contains(string(ack), "errors") {
+		t.Fatalf("token refused: %s", ack)
+	}
+	card = h.mustCard(t, "r1", "Waiting for approval")
+	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
+	card = h.mustCard(t, "r1", "Waiting for revoke")
+	if text := demo.CardText(card); !strings.Contains(text, "shell rc of the operator of DM "+dmChannel) || strings.Contains(text, "<@"+dmChannel+">") {
+		t.Errorf("the card does not name the DM operator readably:\n%s", text)
+	}
+	var dm sandbox.Message
+	must(t, demo.WaitFor("the DM in "+dmChannel, func() bool {
+		msgs := h.World.Slack.Messages(dmChannel)
+		if len(msgs) > 0 {
+			dm = msgs[0]
+		}
+		return len(msgs) > 0
+	}))
+	must(t, h.Click(operator, dm, handlers.LabelDone))
+	must(t, demo.WaitFor("Done on the card", func() bool {
+		m, _ := h.Card("r1")
+		return strings.Contains(demo.CardText(m), "confirmed by <@"+operator+">")
+	}))
+	h.mustEphemeral(t, operator, 1, "Thanks — recorded that your shell rc has the new value.")
+	h.assertLeakFree(t, h.World.Slack.AllText(), h.Logs.String(), h.dbBytes(t))
+}
