@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -44,5 +47,35 @@ func TestBotSendsNoCredentialOffItsHost(t *testing.T) {
 	}
 	if w.GitHub.Count("GET /user", false) == 0 {
 		t.Error("the second dry run did not ask GitHub")
+	}
+}
+
+// `rotabot check` refuses a matrix whose probe is an absolute URL in disguise, whose
+// verify check speaks plain http off loopback, or whose headers_env names one of
+// rotabot's own credentials: each with FILE:LINE, exit 1.
+func TestCheckRefusesWhereCredentialsWouldGo(t *testing.T) {
+	example, err := os.ReadFile("../../rotabot.example.yaml")
+	must(t, err)
+	doc := string(example)
+	for _, c := range []struct{ name, from, to, want string }{
+		{"probe", "probe: /repos/", "probe: /https://evil.example/repos/", ": GITHUB_API_READONLY_TOKEN: probe \"/https://evil.example/repos/"},
+		{"http verify", "url: https://console.raxx.app/", "url: http://console.raxx.app/", ": url \"http://console.raxx.app/"},
+		{"credential in headers_env", "Cookie: CONSOLE_OPS_COOKIE", "Cookie: HEROKU_API_KEY", ": header Cookie names HEROKU_API_KEY, one of rotabot's own variables"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if !strings.Contains(doc, c.from) {
+				t.Fatalf("the example has no %q", c.from)
+			}
+			file := filepath.Join(t.TempDir(), "rotabot.yaml")
+			must(t, os.WriteFile(file, []byte(strings.Replace(doc, c.from, c.to, 1)), 0o600))
+			code, out, errs := runCLI(t, nil, "check", "--config", file)
+			if code != 1 {
+				t.Errorf("exit %d, want 1\n%s%s", code, out, errs)
+			}
+			line := regexp.MustCompile(regexp.QuoteMeta(file) + `:[0-9]+: .*` + regexp.QuoteMeta(strings.TrimPrefix(c.want, ": ")))
+			if !line.MatchString(out + errs) {
+				t.Errorf("no FILE:LINE line with %q:\n%s%s", c.want, out, errs)
+			}
+		})
 	}
 }
