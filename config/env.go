@@ -38,6 +38,8 @@ type Env struct {
 	// ClaimTTL is how long a process's claim on a run lasts without renewal: after
 	// a process dies, another takes its runs over within about this long.
 	ClaimTTL time.Duration
+	// DriftInterval is how often the drift pass runs; 0 turns it off.
+	DriftInterval time.Duration
 	// LogFormat is LogJSON, LogText, or "" to choose by whether stderr is a
 	// terminal.
 	LogFormat string
@@ -53,6 +55,7 @@ const (
 	DefaultDBPath           = "rotabot.db"
 	DefaultReminderInterval = time.Hour
 	DefaultClaimTTL         = 30 * time.Second
+	DefaultDriftInterval    = 6 * time.Hour
 	// MinClaimTTL keeps a claim from expiring between two renewals (every third
 	// of it) of a busy process.
 	MinClaimTTL = time.Second
@@ -68,6 +71,7 @@ const (
 	envConfig           = "ROTABOT_CONFIG"
 	envReminderInterval = "ROTABOT_REMINDER_INTERVAL"
 	envClaimTTL         = "ROTABOT_CLAIM_TTL"
+	envDriftInterval    = "ROTABOT_DRIFT_INTERVAL"
 	envLogFormat        = "ROTABOT_LOG_FORMAT"
 )
 
@@ -139,7 +143,9 @@ type envVar struct {
 	str  func(*Env) *string
 	dur  func(*Env) *time.Duration
 	// min is the shortest duration allowed (positive when 0); hint follows a problem.
-	min     time.Duration
+	min time.Duration
+	// off: 0 is allowed, and turns the feature off.
+	off     bool
 	hint    string
 	choices []string
 }
@@ -211,6 +217,10 @@ var envVars = []envVar{
 		Summary:     "how long a process's claim on a run lasts without renewal; after a crash another process takes the run over within about this long (Go duration)",
 		Description: "How long a process's claim on a run lasts without renewal, as a Go duration: when a process dies, another takes its runs over within about this long."},
 		kind: durationValue, dur: func(e *Env) *time.Duration { return &e.ClaimTTL }, min: MinClaimTTL, hint: "use a Go duration like 30s"},
+	{EnvVar: EnvVar{Name: envDriftInterval, Default: "6h",
+		Summary:     "how often the drift check compares every destination with Infisical (Go duration; `0` turns the periodic check off, `/rotate drift` still runs one)",
+		Description: "How often the drift check compares every Heroku config var, GitHub Actions secret and Infisical version with what rotabot last wrote, as a Go duration (6h, 30m); 0 turns the periodic check off (/rotate drift still runs one)."},
+		kind: durationValue, dur: func(e *Env) *time.Duration { return &e.DriftInterval }, off: true, hint: "use a Go duration like 6h, or 0 to turn the periodic check off"},
 	{EnvVar: EnvVar{Name: envLogFormat, Unset: "JSON lines, or text when stderr is a terminal",
 		Summary:     "log lines (on stderr) as `json` or `text`",
 		Description: "Optional: the log format, json or text. Unset, logs are JSON lines (what Heroku's log drains expect), or short text lines when stderr is a terminal."},
@@ -240,7 +250,7 @@ func Vars() []string {
 // A variable with a problem keeps its default. Values are trimmed of surrounding
 // spaces and line breaks, which copy and paste into a dashboard often adds.
 func LoadEnv(getenv func(string) string) (Env, []string) {
-	e := Env{ReminderInterval: DefaultReminderInterval, ClaimTTL: DefaultClaimTTL}
+	e := Env{ReminderInterval: DefaultReminderInterval, ClaimTTL: DefaultClaimTTL, DriftInterval: DefaultDriftInterval}
 	var probs []string
 	for _, v := range envVars {
 		raw := strings.TrimSpace(getenv(v.Name))
@@ -253,6 +263,8 @@ func LoadEnv(getenv func(string) string) (Env, []string) {
 			switch {
 			case err != nil:
 				probs = append(probs, fmt.Sprintf("%s=%q is not a duration — %s", v.Name, raw, v.hint))
+			case v.off && d == 0:
+				*v.dur(&e) = 0
 			case v.min == 0 && d <= 0:
 				probs = append(probs, fmt.Sprintf("%s=%q must be positive — %s", v.Name, raw, v.hint))
 			case v.min > 0 && d < v.min:

@@ -31,6 +31,7 @@ func TestLoadEnvDefaults(t *testing.T) {
 		DBPath:           "rotabot.db",
 		ReminderInterval: time.Hour,
 		ClaimTTL:         30 * time.Second,
+		DriftInterval:    6 * time.Hour,
 	}
 	if e != want {
 		t.Errorf("got  %+v\nwant %+v", e, want)
@@ -54,6 +55,9 @@ func TestLoadEnvNormalises(t *testing.T) {
 		{"ROTABOT_CONFIG", "/etc/rotabot.yaml", func(e Env) string { return e.ConfigPath }, "/etc/rotabot.yaml"},
 		{"GITHUB_TOKEN", "ghp_x\n", func(e Env) string { return e.GitHubToken }, "ghp_x"},
 		{"ROTABOT_REMINDER_INTERVAL", "30s", func(e Env) string { return e.ReminderInterval.String() }, "30s"},
+		{"ROTABOT_DRIFT_INTERVAL", "", func(e Env) string { return e.DriftInterval.String() }, "6h0m0s"},
+		{"ROTABOT_DRIFT_INTERVAL", "30m", func(e Env) string { return e.DriftInterval.String() }, "30m0s"},
+		{"ROTABOT_DRIFT_INTERVAL", "0", func(e Env) string { return e.DriftInterval.String() }, "0s"},
 		{"DATABASE_URL", " postgres://u:p@db:5432/rotabot \n", func(e Env) string { return e.DatabaseURL }, "postgres://u:p@db:5432/rotabot"},
 		{"ROTABOT_CLAIM_TTL", "2s", func(e Env) string { return e.ClaimTTL.String() }, "2s"},
 		{"ROTABOT_LOG_FORMAT", " TEXT\n", func(e Env) string { return e.LogFormat }, "text"},
@@ -80,6 +84,8 @@ func TestLoadEnvProblems(t *testing.T) {
 		{"ROTABOT_REMINDER_INTERVAL", "60", `ROTABOT_REMINDER_INTERVAL="60" is not a duration — use a Go duration like 1h or 30s`},
 		{"ROTABOT_REMINDER_INTERVAL", "-5m", `ROTABOT_REMINDER_INTERVAL="-5m" must be positive — use a Go duration like 1h or 30s`},
 		{"ROTABOT_REMINDER_INTERVAL", "0s", `ROTABOT_REMINDER_INTERVAL="0s" must be positive — use a Go duration like 1h or 30s`},
+		{"ROTABOT_DRIFT_INTERVAL", "-1h", `ROTABOT_DRIFT_INTERVAL="-1h" must be positive — use a Go duration like 6h, or 0 to turn the periodic check off`},
+		{"ROTABOT_DRIFT_INTERVAL", "often", `ROTABOT_DRIFT_INTERVAL="often" is not a duration — use a Go duration like 6h, or 0 to turn the periodic check off`},
 		{"ROTABOT_CLAIM_TTL", "thirty", `ROTABOT_CLAIM_TTL="thirty" is not a duration — use a Go duration like 30s`},
 		{"ROTABOT_CLAIM_TTL", "100ms", `ROTABOT_CLAIM_TTL="100ms" is too short — use at least 1s (the default, 30s, suits production)`},
 		{"ROTABOT_LOG_FORMAT", "yaml", `ROTABOT_LOG_FORMAT="yaml" is not one of json, text — or unset it for JSON lines, or text when stderr is a terminal`},
@@ -124,12 +130,12 @@ func TestVarsIsEveryVariableRead(t *testing.T) {
 	for _, v := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_API_URL", "GITHUB_API_URL", "GITHUB_TOKEN",
 		"INFISICAL_SITE_URL", "INFISICAL_CLIENT_ID", "INFISICAL_CLIENT_SECRET", "INFISICAL_PROJECT_ID",
 		"HEROKU_API_URL", "HEROKU_API_KEY", "ROTABOT_CONFIG", "ROTABOT_DB", "ROTABOT_REMINDER_INTERVAL",
-		"DATABASE_URL", "ROTABOT_CLAIM_TTL"} {
+		"DATABASE_URL", "ROTABOT_CLAIM_TTL", "ROTABOT_DRIFT_INTERVAL"} {
 		if !slices.Contains(vars, v) {
 			t.Errorf("Vars misses %s (SPEC §5)", v)
 		}
 	}
-	if len(vars) != 17 {
+	if len(vars) != 18 {
 		t.Errorf("Vars has %d names: %v", len(vars), vars)
 	}
 }

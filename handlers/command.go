@@ -53,6 +53,8 @@ func (h *Handlers) Command(ctx context.Context, cmd slack.SlashCommand) {
 		h.where(ctx, r, c.Secret)
 	case CmdAbandon:
 		h.abandonCommand(ctx, r, cmd.UserID, c.RunID, c.Reason)
+	case CmdDrift:
+		h.drift(ctx, r)
 	}
 }
 
@@ -100,6 +102,7 @@ func (h *Handlers) commands() string {
 		"• `/rotate expiring` — every secret's expiry, soonest first\n" +
 		"• `/rotate where SECRET` — every Heroku app and variable holding its current value, in the routing matrix or not\n" +
 		"• `/rotate abandon RUN_ID REASON` — give up a run that failed or waits for a person; it writes nothing, records why, and frees the secret\n" +
+		"• `/rotate drift` — compare every destination with Infisical now; drift is posted in <#" + h.Matrix.Channel + ">\n" +
 		"• `/rotate help` — this"
 }
 
@@ -321,7 +324,11 @@ func (h *Handlers) expiring(ctx context.Context, r replier) {
 		r.fail(ctx, err)
 		return
 	}
-	for _, text := range ExpiryTexts(ExpiryRows(h.Matrix, recs, h.now()), ExpiryMaxMessages) {
+	texts := ExpiryTexts(ExpiryRows(h.Matrix, recs, h.now()), ExpiryMaxMessages)
+	if drift := h.openDrift(ctx, expirySectionChars); drift != "" {
+		texts[0] = drift + "\n\n" + texts[0]
+	}
+	for _, text := range texts {
 		r.say(ctx, text)
 	}
 }

@@ -45,6 +45,9 @@ type Config struct {
 	// Work is the context background work runs under (runs carried on after a
 	// gesture); it outlives a single envelope (default context.Background()).
 	Work context.Context
+	// Drift is the drift check: /rotate drift, the posts' Set it from
+	// Infisical, open drift in App Home and /rotate expiring (nil: none).
+	Drift *rotation.DriftLoop
 	// GroupTTL is how long the ops group's members are cached (default 1 min).
 	GroupTTL time.Duration
 	// GroupStale is how long past GroupTTL the last list is still used while Slack

@@ -64,6 +64,9 @@ func (h *Handlers) HomeBlocks(ctx context.Context) ([]slack.Block, error) {
 	if err != nil {
 		return nil, err
 	}
+	if drift := h.openDrift(ctx, expirySectionChars); drift != "" {
+		blocks = append(blocks, section(drift))
+	}
 	rows := ExpiryRows(h.Matrix, recs, h.now())
 	// One message's worth (ExpiryPages keeps within Slack's limits; a view holds
 	// 100 blocks): the soonest first, the rest summarised in one line.

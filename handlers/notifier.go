@@ -206,6 +206,13 @@ func (n *Notifier) AskOperator(ctx context.Context, r *rotation.Run, op string, 
 func AuditText(e rotation.AuditEntry) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", e.Action)
+	if e.Action == rotation.ActionDriftRepaired {
+		fmt.Fprintf(&b, "secret: %s · set from Infisical by %s · new %s", e.Secret, rotation.Mention(e.Actor), orNone(e.NewFingerprint))
+		for _, d := range e.Destinations {
+			fmt.Fprintf(&b, "\n• %s: %s", d.Destination, d.Result)
+		}
+		return b.String()
+	}
 	fmt.Fprintf(&b, "secret: %s · run %s\n", e.Secret, e.RunID)
 	fmt.Fprintf(&b, "actor: %s", rotation.Mention(e.Actor))
 	if e.Approver != "" {

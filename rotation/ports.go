@@ -116,6 +116,15 @@ type Store interface {
 	// nothing is written (no disk sync). fn's error aborts and is returned.
 	UpdateExpiry(ctx context.Context, secrets []string, fn func(stored map[string]ExpiryRecord) ([]ExpiryRecord, error)) error
 
+	// ListDrift returns every drift record, by key.
+	ListDrift(ctx context.Context) ([]DriftRecord, error)
+	// UpdateDrift loads the stored drift records of keys (those with none are
+	// not in the map), calls fn and stores the records fn returns, in one
+	// transaction no other write of drift records interleaves with. fn returns
+	// only records of keys; when it returns none, nothing is written. fn's error
+	// aborts and is returned.
+	UpdateDrift(ctx context.Context, keys []string, fn func(stored map[string]DriftRecord) ([]DriftRecord, error)) error
+
 	// MarkEnvelope records a processed Slack envelope id and reports whether it
 	// was already recorded.
 	MarkEnvelope(ctx context.Context, id string, at time.Time) (seen bool, err error)

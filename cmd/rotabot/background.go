@@ -7,9 +7,11 @@ import (
 	"github.com/raxx-app/rotabot/rotation"
 )
 
-// startBackground starts the bot's background loops (expiry reminders) and
-// returns what stops them. The reminder loop checks every configured secret at
-// once, then every ROTABOT_REMINDER_INTERVAL; stop waits for the pass in hand.
+// startBackground starts the bot's background loops (expiry reminders, drift)
+// and returns what stops them. The reminder loop checks every configured secret
+// at once, then every ROTABOT_REMINDER_INTERVAL; the drift loop compares every
+// destination with Infisical at once, then every ROTABOT_DRIFT_INTERVAL (none
+// when it is 0). stop waits for the passes in hand.
 func (s *server) startBackground() (stop func()) {
 	loop := rotation.NewReminderLoop(rotation.ReminderLoopConfig{
 		Matrix:   s.engine.Matrix,
@@ -23,8 +25,10 @@ func (s *server) startBackground() (stop func()) {
 	})
 	ctx, cancel := context.WithCancel(s.work)
 	loop.Start(ctx)
+	s.drift.Start(ctx)
 	return func() {
 		cancel()
 		loop.Close()
+		s.drift.Close()
 	}
 }

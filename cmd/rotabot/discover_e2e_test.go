@@ -19,7 +19,10 @@ const legacyCron = "raxx-legacy-cron"
 // card once verify passed, and again in both revoke confirmations.
 func TestUnknownConsumerNamedBeforeRevoke(t *testing.T) {
 	h := startBot(t)
-	h.World.Heroku.AddApp(legacyCron, map[string]string{"GH_TOKEN": h.OldToken, "SENTRY_DSN": "https://key@sentry.example/1"})
+	h.trackAppSecrets()
+	dsnKey := sandbox.RandomHex(16)
+	h.Track(dsnKey)
+	h.World.Heroku.AddApp(legacyCron, map[string]string{"GH_TOKEN": h.OldToken, "SENTRY_DSN": "https://" + dsnKey + "@sentry.example/1"})
 	h.World.Heroku.AddApp("raxx-unrelated", map[string]string{"GH_TOKEN": h.DispatchToken})
 	card := h.toApproval(t, "r1")
 	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
@@ -80,6 +83,7 @@ func TestUnknownConsumerNamedBeforeRevoke(t *testing.T) {
 // dry runs add the unknown consumers to the plan. Only ops members may ask.
 func TestWhereAndDryRunNameUnknownConsumers(t *testing.T) {
 	h := startBot(t)
+	h.trackAppSecrets()
 	h.World.Heroku.AddApp(legacyCron, map[string]string{"GH_TOKEN": h.OldToken})
 	other := demo.FineGrainedToken()
 	h.Track(other)

@@ -75,6 +75,7 @@ type server struct {
 	adapters *adapters
 	engine   *rotation.Engine
 	handlers *handlers.Handlers
+	drift    *rotation.DriftLoop
 	bot      *bot.Bot
 	api      *slack.Client
 	// work outlives the Slack connection so the step in hand can finish.
@@ -114,10 +115,11 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 	// Built once each, in the direction changes flow: notifier → engine → handlers.
 	n := handlers.NewNotifier(handlers.NotifierConfig{Slack: api, Matrix: m, Runs: st, Log: log, Work: work})
 	eng := ad.engine(m, st, n, log, env.ClaimTTL)
-	h := handlers.New(handlers.Config{Engine: eng, Matrix: m, Store: st, Slack: api, HTTP: answerClient(), Log: log, Work: work})
+	drift := ad.driftLoop(m, st, &handlers.DriftNotifier{Slack: api, Channel: m.Channel, AuditChannel: m.AuditChannel}, log, env.DriftInterval)
+	h := handlers.New(handlers.Config{Engine: eng, Matrix: m, Store: st, Slack: api, HTTP: answerClient(), Log: log, Work: work, Drift: drift})
 	client := socketClient(api)
 	b := bot.New(bot.Config{Client: client, Handler: h, Dedupe: st, Log: log})
-	return &server{env: env, log: log, store: st, adapters: ad, engine: eng, handlers: h, bot: b, api: api, work: work, cancelWork: cancelWork}, nil
+	return &server{env: env, log: log, store: st, adapters: ad, engine: eng, handlers: h, drift: drift, bot: b, api: api, work: work, cancelWork: cancelWork}, nil
 }
 
 // Run serves until ctx ends (SIGTERM), then stops taking new work, lets the step

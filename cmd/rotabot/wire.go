@@ -88,6 +88,9 @@ type adapters struct {
 	// none without HEROKU_API_KEY. One per process: it paces every scan by the
 	// rate limit it has seen.
 	scanners map[rotation.DestKind]rotation.ConfigScanner
+	// dates tell when an Actions secret was last written; none without
+	// GITHUB_TOKEN.
+	dates map[rotation.DestKind]rotation.WriteDater
 }
 
 func (a *adapters) Close() {
@@ -112,6 +115,9 @@ func buildAdapters(ctx context.Context, env config.Env, getenv func(string) stri
 	if env.HerokuAPIKey != "" {
 		a.scanners = map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: a.heroku.Scanner()}
 	}
+	if env.GitHubToken != "" {
+		a.dates = map[rotation.DestKind]rotation.WriteDater{rotation.DestGitHubSecret: gh.ActionsSecrets()}
+	}
 	if env.InfisicalClientID == "" || env.InfisicalClientSecret == "" || env.InfisicalProjectID == "" {
 		return a, nil // what is missing is reported with the environment; no login to try
 	}
@@ -132,6 +138,21 @@ func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Noti
 		},
 		Scanners: a.scanners,
 		ClaimTTL: claimTTL,
+	})
+}
+
+// driftLoop builds the drift check on the adapters: Heroku configs through the
+// scanner (none without HEROKU_API_KEY), GitHub Actions secrets' dates, repairs
+// through the same consumers a run writes with.
+func (a *adapters) driftLoop(m *rotation.Matrix, st rotation.Store, n rotation.DriftNotifier, log *slog.Logger, every time.Duration) *rotation.DriftLoop {
+	return rotation.NewDriftLoop(rotation.DriftConfig{
+		Matrix: m, Vault: a.vault, Store: st, Notifier: n, Log: log.With("loop", "drift"), Interval: every,
+		Consumers: map[rotation.DestKind]rotation.Consumer{
+			rotation.DestHeroku:       a.heroku,
+			rotation.DestGitHubSecret: a.github.ActionsSecrets(),
+		},
+		Scanners: a.scanners,
+		Dates:    a.dates,
 	})
 }
 

@@ -33,6 +33,7 @@ var (
 	bucketEnvelopes    = []byte("envelopes")      // envelope id → unix nanos
 	bucketEnvelopeAge  = []byte("envelope_age")   // unix nanos \x00 id → nil
 	bucketClaims       = []byte("claims")         // run id → claim JSON
+	bucketDrift        = []byte("drift")          // drift key → DriftRecord JSON
 )
 
 // EnvelopeBatchDelay is how long a MarkEnvelope made while others are in flight
@@ -72,7 +73,7 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 			}
 		}
 		for _, b := range [][]byte{bucketRuns, bucketRunsBySecret, bucketOpenRuns, bucketAudit,
-			bucketAuditByRun, bucketExpiry, bucketEnvelopes, bucketEnvelopeAge, bucketClaims} {
+			bucketAuditByRun, bucketExpiry, bucketEnvelopes, bucketEnvelopeAge, bucketClaims, bucketDrift} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -515,4 +516,68 @@ func (s *Store) ReleaseRun(_ context.Context, id, owner string) error {
 		}
 		return b.Delete([]byte(id))
 	})
+}
+
+// ListDrift returns every drift record, by key.
+func (s *Store) ListDrift(_ context.Context) ([]rotation.DriftRecord, error) {
+	var out []rotation.DriftRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDrift).ForEach(func(k, v []byte) error {
+			var rec rotation.DriftRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return rotation.Wrap(rotation.EINTERNAL, err, "the drift record %s is unreadable", k)
+			}
+			out = append(out, rec)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// UpdateDrift loads the drift records of keys, lets fn decide and stores what it
+// returns, in one transaction (bbolt has one writer at a time). When fn returns
+// nothing the transaction is rolled back, which writes nothing to the file.
+func (s *Store) UpdateDrift(_ context.Context, keys []string, fn func(map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error)) error {
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return rotation.Wrap(rotation.EINTERNAL, err, "cannot change the drift records")
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	b := tx.Bucket(bucketDrift)
+	stored := make(map[string]rotation.DriftRecord, len(keys))
+	for _, key := range keys {
+		v := b.Get([]byte(key))
+		if v == nil {
+			continue
+		}
+		var rec rotation.DriftRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return rotation.Wrap(rotation.EINTERNAL, err, "the drift record %s is unreadable", key)
+		}
+		stored[key] = rec
+	}
+	recs, err := fn(stored)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	asked := make(map[string]bool, len(keys))
+	for _, key := range keys {
+		asked[key] = true
+	}
+	for _, rec := range recs {
+		if !asked[rec.Key] {
+			return rotation.Errorf(rotation.EINTERNAL, "the drift record %s was not asked for: it is not written", rec.Key)
+		}
+		v, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(rec.Key), v); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }

@@ -85,6 +85,13 @@ CREATE TABLE run_claims (
 	until  timestamptz NOT NULL
 );
 `,
+	// 2: drift records (one per drifted place, kept after it resolves).
+	`
+CREATE TABLE drift (
+	key    text  PRIMARY KEY,
+	record jsonb NOT NULL
+);
+`,
 }
 
 // defaultMaxConns is how many connections a process opens at most, unless the
@@ -655,4 +662,91 @@ func (s *Store) ReleaseRun(ctx context.Context, id, owner string) error {
 		return s.fail(err, "releasing run "+id)
 	}
 	return nil
+}
+
+// ListDrift returns every drift record, by key (byte order, as bbolt).
+func (s *Store) ListDrift(ctx context.Context) ([]rotation.DriftRecord, error) {
+	rows, err := s.pool.Query(ctx, `SELECT key, record FROM drift ORDER BY key COLLATE "C"`)
+	if err != nil {
+		return nil, s.fail(err, "listing drift records")
+	}
+	defer rows.Close()
+	var out []rotation.DriftRecord
+	for rows.Next() {
+		var key string
+		var raw []byte
+		if err := rows.Scan(&key, &raw); err != nil {
+			return nil, s.fail(err, "listing drift records")
+		}
+		var rec rotation.DriftRecord
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return nil, rotation.Wrap(rotation.EINTERNAL, err, "the drift record %s is unreadable", key)
+		}
+		out = append(out, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "listing drift records")
+	}
+	return out, nil
+}
+
+// UpdateDrift loads the drift records of keys, lets fn decide and stores what it
+// returns, in one transaction that first locks the drift table against writes
+// (SHARE ROW EXCLUSIVE: readers go on, another UpdateDrift waits), so no record
+// fn decided on, nor one it saw missing, is written by another process before
+// this one commits. When fn returns nothing, the transaction writes nothing.
+func (s *Store) UpdateDrift(ctx context.Context, keys []string, fn func(map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error)) error {
+	return s.tx(ctx, "changing the drift records", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE drift IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT key, record FROM drift WHERE key = ANY($1)`, keys)
+		if err != nil {
+			return err
+		}
+		stored := make(map[string]rotation.DriftRecord, len(keys))
+		for rows.Next() {
+			var key string
+			var raw []byte
+			if err := rows.Scan(&key, &raw); err != nil {
+				rows.Close()
+				return err
+			}
+			var rec rotation.DriftRecord
+			if err := json.Unmarshal(raw, &rec); err != nil {
+				rows.Close()
+				return rotation.Wrap(rotation.EINTERNAL, err, "the drift record %s is unreadable", key)
+			}
+			stored[key] = rec
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		recs, err := fn(stored)
+		if err != nil {
+			return passed{err}
+		}
+		asked := make(map[string]bool, len(keys))
+		for _, key := range keys {
+			asked[key] = true
+		}
+		var batch pgx.Batch
+		for _, rec := range recs {
+			if !asked[rec.Key] {
+				return rotation.Errorf(rotation.EINTERNAL, "the drift record %s was not asked for: it is not written", rec.Key)
+			}
+			body, err := json.Marshal(rec)
+			if err != nil {
+				return rotation.Wrap(rotation.EINTERNAL, err, "the drift record %s cannot be stored", rec.Key)
+			}
+			batch.Queue(`
+INSERT INTO drift (key, record) VALUES ($1, $2)
+ON CONFLICT (key) DO UPDATE SET record = EXCLUDED.record`, rec.Key, body)
+		}
+		if batch.Len() == 0 {
+			return nil
+		}
+		return tx.SendBatch(ctx, &batch).Close()
+	})
 }

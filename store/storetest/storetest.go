@@ -1,7 +1,8 @@
 // Package storetest is the one contract suite of rotation.Store: every store
 // (store/bbolt, store/postgres) runs Run against itself, so what the engine relies
 // on — one open run per secret, transitions that cannot both win, audit once per
-// run and action, envelope dedupe within rotation.EnvelopeTTL, run claims — is
+// run and action, envelope dedupe within rotation.EnvelopeTTL, run claims, drift
+// records changed in one transaction — is
 // proved the same way for each (litestream's replica_client_test.go).
 //
 // It must not know how a store keeps its data: it speaks rotation.Store only.
@@ -37,6 +38,8 @@ func Run(t *testing.T, open func(t *testing.T) rotation.Store) {
 		{"ConcurrentUpdateExpiryLosesNothing", testConcurrentUpdateExpiry},
 		{"EnvelopesSeenOnceAndForgotten", testEnvelopesSeenOnceAndForgotten},
 		{"ConcurrentEnvelopeOnce", testConcurrentEnvelopeOnce},
+		{"Drift", testDrift},
+		{"ConcurrentUpdateDriftLosesNothing", testConcurrentUpdateDrift},
 		{"Claims", testClaims},
 		{"ConcurrentClaimOneOwner", testConcurrentClaimOneOwner},
 	}
@@ -590,5 +593,103 @@ func testConcurrentClaimOneOwner(t *testing.T, s rotation.Store) {
 	wg.Wait()
 	if len(winners) != 1 {
 		t.Fatalf("claimed by %v", winners)
+	}
+}
+
+// Drift records round-trip whole; UpdateDrift shows fn the records of the keys
+// asked for, writes what fn returns together, and nothing when fn returns nothing
+// or fails.
+func testDrift(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 29, 19, 5, 17, 0, time.UTC)
+	heroku := rotation.DriftRecord{Key: rotation.DriftKey("A_TOKEN", rotation.DestHeroku, "raxx-console-prod", "A_TOKEN"),
+		Secret: "A_TOKEN", Kind: rotation.DriftValue, Dest: rotation.DestHeroku, Target: "raxx-console-prod", Name: "A_TOKEN",
+		Open: true, Problem: "the config var holds a value other than Infisical's current one", Since: at, VaultVersion: 4,
+		Fingerprint: "abcd1234", Post: rotation.CardRef{Channel: "C0OPS", TS: "1700000000.000100"}, Shown: "open:x", Wrote: at.Add(-time.Hour)}
+	vault := rotation.DriftRecord{Key: rotation.DriftKey("A_TOKEN", "", "", ""), Secret: "A_TOKEN", Kind: rotation.DriftVersion, Adopted: 3}
+	if recs, err := s.ListDrift(ctx); err != nil || len(recs) != 0 {
+		t.Fatalf("a new store lists %v %v", recs, err)
+	}
+	err := s.UpdateDrift(ctx, []string{heroku.Key, vault.Key}, func(stored map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
+		if len(stored) != 0 {
+			t.Errorf("fn sees %v in a new store", stored)
+		}
+		return []rotation.DriftRecord{heroku, vault}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := s.ListDrift(ctx)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("list: %+v %v", recs, err)
+	}
+	got := recs[0]
+	if got.Key != heroku.Key {
+		got = recs[1]
+	}
+	if got.Key != heroku.Key || !got.Since.Equal(at) || !got.Wrote.Equal(heroku.Wrote) || got.Post != heroku.Post || !got.Open ||
+		got.Problem != heroku.Problem || got.VaultVersion != 4 || got.Fingerprint != "abcd1234" || got.Shown != "open:x" || got.Dest != rotation.DestHeroku {
+		t.Fatalf("round trip: %+v", got)
+	}
+	// Only the keys asked for are shown, and only they may be written.
+	err = s.UpdateDrift(ctx, []string{vault.Key, "NOPE:vault"}, func(stored map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
+		if len(stored) != 1 || stored[vault.Key].Adopted != 3 {
+			t.Errorf("fn sees %+v, want the vault record only", stored)
+		}
+		v := stored[vault.Key]
+		v.Open, v.Problem = true, "a newer version"
+		return []rotation.DriftRecord{v, {Key: heroku.Key, Secret: "A_TOKEN"}}, nil
+	})
+	if rotation.ErrorCode(err) != rotation.EINTERNAL {
+		t.Fatalf("a record not asked for: %v", err)
+	}
+	refused := rotation.Errorf(rotation.ECONFLICT, "changed my mind")
+	if err := s.UpdateDrift(ctx, []string{vault.Key}, func(map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
+		return []rotation.DriftRecord{{Key: vault.Key, Open: true}}, refused
+	}); err != refused {
+		t.Fatalf("fn's error came back as %v", err)
+	}
+	if err := s.UpdateDrift(ctx, []string{vault.Key}, func(map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ = s.ListDrift(ctx)
+	for _, r := range recs {
+		if r.Key == vault.Key && (r.Open || r.Adopted != 3) {
+			t.Fatalf("the vault record after aborted changes: %+v", r)
+		}
+		if r.Key == heroku.Key && r.Problem != heroku.Problem {
+			t.Fatalf("the heroku record after a refused change: %+v", r)
+		}
+	}
+}
+
+// Two drift passes (or a pass and a repair) changing one record at once are
+// taken one after the other: each sees the one before.
+func testConcurrentUpdateDrift(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	const n = 8
+	key := rotation.DriftKey("A_TOKEN", "", "", "")
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.UpdateDrift(ctx, []string{key}, func(stored map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
+				rec, ok := stored[key]
+				if !ok {
+					rec = rotation.DriftRecord{Key: key, Secret: "A_TOKEN", Kind: rotation.DriftVersion}
+				}
+				rec.Adopted++
+				return []rotation.DriftRecord{rec}, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	recs, err := s.ListDrift(ctx)
+	if err != nil || len(recs) != 1 || recs[0].Adopted != n {
+		t.Fatalf("after %d changes at once: %+v %v", n, recs, err)
 	}
 }
