@@ -306,7 +306,7 @@ func (l *DriftLoop) Pass(ctx context.Context) (DriftReport, error) {
 	l.pass.Lock()
 	defer l.pass.Unlock()
 	rep := DriftReport{At: l.now()}
-	release, ok, err := holdClaim(ctx, l.Store, DriftClaim, l.Owner, l.ClaimTTL, l.now, l.Log)
+	hctx, release, ok, err := holdClaim(ctx, l.Store, DriftClaim, l.Owner, l.ClaimTTL, l.now, l.Log)
 	if err != nil {
 		return rep, err
 	}
@@ -316,6 +316,7 @@ func (l *DriftLoop) Pass(ctx context.Context) (DriftReport, error) {
 		return rep, err
 	}
 	defer release()
+	ctx = hctx // cancelled if another process takes the claim over
 
 	openRuns, err := l.Store.ListRuns(ctx, RunFilter{OpenOnly: true})
 	if err != nil {
@@ -773,7 +774,7 @@ var (
 // records secret.drift.repaired in the audit trail and shows it. stamp is the
 // drift the post showed (DriftRecord.Stamp).
 func (l *DriftLoop) Repair(ctx context.Context, key, stamp, user string) (DriftRecord, error) {
-	release, ok, err := holdClaim(ctx, l.Store, DriftClaim+":"+key, l.Owner, l.ClaimTTL, l.now, l.Log)
+	hctx, release, ok, err := holdClaim(ctx, l.Store, DriftClaim+":"+key, l.Owner, l.ClaimTTL, l.now, l.Log)
 	if err != nil {
 		return DriftRecord{}, err
 	}
@@ -781,6 +782,7 @@ func (l *DriftLoop) Repair(ctx context.Context, key, stamp, user string) (DriftR
 		return DriftRecord{}, &Error{Code: ECONFLICT, Err: ErrDriftMovedOn, Message: "Someone else is setting it from Infisical right now: look at the post in a moment"}
 	}
 	defer release()
+	ctx = hctx
 	recs, err := l.Store.ListDrift(ctx)
 	if err != nil {
 		return DriftRecord{}, err
