@@ -155,6 +155,15 @@ func revokeWarning(r *rotation.Run) string {
 	if ops := r.PendingOperators(); len(ops) > 0 {
 		warn += " " + mentions(ops) + " has not confirmed updating their shell rc yet."
 	}
+	if apps := r.Watching(); len(apps) > 0 {
+		var left time.Duration
+		for _, d := range r.Destinations {
+			if d.Watch != nil && d.Watch.State == rotation.WatchWatching {
+				left = max(left, d.Watch.Left())
+			}
+		}
+		warn += fmt.Sprintf(" Still watching the logs of %s for GitHub authentication failures (%s left).", strings.Join(apps, ", "), secondsLeft(left))
+	}
 	return warn
 }
 
@@ -235,10 +244,81 @@ func destLine(d rotation.Destination) string {
 	if d.Attempts > 1 {
 		line += fmt.Sprintf(" (attempt %d)", d.Attempts)
 	}
+	if d.Restart != nil && d.State != rotation.DestReverted {
+		line += " · " + restartText(d.Restart)
+	}
+	if d.Watch != nil && d.State != rotation.DestReverted {
+		line += " · " + watchText(d.Watch)
+	}
 	if d.LastError != "" && d.State == rotation.DestFailed {
 		line += "\n      " + d.LastError
 	}
 	return line
+}
+
+// restartText says where a destination's release and restart stand:
+// "restarting · release v124 · 1/2 dynos up".
+func restartText(rs *rotation.Restart) string {
+	switch rs.Phase {
+	case rotation.RestartReleasing:
+		if rs.Release == 0 {
+			return "releasing · waiting for Heroku's release"
+		}
+		return fmt.Sprintf("releasing · release v%d pending", rs.Release)
+	case rotation.RestartRestarting:
+		s := fmt.Sprintf("restarting · release v%d", rs.Release)
+		if rs.Dynos > 0 {
+			s += fmt.Sprintf(" · %d/%d dynos up", rs.Up, rs.Dynos)
+		}
+		if len(rs.Crashed) > 0 {
+			s += " · crashed: " + strings.Join(rs.Crashed, ", ")
+		}
+		return s
+	case rotation.RestartUp:
+		return fmt.Sprintf("running release v%d", rs.Release)
+	case rotation.RestartNoDynos:
+		return fmt.Sprintf("release v%d · scaled to zero: nothing to restart", rs.Release)
+	case rotation.RestartFailed:
+		return fmt.Sprintf("release v%d failed", rs.Release)
+	}
+	return rs.Phase
+}
+
+// watchText says where a destination's log watch stands:
+// "watching logs · 40 s left · clean".
+func watchText(w *rotation.Watch) string {
+	switch w.State {
+	case rotation.WatchWatching:
+		s := "watching logs · " + secondsLeft(w.Left()) + " left · "
+		if w.Warning != "" {
+			return s + "⚠️ " + w.Warning + " (retrying)"
+		}
+		if !w.Read {
+			return s + "opening the log"
+		}
+		return s + "clean"
+	case rotation.WatchClean:
+		return fmt.Sprintf("logs clean for %s", secondsLeft(w.Until.Sub(w.Since)))
+	case rotation.WatchMatched:
+		return "GitHub authentication failure in the logs"
+	case rotation.WatchUnwatched:
+		return "⚠️ logs not watched: " + w.Warning
+	case rotation.WatchStopped:
+		return "log watch stopped"
+	}
+	return w.State
+}
+
+// secondsLeft writes a short duration as people read a countdown: "40 s", "2 min 5 s".
+func secondsLeft(d time.Duration) string {
+	n := int(d.Round(time.Second) / time.Second)
+	if n < 60 {
+		return fmt.Sprintf("%d s", n)
+	}
+	if n%60 == 0 {
+		return fmt.Sprintf("%d min", n/60)
+	}
+	return fmt.Sprintf("%d min %d s", n/60, n%60)
 }
 
 // Card renders a run as Block Kit. It reads only the run and the plan of its

@@ -29,6 +29,12 @@ type EngineConfig struct {
 	Scanners map[DestKind]ConfigScanner
 	// ScanParallel is how many configs a scan reads at once (default 10).
 	ScanParallel int
+	// Releasers follow the release a write makes and the restart onto it, for
+	// the destination kinds that restart (Heroku); verify waits for them.
+	Releasers map[DestKind]Releaser
+	// Logs read a restarted target's log, for the destination kinds that have
+	// one (Heroku): the log watch.
+	Logs map[DestKind]LogTailer
 	// Notifier shows runs to people; nil for none (a dry run).
 	Notifier Notifier
 	Store    Store
@@ -67,6 +73,10 @@ type Engine struct {
 	wg       sync.WaitGroup
 	draining atomic.Bool
 	drained  chan struct{} // closed by Drain
+	watches  sync.Map      // run id → struct{}: its log watch runs in this process
+	shown    sync.Map      // run id → *shownCard
+	// heroku is the matrix's Heroku waits, defaults filled in.
+	heroku HerokuSettings
 }
 
 // NewEngine returns an engine on c, with c's defaults filled in once.
@@ -104,7 +114,17 @@ func NewEngine(c EngineConfig) *Engine {
 	if c.Rand == nil {
 		c.Rand = rand.Reader
 	}
-	return &Engine{EngineConfig: c, drained: make(chan struct{})}
+	e := &Engine{EngineConfig: c, drained: make(chan struct{})}
+	if c.Matrix != nil {
+		e.heroku = c.Matrix.Heroku
+	}
+	if e.heroku.ReleaseTimeout <= 0 {
+		e.heroku.ReleaseTimeout = DefaultReleaseTimeout
+	}
+	if e.heroku.RestartTimeout <= 0 {
+		e.heroku.RestartTimeout = DefaultRestartTimeout
+	}
+	return e
 }
 
 // Drain makes background runs stop after the step in hand (shutdown): they
@@ -204,6 +224,20 @@ func (e *Engine) notify(ctx context.Context, r *Run, note string) {
 	if e.Notifier == nil || r == nil || claimLost(ctx) != nil {
 		return
 	}
+	// A run's card changes in the order its record did: the log watch shows
+	// changes beside the steps, and a copy of the run older than one already
+	// shown would draw the card back in time. Such a copy is replaced by the
+	// run as stored now (its note is posted all the same).
+	m, _ := e.shown.LoadOrStore(r.ID, &shownCard{})
+	sc := m.(*shownCard)
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if r.Updated.Before(sc.updated) {
+		if cur, err := e.Store.GetRun(ctx, r.ID); err == nil {
+			r = cur
+		}
+	}
+	sc.updated = r.Updated
 	card, err := e.Notifier.RunChanged(ctx, r, note)
 	if card != (CardRef{}) && card != r.Card {
 		if _, uerr := e.update(context.WithoutCancel(ctx), r.ID, func(x *Run) error { x.Card = card; return nil }); uerr != nil {
@@ -215,6 +249,12 @@ func (e *Engine) notify(ctx context.Context, r *Run, note string) {
 	if err != nil {
 		e.runLog(r).Warn("could not show the run's change", "err", ErrorMessage(err), "cause", err)
 	}
+}
+
+// shownCard is the newest copy of a run this process has shown.
+type shownCard struct {
+	mu      sync.Mutex
+	updated time.Time
 }
 
 // Get returns a run.
@@ -369,6 +409,9 @@ func (e *Engine) Resume(ctx context.Context) ([]*Run, error) {
 			resumed = append(resumed, r)
 			e.Go(ctx, r.ID)
 		}
+	}
+	if err := e.resumeWatches(ctx); err != nil {
+		return resumed, err
 	}
 	return resumed, nil
 }

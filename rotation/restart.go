@@ -61,6 +61,18 @@ type LogLine struct {
 	Text   string
 }
 
+// String is the line as Heroku prints it:
+// "2026-11-29T19:05:17.123456+00:00 app[web.1]: text".
+func (l LogLine) String() string {
+	if l.Time.IsZero() {
+		return l.Text
+	}
+	if l.Source == "" {
+		return l.Time.UTC().Format("2006-01-02T15:04:05.000000-07:00") + " " + l.Text
+	}
+	return l.Time.UTC().Format("2006-01-02T15:04:05.000000-07:00") + " " + l.Source + ": " + l.Text
+}
+
 // AppOutput reports whether the line was written by the app's own code (app[web.1],
 // app[worker.2]) rather than the platform (heroku[…], app[api]).
 func (l LogLine) AppOutput() bool {
@@ -69,10 +81,11 @@ func (l LogLine) AppOutput() bool {
 
 // LogTailer reads a target's log as it is written.
 type LogTailer interface {
-	// TailLogs calls each with target's recent log lines (at most history) and
-	// then every new one, until ctx ends (it returns nil) or the stream ends or
-	// cannot be opened (an error). each runs on the caller's goroutine.
-	TailLogs(ctx context.Context, target string, history int, each func(LogLine)) error
+	// TailLogs opens target's log stream, calls opened once it is open, then
+	// each with the recent lines (at most history) and every new one, until ctx
+	// ends (it returns nil) or the stream ends or cannot be opened (an error).
+	// The callbacks run on the caller's goroutine.
+	TailLogs(ctx context.Context, target string, history int, opened func(), each func(LogLine)) error
 }
 
 // Default bounds of the waits and the log watch (the routing matrix may set others).

@@ -187,6 +187,11 @@ type Destination struct {
 	MaybeWritten bool `json:"maybe_written,omitempty"`
 	// Actor is who confirmed a shell-rc destination.
 	Actor string `json:"actor,omitempty"`
+	// Restart is the release a write made on a target that restarts (a Heroku
+	// app) and how far the restart onto it got; nil for other kinds.
+	Restart *Restart `json:"restart,omitempty"`
+	// Watch is the log watch of a target that restarted onto the new value.
+	Watch *Watch `json:"watch,omitempty"`
 	// From is the CLI flag that named it instead of the routing matrix
 	// (FromAppsFlag, FromGHSecretFlag), "" for the matrix.
 	From string `json:"from,omitempty"`
@@ -236,6 +241,87 @@ func (d Destination) Holds() string {
 		return "never written: it holds the old value"
 	}
 	return string(d.State)
+}
+
+// Restart phases: what a restarting target is doing now.
+const (
+	RestartReleasing  = "releasing"  // the release is pending (the release phase runs)
+	RestartRestarting = "restarting" // the release succeeded; dynos are coming up on it
+	RestartUp         = "up"         // every dyno runs the release and is up
+	RestartNoDynos    = "no_dynos"   // scaled to zero: nothing to restart
+	RestartFailed     = "failed"     // the release failed, or a wait ran out
+)
+
+// Restart is the release a write made and the restart onto it.
+type Restart struct {
+	// Before is the target's newest release before the write; the write's own
+	// release is the newest one after it.
+	Before int `json:"before"`
+	// Release is the version the write made (0 until found).
+	Release int `json:"release,omitempty"`
+	// Created is when the platform made the release (its clock): the log watch
+	// reads lines from then on.
+	Created time.Time `json:"created,omitzero"`
+	Phase   string    `json:"phase"`
+	// Up and Dynos count the dynos up on the release and those that serve the
+	// target, at the last look.
+	Up    int `json:"up,omitempty"`
+	Dynos int `json:"dynos,omitempty"`
+	// Crashed names dynos that crashed on the release.
+	Crashed []string `json:"crashed,omitempty"`
+	// Since is when the wait for the release began, Released when it was seen
+	// succeeded (the wait for the dynos is bounded from there), and Done when
+	// the target was seen up.
+	Since    time.Time `json:"since,omitzero"`
+	Released time.Time `json:"released,omitzero"`
+	Done     time.Time `json:"done,omitzero"`
+}
+
+// Watch states.
+const (
+	WatchWatching  = "watching"  // reading the log until Until
+	WatchClean     = "clean"     // the window passed without a match
+	WatchMatched   = "matched"   // a line matched: the destination failed
+	WatchUnwatched = "unwatched" // the log could not be read: a warning, not a failure
+	WatchStopped   = "stopped"   // the run moved on before the window passed
+)
+
+// Watch is the log watch of one restarted target (SOP step 6: tail the logs for
+// GitHub authentication errors).
+type Watch struct {
+	State string `json:"state"`
+	// From is the time of the first line that counts (the release's creation).
+	From time.Time `json:"from,omitzero"`
+	// Since is when the watch began: the target was up on the release.
+	Since time.Time `json:"since,omitzero"`
+	// Until is when the window ends; Checked when the watch last looked.
+	Until   time.Time `json:"until,omitzero"`
+	Checked time.Time `json:"checked,omitzero"`
+	// Read is set once the log stream has been opened.
+	Read bool `json:"read,omitempty"`
+	// Match is the line that matched, with anything token-shaped masked.
+	Match string `json:"match,omitempty"`
+	// Warning says why the log could not be read (never the session's URL).
+	Warning string `json:"warning,omitempty"`
+}
+
+// Left is how much of the watch's window remained when it last looked.
+func (w *Watch) Left() time.Duration {
+	if w == nil || w.Until.IsZero() || !w.Checked.Before(w.Until) {
+		return 0
+	}
+	return w.Until.Sub(w.Checked)
+}
+
+// Watching lists the targets whose logs are still being watched.
+func (r *Run) Watching() []string {
+	var out []string
+	for _, d := range r.Destinations {
+		if d.Watch != nil && d.Watch.State == WatchWatching {
+			out = append(out, d.Target)
+		}
+	}
+	return out
 }
 
 // VarName is the name the value is set under at the destination.

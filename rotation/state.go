@@ -65,7 +65,8 @@ const (
 	EvRollback      Event = "rollback"
 	EvRolledBack    Event = "rolled_back"
 	EvRollbackFail  Event = "rollback_fail"
-	EvAbandon       Event = "abandon" // give the run up where it stands (a failed step, or waiting for a person)
+	EvAbandon       Event = "abandon"    // give the run up where it stands (a failed step, or waiting for a person)
+	EvWatchFail     Event = "watch_fail" // a log watch saw a GitHub authentication failure
 )
 
 // Events lists every event.
@@ -73,7 +74,7 @@ var Events = []Event{
 	EvPrecheckOK, EvPrecheckFail, EvSubmit, EvApprove, EvCancel, EvStored, EvStoreFail,
 	EvPropagated, EvPropagateFail, EvVerified, EvVerifyFail, EvRevoke, EvRevokeConfirm,
 	EvRevokePending, EvSkipRevoke, EvAudited, EvAuditFail, EvRetry, EvRollback,
-	EvRolledBack, EvRollbackFail, EvAbandon,
+	EvRolledBack, EvRollbackFail, EvAbandon, EvWatchFail,
 }
 
 type move struct {
@@ -116,6 +117,9 @@ var transitions = map[move]State{
 	{StateWaitingRevoke, EvSkipRevoke}: StateAuditing,
 	{StateRevoking, EvRevokeConfirm}:   StateAuditing,
 	{StateRevoking, EvRevokePending}:   StateWaitingRevoke,
+	// a log watch matched while the run waits for revoke: verify failed after
+	// all, and rollback is still possible
+	{StateWaitingRevoke, EvWatchFail}: StateVerifyFailed,
 	// step 8
 	{StateAuditing, EvAudited}:   StateCompleted,
 	{StateAuditing, EvAuditFail}: StateAuditFailed,

@@ -35,6 +35,7 @@ verify_failed rollback rolling_back
 waiting_revoke revoke revoking
 waiting_revoke skip_revoke auditing
 waiting_revoke rollback rolling_back
+waiting_revoke watch_fail verify_failed
 revoking revoke_confirm auditing
 revoking revoke_pending waiting_revoke
 auditing audited completed

@@ -180,7 +180,10 @@ func (e *Engine) currentNew(ctx context.Context, r *Run) (Secret, error) {
 // being recorded are recorded together in the next store transaction, so a
 // hundred apps answering at once cost a few writes rather than a hundred in a
 // row; every outcome is recorded before forEachDest returns.
-func (e *Engine) forEachDest(ctx context.Context, r *Run, pick func(Destination) bool, fn func(context.Context, Destination) (DestEvent, error)) []error {
+//
+// fn may return the release its write made (a target that restarts): it is
+// recorded with the outcome.
+func (e *Engine) forEachDest(ctx context.Context, r *Run, pick func(Destination) bool, fn func(context.Context, Destination) (DestEvent, *Restart, error)) []error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
@@ -194,6 +197,7 @@ func (e *Engine) forEachDest(ctx context.Context, r *Run, pick func(Destination)
 		go func() {
 			defer wg.Done()
 			var ev DestEvent
+			var rs *Restart
 			var started time.Time
 			err := e.withUnavailable(ctx, r, d.Label()+" unavailable", func(cctx context.Context) (err error) {
 				started = e.now()
@@ -205,7 +209,7 @@ func (e *Engine) forEachDest(ctx context.Context, r *Run, pick func(Destination)
 						err = Errorf(EINTERNAL, "internal error, see the bot's logs")
 					}
 				}()
-				ev, err = fn(cctx, d)
+				ev, rs, err = fn(cctx, d)
 				return err
 			})
 			if crashed(ctx, err) {
@@ -218,7 +222,7 @@ func (e *Engine) forEachDest(ctx context.Context, r *Run, pick func(Destination)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", d.Label(), err))
 			}
-			known = append(known, destOutcome{i: i, d: d, ev: ev, err: err, started: started, finished: e.now()})
+			known = append(known, destOutcome{i: i, d: d, ev: ev, err: err, restart: rs, started: started, finished: e.now()})
 			mu.Unlock()
 			select {
 			case wake <- struct{}{}:
@@ -257,6 +261,7 @@ type destOutcome struct {
 	d                 Destination
 	ev                DestEvent
 	err               error
+	restart           *Restart // the release a write made
 	started, finished time.Time
 }
 
@@ -290,6 +295,9 @@ func (e *Engine) recordDests(ctx context.Context, r *Run, batch []destOutcome) {
 					// When the write was sent: a read-back must find a change
 					// at or after it (GitHub's updated_at has whole seconds).
 					xd.Written = o.started
+					// A new write makes a new release to wait for, and a
+					// new log watch once the target is up on it.
+					xd.Restart, xd.Watch = o.restart, nil
 				}
 				xd.Finished = o.finished
 			}
@@ -340,18 +348,28 @@ func (e *Engine) propagate(ctx context.Context, r *Run) (*Run, error) {
 	}
 	e.notify(ctx, r, "")
 	errs := e.forEachDest(ctx, r, func(d Destination) bool { return d.State == DestWriting },
-		func(cctx context.Context, d Destination) (DestEvent, error) {
+		func(cctx context.Context, d Destination) (DestEvent, *Restart, error) {
 			if d.Kind == DestShellRC {
 				if e.Notifier == nil {
-					return "", Errorf(EINTERNAL, "no way to message %s", d.Target)
+					return "", nil, Errorf(EINTERNAL, "no way to message %s", d.Target)
 				}
-				return DestEvAsked, e.Notifier.AskOperator(cctx, r, d.Target, OperatorUpdate)
+				return DestEvAsked, nil, e.Notifier.AskOperator(cctx, r, d.Target, OperatorUpdate)
 			}
 			c, ok := e.Consumers[d.Kind]
 			if !ok {
-				return "", Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
+				return "", nil, Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
 			}
-			return DestEvWritten, c.Set(cctx, d.Target, d.VarName(r.Secret), value)
+			// A target that restarts: note its newest release first, so the
+			// one this write makes can be told from those before.
+			rs, err := e.releaseBefore(cctx, d)
+			if err != nil {
+				return "", nil, err
+			}
+			if err := c.Set(cctx, d.Target, d.VarName(r.Secret), value); err != nil {
+				return "", nil, err
+			}
+			e.releaseAfter(cctx, d, rs)
+			return DestEvWritten, rs, nil
 		})
 	r, stop, err := e.settle(ctx, r, errs, EvPropagateFail, StepPropagate, "Retry sets only the failed ones")
 	if stop {
@@ -414,14 +432,24 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	if err != nil {
 		return e.fail(ctx, r, EvVerifyFail, StepVerify, err)
 	}
-	errs := e.forEachDest(ctx, r, func(d Destination) bool { return d.State == DestWritten || d.State == DestVerified },
-		func(cctx context.Context, d Destination) (DestEvent, error) {
+	// Until a restarted target runs its new release it still uses the old
+	// value: nothing is checked before every one is up (or has failed).
+	errs := e.awaitRestarts(ctx, r)
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	if r, err = e.Store.GetRun(ctx, r.ID); err != nil {
+		return nil, err
+	}
+	e.rewatch(ctx, r)
+	errs = append(errs, e.forEachDest(ctx, r, func(d Destination) bool { return d.State == DestWritten || d.State == DestVerified },
+		func(cctx context.Context, d Destination) (DestEvent, *Restart, error) {
 			c, ok := e.Consumers[d.Kind]
 			if !ok {
-				return "", Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
+				return "", nil, Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
 			}
-			return DestEvVerified, c.Verify(cctx, d.Target, d.VarName(r.Secret), value, d.Written)
-		})
+			return DestEvVerified, nil, c.Verify(cctx, d.Target, d.VarName(r.Secret), value, d.Written)
+		})...)
 	if ctx.Err() != nil {
 		return r, ctx.Err()
 	}
@@ -445,6 +473,10 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 			extra = append(extra, "workload probe ok")
 		}
 	}
+	// A log watch that started during this step may have failed a destination.
+	if cur, err := e.Store.GetRun(ctx, r.ID); err == nil {
+		errs = append(errs, newErrors(errs, watchFailures(cur))...)
+	}
 	r, stop, err := e.settle(ctx, r, errs, EvVerifyFail, StepVerify, "Retry verifies again; Rollback restores the old token")
 	if stop {
 		return r, err
@@ -455,6 +487,9 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 		return e.fail(ctx, r, EvVerifyFail, StepVerify, err)
 	}
 	msg := "every destination holds the new value"
+	if n := restartedCount(r); n > 0 {
+		extra = append([]string{fmt.Sprintf("%d Heroku %s restarted on the new value", n, Plural(n, "app", "apps"))}, extra...)
+	}
 	if len(extra) > 0 {
 		msg += "; " + strings.Join(extra, ", ")
 	}
@@ -667,15 +702,15 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 		return true
 	}
 	errs := e.forEachDest(ctx, r, restore,
-		func(cctx context.Context, d Destination) (DestEvent, error) {
+		func(cctx context.Context, d Destination) (DestEvent, *Restart, error) {
 			if d.Kind == DestShellRC {
-				return DestEvRevert, e.Notifier.AskOperator(cctx, r, d.Target, OperatorRevert)
+				return DestEvRevert, nil, e.Notifier.AskOperator(cctx, r, d.Target, OperatorRevert)
 			}
 			c, ok := e.Consumers[d.Kind]
 			if !ok {
-				return "", Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
+				return "", nil, Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
 			}
-			return DestEvRevert, c.Set(cctx, d.Target, d.VarName(r.Secret), old)
+			return DestEvRevert, nil, c.Set(cctx, d.Target, d.VarName(r.Secret), old)
 		})
 	r, stop, err := e.settle(ctx, r, errs, EvRollbackFail, StepRollback, "Retry restores only those")
 	if stop {

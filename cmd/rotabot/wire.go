@@ -137,7 +137,11 @@ func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Noti
 			rotation.DestGitHubSecret: a.github.ActionsSecrets(),
 		},
 		Scanners: a.scanners,
-		ClaimTTL: claimTTL,
+		// A Heroku config change restarts the app: verify waits for it, then
+		// the app's log is watched.
+		Releasers: map[rotation.DestKind]rotation.Releaser{rotation.DestHeroku: a.heroku},
+		Logs:      map[rotation.DestKind]rotation.LogTailer{rotation.DestHeroku: a.heroku},
+		ClaimTTL:  claimTTL,
 	})
 }
 

@@ -29,7 +29,7 @@ const logHistoryMax = 1500
 // It is used for one GET and forgotten: never logged, never put in an error, and
 // the request carries no credential (the stream's client is not heroku-go's, so
 // HEROKU_API_KEY never reaches logplex's host).
-func (c *Consumer) TailLogs(ctx context.Context, app string, history int, each func(rotation.LogLine)) error {
+func (c *Consumer) TailLogs(ctx context.Context, app string, history int, opened func(), each func(rotation.LogLine)) error {
 	if err := checkApp(app); err != nil {
 		return err
 	}
@@ -45,10 +45,10 @@ func (c *Consumer) TailLogs(ctx context.Context, app string, history int, each f
 	if err != nil {
 		return err
 	}
-	return c.readLogs(ctx, app, session, each)
+	return c.readLogs(ctx, app, session, opened, each)
 }
 
-func (c *Consumer) readLogs(ctx context.Context, app, session string, each func(rotation.LogLine)) error {
+func (c *Consumer) readLogs(ctx context.Context, app, session string, opened func(), each func(rotation.LogLine)) error {
 	u, err := url.Parse(session)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return rotation.Errorf(rotation.EINTERNAL, "Heroku gave a log session rotabot cannot open for app %s", app)
@@ -95,6 +95,9 @@ func (c *Consumer) readLogs(ctx context.Context, app, session string, each func(
 		}
 		return rotation.Wrap(rotation.EUNAVAILABLE, fmt.Errorf("heroku: log stream answered %d", resp.StatusCode),
 			"The log stream of app %s answered %d%s", app, resp.StatusCode, why)
+	}
+	if opened != nil {
+		opened()
 	}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	events := mt == "text/event-stream"

@@ -126,7 +126,7 @@ func TestTailLogs(t *testing.T) {
 			defer cancel()
 			var got collector
 			done := make(chan error, 1)
-			go func() { done <- f.c.TailLogs(ctx, app, 10, got.add) }()
+			go func() { done <- f.c.TailLogs(ctx, app, 10, nil, got.add) }()
 			waitFor(t, "the history", func() bool { return got.has("before the session") })
 			f.h.InjectLog(app, "app[web.1]", "GitHub API error: 401 Bad credentials")
 			waitFor(t, "the new line", func() bool { return got.has("401 Bad credentials") })
@@ -169,8 +169,11 @@ func TestTailLogsFailures(t *testing.T) {
 	// The stream ends (logplex drops it): an error that does not name the URL.
 	var got collector
 	done := make(chan error, 1)
-	go func() { done <- f.c.TailLogs(ctx, app, 0, got.add) }()
+	go func() {
+		done <- f.c.TailLogs(ctx, app, 0, func() { got.add(rotation.LogLine{Text: "(opened)"}) }, got.add)
+	}()
 	waitFor(t, "the stream", func() bool { return f.h.OpenLogStreams(app) == 1 })
+	waitFor(t, "opened to be called", func() bool { return got.has("(opened)") })
 	f.h.DropLogStreams(app)
 	err := <-done
 	wantErr(t, err, rotation.EUNAVAILABLE, "The log stream of app raxx-console-prod ended")
@@ -180,19 +183,23 @@ func TestTailLogsFailures(t *testing.T) {
 	}
 
 	// A session Heroku will not open: Heroku's error, retried a bounded number of times.
+	got = collector{}
 	f.h.Fail("POST /apps/{app}/log-sessions", &sandbox.Fault{Status: 503})
-	err = f.c.TailLogs(ctx, app, 0, got.add)
+	err = f.c.TailLogs(ctx, app, 0, func() { got.add(rotation.LogLine{Text: "(opened)"}) }, got.add)
 	wantErr(t, err, rotation.EUNAVAILABLE, "Heroku is unavailable for app raxx-console-prod (503): retry later")
 	f.h.Fail("POST /apps/{app}/log-sessions", nil)
 
 	// logplex refuses the session (it expired): said so, without the URL.
 	f.h.Logplex().Fail("GET /sessions/{id}", &sandbox.Fault{Status: 404})
-	err = f.c.TailLogs(ctx, app, 0, got.add)
+	err = f.c.TailLogs(ctx, app, 0, func() { got.add(rotation.LogLine{Text: "(opened)"}) }, got.add)
 	wantErr(t, err, rotation.EUNAVAILABLE, "The log stream of app raxx-console-prod answered 404: the log session expired")
+	if got.has("(opened)") {
+		t.Error("opened was called for a stream that never opened")
+	}
 
 	// logplex is unreachable.
 	f.h.Logplex().Close()
-	err = f.c.TailLogs(ctx, app, 0, got.add)
+	err = f.c.TailLogs(ctx, app, 0, func() { got.add(rotation.LogLine{Text: "(opened)"}) }, got.add)
 	if rotation.ErrorCode(err) != rotation.EUNAVAILABLE || !strings.HasPrefix(rotation.ErrorMessage(err), "Could not open the log stream of app raxx-console-prod") {
 		t.Errorf("logplex down: %v", err)
 	}

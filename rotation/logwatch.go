@@ -1,0 +1,495 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// The log watch is the SOP's step 6, "tail the Heroku logs for GitHub auth
+// errors": once an app runs the new value, its log is read for a window (the
+// routing matrix's log_watch) and each line of the app's own output is matched
+// against the patterns of a GitHub authentication failure. It runs beside the
+// run, not inside a step: the revoke buttons do not wait for it, and the card
+// shows it per app. A match fails that destination (and, while the run waits for
+// revoke, the run: the revoke buttons give way to Rollback). A log that cannot be
+// read is a warning, not a failure. The watch's state is recorded on the run, so
+// a restarted process carries it on; one process watches a run at a time (a claim
+// of its own, so a watch never blocks a person's gesture).
+
+// logHistory is how many lines from before a log session are asked for: logplex
+// sends at most 1500. Lines older than the release are skipped.
+const logHistory = 1500
+
+// catchUp is how long a watch found past its window (the process was down) reads
+// the log's history before it ends, so lines written meanwhile are not missed.
+const catchUp = 3 * time.Second
+
+// watchable reports whether a run in state s keeps its log watches going. A
+// retry (propagating again) or a rollback ends them.
+func watchable(s State) bool {
+	switch s {
+	case StateVerifying, StateVerifyFailed, StateWaitingRevoke, StateRevoking,
+		StateAuditing, StateAuditFailed, StateCompleted:
+		return true
+	}
+	return false
+}
+
+// logWatch is the secret's log watch, with the default patterns when the matrix
+// names none.
+func (e *Engine) logWatch(secret string) LogWatch {
+	lw := LogWatch{}
+	if sc, err := e.Matrix.Secret(secret); err == nil {
+		lw = sc.LogWatch
+	}
+	if len(lw.Patterns) == 0 {
+		lw.Patterns = defaultLogPatterns
+	}
+	return lw
+}
+
+var defaultLogPatterns = func() []*regexp.Regexp {
+	out := make([]*regexp.Regexp, len(DefaultLogPatterns))
+	for i, p := range DefaultLogPatterns {
+		out[i] = regexp.MustCompile(p)
+	}
+	return out
+}()
+
+// watchFor is the watch to start once d's target is up on its release, or nil.
+func (e *Engine) watchFor(r *Run, d Destination, rs Restart) *Watch {
+	if rs.Phase != RestartUp || r.Method == MethodCLI {
+		return nil
+	}
+	if _, ok := e.Logs[d.Kind]; !ok {
+		return nil
+	}
+	lw := e.logWatch(r.Secret)
+	if lw.Window <= 0 {
+		return nil
+	}
+	now := e.now()
+	return &Watch{State: WatchWatching, From: rs.Created, Since: now, Until: now.Add(lw.Window), Checked: now}
+}
+
+// refreshEvery is how often a watch updates the card's countdown.
+func refreshEvery(window time.Duration) time.Duration {
+	return min(max(window/6, time.Second), 10*time.Second)
+}
+
+// watchRun makes sure this process watches run id's logs, unless it already does.
+func (e *Engine) watchRun(ctx context.Context, id string) {
+	if e.draining.Load() {
+		return
+	}
+	if _, busy := e.watches.LoadOrStore(id, struct{}{}); busy {
+		return
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		for {
+			claimed := e.runWatch(ctx, id)
+			e.watches.Delete(id)
+			if !claimed || ctx.Err() != nil || e.draining.Load() {
+				return
+			}
+			// A watch added while this one was ending is picked up here.
+			r, err := e.Store.GetRun(ctx, id)
+			if err != nil || !watchable(r.State) || len(r.Watching()) == 0 {
+				return
+			}
+			if _, busy := e.watches.LoadOrStore(id, struct{}{}); busy {
+				return
+			}
+		}
+	}()
+}
+
+// resumeWatches carries on the log watches of recent runs (a restarted process,
+// or one taking over from a process that died).
+func (e *Engine) resumeWatches(ctx context.Context) error {
+	runs, err := e.Store.ListRuns(ctx, RunFilter{Limit: 100})
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		if len(r.Watching()) > 0 {
+			e.watchRun(ctx, r.ID)
+		}
+	}
+	return nil
+}
+
+// watchEvent is what a tail tells its watch.
+type watchEvent struct {
+	i      int // destination
+	opened bool
+	match  *LogLine
+	err    error
+}
+
+type tailing struct {
+	cancel context.CancelFunc
+	end    time.Time
+}
+
+// runWatch watches the logs of run id's destinations until every window has
+// passed, the run moves on, or the process stops. It reports false when another
+// process holds the watch.
+func (e *Engine) runWatch(parent context.Context, id string) bool {
+	ctx, release, ok, err := holdClaim(parent, e.Store, "watch:"+id, e.Owner, e.ClaimTTL, e.now, e.Log)
+	if err != nil || !ok {
+		return false
+	}
+	defer release()
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	events := make(chan watchEvent)
+	tails := map[int]*tailing{}
+	caughtUp := map[int]time.Time{} // a watch found past its window: its catch-up's end
+	first := true
+	var ticked time.Time
+	for {
+		r, err := e.Store.GetRun(ctx, id)
+		if err != nil {
+			e.Log.Warn("log watch: could not read the run", "run", id, "err", err)
+			return true
+		}
+		if !watchable(r.State) {
+			e.endWatches(ctx, r, tails, WatchStopped)
+			return true
+		}
+		lw := e.logWatch(r.Secret)
+		now := e.now()
+		var done []int
+		for i, d := range r.Destinations {
+			w := d.Watch
+			if w == nil || w.State != WatchWatching {
+				if t := tails[i]; t != nil {
+					t.cancel()
+					delete(tails, i)
+				}
+				continue
+			}
+			end := w.Until
+			if first && !now.Before(w.Until) {
+				caughtUp[i] = now.Add(catchUp)
+			}
+			if c, ok := caughtUp[i]; ok {
+				end = c
+			}
+			if !now.Before(end) {
+				done = append(done, i)
+				continue
+			}
+			if tails[i] == nil {
+				tctx, cancel := context.WithDeadline(wctx, end)
+				tails[i] = &tailing{cancel: cancel, end: end}
+				go e.tail(tctx, e.Logs[d.Kind], d.Target, i, w.From, lw.Patterns, events)
+			}
+		}
+		first = false
+		r = e.finishWatches(ctx, r, done, tails)
+		if len(r.Watching()) == 0 {
+			return true
+		}
+		every := refreshEvery(lw.Window)
+		if now.Sub(ticked) >= every {
+			e.tick(ctx, r)
+			ticked = now
+		}
+		refresh := time.NewTimer(every - now.Sub(ticked))
+		select {
+		case <-ctx.Done():
+		case <-e.drained:
+		case ev := <-events:
+			e.watchEvent(ctx, r, ev, tails)
+		case <-refresh.C:
+		}
+		refresh.Stop()
+		if ctx.Err() != nil || e.draining.Load() {
+			return true // the watch resumes at the next start
+		}
+	}
+}
+
+// tick records when the watch looked, so the card counts down.
+func (e *Engine) tick(ctx context.Context, r *Run) {
+	now := e.now()
+	nr, err := e.update(ctx, r.ID, func(x *Run) error {
+		for i := range x.Destinations {
+			if w := x.Destinations[i].Watch; w != nil && w.State == WatchWatching {
+				w.Checked = now
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		e.notify(ctx, nr, "")
+	}
+}
+
+// finishWatches ends the watches whose window has passed: clean when the log
+// was read, unwatched (a warning) when it never could be.
+func (e *Engine) finishWatches(ctx context.Context, r *Run, done []int, tails map[int]*tailing) *Run {
+	if len(done) == 0 {
+		return r
+	}
+	for _, i := range done {
+		if t := tails[i]; t != nil {
+			t.cancel()
+			delete(tails, i)
+		}
+	}
+	var notes []string
+	nr, err := e.update(ctx, r.ID, func(x *Run) error {
+		notes = notes[:0]
+		for _, i := range done {
+			d := &x.Destinations[i]
+			w := d.Watch
+			if w == nil || w.State != WatchWatching {
+				continue
+			}
+			w.Checked = e.now()
+			if w.Read {
+				w.State = WatchClean
+				notes = append(notes, fmt.Sprintf("Log watch of %s: no GitHub authentication failure in %s after the restart", d.Label(), human(w.Until.Sub(w.Since))))
+			} else {
+				w.State = WatchUnwatched
+				notes = append(notes, fmt.Sprintf("⚠️ The log of %s could not be watched: %s", d.Label(), w.Warning))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.runLog(r).Error("could not record the end of a log watch", "err", err)
+		return r
+	}
+	for _, n := range notes {
+		e.notify(ctx, nr, n)
+	}
+	return nr
+}
+
+// endWatches stops every watch of a run that moved on.
+func (e *Engine) endWatches(ctx context.Context, r *Run, tails map[int]*tailing, state string) {
+	for i, t := range tails {
+		t.cancel()
+		delete(tails, i)
+	}
+	if len(r.Watching()) == 0 {
+		return
+	}
+	nr, err := e.update(ctx, r.ID, func(x *Run) error {
+		for i := range x.Destinations {
+			if w := x.Destinations[i].Watch; w != nil && w.State == WatchWatching {
+				w.State, w.Checked = state, e.now()
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		e.notify(ctx, nr, "")
+	}
+}
+
+// tail reads one target's log until ctx ends or a line matches, reopening the
+// stream when it drops; it tells the watch what happens.
+func (e *Engine) tail(ctx context.Context, lt LogTailer, target string, i int, from time.Time, pats []*regexp.Regexp, events chan<- watchEvent) {
+	send := func(ev watchEvent) bool {
+		select {
+		case events <- ev:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	wait := time.Second
+	for ctx.Err() == nil {
+		tctx, cancel := context.WithCancel(ctx)
+		var matched *LogLine
+		err := lt.TailLogs(tctx, target, logHistory, func() {
+			wait = time.Second
+			send(watchEvent{i: i, opened: true})
+		}, func(l LogLine) {
+			if matched != nil || !l.AppOutput() || l.Time.Before(from) {
+				return
+			}
+			for _, p := range pats {
+				if p.MatchString(l.Text) {
+					matched = &l
+					cancel()
+					return
+				}
+			}
+		})
+		cancel()
+		if matched != nil {
+			send(watchEvent{i: i, match: matched})
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = Errorf(EUNAVAILABLE, "the log stream of %s ended", target)
+		}
+		if !send(watchEvent{i: i, err: err}) {
+			return
+		}
+		if e.Sleep(ctx, wait) != nil {
+			return
+		}
+		wait = min(wait*2, 30*time.Second)
+	}
+}
+
+// watchEvent records what a tail said.
+func (e *Engine) watchEvent(ctx context.Context, r *Run, ev watchEvent, tails map[int]*tailing) {
+	if ev.match != nil {
+		if t := tails[ev.i]; t != nil {
+			t.cancel()
+			delete(tails, ev.i)
+		}
+		e.logMatched(ctx, r.ID, ev.i, *ev.match)
+		return
+	}
+	note := ""
+	nr, err := e.update(ctx, r.ID, func(x *Run) error {
+		w := x.Destinations[ev.i].Watch
+		if w == nil || w.State != WatchWatching {
+			return errNoChange
+		}
+		if ev.opened {
+			if w.Read && w.Warning == "" {
+				return errNoChange
+			}
+			w.Read, w.Warning = true, ""
+			return nil
+		}
+		msg := ErrorMessage(ev.err)
+		if w.Warning == msg {
+			return errNoChange
+		}
+		w.Warning = msg
+		note = "⚠️ Could not watch the log of " + x.Destinations[ev.i].Label() + ": " + msg + " (retrying; this does not fail the run)"
+		return nil
+	})
+	if err == nil {
+		e.notify(ctx, nr, note)
+	} else if !errors.Is(err, errNoChange) {
+		e.runLog(r).Warn("could not record a log watch", "err", err)
+	}
+}
+
+// errNoChange aborts an update that would change nothing.
+var errNoChange = errors.New("no change")
+
+// logMatched fails the destination whose log showed a GitHub authentication
+// failure. While the run waits for revoke, the run fails too: the revoke buttons
+// give way to Rollback.
+func (e *Engine) logMatched(ctx context.Context, id string, i int, l LogLine) {
+	line := clipLine(MaskTokens(l.String()), 300)
+	r, err := e.Store.GetRun(ctx, id)
+	if err != nil {
+		e.Log.Error("could not record a log watch match", "run", id, "err", err)
+		return
+	}
+	d := r.Destinations[i]
+	msg := fmt.Sprintf("%s logged a GitHub authentication failure after the restart: `%s`", d.Target, line)
+	mutate := func(x *Run) error {
+		xd := &x.Destinations[i]
+		if xd.Watch == nil || xd.Watch.State != WatchWatching {
+			return errNoChange
+		}
+		xd.Watch.State, xd.Watch.Match, xd.Watch.Checked = WatchMatched, line, e.now()
+		if !x.State.Final() {
+			if to, err := NextDest(xd.State, DestEvFail); err == nil {
+				xd.State, xd.LastError = to, msg
+			}
+		}
+		return nil
+	}
+	var nr *Run
+	if r.Can(EvWatchFail) {
+		nr, err = e.transition(ctx, id, EvWatchFail, func(x *Run) error {
+			if err := mutate(x); err != nil {
+				return err
+			}
+			now := e.now()
+			x.stepEnd(StepVerify, StepFailed, "", msg, now)
+			if s := x.Step(StepRevoke); s != nil {
+				s.State, s.Started, s.Finished, s.Message = StepPending, time.Time{}, time.Time{}, ""
+			}
+			x.Notice = "Failed at " + string(StepVerify) + ": " + msg + " — Rollback restores the old token; Retry sets the value again"
+			return nil
+		})
+		if ErrorCode(err) == ECONFLICT && !errors.Is(err, errNoChange) {
+			nr, err = nil, nil // the run moved on meanwhile: record the match alone
+		}
+	}
+	if nr == nil && err == nil {
+		nr, err = e.update(ctx, id, mutate)
+	}
+	if err != nil {
+		if !errors.Is(err, errNoChange) {
+			e.runLog(r).Error("could not record a log watch match", "dest", d.Label(), "err", err)
+		}
+		return
+	}
+	e.runLog(nr).Warn("log watch matched: GitHub authentication failure", "dest", d.Label())
+	e.notify(ctx, nr, "❌ "+msg)
+}
+
+// watchFailures are the destinations a log watch failed, as errors for a step.
+func watchFailures(r *Run) []error {
+	var errs []error
+	for _, d := range r.Destinations {
+		if d.State == DestFailed && d.Watch != nil && d.Watch.State == WatchMatched {
+			errs = append(errs, fmt.Errorf("%s: %w", d.Label(), Errorf(EINVALID, "%s", d.LastError)))
+		}
+	}
+	return errs
+}
+
+// tokenShaped matches what may be a credential in a log line: GitHub and Slack
+// token prefixes, a bearer or token assignment, and any long opaque string.
+var tokenShaped = regexp.MustCompile(`(?:gh[pousr]_|github_pat_|xox[abpe]-|xapp-)[A-Za-z0-9_\-]{4,}` +
+	`|(?i:bearer|token|authorization|password|secret)(?:["']?\s*[:=]\s*["']?|\s+)[^\s"',;&]{6,}` +
+	`|[A-Za-z0-9+/_\-]{24,}={0,2}`)
+
+// MaskTokens replaces anything token-shaped in s, keeping only a known prefix
+// or the word before it, so a log line can be shown without a credential.
+func MaskTokens(s string) string {
+	return tokenShaped.ReplaceAllStringFunc(s, func(m string) string {
+		for _, p := range []string{"github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xoxb-", "xoxp-", "xoxa-", "xoxe-", "xapp-"} {
+			if len(m) > len(p) && m[:len(p)] == p {
+				return p + "[masked]"
+			}
+		}
+		if loc := wordRe.FindStringIndex(m); loc != nil && loc[0] == 0 {
+			rest := m[loc[1]:]
+			sep := 0
+			for sep < len(rest) && (rest[sep] == ' ' || rest[sep] == '=' || rest[sep] == ':' || rest[sep] == '"' || rest[sep] == '\'' || rest[sep] == '\t') {
+				sep++
+			}
+			return m[:loc[1]+sep] + "[masked]"
+		}
+		return "[masked]"
+	})
+}
+
+var wordRe = regexp.MustCompile(`(?i)^(?:bearer|token|authorization|password|secret)`)
+
+// clipLine shortens a line for the card.
+func clipLine(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

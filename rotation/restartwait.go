@@ -1,0 +1,310 @@
+package rotation
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// A Heroku config change makes a release and restarts the app onto it; until the
+// dynos run that release, the app still uses the old value. Propagate notes the
+// release each write made (the app's newest release, newer than the one before
+// the write); verify waits for it to succeed and for the dynos to be up on it
+// before any check, each wait bounded by the routing matrix, and then starts the
+// app's log watch.
+
+// releaseBefore reads target's newest release before a write, when d's kind
+// restarts; nil otherwise.
+func (e *Engine) releaseBefore(ctx context.Context, d Destination) (*Restart, error) {
+	rel, ok := e.Releasers[d.Kind]
+	if !ok {
+		return nil, nil
+	}
+	latest, err := rel.LatestRelease(ctx, d.Target)
+	if err != nil {
+		return nil, err
+	}
+	return &Restart{Before: latest.Version, Phase: RestartReleasing}, nil
+}
+
+// releaseAfter finds the release the write made: the newest one, if newer than
+// before's. When it is not there yet, verify looks again.
+func (e *Engine) releaseAfter(ctx context.Context, d Destination, rs *Restart) {
+	if rs == nil {
+		return
+	}
+	rs.Since = e.now()
+	latest, err := e.Releasers[d.Kind].LatestRelease(ctx, d.Target)
+	if err != nil || latest.Version <= rs.Before {
+		return
+	}
+	rs.Release, rs.Created = latest.Version, latest.Created
+	if latest.Status == ReleaseSucceeded {
+		rs.Phase = RestartRestarting
+	}
+}
+
+// pollEvery is how often a wait bounded by bound looks: about sixty times within
+// it, at most every 5 s (Heroku refills its rate limit by 75 requests a minute)
+// and at least every 100 ms.
+func pollEvery(bound time.Duration) time.Duration {
+	return min(max(bound/60, 100*time.Millisecond), 5*time.Second)
+}
+
+// restartPending reports whether verify still waits for d's restart.
+func restartPending(d Destination) bool {
+	if d.Restart == nil || d.State != DestWritten && d.State != DestVerified {
+		return false
+	}
+	switch d.Restart.Phase {
+	case RestartReleasing, RestartRestarting:
+		return true
+	}
+	return false
+}
+
+// awaitRestarts waits, in parallel, for the release of every destination that
+// restarts and for its dynos to be up on it, recording each change for the card.
+// A release that fails, or a wait that runs out, fails that destination; the
+// errors are returned for the step. Once a target is up, its log watch starts.
+func (e *Engine) awaitRestarts(ctx context.Context, r *Run) []error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for i, d := range r.Destinations {
+		if !restartPending(d) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := e.awaitRestart(ctx, r, i, d)
+			if err == nil || crashed(ctx, err) {
+				return
+			}
+			mu.Lock()
+			errs = append(errs, fmt.Errorf("%s: %w", d.Label(), err))
+			mu.Unlock()
+			e.recordDests(ctx, r, []destOutcome{{i: i, d: d, ev: DestEvFail, err: err, finished: e.now()}})
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// awaitRestart follows one destination's release and restart until it is up,
+// fails, or its wait runs out.
+func (e *Engine) awaitRestart(ctx context.Context, r *Run, i int, d Destination) error {
+	rel := e.Releasers[d.Kind]
+	rs := *d.Restart
+	if rs.Since.IsZero() {
+		rs.Since = e.now()
+	}
+	for {
+		next := rs
+		err := e.withUnavailable(ctx, r, d.Label()+" unavailable", func(cctx context.Context) error {
+			return e.lookRestart(cctx, rel, d.Target, &next)
+		})
+		if err != nil {
+			return err
+		}
+		if !sameRestart(next, rs) {
+			rs = next
+			e.recordRestart(ctx, r, i, rs)
+		}
+		switch rs.Phase {
+		case RestartUp, RestartNoDynos:
+			return nil
+		case RestartFailed:
+			return e.restartFailure(rel, d.Target, rs)
+		}
+		now := e.now()
+		bound, since := e.heroku.ReleaseTimeout, rs.Since
+		if rs.Phase == RestartRestarting {
+			bound, since = e.heroku.RestartTimeout, rs.Released
+		}
+		if now.Sub(since) >= bound {
+			return e.restartTimeout(rel, d.Target, rs, bound)
+		}
+		if e.draining.Load() {
+			return ctx.Err() // resumes at the next start
+		}
+		if err := e.Sleep(ctx, pollEvery(bound)); err != nil {
+			return err
+		}
+	}
+}
+
+// lookRestart reads where rs's release and restart stand now.
+func (e *Engine) lookRestart(ctx context.Context, rel Releaser, target string, rs *Restart) error {
+	if rs.Release == 0 {
+		latest, err := rel.LatestRelease(ctx, target)
+		if err != nil {
+			return err
+		}
+		if latest.Version <= rs.Before {
+			return nil // not there yet
+		}
+		rs.Release, rs.Created = latest.Version, latest.Created
+	}
+	got, err := rel.Release(ctx, target, rs.Release)
+	if err != nil {
+		return err
+	}
+	if rs.Created.IsZero() {
+		rs.Created = got.Created
+	}
+	switch got.Status {
+	case ReleasePending:
+		rs.Phase = RestartReleasing
+		return nil
+	case ReleaseFailed:
+		rs.Phase = RestartFailed
+		return nil
+	}
+	if rs.Released.IsZero() {
+		rs.Released = e.now()
+	}
+	dynos, err := rel.Dynos(ctx, target)
+	if err != nil {
+		return err
+	}
+	// As the Heroku CLI's ps:wait: a dyno counts when it is up on this release
+	// or a newer one.
+	rs.Dynos, rs.Up, rs.Crashed = len(dynos), 0, nil
+	for _, dy := range dynos {
+		switch {
+		case dy.Release >= rs.Release && dy.State == DynoUp:
+			rs.Up++
+		case dy.Release >= rs.Release && dy.State == DynoCrashed:
+			rs.Crashed = append(rs.Crashed, dy.Name)
+		}
+	}
+	switch {
+	case len(dynos) == 0:
+		rs.Phase, rs.Done = RestartNoDynos, e.now()
+	case rs.Up == len(dynos):
+		rs.Phase, rs.Done = RestartUp, e.now()
+	default:
+		rs.Phase = RestartRestarting
+	}
+	return nil
+}
+
+func sameRestart(a, b Restart) bool {
+	return a.Release == b.Release && a.Phase == b.Phase && a.Up == b.Up && a.Dynos == b.Dynos &&
+		strings.Join(a.Crashed, ",") == strings.Join(b.Crashed, ",")
+}
+
+// recordRestart stores a destination's restart as it now stands and shows it;
+// once the target runs the new value, its log watch starts.
+func (e *Engine) recordRestart(ctx context.Context, r *Run, i int, rs Restart) {
+	watch := e.watchFor(r, r.Destinations[i], rs)
+	nr, err := e.update(context.WithoutCancel(ctx), r.ID, func(x *Run) error {
+		d := &x.Destinations[i]
+		cp := rs
+		d.Restart = &cp
+		if watch != nil {
+			w := *watch
+			d.Watch = &w
+		}
+		return nil
+	})
+	if err != nil {
+		e.runLog(r).Error("could not record a restart", "dest", r.Destinations[i].Label(), "err", err)
+		return
+	}
+	note := ""
+	switch rs.Phase {
+	case RestartUp:
+		note = fmt.Sprintf("%s runs release v%d", r.Destinations[i].Label(), rs.Release)
+	case RestartNoDynos:
+		note = fmt.Sprintf("%s is scaled to zero: release v%d has nothing to restart", r.Destinations[i].Label(), rs.Release)
+	}
+	e.notify(ctx, nr, note)
+	if watch != nil {
+		e.watchRun(ctx, r.ID)
+	}
+}
+
+// restartFailure is the error of a failed release.
+func (e *Engine) restartFailure(rel Releaser, target string, rs Restart) error {
+	return Errorf(EINVALID, "Heroku release v%d of %s failed: see %s", rs.Release, target, rel.ActivityURL(target))
+}
+
+// restartTimeout is the error of a wait that ran out.
+func (e *Engine) restartTimeout(rel Releaser, target string, rs Restart, bound time.Duration) error {
+	if rs.Phase == RestartRestarting {
+		why := fmt.Sprintf("%d of %d up", rs.Up, rs.Dynos)
+		if len(rs.Crashed) > 0 {
+			why += "; crashed: " + strings.Join(rs.Crashed, ", ")
+		}
+		return Errorf(EINVALID, "The dynos of %s did not come up on release v%d within %s (%s): see %s", target, rs.Release, human(bound), why, rel.ActivityURL(target))
+	}
+	if rs.Release == 0 {
+		return Errorf(EINVALID, "Heroku made no release of %s within %s of the write: see %s", target, human(bound), rel.ActivityURL(target))
+	}
+	return Errorf(EINVALID, "Heroku release v%d of %s was still pending after %s: see %s", rs.Release, target, human(bound), rel.ActivityURL(target))
+}
+
+// human writes a duration the way people do: 5m, 90s, 1h30m.
+func human(d time.Duration) string {
+	d = d.Round(time.Second)
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// rewatch starts a new log watch on targets that are up on their release but
+// whose watch a retry stopped.
+func (e *Engine) rewatch(ctx context.Context, r *Run) {
+	for i, d := range r.Destinations {
+		if d.Restart == nil || d.Restart.Phase != RestartUp || d.State != DestWritten && d.State != DestVerified {
+			continue
+		}
+		if d.Watch != nil && d.Watch.State != WatchStopped {
+			continue
+		}
+		if e.watchFor(r, d, *d.Restart) != nil {
+			e.recordRestart(ctx, r, i, *d.Restart)
+		}
+	}
+}
+
+// restartedCount is how many destinations restarted onto their release.
+func restartedCount(r *Run) int {
+	n := 0
+	for _, d := range r.Destinations {
+		if d.Restart != nil && d.Restart.Phase == RestartUp {
+			n++
+		}
+	}
+	return n
+}
+
+// newErrors are the errors of more whose destination errs does not name yet.
+func newErrors(errs, more []error) []error {
+	var out []error
+	for _, m := range more {
+		label, _, _ := strings.Cut(m.Error(), ": ")
+		dup := false
+		for _, e := range errs {
+			if strings.HasPrefix(e.Error(), label+": ") {
+				dup = true
+			}
+		}
+		if !dup {
+			out = append(out, m)
+		}
+	}
+	return out
+}
