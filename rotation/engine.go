@@ -75,6 +75,7 @@ type Engine struct {
 	drained  chan struct{} // closed by Drain
 	watches  sync.Map      // run id → struct{}: its log watch runs in this process
 	shown    sync.Map      // run id → *shownCard
+	wakes    sync.Map      // run id → chan struct{}: wakes its log watch
 	// heroku is the matrix's Heroku waits, defaults filled in.
 	heroku HerokuSettings
 }
@@ -198,6 +199,7 @@ func (e *Engine) transition(ctx context.Context, id string, ev Event, mutate fun
 		return nil, err
 	}
 	e.runLog(r).Info("run moved", "from", string(from), "event", string(ev), "to", string(r.State))
+	e.wakeWatch(r.ID)
 	return r, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -124,6 +125,16 @@ func (e *Engine) resumeWatches(ctx context.Context) error {
 	return nil
 }
 
+// wakeWatch tells run id's watch, if this process runs one, that the run changed.
+func (e *Engine) wakeWatch(id string) {
+	if w, ok := e.wakes.Load(id); ok {
+		select {
+		case w.(chan struct{}) <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // watchEvent is what a tail tells its watch.
 type watchEvent struct {
 	i      int // destination
@@ -148,6 +159,10 @@ func (e *Engine) runWatch(parent context.Context, id string) bool {
 	defer release()
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
+	// A change of the run (a rollback, a retry) wakes the watch at once.
+	wake := make(chan struct{}, 1)
+	e.wakes.Store(id, wake)
+	defer e.wakes.Delete(id)
 	events := make(chan watchEvent)
 	tails := map[int]*tailing{}
 	caughtUp := map[int]time.Time{} // a watch found past its window: its catch-up's end
@@ -208,6 +223,7 @@ func (e *Engine) runWatch(parent context.Context, id string) bool {
 		case <-e.drained:
 		case ev := <-events:
 			e.watchEvent(ctx, r, ev, tails)
+		case <-wake:
 		case <-refresh.C:
 		}
 		refresh.Stop()
@@ -456,34 +472,35 @@ func watchFailures(r *Run) []error {
 	return errs
 }
 
-// tokenShaped matches what may be a credential in a log line: GitHub and Slack
-// token prefixes, a bearer or token assignment, and any long opaque string.
-var tokenShaped = regexp.MustCompile(`(?:gh[pousr]_|github_pat_|xox[abpe]-|xapp-)[A-Za-z0-9_\-]{4,}` +
-	`|(?i:bearer|token|authorization|password|secret)(?:["']?\s*[:=]\s*["']?|\s+)[^\s"',;&]{6,}` +
-	`|[A-Za-z0-9+/_\-]{24,}={0,2}`)
+// What may be a credential in a log line: a GitHub or Slack token (by its
+// prefix), the value after a word like token or bearer, and any long opaque
+// string of letters and digits.
+var (
+	tokenPrefixed = regexp.MustCompile(`(github_pat_|gh[pousr]_|xox[abpe]-|xapp-)[A-Za-z0-9_\-]{4,}`)
+	tokenAssigned = regexp.MustCompile(`(?i)\b(bearer|basic|token|password|passwd|secret|api[_-]?key)(["']?\s*[:=]\s*["']?|\s+)([^\s"',;&]{6,})`)
+	tokenOpaque   = regexp.MustCompile(`[A-Za-z0-9+/_\-]{24,}={0,2}`)
+)
 
-// MaskTokens replaces anything token-shaped in s, keeping only a known prefix
-// or the word before it, so a log line can be shown without a credential.
+// MaskTokens replaces anything token-shaped in s with [masked], keeping a
+// token's known prefix and the word before an assigned value, so a log line can
+// be shown without the credential it may hold.
 func MaskTokens(s string) string {
-	return tokenShaped.ReplaceAllStringFunc(s, func(m string) string {
-		for _, p := range []string{"github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xoxb-", "xoxp-", "xoxa-", "xoxe-", "xapp-"} {
-			if len(m) > len(p) && m[:len(p)] == p {
-				return p + "[masked]"
-			}
+	s = tokenPrefixed.ReplaceAllString(s, "${1}[masked]")
+	s = tokenAssigned.ReplaceAllStringFunc(s, func(m string) string {
+		sub := tokenAssigned.FindStringSubmatch(m)
+		val := sub[3]
+		if strings.Contains(val, "[masked]") || !strings.ContainsAny(val, "0123456789") && len(val) < 20 {
+			return m // a plain word ("token expired"), or already masked
 		}
-		if loc := wordRe.FindStringIndex(m); loc != nil && loc[0] == 0 {
-			rest := m[loc[1]:]
-			sep := 0
-			for sep < len(rest) && (rest[sep] == ' ' || rest[sep] == '=' || rest[sep] == ':' || rest[sep] == '"' || rest[sep] == '\'' || rest[sep] == '\t') {
-				sep++
-			}
-			return m[:loc[1]+sep] + "[masked]"
+		return sub[1] + sub[2] + "[masked]"
+	})
+	return tokenOpaque.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.Contains(m, "[masked]") || !strings.ContainsAny(m, "0123456789") || strings.Trim(m, "0123456789") == "" {
+			return m
 		}
 		return "[masked]"
 	})
 }
-
-var wordRe = regexp.MustCompile(`(?i)^(?:bearer|token|authorization|password|secret)`)
 
 // clipLine shortens a line for the card.
 func clipLine(s string, n int) string {

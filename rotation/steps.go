@@ -488,7 +488,7 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	}
 	msg := "every destination holds the new value"
 	if n := restartedCount(r); n > 0 {
-		extra = append([]string{fmt.Sprintf("%d Heroku %s restarted on the new value", n, Plural(n, "app", "apps"))}, extra...)
+		extra = append([]string{Plural(n, "Heroku app", "Heroku apps") + " restarted on the new value"}, extra...)
 	}
 	if len(extra) > 0 {
 		msg += "; " + strings.Join(extra, ", ")
