@@ -276,6 +276,8 @@ func (e *Engine) Advance(ctx context.Context, id string) (*Run, error) {
 		return e.Store.GetRun(ctx, id)
 	}
 	defer release()
+	// What outlives the step (a log watch) runs under ctx, not the claim's.
+	sctx = context.WithValue(sctx, workKey{}, ctx)
 	for {
 		r, err := e.step(sctx, id)
 		if claimLost(sctx) != nil {

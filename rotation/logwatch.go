@@ -81,10 +81,17 @@ func refreshEvery(window time.Duration) time.Duration {
 	return min(max(window/6, time.Second), 10*time.Second)
 }
 
+// workKey carries, in a step's context, the context the step was started
+// under: a watch started by the step outlives the step's claim.
+type workKey struct{}
+
 // watchRun makes sure this process watches run id's logs, unless it already does.
 func (e *Engine) watchRun(ctx context.Context, id string) {
 	if e.draining.Load() {
 		return
+	}
+	if work, ok := ctx.Value(workKey{}).(context.Context); ok {
+		ctx = work
 	}
 	if _, busy := e.watches.LoadOrStore(id, struct{}{}); busy {
 		return
