@@ -100,11 +100,11 @@ func DriftMessage(d rotation.DriftRecord) (string, []slack.Block) {
 		return clip(fmt.Sprintf("Drift: %s on %s", d.Secret, place), 300),
 			[]slack.Block{section(clip(strings.Join(lines, "\n"), 2900)), slack.NewActionBlock("drift_repair", b)}
 	case d.RepairedBy != "":
-		text := fmt.Sprintf("✅ *Drift repaired* · %s on %s — %s set it from Infisical (version %d, `%s`) at %s, and it was verified.\n_Was: %s._",
+		text := fmt.Sprintf("✅ *Drift repaired* · %s on %s\n%s set it from Infisical (version %d, `%s`) at %s, and it was verified.\n_Was: %s._",
 			d.Secret, place, rotation.Mention(d.RepairedBy), d.VaultVersion, d.Fingerprint, rotation.DateText(d.Resolved), d.Problem)
 		return clip(fmt.Sprintf("Drift repaired: %s on %s", d.Secret, place), 300), []slack.Block{section(clip(text, 2900))}
 	}
-	text := fmt.Sprintf("✅ *Drift resolved* · %s on %s — it matches again (seen at %s).\n_Was: %s._", d.Secret, place, rotation.DateText(d.Resolved), d.Problem)
+	text := fmt.Sprintf("✅ *Drift resolved* · %s on %s\nIt matches again (seen at %s).\n_Was: %s._", d.Secret, place, rotation.DateText(d.Resolved), d.Problem)
 	return clip(fmt.Sprintf("Drift resolved: %s on %s", d.Secret, place), 300), []slack.Block{section(clip(text, 2900))}
 }
 

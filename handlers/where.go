@@ -85,7 +85,7 @@ func oldHolderBlocks(r *rotation.Run) []slack.Block {
 			lines = append(lines, "• "+rotation.OldHolderLine(h, revoked))
 		}
 		if !revoked && !r.State.Final() {
-			lines = append(lines, "Set the new value there (or remove the old one) before revoking, or add them to the routing matrix.")
+			lines = append(lines, "Set the new value there (or remove the old one) before revoking.")
 		}
 	}
 	if d.Problem != "" {

@@ -304,7 +304,7 @@ func (e *Engine) discoverOld(ctx context.Context, r *Run) *Discovery {
 // already.
 func OldHolderLine(h Holding, revoked bool) string {
 	if revoked {
-		return h.Label() + " held the old token when it was revoked: it is broken until it gets the new one"
+		return h.Label() + " held the old token when verify passed: if it still does, it is broken now"
 	}
 	return h.Label() + " still holds the old token: revoking breaks it"
 }

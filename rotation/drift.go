@@ -427,7 +427,7 @@ func (l *DriftLoop) Pass(ctx context.Context) (DriftReport, error) {
 			case !present:
 				f.problem = fmt.Sprintf("the app has no %s config var: Infisical holds version %d (`%s`)", w.name, w.st.version, w.st.fp)
 			case sum != w.st.digest:
-				f.problem = fmt.Sprintf("the config var holds a value other than Infisical's current one (version %d, `%s`): it was changed outside rotabot", w.st.version, w.st.fp)
+				f.problem = fmt.Sprintf("it holds a value other than Infisical's version %d (`%s`): changed outside rotabot", w.st.version, w.st.fp)
 			}
 			add(f)
 		}

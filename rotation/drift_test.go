@@ -241,7 +241,7 @@ func TestDriftHerokuPostedOnceThenResolved(t *testing.T) {
 	if got := openKeys(rep); !slices.Equal(got, []string{key}) || rep.New != 1 {
 		t.Fatalf("open drift %v (%+v)", got, rep)
 	}
-	if p := rep.Open[0].Problem; !strings.Contains(p, "holds a value other than Infisical's current one (version 1, `") {
+	if p := rep.Open[0].Problem; !strings.Contains(p, "holds a value other than Infisical's version 1 (`") {
 		t.Errorf("problem: %s", p)
 	}
 	for range 3 {

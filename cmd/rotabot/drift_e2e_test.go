@@ -61,7 +61,7 @@ func TestDriftChangedByHandReportedOnceAndRepaired(t *testing.T) {
 	}
 	report, _ := h.WaitEphemeral(demo.Alice, 2)
 	for _, want := range []string{"*Drift check* — 2 secrets compared with Infisical: 2 Heroku configs read", "*Open drift (1)*",
-		"🧭 *GITHUB_API_READONLY_TOKEN* · Heroku " + app + " — the config var holds a value other than Infisical's current one (version 1, `" + rotation.Fingerprint(h.OldToken) + "`)"} {
+		"🧭 *GITHUB_API_READONLY_TOKEN* · Heroku " + app + " — it holds a value other than Infisical's version 1 (`" + rotation.Fingerprint(h.OldToken) + "`): changed outside rotabot"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("/rotate drift lacks %q:\n%s", want, report)
 		}
@@ -174,7 +174,7 @@ func TestDriftPeriodicResolvedAndAfterARotation(t *testing.T) {
 	h.World.Heroku.SetConfigByHand(app, map[string]*string{name: &back}, "someone@raxx.example")
 	if err := demo.WaitFor("the post marked resolved", func() bool {
 		ps := h.driftPosts()
-		return len(ps) == 1 && strings.Contains(demo.CardText(ps[0]), "✅ *Drift resolved* · GITHUB_API_READONLY_TOKEN on Heroku "+app+" — it matches again")
+		return len(ps) == 1 && strings.Contains(demo.CardText(ps[0]), "✅ *Drift resolved* · GITHUB_API_READONLY_TOKEN on Heroku "+app+"\nIt matches again")
 	}); err != nil {
 		var texts []string
 		for _, p := range h.driftPosts() {

@@ -143,6 +143,9 @@ func (d *Script) Play() error {
 	d.say("", "*rotabot demo* — the real bot, on local stand-ins of Slack, GitHub, Infisical and Heroku")
 	d.say("", "People: alice and bob (ops) · olga (ops, keeps the token in her shell rc) · owen (the secret's owner) · mallory (not in ops)")
 	d.say("", "Secret: *GITHUB_API_READONLY_TOKEN*, set on two Heroku apps, a GitHub Actions secret and olga's shell rc")
+	// A consumer nobody listed: rotabot finds it before the old token is revoked.
+	h.World.Heroku.AddApp(LegacyApp, map[string]string{"GH_TOKEN": h.OldToken})
+	d.say("", "Not in the routing matrix: the Heroku app *%s* reads the same token as GH_TOKEN", LegacyApp)
 
 	// At start-up the bot checks every secret's expiry: the current token expires soon.
 	var reminder string
@@ -200,6 +203,8 @@ func (d *Script) Play() error {
 	if card, err = d.showCard("r1", "Waiting for revoke"); err != nil {
 		return err
 	}
+	d.person(Bob, "reads the warning: the cron job is retired; he unsets GH_TOKEN on "+LegacyApp)
+	h.World.Heroku.SetConfigByHand(LegacyApp, map[string]*string{"GH_TOKEN": nil}, "bob@raxx.example")
 	var dm cardMsg
 	if err := WaitFor("olga's DM", func() bool {
 		dms := s.DMs(Operator)
@@ -223,7 +228,8 @@ func (d *Script) Play() error {
 		return err
 	}
 	card.Message, _ = h.Card("r1")
-	d.person(Bob, "presses Revoke old token now (and confirms)")
+	d.person(Bob, "presses Revoke old token now; the confirm dialog repeats the warning:")
+	d.say("   ", "%s", confirmOf(card.Message, handlers.LabelRevokeAPI))
 	if err := h.Click(Bob, card.Message, handlers.LabelRevokeAPI); err != nil {
 		return err
 	}
@@ -233,7 +239,10 @@ func (d *Script) Play() error {
 	if err := WaitFor("the audit post", func() bool { return len(s.Messages(AuditChannel)) >= 1 }); err != nil {
 		return err
 	}
-	d.say("", "\n📒 #audit:\n   %s", strings.ReplaceAll(s.Messages(AuditChannel)[0].Text, "\n", "\n   "))
+	d.say("", "\n📒 #audit:\n   %s", strings.ReplaceAll(firstLines(s.Messages(AuditChannel)[0].Text, 4), "\n      ", "\n   "))
+	if err := d.drift(); err != nil {
+		return err
+	}
 
 	// Run 2: rolled back after propagation.
 	d.say("", "\n──── a second run, rolled back ────")
@@ -273,11 +282,93 @@ func (d *Script) Play() error {
 	}
 	dms := s.DMs(Operator)
 	d.say("", "\n📨 olga's DM: %s", firstLines(dms[len(dms)-1].Text, 2))
-	if err := WaitFor("the rollback audit post", func() bool { return len(s.Messages(AuditChannel)) >= 2 }); err != nil {
+	if err := WaitFor("the rollback audit post", func() bool { return len(s.Messages(AuditChannel)) >= 3 }); err != nil {
 		return err
 	}
-	d.say("", "\n📒 #audit: %s", firstLines(s.Messages(AuditChannel)[1].Text, 2))
+	d.say("", "\n📒 #audit: %s", firstLines(s.Messages(AuditChannel)[2].Text, 2))
 	return nil
+}
+
+// LegacyApp is the demo's Heroku app outside the routing matrix that reads the
+// rotated token under a name of its own.
+const LegacyApp = "raxx-legacy-cron"
+
+// drift is the story's drift: a config var changed by hand after run 1, found by
+// /rotate drift, posted once, and set from Infisical by the post's button.
+func (d *Script) drift() error {
+	h := d.H
+	s := h.World.Slack
+	d.say("", "\n──── drift ────")
+	d.say("", "\n👤 *someone* pastes the old token back into raxx-console-staging by hand (heroku config:set);\n   later *alice* types /rotate drift")
+	old := h.OldToken
+	h.World.Heroku.SetConfigByHand("raxx-console-staging", map[string]*string{"GITHUB_API_READONLY_TOKEN": &old}, "someone@raxx.example")
+	n := h.EphemeralCount(Alice)
+	if err := h.Slash(Alice, OtherChannel, "drift"); err != nil {
+		return err
+	}
+	if _, err := h.WaitEphemeral(Alice, n+2); err != nil {
+		return err
+	}
+	var post sandbox.Message
+	if err := WaitFor("the drift post", func() bool {
+		for _, m := range s.Messages(OpsChannel) {
+			if strings.HasPrefix(m.Text, "Drift:") {
+				post = m
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		return err
+	}
+	d.say("", "\n📣 #ops: %s", headLines(CardText(post), 2))
+	d.person(Bob, "presses Set it from Infisical (and confirms)")
+	if err := h.Click(Bob, post, handlers.LabelDriftRepair); err != nil {
+		return err
+	}
+	if err := WaitFor("the repaired post", func() bool {
+		for _, m := range s.Messages(OpsChannel) {
+			if m.TS == post.TS && strings.HasPrefix(m.Text, "Drift repaired") {
+				post = m
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		return err
+	}
+	d.say("", "\n📣 #ops, updated: %s", headLines(CardText(post), 2))
+	if err := WaitFor("the drift's audit post", func() bool { return len(s.Messages(AuditChannel)) >= 2 }); err != nil {
+		return err
+	}
+	d.say("", "\n📒 #audit: %s", headLines(s.Messages(AuditChannel)[1].Text, 2))
+	return nil
+}
+
+// headLines is the first n lines of s, indented as firstLines does, without a
+// mark for what is left out.
+func headLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[:min(n, len(lines))], "\n      ")
+}
+
+// confirmOf is the text of the confirm dialog of m's button labelled label.
+func confirmOf(m sandbox.Message, label string) string {
+	for _, b := range m.Blocks {
+		els, _ := b["elements"].([]any)
+		for _, el := range els {
+			e, _ := el.(map[string]any)
+			text, _ := e["text"].(map[string]any)
+			if e["type"] != "button" || text["text"] != label {
+				continue
+			}
+			confirm, _ := e["confirm"].(map[string]any)
+			body, _ := confirm["text"].(map[string]any)
+			t, _ := body["text"].(string)
+			return "“" + t + "”"
+		}
+	}
+	return ""
 }
 
 type cardMsg struct{ sandbox.Message }
