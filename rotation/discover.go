@@ -304,7 +304,7 @@ func (e *Engine) discoverOld(ctx context.Context, r *Run) *Discovery {
 // already.
 func OldHolderLine(h Holding, revoked bool) string {
 	if revoked {
-		return h.Label() + " held the old token when verify passed: if it still does, it is broken now"
+		return h.Label() + " held the old token at verify: it breaks if it still does"
 	}
 	return h.Label() + " still holds the old token: revoking breaks it"
 }

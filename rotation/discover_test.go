@@ -110,8 +110,8 @@ func TestVerifyNamesWhoElseHoldsTheOldToken(t *testing.T) {
 	if want := []string{"raxx-copy · ALSO", "raxx-copy · GITHUB_API_READONLY_TOKEN", "raxx-legacy-cron · GH_TOKEN"}; !slices.Equal(got, want) {
 		t.Errorf("holders of the old token: %v, want %v (the run's own destinations hold the new one)", got, want)
 	}
-	if msg := r.Step(rotation.StepVerify).Message; !strings.Contains(msg, "scanned 5 Heroku apps for the old token: 3 places outside the routing matrix still hold it") {
-		t.Errorf("verify says: %s", msg)
+	if notes := strings.Join(w.notes.notes, "\n"); !strings.Contains(notes, "scanned 5 Heroku apps for the old token: 3 places outside the routing matrix still hold it") {
+		t.Errorf("the card's thread does not say what the scan found:\n%s", notes)
 	}
 	if line := rotation.OldHolderLine(d.Holders[2], false); line != "raxx-legacy-cron · GH_TOKEN still holds the old token: revoking breaks it" {
 		t.Errorf("line: %s", line)

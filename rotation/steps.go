@@ -498,7 +498,6 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	if ctx.Err() != nil {
 		return r, ctx.Err()
 	}
-	msg += found.VerifyText()
 	nr, err := e.transition(ctx, r.ID, EvVerified, func(x *Run) error {
 		now := e.now()
 		x.Notice, x.RetryAt = "", time.Time{}
@@ -512,7 +511,7 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	if err != nil {
 		return r, err
 	}
-	e.notify(ctx, nr, "Verified: "+msg)
+	e.notify(ctx, nr, "Verified: "+msg+found.VerifyText())
 	if nr.Method == MethodCLI {
 		// The bridge script leaves revoking to a person: its SUMMARY says how.
 		return e.transition(ctx, nr.ID, EvSkipRevoke, func(x *Run) error {

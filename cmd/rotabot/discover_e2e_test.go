@@ -32,9 +32,17 @@ func TestUnknownConsumerNamedBeforeRevoke(t *testing.T) {
 	if !strings.Contains(text, line) {
 		t.Fatalf("the card does not name the unknown consumer:\n%s", text)
 	}
-	if !strings.Contains(text, "scanned 4 Heroku apps for the old token: "+legacyCron+" · GH_TOKEN still holds it") {
-		t.Errorf("verify's line does not say what the scan covered:\n%s", text)
+	if !strings.Contains(text, "(scanned 4 Heroku apps when verify passed)") {
+		t.Errorf("the card does not say what the scan covered:\n%s", text)
 	}
+	must(t, demo.WaitFor("the scan in the card's thread", func() bool {
+		for _, m := range h.World.Slack.Thread(demo.OpsChannel, card.TS) {
+			if strings.Contains(m.Text, "scanned 4 Heroku apps for the old token: "+legacyCron+" · GH_TOKEN still holds it") {
+				return true
+			}
+		}
+		return false
+	}))
 	if strings.Contains(text, "raxx-unrelated") || strings.Contains(text, "raxx-console-prod · ") {
 		t.Errorf("the card names an app that does not hold the old token:\n%s", text)
 	}
@@ -73,7 +81,7 @@ func TestUnknownConsumerNamedBeforeRevoke(t *testing.T) {
 	h.World.GitHub.Revoke(h.OldToken)
 	must(t, h.Click(demo.Alice, card, handlers.LabelRevokeManual))
 	card = h.mustCard(t, "r1", "Completed")
-	if !strings.Contains(demo.CardText(card), legacyCron+" · GH_TOKEN held the old token when verify passed: if it still does, it is broken now") {
+	if !strings.Contains(demo.CardText(card), legacyCron+" · GH_TOKEN held the old token at verify: it breaks if it still does") {
 		t.Errorf("the finished card does not say what broke:\n%s", demo.CardText(card))
 	}
 }

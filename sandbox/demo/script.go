@@ -229,7 +229,7 @@ func (d *Script) Play() error {
 	}
 	card.Message, _ = h.Card("r1")
 	d.person(Bob, "presses Revoke old token now; the confirm dialog repeats the warning:")
-	d.say("   ", "%s", confirmOf(card.Message, handlers.LabelRevokeAPI))
+	d.say("   ", "“%s”", sentenceWith(confirmOf(card.Message, handlers.LabelRevokeAPI), LegacyApp))
 	if err := h.Click(Bob, card.Message, handlers.LabelRevokeAPI); err != nil {
 		return err
 	}
@@ -298,7 +298,6 @@ const LegacyApp = "raxx-legacy-cron"
 func (d *Script) drift() error {
 	h := d.H
 	s := h.World.Slack
-	d.say("", "\n──── drift ────")
 	d.say("", "\n👤 *someone* pastes the old token back into raxx-console-staging by hand (heroku config:set);\n   later *alice* types /rotate drift")
 	old := h.OldToken
 	h.World.Heroku.SetConfigByHand("raxx-console-staging", map[string]*string{"GITHUB_API_READONLY_TOKEN": &old}, "someone@raxx.example")
@@ -337,7 +336,7 @@ func (d *Script) drift() error {
 	}); err != nil {
 		return err
 	}
-	d.say("", "\n📣 #ops, updated: %s", headLines(CardText(post), 2))
+	d.say("", "\n📣 #ops, updated: %s", headLines(CardText(post), 1))
 	if err := WaitFor("the drift's audit post", func() bool { return len(s.Messages(AuditChannel)) >= 2 }); err != nil {
 		return err
 	}
@@ -350,6 +349,16 @@ func (d *Script) drift() error {
 func headLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[:min(n, len(lines))], "\n      ")
+}
+
+// sentenceWith is the sentence of text that names what.
+func sentenceWith(text, what string) string {
+	for _, s := range strings.SplitAfter(text, ". ") {
+		if strings.Contains(s, what) {
+			return strings.TrimSpace(s)
+		}
+	}
+	return text
 }
 
 // confirmOf is the text of the confirm dialog of m's button labelled label.
@@ -365,7 +374,7 @@ func confirmOf(m sandbox.Message, label string) string {
 			confirm, _ := e["confirm"].(map[string]any)
 			body, _ := confirm["text"].(map[string]any)
 			t, _ := body["text"].(string)
-			return "“" + t + "”"
+			return t
 		}
 	}
 	return ""
