@@ -220,6 +220,9 @@ func stepLine(s rotation.StepRecord) string {
 		line += " · " + hhmm(s.Finished)
 	} else if !s.Started.IsZero() && s.State == rotation.StepRunning {
 		line += " · since " + hhmm(s.Started)
+		if !s.Until.IsZero() {
+			line += ", ends by " + hhmm(s.Until)
+		}
 	}
 	if s.Message != "" {
 		line += "\n      " + s.Message

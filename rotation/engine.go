@@ -51,6 +51,9 @@ type EngineConfig struct {
 	// RetryWait is the first wait before such a retry when the service named
 	// none; it doubles each time (default 2 s).
 	RetryWait time.Duration
+	// SlowCall is how long a call may go unanswered before the run says it waits
+	// on it (default DefaultSlowCall).
+	SlowCall time.Duration
 	// RevokeChecks is how often the old token is tried after a revoke before the
 	// run goes back to waiting (GitHub may take a moment; default 3).
 	RevokeChecks int
@@ -78,6 +81,7 @@ type Engine struct {
 	wakes    sync.Map      // run id → chan struct{}: wakes its log watch
 	// heroku is the matrix's Heroku waits, defaults filled in.
 	heroku HerokuSettings
+	calls  sync.Map // run id → *callWatch: its calls waiting for an answer
 }
 
 // NewEngine returns an engine on c, with c's defaults filled in once.
@@ -102,6 +106,9 @@ func NewEngine(c EngineConfig) *Engine {
 	}
 	if c.RevokeChecks <= 0 {
 		c.RevokeChecks = 3
+	}
+	if c.SlowCall <= 0 {
+		c.SlowCall = DefaultSlowCall
 	}
 	if c.Owner == "" {
 		c.Owner = defaultOwner("")
@@ -422,13 +429,16 @@ func (e *Engine) Resume(ctx context.Context) ([]*Run, error) {
 
 // withUnavailable calls fn and, while it fails because a service is down or rate
 // limited, shows the wait on the run and tries again with a bounded backoff. The
-// last error is returned for the step to fail with.
+// last error is returned for the step to fail with. A call that waits longer than
+// SlowCall for its answer is shown too (watchCall).
 func (e *Engine) withUnavailable(ctx context.Context, r *Run, what string, fn func(context.Context) error) error {
 	tries, wait := e.UnavailableTries, e.RetryWait
 	var err error
 	for i := 1; ; i++ {
 		cctx, cancel := e.callCtx(ctx)
+		done := e.watchCall(ctx, r.ID, what, i, tries)
 		err = fn(cctx)
+		done()
 		cancel()
 		if err == nil || ErrorCode(err) != EUNAVAILABLE || i >= tries || ctx.Err() != nil {
 			return err
@@ -438,11 +448,11 @@ func (e *Engine) withUnavailable(ctx context.Context, r *Run, what string, fn fu
 			d = wait
 			wait *= 2
 		}
-		if d > 5*time.Minute {
-			d = 5 * time.Minute
+		if d > maxRetryAfter {
+			d = maxRetryAfter
 		}
 		at := e.now().Add(d)
-		notice := fmt.Sprintf("waiting: %s — %s; retrying at %s", what, ErrorMessage(err), at.Format("15:04:05 UTC"))
+		notice := fmt.Sprintf("waiting: %s — %s; retrying at %s (try %d of %d)", what, ErrorMessage(err), at.Format("15:04:05 UTC"), i+1, tries)
 		if nr, uerr := e.update(ctx, r.ID, func(x *Run) error { x.Notice, x.RetryAt = notice, at; return nil }); uerr == nil {
 			e.notify(ctx, nr, notice)
 		}

@@ -104,6 +104,10 @@ func (e *Engine) awaitRestart(ctx context.Context, r *Run, i int, d Destination)
 	if rs.Since.IsZero() {
 		rs.Since = e.now()
 	}
+	// The wait is said if it lasts (watchWait), with what it waits for and
+	// until when.
+	shown, doneWait := "", func() {}
+	defer func() { doneWait() }()
 	for {
 		next := rs
 		err := e.withUnavailable(ctx, r, d.Label()+" unavailable", func(cctx context.Context) error {
@@ -129,6 +133,10 @@ func (e *Engine) awaitRestart(ctx context.Context, r *Run, i int, d Destination)
 		}
 		if now.Sub(since) >= bound {
 			return e.restartTimeout(rel, d.Target, rs, bound)
+		}
+		if rs.Phase != shown {
+			doneWait()
+			doneWait, shown = e.watchWait(ctx, r.ID, restartWaitText(d, rs), since.Add(bound)), rs.Phase
 		}
 		if e.draining.Load() {
 			return ctx.Err() // resumes at the next start
@@ -307,4 +315,16 @@ func newErrors(errs, more []error) []error {
 		}
 	}
 	return out
+}
+
+// restartWaitText says what a restart wait waits for.
+func restartWaitText(d Destination, rs Restart) string {
+	release := "its new release"
+	if rs.Release != 0 {
+		release = fmt.Sprintf("release v%d", rs.Release)
+	}
+	if rs.Phase == RestartRestarting {
+		return fmt.Sprintf("%s's dynos to run %s", d.Label(), release)
+	}
+	return fmt.Sprintf("%s's %s to finish", d.Label(), release)
 }

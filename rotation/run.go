@@ -168,6 +168,10 @@ type StepRecord struct {
 	Started  time.Time `json:"started,omitzero"`
 	Finished time.Time `json:"finished,omitzero"`
 	Message  string    `json:"message,omitempty"`
+	// Until is the latest an automatic step may end, said when it starts, and
+	// Budget how that is worked out (its rounds of calls, tries and timeouts).
+	Until  time.Time `json:"until,omitzero"`
+	Budget string    `json:"budget,omitempty"`
 }
 
 // Destination is one place the new value is set.

@@ -30,6 +30,7 @@ func (e *Engine) fail(ctx context.Context, r *Run, ev Event, step StepName, err 
 
 // precheck is step 1: read the current value, ask GitHub who it is.
 func (e *Engine) precheck(ctx context.Context, r *Run) (*Run, error) {
+	r = e.announceStep(ctx, r, StepPrecheck)
 	cur, _ := e.refs(r)
 	var vv VaultValue
 	var info TokenInfo
@@ -109,6 +110,7 @@ func (e *Engine) recordExpiry(ctx context.Context, secret, fp string, info Token
 // promoted. Re-run after a crash, it sees the promotion already done by the
 // current value's digest.
 func (e *Engine) store(ctx context.Context, r *Run) (*Run, error) {
+	r = e.announceStep(ctx, r, StepStore)
 	cur, pend := e.refs(r)
 	version := 0
 	err := e.withUnavailable(ctx, r, "Infisical unavailable", func(cctx context.Context) error {
@@ -320,6 +322,7 @@ func (e *Engine) recordDests(ctx context.Context, r *Run, batch []destOutcome) {
 // propagate is step 5: set the new value on every destination not yet written, in
 // parallel. A failing one does not stop the others.
 func (e *Engine) propagate(ctx context.Context, r *Run) (*Run, error) {
+	r = e.announceStep(ctx, r, StepPropagate)
 	value, err := e.currentNew(ctx, r)
 	if err != nil {
 		return e.fail(ctx, r, EvPropagateFail, StepPropagate, err)
@@ -424,6 +427,7 @@ func destErrors(r *Run, errs []error, hint string) error {
 // verify is step 6: read every written destination back, run the routing matrix's
 // HTTP checks, and try the workload probe with the new token.
 func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
+	r = e.announceStep(ctx, r, StepVerify)
 	sc, err := e.Matrix.Secret(r.Secret)
 	if err != nil {
 		return e.fail(ctx, r, EvVerifyFail, StepVerify, err)
@@ -526,6 +530,7 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 // revoke is step 7 after a button: send the old token to GitHub's revoke endpoint
 // (when asked to), then check that the old token answers 401.
 func (e *Engine) revoke(ctx context.Context, r *Run) (*Run, error) {
+	r = e.announceStep(ctx, r, StepRevoke)
 	cur, _ := e.refs(r)
 	var old Secret
 	err := e.withUnavailable(ctx, r, "Infisical unavailable", func(cctx context.Context) error {
@@ -644,6 +649,7 @@ func (e *Engine) publishAudit(ctx context.Context, r *Run, action AuditAction) e
 
 // audit is step 8.
 func (e *Engine) audit(ctx context.Context, r *Run) (*Run, error) {
+	r = e.announceStep(ctx, r, StepAudit)
 	err := e.withUnavailable(ctx, r, "Slack unavailable", func(cctx context.Context) error {
 		return e.publishAudit(cctx, r, ActionCompleted)
 	})
@@ -666,6 +672,7 @@ func (e *Engine) audit(ctx context.Context, r *Run) (*Run, error) {
 // rollback restores the old value in the vault, sets it back on every destination
 // already written and asks shell-rc operators to revert.
 func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
+	r = e.announceStep(ctx, r, StepRollback)
 	cur, pend := e.refs(r)
 	var old Secret
 	restored := 0

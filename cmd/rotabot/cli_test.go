@@ -14,6 +14,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/raxx-app/rotabot/sandbox"
 )
 
 // Help: the top level lists every command (and demo --sandbox); `help COMMAND`
@@ -354,4 +357,28 @@ func TestPlainText(t *testing.T) {
 			t.Errorf("plainText(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// rotabot rotate says what it waits for: each step as it starts, with the most it
+// may take, and a call unanswered for more than two seconds, until when, which try.
+func TestRotateSaysWhatItWaitsFor(t *testing.T) {
+	h, env := cliWorld(t)
+	h.World.Infisical.Set("prod", "/MooseQuest/github/", "GITHUB_API_READONLY_TOKEN", h.Fresh[0])
+	h.World.Heroku.FailPath("/apps/raxx-console-prod/config-vars", &sandbox.Fault{Latency: 2200 * time.Millisecond, Times: 1})
+	h.World.Heroku.SetReleasePhase("raxx-console-staging", sandbox.ReleasePhase{Delay: 5 * time.Second})
+	code, out, errs := runCLI(t, env, "rotate", "GITHUB_API_READONLY_TOKEN")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, re := range []string{
+		`(?m)^  · Propagate started: it ends by \d\d:\d\d:\d\d UTC — at most 6m12s: 2 rounds of calls, each up to 3 tries of 1m0s, 2s apart at first; longer only if a service asks to wait$`,
+		`(?m)^  · Verify started: it ends by \d\d:\d\d:\d\d UTC — at most `,
+		`(?m)^  · waiting on Heroku raxx-console-prod: no answer yet — it gets until \d\d:\d\d:\d\d UTC \(try 1 of 3\)$`,
+		`(?m)^  · waiting for Heroku raxx-console-staging's release v\d+ to finish — until \d\d:\d\d:\d\d UTC$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("the output lacks %s:\n%s", re, out)
+		}
+	}
+	h.assertLeakFree(t, out, errs)
 }

@@ -7,6 +7,7 @@ import (
 	"os/user"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/raxx-app/rotabot/config"
@@ -312,10 +313,26 @@ func plainText(s string) string {
 	})
 }
 
-// cliNotifier prints the run's progress lines for the person at the terminal.
-type cliNotifier struct{ w io.Writer }
+// cliNotifier prints the run's progress lines for the person at the terminal:
+// each note, and each step as it starts, with the most it may take.
+type cliNotifier struct {
+	w       io.Writer
+	mu      sync.Mutex
+	started map[rotation.StepName]time.Time // steps said to have started, by their Until
+}
 
 func (n *cliNotifier) RunChanged(_ context.Context, r *rotation.Run, note string) (rotation.CardRef, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, s := range r.Steps {
+		if line := rotation.StepStarted(s); line != "" && !n.started[s.Name].Equal(s.Until) {
+			if n.started == nil {
+				n.started = map[rotation.StepName]time.Time{}
+			}
+			n.started[s.Name] = s.Until
+			fmt.Fprintf(n.w, "  · %s\n", line)
+		}
+	}
 	if note != "" {
 		fmt.Fprintf(n.w, "  · %s\n", strings.ReplaceAll(plainText(note), "\n", "\n    "))
 	}
