@@ -13,7 +13,9 @@
 // time of a whole run), memory (resident memory idle and after 1,000 runs),
 // scale (/rotate expiring with 1,000 secrets, /rotate history with 10,000 runs),
 // reminders (the bot's reminder pass over 1,000 secrets when nothing changed:
-// CPU time and bbolt writes).
+// CPU time and bbolt writes), discovery (/rotate where over 200 Heroku apps at
+// 200 ms a call: wall time, 429s, rate-limit tokens left), drift (a drift pass
+// over 1,000 secrets on 300 apps: wall time, config reads per app).
 // It prints each figure and, where there is a target, figure ÷ target: a ratio
 // above 1 misses. It asserts nothing and exits 0 unless a phase could not run.
 package main
@@ -102,7 +104,7 @@ func machine() string {
 }
 
 func main() {
-	only := flag.String("only", "ack,propagate,cpu,memory,scale,reminders", "figures to run, comma-separated: ack, propagate, cpu, memory, scale, reminders")
+	only := flag.String("only", "ack,propagate,cpu,memory,scale,reminders,discovery,drift", "figures to run, comma-separated: ack, propagate, cpu, memory, scale, reminders, discovery, drift")
 	quick := flag.Bool("quick", false, "fewer runs and repetitions: 100 runs instead of 1,000 for memory, 2 bursts of 200 commands instead of 5, 3 repetitions instead of 10")
 	runs := flag.Int("runs", 0, "finished runs before the second memory figure (default 1,000; 100 with --quick)")
 	keep := flag.Bool("keep", false, "keep the temporary folder (bot logs, databases) and print its path")
@@ -111,11 +113,11 @@ func main() {
 	for _, f := range strings.Split(*only, ",") {
 		f = strings.TrimSpace(f)
 		switch f {
-		case "ack", "propagate", "cpu", "memory", "scale", "reminders":
+		case "ack", "propagate", "cpu", "memory", "scale", "reminders", "discovery", "drift":
 			want[f] = true
 		case "":
 		default:
-			fmt.Fprintf(os.Stderr, "bench: unknown figure %q (ack, propagate, cpu, memory, scale, reminders)\n", f)
+			fmt.Fprintf(os.Stderr, "bench: unknown figure %q (ack, propagate, cpu, memory, scale, reminders, discovery, drift)\n", f)
 			os.Exit(2)
 		}
 	}
@@ -178,6 +180,12 @@ func main() {
 	}
 	if want["reminders"] {
 		step("reminders", func() error { return benchReminders(r, root, bin, phaseDir(tmp, "reminders"), 1000, max(reps/2, 2)) })
+	}
+	if want["discovery"] {
+		step("discovery over 200 Heroku apps", func() error { return benchDiscovery(r, bin, phaseDir(tmp, "discovery"), 200, 200*time.Millisecond) })
+	}
+	if want["drift"] {
+		step("drift pass over 1,000 secrets on 300 apps", func() error { return benchDrift(r, bin, phaseDir(tmp, "drift"), 1000, 300, max(reps/2, 3)) })
 	}
 	fmt.Printf("rotabot bench — %s — %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), machine())
 	fmt.Printf("command: go run ./bench %s (took %s; load average before %s, after %s)\n\n",

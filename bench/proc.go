@@ -115,25 +115,38 @@ func cpu(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / clockTicks, nil
 }
 
-// rss is the process's resident memory (VmRSS) in bytes, from /proc/PID/status.
-func rss(pid int) (int64, error) {
+// memory is a process's resident memory from /proc/PID/status: the whole
+// (VmRSS) and its parts — anonymous (RssAnon: heap, stacks, the Go runtime's
+// own), file-backed (RssFile: the binary's pages and shared libraries mapped
+// in) and shared memory (RssShmem).
+type memory struct{ rss, anon, file, shmem int64 }
+
+func memoryOf(pid int) (memory, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return memory{}, err
 	}
+	var m memory
+	fields := map[string]*int64{"VmRSS:": &m.rss, "RssAnon:": &m.anon, "RssFile:": &m.file, "RssShmem:": &m.shmem}
+	found := 0
 	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				if err != nil {
-					return 0, err
-				}
-				return kb * 1024, nil
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		if p, ok := fields[f[0]]; ok {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return memory{}, err
 			}
+			*p = kb * 1024
+			found++
 		}
 	}
-	return 0, errors.New("no VmRSS")
+	if found < 3 {
+		return memory{}, errors.New("no VmRSS, RssAnon or RssFile in /proc status")
+	}
+	return m, nil
 }
 
 // waitIdle waits until the process used at most one clock tick of CPU in each of
