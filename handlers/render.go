@@ -27,7 +27,7 @@ const (
 	ActAbandon      = "rotabot_abandon"
 )
 
-// Button labels, exactly as SPEC §3 names them: people and tests find them by these.
+// Button labels, exactly as people and tests find them.
 const (
 	LabelSubmit       = "Submit new token"
 	LabelApprove      = "Approve"

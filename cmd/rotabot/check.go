@@ -64,7 +64,11 @@ func (c *cli) runCheck(opts *checkOptions) error {
 		fmt.Fprintln(c.stdout, p.String())
 	}
 	if n := len(probs); n > 0 {
-		return fmt.Errorf("%s in %s: fix them and check again", rotation.Plural(n, "problem", "problems"), probs[0].File)
+		them := "them"
+		if n == 1 {
+			them = "it"
+		}
+		return fmt.Errorf("%s in %s: fix %s and check again", rotation.Plural(n, "problem", "problems"), probs[0].File, them)
 	}
 	fmt.Fprintf(c.stdout, "%s: ok — %s\n", src.Name(), config.Summary(m))
 	return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -381,4 +382,24 @@ func TestRotateSaysWhatItWaitsFor(t *testing.T) {
 		}
 	}
 	h.assertLeakFree(t, out, errs)
+}
+
+// rotabot check refuses a fine-grained token's repository outside its resource
+// owner, at the repository's FILE:LINE.
+func TestCheckRefusesTheResourceOwnerMismatch(t *testing.T) {
+	example, err := os.ReadFile("../../rotabot.example.yaml")
+	must(t, err)
+	f := filepath.Join(t.TempDir(), "rotabot.yaml")
+	must(t, os.WriteFile(f, []byte(strings.Replace(string(example), "resource_owner: raxx-app", "resource_owner: MooseQuest", 1)), 0o600))
+	line := 0
+	for i, l := range strings.Split(string(example), "\n") {
+		if strings.Contains(l, "repositories: [raxx-app/TradeMasterAPI]") {
+			line = i + 1
+		}
+	}
+	code, out, errs := runCLI(t, nil, "check", "--config", f)
+	want := fmt.Sprintf("%s:%d: GITHUB_API_READONLY_TOKEN: repository raxx-app/TradeMasterAPI belongs to raxx-app, but resource_owner is MooseQuest — a fine-grained token reaches only repositories of its resource owner", f, line)
+	if code != 1 || !strings.Contains(out, want) || !strings.Contains(errs, "rotabot check: 1 problem in "+f) {
+		t.Fatalf("exit %d\n%s\n%s\nwant %q", code, out, errs, want)
+	}
 }
