@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -46,9 +47,13 @@ func (e *Engine) releaseAfter(ctx context.Context, d Destination, rs *Restart) {
 	}
 }
 
-// pollEvery is how often a wait bounded by bound looks: about sixty times within
-// it, at most every 5 s (Heroku refills its rate limit by 75 requests a minute)
-// and at least every 100 ms.
+// errDrained ends a wait when the process stops: nothing is recorded, and the
+// wait resumes at the next start.
+var errDrained = errors.New("the process is stopping")
+
+// pollEvery is how often a wait bounded by bound looks at most: about sixty
+// times within it, at most every 5 s (Heroku refills its rate limit by 75
+// requests a minute) and at least every 100 ms.
 func pollEvery(bound time.Duration) time.Duration {
 	return min(max(bound/60, 100*time.Millisecond), 5*time.Second)
 }
@@ -83,8 +88,8 @@ func (e *Engine) awaitRestarts(ctx context.Context, r *Run) []error {
 		go func() {
 			defer wg.Done()
 			err := e.awaitRestart(ctx, r, i, d)
-			if err == nil || crashed(ctx, err) {
-				return
+			if err == nil || crashed(ctx, err) || errors.Is(err, errDrained) {
+				return // a stopping process records nothing: the next one waits on
 			}
 			mu.Lock()
 			errs = append(errs, fmt.Errorf("%s: %w", d.Label(), err))
@@ -108,6 +113,8 @@ func (e *Engine) awaitRestart(ctx context.Context, r *Run, i int, d Destination)
 	// until when.
 	shown, doneWait := "", func() {}
 	defer func() { doneWait() }()
+	// Look soon, then less and less often: most releases are done in seconds.
+	wait := 250 * time.Millisecond
 	for {
 		next := rs
 		err := e.withUnavailable(ctx, r, d.Label()+" unavailable", func(cctx context.Context) error {
@@ -139,11 +146,12 @@ func (e *Engine) awaitRestart(ctx context.Context, r *Run, i int, d Destination)
 			doneWait, shown = e.watchWait(ctx, r.ID, restartWaitText(d, rs), since.Add(bound)), rs.Phase
 		}
 		if e.draining.Load() {
-			return ctx.Err() // resumes at the next start
+			return errDrained // the next process waits on
 		}
-		if err := e.Sleep(ctx, pollEvery(bound)); err != nil {
+		if err := e.Sleep(ctx, min(wait, pollEvery(bound))); err != nil {
 			return err
 		}
+		wait = min(wait*2, 5*time.Second)
 	}
 }
 

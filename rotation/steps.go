@@ -442,6 +442,11 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	if ctx.Err() != nil {
 		return r, ctx.Err()
 	}
+	if e.draining.Load() {
+		// Stopping while a restart is waited for: the step ends here, and
+		// the next process waits on from the record.
+		return e.Store.GetRun(ctx, r.ID)
+	}
 	if r, err = e.Store.GetRun(ctx, r.ID); err != nil {
 		return nil, err
 	}

@@ -196,10 +196,17 @@ func (d *Script) Play() error {
 	if err := d.showEphemeral(Mallory, 1); err != nil {
 		return err
 	}
+	// raxx-console-prod has a release phase: Heroku's release for the new
+	// config var stays pending a moment, and verify waits for it.
+	h.World.Heroku.SetReleasePhase("raxx-console-prod", sandbox.ReleasePhase{Delay: 1500 * time.Millisecond})
 	d.person(Bob, "presses Approve (and confirms the dialog)")
 	if err := h.Click(Bob, card.Message, handlers.LabelApprove); err != nil {
 		return err
 	}
+	if _, err = d.showCard("r1", "Verifying"); err != nil {
+		return err
+	}
+	d.say("", "\n⏳ Heroku runs raxx-console-prod's release phase: rotabot waits for the release and the restart before verifying")
 	if card, err = d.showCard("r1", "Waiting for revoke"); err != nil {
 		return err
 	}
