@@ -162,7 +162,7 @@ func revokeWarning(r *rotation.Run) string {
 				left = max(left, d.Watch.Left())
 			}
 		}
-		warn += fmt.Sprintf(" Still watching the logs of %s for GitHub authentication failures (%s left).", strings.Join(apps, ", "), secondsLeft(left))
+		warn += fmt.Sprintf(" Still watching the logs of %s (%s left).", strings.Join(apps, ", "), secondsLeft(left))
 	}
 	return warn
 }
@@ -248,7 +248,12 @@ func destLine(d rotation.Destination) string {
 		line += fmt.Sprintf(" (attempt %d)", d.Attempts)
 	}
 	if d.Restart != nil && d.State != rotation.DestReverted {
-		line += " · " + restartText(d.Restart)
+		if d.Restart.Phase == rotation.RestartUp && d.Watch != nil {
+			// The watch says the app runs it; the release is enough.
+			line += fmt.Sprintf(" · release v%d", d.Restart.Release)
+		} else {
+			line += " · " + restartText(d.Restart)
+		}
 	}
 	if d.Watch != nil && d.State != rotation.DestReverted {
 		line += " · " + watchText(d.Watch)
@@ -297,7 +302,7 @@ func watchText(w *rotation.Watch) string {
 			return s + "⚠️ " + w.Warning + " (retrying)"
 		}
 		if !w.Read {
-			return s + "opening the log"
+			return s + "opening"
 		}
 		return s + "clean"
 	case rotation.WatchClean:

@@ -296,17 +296,6 @@ func (e *Engine) rewatch(ctx context.Context, r *Run) {
 	}
 }
 
-// restartedCount is how many destinations restarted onto their release.
-func restartedCount(r *Run) int {
-	n := 0
-	for _, d := range r.Destinations {
-		if d.Restart != nil && d.Restart.Phase == RestartUp {
-			n++
-		}
-	}
-	return n
-}
-
 // newErrors are the errors of more whose destination errs does not name yet.
 func newErrors(errs, more []error) []error {
 	var out []error

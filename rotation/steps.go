@@ -496,9 +496,7 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 		return e.fail(ctx, r, EvVerifyFail, StepVerify, err)
 	}
 	msg := "every destination holds the new value"
-	if n := restartedCount(r); n > 0 {
-		extra = append([]string{Plural(n, "Heroku app", "Heroku apps") + " restarted on the new value"}, extra...)
-	}
+
 	if len(extra) > 0 {
 		msg += "; " + strings.Join(extra, ", ")
 	}

@@ -95,7 +95,7 @@ func TestHerokuReleaseHeldPendingDelaysVerify(t *testing.T) {
 	if !strings.Contains(text, "*Status:* Verifying") {
 		t.Fatalf("the card:\n%s", text)
 	}
-	h.waitCardText(t, "r1", "Heroku "+staging+" — written · running release v2 · watching logs")
+	h.waitCardText(t, "r1", "Heroku "+staging+" — written · release v2 · watching logs")
 	time.Sleep(500 * time.Millisecond) // a few looks at the pending release
 	if n := h.Console.Count(consoleCheck, false); n != 0 {
 		t.Fatalf("the console check ran %d times while prod's release was pending", n)
@@ -111,9 +111,9 @@ func TestHerokuReleaseHeldPendingDelaysVerify(t *testing.T) {
 	card = h.mustCard(t, "r1", "Waiting for revoke")
 	text = demo.CardText(card)
 	for _, want := range []string{
-		"Heroku " + prod + " — verified · running release v2 · watching logs · ",
-		"Heroku " + staging + " — verified · running release v2 · watching logs · ",
-		"2 Heroku apps restarted on the new value, console build status ok, workload probe ok",
+		"Heroku " + prod + " — verified · release v2 · watching logs · ",
+		"Heroku " + staging + " — verified · release v2 · watching logs · ",
+		"every destination holds the new value; console build status ok, workload probe ok",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the card lacks %q:\n%s", want, text)
@@ -128,7 +128,7 @@ func TestHerokuReleaseHeldPendingDelaysVerify(t *testing.T) {
 			t.Fatalf("no %s while the logs are watched", label)
 		}
 	}
-	if js := string(mustJSON(card.Blocks)); !strings.Contains(js, "Still watching the logs of "+prod+", "+staging+" for GitHub authentication failures (") {
+	if js := string(mustJSON(card.Blocks)); !strings.Contains(js, "Still watching the logs of "+prod+", "+staging+" (") {
 		t.Errorf("the revoke dialog does not name the apps still watched:\n%s", js)
 	}
 	// The thread says when each app ran the new release.
@@ -181,7 +181,7 @@ func TestHerokuFailedReleaseFailsItsDestination(t *testing.T) {
 	h.World.Heroku.SetReleasePhase(prod, sandbox.ReleasePhase{})
 	must(t, h.Click(demo.Alice, card, handlers.LabelRetry))
 	card = h.mustCard(t, "r1", "Waiting for revoke")
-	if text := demo.CardText(card); !strings.Contains(text, "Heroku "+prod+" — verified (attempt 2) · running release v3") {
+	if text := demo.CardText(card); !strings.Contains(text, "Heroku "+prod+" — verified (attempt 2) · release v3 · watching logs") {
 		t.Errorf("after the retry:\n%s", text)
 	}
 	if n := h.World.Heroku.Count("PATCH /apps/{app}/config-vars", true); n != 3 {
@@ -197,11 +197,11 @@ func TestHerokuLogWatchBadCredentialsOffersRollback(t *testing.T) {
 	card := h.toApproval(t, "r1")
 	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
 	card = h.mustCard(t, "r1", "Waiting for revoke")
-	h.waitCardText(t, "r1", "Heroku "+staging+" — verified · running release v2 · watching logs · ")
+	h.waitCardText(t, "r1", "Heroku "+staging+" — verified · release v2 · watching logs · ")
 	must(t, demo.WaitFor("both logs read", func() bool {
 		return h.World.Heroku.OpenLogStreams(prod) == 1 && h.World.Heroku.OpenLogStreams(staging) == 1
 	}))
-	h.waitCardText(t, "r1", "Heroku "+prod+" — verified · running release v2 · watching logs · ")
+	h.waitCardText(t, "r1", "Heroku "+prod+" — verified · release v2 · watching logs · ")
 	if text := h.waitCardText(t, "r1", " left · clean"); !strings.Contains(text, "watching logs · ") {
 		t.Fatalf("the card:\n%s", text)
 	}
@@ -211,7 +211,7 @@ func TestHerokuLogWatchBadCredentialsOffersRollback(t *testing.T) {
 	card = h.mustCard(t, "r1", "Failed")
 	text := demo.CardText(card)
 	for _, want := range []string{
-		"Heroku " + staging + " — failed · running release v2 · GitHub authentication failure in the logs",
+		"Heroku " + staging + " — failed · release v2 · GitHub authentication failure in the logs",
 		staging + " logged a GitHub authentication failure after the restart: `",
 		" app[web.1]: GitHub API error: 401 Bad credentials (Authorization: token github_pat_[masked])`",
 		"Rollback restores the old token",
@@ -250,12 +250,12 @@ func TestHerokuReleaseWaitSurvivesARestart(t *testing.T) {
 	card := h.toApproval(t, "r1")
 	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
 	h.waitCardText(t, "r1", "Heroku "+prod+" — written · releasing · release v2 pending")
-	h.waitCardText(t, "r1", "Heroku "+staging+" — written · running release v2 · watching logs")
+	h.waitCardText(t, "r1", "Heroku "+staging+" — written · release v2 · watching logs")
 	h.StopBot()
 	h.World.Heroku.FinishRelease(prod, true)
 	must(t, h.StartBot(context.Background(), demoBot))
 	card = h.mustCard(t, "r1", "Waiting for revoke")
-	if text := demo.CardText(card); !strings.Contains(text, "Heroku "+prod+" — verified · running release v2 · watching logs") {
+	if text := demo.CardText(card); !strings.Contains(text, "Heroku "+prod+" — verified · release v2 · watching logs") {
 		t.Errorf("after the restart:\n%s", text)
 	}
 	if n := h.World.Heroku.Count("PATCH /apps/{app}/config-vars", true); n != 2 {

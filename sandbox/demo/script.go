@@ -198,15 +198,21 @@ func (d *Script) Play() error {
 	}
 	// raxx-console-prod has a release phase: Heroku's release for the new
 	// config var stays pending a moment, and verify waits for it.
-	h.World.Heroku.SetReleasePhase("raxx-console-prod", sandbox.ReleasePhase{Delay: 1500 * time.Millisecond})
-	d.person(Bob, "presses Approve (and confirms the dialog)")
+	h.World.Heroku.SetReleasePhase("raxx-console-prod", sandbox.ReleasePhase{Delay: time.Second})
+	d.person(Bob, "presses Approve (and confirms); ⏳ verify waits for raxx-console-prod's release v2")
 	if err := h.Click(Bob, card.Message, handlers.LabelApprove); err != nil {
 		return err
 	}
-	if _, err = d.showCard("r1", "Verifying"); err != nil {
+	if err := WaitFor("the release wait on the card", func() bool {
+		m, _ := h.Card("r1")
+		return strings.Contains(CardText(m), "raxx-console-prod — written · releasing · release v2 pending")
+	}); err != nil {
 		return err
 	}
-	d.say("", "\n⏳ Heroku runs raxx-console-prod's release phase: rotabot waits for the release and the restart before verifying")
+	h.World.Heroku.SetReleasePhase("raxx-console-prod", sandbox.ReleasePhase{})
+	if err := h.logsWatched("r1"); err != nil {
+		return err
+	}
 	if card, err = d.showCard("r1", "Waiting for revoke"); err != nil {
 		return err
 	}
@@ -269,6 +275,9 @@ func (d *Script) Play() error {
 	}
 	d.person(Bob, "approves")
 	if err := h.Click(Bob, card.Message, handlers.LabelApprove); err != nil {
+		return err
+	}
+	if err := h.logsWatched("r2"); err != nil {
 		return err
 	}
 	if card, err = d.showCard("r2", "Waiting for revoke"); err != nil {
@@ -388,6 +397,15 @@ func confirmOf(m sandbox.Message, label string) string {
 }
 
 type cardMsg struct{ sandbox.Message }
+
+// logsWatched waits until run id's card shows both apps' logs read (a card
+// shown before would change by that alone).
+func (h *Harness) logsWatched(id string) error {
+	return WaitFor("the logs of "+id+"'s apps to be watched", func() bool {
+		m, _ := h.Card(id)
+		return strings.Count(CardText(m), "watching logs · ") == 2 && strings.Count(CardText(m), " left · clean") == 2
+	})
+}
 
 func ackText(raw json.RawMessage) string {
 	var a struct {
