@@ -188,13 +188,18 @@ func benchPropagate(r *report, bin, dir string, apps int, latency time.Duration)
 	if err != nil {
 		return err
 	}
-	var patches, reads, limited int
-	for _, q := range h.Requests() {
+	var patches, reads, restarts, sessions, limited int
+	reqs := h.Requests()
+	for _, q := range reqs {
 		switch q.Route {
 		case "PATCH /apps/{app}/config-vars":
 			patches++
 		case "GET /apps/{app}/config-vars":
 			reads++
+		case "GET /apps/{app}/releases", "GET /apps/{app}/releases/{release}", "GET /apps/{app}/dynos":
+			restarts++
+		case "POST /apps/{app}/log-sessions":
+			sessions++
 		}
 		if q.Status == http.StatusTooManyRequests {
 			limited++
@@ -222,11 +227,11 @@ func benchPropagate(r *report, bin, dir string, apps int, latency time.Duration)
 		target, ratio = "≤ 1.25", float64(prop)/float64(latency)/1.25
 	}
 	r.add(label, fmt.Sprintf("%.2f (%s)", float64(prop)/float64(latency), msText(prop)), target, ratio,
-		fmt.Sprintf("verify %s; Heroku: %d requests (%d PATCH, %d GET config-vars), %d answered 429, RateLimit-Remaining %s of 4500 after",
-			msText(ver), patches+reads, patches, reads, limited, remaining))
+		fmt.Sprintf("verify %s (with the wait for each app's release and restart); Heroku: %d requests (%d PATCH, %d GET config-vars, %d release and dyno reads, %d log sessions), %d answered 429, RateLimit-Remaining %s of 4500 after",
+			msText(ver), len(reqs), patches, reads, restarts, sessions, limited, remaining))
 	if apps > 20 {
 		r.add(fmt.Sprintf("Heroku rate limit respected at %d apps", apps),
-			fmt.Sprintf("%d requests, %d answered 429, RateLimit-Remaining %s", patches+reads, limited, remaining),
+			fmt.Sprintf("%d requests, %d answered 429, RateLimit-Remaining %s", len(reqs), limited, remaining),
 			"no 429", boolRatio(limited == 0), "")
 	}
 	return nil

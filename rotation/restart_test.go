@@ -21,6 +21,7 @@ type fakeApp struct {
 	// many looks at the dynos they take to come up after it succeeds.
 	pendingLooks, bootLooks int
 	failNext, crash         bool
+	noRelease               bool // a write makes no release (the value was there)
 	looks, bootLeft         int
 }
 
@@ -65,7 +66,7 @@ func (f *fakeHeroku) released(app string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a := f.apps[app]
-	if a == nil {
+	if a == nil || a.noRelease {
 		return
 	}
 	v := a.releases[len(a.releases)-1].Version + 1
@@ -378,6 +379,32 @@ func TestScaledToZeroHasNothingToRestart(t *testing.T) {
 	defer w.notes.mu.Unlock()
 	if !strings.Contains(strings.Join(w.notes.notes, "\n"), "Heroku raxx-console-staging is scaled to zero: release v2 has nothing to restart") {
 		t.Errorf("nobody was told staging has no dynos:\n%s", strings.Join(w.notes.notes, "\n"))
+	}
+}
+
+func TestWriteThatMakesNoRelease(t *testing.T) {
+	w := newWorld(t)
+	c := &clock{now: t0}
+	f := newFakeHeroku(c.Now, "raxx-console-prod", "raxx-console-staging")
+	f.apps["raxx-console-staging"].noRelease = true
+	w.restarting(f, c)
+	ctx := context.Background()
+	r := w.toApproval(ctx)
+	ok(t)(w.eng.Approve(ctx, r.ID, "U0BOB"))
+	r = ok(t)(w.eng.Advance(ctx, r.ID))
+	wantState(t, r, rotation.StateWaitingRevoke)
+	d := dest(t, r, "raxx-console-staging")
+	if d.Restart.Release != 1 || !d.Restart.NoRelease || d.Restart.Phase != rotation.RestartUp {
+		t.Fatalf("staging: %+v", d.Restart)
+	}
+	// It looked for about noReleaseGrace, not the whole bound.
+	if waited := c.Now().Sub(t0); waited < 10*time.Second || waited > time.Minute {
+		t.Errorf("waited %s for a release that never came", waited)
+	}
+	w.notes.mu.Lock()
+	defer w.notes.mu.Unlock()
+	if !strings.Contains(strings.Join(w.notes.notes, "\n"), "Heroku raxx-console-staging held the value already: the write made no new release, and release v1 runs it") {
+		t.Errorf("notes:\n%s", strings.Join(w.notes.notes, "\n"))
 	}
 }
 

@@ -16,12 +16,17 @@ import (
 // before any check, each wait bounded by the routing matrix, and then starts the
 // app's log watch.
 
-// releaseBefore reads target's newest release before a write, when d's kind
-// restarts; nil otherwise.
+// releaseBefore is the Restart a write on d starts from: the newest release
+// known before it — noted at the store step, or the release of the write before
+// (a retry) — or read now when neither is known. nil when d's kind does not
+// restart.
 func (e *Engine) releaseBefore(ctx context.Context, d Destination) (*Restart, error) {
 	rel, ok := e.Releasers[d.Kind]
 	if !ok {
 		return nil, nil
+	}
+	if d.Restart != nil {
+		return &Restart{Before: max(d.Restart.Before, d.Restart.Release), Phase: RestartReleasing}, nil
 	}
 	latest, err := rel.LatestRelease(ctx, d.Target)
 	if err != nil {
@@ -30,22 +35,45 @@ func (e *Engine) releaseBefore(ctx context.Context, d Destination) (*Restart, er
 	return &Restart{Before: latest.Version, Phase: RestartReleasing}, nil
 }
 
-// releaseAfter finds the release the write made: the newest one, if newer than
-// before's. When it is not there yet, verify looks again.
-func (e *Engine) releaseAfter(ctx context.Context, d Destination, rs *Restart) {
-	if rs == nil {
-		return
+// releasesBefore reads, in parallel, the newest release of every destination
+// that restarts and has none noted yet; the channel gets them by destination
+// once all have answered. One that cannot be read is left out (propagate reads
+// it before its write).
+func (e *Engine) releasesBefore(ctx context.Context, r *Run) <-chan map[int]int {
+	out := make(chan map[int]int, 1)
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+		vs = map[int]int{}
+	)
+	for i, d := range r.Destinations {
+		rel, ok := e.Releasers[d.Kind]
+		if !ok || d.Restart != nil || d.State != DestPending {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := e.callCtx(ctx)
+			defer cancel()
+			if latest, err := rel.LatestRelease(cctx, d.Target); err == nil {
+				mu.Lock()
+				vs[i] = latest.Version
+				mu.Unlock()
+			}
+		}()
 	}
-	rs.Since = e.now()
-	latest, err := e.Releasers[d.Kind].LatestRelease(ctx, d.Target)
-	if err != nil || latest.Version <= rs.Before {
-		return
-	}
-	rs.Release, rs.Created = latest.Version, latest.Created
-	if latest.Status == ReleaseSucceeded {
-		rs.Phase = RestartRestarting
-	}
+	go func() {
+		wg.Wait()
+		out <- vs
+	}()
+	return out
 }
+
+// noReleaseGrace is how long after a write verify looks for the release it made
+// before it takes the write to have made none (a value the app already held):
+// Heroku makes the release before it answers the write.
+const noReleaseGrace = 10 * time.Second
 
 // errDrained ends a wait when the process stops: nothing is recorded, and the
 // wait resumes at the next start.
@@ -158,12 +186,19 @@ func (e *Engine) awaitRestart(ctx context.Context, r *Run, i int, d Destination)
 // lookRestart reads where rs's release and restart stand now.
 func (e *Engine) lookRestart(ctx context.Context, rel Releaser, target string, rs *Restart) error {
 	if rs.Release == 0 {
+		// The release the write made: the newest one, newer than the one
+		// before the write (Range: version ..; max=1, order=desc).
 		latest, err := rel.LatestRelease(ctx, target)
 		if err != nil {
 			return err
 		}
 		if latest.Version <= rs.Before {
-			return nil // not there yet
+			if e.now().Sub(rs.Since) < noReleaseGrace {
+				return nil // not there yet
+			}
+			// None: the app held the value already, and its newest
+			// release runs it.
+			rs.NoRelease = true
 		}
 		rs.Release, rs.Created = latest.Version, latest.Created
 	}
@@ -238,6 +273,9 @@ func (e *Engine) recordRestart(ctx context.Context, r *Run, i int, rs Restart) {
 	switch rs.Phase {
 	case RestartUp:
 		note = fmt.Sprintf("%s runs release v%d", r.Destinations[i].Label(), rs.Release)
+		if rs.NoRelease {
+			note = fmt.Sprintf("%s held the value already: the write made no new release, and release v%d runs it", r.Destinations[i].Label(), rs.Release)
+		}
 	case RestartNoDynos:
 		note = fmt.Sprintf("%s is scaled to zero: release v%d has nothing to restart", r.Destinations[i].Label(), rs.Release)
 	}

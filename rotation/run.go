@@ -261,12 +261,14 @@ type Restart struct {
 	// Before is the target's newest release before the write; the write's own
 	// release is the newest one after it.
 	Before int `json:"before"`
-	// Release is the version the write made (0 until found).
+	// Release is the version the write made (0 until found), or the newest
+	// one when the write made none (NoRelease: the app held the value already).
 	Release int `json:"release,omitempty"`
 	// Created is when the platform made the release (its clock): the log watch
 	// reads lines from then on.
-	Created time.Time `json:"created,omitzero"`
-	Phase   string    `json:"phase"`
+	Created   time.Time `json:"created,omitzero"`
+	NoRelease bool      `json:"no_release,omitempty"`
+	Phase     string    `json:"phase"`
 	// Up and Dynos count the dynos up on the release and those that serve the
 	// target, at the last look.
 	Up    int `json:"up,omitempty"`

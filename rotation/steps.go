@@ -113,6 +113,9 @@ func (e *Engine) store(ctx context.Context, r *Run) (*Run, error) {
 	r = e.announceStep(ctx, r, StepStore)
 	cur, pend := e.refs(r)
 	version := 0
+	// Meanwhile, each Heroku app's newest release: the one each write makes
+	// will be newer, so verify can tell it (read here, off the writes' path).
+	befores := e.releasesBefore(ctx, r)
 	err := e.withUnavailable(ctx, r, "Infisical unavailable", func(cctx context.Context) error {
 		now, err := e.Vault.Read(cctx, cur)
 		if err != nil {
@@ -140,11 +143,15 @@ func (e *Engine) store(ctx context.Context, r *Run) (*Run, error) {
 		}
 		return e.Vault.Delete(cctx, pend)
 	})
+	before := <-befores
 	if err != nil {
 		return e.fail(ctx, r, EvStoreFail, StepStore, err)
 	}
 	nr, err := e.transition(ctx, r.ID, EvStored, func(x *Run) error {
 		now := e.now()
+		for i, v := range before {
+			x.Destinations[i].Restart = &Restart{Before: v, Phase: RestartReleasing}
+		}
 		x.NewVaultVersion = version
 		x.Notice, x.RetryAt = "", time.Time{}
 		x.stepEnd(StepStore, StepDone, "", fmt.Sprintf("Infisical %s%s is now version %d (was %d)", cur.Path, cur.Key, version, r.VaultVersionBefore), now)
@@ -362,8 +369,9 @@ func (e *Engine) propagate(ctx context.Context, r *Run) (*Run, error) {
 			if !ok {
 				return "", nil, Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
 			}
-			// A target that restarts: note its newest release first, so the
-			// one this write makes can be told from those before.
+			// A target that restarts: the release this write makes is newer
+			// than the newest one before it (noted at the store step, or by
+			// the write before this one; read now when neither is known).
 			rs, err := e.releaseBefore(cctx, d)
 			if err != nil {
 				return "", nil, err
@@ -371,7 +379,9 @@ func (e *Engine) propagate(ctx context.Context, r *Run) (*Run, error) {
 			if err := c.Set(cctx, d.Target, d.VarName(r.Secret), value); err != nil {
 				return "", nil, err
 			}
-			e.releaseAfter(cctx, d, rs)
+			if rs != nil {
+				rs.Since = e.now()
+			}
 			return DestEvWritten, rs, nil
 		})
 	r, stop, err := e.settle(ctx, r, errs, EvPropagateFail, StepPropagate, "Retry sets only the failed ones")
