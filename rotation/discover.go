@@ -92,8 +92,9 @@ const (
 	// DefaultScanParallel is how many configs a scan reads at once: 200 apps at
 	// 200 ms a request take about 4 s.
 	DefaultScanParallel = 10
-	// verifyScanLimit bounds the scan for the old token that ends verify: a
-	// rate-limited scan reports what it covered rather than hold the run.
+	// verifyScanLimit bounds the scan for the old token that ends verify (and a
+	// dry run's): a rate-limited scan reports what it covered rather than hold
+	// the run.
 	verifyScanLimit = 2 * time.Minute
 )
 

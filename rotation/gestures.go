@@ -382,7 +382,9 @@ func (e *Engine) DryRun(ctx context.Context, secret string, o Overrides) (DryRun
 		out.Problem = "current value: " + ErrorMessage(err)
 		return out, nil
 	}
-	out.Unknown = e.discover(ctx, cur.Value.Digest(), heldBy(secret, p.Destinations))
+	sctx, stop := context.WithTimeout(ctx, verifyScanLimit) // a dry run says what it covered rather than wait on a slowed scan
+	out.Unknown = e.discover(sctx, cur.Value.Digest(), heldBy(secret, p.Destinations))
+	stop()
 	info, err := e.Checker.Check(cctx, cur.Value)
 	if err != nil {
 		out.Problem = "current token: " + ErrorMessage(err)
