@@ -266,3 +266,26 @@ func TestHerokuReleaseWaitSurvivesARestart(t *testing.T) {
 	h.World.Heroku.InjectLog(staging, "app[worker.1]", "Octokit::Unauthorized: 401 - Bad credentials")
 	h.mustCard(t, "r1", "Failed")
 }
+
+// A log session Heroku will not open is a warning on the card, not a failure:
+// the run waits for revoke as usual, and revoking completes it.
+func TestHerokuLogSessionRefusedIsAWarning(t *testing.T) {
+	h := startBotHeroku(t, "30s", "30s")
+	h.World.Heroku.FailPath("/apps/"+staging+"/log-sessions", &sandbox.Fault{Status: 503})
+	card := h.toApproval(t, "r1")
+	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
+	h.mustCard(t, "r1", "Waiting for revoke")
+	h.waitCardText(t, "r1", "Heroku "+staging+" — verified · release v2 · watching logs · ")
+	text := h.waitCardText(t, "r1", "⚠️ Heroku is unavailable for app "+staging+" (503): retry later (retrying)")
+	if !strings.Contains(text, "Heroku "+prod+" — verified · release v2 · watching logs · ") {
+		t.Errorf("prod's watch:\n%s", text)
+	}
+	if !strings.Contains(h.World.Slack.AllText(), "⚠️ Could not watch the log of Heroku "+staging+": Heroku is unavailable for app "+staging+" (503): retry later (retrying; this does not fail the run)") {
+		t.Error("the thread was not told")
+	}
+	h.World.GitHub.Revoke(h.OldToken)
+	card, _ = h.Card("r1")
+	must(t, h.Click(demo.Alice, card, handlers.LabelRevokeManual))
+	h.mustCard(t, "r1", "Completed")
+	h.World.Heroku.FailPath("/apps/"+staging+"/log-sessions", nil)
+}
