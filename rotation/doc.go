@@ -1,10 +1,12 @@
 // Package rotation is rotabot's domain: a rotation Run, its steps and destinations,
 // the one table of allowed state transitions, the Plan of what a run would touch,
-// and the Engine that walks the team's SOP step by step.
+// and the Engine that walks the team's SOP step by step; the scan that finds
+// where a value is held (discover.go) and the drift check and its repair
+// (drift.go), which look at the same destinations between runs.
 //
 // It declares the small interfaces it needs from the outside world (Vault,
 // TokenChecker, Consumer, Revoker, HTTPChecker, Notifier, ExpiryNotifier, Store, in
-// ports.go) and is given implementations by the command (cmd/rotabot); calls go
+// ports.go; ConfigScanner, WriteDater, DriftNotifier beside what uses them) and is given implementations by the command (cmd/rotabot); calls go
 // one way, from the engine out: a notifier returns where it posted a run's card
 // and the engine records it. It must not know about Slack, GitHub, Infisical, Heroku or bbolt: it
 // imports no SDK and no other package of this module. A token value only ever

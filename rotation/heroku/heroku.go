@@ -1,13 +1,16 @@
 // Package heroku is the rotation.Consumer that sets a secret as a config var on
 // Heroku apps and reads it back to verify, through heroku-go (the Platform API v3);
 // the rotation.Releaser that follows the release each write makes and the dynos'
-// restart onto it; and the rotation.LogTailer that reads an app's log stream.
+// restart onto it; the rotation.LogTailer that reads an app's log stream; and the
+// rotation.ConfigScanner (Scanner) that lists every app the key sees and hashes
+// each config value as it is decoded, paced by the rate limit it has seen.
 // It turns every Heroku answer into a *rotation.Error a person can act on, bounds
 // its own retries, and never logs, keeps or returns a config value: neither the one
 // it writes nor the rest of the app's config, which Heroku sends back in full on
 // every update. A log session's URL is used once and kept nowhere, and the stream
 // is read without a credential. It must not know about Slack, GitHub, Infisical or
-// the store; it knows one app, one var name and one value at a time.
+// the store; it knows one app, one var name and one value at a time, and a scan
+// hands out names and digests only.
 package heroku
 
 import (
