@@ -1,4 +1,4 @@
-// Command bench measures rotabot against its performance targets (issue 8): the
+// Command bench measures rotabot against its performance targets: the
 // real `rotabot serve` binary, built into a temporary folder, runs as a
 // subprocess against the sandbox stand-ins of Slack, GitHub, Infisical and
 // Heroku started in this process, so its CPU time and memory are its own and

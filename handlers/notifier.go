@@ -202,7 +202,7 @@ func (n *Notifier) AskOperator(ctx context.Context, r *rotation.Run, op string, 
 	return nil
 }
 
-// AuditText is the audit post (SPEC §9): its first line is the action.
+// AuditText is the audit post its first line is the action.
 func AuditText(e rotation.AuditEntry) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", e.Action)

@@ -66,7 +66,7 @@ type Consumers struct {
 	ShellRCOperators []string
 }
 
-// VerifyCheck is an HTTP GET made after propagation (SPEC §9 "verify: entries").
+// VerifyCheck is an HTTP GET made after propagation.
 type VerifyCheck struct {
 	Name         string
 	URL          string

@@ -74,7 +74,7 @@ func daysText(n int) string {
 }
 
 // Sentence is what the reminder says of the token, without the secret's name:
-// "expires in 2 days, on 2026-12-01 10:00 UTC" (SPEC §9).
+// "expires in 2 days, on 2026-12-01 10:00 UTC".
 func (r Reminder) Sentence() string {
 	switch r.Kind {
 	case ReminderDue:
@@ -131,8 +131,8 @@ type ReminderLoopConfig struct {
 }
 
 // ReminderLoop is the background loop that keeps every configured secret's expiry
-// known and reminds its owners and the ops channel in time (SPEC §3, §9). Build
-// it with NewReminderLoop.
+// known and reminds its owners and the ops channel in time. Build it with
+// NewReminderLoop.
 //
 // At start-up and every Interval it reads each secret's current value from the
 // vault and asks GitHub about it (Reconcile), so expiry is known for secrets never

@@ -111,7 +111,7 @@ type Run struct {
 	// DigestKey is the run's own random HMAC key (hex), made when the run starts.
 	DigestKey string `json:"digest_key,omitempty"`
 	// VaultVersionBefore is the vault version that was current before the run
-	// (SPEC §9 Rollback reads the old value with it).
+	// (rollback reads the old value with it).
 	VaultVersionBefore int `json:"vault_version_before,omitempty"`
 	// NewVaultVersion is the version the store step wrote.
 	NewVaultVersion int `json:"new_vault_version,omitempty"`

@@ -219,7 +219,7 @@ func (s State) Step() StepName {
 	return StepRollback
 }
 
-// Word is the one status word people see for a state (SPEC §9).
+// Word is the one status word people see for a state.
 func (s State) Word() string {
 	switch s {
 	case StatePrechecking:

@@ -50,7 +50,7 @@ func NewWorld() *World {
 	return w
 }
 
-// Env is the environment that points rotabot at the stand-ins (SPEC §5).
+// Env is the environment that points rotabot at the stand-ins.
 func (w *World) Env() map[string]string {
 	return map[string]string{
 		"SLACK_APP_TOKEN":         w.AppToken,

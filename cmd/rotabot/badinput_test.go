@@ -9,7 +9,7 @@ import (
 	"github.com/raxx-app/rotabot/handlers"
 )
 
-// The bad-input table (issue 6): every case through the real bot, each with the
+// The bad-input table: every case through the real bot, each with the
 // exact message it gets and proof that nothing changed.
 //
 // Decision: a token with a trailing newline or surrounding spaces is trimmed and

@@ -16,7 +16,7 @@ import (
 	"github.com/raxx-app/rotabot/store/bbolt"
 )
 
-// BenchmarkPropagate20Apps200ms measures what issue 3 asks to show: the wall time
+// BenchmarkPropagate20Apps200ms measures the propagation target: the wall time
 // of the propagate step of a real rotation.Engine (a CLI run, as `rotabot rotate`
 // makes) whose destinations are Heroku apps on the stand-in, each request delayed
 // by 200 ms, through the real adapter. The engine sets every app at once, so the

@@ -65,7 +65,7 @@ func setup(t *testing.T, key string) fixture {
 	return fixture{h: h, c: c, logs: logs}
 }
 
-// noLeak fails if text holds any 8 characters in a row of a value (SPEC §9 "Leaks").
+// noLeak fails if text holds any 8 characters in a row of a value (what counts as a leak).
 func noLeak(t *testing.T, where, text string) {
 	t.Helper()
 	for _, v := range []string{newToken, oldToken, other} {

@@ -90,8 +90,8 @@ var publicPrefixes = []string{
 	"gho_", "ghu_", "ghs_", "ghr_", "xoxb-", "xoxp-", "xapp-", "xoxe-",
 }
 
-// NoLeak fails t if text holds any 8 characters in a row of any of tokens (SPEC §9
-// "Leaks"). A window lying wholly inside a token's public prefix (github_pat_,
+// NoLeak fails t if text holds any 8 characters in a row of any of tokens (what
+// counts as a leak). A window lying wholly inside a token's public prefix (github_pat_,
 // ghp_, xoxb-, …) is not counted: a message may name the kind of token. Tokens
 // shorter than 8 characters must not appear whole.
 func NoLeak(t testing.TB, text string, tokens ...string) {

@@ -136,7 +136,7 @@ func firstLines(s string, n int) string {
 	return strings.Join(lines, "\n      ")
 }
 
-// play is the scripted session of SPEC §8.
+// play is the scripted session: a whole rotation, then a rolled-back one.
 func (d *Script) Play() error {
 	h := d.H
 	s := h.World.Slack
