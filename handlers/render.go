@@ -378,8 +378,12 @@ func Card(r *rotation.Run, plan *rotation.Plan) []slack.Block {
 	}
 	switch r.State {
 	case rotation.StateWaitingRevoke:
+		settings := r.TokenKind.SettingsURL("")
+		if plan != nil && plan.SettingsURL != "" {
+			settings = plan.SettingsURL
+		}
 		blocks = append(blocks, slack.NewContextBlock("revoke", txt("Revoke the old token: press *"+LabelRevokeAPI+"*, or delete it at "+
-			r.TokenKind.SettingsURL()+" and press *"+LabelRevokeManual+"*. Until then rollback is possible.")))
+			settings+" and press *"+LabelRevokeManual+"*. Until then rollback is possible.")))
 	case rotation.StateCompleted:
 		blocks = append(blocks, slack.NewContextBlock("over", txt("The old token is revoked: rollback is impossible. If the new token misbehaves, start a new run with `/rotate "+r.Secret+"` and a brand-new token.")))
 	case rotation.StateAbandoned:

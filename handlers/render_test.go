@@ -141,3 +141,25 @@ func TestExpiryRowsSoonestFirst(t *testing.T) {
 		t.Errorf("line: %s", got)
 	}
 }
+
+// On a GitHub Enterprise Server the card sends people to their own GitHub's token
+// pages, not github.com's: the new-token link and the revoke line follow the
+// matrix's GitHubWeb (the command sets it from GITHUB_API_URL).
+func TestCardLinksToTheConfiguredGitHub(t *testing.T) {
+	m := &rotation.Matrix{GitHubWeb: "https://ghe.raxx.app", Vault: rotation.VaultSettings{Environment: "prod", Path: "/x/"},
+		Secrets: map[string]*rotation.SecretConfig{"TOK": {Kind: rotation.Classic, Scopes: []string{"repo"}, ExpiresInDays: 90,
+			Consumers: rotation.Consumers{HerokuApps: []string{"app-one"}}}}}
+	plan, err := m.Plan("TOK", rotation.Overrides{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rotation.Run{ID: "r1", Secret: "TOK", TokenKind: rotation.Classic, State: rotation.StateWaitingRevoke}
+	text := BlocksText(Card(r, &plan))
+	if !strings.Contains(text, "https://ghe.raxx.app/settings/tokens and press") {
+		t.Errorf("the revoke line does not link the Enterprise Server's token page:\n%s", text)
+	}
+	r.State = rotation.StateWaitingToken
+	if text := BlocksText(Card(r, &plan)); !strings.Contains(text, "https://ghe.raxx.app/settings/tokens/new?") || strings.Contains(text, "github.com/settings") {
+		t.Errorf("the new-token link is not on the Enterprise Server:\n%s", text)
+	}
+}

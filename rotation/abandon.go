@@ -170,7 +170,7 @@ func (e *Engine) Leaves(r *Run) []string {
 	}
 
 	// The tokens.
-	settings := r.TokenKind.SettingsURL()
+	settings := r.TokenKind.SettingsURL(e.Matrix.GitHubWeb)
 	switch {
 	case r.RevokeSent:
 		out = append(out, fmt.Sprintf("The old token (%s) was sent to GitHub's revoke endpoint: it is dead or dying", orUnknownFP(r.OldFingerprint)))

@@ -15,6 +15,10 @@ type Matrix struct {
 	Reminders    Reminders
 	Vault        VaultSettings
 	Heroku       HerokuSettings
+	// GitHubWeb is the web address of the GitHub the tokens live on, for the
+	// pages people open (GitHubWeb when ""): the command sets it from
+	// GITHUB_API_URL, so an Enterprise Server's people are sent to their own.
+	GitHubWeb string
 	// Secrets by name.
 	Secrets map[string]*SecretConfig
 }

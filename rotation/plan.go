@@ -34,6 +34,9 @@ type Plan struct {
 	TokenName string
 	// NewTokenURL is GitHub's page to create the token, prefilled where GitHub allows.
 	NewTokenURL string
+	// SettingsURL is GitHub's page listing tokens of the plan's kind, where the
+	// old one is deleted or revoked.
+	SettingsURL string
 	// Warnings for people (classic tokens: migrate to fine-grained).
 	Warnings []string
 }
@@ -61,6 +64,7 @@ func (m *Matrix) Plan(secret string, o Overrides, now time.Time) (Plan, error) {
 		p.ExpiresInDays = DefaultExpiresInDays
 	}
 	p.Destinations = destinations(sc, o)
+	p.SettingsURL = p.Kind.SettingsURL(m.GitHubWeb)
 	p.NewTokenURL = newTokenURL(p)
 	if sc.Kind == Classic {
 		p.Warnings = append(p.Warnings, MigrateWarning)
@@ -106,7 +110,7 @@ func newTokenURL(p Plan) string {
 		if len(p.Scopes) > 0 {
 			q.Set("scopes", strings.Join(p.Scopes, ","))
 		}
-		return Classic.SettingsURL() + "/new?" + q.Encode()
+		return p.SettingsURL + "/new?" + q.Encode()
 	}
 	q.Set("name", p.TokenName)
 	q.Set("description", "rotabot: "+p.Secret)
@@ -117,7 +121,7 @@ func newTokenURL(p Plan) string {
 	for k, v := range p.Permissions {
 		q.Set(k, v)
 	}
-	return FineGrained.SettingsURL() + "/new?" + q.Encode()
+	return p.SettingsURL + "/new?" + q.Encode()
 }
 
 // Lines renders the plan as plain text lines, for the CLI and dry-run answers.

@@ -63,13 +63,20 @@ const (
 	Classic     TokenKind = "classic"
 )
 
-// SettingsURL is the GitHub page that lists tokens of kind k, where one is
-// deleted (classic) or revoked (fine-grained); its "/new" is where one is made.
-func (k TokenKind) SettingsURL() string {
-	if k == Classic {
-		return "https://github.com/settings/tokens"
+// GitHubWeb is github.com's web address, where tokens of github.com live.
+const GitHubWeb = "https://github.com"
+
+// SettingsURL is the page of the GitHub at web (GitHubWeb when "") that lists
+// tokens of kind k, where one is deleted (classic) or revoked (fine-grained); its
+// "/new" is where one is made.
+func (k TokenKind) SettingsURL(web string) string {
+	if web = strings.TrimRight(web, "/"); web == "" {
+		web = GitHubWeb
 	}
-	return "https://github.com/settings/personal-access-tokens"
+	if k == Classic {
+		return web + "/settings/tokens"
+	}
+	return web + "/settings/personal-access-tokens"
 }
 
 // Token prefixes GitHub uses, and the ones people paste by mistake.

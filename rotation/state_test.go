@@ -164,16 +164,20 @@ func TestRunCanIsTheTable(t *testing.T) {
 }
 
 // One home for GitHub's token pages: the card, the revoke notice, the CLI's
-// SUMMARY and the new-token link all read TokenKind.SettingsURL.
+// SUMMARY and the new-token link all read TokenKind.SettingsURL, on the GitHub
+// the matrix's GitHubWeb names.
 func TestSettingsURL(t *testing.T) {
 	for kind, want := range map[TokenKind]string{
 		Classic:     "https://github.com/settings/tokens",
 		FineGrained: "https://github.com/settings/personal-access-tokens",
 	} {
-		if got := kind.SettingsURL(); got != want {
+		if got := kind.SettingsURL(""); got != want {
 			t.Errorf("%s: %s, want %s", kind, got, want)
 		}
-		p := Plan{Kind: kind, TokenName: "X-2026-01-01", ExpiresInDays: 90}
+		if got, ghes := kind.SettingsURL("https://ghe.raxx.app/"), strings.Replace(want, "https://github.com", "https://ghe.raxx.app", 1); got != ghes {
+			t.Errorf("%s on an Enterprise Server: %s, want %s", kind, got, ghes)
+		}
+		p := Plan{Kind: kind, TokenName: "X-2026-01-01", ExpiresInDays: 90, SettingsURL: kind.SettingsURL("")}
 		if got := newTokenURL(p); !strings.HasPrefix(got, want+"/new?") {
 			t.Errorf("%s: new-token link %s, want it under %s/new", kind, got, want)
 		}

@@ -169,7 +169,6 @@ func (c *cli) dryRun(ctx context.Context, eng *rotation.Engine, env config.Env, 
 		}
 	}
 	plan.Destinations = cliDestinations(plan.Destinations)
-	plan.NewTokenURL = onHost(plan.NewTokenURL, env.GitHubWebURL())
 	fmt.Fprintln(c.stdout, "DRY RUN — nothing is written.")
 	for _, l := range plan.Lines() {
 		fmt.Fprintln(c.stdout, plainText(l))
@@ -249,7 +248,7 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.E
 		fmt.Fprintln(w, "  2. Do not revoke the old token until every destination is OK.")
 		return
 	}
-	settings := onHost(r.TokenKind.SettingsURL(), env.GitHubWebURL())
+	settings := r.TokenKind.SettingsURL(env.GitHubWebURL())
 	how := "Revoke"
 	if r.TokenKind == rotation.Classic {
 		how = "Delete"
@@ -285,14 +284,6 @@ func orUnknown(s string) string {
 		return "the same GitHub account"
 	}
 	return "login " + s
-}
-
-// onHost moves a github.com web URL to the configured GitHub's web host.
-func onHost(u, web string) string {
-	if rest, ok := strings.CutPrefix(u, "https://github.com"); ok {
-		return web + rest
-	}
-	return u
 }
 
 var (

@@ -74,6 +74,9 @@ func (c *cli) loadSetup(o configOption) (setup, []string) {
 	for _, p := range mprobs {
 		problems = append(problems, p.String())
 	}
+	if m != nil {
+		m.GitHubWeb = env.GitHubWebURL()
+	}
 	su.m = m
 	return su, problems
 }
