@@ -1,5 +1,5 @@
 # Sourced by .ci/run: makes headless Chromium available to the browser tests of
-# `rotabot demo -web` (cmd/rotabot/web_test.go), from Debian's packages when it
+# `rotabot demo --web` (cmd/rotabot/web_test.go), from Debian's packages when it
 # is missing, with the colour emoji font the page's cards use.
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }

@@ -37,15 +37,16 @@ type bot struct {
 	err  error
 }
 
-// startBot starts `rotabot serve` with exactly env (plus PATH, HOME and TMPDIR),
-// its output going to logPath.
+// startBot starts `rotabot serve` with exactly env (plus PATH, HOME, TMPDIR and
+// GODEBUG, so `GODEBUG=gctrace=1 go run ./bench --keep` traces the bot's garbage
+// collector into its log), its output going to logPath.
 func startBot(bin string, env map[string]string, logPath string) (*bot, error) {
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "serve")
-	for _, k := range []string{"PATH", "HOME", "TMPDIR"} {
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GODEBUG"} {
 		if v, ok := os.LookupEnv(k); ok {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}

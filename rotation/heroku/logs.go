@@ -102,7 +102,7 @@ func (c *Consumer) readLogs(ctx context.Context, app, session string, opened fun
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	events := mt == "text/event-stream"
 	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	sc.Buffer(make([]byte, 0, 4*1024), 1024*1024)
 	for sc.Scan() {
 		line := sc.Text()
 		if events {
