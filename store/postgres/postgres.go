@@ -278,9 +278,9 @@ func decodeRun(raw []byte, id string) (*rotation.Run, error) {
 }
 
 // openRun returns the secret's open run, or nil.
-func (s *Store) openRun(ctx context.Context, secret string) (*rotation.Run, error) {
+func (s *Store) openRun(ctx context.Context, q pgx.Tx, secret string) (*rotation.Run, error) {
 	var raw []byte
-	err := s.pool.QueryRow(ctx, `SELECT run FROM runs WHERE secret = $1 AND is_open`, secret).Scan(&raw)
+	err := q.QueryRow(ctx, `SELECT run FROM runs WHERE secret = $1 AND is_open`, secret).Scan(&raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -296,41 +296,51 @@ func busy(secret string, open *rotation.Run) error {
 
 // CreateRun gives run an id and stores it. A secret with an open run gets an
 // ECONFLICT error together with that open run. Two processes creating a run of
-// one secret at once: the unique index lets one insert, the other finds its run.
+// one secret at once take turns on a transaction lock of the secret's own: the
+// second finds the first's run, and no run number is used up by the one that
+// loses (ids stay r1, r2, r3 … as people see them). The unique index on open runs
+// stays the guarantee.
 func (s *Store) CreateRun(ctx context.Context, run *rotation.Run) (*rotation.Run, error) {
-	for try := 0; try < 5; try++ {
-		// Look first, so a busy secret does not use up a run number.
-		open, err := s.openRun(ctx, run.Secret)
-		if err != nil {
-			return nil, err
-		}
-		if open != nil {
-			return open, busy(run.Secret, open)
-		}
-		var n int64
-		if err := s.pool.QueryRow(ctx, `SELECT nextval('run_numbers')`).Scan(&n); err != nil {
-			return nil, s.fail(err, "numbering a run")
-		}
-		r := *run
-		r.ID = runID(n)
-		body, err := json.Marshal(&r)
-		if err != nil {
-			return nil, rotation.Wrap(rotation.EINTERNAL, err, "run of %s cannot be stored", run.Secret)
-		}
-		tag, err := s.pool.Exec(ctx, `
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, s.fail(err, "starting to store a run of "+run.Secret)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('rotabot.create_run:' || $1, 0))`, run.Secret); err != nil {
+		return nil, s.fail(err, "locking the secret "+run.Secret)
+	}
+	open, err := s.openRun(ctx, tx, run.Secret)
+	if err != nil {
+		return nil, err
+	}
+	if open != nil {
+		return open, busy(run.Secret, open)
+	}
+	var n int64
+	if err := tx.QueryRow(ctx, `SELECT nextval('run_numbers')`).Scan(&n); err != nil {
+		return nil, s.fail(err, "numbering a run")
+	}
+	r := *run
+	r.ID = runID(n)
+	body, err := json.Marshal(&r)
+	if err != nil {
+		return nil, rotation.Wrap(rotation.EINTERNAL, err, "run of %s cannot be stored", run.Secret)
+	}
+	tag, err := tx.Exec(ctx, `
 INSERT INTO runs (id, secret, state, is_open, created, run) VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (secret) WHERE is_open DO NOTHING`,
-			n, r.Secret, string(r.State), !r.State.Final(), r.Created, body)
-		if err != nil {
-			return nil, s.fail(err, "storing run "+r.ID)
-		}
-		if tag.RowsAffected() == 1 {
-			return &r, nil
-		}
-		// Another process opened a run of this secret since we looked (and may
-		// have finished it already: then look again).
+		n, r.Secret, string(r.State), !r.State.Final(), r.Created, body)
+	if err != nil {
+		return nil, s.fail(err, "storing run "+r.ID)
 	}
-	return nil, rotation.Errorf(rotation.ECONFLICT, "%s already has an open run: try again", run.Secret)
+	if tag.RowsAffected() != 1 {
+		// Only a writer that skipped the lock could be here (an older rotabot).
+		return nil, rotation.Errorf(rotation.ECONFLICT, "%s already has an open run: try again", run.Secret)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, s.fail(err, "storing run "+r.ID)
+	}
+	return &r, nil
 }
 
 // GetRun returns the run with id.

@@ -280,6 +280,16 @@ func testConcurrentCreateOneRun(t *testing.T, s rotation.Store) {
 	if list, _ := s.ListRuns(ctx, rotation.RunFilter{Secret: "A_TOKEN"}); len(list) != 1 {
 		t.Fatalf("runs: %v", ids(list))
 	}
+	// The ones that lost used up no run number: people see r1, r2, r3 …
+	next, err := s.CreateRun(ctx, NewRun("B_TOKEN", rotation.StateWaitingToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1, _ := rotation.ParseRunID(created[0])
+	n2, _ := rotation.ParseRunID(next.ID)
+	if n2 != n1+1 {
+		t.Fatalf("after %s the next run is %s: the runs refused as busy used up numbers", created[0], next.ID)
+	}
 }
 
 func testAuditOncePerRunAndAction(t *testing.T, s rotation.Store) {
