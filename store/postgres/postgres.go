@@ -536,57 +536,8 @@ ON CONFLICT (secret) DO UPDATE SET record = EXCLUDED.record`, rec.Secret, body)
 // the transaction writes nothing.
 func (s *Store) UpdateExpiry(ctx context.Context, secrets []string, fn func(map[string]rotation.ExpiryRecord) ([]rotation.ExpiryRecord, error)) error {
 	return s.tx(ctx, "changing the expiry records", func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `LOCK TABLE expiry IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT secret, record FROM expiry WHERE secret = ANY($1)`, secrets)
-		if err != nil {
-			return err
-		}
-		stored := make(map[string]rotation.ExpiryRecord, len(secrets))
-		for rows.Next() {
-			var secret string
-			var raw []byte
-			if err := rows.Scan(&secret, &raw); err != nil {
-				rows.Close()
-				return err
-			}
-			var rec rotation.ExpiryRecord
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				rows.Close()
-				return rotation.Wrap(rotation.EINTERNAL, err, "the expiry record of %s is unreadable", secret)
-			}
-			stored[secret] = rec
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		recs, err := fn(stored)
-		if err != nil {
-			return passed{err}
-		}
-		asked := make(map[string]bool, len(secrets))
-		for _, secret := range secrets {
-			asked[secret] = true
-		}
-		var batch pgx.Batch
-		for _, rec := range recs {
-			if !asked[rec.Secret] {
-				return rotation.Errorf(rotation.EINTERNAL, "the expiry record of %s was not asked for: it is not written", rec.Secret)
-			}
-			body, err := json.Marshal(rec)
-			if err != nil {
-				return rotation.Wrap(rotation.EINTERNAL, err, "the expiry record of %s cannot be stored", rec.Secret)
-			}
-			batch.Queue(`
-INSERT INTO expiry (secret, record) VALUES ($1, $2)
-ON CONFLICT (secret) DO UPDATE SET record = EXCLUDED.record`, rec.Secret, body)
-		}
-		if batch.Len() == 0 {
-			return nil
-		}
-		return tx.SendBatch(ctx, &batch).Close()
+		return updateRecords(ctx, tx, recordTable{name: "expiry", key: "secret", what: "the expiry record of"}, secrets,
+			func(r rotation.ExpiryRecord) string { return r.Secret }, fn)
 	})
 }
 
@@ -707,56 +658,71 @@ func (s *Store) ListDrift(ctx context.Context) ([]rotation.DriftRecord, error) {
 // this one commits. When fn returns nothing, the transaction writes nothing.
 func (s *Store) UpdateDrift(ctx context.Context, keys []string, fn func(map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error)) error {
 	return s.tx(ctx, "changing the drift records", func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `LOCK TABLE drift IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT key, record FROM drift WHERE key = ANY($1)`, keys)
-		if err != nil {
-			return err
-		}
-		stored := make(map[string]rotation.DriftRecord, len(keys))
-		for rows.Next() {
-			var key string
-			var raw []byte
-			if err := rows.Scan(&key, &raw); err != nil {
-				rows.Close()
-				return err
-			}
-			var rec rotation.DriftRecord
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				rows.Close()
-				return rotation.Wrap(rotation.EINTERNAL, err, "the drift record %s is unreadable", key)
-			}
-			stored[key] = rec
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		recs, err := fn(stored)
-		if err != nil {
-			return passed{err}
-		}
-		asked := make(map[string]bool, len(keys))
-		for _, key := range keys {
-			asked[key] = true
-		}
-		var batch pgx.Batch
-		for _, rec := range recs {
-			if !asked[rec.Key] {
-				return rotation.Errorf(rotation.EINTERNAL, "the drift record %s was not asked for: it is not written", rec.Key)
-			}
-			body, err := json.Marshal(rec)
-			if err != nil {
-				return rotation.Wrap(rotation.EINTERNAL, err, "the drift record %s cannot be stored", rec.Key)
-			}
-			batch.Queue(`
-INSERT INTO drift (key, record) VALUES ($1, $2)
-ON CONFLICT (key) DO UPDATE SET record = EXCLUDED.record`, rec.Key, body)
-		}
-		if batch.Len() == 0 {
-			return nil
-		}
-		return tx.SendBatch(ctx, &batch).Close()
+		return updateRecords(ctx, tx, recordTable{name: "drift", key: "key", what: "the drift record"}, keys,
+			func(r rotation.DriftRecord) string { return r.Key }, fn)
 	})
+}
+
+// recordTable is a table of JSON records by key (expiry, drift): its name, its
+// key column, and how its records are named in errors. The names are this
+// package's constants, never input.
+type recordTable struct{ name, key, what string }
+
+// updateRecords is UpdateExpiry's and UpdateDrift's one transaction body: it
+// locks table against writes (SHARE ROW EXCLUSIVE: readers go on, another
+// writer waits), reads the records of keys, lets fn decide, and upserts what fn
+// returns (only records of keys; nothing when fn returns nothing).
+func updateRecords[T any](ctx context.Context, tx pgx.Tx, t recordTable, keys []string, keyOf func(T) string, fn func(map[string]T) ([]T, error)) error {
+	if _, err := tx.Exec(ctx, `LOCK TABLE `+t.name+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT `+t.key+`, record FROM `+t.name+` WHERE `+t.key+` = ANY($1)`, keys)
+	if err != nil {
+		return err
+	}
+	stored := make(map[string]T, len(keys))
+	for rows.Next() {
+		var key string
+		var raw []byte
+		if err := rows.Scan(&key, &raw); err != nil {
+			rows.Close()
+			return err
+		}
+		var rec T
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			rows.Close()
+			return rotation.Wrap(rotation.EINTERNAL, err, "%s %s is unreadable", t.what, key)
+		}
+		stored[key] = rec
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	recs, err := fn(stored)
+	if err != nil {
+		return passed{err}
+	}
+	asked := make(map[string]bool, len(keys))
+	for _, key := range keys {
+		asked[key] = true
+	}
+	var batch pgx.Batch
+	for _, rec := range recs {
+		key := keyOf(rec)
+		if !asked[key] {
+			return rotation.Errorf(rotation.EINTERNAL, "%s %s was not asked for: it is not written", t.what, key)
+		}
+		body, err := json.Marshal(rec)
+		if err != nil {
+			return rotation.Wrap(rotation.EINTERNAL, err, "%s %s cannot be stored", t.what, key)
+		}
+		batch.Queue(`
+INSERT INTO `+t.name+` (`+t.key+`, record) VALUES ($1, $2)
+ON CONFLICT (`+t.key+`) DO UPDATE SET record = EXCLUDED.record`, key, body)
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, &batch).Close()
 }
