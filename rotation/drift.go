@@ -534,21 +534,9 @@ func (l *DriftLoop) Pass(ctx context.Context) (DriftReport, error) {
 // rotabot's last writes.
 const driftRunsLooked = 25
 
+// each calls fn(0) … fn(n-1), Parallel at a time (see parallel).
 func (l *DriftLoop) each(ctx context.Context, n int, fn func(i int)) {
-	sem := make(chan struct{}, l.Parallel)
-	var wg sync.WaitGroup
-	for i := range n {
-		if ctx.Err() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			fn(i)
-		}()
-	}
-	wg.Wait()
+	parallel(ctx, l.Parallel, n, fn)
 }
 
 func (st *secretState) record(kind DriftKind, dest DestKind, target, name string) DriftRecord {

@@ -386,7 +386,13 @@ func (l *ReminderLoop) Reconcile(ctx context.Context) error {
 // each calls fn(0) … fn(n-1), Parallel at a time, and returns when all are done
 // (or, once ctx ends, those started are).
 func (l *ReminderLoop) each(ctx context.Context, n int, fn func(i int)) {
-	sem := make(chan struct{}, l.Parallel)
+	parallel(ctx, l.Parallel, n, fn)
+}
+
+// parallel calls fn(0) … fn(n-1), at most limit at a time, and returns when all
+// are done (or, once ctx ends, those started are).
+func parallel(ctx context.Context, limit, n int, fn func(i int)) {
+	sem := make(chan struct{}, max(limit, 1))
 	var wg sync.WaitGroup
 	for i := range n {
 		if ctx.Err() != nil {

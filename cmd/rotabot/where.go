@@ -58,11 +58,8 @@ func (c *cli) runWhere(ctx context.Context, opts *whereOptions) error {
 	if len(problems) > 0 {
 		return &problemsError{lines: problems, what: "problem", fix: "fix %s and run again"}
 	}
-	ad, err := buildAdapters(ctx, su.env, c.getenv, log)
+	ad, err := openAdapters(ctx, su.env, c.getenv, log)
 	if err != nil {
-		if ad != nil {
-			ad.Close()
-		}
 		return err
 	}
 	defer ad.Close()

@@ -102,6 +102,19 @@ func (a *adapters) Close() {
 	}
 }
 
+// openAdapters is buildAdapters for a command that needs every adapter working:
+// on any problem it closes what was built and returns the error.
+func openAdapters(ctx context.Context, env config.Env, getenv func(string) string, log *slog.Logger) (*adapters, error) {
+	ad, err := buildAdapters(ctx, env, getenv, log)
+	if err != nil && ad != nil {
+		ad.Close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ad, nil
+}
+
 // buildAdapters prepares the GitHub and Heroku clients and logs in to Infisical
 // (when its identity is set). When the login fails it still returns the other
 // adapters, with the error, so start-up can report every problem at once.

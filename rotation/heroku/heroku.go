@@ -14,7 +14,6 @@
 package heroku
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -547,34 +546,7 @@ type varDigest struct {
 }
 
 func (d *varDigest) UnmarshalJSON(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if tok != json.Delim('{') {
-		return errNotObject
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if key, _ := tok.(string); key != d.name {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return err
-			}
-			continue
-		}
-		var v *string
-		if err := dec.Decode(&v); err != nil {
-			return err
-		}
-		d.found = v != nil
-		if v != nil {
-			d.sum = sha256.Sum256([]byte(*v))
-		}
-	}
-	return nil
+	return decodeVarDigests(b, func(name string) bool { return name == d.name }, func(_ string, sum rotation.Digest) {
+		d.found, d.sum = true, sum
+	})
 }

@@ -200,6 +200,19 @@ type varDigests []struct {
 }
 
 func (d *varDigests) UnmarshalJSON(b []byte) error {
+	return decodeVarDigests(b, func(string) bool { return true }, func(name string, sum rotation.Digest) {
+		*d = append(*d, struct {
+			name string
+			sum  rotation.Digest
+		}{name, sum})
+	})
+}
+
+// decodeVarDigests reads a config-vars object and hands each var that keep
+// wants, with the SHA-256 of its value, to each. A var it does not keep is
+// skipped unread as a string; a value is never kept past its own hashing; a null
+// value (a var being removed) is not handed over.
+func decodeVarDigests(b []byte, keep func(name string) bool, each func(name string, sum rotation.Digest)) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	tok, err := dec.Token()
 	if err != nil {
@@ -217,17 +230,20 @@ func (d *varDigests) UnmarshalJSON(b []byte) error {
 		if !ok {
 			return errNotObject
 		}
+		if !keep(name) {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return err
+			}
+			continue
+		}
 		var v *string
 		if err := dec.Decode(&v); err != nil {
 			return err
 		}
-		if v == nil {
-			continue
+		if v != nil {
+			each(name, sha256.Sum256([]byte(*v)))
 		}
-		*d = append(*d, struct {
-			name string
-			sum  rotation.Digest
-		}{name, sha256.Sum256([]byte(*v))})
 	}
 	return nil
 }
