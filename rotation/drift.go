@@ -173,10 +173,8 @@ type DriftConfig struct {
 type DriftLoop struct {
 	DriftConfig
 
-	pass   sync.Mutex // one pass at a time in this process
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	pass sync.Mutex // one pass at a time in this process
+	bg   background
 }
 
 // NewDriftLoop returns a loop on c, with c's defaults filled in once.
@@ -222,45 +220,28 @@ func (l *DriftLoop) Start(ctx context.Context) {
 	if l.Interval <= 0 {
 		return
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	l.mu.Lock()
-	if l.cancel != nil {
-		l.mu.Unlock()
-		cancel()
-		return
-	}
-	l.cancel = cancel
-	l.mu.Unlock()
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		t := time.NewTicker(l.Interval)
-		defer t.Stop()
-		for {
-			if rep, err := l.Pass(ctx); err != nil && ctx.Err() == nil {
-				l.Log.Warn("drift check failed", "err", ErrorMessage(err), "cause", err)
-			} else if len(rep.Problems) > 0 {
-				l.Log.Warn("drift check incomplete", "problems", strings.Join(rep.Problems, "; "))
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+	l.bg.start(ctx, l.loop)
+}
+
+func (l *DriftLoop) loop(ctx context.Context) {
+	t := time.NewTicker(l.Interval)
+	defer t.Stop()
+	for {
+		if rep, err := l.Pass(ctx); err != nil && ctx.Err() == nil {
+			l.Log.Warn("drift check failed", "err", ErrorMessage(err), "cause", err)
+		} else if len(rep.Problems) > 0 {
+			l.Log.Warn("drift check incomplete", "problems", strings.Join(rep.Problems, "; "))
 		}
-	}()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Close stops the loop and waits for the pass in hand.
-func (l *DriftLoop) Close() {
-	l.mu.Lock()
-	cancel := l.cancel
-	l.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-	l.wg.Wait()
-}
+func (l *DriftLoop) Close() { l.bg.stop() }
 
 // DriftReport is what one pass did.
 type DriftReport struct {

@@ -152,9 +152,7 @@ type ReminderLoop struct {
 	// again, so its stored CheckedAt may be up to checkedAtRefresh older.
 	checkedMu   sync.Mutex
 	lastChecked map[string]checkedAt
-	mu          sync.Mutex
-	cancel      context.CancelFunc
-	wg          sync.WaitGroup
+	bg          background
 }
 
 // NewReminderLoop returns a loop on c, with c's defaults filled in once.
@@ -231,33 +229,10 @@ func (l *ReminderLoop) RetryWait(failures int) time.Duration {
 
 // Start runs Reconcile now and then every Interval until ctx ends or Close is
 // called. After a pass that failed, the next comes sooner and backs off.
-func (l *ReminderLoop) Start(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	l.mu.Lock()
-	if l.cancel != nil {
-		l.mu.Unlock()
-		cancel()
-		return // already running
-	}
-	l.cancel = cancel
-	l.mu.Unlock()
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		l.loop(ctx)
-	}()
-}
+func (l *ReminderLoop) Start(ctx context.Context) { l.bg.start(ctx, l.loop) }
 
 // Close stops the loop and waits for the pass in hand to end.
-func (l *ReminderLoop) Close() {
-	l.mu.Lock()
-	cancel := l.cancel
-	l.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-	l.wg.Wait()
-}
+func (l *ReminderLoop) Close() { l.bg.stop() }
 
 func (l *ReminderLoop) loop(ctx context.Context) {
 	ticker := time.NewTicker(l.Interval)
