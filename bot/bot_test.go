@@ -1,7 +1,6 @@
 package bot_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -143,29 +142,11 @@ func (d *dedupe) waitAnswer(t *testing.T, id string, n int) bool {
 	}
 }
 
-// syncBuffer is a log sink the bot and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type world struct {
 	slack   *sandbox.Slack
 	handler *handler
 	dedupe  *dedupe
-	logs    *syncBuffer
+	logs    *sandbox.SyncBuffer
 }
 
 // start runs the bot, connected to a Slack stand-in, until the test ends.
@@ -180,7 +161,7 @@ func start(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w := &world{slack: s, handler: newHandler(), dedupe: &dedupe{st: st, answers: map[string][]bool{}, changed: make(chan struct{}, 1)},
-		logs: &syncBuffer{}}
+		logs: &sandbox.SyncBuffer{}}
 	api := slack.New(botToken, slack.OptionAPIURL(s.APIURL()), slack.OptionAppLevelToken(appToken))
 	b := bot.New(bot.Config{Client: socketmode.New(api), Handler: w.handler, Dedupe: w.dedupe,
 		Log: slog.New(slog.NewJSONHandler(w.logs, nil))})

@@ -8,7 +8,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/raxx-app/rotabot/sandbox/demo"
+	"github.com/raxx-app/rotabot/sandbox"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,8 +69,8 @@ func rotabotBinary(t testing.TB) string {
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
-	stdout demo.SyncBuffer
-	stderr demo.SyncBuffer
+	stdout sandbox.SyncBuffer
+	stderr sandbox.SyncBuffer
 	done   chan struct{}
 	err    error // what Wait returned; read after done
 }

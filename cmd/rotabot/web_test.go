@@ -248,7 +248,7 @@ func TestWebRollbackAfterAFault(t *testing.T) {
 // needs from the binary, and refuses an address other machines could reach.
 func TestDemoWebCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb demo.SyncBuffer
+	var out, errb sandbox.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		c := &cli{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}

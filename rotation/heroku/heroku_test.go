@@ -1,7 +1,6 @@
 package heroku_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,28 +26,10 @@ const (
 	read     = "GET /apps/{app}/config-vars"
 )
 
-// syncBuffer collects log output written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fixture struct {
 	h    *sandbox.Heroku
 	c    *heroku.Consumer
-	logs *syncBuffer
+	logs *sandbox.SyncBuffer
 }
 
 func setup(t *testing.T, key string) fixture {
@@ -56,7 +37,7 @@ func setup(t *testing.T, key string) fixture {
 	h := sandbox.NewHeroku(apiKey)
 	t.Cleanup(h.Close)
 	h.AddApp(app, map[string]string{"OTHER_SECRET": other, varName: oldToken})
-	logs := &syncBuffer{}
+	logs := &sandbox.SyncBuffer{}
 	c := heroku.New(heroku.Config{
 		BaseURL: h.URL + "/",
 		APIKey:  key,

@@ -23,7 +23,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/raxx-app/rotabot/config"
@@ -87,7 +86,7 @@ type Harness struct {
 	Matrix  *rotation.Matrix
 	Env     map[string]string
 	Dir     string
-	Logs    *SyncBuffer
+	Logs    *sandbox.SyncBuffer
 	Bot     Bot
 
 	// People and Channels of the workspace, in the order a person list shows them.
@@ -117,24 +116,6 @@ type Harness struct {
 
 // Track adds values the leak guard must not find anywhere the bot wrote.
 func (h *Harness) Track(values ...string) { h.tracked = append(h.tracked, values...) }
-
-// SyncBuffer is a goroutine-safe log sink.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // FineGrainedToken makes up a token shaped like GitHub's fine-grained ones.
 func FineGrainedToken() string {
@@ -409,7 +390,7 @@ func Start(ctx context.Context, dir string, now time.Time, start StartBot) (*Har
 	}
 	h.Dir = dir
 	h.Env["ROTABOT_DB"] = filepath.Join(dir, "rotabot.db")
-	h.Logs = &SyncBuffer{}
+	h.Logs = &sandbox.SyncBuffer{}
 	if err := h.StartBot(ctx, start); err != nil {
 		h.Close()
 		return nil, err
@@ -420,7 +401,7 @@ func Start(ctx context.Context, dir string, now time.Time, start StartBot) (*Har
 // StartBot starts (or, after StopBot, restarts) the bot on the harness's world.
 func (h *Harness) StartBot(ctx context.Context, start StartBot) error {
 	if h.Logs == nil {
-		h.Logs = &SyncBuffer{}
+		h.Logs = &sandbox.SyncBuffer{}
 	}
 	connects := h.World.Slack.Connects()
 	b, err := start(ctx, h.Getenv, slog.New(slog.NewJSONHandler(h.Logs, nil)))
