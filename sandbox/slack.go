@@ -156,6 +156,8 @@ type View struct {
 // Button is an interactive button found in a message's or a view's blocks.
 type Button struct {
 	Text, ActionID, BlockID, Value, Style, URL string
+	// Confirm is the text of the button's confirm dialog ("" for none).
+	Confirm string
 }
 
 // NewSlack starts a stand-in that accepts botToken (xoxb-…) for the Web API and appToken
@@ -643,6 +645,11 @@ func slackButtons(blocks []map[string]any) []Button {
 		b.URL, _ = e["url"].(string)
 		if t, ok := e["text"].(map[string]any); ok {
 			b.Text, _ = t["text"].(string)
+		}
+		if c, ok := e["confirm"].(map[string]any); ok {
+			if t, ok := c["text"].(map[string]any); ok {
+				b.Confirm, _ = t["text"].(string)
+			}
 		}
 		out = append(out, b)
 	}

@@ -48,8 +48,8 @@ func TestUnknownConsumerNamedBeforeRevoke(t *testing.T) {
 	}
 	// Both revoke buttons' confirm dialogs repeat it.
 	for _, label := range []string{handlers.LabelRevokeAPI, handlers.LabelRevokeManual} {
-		if c := confirmText(card, label); !strings.Contains(c, line) {
-			t.Errorf("the %q confirmation does not repeat the unknown consumer: %q", label, c)
+		if b, _ := card.Button(label); !strings.Contains(b.Confirm, line) {
+			t.Errorf("the %q confirmation does not repeat the unknown consumer: %q", label, b.Confirm)
 		}
 	}
 	// One list and one read of every app's config, nothing written to apps
@@ -167,23 +167,4 @@ func TestWhereAndDryRunNameUnknownConsumers(t *testing.T) {
 			t.Errorf("wrote to Heroku: %s %s", r.Method, r.Path)
 		}
 	}
-}
-
-// confirmText is the text of the confirm dialog of the button labelled label.
-func confirmText(m sandbox.Message, label string) string {
-	for _, b := range m.Blocks {
-		els, _ := b["elements"].([]any)
-		for _, el := range els {
-			e, _ := el.(map[string]any)
-			text, _ := e["text"].(map[string]any)
-			if e["type"] != "button" || text["text"] != label {
-				continue
-			}
-			confirm, _ := e["confirm"].(map[string]any)
-			body, _ := confirm["text"].(map[string]any)
-			s, _ := body["text"].(string)
-			return s
-		}
-	}
-	return ""
 }

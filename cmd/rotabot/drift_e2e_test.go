@@ -72,8 +72,8 @@ func TestDriftChangedByHandReportedOnceAndRepaired(t *testing.T) {
 	if !strings.Contains(text, "🧭 *Drift* · GITHUB_API_READONLY_TOKEN on Heroku "+app) || !strings.Contains(text, "["+handlers.LabelDriftRepair+"]") {
 		t.Fatalf("the drift post:\n%s", text)
 	}
-	if c := confirmText(post, handlers.LabelDriftRepair); !strings.Contains(c, "to this destination only (Heroku "+app+") and verifies it") {
-		t.Errorf("the confirm dialog: %q", c)
+	if b, _ := post.Button(handlers.LabelDriftRepair); !strings.Contains(b.Confirm, "to this destination only (Heroku "+app+") and verifies it") {
+		t.Errorf("the confirm dialog: %q", b.Confirm)
 	}
 	// Another pass, and the periodic one after a restart: no second post.
 	h.slashAnswer(t, demo.Alice, "drift", 4)

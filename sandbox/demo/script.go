@@ -242,7 +242,8 @@ func (d *Script) Play() error {
 	}
 	card.Message, _ = h.Card("r1")
 	d.person(Bob, "presses Revoke old token now; the confirm dialog repeats the warning:")
-	d.say("   ", "“%s”", sentenceWith(confirmOf(card.Message, handlers.LabelRevokeAPI), LegacyApp))
+	revoke, _ := card.Button(handlers.LabelRevokeAPI)
+	d.say("   ", "“%s”", sentenceWith(revoke.Confirm, LegacyApp))
 	if err := h.Click(Bob, card.Message, handlers.LabelRevokeAPI); err != nil {
 		return err
 	}
@@ -375,25 +376,6 @@ func sentenceWith(text, what string) string {
 		}
 	}
 	return text
-}
-
-// confirmOf is the text of the confirm dialog of m's button labelled label.
-func confirmOf(m sandbox.Message, label string) string {
-	for _, b := range m.Blocks {
-		els, _ := b["elements"].([]any)
-		for _, el := range els {
-			e, _ := el.(map[string]any)
-			text, _ := e["text"].(map[string]any)
-			if e["type"] != "button" || text["text"] != label {
-				continue
-			}
-			confirm, _ := e["confirm"].(map[string]any)
-			body, _ := confirm["text"].(map[string]any)
-			t, _ := body["text"].(string)
-			return t
-		}
-	}
-	return ""
 }
 
 type cardMsg struct{ sandbox.Message }
