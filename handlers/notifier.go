@@ -111,7 +111,7 @@ func (n *Notifier) updateCard(ctx context.Context, id string, card rotation.Card
 		if errors.As(err, &rl) && rl.RetryAfter > wait {
 			wait = rl.RetryAfter
 		}
-		if try < 3 && !sleepCtx(ctx, wait) {
+		if try < 3 && rotation.Sleep(ctx, wait) != nil {
 			break
 		}
 		wait *= 2
@@ -129,7 +129,7 @@ func (n *Notifier) healLater(id string) {
 	go func() {
 		defer n.healing.Delete(id)
 		for _, d := range []time.Duration{15 * time.Second, time.Minute, 5 * time.Minute} {
-			if !sleepCtx(ctx, d) {
+			if rotation.Sleep(ctx, d) != nil {
 				return
 			}
 			r, err := n.runs.GetRun(ctx, id)
@@ -145,17 +145,6 @@ func (n *Notifier) healLater(id string) {
 		}
 		n.log.Error("the card could not be redrawn: Slack keeps refusing; /rotate status shows the run", "run", id)
 	}()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // openDM opens a DM with user (a user id), or uses a DM channel id as is.

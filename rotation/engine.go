@@ -93,7 +93,7 @@ func NewEngine(c EngineConfig) *Engine {
 		c.Now = time.Now
 	}
 	if c.Sleep == nil {
-		c.Sleep = sleep
+		c.Sleep = Sleep
 	}
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = 60 * time.Second
@@ -146,8 +146,9 @@ func (e *Engine) Drain() {
 // now is the clock in UTC: times are stored and shown in UTC.
 func (e *Engine) now() time.Time { return e.Now().UTC() }
 
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx ends (then it returns ctx's error). The adapters
+// and handlers wait with it too.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

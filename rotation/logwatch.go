@@ -280,7 +280,7 @@ func (e *Engine) finishWatches(ctx context.Context, r *Run, done []int, tails ma
 			w.Checked = e.now()
 			if w.Read {
 				w.State = WatchClean
-				notes = append(notes, fmt.Sprintf("Log watch of %s: no GitHub authentication failure in %s after the restart", d.Label(), human(w.Until.Sub(w.Since))))
+				notes = append(notes, fmt.Sprintf("Log watch of %s: no GitHub authentication failure in %s after the restart", d.Label(), HumanDuration(w.Until.Sub(w.Since))))
 			} else {
 				w.State = WatchUnwatched
 				notes = append(notes, fmt.Sprintf("⚠️ The log of %s could not be watched: %s", d.Label(), w.Warning))

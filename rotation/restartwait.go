@@ -297,17 +297,18 @@ func (e *Engine) restartTimeout(rel Releaser, target string, rs Restart, bound t
 		if len(rs.Crashed) > 0 {
 			why += "; crashed: " + strings.Join(rs.Crashed, ", ")
 		}
-		return Errorf(EINVALID, "The dynos of %s did not come up on release v%d within %s (%s): see %s", target, rs.Release, human(bound), why, rel.ActivityURL(target))
+		return Errorf(EINVALID, "The dynos of %s did not come up on release v%d within %s (%s): see %s", target, rs.Release, HumanDuration(bound), why, rel.ActivityURL(target))
 	}
 	if rs.Release == 0 {
-		return Errorf(EINVALID, "Heroku made no release of %s within %s of the write: see %s", target, human(bound), rel.ActivityURL(target))
+		return Errorf(EINVALID, "Heroku made no release of %s within %s of the write: see %s", target, HumanDuration(bound), rel.ActivityURL(target))
 	}
-	return Errorf(EINVALID, "Heroku release v%d of %s was still pending after %s: see %s", rs.Release, target, human(bound), rel.ActivityURL(target))
+	return Errorf(EINVALID, "Heroku release v%d of %s was still pending after %s: see %s", rs.Release, target, HumanDuration(bound), rel.ActivityURL(target))
 }
 
-// human writes a duration the way people do: 5m, 90s, 1h30m.
-func human(d time.Duration) string {
-	d = d.Round(time.Second)
+// HumanDuration writes a duration the way people do: 5m, 90s, 1h30m (never
+// less than 1s). The adapters' messages use it too.
+func HumanDuration(d time.Duration) string {
+	d = max(d.Round(time.Second), time.Second)
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

@@ -452,7 +452,7 @@ func classify(ctx context.Context, app, verb string, err error, a *answer) (*rot
 		if wait <= 0 {
 			wait = rateLimitWait
 		}
-		e := rotation.Wrap(rotation.EUNAVAILABLE, cause, "Heroku rate limit reached%s (429): retry in %s", forApp, human(wait))
+		e := rotation.Wrap(rotation.EUNAVAILABLE, cause, "Heroku rate limit reached%s (429): retry in %s", forApp, rotation.HumanDuration(wait))
 		e.RetryAfter = wait
 		return e, true
 	case status >= 500:
@@ -520,21 +520,6 @@ func leaks(text, v string) bool {
 		}
 	}
 	return false
-}
-
-func human(d time.Duration) string {
-	d = d.Round(time.Second)
-	if d < time.Second {
-		d = time.Second
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // varDigest decodes a config-vars object keeping only the SHA-256 of one var: the

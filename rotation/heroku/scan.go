@@ -55,18 +55,7 @@ type Scanner struct {
 // Scanner returns the config scanner on c's key.
 func (c *Consumer) Scanner() *Scanner {
 	return &Scanner{c: c, Reserve: 500, SlowBelow: 1500, SlowEvery: 800 * time.Millisecond,
-		Now: time.Now, Sleep: sleepCtx, remaining: -1}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+		Now: time.Now, Sleep: rotation.Sleep, remaining: -1}
 }
 
 // Remaining is the scanner's estimate of the tokens left now: the last
@@ -116,7 +105,7 @@ func (s *Scanner) pace(ctx context.Context, app string) error {
 		refill := time.Duration(float64(s.SlowBelow-left) / refillPerMin * float64(time.Minute)).Round(time.Minute)
 		e := rotation.Wrap(rotation.EUNAVAILABLE, rotation.ErrRateBudget,
 			"Heroku's rate limit is nearly used up (%d requests left): rotabot stopped reading app configs%s to leave them for rotations — try again in %s",
-			left, forApp(app), human(refill))
+			left, forApp(app), rotation.HumanDuration(refill))
 		e.RetryAfter = refill
 		return e
 	case left >= 0 && left < s.SlowBelow:
