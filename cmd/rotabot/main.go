@@ -278,6 +278,18 @@ type usageError struct {
 
 func (e *usageError) Error() string { return e.msg }
 
+// oneSecret is the one secret name command (rotate, where) takes, or the usage
+// error that says what is wrong with args.
+func oneSecret(command string, args []string) (string, error) {
+	switch {
+	case len(args) == 0:
+		return "", &usageError{msg: "name one secret", hint: "rotabot " + command + " SECRET, e.g. rotabot " + command + " GITHUB_API_READONLY_TOKEN"}
+	case len(args) > 1:
+		return "", &usageError{msg: fmt.Sprintf("unexpected argument %q: %s takes one secret", args[1], command), hint: "rotabot " + command + " " + args[0]}
+	}
+	return args[0], nil
+}
+
 // problemsError is several problems found at once (start-up checks, a missing
 // environment): each is a line, and the last line counts them.
 type problemsError struct {

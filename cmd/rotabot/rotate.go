@@ -44,13 +44,11 @@ func newRotateCmd(c *cli, runF func(context.Context, *rotateOptions) error) *com
 	cmd.flags.StringVar(&opts.GHSecretRepo, "gh-secret-repo", "", "the repository `o/r` whose Actions secret to set, instead of the routing matrix's github_secrets")
 	addConfigFlag(cmd, &opts.Config)
 	cmd.run = func(ctx context.Context, args []string) error {
-		switch {
-		case len(args) == 0:
-			return &usageError{msg: "name one secret", hint: "rotabot rotate SECRET, e.g. rotabot rotate GITHUB_API_READONLY_TOKEN"}
-		case len(args) > 1:
-			return &usageError{msg: fmt.Sprintf("unexpected argument %q: rotate takes one secret", args[1]), hint: "rotabot rotate " + args[0]}
+		secret, err := oneSecret("rotate", args)
+		if err != nil {
+			return err
 		}
-		opts.Secret = args[0]
+		opts.Secret = secret
 		opts.Apps = splitList(apps)
 		opts.Config.given(cmd.flags)
 		if msg := checkOverrides(opts.overrides(), opts.Secret); msg != "" {

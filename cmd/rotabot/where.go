@@ -26,13 +26,11 @@ func newWhereCmd(c *cli, runF func(context.Context, *whereOptions) error) *comma
 	opts := &whereOptions{}
 	addConfigFlag(cmd, &opts.Config)
 	cmd.run = func(ctx context.Context, args []string) error {
-		switch {
-		case len(args) == 0:
-			return &usageError{msg: "name one secret", hint: "rotabot where SECRET, e.g. rotabot where GITHUB_API_READONLY_TOKEN"}
-		case len(args) > 1:
-			return &usageError{msg: fmt.Sprintf("unexpected argument %q: where takes one secret", args[1]), hint: "rotabot where " + args[0]}
+		secret, err := oneSecret("where", args)
+		if err != nil {
+			return err
 		}
-		opts.Secret = args[0]
+		opts.Secret = secret
 		opts.Config.given(cmd.flags)
 		if runF != nil {
 			return runF(ctx, opts)
