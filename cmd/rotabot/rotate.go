@@ -243,7 +243,7 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.E
 		fmt.Fprintln(w, "  2. Do not revoke the old token until every destination is OK.")
 		return
 	}
-	settings := r.TokenKind.SettingsURL(env.GitHubWebURL())
+	settings := r.TokenKind.SettingsURL(m.GitHubWeb)
 	how := "Revoke"
 	if r.TokenKind == rotation.Classic {
 		how = "Delete"
