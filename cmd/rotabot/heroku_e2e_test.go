@@ -280,7 +280,9 @@ func TestHerokuLogSessionRefusedIsAWarning(t *testing.T) {
 	if !strings.Contains(text, "Heroku "+prod+" — verified · release v2 · watching logs · ") {
 		t.Errorf("prod's watch:\n%s", text)
 	}
-	if !strings.Contains(h.World.Slack.AllText(), "⚠️ Could not watch the log of Heroku "+staging+": Heroku is unavailable for app "+staging+" (503): retry later (retrying; this does not fail the run)") {
+	// The card and the thread note are two posts: wait for the note.
+	note := "⚠️ Could not watch the log of Heroku " + staging + ": Heroku is unavailable for app " + staging + " (503): retry later (retrying; this does not fail the run)"
+	if err := demo.WaitFor("the thread note", func() bool { return strings.Contains(h.World.Slack.AllText(), note) }); err != nil {
 		t.Error("the thread was not told")
 	}
 	h.World.GitHub.Revoke(h.OldToken)
