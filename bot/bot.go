@@ -20,6 +20,8 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/raxx-app/rotabot/rotation"
 )
 
 // Handler is what the bot dispatches to (package handlers implements it).
@@ -44,7 +46,7 @@ type Config struct {
 	// Dedupe remembers handled envelopes; nil drops nothing.
 	Dedupe Dedupe
 	Log    *slog.Logger     // default: discard
-	Now    func() time.Time // default time.Now
+	Now    func() time.Time // default rotation.WallNow
 	// AckBudget is how long after a view submission's envelope arrived its answer
 	// may take: the answer travels in the ack, which Slack wants within 3 s of
 	// sending it (default DefaultAckBudget). The de-duplication write and the
@@ -68,7 +70,7 @@ func New(c Config) *Bot {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	if c.Now == nil {
-		c.Now = time.Now
+		c.Now = rotation.WallNow
 	}
 	if c.AckBudget <= 0 {
 		c.AckBudget = DefaultAckBudget

@@ -10,9 +10,10 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
-	"github.com/slack-go/slack"
 )
 
 // Slack is the part of slack-go's *slack.Client the handlers use.
@@ -41,7 +42,7 @@ type Config struct {
 	// egress.Open: https only (loopback excepted), with a deadline.
 	HTTP *http.Client
 	Log  *slog.Logger     // default: discard
-	Now  func() time.Time // default time.Now
+	Now  func() time.Time // default rotation.WallNow
 	// Work is the context background work runs under (runs carried on after a
 	// gesture); it outlives a single envelope (default context.Background()).
 	Work context.Context
@@ -73,7 +74,7 @@ func New(c Config) *Handlers {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	if c.Now == nil {
-		c.Now = time.Now
+		c.Now = rotation.WallNow
 	}
 	if c.Work == nil {
 		c.Work = context.Background()

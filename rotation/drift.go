@@ -148,7 +148,7 @@ type DriftConfig struct {
 	// Dates tell when a write-only destination was last written (GitHub).
 	Dates    map[DestKind]WriteDater
 	Notifier DriftNotifier
-	Now      func() time.Time // default time.Now
+	Now      func() time.Time // default WallNow
 	Log      *slog.Logger     // default: discard
 	// Interval is the time between passes (ROTABOT_DRIFT_INTERVAL); 0 runs no
 	// periodic pass (Pass still runs one when asked).
@@ -180,7 +180,7 @@ type DriftLoop struct {
 // NewDriftLoop returns a loop on c, with c's defaults filled in once.
 func NewDriftLoop(c DriftConfig) *DriftLoop {
 	if c.Now == nil {
-		c.Now = time.Now
+		c.Now = WallNow
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

@@ -39,7 +39,7 @@ type EngineConfig struct {
 	Notifier Notifier
 	Store    Store
 	Log      *slog.Logger // default: discard
-	// Now is the clock (default time.Now).
+	// Now is the clock (default WallNow).
 	Now func() time.Time
 	// Sleep waits d or until ctx ends (default: a timer); tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -90,7 +90,7 @@ func NewEngine(c EngineConfig) *Engine {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	if c.Now == nil {
-		c.Now = time.Now
+		c.Now = WallNow
 	}
 	if c.Sleep == nil {
 		c.Sleep = Sleep

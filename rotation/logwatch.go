@@ -209,7 +209,9 @@ func (e *Engine) runWatch(parent context.Context, id string) bool {
 				continue
 			}
 			if tails[i] == nil {
-				tctx, cancel := context.WithDeadline(wctx, end)
+				// A timeout, not a deadline: end is on the engine's clock,
+				// which need not be the machine's.
+				tctx, cancel := context.WithTimeout(wctx, end.Sub(now))
 				tails[i] = &tailing{cancel: cancel, end: end}
 				go e.tail(tctx, e.Logs[d.Kind], d.Target, i, w.From, lw.Patterns, events)
 			}

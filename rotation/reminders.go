@@ -109,7 +109,7 @@ type ReminderLoopConfig struct {
 	Checker  TokenChecker
 	Store    Store
 	Notifier ExpiryNotifier
-	Now      func() time.Time // default time.Now
+	Now      func() time.Time // default WallNow
 	Log      *slog.Logger     // default: discard
 	// Interval is the time between passes (ROTABOT_REMINDER_INTERVAL, default 1 h).
 	Interval time.Duration
@@ -158,7 +158,7 @@ type ReminderLoop struct {
 // NewReminderLoop returns a loop on c, with c's defaults filled in once.
 func NewReminderLoop(c ReminderLoopConfig) *ReminderLoop {
 	if c.Now == nil {
-		c.Now = time.Now
+		c.Now = WallNow
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

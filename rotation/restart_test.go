@@ -211,8 +211,16 @@ func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
+// realNow is the real clock's passing counted from the fixtures' date t0: the
+// tests whose watches need real time see the dates their fixtures carry (a token
+// that expires 90 days after t0 is good), on any day they run.
+var realNow = func() func() time.Time {
+	start := time.Now()
+	return func() time.Time { return t0.Add(time.Since(start)) }
+}()
+
 // restarting rebuilds w's engine with f as its Heroku releaser and log reader,
-// on the clock now (nil: the real one).
+// on the clock c (nil: realNow, and real sleeps).
 func (w *world) restarting(f *fakeHeroku, c *clock) {
 	cfg := rotation.EngineConfig{
 		Matrix: w.matrix, Vault: w.vault, Checker: probeRecorder{w.gh, f}, Revoker: w.gh, Notifier: w.notes, Store: w.st,
@@ -220,6 +228,7 @@ func (w *world) restarting(f *fakeHeroku, c *clock) {
 		Releasers: map[rotation.DestKind]rotation.Releaser{rotation.DestHeroku: f},
 		Logs:      map[rotation.DestKind]rotation.LogTailer{rotation.DestHeroku: f},
 	}
+	cfg.Now = realNow
 	if c != nil {
 		cfg.Now, cfg.Sleep = c.Now, c.Sleep
 	}
@@ -458,7 +467,7 @@ func watchWorld(t *testing.T, window time.Duration, setup func(f *fakeHeroku)) (
 	t.Helper()
 	w := newWorld(t)
 	w.matrix.Secrets[secretName].LogWatch = rotation.LogWatch{Window: window}
-	f := newFakeHeroku(time.Now, "raxx-console-prod", "raxx-console-staging")
+	f := newFakeHeroku(realNow, "raxx-console-prod", "raxx-console-staging")
 	if setup != nil {
 		setup(f)
 	}
@@ -498,7 +507,7 @@ func TestLogWatchMatchFailsTheRunAndOffersRollback(t *testing.T) {
 	waitRun(t, w, r.ID, "both logs open", func(r *rotation.Run) bool {
 		return dest(t, r, "raxx-console-prod").Watch.Read && dest(t, r, "raxx-console-staging").Watch.Read
 	})
-	now := time.Now()
+	now := realNow()
 	// Neither a line from before the release, nor the platform's own lines count.
 	f.inject("raxx-console-prod", rotation.LogLine{Time: now.Add(-time.Hour), Source: "app[web.1]", Text: "GitHub said 401 Bad credentials"})
 	f.inject("raxx-console-prod", rotation.LogLine{Time: now, Source: "heroku[router]", Text: `at=info path="/github/hook" status=401`})
@@ -587,7 +596,7 @@ func TestLogWatchResumesAfterARestart(t *testing.T) {
 	// The process stops; a line is written while it is down.
 	w.eng.Drain()
 	w.eng.Wait()
-	f.inject("raxx-console-prod", rotation.LogLine{Time: time.Now(), Source: "app[web.1]", Text: "octokit: HttpError: Bad credentials"})
+	f.inject("raxx-console-prod", rotation.LogLine{Time: realNow(), Source: "app[web.1]", Text: "octokit: HttpError: Bad credentials"})
 	w.reopen(nil)
 	w.restarting(f, nil)
 	if _, err := w.eng.Resume(context.Background()); err != nil {

@@ -99,7 +99,7 @@ var ghSecretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 func NewGitHub() *GitHub {
 	g := &GitHub{
 		server:    newServer(ghErrorBody),
-		now:       time.Now,
+		now:       WallNow,
 		tokens:    map[string]*ghToken{},
 		userIDs:   map[string]int64{},
 		repos:     map[string]*ghRepo{},
@@ -122,7 +122,7 @@ func (g *GitHub) SetNow(now func() time.Time) {
 	g.gmu.Lock()
 	defer g.gmu.Unlock()
 	if now == nil {
-		now = time.Now
+		now = WallNow
 	}
 	g.now = now
 }

@@ -47,14 +47,22 @@ func ghClient(t *testing.T, g *sandbox.GitHub, token string) *gh.Client {
 	return c
 }
 
+// ghNow is the stand-in's time in these tests, three days before ghExpires: the
+// tokens' expiry is a fixed date, so the clock that compares with it is too.
+var (
+	ghExpires = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	ghNow     = ghExpires.Add(-72 * time.Hour)
+)
+
 func newGitHubStandIn(t *testing.T) *sandbox.GitHub {
 	t.Helper()
 	g := sandbox.NewGitHub()
 	t.Cleanup(g.Close)
+	g.SetNow(ghClock(ghNow))
 	g.AddRepo("raxx-app/TradeMasterAPI")
 	g.AddRepo("raxx-app/Hidden")
 	g.AddToken(sandbox.TokenSpec{Value: ghFine, Login: "raxx-bot",
-		Expires: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), Repos: []string{"raxx-app/TradeMasterAPI", "raxx-app/Console"}})
+		Expires: ghExpires, Repos: []string{"raxx-app/TradeMasterAPI", "raxx-app/Console"}})
 	g.AddToken(sandbox.TokenSpec{Value: ghClassic, Login: "raxx-bot", Scopes: []string{"repo", "read:org"}})
 	g.AddToken(sandbox.TokenSpec{Value: ghOther, Login: "someone-else", Repos: []string{"raxx-app/Console"}})
 	g.SetAdminToken(ghAdmin)
@@ -95,7 +103,7 @@ func TestGitHubUser(t *testing.T) {
 	if u.GetLogin() != "raxx-bot" {
 		t.Errorf("login = %q", u.GetLogin())
 	}
-	if want := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC); !resp.TokenExpiration.Time.Equal(want) {
+	if want := ghExpires; !resp.TokenExpiration.Time.Equal(want) {
 		t.Errorf("TokenExpiration = %v, want %v", resp.TokenExpiration, want)
 	}
 	if got := resp.Header.Get("GitHub-Authentication-Token-Expiration"); got != "2026-12-01 10:00:00 UTC" {

@@ -117,7 +117,7 @@ func NewHeroku(apiKey string) *Heroku {
 		apiKey:    apiKey,
 		apps:      map[string]*herokuApp{},
 		sessions:  map[string]*logSession{},
-		now:       time.Now,
+		now:       WallNow,
 		tokens:    herokuRateLimitMax,
 		accountID: "01234567-89ab-4cde-8f01-23456789abcd",
 		email:     "ops@raxx.example",

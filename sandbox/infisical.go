@@ -70,6 +70,7 @@ type Infisical struct {
 	ttl, maxTTL time.Duration
 	retryAfter  string // the Retry-After of the last 429 fault, for its message
 	seq         int
+	now         func() time.Time
 }
 
 type infisicalRef struct{ env, path, key string }
@@ -90,6 +91,7 @@ func NewInfisical(clientID, clientSecret, projectID string) *Infisical {
 		denied:  map[string]bool{},
 		tokens:  map[string]*infisicalToken{},
 		ttl:     infisicalTokenTTL, maxTTL: infisicalTokenMaxTTL,
+		now: WallNow,
 	}
 	for _, env := range []string{"dev", "staging", "prod"} {
 		i.envs[env] = map[string]bool{"/": true}
@@ -168,6 +170,20 @@ func (i *Infisical) Deny(env, secretPath string) {
 	i.denied[env+":"+infisicalPath(secretPath)] = true
 }
 
+// SetNow replaces the stand-in's clock, which decides when its access tokens
+// expire, so a test can move time without sleeping (nil: the wall clock).
+func (i *Infisical) SetNow(now func() time.Time) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if now == nil {
+		now = WallNow
+	}
+	i.now = now
+}
+
+// clock is the stand-in's time; the caller holds i.mu.
+func (i *Infisical) clock() time.Time { return i.now() }
+
 // SetTokenTTL sets the lifetime of access tokens issued or renewed from now on
 // (whole seconds; the real default is two hours).
 func (i *Infisical) SetTokenTTL(d time.Duration) {
@@ -192,7 +208,7 @@ func (i *Infisical) RevokeTokens() {
 func (i *Infisical) ExpireTokens() {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	now := time.Now()
+	now := i.clock()
 	for _, t := range i.tokens {
 		t.expires = now
 	}
@@ -293,7 +309,7 @@ func (i *Infisical) failAs(w http.ResponseWriter, status int, name, message stri
 func (i *Infisical) issue(w http.ResponseWriter, token string) {
 	i.mu.Lock()
 	t := i.tokens[token]
-	now := time.Now()
+	now := i.clock()
 	if t == nil {
 		t = &infisicalToken{issued: now}
 		i.tokens[token] = t
@@ -342,7 +358,7 @@ func (i *Infisical) renew(w http.ResponseWriter, r *http.Request) {
 	t, ok := i.tokens[in.AccessToken]
 	var expired, maxed, revoked bool
 	if ok {
-		now := time.Now()
+		now := i.clock()
 		expired = !now.Before(t.expires)
 		maxed = !now.Before(t.issued.Add(i.maxTTL))
 		revoked = t.revoked
@@ -378,7 +394,7 @@ func (i *Infisical) authorize(w http.ResponseWriter, r *http.Request) bool {
 	}
 	i.mu.Lock()
 	t, known := i.tokens[token]
-	expired := known && !time.Now().Before(t.expires)
+	expired := known && !i.clock().Before(t.expires)
 	revoked := known && t.revoked
 	i.mu.Unlock()
 	switch {

@@ -179,7 +179,7 @@ func NewSlack(botToken, appToken string) *Slack {
 		groups:     map[string][]string{},
 		channels:   map[string]*slackChannel{},
 		dmByUser:   map[string]string{},
-		tsBase:     time.Now().Unix(),
+		tsBase:     WallNow().Unix(),
 		viewByID:   map[string]*View{},
 		homes:      map[string]*View{},
 		triggers:   map[string]*slackTrigger{},

@@ -799,7 +799,7 @@ func (s *Slack) SendEvent(event any) (string, error) {
 	payload := map[string]any{
 		"token": "sandbox-verification-token", "team_id": s.TeamID, "api_app_id": s.AppID,
 		"event": json.RawMessage(inner), "type": "event_callback", "event_id": eventID,
-		"event_time": time.Now().Unix(), "is_ext_shared_channel": false,
+		"event_time": WallNow().Unix(), "is_ext_shared_channel": false,
 		"authorizations": []any{map[string]any{"enterprise_id": nil, "team_id": s.TeamID,
 			"user_id": s.BotUserID, "is_bot": true, "is_enterprise_install": false}},
 		"event_context": "4-" + eventID,

@@ -9,6 +9,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
+	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox"
 )
 
@@ -180,5 +181,17 @@ func TestGitHubProbeUnderARepository(t *testing.T) {
 	}
 	if code, msg := get("ghp_unknown"); code != 401 || msg != "Bad credentials" {
 		t.Errorf("an unknown token: %d %q", code, msg)
+	}
+}
+
+// TestTheStandInsKeepTheBotsTime: the stand-ins' clock and the bot's move together
+// (both by ROTABOT_CLOCK_SHIFT in a clockshift build), so a token the stand-ins
+// date is judged on the same day by the bot.
+func TestTheStandInsKeepTheBotsTime(t *testing.T) {
+	before := rotation.WallNow()
+	got := sandbox.WallNow()
+	after := rotation.WallNow()
+	if got.Before(before) || got.After(after) {
+		t.Errorf("sandbox.WallNow() = %v, rotation.WallNow() read %v and %v around it", got, before, after)
 	}
 }

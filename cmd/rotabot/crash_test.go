@@ -1,11 +1,13 @@
 package main
 
 import (
-	"github.com/raxx-app/rotabot/sandbox/demo"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/sandbox/demo"
 
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/sandbox"
@@ -54,7 +56,7 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 	}
 	for _, p := range points {
 		t.Run(p.name, func(t *testing.T) {
-			h, err := newWorld(time.Now())
+			h, err := newWorld(rotation.WallNow())
 			must(t, err)
 			w, env := h.World, h.Env
 			t.Cleanup(h.Close)
@@ -185,7 +187,7 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 // taking new work, finishes the step in hand, closes the store and exits 0 well
 // within Heroku's 30 s; the next process carries the run on.
 func TestSIGTERMFinishesTheStepInHand(t *testing.T) {
-	h, err := newWorld(time.Now())
+	h, err := newWorld(rotation.WallNow())
 	must(t, err)
 	w, env := h.World, h.Env
 	t.Cleanup(h.Close)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/config"
+	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox/demo"
 	"github.com/raxx-app/rotabot/sandbox/web"
 )
@@ -87,7 +88,7 @@ func (c *cli) playDemo(ctx context.Context, w io.Writer, color bool) error {
 	}
 	defer os.RemoveAll(dir)
 	start := time.Now()
-	h, err := demo.Start(ctx, dir, time.Now(), demoBot)
+	h, err := demo.Start(ctx, dir, rotation.WallNow(), demoBot)
 	if err != nil {
 		return err
 	}
@@ -126,7 +127,7 @@ func (c *cli) colorful(w io.Writer) bool {
 // runSandbox is `rotabot demo --sandbox FILE`: the stand-ins alone, for trying
 // the other commands against them.
 func (c *cli) runSandbox(ctx context.Context, file, configFile string) error {
-	h, err := seededWorld(configFile, time.Now())
+	h, err := seededWorld(configFile, rotation.WallNow())
 	if err != nil {
 		return err
 	}
@@ -191,7 +192,7 @@ func seededWorld(file string, now time.Time) (*demo.Harness, error) {
 // runWeb is `rotabot demo --web`: the stand-ins, the real bot on them and the
 // page that shows the stand-in workspace, until Ctrl-C.
 func (c *cli) runWeb(ctx context.Context, addr, configFile string) error {
-	ws, err := startWebSandbox(ctx, addr, configFile, time.Now())
+	ws, err := startWebSandbox(ctx, addr, configFile, rotation.WallNow())
 	if err != nil {
 		return err
 	}

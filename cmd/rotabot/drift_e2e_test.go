@@ -184,7 +184,7 @@ func TestDriftPeriodicResolvedAndAfterARotation(t *testing.T) {
 	}
 
 	// gh secret set by hand, ten minutes after rotabot's write.
-	h.World.GitHub.SetNow(func() time.Time { return time.Now().Add(10 * time.Minute) })
+	h.World.GitHub.SetNow(func() time.Time { return rotation.WallNow().Add(10 * time.Minute) })
 	gh, err := rgithub.New(rgithub.Config{BaseURL: h.Env["GITHUB_API_URL"], AdminToken: rotation.NewSecret(h.Env["GITHUB_TOKEN"])})
 	must(t, err)
 	must(t, gh.ActionsSecrets().Set(context.Background(), "raxx-app/TradeMasterAPI", "GH_API_READONLY_TOKEN", rotation.NewSecret(other)))

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/raxx-app/rotabot/sandbox/demo"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/raxx-app/rotabot/sandbox/demo"
 
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
@@ -19,7 +20,7 @@ import (
 // bbolt file.
 func startBot(t *testing.T) *harness {
 	t.Helper()
-	h, err := startHarness(context.Background(), t.TempDir(), time.Now())
+	h, err := startHarness(context.Background(), t.TempDir(), rotation.WallNow())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +391,7 @@ func TestSlackOperatorNamedByDMChannelPressesDone(t *testing.T) {
 	operator := "U" + dmChannel[1:] // the sandbox's person at the other end of that DM
 	fresh := "ghp_" + sandbox.RandomHex(18)
 	h.Track(fresh)
-	h.World.GitHub.AddToken(sandbox.TokenSpec{Value: fresh, Login: "raxx-bot", Expires: time.Now().Add(90 * 24 * time.Hour),
+	h.World.GitHub.AddToken(sandbox.TokenSpec{Value: fresh, Login: "raxx-bot", Expires: rotation.WallNow().Add(90 * 24 * time.Hour),
 		Scopes: []string{"read:org", "repo:status", "workflow"}, Repos: []string{"raxx-app/TradeMasterAPI"}})
 	must(t, h.Slash(demo.Alice, demo.OpsChannel, secret))
 	card := h.mustCard(t, "r1", "Waiting for token")

@@ -3,12 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/raxx-app/rotabot/sandbox/demo"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/raxx-app/rotabot/sandbox/demo"
 
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/store/bbolt"
@@ -30,7 +31,7 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, s
 // already in Infisical (SOP step 4 done by hand), as the bridge script expects.
 func cliWorld(t *testing.T) (*harness, map[string]string) {
 	t.Helper()
-	h, err := newWorld(time.Now())
+	h, err := newWorld(rotation.WallNow())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func (h *harness) dbBytes(t *testing.T) string {
 
 // destValues reads what each destination of secret holds.
 func (h *harness) destValues(secret string) map[string]string {
-	plan, _ := h.Matrix.Plan(secret, rotation.Overrides{}, time.Now())
+	plan, _ := h.Matrix.Plan(secret, rotation.Overrides{}, rotation.WallNow())
 	out := map[string]string{}
 	for _, d := range plan.Destinations {
 		switch d.Kind {

@@ -51,6 +51,9 @@ func rotabotBinary(t testing.TB) string {
 		if raceEnabled {
 			args = append(args, "-race")
 		}
+		if clockShiftBuild {
+			args = append(args, "-tags", "clockshift")
+		}
 		start := time.Now()
 		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 		if err != nil {
@@ -80,7 +83,9 @@ type proc struct {
 // shell running the tests (DATABASE_URL, ROTABOT_*) reaches the bot.
 func procEnv(env map[string]string) []string {
 	var out []string
-	for _, k := range []string{"PATH", "HOME", "TMPDIR"} {
+	// ROTABOT_CLOCK_SHIFT moves the clock of a clockshift build (the tests'
+	// second pass in CI): the process runs on the tests' clock.
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "ROTABOT_CLOCK_SHIFT"} {
 		if v, ok := os.LookupEnv(k); ok {
 			if _, set := env[k]; !set {
 				out = append(out, k+"="+v)

@@ -87,7 +87,7 @@ func (c *cli) runRotate(ctx context.Context, opts *rotateOptions) error {
 	var plan rotation.Plan
 	if su.m != nil {
 		var err error
-		if plan, err = su.m.Plan(opts.Secret, o, time.Now()); err != nil {
+		if plan, err = su.m.Plan(opts.Secret, o, rotation.WallNow()); err != nil {
 			return &usageError{msg: fmt.Sprintf("%s — known secrets: %s", rotation.ErrorMessage(err), strings.Join(su.m.Names(), ", ")),
 				hint: "rotabot rotate " + su.m.Names()[0]}
 		}

@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/raxx-app/rotabot/sandbox/demo"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/raxx-app/rotabot/sandbox/demo"
 
 	"github.com/jackc/pgx/v5"
 
@@ -32,7 +33,7 @@ import (
 func TestTwoProcessesOnePostgres(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	ctx := context.Background()
-	h, err := newWorld(time.Now())
+	h, err := newWorld(rotation.WallNow())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 	t.Cleanup(h.Close)
 	// The dispatch secret's new token (classic), and its shell-rc operator's DM.
 	dispatchNew := "ghp_" + sandbox.RandomHex(18)
-	w.GitHub.AddToken(sandbox.TokenSpec{Value: dispatchNew, Login: "raxx-bot", Expires: time.Now().Add(90 * 24 * time.Hour),
+	w.GitHub.AddToken(sandbox.TokenSpec{Value: dispatchNew, Login: "raxx-bot", Expires: rotation.WallNow().Add(90 * 24 * time.Hour),
 		Scopes: []string{"read:org", "repo:status", "workflow"}, Repos: []string{"raxx-app/TradeMasterAPI"}})
 	w.Slack.AddChannel("D0AJ7K184TV", "directmessage")
 	env["DATABASE_URL"] = dbURL

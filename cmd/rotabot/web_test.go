@@ -22,7 +22,7 @@ import (
 func startWeb(t *testing.T) *webSandbox {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ws, err := startWebSandbox(ctx, "127.0.0.1:0", "", time.Now())
+	ws, err := startWebSandbox(ctx, "127.0.0.1:0", "", rotation.WallNow())
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -297,7 +297,7 @@ func TestDemoWebCommand(t *testing.T) {
 // own API, as the page's buttons drive it.
 func TestDemoWebWithYourOwnMatrix(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	ws, err := startWebSandbox(ctx, "127.0.0.1:0", "testdata/own-matrix.yaml", time.Now())
+	ws, err := startWebSandbox(ctx, "127.0.0.1:0", "testdata/own-matrix.yaml", rotation.WallNow())
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -61,6 +61,7 @@ func TestActionsSecretsContract(t *testing.T) {
 				v, _, ok := f.gh.ActionsSecret(target, name)
 				return v, ok
 			},
+			Now:     func() time.Time { return fixtureNow },
 			Target:  repo,
 			Missing: missing,
 			Name:    name,

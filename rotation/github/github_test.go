@@ -36,7 +36,12 @@ var (
 
 const repo = "raxx-app/TradeMasterAPI"
 
-var expires = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+// The tokens expire on a fixed date, so the stand-in's clock, which compares with
+// it, is fixed too: three days before.
+var (
+	expires    = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	fixtureNow = expires.Add(-72 * time.Hour)
+)
 
 type fixture struct {
 	gh     *sandbox.GitHub
@@ -47,6 +52,7 @@ func setup(t *testing.T) fixture {
 	t.Helper()
 	g := sandbox.NewGitHub()
 	t.Cleanup(g.Close)
+	g.SetNow(func() time.Time { return fixtureNow })
 	g.AddRepo(repo)
 	g.AddRepo("raxx-app/Hidden")
 	g.AddToken(sandbox.TokenSpec{Value: fineTok, Login: "raxx-bot", Expires: expires, Repos: []string{repo}})

@@ -336,7 +336,7 @@ func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp != nil {
 		if a, ok := req.Context().Value(answerKey{}).(*answer); ok {
 			a.status = resp.StatusCode
-			a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), rotation.WallNow())
 			if resp.StatusCode == http.StatusPartialContent {
 				a.nextRange = resp.Header.Get("Next-Range")
 			}

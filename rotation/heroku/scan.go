@@ -55,7 +55,7 @@ type Scanner struct {
 // Scanner returns the config scanner on c's key.
 func (c *Consumer) Scanner() *Scanner {
 	return &Scanner{c: c, Reserve: 500, SlowBelow: 1500, SlowEvery: 800 * time.Millisecond,
-		Now: time.Now, Sleep: rotation.Sleep, remaining: -1}
+		Now: rotation.WallNow, Sleep: rotation.Sleep, remaining: -1}
 }
 
 // Remaining is the scanner's estimate of the tokens left now: the last

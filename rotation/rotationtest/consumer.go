@@ -35,6 +35,16 @@ type ConsumerHarness struct {
 	Secrets []string
 	// Set and Verify are the messages each call must give. Every field is used.
 	Set, Verify Messages
+	// Now is the stand-in's clock, which a Verify's since is read from (default
+	// rotation.WallNow): a stand-in held at a fixed time dates its writes by it.
+	Now func() time.Time
+}
+
+func (h ConsumerHarness) now() time.Time {
+	if h.Now == nil {
+		return rotation.WallNow()
+	}
+	return h.Now()
 }
 
 // Consumer runs the contract suite of rotation.Consumer.
@@ -65,7 +75,7 @@ func Consumer(t *testing.T, newHarness func(t *testing.T) ConsumerHarness) {
 		h = newHarness(t)
 		value = NewToken()
 		secrets = withSecrets(h.Secrets, value)
-		since = time.Now()
+		since = h.now()
 		if c.op == OpVerify {
 			noErr(t, "Set before Verify", h.Consumer.Set(context.Background(), h.Target, h.Name, rotation.NewSecret(value)), secrets)
 		}
@@ -77,7 +87,7 @@ func Consumer(t *testing.T, newHarness func(t *testing.T) ConsumerHarness) {
 		ctx := context.Background()
 		for i, v := range []string{NewToken(), NewToken()} { // the second overwrites the first
 			secrets := withSecrets(h.Secrets, v)
-			since := time.Now()
+			since := h.now()
 			noErr(t, "Set", h.Consumer.Set(ctx, h.Target, h.Name, rotation.NewSecret(v)), secrets)
 			if got, ok := h.Held(h.Target, h.Name); !ok || got != v {
 				t.Fatalf("write %d: the stand-in holds the value written: %v (held: %v)", i+1, got == v, ok)

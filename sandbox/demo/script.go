@@ -423,7 +423,7 @@ func (d *Script) Summary() bool {
 	check(fmt.Sprintf("Infisical %s (version %d)", h.Matrix.Vault.Path+"GITHUB_API_READONLY_TOKEN", ver), v == want, fp(v))
 	_, _, pending := w.Infisical.Value(h.Matrix.Vault.Environment, h.Matrix.Vault.PendingPath, "GITHUB_API_READONLY_TOKEN")
 	check("no pending value left in "+h.Matrix.Vault.PendingPath, !pending, "")
-	plan, _ := h.Matrix.Plan("GITHUB_API_READONLY_TOKEN", rotation.Overrides{}, time.Now())
+	plan, _ := h.Matrix.Plan("GITHUB_API_READONLY_TOKEN", rotation.Overrides{}, rotation.WallNow())
 	for _, d := range plan.Destinations {
 		switch d.Kind {
 		case rotation.DestHeroku:

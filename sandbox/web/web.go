@@ -76,7 +76,7 @@ type Config struct {
 	// Restart stops the bot as Heroku stops a dyno and starts it again on the
 	// same database (nil: no restart button).
 	Restart func() error
-	// Now is the clock (default time.Now).
+	// Now is the clock (default sandbox.WallNow).
 	Now func() time.Time
 }
 
@@ -100,7 +100,7 @@ type BotStatus struct {
 // New builds the page's server.
 func New(cfg Config) *Server {
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		cfg.Now = sandbox.WallNow
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), faults: map[string]string{},
 		bot: BotStatus{State: "running", Since: cfg.Now()}}

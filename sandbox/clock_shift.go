@@ -1,0 +1,26 @@
+//go:build clockshift
+
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// clockShift moves WallNow ahead by ROTABOT_CLOCK_SHIFT in a clockshift build (the
+// tests' second pass in CI, and the binary those tests build); it is read once, at
+// start, and never changed.
+var clockShift = readClockShift()
+
+func readClockShift() time.Duration {
+	v := os.Getenv("ROTABOT_CLOCK_SHIFT")
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		panic(fmt.Sprintf("ROTABOT_CLOCK_SHIFT=%q is not a Go duration (e.g. 8784h): %v", v, err))
+	}
+	return d
+}
