@@ -265,7 +265,7 @@ func TestAppJSON(t *testing.T) {
 	}
 
 	// A dyno's disk is wiped at every restart: the database is PostgreSQL, whose
-	// add-on sets DATABASE_URL (README, "Which store").
+	// add-on sets DATABASE_URL (docs/configuration.md, "Which store").
 	if len(a.Addons) != 1 || !strings.HasPrefix(a.Addons[0].Plan, "heroku-postgresql:") || a.Addons[0].As != "DATABASE" {
 		t.Errorf("addons are %+v, want the Heroku Postgres add-on as DATABASE (it sets DATABASE_URL)", a.Addons)
 	}
@@ -634,17 +634,19 @@ func slackUse(t *testing.T) (calls, events map[string]bool) {
 	return calls, events
 }
 
-// TestEnvironmentTable: the README's environment table and `rotabot serve --help`
-// list every variable of config.EnvVars, one line each, saying the same.
+// TestEnvironmentTable: the environment table of docs/configuration.md and
+// `rotabot serve --help` list every variable of config.EnvVars, one line each,
+// saying the same.
 func TestEnvironmentTable(t *testing.T) {
 	var want []string
 	for _, v := range config.EnvVars() {
 		want = append(want, "| `"+v.Name+"` | "+v.Summary+" | "+v.When()+" |")
 	}
-	lines := strings.Split(string(deployFile(t, "README.md")), "\n")
+	const doc = "docs/configuration.md"
+	lines := strings.Split(string(deployFile(t, doc)), "\n")
 	start := slices.Index(lines, "| variable | what it is | default |")
 	if start < 0 {
-		t.Fatal("the README has no environment table (| variable | what it is | default |)")
+		t.Fatalf("%s has no environment table (| variable | what it is | default |)", doc)
 	}
 	var got []string
 	for _, l := range lines[start+2:] {
@@ -654,7 +656,7 @@ func TestEnvironmentTable(t *testing.T) {
 		got = append(got, l)
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("the README's environment table differs from config.EnvVars; it should read:\n%s", strings.Join(want, "\n"))
+		t.Errorf("the environment table of %s differs from config.EnvVars; it should read:\n%s", doc, strings.Join(want, "\n"))
 	}
 
 	var out bytes.Buffer
