@@ -45,7 +45,7 @@ type Env struct {
 	LogFormat string
 }
 
-// Defaults of the environment (the README's environment table).
+// Defaults of the environment (the environment table of docs/configuration.md).
 const (
 	DefaultSlackAPIURL      = "https://slack.com/api/"
 	DefaultGitHubAPIURL     = "https://api.github.com"
@@ -88,7 +88,7 @@ const (
 
 // EnvVar describes one environment variable rotabot reads. The table of them,
 // EnvVars, is the one list: LoadEnv reads it, `rotabot serve --help` prints it,
-// and the README's environment table and app.json's env are checked against it
+// and docs/configuration.md's environment table and app.json's env are checked against it
 // (cmd/rotabot's deploy tests), so code, help and deployment files cannot drift.
 type EnvVar struct {
 	Name string
@@ -107,7 +107,7 @@ type EnvVar struct {
 // Plain is s without the `…` marks, for a terminal or a form.
 func Plain(s string) string { return strings.ReplaceAll(s, "`", "") }
 
-// When is the README's and the help's last column: the default, or when the
+// When is the environment table's and the help's last column: the default, or when the
 // variable is needed.
 func (v EnvVar) When() string {
 	switch v.Need {
@@ -201,7 +201,7 @@ var envVars = []envVar{
 		str: func(e *Env) *string { return &e.ConfigPath }},
 	{EnvVar: EnvVar{Name: "ROTABOT_DB", Default: DefaultDBPath,
 		Summary:     "the bbolt file, when `DATABASE_URL` is not set",
-		Description: "Path of rotabot's bbolt file (runs, audit entries, expiry records), used when DATABASE_URL is not set. On Heroku it lives on the dyno's disk and is lost at every restart: see the README."},
+		Description: "Path of rotabot's bbolt file (runs, audit entries, expiry records), used when DATABASE_URL is not set. On Heroku it lives on the dyno's disk and is lost at every restart: see docs/configuration.md, \"Which store\"."},
 		str: func(e *Env) *string { return &e.DBPath }},
 	// Not checked as a URL here: it holds a password, and the PostgreSQL store
 	// says what is wrong with it without repeating it.

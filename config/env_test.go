@@ -132,7 +132,7 @@ func TestVarsIsEveryVariableRead(t *testing.T) {
 		"HEROKU_API_URL", "HEROKU_API_KEY", "ROTABOT_CONFIG", "ROTABOT_DB", "ROTABOT_REMINDER_INTERVAL",
 		"DATABASE_URL", "ROTABOT_CLAIM_TTL", "ROTABOT_DRIFT_INTERVAL"} {
 		if !slices.Contains(vars, v) {
-			t.Errorf("Vars misses %s, which the README's environment table lists", v)
+			t.Errorf("Vars misses %s, which the environment table of docs/configuration.md lists", v)
 		}
 	}
 	if len(vars) != 18 {

@@ -41,9 +41,9 @@ func newServeCmd(c *cli, runF func(context.Context, *serveOptions) error) *comma
 }
 
 // printEnvironment is serve's help about the environment: every variable, one
-// line each, from the one table (config.EnvVars) the README and app.json follow.
+// line each, from the one table (config.EnvVars) docs/configuration.md and app.json follow.
 func printEnvironment(w io.Writer) {
-	fmt.Fprintln(w, "Environment (every variable rotabot reads; the README's environment table and app.json say the same):")
+	fmt.Fprintln(w, "Environment (every variable rotabot reads; docs/configuration.md's environment table and app.json say the same):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, v := range config.EnvVars() {
 		fmt.Fprintf(tw, "  %s\t%s — %s\n", v.Name, config.Plain(v.Summary), config.Plain(v.When()))

@@ -22,7 +22,7 @@ type storeCloser interface {
 }
 
 // openStore opens the store the environment names: PostgreSQL when DATABASE_URL
-// is set (several bot processes may share it; see the README, "Which store"),
+// is set (several bot processes may share it; see docs/configuration.md, "Which store"),
 // else the bbolt file at ROTABOT_DB, which one process at a time may hold.
 func openStore(ctx context.Context, env config.Env) (storeCloser, error) {
 	if env.DatabaseURL != "" {

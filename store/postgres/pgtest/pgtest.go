@@ -26,10 +26,10 @@ import (
 // EnvVar names the test database: a PostgreSQL URL whose user may create schemas.
 const EnvVar = "ROTABOT_TEST_DATABASE_URL"
 
-// HowTo says how to run the PostgreSQL tests (also in the README).
+// HowTo says how to run the PostgreSQL tests (also in docs/testing.md).
 const HowTo = EnvVar + " is not set: to run the PostgreSQL tests, point it at a database whose user may create schemas, " +
 	"e.g. postgres://rotabot_test:rotabot_test@127.0.0.1:5432/rotabot_test?sslmode=disable " +
-	"(`source .ci/postgres.sh` starts a local server and sets it; see the README, \"Which store\")"
+	"(`source .ci/postgres.sh` starts a local server and sets it; see docs/testing.md)"
 
 // URL returns a URL of the test database whose search_path is a new, empty
 // schema; the schema is dropped at the end of the test.
