@@ -350,48 +350,8 @@ func (s *Store) PutExpiry(_ context.Context, rec rotation.ExpiryRecord) error {
 // writes in between. When fn returns nothing the transaction is rolled back,
 // which writes nothing to the file.
 func (s *Store) UpdateExpiry(_ context.Context, secrets []string, fn func(map[string]rotation.ExpiryRecord) ([]rotation.ExpiryRecord, error)) error {
-	tx, err := s.db.Begin(true)
-	if err != nil {
-		return rotation.Wrap(rotation.EINTERNAL, err, "cannot change the expiry records")
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	b := tx.Bucket(bucketExpiry)
-	stored := make(map[string]rotation.ExpiryRecord, len(secrets))
-	for _, secret := range secrets {
-		v := b.Get([]byte(secret))
-		if v == nil {
-			continue
-		}
-		var rec rotation.ExpiryRecord
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return rotation.Wrap(rotation.EINTERNAL, err, "the expiry record of %s is unreadable", secret)
-		}
-		stored[secret] = rec
-	}
-	recs, err := fn(stored)
-	if err != nil {
-		return err
-	}
-	if len(recs) == 0 {
-		return nil
-	}
-	asked := make(map[string]bool, len(secrets))
-	for _, secret := range secrets {
-		asked[secret] = true
-	}
-	for _, rec := range recs {
-		if !asked[rec.Secret] {
-			return rotation.Errorf(rotation.EINTERNAL, "the expiry record of %s was not asked for: it is not written", rec.Secret)
-		}
-		v, err := json.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		if err := b.Put([]byte(rec.Secret), v); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+	return updateRecords(s.db, recordBucket{name: bucketExpiry, what: "the expiry record of", whole: "the expiry records"}, secrets,
+		func(r rotation.ExpiryRecord) string { return r.Secret }, fn)
 }
 
 // GetExpiry returns the expiry record of a secret.
@@ -538,21 +498,38 @@ func (s *Store) ListDrift(_ context.Context) ([]rotation.DriftRecord, error) {
 // returns, in one transaction (bbolt has one writer at a time). When fn returns
 // nothing the transaction is rolled back, which writes nothing to the file.
 func (s *Store) UpdateDrift(_ context.Context, keys []string, fn func(map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error)) error {
-	tx, err := s.db.Begin(true)
+	return updateRecords(s.db, recordBucket{name: bucketDrift, what: "the drift record", whole: "the drift records"}, keys,
+		func(r rotation.DriftRecord) string { return r.Key }, fn)
+}
+
+// recordBucket is a bucket of JSON records by key (expiry, drift): its name, how
+// one record is named in errors, and how they all are.
+type recordBucket struct {
+	name        []byte
+	what, whole string
+}
+
+// updateRecords is UpdateExpiry's and UpdateDrift's one transaction body: it
+// reads the records of keys, lets fn decide, and stores what fn returns (only
+// records of keys). bbolt has one writer at a time, so nothing else writes in
+// between; when fn returns nothing the transaction is rolled back, which writes
+// nothing to the file.
+func updateRecords[T any](db *bolt.DB, b recordBucket, keys []string, keyOf func(T) string, fn func(map[string]T) ([]T, error)) error {
+	tx, err := db.Begin(true)
 	if err != nil {
-		return rotation.Wrap(rotation.EINTERNAL, err, "cannot change the drift records")
+		return rotation.Wrap(rotation.EINTERNAL, err, "cannot change %s", b.whole)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	b := tx.Bucket(bucketDrift)
-	stored := make(map[string]rotation.DriftRecord, len(keys))
+	bucket := tx.Bucket(b.name)
+	stored := make(map[string]T, len(keys))
 	for _, key := range keys {
-		v := b.Get([]byte(key))
+		v := bucket.Get([]byte(key))
 		if v == nil {
 			continue
 		}
-		var rec rotation.DriftRecord
+		var rec T
 		if err := json.Unmarshal(v, &rec); err != nil {
-			return rotation.Wrap(rotation.EINTERNAL, err, "the drift record %s is unreadable", key)
+			return rotation.Wrap(rotation.EINTERNAL, err, "%s %s is unreadable", b.what, key)
 		}
 		stored[key] = rec
 	}
@@ -568,14 +545,15 @@ func (s *Store) UpdateDrift(_ context.Context, keys []string, fn func(map[string
 		asked[key] = true
 	}
 	for _, rec := range recs {
-		if !asked[rec.Key] {
-			return rotation.Errorf(rotation.EINTERNAL, "the drift record %s was not asked for: it is not written", rec.Key)
+		key := keyOf(rec)
+		if !asked[key] {
+			return rotation.Errorf(rotation.EINTERNAL, "%s %s was not asked for: it is not written", b.what, key)
 		}
 		v, err := json.Marshal(rec)
 		if err != nil {
 			return err
 		}
-		if err := b.Put([]byte(rec.Key), v); err != nil {
+		if err := bucket.Put([]byte(key), v); err != nil {
 			return err
 		}
 	}
