@@ -273,75 +273,120 @@ func benchRuns(r *report, bin, dir string, runs int, doCPU, doMem bool) error {
 	if err := w.start(bin); err != nil {
 		return err
 	}
-	pid := w.bot.pid()
-	if err := waitIdle(pid, 60*time.Second); err != nil {
+	b := &runBench{r: r, w: w, pid: w.bot.pid(), specs: specs}
+	if err := b.settleIdle(doMem); err != nil {
+		return err
+	}
+	var err error
+	if b.rate, err = idleRate(b.pid, 2*time.Second); err != nil {
+		return err
+	}
+	if err := b.oneRun(doCPU); err != nil || runs <= 1 {
+		return err
+	}
+	if err := b.moreRuns(runs-1, doCPU); err != nil {
+		return err
+	}
+	if doMem {
+		return b.memoryAfter(runs)
+	}
+	return nil
+}
+
+// runBench is benchRuns' state: the world, the bot's pid, its idle memory and
+// idle CPU rate, and the first error reading its CPU time.
+type runBench struct {
+	r      *report
+	w      *world
+	pid    int
+	specs  []secretSpec
+	idle   memory
+	rate   float64 // idle CPU seconds per second
+	cpuErr error
+}
+
+// cpu is the bot's CPU time so far; the first error is kept in cpuErr.
+func (b *runBench) cpu() time.Duration {
+	c, err := cpu(b.pid)
+	if err != nil && b.cpuErr == nil {
+		b.cpuErr = err
+	}
+	return c
+}
+
+// busy is the CPU time the bot spent between c0 at t0 and c1 at t1, less what
+// it spends idle in as long.
+func (b *runBench) busy(c0, c1 time.Duration, t0, t1 time.Time) time.Duration {
+	return c1 - c0 - time.Duration(b.rate*float64(t1.Sub(t0)))
+}
+
+// settleIdle waits for the bot's start-up passes (expiry, drift) to end and its
+// CPU to go quiet, and records its idle memory.
+func (b *runBench) settleIdle(doMem bool) error {
+	if err := waitIdle(b.pid, 60*time.Second); err != nil {
 		return err
 	}
 	time.Sleep(time.Second)
 	// The drift check's start-up pass reads every app's config once: the figure
 	// is taken after it too.
-	for t := time.Now(); w.sb.Heroku.Count("GET /apps/{app}/config-vars", true) < 2; {
+	for t := time.Now(); b.w.sb.Heroku.Count("GET /apps/{app}/config-vars", true) < 2; {
 		if time.Since(t) > 120*time.Second {
 			return fmt.Errorf("the drift check's start-up pass did not read the apps' configs within 120 s")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := waitIdle(pid, 60*time.Second); err != nil {
+	if err := waitIdle(b.pid, 60*time.Second); err != nil {
 		return err
 	}
 	time.Sleep(time.Second)
-	idle, err := memoryOf(pid)
+	idle, err := memoryOf(b.pid)
 	if err != nil {
 		return err
 	}
+	b.idle = idle
 	if doMem {
-		r.add("resident memory after connect, idle", mbText(idle.rss), "≤ 28 MB", float64(idle.rss)/(28<<20),
+		b.r.add("resident memory after connect, idle", mbText(idle.rss), "≤ 28 MB", float64(idle.rss)/(28<<20),
 			fmt.Sprintf("VmRSS of `rotabot serve` once its start-up passes (expiry, drift) are over; RssAnon %s + RssFile %s + RssShmem %s",
 				mbText(idle.anon), mbText(idle.file), mbText(idle.shmem)))
-		r.add("… of it anonymous (heap and stacks), idle", mbText(idle.anon), "≤ 6 MB", float64(idle.anon)/(6<<20), "RssAnon")
-		r.add("… of it file-backed (the binary and libraries mapped in), idle", mbText(idle.file), "", 0, "RssFile")
+		b.r.add("… of it anonymous (heap and stacks), idle", mbText(idle.anon), "≤ 6 MB", float64(idle.anon)/(6<<20), "RssAnon")
+		b.r.add("… of it file-backed (the binary and libraries mapped in), idle", mbText(idle.file), "", 0, "RssFile")
 	}
-	rate, err := idleRate(pid, 2*time.Second)
-	if err != nil {
-		return err
-	}
-	var cpuErr error
-	cpuNow := func() time.Duration {
-		c, err := cpu(pid)
-		if err != nil && cpuErr == nil {
-			cpuErr = err
-		}
-		return c
-	}
-	c0, t0 := cpuNow(), time.Now()
-	if _, err := w.rotate(specs[0].Name, ""); err != nil {
+	return nil
+}
+
+// oneRun measures the CPU time of one whole run.
+func (b *runBench) oneRun(doCPU bool) error {
+	c0, t0 := b.cpu(), time.Now()
+	if _, err := b.w.rotate(b.specs[0].Name, ""); err != nil {
 		return err
 	}
 	time.Sleep(100 * time.Millisecond) // the run's last card update and audit post
-	c1, t1 := cpuNow(), time.Now()
-	if cpuErr != nil {
-		return cpuErr
+	c1, t1 := b.cpu(), time.Now()
+	if b.cpuErr != nil {
+		return b.cpuErr
 	}
-	one := c1 - c0 - time.Duration(rate*float64(t1.Sub(t0)))
+	one := b.busy(c0, c1, t0, t1)
 	if doCPU {
-		r.add("bot machine time of one whole run (CPU user+sys, minus idle)", msText(one), "≤ 1 s", float64(one)/float64(time.Second),
-			fmt.Sprintf("the run took %s of wall time; idle use %.2f ms/s", msText(t1.Sub(t0)), rate*1000))
+		b.r.add("bot machine time of one whole run (CPU user+sys, minus idle)", msText(one), "≤ 1 s", float64(one)/float64(time.Second),
+			fmt.Sprintf("the run took %s of wall time; idle use %.2f ms/s", msText(t1.Sub(t0)), b.rate*1000))
 	}
-	if runs <= 1 {
-		return nil
-	}
-	// The other runs, one worker per secret.
-	left := int64(runs - 1)
+	return nil
+}
+
+// moreRuns runs n more runs, one worker per secret, and measures the mean CPU
+// time per run.
+func (b *runBench) moreRuns(n int, doCPU bool) error {
+	left := int64(n)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
-	c2, t2 := cpuNow(), time.Now()
-	for _, s := range specs {
+	c2, t2 := b.cpu(), time.Now()
+	for _, s := range b.specs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for atomic.AddInt64(&left, -1) >= 0 {
-				if _, err := w.rotate(s.Name, ""); err != nil {
+				if _, err := b.w.rotate(s.Name, ""); err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
@@ -353,11 +398,35 @@ func benchRuns(r *report, bin, dir string, runs int, doCPU, doMem bool) error {
 			}
 		}()
 	}
-	// The stand-ins keep every request; forget them now and then. Heroku's
-	// rate-limit bucket is filled again too: a run spends 15 or so requests
-	// (the writes, the release waits, the log sessions, the read-back, the scan
-	// for the old token), so 1,000 rotations in minutes would empty a real
-	// account's bucket many times over; this figure is about memory.
+	stop := b.refreshStandIns()
+	wg.Wait()
+	close(stop)
+	if firstErr != nil {
+		return firstErr
+	}
+	t3 := time.Now()
+	if err := waitIdle(b.pid, 60*time.Second); err != nil {
+		return err
+	}
+	c3, t4 := b.cpu(), time.Now()
+	if b.cpuErr != nil {
+		return b.cpuErr
+	}
+	mean := b.busy(c2, c3, t2, t4) / time.Duration(n)
+	if doCPU {
+		b.r.add(fmt.Sprintf("bot machine time per run, mean of %d more runs (%d secrets at a time)", n, len(b.specs)), msText(mean), "≤ 1 s",
+			float64(mean)/float64(time.Second), fmt.Sprintf("%d runs in %s of wall time", n, t3.Sub(t2).Round(time.Millisecond)))
+	}
+	return nil
+}
+
+// refreshStandIns makes the stand-ins forget their requests now and then, until
+// the channel it returns is closed. Heroku's rate-limit bucket is filled again
+// too: a run spends 15 or so requests (the writes, the release waits, the log
+// sessions, the read-back, the scan for the old token), so 1,000 rotations in
+// minutes would empty a real account's bucket many times over; this figure is
+// about memory.
+func (b *runBench) refreshStandIns() chan struct{} {
 	stop := make(chan struct{})
 	go func() {
 		t := time.NewTicker(5 * time.Second)
@@ -367,89 +436,79 @@ func benchRuns(r *report, bin, dir string, runs int, doCPU, doMem bool) error {
 			case <-stop:
 				return
 			case <-t.C:
-				for _, s := range []interface{ ResetLog() }{w.sb.Slack, w.sb.GitHub, w.sb.Heroku, w.sb.Infisical, w.console} {
+				for _, s := range []interface{ ResetLog() }{b.w.sb.Slack, b.w.sb.GitHub, b.w.sb.Heroku, b.w.sb.Infisical, b.w.console} {
 					s.ResetLog()
 				}
-				w.sb.Heroku.SetRateLimitRemaining(4500)
+				b.w.sb.Heroku.SetRateLimitRemaining(4500)
 			}
 		}
 	}()
-	wg.Wait()
-	close(stop)
-	if firstErr != nil {
-		return firstErr
+	return stop
+}
+
+// memoryAfter measures memory right after the runs, with their log watches
+// still open (the peak, reported apart), and once the watches are over and
+// memory has settled (the 40 MB target: what the runs leave behind).
+func (b *runBench) memoryAfter(runs int) error {
+	streams := func() int {
+		n := 0
+		for _, app := range specApps(b.specs) {
+			n += b.w.sb.Heroku.OpenLogStreams(app)
+		}
+		return n
 	}
-	t3 := time.Now()
-	if err := waitIdle(pid, 60*time.Second); err != nil {
+	open := streams()
+	peak, err := memoryOf(b.pid)
+	if err != nil {
 		return err
 	}
-	c3, t4 := cpuNow(), time.Now()
-	if cpuErr != nil {
-		return cpuErr
+	perWatch := ""
+	if open > 0 {
+		perWatch = fmt.Sprintf("; about %.0f KB anonymous per open watch above idle", float64(peak.anon-b.idle.anon)/float64(open)/1024)
 	}
-	mean := (c3 - c2 - time.Duration(rate*float64(t4.Sub(t2)))) / time.Duration(runs-1)
-	if doCPU {
-		r.add(fmt.Sprintf("bot machine time per run, mean of %d more runs (%d secrets at a time)", runs-1, len(specs)), msText(mean), "≤ 1 s",
-			float64(mean)/float64(time.Second), fmt.Sprintf("%d runs in %s of wall time", runs-1, t3.Sub(t2).Round(time.Millisecond)))
+	b.r.add(fmt.Sprintf("resident memory right after %d runs, %d log watches still open", runs, open), mbText(peak.rss), "", 0,
+		fmt.Sprintf("RssAnon %s + RssFile %s%s", mbText(peak.anon), mbText(peak.file), perWatch))
+	for t := time.Now(); streams() > 0; time.Sleep(250 * time.Millisecond) {
+		if time.Since(t) > 3*time.Minute {
+			return fmt.Errorf("%d log watches were still open 3 minutes after the last run", streams())
+		}
 	}
-	if doMem {
-		// Each run watches its apps' logs for the window after the restart, so
-		// right after the last run hundreds of watches are still open: that is
-		// the peak, reported apart. The 40 MB target is what the runs leave behind
-		// once they, and their watches, are over.
-		streams := func() int {
-			n := 0
-			for _, app := range specApps(specs) {
-				n += w.sb.Heroku.OpenLogStreams(app)
-			}
-			return n
-		}
-		open := streams()
-		peak, err := memoryOf(pid)
-		if err != nil {
-			return err
-		}
-		perWatch := ""
-		if open > 0 {
-			perWatch = fmt.Sprintf("; about %.0f KB anonymous per open watch above idle", float64(peak.anon-idle.anon)/float64(open)/1024)
-		}
-		r.add(fmt.Sprintf("resident memory right after %d runs, %d log watches still open", runs, open), mbText(peak.rss), "", 0,
-			fmt.Sprintf("RssAnon %s + RssFile %s%s", mbText(peak.anon), mbText(peak.file), perWatch))
-		for t := time.Now(); streams() > 0; time.Sleep(250 * time.Millisecond) {
-			if time.Since(t) > 3*time.Minute {
-				return fmt.Errorf("%d log watches were still open 3 minutes after the last run", streams())
-			}
-		}
-		if err := waitIdle(pid, 60*time.Second); err != nil {
-			return err
-		}
-		// The Go runtime returns the pages the watches freed to the OS in the
-		// background, over a minute or two: the figure is taken once resident
-		// memory has settled (no drop of 0.5 MB or more in a minute), at most 4
-		// minutes after the last watch ended.
-		settleStart := time.Now()
-		after, err := memoryOf(pid)
-		if err != nil {
-			return err
-		}
-		for low, lowAt := after.rss, time.Now(); time.Since(lowAt) < time.Minute && time.Since(settleStart) < 4*time.Minute; {
-			time.Sleep(2 * time.Second)
-			if after, err = memoryOf(pid); err != nil {
-				return err
-			}
-			if after.rss <= low-(1<<19) {
-				low, lowAt = after.rss, time.Now()
-			}
-		}
-		settled := time.Since(settleStart).Round(time.Second)
-		target, ratio := "≤ 40 MB", float64(after.rss)/(40<<20)
-		if runs < 1000 {
-			target, ratio = "(≤ 40 MB at 1,000)", 0
-		}
-		r.add(fmt.Sprintf("resident memory after %d finished runs, their log watches over", runs), mbText(after.rss), target, ratio,
-			fmt.Sprintf("RssAnon %s + RssFile %s, settled %s after the last watch ended", mbText(after.anon), mbText(after.file), settled))
+	if err := waitIdle(b.pid, 60*time.Second); err != nil {
+		return err
 	}
+	after, settled, err := settledMemory(b.pid)
+	if err != nil {
+		return err
+	}
+	target, ratio := "≤ 40 MB", float64(after.rss)/(40<<20)
+	if runs < 1000 {
+		target, ratio = "(≤ 40 MB at 1,000)", 0
+	}
+	b.r.add(fmt.Sprintf("resident memory after %d finished runs, their log watches over", runs), mbText(after.rss), target, ratio,
+		fmt.Sprintf("RssAnon %s + RssFile %s, settled %s after the last watch ended", mbText(after.anon), mbText(after.file), settled))
 	return nil
+}
+
+// settledMemory reads pid's memory once it has settled: the Go runtime returns
+// freed pages to the OS in the background, over a minute or two, so it waits
+// until resident memory has not dropped by 0.5 MB or more for a minute, at most 4
+// minutes; it returns how long that took.
+func settledMemory(pid int) (memory, time.Duration, error) {
+	start := time.Now()
+	after, err := memoryOf(pid)
+	if err != nil {
+		return after, 0, err
+	}
+	for low, lowAt := after.rss, time.Now(); time.Since(lowAt) < time.Minute && time.Since(start) < 4*time.Minute; {
+		time.Sleep(2 * time.Second)
+		if after, err = memoryOf(pid); err != nil {
+			return after, 0, err
+		}
+		if after.rss <= low-(1<<19) {
+			low, lowAt = after.rss, time.Now()
+		}
+	}
+	return after, time.Since(start).Round(time.Second), nil
 }
 
 // specApps lists the Heroku apps of specs, each once.
