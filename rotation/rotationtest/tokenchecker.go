@@ -51,23 +51,6 @@ type TokenCheckerHarness struct {
 // TokenChecker runs the contract suite of rotation.TokenChecker.
 func TokenChecker(t *testing.T, newHarness func(t *testing.T) TokenCheckerHarness) {
 	t.Helper()
-	type call struct {
-		name string
-		op   Op
-		msgs func(h TokenCheckerHarness) Messages
-		do   func(ctx context.Context, h TokenCheckerHarness, token string) error
-	}
-	calls := []call{
-		{"Check", OpCheck, func(h TokenCheckerHarness) Messages { return h.Check },
-			func(ctx context.Context, h TokenCheckerHarness, token string) error {
-				_, err := h.Checker.Check(ctx, rotation.NewSecret(token))
-				return err
-			}},
-		{"Probe", OpProbe, func(h TokenCheckerHarness) Messages { return h.Probe },
-			func(ctx context.Context, h TokenCheckerHarness, token string) error {
-				return h.Checker.Probe(ctx, rotation.NewSecret(token), h.ProbePath)
-			}},
-	}
 	prepare := func(t *testing.T) (TokenCheckerHarness, []string) {
 		t.Helper()
 		h := newHarness(t)
@@ -84,22 +67,7 @@ func TokenChecker(t *testing.T, newHarness func(t *testing.T) TokenCheckerHarnes
 	cases := []tcase{
 		{"success", func(t *testing.T) {
 			h, secrets := prepare(t)
-			for _, v := range h.Valid {
-				info, err := h.Checker.Check(context.Background(), rotation.NewSecret(v.Token))
-				noErr(t, "Check", err, secrets)
-				w := v.Want
-				if info.Login != w.Login || info.Kind != w.Kind || !info.ExpiresAt.Equal(w.ExpiresAt) {
-					t.Errorf("Check of a %s token: login %q kind %q expires %v; want %q %q %v",
-						w.Kind, info.Login, info.Kind, info.ExpiresAt, w.Login, w.Kind, w.ExpiresAt)
-				}
-				if w.Scopes != nil && !slices.Equal(info.Scopes, w.Scopes) {
-					t.Errorf("Check of a %s token: scopes %q, want %q", w.Kind, info.Scopes, w.Scopes)
-				}
-				if w.Repos != 0 && info.Repos != w.Repos {
-					t.Errorf("Check of a %s token: repos %d, want %d", w.Kind, info.Repos, w.Repos)
-				}
-			}
-			noErr(t, "Probe", h.Checker.Probe(context.Background(), rotation.NewSecret(h.Valid[0].Token), h.ProbePath), secrets)
+			checkerSuccess(t, h, secrets)
 		}},
 		{"404/Check", func(t *testing.T) {
 			h, secrets := prepare(t)
@@ -120,44 +88,92 @@ func TokenChecker(t *testing.T, newHarness func(t *testing.T) TokenCheckerHarnes
 			}
 		}},
 	}
-	for _, c := range calls {
-		cases = append(cases,
-			tcase{"401/" + c.name, func(t *testing.T) {
-				h, secrets := prepare(t)
-				err := c.do(context.Background(), h, h.Refused)
-				wantErr(t, c.name, err, rotation.EUNAUTHORIZED, c.msgs(h).Unauthorized, secrets)
-				if c.op == OpProbe && !errors.Is(err, rotation.ErrProbe) {
-					t.Errorf("Probe's refusal does not carry rotation.ErrProbe: %v", err)
-				}
-			}},
-			tcase{"429 once/" + c.name, func(t *testing.T) {
-				h, secrets := prepare(t)
-				h.Fail(c.op, Fault{Status: http.StatusTooManyRequests, RetryAfter: retryAfterOr(h.RetryAfter), Times: 1})
-				noErr(t, c.name+" after one 429", c.do(context.Background(), h, h.Valid[0].Token), secrets)
-			}},
-			tcase{"429 persistent/" + c.name, func(t *testing.T) {
-				h, secrets := prepare(t)
-				wait := retryAfterOr(h.RetryAfter)
-				h.Fail(c.op, Fault{Status: http.StatusTooManyRequests, RetryAfter: wait})
-				err := c.do(context.Background(), h, h.Valid[0].Token)
-				wantErr(t, c.name, err, rotation.EUNAVAILABLE, c.msgs(h).RateLimited, secrets)
-				wantRetryAfter(t, c.name, err, wait)
-			}},
-			tcase{"5xx persistent/" + c.name, func(t *testing.T) {
-				h, secrets := prepare(t)
-				h.Fail(c.op, Fault{Status: ServerError})
-				err := c.do(context.Background(), h, h.Valid[0].Token)
-				wantErr(t, c.name, err, rotation.EUNAVAILABLE, c.msgs(h).Unavailable, secrets)
-			}},
-			tcase{"hang/" + c.name, func(t *testing.T) {
-				h, secrets := prepare(t)
-				h.Fail(c.op, Fault{Hang: true})
-				err := timed(t, c.name, func(ctx context.Context) error { return c.do(ctx, h, h.Valid[0].Token) })
-				wantErr(t, c.name, err, rotation.EUNAVAILABLE, c.msgs(h).Timeout, secrets)
-			}},
-		)
+	for _, c := range checkerCalls() {
+		cases = append(cases, checkerFaultCases(c, prepare)...)
 	}
 	runAll(t, cases)
+}
+
+// checkerCall is one call of the TokenChecker suite.
+type checkerCall struct {
+	name string
+	op   Op
+	msgs func(h TokenCheckerHarness) Messages
+	do   func(ctx context.Context, h TokenCheckerHarness, token string) error
+}
+
+// checkerCalls are the calls each fault is tried on.
+func checkerCalls() []checkerCall {
+	return []checkerCall{
+		{"Check", OpCheck, func(h TokenCheckerHarness) Messages { return h.Check },
+			func(ctx context.Context, h TokenCheckerHarness, token string) error {
+				_, err := h.Checker.Check(ctx, rotation.NewSecret(token))
+				return err
+			}},
+		{"Probe", OpProbe, func(h TokenCheckerHarness) Messages { return h.Probe },
+			func(ctx context.Context, h TokenCheckerHarness, token string) error {
+				return h.Checker.Probe(ctx, rotation.NewSecret(token), h.ProbePath)
+			}},
+	}
+}
+
+// checkerSuccess checks every valid token and probes with the first.
+func checkerSuccess(t *testing.T, h TokenCheckerHarness, secrets []string) {
+	for _, v := range h.Valid {
+		info, err := h.Checker.Check(context.Background(), rotation.NewSecret(v.Token))
+		noErr(t, "Check", err, secrets)
+		w := v.Want
+		if info.Login != w.Login || info.Kind != w.Kind || !info.ExpiresAt.Equal(w.ExpiresAt) {
+			t.Errorf("Check of a %s token: login %q kind %q expires %v; want %q %q %v",
+				w.Kind, info.Login, info.Kind, info.ExpiresAt, w.Login, w.Kind, w.ExpiresAt)
+		}
+		if w.Scopes != nil && !slices.Equal(info.Scopes, w.Scopes) {
+			t.Errorf("Check of a %s token: scopes %q, want %q", w.Kind, info.Scopes, w.Scopes)
+		}
+		if w.Repos != 0 && info.Repos != w.Repos {
+			t.Errorf("Check of a %s token: repos %d, want %d", w.Kind, info.Repos, w.Repos)
+		}
+	}
+	noErr(t, "Probe", h.Checker.Probe(context.Background(), rotation.NewSecret(h.Valid[0].Token), h.ProbePath), secrets)
+}
+
+// checkerFaultCases are c's cases under a refused token, 429s, 5xx and a hang.
+func checkerFaultCases(c checkerCall, prepare func(t *testing.T) (TokenCheckerHarness, []string)) []tcase {
+	return []tcase{
+		tcase{"401/" + c.name, func(t *testing.T) {
+			h, secrets := prepare(t)
+			err := c.do(context.Background(), h, h.Refused)
+			wantErr(t, c.name, err, rotation.EUNAUTHORIZED, c.msgs(h).Unauthorized, secrets)
+			if c.op == OpProbe && !errors.Is(err, rotation.ErrProbe) {
+				t.Errorf("Probe's refusal does not carry rotation.ErrProbe: %v", err)
+			}
+		}},
+		tcase{"429 once/" + c.name, func(t *testing.T) {
+			h, secrets := prepare(t)
+			h.Fail(c.op, Fault{Status: http.StatusTooManyRequests, RetryAfter: retryAfterOr(h.RetryAfter), Times: 1})
+			noErr(t, c.name+" after one 429", c.do(context.Background(), h, h.Valid[0].Token), secrets)
+		}},
+		tcase{"429 persistent/" + c.name, func(t *testing.T) {
+			h, secrets := prepare(t)
+			wait := retryAfterOr(h.RetryAfter)
+			h.Fail(c.op, Fault{Status: http.StatusTooManyRequests, RetryAfter: wait})
+			err := c.do(context.Background(), h, h.Valid[0].Token)
+			wantErr(t, c.name, err, rotation.EUNAVAILABLE, c.msgs(h).RateLimited, secrets)
+			wantRetryAfter(t, c.name, err, wait)
+		}},
+		tcase{"5xx persistent/" + c.name, func(t *testing.T) {
+			h, secrets := prepare(t)
+			h.Fail(c.op, Fault{Status: ServerError})
+			err := c.do(context.Background(), h, h.Valid[0].Token)
+			wantErr(t, c.name, err, rotation.EUNAVAILABLE, c.msgs(h).Unavailable, secrets)
+		}},
+		tcase{"hang/" + c.name, func(t *testing.T) {
+			h, secrets := prepare(t)
+			h.Fail(c.op, Fault{Hang: true})
+			err := timed(t, c.name, func(ctx context.Context) error { return c.do(ctx, h, h.Valid[0].Token) })
+			wantErr(t, c.name, err, rotation.EUNAVAILABLE, c.msgs(h).Timeout, secrets)
+		}},
+	}
 }
 
 // RevokerHarness is what the Revoker suite needs from one implementation. The
