@@ -355,6 +355,11 @@ func TestProblems(t *testing.T) {
 			`t.yaml:16: TOKEN: verify check "no url" has no url — add the URL to GET after propagation`,
 			`t.yaml:17: TOKEN: a verify check should be a block with a name and a url, not the single value "just a string" — write e.g. - {name: console build status, url: https://console.raxx.app/api/status/builds}`,
 		}},
+		{"a verify url with a user part is refused without repeating it", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n    verify:\n      - name: console\n        url: https://ops:S3cret@console.raxx.app/api/status\n      - {name: token as the user, url: \"HTTPS://ghp_0123456789abcdefABCDEF0123456789abcd@console.raxx.app:8443/x?y=1\"}\n      - name: unparsable\n        url: 'https://ops:S3 cret@console.raxx.app/'\n      - name: a path with an @ is fine\n        url: https://console.raxx.app/users/ops@raxx.app\n"), []string{
+			`t.yaml:13: TOKEN: verify check "console": url "https://console.raxx.app/api/status" has a user name or password in it (before the @) — a verify URL is shown on dry runs and in messages, so it must hold no credential: remove that part, and send the credential in a header from an environment variable with headers_env, e.g. headers_env: {Authorization: CONSOLE_AUTH} with CONSOLE_AUTH set to "Basic …"`,
+			`t.yaml:14: TOKEN: verify check "token as the user": url "HTTPS://console.raxx.app:8443/x?y=1" has a user name or password in it (before the @) — a verify URL is shown on dry runs and in messages, so it must hold no credential: remove that part, and send the credential in a header from an environment variable with headers_env, e.g. headers_env: {Authorization: CONSOLE_AUTH} with CONSOLE_AUTH set to "Basic …"`,
+			`t.yaml:16: TOKEN: verify check "unparsable": url "https://console.raxx.app/" has a user name or password in it (before the @) — a verify URL is shown on dry runs and in messages, so it must hold no credential: remove that part, and send the credential in a header from an environment variable with headers_env, e.g. headers_env: {Authorization: CONSOLE_AUTH} with CONSOLE_AUTH set to "Basic …"`,
+		}},
 		{"headers_env holding a value never repeats it", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n    verify:\n      - name: console\n        url: https://console.raxx.app/\n        headers_env: {Cookie: \"session=s3cr3t-cookie\"}\n"), []string{
 			`t.yaml:14: TOKEN: verify check "console": header Cookie must name an environment variable (like CONSOLE_OPS_COOKIE) — headers_env holds the variable's name, never the header's value`,
 		}},
@@ -431,7 +436,7 @@ func TestProblems(t *testing.T) {
 				t.Errorf("matrix returned = %v with %d problems", m != nil, len(probs))
 			}
 			for _, p := range probs {
-				if strings.Contains(p.Msg, "s3cr3t") || strings.Contains(p.Msg, "ghp_abc") {
+				if strings.Contains(p.Msg, "s3cr3t") || strings.Contains(p.Msg, "ghp_abc") || strings.Contains(p.Msg, "S3cret") || strings.Contains(p.Msg, "S3 cret") || strings.Contains(p.Msg, "ghp_0123") {
 					t.Errorf("a problem repeats a secret value: %s", p)
 				}
 				if strings.Contains(p.Msg, "\n") || !strings.Contains(p.Msg, " — ") {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,10 @@ import (
 	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
 )
+
+// userPart is a URL's scheme and user part (scheme://user:password@), found also
+// in a URL that does not parse.
+var userPart = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#]*@`)
 
 // verify reads a secret's verify: checks — the HTTP GETs made after
 // propagation — and their headers_env.
@@ -41,7 +46,10 @@ func (c *checker) verify(e entry, p string) []rotation.VerifyCheck {
 		if ue, ok := f["url"]; ok && !isNull(ue.val) {
 			if v, ok := c.scalar(ue, what+" url"); ok {
 				vc.URL = v
-				if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				if userPart.MatchString(v) {
+					// Never repeat the user part: it is a password, or a token standing in for a name.
+					c.addf(ue.line, "%s: url %s has a user name or password in it (before the @) — a verify URL is shown on dry runs and in messages, so it must hold no credential: remove that part, and send the credential in a header from an environment variable with headers_env, e.g. headers_env: {Authorization: CONSOLE_AUTH} with CONSOLE_AUTH set to \"Basic …\"", what, show(userPart.ReplaceAllString(v, "${1}")))
+				} else if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 					fix := "write the whole URL, starting with https://"
 					if err == nil && u.Scheme == "" && !strings.HasPrefix(v, "/") {
 						fix += ": https://" + v
