@@ -11,7 +11,6 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -139,30 +138,24 @@ const sandboxLogin = "raxx-bot"
 // reminders show; its verify checks answer from a local stand-in. The bot is not
 // started. Close the harness when done.
 func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
-	m, probs := config.Parse(name, yaml)
-	if len(probs) > 0 {
-		return nil, matrixProblems(probs)
-	}
-	w := sandbox.NewWorld()
 	cookie := "session=" + sandbox.RandomHex(12)
 	console := sandbox.NewConsole(cookie)
 	// Verify checks point at real services: aim them at the stand-in.
-	origins := map[string]bool{}
-	for _, sc := range m.Secrets {
-		for _, v := range sc.Verify {
-			if u, err := url.Parse(v.URL); err == nil && u.Host != "" {
-				origins[u.Scheme+"://"+u.Host] = true
-			}
-		}
+	yaml, err := aimVerifyChecks(yaml, console.URL)
+	if err != nil {
+		console.Close()
+		return nil, fmt.Errorf("the routing matrix %s: %w", name, err)
 	}
-	for o := range origins {
-		yaml = bytes.ReplaceAll(yaml, []byte(o), []byte(console.URL))
-	}
-	if m, probs = config.Parse(name, yaml); len(probs) > 0 {
-		w.Close()
+	m, probs := config.Parse(name, yaml)
+	if len(probs) > 0 {
 		console.Close()
 		return nil, matrixProblems(probs)
 	}
+	if stray := strayVerifyChecks(m); len(stray) > 0 {
+		console.Close()
+		return nil, fmt.Errorf("the sandbox could not point these verify checks at its stand-in, and nothing may leave this machine: %s", strings.Join(stray, "; "))
+	}
+	w := sandbox.NewWorld()
 	h := &Harness{World: w, Console: console, Matrix: m, Login: sandboxLogin, Current: map[string]string{},
 		Fresh: []string{FineGrainedToken(), FineGrainedToken(), FineGrainedToken()}, OtherLogin: FineGrainedToken(),
 		Expired: FineGrainedToken(), Revoked: FineGrainedToken(), Blind: FineGrainedToken()}
