@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
 )
@@ -180,6 +181,25 @@ func follow(n *yaml.Node) *yaml.Node {
 		n = n.Alias
 	}
 	return n
+}
+
+// aimedMatrix is the routing matrix in data (name is its file, for messages)
+// with its verify checks aimed at the stand-in at standIn, as text for the bot
+// and parsed; an error when the matrix has problems, or a check could not be
+// aimed.
+func aimedMatrix(name string, data []byte, standIn string) ([]byte, *rotation.Matrix, error) {
+	data, err := aimVerifyChecks(data, standIn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the routing matrix %s: %w", name, err)
+	}
+	m, probs := config.Parse(name, data)
+	if len(probs) > 0 {
+		return nil, nil, matrixProblems(probs)
+	}
+	if stray := strayVerifyChecks(m); len(stray) > 0 {
+		return nil, nil, fmt.Errorf("the sandbox could not point these verify checks at its stand-in, and nothing may leave this machine: %s", strings.Join(stray, "; "))
+	}
+	return data, m, nil
 }
 
 // strayVerifyChecks names the verify checks of m whose host is not loopback
