@@ -410,19 +410,7 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 	f := c.fields(se.val, "", "in "+name, secretKeys)
 	p := name + ": "
 
-	kindOK := false
-	if e, ok := f["kind"]; ok && !isNull(e.val) {
-		if v, ok := c.scalar(e, p+"kind"); ok {
-			switch k := rotation.TokenKind(v); k {
-			case rotation.FineGrained, rotation.Classic:
-				sc.Kind, kindOK = k, true
-			default:
-				c.addf(e.line, "%skind %s is not a token kind%s", p, show(v), didYouMean(v, kinds, " — use fine-grained (preferred) or classic"))
-			}
-		}
-	} else {
-		c.missing(se.val, "kind", se.line, "%s has no kind — add kind: fine-grained (preferred) or kind: classic", name)
-	}
+	kindOK := c.tokenKind(se, f, sc)
 
 	if e, ok := f["owners"]; ok {
 		items := c.list(e, p+"owners", "owners: [U0123ABCD]")
@@ -433,16 +421,8 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 	}
 
 	if e, ok := f["expires_in_days"]; ok && !isNull(e.val) {
-		if v, ok := c.scalar(e, p+"expires_in_days"); ok {
-			d, err := strconv.Atoi(v)
-			switch {
-			case err != nil:
-				c.addf(e.line, "%sexpires_in_days %s is not a whole number of days — write e.g. expires_in_days: 90", p, show(v))
-			case d < 1 || d > 366:
-				c.addf(e.line, "%sexpires_in_days %d is out of range — use 1 to 366 days (366 is the most a fine-grained token allows; 90 is the SOP's choice)", p, d)
-			default:
-				sc.ExpiresInDays = d
-			}
+		if d, ok := c.expiresInDays(e, p); ok {
+			sc.ExpiresInDays = d
 		}
 	}
 
@@ -487,16 +467,8 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 		}
 	}
 
-	if kindOK && sc.Kind == rotation.Classic && len(sc.Scopes) == 0 && !c.emptyListReported(f["scopes"]) {
-		c.missing(se.val, "scopes", lineOf(f["scopes"], nil, se.line), "%s is classic but has no scopes — list the scopes it is made with, e.g. scopes: [read:org, repo:status, workflow]", name)
-	}
-	if kindOK && sc.Kind == rotation.FineGrained {
-		if len(sc.Repositories) == 0 && !c.emptyListReported(f["repositories"]) {
-			c.missing(se.val, "repositories", lineOf(f["repositories"], nil, se.line), "%s is fine-grained but has no repositories — list the repositories (owner/repo) the token may reach: least privilege", name)
-		}
-		if len(sc.Permissions) == 0 && !c.emptyListReported(f["permissions"]) {
-			c.missing(se.val, "permissions", lineOf(f["permissions"], nil, se.line), "%s is fine-grained but has no permissions — list them, e.g. permissions: {metadata: read, contents: read}", name)
-		}
+	if kindOK {
+		c.kindComplete(se, sc, f)
 	}
 
 	if e, ok := f["probe"]; ok && !isNull(e.val) {
@@ -517,6 +489,61 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 	}
 	sc.LogWatch = c.logWatch(f, p)
 	return sc
+}
+
+// tokenKind reads a secret's kind into sc, and reports whether it is one.
+func (c *checker) tokenKind(se entry, f map[string]entry, sc *rotation.SecretConfig) bool {
+	e, ok := f["kind"]
+	if !ok || isNull(e.val) {
+		c.missing(se.val, "kind", se.line, "%s has no kind — add kind: fine-grained (preferred) or kind: classic", sc.Name)
+		return false
+	}
+	v, ok := c.scalar(e, sc.Name+": kind")
+	if !ok {
+		return false
+	}
+	switch k := rotation.TokenKind(v); k {
+	case rotation.FineGrained, rotation.Classic:
+		sc.Kind = k
+		return true
+	}
+	c.addf(e.line, "%s: kind %s is not a token kind%s", sc.Name, show(v), didYouMean(v, kinds, " — use fine-grained (preferred) or classic"))
+	return false
+}
+
+// expiresInDays reads a secret's expires_in_days: a whole number of days, 1 to 366.
+func (c *checker) expiresInDays(e entry, p string) (int, bool) {
+	v, ok := c.scalar(e, p+"expires_in_days")
+	if !ok {
+		return 0, false
+	}
+	d, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		c.addf(e.line, "%sexpires_in_days %s is not a whole number of days — write e.g. expires_in_days: 90", p, show(v))
+	case d < 1 || d > 366:
+		c.addf(e.line, "%sexpires_in_days %d is out of range — use 1 to 366 days (366 is the most a fine-grained token allows; 90 is the SOP's choice)", p, d)
+	default:
+		return d, true
+	}
+	return 0, false
+}
+
+// kindComplete reports what a secret of its kind must have and lacks: scopes for
+// a classic token, repositories and permissions for a fine-grained one.
+func (c *checker) kindComplete(se entry, sc *rotation.SecretConfig, f map[string]entry) {
+	name := sc.Name
+	if sc.Kind == rotation.Classic && len(sc.Scopes) == 0 && !c.emptyListReported(f["scopes"]) {
+		c.missing(se.val, "scopes", lineOf(f["scopes"], nil, se.line), "%s is classic but has no scopes — list the scopes it is made with, e.g. scopes: [read:org, repo:status, workflow]", name)
+	}
+	if sc.Kind == rotation.FineGrained {
+		if len(sc.Repositories) == 0 && !c.emptyListReported(f["repositories"]) {
+			c.missing(se.val, "repositories", lineOf(f["repositories"], nil, se.line), "%s is fine-grained but has no repositories — list the repositories (owner/repo) the token may reach: least privilege", name)
+		}
+		if len(sc.Permissions) == 0 && !c.emptyListReported(f["permissions"]) {
+			c.missing(se.val, "permissions", lineOf(f["permissions"], nil, se.line), "%s is fine-grained but has no permissions — list them, e.g. permissions: {metadata: read, contents: read}", name)
+		}
+	}
 }
 
 // emptyListReported is true when the key is present but was already reported as not
