@@ -410,19 +410,7 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 	f := c.fields(se.val, "", "in "+name, secretKeys)
 	p := name + ": "
 
-	kindOK := false
-	if e, ok := f["kind"]; ok && !isNull(e.val) {
-		if v, ok := c.scalar(e, p+"kind"); ok {
-			switch k := rotation.TokenKind(v); k {
-			case rotation.FineGrained, rotation.Classic:
-				sc.Kind, kindOK = k, true
-			default:
-				c.addf(e.line, "%skind %s is not a token kind%s", p, show(v), didYouMean(v, kinds, " — use fine-grained (preferred) or classic"))
-			}
-		}
-	} else {
-		c.missing(se.val, "kind", se.line, "%s has no kind — add kind: fine-grained (preferred) or kind: classic", name)
-	}
+	kindOK := c.tokenKind(se, f, sc)
 
 	if e, ok := f["owners"]; ok {
 		items := c.list(e, p+"owners", "owners: [U0123ABCD]")
@@ -433,16 +421,8 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 	}
 
 	if e, ok := f["expires_in_days"]; ok && !isNull(e.val) {
-		if v, ok := c.scalar(e, p+"expires_in_days"); ok {
-			d, err := strconv.Atoi(v)
-			switch {
-			case err != nil:
-				c.addf(e.line, "%sexpires_in_days %s is not a whole number of days — write e.g. expires_in_days: 90", p, show(v))
-			case d < 1 || d > 366:
-				c.addf(e.line, "%sexpires_in_days %d is out of range — use 1 to 366 days (366 is the most a fine-grained token allows; 90 is the SOP's choice)", p, d)
-			default:
-				sc.ExpiresInDays = d
-			}
+		if d, ok := c.expiresInDays(e, p); ok {
+			sc.ExpiresInDays = d
 		}
 	}
 
@@ -487,16 +467,8 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 		}
 	}
 
-	if kindOK && sc.Kind == rotation.Classic && len(sc.Scopes) == 0 && !c.emptyListReported(f["scopes"]) {
-		c.missing(se.val, "scopes", lineOf(f["scopes"], nil, se.line), "%s is classic but has no scopes — list the scopes it is made with, e.g. scopes: [read:org, repo:status, workflow]", name)
-	}
-	if kindOK && sc.Kind == rotation.FineGrained {
-		if len(sc.Repositories) == 0 && !c.emptyListReported(f["repositories"]) {
-			c.missing(se.val, "repositories", lineOf(f["repositories"], nil, se.line), "%s is fine-grained but has no repositories — list the repositories (owner/repo) the token may reach: least privilege", name)
-		}
-		if len(sc.Permissions) == 0 && !c.emptyListReported(f["permissions"]) {
-			c.missing(se.val, "permissions", lineOf(f["permissions"], nil, se.line), "%s is fine-grained but has no permissions — list them, e.g. permissions: {metadata: read, contents: read}", name)
-		}
+	if kindOK {
+		c.kindComplete(se, sc, f)
 	}
 
 	if e, ok := f["probe"]; ok && !isNull(e.val) {
@@ -517,6 +489,61 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 	}
 	sc.LogWatch = c.logWatch(f, p)
 	return sc
+}
+
+// tokenKind reads a secret's kind into sc, and reports whether it is one.
+func (c *checker) tokenKind(se entry, f map[string]entry, sc *rotation.SecretConfig) bool {
+	e, ok := f["kind"]
+	if !ok || isNull(e.val) {
+		c.missing(se.val, "kind", se.line, "%s has no kind — add kind: fine-grained (preferred) or kind: classic", sc.Name)
+		return false
+	}
+	v, ok := c.scalar(e, sc.Name+": kind")
+	if !ok {
+		return false
+	}
+	switch k := rotation.TokenKind(v); k {
+	case rotation.FineGrained, rotation.Classic:
+		sc.Kind = k
+		return true
+	}
+	c.addf(e.line, "%s: kind %s is not a token kind%s", sc.Name, show(v), didYouMean(v, kinds, " — use fine-grained (preferred) or classic"))
+	return false
+}
+
+// expiresInDays reads a secret's expires_in_days: a whole number of days, 1 to 366.
+func (c *checker) expiresInDays(e entry, p string) (int, bool) {
+	v, ok := c.scalar(e, p+"expires_in_days")
+	if !ok {
+		return 0, false
+	}
+	d, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		c.addf(e.line, "%sexpires_in_days %s is not a whole number of days — write e.g. expires_in_days: 90", p, show(v))
+	case d < 1 || d > 366:
+		c.addf(e.line, "%sexpires_in_days %d is out of range — use 1 to 366 days (366 is the most a fine-grained token allows; 90 is the SOP's choice)", p, d)
+	default:
+		return d, true
+	}
+	return 0, false
+}
+
+// kindComplete reports what a secret of its kind must have and lacks: scopes for
+// a classic token, repositories and permissions for a fine-grained one.
+func (c *checker) kindComplete(se entry, sc *rotation.SecretConfig, f map[string]entry) {
+	name := sc.Name
+	if sc.Kind == rotation.Classic && len(sc.Scopes) == 0 && !c.emptyListReported(f["scopes"]) {
+		c.missing(se.val, "scopes", lineOf(f["scopes"], nil, se.line), "%s is classic but has no scopes — list the scopes it is made with, e.g. scopes: [read:org, repo:status, workflow]", name)
+	}
+	if sc.Kind == rotation.FineGrained {
+		if len(sc.Repositories) == 0 && !c.emptyListReported(f["repositories"]) {
+			c.missing(se.val, "repositories", lineOf(f["repositories"], nil, se.line), "%s is fine-grained but has no repositories — list the repositories (owner/repo) the token may reach: least privilege", name)
+		}
+		if len(sc.Permissions) == 0 && !c.emptyListReported(f["permissions"]) {
+			c.missing(se.val, "permissions", lineOf(f["permissions"], nil, se.line), "%s is fine-grained but has no permissions — list them, e.g. permissions: {metadata: read, contents: read}", name)
+		}
+	}
 }
 
 // emptyListReported is true when the key is present but was already reported as not
@@ -710,106 +737,6 @@ func (c *checker) consumerEntries(kind string, items []item, p, secret string) {
 	}
 }
 
-func (c *checker) verify(e entry, p string) []rotation.VerifyCheck {
-	if e.val.Kind != yaml.SequenceNode {
-		c.addf(e.line, "%sverify should be a list of checks, each with a name and a url — write e.g. verify: [{name: console build status, url: https://console.raxx.app/api/status/builds}]", p)
-		return nil
-	}
-	var checks []rotation.VerifyCheck
-	for _, raw := range e.val.Content {
-		n := resolve(raw)
-		if n.Kind != yaml.MappingNode {
-			c.addf(raw.Line, "%sa verify check should be a block with a name and a url, not %s — write e.g. - {name: console build status, url: https://console.raxx.app/api/status/builds}", p, describe(n))
-			continue
-		}
-		f := c.fields(n, p+"verify ", "in a verify check of "+strings.TrimSuffix(p, ": "), verifyKeys)
-		vc := rotation.VerifyCheck{ExpectStatus: 200}
-		what := p + "verify check"
-		if ne, ok := f["name"]; ok && !isNull(ne.val) {
-			if v, ok := c.scalar(ne, p+"verify name"); ok && strings.TrimSpace(v) != "" {
-				vc.Name = v
-				what = p + "verify check " + show(v)
-			}
-		}
-		if vc.Name == "" {
-			c.missing(n, "name", lineOf(f["name"], nil, raw.Line), "%sa verify check has no name — add name: (what it checks, shown on the run card)", p)
-		}
-		if ue, ok := f["url"]; ok && !isNull(ue.val) {
-			if v, ok := c.scalar(ue, what+" url"); ok {
-				vc.URL = v
-				if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-					fix := "write the whole URL, starting with https://"
-					if err == nil && u.Scheme == "" && !strings.HasPrefix(v, "/") {
-						fix += ": https://" + v
-					}
-					c.addf(ue.line, "%s: url %s is not an http(s) URL — %s", what, show(v), fix)
-				} else if u.Scheme == "http" && !egress.Loopback(u.Hostname()) {
-					c.addf(ue.line, "%s: url %s uses plain http to %s — use https: what the check sends (a session cookie) would cross the network in clear text (plain http is only for a loopback host such as 127.0.0.1)", what, show(v), u.Hostname())
-				}
-			}
-		} else {
-			noURL := what
-			if vc.Name == "" {
-				noURL = p + "a verify check"
-			}
-			c.missing(n, "url", lineOf(f["url"], nil, raw.Line), "%s has no url — add the URL to GET after propagation", noURL)
-		}
-		if se, ok := f["expect_status"]; ok && !isNull(se.val) {
-			if v, ok := c.scalar(se, what+" expect_status"); ok {
-				if st, err := strconv.Atoi(v); err != nil || st < 100 || st > 599 {
-					shown := show(v)
-					if err == nil {
-						shown = v
-					}
-					c.addf(se.line, "%s: expect_status %s is not an HTTP status — use 100 to 599 (or leave it out for 200)", what, shown)
-				} else {
-					vc.ExpectStatus = st
-				}
-			}
-		}
-		if he, ok := f["headers_env"]; ok && !isNull(he.val) {
-			vc.HeadersEnv = c.headersEnv(he, what)
-		}
-		checks = append(checks, vc)
-	}
-	return checks
-}
-
-func (c *checker) headersEnv(e entry, what string) map[string]string {
-	h := map[string]string{}
-	if e.val.Kind != yaml.MappingNode {
-		c.addf(e.line, "%s: headers_env should map a header to the environment variable holding its value — write e.g. headers_env: {Cookie: CONSOLE_OPS_COOKIE}", what)
-		return h
-	}
-	seen := map[string]int{}
-	for _, he := range c.pairs(e.val) {
-		canon := strings.ToLower(he.key)
-		if l, dup := seen[canon]; dup {
-			c.addf(he.line, "%s: header %s is set twice, on lines %d and %d — keep one", what, he.key, l, he.line)
-			continue
-		}
-		seen[canon] = he.line
-		if !headerNameRe.MatchString(he.key) {
-			c.addf(he.line, "%s: %s is not an HTTP header name — use letters, digits and dashes, e.g. Cookie or X-Api-Key", what, show(he.key))
-		}
-		n := he.val
-		if isNull(n) || n.Kind != yaml.ScalarNode || !envNameRe.MatchString(n.Value) {
-			// Never repeat the value: it may be the secret itself, pasted by mistake.
-			c.addf(he.line, "%s: header %s must name an environment variable (like CONSOLE_OPS_COOKIE) — headers_env holds the variable's name, never the header's value", what, he.key)
-			continue
-		}
-		if slices.Contains(Vars(), n.Value) {
-			// A verify check GETs a URL of the matrix's choosing: it must never
-			// carry GITHUB_TOKEN, a Slack token, the Infisical identity, the
-			// Heroku key or the database's password there.
-			c.addf(he.line, "%s: header %s names %s, one of rotabot's own variables — a verify check may not send rotabot's credentials anywhere: give the check its own variable, e.g. CONSOLE_OPS_COOKIE", what, he.key, n.Value)
-			continue
-		}
-		h[he.key] = n.Value
-	}
-	return h
-}
-
 // slackIDCheck reports v unless it is a Slack id with one of prefixes.
 // topSlackID reads a top-level Slack id and checks its shape; when it is absent,
 // missing (if not "") is the problem reported.
@@ -838,203 +765,6 @@ func (c *checker) slackIDCheck(line int, what, v, prefixes, is, fix string) bool
 	}
 	c.addf(line, "%s %s is not %s — %s", what, show(v), is, fix)
 	return false
-}
-
-// pairs returns a mapping's entries in order, duplicates included, aliases resolved.
-func (c *checker) pairs(n *yaml.Node) []entry {
-	var out []entry
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Tag == "!!merge" {
-			c.addf(k.Line, "merge keys (<<) are not supported in the routing matrix — write the keys out, or use an alias (*name) for a whole value")
-			continue
-		}
-		k = resolve(k)
-		if k.Kind != yaml.ScalarNode {
-			c.addf(k.Line, "a key here is %s — keys are plain words", describe(k))
-			continue
-		}
-		out = append(out, entry{key: k.Value, line: n.Content[i].Line, val: resolve(v)})
-	}
-	return out
-}
-
-// fields returns a mapping's known keys, reporting unknown and repeated ones. prefix
-// goes before a key in messages ("vault."), where says which block it is in.
-func (c *checker) fields(n *yaml.Node, prefix, where string, known []string) map[string]entry {
-	f := map[string]entry{}
-	for _, e := range c.pairs(n) {
-		if prev, dup := f[e.key]; dup {
-			c.addf(e.line, "%s%s is set twice, on lines %d and %d — keep one", prefix, e.key, prev.line, e.line)
-			continue
-		}
-		if !slices.Contains(known, e.key) {
-			if g := suggest(e.key, known); g != "" {
-				c.addf(e.line, "unknown key %s %s — did you mean %s?", show(e.key), where, g)
-				if c.typos == nil {
-					c.typos = map[*yaml.Node]map[string]bool{}
-				}
-				if c.typos[n] == nil {
-					c.typos[n] = map[string]bool{}
-				}
-				c.typos[n][g] = true
-			} else {
-				c.addf(e.line, "unknown key %s %s — remove it (known here: %s)", show(e.key), where, strings.Join(known, ", "))
-			}
-			continue
-		}
-		f[e.key] = e
-	}
-	return f
-}
-
-// scalar returns the single value of e, reporting a list or block in its place.
-func (c *checker) scalar(e entry, what string) (string, bool) {
-	if e.val.Kind != yaml.ScalarNode {
-		c.addf(e.line, "%s should be a single value, not %s — write it as one word or a quoted string", what, describe(e.val))
-		return "", false
-	}
-	if isNull(e.val) {
-		return "", true
-	}
-	return e.val.Value, true
-}
-
-// block returns e's mapping, reporting anything else in its place.
-func (c *checker) block(e entry, what string) (*yaml.Node, bool) {
-	if isNull(e.val) {
-		return &yaml.Node{Kind: yaml.MappingNode, Line: e.line}, true
-	}
-	if e.val.Kind != yaml.MappingNode {
-		c.addf(e.line, "%s should be a block of settings, not %s — see rotabot.example.yaml", what, describe(e.val))
-		return nil, false
-	}
-	return e.val, true
-}
-
-// list returns e's items, reporting a single value in place of a list, items that
-// are not single values, and items listed twice.
-func (c *checker) list(e entry, what, example string) []item {
-	if isNull(e.val) {
-		return nil
-	}
-	if e.val.Kind != yaml.SequenceNode {
-		c.addf(e.line, "%s should be a list — write e.g. %s", what, example)
-		return nil
-	}
-	var out []item
-	seen := map[string]int{}
-	for _, raw := range e.val.Content {
-		n := resolve(raw)
-		if k, v, ok := onePair(n); ok {
-			// [raxx-app/x: GH_TOKEN] is a key and a value, not "raxx-app/x:GH_TOKEN";
-			// so is "- raxx-app/x:" (with no value).
-			if isNull(resolve(n.Content[1])) {
-				c.addf(raw.Line, "%s: an entry is read as a key with no value, %s — write the name right after the colon, or remove the colon", what, show(k+":"))
-			} else {
-				c.addf(raw.Line, "%s: an entry is read as a key and a value, %s — write it without a space after the colon: %s", what, show(k+": "+v), show(k+":"+v))
-			}
-			continue
-		}
-		if n.Kind != yaml.ScalarNode || isNull(n) || n.Value == "" {
-			c.addf(raw.Line, "%s: an entry is %s — each entry is one name", what, describe(n))
-			continue
-		}
-		if l, dup := seen[n.Value]; dup {
-			c.addf(raw.Line, "%s: %s is listed twice%s — remove one", what, show(n.Value), alsoOn(l, raw.Line))
-			continue
-		}
-		seen[n.Value] = raw.Line
-		out = append(out, item{val: n.Value, line: raw.Line})
-	}
-	return out
-}
-
-// hasEntries reports whether e is a list with entries, good or not: a list whose
-// entries are all reported does not also "name no destination".
-func hasEntries(e entry) bool {
-	return e.val != nil && e.val.Kind == yaml.SequenceNode && len(e.val.Content) > 0
-}
-
-// onePair returns the key and value of n when it is a block of a single key with a
-// single (or no) value: what a list entry becomes when a space follows its colon, or
-// when it ends with one.
-func onePair(n *yaml.Node) (key, val string, ok bool) {
-	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
-		return "", "", false
-	}
-	k, v := resolve(n.Content[0]), resolve(n.Content[1])
-	if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" || isNull(k) || v.Kind != yaml.ScalarNode {
-		return "", "", false
-	}
-	return k.Value, v.Value, true
-}
-
-// alsoOn is " (also on line N)" when the first mention is on another line.
-func alsoOn(first, line int) string {
-	if first == line || first == 0 {
-		return ""
-	}
-	return " (also on line " + strconv.Itoa(first) + ")"
-}
-
-func vals(items []item) []string {
-	if len(items) == 0 {
-		return nil
-	}
-	out := make([]string, len(items))
-	for i, it := range items {
-		out[i] = it.val
-	}
-	return out
-}
-
-// lineOf is e's line when it is present, else the line of the block n, else fallback.
-func lineOf(e entry, n *yaml.Node, fallback ...int) int {
-	if e.line > 0 {
-		return e.line
-	}
-	if len(fallback) > 0 && fallback[0] > 0 {
-		return fallback[0]
-	}
-	if n != nil {
-		return n.Line
-	}
-	return 0
-}
-
-// resolve follows aliases to the node they name.
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 16; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-}
-
-// describe names what a node is, for "should be X, not Y" messages.
-func describe(n *yaml.Node) string {
-	switch {
-	case isNull(n):
-		return "empty"
-	case n.Kind == yaml.SequenceNode:
-		return "a list"
-	case n.Kind == yaml.MappingNode:
-		return "a block of keys"
-	case n.Kind == yaml.ScalarNode:
-		return "the single value " + show(n.Value)
-	}
-	return "something else"
-}
-
-func showNode(n *yaml.Node) string {
-	if n.Kind == yaml.ScalarNode {
-		return show(n.Value)
-	}
-	return describe(n)
 }
 
 // resourceOwnerCheck flags repositories a fine-grained token made under owner can

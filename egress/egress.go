@@ -8,6 +8,10 @@
 // loopback host, and follows no redirect off its host either. Every client has a
 // deadline. Base URLs must be https unless their host is loopback (the sandbox).
 //
+// For the sandbox, where nothing may leave the machine whatever a routing matrix
+// names, LoopbackOnly is a client whose every connection goes to a loopback
+// address, checked after the name is resolved.
+//
 // It also resolves a path given in the routing matrix (the workload probe) against
 // a base URL so that it stays on the base's host and under its path, refusing an
 // absolute URL in any disguise.
@@ -61,12 +65,14 @@ func (o Origin) String() string {
 	return o.Scheme + "://" + host + ":" + o.Port
 }
 
-// Loopback reports whether host (a name or an address, with or without brackets)
-// is this machine: localhost, 127.0.0.0/8 or ::1. Only there may plain http carry
-// a credential: nothing crosses a network.
+// Loopback reports whether host (an address, with or without brackets, or a
+// name) is this machine: an address in 127.0.0.0/8 or ::1, or the name
+// localhost. Only there may plain http carry a credential: nothing crosses a
+// network. Any other name — console.localhost included — is resolved through
+// DNS, whose answer this cannot know, so it is not loopback.
 func Loopback(host string) bool {
 	h := strings.ToLower(strings.Trim(host, "[]"))
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+	if h == "localhost" {
 		return true
 	}
 	ip := net.ParseIP(h)

@@ -76,6 +76,8 @@ func TestLoopback(t *testing.T) {
 	for h, want := range map[string]bool{
 		"127.0.0.1": true, "127.1.2.3": true, "::1": true, "[::1]": true, "localhost": true, "LOCALHOST": true,
 		"api.github.com": false, "10.0.0.1": false, "0.0.0.0": false, "127.0.0.1.nip.io": false, "": false,
+		// A name under .localhost is looked up like any other: its answer may be anywhere.
+		"console.localhost": false, "a.b.LOCALHOST": false, "localhost.": false, "localhost.evil.example": false,
 	} {
 		if got := egress.Loopback(h); got != want {
 			t.Errorf("Loopback(%q) = %v, want %v", h, got, want)

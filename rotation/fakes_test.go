@@ -17,6 +17,8 @@ type fakeVault struct {
 	versions map[string][]string // ref → values by version-1 ("" = deleted)
 	writes   map[string]int
 	fail     map[string]error // ref key → error for every call
+	// failVersions is the error of every ReadVersion, when set.
+	failVersions error
 }
 
 func newFakeVault() *fakeVault {
@@ -58,6 +60,9 @@ func (v *fakeVault) Read(_ context.Context, ref rotation.VaultRef) (rotation.Vau
 func (v *fakeVault) ReadVersion(_ context.Context, ref rotation.VaultRef, n int) (rotation.Secret, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.failVersions != nil {
+		return rotation.Secret{}, v.failVersions
+	}
 	vs := v.versions[key(ref)]
 	if n < 1 || n > len(vs) || vs[n-1] == "" {
 		return rotation.Secret{}, rotation.Errorf(rotation.ENOTFOUND, "no version %d", n)

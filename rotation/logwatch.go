@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 )
 
@@ -147,7 +146,9 @@ type watchEvent struct {
 	i      int // destination
 	opened bool
 	match  *LogLine
-	err    error
+	// pattern is the log_watch pattern the line matched.
+	pattern string
+	err     error
 }
 
 type tailing struct {
@@ -337,6 +338,7 @@ func (e *Engine) tail(ctx context.Context, lt LogTailer, target string, i int, f
 	for ctx.Err() == nil {
 		tctx, cancel := context.WithCancel(ctx)
 		var matched *LogLine
+		var pattern string
 		err := lt.TailLogs(tctx, target, logHistory, func() {
 			wait = time.Second
 			send(watchEvent{i: i, opened: true})
@@ -346,7 +348,7 @@ func (e *Engine) tail(ctx context.Context, lt LogTailer, target string, i int, f
 			}
 			for _, p := range pats {
 				if p.MatchString(l.Text) {
-					matched = &l
+					matched, pattern = &l, p.String()
 					cancel()
 					return
 				}
@@ -354,7 +356,7 @@ func (e *Engine) tail(ctx context.Context, lt LogTailer, target string, i int, f
 		})
 		cancel()
 		if matched != nil {
-			send(watchEvent{i: i, match: matched})
+			send(watchEvent{i: i, match: matched, pattern: pattern})
 			return
 		}
 		if ctx.Err() != nil {
@@ -380,7 +382,7 @@ func (e *Engine) watchEvent(ctx context.Context, r *Run, ev watchEvent, tails ma
 			t.cancel()
 			delete(tails, ev.i)
 		}
-		e.logMatched(ctx, r.ID, ev.i, *ev.match)
+		e.logMatched(ctx, r.ID, ev.i, *ev.match, ev.pattern)
 		return
 	}
 	note := ""
@@ -417,14 +419,14 @@ var errNoChange = errors.New("no change")
 // logMatched fails the destination whose log showed a GitHub authentication
 // failure. While the run waits for revoke, the run fails too: the revoke buttons
 // give way to Rollback.
-func (e *Engine) logMatched(ctx context.Context, id string, i int, l LogLine) {
-	line := clipLine(MaskTokens(l.String()), 300)
+func (e *Engine) logMatched(ctx context.Context, id string, i int, l LogLine, pattern string) {
 	r, err := e.Store.GetRun(ctx, id)
 	if err != nil {
 		e.Log.Error("could not record a log watch match", "run", id, "err", err)
 		return
 	}
 	d := r.Destinations[i]
+	line := clipLine(e.maskLine(ctx, r, l, pattern), 300)
 	msg := fmt.Sprintf("%s logged a GitHub authentication failure after the restart: `%s`", d.Target, line)
 	mutate := func(x *Run) error {
 		xd := &x.Destinations[i]
@@ -470,6 +472,53 @@ func (e *Engine) logMatched(ctx context.Context, id string, i int, l LogLine) {
 	e.notify(ctx, nr, "❌ "+msg)
 }
 
+// maskLine is l as it may be shown: its text masked with the run's own old and
+// new value — read from the vault for this, and dropped when it returns — and the
+// shapes other credentials take. When those values cannot be read, or the
+// masked text could still hold one, the text is withheld: the line is told by
+// its time, its source and the pattern it matched, to be read in the app's log.
+func (e *Engine) maskLine(ctx context.Context, r *Run, l LogLine, pattern string) string {
+	values, err := e.runValues(ctx, r)
+	if err == nil {
+		if text, ok := NewMasker(values...).Mask(l.Text); ok {
+			l.Text = text
+			return l.String()
+		}
+		err = Errorf(EINTERNAL, "the masked line could still hold part of a token")
+	}
+	e.runLog(r).Warn("log watch: the matched line is withheld", "err", err)
+	l.Text = fmt.Sprintf("(the line is withheld — %s; it matched %q: read it in the app's log)", ErrorMessage(err), pattern)
+	return l.String()
+}
+
+// runValues reads the run's old and new value from the vault by version, each
+// checked against the run's digests: what a line of the run's logs is masked
+// with. The caller drops them once the line is masked.
+func (e *Engine) runValues(ctx context.Context, r *Run) ([]Secret, error) {
+	cur, _ := e.refs(r)
+	var out []Secret
+	for _, v := range []struct {
+		version int
+		is      func(Secret) bool
+		what    string
+	}{{r.VaultVersionBefore, r.IsOld, "old"}, {r.NewVaultVersion, r.IsNew, "new"}} {
+		if v.version <= 0 {
+			return nil, Errorf(EINTERNAL, "the run knows no Infisical version of its %s token", v.what)
+		}
+		cctx, cancel := e.callCtx(ctx)
+		s, err := e.Vault.ReadVersion(cctx, cur, v.version)
+		cancel()
+		if err != nil {
+			return nil, Wrap(ErrorCode(err), err, "rotabot could not read the run's %s token from Infisical to mask it (%s)", v.what, ErrorMessage(err))
+		}
+		if !v.is(s) {
+			return nil, Errorf(EINVALID, "Infisical version %d of %s is not the run's %s token, so it cannot be masked", v.version, r.Secret, v.what)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 // watchFailures are the destinations a log watch failed, as errors for a step.
 func watchFailures(r *Run) []error {
 	var errs []error
@@ -479,43 +528,4 @@ func watchFailures(r *Run) []error {
 		}
 	}
 	return errs
-}
-
-// What may be a credential in a log line: a GitHub or Slack token (by its
-// prefix), the value after a word like token or bearer, and any long opaque
-// string of letters and digits.
-var (
-	tokenPrefixed = regexp.MustCompile(`(github_pat_|gh[pousr]_|xox[abpe]-|xapp-)[A-Za-z0-9_\-]{4,}`)
-	tokenAssigned = regexp.MustCompile(`(?i)\b(bearer|basic|token|password|passwd|secret|api[_-]?key)(["']?\s*[:=]\s*["']?|\s+)([^\s"',;&]{6,})`)
-	tokenOpaque   = regexp.MustCompile(`[A-Za-z0-9+/_\-]{24,}={0,2}`)
-)
-
-// MaskTokens replaces anything token-shaped in s with [masked], keeping a
-// token's known prefix and the word before an assigned value, so a log line can
-// be shown without the credential it may hold.
-func MaskTokens(s string) string {
-	s = tokenPrefixed.ReplaceAllString(s, "${1}[masked]")
-	s = tokenAssigned.ReplaceAllStringFunc(s, func(m string) string {
-		sub := tokenAssigned.FindStringSubmatch(m)
-		val := sub[3]
-		if strings.Contains(val, "[masked]") || !strings.ContainsAny(val, "0123456789") && len(val) < 20 {
-			return m // a plain word ("token expired"), or already masked
-		}
-		return sub[1] + sub[2] + "[masked]"
-	})
-	return tokenOpaque.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.Contains(m, "[masked]") || !strings.ContainsAny(m, "0123456789") || strings.Trim(m, "0123456789") == "" {
-			return m
-		}
-		return "[masked]"
-	})
-}
-
-// clipLine shortens a line for the card.
-func clipLine(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

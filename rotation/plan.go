@@ -159,7 +159,7 @@ func (p Plan) Lines() []string {
 		out = append(out, "    - "+d.PlainLabel())
 	}
 	for _, v := range p.Verify {
-		out = append(out, fmt.Sprintf("  verify: %s (GET %s, expect %d)", v.Name, v.URL, v.ExpectStatus))
+		out = append(out, fmt.Sprintf("  verify: %s (GET %s, expect %d)", v.Name, withoutUser(v.URL), v.ExpectStatus))
 	}
 	out = append(out, "  create it at: "+p.NewTokenURL)
 	for _, w := range p.Warnings {

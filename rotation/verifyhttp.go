@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 )
 
@@ -70,11 +71,26 @@ func (v *HTTPVerifier) CheckHTTP(ctx context.Context, c VerifyCheck) error {
 	if resp.StatusCode != want {
 		if loc, lerr := resp.Location(); lerr == nil && resp.StatusCode/100 == 3 {
 			return Errorf(EINVALID, "verify %q: GET %s answered %d, a redirect to %s, expected %d: rotabot follows no redirect — point url at the final address",
-				c.Name, req.URL.Redacted(), resp.StatusCode, origin(loc), want)
+				c.Name, withoutUser(req.URL.String()), resp.StatusCode, origin(loc), want)
 		}
-		return Errorf(EINVALID, "verify %q: GET %s answered %d, expected %d", c.Name, req.URL.Redacted(), resp.StatusCode, want)
+		return Errorf(EINVALID, "verify %q: GET %s answered %d, expected %d", c.Name, withoutUser(req.URL.String()), resp.StatusCode, want)
 	}
 	return nil
+}
+
+// userPart is a URL's scheme and user part (scheme://user:password@), found
+// also in a URL that does not parse.
+var userPart = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#]*@`)
+
+// withoutUser is a verify URL as it may be shown: without its user part, name
+// and password both (rotabot check refuses one; a matrix that did not pass
+// through it still never shows it).
+func withoutUser(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		u.User = nil
+		return u.String()
+	}
+	return userPart.ReplaceAllString(raw, "${1}")
 }
 
 // origin is scheme://host[:port] of u: where a redirect pointed, without its path

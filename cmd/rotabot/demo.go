@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/config"
+	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox/demo"
 	"github.com/raxx-app/rotabot/sandbox/web"
@@ -160,20 +161,30 @@ func (c *cli) runSandbox(ctx context.Context, file, configFile string) error {
 func shellQuote(v string) string { return "'" + strings.ReplaceAll(v, "'", `'"'"'`) + "'" }
 
 // demoBot builds the bot for the demo exactly as serve does, from the sandbox's
-// environment.
+// environment — except that its verify checks reach this machine only.
 func demoBot(ctx context.Context, getenv func(string) string, log *slog.Logger) (demo.Bot, error) {
-	env, probs := config.LoadEnv(getenv)
-	if len(probs) > 0 {
-		return nil, fmt.Errorf("sandbox environment: %v", probs)
+	return sandboxBot(egress.LoopbackDialer{})(ctx, getenv, log)
+}
+
+// sandboxBot is demoBot whose verify checks connect through d, which refuses
+// any address that is not loopback, after resolution: the sandbox points every
+// check at its stand-in, and this holds if a check ever escaped that. Tests give
+// d hooks to see and steer what is dialled.
+func sandboxBot(d egress.LoopbackDialer) demo.StartBot {
+	return func(ctx context.Context, getenv func(string) string, log *slog.Logger) (demo.Bot, error) {
+		env, probs := config.LoadEnv(getenv)
+		if len(probs) > 0 {
+			return nil, fmt.Errorf("sandbox environment: %v", probs)
+		}
+		m, mprobs, err := config.SourceOf("", false, func(k string) (string, bool) { v := getenv(k); return v, v != "" }).Load()
+		if err != nil {
+			return nil, err
+		}
+		if len(mprobs) > 0 {
+			return nil, fmt.Errorf("sandbox routing matrix: %v", mprobs)
+		}
+		return startServer(ctx, env, m, getenv, log, nil, egress.LoopbackOnly(d, verifyTimeout))
 	}
-	m, mprobs, err := config.SourceOf("", false, func(k string) (string, bool) { v := getenv(k); return v, v != "" }).Load()
-	if err != nil {
-		return nil, err
-	}
-	if len(mprobs) > 0 {
-		return nil, fmt.Errorf("sandbox routing matrix: %v", mprobs)
-	}
-	return startServer(ctx, env, m, getenv, log, nil)
 }
 
 // seededWorld starts the stand-ins seeded for the routing matrix in file, or for

@@ -27,7 +27,7 @@ func TestServeChecksTheOpsGroupCanBeRead(t *testing.T) {
 			if len(probs) > 0 {
 				t.Fatal(probs)
 			}
-			s, err := startServer(context.Background(), e, h.Matrix, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler), nil)
+			s, err := startServer(context.Background(), e, h.Matrix, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler), nil, nil)
 			if err == nil {
 				s.adapters.Close()
 				_ = s.store.Close()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"text/tabwriter"
 	"time"
 
@@ -60,7 +61,7 @@ func (c *cli) runServe(ctx context.Context, opts *serveOptions) error {
 	if su.m == nil && (su.env.GitHubToken == "" || su.env.HerokuAPIKey == "") {
 		problems = append(problems, "GITHUB_TOKEN and HEROKU_API_KEY: each is needed if the routing matrix has github_secrets or heroku_apps, which cannot be told until it reads")
 	}
-	s, err := startServer(ctx, su.env, su.m, c.getenv, log, problems)
+	s, err := startServer(ctx, su.env, su.m, c.getenv, log, problems, nil)
 	if err != nil {
 		return err
 	}
@@ -86,11 +87,15 @@ type server struct {
 // startServer builds the bot. First it checks every credential that is set
 // (those that are not are among problems already), and reports them together with
 // the problems found before (the environment, the routing matrix): all at once,
-// before connecting, each on its line.
-func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv func(string) string, log *slog.Logger, problems []string) (*server, error) {
+// before connecting, each on its line. verify, when set, makes the verify checks'
+// requests instead of the default client (the sandbox's reaches this machine only).
+func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv func(string) string, log *slog.Logger, problems []string, verify *http.Client) (*server, error) {
 	ad, err := buildAdapters(ctx, env, getenv, log)
 	if ad == nil {
 		return nil, err
+	}
+	if verify != nil {
+		ad.httpChk.Client = verify
 	}
 	if err != nil {
 		problems = append(problems, rotation.ErrorMessage(err))

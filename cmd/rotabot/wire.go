@@ -81,6 +81,9 @@ func (c *cli) loadSetup(o configOption) (setup, []string) {
 	return su, problems
 }
 
+// verifyTimeout bounds a verify check's request.
+const verifyTimeout = 30 * time.Second
+
 // adapters are the outside world as the engine sees it.
 type adapters struct {
 	vault   *rinfisical.Vault
@@ -127,7 +130,7 @@ func buildAdapters(ctx context.Context, env config.Env, getenv func(string) stri
 		heroku: rheroku.New(rheroku.Config{BaseURL: env.HerokuAPIURL, APIKey: env.HerokuAPIKey, Logger: log}),
 		// A verify check carries no credential of rotabot's: https only (loopback
 		// excepted), never one of rotabot's own variables, no redirect followed.
-		httpChk: &rotation.HTTPVerifier{Client: egress.Open(nil, 30*time.Second), Getenv: getenv, Reserved: config.Vars()}}
+		httpChk: &rotation.HTTPVerifier{Client: egress.Open(nil, verifyTimeout), Getenv: getenv, Reserved: config.Vars()}}
 	if env.HerokuAPIKey != "" {
 		a.scanners = map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: a.heroku.Scanner()}
 	}

@@ -11,7 +11,6 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -139,30 +138,15 @@ const sandboxLogin = "raxx-bot"
 // reminders show; its verify checks answer from a local stand-in. The bot is not
 // started. Close the harness when done.
 func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
-	m, probs := config.Parse(name, yaml)
-	if len(probs) > 0 {
-		return nil, matrixProblems(probs)
-	}
-	w := sandbox.NewWorld()
 	cookie := "session=" + sandbox.RandomHex(12)
 	console := sandbox.NewConsole(cookie)
 	// Verify checks point at real services: aim them at the stand-in.
-	origins := map[string]bool{}
-	for _, sc := range m.Secrets {
-		for _, v := range sc.Verify {
-			if u, err := url.Parse(v.URL); err == nil && u.Host != "" {
-				origins[u.Scheme+"://"+u.Host] = true
-			}
-		}
-	}
-	for o := range origins {
-		yaml = bytes.ReplaceAll(yaml, []byte(o), []byte(console.URL))
-	}
-	if m, probs = config.Parse(name, yaml); len(probs) > 0 {
-		w.Close()
+	yaml, m, err := aimedMatrix(name, yaml, console.URL)
+	if err != nil {
 		console.Close()
-		return nil, matrixProblems(probs)
+		return nil, err
 	}
+	w := sandbox.NewWorld()
 	h := &Harness{World: w, Console: console, Matrix: m, Login: sandboxLogin, Current: map[string]string{},
 		Fresh: []string{FineGrainedToken(), FineGrainedToken(), FineGrainedToken()}, OtherLogin: FineGrainedToken(),
 		Expired: FineGrainedToken(), Revoked: FineGrainedToken(), Blind: FineGrainedToken()}
@@ -215,41 +199,10 @@ func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
 			}
 			apps[app][varName] = cur
 		}
-		for _, v := range sc.Verify {
-			status := v.ExpectStatus
-			if status == 0 {
-				status = http.StatusOK
-			}
-			var headers []string
-			for header, envVar := range v.HeadersEnv {
-				headers = append(headers, header)
-				env[envVar] = cookie
-			}
-			if u, err := url.Parse(v.URL); err == nil {
-				console.Guard(u.Path, status, headers...)
-			}
-		}
+		seedChecks(console, sc, env, cookie)
 		if i == 0 {
-			// The first secret's tokens for the tests and the scripted story.
 			h.First, h.OldToken = sc.Name, cur
-			good := sandbox.TokenSpec{Login: h.Login, Expires: now.Add(90 * 24 * time.Hour), Repos: sc.Repositories}
-			for _, t := range h.Fresh {
-				good.Value = t
-				w.GitHub.AddToken(good)
-			}
-			other := good
-			other.Value, other.Login = h.OtherLogin, "someone-else"
-			w.GitHub.AddToken(other)
-			expired := good
-			expired.Value, expired.Expires = h.Expired, now.Add(-time.Hour)
-			w.GitHub.AddToken(expired)
-			revoked := good
-			revoked.Value = h.Revoked
-			w.GitHub.AddToken(revoked)
-			w.GitHub.Revoke(h.Revoked)
-			blind := good
-			blind.Value, blind.Repos = h.Blind, []string{ownerOf(repos) + "/elsewhere"}
-			w.GitHub.AddToken(blind)
+			h.seedFirstTokens(sc, ownerOf(repos), now)
 		} else if h.DispatchToken == "" && sc.Kind == rotation.Classic {
 			h.DispatchToken = cur
 		}
@@ -260,6 +213,51 @@ func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
 	env["ROTABOT_CONFIG"] = string(yaml)
 	h.Env = env
 	return h, nil
+}
+
+// seedChecks makes the console stand-in answer sc's verify checks (each aimed at
+// it) with the status they expect, when the headers they name hold cookie — the
+// value their environment variables get.
+func seedChecks(console *sandbox.Console, sc *rotation.SecretConfig, env map[string]string, cookie string) {
+	for _, v := range sc.Verify {
+		status := v.ExpectStatus
+		if status == 0 {
+			status = http.StatusOK
+		}
+		var headers []string
+		for header, envVar := range v.HeadersEnv {
+			headers = append(headers, header)
+			env[envVar] = cookie
+		}
+		if u, err := url.Parse(v.URL); err == nil {
+			console.Guard(u.Path, status, headers...)
+		}
+	}
+}
+
+// seedFirstTokens adds the first secret's tokens for the tests and the scripted
+// story: fresh ones, one of another login, an expired, a revoked, and one that
+// cannot see the secret's repositories (only owner's elsewhere).
+func (h *Harness) seedFirstTokens(sc *rotation.SecretConfig, owner string, now time.Time) {
+	gh := h.World.GitHub
+	good := sandbox.TokenSpec{Login: h.Login, Expires: now.Add(90 * 24 * time.Hour), Repos: sc.Repositories}
+	for _, t := range h.Fresh {
+		good.Value = t
+		gh.AddToken(good)
+	}
+	other := good
+	other.Value, other.Login = h.OtherLogin, "someone-else"
+	gh.AddToken(other)
+	expired := good
+	expired.Value, expired.Expires = h.Expired, now.Add(-time.Hour)
+	gh.AddToken(expired)
+	revoked := good
+	revoked.Value = h.Revoked
+	gh.AddToken(revoked)
+	gh.Revoke(h.Revoked)
+	blind := good
+	blind.Value, blind.Repos = h.Blind, []string{owner + "/elsewhere"}
+	gh.AddToken(blind)
 }
 
 // seedPeople adds the workspace's people, channels and ops group.
