@@ -299,7 +299,17 @@ func (e *Engine) Rollback(ctx context.Context, id, user string) (*Run, error) {
 func (e *Engine) Revoke(ctx context.Context, id, user string, viaAPI bool) (*Run, error) {
 	unlock := e.lock(id)
 	defer unlock()
-	r, err := e.transition(ctx, id, EvRevoke, func(r *Run) error {
+	e.pause(pauseRevoke)
+	r, err := e.move(ctx, id, func(r *Run) (Event, error) {
+		if !r.Can(EvRevoke) {
+			if m := watchMatches(r); len(m) > 0 && r.State == StateVerifyFailed {
+				// A log watch match won the race with this press.
+				return "", &Error{Code: ECONFLICT, Err: ErrWatchMatched, Message: "Not revoked: " + strings.Join(m, "; ") +
+					". The run failed verify and the old token was left alone" + rollbackHint(r)}
+			}
+			_, err := Next(r.State, EvRevoke)
+			return "", err
+		}
 		switch {
 		case viaAPI:
 			r.RevokeMethod = RevokeAPI
@@ -315,7 +325,7 @@ func (e *Engine) Revoke(ctx context.Context, id, user string, viaAPI bool) (*Run
 		}
 		r.stepStart(StepRevoke, user, e.now())
 		r.Notice = ""
-		return nil
+		return EvRevoke, nil
 	})
 	if err != nil {
 		return r, err
@@ -326,6 +336,14 @@ func (e *Engine) Revoke(ctx context.Context, id, user string, viaAPI bool) (*Run
 	}
 	e.notify(ctx, r, fmt.Sprintf("%s %s; checking that it answers 401", Mention(user), how))
 	return r, nil
+}
+
+// rollbackHint ends a refusal on a failed run with the ways on from it.
+func rollbackHint(r *Run) string {
+	if r.Can(EvRollback) {
+		return ": Rollback restores it; Retry sets the value again"
+	}
+	return ": Retry sets the value again"
 }
 
 // ConfirmOperator records a shell-rc operator's Done. Only that operator may:
