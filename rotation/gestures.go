@@ -104,22 +104,7 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 			return r, Errorf(EINVALID, "%s", msg)
 		}
 	}
-	warnings := append([]string(nil), r.Warnings...)
-	if r.Login == "" {
-		warnings = append(warnings, fmt.Sprintf("The new token belongs to %s: the current token's login could not be read to compare", info.Login))
-	}
-	if kind == Classic {
-		if extra := missingFrom(info.Scopes, sc.Scopes); len(extra) > 0 {
-			warnings = append(warnings, "The token has scopes beyond the routing matrix: "+strings.Join(extra, ", "))
-		}
-		if lacking := missingFrom(sc.Scopes, info.Scopes); len(lacking) > 0 {
-			warnings = append(warnings, "The token lacks configured scopes: "+strings.Join(lacking, ", "))
-		}
-		warnings = append(warnings, MigrateWarning)
-	}
-	if info.ExpiresAt.IsZero() {
-		warnings = append(warnings, "The token never expires: GitHub recommends an expiry")
-	}
+	warnings := submitWarnings(r, sc, kind, info)
 	if _, err := e.Vault.Write(cctx, pend, token); err != nil {
 		return r, err
 	}
@@ -147,6 +132,28 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 	}
 	e.notify(ctx, r, fmt.Sprintf("%s submitted a new token (%s); waiting for a second ops member to approve", Mention(user), r.NewFingerprint))
 	return r, nil
+}
+
+// submitWarnings are the run's warnings with what the approver should know of a
+// submitted token added.
+func submitWarnings(r *Run, sc *SecretConfig, kind TokenKind, info TokenInfo) []string {
+	warnings := append([]string(nil), r.Warnings...)
+	if r.Login == "" {
+		warnings = append(warnings, fmt.Sprintf("The new token belongs to %s: the current token's login could not be read to compare", info.Login))
+	}
+	if kind == Classic {
+		if extra := missingFrom(info.Scopes, sc.Scopes); len(extra) > 0 {
+			warnings = append(warnings, "The token has scopes beyond the routing matrix: "+strings.Join(extra, ", "))
+		}
+		if lacking := missingFrom(sc.Scopes, info.Scopes); len(lacking) > 0 {
+			warnings = append(warnings, "The token lacks configured scopes: "+strings.Join(lacking, ", "))
+		}
+		warnings = append(warnings, MigrateWarning)
+	}
+	if info.ExpiresAt.IsZero() {
+		warnings = append(warnings, "The token never expires: GitHub recommends an expiry")
+	}
+	return warnings
 }
 
 func validatedMessage(info TokenInfo) string {

@@ -505,8 +505,14 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	if _, err := e.currentNew(ctx, r); err != nil {
 		return e.fail(ctx, r, EvVerifyFail, StepVerify, err)
 	}
-	msg := "every destination holds the new value"
+	return e.verified(ctx, r, extra)
+}
 
+// verified ends step 6 once every check passed (extra names the checks beyond
+// the read-backs): it looks for other holders of the old token, then moves the
+// run on to revoke — unless a log watch matched meanwhile.
+func (e *Engine) verified(ctx context.Context, r *Run, extra []string) (*Run, error) {
+	msg := "every destination holds the new value"
 	if len(extra) > 0 {
 		msg += "; " + strings.Join(extra, ", ")
 	}
@@ -516,7 +522,7 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 		return r, ctx.Err()
 	}
 	e.pause(pauseVerified)
-	// A log watch match recorded since the check above fails this transition
+	// A log watch match recorded since verify's own look fails this transition
 	// (matchWins, in its transaction): the run goes to verify failed instead.
 	nr, err := e.transition(ctx, r.ID, EvVerified, func(x *Run) error {
 		now := e.now()
