@@ -198,8 +198,8 @@ func (e *Engine) transition(ctx context.Context, id string, ev Event, mutate fun
 
 // move is the one read-check-write of a run's state: in one store transaction,
 // pick sees the run as stored now, may change it, and names the event to apply
-// ("" for none), which must be in the table from that state. Then a log watch
-// match wins (matchWins), in the same transaction. A decision that depends on the
+// ("" for none), which must be in the table from that state. A log watch match
+// wins (matchWins) before pick and after the event, in the same transaction. A decision that depends on the
 // run's state is made here, on the state it is applied to — never on a read made
 // before, which another process or goroutine may have overtaken.
 func (e *Engine) move(ctx context.Context, id string, pick func(*Run) (Event, error)) (*Run, error) {
@@ -217,6 +217,11 @@ func (e *Engine) move(ctx context.Context, id string, pick func(*Run) (Event, er
 			return err
 		}
 		moves = moves[:0]
+		// A match recorded alone by an older rotabot (the run went on to wait
+		// for revoke) wins first: pick sees the run as the rule leaves it.
+		if before := r.State; e.matchWins(r) {
+			moves = append(moves, moved{before, EvWatchFail, r.State})
+		}
 		from := r.State
 		ev, err := pick(r)
 		if err != nil {

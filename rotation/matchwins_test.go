@@ -364,3 +364,38 @@ func auditResult(e rotation.AuditEntry, dest string) string {
 	}
 	return ""
 }
+
+// A match an older rotabot recorded alone left the run waiting for revoke with
+// prod failed. The rule holds for it too: a Revoke press is refused and says
+// why, nothing goes to GitHub, and Rollback goes ahead from verify failed.
+func TestLogWatchMatchRecordedAloneByAnOlderRotabotStillWins(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	r := w.toRevoke(ctx)
+	ok(t)(w.st.UpdateRun(ctx, r.ID, func(x *rotation.Run) error {
+		for i := range x.Destinations {
+			if d := &x.Destinations[i]; d.Target == "raxx-console-prod" {
+				d.State = rotation.DestFailed
+				d.LastError = "raxx-console-prod logged a GitHub authentication failure after the restart: `app[web.1]: Bad credentials`"
+				d.Watch = &rotation.Watch{State: rotation.WatchMatched, Match: "app[web.1]: Bad credentials"}
+			}
+		}
+		return nil
+	}))
+	_, err := w.eng.Revoke(ctx, r.ID, "U0BOB", true)
+	if rotation.ErrorCode(err) != rotation.ECONFLICT || !strings.Contains(rotation.ErrorMessage(err), "Not revoked: raxx-console-prod logged a GitHub authentication failure") {
+		t.Fatalf("Revoke on the run as the older rotabot left it: %v", err)
+	}
+	w.gh.mu.Lock()
+	revokes := w.gh.revokes
+	w.gh.mu.Unlock()
+	if revokes != 0 {
+		t.Fatalf("%d revoke requests went to GitHub", revokes)
+	}
+	r = ok(t)(w.eng.Rollback(ctx, r.ID, "U0BOB"))
+	wantState(t, r, rotation.StateRollingBack)
+	r = ok(t)(w.eng.Advance(ctx, r.ID))
+	wantState(t, r, rotation.StateRolledBack)
+	w.assertEverywhere(oldToken)
+	w.assertNoTokenInFile()
+}
