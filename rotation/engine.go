@@ -199,9 +199,10 @@ func (e *Engine) transition(ctx context.Context, id string, ev Event, mutate fun
 // move is the one read-check-write of a run's state: in one store transaction,
 // pick sees the run as stored now, may change it, and names the event to apply
 // ("" for none), which must be in the table from that state. A log watch match
-// wins (matchWins) before pick and after the event, in the same transaction. A decision that depends on the
-// run's state is made here, on the state it is applied to — never on a read made
-// before, which another process or goroutine may have overtaken.
+// wins (matchWins) before pick and after the event, in the same transaction. A
+// decision that depends on the run's state is made here, on the state it is
+// applied to — never on a read made before, which another process or goroutine
+// may have overtaken.
 func (e *Engine) move(ctx context.Context, id string, pick func(*Run) (Event, error)) (*Run, error) {
 	if err := claimLost(ctx); err != nil {
 		return nil, err
