@@ -14,11 +14,13 @@ import (
 // routing matrix's log_watch) and each line of the app's own output is matched
 // against the patterns of a GitHub authentication failure. It runs beside the
 // run, not inside a step: the revoke buttons do not wait for it, and the card
-// shows it per app. A match fails that destination (and, while the run waits for
-// revoke, the run: the revoke buttons give way to Rollback). A log that cannot be
-// read is a warning, not a failure. The watch's state is recorded on the run, so
-// a restarted process carries it on; one process watches a run at a time (a claim
-// of its own, so a watch never blocks a person's gesture).
+// shows it per app. A match fails that destination and, on a run that has not
+// revoked, the run — whether it lands while verify still runs or once the run
+// waits for revoke: the revoke buttons give way to Rollback (matchWins, decided in
+// the store transaction). A log that cannot be read is a warning, not a failure.
+// The watch's state is recorded on the run, so a restarted process carries it
+// on; one process watches a run at a time (a claim of its own, so a watch never
+// blocks a person's gesture).
 
 // logHistory is how many lines from before a log session are asked for: logplex
 // sends at most 1500. Lines older than the release are skipped.
