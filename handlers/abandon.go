@@ -12,16 +12,17 @@ import (
 // openAbandonModal is the Abandon button: a form that is its confirm dialog. It
 // says what the run leaves where and asks why; the reason is required.
 func (h *Handlers) openAbandonModal(ctx context.Context, c *click) {
-	if _, err := h.Slack.OpenViewContext(ctx, c.cb.TriggerID, AbandonModal(c.run, h.Engine.Leaves(c.run), c.cb.Channel.ID)); err != nil {
+	if _, err := h.Slack.OpenViewContext(ctx, c.cb.TriggerID, AbandonModal(c.run, c.shown, h.Engine.Leaves(c.run), c.cb.Channel.ID)); err != nil {
 		h.Log.Warn("could not open the abandon form", "run", c.run.ID, "err", err)
 		c.reply.say(ctx, "Slack did not open the form (it allows 3 seconds after a click). Press "+LabelAbandon+" again.")
 	}
 }
 
 // AbandonModal asks for the reason to abandon r, and says first what abandoning
-// means and what the run leaves where. Its private metadata is the card's
-// button value and the channel the click came from.
-func AbandonModal(r *rotation.Run, leaves []string, channel string) slack.ModalViewRequest {
+// means and what the run leaves where — of the run as it is now, and, when the
+// card pressed showed it otherwise (shown), that it did. Its private metadata is
+// the run's button value now and the channel the click came from.
+func AbandonModal(r *rotation.Run, shown rotation.State, leaves []string, channel string) slack.ModalViewRequest {
 	input := slack.NewPlainTextInputBlockElement(ptxt("old version gone from Infisical; restored by hand"), ActionReason)
 	input.Multiline = true
 	input.MaxLength = rotation.MaxReasonLen
@@ -33,6 +34,9 @@ func AbandonModal(r *rotation.Run, leaves []string, channel string) slack.ModalV
 	blocks := []slack.Block{section(fmt.Sprintf("Abandon run *%s* of %s? It is *%s*%s.\n"+
 		"Abandoning writes nothing: rotabot stops tracking the run, the secret is free for a new run, and `%s` goes to the audit trail with your reason.",
 		r.ID, r.Secret, r.State.Word(), atStep(r), rotation.ActionAbandoned))}
+	if shown != "" && shown.Word() != r.State.Word() {
+		blocks = append(blocks, section(fmt.Sprintf("_Your card showed %s as %s: this form shows it as it is now._", r.ID, shown.Word())))
+	}
 	blocks = append(blocks, sections(lines, 20, func(n int) string { return fmt.Sprintf("…and %d more", n) })...)
 	blocks = append(blocks, reason)
 	return slack.ModalViewRequest{
@@ -101,8 +105,17 @@ func (h *Handlers) submitAbandon(ctx context.Context, cb slack.InteractionCallba
 	if err != nil || stamp == "" || stamp != runStamp(run) {
 		return errs("This form does not belong to a run that is open now (an old form, or the bot's database was reset). Nothing was changed.")
 	}
-	if run.State != shown {
+	// Abandon is a way out: it acts on the run as it is now, whatever the form
+	// showed, while the run's state allows it.
+	if g, _ := gestureOf(ActAbandon); !g.accepts(run, shown) {
 		return errs(movedOn(run))
+	}
+	// A person who submitted a form older than the run's state is told so.
+	told := func(ctx context.Context) {
+		if shown.Word() != run.State.Word() && channel != "" {
+			h.replier("", channel, user).say(ctx, fmt.Sprintf("The form showed %s as %s; it was %s when you submitted it, and Abandon acts on the run as it is now: the run is abandoned.",
+				id, shown.Word(), stateText(run)))
+		}
 	}
 	result := make(chan error, 1)
 	go func() {
@@ -120,14 +133,19 @@ func (h *Handlers) submitAbandon(ctx context.Context, cb slack.InteractionCallba
 		if err != nil {
 			return errs(rotation.ErrorMessage(err))
 		}
+		go told(h.Work) // after the form closes
 		return slack.NewClearViewSubmissionResponse()
 	case <-ctx.Done():
 	}
 	// Slow (the card and the audit post go to Slack first): close the form, and
 	// tell the person if it fails after all.
 	go func() {
-		if err := <-result; err != nil && channel != "" {
+		err := <-result
+		switch {
+		case err != nil && channel != "":
 			h.replier("", channel, user).say(h.Work, "Could not abandon "+id+": "+rotation.ErrorMessage(err))
+		case err == nil:
+			told(h.Work)
 		}
 	}()
 	return slack.NewClearViewSubmissionResponse()

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
@@ -14,6 +16,11 @@ type click struct {
 	user   string
 	reply  replier
 	run    *rotation.Run
+	// shown is the run's state on the card pressed (run.State but for a back or
+	// out gesture pressed on a card one update behind).
+	shown rotation.State
+	// g is the card button's row of the gesture table.
+	g gesture
 }
 
 // Action handles a block_actions payload (after the ack).
@@ -38,10 +45,7 @@ func (h *Handlers) action(ctx context.Context, cb slack.InteractionCallback, a *
 		h.repairDrift(ctx, c)
 		return
 	}
-	handler, ok := map[string]func(context.Context, *click){
-		ActSubmit: h.openTokenModal, ActApprove: h.approve, ActCancel: h.cancel, ActRollback: h.rollback,
-		ActRetry: h.retry, ActRevokeAPI: h.revokeAPI, ActRevokeManual: h.revokeManual, ActAbandon: h.openAbandonModal,
-	}[a.ActionID]
+	g, ok := gestureOf(a.ActionID)
 	if !ok {
 		h.Log.Warn("unknown action", "action", a.ActionID)
 		return
@@ -55,26 +59,43 @@ func (h *Handlers) action(ctx context.Context, cb slack.InteractionCallback, a *
 		c.reply.say(ctx, "This button belongs to a run that is no longer here (was the bot's database reset?). Nothing was changed. `/rotate list` shows the open runs.")
 		return
 	}
-	if run.State != shown {
+	if !g.accepts(run, shown) {
 		c.reply.say(ctx, movedOn(run))
 		return
 	}
-	c.run = run
-	handler(ctx, c)
+	c.run, c.shown, c.g = run, shown, g
+	g.do(h, ctx, c)
 }
 
-// movedOn is the answer to a click whose moment has passed.
+// movedOn is the answer to a click whose moment has passed: the run's state
+// now, in one line.
 func movedOn(run *rotation.Run) string {
-	return "This run has moved on: " + run.ID + " is now " + run.State.Word() + ". Nothing was changed."
+	return "This run has moved on: " + run.ID + " is now " + stateText(run) + ". Nothing was changed."
+}
+
+// stateText is the run's state in a person's words, in one line: its word and,
+// for a failed step, which one and why.
+func stateText(run *rotation.Run) string {
+	s := run.State.Word()
+	if !run.State.Failed() {
+		return s
+	}
+	s += " at " + string(run.State.Step())
+	if st := run.Step(run.State.Step()); st != nil && st.Message != "" {
+		s += " (" + strings.Join(strings.Fields(clip(st.Message, 300)), " ") + ")"
+	}
+	return s
 }
 
 // answer reports the engine's verdict on a gesture: a refusal to the person alone.
+// A move the run's state no longer allows is told as the run's state now; any
+// other refusal in the engine's words.
 func (h *Handlers) answer(ctx context.Context, c *click, err error) bool {
 	if err == nil {
 		return true
 	}
-	if rotation.ErrorCode(err) == rotation.ECONFLICT {
-		if run, gerr := h.Store.GetRun(ctx, c.run.ID); gerr == nil && run.State != c.run.State {
+	if errors.Is(err, rotation.ErrMovedOn) {
+		if run, gerr := h.Store.GetRun(ctx, c.run.ID); gerr == nil {
 			c.reply.say(ctx, movedOn(run))
 			return false
 		}

@@ -93,61 +93,6 @@ func confirmDialog(title, text, yes string) *slack.ConfirmationBlockObject {
 	return slack.NewConfirmationBlockObject(ptxt(title), txt(clip(text, confirmTextMax)), ptxt(yes), ptxt("Not now"))
 }
 
-// gesture is one of the card's buttons and the event of the transition table
-// it asks the engine for.
-type gesture struct {
-	action, label string
-	event         rotation.Event
-	// draw makes the button for the run; nil leaves it out (a detail the table
-	// does not hold).
-	draw func(g gesture, r *rotation.Run) *slack.ButtonBlockElement
-}
-
-// gestures are the card's buttons in the order they are drawn. Which ones a
-// card shows is the transition table's answer (rotation.Run.Can), not restated
-// here state by state.
-var gestures = []gesture{
-	{ActRetry, LabelRetry, rotation.EvRetry, func(g gesture, r *rotation.Run) *slack.ButtonBlockElement {
-		return button(g.action, g.label, r, slack.StylePrimary, nil)
-	}},
-	{ActSubmit, LabelSubmit, rotation.EvSubmit, func(g gesture, r *rotation.Run) *slack.ButtonBlockElement {
-		return button(g.action, g.label, r, slack.StylePrimary, nil)
-	}},
-	{ActApprove, LabelApprove, rotation.EvApprove, func(g gesture, r *rotation.Run) *slack.ButtonBlockElement {
-		return button(g.action, g.label, r, slack.StylePrimary, confirmDialog("Approve this rotation?",
-			fmt.Sprintf("The new token (%s, login %s, %s) becomes %s in Infisical and is set on %d destinations.",
-				r.NewFingerprint, r.Login, rotation.ExpiryText(r.NewExpiry), r.Secret, len(r.Destinations)), "Approve"))
-	}},
-	{ActRevokeAPI, LabelRevokeAPI, rotation.EvRevoke, func(g gesture, r *rotation.Run) *slack.ButtonBlockElement {
-		if r.RevokeSent {
-			return nil // the old token already went to GitHub's revoke endpoint
-		}
-		return button(g.action, g.label, r, slack.StyleDanger, confirmDialog("Revoke the old token?",
-			"The bot sends the old token ("+r.OldFingerprint+") to GitHub's revoke endpoint. "+revokeWarning(r), "Revoke"))
-	}},
-	{ActRevokeManual, LabelRevokeManual, rotation.EvRevoke, func(g gesture, r *rotation.Run) *slack.ButtonBlockElement {
-		if r.RevokeSent {
-			// No way back: this only checks the old token again.
-			return button(g.action, g.label, r, "", confirmDialog("Check the old token again?",
-				"The bot checks that the old token ("+r.OldFingerprint+") answers 401.", "Check it"))
-		}
-		return button(g.action, g.label, r, "", confirmDialog("Did you revoke the old token?",
-			"The bot checks that the old token ("+r.OldFingerprint+") answers 401. "+revokeWarning(r), "Yes, check it"))
-	}},
-	{ActRollback, LabelRollback, rotation.EvRollback, func(g gesture, r *rotation.Run) *slack.ButtonBlockElement {
-		return button(g.action, g.label, r, slack.StyleDanger, confirmDialog("Roll back?",
-			fmt.Sprintf("Infisical and every destination already written get the old %s back; shell-rc operators are told to revert.", r.Secret), "Roll back"))
-	}},
-	{ActCancel, LabelCancel, rotation.EvCancel, func(g gesture, r *rotation.Run) *slack.ButtonBlockElement {
-		return button(g.action, g.label, r, "", nil)
-	}},
-	// Abandon opens a form that is its confirm dialog: what the run leaves
-	// where, and the reason it asks for.
-	{ActAbandon, LabelAbandon, rotation.EvAbandon, func(g gesture, r *rotation.Run) *slack.ButtonBlockElement {
-		return button(g.action, g.label, r, "", nil)
-	}},
-}
-
 // revokeWarning is what a revoke button's confirm dialog warns of.
 func revokeWarning(r *rotation.Run) string {
 	warn := "After this, rollback is impossible."
@@ -165,21 +110,6 @@ func revokeWarning(r *rotation.Run) string {
 		warn += fmt.Sprintf(" Still watching the logs of %s (%s left).", strings.Join(apps, ", "), secondsLeft(left))
 	}
 	return warn
-}
-
-// Buttons returns the buttons that make sense for the run now: those whose
-// event the run can take (rotation.Run.Can).
-func Buttons(r *rotation.Run) []*slack.ButtonBlockElement {
-	var out []*slack.ButtonBlockElement
-	for _, g := range gestures {
-		if !r.Can(g.event) {
-			continue
-		}
-		if b := g.draw(g, r); b != nil {
-			out = append(out, b)
-		}
-	}
-	return out
 }
 
 func mentions(users []string) string {

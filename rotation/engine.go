@@ -82,6 +82,8 @@ type Engine struct {
 	// heroku is the matrix's Heroku waits, defaults filled in.
 	heroku HerokuSettings
 	calls  sync.Map // run id → *callWatch: its calls waiting for an answer
+	// pauseAt, when set (tests only), is called at each pause point.
+	pauseAt func(pausePoint)
 }
 
 // NewEngine returns an engine on c, with c's defaults filled in once.
@@ -181,33 +183,74 @@ func (e *Engine) runLog(r *Run) *slog.Logger {
 // transition applies ev to the stored run in one store transaction: the move must
 // be in the table from the state stored now, then mutate may change the run.
 func (e *Engine) transition(ctx context.Context, id string, ev Event, mutate func(*Run) error) (*Run, error) {
+	return e.move(ctx, id, func(r *Run) (Event, error) {
+		if _, err := Next(r.State, ev); err != nil {
+			return "", err
+		}
+		if mutate != nil {
+			if err := mutate(r); err != nil {
+				return "", err
+			}
+		}
+		return ev, nil
+	})
+}
+
+// move is the one read-check-write of a run's state: in one store transaction,
+// pick sees the run as stored now, may change it, and names the event to apply
+// ("" for none), which must be in the table from that state. A log watch match
+// wins (matchWins) before pick and after the event, in the same transaction. A
+// decision that depends on the run's state is made here, on the state it is
+// applied to — never on a read made before, which another process or goroutine
+// may have overtaken.
+func (e *Engine) move(ctx context.Context, id string, pick func(*Run) (Event, error)) (*Run, error) {
 	if err := claimLost(ctx); err != nil {
 		return nil, err
 	}
-	var from State
+	type moved struct {
+		from State
+		ev   Event
+		to   State
+	}
+	var moves []moved
 	r, err := e.Store.UpdateRun(ctx, id, func(r *Run) error {
 		if err := claimLost(ctx); err != nil {
 			return err
 		}
-		from = r.State
-		to, err := Next(r.State, ev)
+		moves = moves[:0]
+		// A match recorded alone by an older rotabot (the run went on to wait
+		// for revoke) wins first: pick sees the run as the rule leaves it.
+		if before := r.State; e.matchWins(r) {
+			moves = append(moves, moved{before, EvWatchFail, r.State})
+		}
+		from := r.State
+		ev, err := pick(r)
 		if err != nil {
 			return err
 		}
-		if mutate != nil {
-			if err := mutate(r); err != nil {
+		if ev != "" {
+			to, err := Next(from, ev)
+			if err != nil {
 				return err
 			}
+			r.State = to
+			moves = append(moves, moved{from, ev, to})
 		}
-		r.State = to
+		if before := r.State; e.matchWins(r) {
+			moves = append(moves, moved{before, EvWatchFail, r.State})
+		}
 		r.Updated = e.now()
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	e.runLog(r).Info("run moved", "from", string(from), "event", string(ev), "to", string(r.State))
-	e.wakeWatch(r.ID)
+	for _, m := range moves {
+		e.runLog(r).Info("run moved", "from", string(m.from), "event", string(m.ev), "to", string(m.to))
+	}
+	if len(moves) > 0 {
+		e.wakeWatch(r.ID)
+	}
 	return r, nil
 }
 

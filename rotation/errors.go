@@ -99,6 +99,12 @@ var (
 	// ErrProbe: the workload probe did not pass with the token, for a reason the
 	// error's message names, probe included (TokenChecker.Probe).
 	ErrProbe = errors.New("workload probe")
+	// ErrMovedOn: the transition table has no such move from the run's state
+	// now — the gesture's moment has passed (Next).
+	ErrMovedOn = errors.New("the run has moved on")
+	// ErrWatchMatched: a log watch saw a GitHub authentication failure, so the run
+	// failed verify and what was asked (a revoke) was not done.
+	ErrWatchMatched = errors.New("a log watch matched")
 	// ErrOpenRunDiffers: the secret's open run is not the one a CLI invocation
 	// would carry on (a Slack run, another value, another vault folder, or past
 	// the point where its destinations may change); abandon it to start afresh.

@@ -104,22 +104,7 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 			return r, Errorf(EINVALID, "%s", msg)
 		}
 	}
-	warnings := append([]string(nil), r.Warnings...)
-	if r.Login == "" {
-		warnings = append(warnings, fmt.Sprintf("The new token belongs to %s: the current token's login could not be read to compare", info.Login))
-	}
-	if kind == Classic {
-		if extra := missingFrom(info.Scopes, sc.Scopes); len(extra) > 0 {
-			warnings = append(warnings, "The token has scopes beyond the routing matrix: "+strings.Join(extra, ", "))
-		}
-		if lacking := missingFrom(sc.Scopes, info.Scopes); len(lacking) > 0 {
-			warnings = append(warnings, "The token lacks configured scopes: "+strings.Join(lacking, ", "))
-		}
-		warnings = append(warnings, MigrateWarning)
-	}
-	if info.ExpiresAt.IsZero() {
-		warnings = append(warnings, "The token never expires: GitHub recommends an expiry")
-	}
+	warnings := submitWarnings(r, sc, kind, info)
 	if _, err := e.Vault.Write(cctx, pend, token); err != nil {
 		return r, err
 	}
@@ -147,6 +132,28 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 	}
 	e.notify(ctx, r, fmt.Sprintf("%s submitted a new token (%s); waiting for a second ops member to approve", Mention(user), r.NewFingerprint))
 	return r, nil
+}
+
+// submitWarnings are the run's warnings with what the approver should know of a
+// submitted token added.
+func submitWarnings(r *Run, sc *SecretConfig, kind TokenKind, info TokenInfo) []string {
+	warnings := append([]string(nil), r.Warnings...)
+	if r.Login == "" {
+		warnings = append(warnings, fmt.Sprintf("The new token belongs to %s: the current token's login could not be read to compare", info.Login))
+	}
+	if kind == Classic {
+		if extra := missingFrom(info.Scopes, sc.Scopes); len(extra) > 0 {
+			warnings = append(warnings, "The token has scopes beyond the routing matrix: "+strings.Join(extra, ", "))
+		}
+		if lacking := missingFrom(sc.Scopes, info.Scopes); len(lacking) > 0 {
+			warnings = append(warnings, "The token lacks configured scopes: "+strings.Join(lacking, ", "))
+		}
+		warnings = append(warnings, MigrateWarning)
+	}
+	if info.ExpiresAt.IsZero() {
+		warnings = append(warnings, "The token never expires: GitHub recommends an expiry")
+	}
+	return warnings
 }
 
 func validatedMessage(info TokenInfo) string {
@@ -299,7 +306,17 @@ func (e *Engine) Rollback(ctx context.Context, id, user string) (*Run, error) {
 func (e *Engine) Revoke(ctx context.Context, id, user string, viaAPI bool) (*Run, error) {
 	unlock := e.lock(id)
 	defer unlock()
-	r, err := e.transition(ctx, id, EvRevoke, func(r *Run) error {
+	e.pause(pauseRevoke)
+	r, err := e.move(ctx, id, func(r *Run) (Event, error) {
+		if !r.Can(EvRevoke) {
+			if m := watchMatches(r); len(m) > 0 && r.State == StateVerifyFailed {
+				// A log watch match won the race with this press.
+				return "", &Error{Code: ECONFLICT, Err: ErrWatchMatched, Message: "Not revoked: " + strings.Join(m, "; ") +
+					". The run failed verify and the old token was left alone" + rollbackHint(r)}
+			}
+			_, err := Next(r.State, EvRevoke)
+			return "", err
+		}
 		switch {
 		case viaAPI:
 			r.RevokeMethod = RevokeAPI
@@ -315,7 +332,7 @@ func (e *Engine) Revoke(ctx context.Context, id, user string, viaAPI bool) (*Run
 		}
 		r.stepStart(StepRevoke, user, e.now())
 		r.Notice = ""
-		return nil
+		return EvRevoke, nil
 	})
 	if err != nil {
 		return r, err
@@ -326,6 +343,14 @@ func (e *Engine) Revoke(ctx context.Context, id, user string, viaAPI bool) (*Run
 	}
 	e.notify(ctx, r, fmt.Sprintf("%s %s; checking that it answers 401", Mention(user), how))
 	return r, nil
+}
+
+// rollbackHint ends a refusal on a failed run with the ways on from it.
+func rollbackHint(r *Run) string {
+	if r.Can(EvRollback) {
+		return ": Rollback restores it; Retry sets the value again"
+	}
+	return ": Retry sets the value again"
 }
 
 // ConfirmOperator records a shell-rc operator's Done. Only that operator may:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -13,11 +14,13 @@ import (
 // routing matrix's log_watch) and each line of the app's own output is matched
 // against the patterns of a GitHub authentication failure. It runs beside the
 // run, not inside a step: the revoke buttons do not wait for it, and the card
-// shows it per app. A match fails that destination (and, while the run waits for
-// revoke, the run: the revoke buttons give way to Rollback). A log that cannot be
-// read is a warning, not a failure. The watch's state is recorded on the run, so
-// a restarted process carries it on; one process watches a run at a time (a claim
-// of its own, so a watch never blocks a person's gesture).
+// shows it per app. A match fails that destination and, on a run that has not
+// revoked, the run — whether it lands while verify still runs or once the run
+// waits for revoke: the revoke buttons give way to Rollback (matchWins, decided in
+// the store transaction). A log that cannot be read is a warning, not a failure.
+// The watch's state is recorded on the run, so a restarted process carries it
+// on; one process watches a run at a time (a claim of its own, so a watch never
+// blocks a person's gesture).
 
 // logHistory is how many lines from before a log session are asked for: logplex
 // sends at most 1500. Lines older than the release are skipped.
@@ -417,59 +420,109 @@ func (e *Engine) watchEvent(ctx context.Context, r *Run, ev watchEvent, tails ma
 var errNoChange = errors.New("no change")
 
 // logMatched fails the destination whose log showed a GitHub authentication
-// failure. While the run waits for revoke, the run fails too: the revoke buttons
-// give way to Rollback.
+// failure, its line masked with the run's own tokens (or withheld). Whether the
+// run fails too is decided in the same store transaction, on the run as it is
+// then (matchWins), whatever the run was doing when the line was read: verify
+// still running, its verified transition landing in the same instant, waiting for
+// revoke, or a person's Revoke in flight.
 func (e *Engine) logMatched(ctx context.Context, id string, i int, l LogLine, pattern string) {
+	defer e.pause(pauseMatchDone)
 	r, err := e.Store.GetRun(ctx, id)
 	if err != nil {
 		e.Log.Error("could not record a log watch match", "run", id, "err", err)
 		return
 	}
-	d := r.Destinations[i]
+	// The versions masking reads the tokens by are fixed once the run stores
+	// its value: a read before the transaction is enough for them.
 	line := clipLine(e.maskLine(ctx, r, l, pattern), 300)
-	msg := fmt.Sprintf("%s logged a GitHub authentication failure after the restart: `%s`", d.Target, line)
-	mutate := func(x *Run) error {
+	e.pause(pauseMatch)
+	var msg string
+	nr, err := e.move(ctx, id, func(x *Run) (Event, error) {
 		xd := &x.Destinations[i]
 		if xd.Watch == nil || xd.Watch.State != WatchWatching {
-			return errNoChange
+			return "", errNoChange
 		}
+		msg = fmt.Sprintf("%s logged a GitHub authentication failure after the restart: `%s`", xd.Target, line)
 		xd.Watch.State, xd.Watch.Match, xd.Watch.Checked = WatchMatched, line, e.now()
 		if !x.State.Final() {
 			if to, err := NextDest(xd.State, DestEvFail); err == nil {
 				xd.State, xd.LastError = to, msg
 			}
 		}
-		return nil
-	}
-	var nr *Run
-	if r.Can(EvWatchFail) {
-		nr, err = e.transition(ctx, id, EvWatchFail, func(x *Run) error {
-			if err := mutate(x); err != nil {
-				return err
-			}
-			now := e.now()
-			x.stepEnd(StepVerify, StepFailed, "", msg, now)
-			if s := x.Step(StepRevoke); s != nil {
-				s.State, s.Started, s.Finished, s.Message = StepPending, time.Time{}, time.Time{}, ""
-			}
-			x.Notice = "Failed at " + string(StepVerify) + ": " + msg + " — Rollback restores the old token; Retry sets the value again"
-			return nil
-		})
-		if ErrorCode(err) == ECONFLICT && !errors.Is(err, errNoChange) {
-			nr, err = nil, nil // the run moved on meanwhile: record the match alone
-		}
-	}
-	if nr == nil && err == nil {
-		nr, err = e.update(ctx, id, mutate)
-	}
+		return "", nil
+	})
 	if err != nil {
 		if !errors.Is(err, errNoChange) {
-			e.runLog(r).Error("could not record a log watch match", "dest", d.Label(), "err", err)
+			e.Log.Error("could not record a log watch match", "run", id, "dest", i, "err", err)
 		}
 		return
 	}
-	e.runLog(nr).Warn("log watch matched: GitHub authentication failure", "dest", d.Label())
-	e.notify(ctx, nr, "❌ "+msg)
+	e.runLog(nr).Warn("log watch matched: GitHub authentication failure", "dest", nr.Destinations[i].Label())
+	e.notify(ctx, nr, "❌ "+msg+matchOutcome(nr))
+}
+
+// matchOutcome says, after a match's note, what it means for the run as it now
+// stands.
+func matchOutcome(r *Run) string {
+	switch {
+	case r.State == StateVerifyFailed && r.Can(EvRollback):
+		return " — the revoke buttons are withdrawn: Rollback restores the old token; Retry sets the value again"
+	case r.State == StateRevoking:
+		return " — a revoke of the old token is under way: its result follows"
+	case r.RevokeAttempted || r.RevokeSent:
+		return " — a revoke of the old token was started, so rollback is no longer possible: set the value there again, or start a new run with /rotate " + r.Secret
+	}
+	return ""
+}
+
+// matchWins is the one rule of a log watch match, applied inside every store
+// transaction that moves a run (Engine.move): a run where a match fails it
+// (waiting for revoke: EvWatchFail) with a destination a match failed, goes to
+// verify failed there and then. So a match recorded while verify still ran fails
+// the verified transition that follows it, and one recorded while a revoke was
+// under way fails the run as soon as the revoke's result leaves it waiting again.
+// It reports whether it moved the run.
+func (e *Engine) matchWins(x *Run) bool {
+	if !x.State.Allowed(EvWatchFail) {
+		return false
+	}
+	msgs := watchMatches(x)
+	if len(msgs) == 0 {
+		return false
+	}
+	to, err := Next(x.State, EvWatchFail)
+	if err != nil {
+		return false
+	}
+	msg, now := strings.Join(msgs, "; "), e.now()
+	x.State = to
+	x.stepEnd(StepVerify, StepFailed, "", msg, now)
+	if s := x.Step(StepRevoke); s != nil {
+		s.State, s.Started, s.Finished, s.Message = StepPending, time.Time{}, time.Time{}, ""
+	}
+	hint := "Rollback restores the old token; Retry sets the value again"
+	if !x.Can(EvRollback) {
+		hint = "a revoke of the old token was started, so rollback is no longer possible: Retry sets the value again, or start a new run with /rotate " + x.Secret
+	}
+	x.Notice, x.RetryAt = "Failed at "+string(StepVerify)+": "+msg+" — "+hint, time.Time{}
+	return true
+}
+
+// watchMatched reports whether a log watch match failed d (and nothing wrote
+// it again since).
+func watchMatched(d Destination) bool {
+	return d.State == DestFailed && d.Watch != nil && d.Watch.State == WatchMatched
+}
+
+// watchMatches are what the log watches said of the destinations they failed.
+func watchMatches(r *Run) []string {
+	var out []string
+	for _, d := range r.Destinations {
+		if watchMatched(d) {
+			out = append(out, d.LastError)
+		}
+	}
+	return out
 }
 
 // maskLine is l as it may be shown: its text masked with the run's own old and
@@ -523,7 +576,7 @@ func (e *Engine) runValues(ctx context.Context, r *Run) ([]Secret, error) {
 func watchFailures(r *Run) []error {
 	var errs []error
 	for _, d := range r.Destinations {
-		if d.State == DestFailed && d.Watch != nil && d.Watch.State == WatchMatched {
+		if watchMatched(d) {
 			errs = append(errs, fmt.Errorf("%s: %w", d.Label(), Errorf(EINVALID, "%s", d.LastError)))
 		}
 	}

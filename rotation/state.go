@@ -157,7 +157,7 @@ func Next(from State, ev Event) (State, error) {
 		return to, nil
 	}
 	return "", &Error{Code: ECONFLICT, Message: "This run has moved on: it is " + from.Word(),
-		Err: fmt.Errorf("no transition from %s on %s", from, ev)}
+		Err: fmt.Errorf("%w: no transition from %s on %s", ErrMovedOn, from, ev)}
 }
 
 // Allowed reports whether ev is allowed in state s.

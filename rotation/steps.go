@@ -505,8 +505,14 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	if _, err := e.currentNew(ctx, r); err != nil {
 		return e.fail(ctx, r, EvVerifyFail, StepVerify, err)
 	}
-	msg := "every destination holds the new value"
+	return e.verified(ctx, r, extra)
+}
 
+// verified ends step 6 once every check passed (extra names the checks beyond
+// the read-backs): it looks for other holders of the old token, then moves the
+// run on to revoke — unless a log watch matched meanwhile.
+func (e *Engine) verified(ctx context.Context, r *Run, extra []string) (*Run, error) {
+	msg := "every destination holds the new value"
 	if len(extra) > 0 {
 		msg += "; " + strings.Join(extra, ", ")
 	}
@@ -515,6 +521,9 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	if ctx.Err() != nil {
 		return r, ctx.Err()
 	}
+	e.pause(pauseVerified)
+	// A log watch match recorded since verify's own look fails this transition
+	// (matchWins, in its transaction): the run goes to verify failed instead.
 	nr, err := e.transition(ctx, r.ID, EvVerified, func(x *Run) error {
 		now := e.now()
 		x.Notice, x.RetryAt = "", time.Time{}
@@ -528,6 +537,10 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	if err != nil {
 		return r, err
 	}
+	if nr.State == StateVerifyFailed {
+		e.notify(ctx, nr, "❌ "+nr.Notice)
+		return nr, nil
+	}
 	e.notify(ctx, nr, "Verified: "+msg+found.VerifyText())
 	if nr.Method == MethodCLI {
 		// The bridge script leaves revoking to a person: its SUMMARY says how.
@@ -537,89 +550,6 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 			return nil
 		})
 	}
-	return nr, nil
-}
-
-// revoke is step 7 after a button: send the old token to GitHub's revoke endpoint
-// (when asked to), then check that the old token answers 401.
-func (e *Engine) revoke(ctx context.Context, r *Run) (*Run, error) {
-	r = e.announceStep(ctx, r, StepRevoke)
-	cur, _ := e.refs(r)
-	var old Secret
-	err := e.withUnavailable(ctx, r, "Infisical unavailable", func(cctx context.Context) error {
-		var err error
-		old, err = e.Vault.ReadVersion(cctx, cur, r.VaultVersionBefore)
-		return err
-	})
-	if err == nil && !r.IsOld(old) {
-		err = Errorf(EINVALID, "Infisical version %d of %s is not the old token this run replaced: revoke it by hand in GitHub's settings", r.VaultVersionBefore, r.Secret)
-	}
-	if err == nil && (!r.RevokeAttempted || r.RevokeMethod == RevokeAPI && !r.RevokeSent) {
-		// A run that reached this step before the gesture recorded the attempt
-		// (an older rotabot): record it now, before anything goes out.
-		nr, uerr := e.update(ctx, r.ID, func(x *Run) error {
-			x.RevokeAttempted = true
-			x.RevokeSent = x.RevokeSent || x.RevokeMethod == RevokeAPI
-			return nil
-		})
-		if uerr != nil {
-			return r, uerr
-		}
-		r = nr
-	}
-	if err == nil && r.RevokeMethod == RevokeAPI {
-		err = e.withUnavailable(ctx, r, "GitHub unavailable", func(cctx context.Context) error { return e.Revoker.Revoke(cctx, old) })
-	}
-	if err != nil {
-		return e.revokePending(ctx, r, "Could not revoke: "+ErrorMessage(err))
-	}
-	for i := 0; i < e.RevokeChecks; i++ {
-		if i > 0 {
-			if err := e.Sleep(ctx, 2*time.Second); err != nil {
-				return r, err
-			}
-		}
-		cctx, cancel := e.callCtx(ctx)
-		_, cerr := e.Checker.Check(cctx, old)
-		cancel()
-		if crashed(ctx, cerr) {
-			return r, ctx.Err()
-		}
-		if ErrorCode(cerr) == EUNAUTHORIZED {
-			nr, err := e.transition(ctx, r.ID, EvRevokeConfirm, func(x *Run) error {
-				now := e.now()
-				x.Notice, x.RetryAt = "", time.Time{}
-				x.stepEnd(StepRevoke, StepDone, "", "the old token answers 401", now)
-				x.stepStart(StepAudit, "", now)
-				return nil
-			})
-			if err != nil {
-				return r, err
-			}
-			e.notify(ctx, nr, "Revoke confirmed: the old token answers 401")
-			return nr, nil
-		}
-		if cerr != nil && ErrorCode(cerr) != EUNAVAILABLE {
-			return e.revokePending(ctx, r, "Could not check the old token: "+ErrorMessage(cerr))
-		}
-	}
-	return e.revokePending(ctx, r, "The old token still works: GitHub has not revoked it yet. Delete it at "+r.TokenKind.SettingsURL(e.Matrix.GitHubWeb)+" and press I revoked the old token again")
-}
-
-func (e *Engine) revokePending(ctx context.Context, r *Run, notice string) (*Run, error) {
-	if ctx.Err() != nil {
-		return r, ctx.Err()
-	}
-	nr, err := e.transition(ctx, r.ID, EvRevokePending, func(x *Run) error {
-		x.Notice = notice
-		x.stepEnd(StepRevoke, StepRunning, "", notice, e.now())
-		x.Step(StepRevoke).Finished = time.Time{}
-		return nil
-	})
-	if err != nil {
-		return r, err
-	}
-	e.notify(ctx, nr, notice)
 	return nr, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) rotation.Store) {
 		{"RunRoundTrip", testRunRoundTrip},
 		{"UpdateRunAbortsOnError", testUpdateRunAbortsOnError},
 		{"ConcurrentTransitionOneWins", testConcurrentTransitionOneWins},
+		{"UpdateRunDecidesOnTheStateItWrites", testUpdateRunDecidesOnTheStateItWrites},
 		{"ConcurrentCreateOneRun", testConcurrentCreateOneRun},
 		{"AuditOncePerRunAndAction", testAuditOncePerRunAndAction},
 		{"Expiry", testExpiry},
@@ -240,6 +242,76 @@ func testConcurrentTransitionOneWins(t *testing.T, s rotation.Store) {
 	}
 	if got, _ := s.GetRun(ctx, r.ID); got.State != rotation.StateStoring || got.Approver == "" {
 		t.Fatalf("after the race: %s by %q", got.State, got.Approver)
+	}
+}
+
+// An update that decides from the run's state decides on the state it writes
+// over: a log watch match that lands while the verified transition is being
+// written sees Waiting for revoke, and fails the run from there — never the
+// Verifying it would have read before. The store runs one update of a run at a
+// time, each reading the run inside its own transaction.
+func testUpdateRunDecidesOnTheStateItWrites(t *testing.T, s rotation.Store) {
+	ctx := context.Background()
+	r, err := s.CreateRun(ctx, NewRun("A_TOKEN", rotation.StateVerifying))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var writing atomic.Bool // the verified transition's fn is running
+	var once sync.Once
+	entered, release := make(chan struct{}), make(chan struct{})
+	verified := make(chan error, 1)
+	go func() {
+		_, err := s.UpdateRun(ctx, r.ID, func(x *rotation.Run) error {
+			writing.Store(true)
+			defer writing.Store(false)
+			to, err := rotation.Next(x.State, rotation.EvVerified)
+			if err != nil {
+				return err
+			}
+			x.State = to
+			once.Do(func() { close(entered) })
+			<-release
+			return nil
+		})
+		verified <- err
+	}()
+	<-entered
+	var seen rotation.State
+	var overlapped bool
+	starting, matched := make(chan struct{}), make(chan error, 1)
+	go func() {
+		close(starting)
+		_, err := s.UpdateRun(ctx, r.ID, func(x *rotation.Run) error {
+			overlapped = overlapped || writing.Load()
+			seen = x.State
+			x.Notice = "a log watch matched"
+			if to, err := rotation.Next(x.State, rotation.EvWatchFail); err == nil {
+				x.State = to
+			}
+			return nil
+		})
+		matched <- err
+	}()
+	<-starting
+	close(release)
+	if err := <-verified; err != nil {
+		t.Fatalf("the verified transition: %v", err)
+	}
+	if err := <-matched; err != nil {
+		t.Fatalf("the match: %v", err)
+	}
+	if overlapped {
+		t.Fatal("two updates of one run ran at once")
+	}
+	if seen != rotation.StateWaitingRevoke {
+		t.Fatalf("the match's update saw %s, not the verified transition's result", seen)
+	}
+	got, err := s.GetRun(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != rotation.StateVerifyFailed || got.Notice != "a log watch matched" {
+		t.Fatalf("after both: %s, notice %q", got.State, got.Notice)
 	}
 }
 
