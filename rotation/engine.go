@@ -82,6 +82,8 @@ type Engine struct {
 	// heroku is the matrix's Heroku waits, defaults filled in.
 	heroku HerokuSettings
 	calls  sync.Map // run id → *callWatch: its calls waiting for an answer
+	// holds numbers this process's holds of write claims (claimWrite).
+	holds atomic.Uint64
 }
 
 // NewEngine returns an engine on c, with c's defaults filled in once.
