@@ -38,6 +38,10 @@ func (h *Handlers) action(ctx context.Context, cb slack.InteractionCallback, a *
 		h.repairDrift(ctx, c)
 		return
 	}
+	if a.ActionID == ActDriftApprove {
+		h.approveDrift(ctx, c)
+		return
+	}
 	handler, ok := map[string]func(context.Context, *click){
 		ActSubmit: h.openTokenModal, ActApprove: h.approve, ActCancel: h.cancel, ActRollback: h.rollback,
 		ActRetry: h.retry, ActRevokeAPI: h.revokeAPI, ActRevokeManual: h.revokeManual, ActAbandon: h.openAbandonModal,

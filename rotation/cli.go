@@ -43,7 +43,7 @@ func (e *Engine) StartCLI(ctx context.Context, req CLIRequest) (*Run, error) {
 	}
 	// The value is checked with the guarded write path's rules before the run
 	// is made: the run's propagate checks it again before writing.
-	w := WriteRequest{Secret: req.Secret, Ref: cur, Version: vv.Version, Login: e.secretLogin(ctx, req.Secret), Dests: r.Destinations, By: req.Actor,
+	w := WriteRequest{Secret: req.Secret, Ref: cur, Version: vv.Version, Dests: r.Destinations, By: req.Actor,
 		Hint: "put a brand-new token in Infisical first (the SOP's generate step), then run rotabot rotate again"}
 	if err := checkDests(sc, w); err != nil {
 		return nil, err

@@ -73,22 +73,11 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 	if kind != sc.Kind {
 		return r, Errorf(EINVALID, "This is a %s token but %s is configured as %s: make a %s token", kind, r.Secret, sc.Kind, sc.Kind)
 	}
-	cur, pend := e.refs(r)
+	_, pend := e.refs(r)
 	cctx, cancel := e.callCtx(ctx)
 	defer cancel()
-	current, err := e.Vault.Read(cctx, cur)
-	if err != nil {
+	if err := e.refuseKnown(cctx, r, token); err != nil {
 		return r, err
-	}
-	if current.Value.Equal(token) {
-		return r, Errorf(EINVALID, "That is the current token: generate a new one on GitHub")
-	}
-	runs, err := e.Store.ListRuns(ctx, RunFilter{Secret: r.Secret})
-	if err != nil {
-		return r, err
-	}
-	if t := RetiredBy(runs, token, r.ID); t != nil {
-		return r, &Error{Code: EINVALID, Err: ErrRetiredToken, Message: "That is " + t.Text() + ": generate a new one on GitHub"}
 	}
 	info, err := e.Checker.Check(cctx, token)
 	if err != nil {
@@ -159,6 +148,27 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 	}
 	e.notify(ctx, r, fmt.Sprintf("%s submitted a new token (%s); waiting for a second ops member to approve", Mention(user), r.NewFingerprint))
 	return r, nil
+}
+
+// refuseKnown refuses a submitted token rotabot knows already: the current one,
+// or one a finished run retired.
+func (e *Engine) refuseKnown(ctx context.Context, r *Run, token Secret) error {
+	cur, _ := e.refs(r)
+	current, err := e.Vault.Read(ctx, cur)
+	if err != nil {
+		return err
+	}
+	if current.Value.Equal(token) {
+		return Errorf(EINVALID, "That is the current token: generate a new one on GitHub")
+	}
+	runs, err := e.Store.ListRuns(ctx, RunFilter{Secret: r.Secret})
+	if err != nil {
+		return err
+	}
+	if t := RetiredBy(runs, token, r.ID); t != nil {
+		return &Error{Code: EINVALID, Err: ErrRetiredToken, Message: "That is " + t.Text() + ": generate a new one on GitHub"}
+	}
+	return nil
 }
 
 func validatedMessage(info TokenInfo) string {

@@ -44,7 +44,8 @@ type WriteRequest struct {
 	// Restore: the value is the one Run replaced, read at Version and written
 	// back (a rollback).
 	Restore bool
-	// Login is the GitHub account the secret's tokens belong to ("": not known).
+	// Login is the GitHub account the secret's tokens belong to ("": the one
+	// rotabot last saw, from the secret's runs or its expiry record).
 	Login string
 	// Dests are every destination the write may set.
 	Dests []Destination
@@ -324,8 +325,13 @@ func (e *Engine) checkToken(ctx context.Context, sc *SecretConfig, w WriteReques
 		return Wrap(ErrorCode(err), err, "Could not ask GitHub about %s (%s): nothing was written", lowerFirst(what), ErrorMessage(err))
 	case !info.ExpiresAt.IsZero() && !info.ExpiresAt.After(e.now()):
 		return &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s expired on %s. Nothing was written: %s", what, DateText(info.ExpiresAt), w.hint())}
-	case w.Login != "" && info.Login != w.Login:
-		return &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s belongs to %s, not %s. Nothing was written: %s", what, info.Login, w.Login, w.hint())}
+	}
+	login := w.Login
+	if login == "" {
+		login = e.secretLogin(ctx, w.Secret)
+	}
+	if login != "" && info.Login != login {
+		return &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s belongs to %s, not %s. Nothing was written: %s", what, info.Login, login, w.hint())}
 	}
 	return nil
 }
