@@ -22,6 +22,9 @@ type driftApps struct {
 	mu    sync.Mutex
 	vars  map[string]map[string]string
 	reads map[string]int
+	sets  int
+	// onSet runs after each set, while the repair that made it is under way.
+	onSet func(app string)
 }
 
 func (a *driftApps) Apps(context.Context) ([]string, error) {
@@ -55,9 +58,26 @@ func (a *driftApps) ScanConfig(_ context.Context, app string, each func(string, 
 
 func (a *driftApps) Set(_ context.Context, app, name string, v rotation.Secret) error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.vars[app][name] = v.Reveal()
+	a.sets++
+	hook := a.onSet
+	a.mu.Unlock()
+	if hook != nil {
+		hook(app)
+	}
 	return nil
+}
+
+func (a *driftApps) get(app, name string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.vars[app][name]
+}
+
+func (a *driftApps) setCount() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sets
 }
 
 func (a *driftApps) Verify(_ context.Context, app, name string, v rotation.Secret, _ time.Time) error {
@@ -184,7 +204,7 @@ func newDriftWorld(t *testing.T, n, apps int) *driftWorld {
 		}
 		w.matrix.Secrets[name] = &rotation.SecretConfig{Name: name, Kind: rotation.FineGrained,
 			Consumers: rotation.Consumers{HerokuApps: ha, GitHubSecrets: []string{"raxx/repo:GH_" + name}}}
-		val := fmt.Sprintf("github_pat_11%s_%040d", name, i)
+		val := fmt.Sprintf("github_pat_11%s_%x", name, sha256.Sum256([]byte(name)))[:72]
 		cur, _ := w.matrix.Refs(name)
 		w.vault.set(cur, val)
 		w.chk.add(val, "raxx-bot", t0.Add(90*24*time.Hour))
