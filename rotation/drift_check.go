@@ -274,7 +274,7 @@ func (st *secretState) versionProblem() string {
 	var p string
 	switch {
 	case st.prevFP != "" && st.prevDigest == st.digest:
-		p = fmt.Sprintf("Infisical holds version %d (`%s`), written outside rotabot with the same value as version %d, the last version rotabot wrote: its consumers hold that value already",
+		p = fmt.Sprintf("Infisical holds version %d (`%s`), written outside rotabot with the same value as version %d, the last version rotabot wrote: the consumers rotabot set hold that value already",
 			st.version, st.fp, st.base)
 	case st.prevFP != "":
 		p = fmt.Sprintf("Infisical holds version %d (`%s`), written outside rotabot; the last version rotabot wrote is %d (`%s`), and the consumers rotabot set hold that previous version, not version %d",
