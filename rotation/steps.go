@@ -477,26 +477,8 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	if ctx.Err() != nil {
 		return r, ctx.Err()
 	}
-	var extra []string
-	for _, check := range sc.Verify {
-		if e.HTTP == nil {
-			continue
-		}
-		err := e.withUnavailable(ctx, r, "verify "+check.Name, func(cctx context.Context) error { return e.HTTP.CheckHTTP(cctx, check) })
-		if err != nil {
-			errs = append(errs, err)
-		} else {
-			extra = append(extra, check.Name+" ok")
-		}
-	}
-	if sc.Probe != "" {
-		err := e.withUnavailable(ctx, r, "GitHub unavailable", func(cctx context.Context) error { return e.Checker.Probe(cctx, value, sc.Probe) })
-		if err != nil {
-			errs = append(errs, Wrap(ErrorCode(err), err, "workload probe with the new token: %s", ErrorMessage(err)))
-		} else {
-			extra = append(extra, "workload probe ok")
-		}
-	}
+	checkErrs, extra := e.verifyChecks(ctx, r, sc, value)
+	errs = append(errs, checkErrs...)
 	// A log watch that started during this step may have failed a destination.
 	if cur, err := e.Store.GetRun(ctx, r.ID); err == nil {
 		errs = append(errs, newErrors(errs, watchFailures(cur))...)
@@ -543,6 +525,31 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 		})
 	}
 	return nr, nil
+}
+
+// verifyChecks runs the routing matrix's HTTP checks and the workload probe with
+// the new token: what failed, and what passed (for the step's message).
+func (e *Engine) verifyChecks(ctx context.Context, r *Run, sc *SecretConfig, value Secret) (errs []error, passed []string) {
+	for _, check := range sc.Verify {
+		if e.HTTP == nil {
+			continue
+		}
+		err := e.withUnavailable(ctx, r, "verify "+check.Name, func(cctx context.Context) error { return e.HTTP.CheckHTTP(cctx, check) })
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			passed = append(passed, check.Name+" ok")
+		}
+	}
+	if sc.Probe != "" {
+		err := e.withUnavailable(ctx, r, "GitHub unavailable", func(cctx context.Context) error { return e.Checker.Probe(cctx, value, sc.Probe) })
+		if err != nil {
+			errs = append(errs, Wrap(ErrorCode(err), err, "workload probe with the new token: %s", ErrorMessage(err)))
+		} else {
+			passed = append(passed, "workload probe ok")
+		}
+	}
+	return errs, passed
 }
 
 // revoke is step 7 after a button: send the old token to GitHub's revoke endpoint
