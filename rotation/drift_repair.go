@@ -67,6 +67,9 @@ func (l *DriftLoop) ApproveRepair(ctx context.Context, key, stamp string, versio
 // pressed finds the drift a button was pressed for: open, the one the post
 // showed (stamp), of the version it named (0: the record's).
 func (l *DriftLoop) pressed(ctx context.Context, key, stamp string, version int) (DriftRecord, int, error) {
+	if l.Engine == nil {
+		return DriftRecord{}, 0, Errorf(EINTERNAL, "this drift check has no engine to write a repair with")
+	}
 	recs, err := l.Store.ListDrift(ctx)
 	if err != nil {
 		return DriftRecord{}, 0, err
