@@ -45,6 +45,10 @@ func (h *Handlers) action(ctx context.Context, cb slack.InteractionCallback, a *
 		h.repairDrift(ctx, c)
 		return
 	}
+	if a.ActionID == ActDriftApprove {
+		h.approveDrift(ctx, c)
+		return
+	}
 	g, ok := gestureOf(a.ActionID)
 	if !ok {
 		h.Log.Warn("unknown action", "action", a.ActionID)

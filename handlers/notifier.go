@@ -196,7 +196,11 @@ func AuditText(e rotation.AuditEntry) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", e.Action)
 	if e.Action == rotation.ActionDriftRepaired {
-		fmt.Fprintf(&b, "secret: %s · set from Infisical by %s · new %s", e.Secret, rotation.Mention(e.Actor), orNone(e.NewFingerprint))
+		fmt.Fprintf(&b, "secret: %s · set from Infisical by %s", e.Secret, rotation.Mention(e.Actor))
+		if e.Approver != "" {
+			fmt.Fprintf(&b, " · approver: %s", rotation.Mention(e.Approver))
+		}
+		fmt.Fprintf(&b, " · new %s", orNone(e.NewFingerprint))
 		for _, d := range e.Destinations {
 			fmt.Fprintf(&b, "\n• %s: %s", d.Destination, d.Result)
 		}

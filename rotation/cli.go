@@ -41,14 +41,21 @@ func (e *Engine) StartCLI(ctx context.Context, req CLIRequest) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	kind, err := TokenShape(vv.Value.Reveal())
-	if err != nil {
-		return nil, Errorf(EINVALID, "The value of %s in Infisical (%s%s) is not a GitHub token: %s", req.Secret, cur.Path, cur.Key, ErrorMessage(err))
+	// The value is checked with the guarded write path's rules before the run
+	// is made: the run's propagate checks it again before writing.
+	w := WriteRequest{Secret: req.Secret, Ref: cur, Version: vv.Version, Dests: r.Destinations, By: req.Actor,
+		Hint: "put a brand-new token in Infisical first (the SOP's generate step), then run rotabot rotate again"}
+	if err := checkDests(sc, w); err != nil {
+		return nil, err
+	}
+	if err := e.checkToken(cctx, sc, w, vv.Value); err != nil {
+		return nil, err
 	}
 	info, err := e.Checker.Check(cctx, vv.Value)
 	if err != nil {
 		return nil, Wrap(ErrorCode(err), err, "The new value of %s in Infisical: %s", req.Secret, ErrorMessage(err))
 	}
+	kind, _ := TokenShape(vv.Value.Reveal())
 	r.TokenKind, r.Login, r.NewExpiry = kind, info.Login, info.ExpiresAt
 	r.NewFingerprint, r.NewDigest, r.NewVaultVersion = vv.Value.Fingerprint(), r.DigestOf(vv.Value), vv.Version
 	if vv.Version > 1 {
@@ -66,7 +73,12 @@ func (e *Engine) StartCLI(ctx context.Context, req CLIRequest) (*Run, error) {
 	}
 	r.stepEnd(StepStore, StepSkipped, "", fmt.Sprintf("already in Infisical as version %d", vv.Version), now)
 	r.stepStart(StepPropagate, "", now)
+	_, release, err := e.claimWrite(ctx, req.Secret)
+	if err != nil {
+		return nil, err
+	}
 	created, err := e.Store.CreateRun(ctx, r)
+	release()
 	if err != nil {
 		if created == nil || ErrorCode(err) != ECONFLICT {
 			return created, err

@@ -1,8 +1,10 @@
 // Package rotation is rotabot's domain: a rotation Run, its steps and destinations,
 // the one table of allowed state transitions, the Plan of what a run would touch,
-// and the Engine that walks the team's SOP step by step; the scan that finds
-// where a value is held (discover.go) and the drift check and its repair
-// (drift.go), which look at the same destinations between runs.
+// and the Engine that walks the team's SOP step by step; the one guarded write
+// path every value takes to a consumer (Engine.WriteValue, guard.go); the scan
+// that finds where a value is held (discover.go) and the drift check and its
+// repair (drift.go, drift_check.go, drift_repair.go), which look at the same
+// destinations between runs.
 //
 // It declares the small interfaces it needs from the outside world (Vault,
 // TokenChecker, Consumer, Revoker, HTTPChecker, Notifier, ExpiryNotifier, Store, in

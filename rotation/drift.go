@@ -2,10 +2,7 @@ package rotation
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,13 +19,15 @@ import (
 //   - each GitHub Actions secret's updated_at with rotabot's last recorded write
 //     of it (later, or missing, is drift; GitHub keeps the value write-only);
 //   - Infisical's current version with the version rotabot last wrote (a newer
-//     one written outside rotabot means consumers may be stale).
+//     one written outside rotabot: the consumers rotabot set hold the previous
+//     version).
 //
 // A drifted destination is a DriftRecord, posted once in the ops channel and
-// updated in place when it resolves by itself or is repaired (Set it from
-// Infisical). Like everything else, a drift record holds names, versions and
-// fingerprints of Infisical's value, never a value and never a digest of what a
-// destination holds.
+// updated in place when it resolves by itself, changes, or is repaired (Set it
+// from Infisical, drift_repair.go: through the engine's guarded write path).
+// Like everything else, a drift record holds names, versions and fingerprints
+// of Infisical's value, never a value and never a digest of what a destination
+// holds.
 
 // DriftKind says what drifted.
 type DriftKind string
@@ -64,9 +63,22 @@ type DriftRecord struct {
 	Resolved   time.Time `json:"resolved,omitzero"`
 	RepairedBy string    `json:"repaired_by,omitempty"`
 	// VaultVersion and Fingerprint are Infisical's current value when the
-	// drift was seen (or repaired from).
+	// drift was seen (or repaired from). A drift whose version changes is a new
+	// drift (a new Since): what was shown or asked for before no longer holds.
 	VaultVersion int    `json:"vault_version,omitempty"`
 	Fingerprint  string `json:"fingerprint,omitempty"`
+	// Retired is set when that value is a token a finished run retired: it is
+	// set nowhere, and the post says to rotate instead.
+	Retired *Retirement `json:"retired,omitempty"`
+
+	// RequestedBy pressed Set it from Infisical at RequestedAt on a drift
+	// whose repair writes every destination (DriftVersion), for Infisical's
+	// RequestedVersion: a second ops member approves it (ApprovedBy) before
+	// anything is written.
+	RequestedBy      string    `json:"requested_by,omitempty"`
+	RequestedAt      time.Time `json:"requested_at,omitzero"`
+	RequestedVersion int       `json:"requested_version,omitempty"`
+	ApprovedBy       string    `json:"approved_by,omitempty"`
 
 	// Post is the drift's message in the ops channel; Shown is what it shows
 	// (ShowState), "" before it was posted.
@@ -105,10 +117,12 @@ func (d DriftRecord) Label() string {
 	return Destination{Kind: d.Dest, Target: d.Target, Name: name}.Label()
 }
 
-// ShowState is what the record's post should show: "open:PROBLEM", "resolved"
-// or "repaired".
+// ShowState is what the record's post should show: "open:PROBLEM" (with
+// "|asked:USER:VERSION" once a repair is asked for), "resolved" or "repaired".
 func (d DriftRecord) ShowState() string {
 	switch {
+	case d.Open && d.RequestedBy != "":
+		return "open:" + d.Problem + "|asked:" + d.RequestedBy + ":" + strconv.Itoa(d.RequestedVersion)
 	case d.Open:
 		return "open:" + d.Problem
 	case d.RepairedBy != "":
@@ -141,8 +155,9 @@ type DriftConfig struct {
 	Matrix *Matrix
 	Vault  Vault
 	Store  Store
-	// Consumers write and verify a destination when a drift is repaired.
-	Consumers map[DestKind]Consumer
+	// Engine writes a repair: its WriteValue is the one guarded write path to
+	// the consumers, and its Consumers verify what was written.
+	Engine *Engine
 	// Scanners read each app's config, once a pass (Heroku).
 	Scanners map[DestKind]ConfigScanner
 	// Dates tell when a write-only destination was last written (GitHub).
@@ -204,7 +219,7 @@ func NewDriftLoop(c DriftConfig) *DriftLoop {
 }
 
 // DriftClaim is the claim (Store.ClaimRun) a pass holds, so two processes on one
-// database do not both post; a repair holds DriftClaim+":"+key.
+// database do not both post; a repair holds the secret's WriteClaim.
 const DriftClaim = "drift"
 
 func (l *DriftLoop) now() time.Time { return l.Now().UTC() }
@@ -262,25 +277,6 @@ type DriftReport struct {
 	Problems []string
 }
 
-// finding is what a pass learned of one place: a drift (problem set), no drift
-// (checked), or nothing (not checked).
-type finding struct {
-	rec     DriftRecord // Key, Secret, Kind, Dest, Target, Name, VaultVersion, Fingerprint
-	checked bool
-	problem string
-}
-
-// secretState is what a pass read of one secret.
-type secretState struct {
-	name    string
-	sc      *SecretConfig
-	ok      bool // the vault was read
-	digest  Digest
-	version int
-	fp      string
-	runs    []*Run // its newest runs, for rotabot's last writes
-}
-
 // Pass runs one drift pass and says what it found. While another process's pass
 // holds the claim it does nothing but report what is stored.
 func (l *DriftLoop) Pass(ctx context.Context) (DriftReport, error) {
@@ -298,286 +294,89 @@ func (l *DriftLoop) Pass(ctx context.Context) (DriftReport, error) {
 	}
 	defer release()
 	ctx = hctx // cancelled if another process takes the claim over
-
-	openRuns, err := l.Store.ListRuns(ctx, RunFilter{OpenOnly: true})
+	names, err := l.idle(ctx, l.Matrix.Names(), &rep)
 	if err != nil {
 		return rep, err
+	}
+	if err := l.checkAndRecord(ctx, names, &rep); err != nil {
+		return rep, err
+	}
+	rep.Open, err = l.OpenDrifts(ctx)
+	return rep, err
+}
+
+// idle returns the secrets of names without an open run; those with one are
+// Skipped (their destinations are the run's business).
+func (l *DriftLoop) idle(ctx context.Context, names []string, rep *DriftReport) ([]string, error) {
+	openRuns, err := l.Store.ListRuns(ctx, RunFilter{OpenOnly: true})
+	if err != nil {
+		return nil, err
 	}
 	busy := map[string]bool{}
 	for _, r := range openRuns {
 		busy[r.Secret] = true
 	}
-	var names []string
-	for _, n := range l.Matrix.Names() {
+	var out []string
+	for _, n := range names {
 		if busy[n] {
 			rep.Skipped = append(rep.Skipped, n)
 		} else {
-			names = append(names, n)
+			out = append(out, n)
 		}
 	}
-	var mu sync.Mutex
-	problem := func(format string, args ...any) {
-		mu.Lock()
-		rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...))
-		mu.Unlock()
-	}
+	return out, nil
+}
 
-	// Each secret's current value, version and newest runs.
-	states := make([]*secretState, len(names))
-	l.each(ctx, len(names), func(i int) {
-		st := &secretState{name: names[i], sc: l.Matrix.Secrets[names[i]]}
-		states[i] = st
-		cur, _ := l.Matrix.Refs(st.name)
-		cctx, cancel := l.callCtx(ctx)
-		vv, err := l.Vault.Read(cctx, cur)
-		cancel()
-		if err != nil {
-			problem("%s: could not read it from Infisical (%s)", st.name, ErrorMessage(err))
-			return
-		}
-		st.ok, st.digest, st.version, st.fp = true, vv.Value.Digest(), vv.Version, vv.Value.Fingerprint()
-		if st.runs, err = l.Store.ListRuns(ctx, RunFilter{Secret: st.name, Limit: driftRunsLooked}); err != nil {
-			problem("%s: could not read its runs (%s)", st.name, ErrorMessage(err))
-			st.ok = false
-		}
-	})
+// checkAndRecord compares every destination of the secrets named with
+// Infisical, records what it found and shows what changed.
+func (l *DriftLoop) checkAndRecord(ctx context.Context, names []string, rep *DriftReport) error {
+	p := &driftPass{rep: rep}
+	var err error
+	if p.stored, err = l.storedDrifts(ctx); err != nil {
+		return err
+	}
+	l.readStates(ctx, p, names)
 	if err := ctx.Err(); err != nil {
-		return rep, err
+		return err
 	}
-	stored, err := l.storedDrifts(ctx)
-	if err != nil {
-		return rep, err
-	}
-	var findings []*finding
-	var fmu sync.Mutex
-	add := func(f *finding) {
-		fmu.Lock()
-		findings = append(findings, f)
-		fmu.Unlock()
-	}
-
-	// Heroku: each app's config once, every destination var compared.
-	type want struct {
-		st   *secretState
-		name string
-	}
-	apps := map[Holding][]want{} // Kind and Target only
-	for _, st := range states {
-		if st == nil || !st.ok {
-			continue
-		}
-		rep.Secrets++
-		for _, d := range destinations(st.sc, Overrides{}) {
-			if _, ok := l.Scanners[d.Kind]; ok {
-				k := appKey(d.Kind, d.Target)
-				apps[k] = append(apps[k], want{st, d.VarName(st.name)})
-			}
-		}
-	}
-	appList := make([]Holding, 0, len(apps))
-	for k := range apps {
-		appList = append(appList, k)
-	}
-	slices.SortFunc(appList, func(a, b Holding) int { return strings.Compare(string(a.Kind)+a.Target, string(b.Kind)+b.Target) })
-	l.each(ctx, len(appList), func(i int) {
-		k := appList[i]
-		wants := apps[k]
-		names := map[string]bool{}
-		for _, w := range wants {
-			names[w.name] = true
-		}
-		held := map[string]Digest{}
-		cctx, cancel := l.callCtx(ctx)
-		err := l.Scanners[k.Kind].ScanConfig(cctx, k.Target, func(name string, sum Digest) {
-			if names[name] {
-				held[name] = sum
-			}
-		})
-		cancel()
-		if err != nil {
-			problem("%s app %s: could not read its config (%s)", kindWord(k.Kind), k.Target, ErrorMessage(err))
-			return
-		}
-		mu.Lock()
-		rep.Apps++
-		mu.Unlock()
-		for _, w := range wants {
-			f := &finding{checked: true, rec: w.st.record(DriftValue, k.Kind, k.Target, w.name)}
-			sum, present := held[w.name]
-			switch {
-			case !present:
-				f.problem = fmt.Sprintf("the app has no %s config var: Infisical holds version %d (`%s`)", w.name, w.st.version, w.st.fp)
-			case sum != w.st.digest:
-				f.problem = fmt.Sprintf("it holds a value other than Infisical's version %d (`%s`): changed outside rotabot", w.st.version, w.st.fp)
-			}
-			add(f)
-		}
-	})
-
-	// GitHub Actions secrets: when were they written, and by whom?
-	type dated struct {
-		st   *secretState
-		d    Destination
-		base time.Time
-	}
-	var toDate []dated
-	for _, st := range states {
-		if st == nil || !st.ok {
-			continue
-		}
-		for _, d := range destinations(st.sc, Overrides{}) {
-			if _, ok := l.Dates[d.Kind]; !ok {
-				continue
-			}
-			key := DriftKey(st.name, d.Kind, d.Target, d.VarName(st.name))
-			base := lastWrite(st.runs, d, st.name)
-			if w := stored[key].Wrote; w.After(base) {
-				base = w
-			}
-			if base.IsZero() {
-				continue // rotabot never wrote it: nothing to compare with
-			}
-			toDate = append(toDate, dated{st, d, base})
-		}
-	}
-	l.each(ctx, len(toDate), func(i int) {
-		x := toDate[i]
-		name := x.d.VarName(x.st.name)
-		cctx, cancel := l.callCtx(ctx)
-		at, err := l.Dates[x.d.Kind].UpdatedAt(cctx, x.d.Target, name)
-		cancel()
-		f := &finding{checked: true, rec: x.st.record(DriftWritten, x.d.Kind, x.d.Target, name)}
-		switch {
-		case ErrorCode(err) == ENOTFOUND:
-			f.problem = fmt.Sprintf("the Actions secret is gone: rotabot last wrote it at %s", DateText(x.base))
-		case err != nil:
-			problem("%s: could not ask when it was written (%s)", x.d.Label(), ErrorMessage(err))
-			return
-		case at.After(x.base.Add(l.Grace)):
-			f.problem = fmt.Sprintf("the Actions secret was written at %s, after rotabot's last write at %s: it may not hold Infisical's current value (version %d, `%s`)",
-				DateText(at), DateText(x.base), x.st.version, x.st.fp)
-		}
-		mu.Lock()
-		rep.Dated++
-		mu.Unlock()
-		add(f)
-	})
-
-	// Infisical: a version rotabot did not write.
-	for _, st := range states {
-		if st == nil || !st.ok {
-			continue
-		}
-		key := DriftKey(st.name, "", "", "")
-		base := max(lastVersion(st.runs), stored[key].Adopted)
-		if base == 0 {
-			continue // rotabot never wrote it
-		}
-		f := &finding{checked: true, rec: st.record(DriftVersion, "", "", "")}
-		if st.version > base {
-			f.problem = fmt.Sprintf("Infisical holds version %d (`%s`), but the last version rotabot wrote is %d: it was written outside rotabot, and its consumers may hold the old value",
-				st.version, st.fp, base)
-		}
-		add(f)
-	}
+	rep.Secrets += len(p.read())
+	l.checkApps(ctx, p)
+	l.checkDates(ctx, p)
+	l.checkVaults(p)
 	if err := ctx.Err(); err != nil {
-		return rep, err
+		return err
 	}
-
-	// Places no longer in the routing matrix: their open drifts end.
-	checked := map[string]bool{}
-	for _, st := range states {
-		if st != nil && st.ok {
-			checked[st.name] = true
-		}
-	}
-	found := map[string]bool{}
-	for _, f := range findings {
-		found[f.rec.Key] = true
-	}
-	var gone []string
-	for key, rec := range stored {
-		if rec.Open && checked[rec.Secret] && !found[key] && !l.inMatrix(rec) {
-			gone = append(gone, key)
-		}
-	}
-
-	changed, err := l.record(ctx, findings, gone, &rep)
+	changed, err := l.record(ctx, p.findings, l.gone(p), rep)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	l.show(ctx, changed)
-	rep.Open, err = l.OpenDrifts(ctx)
-	return rep, err
+	return nil
 }
 
-// driftRunsLooked is how many of a secret's newest runs a pass reads to find
-// rotabot's last writes.
-const driftRunsLooked = 25
-
-// each calls fn(0) … fn(n-1), Parallel at a time (see parallel).
-func (l *DriftLoop) each(ctx context.Context, n int, fn func(i int)) {
-	parallel(ctx, l.Parallel, n, fn)
-}
-
-func (st *secretState) record(kind DriftKind, dest DestKind, target, name string) DriftRecord {
-	return DriftRecord{Key: DriftKey(st.name, dest, target, name), Secret: st.name, Kind: kind, Dest: dest,
-		Target: target, Name: name, VaultVersion: st.version, Fingerprint: st.fp}
-}
-
-// inMatrix reports whether the record's place is still a destination of its
-// secret (or, for the vault, whether the secret is still configured).
-func (l *DriftLoop) inMatrix(rec DriftRecord) bool {
-	sc, ok := l.Matrix.Secrets[rec.Secret]
-	if !ok {
-		return false
-	}
-	if rec.Dest == "" {
-		return true
-	}
-	for _, d := range destinations(sc, Overrides{}) {
-		if d.Kind == rec.Dest && d.Target == rec.Target && d.VarName(rec.Secret) == rec.Name {
-			return true
+// recheck runs the pass's comparisons for one secret now (a repair was refused
+// because of what Infisical holds), so its posts show the drift as it is. It
+// leaves the secret to another process's pass when one holds the claim, and to
+// its run when one is open.
+func (l *DriftLoop) recheck(ctx context.Context, secret string) {
+	l.pass.Lock()
+	defer l.pass.Unlock()
+	hctx, release, ok, err := holdClaim(ctx, l.Store, DriftClaim, l.Owner, l.ClaimTTL, l.now, l.Log)
+	if err != nil || !ok {
+		if err != nil {
+			l.Log.Warn("could not check a drift again", "secret", secret, "err", err)
 		}
+		return
 	}
-	return false
-}
-
-// lastWrite is when rotabot last wrote destination d of secret in a finished
-// run: the write of a run that set it, or the rollback that set the old value
-// back. Zero when no run of those looked at did.
-func lastWrite(runs []*Run, d Destination, secret string) time.Time {
-	for _, r := range runs {
-		if r.Open() {
-			continue
-		}
-		for _, x := range r.Destinations {
-			if x.Kind != d.Kind || x.Target != d.Target || x.VarName(secret) != d.VarName(secret) {
-				continue
-			}
-			switch {
-			case x.State == DestReverted && !x.Finished.IsZero():
-				return x.Finished
-			case !x.Written.IsZero():
-				return x.Written
-			}
-		}
+	defer release()
+	rep := DriftReport{At: l.now()}
+	names, err := l.idle(hctx, []string{secret}, &rep)
+	if err == nil {
+		err = l.checkAndRecord(hctx, names, &rep)
 	}
-	return time.Time{}
-}
-
-// lastVersion is the Infisical version rotabot last wrote in a finished run:
-// the new value of a completed run, or what a rollback left current.
-func lastVersion(runs []*Run) int {
-	for _, r := range runs {
-		switch {
-		case r.State == StateCompleted && r.NewVaultVersion > 0:
-			return r.NewVaultVersion
-		case r.State == StateRolledBack && r.RestoredVaultVersion > 0:
-			return r.RestoredVaultVersion
-		}
+	if err != nil {
+		l.Log.Warn("could not check a drift again", "secret", secret, "err", ErrorMessage(err), "cause", err)
 	}
-	return 0
 }
 
 // storedDrifts reads every drift record, by key.
@@ -634,7 +433,13 @@ func (l *DriftLoop) record(ctx context.Context, findings []*finding, gone []stri
 				rep.New++
 				l.Log.Warn("drift", "secret", rec.Secret, "where", rec.Label(), "problem", rec.Problem)
 			case f.problem != "" && old.Problem != f.problem:
-				old.Problem, old.VaultVersion, old.Fingerprint = f.problem, f.rec.VaultVersion, f.rec.Fingerprint
+				if old.VaultVersion != f.rec.VaultVersion {
+					// Infisical changed: a new drift, in the same post.
+					old.Since, old.RequestedBy, old.RequestedAt, old.RequestedVersion = now, "", time.Time{}, 0
+					rep.New++
+					l.Log.Warn("drift changed", "secret", old.Secret, "where", old.Label(), "problem", f.problem)
+				}
+				old.Problem, old.VaultVersion, old.Fingerprint, old.Retired = f.problem, f.rec.VaultVersion, f.rec.Fingerprint, f.rec.Retired
 				out = append(out, old)
 			case f.problem == "" && had && old.Open:
 				old.Open, old.Resolved, old.RepairedBy = false, now, ""
@@ -728,175 +533,4 @@ func (l *DriftLoop) show(ctx context.Context, recs []DriftRecord) {
 	if err != nil {
 		l.Log.Error("could not record where drift posts are", "err", err)
 	}
-}
-
-// Drift errors people see.
-var (
-	// ErrDriftMovedOn: the drift a button was pressed for was resolved, or is
-	// not the one the post showed.
-	ErrDriftMovedOn = errors.New("drift moved on")
-)
-
-// Repair is Set it from Infisical: it writes Infisical's current value to the
-// drifted destination only — for a version drift, to every Heroku and GitHub
-// destination of the secret — verifies it, marks the drift repaired by user,
-// records secret.drift.repaired in the audit trail and shows it. stamp is the
-// drift the post showed (DriftRecord.Stamp).
-func (l *DriftLoop) Repair(ctx context.Context, key, stamp, user string) (DriftRecord, error) {
-	hctx, release, ok, err := holdClaim(ctx, l.Store, DriftClaim+":"+key, l.Owner, l.ClaimTTL, l.now, l.Log)
-	if err != nil {
-		return DriftRecord{}, err
-	}
-	if !ok {
-		return DriftRecord{}, &Error{Code: ECONFLICT, Err: ErrDriftMovedOn, Message: "Someone else is setting it from Infisical right now: look at the post in a moment"}
-	}
-	defer release()
-	ctx = hctx
-	recs, err := l.Store.ListDrift(ctx)
-	if err != nil {
-		return DriftRecord{}, err
-	}
-	var rec DriftRecord
-	for _, r := range recs {
-		if r.Key == key {
-			rec = r
-		}
-	}
-	switch {
-	case rec.Key == "":
-		return rec, &Error{Code: ENOTFOUND, Err: ErrDriftMovedOn, Message: "This drift is no longer known (was the bot's database reset?). Nothing was changed; /rotate drift checks again."}
-	case !rec.Open || rec.Stamp() != stamp:
-		return rec, &Error{Code: ECONFLICT, Err: ErrDriftMovedOn, Message: "This drift has moved on: " + driftStateText(rec) + ". Nothing was changed."}
-	}
-	open, err := l.Store.ListRuns(ctx, RunFilter{Secret: rec.Secret, OpenOnly: true})
-	if err != nil {
-		return rec, err
-	}
-	if len(open) > 0 {
-		return rec, Errorf(ECONFLICT, "%s has an open run, %s (%s): it sets every destination. Finish it first; nothing was changed.", rec.Secret, open[0].ID, open[0].State.Word())
-	}
-	sc, err := l.Matrix.Secret(rec.Secret)
-	if err != nil {
-		return rec, err
-	}
-	cur, _ := l.Matrix.Refs(rec.Secret)
-	cctx, cancel := l.callCtx(ctx)
-	vv, err := l.Vault.Read(cctx, cur)
-	cancel()
-	if err != nil {
-		return rec, Wrap(ErrorCode(err), err, "Could not read %s from Infisical: %s. Nothing was changed.", rec.Secret, ErrorMessage(err))
-	}
-	var targets []Destination
-	if rec.Dest == "" {
-		for _, d := range destinations(sc, Overrides{}) {
-			if _, ok := l.Consumers[d.Kind]; ok {
-				targets = append(targets, d)
-			}
-		}
-	} else {
-		d := Destination{Kind: rec.Dest, Target: rec.Target, Name: rec.Name}
-		if d.Name == rec.Secret {
-			d.Name = "" // the matrix's default, not named in labels
-		}
-		targets = []Destination{d}
-	}
-	wrote := map[string]time.Time{}
-	var results []DestResult
-	var failed []string
-	for _, d := range targets {
-		c, ok := l.Consumers[d.Kind]
-		if !ok {
-			return rec, Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
-		}
-		name := d.VarName(rec.Secret)
-		since := l.now()
-		cctx, cancel := l.callCtx(ctx)
-		err := c.Set(cctx, d.Target, name, vv.Value)
-		if err == nil {
-			err = c.Verify(cctx, d.Target, name, vv.Value, since)
-		}
-		cancel()
-		if err != nil {
-			failed = append(failed, d.Label()+": "+ErrorMessage(err))
-			results = append(results, DestResult{Destination: d.Label(), Result: "failed: " + ErrorMessage(err)})
-			continue
-		}
-		wrote[DriftKey(rec.Secret, d.Kind, d.Target, name)] = since
-		results = append(results, DestResult{Destination: d.Label(), Result: fmt.Sprintf("set from Infisical version %d and verified", vv.Version)})
-	}
-	if len(failed) > 0 {
-		return rec, Errorf(EUNAVAILABLE, "Could not set it from Infisical: %s. The drift stays open; try again.", strings.Join(failed, "; "))
-	}
-	now := l.now()
-	keys := []string{key}
-	for k := range wrote {
-		if k != key {
-			keys = append(keys, k)
-		}
-	}
-	var done DriftRecord
-	err = l.Store.UpdateDrift(context.WithoutCancel(ctx), keys, func(stored map[string]DriftRecord) ([]DriftRecord, error) {
-		r, ok := stored[key]
-		if !ok || r.Stamp() != stamp {
-			return nil, &Error{Code: ECONFLICT, Err: ErrDriftMovedOn, Message: "This drift changed while it was being set: look at the post"}
-		}
-		r.Open, r.Resolved, r.RepairedBy = false, now, user
-		r.VaultVersion, r.Fingerprint = vv.Version, vv.Value.Fingerprint()
-		if w, ok := wrote[key]; ok {
-			r.Wrote = w
-		}
-		if r.Dest == "" {
-			r.Adopted = vv.Version
-		}
-		done = r
-		out := []DriftRecord{r}
-		for k, w := range wrote {
-			if k == key {
-				continue
-			}
-			other, ok := stored[k]
-			if !ok {
-				d := targets[slices.IndexFunc(targets, func(d Destination) bool {
-					return DriftKey(rec.Secret, d.Kind, d.Target, d.VarName(rec.Secret)) == k
-				})]
-				kind := DriftValue
-				if d.Kind != DestHeroku {
-					kind = DriftWritten
-				}
-				other = DriftRecord{Key: k, Secret: rec.Secret, Kind: kind, Dest: d.Kind, Target: d.Target, Name: d.VarName(rec.Secret)}
-			}
-			other.Wrote = w
-			out = append(out, other)
-		}
-		return out, nil
-	})
-	if err != nil {
-		return rec, err
-	}
-	entry := AuditEntry{Action: ActionDriftRepaired, At: now, RunID: "drift:" + key + "@" + stamp, Secret: rec.Secret,
-		Actor: user, Method: MethodSlack, Destinations: results, NewFingerprint: vv.Value.Fingerprint()}
-	if err := l.Store.AppendAudit(context.WithoutCancel(ctx), entry); err != nil {
-		l.Log.Error("could not store the audit entry of a drift repair", "secret", rec.Secret, "err", err)
-	}
-	l.Log.Info("drift repaired", "secret", rec.Secret, "where", done.Label(), "by", user, "version", vv.Version, "fingerprint", vv.Value.Fingerprint())
-	if l.Notifier != nil {
-		l.show(context.WithoutCancel(ctx), []DriftRecord{done})
-		cctx, cancel := l.callCtx(context.WithoutCancel(ctx))
-		if err := l.Notifier.DriftAudited(cctx, done, entry); err != nil {
-			l.Log.Warn("could not post the audit entry of a drift repair", "secret", rec.Secret, "err", ErrorMessage(err), "cause", err)
-		}
-		cancel()
-	}
-	return done, nil
-}
-
-// driftStateText says where a drift stands, for people.
-func driftStateText(d DriftRecord) string {
-	switch {
-	case d.Open:
-		return "a newer drift of the same place is open"
-	case d.RepairedBy != "":
-		return fmt.Sprintf("%s set it from Infisical at %s", Mention(d.RepairedBy), DateText(d.Resolved))
-	}
-	return "it was resolved at " + DateText(d.Resolved)
 }

@@ -22,6 +22,9 @@ type driftApps struct {
 	mu    sync.Mutex
 	vars  map[string]map[string]string
 	reads map[string]int
+	sets  int
+	// onSet runs after each set, while the repair that made it is under way.
+	onSet func(app string)
 }
 
 func (a *driftApps) Apps(context.Context) ([]string, error) {
@@ -55,9 +58,26 @@ func (a *driftApps) ScanConfig(_ context.Context, app string, each func(string, 
 
 func (a *driftApps) Set(_ context.Context, app, name string, v rotation.Secret) error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.vars[app][name] = v.Reveal()
+	a.sets++
+	hook := a.onSet
+	a.mu.Unlock()
+	if hook != nil {
+		hook(app)
+	}
 	return nil
+}
+
+func (a *driftApps) get(app, name string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.vars[app][name]
+}
+
+func (a *driftApps) setCount() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sets
 }
 
 func (a *driftApps) Verify(_ context.Context, app, name string, v rotation.Secret, _ time.Time) error {
@@ -156,6 +176,9 @@ type driftWorld struct {
 	posts  *driftPosts
 	now    time.Time
 	loop   *rotation.DriftLoop
+	// chk is GitHub's GET /user for the repairs' checks; eng writes them.
+	chk *fakeGitHub
+	eng *rotation.Engine
 }
 
 // newDriftWorld is n secrets (TOKEN_1 …) spread over apps app-0 … app-(apps-1),
@@ -164,7 +187,7 @@ func newDriftWorld(t *testing.T, n, apps int) *driftWorld {
 	t.Helper()
 	w := &driftWorld{t: t, path: filepath.Join(t.TempDir(), "rotabot.db"), vault: newFakeVault(), now: t0,
 		apps:  &driftApps{vars: map[string]map[string]string{}, reads: map[string]int{}},
-		posts: &driftPosts{posts: map[string][]string{}},
+		posts: &driftPosts{posts: map[string][]string{}}, chk: newFakeGitHub(),
 		matrix: &rotation.Matrix{OpsUsergroup: "S0OPS", Channel: "C0OPS",
 			Vault:   rotation.VaultSettings{Environment: "prod", Path: "/MooseQuest/github/", PendingPath: "/rotabot/pending/"},
 			Secrets: map[string]*rotation.SecretConfig{}},
@@ -181,9 +204,10 @@ func newDriftWorld(t *testing.T, n, apps int) *driftWorld {
 		}
 		w.matrix.Secrets[name] = &rotation.SecretConfig{Name: name, Kind: rotation.FineGrained,
 			Consumers: rotation.Consumers{HerokuApps: ha, GitHubSecrets: []string{"raxx/repo:GH_" + name}}}
-		val := fmt.Sprintf("github_pat_11%s_%040d", name, i)
+		val := fmt.Sprintf("github_pat_11%s_%x", name, sha256.Sum256([]byte(name)))[:72]
 		cur, _ := w.matrix.Refs(name)
 		w.vault.set(cur, val)
+		w.chk.add(val, "raxx-bot", t0.Add(90*24*time.Hour))
 		for _, app := range ha {
 			w.apps.vars[app][name] = val
 		}
@@ -201,12 +225,17 @@ func newDriftWorld(t *testing.T, n, apps int) *driftWorld {
 // build makes the loop (owner names the process: two loops with different
 // owners are two processes).
 func (w *driftWorld) build(owner string) {
-	w.loop = rotation.NewDriftLoop(rotation.DriftConfig{
-		Matrix: w.matrix, Vault: w.vault, Store: w.st, Notifier: w.posts, Owner: owner,
+	w.eng = rotation.NewEngine(rotation.EngineConfig{
+		Matrix: w.matrix, Vault: w.vault, Checker: w.chk, Revoker: w.chk, Store: w.st, Owner: owner,
 		Consumers: map[rotation.DestKind]rotation.Consumer{rotation.DestHeroku: w.apps, rotation.DestGitHubSecret: w.gh},
-		Scanners:  map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: w.apps},
-		Dates:     map[rotation.DestKind]rotation.WriteDater{rotation.DestGitHubSecret: w.gh},
 		Now:       func() time.Time { return w.now },
+		Sleep:     func(ctx context.Context, d time.Duration) error { return ctx.Err() },
+	})
+	w.loop = rotation.NewDriftLoop(rotation.DriftConfig{
+		Matrix: w.matrix, Vault: w.vault, Store: w.st, Notifier: w.posts, Owner: owner, Engine: w.eng,
+		Scanners: map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: w.apps},
+		Dates:    map[rotation.DestKind]rotation.WriteDater{rotation.DestGitHubSecret: w.gh},
+		Now:      func() time.Time { return w.now },
 	})
 }
 
@@ -320,11 +349,11 @@ func TestDriftRepairSetsThatDestinationOnly(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	if _, err := w.loop.Repair(ctx, d.Key, "stale", "U0BOB"); rotation.ErrorCode(err) != rotation.ECONFLICT {
+	if _, err := w.loop.Repair(ctx, d.Key, "stale", 0, "U0BOB"); rotation.ErrorCode(err) != rotation.ECONFLICT {
 		t.Fatalf("a button of another drift: %v", err)
 	}
 	w.now = w.now.Add(time.Minute)
-	done, err := w.loop.Repair(ctx, d.Key, d.Stamp(), "U0BOB")
+	done, err := w.loop.Repair(ctx, d.Key, d.Stamp(), d.VaultVersion, "U0BOB")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +384,7 @@ func TestDriftRepairSetsThatDestinationOnly(t *testing.T) {
 		t.Errorf("the post does not show the repair: %v", w.posts.all())
 	}
 	// Pressed again: it moved on, nothing is written.
-	if _, err := w.loop.Repair(ctx, d.Key, d.Stamp(), "U0ALICE"); rotation.ErrorCode(err) != rotation.ECONFLICT ||
+	if _, err := w.loop.Repair(ctx, d.Key, d.Stamp(), d.VaultVersion, "U0ALICE"); rotation.ErrorCode(err) != rotation.ECONFLICT ||
 		!strings.Contains(rotation.ErrorMessage(err), "<@U0BOB> set it from Infisical at") {
 		t.Fatalf("second press: %v", err)
 	}
@@ -399,6 +428,7 @@ func TestDriftGitHubVaultAndOpenRuns(t *testing.T) {
 	w.gh.updated["raxx/repo:GH_TOKEN_3"] = t0.Add(time.Hour)
 	cur2, _ := w.matrix.Refs("TOKEN_2")
 	w.vault.set(cur2, "github_pat_11TOKEN_2_written_outside_rotabot_0000000")
+	w.chk.add("github_pat_11TOKEN_2_written_outside_rotabot_0000000", "raxx-bot", t0.Add(90*24*time.Hour))
 	w.now = t0.Add(2 * time.Hour)
 	rep := w.pass()
 	got := map[string]string{}
@@ -419,8 +449,9 @@ func TestDriftGitHubVaultAndOpenRuns(t *testing.T) {
 	if p := got[want[3]]; !strings.Contains(p, "Infisical holds version 3") || !strings.Contains(p, "the last version rotabot wrote is 2") {
 		t.Errorf("vault: %s", p)
 	}
-	// Set it from Infisical on the version drift sets every destination and
-	// adopts the version: the next pass finds nothing of TOKEN_2.
+	// Set it from Infisical on the version drift, asked for and approved by a
+	// second ops member, sets every destination and adopts the version: the
+	// next pass finds nothing of TOKEN_2.
 	var vd rotation.DriftRecord
 	for _, d := range rep.Open {
 		if d.Kind == rotation.DriftVersion {
@@ -428,7 +459,10 @@ func TestDriftGitHubVaultAndOpenRuns(t *testing.T) {
 		}
 	}
 	w.now = t0.Add(3 * time.Hour)
-	if _, err := w.loop.Repair(ctx, vd.Key, vd.Stamp(), "U0ALICE"); err != nil {
+	if _, err := w.loop.Repair(ctx, vd.Key, vd.Stamp(), vd.VaultVersion, "U0ALICE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.loop.ApproveRepair(ctx, vd.Key, vd.Stamp(), vd.VaultVersion, "U0BOB"); err != nil {
 		t.Fatal(err)
 	}
 	w.now = t0.Add(4 * time.Hour)
@@ -445,7 +479,7 @@ func TestDriftGitHubVaultAndOpenRuns(t *testing.T) {
 	if !slices.Equal(rep.Skipped, []string{"TOKEN_1"}) || len(rep.Open) != 1 {
 		t.Fatalf("with an open run: %+v", rep)
 	}
-	if _, err := w.loop.Repair(ctx, rep.Open[0].Key, rep.Open[0].Stamp(), "U0ALICE"); rotation.ErrorCode(err) != rotation.ECONFLICT ||
+	if _, err := w.loop.Repair(ctx, rep.Open[0].Key, rep.Open[0].Stamp(), 0, "U0ALICE"); rotation.ErrorCode(err) != rotation.ECONFLICT ||
 		!strings.Contains(rotation.ErrorMessage(err), "TOKEN_1 has an open run") {
 		t.Fatalf("repair during a run: %v", err)
 	}

@@ -84,6 +84,8 @@ type Engine struct {
 	calls  sync.Map // run id → *callWatch: its calls waiting for an answer
 	// pauseAt, when set (tests only), is called at each pause point.
 	pauseAt func(pausePoint)
+	// holds numbers this process's holds of write claims (claimWrite).
+	holds atomic.Uint64
 }
 
 // NewEngine returns an engine on c, with c's defaults filled in once.

@@ -34,7 +34,12 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Run, error) {
 		return nil, err
 	}
 	r.stepStart(StepPrecheck, "", now)
+	release, open, err := e.claimStart(ctx, req.Secret)
+	if err != nil {
+		return open, err
+	}
 	created, err := e.Store.CreateRun(ctx, r)
+	release()
 	if err != nil {
 		return created, err
 	}
@@ -68,15 +73,11 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 	if kind != sc.Kind {
 		return r, Errorf(EINVALID, "This is a %s token but %s is configured as %s: make a %s token", kind, r.Secret, sc.Kind, sc.Kind)
 	}
-	cur, pend := e.refs(r)
+	_, pend := e.refs(r)
 	cctx, cancel := e.callCtx(ctx)
 	defer cancel()
-	current, err := e.Vault.Read(cctx, cur)
-	if err != nil {
+	if err := e.refuseKnown(cctx, r, token); err != nil {
 		return r, err
-	}
-	if current.Value.Equal(token) {
-		return r, Errorf(EINVALID, "That is the current token: generate a new one on GitHub")
 	}
 	info, err := e.Checker.Check(cctx, token)
 	if err != nil {
@@ -154,6 +155,27 @@ func submitWarnings(r *Run, sc *SecretConfig, kind TokenKind, info TokenInfo) []
 		warnings = append(warnings, "The token never expires: GitHub recommends an expiry")
 	}
 	return warnings
+}
+
+// refuseKnown refuses a submitted token rotabot knows already: the current one,
+// or one a finished run retired.
+func (e *Engine) refuseKnown(ctx context.Context, r *Run, token Secret) error {
+	cur, _ := e.refs(r)
+	current, err := e.Vault.Read(ctx, cur)
+	if err != nil {
+		return err
+	}
+	if current.Value.Equal(token) {
+		return Errorf(EINVALID, "That is the current token: generate a new one on GitHub")
+	}
+	runs, err := e.Store.ListRuns(ctx, RunFilter{Secret: r.Secret})
+	if err != nil {
+		return err
+	}
+	if t := RetiredBy(runs, token, r.ID); t != nil {
+		return &Error{Code: EINVALID, Err: ErrRetiredToken, Message: "That is " + t.Text() + ": generate a new one on GitHub"}
+	}
+	return nil
 }
 
 func validatedMessage(info TokenInfo) string {
@@ -273,7 +295,7 @@ func (e *Engine) Rollback(ctx context.Context, id, user string) (*Run, error) {
 		cctx, cancel := e.callCtx(ctx)
 		_, err := e.oldToken(cctx, cur)
 		cancel()
-		if errors.Is(err, ErrOldTokenDead) {
+		if errors.Is(err, ErrOldTokenDead) || errors.Is(err, ErrRetiredToken) {
 			return cur, err
 		}
 	}
@@ -428,24 +450,22 @@ func (e *Engine) refs(r *Run) (cur, pend VaultRef) {
 }
 
 // oldToken reads the value the run replaced from the vault (its version before
-// the run), checks it is that value by digest, and asks GitHub whether it still
-// works. A 401 is ErrOldTokenDead: rolling back to it would break every consumer.
+// the run) and checks it with the guarded write path's rules for a rollback: it
+// is that value (by digest), no finished run retired it, and GitHub still
+// accepts it — a 401 is ErrOldTokenDead: rolling back to it would break every
+// consumer.
 func (e *Engine) oldToken(ctx context.Context, r *Run) (Secret, error) {
-	cur, _ := e.refs(r)
-	old, err := e.Vault.ReadVersion(ctx, cur, r.VaultVersionBefore)
+	w := e.rollbackWrite(r)
+	sc, err := e.Matrix.Secret(r.Secret)
 	if err != nil {
-		return Secret{}, Wrap(ErrorCode(err), err, "Could not read the old token from Infisical (%s): nothing was written", ErrorMessage(err))
+		return Secret{}, err
 	}
-	if !r.IsOld(old) {
-		return Secret{}, Errorf(EINVALID, "Infisical version %d of %s is not the old token (%s): restore it by hand", r.VaultVersionBefore, r.Secret, r.OldFingerprint)
+	old, err := e.readShown(ctx, w)
+	if err != nil {
+		return Secret{}, err
 	}
-	if _, err := e.Checker.Check(ctx, old); err != nil {
-		if ErrorCode(err) == EUNAUTHORIZED {
-			return Secret{}, &Error{Code: ECONFLICT, Err: ErrOldTokenDead, Message: fmt.Sprintf(
-				"Rollback refused: GitHub answers 401 for the old token (%s) — it is dead (revoked, deleted or expired), and putting it back would break every consumer. Nothing was written. Keep the new token: Retry or revoke carries the run on; if the new token misbehaves, start a new run with /rotate %s and a brand-new token",
-				r.OldFingerprint, r.Secret)}
-		}
-		return Secret{}, Wrap(ErrorCode(err), err, "Could not ask GitHub whether the old token still works (%s): nothing was written", ErrorMessage(err))
+	if err := e.checkToken(ctx, sc, w, old); err != nil {
+		return Secret{}, err
 	}
 	return old, nil
 }

@@ -173,7 +173,7 @@ func TestMaskTokens(t *testing.T) {
 }
 
 // noTokenIn fails the test when text holds 8 characters of a token of the test.
-func noTokenIn(t *testing.T, what, text string) {
+func noRunTokenIn(t *testing.T, what, text string) {
 	t.Helper()
 	for _, tok := range []string{oldToken, newToken, otherToken} {
 		if l := leaked(text, strings.TrimPrefix(tok, "github_pat_")); l != "" {
@@ -188,19 +188,19 @@ func TestLogWatchMasksTheRunsOwnValues(t *testing.T) {
 	w, f, r := watchWorld(t, time.Minute, nil)
 	waitRun(t, w, r.ID, "prod's log open", func(r *rotation.Run) bool { return dest(t, r, "raxx-console-prod").Watch.Read })
 	line := "GitHub 401 Bad credentials with key ending " + newToken[len(newToken)-12:] + ", previous started " + oldToken[11:21]
-	f.inject("raxx-console-prod", rotation.LogLine{Time: time.Now(), Source: "app[web.1]", Text: line})
+	f.inject("raxx-console-prod", rotation.LogLine{Time: realNow(), Source: "app[web.1]", Text: line})
 	r = waitRun(t, w, r.ID, "the match", func(r *rotation.Run) bool { return r.State == rotation.StateVerifyFailed })
 	d := dest(t, r, "raxx-console-prod")
 	if !strings.Contains(d.Watch.Match, "app[web.1]: GitHub 401 Bad credentials with key ending [masked], previous started [masked]") {
 		t.Errorf("the match as recorded: %q", d.Watch.Match)
 	}
-	noTokenIn(t, "the match", d.Watch.Match)
-	noTokenIn(t, "the destination's error", d.LastError)
-	noTokenIn(t, "the run's notice", r.Notice)
+	noRunTokenIn(t, "the match", d.Watch.Match)
+	noRunTokenIn(t, "the destination's error", d.LastError)
+	noRunTokenIn(t, "the run's notice", r.Notice)
 	w.eng.Drain()
 	w.eng.Wait()
 	w.notes.mu.Lock()
-	noTokenIn(t, "the thread", strings.Join(w.notes.notes, "\n"))
+	noRunTokenIn(t, "the thread", strings.Join(w.notes.notes, "\n"))
 	w.notes.mu.Unlock()
 	w.assertNoTokenInFile()
 }
@@ -214,14 +214,14 @@ func TestLogWatchWithholdsALineItCannotMask(t *testing.T) {
 	w.vault.mu.Lock()
 	w.vault.failVersions = rotation.Errorf(rotation.EUNAVAILABLE, "Infisical did not answer in time")
 	w.vault.mu.Unlock()
-	f.inject("raxx-console-prod", rotation.LogLine{Time: time.Now(), Source: "app[web.1]", Text: "GitHub said Bad credentials; retrying with key part " + newToken[20:30]})
+	f.inject("raxx-console-prod", rotation.LogLine{Time: realNow(), Source: "app[web.1]", Text: "GitHub said Bad credentials; retrying with key part " + newToken[20:30]})
 	r = waitRun(t, w, r.ID, "the match", func(r *rotation.Run) bool { return r.State == rotation.StateVerifyFailed })
 	d := dest(t, r, "raxx-console-prod")
 	want := `app[web.1]: (the line is withheld — rotabot could not read the run's old token from Infisical to mask it (Infisical did not answer in time); it matched "Bad credentials": read it in the app's log)`
 	if d.State != rotation.DestFailed || !strings.Contains(d.Watch.Match, want) || strings.Contains(d.Watch.Match, "retrying") {
 		t.Errorf("prod: %s, match %q", d.State, d.Watch.Match)
 	}
-	noTokenIn(t, "the destination's error", d.LastError)
+	noRunTokenIn(t, "the destination's error", d.LastError)
 	w.eng.Drain()
 	w.eng.Wait()
 	w.assertNoTokenInFile()

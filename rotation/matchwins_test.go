@@ -88,7 +88,7 @@ func newMatchWorld(t *testing.T) *matchWorld {
 	t.Helper()
 	w := newWorld(t)
 	w.matrix.Secrets[secretName].LogWatch = rotation.LogWatch{Window: time.Minute}
-	f := newFakeHeroku(time.Now, "raxx-console-prod", "raxx-console-staging")
+	f := newFakeHeroku(realNow, "raxx-console-prod", "raxx-console-staging")
 	w.restarting(f, nil)
 	m := &matchWorld{world: w, f: f, g: &gates{at: map[rotation.PausePoint]*gate{}}, logs: &sandbox.SyncBuffer{}}
 	w.withEngine(func(c *rotation.EngineConfig) {
@@ -136,7 +136,7 @@ func (m *matchWorld) done(ch <-chan advanced) *rotation.Run {
 
 // badCredentials is prod's app logging a GitHub 401 with the token it sent.
 func (m *matchWorld) badCredentials() {
-	m.f.inject("raxx-console-prod", rotation.LogLine{Time: time.Now(), Source: "app[web.1]",
+	m.f.inject("raxx-console-prod", rotation.LogLine{Time: realNow(), Source: "app[web.1]",
 		Text: "GitHub API error: 401 Bad credentials for token " + newToken})
 }
 

@@ -327,63 +327,68 @@ func (e *Engine) recordDests(ctx context.Context, r *Run, batch []destOutcome) {
 }
 
 // propagate is step 5: set the new value on every destination not yet written, in
-// parallel. A failing one does not stop the others.
+// parallel, through the guarded write path. A failing one does not stop the others.
 func (e *Engine) propagate(ctx context.Context, r *Run) (*Run, error) {
 	r = e.announceStep(ctx, r, StepPropagate)
-	value, err := e.currentNew(ctx, r)
-	if err != nil {
-		return e.fail(ctx, r, EvPropagateFail, StepPropagate, err)
-	}
 	todo := func(d Destination) bool {
 		return d.State == DestPending || d.State == DestWriting || d.State == DestFailed
 	}
-	// Record the writes as in flight first: a crash now redoes exactly these.
-	r, err = e.update(ctx, r.ID, func(x *Run) error {
-		for i := range x.Destinations {
-			d := &x.Destinations[i]
-			if !todo(*d) {
-				continue
+	var errs []error
+	var uerr error // the record could not be written: the step stops, not fails
+	werr := e.WriteValue(ctx, e.runWrite(r, todo), func(ctx context.Context, _ Secret, set Setter) error {
+		// Record the writes as in flight first: a crash now redoes exactly these.
+		nr, err := e.update(ctx, r.ID, func(x *Run) error {
+			for i := range x.Destinations {
+				d := &x.Destinations[i]
+				if !todo(*d) {
+					continue
+				}
+				to, err := NextDest(d.State, DestEvWrite)
+				if err != nil {
+					return err
+				}
+				d.State = to
+				d.Attempts++
 			}
-			to, err := NextDest(d.State, DestEvWrite)
-			if err != nil {
-				return err
-			}
-			d.State = to
-			d.Attempts++
+			return nil
+		})
+		if err != nil {
+			uerr = err
+			return err
 		}
+		r = nr
+		e.notify(ctx, r, "")
+		errs = e.forEachDest(ctx, r, func(d Destination) bool { return d.State == DestWriting },
+			func(cctx context.Context, d Destination) (DestEvent, *Restart, error) {
+				if d.Kind == DestShellRC {
+					if e.Notifier == nil {
+						return "", nil, Errorf(EINTERNAL, "no way to message %s", d.Target)
+					}
+					return DestEvAsked, nil, e.Notifier.AskOperator(cctx, r, d.Target, OperatorUpdate)
+				}
+				// A target that restarts: the release this write makes is newer
+				// than the newest one before it (noted at the store step, or by
+				// the write before this one; read now when neither is known).
+				rs, err := e.releaseBefore(cctx, d)
+				if err != nil {
+					return "", nil, err
+				}
+				if err := set(cctx, d); err != nil {
+					return "", nil, err
+				}
+				if rs != nil {
+					rs.Since = e.now()
+				}
+				return DestEvWritten, rs, nil
+			})
 		return nil
 	})
-	if err != nil {
-		return r, err
+	switch {
+	case uerr != nil:
+		return r, uerr
+	case werr != nil:
+		return e.fail(ctx, r, EvPropagateFail, StepPropagate, werr)
 	}
-	e.notify(ctx, r, "")
-	errs := e.forEachDest(ctx, r, func(d Destination) bool { return d.State == DestWriting },
-		func(cctx context.Context, d Destination) (DestEvent, *Restart, error) {
-			if d.Kind == DestShellRC {
-				if e.Notifier == nil {
-					return "", nil, Errorf(EINTERNAL, "no way to message %s", d.Target)
-				}
-				return DestEvAsked, nil, e.Notifier.AskOperator(cctx, r, d.Target, OperatorUpdate)
-			}
-			c, ok := e.Consumers[d.Kind]
-			if !ok {
-				return "", nil, Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
-			}
-			// A target that restarts: the release this write makes is newer
-			// than the newest one before it (noted at the store step, or by
-			// the write before this one; read now when neither is known).
-			rs, err := e.releaseBefore(cctx, d)
-			if err != nil {
-				return "", nil, err
-			}
-			if err := c.Set(cctx, d.Target, d.VarName(r.Secret), value); err != nil {
-				return "", nil, err
-			}
-			if rs != nil {
-				rs.Since = e.now()
-			}
-			return DestEvWritten, rs, nil
-		})
 	r, stop, err := e.settle(ctx, r, errs, EvPropagateFail, StepPropagate, "Retry sets only the failed ones")
 	if stop {
 		return r, err
@@ -472,26 +477,8 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	if ctx.Err() != nil {
 		return r, ctx.Err()
 	}
-	var extra []string
-	for _, check := range sc.Verify {
-		if e.HTTP == nil {
-			continue
-		}
-		err := e.withUnavailable(ctx, r, "verify "+check.Name, func(cctx context.Context) error { return e.HTTP.CheckHTTP(cctx, check) })
-		if err != nil {
-			errs = append(errs, err)
-		} else {
-			extra = append(extra, check.Name+" ok")
-		}
-	}
-	if sc.Probe != "" {
-		err := e.withUnavailable(ctx, r, "GitHub unavailable", func(cctx context.Context) error { return e.Checker.Probe(cctx, value, sc.Probe) })
-		if err != nil {
-			errs = append(errs, Wrap(ErrorCode(err), err, "workload probe with the new token: %s", ErrorMessage(err)))
-		} else {
-			extra = append(extra, "workload probe ok")
-		}
-	}
+	checkErrs, extra := e.verifyChecks(ctx, r, sc, value)
+	errs = append(errs, checkErrs...)
 	// A log watch that started during this step may have failed a destination.
 	if cur, err := e.Store.GetRun(ctx, r.ID); err == nil {
 		errs = append(errs, newErrors(errs, watchFailures(cur))...)
@@ -551,6 +538,31 @@ func (e *Engine) verified(ctx context.Context, r *Run, extra []string) (*Run, er
 		})
 	}
 	return nr, nil
+}
+
+// verifyChecks runs the routing matrix's HTTP checks and the workload probe with
+// the new token: what failed, and what passed (for the step's message).
+func (e *Engine) verifyChecks(ctx context.Context, r *Run, sc *SecretConfig, value Secret) (errs []error, passed []string) {
+	for _, check := range sc.Verify {
+		if e.HTTP == nil {
+			continue
+		}
+		err := e.withUnavailable(ctx, r, "verify "+check.Name, func(cctx context.Context) error { return e.HTTP.CheckHTTP(cctx, check) })
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			passed = append(passed, check.Name+" ok")
+		}
+	}
+	if sc.Probe != "" {
+		err := e.withUnavailable(ctx, r, "GitHub unavailable", func(cctx context.Context) error { return e.Checker.Probe(cctx, value, sc.Probe) })
+		if err != nil {
+			errs = append(errs, Wrap(ErrorCode(err), err, "workload probe with the new token: %s", ErrorMessage(err)))
+		} else {
+			passed = append(passed, "workload probe ok")
+		}
+	}
+	return errs, passed
 }
 
 // Audit builds the run's audit entry for action.
@@ -613,54 +625,42 @@ func (e *Engine) audit(ctx context.Context, r *Run) (*Run, error) {
 }
 
 // rollback restores the old value in the vault, sets it back on every destination
-// already written and asks shell-rc operators to revert.
+// already written and asks shell-rc operators to revert — after the guarded write
+// path cleared the old token (it must still answer GitHub).
 func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 	r = e.announceStep(ctx, r, StepRollback)
 	cur, pend := e.refs(r)
-	var old Secret
 	restored := 0
-	err := e.withUnavailable(ctx, r, "Infisical or GitHub unavailable", func(cctx context.Context) error {
-		// First, before anything is written: is the old token alive? A 401
-		// (ErrOldTokenDead) stops the rollback here.
-		var err error
-		if old, err = e.oldToken(cctx, r); err != nil {
-			return err
-		}
-		now, err := e.Vault.Read(cctx, cur)
+	var errs []error
+	err := e.WriteValue(ctx, e.rollbackWrite(r), func(ctx context.Context, old Secret, set Setter) error {
+		err := e.withUnavailable(ctx, r, "Infisical unavailable", func(cctx context.Context) error {
+			now, err := e.Vault.Read(cctx, cur)
+			if err != nil {
+				return err
+			}
+			restored = now.Version
+			if !r.IsOld(now.Value) {
+				if restored, err = e.Vault.Write(cctx, cur, old); err != nil {
+					return err
+				}
+			}
+			return e.Vault.Delete(cctx, pend)
+		})
 		if err != nil {
 			return err
 		}
-		restored = now.Version
-		if !r.IsOld(now.Value) {
-			if restored, err = e.Vault.Write(cctx, cur, old); err != nil {
-				return err
-			}
-		}
-		return e.Vault.Delete(cctx, pend)
+		errs = e.forEachDest(ctx, r, restores,
+			func(cctx context.Context, d Destination) (DestEvent, *Restart, error) {
+				if d.Kind == DestShellRC {
+					return DestEvRevert, nil, e.Notifier.AskOperator(cctx, r, d.Target, OperatorRevert)
+				}
+				return DestEvRevert, nil, set(cctx, d)
+			})
+		return nil
 	})
 	if err != nil {
 		return e.fail(ctx, r, EvRollbackFail, StepRollback, err)
 	}
-	restore := func(d Destination) bool {
-		switch d.State {
-		case DestPending, DestReverted:
-			return false
-		case DestFailed:
-			return d.MaybeWritten || !d.Written.IsZero()
-		}
-		return true
-	}
-	errs := e.forEachDest(ctx, r, restore,
-		func(cctx context.Context, d Destination) (DestEvent, *Restart, error) {
-			if d.Kind == DestShellRC {
-				return DestEvRevert, nil, e.Notifier.AskOperator(cctx, r, d.Target, OperatorRevert)
-			}
-			c, ok := e.Consumers[d.Kind]
-			if !ok {
-				return "", nil, Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
-			}
-			return DestEvRevert, nil, c.Set(cctx, d.Target, d.VarName(r.Secret), old)
-		})
 	r, stop, err := e.settle(ctx, r, errs, EvRollbackFail, StepRollback, "Retry restores only those")
 	if stop {
 		return r, err

@@ -37,6 +37,10 @@ type Fault struct {
 	Latency time.Duration
 	// Hang blocks the request until the client gives up or the server closes.
 	Hang bool
+	// Gate, when set, holds the request until it is closed (a test lets it
+	// through when it is ready), then the rest of the fault, or the real
+	// reply, follows.
+	Gate <-chan struct{}
 	// Times is how many requests the fault applies to; 0 means until cleared.
 	Times int
 	// Redirect, when set, answers with a redirect to this URL (Status, or 302 when
@@ -114,6 +118,17 @@ func (s *server) handle(pattern string, h http.HandlerFunc) {
 			case <-r.Context().Done():
 				return
 			case <-s.closing:
+				return
+			}
+		}
+		if f != nil && f.Gate != nil {
+			select {
+			case <-f.Gate:
+			case <-r.Context().Done():
+				rec.status = 0
+				return
+			case <-s.closing:
+				rec.status = 0
 				return
 			}
 		}

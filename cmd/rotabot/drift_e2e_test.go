@@ -201,22 +201,28 @@ func TestDriftPeriodicResolvedAndAfterARotation(t *testing.T) {
 		"GITHUB_API_READONLY_TOKEN on GitHub Actions raxx-app/TradeMasterAPI (GH_API_READONLY_TOKEN)",
 		"after rotabot's last write at",
 		"🧭 *Drift* · GITHUB_API_READONLY_TOKEN on Infisical",
-		"the last version rotabot wrote is 2: it was written outside rotabot",
+		"Infisical holds version 3 (`" + rotation.Fingerprint(h.Fresh[0]) + "`), written outside rotabot with the same value as version 2, the last version rotabot wrote: the consumers rotabot set hold that value already",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the posts lack %q:\n%s", want, all)
 		}
 	}
-	// Set it from Infisical on the version drift sets every destination.
+	// Set it from Infisical on the version drift, asked for by alice and
+	// approved by bob, sets every destination.
 	h.World.GitHub.SetNow(nil)
-	var vault sandbox.Message
-	for _, p := range h.driftPosts() {
-		if strings.Contains(demo.CardText(p), "on Infisical") {
-			vault = p
+	vaultPost := func() (vault sandbox.Message) {
+		for _, p := range h.driftPosts() {
+			if strings.Contains(demo.CardText(p), "on Infisical") {
+				vault = p
+			}
 		}
+		return vault
 	}
-	must(t, h.Click(demo.Alice, vault, handlers.LabelDriftRepair))
-	h.mustEphemeral(t, demo.Alice, 1, "now holds Infisical's version 3")
+	must(t, h.Click(demo.Alice, vaultPost(), handlers.LabelDriftRepair))
+	h.mustEphemeral(t, demo.Alice, 1, "Asked: another ops member approves")
+	must(t, demo.WaitFor("the Approve button", func() bool { _, ok := vaultPost().Button(handlers.LabelApprove); return ok }))
+	must(t, h.Click(demo.Bob, vaultPost(), handlers.LabelApprove))
+	h.mustEphemeral(t, demo.Bob, 1, "now holds Infisical's version 3")
 	must(t, demo.WaitFor("every drift over", func() bool {
 		for _, p := range h.driftPosts() {
 			if len(p.Buttons()) > 0 {

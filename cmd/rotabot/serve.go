@@ -120,7 +120,7 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 	// Built once each, in the direction changes flow: notifier → engine → handlers.
 	n := handlers.NewNotifier(handlers.NotifierConfig{Slack: api, Matrix: m, Runs: st, Log: log, Work: work})
 	eng := ad.engine(m, st, n, log, env.ClaimTTL)
-	drift := ad.driftLoop(m, st, &handlers.DriftNotifier{Slack: api, Channel: m.Channel, AuditChannel: m.AuditChannel}, log, env.DriftInterval)
+	drift := ad.driftLoop(m, st, eng, &handlers.DriftNotifier{Slack: api, Channel: m.Channel, AuditChannel: m.AuditChannel}, log, env.DriftInterval)
 	h := handlers.New(handlers.Config{Engine: eng, Matrix: m, Store: st, Slack: api, HTTP: answerClient(), Log: log, Work: work, Drift: drift})
 	client := socketClient(api)
 	b := bot.New(bot.Config{Client: client, Handler: h, Dedupe: st, Log: log})

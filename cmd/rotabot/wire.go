@@ -166,14 +166,10 @@ func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Noti
 
 // driftLoop builds the drift check on the adapters: Heroku configs through the
 // scanner (none without HEROKU_API_KEY), GitHub Actions secrets' dates, repairs
-// through the same consumers a run writes with.
-func (a *adapters) driftLoop(m *rotation.Matrix, st rotation.Store, n rotation.DriftNotifier, log *slog.Logger, every time.Duration) *rotation.DriftLoop {
+// through the engine's guarded write path, as a run writes.
+func (a *adapters) driftLoop(m *rotation.Matrix, st rotation.Store, eng *rotation.Engine, n rotation.DriftNotifier, log *slog.Logger, every time.Duration) *rotation.DriftLoop {
 	return rotation.NewDriftLoop(rotation.DriftConfig{
-		Matrix: m, Vault: a.vault, Store: st, Notifier: n, Log: log.With("loop", "drift"), Interval: every,
-		Consumers: map[rotation.DestKind]rotation.Consumer{
-			rotation.DestHeroku:       a.heroku,
-			rotation.DestGitHubSecret: a.github.ActionsSecrets(),
-		},
+		Matrix: m, Vault: a.vault, Store: st, Engine: eng, Notifier: n, Log: log.With("loop", "drift"), Interval: every,
 		Scanners: a.scanners,
 		Dates:    a.dates,
 	})
