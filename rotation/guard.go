@@ -157,22 +157,39 @@ func (e *Engine) holdWrite(ctx context.Context, secret string) (context.Context,
 
 // claimStart takes the secret's write claim while a run is created, so no run
 // starts while a write outside a run holds it; release it once the run is
-// stored. When another holds it, the refusal comes with the secret's open run,
-// if it has one (a run starting at the same moment), as CreateRun's would.
+// stored. Another process creating a run of the same secret holds the claim for
+// a moment only: a busy claim is tried again for up to startClaimWait, and
+// whenever the secret has an open run meanwhile (the other start won), the
+// refusal comes with that run, as CreateRun's would. A claim still held after
+// that is a repair's, which holds it for its whole write.
 func (e *Engine) claimStart(ctx context.Context, secret string) (release func(), open *Run, err error) {
-	_, release, err = e.claimWrite(ctx, secret)
-	if err == nil {
-		return release, nil, nil
-	}
-	if !errors.Is(err, ErrWriteBusy) {
-		return nil, nil, err
-	}
-	if runs, lerr := e.Store.ListRuns(ctx, RunFilter{Secret: secret, OpenOnly: true}); lerr == nil && len(runs) > 0 {
-		return nil, runs[0], Errorf(ECONFLICT, "%s already has an open run, %s (%s)", secret, runs[0].ID, runs[0].State.Word())
+	for try := 0; ; try++ {
+		_, release, err = e.claimWrite(ctx, secret)
+		if err == nil {
+			return release, nil, nil
+		}
+		if !errors.Is(err, ErrWriteBusy) {
+			return nil, nil, err
+		}
+		if runs, lerr := e.Store.ListRuns(ctx, RunFilter{Secret: secret, OpenOnly: true}); lerr == nil && len(runs) > 0 {
+			return nil, runs[0], Errorf(ECONFLICT, "%s already has an open run, %s (%s)", secret, runs[0].ID, runs[0].State.Word())
+		}
+		if time.Duration(try)*startClaimPoll >= startClaimWait {
+			break
+		}
+		if serr := e.Sleep(ctx, startClaimPoll); serr != nil {
+			return nil, nil, serr
+		}
 	}
 	return nil, nil, &Error{Code: ECONFLICT, Err: ErrWriteBusy, Message: fmt.Sprintf(
 		"%s is being set from Infisical right now (Set it from Infisical on a drift post): nothing was started. Start the run once that is done; its post says when.", secret)}
 }
+
+// How long a start waits for a busy write claim that may be another start's.
+const (
+	startClaimWait = 2 * time.Second
+	startClaimPoll = 100 * time.Millisecond
+)
 
 // claimWrite takes the secret's write claim, renewed until release. Each hold
 // has an owner of its own, so two holds in one process exclude each other too.

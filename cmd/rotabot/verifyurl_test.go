@@ -106,7 +106,7 @@ func TestSandboxVerifyChecksStayOnThisMachine(t *testing.T) {
 		`      - {name: console health, url: "https://CONSOLE.RAXX.APP:443/api/health?deep=1"}`,
 		`      - name: status page`,
 		`        url: 'Https://deploy-bot@status.raxx.app/api/v2/status.json'`)
-	dh, err := demo.NewWorldFor("escaping.yaml", []byte(doc), time.Now())
+	dh, err := demo.NewWorldFor("escaping.yaml", []byte(doc), rotation.WallNow())
 	if err != nil {
 		t.Fatal(err)
 	}
