@@ -439,7 +439,7 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 			case err != nil:
 				c.addf(e.line, "%sexpires_in_days %s is not a whole number of days — write e.g. expires_in_days: 90", p, show(v))
 			case d < 1 || d > 366:
-				c.addf(e.line, "%sexpires_in_days %d is out of range — use 1 to 366 days (366 is the most a fine-grained token allows; 90 is the SOP's choice)", p, d)
+				c.addf(e.line, "%sexpires_in_days %d is out of range — use 1 to 366 days (%s; 90 is the SOP's choice)", p, d, expiryLimit(sc.Kind))
 			default:
 				sc.ExpiresInDays = d
 			}
@@ -648,7 +648,7 @@ func (c *checker) consumers(e entry, p, name string) rotation.Consumers {
 			continue
 		}
 		if !slices.Contains(consumerKinds, ce.key) {
-			g := suggest(ce.key, consumerKinds)
+			g := Suggest(ce.key, consumerKinds)
 			if g != "" {
 				typoed = true
 			}
@@ -869,7 +869,7 @@ func (c *checker) fields(n *yaml.Node, prefix, where string, known []string) map
 			continue
 		}
 		if !slices.Contains(known, e.key) {
-			if g := suggest(e.key, known); g != "" {
+			if g := Suggest(e.key, known); g != "" {
 				c.addf(e.line, "unknown key %s %s — did you mean %s?", show(e.key), where, g)
 				if c.typos == nil {
 					c.typos = map[*yaml.Node]map[string]bool{}
