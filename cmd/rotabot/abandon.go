@@ -72,6 +72,9 @@ func (c *cli) runAbandon(ctx context.Context, opts *abandonOptions) error {
 	}
 	eng := rotation.NewEngine(rotation.EngineConfig{Matrix: su.m, Store: st, Notifier: n, Log: log})
 	run, err := eng.Abandon(ctx, opts.RunID, actor(), opts.Reason)
+	if rotation.ErrorCode(err) == rotation.ENOTFOUND {
+		return withNext(err, "find the run's id on its card in Slack, or with /rotate list (open runs) or /rotate history SECRET (past runs); then rotabot abandon RUN --reason \"…\" again")
+	}
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func TestUnexpectedArgument(t *testing.T) {
 	}{
 		{[]string{"check", "rotabot.yaml"}, "rotabot check: unexpected argument \"rotabot.yaml\": check takes no arguments, only flags\nTry: rotabot check --config rotabot.yaml\n"},
 		{[]string{"serve", "now"}, "rotabot serve: unexpected argument \"now\": serve takes no arguments, only flags\nTry: rotabot help serve\n"},
-		{[]string{"version", "--short"}, "rotabot version: unknown flag --short\nTry: rotabot help version\n"},
+		{[]string{"version", "--short"}, "rotabot version: unknown flag --short: version takes no flags\nTry: rotabot help version\n"},
 		{[]string{"demo", "fast"}, "rotabot demo: unexpected argument \"fast\": demo takes no arguments, only flags\nTry: rotabot help demo\n"},
 		{[]string{"help", "rotate", "serve"}, "rotabot: unexpected argument \"serve\": help takes one command\nTry: rotabot help rotate\n"},
 		{[]string{"abandon", "r42", "old", "version", "gone"}, "rotabot abandon: unexpected argument \"old\": abandon takes one run (quote the reason: --reason \"…\")\nTry: rotabot abandon r42 --reason \"old version gone\"\n"},

@@ -104,12 +104,12 @@ func (c *cli) playDemo(ctx context.Context, w io.Writer, color bool) error {
 			lines = lines[len(lines)-15:]
 		}
 		fmt.Fprintf(w, "the bot's last log lines:\n%s\n", strings.Join(lines, "\n"))
-		return fmt.Errorf("the demo stopped: %w", err)
+		return withNext(fmt.Errorf("the demo stopped: %w", err), "run rotabot demo again; if it stops at the same place, report it with the lines above")
 	}
 	ok := d.Summary()
 	fmt.Fprintf(w, "\nDemo finished in %.1f s.\n", time.Since(start).Seconds())
 	if !ok {
-		return errors.New("the demo finished, but the SUMMARY above shows a check that failed")
+		return withNext(errors.New("the demo finished, but the SUMMARY above shows a check that failed"), "report it with the whole output above: the demo's checks pass on a healthy build")
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -66,6 +67,9 @@ type command struct {
 	run func(ctx context.Context, args []string) error
 	// more adds to the help after the flags (serve: the environment).
 	more func(w io.Writer)
+	// typed is the command line after the command's name, as typed: a Try:
+	// line repeats it with the one mistake put right.
+	typed []string
 }
 
 func newCommand(name, args, summary, help string) *command {
@@ -112,7 +116,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) (string, error) {
 	}
 	cmd := c.command(name)
 	if cmd == nil {
-		return "", &usageError{msg: fmt.Sprintf("unknown command %q — the commands are %s", name, strings.Join(c.names(), ", ")), hint: "rotabot help"}
+		return "", c.unknownCommand(name, rest)
 	}
 	return cmd.name, cmd.execute(ctx, c.stdout, rest)
 }
@@ -136,7 +140,11 @@ func (c *cli) help(args []string) (string, error) {
 			cmd.printHelp(c.stdout)
 			return "", nil
 		}
-		return "", &usageError{msg: fmt.Sprintf("no help for %q: there is no such command — the commands are %s", args[0], strings.Join(c.names(), ", ")), hint: "rotabot help"}
+		hint := "rotabot help"
+		if g := config.Suggest(args[0], c.names()); g != "" {
+			hint = "rotabot help " + g
+		}
+		return "", &usageError{msg: fmt.Sprintf("no help for %q: there is no such command — the commands are %s", args[0], strings.Join(c.names(), ", ")), hint: hint}
 	}
 	return "", &usageError{msg: fmt.Sprintf("unexpected argument %q: help takes one command", args[1]), hint: "rotabot help " + args[0]}
 }
@@ -213,6 +221,7 @@ func argName(flagName, arg string) string {
 // execute parses the flags (before or after the positional arguments) and runs
 // the command. --help prints the help to out and runs nothing.
 func (cmd *command) execute(ctx context.Context, out io.Writer, args []string) error {
+	cmd.typed = append([]string(nil), args...)
 	var pos []string
 	for {
 		if err := cmd.flags.Parse(args); err != nil {
@@ -220,7 +229,7 @@ func (cmd *command) execute(ctx context.Context, out io.Writer, args []string) e
 				cmd.printHelp(out)
 				return nil
 			}
-			return &usageError{msg: flagMessage(err), hint: "rotabot help " + cmd.name}
+			return cmd.flagError(err)
 		}
 		if cmd.flags.NArg() == 0 {
 			break
@@ -307,7 +316,8 @@ func (e *problemsError) Error() string {
 }
 
 // exit prints err once, on stderr, and returns the exit code: 0 for none, 2 for a
-// usage error (followed by a "Try:" line), 1 for anything else.
+// usage error (followed by a "Try:" line), 1 for anything else (followed by a
+// "Next:" line, unless its own last line says what to do).
 func (c *cli) exit(cmd string, err error) int {
 	if err == nil {
 		return 0
@@ -331,6 +341,9 @@ func (c *cli) exit(cmd string, err error) int {
 		}
 	}
 	fmt.Fprintln(c.stderr, prefix+message(err))
+	if n := next(cmd, err); n != "" && pe == nil {
+		fmt.Fprintln(c.stderr, "Next: "+n)
+	}
 	return 1
 }
 

@@ -22,6 +22,8 @@ type rotateOptions struct {
 	Apps         []string // --apps
 	GHSecretRepo string   // --gh-secret-repo
 	Config       configOption
+	// typed is the command line as typed, for a Try: line that keeps its flags.
+	typed []string
 }
 
 func (o *rotateOptions) overrides() rotation.Overrides {
@@ -48,7 +50,7 @@ func newRotateCmd(c *cli, runF func(context.Context, *rotateOptions) error) *com
 		if err != nil {
 			return err
 		}
-		opts.Secret = secret
+		opts.Secret, opts.typed = secret, cmd.typed
 		opts.Apps = splitList(apps)
 		opts.Config.given(cmd.flags)
 		if msg := checkOverrides(opts.overrides(), opts.Secret); msg != "" {
@@ -88,8 +90,10 @@ func (c *cli) runRotate(ctx context.Context, opts *rotateOptions) error {
 	if su.m != nil {
 		var err error
 		if plan, err = su.m.Plan(opts.Secret, o, time.Now()); err != nil {
-			return &usageError{msg: fmt.Sprintf("%s — known secrets: %s", rotation.ErrorMessage(err), strings.Join(su.m.Names(), ", ")),
-				hint: "rotabot rotate " + su.m.Names()[0]}
+			if _, serr := su.m.Secret(opts.Secret); serr != nil {
+				return unknownSecret(serr, "rotate", opts.Secret, opts.typed, su.m)
+			}
+			return err
 		}
 	}
 	// A dry run reads the vault and asks GitHub about the token it holds: it
@@ -132,7 +136,8 @@ func (c *cli) runRotate(ctx context.Context, opts *rotateOptions) error {
 		return err
 	}
 	if run.State != rotation.StateCompleted {
-		return fmt.Errorf("run %s ended %s: see the SUMMARY above", run.ID, run.State.Word())
+		return withNext(fmt.Errorf("run %s ended %s: see the SUMMARY above", run.ID, run.State.Word()),
+			fmt.Sprintf("fix what the SUMMARY names, then run rotabot rotate %s again: only what failed is retried", run.Secret))
 	}
 	return nil
 }

@@ -13,6 +13,8 @@ import (
 type whereOptions struct {
 	Secret string
 	Config configOption
+	// typed is the command line as typed, for a Try: line that keeps its flags.
+	typed []string
 }
 
 func newWhereCmd(c *cli, runF func(context.Context, *whereOptions) error) *command {
@@ -30,7 +32,7 @@ func newWhereCmd(c *cli, runF func(context.Context, *whereOptions) error) *comma
 		if err != nil {
 			return err
 		}
-		opts.Secret = secret
+		opts.Secret, opts.typed = secret, cmd.typed
 		opts.Config.given(cmd.flags)
 		if runF != nil {
 			return runF(ctx, opts)
@@ -45,8 +47,7 @@ func (c *cli) runWhere(ctx context.Context, opts *whereOptions) error {
 	log := c.logger(su.env).With("command", "where")
 	if su.m != nil {
 		if _, err := su.m.Secret(opts.Secret); err != nil {
-			return &usageError{msg: fmt.Sprintf("%s — known secrets: %s", rotation.ErrorMessage(err), strings.Join(su.m.Names(), ", ")),
-				hint: "rotabot where " + su.m.Names()[0]}
+			return unknownSecret(err, "where", opts.Secret, opts.typed, su.m)
 		}
 	}
 	problems = append(problems, readNeeds(su.env)...)
@@ -68,10 +69,11 @@ func (c *cli) runWhere(ctx context.Context, opts *whereOptions) error {
 	printWhere(c.stdout, rep)
 	switch {
 	case rep.Problem != "":
-		return fmt.Errorf("the scan is incomplete: see above")
+		return withNext(fmt.Errorf("the scan is incomplete: see above"), "once what is named above is put right, run rotabot where "+opts.Secret+" again")
 	case len(rep.Missing) > 0:
-		return fmt.Errorf("%s of %s %s not hold the value in Infisical: see above", rotation.Plural(len(rep.Missing), "destination", "destinations"),
-			opts.Secret, map[bool]string{true: "does", false: "do"}[len(rep.Missing) == 1])
+		return withNext(fmt.Errorf("%s of %s %s not hold the value in Infisical: see above", rotation.Plural(len(rep.Missing), "destination", "destinations"),
+			opts.Secret, map[bool]string{true: "does", false: "do"}[len(rep.Missing) == 1]),
+			"rotabot rotate "+opts.Secret+" sets Infisical's value on every destination (add --dry-run to see the plan first), or a run started with /rotate "+opts.Secret+" in Slack")
 	}
 	return nil
 }
