@@ -143,7 +143,8 @@ func (h *Handlers) dryRun(ctx context.Context, r replier, secret string) {
 	}
 	var b strings.Builder
 	b.WriteString("*Dry run — nothing was changed.*\n```")
-	b.WriteString(strings.Join(dr.Plan.Lines(), "\n"))
+	// The plan is a code block, where a mention shows as an id: people by name.
+	b.WriteString(strings.Join(dr.Plan.LinesNamed(PeopleNames(ctx, h.Slack, ShellRCTargets(dr.Plan.Destinations))), "\n"))
 	if u := unknownText(dr.Unknown); u != "" {
 		b.WriteString("\n" + u)
 	}

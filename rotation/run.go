@@ -365,11 +365,28 @@ func OperatorName(target string) string {
 }
 
 // PlainLabel is Label without chat formatting, for a terminal or a code block.
-func (d Destination) PlainLabel() string {
+func (d Destination) PlainLabel() string { return d.PlainLabelNamed(nil) }
+
+// PlainLabelNamed is PlainLabel with people named by names (user id → "@olga"),
+// where a mention cannot show a name.
+func (d Destination) PlainLabelNamed(names map[string]string) string {
 	if d.Kind == DestShellRC {
-		return "shell rc of " + d.Target
+		return "shell rc of " + PlainOperatorName(d.Target, names)
 	}
 	return d.Label()
+}
+
+// PlainOperatorName names a shell-rc operator in plain text: by the name names
+// gives (user id → "@olga"), else as "Slack user U…", or by the DM channel the
+// routing matrix gives instead of a user.
+func PlainOperatorName(target string, names map[string]string) string {
+	if n := names[target]; n != "" {
+		return n
+	}
+	if m := Mention(target); m != target {
+		return "Slack user " + target
+	}
+	return "the operator of DM " + target
 }
 
 // Step returns the record of the named step.

@@ -266,7 +266,7 @@ func TestDryRunNeedsOnlyInfisical(t *testing.T) {
 	}
 	for _, want := range []string{
 		"destinations (3):\n",
-		"  not written by the CLI: the shell rc of U0OPERATOR (it cannot DM them: the SUMMARY says whom to tell)\n",
+		"  not written by the CLI: the shell rc of Slack user U0OPERATOR (it cannot DM them: the SUMMARY says whom to tell)\n",
 		"  ⚠ HEROKU_API_KEY is not set: it is needed to set config vars on raxx-console-prod, raxx-console-staging\n",
 		"  ⚠ GITHUB_TOKEN is not set: a token with secrets:write on raxx-app/TradeMasterAPI is needed to set its Actions secret\n",
 		"  value in Infisical: login raxx-bot, fine-grained, expires ",
@@ -306,7 +306,7 @@ func TestNextStepsOnTheConfiguredGitHub(t *testing.T) {
 		"  1. Revoke the OLD token at " + web + "/settings/tokens (Delete). Its fingerprint is unknown: Infisical keeps no earlier version of GITHUB_API_DISPATCH_TOKEN (the value propagated is its first), so rotabot never saw the old token.\n",
 		"     To tell it apart there: it belongs to login raxx-bot, it is not the new one (expires ",
 		"  2. Confirm it is dead: GET " + web + "/user with the old token must answer 401.\n",
-		"  3. Tell the shell-rc operators (D0AJ7K184TV) to pull the new value from Infisical",
+		"  3. Tell the shell-rc operators (the operator of DM D0AJ7K184TV) to pull the new value from Infisical",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the SUMMARY lacks %q:\n%s", want, out)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/config"
+	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -131,7 +132,11 @@ func (c *cli) runRotate(ctx context.Context, opts *rotateOptions) error {
 	if run == nil {
 		return err
 	}
-	printSummary(c.stdout, run, su.m, su.env)
+	var operators []string
+	if sc, err := su.m.Secret(run.Secret); err == nil {
+		operators = sc.Consumers.ShellRCOperators
+	}
+	printSummary(c.stdout, run, su.m, su.env, c.peopleNames(ctx, su.env, operators))
 	if err != nil {
 		return err
 	}
@@ -140,6 +145,22 @@ func (c *cli) runRotate(ctx context.Context, opts *rotateOptions) error {
 			fmt.Sprintf("fix what the SUMMARY names, then run rotabot rotate %s again: only what failed is retried", run.Secret))
 	}
 	return nil
+}
+
+// peopleNames names the Slack users among ids when SLACK_BOT_TOKEN is set (nil
+// otherwise, or when Slack does not answer within a few seconds): the CLI's output
+// then says "Slack user U…".
+func (c *cli) peopleNames(ctx context.Context, env config.Env, ids []string) map[string]string {
+	if env.SlackBotToken == "" || len(ids) == 0 {
+		return nil
+	}
+	api, err := slackAPI(env)
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return handlers.PeopleNames(ctx, api, ids)
 }
 
 // cliDestinations are the destinations the CLI writes: not shell-rc operators,
@@ -162,11 +183,11 @@ func (c *cli) dryRun(ctx context.Context, eng *rotation.Engine, env config.Env, 
 		return err
 	}
 	plan := dr.Plan
+	targets := handlers.ShellRCTargets(plan.Destinations)
+	names := c.peopleNames(ctx, env, targets)
 	var shell []string
-	for _, d := range plan.Destinations {
-		if d.Kind == rotation.DestShellRC {
-			shell = append(shell, d.Target)
-		}
+	for _, t := range targets {
+		shell = append(shell, rotation.PlainOperatorName(t, names))
 	}
 	plan.Destinations = cliDestinations(plan.Destinations)
 	fmt.Fprintln(c.stdout, "DRY RUN — nothing is written.")
@@ -199,7 +220,7 @@ func actor() string {
 
 // printSummary is the bridge script's SUMMARY: each destination with its status,
 // then the next steps for revoking the old token, on the configured GitHub.
-func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.Env) {
+func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.Env, names map[string]string) {
 	fmt.Fprintf(w, "\nSUMMARY — %s, run %s: %s\n", r.Secret, r.ID, r.State.Word())
 	label := func(d rotation.Destination) string {
 		if d.From != "" {
@@ -265,7 +286,11 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.E
 	}
 	fmt.Fprintf(w, "  2. Confirm it is dead: GET %s/user with the old token must answer 401.\n", env.GitHubAPIURL)
 	if sc, err := m.Secret(r.Secret); err == nil && len(sc.Consumers.ShellRCOperators) > 0 {
-		fmt.Fprintf(w, "  3. Tell the shell-rc operators (%s) to pull the new value from Infisical: the CLI does not DM them.\n", strings.Join(sc.Consumers.ShellRCOperators, ", "))
+		var who []string
+		for _, op := range sc.Consumers.ShellRCOperators {
+			who = append(who, rotation.PlainOperatorName(op, names))
+		}
+		fmt.Fprintf(w, "  3. Tell the shell-rc operators (%s) to pull the new value from Infisical: the CLI does not DM them.\n", strings.Join(who, ", "))
 	}
 	fmt.Fprintf(w, "Audit: %s written (method cli).\n", rotation.ActionCompleted)
 }

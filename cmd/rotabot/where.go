@@ -66,7 +66,11 @@ func (c *cli) runWhere(ctx context.Context, opts *whereOptions) error {
 	if err != nil {
 		return err
 	}
-	printWhere(c.stdout, rep)
+	var ids []string
+	for _, d := range append(append([]rotation.Destination(nil), rep.Unchecked...), missingDests(rep)...) {
+		ids = append(ids, d.Target)
+	}
+	printWhere(c.stdout, rep, c.peopleNames(ctx, su.env, ids))
 	switch {
 	case rep.Problem != "":
 		return withNext(fmt.Errorf("the scan is incomplete: see above"), "once what is named above is put right, run rotabot where "+opts.Secret+" again")
@@ -79,7 +83,7 @@ func (c *cli) runWhere(ctx context.Context, opts *whereOptions) error {
 }
 
 // printWhere prints a where report for a terminal: names and fingerprints only.
-func printWhere(w io.Writer, rep rotation.WhereReport) {
+func printWhere(w io.Writer, rep rotation.WhereReport, names map[string]string) {
 	fmt.Fprintf(w, "WHERE — %s: the value in Infisical is version %d, fingerprint %s\n", rep.Secret, rep.Version, rep.Fingerprint)
 	fmt.Fprintf(w, "Scanned %d of %s HEROKU_API_KEY can see (SHA-256 digests compared in memory; nothing kept).\n\n",
 		rep.Read, rotation.Plural(rep.Seen, "Heroku app", "Heroku apps"))
@@ -106,7 +110,7 @@ func printWhere(w io.Writer, rep rotation.WhereReport) {
 	if len(rep.Missing) > 0 {
 		fmt.Fprintf(w, "\nDestinations in the routing matrix that do not hold it (%d):\n", len(rep.Missing))
 		for _, m := range rep.Missing {
-			fmt.Fprintf(w, "  %s: %s\n", m.Destination.PlainLabel(), m.Why)
+			fmt.Fprintf(w, "  %s: %s\n", m.Destination.PlainLabelNamed(names), m.Why)
 		}
 	} else if rep.Problem == "" {
 		fmt.Fprintln(w, "\nEvery Heroku destination in the routing matrix holds it.")
@@ -114,10 +118,18 @@ func printWhere(w io.Writer, rep rotation.WhereReport) {
 	if len(rep.Unchecked) > 0 {
 		fmt.Fprintln(w, "\nNot checked (their values cannot be read back):")
 		for _, d := range rep.Unchecked {
-			fmt.Fprintf(w, "  %s\n", d.PlainLabel())
+			fmt.Fprintf(w, "  %s\n", d.PlainLabelNamed(names))
 		}
 	}
 	if rep.Problem != "" {
 		fmt.Fprintf(w, "\n⚠ The scan is incomplete: %s\n", rep.Problem)
 	}
+}
+
+func missingDests(rep rotation.WhereReport) []rotation.Destination {
+	var out []rotation.Destination
+	for _, m := range rep.Missing {
+		out = append(out, m.Destination)
+	}
+	return out
 }
