@@ -64,7 +64,7 @@ func (c *cli) runAbandon(ctx context.Context, opts *abandonOptions) error {
 	defer st.Close()
 	// The terminal always; Slack too when its token is here, so the card and the
 	// audit channel say what happened (a Slack that is down only logs a warning).
-	var n rotation.Notifier = &cliNotifier{w: c.stdout}
+	var n rotation.Notifier = &cliNotifier{w: c.stdout, width: c.width(c.stdout)}
 	if su.env.SlackBotToken != "" {
 		if api, err := slackAPI(su.env); err == nil {
 			n = bothNotifiers{n, handlers.NewNotifier(handlers.NotifierConfig{Slack: api, Matrix: su.m, Runs: st, Log: log, Work: ctx})}

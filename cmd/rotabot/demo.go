@@ -150,7 +150,10 @@ func (c *cli) runSandbox(ctx context.Context, file, configFile string) error {
 		return fmt.Errorf("cannot write %s: %w", file, err)
 	}
 	fmt.Fprintf(c.stdout, "Stand-ins of Slack, GitHub, Infisical and Heroku are running; their environment is in %s.\n", file)
-	fmt.Fprintf(c.stdout, "In another shell:\n  set -a; . %s; set +a\n  go run ./cmd/rotabot rotate %s --dry-run\n  go run ./cmd/rotabot rotate %s\nCtrl-C stops the stand-ins. (rotabot demo --web runs the bot on them, with a page to play in.)\n", file, h.First, h.First)
+	fmt.Fprintf(c.stdout, "In another shell:\n  set -a; . %s; set +a\n  rotabot rotate %s --dry-run\n  rotabot rotate %s\n", shellWord(file), h.First, h.First)
+	fmt.Fprintf(c.stdout, "(rotabot is this command: in the clone, go install ./cmd/rotabot puts it on your PATH.)\n")
+	fmt.Fprintf(c.stdout, "Ctrl-C stops the stand-ins. No bot runs on them, so /rotate has no one to answer it:\n"+
+		"rotabot demo --web starts stand-ins of its own with the bot, and a page to play in.\n")
 	<-ctx.Done()
 	return nil
 }

@@ -138,7 +138,9 @@ func withNext(err error, next string) error {
 }
 
 // next is the "Next:" line for an exit 1 of command cmd: what the error says to
-// do, or what to do about an error of its kind.
+// do, or what to do about an error of its kind. An invalid, forbidden or
+// conflicting request gets none: the engine's message for it is written for
+// people as "what is wrong: what to do" (Slack shows the same words).
 func next(cmd string, err error) string {
 	var ns *nextStep
 	if errors.As(err, &ns) {
@@ -153,12 +155,10 @@ func next(cmd string, err error) string {
 		return "the service named above did not answer: run the same command again in a few minutes"
 	case rotation.EUNAUTHORIZED:
 		return "a credential was refused: check the variable named above (rotabot help serve lists them all), then run the command again"
-	case rotation.EFORBIDDEN:
-		return "ask for the access named above, then run the command again"
-	case rotation.ECONFLICT:
-		return "the run moved on since: see where it stands with /rotate status in Slack, then decide again"
-	case rotation.ENOTFOUND, rotation.EINVALID:
-		return "put right what is named above and run the command again (" + help + " shows what it takes)"
+	case rotation.EINVALID, rotation.EFORBIDDEN, rotation.ECONFLICT:
+		return ""
+	case rotation.ENOTFOUND:
+		return "check the name or id above and run the command again (" + help + " shows what it takes)"
 	}
 	return "the log lines above say more; run the command again, and if it fails the same way, report it with them (" + help + " shows what it takes)"
 }

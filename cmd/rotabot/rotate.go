@@ -122,7 +122,7 @@ func (c *cli) runRotate(ctx context.Context, opts *rotateOptions) error {
 		return err
 	}
 	defer st.Close()
-	eng := ad.engine(su.m, st, &cliNotifier{w: c.stdout}, log, 0)
+	eng := ad.engine(su.m, st, &cliNotifier{w: c.stdout, width: c.width(c.stdout)}, log, 0)
 	run, err := eng.StartCLI(ctx, rotation.CLIRequest{Secret: opts.Secret, Actor: actor(), Overrides: o})
 	if err != nil {
 		return err
@@ -329,10 +329,13 @@ func plainText(s string) string {
 	})
 }
 
-// cliNotifier prints the run's progress lines for the person at the terminal:
-// each note, and each step as it starts, with the most it may take.
+// cliNotifier prints the run's progress lines for the person at the terminal,
+// each wrapped to width columns (0: DefaultWidth): each step as it starts, with
+// when it gives up if a service stops answering, and as it ends, with how long
+// it took; and each note.
 type cliNotifier struct {
 	w       io.Writer
+	width   int
 	mu      sync.Mutex
 	started map[rotation.StepName]time.Time // steps said to have started, by their Until
 }
@@ -340,19 +343,49 @@ type cliNotifier struct {
 func (n *cliNotifier) RunChanged(_ context.Context, r *rotation.Run, note string) (rotation.CardRef, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.started == nil {
+		n.started = map[rotation.StepName]time.Time{}
+	}
 	for _, s := range r.Steps {
-		if line := rotation.StepStarted(s); line != "" && !n.started[s.Name].Equal(s.Until) {
-			if n.started == nil {
-				n.started = map[rotation.StepName]time.Time{}
-			}
+		until, said := n.started[s.Name]
+		switch {
+		case s.State == rotation.StepRunning && !s.Until.IsZero() && !until.Equal(s.Until):
 			n.started[s.Name] = s.Until
-			fmt.Fprintf(n.w, "  · %s\n", line)
+			n.line(fmt.Sprintf("%s… (if a service stops answering, it gives up at %s)", rotation.StepTitle(s.Name), s.Until.UTC().Format("15:04:05 UTC")))
+		case said && s.State != rotation.StepRunning && !s.Finished.IsZero():
+			delete(n.started, s.Name)
+			n.line(fmt.Sprintf("%s %s in %s", rotation.StepTitle(s.Name), s.State, took(s.Finished.Sub(s.Started))))
 		}
 	}
 	if note != "" {
-		fmt.Fprintf(n.w, "  · %s\n", strings.ReplaceAll(plainText(note), "\n", "\n    "))
+		// A note's later lines hang under its first.
+		for i, l := range strings.Split(plainText(note), "\n") {
+			if i == 0 {
+				n.line(l)
+			} else {
+				fmt.Fprintln(n.w, wrap("    ", "      ", l, n.cols()))
+			}
+		}
 	}
 	return rotation.CardRef{}, nil // no card: the terminal is the only place it shows
+}
+
+// line prints one progress line, wrapped.
+func (n *cliNotifier) line(s string) { fmt.Fprintln(n.w, wrap("  · ", "    ", s, n.cols())) }
+
+func (n *cliNotifier) cols() int {
+	if n.width <= 0 {
+		return DefaultWidth
+	}
+	return n.width
+}
+
+// took is how long a step took, for people: "75 ms", "2s", "1m30s".
+func took(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%d ms", max(d.Milliseconds(), 0))
+	}
+	return rotation.HumanDuration(d)
 }
 
 func (n *cliNotifier) AskOperator(context.Context, *rotation.Run, string, rotation.OperatorAction) error {
