@@ -92,7 +92,7 @@ func (c *cli) playDemo(ctx context.Context, w io.Writer, color bool) error {
 		return err
 	}
 	defer h.Close()
-	d := &demo.Script{H: h, W: w, Term: demo.Term{Color: color}}
+	d := &demo.Script{H: h, W: w, Term: demo.Term{Color: color, Width: c.width(w)}}
 	if err := d.Play(); err != nil {
 		d.Show("", fmt.Sprintf("\n✗ the demo stopped: %v", err))
 		if m, ok := h.Card(""); ok {

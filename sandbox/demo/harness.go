@@ -195,7 +195,9 @@ func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
 		}
 		expires := now.Add(40 * 24 * time.Hour)
 		if i == 0 {
-			expires = now.Add(5 * 24 * time.Hour)
+			// Four and a half days: "expires in 4 days" (whole days, rounded
+			// down) beside a date that reads as four days away, not five.
+			expires = now.Add(4*24*time.Hour + 12*time.Hour)
 		}
 		cur := TokenOf(sc.Kind)
 		spec := sandbox.TokenSpec{Value: cur, Login: h.Login, Expires: expires, Repos: sc.Repositories, Scopes: sc.Scopes}

@@ -141,8 +141,10 @@ func (d *Script) Play() error {
 	h := d.H
 	s := h.World.Slack
 	d.say("", "*rotabot demo* — the real bot, on local stand-ins of Slack, GitHub, Infisical and Heroku")
-	d.say("", "People: alice and bob (ops) · olga (ops, keeps the token in her shell rc) · owen (the secret's owner) · mallory (not in ops)")
-	d.say("", "Secret: *GITHUB_API_READONLY_TOKEN*, set on two Heroku apps, a GitHub Actions secret and olga's shell rc")
+	d.say("", "ℹ️ A token is only ever shown by its *fingerprint*: 8 hex digits of its SHA-256, like `%s`.", rotation.Fingerprint(h.OldToken))
+	d.say("", "People: alice and bob (ops) · olga (ops; the token is in her shell's rc file)")
+	d.say("", "   · owen (the secret's owner, who gets expiry reminders) · mallory (not in ops)")
+	d.say("", "Secret: *GITHUB_API_READONLY_TOKEN*, on two Heroku apps, in a GitHub Actions secret and in olga's shell rc file")
 	// A consumer nobody listed: rotabot finds it before the old token is revoked.
 	h.World.Heroku.AddApp(LegacyApp, map[string]string{"GH_TOKEN": h.OldToken})
 	d.say("", "Not in the routing matrix: the Heroku app *%s* reads the same token as GH_TOKEN", LegacyApp)
@@ -181,6 +183,7 @@ func (d *Script) Play() error {
 	if err != nil {
 		return err
 	}
+	d.say("", "ℹ️ Until approved, the new token is only the *pending value*: in Infisical under %s, nowhere else.", h.Matrix.Vault.PendingPath)
 	n := h.EphemeralCount(Alice)
 	d.person(Alice, "presses Approve on her own run")
 	if err := h.Click(Alice, card.Message, handlers.LabelApprove); err != nil {
@@ -216,6 +219,8 @@ func (d *Script) Play() error {
 	if card, err = d.showCard("r1", "Waiting for revoke"); err != nil {
 		return err
 	}
+	d.say("", "ℹ️ *workload probe*: the GitHub call the token's workload makes (probe: in the routing matrix), tried with the new token.")
+	d.say("", "ℹ️ *watching logs · 1 min left · clean*: rotabot reads each Heroku app's log for a minute after it runs the new token; no GitHub auth error so far.")
 	d.person(Bob, "reads the warning: the cron job is retired; he unsets GH_TOKEN on "+LegacyApp)
 	h.World.Heroku.SetConfigByHand(LegacyApp, map[string]*string{"GH_TOKEN": nil}, "bob@raxx.example")
 	var dm cardMsg
@@ -417,10 +422,10 @@ func (d *Script) Summary() bool {
 		}
 		d.say("  ", "%s %s%s", mark, what, detail)
 	}
-	fp := func(v string) string { return " (" + rotation.Fingerprint(v) + ")" }
+	fp := func(v string) string { return " holds " + rotation.Fingerprint(v) }
 	d.say("", "\n*SUMMARY* — every destination of GITHUB_API_READONLY_TOKEN should hold run r1's token `%s`", rotation.Fingerprint(want))
 	v, ver, _ := w.Infisical.Value(h.Matrix.Vault.Environment, h.Matrix.Vault.Path, "GITHUB_API_READONLY_TOKEN")
-	check(fmt.Sprintf("Infisical %s (version %d)", h.Matrix.Vault.Path+"GITHUB_API_READONLY_TOKEN", ver), v == want, fp(v))
+	check("Infisical "+h.Matrix.Vault.Path+"GITHUB_API_READONLY_TOKEN", v == want, fp(v)+fmt.Sprintf(", version %d: r2 wrote its token as 3, its rollback r1's back as 4", ver))
 	_, _, pending := w.Infisical.Value(h.Matrix.Vault.Environment, h.Matrix.Vault.PendingPath, "GITHUB_API_READONLY_TOKEN")
 	check("no pending value left in "+h.Matrix.Vault.PendingPath, !pending, "")
 	plan, _ := h.Matrix.Plan("GITHUB_API_READONLY_TOKEN", rotation.Overrides{}, time.Now())
@@ -431,7 +436,7 @@ func (d *Script) Summary() bool {
 			check(d.Label(), v == want, fp(v))
 		case rotation.DestGitHubSecret:
 			v, _, _ := w.GitHub.ActionsSecret(d.Target, d.VarName(plan.Secret))
-			check(d.Label()+", decrypted with the stand-in's key", v == want, fp(v))
+			check(d.Label(), v == want, fp(v)+" (decrypted with the stand-in's key)")
 		case rotation.DestShellRC:
 			dms := w.Slack.DMs(d.Target)
 			check(d.Label()+": DMs to update (r1, r2), then to revert (r2)", len(dms) == 3 && strings.Contains(dms[2].Text, "rolled back"), "")
