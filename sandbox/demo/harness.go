@@ -200,7 +200,8 @@ func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
 			expires = now.Add(4*24*time.Hour + 12*time.Hour)
 		}
 		cur := TokenOf(sc.Kind)
-		spec := sandbox.TokenSpec{Value: cur, Login: h.Login, Expires: expires, Repos: sc.Repositories, Scopes: sc.Scopes}
+		spec := sandbox.TokenSpec{Value: cur, Login: h.Login, Expires: expires, Repos: sc.Repositories, Scopes: sc.Scopes,
+			Note: "the token of " + sc.Name + " when the sandbox started"}
 		if sc.Kind == rotation.Classic {
 			spec.Repos = nil // a classic token with the repo scope sees every repository
 		}
@@ -234,23 +235,29 @@ func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
 		if i == 0 {
 			// The first secret's tokens for the tests and the scripted story.
 			h.First, h.OldToken = sc.Name, cur
-			good := sandbox.TokenSpec{Login: h.Login, Expires: now.Add(90 * 24 * time.Hour), Repos: sc.Repositories}
+			// Ready-made tokens: right ones for the scripted story, and one of
+			// each kind the token form refuses, so each refusal can be tried
+			// without making the token first.
+			const ready = "ready-made for rehearsals: "
+			good := sandbox.TokenSpec{Login: h.Login, Expires: now.Add(90 * 24 * time.Hour), Repos: sc.Repositories,
+				Note: ready + "made as the card asks"}
 			for _, t := range h.Fresh {
 				good.Value = t
 				w.GitHub.AddToken(good)
 			}
 			other := good
-			other.Value, other.Login = h.OtherLogin, "someone-else"
+			other.Value, other.Login, other.Note = h.OtherLogin, "someone-else", ready+"made by another account: the form refuses it"
 			w.GitHub.AddToken(other)
 			expired := good
-			expired.Value, expired.Expires = h.Expired, now.Add(-time.Hour)
+			expired.Value, expired.Expires, expired.Note = h.Expired, now.Add(-time.Hour), ready+"already expired: the form refuses it"
 			w.GitHub.AddToken(expired)
 			revoked := good
-			revoked.Value = h.Revoked
+			revoked.Value, revoked.Note = h.Revoked, ready+"revoked: the form refuses it"
 			w.GitHub.AddToken(revoked)
 			w.GitHub.Revoke(h.Revoked)
 			blind := good
 			blind.Value, blind.Repos = h.Blind, []string{ownerOf(repos) + "/elsewhere"}
+			blind.Note = ready + "sees none of the secret's repositories: the form refuses it"
 			w.GitHub.AddToken(blind)
 		} else if h.DispatchToken == "" && sc.Kind == rotation.Classic {
 			h.DispatchToken = cur
