@@ -237,7 +237,7 @@ func startWebSandbox(ctx context.Context, addr, configFile string, now time.Time
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("cannot serve the page on %s: %w — choose another port with --addr 127.0.0.1:PORT", addr, err)
+		return nil, saysNext(fmt.Errorf("cannot serve the page on %s: %w — choose another port with --addr 127.0.0.1:PORT", addr, err))
 	}
 	h, err := seededWorld(configFile, now)
 	if err != nil {

@@ -160,5 +160,10 @@ func next(cmd string, err error) string {
 	case rotation.ENOTFOUND:
 		return "check the name or id above and run the command again (" + help + " shows what it takes)"
 	}
-	return "the log lines above say more; run the command again, and if it fails the same way, report it with them (" + help + " shows what it takes)"
+	var re *rotation.Error
+	if !errors.As(err, &re) {
+		// The command's own words for what went wrong (a file, a port).
+		return "put right what is named above and run the command again (" + help + " shows what it needs)"
+	}
+	return "the log lines above say more; run the command again, and if it fails the same way, report it with them"
 }
