@@ -169,27 +169,11 @@ func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
 	env := w.Env()
 	h.seedPeople()
 
-	secrets := make([]*rotation.SecretConfig, 0, len(m.Secrets))
-	for _, sc := range m.Secrets {
-		secrets = append(secrets, sc)
-	}
-	sort.Slice(secrets, func(i, j int) bool {
-		if secrets[i].Line != secrets[j].Line {
-			return secrets[i].Line < secrets[j].Line
-		}
-		return secrets[i].Name < secrets[j].Name
-	})
+	secrets := inFileOrder(m)
 	w.Infisical.Mkdir(m.Vault.Environment, m.Vault.PendingPath)
 	apps := map[string]map[string]string{}
 	for i, sc := range secrets {
-		repos := append([]string(nil), sc.Repositories...)
-		for _, gs := range sc.Consumers.GitHubSecrets {
-			repo, _, _ := strings.Cut(gs, ":")
-			repos = append(repos, repo)
-		}
-		if r := probeRepo(sc.Probe); r != "" {
-			repos = append(repos, r)
-		}
+		repos := secretRepos(sc)
 		for _, r := range repos {
 			w.GitHub.AddRepo(r)
 		}
@@ -235,30 +219,7 @@ func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
 		if i == 0 {
 			// The first secret's tokens for the tests and the scripted story.
 			h.First, h.OldToken = sc.Name, cur
-			// Ready-made tokens: right ones for the scripted story, and one of
-			// each kind the token form refuses, so each refusal can be tried
-			// without making the token first.
-			const ready = "ready-made for rehearsals: "
-			good := sandbox.TokenSpec{Login: h.Login, Expires: now.Add(90 * 24 * time.Hour), Repos: sc.Repositories,
-				Note: ready + "made as the card asks"}
-			for _, t := range h.Fresh {
-				good.Value = t
-				w.GitHub.AddToken(good)
-			}
-			other := good
-			other.Value, other.Login, other.Note = h.OtherLogin, "someone-else", ready+"made by another account: the form refuses it"
-			w.GitHub.AddToken(other)
-			expired := good
-			expired.Value, expired.Expires, expired.Note = h.Expired, now.Add(-time.Hour), ready+"already expired: the form refuses it"
-			w.GitHub.AddToken(expired)
-			revoked := good
-			revoked.Value, revoked.Note = h.Revoked, ready+"revoked: the form refuses it"
-			w.GitHub.AddToken(revoked)
-			w.GitHub.Revoke(h.Revoked)
-			blind := good
-			blind.Value, blind.Repos = h.Blind, []string{ownerOf(repos) + "/elsewhere"}
-			blind.Note = ready + "sees none of the secret's repositories: the form refuses it"
-			w.GitHub.AddToken(blind)
+			h.readyMadeTokens(sc, now, ownerOf(repos))
 		} else if h.DispatchToken == "" && sc.Kind == rotation.Classic {
 			h.DispatchToken = cur
 		}
@@ -269,6 +230,64 @@ func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
 	env["ROTABOT_CONFIG"] = string(yaml)
 	h.Env = env
 	return h, nil
+}
+
+// inFileOrder is the matrix's secrets in the order its file lists them.
+func inFileOrder(m *rotation.Matrix) []*rotation.SecretConfig {
+	secrets := make([]*rotation.SecretConfig, 0, len(m.Secrets))
+	for _, sc := range m.Secrets {
+		secrets = append(secrets, sc)
+	}
+	sort.Slice(secrets, func(i, j int) bool {
+		if secrets[i].Line != secrets[j].Line {
+			return secrets[i].Line < secrets[j].Line
+		}
+		return secrets[i].Name < secrets[j].Name
+	})
+	return secrets
+}
+
+// secretRepos are the repositories a secret names: those its token reaches,
+// those whose Actions secret holds it, and its probe's.
+func secretRepos(sc *rotation.SecretConfig) []string {
+	repos := append([]string(nil), sc.Repositories...)
+	for _, gs := range sc.Consumers.GitHubSecrets {
+		repo, _, _ := strings.Cut(gs, ":")
+		repos = append(repos, repo)
+	}
+	if r := probeRepo(sc.Probe); r != "" {
+		repos = append(repos, r)
+	}
+	return repos
+}
+
+// readyMadeTokens adds the first secret's tokens for the tests and the scripted
+// story: right ones, and one of each kind the token form refuses, so each
+// refusal can be tried without making the token first. owner owns the
+// secret's repositories.
+func (h *Harness) readyMadeTokens(sc *rotation.SecretConfig, now time.Time, owner string) {
+	w := h.World
+	const ready = "ready-made for rehearsals: "
+	good := sandbox.TokenSpec{Login: h.Login, Expires: now.Add(90 * 24 * time.Hour), Repos: sc.Repositories,
+		Note: ready + "made as the card asks"}
+	for _, t := range h.Fresh {
+		good.Value = t
+		w.GitHub.AddToken(good)
+	}
+	other := good
+	other.Value, other.Login, other.Note = h.OtherLogin, "someone-else", ready+"made by another account: the form refuses it"
+	w.GitHub.AddToken(other)
+	expired := good
+	expired.Value, expired.Expires, expired.Note = h.Expired, now.Add(-time.Hour), ready+"already expired: the form refuses it"
+	w.GitHub.AddToken(expired)
+	revoked := good
+	revoked.Value, revoked.Note = h.Revoked, ready+"revoked: the form refuses it"
+	w.GitHub.AddToken(revoked)
+	w.GitHub.Revoke(h.Revoked)
+	blind := good
+	blind.Value, blind.Repos = h.Blind, []string{owner + "/elsewhere"}
+	blind.Note = ready + "sees none of the secret's repositories: the form refuses it"
+	w.GitHub.AddToken(blind)
 }
 
 // seedPeople adds the workspace's people, channels and ops group.

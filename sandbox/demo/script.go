@@ -140,29 +140,9 @@ func firstLines(s string, n int) string {
 func (d *Script) Play() error {
 	h := d.H
 	s := h.World.Slack
-	d.say("", "*rotabot demo* — the real bot, on local stand-ins of Slack, GitHub, Infisical and Heroku")
-	d.say("", "ℹ️ A token is only ever shown by its *fingerprint*: 8 hex digits of its SHA-256, like `%s`.", rotation.Fingerprint(h.OldToken))
-	d.say("", "People: alice and bob (ops) · olga (ops; the token is in her shell's rc file)")
-	d.say("", "   · owen (the secret's owner, who gets expiry reminders) · mallory (not in ops)")
-	d.say("", "Secret: *GITHUB_API_READONLY_TOKEN*, on two Heroku apps, in a GitHub Actions secret and in olga's shell rc file")
-	// A consumer nobody listed: rotabot finds it before the old token is revoked.
-	h.World.Heroku.AddApp(LegacyApp, map[string]string{"GH_TOKEN": h.OldToken})
-	d.say("", "Not in the routing matrix: the Heroku app *%s* reads the same token as GH_TOKEN", LegacyApp)
-
-	// At start-up the bot checks every secret's expiry: the current token expires soon.
-	var reminder string
-	if err := WaitFor("the expiry reminder", func() bool {
-		for _, m := range s.Messages(OpsChannel) {
-			if strings.Contains(m.Text, "expires in") {
-				reminder = m.Text
-				return true
-			}
-		}
-		return false
-	}); err != nil {
+	if err := d.intro(); err != nil {
 		return err
 	}
-	d.say("", "\n⏰ At start-up, in #ops and by DM to owen: %s", firstLines(reminder, 2))
 
 	// Run 1: the whole SOP.
 	d.person(Alice, "types /rotate GITHUB_API_READONLY_TOKEN in #ops")
@@ -184,19 +164,7 @@ func (d *Script) Play() error {
 		return err
 	}
 	d.say("", "ℹ️ Until approved, the new token is only the *pending value*: in Infisical under %s, nowhere else.", h.Matrix.Vault.PendingPath)
-	n := h.EphemeralCount(Alice)
-	d.person(Alice, "presses Approve on her own run")
-	if err := h.Click(Alice, card.Message, handlers.LabelApprove); err != nil {
-		return err
-	}
-	if err := d.showEphemeral(Alice, n+1); err != nil {
-		return err
-	}
-	d.person(Mallory, "(not in the ops group) presses Approve")
-	if err := h.Click(Mallory, card.Message, handlers.LabelApprove); err != nil {
-		return err
-	}
-	if err := d.showEphemeral(Mallory, 1); err != nil {
+	if err := d.refusedApprovals(card); err != nil {
 		return err
 	}
 	// raxx-console-prod has a release phase: Heroku's release for the new
@@ -263,13 +231,21 @@ func (d *Script) Play() error {
 		return err
 	}
 
-	// Run 2: rolled back after propagation.
+	return d.rolledBackRun()
+}
+
+// rolledBackRun is the story's second run: approved, propagated, then rolled
+// back before the old token is revoked.
+func (d *Script) rolledBackRun() error {
+	h := d.H
+	s := h.World.Slack
 	d.say("", "\n──── a second run, rolled back ────")
 	d.person(Alice, "types /rotate GITHUB_API_READONLY_TOKEN again")
 	if err := h.Slash(Alice, OpsChannel, "GITHUB_API_READONLY_TOKEN"); err != nil {
 		return err
 	}
-	if card, err = d.showCard("r2", "Waiting for token"); err != nil {
+	card, err := d.showCard("r2", "Waiting for token")
+	if err != nil {
 		return err
 	}
 	d.person(Alice, "submits another new token")
@@ -308,6 +284,59 @@ func (d *Script) Play() error {
 		return err
 	}
 	d.say("", "\n📒 #audit: %s", firstLines(s.Messages(AuditChannel)[2].Text, 2))
+	return nil
+}
+
+// refusedApprovals is alice approving her own run and mallory, outside the ops
+// group, approving it: each is refused, in words only they see.
+func (d *Script) refusedApprovals(card cardMsg) error {
+	h := d.H
+	n := h.EphemeralCount(Alice)
+	d.person(Alice, "presses Approve on her own run")
+	if err := h.Click(Alice, card.Message, handlers.LabelApprove); err != nil {
+		return err
+	}
+	if err := d.showEphemeral(Alice, n+1); err != nil {
+		return err
+	}
+	d.person(Mallory, "(not in the ops group) presses Approve")
+	if err := h.Click(Mallory, card.Message, handlers.LabelApprove); err != nil {
+		return err
+	}
+	if err := d.showEphemeral(Mallory, 1); err != nil {
+		return err
+	}
+	return nil
+}
+
+// intro says who and what the story is about, and shows the expiry reminder the
+// bot posts at start-up.
+func (d *Script) intro() error {
+	h := d.H
+	s := h.World.Slack
+	d.say("", "*rotabot demo* — the real bot, on local stand-ins of Slack, GitHub, Infisical and Heroku")
+	d.say("", "ℹ️ A token is only ever shown by its *fingerprint*: 8 hex digits of its SHA-256, like `%s`.", rotation.Fingerprint(h.OldToken))
+	d.say("", "People: alice and bob (ops) · olga (ops; the token is in her shell's rc file)")
+	d.say("", "   · owen (the secret's owner, who gets expiry reminders) · mallory (not in ops)")
+	d.say("", "Secret: *GITHUB_API_READONLY_TOKEN*, on two Heroku apps, in a GitHub Actions secret and in olga's shell rc file")
+	// A consumer nobody listed: rotabot finds it before the old token is revoked.
+	h.World.Heroku.AddApp(LegacyApp, map[string]string{"GH_TOKEN": h.OldToken})
+	d.say("", "Not in the routing matrix: the Heroku app *%s* reads the same token as GH_TOKEN", LegacyApp)
+
+	// At start-up the bot checks every secret's expiry: the current token expires soon.
+	var reminder string
+	if err := WaitFor("the expiry reminder", func() bool {
+		for _, m := range s.Messages(OpsChannel) {
+			if strings.Contains(m.Text, "expires in") {
+				reminder = m.Text
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		return err
+	}
+	d.say("", "\n⏰ At start-up, in #ops and by DM to owen: %s", firstLines(reminder, 2))
 	return nil
 }
 
