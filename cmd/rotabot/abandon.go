@@ -27,21 +27,30 @@ func newAbandonCmd(c *cli, runF func(context.Context, *abandonOptions) error) *c
 	opts := &abandonOptions{}
 	cmd.flags.StringVar(&opts.Reason, "reason", "", "why, in a sentence or two: it goes in the audit trail (`TEXT`, required)")
 	addConfigFlag(cmd, &opts.Config)
+	// try is the line typed with run id, and an example reason if none was typed.
+	try := func(id string) string {
+		if opts.Reason == "" {
+			return cmd.tryWith(id, "--reason", "old version gone from Infisical; restored by hand")
+		}
+		return cmd.tryWith(id)
+	}
 	cmd.run = func(ctx context.Context, args []string) error {
 		switch {
 		case len(args) == 0:
-			return &usageError{msg: "name the run to abandon", hint: `rotabot abandon r42 --reason "old version gone from Infisical; restored by hand"`}
-		case len(args) > 1:
+			return &usageError{msg: "name the run to abandon", hint: try("r42")}
+		case len(args) > 1 && opts.Reason == "":
 			return &usageError{msg: fmt.Sprintf("unexpected argument %q: abandon takes one run (quote the reason: --reason \"…\")", args[1]),
-				hint: fmt.Sprintf("rotabot abandon %s --reason \"%s\"", args[0], strings.Join(args[1:], " "))}
+				hint: cmd.tryWith(args[0], "--reason", strings.Join(args[1:], " "))}
+		case len(args) > 1:
+			return &usageError{msg: fmt.Sprintf("unexpected argument %q: abandon takes one run, and --reason was given", args[1]), hint: cmd.tryWith(args[0])}
 		}
 		opts.RunID = strings.ToLower(args[0])
 		opts.Config.given(cmd.flags)
 		if _, err := rotation.ParseRunID(opts.RunID); err != nil {
-			return &usageError{msg: fmt.Sprintf("%q is not a run id: run ids look like r42", args[0]), hint: "rotabot abandon r42 --reason \"…\""}
+			return &usageError{msg: fmt.Sprintf("%q is not a run id: run ids look like r42", args[0]), hint: try("r42")}
 		}
 		if err := rotation.CheckReason(opts.Reason); err != nil {
-			return &usageError{msg: "--reason: " + rotation.ErrorMessage(err), hint: fmt.Sprintf("rotabot abandon %s --reason \"old version gone from Infisical; restored by hand\"", opts.RunID)}
+			return &usageError{msg: "--reason: " + rotation.ErrorMessage(err), hint: try(opts.RunID)}
 		}
 		if runF != nil {
 			return runF(ctx, opts)

@@ -77,7 +77,9 @@ func TestUnexpectedArgument(t *testing.T) {
 		{[]string{"demo", "fast"}, "rotabot demo: unexpected argument \"fast\": demo takes no arguments, only flags\nTry: rotabot help demo\n"},
 		{[]string{"help", "rotate", "serve"}, "rotabot: unexpected argument \"serve\": help takes one command\nTry: rotabot help rotate\n"},
 		{[]string{"abandon", "r42", "old", "version", "gone"}, "rotabot abandon: unexpected argument \"old\": abandon takes one run (quote the reason: --reason \"…\")\nTry: rotabot abandon r42 --reason \"old version gone\"\n"},
-		{[]string{"abandon", "GITHUB_API_READONLY_TOKEN", "--reason", "x"}, "rotabot abandon: \"GITHUB_API_READONLY_TOKEN\" is not a run id: run ids look like r42\nTry: rotabot abandon r42 --reason \"…\"\n"},
+		{[]string{"abandon", "GITHUB_API_READONLY_TOKEN", "--reason", "x"}, "rotabot abandon: \"GITHUB_API_READONLY_TOKEN\" is not a run id: run ids look like r42\nTry: rotabot abandon r42 --reason x\n"},
+		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "GITHUB_API_DISPATCH_TOKEN", "--dry-run"}, "rotabot rotate: unexpected argument \"GITHUB_API_DISPATCH_TOKEN\": rotate takes one secret\nTry: rotabot rotate GITHUB_API_READONLY_TOKEN --dry-run\n"},
+		{[]string{"check", "--config=", "m.yaml"}, "rotabot check: unexpected argument \"m.yaml\": check takes no arguments, only flags\nTry: rotabot check --config m.yaml\n"},
 	} {
 		code, out, errs := runCLI(t, nil, c.args...)
 		if code != 2 || errs != c.want || out != "" {

@@ -52,6 +52,22 @@ func replaceArg(args []string, from, to string) []string {
 	return out
 }
 
+// withoutFlag is the flag arguments args without flag name and its value.
+func withoutFlag(args []string, name string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		n, _, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if strings.HasPrefix(args[i], "-") && n == name {
+			if !hasValue {
+				i++ // its value is the next argument
+			}
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
+}
+
 // unknownCommand is the usage error for a command name rotabot does not have:
 // the nearest one, and the line typed with it.
 func (c *cli) unknownCommand(name string, rest []string) error {

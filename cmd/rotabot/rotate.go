@@ -47,7 +47,7 @@ func newRotateCmd(c *cli, runF func(context.Context, *rotateOptions) error) *com
 	cmd.flags.StringVar(&opts.GHSecretRepo, "gh-secret-repo", "", "the repository `o/r` whose Actions secret to set, instead of the routing matrix's github_secrets")
 	addConfigFlag(cmd, &opts.Config)
 	cmd.run = func(ctx context.Context, args []string) error {
-		secret, err := oneSecret("rotate", args)
+		secret, err := cmd.oneSecret(args)
 		if err != nil {
 			return err
 		}

@@ -28,7 +28,7 @@ func newWhereCmd(c *cli, runF func(context.Context, *whereOptions) error) *comma
 	opts := &whereOptions{}
 	addConfigFlag(cmd, &opts.Config)
 	cmd.run = func(ctx context.Context, args []string) error {
-		secret, err := oneSecret("where", args)
+		secret, err := cmd.oneSecret(args)
 		if err != nil {
 			return err
 		}
