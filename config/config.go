@@ -421,7 +421,7 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 	}
 
 	if e, ok := f["expires_in_days"]; ok && !isNull(e.val) {
-		if d, ok := c.expiresInDays(e, p); ok {
+		if d, ok := c.expiresInDays(e, p, sc.Kind); ok {
 			sc.ExpiresInDays = d
 		}
 	}
@@ -512,7 +512,7 @@ func (c *checker) tokenKind(se entry, f map[string]entry, sc *rotation.SecretCon
 }
 
 // expiresInDays reads a secret's expires_in_days: a whole number of days, 1 to 366.
-func (c *checker) expiresInDays(e entry, p string) (int, bool) {
+func (c *checker) expiresInDays(e entry, p string, kind rotation.TokenKind) (int, bool) {
 	v, ok := c.scalar(e, p+"expires_in_days")
 	if !ok {
 		return 0, false
@@ -522,7 +522,7 @@ func (c *checker) expiresInDays(e entry, p string) (int, bool) {
 	case err != nil:
 		c.addf(e.line, "%sexpires_in_days %s is not a whole number of days — write e.g. expires_in_days: 90", p, show(v))
 	case d < 1 || d > 366:
-		c.addf(e.line, "%sexpires_in_days %d is out of range — use 1 to 366 days (366 is the most a fine-grained token allows; 90 is the SOP's choice)", p, d)
+		c.addf(e.line, "%sexpires_in_days %d is out of range — use 1 to 366 days (%s; 90 is the SOP's choice)", p, d, expiryLimit(kind))
 	default:
 		return d, true
 	}
@@ -675,7 +675,7 @@ func (c *checker) consumers(e entry, p, name string) rotation.Consumers {
 			continue
 		}
 		if !slices.Contains(consumerKinds, ce.key) {
-			g := suggest(ce.key, consumerKinds)
+			g := Suggest(ce.key, consumerKinds)
 			if g != "" {
 				typoed = true
 			}

@@ -36,6 +36,9 @@ func CheckConsumerEntry(kind, entry, secretName string) string {
 
 // consumerEntryProblems is every problem of one consumer entry (see CheckConsumerEntry).
 func consumerEntryProblems(kind, entry, secretName string) []string {
+	if fixed, ok := spaceForColon(kind, entry, secretName); ok {
+		return []string{fmt.Sprintf("%s %s has a space where the colon goes — write %s", entryWhat(kind), show(entry), fixed)}
+	}
 	switch kind {
 	case "heroku_apps":
 		return herokuEntryProblems(entry, secretName)
@@ -43,6 +46,32 @@ func consumerEntryProblems(kind, entry, secretName string) []string {
 		return githubEntryProblems(entry, secretName)
 	}
 	return []string{fmt.Sprintf("consumer kind %s cannot be checked here — use heroku_apps or github_secrets", show(kind))}
+}
+
+// spaceForColon reports whether entry is a good entry written with a space (or
+// several) where the colon goes, "owner/repo NAME", and returns it written right.
+// Such an entry gets that one problem, not one for each half.
+func spaceForColon(kind, entry, secretName string) (string, bool) {
+	fields := strings.Fields(entry)
+	if len(fields) != 2 || strings.Contains(entry, ":") {
+		return "", false
+	}
+	fixed := fields[0] + ":" + fields[1]
+	switch kind {
+	case "heroku_apps":
+		return fixed, len(herokuEntryProblems(fixed, secretName)) == 0
+	case "github_secrets":
+		return fixed, len(githubEntryProblems(fixed, secretName)) == 0
+	}
+	return "", false
+}
+
+// entryWhat names an entry of kind in a message.
+func entryWhat(kind string) string {
+	if kind == "heroku_apps" {
+		return "heroku app"
+	}
+	return kind
 }
 
 // splitEntry splits a consumer entry at its first colon into the destination and

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/raxx-app/rotabot/rotation"
 )
 
 // classicScopes are GitHub's OAuth scopes for classic personal access tokens
@@ -143,10 +145,10 @@ func show(v string) string {
 	return strconv.Quote(v)
 }
 
-// suggest returns the option closest to s, or "" when none is close enough to be
+// Suggest returns the option closest to s, or "" when none is close enough to be
 // what the person meant: same letters ignoring case and separators, one containing
 // the other, or a small edit distance.
-func suggest(s string, options []string) string {
+func Suggest(s string, options []string) string {
 	norm := func(x string) string {
 		x = strings.ToLower(x)
 		return strings.NewReplacer("_", "", "-", "", ":", "", " ", "", ".", "").Replace(x)
@@ -213,8 +215,19 @@ func levenshtein(a, b string) int {
 
 // didYouMean is " — did you mean X?" when a suggestion exists, else otherwise.
 func didYouMean(s string, options []string, otherwise string) string {
-	if g := suggest(s, options); g != "" {
+	if g := Suggest(s, options); g != "" {
 		return " — did you mean " + g + "?"
 	}
 	return otherwise
+}
+
+// expiryLimit says why expires_in_days stops at 366 for a token of kind.
+func expiryLimit(kind rotation.TokenKind) string {
+	switch kind {
+	case rotation.Classic:
+		return "a classic token may be set to never expire, but rotabot keeps it within a year, as GitHub does fine-grained ones"
+	case rotation.FineGrained:
+		return "366 is the most a fine-grained token allows"
+	}
+	return "366 is the most a fine-grained token allows, and rotabot keeps classic ones within a year too"
 }

@@ -40,7 +40,7 @@ func (c *checker) fields(n *yaml.Node, prefix, where string, known []string) map
 			continue
 		}
 		if !slices.Contains(known, e.key) {
-			if g := suggest(e.key, known); g != "" {
+			if g := Suggest(e.key, known); g != "" {
 				c.addf(e.line, "unknown key %s %s — did you mean %s?", show(e.key), where, g)
 				if c.typos == nil {
 					c.typos = map[*yaml.Node]map[string]bool{}

@@ -143,7 +143,8 @@ func (h *Handlers) dryRun(ctx context.Context, r replier, secret string) {
 	}
 	var b strings.Builder
 	b.WriteString("*Dry run — nothing was changed.*\n```")
-	b.WriteString(strings.Join(dr.Plan.Lines(), "\n"))
+	// The plan is a code block, where a mention shows as an id: people by name.
+	b.WriteString(strings.Join(dr.Plan.LinesNamed(PeopleNames(ctx, h.Slack, ShellRCTargets(dr.Plan.Destinations))), "\n"))
 	if u := unknownText(dr.Unknown); u != "" {
 		b.WriteString("\n" + u)
 	}
@@ -292,24 +293,18 @@ func daysLeftText(days int) string {
 
 // ExpiryLine renders one row.
 func ExpiryLine(row ExpiryRow) string {
+	icon := classOf(row).icon
 	switch {
 	case !row.Known:
-		return fmt.Sprintf("`%s` ❔ %s — not checked yet", Bar(0), row.Secret)
+		return fmt.Sprintf("`%s` %s %s — not checked yet", Bar(0), icon, row.Secret)
 	case row.Problem != "" && !row.At.IsZero():
-		return fmt.Sprintf("`%s` 🚨 %s — %s (last known expiry %s)", Bar(row.Days), row.Secret, row.Problem, rotation.DateText(row.At))
+		return fmt.Sprintf("`%s` %s %s — %s (last known expiry %s)", Bar(row.Days), icon, row.Secret, row.Problem, rotation.DateText(row.At))
 	case row.Problem != "":
-		return fmt.Sprintf("`%s` 🚨 %s — %s", Bar(0), row.Secret, row.Problem)
+		return fmt.Sprintf("`%s` %s %s — %s", Bar(0), icon, row.Secret, row.Problem)
 	case row.Never:
-		return fmt.Sprintf("`%s` ♾️ %s — never expires (GitHub recommends an expiry)", Bar(90), row.Secret)
+		return fmt.Sprintf("`%s` %s %s — never expires (GitHub recommends an expiry)", Bar(90), icon, row.Secret)
 	case row.Days < 0:
-		return fmt.Sprintf("`%s` 🔴 %s — EXPIRED on %s", Bar(0), row.Secret, rotation.DateText(row.At))
-	}
-	icon := "🟢"
-	switch {
-	case row.Days < 7:
-		icon = "🔴"
-	case row.Days < 14:
-		icon = "🟠"
+		return fmt.Sprintf("`%s` %s %s — EXPIRED on %s", Bar(0), icon, row.Secret, rotation.DateText(row.At))
 	}
 	return fmt.Sprintf("`%s` %s %s — %s, on %s", Bar(row.Days), icon, row.Secret, daysLeftText(row.Days), rotation.DateText(row.At))
 }

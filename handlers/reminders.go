@@ -150,34 +150,51 @@ func slackLen(s string) int {
 // ExpirySummary is the list's first line: how many secrets, and how many need
 // attention.
 func ExpirySummary(rows []ExpiryRow) string {
-	var problems, expired, soon, later, never, unknown int
+	n := map[expiryClass]int{}
 	for _, r := range rows {
-		switch {
-		case r.Problem != "":
-			problems++
-		case !r.Known:
-			unknown++
-		case r.Never:
-			never++
-		case r.Days < 0:
-			expired++
-		case r.Days < 14:
-			soon++
-		default:
-			later++
-		}
+		n[classOf(r)]++
 	}
 	parts := []string{fmt.Sprintf("*Expiry of %d secrets, soonest first*", len(rows))}
-	for _, c := range []struct {
-		n    int
-		what string
-	}{{problems, "🚨 %d with a problem"}, {expired, "🔴 %d expired"}, {soon, "🟠 %d within 14 days"},
-		{later, "🟢 %d later"}, {never, "♾️ %d never expire"}, {unknown, "❔ %d not checked yet"}} {
-		if c.n > 0 {
-			parts = append(parts, fmt.Sprintf(c.what, c.n))
+	for _, c := range expiryClasses {
+		if n[c] > 0 {
+			parts = append(parts, c.icon+" "+fmt.Sprintf(c.what, n[c]))
 		}
 	}
 	return strings.Join(parts, " · ")
+}
+
+// expiryClass is what a row of the expiry list is, with its icon: the one rule
+// for a row's icon and for the summary that counts them.
+type expiryClass struct{ icon, what string }
+
+var (
+	classProblem = expiryClass{"🚨", "%d with a problem"}
+	classExpired = expiryClass{"🔴", "%d expired"}
+	classWeek    = expiryClass{"🔴", "%d within 7 days"}
+	classSoon    = expiryClass{"🟠", "%d within 14 days"}
+	classLater   = expiryClass{"🟢", "%d later"}
+	classNever   = expiryClass{"♾️", "%d never expire"}
+	classUnknown = expiryClass{"❔", "%d not checked yet"}
+	// expiryClasses is the summary's order.
+	expiryClasses = []expiryClass{classProblem, classExpired, classWeek, classSoon, classLater, classNever, classUnknown}
+)
+
+func classOf(row ExpiryRow) expiryClass {
+	switch {
+	case !row.Known:
+		return classUnknown
+	case row.Problem != "":
+		return classProblem
+	case row.Never:
+		return classNever
+	case row.Days < 0:
+		return classExpired
+	case row.Days < 7:
+		return classWeek
+	case row.Days < 14:
+		return classSoon
+	}
+	return classLater
 }
 
 // restSummary is the line that stands for rows left out for lack of room. Rows

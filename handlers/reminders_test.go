@@ -233,3 +233,33 @@ func TestExpiryRowsProblemsLeadAndLinesSayWhy(t *testing.T) {
 		t.Error("a token never checked counts as never expiring")
 	}
 }
+
+// The summary counts the rows by the icon each is drawn with: a token 4 days
+// from expiry is red in its row and in the legend above it.
+func TestExpirySummaryCountsRowsByTheirIcons(t *testing.T) {
+	at := func(days int) time.Time { return remNow.Add(time.Duration(days)*24*time.Hour + time.Hour) }
+	rows := []ExpiryRow{
+		{Secret: "A", Known: true, Days: -1, At: at(-1)},
+		{Secret: "B", Known: true, Days: 4, At: at(4)},
+		{Secret: "C", Known: true, Days: 10, At: at(10)},
+		{Secret: "D", Known: true, Days: 40, At: at(40)},
+		{Secret: "E", Known: true, Never: true},
+		{Secret: "F"},
+		{Secret: "G", Known: true, Problem: "GitHub refuses the token (401)"},
+	}
+	want := "*Expiry of 7 secrets, soonest first* · 🚨 1 with a problem · 🔴 1 expired · 🔴 1 within 7 days · 🟠 1 within 14 days · 🟢 1 later · ♾️ 1 never expire · ❔ 1 not checked yet"
+	if got := ExpirySummary(rows); got != want {
+		t.Errorf("summary:\n got %s\nwant %s", got, want)
+	}
+	for _, r := range rows {
+		line := ExpiryLine(r)
+		_, rest, _ := strings.Cut(line, "` ")
+		icon, _, _ := strings.Cut(rest, " ")
+		if !strings.Contains(want, icon+" 1 ") {
+			t.Errorf("%s is drawn %s, which the summary does not count: %s", r.Secret, icon, line)
+		}
+	}
+	if got := ExpiryLine(rows[1]); !strings.HasPrefix(strings.SplitN(got, "` ", 2)[1], "🔴 B — 4 days left") {
+		t.Errorf("4 days left: %s", got)
+	}
+}

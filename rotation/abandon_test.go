@@ -71,7 +71,7 @@ func TestAbandonAStuckRollback(t *testing.T) {
 	leaves := strings.Join(ab.Leaves, "\n")
 	for _, want := range []string{
 		"Infisical: the rollback did not finish — /MooseQuest/github/GITHUB_API_READONLY_TOKEN in prod may hold the new value",
-		"Heroku raxx-console-prod: ", "GitHub Actions raxx-app/TradeMasterAPI: ", "shell rc of U0OPERATOR: ",
+		"Heroku raxx-console-prod: ", "GitHub Actions raxx-app/TradeMasterAPI: ", "shell rc of Slack user U0OPERATOR: ",
 		"The old token (" + rotation.Fingerprint(oldToken) + ") may still be alive",
 	} {
 		if !strings.Contains(leaves, want) {

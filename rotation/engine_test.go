@@ -358,6 +358,13 @@ func TestRollbackAfterTwoOfThree(t *testing.T) {
 	if len(audits) != 1 || audits[0].Action != rotation.ActionRolledBack || audits[0].Actor != "U0BOB" {
 		t.Fatalf("audit = %+v", audits)
 	}
+	// The failed step stays failed, without the advice to Retry (no Retry is left); the audit step wrote the record.
+	if s := r.Step(rotation.StepPropagate); s.State != rotation.StepFailed || strings.Contains(s.Message, "Retry") || !strings.HasSuffix(s.Message, "Rolled back instead of retried.") {
+		t.Errorf("propagate after the rollback: %s %q", s.State, s.Message)
+	}
+	if s := r.Step(rotation.StepAudit); s.State != rotation.StepDone || s.Message != string(rotation.ActionRolledBack) {
+		t.Errorf("audit after the rollback: %s %q", s.State, s.Message)
+	}
 	w.assertNoTokenInFile()
 }
 

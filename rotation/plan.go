@@ -125,7 +125,10 @@ func newTokenURL(p Plan) string {
 }
 
 // Lines renders the plan as plain text lines, for the CLI and dry-run answers.
-func (p Plan) Lines() []string {
+func (p Plan) Lines() []string { return p.LinesNamed(nil) }
+
+// LinesNamed is Lines with people named by names (user id → "@olga").
+func (p Plan) LinesNamed(names map[string]string) []string {
 	var out []string
 	out = append(out, fmt.Sprintf("Plan for %s (%s PAT)", p.Secret, p.Kind))
 	out = append(out, fmt.Sprintf("  vault: %s%s in %s (pending value at %s%s)", p.Vault.Path, p.Vault.Key, p.Vault.Environment, p.Pending.Path, p.Pending.Key))
@@ -156,7 +159,7 @@ func (p Plan) Lines() []string {
 	}
 	out = append(out, fmt.Sprintf("  destinations (%d):", len(p.Destinations)))
 	for _, d := range p.Destinations {
-		out = append(out, "    - "+d.PlainLabel())
+		out = append(out, "    - "+d.PlainLabelNamed(names))
 	}
 	for _, v := range p.Verify {
 		out = append(out, fmt.Sprintf("  verify: %s (GET %s, expect %d)", v.Name, withoutUser(v.URL), v.ExpectStatus))

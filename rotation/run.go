@@ -365,11 +365,59 @@ func OperatorName(target string) string {
 }
 
 // PlainLabel is Label without chat formatting, for a terminal or a code block.
-func (d Destination) PlainLabel() string {
+func (d Destination) PlainLabel() string { return d.PlainLabelNamed(nil) }
+
+// PlainLabelNamed is PlainLabel with people named by names (user id → "@olga"),
+// where a mention cannot show a name.
+func (d Destination) PlainLabelNamed(names map[string]string) string {
 	if d.Kind == DestShellRC {
-		return "shell rc of " + d.Target
+		return "shell rc of " + PlainOperatorName(d.Target, names)
 	}
 	return d.Label()
+}
+
+// PlainOperatorName names a shell-rc operator in plain text: by the name names
+// gives (user id → "@olga"), else as "Slack user U…", or by the DM channel the
+// routing matrix gives instead of a user.
+func PlainOperatorName(target string, names map[string]string) string {
+	if n := names[target]; n != "" {
+		return n
+	}
+	if m := Mention(target); m != target {
+		return "Slack user " + target
+	}
+	return "the operator of DM " + target
+}
+
+// What a failed step's message says to do while its run can still do it.
+const (
+	hintPropagate = "Retry sets only the failed ones"
+	hintVerify    = "Retry verifies again; Rollback restores the old token"
+)
+
+// endStepsRolledBack ends the steps of a run that has been rolled back: a failed
+// step stays failed, without the advice to Retry that its card no longer offers;
+// the audit step is done (the rollback wrote its record); what never ran is
+// skipped.
+func (r *Run) endStepsRolledBack(now time.Time) {
+	for i := range r.Steps {
+		s := &r.Steps[i]
+		switch {
+		case s.Name == StepAudit:
+			s.State, s.Message, s.Until, s.Budget = StepDone, string(ActionRolledBack), time.Time{}, ""
+			if s.Started.IsZero() {
+				s.Started = now
+			}
+			s.Finished = now
+		case s.State == StepFailed:
+			for _, h := range []string{hintPropagate, hintVerify} {
+				s.Message = strings.TrimSuffix(s.Message, " "+h)
+			}
+			s.Message = strings.TrimSuffix(s.Message, ".") + ". Rolled back instead of retried."
+		case s.State == StepPending || s.State == StepRunning:
+			s.State, s.Finished = StepSkipped, now
+		}
+	}
 }
 
 // Step returns the record of the named step.

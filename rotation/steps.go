@@ -389,7 +389,7 @@ func (e *Engine) propagate(ctx context.Context, r *Run) (*Run, error) {
 	case werr != nil:
 		return e.fail(ctx, r, EvPropagateFail, StepPropagate, werr)
 	}
-	r, stop, err := e.settle(ctx, r, errs, EvPropagateFail, StepPropagate, "Retry sets only the failed ones")
+	r, stop, err := e.settle(ctx, r, errs, EvPropagateFail, StepPropagate, hintPropagate)
 	if stop {
 		return r, err
 	}
@@ -483,7 +483,7 @@ func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
 	if cur, err := e.Store.GetRun(ctx, r.ID); err == nil {
 		errs = append(errs, newErrors(errs, watchFailures(cur))...)
 	}
-	r, stop, err := e.settle(ctx, r, errs, EvVerifyFail, StepVerify, "Retry verifies again; Rollback restores the old token")
+	r, stop, err := e.settle(ctx, r, errs, EvVerifyFail, StepVerify, hintVerify)
 	if stop {
 		return r, err
 	}
@@ -691,11 +691,7 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 		if restored > 0 {
 			x.RestoredVaultVersion = restored
 		}
-		for i := range x.Steps {
-			if x.Steps[i].State == StepPending || x.Steps[i].State == StepRunning || x.Steps[i].State == StepFailed {
-				x.Steps[i].State, x.Steps[i].Finished = StepSkipped, now
-			}
-		}
+		x.endStepsRolledBack(now)
 		x.Notice, x.RetryAt = fmt.Sprintf("Rolled back by %s: the old token is current again everywhere", Mention(x.RolledBackBy)), time.Time{}
 		return nil
 	})

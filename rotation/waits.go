@@ -264,11 +264,15 @@ func StepStarted(s StepRecord) string {
 	if s.State != StepRunning || s.Until.IsZero() {
 		return ""
 	}
-	title := stepTitle[s.Name]
-	if title == "" {
-		title = string(s.Name)
+	return stepStartedText(StepTitle(s.Name), s.Until, s.Budget)
+}
+
+// StepTitle names a step at the start of a line for a terminal: "Propagate".
+func StepTitle(name StepName) string {
+	if t := stepTitle[name]; t != "" {
+		return t
 	}
-	return stepStartedText(title, s.Until, s.Budget)
+	return string(name)
 }
 
 func stepStartedText(title string, until time.Time, budget string) string {

@@ -54,6 +54,9 @@ type TokenSpec struct {
 	// to the stand-in if unknown. A classic token with no Repos sees every
 	// repository, as a classic token with the repo scope does.
 	Repos []string
+	// Note says, for people, why the token exists (the sandbox page shows it);
+	// GitHub itself never sees it.
+	Note string
 }
 
 type ghToken struct {

@@ -24,6 +24,8 @@ type TokenState struct {
 	Revoked bool
 	// Admin marks the token rotabot writes Actions secrets with (GITHUB_TOKEN).
 	Admin bool
+	// Note is the TokenSpec's word for people.
+	Note string
 }
 
 // Tokens lists every token, in the order they were added.
@@ -38,7 +40,7 @@ func (g *GitHub) Tokens() []TokenState {
 	out := make([]TokenState, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, TokenState{Value: t.spec.Value, Login: t.spec.Login, Kind: t.kind, Expires: t.spec.Expires,
-			Scopes: slices.Clone(t.spec.Scopes), Repos: slices.Clone(t.spec.Repos), Revoked: t.revoked, Admin: g.isAdmin(t)})
+			Scopes: slices.Clone(t.spec.Scopes), Repos: slices.Clone(t.spec.Repos), Revoked: t.revoked, Admin: g.isAdmin(t), Note: t.spec.Note})
 	}
 	return out
 }

@@ -27,21 +27,30 @@ func newAbandonCmd(c *cli, runF func(context.Context, *abandonOptions) error) *c
 	opts := &abandonOptions{}
 	cmd.flags.StringVar(&opts.Reason, "reason", "", "why, in a sentence or two: it goes in the audit trail (`TEXT`, required)")
 	addConfigFlag(cmd, &opts.Config)
+	// try is the line typed with run id, and an example reason if none was typed.
+	try := func(id string) string {
+		if opts.Reason == "" {
+			return cmd.tryWith(id, "--reason", "old version gone from Infisical; restored by hand")
+		}
+		return cmd.tryWith(id)
+	}
 	cmd.run = func(ctx context.Context, args []string) error {
 		switch {
 		case len(args) == 0:
-			return &usageError{msg: "name the run to abandon", hint: `rotabot abandon r42 --reason "old version gone from Infisical; restored by hand"`}
-		case len(args) > 1:
+			return &usageError{msg: "name the run to abandon", hint: try("r42")}
+		case len(args) > 1 && opts.Reason == "":
 			return &usageError{msg: fmt.Sprintf("unexpected argument %q: abandon takes one run (quote the reason: --reason \"…\")", args[1]),
-				hint: fmt.Sprintf("rotabot abandon %s --reason \"%s\"", args[0], strings.Join(args[1:], " "))}
+				hint: cmd.tryWith(args[0], "--reason", strings.Join(args[1:], " "))}
+		case len(args) > 1:
+			return &usageError{msg: fmt.Sprintf("unexpected argument %q: abandon takes one run, and --reason was given", args[1]), hint: cmd.tryWith(args[0])}
 		}
 		opts.RunID = strings.ToLower(args[0])
 		opts.Config.given(cmd.flags)
 		if _, err := rotation.ParseRunID(opts.RunID); err != nil {
-			return &usageError{msg: fmt.Sprintf("%q is not a run id: run ids look like r42", args[0]), hint: "rotabot abandon r42 --reason \"…\""}
+			return &usageError{msg: fmt.Sprintf("%q is not a run id: run ids look like r42", args[0]), hint: try("r42")}
 		}
 		if err := rotation.CheckReason(opts.Reason); err != nil {
-			return &usageError{msg: "--reason: " + rotation.ErrorMessage(err), hint: fmt.Sprintf("rotabot abandon %s --reason \"old version gone from Infisical; restored by hand\"", opts.RunID)}
+			return &usageError{msg: "--reason: " + rotation.ErrorMessage(err), hint: try(opts.RunID)}
 		}
 		if runF != nil {
 			return runF(ctx, opts)
@@ -64,7 +73,7 @@ func (c *cli) runAbandon(ctx context.Context, opts *abandonOptions) error {
 	defer st.Close()
 	// The terminal always; Slack too when its token is here, so the card and the
 	// audit channel say what happened (a Slack that is down only logs a warning).
-	var n rotation.Notifier = &cliNotifier{w: c.stdout}
+	var n rotation.Notifier = &cliNotifier{w: c.stdout, width: c.width(c.stdout)}
 	if su.env.SlackBotToken != "" {
 		if api, err := slackAPI(su.env); err == nil {
 			n = bothNotifiers{n, handlers.NewNotifier(handlers.NotifierConfig{Slack: api, Matrix: su.m, Runs: st, Log: log, Work: ctx})}
@@ -72,6 +81,9 @@ func (c *cli) runAbandon(ctx context.Context, opts *abandonOptions) error {
 	}
 	eng := rotation.NewEngine(rotation.EngineConfig{Matrix: su.m, Store: st, Notifier: n, Log: log})
 	run, err := eng.Abandon(ctx, opts.RunID, actor(), opts.Reason)
+	if rotation.ErrorCode(err) == rotation.ENOTFOUND {
+		return withNext(err, "find the run's id on its card in Slack, or with /rotate list (open runs) or /rotate history SECRET (past runs); then rotabot abandon RUN --reason \"…\" again")
+	}
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,10 @@ package main
 // Helpers for the browser tests of `rotabot demo -web`: headless Chromium (Debian's
 // chromium package; .ci/run installs it) driven with chromedp, acting as a person
 // at the keyboard — click a person, type a command, press a button, confirm a
-// dialog — and reading what the page shows them.
+// dialog — and reading what the page shows them, in the window sizes of a small
+// laptop (1280×800) and an old screen (1024×768). The browser's console is
+// watched through the DevTools protocol: an error, an exception or a failed
+// request fails the test.
 
 import (
 	"context"
@@ -16,12 +19,32 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
+
+// size is a browser window the page is tried in.
+type size struct{ w, h int64 }
+
+func (s size) String() string { return fmt.Sprintf("%dx%d", s.w, s.h) }
+
+// sizes are the windows every browser test runs in: a small laptop's and an
+// old screen's.
+var sizes = []size{{1280, 800}, {1024, 768}}
+
+// eachSize runs test once per window size, as a subtest named after it.
+func eachSize(t *testing.T, test func(t *testing.T, sz size)) {
+	for _, sz := range sizes {
+		t.Run(sz.String(), func(t *testing.T) { test(t, sz) })
+	}
+}
 
 var screenshots = flag.String("screenshots", "", "save the browser tests' main moments as PNG files in this folder")
 
@@ -46,12 +69,17 @@ type page struct {
 	t    *testing.T
 	ctx  context.Context
 	ws   *webSandbox
+	size size
 	shot int
+
+	mu       sync.Mutex
+	problems []string // what the console showed: errors, exceptions, failed requests
 }
 
 // openPage starts headless Chromium (a fresh profile, nothing fetched from the
-// network) on the sandbox's page.
-func openPage(t *testing.T, ws *webSandbox) *page {
+// network) on the sandbox's page, in a window of sz, and checks at the end of
+// the test that the browser's console showed no error and no failed request.
+func openPage(t *testing.T, ws *webSandbox, sz size) *page {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
@@ -61,7 +89,7 @@ func openPage(t *testing.T, ws *webSandbox) *page {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 900),
+		chromedp.WindowSize(int(sz.w), int(sz.h)),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
@@ -69,15 +97,60 @@ func openPage(t *testing.T, ws *webSandbox) *page {
 		cancelTab()
 		cancelAlloc()
 	})
-	p := &page{t: t, ctx: ctx, ws: ws}
-	// The first action starts the browser, which lives as long as its context:
-	// no timeout on this one.
-	if err := chromedp.Do(ctx, chromedp.Navigate(ws.URL)); err != nil {
+	p := &page{t: t, ctx: ctx, ws: ws, size: sz}
+	// Listening starts the browser, which lives as long as its context.
+	if err := chromedp.Listen(ctx, p.console); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
-	// A laptop's browser window.
-	p.run("open the page", chromedp.EmulateViewport(1440, 860), chromedp.WaitVisible(chromedp.CSS(`#people .person.me`)))
+	t.Cleanup(func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if len(p.problems) > 0 {
+			t.Errorf("the browser's console at %s:\n%s", sz, strings.Join(p.problems, "\n"))
+		}
+	})
+	p.run("open the page", chromedp.EmulateViewport(sz.w, sz.h), chromedp.Navigate(ws.URL), chromedp.WaitVisible(chromedp.CSS(`#people .person.me`)))
 	return p
+}
+
+// console records what the browser's console would show in red: an error
+// logged, an exception, a request that failed or was answered 4xx or 5xx. A
+// request the page itself cancels (the event stream of a person it leaves) is
+// no failure.
+func (p *page) console(ev any) {
+	var problem string
+	switch e := ev.(type) {
+	case *runtime.EventExceptionThrown:
+		problem = "exception: " + e.ExceptionDetails.Text
+		if e.ExceptionDetails.Exception != nil {
+			problem += " " + e.ExceptionDetails.Exception.Description
+		}
+	case *runtime.EventConsoleAPICalled:
+		if e.Type == runtime.ConsoleAPICalledTypeError {
+			var args []string
+			for _, a := range e.Args {
+				args = append(args, string(a.Value)+a.Description)
+			}
+			problem = "console.error: " + strings.Join(args, " ")
+		}
+	case *cdplog.EventEntryAdded:
+		if e.Entry.Level == cdplog.EntryLevelError {
+			problem = "console: " + e.Entry.Text + " " + e.Entry.URL
+		}
+	case *network.EventResponseReceived:
+		if e.Response.Status >= 400 {
+			problem = fmt.Sprintf("request answered %d: %s", e.Response.Status, e.Response.URL)
+		}
+	case *network.EventLoadingFailed:
+		if !e.Canceled {
+			problem = "request failed: " + e.ErrorText
+		}
+	}
+	if problem != "" {
+		p.mu.Lock()
+		p.problems = append(p.problems, problem)
+		p.mu.Unlock()
+	}
 }
 
 // run runs browser actions, failing the test with what was being done.
@@ -118,6 +191,59 @@ func (p *page) see(sel string, want ...string) {
 		if time.Now().After(deadline) {
 			p.snap("failed")
 			p.t.Fatalf("%s does not show %q; it shows:\n%s", sel, missing, got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// answer waits until the newest message in the open channel holding every one of
+// want is in the person's view — all of it when it fits in the message list,
+// else its top — and not covered by anything: the answer to what they just
+// typed or pressed.
+func (p *page) answer(want ...string) {
+	p.t.Helper()
+	w, _ := json.Marshal(want)
+	p.inView(fmt.Sprintf("the answer %s", w), fmt.Sprintf(`const want = %s;
+  const msgs = [...document.querySelectorAll('#messages > .msg')].filter(m => want.every(w => m.innerText.includes(w)));
+  const m = msgs[msgs.length - 1];`, w))
+}
+
+// inView waits until the element that find (JavaScript that declares m) picks
+// is in the message list's view — all of it when it fits, else its top — and
+// not covered by anything.
+func (p *page) inView(what, find string) {
+	p.t.Helper()
+	p.waitJS(what+" to be in view", `(() => {
+  `+find+`
+  if (!m) return 'it is not there';
+  const box = document.querySelector('#messages').getBoundingClientRect();
+  const top = Math.max(box.top, 0), bottom = Math.min(box.bottom, window.innerHeight);
+  const r = m.getBoundingClientRect();
+  const fits = r.height <= bottom - top;
+  if (r.top < top - 1 || r.top >= bottom || (fits && r.bottom > bottom + 1))
+    return 'out of view: it spans ' + Math.round(r.top) + '–' + Math.round(r.bottom) + ' px, the message list shows ' + Math.round(top) + '–' + Math.round(bottom);
+  const x = r.left + Math.min(r.width / 2, 60), y = r.top + Math.min(r.height, bottom - r.top) / 2;
+  const at = document.elementFromPoint(x, y);
+  if (!at || !m.contains(at)) return 'covered by ' + (at ? at.outerHTML.slice(0, 80) : 'nothing');
+  return '';
+})()`)
+}
+
+// waitJS waits until js (an expression) gives "", failing the test with what
+// it last gave.
+func (p *page) waitJS(what, js string) {
+	p.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		why, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		cancel()
+		if err == nil && why == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.snap("failed")
+			p.t.Fatalf("at %s, waiting for %s: %s %v\nthe page shows:\n%s", p.size, what, why, err, p.text("#messages"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -240,7 +366,8 @@ func (p *page) snap(name string) {
 		p.t.Logf("screenshot %s: %v", name, err)
 		return
 	}
-	file := filepath.Join(*screenshots, fmt.Sprintf("%s-%02d-%s.png", strings.TrimPrefix(p.t.Name(), "Test"), p.shot, name))
+	test := strings.ReplaceAll(strings.TrimPrefix(p.t.Name(), "Test"), "/", "-")
+	file := filepath.Join(*screenshots, fmt.Sprintf("%s-%02d-%s.png", test, p.shot, name))
 	if err := os.WriteFile(file, png, 0o644); err != nil {
 		p.t.Logf("screenshot %s: %v", name, err)
 	}
@@ -272,4 +399,22 @@ func (p *page) pageTexts() []string {
 		p.t.Fatalf("read the page: %v", err)
 	}
 	return append(out, html)
+}
+
+// toastClearOfTheBox waits for the toast a gesture shows and checks it covers
+// neither the message box nor Send.
+func (p *page) toastClearOfTheBox() {
+	p.t.Helper()
+	p.waitJS("the toast, clear of the message box", `(() => {
+  const t = document.querySelector('#toast');
+  if (!t || t.hidden) return 'no toast';
+  const a = t.getBoundingClientRect(), c = document.querySelector('#composer').getBoundingClientRect();
+  if (a.left < c.right && c.left < a.right && a.top < c.bottom && c.top < a.bottom) return 'the toast overlaps the message box';
+  for (const id of ['send', 'box']) {
+    const r = document.getElementById(id).getBoundingClientRect();
+    if (document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) !== document.getElementById(id)) return '#' + id + ' is covered';
+  }
+  return '';
+})()`)
+	p.snap("toast")
 }

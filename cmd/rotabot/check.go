@@ -58,7 +58,7 @@ func (c *cli) runCheck(opts *checkOptions) error {
 	src := c.source(opts.Config)
 	m, probs, err := src.Load()
 	if err != nil {
-		return err
+		return saysNext(err) // it says how to name the file
 	}
 	for _, p := range probs {
 		fmt.Fprintln(c.stdout, p.String())
@@ -68,7 +68,7 @@ func (c *cli) runCheck(opts *checkOptions) error {
 		if n == 1 {
 			them = "it"
 		}
-		return fmt.Errorf("%s in %s: fix %s and check again", rotation.Plural(n, "problem", "problems"), probs[0].File, them)
+		return saysNext(fmt.Errorf("%s in %s: fix %s and check again", rotation.Plural(n, "problem", "problems"), probs[0].File, them))
 	}
 	fmt.Fprintf(c.stdout, "%s: ok — %s\n", src.Name(), config.Summary(m))
 	return nil

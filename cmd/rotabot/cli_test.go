@@ -73,11 +73,13 @@ func TestUnexpectedArgument(t *testing.T) {
 	}{
 		{[]string{"check", "rotabot.yaml"}, "rotabot check: unexpected argument \"rotabot.yaml\": check takes no arguments, only flags\nTry: rotabot check --config rotabot.yaml\n"},
 		{[]string{"serve", "now"}, "rotabot serve: unexpected argument \"now\": serve takes no arguments, only flags\nTry: rotabot help serve\n"},
-		{[]string{"version", "--short"}, "rotabot version: unknown flag --short\nTry: rotabot help version\n"},
+		{[]string{"version", "--short"}, "rotabot version: unknown flag --short: version takes no flags\nTry: rotabot help version\n"},
 		{[]string{"demo", "fast"}, "rotabot demo: unexpected argument \"fast\": demo takes no arguments, only flags\nTry: rotabot help demo\n"},
 		{[]string{"help", "rotate", "serve"}, "rotabot: unexpected argument \"serve\": help takes one command\nTry: rotabot help rotate\n"},
 		{[]string{"abandon", "r42", "old", "version", "gone"}, "rotabot abandon: unexpected argument \"old\": abandon takes one run (quote the reason: --reason \"…\")\nTry: rotabot abandon r42 --reason \"old version gone\"\n"},
-		{[]string{"abandon", "GITHUB_API_READONLY_TOKEN", "--reason", "x"}, "rotabot abandon: \"GITHUB_API_READONLY_TOKEN\" is not a run id: run ids look like r42\nTry: rotabot abandon r42 --reason \"…\"\n"},
+		{[]string{"abandon", "GITHUB_API_READONLY_TOKEN", "--reason", "x"}, "rotabot abandon: \"GITHUB_API_READONLY_TOKEN\" is not a run id: run ids look like r42\nTry: rotabot abandon r42 --reason x\n"},
+		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "GITHUB_API_DISPATCH_TOKEN", "--dry-run"}, "rotabot rotate: unexpected argument \"GITHUB_API_DISPATCH_TOKEN\": rotate takes one secret\nTry: rotabot rotate GITHUB_API_READONLY_TOKEN --dry-run\n"},
+		{[]string{"check", "--config=", "m.yaml"}, "rotabot check: unexpected argument \"m.yaml\": check takes no arguments, only flags\nTry: rotabot check --config m.yaml\n"},
 	} {
 		code, out, errs := runCLI(t, nil, c.args...)
 		if code != 2 || errs != c.want || out != "" {
@@ -266,7 +268,7 @@ func TestDryRunNeedsOnlyInfisical(t *testing.T) {
 	}
 	for _, want := range []string{
 		"destinations (3):\n",
-		"  not written by the CLI: the shell rc of U0OPERATOR (it cannot DM them: the SUMMARY says whom to tell)\n",
+		"  not written by the CLI: the shell rc of Slack user U0OPERATOR (it cannot DM them: the SUMMARY says whom to tell)\n",
 		"  ⚠ HEROKU_API_KEY is not set: it is needed to set config vars on raxx-console-prod, raxx-console-staging\n",
 		"  ⚠ GITHUB_TOKEN is not set: a token with secrets:write on raxx-app/TradeMasterAPI is needed to set its Actions secret\n",
 		"  value in Infisical: login raxx-bot, fine-grained, expires ",
@@ -306,7 +308,7 @@ func TestNextStepsOnTheConfiguredGitHub(t *testing.T) {
 		"  1. Revoke the OLD token at " + web + "/settings/tokens (Delete). Its fingerprint is unknown: Infisical keeps no earlier version of GITHUB_API_DISPATCH_TOKEN (the value propagated is its first), so rotabot never saw the old token.\n",
 		"     To tell it apart there: it belongs to login raxx-bot, it is not the new one (expires ",
 		"  2. Confirm it is dead: GET " + web + "/user with the old token must answer 401.\n",
-		"  3. Tell the shell-rc operators (D0AJ7K184TV) to pull the new value from Infisical",
+		"  3. Tell the shell-rc operators (the operator of DM D0AJ7K184TV) to pull the new value from Infisical",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the SUMMARY lacks %q:\n%s", want, out)
@@ -372,8 +374,9 @@ func TestRotateSaysWhatItWaitsFor(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 	for _, re := range []string{
-		`(?m)^  · Propagate started: it ends by \d\d:\d\d:\d\d UTC — at most 6m12s: 2 rounds of calls, each up to 3 tries of 1m0s, 2s apart at first; longer only if a service asks to wait$`,
-		`(?m)^  · Verify started: it ends by \d\d:\d\d:\d\d UTC — at most `,
+		`(?m)^  · Propagate… \(if a service stops answering, it gives up at \d\d:\d\d:\d\d UTC\)$`,
+		`(?m)^  · Propagate done in (\d+ ms|\d+s)$`,
+		`(?m)^  · Verify… \(if a service stops answering, it gives up at \d\d:\d\d:\d\d UTC\)$`,
 		`(?m)^  · waiting on Heroku raxx-console-prod: no answer yet — it gets until \d\d:\d\d:\d\d UTC \(try 1 of 3\)$`,
 		`(?m)^  · waiting for Heroku raxx-console-staging's release v\d+ to finish — until \d\d:\d\d:\d\d UTC$`,
 	} {

@@ -94,7 +94,7 @@ func (c *cli) playDemo(ctx context.Context, w io.Writer, color bool) error {
 		return err
 	}
 	defer h.Close()
-	d := &demo.Script{H: h, W: w, Term: demo.Term{Color: color}}
+	d := &demo.Script{H: h, W: w, Term: demo.Term{Color: color, Width: c.width(w)}}
 	if err := d.Play(); err != nil {
 		d.Show("", fmt.Sprintf("\n✗ the demo stopped: %v", err))
 		if m, ok := h.Card(""); ok {
@@ -106,12 +106,12 @@ func (c *cli) playDemo(ctx context.Context, w io.Writer, color bool) error {
 			lines = lines[len(lines)-15:]
 		}
 		fmt.Fprintf(w, "the bot's last log lines:\n%s\n", strings.Join(lines, "\n"))
-		return fmt.Errorf("the demo stopped: %w", err)
+		return withNext(fmt.Errorf("the demo stopped: %w", err), "run rotabot demo again; if it stops at the same place, report it with the lines above")
 	}
 	ok := d.Summary()
 	fmt.Fprintf(w, "\nDemo finished in %.1f s.\n", time.Since(start).Seconds())
 	if !ok {
-		return errors.New("the demo finished, but the SUMMARY above shows a check that failed")
+		return withNext(errors.New("the demo finished, but the SUMMARY above shows a check that failed"), "report it with the whole output above: the demo's checks pass on a healthy build")
 	}
 	return nil
 }
@@ -152,7 +152,10 @@ func (c *cli) runSandbox(ctx context.Context, file, configFile string) error {
 		return fmt.Errorf("cannot write %s: %w", file, err)
 	}
 	fmt.Fprintf(c.stdout, "Stand-ins of Slack, GitHub, Infisical and Heroku are running; their environment is in %s.\n", file)
-	fmt.Fprintf(c.stdout, "In another shell:\n  set -a; . %s; set +a\n  go run ./cmd/rotabot rotate %s --dry-run\n  go run ./cmd/rotabot rotate %s\nCtrl-C stops the stand-ins. (rotabot demo --web runs the bot on them, with a page to play in.)\n", file, h.First, h.First)
+	fmt.Fprintf(c.stdout, "In another shell:\n  set -a; . %s; set +a\n  rotabot rotate %s --dry-run\n  rotabot rotate %s\n", shellWord(file), h.First, h.First)
+	fmt.Fprintf(c.stdout, "(rotabot is this command: in the clone, go install ./cmd/rotabot puts it on your PATH.)\n")
+	fmt.Fprintf(c.stdout, "Ctrl-C stops the stand-ins. No bot runs on them, so /rotate has no one to answer it:\n"+
+		"rotabot demo --web starts stand-ins of its own with the bot, and a page to play in.\n")
 	<-ctx.Done()
 	return nil
 }
@@ -246,7 +249,7 @@ func startWebSandbox(ctx context.Context, addr, configFile string, now time.Time
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("cannot serve the page on %s: %w — choose another port with --addr 127.0.0.1:PORT", addr, err)
+		return nil, saysNext(fmt.Errorf("cannot serve the page on %s: %w — choose another port with --addr 127.0.0.1:PORT", addr, err))
 	}
 	h, err := seededWorld(configFile, now)
 	if err != nil {

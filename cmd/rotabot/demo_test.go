@@ -14,16 +14,32 @@ import (
 // rawMrkdwn is Slack formatting a terminal would print as is.
 var rawMrkdwn = regexp.MustCompile("(^|[\\s(])[*_~][^\\s*_~][^\\n]*?[*_~]($|[\\s.,:;)])|`|<(https?:|mailto:|@|#|!)|&(lt|gt|amp);")
 
-// The terminal demo, the README's first command, reads well: every line fits
-// 100 columns, Slack's formatting is rendered (bold and links as terminal styles
-// and hyperlinks, or plain words when the output is not a terminal), and after
-// the first card only what changed is printed.
+// copyable is a line a person copies whole: the shell-rc command of olga's DM.
+var copyable = regexp.MustCompile(`^\s*export [A-Z_]+="\$\(infisical secrets get [A-Z_]+ --env=\S+ --path=\S+ --plain --projectId=\$INFISICAL_PROJECT_ID\)"$`)
+
+// The terminal demo, the README's first command, reads well: every line fits the
+// terminal (COLUMNS here; 100 columns when the output is not a terminal), except
+// a command to copy, which is never broken; no line is one short word left
+// over; fingerprints are explained at the top; Slack's formatting is rendered
+// (bold and links as terminal styles and hyperlinks, or plain words when the
+// output is not a terminal), and after the first card only what changed is
+// printed.
 func TestDemoReadsWell(t *testing.T) {
-	for _, color := range []bool{false, true} {
+	for _, c := range []struct {
+		color   bool
+		columns string
+		width   int
+	}{{false, "", 100}, {true, "", 100}, {false, "80", 80}} {
+		color := c.color
 		var out, errb bytes.Buffer
-		c := &cli{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		cl := &cli{stdout: &out, stderr: &errb, getenv: func(k string) string {
+			if k == "COLUMNS" {
+				return c.columns
+			}
+			return ""
+		}}
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		err := c.playDemo(ctx, &out, color)
+		err := cl.playDemo(ctx, &out, color)
 		cancel()
 		if err != nil {
 			t.Fatalf("color %v: %v\n%s\n%s", color, err, out.String(), errb.String())
@@ -37,13 +53,26 @@ func TestDemoReadsWell(t *testing.T) {
 			t.Errorf("escape sequences in output that is not a terminal:\n%q", text)
 		}
 		lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+		commands := 0
 		for i, l := range lines {
-			if w := demo.Width(l); w > demo.MaxWidth {
-				t.Errorf("color %v: line %d is %d columns wide: %q", color, i+1, w, demo.StripANSI(l))
+			plain := demo.StripANSI(l)
+			if copyable.MatchString(plain) {
+				commands++
+			} else if w := demo.Width(l); w > c.width {
+				t.Errorf("width %d: line %d is %d columns wide: %q", c.width, i+1, w, plain)
 			}
-			if m := rawMrkdwn.FindString(demo.StripANSI(l)); m != "" {
-				t.Errorf("color %v: line %d shows Slack's formatting %q: %q", color, i+1, m, demo.StripANSI(l))
+			if m := rawMrkdwn.FindString(plain); m != "" {
+				t.Errorf("color %v: line %d shows Slack's formatting %q: %q", color, i+1, m, plain)
 			}
+			if f := strings.Fields(strings.TrimLeft(plain, " │")); len(f) == 1 && len([]rune(f[0])) <= 6 && f[0] != "…" && f[0] != "└─" {
+				t.Errorf("width %d: line %d is one short word left over: %q", c.width, i+1, plain)
+			}
+		}
+		if commands != 2 {
+			t.Errorf("width %d: %d whole shell-rc commands, want 2 (olga's DMs): one was broken", c.width, commands)
+		}
+		if head := demo.StripANSI(strings.Join(lines[:min(8, len(lines))], "\n")); !strings.Contains(head, "fingerprint: 8 hex digits of its SHA-256") {
+			t.Errorf("fingerprints are not explained at the top:\n%s", head)
 		}
 		// The first card is printed whole, once; later versions only where they changed.
 		if n := strings.Count(demo.StripANSI(text), "⚪ 4. Store — pending"); n != 1 {
@@ -52,9 +81,9 @@ func TestDemoReadsWell(t *testing.T) {
 		if n := strings.Count(text, "updated in place — what changed"); n < 6 {
 			t.Errorf("color %v: %d card updates shown as changes, want every one after the first", color, n)
 		}
-		if len(lines) > 220 {
-			t.Errorf("color %v: %d lines; the demo should stay short", color, len(lines))
+		if max := map[int]int{100: 230, 80: 270}[c.width]; len(lines) > max {
+			t.Errorf("width %d: %d lines; the demo should stay short", c.width, len(lines))
 		}
-		t.Logf("color %v: %d lines", color, len(lines))
+		t.Logf("color %v, width %d: %d lines", color, c.width, len(lines))
 	}
 }

@@ -48,6 +48,7 @@ var slackCalls = []struct {
 	{"GetPermalinkContext", "chat.getPermalink", "", "link to the open run of a busy secret"},
 	{"OpenConversationContext", "conversations.open", "im:write", "a DM with a shell-rc operator or a secret's owner"},
 	{"GetUserGroupMembersContext", "usergroups.users.list", "usergroups:read", "members of ops_usergroup may act and approve"},
+	{"GetUserInfoContext", "users.info", "users:read", "a shell-rc operator's name in a dry run's plan and the CLI's output"},
 	{"OpenViewContext", "views.open", "", "the token modal"},
 	{"UpdateViewContext", "views.update", "", "the token modal after a slow check"},
 	{"PublishViewContext", "views.publish", "", "App Home"},

@@ -243,7 +243,7 @@ func TestSlackDryRunWritesNothing(t *testing.T) {
 	must(t, h.Slash(demo.Alice, "C0ELSEWHERE", "GITHUB_API_READONLY_TOKEN --dry-run"))
 	h.mustEphemeral(t, demo.Alice, 1, "Dry run — nothing was changed.")
 	text := h.World.Slack.Ephemerals(demo.Alice)[0].Text
-	for _, want := range []string{"Heroku raxx-console-prod", "GitHub Actions raxx-app/TradeMasterAPI", "shell rc of U0OPERATOR",
+	for _, want := range []string{"Heroku raxx-console-prod", "GitHub Actions raxx-app/TradeMasterAPI", "shell rc of @olga",
 		"expires in 90 days", "resource owner: raxx-app", "Current token: login *raxx-bot*"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("dry run lacks %q:\n%s", want, text)

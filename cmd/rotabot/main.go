@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -66,6 +67,10 @@ type command struct {
 	run func(ctx context.Context, args []string) error
 	// more adds to the help after the flags (serve: the environment).
 	more func(w io.Writer)
+	// typed is the command line after the command's name, as typed, and
+	// flagArgs the flags in it with their values: a Try: line repeats them with
+	// the one mistake put right.
+	typed, flagArgs []string
 }
 
 func newCommand(name, args, summary, help string) *command {
@@ -112,7 +117,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) (string, error) {
 	}
 	cmd := c.command(name)
 	if cmd == nil {
-		return "", &usageError{msg: fmt.Sprintf("unknown command %q — the commands are %s", name, strings.Join(c.names(), ", ")), hint: "rotabot help"}
+		return "", c.unknownCommand(name, rest)
 	}
 	return cmd.name, cmd.execute(ctx, c.stdout, rest)
 }
@@ -136,7 +141,11 @@ func (c *cli) help(args []string) (string, error) {
 			cmd.printHelp(c.stdout)
 			return "", nil
 		}
-		return "", &usageError{msg: fmt.Sprintf("no help for %q: there is no such command — the commands are %s", args[0], strings.Join(c.names(), ", ")), hint: "rotabot help"}
+		hint := "rotabot help"
+		if g := config.Suggest(args[0], c.names()); g != "" {
+			hint = "rotabot help " + g
+		}
+		return "", &usageError{msg: fmt.Sprintf("no help for %q: there is no such command — the commands are %s", args[0], strings.Join(c.names(), ", ")), hint: hint}
 	}
 	return "", &usageError{msg: fmt.Sprintf("unexpected argument %q: help takes one command", args[1]), hint: "rotabot help " + args[0]}
 }
@@ -213,14 +222,19 @@ func argName(flagName, arg string) string {
 // execute parses the flags (before or after the positional arguments) and runs
 // the command. --help prints the help to out and runs nothing.
 func (cmd *command) execute(ctx context.Context, out io.Writer, args []string) error {
+	cmd.typed, cmd.flagArgs = append([]string(nil), args...), nil
 	var pos []string
 	for {
-		if err := cmd.flags.Parse(args); err != nil {
+		err := cmd.flags.Parse(args)
+		if err == nil {
+			cmd.flagArgs = append(cmd.flagArgs, args[:len(args)-cmd.flags.NArg()]...)
+		}
+		if err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				cmd.printHelp(out)
 				return nil
 			}
-			return &usageError{msg: flagMessage(err), hint: "rotabot help " + cmd.name}
+			return cmd.flagError(err)
 		}
 		if cmd.flags.NArg() == 0 {
 			break
@@ -257,7 +271,7 @@ func noArgs(cmd *command, run func(context.Context) error) func(context.Context,
 func unexpectedArg(cmd *command, arg string) error {
 	hint := "rotabot help " + cmd.name
 	if cmd.flags.Lookup("config") != nil && (strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml")) {
-		hint = "rotabot " + cmd.name + " --config " + arg
+		hint = retyped(append([]string{cmd.name, "--config", arg}, withoutFlag(cmd.flagArgs, "config")...)...)
 	}
 	return &usageError{msg: fmt.Sprintf("unexpected argument %q: %s takes %s", arg, cmd.name, takes(cmd)), hint: hint}
 }
@@ -278,16 +292,22 @@ type usageError struct {
 
 func (e *usageError) Error() string { return e.msg }
 
-// oneSecret is the one secret name command (rotate, where) takes, or the usage
-// error that says what is wrong with args.
-func oneSecret(command string, args []string) (string, error) {
+// oneSecret is the one secret name the command (rotate, where) takes, or the
+// usage error that says what is wrong with args.
+func (cmd *command) oneSecret(args []string) (string, error) {
 	switch {
 	case len(args) == 0:
-		return "", &usageError{msg: "name one secret", hint: "rotabot " + command + " SECRET, e.g. rotabot " + command + " GITHUB_API_READONLY_TOKEN"}
+		return "", &usageError{msg: "name one secret", hint: cmd.tryWith("SECRET") + ", e.g. " + cmd.tryWith("GITHUB_API_READONLY_TOKEN")}
 	case len(args) > 1:
-		return "", &usageError{msg: fmt.Sprintf("unexpected argument %q: %s takes one secret", args[1], command), hint: "rotabot " + command + " " + args[0]}
+		return "", &usageError{msg: fmt.Sprintf("unexpected argument %q: %s takes one secret", args[1], cmd.name), hint: cmd.tryWith(args[0])}
 	}
 	return args[0], nil
+}
+
+// tryWith is the command line with positional arguments args and the flags
+// that were typed.
+func (cmd *command) tryWith(args ...string) string {
+	return retyped(append(append([]string{cmd.name}, args...), cmd.flagArgs...)...)
 }
 
 // problemsError is several problems found at once (start-up checks, a missing
@@ -307,7 +327,8 @@ func (e *problemsError) Error() string {
 }
 
 // exit prints err once, on stderr, and returns the exit code: 0 for none, 2 for a
-// usage error (followed by a "Try:" line), 1 for anything else.
+// usage error (followed by a "Try:" line), 1 for anything else (followed by a
+// "Next:" line, unless its own last line says what to do).
 func (c *cli) exit(cmd string, err error) int {
 	if err == nil {
 		return 0
@@ -331,6 +352,9 @@ func (c *cli) exit(cmd string, err error) int {
 		}
 	}
 	fmt.Fprintln(c.stderr, prefix+message(err))
+	if n := next(cmd, err); n != "" && pe == nil {
+		fmt.Fprintln(c.stderr, "Next: "+n)
+	}
 	return 1
 }
 

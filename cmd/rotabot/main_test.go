@@ -183,7 +183,7 @@ func TestRotateBadInput(t *testing.T) {
 		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--apps", "Bad_App"}, `--apps: heroku app "Bad_App" is not a Heroku app name`},
 		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--gh-secret-repo", "justarepo"}, `--gh-secret-repo: github_secrets "justarepo" is not owner/repo`},
 		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--vault-path", "MooseQuest"}, "--vault-path: \"MooseQuest\" must start and end with /"},
-		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--bogus"}, "rotabot rotate: unknown flag --bogus\nTry: rotabot help rotate\n"},
+		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--bogus"}, "rotabot rotate: unknown flag --bogus: rotate takes --apps, --config, --dry-run, --gh-secret-repo, --vault-path\nTry: rotabot help rotate\n"},
 		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "--apps"}, "rotabot rotate: --apps needs a value\n"},
 		{[]string{"rotate", "GITHUB_API_READONLY_TOKEN", "GITHUB_API_DISPATCH_TOKEN"}, `rotabot rotate: unexpected argument "GITHUB_API_DISPATCH_TOKEN": rotate takes one secret`},
 	}

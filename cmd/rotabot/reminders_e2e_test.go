@@ -20,7 +20,7 @@ import (
 )
 
 // reminderOf waits for the start-up reminder of GITHUB_API_READONLY_TOKEN (its
-// token expires in five days: the 7-day reminder) in owen's DM and in #ops.
+// token expires in four and a half days: the 7-day reminder) in owen's DM and in #ops.
 func (h *harness) reminderOf(t *testing.T) (dm, post sandbox.Message) {
 	t.Helper()
 	const says = "GITHUB_API_READONLY_TOKEN expires in 4 days, on "

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/config"
+	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -22,6 +23,8 @@ type rotateOptions struct {
 	Apps         []string // --apps
 	GHSecretRepo string   // --gh-secret-repo
 	Config       configOption
+	// typed is the command line as typed, for a Try: line that keeps its flags.
+	typed []string
 }
 
 func (o *rotateOptions) overrides() rotation.Overrides {
@@ -44,11 +47,11 @@ func newRotateCmd(c *cli, runF func(context.Context, *rotateOptions) error) *com
 	cmd.flags.StringVar(&opts.GHSecretRepo, "gh-secret-repo", "", "the repository `o/r` whose Actions secret to set, instead of the routing matrix's github_secrets")
 	addConfigFlag(cmd, &opts.Config)
 	cmd.run = func(ctx context.Context, args []string) error {
-		secret, err := oneSecret("rotate", args)
+		secret, err := cmd.oneSecret(args)
 		if err != nil {
 			return err
 		}
-		opts.Secret = secret
+		opts.Secret, opts.typed = secret, cmd.typed
 		opts.Apps = splitList(apps)
 		opts.Config.given(cmd.flags)
 		if msg := checkOverrides(opts.overrides(), opts.Secret); msg != "" {
@@ -88,8 +91,10 @@ func (c *cli) runRotate(ctx context.Context, opts *rotateOptions) error {
 	if su.m != nil {
 		var err error
 		if plan, err = su.m.Plan(opts.Secret, o, rotation.WallNow()); err != nil {
-			return &usageError{msg: fmt.Sprintf("%s — known secrets: %s", rotation.ErrorMessage(err), strings.Join(su.m.Names(), ", ")),
-				hint: "rotabot rotate " + su.m.Names()[0]}
+			if _, serr := su.m.Secret(opts.Secret); serr != nil {
+				return unknownSecret(serr, "rotate", opts.Secret, opts.typed, su.m)
+			}
+			return err
 		}
 	}
 	// A dry run reads the vault and asks GitHub about the token it holds: it
@@ -117,7 +122,7 @@ func (c *cli) runRotate(ctx context.Context, opts *rotateOptions) error {
 		return err
 	}
 	defer st.Close()
-	eng := ad.engine(su.m, st, &cliNotifier{w: c.stdout}, log, 0)
+	eng := ad.engine(su.m, st, &cliNotifier{w: c.stdout, width: c.width(c.stdout)}, log, 0)
 	run, err := eng.StartCLI(ctx, rotation.CLIRequest{Secret: opts.Secret, Actor: actor(), Overrides: o})
 	if err != nil {
 		return err
@@ -127,14 +132,35 @@ func (c *cli) runRotate(ctx context.Context, opts *rotateOptions) error {
 	if run == nil {
 		return err
 	}
-	printSummary(c.stdout, run, su.m, su.env)
+	var operators []string
+	if sc, err := su.m.Secret(run.Secret); err == nil {
+		operators = sc.Consumers.ShellRCOperators
+	}
+	printSummary(c.stdout, run, su.m, su.env, c.peopleNames(ctx, su.env, operators))
 	if err != nil {
 		return err
 	}
 	if run.State != rotation.StateCompleted {
-		return fmt.Errorf("run %s ended %s: see the SUMMARY above", run.ID, run.State.Word())
+		return withNext(fmt.Errorf("run %s ended %s: see the SUMMARY above", run.ID, run.State.Word()),
+			fmt.Sprintf("fix what the SUMMARY names, then run rotabot rotate %s again: only what failed is retried", run.Secret))
 	}
 	return nil
+}
+
+// peopleNames names the Slack users among ids when SLACK_BOT_TOKEN is set (nil
+// otherwise, or when Slack does not answer within a few seconds): the CLI's output
+// then says "Slack user U…".
+func (c *cli) peopleNames(ctx context.Context, env config.Env, ids []string) map[string]string {
+	if env.SlackBotToken == "" || len(ids) == 0 {
+		return nil
+	}
+	api, err := slackAPI(env)
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return handlers.PeopleNames(ctx, api, ids)
 }
 
 // cliDestinations are the destinations the CLI writes: not shell-rc operators,
@@ -157,11 +183,11 @@ func (c *cli) dryRun(ctx context.Context, eng *rotation.Engine, env config.Env, 
 		return err
 	}
 	plan := dr.Plan
+	targets := handlers.ShellRCTargets(plan.Destinations)
+	names := c.peopleNames(ctx, env, targets)
 	var shell []string
-	for _, d := range plan.Destinations {
-		if d.Kind == rotation.DestShellRC {
-			shell = append(shell, d.Target)
-		}
+	for _, t := range targets {
+		shell = append(shell, rotation.PlainOperatorName(t, names))
 	}
 	plan.Destinations = cliDestinations(plan.Destinations)
 	fmt.Fprintln(c.stdout, "DRY RUN — nothing is written.")
@@ -194,7 +220,7 @@ func actor() string {
 
 // printSummary is the bridge script's SUMMARY: each destination with its status,
 // then the next steps for revoking the old token, on the configured GitHub.
-func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.Env) {
+func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.Env, names map[string]string) {
 	fmt.Fprintf(w, "\nSUMMARY — %s, run %s: %s\n", r.Secret, r.ID, r.State.Word())
 	label := func(d rotation.Destination) string {
 		if d.From != "" {
@@ -260,7 +286,11 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.E
 	}
 	fmt.Fprintf(w, "  2. Confirm it is dead: GET %s/user with the old token must answer 401.\n", env.GitHubAPIURL)
 	if sc, err := m.Secret(r.Secret); err == nil && len(sc.Consumers.ShellRCOperators) > 0 {
-		fmt.Fprintf(w, "  3. Tell the shell-rc operators (%s) to pull the new value from Infisical: the CLI does not DM them.\n", strings.Join(sc.Consumers.ShellRCOperators, ", "))
+		var who []string
+		for _, op := range sc.Consumers.ShellRCOperators {
+			who = append(who, rotation.PlainOperatorName(op, names))
+		}
+		fmt.Fprintf(w, "  3. Tell the shell-rc operators (%s) to pull the new value from Infisical: the CLI does not DM them.\n", strings.Join(who, ", "))
 	}
 	fmt.Fprintf(w, "Audit: %s written (method cli).\n", rotation.ActionCompleted)
 }
@@ -299,10 +329,13 @@ func plainText(s string) string {
 	})
 }
 
-// cliNotifier prints the run's progress lines for the person at the terminal:
-// each note, and each step as it starts, with the most it may take.
+// cliNotifier prints the run's progress lines for the person at the terminal,
+// each wrapped to width columns (0: DefaultWidth): each step as it starts, with
+// when it gives up if a service stops answering, and as it ends, with how long
+// it took; and each note.
 type cliNotifier struct {
 	w       io.Writer
+	width   int
 	mu      sync.Mutex
 	started map[rotation.StepName]time.Time // steps said to have started, by their Until
 }
@@ -310,19 +343,49 @@ type cliNotifier struct {
 func (n *cliNotifier) RunChanged(_ context.Context, r *rotation.Run, note string) (rotation.CardRef, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.started == nil {
+		n.started = map[rotation.StepName]time.Time{}
+	}
 	for _, s := range r.Steps {
-		if line := rotation.StepStarted(s); line != "" && !n.started[s.Name].Equal(s.Until) {
-			if n.started == nil {
-				n.started = map[rotation.StepName]time.Time{}
-			}
+		until, said := n.started[s.Name]
+		switch {
+		case s.State == rotation.StepRunning && !s.Until.IsZero() && !until.Equal(s.Until):
 			n.started[s.Name] = s.Until
-			fmt.Fprintf(n.w, "  · %s\n", line)
+			n.line(fmt.Sprintf("%s… (if a service stops answering, it gives up at %s)", rotation.StepTitle(s.Name), s.Until.UTC().Format("15:04:05 UTC")))
+		case said && s.State != rotation.StepRunning && !s.Finished.IsZero():
+			delete(n.started, s.Name)
+			n.line(fmt.Sprintf("%s %s in %s", rotation.StepTitle(s.Name), s.State, took(s.Finished.Sub(s.Started))))
 		}
 	}
 	if note != "" {
-		fmt.Fprintf(n.w, "  · %s\n", strings.ReplaceAll(plainText(note), "\n", "\n    "))
+		// A note's later lines hang under its first.
+		for i, l := range strings.Split(plainText(note), "\n") {
+			if i == 0 {
+				n.line(l)
+			} else {
+				fmt.Fprintln(n.w, wrap("    ", "      ", l, n.cols()))
+			}
+		}
 	}
 	return rotation.CardRef{}, nil // no card: the terminal is the only place it shows
+}
+
+// line prints one progress line, wrapped.
+func (n *cliNotifier) line(s string) { fmt.Fprintln(n.w, wrap("  · ", "    ", s, n.cols())) }
+
+func (n *cliNotifier) cols() int {
+	if n.width <= 0 {
+		return DefaultWidth
+	}
+	return n.width
+}
+
+// took is how long a step took, for people: "75 ms", "2s", "1m30s".
+func took(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%d ms", max(d.Milliseconds(), 0))
+	}
+	return rotation.HumanDuration(d)
 }
 
 func (n *cliNotifier) AskOperator(context.Context, *rotation.Run, string, rotation.OperatorAction) error {

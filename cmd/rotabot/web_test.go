@@ -46,10 +46,12 @@ func assertWebLeakFree(t *testing.T, p *page) {
 
 // A whole rotation, typed and clicked in the browser by alice, bob, olga (the
 // shell-rc operator) and mallory (not in ops), each seeing only what Slack would
-// show them.
-func TestWebWholeRotation(t *testing.T) {
+// show them, and the answer to each gesture in view, at both window sizes.
+func TestWebWholeRotation(t *testing.T) { eachSize(t, webWholeRotation) }
+
+func webWholeRotation(t *testing.T, sz size) {
 	ws := startWeb(t)
-	p := openPage(t, ws)
+	p := openPage(t, ws, sz)
 	const secret = "GITHUB_API_READONLY_TOKEN"
 	oldFP := web.Fingerprint(ws.h.OldToken)
 
@@ -57,7 +59,7 @@ func TestWebWholeRotation(t *testing.T) {
 	p.open("ops")
 	p.see("#messages", "GITHUB_API_READONLY_TOKEN expires in 4 days") // the start-up reminder
 	p.command("/rotate " + secret)
-	p.see("#messages", "Rotation r1 · "+secret, "Status: Waiting for token", "Submit new token")
+	p.answer("Rotation r1 · "+secret, "Status: Waiting for token", "Submit new token")
 	p.snap("card-waiting-for-token")
 
 	// A token made while signed in as someone else is refused under the input.
@@ -79,12 +81,12 @@ func TestWebWholeRotation(t *testing.T) {
 		chromedp.WaitNotVisible(chromedp.CSS(`#modal-layer`)))
 	p.run("hide the token", chromedp.Click(chromedp.CSS(`#forget`)), chromedp.WaitNotPresent(chromedp.CSS(`#minted-token`)))
 	newFP := web.Fingerprint(right)
-	p.see("#messages", "Status: Waiting for approval", "new "+newFP, "Approve")
+	p.answer("Status: Waiting for approval", "new "+newFP, "Approve")
 
 	// alice may not approve her own run: the refusal is hers alone.
 	p.press("Approve")
 	p.confirm("Approve this rotation?")
-	p.see("#messages", "Only visible to you", "You started this run, so you may not approve it")
+	p.answer("Only visible to you", "You started this run, so you may not approve it")
 	p.snap("self-approval-refused")
 
 	// mallory sees the card but not alice's answer; her own refusal says why.
@@ -93,7 +95,7 @@ func TestWebWholeRotation(t *testing.T) {
 	p.notSee("#messages", "You started this run")
 	p.press("Approve")
 	p.confirm("Approve this rotation?")
-	p.see("#messages", "Only members of the ops user group @ops may do this")
+	p.answer("Only members of the ops user group @ops may do this")
 
 	// bob sees neither refusal, and approves.
 	p.as("bob")
@@ -101,7 +103,7 @@ func TestWebWholeRotation(t *testing.T) {
 	p.notSee("#messages", "You started this run", "Only members of the ops user group")
 	p.press("Approve")
 	p.confirm("Approve this rotation?")
-	p.see("#messages", "Status: Waiting for revoke", "shell rc of @olga — DM sent, waiting for Done", "Revoke old token now")
+	p.answer("Status: Waiting for revoke", "shell rc of @olga — DM sent, waiting for Done", "Revoke old token now")
 	p.tab("heroku")
 	p.see("#panel", newFP)
 	p.snap("card-waiting-for-revoke")
@@ -109,6 +111,7 @@ func TestWebWholeRotation(t *testing.T) {
 	// The step details open under the card as a thread.
 	p.run("open the card's thread", chromedp.Click(`(//div[@id="messages"]//button[@data-thread])[last()]`))
 	p.see("#messages .thread", "Infisical")
+	p.inView("the card's thread", `const m = document.querySelector('#messages .thread');`)
 
 	// olga has a DM with a Done button; only she sees it.
 	p.open("rotabot")
@@ -120,7 +123,7 @@ func TestWebWholeRotation(t *testing.T) {
 	p.see("#messages", secret+" was rotated", "new token "+newFP, "infisical secrets get "+secret, "Done")
 	p.snap("olga-dm-with-done")
 	p.press("Done")
-	p.see("#messages", "Thanks — recorded that your shell rc has the new value")
+	p.answer("Thanks — recorded that your shell rc has the new value")
 	p.open("ops")
 	p.see("#messages", "shell rc of @olga — confirmed by @olga")
 
@@ -129,7 +132,7 @@ func TestWebWholeRotation(t *testing.T) {
 	p.open("ops")
 	p.press("Revoke old token now")
 	p.confirm("Revoke the old token?")
-	p.see("#messages", "Status: Completed", "rollback is impossible")
+	p.answer("Status: Completed", "rollback is impossible")
 	p.notSee("#messages", "Revoke old token now")
 	p.snap("card-completed")
 	p.open("audit")
@@ -171,16 +174,19 @@ func destinations(ws *webSandbox, secret string) map[string]string {
 // A rollback rehearsed after a fault: one Heroku app is down while the new token
 // propagates, the card says so, the bot is restarted with one click and comes
 // back to the run where it stood, the app comes back, and bob rolls the run back
-// from the browser; every destination holds the old token again.
-func TestWebRollbackAfterAFault(t *testing.T) {
+// from the browser; every destination holds the old token again, and the card
+// says the step failed, without offering a Retry that is gone. At both sizes.
+func TestWebRollbackAfterAFault(t *testing.T) { eachSize(t, webRollbackAfterAFault) }
+
+func webRollbackAfterAFault(t *testing.T, sz size) {
 	ws := startWeb(t)
-	p := openPage(t, ws)
+	p := openPage(t, ws, sz)
 	const secret = "GITHUB_API_READONLY_TOKEN"
 	oldFP := web.Fingerprint(ws.h.OldToken)
 
 	p.as("alice")
 	p.command("/rotate " + secret)
-	p.see("#messages", "Status: Waiting for token")
+	p.answer("Status: Waiting for token")
 	token := p.mint(secret, "fine-grained", web.VariantRight)
 	p.press("Submit new token")
 	// GitHub is slow to answer: the bot acks the form with "checking…" and then
@@ -202,12 +208,13 @@ func TestWebRollbackAfterAFault(t *testing.T) {
 	p.as("bob")
 	p.press("Approve")
 	p.confirm("Approve this rotation?")
-	p.see("#messages", "Status: Failed", "Heroku raxx-console-staging — failed", "Retry", "Rollback")
+	p.answer("Status: Failed", "Heroku raxx-console-staging — failed", "Retry", "Rollback")
 	p.snap("card-failed-on-a-down-app")
 
 	// One click restarts the bot; it comes back and the run is where it was.
 	connects := ws.h.World.Slack.Connects()
 	p.run("restart the bot", chromedp.Click(chromedp.CSS(`#restart`)))
+	p.toastClearOfTheBox()
 	must(t, demo.WaitFor("the bot to reconnect", func() bool { return ws.h.World.Slack.Connects() > connects }))
 	p.see("#bot-state", "running")
 	p.see("#live", "restarted: open runs resume where they stopped")
@@ -218,7 +225,8 @@ func TestWebRollbackAfterAFault(t *testing.T) {
 	p.fault("heroku/raxx-console-staging", "")
 	p.press("Rollback")
 	p.confirm("Roll back?")
-	p.see("#messages", "Status: Rolled back")
+	p.answer("Status: Rolled back", "5. Propagate — failed", "Rolled back instead of retried", "8. Audit — done")
+	p.notSee("#messages", "Retry sets only the failed ones", "5. Propagate — skipped")
 	p.snap("card-rolled-back")
 	p.as("olga")
 	p.open("rotabot")

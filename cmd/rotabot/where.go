@@ -13,6 +13,8 @@ import (
 type whereOptions struct {
 	Secret string
 	Config configOption
+	// typed is the command line as typed, for a Try: line that keeps its flags.
+	typed []string
 }
 
 func newWhereCmd(c *cli, runF func(context.Context, *whereOptions) error) *command {
@@ -26,11 +28,11 @@ func newWhereCmd(c *cli, runF func(context.Context, *whereOptions) error) *comma
 	opts := &whereOptions{}
 	addConfigFlag(cmd, &opts.Config)
 	cmd.run = func(ctx context.Context, args []string) error {
-		secret, err := oneSecret("where", args)
+		secret, err := cmd.oneSecret(args)
 		if err != nil {
 			return err
 		}
-		opts.Secret = secret
+		opts.Secret, opts.typed = secret, cmd.typed
 		opts.Config.given(cmd.flags)
 		if runF != nil {
 			return runF(ctx, opts)
@@ -45,8 +47,7 @@ func (c *cli) runWhere(ctx context.Context, opts *whereOptions) error {
 	log := c.logger(su.env).With("command", "where")
 	if su.m != nil {
 		if _, err := su.m.Secret(opts.Secret); err != nil {
-			return &usageError{msg: fmt.Sprintf("%s — known secrets: %s", rotation.ErrorMessage(err), strings.Join(su.m.Names(), ", ")),
-				hint: "rotabot where " + su.m.Names()[0]}
+			return unknownSecret(err, "where", opts.Secret, opts.typed, su.m)
 		}
 	}
 	problems = append(problems, readNeeds(su.env)...)
@@ -65,19 +66,24 @@ func (c *cli) runWhere(ctx context.Context, opts *whereOptions) error {
 	if err != nil {
 		return err
 	}
-	printWhere(c.stdout, rep)
+	var ids []string
+	for _, d := range append(append([]rotation.Destination(nil), rep.Unchecked...), missingDests(rep)...) {
+		ids = append(ids, d.Target)
+	}
+	printWhere(c.stdout, rep, c.peopleNames(ctx, su.env, ids))
 	switch {
 	case rep.Problem != "":
-		return fmt.Errorf("the scan is incomplete: see above")
+		return withNext(fmt.Errorf("the scan is incomplete: see above"), "once what is named above is put right, run rotabot where "+opts.Secret+" again")
 	case len(rep.Missing) > 0:
-		return fmt.Errorf("%s of %s %s not hold the value in Infisical: see above", rotation.Plural(len(rep.Missing), "destination", "destinations"),
-			opts.Secret, map[bool]string{true: "does", false: "do"}[len(rep.Missing) == 1])
+		return withNext(fmt.Errorf("%s of %s %s not hold the value in Infisical: see above", rotation.Plural(len(rep.Missing), "destination", "destinations"),
+			opts.Secret, map[bool]string{true: "does", false: "do"}[len(rep.Missing) == 1]),
+			"rotabot rotate "+opts.Secret+" sets Infisical's value on every destination (add --dry-run to see the plan first), or a run started with /rotate "+opts.Secret+" in Slack")
 	}
 	return nil
 }
 
 // printWhere prints a where report for a terminal: names and fingerprints only.
-func printWhere(w io.Writer, rep rotation.WhereReport) {
+func printWhere(w io.Writer, rep rotation.WhereReport, names map[string]string) {
 	fmt.Fprintf(w, "WHERE — %s: the value in Infisical is version %d, fingerprint %s\n", rep.Secret, rep.Version, rep.Fingerprint)
 	fmt.Fprintf(w, "Scanned %d of %s HEROKU_API_KEY can see (SHA-256 digests compared in memory; nothing kept).\n\n",
 		rep.Read, rotation.Plural(rep.Seen, "Heroku app", "Heroku apps"))
@@ -104,7 +110,7 @@ func printWhere(w io.Writer, rep rotation.WhereReport) {
 	if len(rep.Missing) > 0 {
 		fmt.Fprintf(w, "\nDestinations in the routing matrix that do not hold it (%d):\n", len(rep.Missing))
 		for _, m := range rep.Missing {
-			fmt.Fprintf(w, "  %s: %s\n", m.Destination.PlainLabel(), m.Why)
+			fmt.Fprintf(w, "  %s: %s\n", m.Destination.PlainLabelNamed(names), m.Why)
 		}
 	} else if rep.Problem == "" {
 		fmt.Fprintln(w, "\nEvery Heroku destination in the routing matrix holds it.")
@@ -112,10 +118,18 @@ func printWhere(w io.Writer, rep rotation.WhereReport) {
 	if len(rep.Unchecked) > 0 {
 		fmt.Fprintln(w, "\nNot checked (their values cannot be read back):")
 		for _, d := range rep.Unchecked {
-			fmt.Fprintf(w, "  %s\n", d.PlainLabel())
+			fmt.Fprintf(w, "  %s\n", d.PlainLabelNamed(names))
 		}
 	}
 	if rep.Problem != "" {
 		fmt.Fprintf(w, "\n⚠ The scan is incomplete: %s\n", rep.Problem)
 	}
+}
+
+func missingDests(rep rotation.WhereReport) []rotation.Destination {
+	var out []rotation.Destination
+	for _, m := range rep.Missing {
+		out = append(out, m.Destination)
+	}
+	return out
 }

@@ -179,10 +179,13 @@ func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
 		}
 		expires := now.Add(40 * 24 * time.Hour)
 		if i == 0 {
-			expires = now.Add(5 * 24 * time.Hour)
+			// Four and a half days: "expires in 4 days" (whole days, rounded
+			// down) beside a date that reads as four days away, not five.
+			expires = now.Add(4*24*time.Hour + 12*time.Hour)
 		}
 		cur := TokenOf(sc.Kind)
-		spec := sandbox.TokenSpec{Value: cur, Login: h.Login, Expires: expires, Repos: sc.Repositories, Scopes: sc.Scopes}
+		spec := sandbox.TokenSpec{Value: cur, Login: h.Login, Expires: expires, Repos: sc.Repositories, Scopes: sc.Scopes,
+			Note: "the token of " + sc.Name + " when the sandbox started"}
 		if sc.Kind == rotation.Classic {
 			spec.Repos = nil // a classic token with the repo scope sees every repository
 		}
@@ -236,27 +239,32 @@ func seedChecks(console *sandbox.Console, sc *rotation.SecretConfig, env map[str
 }
 
 // seedFirstTokens adds the first secret's tokens for the tests and the scripted
-// story: fresh ones, one of another login, an expired, a revoked, and one that
-// cannot see the secret's repositories (only owner's elsewhere).
+// story: right ones, and one of each kind the token form refuses, so each
+// refusal can be tried without making the token first (another login, expired,
+// revoked, one that cannot see the secret's repositories, only owner's
+// elsewhere). Each carries a note the sandbox page shows.
 func (h *Harness) seedFirstTokens(sc *rotation.SecretConfig, owner string, now time.Time) {
 	gh := h.World.GitHub
-	good := sandbox.TokenSpec{Login: h.Login, Expires: now.Add(90 * 24 * time.Hour), Repos: sc.Repositories}
+	const ready = "ready-made for rehearsals: "
+	good := sandbox.TokenSpec{Login: h.Login, Expires: now.Add(90 * 24 * time.Hour), Repos: sc.Repositories,
+		Note: ready + "made as the card asks"}
 	for _, t := range h.Fresh {
 		good.Value = t
 		gh.AddToken(good)
 	}
 	other := good
-	other.Value, other.Login = h.OtherLogin, "someone-else"
+	other.Value, other.Login, other.Note = h.OtherLogin, "someone-else", ready+"made by another account: the form refuses it"
 	gh.AddToken(other)
 	expired := good
-	expired.Value, expired.Expires = h.Expired, now.Add(-time.Hour)
+	expired.Value, expired.Expires, expired.Note = h.Expired, now.Add(-time.Hour), ready+"already expired: the form refuses it"
 	gh.AddToken(expired)
 	revoked := good
-	revoked.Value = h.Revoked
+	revoked.Value, revoked.Note = h.Revoked, ready+"revoked: the form refuses it"
 	gh.AddToken(revoked)
 	gh.Revoke(h.Revoked)
 	blind := good
 	blind.Value, blind.Repos = h.Blind, []string{owner + "/elsewhere"}
+	blind.Note = ready + "sees none of the secret's repositories: the form refuses it"
 	gh.AddToken(blind)
 }
 

@@ -140,27 +140,9 @@ func firstLines(s string, n int) string {
 func (d *Script) Play() error {
 	h := d.H
 	s := h.World.Slack
-	d.say("", "*rotabot demo* — the real bot, on local stand-ins of Slack, GitHub, Infisical and Heroku")
-	d.say("", "People: alice and bob (ops) · olga (ops, keeps the token in her shell rc) · owen (the secret's owner) · mallory (not in ops)")
-	d.say("", "Secret: *GITHUB_API_READONLY_TOKEN*, set on two Heroku apps, a GitHub Actions secret and olga's shell rc")
-	// A consumer nobody listed: rotabot finds it before the old token is revoked.
-	h.World.Heroku.AddApp(LegacyApp, map[string]string{"GH_TOKEN": h.OldToken})
-	d.say("", "Not in the routing matrix: the Heroku app *%s* reads the same token as GH_TOKEN", LegacyApp)
-
-	// At start-up the bot checks every secret's expiry: the current token expires soon.
-	var reminder string
-	if err := WaitFor("the expiry reminder", func() bool {
-		for _, m := range s.Messages(OpsChannel) {
-			if strings.Contains(m.Text, "expires in") {
-				reminder = m.Text
-				return true
-			}
-		}
-		return false
-	}); err != nil {
+	if err := d.intro(); err != nil {
 		return err
 	}
-	d.say("", "\n⏰ At start-up, in #ops and by DM to owen: %s", firstLines(reminder, 2))
 
 	// Run 1: the whole SOP.
 	d.person(Alice, "types /rotate GITHUB_API_READONLY_TOKEN in #ops")
@@ -181,19 +163,8 @@ func (d *Script) Play() error {
 	if err != nil {
 		return err
 	}
-	n := h.EphemeralCount(Alice)
-	d.person(Alice, "presses Approve on her own run")
-	if err := h.Click(Alice, card.Message, handlers.LabelApprove); err != nil {
-		return err
-	}
-	if err := d.showEphemeral(Alice, n+1); err != nil {
-		return err
-	}
-	d.person(Mallory, "(not in the ops group) presses Approve")
-	if err := h.Click(Mallory, card.Message, handlers.LabelApprove); err != nil {
-		return err
-	}
-	if err := d.showEphemeral(Mallory, 1); err != nil {
+	d.say("", "ℹ️ Until approved, the new token is only the *pending value*: in Infisical under %s, nowhere else.", h.Matrix.Vault.PendingPath)
+	if err := d.refusedApprovals(card); err != nil {
 		return err
 	}
 	// raxx-console-prod has a release phase: Heroku's release for the new
@@ -216,6 +187,8 @@ func (d *Script) Play() error {
 	if card, err = d.showCard("r1", "Waiting for revoke"); err != nil {
 		return err
 	}
+	d.say("", "ℹ️ *workload probe*: the GitHub call the token's workload makes (probe: in the routing matrix), tried with the new token.")
+	d.say("", "ℹ️ *watching logs · 1 min left · clean*: rotabot reads each Heroku app's log for a minute after it runs the new token; no GitHub auth error so far.")
 	d.person(Bob, "reads the warning: the cron job is retired; he unsets GH_TOKEN on "+LegacyApp)
 	h.World.Heroku.SetConfigByHand(LegacyApp, map[string]*string{"GH_TOKEN": nil}, "bob@raxx.example")
 	var dm cardMsg
@@ -258,13 +231,21 @@ func (d *Script) Play() error {
 		return err
 	}
 
-	// Run 2: rolled back after propagation.
+	return d.rolledBackRun()
+}
+
+// rolledBackRun is the story's second run: approved, propagated, then rolled
+// back before the old token is revoked.
+func (d *Script) rolledBackRun() error {
+	h := d.H
+	s := h.World.Slack
 	d.say("", "\n──── a second run, rolled back ────")
 	d.person(Alice, "types /rotate GITHUB_API_READONLY_TOKEN again")
 	if err := h.Slash(Alice, OpsChannel, "GITHUB_API_READONLY_TOKEN"); err != nil {
 		return err
 	}
-	if card, err = d.showCard("r2", "Waiting for token"); err != nil {
+	card, err := d.showCard("r2", "Waiting for token")
+	if err != nil {
 		return err
 	}
 	d.person(Alice, "submits another new token")
@@ -303,6 +284,59 @@ func (d *Script) Play() error {
 		return err
 	}
 	d.say("", "\n📒 #audit: %s", firstLines(s.Messages(AuditChannel)[2].Text, 2))
+	return nil
+}
+
+// refusedApprovals is alice approving her own run and mallory, outside the ops
+// group, approving it: each is refused, in words only they see.
+func (d *Script) refusedApprovals(card cardMsg) error {
+	h := d.H
+	n := h.EphemeralCount(Alice)
+	d.person(Alice, "presses Approve on her own run")
+	if err := h.Click(Alice, card.Message, handlers.LabelApprove); err != nil {
+		return err
+	}
+	if err := d.showEphemeral(Alice, n+1); err != nil {
+		return err
+	}
+	d.person(Mallory, "(not in the ops group) presses Approve")
+	if err := h.Click(Mallory, card.Message, handlers.LabelApprove); err != nil {
+		return err
+	}
+	if err := d.showEphemeral(Mallory, 1); err != nil {
+		return err
+	}
+	return nil
+}
+
+// intro says who and what the story is about, and shows the expiry reminder the
+// bot posts at start-up.
+func (d *Script) intro() error {
+	h := d.H
+	s := h.World.Slack
+	d.say("", "*rotabot demo* — the real bot, on local stand-ins of Slack, GitHub, Infisical and Heroku")
+	d.say("", "ℹ️ A token is only ever shown by its *fingerprint*: 8 hex digits of its SHA-256, like `%s`.", rotation.Fingerprint(h.OldToken))
+	d.say("", "People: alice and bob (ops) · olga (ops; the token is in her shell's rc file)")
+	d.say("", "   · owen (the secret's owner, who gets expiry reminders) · mallory (not in ops)")
+	d.say("", "Secret: *GITHUB_API_READONLY_TOKEN*, on two Heroku apps, in a GitHub Actions secret and in olga's shell rc file")
+	// A consumer nobody listed: rotabot finds it before the old token is revoked.
+	h.World.Heroku.AddApp(LegacyApp, map[string]string{"GH_TOKEN": h.OldToken})
+	d.say("", "Not in the routing matrix: the Heroku app *%s* reads the same token as GH_TOKEN", LegacyApp)
+
+	// At start-up the bot checks every secret's expiry: the current token expires soon.
+	var reminder string
+	if err := WaitFor("the expiry reminder", func() bool {
+		for _, m := range s.Messages(OpsChannel) {
+			if strings.Contains(m.Text, "expires in") {
+				reminder = m.Text
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		return err
+	}
+	d.say("", "\n⏰ At start-up, in #ops and by DM to owen: %s", firstLines(reminder, 2))
 	return nil
 }
 
@@ -417,10 +451,10 @@ func (d *Script) Summary() bool {
 		}
 		d.say("  ", "%s %s%s", mark, what, detail)
 	}
-	fp := func(v string) string { return " (" + rotation.Fingerprint(v) + ")" }
+	fp := func(v string) string { return " holds " + rotation.Fingerprint(v) }
 	d.say("", "\n*SUMMARY* — every destination of GITHUB_API_READONLY_TOKEN should hold run r1's token `%s`", rotation.Fingerprint(want))
 	v, ver, _ := w.Infisical.Value(h.Matrix.Vault.Environment, h.Matrix.Vault.Path, "GITHUB_API_READONLY_TOKEN")
-	check(fmt.Sprintf("Infisical %s (version %d)", h.Matrix.Vault.Path+"GITHUB_API_READONLY_TOKEN", ver), v == want, fp(v))
+	check("Infisical "+h.Matrix.Vault.Path+"GITHUB_API_READONLY_TOKEN", v == want, fp(v)+fmt.Sprintf(", version %d: r2 wrote its token as 3, its rollback r1's back as 4", ver))
 	_, _, pending := w.Infisical.Value(h.Matrix.Vault.Environment, h.Matrix.Vault.PendingPath, "GITHUB_API_READONLY_TOKEN")
 	check("no pending value left in "+h.Matrix.Vault.PendingPath, !pending, "")
 	plan, _ := h.Matrix.Plan("GITHUB_API_READONLY_TOKEN", rotation.Overrides{}, rotation.WallNow())
@@ -431,7 +465,7 @@ func (d *Script) Summary() bool {
 			check(d.Label(), v == want, fp(v))
 		case rotation.DestGitHubSecret:
 			v, _, _ := w.GitHub.ActionsSecret(d.Target, d.VarName(plan.Secret))
-			check(d.Label()+", decrypted with the stand-in's key", v == want, fp(v))
+			check(d.Label(), v == want, fp(v)+" (decrypted with the stand-in's key)")
 		case rotation.DestShellRC:
 			dms := w.Slack.DMs(d.Target)
 			check(d.Label()+": DMs to update (r1, r2), then to revert (r2)", len(dms) == 3 && strings.Contains(dms[2].Text, "rolled back"), "")

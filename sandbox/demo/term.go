@@ -288,90 +288,111 @@ func (t Term) styled(s span) string {
 }
 
 // wrap breaks one line of spans at spaces into printed lines no wider than w.
+// Code (a command, a fingerprint) is never broken: a word or a piece of code
+// wider than a line has a line of its own, wider than w, so that copied it
+// still works. The last line is never one short word alone: the word before it
+// joins it when both fit.
 func (t Term) wrap(prefix string, line []span, w int) []string {
-	// Words keep their spans' styles; a space ends a word.
-	type piece struct {
-		s     span
-		space bool
-	}
-	var pieces []piece
-	for _, s := range line {
-		for i, word := range strings.Split(s.text, " ") {
-			if i > 0 {
-				pieces = append(pieces, piece{s: span{text: " "}, space: true})
-			}
-			if word != "" {
-				c := s
-				c.text = word
-				pieces = append(pieces, piece{s: c})
-			}
-		}
-	}
-	lead := 0 // the line's own indentation, kept on continuation lines
-	for _, p := range pieces {
-		if !p.space {
-			break
-		}
-		lead++
-	}
+	words, lead := splitWords(line)
 	indent := prefix + strings.Repeat(" ", lead+2)
-	var out []string
-	var cur strings.Builder
-	cur.WriteString(prefix + strings.Repeat(" ", lead))
+	// Break into lines of word indexes.
+	var lines [][]int
+	var cur []int
 	col := Width(prefix) + lead
-	empty, spaces := true, 0
-	newLine := func() {
-		out = append(out, cur.String())
-		cur.Reset()
-		cur.WriteString(indent)
-		col = Width(indent)
-		empty = true
+	for i, wd := range words {
+		gap := wd.gap
+		if len(cur) > 0 && col+gap+wd.width > w {
+			lines = append(lines, cur)
+			cur, col = nil, Width(indent)
+		}
+		if len(cur) == 0 {
+			gap = 0
+		}
+		cur = append(cur, i)
+		col += gap + wd.width
 	}
-	for _, p := range pieces[lead:] {
-		if p.space {
-			spaces++
-			continue
+	lines = noWidow(append(lines, cur), words, w-Width(indent))
+	out := make([]string, len(lines))
+	for n, ws := range lines {
+		var b strings.Builder
+		if n == 0 {
+			b.WriteString(prefix + strings.Repeat(" ", lead))
+		} else {
+			b.WriteString(indent)
 		}
-		pw := Width(p.s.text)
-		if !empty && col+spaces+pw > w {
-			newLine()
-		} else if !empty {
-			cur.WriteString(strings.Repeat(" ", spaces))
-			col += spaces
-		}
-		spaces = 0
-		// A word wider than a whole line is cut.
-		for col+pw > w {
-			head, tail := cut(p.s.text, w-col)
-			if head == "" || tail == "" {
-				break
+		for k, i := range ws {
+			if k > 0 {
+				b.WriteString(strings.Repeat(" ", words[i].gap))
 			}
-			h := p.s
-			h.text = head
-			cur.WriteString(t.styled(h))
-			newLine()
-			p.s.text = tail
-			pw = Width(tail)
+			for _, sp := range words[i].spans {
+				b.WriteString(t.styled(sp))
+			}
 		}
-		cur.WriteString(t.styled(p.s))
-		col += pw
-		empty = false
+		out[n] = b.String()
 	}
-	out = append(out, cur.String())
 	return out
 }
 
-// cut splits s after at most cols columns.
-func cut(s string, cols int) (string, string) {
-	n := 0
-	for i, r := range s {
-		rw := runeWidth(r, s[i+utf8.RuneLen(r):])
-		if n+rw > cols {
-			return s[:i], s[i:]
+// word is what wrap never breaks: the spans between two spaces (several styles
+// may touch, as in "*Done*,"), or a whole piece of code. gap is how many spaces
+// come before it.
+type word struct {
+	spans []span
+	width int
+	gap   int
+}
+
+// splitWords splits a line into words, and counts the spaces that start it
+// (its indentation).
+func splitWords(line []span) (words []word, lead int) {
+	gap, open := 0, false // open: the last word goes on (no space since)
+	add := func(s span) {
+		if !open {
+			words = append(words, word{gap: gap})
+			gap, open = 0, true
 		}
-		n += rw
+		w := &words[len(words)-1]
+		w.spans = append(w.spans, s)
+		w.width += Width(s.text)
 	}
-	return s, ""
+	for _, s := range line {
+		if s.code {
+			add(s)
+			continue
+		}
+		for i, part := range strings.Split(s.text, " ") {
+			if i > 0 {
+				if len(words) == 0 {
+					lead++
+				} else {
+					gap++
+				}
+				open = false
+			}
+			if part != "" {
+				c := s
+				c.text = part
+				add(c)
+			}
+		}
+	}
+	return words, lead
+}
+
+// noWidow moves the last word of the line before the last down when the last
+// line holds a single short word, and both fit in room columns.
+func noWidow(lines [][]int, words []word, room int) [][]int {
+	n := len(lines)
+	if n < 2 || len(lines[n-1]) != 1 || len(lines[n-2]) < 3 {
+		return lines
+	}
+	last, prev := lines[n-1][0], lines[n-2][len(lines[n-2])-1]
+	if words[last].width > 12 || words[prev].width+words[last].gap+words[last].width > room {
+		return lines
+	}
+	lines[n-1] = []int{prev, last}
+	lines[n-2] = lines[n-2][:len(lines[n-2])-1]
+	return lines
 }
 
 // Width is how many terminal columns s takes: escape sequences take none, wide

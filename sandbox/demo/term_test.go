@@ -42,7 +42,8 @@ func TestTermWrapsToTheWidth(t *testing.T) {
 			t.Fatalf("not wrapped: %q", lines)
 		}
 		for _, l := range lines {
-			if w := Width(l); w > 60 {
+			// A word wider than a line is not cut: it has a line of its own.
+			if w := Width(l); w > 60 && strings.TrimSpace(strings.TrimPrefix(StripANSI(l), "   │ ")) != strings.Repeat("x", 130) {
 				t.Errorf("color %v: %d columns: %q", color, w, l)
 			}
 			if !strings.HasPrefix(l, "   │ ") {
@@ -59,5 +60,30 @@ func TestTermWrapsToTheWidth(t *testing.T) {
 	}
 	if w := Width("\x1b[1mbold\x1b[0m \x1b]8;;https://x\x1b\\link\x1b]8;;\x1b\\"); w != 9 {
 		t.Errorf("escapes counted: width %d, want 9", w)
+	}
+}
+
+// A command is never broken, whatever the width: it overflows on a line of its
+// own. The last line of a paragraph is not one short word alone.
+func TestTermKeepsCommandsWhole(t *testing.T) {
+	cmd := "export GITHUB_API_READONLY_TOKEN=\"$(infisical secrets get GITHUB_API_READONLY_TOKEN --env=prod --path=/MooseQuest/github/ --plain)\""
+	text := "Update your shell rc from Infisical:\n```" + cmd + "```\nthen open a new shell and press Done."
+	for _, w := range []int{60, 80, 100} {
+		lines := Term{Width: w}.Lines("   ", text)
+		found := false
+		for _, l := range lines {
+			if strings.TrimSpace(l) == cmd {
+				found = true
+			} else if Width(l) > w {
+				t.Errorf("width %d: %d columns: %q", w, Width(l), l)
+			}
+		}
+		if !found {
+			t.Errorf("width %d: the command was broken:\n%s", w, strings.Join(lines, "\n"))
+		}
+	}
+	lines := Term{Width: 100}.Lines("", "People: alice and bob (ops) · olga (ops, keeps the token in her shell rc) · owen (the secret's owner) · mallory")
+	if last := strings.Fields(lines[len(lines)-1]); len(lines) < 2 || len(last) < 2 {
+		t.Errorf("a word alone on the last line: %q", lines)
 	}
 }

@@ -3,9 +3,9 @@ package demo
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/raxx-app/rotabot/config"
+	"github.com/raxx-app/rotabot/rotation"
 )
 
 // escapingMatrix is a routing matrix whose verify checks name real hosts in
@@ -45,7 +45,7 @@ secrets:
 // console stand-in, whatever its spelling; the routing matrix the bot is given
 // names no other host, keeps its lines where they were, and repeats no user part.
 func TestNewWorldForPointsEveryVerifyCheckAtTheConsole(t *testing.T) {
-	h, err := NewWorldFor("escaping.yaml", []byte(escapingMatrix), time.Now())
+	h, err := NewWorldFor("escaping.yaml", []byte(escapingMatrix), rotation.WallNow())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,13 +89,13 @@ func TestNewWorldForPointsEveryVerifyCheckAtTheConsole(t *testing.T) {
 func TestNewWorldForReportsProblemsAtTheAuthorsLines(t *testing.T) {
 	doc := strings.Replace(escapingMatrix, "        headers_env: {Cookie: CONSOLE_OPS_COOKIE}\n",
 		"        headers_env: {Cookie: CONSOLE_OPS_COOKIE}\n        timeout: 5s\n", 1)
-	_, err := NewWorldFor("escaping.yaml", []byte(doc), time.Now())
+	_, err := NewWorldFor("escaping.yaml", []byte(doc), rotation.WallNow())
 	if err == nil || !strings.Contains(err.Error(), "escaping.yaml:17: unknown key \"timeout\"") {
 		t.Errorf("an unknown key: %v", err)
 	}
 	folded := strings.Replace(escapingMatrix, "        url: 'Https://status.raxx.app/api/v2/status.json'\n",
 		"        url: >-\n          https://status.raxx.app/api/v2/status.json\n", 1)
-	_, err = NewWorldFor("escaping.yaml", []byte(folded), time.Now())
+	_, err = NewWorldFor("escaping.yaml", []byte(folded), rotation.WallNow())
 	if err == nil || !strings.Contains(err.Error(), `the sandbox cannot point verify url "https://status.raxx.app/api/v2/status.json" at its stand-in: write the url on one line`) {
 		t.Errorf("a folded url: %v", err)
 	}

@@ -246,6 +246,7 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusBadRequest, "unknown kind of token "+in.Variant)
 		return
 	}
+	spec.Note = "made here: " + note
 	s.cfg.World.GitHub.AddToken(spec)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token": spec.Value, "fingerprint": Fingerprint(spec.Value), "kind": kind, "login": spec.Login,

@@ -80,6 +80,8 @@ type TokenState struct {
 	// Use says what the token is: rotabot's GITHUB_TOKEN, or where it is the
 	// current value.
 	Use string `json:"use,omitempty"`
+	// Note says why the token exists: ready-made for a rehearsal, or made here.
+	Note string `json:"note,omitempty"`
 }
 
 // ActionsSecretState is one Actions secret, by the fingerprint of what a
@@ -316,7 +318,7 @@ func (s *Server) outside(st *State) {
 	for _, t := range w.GitHub.Tokens() {
 		fp := Fingerprint(t.Value)
 		ts := TokenState{Fingerprint: fp, Login: t.Login, Kind: t.Kind, Repos: t.Repos, Scopes: t.Scopes, Status: "active",
-			Expires: "never", Use: strings.Join(use[fp], ", ")}
+			Expires: "never", Use: strings.Join(use[fp], ", "), Note: t.Note}
 		if !t.Expires.IsZero() {
 			ts.Expires = t.Expires.UTC().Format("2006-01-02 15:04 UTC")
 			if !now.Before(t.Expires) {

@@ -19,6 +19,11 @@ const notices = {};           // person|channel → [{at, text}]: Slackbot's ans
 const seenDM = {};            // person → messages seen in their DM
 const drawn = {};             // area → what was last drawn there
 let modalKey = '';
+// After a gesture (a command sent, a button pressed, a form submitted) the page
+// shows its answer: the newest message of the channel that is new or changed
+// since, revealed in the message list, until the person scrolls themselves.
+let reveal = null;            // {where, base: ts → message as it was, ts: the message shown}
+let atEndBefore = true;       // the list was scrolled to its end before its size changed
 
 // ---- mrkdwn, as Slack formats it ----
 
@@ -221,7 +226,7 @@ function changed(area, value) {
 function drawPeople() {
   if (!changed('people', [S.people, me])) return;
   $('#people').innerHTML = S.people.map(p =>
-    `<button type="button" class="person${p.id === me ? ' me' : ''}" data-user="${esc(p.id)}">${esc(p.name)}<small>${esc(p.role)}</small></button>`).join('');
+    `<button type="button" class="person${p.id === me ? ' me' : ''}" data-user="${esc(p.id)}" title="${esc(p.name + ' — ' + p.role)}">${esc(p.name)}<small>${esc(p.role)}</small></button>`).join('');
 }
 
 function drawNav() {
@@ -255,7 +260,7 @@ function msgHTML(m, channel) {
 }
 
 function noticeHTML(n) {
-  return `<div class="msg eph"><div class="avatar slackbot">S</div><div><div class="only">Only visible to you</div>` +
+  return `<div class="msg eph notice"><div class="avatar slackbot">S</div><div><div class="only">Only visible to you</div>` +
     `<div class="who">Slackbot<time>${tsTime(n.at)}</time></div><div class="bk-section">${esc(n.text)}</div></div></div>`;
 }
 
@@ -289,15 +294,60 @@ function drawMain(force) {
   box.innerHTML = items.length ? items.map(i => i.html).join('') :
     `<div class="empty">${app ? 'This is your conversation with rotabot. Type /rotate help.' : 'No messages yet. Type /rotate help below.'}</div>`;
   if (atEnd || force) box.scrollTop = box.scrollHeight;
+  if (reveal && reveal.where === where) showAnswer(ch);
+  atEndBefore = box.scrollHeight - box.scrollTop - box.clientHeight < 2;
   $('#box').placeholder = app ? 'Message rotabot — /rotate help' : `Message #${ch.name} — type /rotate …`;
   drawHints();
 }
 
+// The thread under a message is not the message: a note in it does not make
+// the card its answer.
+const msgKey = m => JSON.stringify([m.text, m.blocks, m.edited]);
+
+// expectAnswer notes the channel as it is before a gesture.
+function expectAnswer() {
+  const ch = current();
+  reveal = { where, base: new Map(ch.messages.map(m => [m.ts, msgKey(m)])), ts: '' };
+}
+
+// showAnswer reveals the newest message that is new or changed since the gesture.
+function showAnswer(ch) {
+  const changed = ch.messages.filter(m => reveal.base.get(m.ts) !== msgKey(m));
+  const notes = notices[me + '|' + (where === 'app' ? 'dm' : ch.id)] || [];
+  const newest = changed.length ? changed[changed.length - 1] : null;
+  if (notes.length && (!newest || notes[notes.length - 1].at > parseFloat(newest.ts))) reveal.ts = 'notice';
+  else if (newest) reveal.ts = newest.ts;
+  revealNow();
+}
+
+// revealNow scrolls the message list so the answer is in view: all of it when
+// it fits, else its top (a card's status) at the top of the list.
+function revealNow() {
+  const box = $('#messages');
+  const el = reveal.ts === 'notice' ? $$(':scope > .msg.notice', box).pop()
+    : $$(':scope > .msg', box).find(x => x.dataset.ts === reveal.ts);
+  if (el) revealEl(el);
+}
+
+// revealEl scrolls the message list so el is in view: all of it when it fits,
+// else its top at the top of the list.
+function revealEl(el) {
+  const box = $('#messages');
+  const b = box.getBoundingClientRect();
+  const r = el.getBoundingClientRect();
+  if (r.height > b.height || r.top < b.top) box.scrollTop += r.top - b.top;
+  else if (r.bottom > b.bottom) box.scrollTop += r.bottom - b.bottom;
+}
+
+// The hints show while the box is empty or holds the start of a command, as
+// Slack's autocomplete does: one row, those that start with what is typed.
 function drawHints() {
-  const hints = ['/rotate help', '/rotate list', '/rotate expiring', '/rotate status r1'];
-  for (const s of S.secrets.slice(0, 2)) hints.push(`/rotate ${s.name}`, `/rotate ${s.name} --dry-run`);
+  const all = ['/rotate help', '/rotate list', '/rotate expiring', '/rotate status r1'];
+  for (const s of S.secrets.slice(0, 2)) all.push(`/rotate ${s.name}`, `/rotate ${s.name} --dry-run`);
+  const typed = $('#box').value.trim();
+  const hints = all.filter(h => h.startsWith(typed) && h !== typed);
   if (!changed('hints', hints)) return;
-  $('#hints').innerHTML = 'Try: ' + hints.map(h => `<button type="button" data-hint="${esc(h)}">${esc(h)}</button>`).join('');
+  $('#hints').innerHTML = hints.length ? 'Try: ' + hints.map(h => `<button type="button" data-hint="${esc(h)}">${esc(h)}</button>`).join('') : '';
 }
 
 function drawModal() {
@@ -407,11 +457,14 @@ function tag(status) { return `<span class="tag ${esc(status)}">${esc(status)}</
 function githubHTML(g) {
   const tokens = g.tokens.map(t => `<div class="card"><div class="row"><span><span class="fp">${esc(t.fingerprint)}</span> ${esc(t.kind)} · ${esc(t.login)}</span>${tag(t.status)}</div>
 <div class="note">expires ${esc(t.expires)}${t.repos && t.repos.length ? ' · repositories ' + esc(t.repos.join(', ')) : ''}${t.scopes && t.scopes.length ? ' · scopes ' + esc(t.scopes.join(', ')) : ''}</div>
-${t.use ? `<div class="note"><span class="tag current">current</span> ${esc(t.use)}</div>` : ''}</div>`).join('');
+${t.use ? `<div class="note"><span class="tag current">current</span> ${esc(t.use)}</div>` : ''}${t.note && !t.use ? `<div class="note">${esc(t.note)}</div>` : ''}</div>`).join('');
   const secrets = g.actions_secrets.length ? `<table class="kv">${g.actions_secrets.map(s =>
     `<tr><td>${esc(s.repo)} · ${esc(s.name)}</td><td><span class="fp">${esc(s.fingerprint)}</span> <span class="note">${esc(s.updated)}</span></td></tr>`).join('')}</table>`
     : '<p class="note">No Actions secret written yet.</p>';
-  return `<h3>Actions secrets</h3>${secrets}<h3>Personal access tokens (newest first)</h3>${tokens}`;
+  return `<h3>Actions secrets</h3>${secrets}<h3>Personal access tokens (newest first)</h3>
+<p class="note">Every token of this GitHub, by fingerprint: the secrets' tokens, rotabot's own GITHUB_TOKEN, those made above,
+and a few ready-made for rehearsals — one of each kind rotabot's token form refuses (another account's, expired, revoked,
+blind to the repositories).</p>${tokens}`;
 }
 
 function herokuHTML(apps) {
@@ -457,6 +510,7 @@ function choose(user) {
   me = user;
   localStorage.setItem('rotabot-sandbox-me', me);
   openThreads.clear();
+  reveal = null;
   $('#confirm-layer').hidden = true;
   modalKey = '';
   for (const k of ['people', 'main', 'nav']) drawn[k] = '';
@@ -465,6 +519,7 @@ function choose(user) {
 
 function go(to) {
   where = to;
+  reveal = null;
   if (to === 'app' && appTab === 'home') post('/api/home', { user: me }).catch(e => toast(e.message));
   drawn.main = '';
   drawNav();
@@ -475,6 +530,7 @@ function press(btn) {
   const d = btn.dataset;
   const send = async () => {
     if (d.url) window.open(d.url, '_blank', 'noopener');
+    if (!d.view) expectAnswer();
     btn.classList.add('busy');
     try {
       await post('/api/click', { user: me, channel: d.channel, ts: d.ts, view: d.view, action_id: d.action, block_id: d.block });
@@ -518,6 +574,7 @@ async function submitModal() {
   if (missing) return;
   const submit = $('#modal .submit');
   submit.disabled = true;
+  if (where !== 'app' || appTab === 'messages') expectAnswer();
   try {
     await post('/api/submit', { user: me, view: v.id, values });
   } catch (e) {
@@ -533,6 +590,8 @@ async function command(ev) {
   if (!text) return;
   const channel = where === 'app' ? 'dm' : where;
   box.value = '';
+  drawHints();
+  expectAnswer();
   try {
     await post('/api/command', { user: me, channel, text });
   } catch (e) {
@@ -549,8 +608,13 @@ document.addEventListener('click', ev => {
   if ((el = t.closest('.bk-button'))) return press(el);
   if ((el = t.closest('[data-thread]'))) {
     const ts = el.dataset.thread;
-    if (openThreads.has(ts)) openThreads.delete(ts); else openThreads.add(ts);
-    return drawMain(false);
+    const opening = !openThreads.has(ts);
+    if (opening) openThreads.add(ts); else openThreads.delete(ts);
+    drawMain(false);
+    // The thread opens under its message: its replies come into view.
+    const thread = opening && $$(':scope > .msg', $('#messages')).find(x => x.dataset.ts === ts);
+    if (thread && $('.thread', thread)) { reveal = null; revealEl($('.thread', thread)); }
+    return;
   }
   if ((el = t.closest('[data-hint]'))) { const box = $('#box'); box.value = el.dataset.hint; box.focus(); return; }
   if ((el = t.closest('[data-close]'))) {
@@ -602,12 +666,29 @@ document.addEventListener('keydown', ev => {
   if (ev.key === 'Enter' && ev.target.closest('#modal input')) { ev.preventDefault(); submitModal(); }
 });
 
+document.addEventListener('input', ev => {
+  if (ev.target.id === 'box') drawHints();
+});
+
+// The person scrolls: the page stops revealing answers until their next gesture.
+for (const kind of ['wheel', 'touchmove']) {
+  document.addEventListener(kind, ev => { if (ev.target.closest('#messages')) reveal = null; }, { passive: true });
+}
+// The list shrinks or grows (the hints show, the window is resized): the answer
+// stays in view, and a list at its end stays there.
+new ResizeObserver(() => {
+  const box = $('#messages');
+  if (reveal && reveal.ts && reveal.where === where) revealNow();
+  else if (atEndBefore) box.scrollTop = box.scrollHeight;
+}).observe($('#messages'));
+$('#messages').addEventListener('scroll', () => {
+  const box = $('#messages');
+  atEndBefore = box.scrollHeight - box.scrollTop - box.clientHeight < 2;
+});
+
 (async function start() {
-  const r = await fetch('/api/state?user=' + encodeURIComponent(me));
-  if (!r.ok) {
-    // No one chosen yet (or someone this sandbox does not have): the first person.
-    const people = await (await fetch('/api/people')).json();
-    me = people[0].id;
-  }
+  // Whoever this browser was last, if the sandbox has them; else the first person.
+  const people = await (await fetch('/api/people')).json();
+  if (!people.some(p => p.id === me)) me = people[0].id;
   connect();
 })();
