@@ -1,4 +1,10 @@
-package sandbox
+// Package github is a local stand-in of the GitHub REST API as rotabot meets it:
+// personal access tokens and the headers GitHub answers them with, the repositories a
+// token sees, workflow runs, Actions secrets sealed to each repository's key, and
+// credential revocation. It speaks GitHub's real wire format (paths, status codes,
+// rate-limit headers, error bodies) so go-github talks to it unchanged. It must not
+// know rotabot's packages: it is the outside world, reached only through the SDK.
+package github
 
 import (
 	"crypto/rand"
@@ -16,6 +22,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/nacl/box"
+
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
 )
 
 // GitHub is a stand-in of the GitHub REST API: personal access tokens (GET /user and
@@ -27,7 +35,7 @@ import (
 // A token's value is the key of its record and is kept in memory only: nothing here
 // prints it.
 type GitHub struct {
-	*server
+	*standin.Server
 
 	gmu       sync.Mutex
 	now       func() time.Time
@@ -95,11 +103,11 @@ const (
 
 var ghSecretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// NewGitHub starts a GitHub stand-in with no tokens and no repositories.
-func NewGitHub() *GitHub {
+// New starts a GitHub stand-in with no tokens and no repositories.
+func New() *GitHub {
 	g := &GitHub{
-		server:    newServer(ghErrorBody),
-		now:       WallNow,
+		Server:    standin.NewServer(ghErrorBody),
+		now:       standin.WallNow,
 		tokens:    map[string]*ghToken{},
 		userIDs:   map[string]int64{},
 		repos:     map[string]*ghRepo{},
@@ -122,7 +130,7 @@ func (g *GitHub) SetNow(now func() time.Time) {
 	g.gmu.Lock()
 	defer g.gmu.Unlock()
 	if now == nil {
-		now = WallNow
+		now = standin.WallNow
 	}
 	g.now = now
 }
@@ -245,12 +253,12 @@ func (g *GitHub) SecondaryRateLimit(route string, times int, retryAfter time.Dur
 // route registers a handler behind the shared logging and faults, then the
 // secondary rate limit, if one is set.
 func (g *GitHub) route(pattern string, h http.HandlerFunc) {
-	g.handle(pattern, func(w http.ResponseWriter, r *http.Request) {
+	g.Handle(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if ra, limited := g.takeSecondary(pattern); limited {
 			if ra > 0 {
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ra.Seconds()))))
 			}
-			writeJSON(w, http.StatusForbidden, map[string]string{
+			standin.WriteJSON(w, http.StatusForbidden, map[string]string{
 				"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
 				"documentation_url": ghSecondaryURL,
 			})
@@ -299,7 +307,7 @@ func ghErrorBody(status int) any {
 }
 
 func ghError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"message": msg, "documentation_url": ghDocsURL})
+	standin.WriteJSON(w, status, map[string]string{"message": msg, "documentation_url": ghDocsURL})
 }
 
 func ghKind(value string) string {
@@ -374,7 +382,7 @@ func (g *GitHub) getUser(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Accepted-OAuth-Scopes", "")
 	}
 	login := t.spec.Login
-	writeJSON(w, http.StatusOK, map[string]any{
+	standin.WriteJSON(w, http.StatusOK, map[string]any{
 		"login":      login,
 		"id":         g.userIDs[login],
 		"node_id":    "U_" + strconv.FormatInt(g.userIDs[login], 10),
@@ -439,7 +447,7 @@ func (g *GitHub) listUserRepos(w http.ResponseWriter, r *http.Request) {
 	for i := (page - 1) * perPage; i < len(visible) && i < page*perPage; i++ {
 		out = append(out, g.repoJSON(visible[i]))
 	}
-	writeJSON(w, http.StatusOK, out)
+	standin.WriteJSON(w, http.StatusOK, out)
 }
 
 // repoFor answers 404 unless the repository exists and the token can see it. Call
@@ -481,7 +489,7 @@ func (g *GitHub) listRuns(w http.ResponseWriter, r *http.Request) {
 			"url":         g.URL + "/repos/" + repo.fullName + "/actions/runs/" + strconv.FormatInt(id, 10),
 		})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total_count": repo.runs, "workflow_runs": runs})
+	standin.WriteJSON(w, http.StatusOK, map[string]any{"total_count": repo.runs, "workflow_runs": runs})
 }
 
 // repoOther answers a GET under a repository that the stand-in does not model —
@@ -498,7 +506,7 @@ func (g *GitHub) repoOther(w http.ResponseWriter, r *http.Request) {
 	if _, ok := g.repoFor(w, r, t); !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{})
+	standin.WriteJSON(w, http.StatusOK, map[string]any{})
 }
 
 // secretsRepo authorises a call on a repository's Actions secrets: only the admin
@@ -527,7 +535,7 @@ func (g *GitHub) getPublicKey(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{
+	standin.WriteJSON(w, http.StatusOK, map[string]string{
 		"key_id": repo.keyID,
 		"key":    base64.StdEncoding.EncodeToString(repo.pub[:]),
 	})
@@ -546,7 +554,7 @@ func (g *GitHub) getSecret(w http.ResponseWriter, r *http.Request) {
 		ghError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{
+	standin.WriteJSON(w, http.StatusOK, map[string]string{
 		"name":       name,
 		"created_at": s.created.UTC().Format(time.RFC3339),
 		"updated_at": s.updated.UTC().Format(time.RFC3339),
@@ -627,5 +635,5 @@ func (g *GitHub) revoke(w http.ResponseWriter, r *http.Request) {
 			t.revoked = true
 		}
 	}
-	writeJSON(w, http.StatusAccepted, struct{}{})
+	standin.WriteJSON(w, http.StatusAccepted, struct{}{})
 }

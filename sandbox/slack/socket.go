@@ -1,4 +1,4 @@
-package sandbox
+package slack
 
 import (
 	"encoding/json"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
 )
 
 // The Socket Mode half of the Slack stand-in: apps.connections.open hands out a
@@ -129,7 +131,7 @@ func (s *Slack) link(w http.ResponseWriter, r *http.Request) {
 		defer s.wg.Done()
 	}
 	if !ok || closed {
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"ok": false, "error": "invalid_ticket"})
+		standin.WriteJSON(w, http.StatusUnauthorized, map[string]any{"ok": false, "error": "invalid_ticket"})
 		return
 	}
 	conn, err := slackUpgrader.Upgrade(w, r, nil)
@@ -799,7 +801,7 @@ func (s *Slack) SendEvent(event any) (string, error) {
 	payload := map[string]any{
 		"token": "sandbox-verification-token", "team_id": s.TeamID, "api_app_id": s.AppID,
 		"event": json.RawMessage(inner), "type": "event_callback", "event_id": eventID,
-		"event_time": WallNow().Unix(), "is_ext_shared_channel": false,
+		"event_time": standin.WallNow().Unix(), "is_ext_shared_channel": false,
 		"authorizations": []any{map[string]any{"enterprise_id": nil, "team_id": s.TeamID,
 			"user_id": s.BotUserID, "is_bot": true, "is_enterprise_install": false}},
 		"event_context": "4-" + eventID,

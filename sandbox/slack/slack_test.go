@@ -1,4 +1,4 @@
-package sandbox_test
+package slack_test
 
 import (
 	"context"
@@ -13,7 +13,8 @@ import (
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
-	"github.com/raxx-app/rotabot/sandbox"
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 )
 
 const (
@@ -22,9 +23,9 @@ const (
 	slackWait    = 5 * time.Second // an upper bound for things that happen at once
 )
 
-func newSlackSandbox(t *testing.T) *sandbox.Slack {
+func newSlackSandbox(t *testing.T) *sbslack.Slack {
 	t.Helper()
-	s := sandbox.NewSlack(slackTestBot, slackTestApp)
+	s := sbslack.New(slackTestBot, slackTestApp)
 	t.Cleanup(s.Close)
 	s.AddUser("U1", "alice")
 	s.AddUser("U2", "bob")
@@ -33,7 +34,7 @@ func newSlackSandbox(t *testing.T) *sandbox.Slack {
 	return s
 }
 
-func slackClient(s *sandbox.Slack, bot, app string) *slack.Client {
+func slackClient(s *sbslack.Slack, bot, app string) *slack.Client {
 	return slack.New(bot, slack.OptionAPIURL(s.APIURL()), slack.OptionAppLevelToken(app))
 }
 
@@ -44,7 +45,7 @@ type slackBot struct {
 	events chan socketmode.Event
 }
 
-func runSlackBot(t *testing.T, s *sandbox.Slack) *slackBot {
+func runSlackBot(t *testing.T, s *sbslack.Slack) *slackBot {
 	t.Helper()
 	b := &slackBot{Client: socketmode.New(slackClient(s, slackTestBot, slackTestApp)), events: make(chan socketmode.Event, 100)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -283,7 +284,7 @@ func TestSlackErrors(t *testing.T) {
 
 	_, ts, err := api.PostMessage("C0OPS", slack.MsgOptionText("card", false))
 	slackMust(t, err)
-	s.Fail("POST /api/chat.update", &sandbox.Fault{Status: http.StatusTooManyRequests, RetryAfter: "1", Times: 1})
+	s.Fail("POST /api/chat.update", &standin.Fault{Status: http.StatusTooManyRequests, RetryAfter: "1", Times: 1})
 	_, _, _, err = api.UpdateMessage("C0OPS", ts, slack.MsgOptionText("v2", false))
 	var rl *slack.RateLimitedError
 	if !errors.As(err, &rl) || rl.RetryAfter != time.Second {
@@ -330,7 +331,7 @@ func TestSlackSocketMode(t *testing.T) {
 	s := newSlackSandbox(t)
 
 	// Sent before any client connects: queued until one does.
-	env, err := s.SendSlashCommand(sandbox.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "GH_TOKEN"})
+	env, err := s.SendSlashCommand(sbslack.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "GH_TOKEN"})
 	slackMust(t, err)
 	if s.Pending() != 1 {
 		t.Fatalf("pending = %d", s.Pending())
@@ -397,7 +398,7 @@ func TestSlackSocketMode(t *testing.T) {
 	}
 
 	// Submitting the modal: first refused with field errors, then accepted.
-	env, err = s.SendViewSubmission(sandbox.ViewSubmission{User: "U1", ViewID: view.ID, Values: map[string]map[string]string{"token": {"value": "ghp_not-really"}}})
+	env, err = s.SendViewSubmission(sbslack.ViewSubmission{User: "U1", ViewID: view.ID, Values: map[string]map[string]string{"token": {"value": "ghp_not-really"}}})
 	slackMust(t, err)
 	e = bot.next(t)
 	cb, _ = e.Data.(slack.InteractionCallback)
@@ -414,7 +415,7 @@ func TestSlackSocketMode(t *testing.T) {
 	if v, _ := s.ViewByID(view.ID); v.Closed || v.Errors["token"] != "That is the current token" {
 		t.Errorf("after errors: closed %v, errors %v", v.Closed, v.Errors)
 	}
-	env, err = s.SendViewSubmission(sandbox.ViewSubmission{User: "U1", ViewID: view.ID, Values: map[string]map[string]string{"token": {"value": "ghp_second"}}})
+	env, err = s.SendViewSubmission(sbslack.ViewSubmission{User: "U1", ViewID: view.ID, Values: map[string]map[string]string{"token": {"value": "ghp_second"}}})
 	slackMust(t, err)
 	e = bot.next(t)
 	slackMust(t, bot.Ack(*e.Request))
@@ -423,7 +424,7 @@ func TestSlackSocketMode(t *testing.T) {
 	if v, _ := s.ViewByID(view.ID); !v.Closed {
 		t.Error("modal still open after a plain ack")
 	}
-	if _, err := s.SendViewSubmission(sandbox.ViewSubmission{User: "U1", ViewID: view.ID}); err == nil {
+	if _, err := s.SendViewSubmission(sbslack.ViewSubmission{User: "U1", ViewID: view.ID}); err == nil {
 		t.Error("submitted a closed modal")
 	}
 
@@ -441,7 +442,7 @@ func TestSlackSocketMode(t *testing.T) {
 	slackMust(t, err)
 
 	// A slash command answered in its ack; then a click on an ephemeral message's button.
-	env, err = s.SendSlashCommand(sandbox.SlashCommand{User: "U2", Channel: "C0OPS", Command: "/rotate", Text: "nope"})
+	env, err = s.SendSlashCommand(sbslack.SlashCommand{User: "U2", Channel: "C0OPS", Command: "/rotate", Text: "nope"})
 	slackMust(t, err)
 	e = bot.next(t)
 	slackMust(t, bot.Ack(*e.Request, map[string]any{"text": "Unknown input", "blocks": slackCardBlocks()}))
@@ -473,7 +474,7 @@ func TestSlackSocketMode(t *testing.T) {
 func TestSlackSocketModeReconnects(t *testing.T) {
 	s := newSlackSandbox(t)
 	s.SetPingInterval(20 * time.Millisecond)
-	s.Fail("GET /link/", &sandbox.Fault{Status: http.StatusServiceUnavailable, Times: 1}) // the first dial fails
+	s.Fail("GET /link/", &standin.Fault{Status: http.StatusServiceUnavailable, Times: 1}) // the first dial fails
 	bot := runSlackBot(t, s)
 	slackMust(t, s.WaitConnects(1, slackWait))
 	if n := s.Count("POST /api/apps.connections.open", true); n != 2 {
@@ -483,7 +484,7 @@ func TestSlackSocketModeReconnects(t *testing.T) {
 
 	roundTrip := func(text string) {
 		t.Helper()
-		env, err := s.SendSlashCommand(sandbox.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: text})
+		env, err := s.SendSlashCommand(sbslack.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: text})
 		slackMust(t, err)
 		e := bot.next(t)
 		if cmd, _ := e.Data.(slack.SlashCommand); cmd.Text != text {
@@ -523,7 +524,7 @@ func TestSlackRedelivery(t *testing.T) {
 	bot := runSlackBot(t, s)
 	slackMust(t, s.WaitConnected(1, slackWait))
 
-	env, err := s.SendSlashCommand(sandbox.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "GH_TOKEN"})
+	env, err := s.SendSlashCommand(sbslack.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "GH_TOKEN"})
 	slackMust(t, err)
 	first := bot.next(t)
 	slackMust(t, bot.Ack(*first.Request))
@@ -595,14 +596,14 @@ func TestSlackCloseLeavesNoGoroutine(t *testing.T) {
 	runSlackBot(t, s)
 	runSlackBot(t, s)
 	slackMust(t, s.WaitConnected(2, slackWait))
-	_, err := s.SendSlashCommand(sandbox.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "x"})
+	_, err := s.SendSlashCommand(sbslack.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "x"})
 	slackMust(t, err)
 	standIn := func() []string {
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
 		var out []string
 		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "sandbox.(*Slack)") {
+			if strings.Contains(g, "sandbox/slack.(*Slack)") {
 				out = append(out, g)
 			}
 		}
@@ -615,7 +616,7 @@ func TestSlackCloseLeavesNoGoroutine(t *testing.T) {
 	for _, g := range standIn() {
 		t.Errorf("goroutine left after Close:\n%s", g)
 	}
-	if _, err := s.SendSlashCommand(sandbox.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate"}); err == nil {
+	if _, err := s.SendSlashCommand(sbslack.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate"}); err == nil {
 		t.Error("sent an envelope after Close")
 	}
 }
