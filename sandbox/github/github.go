@@ -113,13 +113,13 @@ func New() *GitHub {
 		repos:     map[string]*ghRepo{},
 		secondary: map[string]*ghSecondary{},
 	}
-	g.route("GET /user", g.getUser)
-	g.route("GET /user/repos", g.listUserRepos)
-	g.route("GET /repos/{owner}/{repo}/actions/runs", g.listRuns)
-	g.route("GET /repos/{owner}/{repo}/{rest...}", g.repoOther)
-	g.route("GET /repos/{owner}/{repo}/actions/secrets/public-key", g.getPublicKey)
-	g.route("GET /repos/{owner}/{repo}/actions/secrets/{name}", g.getSecret)
-	g.route("PUT /repos/{owner}/{repo}/actions/secrets/{name}", g.putSecret)
+	g.authed("GET /user", g.getUser)
+	g.authed("GET /user/repos", g.listUserRepos)
+	g.authed("GET /repos/{owner}/{repo}/actions/runs", g.listRuns)
+	g.authed("GET /repos/{owner}/{repo}/{rest...}", g.repoOther)
+	g.authed("GET /repos/{owner}/{repo}/actions/secrets/public-key", g.getPublicKey)
+	g.authed("GET /repos/{owner}/{repo}/actions/secrets/{name}", g.getSecret)
+	g.authed("PUT /repos/{owner}/{repo}/actions/secrets/{name}", g.putSecret)
 	g.route("POST /credentials/revoke", g.revoke)
 	return g
 }
@@ -268,6 +268,25 @@ func (g *GitHub) route(pattern string, h http.HandlerFunc) {
 	})
 }
 
+// authedHandler answers a route that needs a token, with gmu held and the token the
+// request authenticated with.
+type authedHandler func(w http.ResponseWriter, r *http.Request, t *ghToken)
+
+// authed registers a route that needs a token: behind route's logging, faults and
+// secondary rate limit, it takes gmu, authenticates the request once (answering 401
+// as GitHub does) and hands the token to h.
+func (g *GitHub) authed(pattern string, h authedHandler) {
+	g.route(pattern, func(w http.ResponseWriter, r *http.Request) {
+		g.gmu.Lock()
+		defer g.gmu.Unlock()
+		t, ok := g.authenticate(w, r)
+		if !ok {
+			return
+		}
+		h(w, r, t)
+	})
+}
+
 func (g *GitHub) takeSecondary(pattern string) (time.Duration, bool) {
 	g.gmu.Lock()
 	defer g.gmu.Unlock()
@@ -321,7 +340,8 @@ func ghKind(value string) string {
 }
 
 // authenticate finds the request's token ("Bearer X" or "token X") and answers 401
-// as GitHub does when there is none or it is unknown or revoked. Call with gmu held.
+// as GitHub does when there is none or it is unknown or revoked. Call with gmu held;
+// authed calls it for every route that needs a token.
 func (g *GitHub) authenticate(w http.ResponseWriter, r *http.Request) (*ghToken, bool) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -367,13 +387,7 @@ func (g *GitHub) sees(t *ghToken, r *ghRepo) bool {
 	return false
 }
 
-func (g *GitHub) getUser(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	t, ok := g.authenticate(w, r)
-	if !ok {
-		return
-	}
+func (g *GitHub) getUser(w http.ResponseWriter, r *http.Request, t *ghToken) {
 	if !t.spec.Expires.IsZero() {
 		w.Header().Set("GitHub-Authentication-Token-Expiration", t.spec.Expires.UTC().Format("2006-01-02 15:04:05 UTC"))
 	}
@@ -417,13 +431,7 @@ func ghPaging(q url.Values) (perPage, page int) {
 	return perPage, page
 }
 
-func (g *GitHub) listUserRepos(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	t, ok := g.authenticate(w, r)
-	if !ok {
-		return
-	}
+func (g *GitHub) listUserRepos(w http.ResponseWriter, r *http.Request, t *ghToken) {
 	var visible []*ghRepo
 	for _, repo := range g.repos {
 		if g.sees(t, repo) {
@@ -461,13 +469,7 @@ func (g *GitHub) repoFor(w http.ResponseWriter, r *http.Request, t *ghToken) (*g
 	return repo, true
 }
 
-func (g *GitHub) listRuns(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	t, ok := g.authenticate(w, r)
-	if !ok {
-		return
-	}
+func (g *GitHub) listRuns(w http.ResponseWriter, r *http.Request, t *ghToken) {
 	repo, ok := g.repoFor(w, r, t)
 	if !ok {
 		return
@@ -496,13 +498,7 @@ func (g *GitHub) listRuns(w http.ResponseWriter, r *http.Request) {
 // a routing matrix's workload probe such as /repos/o/r/contents/README.md — with
 // 200 and an empty object to a token that can see the repository, and 404 to one
 // that cannot, as GitHub hides what a token cannot see.
-func (g *GitHub) repoOther(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	t, ok := g.authenticate(w, r)
-	if !ok {
-		return
-	}
+func (g *GitHub) repoOther(w http.ResponseWriter, r *http.Request, t *ghToken) {
 	if _, ok := g.repoFor(w, r, t); !ok {
 		return
 	}
@@ -512,11 +508,7 @@ func (g *GitHub) repoOther(w http.ResponseWriter, r *http.Request) {
 // secretsRepo authorises a call on a repository's Actions secrets: only the admin
 // token may manage them. Another valid token gets 403 when it can see the repository
 // and 404 when it cannot, as on GitHub. Call with gmu held.
-func (g *GitHub) secretsRepo(w http.ResponseWriter, r *http.Request) (*ghRepo, bool) {
-	t, ok := g.authenticate(w, r)
-	if !ok {
-		return nil, false
-	}
+func (g *GitHub) secretsRepo(w http.ResponseWriter, r *http.Request, t *ghToken) (*ghRepo, bool) {
 	repo, ok := g.repoFor(w, r, t)
 	if !ok {
 		return nil, false
@@ -528,10 +520,8 @@ func (g *GitHub) secretsRepo(w http.ResponseWriter, r *http.Request) (*ghRepo, b
 	return repo, true
 }
 
-func (g *GitHub) getPublicKey(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	repo, ok := g.secretsRepo(w, r)
+func (g *GitHub) getPublicKey(w http.ResponseWriter, r *http.Request, t *ghToken) {
+	repo, ok := g.secretsRepo(w, r, t)
 	if !ok {
 		return
 	}
@@ -541,10 +531,8 @@ func (g *GitHub) getPublicKey(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (g *GitHub) getSecret(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	repo, ok := g.secretsRepo(w, r)
+func (g *GitHub) getSecret(w http.ResponseWriter, r *http.Request, t *ghToken) {
+	repo, ok := g.secretsRepo(w, r, t)
 	if !ok {
 		return
 	}
@@ -561,10 +549,8 @@ func (g *GitHub) getSecret(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (g *GitHub) putSecret(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	repo, ok := g.secretsRepo(w, r)
+func (g *GitHub) putSecret(w http.ResponseWriter, r *http.Request, t *ghToken) {
+	repo, ok := g.secretsRepo(w, r, t)
 	if !ok {
 		return
 	}

@@ -106,10 +106,10 @@ func New(clientID, clientSecret, projectID string) *Infisical {
 	i.Server = standin.NewServer(i.errorBody)
 	i.Handle(InfisicalLogin, i.login)
 	i.Handle(InfisicalRenew, i.renew)
-	i.Handle(InfisicalGetSecret, i.getSecret)
-	i.Handle(InfisicalCreateSecret, i.createSecret)
-	i.Handle(InfisicalUpdateSecret, i.updateSecret)
-	i.Handle(InfisicalDeleteSecret, i.deleteSecret)
+	i.secretRoute(InfisicalGetSecret, "GetSecretByName", i.getSecret)
+	i.secretRoute(InfisicalCreateSecret, "CreateSecret", i.createSecret)
+	i.secretRoute(InfisicalUpdateSecret, "UpdateSecret", i.updateSecret)
+	i.secretRoute(InfisicalDeleteSecret, "DeleteSecret", i.deleteSecret)
 	// Fastify answers unknown routes with a JSON 404; so does the stand-in.
 	i.Handle("/", func(w http.ResponseWriter, r *http.Request) {
 		i.fail(w, http.StatusNotFound, fmt.Sprintf("Route %s:%s not found", r.Method, r.URL.Path))
@@ -491,6 +491,23 @@ func (i *Infisical) locate(w http.ResponseWriter, r *http.Request, op string) (i
 	return infisicalRef{}, a, false
 }
 
+// secretHandler answers a secret route once locate has passed: it runs with i.mu
+// held and releases it before it answers.
+type secretHandler func(w http.ResponseWriter, ref infisicalRef, a secretArgs)
+
+// secretRoute registers a secret route whose checks — token, project, membership,
+// folder — run once, in locate, before h; op names the operation for a missing
+// folder's "error".
+func (i *Infisical) secretRoute(pattern, op string, h secretHandler) {
+	i.Handle(pattern, func(w http.ResponseWriter, r *http.Request) {
+		ref, a, ok := i.locate(w, r, op)
+		if !ok {
+			return
+		}
+		h(w, ref, a)
+	})
+}
+
 // deniedLocked reports whether the identity may not touch ref's folder (i.mu held).
 func (i *Infisical) deniedLocked(ref infisicalRef) bool {
 	for p := ref.path; ; p = path.Dir(p) {
@@ -527,11 +544,7 @@ func (i *Infisical) secretJSONLocked(ref infisicalRef, version int) map[string]a
 	}
 }
 
-func (i *Infisical) getSecret(w http.ResponseWriter, r *http.Request) {
-	ref, a, ok := i.locate(w, r, "GetSecretByName")
-	if !ok {
-		return
-	}
+func (i *Infisical) getSecret(w http.ResponseWriter, ref infisicalRef, a secretArgs) {
 	vs := i.secrets[ref]
 	version := len(vs)
 	if a.version != "" {
@@ -559,11 +572,7 @@ func (i *Infisical) getSecret(w http.ResponseWriter, r *http.Request) {
 	standin.WriteJSON(w, http.StatusOK, map[string]any{"secret": out})
 }
 
-func (i *Infisical) createSecret(w http.ResponseWriter, r *http.Request) {
-	ref, a, ok := i.locate(w, r, "CreateSecret")
-	if !ok {
-		return
-	}
+func (i *Infisical) createSecret(w http.ResponseWriter, ref infisicalRef, a secretArgs) {
 	if len(i.secrets[ref]) > 0 {
 		i.mu.Unlock()
 		i.fail(w, http.StatusBadRequest, "Secret already exists")
@@ -584,11 +593,7 @@ func (i *Infisical) createSecret(w http.ResponseWriter, r *http.Request) {
 	standin.WriteJSON(w, http.StatusOK, map[string]any{"secret": out})
 }
 
-func (i *Infisical) updateSecret(w http.ResponseWriter, r *http.Request) {
-	ref, a, ok := i.locate(w, r, "UpdateSecret")
-	if !ok {
-		return
-	}
+func (i *Infisical) updateSecret(w http.ResponseWriter, ref infisicalRef, a secretArgs) {
 	vs := i.secrets[ref]
 	if len(vs) == 0 {
 		i.mu.Unlock()
@@ -607,11 +612,7 @@ func (i *Infisical) updateSecret(w http.ResponseWriter, r *http.Request) {
 	standin.WriteJSON(w, http.StatusOK, map[string]any{"secret": out})
 }
 
-func (i *Infisical) deleteSecret(w http.ResponseWriter, r *http.Request) {
-	ref, _, ok := i.locate(w, r, "DeleteSecret")
-	if !ok {
-		return
-	}
+func (i *Infisical) deleteSecret(w http.ResponseWriter, ref infisicalRef, _ secretArgs) {
 	vs := i.secrets[ref]
 	if len(vs) == 0 {
 		i.mu.Unlock()
