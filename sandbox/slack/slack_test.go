@@ -223,6 +223,13 @@ func TestSlackWebAPI(t *testing.T) {
 		t.Errorf("publish with a stale hash: %v", err)
 	}
 
+	slackCheckWire(t, s)
+}
+
+// slackCheckWire checks what slack-go put on the wire, per method, and what AllText
+// and Payloads make of it.
+func slackCheckWire(t *testing.T, s *sbslack.Slack) {
+	t.Helper()
 	// What slack-go puts on the wire, per method.
 	for _, r := range s.Requests() {
 		ct := r.Header.Get("Content-Type")
@@ -397,36 +404,7 @@ func TestSlackSocketMode(t *testing.T) {
 		t.Errorf("replace_original: %q, history %d", card.Text, len(card.History))
 	}
 
-	// Submitting the modal: first refused with field errors, then accepted.
-	env, err = s.SendViewSubmission(sbslack.ViewSubmission{User: "U1", ViewID: view.ID, Values: map[string]map[string]string{"token": {"value": "ghp_not-really"}}})
-	slackMust(t, err)
-	e = bot.next(t)
-	cb, _ = e.Data.(slack.InteractionCallback)
-	if cb.Type != slack.InteractionTypeViewSubmission || cb.View.CallbackID != "submit_token" || cb.View.PrivateMetadata != "r1" ||
-		cb.View.ID != view.ID || cb.View.State.Values["token"]["value"].Value != "ghp_not-really" || cb.User.ID != "U1" {
-		t.Errorf("view submission = %+v", cb)
-	}
-	slackMust(t, bot.Ack(*e.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{"token": "That is the current token"})))
-	p, err = s.WaitAck(env, slackWait)
-	slackMust(t, err)
-	if !strings.Contains(string(p), `"response_action":"errors"`) {
-		t.Errorf("ack payload %s", p)
-	}
-	if v, _ := s.ViewByID(view.ID); v.Closed || v.Errors["token"] != "That is the current token" {
-		t.Errorf("after errors: closed %v, errors %v", v.Closed, v.Errors)
-	}
-	env, err = s.SendViewSubmission(sbslack.ViewSubmission{User: "U1", ViewID: view.ID, Values: map[string]map[string]string{"token": {"value": "ghp_second"}}})
-	slackMust(t, err)
-	e = bot.next(t)
-	slackMust(t, bot.Ack(*e.Request))
-	_, err = s.WaitAck(env, slackWait)
-	slackMust(t, err)
-	if v, _ := s.ViewByID(view.ID); !v.Closed {
-		t.Error("modal still open after a plain ack")
-	}
-	if _, err := s.SendViewSubmission(sbslack.ViewSubmission{User: "U1", ViewID: view.ID}); err == nil {
-		t.Error("submitted a closed modal")
-	}
+	slackSubmitTheModal(t, s, bot, view.ID)
 
 	// An Events API event.
 	env, err = s.SendAppHomeOpened("U2")
@@ -441,10 +419,56 @@ func TestSlackSocketMode(t *testing.T) {
 	_, err = s.WaitAck(env, slackWait)
 	slackMust(t, err)
 
-	// A slash command answered in its ack; then a click on an ephemeral message's button.
-	env, err = s.SendSlashCommand(sbslack.SlashCommand{User: "U2", Channel: "C0OPS", Command: "/rotate", Text: "nope"})
+	slackAnswerInTheAck(t, s, bot)
+
+	// The acks the bot wrote count as what it sent.
+	if !strings.Contains(s.AllText(), "That is the current token") {
+		t.Error("AllText misses the acks")
+	}
+}
+
+// slackSubmitTheModal submits the token modal twice: refused with field errors,
+// then accepted, which closes it.
+func slackSubmitTheModal(t *testing.T, s *sbslack.Slack, bot *slackBot, viewID string) {
+	t.Helper()
+	env, err := s.SendViewSubmission(sbslack.ViewSubmission{User: "U1", ViewID: viewID, Values: map[string]map[string]string{"token": {"value": "ghp_not-really"}}})
+	slackMust(t, err)
+	e := bot.next(t)
+	cb, _ := e.Data.(slack.InteractionCallback)
+	if cb.Type != slack.InteractionTypeViewSubmission || cb.View.CallbackID != "submit_token" || cb.View.PrivateMetadata != "r1" ||
+		cb.View.ID != viewID || cb.View.State.Values["token"]["value"].Value != "ghp_not-really" || cb.User.ID != "U1" {
+		t.Errorf("view submission = %+v", cb)
+	}
+	slackMust(t, bot.Ack(*e.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{"token": "That is the current token"})))
+	p, err := s.WaitAck(env, slackWait)
+	slackMust(t, err)
+	if !strings.Contains(string(p), `"response_action":"errors"`) {
+		t.Errorf("ack payload %s", p)
+	}
+	if v, _ := s.ViewByID(viewID); v.Closed || v.Errors["token"] != "That is the current token" {
+		t.Errorf("after errors: closed %v, errors %v", v.Closed, v.Errors)
+	}
+	env, err = s.SendViewSubmission(sbslack.ViewSubmission{User: "U1", ViewID: viewID, Values: map[string]map[string]string{"token": {"value": "ghp_second"}}})
 	slackMust(t, err)
 	e = bot.next(t)
+	slackMust(t, bot.Ack(*e.Request))
+	_, err = s.WaitAck(env, slackWait)
+	slackMust(t, err)
+	if v, _ := s.ViewByID(viewID); !v.Closed {
+		t.Error("modal still open after a plain ack")
+	}
+	if _, err := s.SendViewSubmission(sbslack.ViewSubmission{User: "U1", ViewID: viewID}); err == nil {
+		t.Error("submitted a closed modal")
+	}
+}
+
+// slackAnswerInTheAck sends a slash command the bot answers in its ack, then clicks
+// the button of the ephemeral message that answer made.
+func slackAnswerInTheAck(t *testing.T, s *sbslack.Slack, bot *slackBot) {
+	t.Helper()
+	env, err := s.SendSlashCommand(sbslack.SlashCommand{User: "U2", Channel: "C0OPS", Command: "/rotate", Text: "nope"})
+	slackMust(t, err)
+	e := bot.next(t)
 	slackMust(t, bot.Ack(*e.Request, map[string]any{"text": "Unknown input", "blocks": slackCardBlocks()}))
 	_, err = s.WaitAck(env, slackWait)
 	slackMust(t, err)
@@ -455,7 +479,7 @@ func TestSlackSocketMode(t *testing.T) {
 	_, err = s.Click("U2", eph[0], "Cancel")
 	slackMust(t, err)
 	e = bot.next(t)
-	cb, _ = e.Data.(slack.InteractionCallback)
+	cb, _ := e.Data.(slack.InteractionCallback)
 	if !cb.Container.IsEphemeral || cb.Container.MessageTs != eph[0].TS || cb.ActionCallback.BlockActions[0].ActionID != "cancel" {
 		t.Errorf("click on an ephemeral = %+v", cb.Container)
 	}
@@ -463,11 +487,6 @@ func TestSlackSocketMode(t *testing.T) {
 	slackMust(t, err)
 	if eph = s.Ephemerals("U2"); eph[0].Text != "cancelled" {
 		t.Errorf("replace_original on an ephemeral: %q", eph[0].Text)
-	}
-
-	// The acks the bot wrote count as what it sent.
-	if !strings.Contains(s.AllText(), "That is the current token") {
-		t.Error("AllText misses the acks")
 	}
 }
 
