@@ -239,7 +239,7 @@ func (g *GitHub) ActionsSecret(repo, name string) (plaintext string, updatedAt t
 // message saying "secondary rate limit" with the documentation URL go-github
 // recognises (it returns *github.AbuseRateLimitError). times 0 clears it. A Fault set
 // with Fail on the same route wins. (The 429 form needs no helper:
-// Fail(route, &Fault{Status: 429, RetryAfter: "1"}).)
+// Fail(route, &sandbox.Fault{Status: 429, RetryAfter: "1"}).)
 func (g *GitHub) SecondaryRateLimit(route string, times int, retryAfter time.Duration) {
 	g.gmu.Lock()
 	defer g.gmu.Unlock()
