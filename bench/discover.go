@@ -7,8 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/raxx-app/rotabot/sandbox"
 	"github.com/raxx-app/rotabot/sandbox/demo"
+	sbinfisical "github.com/raxx-app/rotabot/sandbox/infisical"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 )
 
 // benchDiscovery measures the scan for a value across every Heroku app the key
@@ -166,7 +167,7 @@ func benchDrift(r *report, bin, dir string, secrets, apps, reps int) error {
 		for _, n := range perApp {
 			maxReads, totalReads = max(maxReads, n), totalReads+n
 		}
-		vaultReads = w.sb.Infisical.Count(sandbox.InfisicalGetSecret, true)
+		vaultReads = w.sb.Infisical.Count(sbinfisical.InfisicalGetSecret, true)
 		if vaultReads != secrets {
 			return fmt.Errorf("pass %d read %d values from Infisical, want %d", rep+1, vaultReads, secrets)
 		}
@@ -213,7 +214,7 @@ func timeParts(w *world, text string, parts int) (time.Duration, error) {
 	sl := w.sb.Slack
 	sl.ResetLog()
 	t0 := time.Now()
-	if _, err := sl.SendSlashCommand(sandbox.SlashCommand{User: userAlice, Channel: opsChannel, Command: "/rotate", Text: text}); err != nil {
+	if _, err := sl.SendSlashCommand(sbslack.SlashCommand{User: userAlice, Channel: opsChannel, Command: "/rotate", Text: text}); err != nil {
 		return 0, err
 	}
 	deadline := t0.Add(120 * time.Second)

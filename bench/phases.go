@@ -17,6 +17,7 @@ import (
 
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 	"github.com/raxx-app/rotabot/store/bbolt"
 )
 
@@ -132,7 +133,7 @@ func ackBurst(w *world, n int, texts []string, prefix string) ([]time.Duration, 
 	start := time.Now()
 	for i := range ids {
 		sent[i] = time.Now()
-		if _, err := w.sb.Slack.SendSlashCommand(sandbox.SlashCommand{User: userAlice, Channel: opsChannel, Command: "/rotate",
+		if _, err := w.sb.Slack.SendSlashCommand(sbslack.SlashCommand{User: userAlice, Channel: opsChannel, Command: "/rotate",
 			Text: texts[i%len(texts)], EnvelopeID: ids[i]}); err != nil {
 			return nil, 0, err
 		}
@@ -569,7 +570,7 @@ func timeAnswer(w *world, text string) (first, last time.Duration, parts int, er
 	sl := w.sb.Slack
 	sl.ResetLog()
 	t0 := time.Now()
-	if _, err := sl.SendSlashCommand(sandbox.SlashCommand{User: userAlice, Channel: opsChannel, Command: "/rotate", Text: text}); err != nil {
+	if _, err := sl.SendSlashCommand(sbslack.SlashCommand{User: userAlice, Channel: opsChannel, Command: "/rotate", Text: text}); err != nil {
 		return 0, 0, 0, err
 	}
 	deadline := t0.Add(30 * time.Second)

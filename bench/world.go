@@ -11,6 +11,8 @@ import (
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/sandbox"
 	"github.com/raxx-app/rotabot/sandbox/demo"
+	sbgithub "github.com/raxx-app/rotabot/sandbox/github"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 )
 
 // People and places of the bench's workspace: the demo's, as in the example matrix.
@@ -108,7 +110,7 @@ func newWorld(dir string, specs []secretSpec) *world {
 		if exp == 0 {
 			exp = 60 * 24 * time.Hour
 		}
-		w.sb.GitHub.AddToken(sandbox.TokenSpec{Value: tok, Login: "raxx-bot", Expires: now.Add(exp), Repos: []string{repo}})
+		w.sb.GitHub.AddToken(sbgithub.TokenSpec{Value: tok, Login: "raxx-bot", Expires: now.Add(exp), Repos: []string{repo}})
 		w.sb.Infisical.Set(vaultEnv, vaultPath, s.Name, tok)
 		w.current[s.Name] = tok
 		for _, a := range s.HerokuApps {
@@ -159,7 +161,7 @@ func (w *world) close() {
 
 // slash is user typing /rotate text in channel; it returns when the bot acked.
 func (w *world) slash(user, channel, text string) error {
-	id, err := w.sb.Slack.SendSlashCommand(sandbox.SlashCommand{User: user, Channel: channel, Command: "/rotate", Text: text})
+	id, err := w.sb.Slack.SendSlashCommand(sbslack.SlashCommand{User: user, Channel: channel, Command: "/rotate", Text: text})
 	if err != nil {
 		return err
 	}
@@ -173,7 +175,7 @@ func (w *world) click(user string, p posted, label string) error {
 	if !ok {
 		return fmt.Errorf("no button %q on the message (%d buttons)", label, len(p.Buttons))
 	}
-	id, err := w.sb.Slack.SendBlockAction(sandbox.BlockAction{User: user, Channel: p.Channel, MessageTS: p.TS,
+	id, err := w.sb.Slack.SendBlockAction(sbslack.BlockAction{User: user, Channel: p.Channel, MessageTS: p.TS,
 		ActionID: b.ActionID, BlockID: b.BlockID, Value: b.Value, Text: b.Text})
 	if err != nil {
 		return err
@@ -199,7 +201,7 @@ func (w *world) rotate(secret, until string) (string, error) {
 	}
 	id := c.ID
 	tok := demo.FineGrainedToken()
-	sb.GitHub.AddToken(sandbox.TokenSpec{Value: tok, Login: "raxx-bot", Expires: time.Now().Add(90 * 24 * time.Hour), Repos: []string{repo}})
+	sb.GitHub.AddToken(sbgithub.TokenSpec{Value: tok, Login: "raxx-bot", Expires: time.Now().Add(90 * 24 * time.Hour), Repos: []string{repo}})
 	if err := w.click(userAlice, c.posted, handlers.LabelSubmit); err != nil {
 		return id, err
 	}
@@ -207,7 +209,7 @@ func (w *world) rotate(secret, until string) (string, error) {
 	if err != nil {
 		return id, err
 	}
-	env, err := sb.Slack.SendViewSubmission(sandbox.ViewSubmission{User: userAlice, ViewID: view,
+	env, err := sb.Slack.SendViewSubmission(sbslack.ViewSubmission{User: userAlice, ViewID: view,
 		Values: map[string]map[string]string{handlers.BlockToken: {handlers.ActionToken: tok}}})
 	if err != nil {
 		return id, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/raxx-app/rotabot/bot"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 	"github.com/raxx-app/rotabot/store/bbolt"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -143,7 +144,7 @@ func (d *dedupe) waitAnswer(t *testing.T, id string, n int) bool {
 }
 
 type world struct {
-	slack   *sandbox.Slack
+	slack   *sbslack.Slack
 	handler *handler
 	dedupe  *dedupe
 	logs    *sandbox.SyncBuffer
@@ -152,7 +153,7 @@ type world struct {
 // start runs the bot, connected to a Slack stand-in, until the test ends.
 func start(t *testing.T) *world {
 	t.Helper()
-	s := sandbox.NewSlack(botToken, appToken)
+	s := sbslack.New(botToken, appToken)
 	s.AddUser(user, "alice")
 	s.AddChannel(channel, "ops")
 	s.SetPingInterval(50 * time.Millisecond)
@@ -197,7 +198,7 @@ func must(t *testing.T, err error) {
 // command types /rotate text and returns its envelope id.
 func (w *world) command(t *testing.T, text string) string {
 	t.Helper()
-	env, err := w.slack.SendSlashCommand(sandbox.SlashCommand{User: user, Channel: channel, Command: "/rotate", Text: text})
+	env, err := w.slack.SendSlashCommand(sbslack.SlashCommand{User: user, Channel: channel, Command: "/rotate", Text: text})
 	must(t, err)
 	return env
 }

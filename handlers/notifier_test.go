@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
-	"github.com/raxx-app/rotabot/sandbox"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 	"github.com/slack-go/slack"
 )
 
@@ -21,7 +21,7 @@ func (noRuns) GetRun(context.Context, string) (*rotation.Run, error) {
 // write that onto the run (the engine records it). Given the card, it updates it
 // in place and puts the note in its thread.
 func TestNotifierReturnsTheCardItPosted(t *testing.T) {
-	s := sandbox.NewSlack("xoxb-test", "xapp-test")
+	s := sbslack.New("xoxb-test", "xapp-test")
 	defer s.Close()
 	s.AddChannel("C0OPS", "ops")
 	n := NewNotifier(NotifierConfig{Slack: slack.New("xoxb-test", slack.OptionAPIURL(s.APIURL())), Matrix: &rotation.Matrix{}, Runs: noRuns{}})

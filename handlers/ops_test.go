@@ -8,6 +8,7 @@ import (
 
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 	"github.com/slack-go/slack"
 )
 
@@ -26,9 +27,9 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func opsWorld(t *testing.T) (*sandbox.Slack, *Handlers, *clock) {
+func opsWorld(t *testing.T) (*sbslack.Slack, *Handlers, *clock) {
 	t.Helper()
-	s := sandbox.NewSlack("xoxb-test", "xapp-test")
+	s := sbslack.New("xoxb-test", "xapp-test")
 	t.Cleanup(s.Close)
 	s.AddUsergroup("S0OPS", "U0ALICE", "U0BOB")
 	c := &clock{t: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)}

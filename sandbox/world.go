@@ -1,21 +1,25 @@
 package sandbox
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/raxx-app/rotabot/sandbox/github"
+	"github.com/raxx-app/rotabot/sandbox/heroku"
+	"github.com/raxx-app/rotabot/sandbox/infisical"
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
+	"github.com/raxx-app/rotabot/sandbox/slack"
 )
 
 // World is all four stand-ins started together, each with made-up credentials:
 // what `rotabot demo` and the end-to-end tests run against. Seeding (users,
 // tokens, apps, vault values) is the caller's.
 type World struct {
-	Slack     *Slack
-	GitHub    *GitHub
-	Infisical *Infisical
-	Heroku    *Heroku
+	Slack     *slack.Slack
+	GitHub    *github.GitHub
+	Infisical *infisical.Infisical
+	Heroku    *heroku.Heroku
 
 	BotToken, AppToken     string
 	GitHubAdminToken       string
@@ -25,11 +29,7 @@ type World struct {
 }
 
 // RandomHex returns n random bytes as hex: made-up credentials and tokens.
-func RandomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func RandomHex(n int) string { return standin.RandomHex(n) }
 
 // NewWorld starts the four stand-ins on 127.0.0.1.
 func NewWorld() *World {
@@ -42,11 +42,11 @@ func NewWorld() *World {
 		ClientSecret:     RandomHex(16),
 		ProjectID:        "proj-" + RandomHex(6),
 	}
-	w.Slack = NewSlack(w.BotToken, w.AppToken)
-	w.GitHub = NewGitHub()
+	w.Slack = slack.New(w.BotToken, w.AppToken)
+	w.GitHub = github.New()
 	w.GitHub.SetAdminToken(w.GitHubAdminToken)
-	w.Infisical = NewInfisical(w.ClientID, w.ClientSecret, w.ProjectID)
-	w.Heroku = NewHeroku(w.HerokuAPIKey)
+	w.Infisical = infisical.New(w.ClientID, w.ClientSecret, w.ProjectID)
+	w.Heroku = heroku.New(w.HerokuAPIKey)
 	return w
 }
 
@@ -85,7 +85,7 @@ func (w *World) Close() {
 // GET /api/status/builds answers 200 with the right session cookie, 401 without
 // it. Guard adds the paths of other checks.
 type Console struct {
-	*server
+	*standin.Server
 	Cookie string
 
 	mu     sync.Mutex
@@ -100,8 +100,8 @@ type consoleGuard struct {
 // NewConsole starts the console stand-in; cookie is the ops session it accepts.
 func NewConsole(cookie string) *Console {
 	c := &Console{Cookie: cookie, guards: map[string]consoleGuard{}}
-	c.server = newServer(func(status int) any { return map[string]any{"error": http.StatusText(status)} })
-	c.handle("GET /", c.answer)
+	c.Server = standin.NewServer(func(status int) any { return map[string]any{"error": http.StatusText(status)} })
+	c.Handle("GET /", c.answer)
 	c.Guard("/api/status/builds", http.StatusOK, "Cookie")
 	return c
 }
@@ -111,16 +111,16 @@ func (c *Console) answer(w http.ResponseWriter, r *http.Request) {
 	g, ok := c.guards[r.URL.Path]
 	c.mu.Unlock()
 	if !ok {
-		writeJSON(w, http.StatusNotFound, map[string]any{"error": "Not Found"})
+		standin.WriteJSON(w, http.StatusNotFound, map[string]any{"error": "Not Found"})
 		return
 	}
 	for _, h := range g.headers {
 		if r.Header.Get(h) != c.Cookie {
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "not signed in"})
+			standin.WriteJSON(w, http.StatusUnauthorized, map[string]any{"error": "not signed in"})
 			return
 		}
 	}
-	writeJSON(w, g.status, map[string]any{"builds": map[string]any{"api": []any{map[string]any{"conclusion": "success"}}}})
+	standin.WriteJSON(w, g.status, map[string]any{"builds": map[string]any{"api": []any{map[string]any{"conclusion": "success"}}}})
 }
 
 // Guard makes GET path answer status when every named header holds the console's
@@ -132,7 +132,7 @@ func (c *Console) Guard(path string, status int, headers ...string) {
 	c.guards[path] = consoleGuard{status: status, headers: append([]string(nil), headers...)}
 	c.mu.Unlock()
 	if !known && path != "/" && !strings.ContainsAny(path, "{}") {
-		c.handle("GET "+path, c.answer)
+		c.Handle("GET "+path, c.answer)
 	}
 }
 
@@ -140,11 +140,11 @@ func (c *Console) Guard(path string, status int, headers ...string) {
 // empty JSON object to every request and keeps each one. A test points a redirect
 // (or a disguised URL) at it and then checks that it received nothing: a credential
 // sent there would be a credential leaked.
-type Sink struct{ *server }
+type Sink struct{ *standin.Server }
 
 // NewSink starts a sink on 127.0.0.1.
 func NewSink() *Sink {
-	s := &Sink{server: newServer(func(int) any { return map[string]any{} })}
-	s.handle("/", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]any{}) })
+	s := &Sink{Server: standin.NewServer(func(int) any { return map[string]any{} })}
+	s.Handle("/", func(w http.ResponseWriter, _ *http.Request) { standin.WriteJSON(w, http.StatusOK, map[string]any{}) })
 	return s
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/sandbox"
+	sbheroku "github.com/raxx-app/rotabot/sandbox/heroku"
 )
 
 // Help: the top level lists every command (and demo --sandbox); `help COMMAND`
@@ -368,7 +369,7 @@ func TestRotateSaysWhatItWaitsFor(t *testing.T) {
 	h, env := cliWorld(t)
 	h.World.Infisical.Set("prod", "/MooseQuest/github/", "GITHUB_API_READONLY_TOKEN", h.Fresh[0])
 	h.World.Heroku.FailPath("/apps/raxx-console-prod/config-vars", &sandbox.Fault{Latency: 2200 * time.Millisecond, Times: 1})
-	h.World.Heroku.SetReleasePhase("raxx-console-staging", sandbox.ReleasePhase{Delay: 5 * time.Second})
+	h.World.Heroku.SetReleasePhase("raxx-console-staging", sbheroku.ReleasePhase{Delay: 5 * time.Second})
 	code, out, errs := runCLI(t, env, "rotate", "GITHUB_API_READONLY_TOKEN")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbinfisical "github.com/raxx-app/rotabot/sandbox/infisical"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 )
 
 // TestCrashAtEveryBoundary runs `rotabot serve` as a real process on the
@@ -41,7 +43,7 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 		{name: "waiting for token", at: "Waiting for token"},
 		{name: "waiting for approval", at: "Waiting for approval"},
 		{name: "in the store step", hang: func(h *harness) (func() int, func()) {
-			return hangOn(h.World.Infisical, sandbox.InfisicalUpdateSecret)(h)
+			return hangOn(h.World.Infisical, sbinfisical.InfisicalUpdateSecret)(h)
 		}},
 		{name: "in the middle of propagation", hang: func(h *harness) (func() int, func()) {
 			return hangOn(h.World.Heroku, "PATCH /apps/{app}/config-vars")(h)
@@ -105,7 +107,7 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 				all = append(all, bot)
 				must(t, w.Slack.WaitConnected(1, 60*time.Second))
 			}
-			card := func(word string) sandbox.Message {
+			card := func(word string) sbslack.Message {
 				t.Helper()
 				m, err := h.WaitCard("r1", word)
 				if err != nil {

@@ -9,14 +9,14 @@ import (
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
 	rgithub "github.com/raxx-app/rotabot/rotation/github"
-	"github.com/raxx-app/rotabot/sandbox"
 	"github.com/raxx-app/rotabot/sandbox/demo"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 	"github.com/raxx-app/rotabot/store/bbolt"
 )
 
 // driftPosts are the drift posts in the ops channel, oldest first.
-func (h *harness) driftPosts() []sandbox.Message {
-	var out []sandbox.Message
+func (h *harness) driftPosts() []sbslack.Message {
+	var out []sbslack.Message
 	for _, m := range h.World.Slack.Messages(demo.OpsChannel) {
 		if (m.ThreadTS == "" || m.ThreadTS == m.TS) && strings.HasPrefix(m.Text, "Drift") {
 			out = append(out, m)
@@ -210,7 +210,7 @@ func TestDriftPeriodicResolvedAndAfterARotation(t *testing.T) {
 	// Set it from Infisical on the version drift, asked for by alice and
 	// approved by bob, sets every destination.
 	h.World.GitHub.SetNow(nil)
-	vaultPost := func() (vault sandbox.Message) {
+	vaultPost := func() (vault sbslack.Message) {
 		for _, p := range h.driftPosts() {
 			if strings.Contains(demo.CardText(p), "on Infisical") {
 				vault = p

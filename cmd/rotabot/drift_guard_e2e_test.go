@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
+
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox"
@@ -51,7 +53,7 @@ func (h *harness) driftCheck(t *testing.T, n, posts int) {
 }
 
 // driftPostOn is the drift post on place (its header's "on PLACE").
-func (h *harness) driftPostOn(t *testing.T, place string) sandbox.Message {
+func (h *harness) driftPostOn(t *testing.T, place string) sbslack.Message {
 	t.Helper()
 	for _, p := range h.driftPosts() {
 		if strings.Contains(demo.CardText(p), "GITHUB_API_READONLY_TOKEN on "+place+"\n") {
@@ -59,7 +61,7 @@ func (h *harness) driftPostOn(t *testing.T, place string) sandbox.Message {
 		}
 	}
 	t.Fatalf("no drift post on %s", place)
-	return sandbox.Message{}
+	return sbslack.Message{}
 }
 
 // writes counts the config and Actions secret writes so far.
@@ -228,7 +230,7 @@ func TestDriftVersionRepairNeedsASecondOpsMember(t *testing.T) {
 	writes := h.writes()
 	must(t, h.Click(demo.Alice, vault, handlers.LabelDriftRepair))
 	h.mustEphemeral(t, demo.Alice, 3, "Asked: another ops member approves setting every destination of GITHUB_API_READONLY_TOKEN from Infisical's version 3")
-	var asked sandbox.Message
+	var asked sbslack.Message
 	must(t, demo.WaitFor("the post asking for approval", func() bool {
 		asked, _ = h.World.Slack.Message(vault.Channel, vault.TS)
 		_, ok := asked.Button(handlers.LabelApprove)

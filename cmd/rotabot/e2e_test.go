@@ -13,6 +13,8 @@ import (
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbgithub "github.com/raxx-app/rotabot/sandbox/github"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 )
 
 // bot starts the stand-ins and the real bot (over Socket Mode) for one test. At
@@ -41,7 +43,7 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func (h *harness) mustCard(t *testing.T, id, word string) sandbox.Message {
+func (h *harness) mustCard(t *testing.T, id, word string) sbslack.Message {
 	t.Helper()
 	m, err := h.WaitCard(id, word)
 	if err != nil {
@@ -63,7 +65,7 @@ func (h *harness) mustEphemeral(t *testing.T, user string, n int, want string) {
 }
 
 // toApproval starts a run as alice and submits the first fresh token.
-func (h *harness) toApproval(t *testing.T, id string) sandbox.Message {
+func (h *harness) toApproval(t *testing.T, id string) sbslack.Message {
 	t.Helper()
 	must(t, h.Slash(demo.Alice, demo.OpsChannel, "GITHUB_API_READONLY_TOKEN"))
 	card := h.mustCard(t, id, "Waiting for token")
@@ -95,7 +97,7 @@ func TestSlackHappyPathToAudit(t *testing.T) {
 		}
 	}
 	// The shell-rc operator's DM: the command to pull, never the token, and a Done button.
-	var dm sandbox.Message
+	var dm sbslack.Message
 	must(t, demo.WaitFor("the operator's DM", func() bool {
 		dms := h.World.Slack.DMs(demo.Operator)
 		if len(dms) > 0 {
@@ -309,7 +311,7 @@ func TestSlackStaleClick(t *testing.T) {
 
 func TestSlackRedeliveredEnvelopeHandledOnce(t *testing.T) {
 	h := startBot(t)
-	id, err := h.World.Slack.SendSlashCommand(sandbox.SlashCommand{User: demo.Alice, Channel: demo.OpsChannel, Command: "/rotate", Text: "GITHUB_API_READONLY_TOKEN"})
+	id, err := h.World.Slack.SendSlashCommand(sbslack.SlashCommand{User: demo.Alice, Channel: demo.OpsChannel, Command: "/rotate", Text: "GITHUB_API_READONLY_TOKEN"})
 	must(t, err)
 	_, err = h.World.Slack.WaitAck(id, 5*time.Second)
 	must(t, err)
@@ -353,7 +355,7 @@ func TestSlackAppHome(t *testing.T) {
 	h.mustCard(t, "r1", "Waiting for token")
 	_, err := h.World.Slack.SendAppHomeOpened(demo.Bob)
 	must(t, err)
-	var home sandbox.View
+	var home sbslack.View
 	must(t, demo.WaitFor("App Home", func() bool {
 		var ok bool
 		home, ok = h.World.Slack.HomeView(demo.Bob)
@@ -391,7 +393,7 @@ func TestSlackOperatorNamedByDMChannelPressesDone(t *testing.T) {
 	operator := "U" + dmChannel[1:] // the sandbox's person at the other end of that DM
 	fresh := "ghp_" + sandbox.RandomHex(18)
 	h.Track(fresh)
-	h.World.GitHub.AddToken(sandbox.TokenSpec{Value: fresh, Login: "raxx-bot", Expires: rotation.WallNow().Add(90 * 24 * time.Hour),
+	h.World.GitHub.AddToken(sbgithub.TokenSpec{Value: fresh, Login: "raxx-bot", Expires: rotation.WallNow().Add(90 * 24 * time.Hour),
 		Scopes: []string{"read:org", "repo:status", "workflow"}, Repos: []string{"raxx-app/TradeMasterAPI"}})
 	must(t, h.Slash(demo.Alice, demo.OpsChannel, secret))
 	card := h.mustCard(t, "r1", "Waiting for token")
@@ -406,7 +408,7 @@ func TestSlackOperatorNamedByDMChannelPressesDone(t *testing.T) {
 	if text := demo.CardText(card); !strings.Contains(text, "shell rc of the operator of DM "+dmChannel) || strings.Contains(text, "<@"+dmChannel+">") {
 		t.Errorf("the card does not name the DM operator readably:\n%s", text)
 	}
-	var dm sandbox.Message
+	var dm sbslack.Message
 	must(t, demo.WaitFor("the DM in "+dmChannel, func() bool {
 		msgs := h.World.Slack.Messages(dmChannel)
 		if len(msgs) > 0 {

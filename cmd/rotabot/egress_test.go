@@ -9,6 +9,7 @@ import (
 
 	"github.com/raxx-app/rotabot/sandbox"
 	"github.com/raxx-app/rotabot/sandbox/demo"
+	sbinfisical "github.com/raxx-app/rotabot/sandbox/infisical"
 )
 
 // Every service the bot speaks to answers with a redirect to another host: the
@@ -21,16 +22,16 @@ func TestBotSendsNoCredentialOffItsHost(t *testing.T) {
 	t.Cleanup(sink.Close)
 	w := h.World
 	w.Slack.Fail("POST /api/chat.postMessage", &sandbox.Fault{Status: 307, Redirect: sink.URL + "/api/chat.postMessage"})
-	w.Infisical.Fail(sandbox.InfisicalGetSecret, &sandbox.Fault{Status: 302, Redirect: sink.URL + "/x"})
+	w.Infisical.Fail(sbinfisical.InfisicalGetSecret, &sandbox.Fault{Status: 302, Redirect: sink.URL + "/x"})
 	w.GitHub.Fail("GET /user", &sandbox.Fault{Status: 308, Redirect: sink.URL + "/user"})
 
 	must(t, h.Slash(demo.Alice, demo.OpsChannel, "GITHUB_API_READONLY_TOKEN"))
 	must(t, demo.WaitFor("the bot to try Slack and Infisical", func() bool {
-		return w.Slack.Count("POST /api/chat.postMessage", false) > 0 && w.Infisical.Count(sandbox.InfisicalGetSecret, false) > 0
+		return w.Slack.Count("POST /api/chat.postMessage", false) > 0 && w.Infisical.Count(sbinfisical.InfisicalGetSecret, false) > 0
 	}))
 	must(t, h.Slash(demo.Alice, demo.OpsChannel, "GITHUB_API_READONLY_TOKEN --dry-run"))
 	must(t, demo.WaitFor("the dry run's answer", func() bool { return h.EphemeralCount(demo.Alice) >= 1 }))
-	w.Infisical.Fail(sandbox.InfisicalGetSecret, nil)
+	w.Infisical.Fail(sbinfisical.InfisicalGetSecret, nil)
 	must(t, h.Slash(demo.Alice, demo.OpsChannel, "GITHUB_API_READONLY_TOKEN --dry-run"))
 	must(t, demo.WaitFor("the second dry run's answer", func() bool { return h.EphemeralCount(demo.Alice) >= 2 }))
 	if n := len(sink.Requests()); n != 0 {

@@ -1,20 +1,23 @@
 package main
 
 import (
-	"github.com/raxx-app/rotabot/sandbox/demo"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/raxx-app/rotabot/sandbox/demo"
+
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbinfisical "github.com/raxx-app/rotabot/sandbox/infisical"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 )
 
 // fastRetries makes the engine's waits on an unavailable service short.
 func fastRetries(h *harness) { h.srv.engine.RetryWait = 50 * time.Millisecond }
 
 // toRevoke takes a run to "Waiting for revoke" and returns its card.
-func (h *harness) approveAndWait(t *testing.T, card sandbox.Message, word string) sandbox.Message {
+func (h *harness) approveAndWait(t *testing.T, card sbslack.Message, word string) sbslack.Message {
 	t.Helper()
 	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
 	return h.mustCard(t, "r1", word)
@@ -39,7 +42,7 @@ func TestFaultInfisicalDownAtTheStoreStep(t *testing.T) {
 	h := startBot(t)
 	fastRetries(h)
 	card := h.toApproval(t, "r1")
-	h.World.Infisical.Fail(sandbox.InfisicalUpdateSecret, &sandbox.Fault{Status: 503})
+	h.World.Infisical.Fail(sbinfisical.InfisicalUpdateSecret, &sandbox.Fault{Status: 503})
 	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
 	card = h.mustCard(t, "r1", "Failed")
 	text := demo.CardText(card)
@@ -59,7 +62,7 @@ func TestFaultInfisicalDownAtTheStoreStep(t *testing.T) {
 	if n := h.World.Heroku.Count("PATCH /apps/{app}/config-vars", false); n != 0 {
 		t.Fatal("a consumer was written although the store step failed")
 	}
-	h.World.Infisical.Fail(sandbox.InfisicalUpdateSecret, nil)
+	h.World.Infisical.Fail(sbinfisical.InfisicalUpdateSecret, nil)
 	must(t, h.Click(demo.Bob, card, handlers.LabelRetry))
 	h.mustCard(t, "r1", "Waiting for revoke")
 	for dest, v := range h.destValues("GITHUB_API_READONLY_TOKEN") {
@@ -134,7 +137,7 @@ func TestRaceTwoApprovalsInTheSameSecond(t *testing.T) {
 	ids := make(chan string, 2)
 	for _, u := range []string{demo.Bob, demo.Operator} {
 		go func() {
-			id, _ := h.World.Slack.SendBlockAction(sandbox.BlockAction{User: u, Channel: card.Channel, MessageTS: card.TS, ActionID: b.ActionID, BlockID: b.BlockID, Value: b.Value})
+			id, _ := h.World.Slack.SendBlockAction(sbslack.BlockAction{User: u, Channel: card.Channel, MessageTS: card.TS, ActionID: b.ActionID, BlockID: b.BlockID, Value: b.Value})
 			ids <- id
 		}()
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/sandbox"
 	"github.com/raxx-app/rotabot/sandbox/demo"
+	sbheroku "github.com/raxx-app/rotabot/sandbox/heroku"
 )
 
 const (
@@ -84,8 +85,8 @@ func (h *harness) assertLogplexURLKept(t *testing.T) {
 // the run goes on and each app's log is watched.
 func TestHerokuReleaseHeldPendingDelaysVerify(t *testing.T) {
 	h := startBotHeroku(t, "30s", "30s")
-	h.World.Heroku.SetReleasePhase(prod, sandbox.ReleasePhase{Hold: true})
-	h.World.Heroku.SetBoot(staging, sandbox.Boot{Delay: 1500 * time.Millisecond})
+	h.World.Heroku.SetReleasePhase(prod, sbheroku.ReleasePhase{Hold: true})
+	h.World.Heroku.SetBoot(staging, sbheroku.Boot{Delay: 1500 * time.Millisecond})
 	card := h.toApproval(t, "r1")
 	probes := h.World.GitHub.Count("GET /repos/{owner}/{repo}/actions/runs", false)
 	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
@@ -148,7 +149,7 @@ func TestHerokuReleaseHeldPendingDelaysVerify(t *testing.T) {
 // failed app again and the run goes on.
 func TestHerokuFailedReleaseFailsItsDestination(t *testing.T) {
 	h := startBotHeroku(t, "30s", "30s")
-	h.World.Heroku.SetReleasePhase(prod, sandbox.ReleasePhase{Delay: 100 * time.Millisecond, Fail: true})
+	h.World.Heroku.SetReleasePhase(prod, sbheroku.ReleasePhase{Delay: 100 * time.Millisecond, Fail: true})
 	h.World.Heroku.Scale(staging, "web", 0)
 	card := h.toApproval(t, "r1")
 	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
@@ -178,7 +179,7 @@ func TestHerokuFailedReleaseFailsItsDestination(t *testing.T) {
 	}
 
 	// Retry sets prod again: a new release, which succeeds this time.
-	h.World.Heroku.SetReleasePhase(prod, sandbox.ReleasePhase{})
+	h.World.Heroku.SetReleasePhase(prod, sbheroku.ReleasePhase{})
 	must(t, h.Click(demo.Alice, card, handlers.LabelRetry))
 	card = h.mustCard(t, "r1", "Waiting for revoke")
 	if text := demo.CardText(card); !strings.Contains(text, "Heroku "+prod+" — verified (attempt 2) · release v3 · watching logs") {
@@ -246,7 +247,7 @@ func TestHerokuLogWatchBadCredentialsOffersRollback(t *testing.T) {
 // release is waited for again (nothing is written twice), and the watch goes on.
 func TestHerokuReleaseWaitSurvivesARestart(t *testing.T) {
 	h := startBotHeroku(t, "30s", "30s")
-	h.World.Heroku.SetReleasePhase(prod, sandbox.ReleasePhase{Hold: true})
+	h.World.Heroku.SetReleasePhase(prod, sbheroku.ReleasePhase{Hold: true})
 	card := h.toApproval(t, "r1")
 	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
 	h.waitCardText(t, "r1", "Heroku "+prod+" — written · releasing · release v2 pending")

@@ -65,6 +65,12 @@ func TestPostgresStoreLinksNoBbolt(t *testing.T) {
 	}
 }
 
+// The stand-ins, one package each, and what they share. Only these (and the page
+// itself) may be reached from the sandbox page.
+var standInPackages = []string{"sandbox/slack", "sandbox/github", "sandbox/infisical", "sandbox/heroku"}
+
+const standInPlumbing = "sandbox/internal/standin"
+
 // The sandbox page knows the stand-ins and nothing of the product: it acts as
 // Slack, GitHub and Heroku do, never through the bot or the engine.
 func TestTheSandboxPageKnowsOnlyTheStandIns(t *testing.T) {
@@ -73,9 +79,29 @@ func TestTheSandboxPageKnowsOnlyTheStandIns(t *testing.T) {
 	if !slices.Contains(deps, mod+"sandbox/web") {
 		t.Fatalf("go list -deps ./sandbox/web/... does not list the package itself: %v", deps)
 	}
+	allowed := []string{mod + "sandbox", mod + "sandbox/web", mod + standInPlumbing}
+	for _, p := range standInPackages {
+		allowed = append(allowed, mod+p)
+	}
 	for _, d := range deps {
-		if strings.HasPrefix(d, mod) && d != mod+"sandbox" && d != mod+"sandbox/web" {
+		if strings.HasPrefix(d, mod) && !slices.Contains(allowed, d) {
 			t.Errorf("sandbox/web depends on %s: the page may reach only the stand-ins", d)
+		}
+	}
+}
+
+// Each stand-in is the outside world: it reaches none of rotabot's packages and no
+// other stand-in, only the plumbing they share (which reaches nothing of the module).
+func TestEachStandInKnowsOnlyItsPlumbing(t *testing.T) {
+	const mod = "github.com/raxx-app/rotabot/"
+	for pkg, deps := range goListDeps(t, append([]string{standInPlumbing}, standInPackages...)...) {
+		if !slices.Contains(deps, mod+pkg) {
+			t.Fatalf("go list -deps ./%s/... does not list the package itself: %v", pkg, deps)
+		}
+		for _, d := range deps {
+			if strings.HasPrefix(d, mod) && d != mod+pkg && d != mod+standInPlumbing {
+				t.Errorf("%s depends on %s: a stand-in may reach only %s", pkg, d, standInPlumbing)
+			}
 		}
 	}
 }

@@ -11,14 +11,15 @@ import (
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/sandbox"
 	"github.com/raxx-app/rotabot/sandbox/demo"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 )
 
 // openForm presses Submit new token on the card and returns the modal it opened.
-func (h *harness) openForm(t *testing.T, user string, card sandbox.Message) sandbox.View {
+func (h *harness) openForm(t *testing.T, user string, card sbslack.Message) sbslack.View {
 	t.Helper()
 	before := len(h.World.Slack.Views())
 	must(t, h.Click(user, card, handlers.LabelSubmit))
-	var view sandbox.View
+	var view sbslack.View
 	must(t, demo.WaitFor("the token form", func() bool {
 		vs := h.World.Slack.Views()
 		if len(vs) > before {
@@ -30,9 +31,9 @@ func (h *harness) openForm(t *testing.T, user string, card sandbox.Message) sand
 	return view
 }
 
-func (h *harness) submitForm(t *testing.T, user string, view sandbox.View, value string) json.RawMessage {
+func (h *harness) submitForm(t *testing.T, user string, view sbslack.View, value string) json.RawMessage {
 	t.Helper()
-	id, err := h.World.Slack.SendViewSubmission(sandbox.ViewSubmission{User: user, ViewID: view.ID,
+	id, err := h.World.Slack.SendViewSubmission(sbslack.ViewSubmission{User: user, ViewID: view.ID,
 		Values: map[string]map[string]string{handlers.BlockToken: {handlers.ActionToken: value}}})
 	must(t, err)
 	ack, err := h.World.Slack.WaitAck(id, 5*time.Second)
@@ -53,7 +54,7 @@ func TestViewSubmissionWithoutStateGetsAModalError(t *testing.T) {
 		"view": map[string]any{"id": view.ID, "type": "modal", "callback_id": view.CallbackID,
 			"private_metadata": view.PrivateMetadata, "hash": view.Hash}, // no "state"
 	})
-	id, err := h.World.Slack.SendEnvelope(sandbox.Envelope{Type: "interactive", AcceptsResponsePayload: true, Payload: payload})
+	id, err := h.World.Slack.SendEnvelope(sbslack.Envelope{Type: "interactive", AcceptsResponsePayload: true, Payload: payload})
 	must(t, err)
 	ack, err := h.World.Slack.WaitAck(id, 5*time.Second)
 	if err != nil {
@@ -120,7 +121,7 @@ func TestViewSubmissionAckBudgetCountsFromArrival(t *testing.T) {
 	h.World.Slack.Fail("POST /api/usergroups.users.list", &sandbox.Fault{Latency: time.Second, Times: 1})
 	h.World.GitHub.Fail("GET /user", &sandbox.Fault{Latency: 3 * time.Second})
 
-	id, err := h.World.Slack.SendViewSubmission(sandbox.ViewSubmission{User: demo.Alice, ViewID: view.ID,
+	id, err := h.World.Slack.SendViewSubmission(sbslack.ViewSubmission{User: demo.Alice, ViewID: view.ID,
 		Values: map[string]map[string]string{handlers.BlockToken: {handlers.ActionToken: h.Fresh[0]}}})
 	must(t, err)
 	ack, err := h.World.Slack.WaitAck(id, 6*time.Second)

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/raxx-app/rotabot/sandbox"
 	"github.com/raxx-app/rotabot/sandbox/demo"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 )
 
 // Outside the ops group, App Home says who may use rotabot and shows no runs,
@@ -18,7 +18,7 @@ func TestOutsidersSeeNoSecrets(t *testing.T) {
 
 	_, err := h.World.Slack.SendAppHomeOpened(demo.Mallory)
 	must(t, err)
-	var home sandbox.View
+	var home sbslack.View
 	must(t, demo.WaitFor("App Home", func() bool {
 		var ok bool
 		home, ok = h.World.Slack.HomeView(demo.Mallory)

@@ -8,7 +8,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/raxx-app/rotabot/sandbox"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/raxx-app/rotabot/sandbox"
 )
 
 var bin struct {

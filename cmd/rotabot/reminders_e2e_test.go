@@ -4,16 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/raxx-app/rotabot/sandbox/demo"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/raxx-app/rotabot/sandbox/demo"
+
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 	"github.com/raxx-app/rotabot/store/bbolt"
 	"github.com/slack-go/slack"
 	bolt "go.etcd.io/bbolt"
@@ -21,7 +23,7 @@ import (
 
 // reminderOf waits for the start-up reminder of GITHUB_API_READONLY_TOKEN (its
 // token expires in four and a half days: the 7-day reminder) in owen's DM and in #ops.
-func (h *harness) reminderOf(t *testing.T) (dm, post sandbox.Message) {
+func (h *harness) reminderOf(t *testing.T) (dm, post sbslack.Message) {
 	t.Helper()
 	const says = "GITHUB_API_READONLY_TOKEN expires in 4 days, on "
 	must(t, demo.WaitFor("the reminder DM and the ops post", func() bool {
@@ -33,7 +35,7 @@ func (h *harness) reminderOf(t *testing.T) (dm, post sandbox.Message) {
 		}
 		return false
 	}))
-	for _, m := range []sandbox.Message{dm, post} {
+	for _, m := range []sbslack.Message{dm, post} {
 		if !strings.HasPrefix(m.Text, says) {
 			t.Errorf("reminder %q, want it to start %q", m.Text, says)
 		}
@@ -48,8 +50,8 @@ func (h *harness) reminderOf(t *testing.T) (dm, post sandbox.Message) {
 }
 
 // reminderPosts are the reminders posted in #ops.
-func (h *harness) reminderPosts() []sandbox.Message {
-	var out []sandbox.Message
+func (h *harness) reminderPosts() []sbslack.Message {
+	var out []sbslack.Message
 	for _, m := range h.World.Slack.Messages(demo.OpsChannel) {
 		if strings.Contains(m.Text, " expires in ") || strings.Contains(m.Text, " expired on ") {
 			out = append(out, m)
@@ -106,7 +108,7 @@ const bigOps = "U0BIGOPS"
 // the Slack stand-in through slack-go, and a way to make a fresh response_url
 // (each takes five answers).
 type expiringBench struct {
-	slack *sandbox.Slack
+	slack *sbslack.Slack
 	h     *handlers.Handlers
 	st    *bbolt.Store
 }
@@ -115,7 +117,7 @@ func newExpiringBench(tb testing.TB, n int) *expiringBench {
 	tb.Helper()
 	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	bot, app := "xoxb-"+sandbox.RandomHex(6)+"-"+sandbox.RandomHex(12), "xapp-1-"+sandbox.RandomHex(12)
-	s := sandbox.NewSlack(bot, app)
+	s := sbslack.New(bot, app)
 	tb.Cleanup(s.Close)
 	s.AddUser(bigOps, "ops")
 	s.AddUsergroup("S0OPS", bigOps)
@@ -168,7 +170,7 @@ func newExpiringBench(tb testing.TB, n int) *expiringBench {
 // command is /rotate expiring as Slack would hand it to the handler: with a
 // response_url the stand-in made (the envelope waits unread: no bot is connected).
 func (e *expiringBench) command(tb testing.TB) slack.SlashCommand {
-	id, err := e.slack.SendSlashCommand(sandbox.SlashCommand{User: bigOps, Channel: demo.OpsChannel, Command: "/rotate", Text: "expiring"})
+	id, err := e.slack.SendSlashCommand(sbslack.SlashCommand{User: bigOps, Channel: demo.OpsChannel, Command: "/rotate", Text: "expiring"})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -4,8 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	sbheroku "github.com/raxx-app/rotabot/sandbox/heroku"
+
 	"github.com/raxx-app/rotabot/handlers"
-	"github.com/raxx-app/rotabot/sandbox"
 	"github.com/raxx-app/rotabot/sandbox/demo"
 )
 
@@ -18,7 +19,7 @@ import (
 // after the run moved on to Waiting for revoke: the rollback happens.
 func TestSlackRollbackFromACardOneUpdateBehind(t *testing.T) {
 	h := startBotHeroku(t, "30s", "30s")
-	h.World.Heroku.SetReleasePhase(prod, sandbox.ReleasePhase{Hold: true})
+	h.World.Heroku.SetReleasePhase(prod, sbheroku.ReleasePhase{Hold: true})
 	card := h.toApproval(t, "r1")
 	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
 	h.waitCardText(t, "r1", "Heroku "+prod+" — written · releasing · release v2 pending")

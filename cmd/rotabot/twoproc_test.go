@@ -16,6 +16,8 @@ import (
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbgithub "github.com/raxx-app/rotabot/sandbox/github"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 	"github.com/raxx-app/rotabot/store/postgres"
 	"github.com/raxx-app/rotabot/store/postgres/pgtest"
 )
@@ -41,7 +43,7 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 	t.Cleanup(h.Close)
 	// The dispatch secret's new token (classic), and its shell-rc operator's DM.
 	dispatchNew := "ghp_" + sandbox.RandomHex(18)
-	w.GitHub.AddToken(sandbox.TokenSpec{Value: dispatchNew, Login: "raxx-bot", Expires: rotation.WallNow().Add(90 * 24 * time.Hour),
+	w.GitHub.AddToken(sbgithub.TokenSpec{Value: dispatchNew, Login: "raxx-bot", Expires: rotation.WallNow().Add(90 * 24 * time.Hour),
 		Scopes: []string{"read:org", "repo:status", "workflow"}, Repos: []string{"raxx-app/TradeMasterAPI"}})
 	w.Slack.AddChannel("D0AJ7K184TV", "directmessage")
 	env["DATABASE_URL"] = dbURL
@@ -55,7 +57,7 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 
 	// r1: GITHUB_API_READONLY_TOKEN. Its envelope is redelivered: the next
 	// envelope goes to the other process, which must drop it.
-	id, err := w.Slack.SendSlashCommand(sandbox.SlashCommand{User: demo.Alice, Channel: demo.OpsChannel, Command: "/rotate", Text: "GITHUB_API_READONLY_TOKEN"})
+	id, err := w.Slack.SendSlashCommand(sbslack.SlashCommand{User: demo.Alice, Channel: demo.OpsChannel, Command: "/rotate", Text: "GITHUB_API_READONLY_TOKEN"})
 	must(t, err)
 	_, err = w.Slack.WaitAck(id, 10*time.Second)
 	must(t, err)
@@ -68,7 +70,7 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 	// two envelopes go to the two processes.
 	var ids []string
 	for _, u := range []string{demo.Alice, demo.Bob} {
-		id, err := w.Slack.SendSlashCommand(sandbox.SlashCommand{User: u, Channel: demo.OpsChannel, Command: "/rotate", Text: "GITHUB_API_DISPATCH_TOKEN"})
+		id, err := w.Slack.SendSlashCommand(sbslack.SlashCommand{User: u, Channel: demo.OpsChannel, Command: "/rotate", Text: "GITHUB_API_DISPATCH_TOKEN"})
 		must(t, err)
 		ids = append(ids, id)
 	}
@@ -154,7 +156,7 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 	// The survivor takes r1 over once the claim expires, and redoes the write.
 	card = h.mustCardOf(t, []*proc{survivor}, "r1", "Waiting for revoke")
 	t.Logf("%s took r1 over and finished propagation %s after the kill", survivor.name, time.Since(killedAt).Round(100*time.Millisecond))
-	for _, c := range []sandbox.Message{card, card2} {
+	for _, c := range []sbslack.Message{card, card2} {
 		must(t, h.Click(demo.Alice, c, handlers.LabelRevokeAPI))
 	}
 	h.mustCardOf(t, []*proc{survivor}, "r1", "Completed")
@@ -214,7 +216,7 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 
 // mustCardOf waits for run id's card to show word; on failure it shows the card
 // and what the processes printed.
-func (h *harness) mustCardOf(t *testing.T, procs []*proc, id, word string) sandbox.Message {
+func (h *harness) mustCardOf(t *testing.T, procs []*proc, id, word string) sbslack.Message {
 	t.Helper()
 	m, err := h.WaitCard(id, word)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox"
 	"github.com/raxx-app/rotabot/sandbox/demo"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 	"github.com/raxx-app/rotabot/sandbox/web"
 )
 
@@ -347,9 +348,9 @@ func TestDemoWebWithYourOwnMatrix(t *testing.T) {
 		}
 		return out
 	}
-	card := func(word string) sandbox.Message {
+	card := func(word string) sbslack.Message {
 		t.Helper()
-		var m sandbox.Message
+		var m sbslack.Message
 		must(t, demo.WaitFor("the card to show "+word, func() bool {
 			for _, x := range sl.Messages("C0PLATFORM") {
 				if strings.Contains(x.Text, "Rotation r1 ") && strings.Contains(x.Text, ": "+word) {
@@ -361,7 +362,7 @@ func TestDemoWebWithYourOwnMatrix(t *testing.T) {
 		}))
 		return m
 	}
-	click := func(user string, m sandbox.Message, label string) {
+	click := func(user string, m sbslack.Message, label string) {
 		t.Helper()
 		b, ok := m.Button(label)
 		if !ok {
@@ -376,7 +377,7 @@ func TestDemoWebWithYourOwnMatrix(t *testing.T) {
 	token := minted["token"].(string)
 	h.Track(token)
 	click(demo.Alice, m, "Submit new token")
-	var modal sandbox.View
+	var modal sbslack.View
 	must(t, demo.WaitFor("the token form", func() bool {
 		for _, v := range sl.Views() {
 			if v.User == demo.Alice && !v.Closed {

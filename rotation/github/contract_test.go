@@ -9,6 +9,7 @@ import (
 	"github.com/raxx-app/rotabot/rotation/github"
 	"github.com/raxx-app/rotabot/rotation/rotationtest"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbgithub "github.com/raxx-app/rotabot/sandbox/github"
 )
 
 // Routes of the GitHub stand-in the contract suites make misbehave.
@@ -30,7 +31,7 @@ func ghFault(f rotationtest.Fault) *sandbox.Fault {
 	return sf
 }
 
-func failer(g *sandbox.GitHub) func(rotationtest.Op, rotationtest.Fault) {
+func failer(g *sbgithub.GitHub) func(rotationtest.Op, rotationtest.Fault) {
 	return func(op rotationtest.Op, f rotationtest.Fault) {
 		route, ok := contractRoutes[op]
 		if !ok {

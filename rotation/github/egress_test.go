@@ -10,6 +10,7 @@ import (
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/github"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbgithub "github.com/raxx-app/rotabot/sandbox/github"
 )
 
 func hostOf(t *testing.T, raw string) string {
@@ -109,7 +110,7 @@ func TestProbeRefusesDisguisedURLs(t *testing.T) {
 
 // GITHUB_API_URL may be an Enterprise server under /api/v3: the probe stays under it.
 func TestProbeStaysUnderTheBasePath(t *testing.T) {
-	g := sandbox.NewGitHub()
+	g := sbgithub.New()
 	t.Cleanup(g.Close)
 	c, err := github.New(github.Config{BaseURL: g.URL + "/api/v3"})
 	if err != nil {

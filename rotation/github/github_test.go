@@ -16,6 +16,7 @@ import (
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/github"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbgithub "github.com/raxx-app/rotabot/sandbox/github"
 )
 
 // token makes a token-shaped value unique per seed.
@@ -44,25 +45,25 @@ var (
 )
 
 type fixture struct {
-	gh     *sandbox.GitHub
+	gh     *sbgithub.GitHub
 	client *github.Client
 }
 
 func setup(t *testing.T) fixture {
 	t.Helper()
-	g := sandbox.NewGitHub()
+	g := sbgithub.New()
 	t.Cleanup(g.Close)
 	g.SetNow(func() time.Time { return fixtureNow })
 	g.AddRepo(repo)
 	g.AddRepo("raxx-app/Hidden")
-	g.AddToken(sandbox.TokenSpec{Value: fineTok, Login: "raxx-bot", Expires: expires, Repos: []string{repo}})
-	g.AddToken(sandbox.TokenSpec{Value: classicTok, Login: "raxx-bot", Scopes: []string{"repo", "read:org", "workflow"}})
-	g.AddToken(sandbox.TokenSpec{Value: otherTok, Login: "someone-else", Repos: []string{repo}})
+	g.AddToken(sbgithub.TokenSpec{Value: fineTok, Login: "raxx-bot", Expires: expires, Repos: []string{repo}})
+	g.AddToken(sbgithub.TokenSpec{Value: classicTok, Login: "raxx-bot", Scopes: []string{"repo", "read:org", "workflow"}})
+	g.AddToken(sbgithub.TokenSpec{Value: otherTok, Login: "someone-else", Repos: []string{repo}})
 	g.SetAdminToken(adminTok)
 	return fixture{gh: g, client: newClient(t, g, github.Config{AdminToken: rotation.NewSecret(adminTok)})}
 }
 
-func newClient(t *testing.T, g *sandbox.GitHub, cfg github.Config) *github.Client {
+func newClient(t *testing.T, g *sbgithub.GitHub, cfg github.Config) *github.Client {
 	t.Helper()
 	cfg.BaseURL = g.URL // no trailing slash: New adds it
 	c, err := github.New(cfg)
@@ -107,7 +108,7 @@ func noLeak(t *testing.T, text string) {
 
 // waitCount waits until route was logged want times: the stand-in logs a request as
 // its handler returns, which can be a moment after the client has its answer.
-func waitCount(t *testing.T, g *sandbox.GitHub, route string, want int) {
+func waitCount(t *testing.T, g *sbgithub.GitHub, route string, want int) {
 	t.Helper()
 	for deadline := time.Now().Add(2 * time.Second); g.Count(route, false) < want && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
@@ -143,7 +144,7 @@ func TestCheckFineGrained(t *testing.T) {
 	for i := range 104 {
 		repos = append(repos, fmt.Sprintf("raxx-app/svc-%03d", i))
 	}
-	f.gh.AddToken(sandbox.TokenSpec{Value: fineTok, Login: "raxx-bot", Expires: expires, Repos: append(repos, repo)})
+	f.gh.AddToken(sbgithub.TokenSpec{Value: fineTok, Login: "raxx-bot", Expires: expires, Repos: append(repos, repo)})
 
 	info, err := f.client.Check(context.Background(), secret(fineTok))
 	if err != nil {
@@ -259,16 +260,16 @@ func TestRetriesThenSucceed(t *testing.T) {
 	cases := []struct {
 		name  string
 		route string
-		limit func(*sandbox.GitHub)
+		limit func(*sbgithub.GitHub)
 		calls int
 	}{
-		{"429 with Retry-After", "GET /user", func(g *sandbox.GitHub) {
+		{"429 with Retry-After", "GET /user", func(g *sbgithub.GitHub) {
 			g.Fail("GET /user", &sandbox.Fault{Status: 429, RetryAfter: "1", Times: 1})
 		}, 2},
-		{"503 twice", "GET /user", func(g *sandbox.GitHub) {
+		{"503 twice", "GET /user", func(g *sbgithub.GitHub) {
 			g.Fail("GET /user", &sandbox.Fault{Status: 503, Times: 2})
 		}, 3},
-		{"secondary rate limit", put, func(g *sandbox.GitHub) {
+		{"secondary rate limit", put, func(g *sbgithub.GitHub) {
 			g.SecondaryRateLimit(put, 1, time.Second)
 		}, 2},
 	}

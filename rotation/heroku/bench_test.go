@@ -12,7 +12,7 @@ import (
 
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/heroku"
-	"github.com/raxx-app/rotabot/sandbox"
+	sbheroku "github.com/raxx-app/rotabot/sandbox/heroku"
 	"github.com/raxx-app/rotabot/store/bbolt"
 )
 
@@ -37,7 +37,7 @@ func BenchmarkPropagate20Apps200ms(b *testing.B) {
 
 func benchPropagate(b *testing.B, apps int, latency time.Duration) {
 	const secret = "GITHUB_API_READONLY_TOKEN"
-	h := sandbox.NewHeroku(apiKey)
+	h := sbheroku.New(apiKey)
 	b.Cleanup(h.Close)
 	names := make([]string, apps)
 	for i := range names {

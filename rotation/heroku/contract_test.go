@@ -9,6 +9,7 @@ import (
 	"github.com/raxx-app/rotabot/rotation/heroku"
 	"github.com/raxx-app/rotabot/rotation/rotationtest"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbheroku "github.com/raxx-app/rotabot/sandbox/heroku"
 )
 
 // The Heroku config-var consumer passes the Consumer contract on the stand-in.
@@ -19,7 +20,7 @@ func TestConsumerContract(t *testing.T) {
 		badKey  = "hrku-wrong-key-9f8e7d6c5b4a"
 	)
 	rotationtest.Consumer(t, func(t *testing.T) rotationtest.ConsumerHarness {
-		h := sandbox.NewHeroku(apiKey)
+		h := sbheroku.New(apiKey)
 		t.Cleanup(h.Close)
 		h.AddApp(app, map[string]string{"OTHER_SECRET": other, name: oldToken})
 		return rotationtest.ConsumerHarness{

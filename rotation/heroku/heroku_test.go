@@ -13,6 +13,7 @@ import (
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/heroku"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbheroku "github.com/raxx-app/rotabot/sandbox/heroku"
 )
 
 const (
@@ -27,14 +28,14 @@ const (
 )
 
 type fixture struct {
-	h    *sandbox.Heroku
+	h    *sbheroku.Heroku
 	c    *heroku.Consumer
 	logs *sandbox.SyncBuffer
 }
 
 func setup(t *testing.T, key string) fixture {
 	t.Helper()
-	h := sandbox.NewHeroku(apiKey)
+	h := sbheroku.New(apiKey)
 	t.Cleanup(h.Close)
 	h.AddApp(app, map[string]string{"OTHER_SECRET": other, varName: oldToken})
 	logs := &sandbox.SyncBuffer{}
@@ -267,7 +268,7 @@ func TestHangPastDeadline(t *testing.T) {
 
 func TestTryTimeoutIsRetried(t *testing.T) {
 	t.Parallel()
-	h := sandbox.NewHeroku(apiKey)
+	h := sbheroku.New(apiKey)
 	t.Cleanup(h.Close)
 	h.AddApp(app, nil)
 	c := heroku.New(heroku.Config{BaseURL: h.URL, APIKey: apiKey, Timeout: 200 * time.Millisecond})
@@ -320,7 +321,7 @@ func TestOtherVarsNeverSurface(t *testing.T) {
 
 func TestParallelApps(t *testing.T) {
 	t.Parallel()
-	h := sandbox.NewHeroku(apiKey)
+	h := sbheroku.New(apiKey)
 	t.Cleanup(h.Close)
 	const n = 20
 	for i := range n {

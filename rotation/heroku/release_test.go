@@ -11,6 +11,7 @@ import (
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/heroku"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbheroku "github.com/raxx-app/rotabot/sandbox/heroku"
 )
 
 func TestLatestReleaseAndDynos(t *testing.T) {
@@ -27,7 +28,7 @@ func TestLatestReleaseAndDynos(t *testing.T) {
 		t.Errorf("Range = %q", got)
 	}
 
-	f.h.SetReleasePhase(app, sandbox.ReleasePhase{Hold: true})
+	f.h.SetReleasePhase(app, sbheroku.ReleasePhase{Hold: true})
 	if err := f.c.Set(ctx, app, varName, rotation.NewSecret(newToken)); err != nil {
 		t.Fatal(err)
 	}

@@ -13,16 +13,16 @@ import (
 
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/heroku"
-	"github.com/raxx-app/rotabot/sandbox"
+	sbheroku "github.com/raxx-app/rotabot/sandbox/heroku"
 )
 
-func newScanner(t *testing.T, h *sandbox.Heroku) *heroku.Scanner {
+func newScanner(t *testing.T, h *sbheroku.Heroku) *heroku.Scanner {
 	t.Helper()
 	return heroku.New(heroku.Config{BaseURL: h.URL, APIKey: apiKey}).Scanner()
 }
 
 func TestScannerListsEveryAppAcrossPages(t *testing.T) {
-	h := sandbox.NewHeroku(apiKey)
+	h := sbheroku.New(apiKey)
 	t.Cleanup(h.Close)
 	var want []string
 	for i := range 1203 {
@@ -49,7 +49,7 @@ func TestScannerListsEveryAppAcrossPages(t *testing.T) {
 }
 
 func TestScanConfigHandsOverDigestsOnly(t *testing.T) {
-	h := sandbox.NewHeroku(apiKey)
+	h := sbheroku.New(apiKey)
 	t.Cleanup(h.Close)
 	h.AddApp(app, map[string]string{"OTHER_SECRET": other, varName: oldToken, "EMPTY": ""})
 	s := newScanner(t, h)
@@ -93,7 +93,7 @@ func (s *sleeps) sleep(_ context.Context, d time.Duration) error {
 }
 
 func TestScannerSlowsDownThenStopsBeforeTheRateLimit(t *testing.T) {
-	h := sandbox.NewHeroku(apiKey)
+	h := sbheroku.New(apiKey)
 	t.Cleanup(h.Close)
 	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	h.SetClock(func() time.Time { return now }) // no refill while the test runs

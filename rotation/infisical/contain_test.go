@@ -9,13 +9,14 @@ import (
 
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbinfisical "github.com/raxx-app/rotabot/sandbox/infisical"
 )
 
 // The client secret travels in the login body and the access token in a header: a
 // redirect off INFISICAL_SITE_URL's host (a 307 resends the body) is refused before
 // the other host receives anything.
 func TestRedirectOffHostCarriesNoCredential(t *testing.T) {
-	inf := sandbox.NewInfisical(testID, testSecret, testProject)
+	inf := sbinfisical.New(testID, testSecret, testProject)
 	t.Cleanup(inf.Close)
 	inf.Set("prod", cur.Path, cur.Key, oldToken)
 	sink := sandbox.NewSink()
@@ -32,16 +33,16 @@ func TestRedirectOffHostCarriesNoCredential(t *testing.T) {
 		noSecrets(t, err.Error())
 	}
 
-	inf.Fail(sandbox.InfisicalLogin, &sandbox.Fault{Status: 307, Redirect: sink.URL + "/api/v1/auth/universal-auth/login"})
+	inf.Fail(sbinfisical.InfisicalLogin, &sandbox.Fault{Status: 307, Redirect: sink.URL + "/api/v1/auth/universal-auth/login"})
 	_, err := New(context.Background(), Config{SiteURL: inf.URL, ClientID: testID, ClientSecret: testSecret, ProjectID: testProject})
 	if rotation.ErrorCode(err) != rotation.EINVALID {
 		t.Fatalf("login redirected: err = %v, want it refused", err)
 	}
 	names(t, err)
-	inf.Fail(sandbox.InfisicalLogin, nil)
+	inf.Fail(sbinfisical.InfisicalLogin, nil)
 
 	v := open(t, inf, testProject)
-	inf.Fail(sandbox.InfisicalGetSecret, &sandbox.Fault{Status: 302, Redirect: sink.URL + "/collect"})
+	inf.Fail(sbinfisical.InfisicalGetSecret, &sandbox.Fault{Status: 302, Redirect: sink.URL + "/collect"})
 	_, err = v.Read(context.Background(), cur)
 	if rotation.ErrorCode(err) != rotation.EINVALID {
 		t.Fatalf("read redirected: err = %v, want it refused", err)
@@ -57,20 +58,20 @@ func TestRedirectOffHostCarriesNoCredential(t *testing.T) {
 // the old value back, say).
 func TestAbandonedCallEndsAtItsDeadline(t *testing.T) {
 	inf, v := setup(t)
-	inf.Fail(sandbox.InfisicalUpdateSecret, &sandbox.Fault{Hang: true})
+	inf.Fail(sbinfisical.InfisicalUpdateSecret, &sandbox.Fault{Hang: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if _, err := v.Write(ctx, cur, rotation.NewSecret(newToken)); rotation.ErrorCode(err) != rotation.EUNAVAILABLE {
 		t.Fatalf("hung write: %v", err)
 	}
-	waitInflight(t, inf, sandbox.InfisicalUpdateSecret)
+	waitInflight(t, inf, sbinfisical.InfisicalUpdateSecret)
 
 	// The Vault's own deadline, when the caller gave none, bounds the request too.
 	v.timeout = 300 * time.Millisecond
 	if _, err := v.Write(context.Background(), cur, rotation.NewSecret(newToken)); rotation.ErrorCode(err) != rotation.EUNAVAILABLE {
 		t.Fatalf("hung write without a caller deadline: %v", err)
 	}
-	waitInflight(t, inf, sandbox.InfisicalUpdateSecret)
+	waitInflight(t, inf, sbinfisical.InfisicalUpdateSecret)
 	if val, _, _ := inf.Value("prod", cur.Path, cur.Key); val != oldToken {
 		t.Fatal("the abandoned write landed")
 	}
@@ -78,7 +79,7 @@ func TestAbandonedCallEndsAtItsDeadline(t *testing.T) {
 
 // waitInflight waits for the stand-in to see the abandoned request's connection
 // end: a wait for an event that must come, not a timing check.
-func waitInflight(t *testing.T, inf *sandbox.Infisical, route string) {
+func waitInflight(t *testing.T, inf *sbinfisical.Infisical, route string) {
 	t.Helper()
 	for i := 0; inf.Inflight(route) != 0; i++ {
 		if i == 300 {
@@ -96,7 +97,7 @@ func TestExpiredTokenLogsInAgain(t *testing.T) {
 	if _, err := v.Read(context.Background(), cur); err != nil {
 		t.Fatalf("Read after the token expired: %v", err)
 	}
-	if n := inf.Count(sandbox.InfisicalLogin, true); n != 2 {
+	if n := inf.Count(sbinfisical.InfisicalLogin, true); n != 2 {
 		t.Errorf("%d logins, want 2", n)
 	}
 }

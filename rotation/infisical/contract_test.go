@@ -10,6 +10,7 @@ import (
 	"github.com/raxx-app/rotabot/rotation/infisical"
 	"github.com/raxx-app/rotabot/rotation/rotationtest"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbinfisical "github.com/raxx-app/rotabot/sandbox/infisical"
 )
 
 // The Infisical vault passes the Vault contract on the stand-in.
@@ -24,9 +25,9 @@ func TestVaultContract(t *testing.T) {
 	existing := rotation.VaultRef{Environment: "prod", Path: "/MooseQuest/github/", Key: "GH_TOKEN"}
 	missing := rotation.VaultRef{Environment: "prod", Path: "/MooseQuest/github/", Key: "GH_TOKEN_NEW"}
 	routes := map[rotationtest.Op]string{
-		rotationtest.OpRead:   sandbox.InfisicalGetSecret,
-		rotationtest.OpWrite:  sandbox.InfisicalUpdateSecret,
-		rotationtest.OpDelete: sandbox.InfisicalDeleteSecret,
+		rotationtest.OpRead:   sbinfisical.InfisicalGetSecret,
+		rotationtest.OpWrite:  sbinfisical.InfisicalUpdateSecret,
+		rotationtest.OpDelete: sbinfisical.InfisicalDeleteSecret,
 	}
 	// Infisical names the wait in its 429 message, not in a header; it takes
 	// fractions of a second, so the 429 cases wait 20 ms rather than 1 s.
@@ -45,7 +46,7 @@ func TestVaultContract(t *testing.T) {
 	readVersion.NotFound = "Infisical has no version 1 of GH_TOKEN_NEW at /MooseQuest/github/ in prod"
 
 	rotationtest.Vault(t, func(t *testing.T) rotationtest.VaultHarness {
-		inf := sandbox.NewInfisical(clientID, clientSecret, project)
+		inf := sbinfisical.New(clientID, clientSecret, project)
 		t.Cleanup(inf.Close)
 		inf.Set(existing.Environment, existing.Path, existing.Key, oldValue)
 		open := func() *infisical.Vault {
@@ -66,7 +67,7 @@ func TestVaultContract(t *testing.T) {
 			BadCredentials: func() rotation.Vault {
 				v := open()
 				inf.RevokeTokens()
-				inf.Fail(sandbox.InfisicalLogin, &sandbox.Fault{Status: 401})
+				inf.Fail(sbinfisical.InfisicalLogin, &sandbox.Fault{Status: 401})
 				return v
 			},
 			Fail: func(op rotationtest.Op, f rotationtest.Fault) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbinfisical "github.com/raxx-app/rotabot/sandbox/infisical"
 )
 
 const (
@@ -36,16 +37,16 @@ var (
 
 // setup starts the stand-in with the current token at version 1 and the pending
 // folder, and a Vault logged in to it whose 5xx retries do not wait.
-func setup(t *testing.T) (*sandbox.Infisical, *Vault) {
+func setup(t *testing.T) (*sbinfisical.Infisical, *Vault) {
 	t.Helper()
-	inf := sandbox.NewInfisical(testID, testSecret, testProject)
+	inf := sbinfisical.New(testID, testSecret, testProject)
 	t.Cleanup(inf.Close)
 	inf.Set("prod", cur.Path, cur.Key, oldToken)
 	inf.Mkdir("prod", pend.Path)
 	return inf, open(t, inf, testProject)
 }
 
-func open(t *testing.T, inf *sandbox.Infisical, project string) *Vault {
+func open(t *testing.T, inf *sbinfisical.Infisical, project string) *Vault {
 	t.Helper()
 	v, err := New(context.Background(), Config{SiteURL: inf.URL + "/", ClientID: testID, ClientSecret: testSecret, ProjectID: project})
 	if err != nil {
@@ -88,7 +89,7 @@ func noSecrets(t *testing.T, s string) {
 }
 
 func TestNewLogsIn(t *testing.T) {
-	inf := sandbox.NewInfisical(testID, testSecret, testProject)
+	inf := sbinfisical.New(testID, testSecret, testProject)
 	defer inf.Close()
 	inf.Set("prod", cur.Path, cur.Key, oldToken)
 	for _, site := range []string{inf.URL, inf.URL + "/", inf.URL + "/api", inf.URL + "/api/"} {
@@ -101,13 +102,13 @@ func TestNewLogsIn(t *testing.T) {
 		}
 		_ = v.Close()
 	}
-	if n := inf.Count(sandbox.InfisicalLogin, true); n != 4 {
+	if n := inf.Count(sbinfisical.InfisicalLogin, true); n != 4 {
 		t.Errorf("%d logins, want 4", n)
 	}
 }
 
 func TestNewRefused(t *testing.T) {
-	inf := sandbox.NewInfisical(testID, testSecret, testProject)
+	inf := sbinfisical.New(testID, testSecret, testProject)
 	defer inf.Close()
 	_, err := New(context.Background(), Config{SiteURL: inf.URL, ClientID: testID, ClientSecret: "wrong-" + testSecret, ProjectID: testProject})
 	wantErr(t, err, rotation.EUNAUTHORIZED, "Infisical refused INFISICAL_CLIENT_ID/INFISICAL_CLIENT_SECRET (401): check the machine identity", 0)
@@ -241,7 +242,7 @@ func TestErrors(t *testing.T) {
 	const where = "GH_TOKEN at /MooseQuest/github/ in prod"
 	cases := []struct {
 		name       string
-		prepare    func(inf *sandbox.Infisical)
+		prepare    func(inf *sbinfisical.Infisical)
 		timeout    time.Duration
 		call       func(ctx context.Context, v *Vault) error
 		code, msg  string
@@ -249,20 +250,22 @@ func TestErrors(t *testing.T) {
 		gets       int // GET requests the call made (0: not checked)
 	}{
 		{
-			name:    "401 after a second login",
-			prepare: func(inf *sandbox.Infisical) { inf.Fail(sandbox.InfisicalGetSecret, &sandbox.Fault{Status: 401}) },
-			code:    rotation.EUNAUTHORIZED, gets: 2,
+			name: "401 after a second login",
+			prepare: func(inf *sbinfisical.Infisical) {
+				inf.Fail(sbinfisical.InfisicalGetSecret, &sandbox.Fault{Status: 401})
+			},
+			code: rotation.EUNAUTHORIZED, gets: 2,
 			msg: "Infisical refused the machine identity's access token (401) while reading " + where + ": check INFISICAL_CLIENT_ID/INFISICAL_CLIENT_SECRET",
 		},
 		{
 			name:    "403 on read",
-			prepare: func(inf *sandbox.Infisical) { inf.Deny("prod", "/MooseQuest") },
+			prepare: func(inf *sbinfisical.Infisical) { inf.Deny("prod", "/MooseQuest") },
 			code:    rotation.EFORBIDDEN, gets: 1,
 			msg: "The machine identity may not read /MooseQuest/github/ in prod (Infisical answered 403 for GH_TOKEN): grant it access there in Infisical",
 		},
 		{
 			name:    "403 on write",
-			prepare: func(inf *sandbox.Infisical) { inf.Deny("prod", "/MooseQuest") },
+			prepare: func(inf *sbinfisical.Infisical) { inf.Deny("prod", "/MooseQuest") },
 			call: func(ctx context.Context, v *Vault) error {
 				_, err := v.Write(ctx, cur, rotation.NewSecret(newToken))
 				return err
@@ -290,23 +293,23 @@ func TestErrors(t *testing.T) {
 		},
 		{
 			name: "429 once",
-			prepare: func(inf *sandbox.Infisical) {
-				inf.Fail(sandbox.InfisicalGetSecret, &sandbox.Fault{Status: 429, RetryAfter: "0.02", Times: 1})
+			prepare: func(inf *sbinfisical.Infisical) {
+				inf.Fail(sbinfisical.InfisicalGetSecret, &sandbox.Fault{Status: 429, RetryAfter: "0.02", Times: 1})
 			},
 			gets: 2,
 		},
 		{
 			name: "429 persistent",
-			prepare: func(inf *sandbox.Infisical) {
-				inf.Fail(sandbox.InfisicalGetSecret, &sandbox.Fault{Status: 429, RetryAfter: "0.02"})
+			prepare: func(inf *sbinfisical.Infisical) {
+				inf.Fail(sbinfisical.InfisicalGetSecret, &sandbox.Fault{Status: 429, RetryAfter: "0.02"})
 			},
 			code: rotation.EUNAVAILABLE, retryAfter: 20 * time.Millisecond, gets: 3,
 			msg: "Infisical is rate limiting the bot (429) while reading " + where + ": try again in 20ms",
 		},
 		{
 			name: "429 asking for longer than the deadline",
-			prepare: func(inf *sandbox.Infisical) {
-				inf.Fail(sandbox.InfisicalGetSecret, &sandbox.Fault{Status: 429, RetryAfter: "30"})
+			prepare: func(inf *sbinfisical.Infisical) {
+				inf.Fail(sbinfisical.InfisicalGetSecret, &sandbox.Fault{Status: 429, RetryAfter: "30"})
 			},
 			timeout: 300 * time.Millisecond,
 			code:    rotation.EUNAVAILABLE, retryAfter: 30 * time.Second, gets: 1,
@@ -314,20 +317,24 @@ func TestErrors(t *testing.T) {
 		},
 		{
 			name: "503 once",
-			prepare: func(inf *sandbox.Infisical) {
-				inf.Fail(sandbox.InfisicalGetSecret, &sandbox.Fault{Status: 503, Times: 1})
+			prepare: func(inf *sbinfisical.Infisical) {
+				inf.Fail(sbinfisical.InfisicalGetSecret, &sandbox.Fault{Status: 503, Times: 1})
 			},
 			gets: 2,
 		},
 		{
-			name:    "503 persistent",
-			prepare: func(inf *sandbox.Infisical) { inf.Fail(sandbox.InfisicalGetSecret, &sandbox.Fault{Status: 503}) },
-			code:    rotation.EUNAVAILABLE, gets: 3,
+			name: "503 persistent",
+			prepare: func(inf *sbinfisical.Infisical) {
+				inf.Fail(sbinfisical.InfisicalGetSecret, &sandbox.Fault{Status: 503})
+			},
+			code: rotation.EUNAVAILABLE, gets: 3,
 			msg: "Infisical failed (503) while reading " + where + ": try again later",
 		},
 		{
-			name:    "500 on the version read",
-			prepare: func(inf *sandbox.Infisical) { inf.Fail(sandbox.InfisicalGetSecret, &sandbox.Fault{Status: 500}) },
+			name: "500 on the version read",
+			prepare: func(inf *sbinfisical.Infisical) {
+				inf.Fail(sbinfisical.InfisicalGetSecret, &sandbox.Fault{Status: 500})
+			},
 			call: func(ctx context.Context, v *Vault) error {
 				_, err := v.ReadVersion(ctx, cur, 1)
 				return err
@@ -337,14 +344,16 @@ func TestErrors(t *testing.T) {
 		},
 		{
 			name:    "a hang past the deadline",
-			prepare: func(inf *sandbox.Infisical) { inf.Fail(sandbox.InfisicalGetSecret, &sandbox.Fault{Hang: true}) },
+			prepare: func(inf *sbinfisical.Infisical) { inf.Fail(sbinfisical.InfisicalGetSecret, &sandbox.Fault{Hang: true}) },
 			timeout: 300 * time.Millisecond,
 			code:    rotation.EUNAVAILABLE,
 			msg:     "Infisical did not answer in time while reading " + where + ": try again later",
 		},
 		{
-			name:    "a hanging write",
-			prepare: func(inf *sandbox.Infisical) { inf.Fail(sandbox.InfisicalUpdateSecret, &sandbox.Fault{Hang: true}) },
+			name: "a hanging write",
+			prepare: func(inf *sbinfisical.Infisical) {
+				inf.Fail(sbinfisical.InfisicalUpdateSecret, &sandbox.Fault{Hang: true})
+			},
 			timeout: 300 * time.Millisecond,
 			call: func(ctx context.Context, v *Vault) error {
 				_, err := v.Write(ctx, cur, rotation.NewSecret(newToken))
@@ -385,7 +394,7 @@ func TestErrors(t *testing.T) {
 				wantErr(t, err, c.code, c.msg, c.retryAfter)
 			}
 			if c.gets > 0 {
-				if n := inf.Count(sandbox.InfisicalGetSecret, false); n != c.gets {
+				if n := inf.Count(sbinfisical.InfisicalGetSecret, false); n != c.gets {
 					t.Errorf("%d GET requests, want %d", n, c.gets)
 				}
 			}
@@ -399,7 +408,7 @@ func TestRevokedTokenLogsInAgain(t *testing.T) {
 	if _, err := v.Read(context.Background(), cur); err != nil {
 		t.Fatalf("Read after the tokens were revoked: %v", err)
 	}
-	if n := inf.Count(sandbox.InfisicalLogin, true); n != 2 {
+	if n := inf.Count(sbinfisical.InfisicalLogin, true); n != 2 {
 		t.Errorf("%d logins, want 2", n)
 	}
 }
@@ -411,7 +420,7 @@ func TestWrongProject(t *testing.T) {
 	wantErr(t, err, rotation.ENOTFOUND, "Infisical has no project proj-other: check INFISICAL_PROJECT_ID", 0)
 	_, err = v.Write(context.Background(), cur, rotation.NewSecret(newToken)) // update, then create: both 404
 	wantErr(t, err, rotation.ENOTFOUND, "Infisical has no project proj-other: check INFISICAL_PROJECT_ID", 0)
-	if n := inf.Count(sandbox.InfisicalCreateSecret, false); n != 1 {
+	if n := inf.Count(sbinfisical.InfisicalCreateSecret, false); n != 1 {
 		t.Errorf("%d creates, want 1", n)
 	}
 }
@@ -464,7 +473,7 @@ func TestWriteReadsBackTheVersion(t *testing.T) {
 	if n, err := v.Write(context.Background(), cur, rotation.NewSecret(newToken)); err != nil || n != 2 {
 		t.Errorf("Write = %d, %v; want version 2 read back", n, err)
 	}
-	if n := inf.Count(sandbox.InfisicalGetSecret, true); n != 1 {
+	if n := inf.Count(sbinfisical.InfisicalGetSecret, true); n != 1 {
 		t.Errorf("%d reads, want 1 read-back", n)
 	}
 }
@@ -472,7 +481,7 @@ func TestWriteReadsBackTheVersion(t *testing.T) {
 // The Vault starts no goroutine (the SDK's own client would start a token-refresh
 // goroutine that outlives the bot), and after Close it answers no call.
 func TestCloseRefusesLaterCalls(t *testing.T) {
-	inf := sandbox.NewInfisical(testID, testSecret, testProject)
+	inf := sbinfisical.New(testID, testSecret, testProject)
 	defer inf.Close()
 	inf.Set("prod", cur.Path, cur.Key, oldToken)
 	v, err := New(context.Background(), Config{SiteURL: inf.URL, ClientID: testID, ClientSecret: testSecret, ProjectID: testProject})
@@ -490,7 +499,7 @@ func TestCloseRefusesLaterCalls(t *testing.T) {
 	}
 	_, err = v.Read(context.Background(), cur)
 	wantErr(t, err, rotation.EINTERNAL, "The Infisical client was closed before reading GH_TOKEN at /MooseQuest/github/ in prod", 0)
-	if n := inf.Count(sandbox.InfisicalGetSecret, false); n != 1 {
+	if n := inf.Count(sbinfisical.InfisicalGetSecret, false); n != 1 {
 		t.Errorf("%d reads, want 1 (none after Close)", n)
 	}
 }
@@ -511,20 +520,20 @@ func refreshers() int {
 // retries: a late write could overwrite a newer value (a rollback's).
 func TestAbandonedWriteIsNotRetriedBehindOurBack(t *testing.T) {
 	inf, v := setup(t)
-	inf.Fail(sandbox.InfisicalUpdateSecret, &sandbox.Fault{Hang: true})
+	inf.Fail(sbinfisical.InfisicalUpdateSecret, &sandbox.Fault{Hang: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if _, err := v.Write(ctx, cur, rotation.NewSecret(newToken)); rotation.ErrorCode(err) != rotation.EUNAVAILABLE {
 		t.Fatalf("hung write: %v", err)
 	}
-	inf.Fail(sandbox.InfisicalUpdateSecret, nil)
+	inf.Fail(sbinfisical.InfisicalUpdateSecret, nil)
 	// Break the hung connections: the SDK's HTTP client would retry now, after
 	// about a second. (The hung requests are logged as they end.)
 	inf.CloseClientConnections()
 	time.Sleep(200 * time.Millisecond)
-	sent := inf.Count(sandbox.InfisicalUpdateSecret, false)
+	sent := inf.Count(sbinfisical.InfisicalUpdateSecret, false)
 	time.Sleep(2500 * time.Millisecond)
-	if n := inf.Count(sandbox.InfisicalUpdateSecret, false); n != sent {
+	if n := inf.Count(sbinfisical.InfisicalUpdateSecret, false); n != sent {
 		t.Fatalf("%d more writes arrived after the call was given up", n-sent)
 	}
 	if val, _, _ := inf.Value("prod", cur.Path, cur.Key); val != oldToken {

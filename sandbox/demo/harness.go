@@ -28,6 +28,8 @@ import (
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox"
+	sbgithub "github.com/raxx-app/rotabot/sandbox/github"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 	"github.com/slack-go/slack"
 )
 
@@ -184,7 +186,7 @@ func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
 			expires = now.Add(4*24*time.Hour + 12*time.Hour)
 		}
 		cur := TokenOf(sc.Kind)
-		spec := sandbox.TokenSpec{Value: cur, Login: h.Login, Expires: expires, Repos: sc.Repositories, Scopes: sc.Scopes,
+		spec := sbgithub.TokenSpec{Value: cur, Login: h.Login, Expires: expires, Repos: sc.Repositories, Scopes: sc.Scopes,
 			Note: "the token of " + sc.Name + " when the sandbox started"}
 		if sc.Kind == rotation.Classic {
 			spec.Repos = nil // a classic token with the repo scope sees every repository
@@ -246,7 +248,7 @@ func seedChecks(console *sandbox.Console, sc *rotation.SecretConfig, env map[str
 func (h *Harness) seedFirstTokens(sc *rotation.SecretConfig, owner string, now time.Time) {
 	gh := h.World.GitHub
 	const ready = "ready-made for rehearsals: "
-	good := sandbox.TokenSpec{Login: h.Login, Expires: now.Add(90 * 24 * time.Hour), Repos: sc.Repositories,
+	good := sbgithub.TokenSpec{Login: h.Login, Expires: now.Add(90 * 24 * time.Hour), Repos: sc.Repositories,
 		Note: ready + "made as the card asks"}
 	for _, t := range h.Fresh {
 		good.Value = t
@@ -460,7 +462,7 @@ func WaitFor(what string, cond func() bool) error {
 
 // Slash is user typing /rotate text in channel; it waits for the ack.
 func (h *Harness) Slash(user, channel, text string) error {
-	id, err := h.World.Slack.SendSlashCommand(sandbox.SlashCommand{User: user, Channel: channel, Command: "/rotate", Text: text})
+	id, err := h.World.Slack.SendSlashCommand(sbslack.SlashCommand{User: user, Channel: channel, Command: "/rotate", Text: text})
 	if err != nil {
 		return err
 	}
@@ -470,7 +472,7 @@ func (h *Harness) Slash(user, channel, text string) error {
 
 // Card returns the card of the newest run in the ops channel whose header names id
 // ("" for the newest card).
-func (h *Harness) Card(id string) (sandbox.Message, bool) {
+func (h *Harness) Card(id string) (sbslack.Message, bool) {
 	msgs := h.World.Slack.Messages(OpsChannel)
 	for i := len(msgs) - 1; i >= 0; i-- {
 		m := msgs[i]
@@ -481,12 +483,12 @@ func (h *Harness) Card(id string) (sandbox.Message, bool) {
 			return m, true
 		}
 	}
-	return sandbox.Message{}, false
+	return sbslack.Message{}, false
 }
 
 // WaitCard waits until the card of run id shows the state word.
-func (h *Harness) WaitCard(id, word string) (sandbox.Message, error) {
-	var m sandbox.Message
+func (h *Harness) WaitCard(id, word string) (sbslack.Message, error) {
+	var m sbslack.Message
 	err := WaitFor(fmt.Sprintf("card %s to show %q", id, word), func() bool {
 		var ok bool
 		m, ok = h.Card(id)
@@ -513,7 +515,7 @@ func (h *Harness) WaitEphemeral(user string, n int) (string, error) {
 }
 
 // Click is user pressing label on message m; it waits for the ack.
-func (h *Harness) Click(user string, m sandbox.Message, label string) error {
+func (h *Harness) Click(user string, m sbslack.Message, label string) error {
 	id, err := h.World.Slack.Click(user, m, label)
 	if err != nil {
 		return err
@@ -524,7 +526,7 @@ func (h *Harness) Click(user string, m sandbox.Message, label string) error {
 
 // SubmitToken is user opening the token form from the card and submitting value;
 // it returns the ack's payload.
-func (h *Harness) SubmitToken(user string, card sandbox.Message, value string) (json.RawMessage, error) {
+func (h *Harness) SubmitToken(user string, card sbslack.Message, value string) (json.RawMessage, error) {
 	view, err := h.OpenForm(user, card, handlers.LabelSubmit)
 	if err != nil {
 		return nil, err
@@ -534,12 +536,12 @@ func (h *Harness) SubmitToken(user string, card sandbox.Message, value string) (
 
 // OpenForm is user pressing label on card, which opens a form; it returns the
 // form as Slack shows it.
-func (h *Harness) OpenForm(user string, card sandbox.Message, label string) (sandbox.View, error) {
+func (h *Harness) OpenForm(user string, card sbslack.Message, label string) (sbslack.View, error) {
 	before := len(h.World.Slack.Views())
 	if err := h.Click(user, card, label); err != nil {
-		return sandbox.View{}, err
+		return sbslack.View{}, err
 	}
-	var view sandbox.View
+	var view sbslack.View
 	err := WaitFor("the form of "+label, func() bool {
 		vs := h.World.Slack.Views()
 		if len(vs) > before {
@@ -553,8 +555,8 @@ func (h *Harness) OpenForm(user string, card sandbox.Message, label string) (san
 
 // SubmitForm is user typing value in the input (block, action) of view and
 // submitting it; it returns the ack's payload.
-func (h *Harness) SubmitForm(user string, view sandbox.View, block, action, value string) (json.RawMessage, error) {
-	id, err := h.World.Slack.SendViewSubmission(sandbox.ViewSubmission{User: user, ViewID: view.ID,
+func (h *Harness) SubmitForm(user string, view sbslack.View, block, action, value string) (json.RawMessage, error) {
+	id, err := h.World.Slack.SendViewSubmission(sbslack.ViewSubmission{User: user, ViewID: view.ID,
 		Values: map[string]map[string]string{block: {action: value}}})
 	if err != nil {
 		return nil, err
@@ -563,7 +565,7 @@ func (h *Harness) SubmitForm(user string, view sandbox.View, block, action, valu
 }
 
 // CardText renders a card as a person reads it.
-func CardText(m sandbox.Message) string {
+func CardText(m sbslack.Message) string {
 	raw, _ := json.Marshal(m.Blocks)
 	var bl slack.Blocks
 	if err := json.Unmarshal(raw, &bl); err != nil {

@@ -9,7 +9,8 @@ import (
 
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
-	"github.com/raxx-app/rotabot/sandbox"
+	sbheroku "github.com/raxx-app/rotabot/sandbox/heroku"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 )
 
 // Script is the story `rotabot demo` tells: one whole rotation (all eight steps)
@@ -59,7 +60,7 @@ func (d *Script) Show(prefix, text string) {
 func (d *Script) person(user, what string) { d.say("", "\n👤 *%s* %s", Names[user], what) }
 
 // cardLines is the card as a person reads it, one line per element.
-func cardLines(m sandbox.Message) []string {
+func cardLines(m sbslack.Message) []string {
 	var out []string
 	for _, l := range strings.Split(strings.TrimRight(CardText(m), "\n"), "\n") {
 		if strings.HasPrefix(l, "== ") && strings.HasSuffix(l, " ==") {
@@ -169,7 +170,7 @@ func (d *Script) Play() error {
 	}
 	// raxx-console-prod has a release phase: Heroku's release for the new
 	// config var stays pending a moment, and verify waits for it.
-	h.World.Heroku.SetReleasePhase("raxx-console-prod", sandbox.ReleasePhase{Delay: time.Second})
+	h.World.Heroku.SetReleasePhase("raxx-console-prod", sbheroku.ReleasePhase{Delay: time.Second})
 	d.person(Bob, "presses Approve (and confirms); ⏳ verify waits for raxx-console-prod's release v2")
 	if err := h.Click(Bob, card.Message, handlers.LabelApprove); err != nil {
 		return err
@@ -180,7 +181,7 @@ func (d *Script) Play() error {
 	}); err != nil {
 		return err
 	}
-	h.World.Heroku.SetReleasePhase("raxx-console-prod", sandbox.ReleasePhase{})
+	h.World.Heroku.SetReleasePhase("raxx-console-prod", sbheroku.ReleasePhase{})
 	if err := h.logsWatched("r1"); err != nil {
 		return err
 	}
@@ -359,7 +360,7 @@ func (d *Script) drift() error {
 	if _, err := h.WaitEphemeral(Alice, n+2); err != nil {
 		return err
 	}
-	var post sandbox.Message
+	var post sbslack.Message
 	if err := WaitFor("the drift post", func() bool {
 		for _, m := range s.Messages(OpsChannel) {
 			if strings.HasPrefix(m.Text, "Drift:") {
@@ -412,7 +413,7 @@ func sentenceWith(text, what string) string {
 	return text
 }
 
-type cardMsg struct{ sandbox.Message }
+type cardMsg struct{ sbslack.Message }
 
 // logsWatched waits until run id's card shows both apps' logs read (a card
 // shown before would change by that alone).

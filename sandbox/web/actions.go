@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/sandbox"
+	sbgithub "github.com/raxx-app/rotabot/sandbox/github"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 )
 
 // ackWait is how long Slack waits for the app's ack before it tells the person
@@ -74,7 +76,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 	if !s.connected(w, cmd) {
 		return
 	}
-	id, err := s.cfg.World.Slack.SendSlashCommand(sandbox.SlashCommand{User: in.User, Channel: channel, Command: cmd, Text: strings.TrimSpace(rest)})
+	id, err := s.cfg.World.Slack.SendSlashCommand(sbslack.SlashCommand{User: in.User, Channel: channel, Command: cmd, Text: strings.TrimSpace(rest)})
 	s.sent(w, cmd, id, err)
 }
 
@@ -93,8 +95,8 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sl := s.cfg.World.Slack
-	var buttons []sandbox.Button
-	a := sandbox.BlockAction{User: in.User}
+	var buttons []sbslack.Button
+	a := sbslack.BlockAction{User: in.User}
 	if in.View != "" {
 		v, ok := sl.ViewByID(in.View)
 		if !ok || v.User != in.User {
@@ -110,7 +112,7 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 		}
 		buttons, a.Channel, a.MessageTS = m.Buttons(), m.Channel, m.TS
 	}
-	i := slices.IndexFunc(buttons, func(b sandbox.Button) bool { return b.ActionID == in.ActionID && b.BlockID == in.BlockID })
+	i := slices.IndexFunc(buttons, func(b sbslack.Button) bool { return b.ActionID == in.ActionID && b.BlockID == in.BlockID })
 	if i < 0 {
 		problem(w, http.StatusBadRequest, "that button is no longer there")
 		return
@@ -125,7 +127,7 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 }
 
 // findMessage finds a message user can see: in a channel, or ephemeral for them.
-func (s *Server) findMessage(user, channel, ts string) (sandbox.Message, bool) {
+func (s *Server) findMessage(user, channel, ts string) (sbslack.Message, bool) {
 	sl := s.cfg.World.Slack
 	if m, ok := sl.Message(channel, ts); ok && !m.Deleted {
 		return m, true
@@ -135,7 +137,7 @@ func (s *Server) findMessage(user, channel, ts string) (sandbox.Message, bool) {
 			return m, true
 		}
 	}
-	return sandbox.Message{}, false
+	return sbslack.Message{}, false
 }
 
 // submit is the person pressing a modal's submit button.
@@ -150,7 +152,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if !s.connected(w, "Submitting the form") {
 		return
 	}
-	id, err := s.cfg.World.Slack.SendViewSubmission(sandbox.ViewSubmission{User: in.User, ViewID: in.View, Values: in.Values})
+	id, err := s.cfg.World.Slack.SendViewSubmission(sbslack.ViewSubmission{User: in.User, ViewID: in.View, Values: in.Values})
 	s.sent(w, "Submitting the form", id, err)
 }
 
@@ -215,7 +217,7 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
 		days = 90
 	}
 	now := s.cfg.Now()
-	spec := sandbox.TokenSpec{Login: sec.Login, Expires: now.Add(time.Duration(days) * 24 * time.Hour)}
+	spec := sbgithub.TokenSpec{Login: sec.Login, Expires: now.Add(time.Duration(days) * 24 * time.Hour)}
 	switch kind {
 	case "fine-grained":
 		spec.Value = "github_pat_11" + strings.ToUpper(sandbox.RandomHex(10)) + "_" + sandbox.RandomHex(29)

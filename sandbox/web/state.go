@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/sandbox"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 )
 
 // State is everything one person's page shows: the workspace as Slack shows it
@@ -241,8 +242,8 @@ func (s *Server) state(me string) State {
 
 // thread merges a channel's messages with me's ephemeral ones there, in time
 // order, and hangs replies under their parents.
-func (s *Server) thread(msgs, mine []sandbox.Message, channel string) []Message {
-	all := make([]sandbox.Message, 0, len(msgs))
+func (s *Server) thread(msgs, mine []sbslack.Message, channel string) []Message {
+	all := make([]sbslack.Message, 0, len(msgs))
 	for _, m := range msgs {
 		if !m.Deleted {
 			all = append(all, m)
@@ -284,7 +285,7 @@ func tsLess(a, b string) bool {
 	return af < bf
 }
 
-func viewState(v sandbox.View) *ViewState {
+func viewState(v sbslack.View) *ViewState {
 	var raw struct {
 		Close struct {
 			Text string `json:"text"`

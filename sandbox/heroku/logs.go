@@ -1,4 +1,4 @@
-package sandbox
+package heroku
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
 )
 
 // Heroku's log sessions (Platform API "Log Session"): POST
@@ -62,17 +64,17 @@ type logSub struct {
 	closed chan struct{}
 }
 
-// Logplex is the stand-in's log server: another port, as logplex.heroku.com is
+// Logplex is the stand-in's log Server: another port, as logplex.heroku.com is
 // another host than api.heroku.com.
 type Logplex struct {
-	*server
+	*standin.Server
 	h *Heroku
 }
 
 func newLogplex(h *Heroku) *Logplex {
 	l := &Logplex{h: h}
-	l.server = newServer(func(status int) any { return http.StatusText(status) })
-	l.handle("GET /sessions/{id}", l.stream)
+	l.Server = standin.NewServer(func(status int) any { return http.StatusText(status) })
+	l.Handle("GET /sessions/{id}", l.stream)
 	return l
 }
 
@@ -175,12 +177,12 @@ func (h *Heroku) logSessionCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.ContentLength != 0 {
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-			writeJSON(w, http.StatusBadRequest, herokuErrorMsg("bad_request", "Invalid JSON in the request body."))
+			standin.WriteJSON(w, http.StatusBadRequest, herokuErrorMsg("bad_request", "Invalid JSON in the request body."))
 			return
 		}
 	}
 	if body.Lines != nil && (*body.Lines < 0 || *body.Lines > logHistoryMax) {
-		writeJSON(w, http.StatusUnprocessableEntity, herokuErrorMsg("invalid_params", fmt.Sprintf("Lines must be between 0 and %d.", logHistoryMax)))
+		standin.WriteJSON(w, http.StatusUnprocessableEntity, herokuErrorMsg("invalid_params", fmt.Sprintf("Lines must be between 0 and %d.", logHistoryMax)))
 		return
 	}
 	h.mu.Lock()
@@ -213,10 +215,10 @@ func (h *Heroku) logSessionCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Unlock()
 	if a == nil {
-		writeJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
+		standin.WriteJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
 		return
 	}
-	writeJSON(w, http.StatusCreated, resp)
+	standin.WriteJSON(w, http.StatusCreated, resp)
 }
 
 // stream is GET on a logplex_url.
@@ -303,7 +305,7 @@ func (l *Logplex) stream(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-r.Context().Done():
 			return
-		case <-l.closing:
+		case <-l.Closing():
 			return
 		case <-limit.C:
 			return

@@ -1,4 +1,4 @@
-package sandbox_test
+package github_test
 
 import (
 	"context"
@@ -16,7 +16,8 @@ import (
 	gh "github.com/google/go-github/v62/github"
 	"golang.org/x/crypto/nacl/box"
 
-	"github.com/raxx-app/rotabot/sandbox"
+	sbgithub "github.com/raxx-app/rotabot/sandbox/github"
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
 )
 
 // ghTestToken makes a token-shaped value that is unique per seed.
@@ -33,7 +34,7 @@ var (
 	ghOther   = ghTestToken("github_pat_", "sandbox other", 82)
 )
 
-func ghClient(t *testing.T, g *sandbox.GitHub, token string) *gh.Client {
+func ghClient(t *testing.T, g *sbgithub.GitHub, token string) *gh.Client {
 	t.Helper()
 	c := gh.NewClient(nil)
 	if token != "" {
@@ -54,17 +55,17 @@ var (
 	ghNow     = ghExpires.Add(-72 * time.Hour)
 )
 
-func newGitHubStandIn(t *testing.T) *sandbox.GitHub {
+func newGitHubStandIn(t *testing.T) *sbgithub.GitHub {
 	t.Helper()
-	g := sandbox.NewGitHub()
+	g := sbgithub.New()
 	t.Cleanup(g.Close)
 	g.SetNow(ghClock(ghNow))
 	g.AddRepo("raxx-app/TradeMasterAPI")
 	g.AddRepo("raxx-app/Hidden")
-	g.AddToken(sandbox.TokenSpec{Value: ghFine, Login: "raxx-bot",
+	g.AddToken(sbgithub.TokenSpec{Value: ghFine, Login: "raxx-bot",
 		Expires: ghExpires, Repos: []string{"raxx-app/TradeMasterAPI", "raxx-app/Console"}})
-	g.AddToken(sandbox.TokenSpec{Value: ghClassic, Login: "raxx-bot", Scopes: []string{"repo", "read:org"}})
-	g.AddToken(sandbox.TokenSpec{Value: ghOther, Login: "someone-else", Repos: []string{"raxx-app/Console"}})
+	g.AddToken(sbgithub.TokenSpec{Value: ghClassic, Login: "raxx-bot", Scopes: []string{"repo", "read:org"}})
+	g.AddToken(sbgithub.TokenSpec{Value: ghOther, Login: "someone-else", Repos: []string{"raxx-app/Console"}})
 	g.SetAdminToken(ghAdmin)
 	return g
 }
@@ -74,7 +75,7 @@ func ghClock(t time.Time) func() time.Time { return func() time.Time { return t 
 
 // ghWaitCount waits until route was logged want times: the log entry is written as
 // the handler returns, which can be a moment after the client has its answer.
-func ghWaitCount(t *testing.T, g *sandbox.GitHub, route string, okOnly bool, want int) {
+func ghWaitCount(t *testing.T, g *sbgithub.GitHub, route string, okOnly bool, want int) {
 	t.Helper()
 	for deadline := time.Now().Add(2 * time.Second); g.Count(route, okOnly) < want && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
@@ -154,7 +155,7 @@ func TestGitHubUser(t *testing.T) {
 
 func TestGitHubUserReposPages(t *testing.T) {
 	g := newGitHubStandIn(t)
-	g.AddToken(sandbox.TokenSpec{Value: ghFine, Login: "raxx-bot",
+	g.AddToken(sbgithub.TokenSpec{Value: ghFine, Login: "raxx-bot",
 		Repos: []string{"raxx-app/a", "raxx-app/b", "raxx-app/c"}})
 	c := ghClient(t, g, ghFine)
 	opts := &gh.RepositoryListByAuthenticatedUserOptions{ListOptions: gh.ListOptions{PerPage: 2}}
@@ -329,7 +330,7 @@ func TestGitHubRateLimits(t *testing.T) {
 		t.Fatalf("after the secondary limit: %v", err)
 	}
 
-	g.Fail("GET /user", &sandbox.Fault{Status: http.StatusTooManyRequests, RetryAfter: "7", Times: 1})
+	g.Fail("GET /user", &standin.Fault{Status: http.StatusTooManyRequests, RetryAfter: "7", Times: 1})
 	_, _, err = ghClient(t, g, ghFine).Users.Get(ctx, "")
 	var er *gh.ErrorResponse
 	if !errors.As(err, &er) || er.Response.StatusCode != http.StatusTooManyRequests ||

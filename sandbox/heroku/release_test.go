@@ -1,4 +1,4 @@
-package sandbox
+package heroku
 
 import (
 	"bufio"
@@ -48,7 +48,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 }
 
 func TestHerokuConfigChangeReleasesAndRestarts(t *testing.T) {
-	h := NewHeroku(herokuTestKey)
+	h := New(herokuTestKey)
 	defer h.Close()
 	h.AddApp("app", map[string]string{"A": "1"})
 	s, _ := herokuClient(t, h.URL, herokuTestKey)
@@ -93,7 +93,7 @@ func TestHerokuConfigChangeReleasesAndRestarts(t *testing.T) {
 }
 
 func TestHerokuReleasePhase(t *testing.T) {
-	h := NewHeroku(herokuTestKey)
+	h := New(herokuTestKey)
 	defer h.Close()
 	h.AddApp("app", nil)
 	s, _ := herokuClient(t, h.URL, herokuTestKey)
@@ -157,7 +157,7 @@ func TestHerokuReleasePhase(t *testing.T) {
 }
 
 func TestHerokuBootAndScale(t *testing.T) {
-	h := NewHeroku(herokuTestKey)
+	h := New(herokuTestKey)
 	defer h.Close()
 	h.AddApp("app", nil)
 	h.Scale("app", "worker", 2)
@@ -231,7 +231,7 @@ func rangeGet(t *testing.T, base, key, path, rng string) (int, http.Header, stri
 }
 
 func TestHerokuAppListPaging(t *testing.T) {
-	h := NewHeroku(herokuTestKey)
+	h := New(herokuTestKey)
 	defer h.Close()
 	for i := range 250 {
 		h.AddApp(fmt.Sprintf("app-%03d", i), nil)
@@ -326,7 +326,7 @@ func readLines(t *testing.T, sc *bufio.Scanner, n int) []string {
 }
 
 func TestHerokuLogSessions(t *testing.T) {
-	h := NewHeroku(herokuTestKey)
+	h := New(herokuTestKey)
 	defer h.Close()
 	h.AddApp("app", nil)
 	h.InjectLog("app", "app[web.1]", "hello from before")
@@ -408,7 +408,7 @@ func TestHerokuLogSessions(t *testing.T) {
 }
 
 func TestHerokuLogSessionEventStream(t *testing.T) {
-	h := NewHeroku(herokuTestKey)
+	h := New(herokuTestKey)
 	defer h.Close()
 	h.AddApp("app", nil)
 	h.SetLogStreamSSE(true)

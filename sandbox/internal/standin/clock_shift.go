@@ -1,6 +1,6 @@
 //go:build clockshift
 
-package sandbox
+package standin
 
 import (
 	"fmt"

@@ -1,6 +1,6 @@
 //go:build !clockshift
 
-package sandbox
+package standin
 
 // clockShift is zero in every ordinary build: a released binary's clock is the
 // machine's.

@@ -1,4 +1,4 @@
-package sandbox
+package heroku
 
 import (
 	"cmp"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
 )
 
 // Heroku's list paging (Platform API reference, "Ranges"): a list request may
@@ -135,7 +137,7 @@ func page(w http.ResponseWriter, r *http.Request, fields []string, items []range
 	w.Header().Set("Accept-Ranges", strings.Join(fields, ", "))
 	lr, rerr := parseRange(r.Header.Get("Range"), fields)
 	if rerr != nil {
-		writeJSON(w, rerr.status, herokuErrorMsg(rerr.id, rerr.msg))
+		standin.WriteJSON(w, rerr.status, herokuErrorMsg(rerr.id, rerr.msg))
 		return
 	}
 	slices.SortStableFunc(items, func(a, b rangeItem) int {
@@ -186,5 +188,5 @@ func page(w http.ResponseWriter, r *http.Request, fields []string, items []range
 	if len(sel) > 0 {
 		w.Header().Set("Content-Range", fmt.Sprintf("%s %s..%s", lr.field, sel[0].keys[lr.field], sel[len(sel)-1].keys[lr.field]))
 	}
-	writeJSON(w, status, bodies)
+	standin.WriteJSON(w, status, bodies)
 }

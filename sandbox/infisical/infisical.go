@@ -1,4 +1,9 @@
-package sandbox
+// Package infisical is a local stand-in of the Infisical API as rotabot meets it:
+// universal-auth login and token renewal, and the versioned secret routes, with the
+// real API's checks in its order and its error bodies, so Infisical's go-sdk talks to
+// it unchanged. It must not know rotabot's packages: it is the outside world, reached
+// only through the SDK.
+package infisical
 
 import (
 	"crypto/rand"
@@ -11,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
 )
 
 // Routes of the Infisical stand-in, as the go-sdk calls them (for Fail and Count).
@@ -56,7 +63,7 @@ const (
 // root folder; Set and Mkdir create folders (the real API refuses to create a
 // secret in a folder that does not exist). It never prints a secret value.
 type Infisical struct {
-	*server
+	*standin.Server
 
 	clientID, clientSecret, projectID string
 
@@ -80,9 +87,9 @@ type infisicalToken struct {
 	revoked         bool
 }
 
-// NewInfisical starts an Infisical stand-in that accepts one machine identity
+// New starts an Infisical stand-in that accepts one machine identity
 // (universal auth) and holds one project.
-func NewInfisical(clientID, clientSecret, projectID string) *Infisical {
+func New(clientID, clientSecret, projectID string) *Infisical {
 	i := &Infisical{
 		clientID: clientID, clientSecret: clientSecret, projectID: projectID,
 		envs:    map[string]map[string]bool{},
@@ -91,34 +98,34 @@ func NewInfisical(clientID, clientSecret, projectID string) *Infisical {
 		denied:  map[string]bool{},
 		tokens:  map[string]*infisicalToken{},
 		ttl:     infisicalTokenTTL, maxTTL: infisicalTokenMaxTTL,
-		now: WallNow,
+		now: standin.WallNow,
 	}
 	for _, env := range []string{"dev", "staging", "prod"} {
 		i.envs[env] = map[string]bool{"/": true}
 	}
-	i.server = newServer(i.errorBody)
-	i.handle(InfisicalLogin, i.login)
-	i.handle(InfisicalRenew, i.renew)
-	i.handle(InfisicalGetSecret, i.getSecret)
-	i.handle(InfisicalCreateSecret, i.createSecret)
-	i.handle(InfisicalUpdateSecret, i.updateSecret)
-	i.handle(InfisicalDeleteSecret, i.deleteSecret)
+	i.Server = standin.NewServer(i.errorBody)
+	i.Handle(InfisicalLogin, i.login)
+	i.Handle(InfisicalRenew, i.renew)
+	i.secretRoute(InfisicalGetSecret, "GetSecretByName", i.getSecret)
+	i.secretRoute(InfisicalCreateSecret, "CreateSecret", i.createSecret)
+	i.secretRoute(InfisicalUpdateSecret, "UpdateSecret", i.updateSecret)
+	i.secretRoute(InfisicalDeleteSecret, "DeleteSecret", i.deleteSecret)
 	// Fastify answers unknown routes with a JSON 404; so does the stand-in.
-	i.handle("/", func(w http.ResponseWriter, r *http.Request) {
+	i.Handle("/", func(w http.ResponseWriter, r *http.Request) {
 		i.fail(w, http.StatusNotFound, fmt.Sprintf("Route %s:%s not found", r.Method, r.URL.Path))
 	})
 	return i
 }
 
-// Fail makes route misbehave (see server.Fail). A 429 fault's message says "Please
+// Fail makes route misbehave (see standin.Server.Fail). A 429 fault's message says "Please
 // try again in N seconds" with its RetryAfter as N, as the real API's does.
-func (i *Infisical) Fail(route string, f *Fault) {
+func (i *Infisical) Fail(route string, f *standin.Fault) {
 	if f != nil && f.Status == http.StatusTooManyRequests {
 		i.mu.Lock()
 		i.retryAfter = f.RetryAfter
 		i.mu.Unlock()
 	}
-	i.server.Fail(route, f)
+	i.Server.Fail(route, f)
 }
 
 // Set writes value as the newest version of key, creating the environment, the
@@ -176,7 +183,7 @@ func (i *Infisical) SetNow(now func() time.Time) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if now == nil {
-		now = WallNow
+		now = standin.WallNow
 	}
 	i.now = now
 }
@@ -294,7 +301,7 @@ func (i *Infisical) errorBody(status int) any {
 }
 
 func (i *Infisical) fail(w http.ResponseWriter, status int, message string) {
-	writeJSON(w, status, i.body(status, message))
+	standin.WriteJSON(w, status, i.body(status, message))
 }
 
 // failAs answers status with an "error" name other than the status's usual one: the
@@ -303,7 +310,7 @@ func (i *Infisical) fail(w http.ResponseWriter, status int, message string) {
 func (i *Infisical) failAs(w http.ResponseWriter, status int, name, message string) {
 	b := i.body(status, message).(map[string]any)
 	b["error"] = name
-	writeJSON(w, status, b)
+	standin.WriteJSON(w, status, b)
 }
 
 func (i *Infisical) issue(w http.ResponseWriter, token string) {
@@ -320,7 +327,7 @@ func (i *Infisical) issue(w http.ResponseWriter, token string) {
 	}
 	ttl, maxTTL := i.ttl, i.maxTTL
 	i.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{
+	standin.WriteJSON(w, http.StatusOK, map[string]any{
 		"accessToken":       token,
 		"expiresIn":         int64(ttl / time.Second),
 		"accessTokenMaxTTL": int64(maxTTL / time.Second),
@@ -484,6 +491,23 @@ func (i *Infisical) locate(w http.ResponseWriter, r *http.Request, op string) (i
 	return infisicalRef{}, a, false
 }
 
+// secretHandler answers a secret route once locate has passed: it runs with i.mu
+// held and releases it before it answers.
+type secretHandler func(w http.ResponseWriter, ref infisicalRef, a secretArgs)
+
+// secretRoute registers a secret route whose checks — token, project, membership,
+// folder — run once, in locate, before h; op names the operation for a missing
+// folder's "error".
+func (i *Infisical) secretRoute(pattern, op string, h secretHandler) {
+	i.Handle(pattern, func(w http.ResponseWriter, r *http.Request) {
+		ref, a, ok := i.locate(w, r, op)
+		if !ok {
+			return
+		}
+		h(w, ref, a)
+	})
+}
+
 // deniedLocked reports whether the identity may not touch ref's folder (i.mu held).
 func (i *Infisical) deniedLocked(ref infisicalRef) bool {
 	for p := ref.path; ; p = path.Dir(p) {
@@ -520,11 +544,7 @@ func (i *Infisical) secretJSONLocked(ref infisicalRef, version int) map[string]a
 	}
 }
 
-func (i *Infisical) getSecret(w http.ResponseWriter, r *http.Request) {
-	ref, a, ok := i.locate(w, r, "GetSecretByName")
-	if !ok {
-		return
-	}
+func (i *Infisical) getSecret(w http.ResponseWriter, ref infisicalRef, a secretArgs) {
 	vs := i.secrets[ref]
 	version := len(vs)
 	if a.version != "" {
@@ -549,14 +569,10 @@ func (i *Infisical) getSecret(w http.ResponseWriter, r *http.Request) {
 	}
 	out := i.secretJSONLocked(ref, version)
 	i.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"secret": out})
+	standin.WriteJSON(w, http.StatusOK, map[string]any{"secret": out})
 }
 
-func (i *Infisical) createSecret(w http.ResponseWriter, r *http.Request) {
-	ref, a, ok := i.locate(w, r, "CreateSecret")
-	if !ok {
-		return
-	}
+func (i *Infisical) createSecret(w http.ResponseWriter, ref infisicalRef, a secretArgs) {
 	if len(i.secrets[ref]) > 0 {
 		i.mu.Unlock()
 		i.fail(w, http.StatusBadRequest, "Secret already exists")
@@ -574,14 +590,10 @@ func (i *Infisical) createSecret(w http.ResponseWriter, r *http.Request) {
 	i.secrets[ref] = []string{value}
 	out := i.secretJSONLocked(ref, 1)
 	i.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"secret": out})
+	standin.WriteJSON(w, http.StatusOK, map[string]any{"secret": out})
 }
 
-func (i *Infisical) updateSecret(w http.ResponseWriter, r *http.Request) {
-	ref, a, ok := i.locate(w, r, "UpdateSecret")
-	if !ok {
-		return
-	}
+func (i *Infisical) updateSecret(w http.ResponseWriter, ref infisicalRef, a secretArgs) {
 	vs := i.secrets[ref]
 	if len(vs) == 0 {
 		i.mu.Unlock()
@@ -597,14 +609,10 @@ func (i *Infisical) updateSecret(w http.ResponseWriter, r *http.Request) {
 	}
 	out := i.secretJSONLocked(ref, len(i.secrets[ref]))
 	i.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"secret": out})
+	standin.WriteJSON(w, http.StatusOK, map[string]any{"secret": out})
 }
 
-func (i *Infisical) deleteSecret(w http.ResponseWriter, r *http.Request) {
-	ref, _, ok := i.locate(w, r, "DeleteSecret")
-	if !ok {
-		return
-	}
+func (i *Infisical) deleteSecret(w http.ResponseWriter, ref infisicalRef, _ secretArgs) {
 	vs := i.secrets[ref]
 	if len(vs) == 0 {
 		i.mu.Unlock()
@@ -619,5 +627,5 @@ func (i *Infisical) deleteSecret(w http.ResponseWriter, r *http.Request) {
 	delete(i.secrets, ref)
 	delete(i.ids, ref)
 	i.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"secret": out})
+	standin.WriteJSON(w, http.StatusOK, map[string]any{"secret": out})
 }

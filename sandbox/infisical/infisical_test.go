@@ -1,4 +1,4 @@
-package sandbox
+package infisical
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 
 	infisical "github.com/infisical/go-sdk"
 	sdkerrors "github.com/infisical/go-sdk/packages/errors"
+
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
 )
 
 const (
@@ -47,7 +49,7 @@ func infStatus(t *testing.T, err error) (int, string) {
 
 func newTestInfisical(t *testing.T) *Infisical {
 	t.Helper()
-	inf := NewInfisical(infTestID, infTestSecret, infTestProject)
+	inf := New(infTestID, infTestSecret, infTestProject)
 	t.Cleanup(inf.Close)
 	return inf
 }
@@ -296,7 +298,7 @@ func TestInfisicalFaultsAndContentType(t *testing.T) {
 	inf.Set("prod", "/", "GH_TOKEN", infTestToken)
 	s := infClient(t, inf, true).Secrets()
 
-	inf.Fail(InfisicalGetSecret, &Fault{Status: 429, RetryAfter: "7", Times: 1})
+	inf.Fail(InfisicalGetSecret, &standin.Fault{Status: 429, RetryAfter: "7", Times: 1})
 	_, err := s.Retrieve(infisical.RetrieveSecretOptions{SecretKey: "GH_TOKEN", ProjectID: infTestProject, Environment: "prod"})
 	if status, msg := infStatus(t, err); status != 429 || msg != "Rate limit exceeded. Please try again in 7 seconds" {
 		t.Errorf("429 fault: %d %q", status, msg)

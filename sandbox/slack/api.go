@@ -1,4 +1,4 @@
-package sandbox
+package slack
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
 )
 
 // The Web API half of the Slack stand-in. slack-go sends chat.*, conversations.open,
@@ -120,7 +122,7 @@ func (s *Slack) method(name string, kind slackTokenKind, fn func(r *http.Request
 	}
 	for _, m := range methods {
 		route := m + " /api/" + name
-		s.handle(route, func(w http.ResponseWriter, r *http.Request) {
+		s.Handle(route, func(w http.ResponseWriter, r *http.Request) {
 			in, code := parseSlackInput(r)
 			if code == "" {
 				code = s.takeFailure(route)
@@ -129,7 +131,7 @@ func (s *Slack) method(name string, kind slackTokenKind, fn func(r *http.Request
 				code = s.checkToken(r, in, kind)
 			}
 			if code != "" {
-				writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": code})
+				standin.WriteJSON(w, http.StatusOK, map[string]any{"ok": false, "error": code})
 				return
 			}
 			rep := fn(r, in)
@@ -139,10 +141,10 @@ func (s *Slack) method(name string, kind slackTokenKind, fn func(r *http.Request
 					body["errors"] = rep.detail
 					body["response_metadata"] = map[string]any{"messages": rep.detail}
 				}
-				writeJSON(w, http.StatusOK, body)
+				standin.WriteJSON(w, http.StatusOK, body)
 				return
 			}
-			writeJSON(w, http.StatusOK, rep.body)
+			standin.WriteJSON(w, http.StatusOK, rep.body)
 		})
 	}
 }
@@ -186,8 +188,8 @@ func (s *Slack) routes() {
 	s.method("views.update", slackBotToken, s.viewsUpdate)
 	s.method("views.publish", slackBotToken, s.viewsPublish)
 	s.method("apps.connections.open", slackAppToken, s.connectionsOpen)
-	s.handle("POST /response/{id}", s.responseURL)
-	s.handle("GET /link/", s.link)
+	s.Handle("POST /response/{id}", s.responseURL)
+	s.Handle("GET /link/", s.link)
 }
 
 func (s *Slack) authTest(_ *http.Request, _ slackInput) slackReply {
@@ -617,7 +619,7 @@ func (s *Slack) responseURL(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(r.Body)
 	if err := json.Unmarshal(buf.Bytes(), &msg); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"ok": false, "error": "invalid_payload"})
+		standin.WriteJSON(w, http.StatusBadRequest, map[string]any{"ok": false, "error": "invalid_payload"})
 		return
 	}
 	s.mu.Lock()
@@ -629,10 +631,10 @@ func (s *Slack) responseURL(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !ok:
 		// Error strings for response_url are not documented; these are the stand-in's.
-		writeJSON(w, http.StatusNotFound, map[string]any{"ok": false, "error": "expired_url"})
+		standin.WriteJSON(w, http.StatusNotFound, map[string]any{"ok": false, "error": "expired_url"})
 		return
 	case ru.uses > 5: // Slack allows five uses (within 30 minutes).
-		writeJSON(w, http.StatusNotFound, map[string]any{"ok": false, "error": "used_url"})
+		standin.WriteJSON(w, http.StatusNotFound, map[string]any{"ok": false, "error": "used_url"})
 		return
 	}
 	if rep := s.applyResponse(ru.channel, ru.user, ru.messageTS, msg, "response_url"); rep.code != "" {
@@ -640,10 +642,10 @@ func (s *Slack) responseURL(w http.ResponseWriter, r *http.Request) {
 		if len(rep.detail) > 0 {
 			body["errors"] = rep.detail
 		}
-		writeJSON(w, http.StatusOK, body)
+		standin.WriteJSON(w, http.StatusOK, body)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	standin.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
 // applyResponse writes a response_url-style message: it replaces or deletes the original

@@ -1,12 +1,13 @@
-package sandbox_test
+package slack_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/raxx-app/rotabot/sandbox"
 	"github.com/slack-go/slack"
+
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 )
 
 // Slack waits 3 seconds (here shortened) for the ack of a slash command or a view
@@ -19,14 +20,14 @@ func TestSlackEnforcesTheAckDeadline(t *testing.T) {
 	slackMust(t, s.WaitConnected(1, slackWait))
 
 	// A command acked in time, then one acked late.
-	id, err := s.SendSlashCommand(sandbox.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "in time"})
+	id, err := s.SendSlashCommand(sbslack.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "in time"})
 	slackMust(t, err)
 	e := <-b.events
 	slackMust(t, b.Ack(*e.Request))
 	if _, err := s.WaitAck(id, slackWait); err != nil {
 		t.Fatalf("an ack in time was not taken: %v", err)
 	}
-	late, err := s.SendSlashCommand(sandbox.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "late"})
+	late, err := s.SendSlashCommand(sbslack.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "late"})
 	slackMust(t, err)
 	e = <-b.events
 	time.Sleep(400 * time.Millisecond) // the bot is slow: this is the case under test
@@ -40,7 +41,7 @@ func TestSlackEnforcesTheAckDeadline(t *testing.T) {
 	}
 
 	// views.open with the trigger_id of an interaction older than its life.
-	_, err = s.SendSlashCommand(sandbox.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "open a form", TriggerID: "T-OLD"})
+	_, err = s.SendSlashCommand(sbslack.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "open a form", TriggerID: "T-OLD"})
 	slackMust(t, err)
 	<-b.events
 	time.Sleep(400 * time.Millisecond)
@@ -53,7 +54,7 @@ func TestSlackEnforcesTheAckDeadline(t *testing.T) {
 	}
 }
 
-func waitLate(s *sandbox.Slack, n int) error {
+func waitLate(s *sbslack.Slack, n int) error {
 	deadline := time.Now().Add(slackWait)
 	for len(s.LateAcks()) < n {
 		if time.Now().After(deadline) {

@@ -1,18 +1,18 @@
-// Package sandbox holds local stand-ins of the four APIs rotabot speaks — Slack (Web
-// API and the Socket Mode websocket), GitHub REST, Infisical and the Heroku Platform
-// API (with its releases, dynos and log sessions, whose log streams come from a
-// logplex stand-in on a port of its own). Each is an HTTP server on 127.0.0.1 that
-// speaks the real wire format (paths, methods, headers, status codes, JSON
-// shapes), keeps state, logs every request and can be told to misbehave per route. The tests and `rotabot demo` use them.
-//
-// The stand-ins must not know about rotabot's own packages: they are the outside
-// world, reached only through the real SDKs.
-package sandbox
+// Package standin is the plumbing every stand-in in sandbox/ shares: an HTTP server
+// on 127.0.0.1 whose routes log each request and obey the faults a test sets (a
+// status, a delay, a hang, a redirect, per route or per path prefix), the stand-ins'
+// wall clock (WallNow, moved by a clockshift build), and small helpers for JSON
+// answers and made-up credentials. It knows no service's wire format — each
+// stand-in brings its own error body — and nothing of rotabot's packages. It is
+// internal so that only sandbox/... builds on it; the types outsiders name (Fault,
+// Request) are re-exported by package sandbox.
+package standin
 
 import (
 	"bufio"
 	"bytes"
-	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -61,8 +61,9 @@ type Request struct {
 	Body   []byte
 }
 
-// server is the part every stand-in shares: a mux whose routes log and obey faults.
-type server struct {
+// Server is the part every stand-in shares: a mux whose routes log and obey faults.
+// A stand-in embeds it, so Fail, Count, Requests, URL and Close are the stand-in's.
+type Server struct {
 	*httptest.Server
 	mux *http.ServeMux
 
@@ -79,14 +80,17 @@ type server struct {
 	once     sync.Once
 }
 
-func newServer(errorBody func(int) any) *server {
-	s := &server{mux: http.NewServeMux(), errorBody: errorBody, faults: map[string]*Fault{}, closing: make(chan struct{})}
+// NewServer starts a server on 127.0.0.1 with no routes; errorBody renders the
+// API's error shape for a status (the body of a Fault's answer).
+func NewServer(errorBody func(int) any) *Server {
+	s := &Server{mux: http.NewServeMux(), errorBody: errorBody, faults: map[string]*Fault{}, closing: make(chan struct{})}
 	s.Server = httptest.NewServer(s.mux)
 	return s
 }
 
-// handle registers a route; pattern is a Go ServeMux pattern like "GET /user".
-func (s *server) handle(pattern string, h http.HandlerFunc) {
+// Handle registers a logged, fault-injectable route; pattern is a Go ServeMux
+// pattern like "GET /user" and is the route's name for Fail and Count.
+func (s *Server) Handle(pattern string, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		if s.inflight == nil {
@@ -159,7 +163,7 @@ func (s *server) handle(pattern string, h http.HandlerFunc) {
 				if f.RetryAfter != "" {
 					rec.Header().Set("Retry-After", f.RetryAfter)
 				}
-				writeJSON(rec, f.Status, s.errorBody(f.Status))
+				WriteJSON(rec, f.Status, s.errorBody(f.Status))
 				return
 			}
 		}
@@ -169,7 +173,7 @@ func (s *server) handle(pattern string, h http.HandlerFunc) {
 
 // fault returns the fault for a request (consuming one use) and the latency to
 // add: its route's fault, else the fault of a path prefix it is under, else "*".
-func (s *server) fault(route, path string) (*Fault, time.Duration) {
+func (s *Server) fault(route, path string) (*Fault, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	latency := s.latency
@@ -201,7 +205,7 @@ func (s *server) fault(route, path string) (*Fault, time.Duration) {
 }
 
 // Fail makes route misbehave as f says ("*" for every route). Clear with Fail(route, nil).
-func (s *server) Fail(route string, f *Fault) {
+func (s *Server) Fail(route string, f *Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if f == nil {
@@ -215,7 +219,7 @@ func (s *server) Fail(route string, f *Fault) {
 // FailPath makes every request whose path is prefix, or under it, misbehave as f
 // says — one Heroku app ("/apps/raxx-console-prod"), one repository — unless its
 // route has a fault of its own. Clear with FailPath(prefix, nil).
-func (s *server) FailPath(prefix string, f *Fault) {
+func (s *Server) FailPath(prefix string, f *Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.paths == nil {
@@ -230,21 +234,21 @@ func (s *server) FailPath(prefix string, f *Fault) {
 }
 
 // SetLatency delays every request by d.
-func (s *server) SetLatency(d time.Duration) {
+func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	s.latency = d
 	s.mu.Unlock()
 }
 
 // Requests returns a copy of the request log.
-func (s *server) Requests() []Request {
+func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.log...)
 }
 
 // Count returns how many logged requests matched route (and answered 2xx when ok).
-func (s *server) Count(route string, okOnly bool) int {
+func (s *Server) Count(route string, okOnly bool) int {
 	n := 0
 	for _, r := range s.Requests() {
 		if r.Route == route && (!okOnly || r.Status >= 200 && r.Status < 300) {
@@ -256,21 +260,25 @@ func (s *server) Count(route string, okOnly bool) int {
 
 // Inflight is how many requests to route are being answered now (a hanging
 // request counts until it ends).
-func (s *server) Inflight(route string) int {
+func (s *Server) Inflight(route string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.inflight[route]
 }
 
 // ResetLog forgets logged requests.
-func (s *server) ResetLog() {
+func (s *Server) ResetLog() {
 	s.mu.Lock()
 	s.log = nil
 	s.mu.Unlock()
 }
 
+// Closing is closed when Close starts: a handler that streams or blocks returns
+// on it, so Close does not wait for the client to give up.
+func (s *Server) Closing() <-chan struct{} { return s.closing }
+
 // Close releases hanging requests and stops the server.
-func (s *server) Close() {
+func (s *Server) Close() {
 	s.once.Do(func() { close(s.closing) })
 	s.Server.CloseClientConnections()
 	s.Server.Close()
@@ -313,14 +321,15 @@ func (r *statusRecorder) Flush() {
 func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h, ok := r.ResponseWriter.(http.Hijacker)
 	if !ok {
-		return nil, nil, errors.New("sandbox: response writer cannot hijack")
+		return nil, nil, errors.New("standin: response writer cannot hijack")
 	}
 	r.status = http.StatusSwitchingProtocols
 	r.header(r.status)
 	return h.Hijack()
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers status with v encoded as JSON (no body when v is nil).
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	if v != nil {
@@ -328,12 +337,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-// waitCtx is a helper for handlers that block.
-func waitCtx(ctx context.Context, d time.Duration) bool {
-	select {
-	case <-ctx.Done():
-		return false
-	case <-time.After(d):
-		return true
-	}
+// RandomHex returns n random bytes as hex: made-up credentials, tokens and ids.
+func RandomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -1,4 +1,11 @@
-package sandbox
+// Package heroku is a local stand-in of the Heroku Platform API (v3) as rotabot
+// meets it: the account, apps with Range paging, config vars, releases and dynos that
+// follow a config change, log sessions streamed from a logplex stand-in on a port of
+// its own, and the rate-limit bucket. It speaks Heroku's real wire format (versioned
+// Accept header, bearer key, {"id","message"} errors) so heroku-go talks to it
+// unchanged. It must not know rotabot's packages: it is the outside world, reached
+// only through the SDK.
+package heroku
 
 import (
 	"math"
@@ -7,6 +14,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
 )
 
 // Heroku rate limit: each account has a bucket of about 4500 request tokens that
@@ -30,7 +39,7 @@ const (
 // logplex.heroku.com is another host), which streams the app's log lines in
 // Heroku's format.
 type Heroku struct {
-	*server
+	*standin.Server
 	logs *Logplex
 
 	apiKey string
@@ -109,15 +118,15 @@ func herokuErrorMsg(id, message string) any {
 	return map[string]string{"id": id, "message": message}
 }
 
-// NewHeroku starts a Heroku stand-in that accepts apiKey as its only bearer key,
+// New starts a Heroku stand-in that accepts apiKey as its only bearer key,
 // and the logplex server its log sessions point at.
-func NewHeroku(apiKey string) *Heroku {
+func New(apiKey string) *Heroku {
 	h := &Heroku{
-		server:    newServer(herokuError),
+		Server:    standin.NewServer(herokuError),
 		apiKey:    apiKey,
 		apps:      map[string]*herokuApp{},
 		sessions:  map[string]*logSession{},
-		now:       WallNow,
+		now:       standin.WallNow,
 		tokens:    herokuRateLimitMax,
 		accountID: "01234567-89ab-4cde-8f01-23456789abcd",
 		email:     "ops@raxx.example",
@@ -147,7 +156,7 @@ func (h *Heroku) Close() {
 	h.timers = nil
 	h.mu.Unlock()
 	h.logs.Close()
-	h.server.Close()
+	h.Server.Close()
 }
 
 // Logplex is the log server the stand-in's log sessions point at.
@@ -156,21 +165,21 @@ func (h *Heroku) Logplex() *Logplex { return h.logs }
 // route registers a logged, fault-injectable route behind the checks every Heroku
 // request goes through: the rate limit, the versioned Accept header and the key.
 func (h *Heroku) route(pattern string, fn http.HandlerFunc) {
-	h.handle(pattern, func(w http.ResponseWriter, r *http.Request) {
+	h.Handle(pattern, func(w http.ResponseWriter, r *http.Request) {
 		remaining, limited := h.take()
 		w.Header().Set("RateLimit-Remaining", strconv.Itoa(remaining))
 		w.Header().Set("Request-Id", r.Header.Get("Request-Id"))
 		if !acceptsHerokuV3(r.Header.Get("Accept")) {
-			writeJSON(w, http.StatusBadRequest, herokuErrorMsg("missing_version",
+			standin.WriteJSON(w, http.StatusBadRequest, herokuErrorMsg("missing_version",
 				"Please specify a version along with Heroku's API MIME type. For example, `Accept: application/vnd.heroku+json; version=3`."))
 			return
 		}
 		if r.Header.Get("Authorization") != "Bearer "+h.apiKey || h.apiKey == "" {
-			writeJSON(w, http.StatusUnauthorized, herokuError(http.StatusUnauthorized))
+			standin.WriteJSON(w, http.StatusUnauthorized, herokuError(http.StatusUnauthorized))
 			return
 		}
 		if limited {
-			writeJSON(w, http.StatusTooManyRequests, herokuError(http.StatusTooManyRequests))
+			standin.WriteJSON(w, http.StatusTooManyRequests, herokuError(http.StatusTooManyRequests))
 			return
 		}
 		fn(w, r)

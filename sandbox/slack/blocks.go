@@ -1,4 +1,4 @@
-package sandbox
+package slack
 
 import (
 	"crypto/rand"

@@ -1,4 +1,4 @@
-package sandbox
+package heroku
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	heroku "github.com/heroku/heroku-go/v5"
+
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
 )
 
 const herokuTestKey = "hrku-test-key-0123456789"
@@ -56,7 +58,7 @@ func herokuErr(t *testing.T, err error) heroku.Error {
 func herokuPtr(s string) *string { return &s }
 
 func TestHerokuAccountAndApp(t *testing.T) {
-	h := NewHeroku(herokuTestKey)
+	h := New(herokuTestKey)
 	defer h.Close()
 	h.AddApp("raxx-console-prod", map[string]string{"A": "1"})
 	s, tap := herokuClient(t, h.URL, herokuTestKey)
@@ -92,7 +94,7 @@ func TestHerokuAccountAndApp(t *testing.T) {
 }
 
 func TestHerokuConfigVars(t *testing.T) {
-	h := NewHeroku(herokuTestKey)
+	h := New(herokuTestKey)
 	defer h.Close()
 	h.AddApp("raxx-console-prod", map[string]string{"OTHER_SECRET": "sekrit-other", "OLD": "x"})
 	s, _ := herokuClient(t, h.URL, herokuTestKey)
@@ -137,7 +139,7 @@ func TestHerokuConfigVars(t *testing.T) {
 }
 
 func TestHerokuRefusesBadKeyAndMissingVersion(t *testing.T) {
-	h := NewHeroku(herokuTestKey)
+	h := New(herokuTestKey)
 	defer h.Close()
 	h.AddApp("app", nil)
 	ctx := context.Background()
@@ -167,7 +169,7 @@ func TestHerokuRefusesBadKeyAndMissingVersion(t *testing.T) {
 }
 
 func TestHerokuRateLimit(t *testing.T) {
-	h := NewHeroku(herokuTestKey)
+	h := New(herokuTestKey)
 	defer h.Close()
 	h.AddApp("app", nil)
 	var mu sync.Mutex
@@ -206,13 +208,13 @@ func TestHerokuRateLimit(t *testing.T) {
 }
 
 func TestHerokuFaults(t *testing.T) {
-	h := NewHeroku(herokuTestKey)
+	h := New(herokuTestKey)
 	defer h.Close()
 	h.AddApp("app", map[string]string{"A": "1"})
 	s, tap := herokuClient(t, h.URL, herokuTestKey)
 	ctx := context.Background()
 
-	h.Fail("PATCH /apps/{app}/config-vars", &Fault{Status: 429, RetryAfter: "1", Times: 1})
+	h.Fail("PATCH /apps/{app}/config-vars", &standin.Fault{Status: 429, RetryAfter: "1", Times: 1})
 	_, err := s.ConfigVarUpdate(ctx, "app", map[string]*string{"A": herokuPtr("2")})
 	if he := herokuErr(t, err); he.StatusCode != 429 || he.ID != "rate_limit" {
 		t.Errorf("fault: %d %q", he.StatusCode, he.ID)
@@ -227,7 +229,7 @@ func TestHerokuFaults(t *testing.T) {
 		t.Fatalf("after the fault: %v", err)
 	}
 
-	h.Fail("GET /apps/{app}/config-vars", &Fault{Status: 503})
+	h.Fail("GET /apps/{app}/config-vars", &standin.Fault{Status: 503})
 	for range 2 {
 		_, err = s.ConfigVarInfoForApp(ctx, "app")
 		if he := herokuErr(t, err); he.StatusCode != 503 || he.ID != "service_unavailable" {
@@ -236,7 +238,7 @@ func TestHerokuFaults(t *testing.T) {
 	}
 	h.Fail("GET /apps/{app}/config-vars", nil)
 
-	h.Fail("GET /apps/{app}/config-vars", &Fault{Hang: true})
+	h.Fail("GET /apps/{app}/config-vars", &standin.Fault{Hang: true})
 	hctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	if _, err := s.ConfigVarInfoForApp(hctx, "app"); !errors.Is(err, context.DeadlineExceeded) {
@@ -245,7 +247,7 @@ func TestHerokuFaults(t *testing.T) {
 }
 
 func TestHerokuRejectsMalformedPatch(t *testing.T) {
-	h := NewHeroku(herokuTestKey)
+	h := New(herokuTestKey)
 	defer h.Close()
 	h.AddApp("app", map[string]string{"A": "1"})
 	s, _ := herokuClient(t, h.URL, herokuTestKey)

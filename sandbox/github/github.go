@@ -1,4 +1,10 @@
-package sandbox
+// Package github is a local stand-in of the GitHub REST API as rotabot meets it:
+// personal access tokens and the headers GitHub answers them with, the repositories a
+// token sees, workflow runs, Actions secrets sealed to each repository's key, and
+// credential revocation. It speaks GitHub's real wire format (paths, status codes,
+// rate-limit headers, error bodies) so go-github talks to it unchanged. It must not
+// know rotabot's packages: it is the outside world, reached only through the SDK.
+package github
 
 import (
 	"crypto/rand"
@@ -16,6 +22,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/nacl/box"
+
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
 )
 
 // GitHub is a stand-in of the GitHub REST API: personal access tokens (GET /user and
@@ -27,7 +35,7 @@ import (
 // A token's value is the key of its record and is kept in memory only: nothing here
 // prints it.
 type GitHub struct {
-	*server
+	*standin.Server
 
 	gmu       sync.Mutex
 	now       func() time.Time
@@ -98,23 +106,23 @@ const (
 
 var ghSecretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// NewGitHub starts a GitHub stand-in with no tokens and no repositories.
-func NewGitHub() *GitHub {
+// New starts a GitHub stand-in with no tokens and no repositories.
+func New() *GitHub {
 	g := &GitHub{
-		server:    newServer(ghErrorBody),
-		now:       WallNow,
+		Server:    standin.NewServer(ghErrorBody),
+		now:       standin.WallNow,
 		tokens:    map[string]*ghToken{},
 		userIDs:   map[string]int64{},
 		repos:     map[string]*ghRepo{},
 		secondary: map[string]*ghSecondary{},
 	}
-	g.route("GET /user", g.getUser)
-	g.route("GET /user/repos", g.listUserRepos)
-	g.route("GET /repos/{owner}/{repo}/actions/runs", g.listRuns)
-	g.route("GET /repos/{owner}/{repo}/{rest...}", g.repoOther)
-	g.route("GET /repos/{owner}/{repo}/actions/secrets/public-key", g.getPublicKey)
-	g.route("GET /repos/{owner}/{repo}/actions/secrets/{name}", g.getSecret)
-	g.route("PUT /repos/{owner}/{repo}/actions/secrets/{name}", g.putSecret)
+	g.authed("GET /user", g.getUser)
+	g.authed("GET /user/repos", g.listUserRepos)
+	g.authed("GET /repos/{owner}/{repo}/actions/runs", g.listRuns)
+	g.authed("GET /repos/{owner}/{repo}/{rest...}", g.repoOther)
+	g.authed("GET /repos/{owner}/{repo}/actions/secrets/public-key", g.getPublicKey)
+	g.authed("GET /repos/{owner}/{repo}/actions/secrets/{name}", g.getSecret)
+	g.authed("PUT /repos/{owner}/{repo}/actions/secrets/{name}", g.putSecret)
 	g.route("POST /credentials/revoke", g.revoke)
 	return g
 }
@@ -125,7 +133,7 @@ func (g *GitHub) SetNow(now func() time.Time) {
 	g.gmu.Lock()
 	defer g.gmu.Unlock()
 	if now == nil {
-		now = WallNow
+		now = standin.WallNow
 	}
 	g.now = now
 }
@@ -234,7 +242,7 @@ func (g *GitHub) ActionsSecret(repo, name string) (plaintext string, updatedAt t
 // message saying "secondary rate limit" with the documentation URL go-github
 // recognises (it returns *github.AbuseRateLimitError). times 0 clears it. A Fault set
 // with Fail on the same route wins. (The 429 form needs no helper:
-// Fail(route, &Fault{Status: 429, RetryAfter: "1"}).)
+// Fail(route, &sandbox.Fault{Status: 429, RetryAfter: "1"}).)
 func (g *GitHub) SecondaryRateLimit(route string, times int, retryAfter time.Duration) {
 	g.gmu.Lock()
 	defer g.gmu.Unlock()
@@ -248,18 +256,37 @@ func (g *GitHub) SecondaryRateLimit(route string, times int, retryAfter time.Dur
 // route registers a handler behind the shared logging and faults, then the
 // secondary rate limit, if one is set.
 func (g *GitHub) route(pattern string, h http.HandlerFunc) {
-	g.handle(pattern, func(w http.ResponseWriter, r *http.Request) {
+	g.Handle(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if ra, limited := g.takeSecondary(pattern); limited {
 			if ra > 0 {
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ra.Seconds()))))
 			}
-			writeJSON(w, http.StatusForbidden, map[string]string{
+			standin.WriteJSON(w, http.StatusForbidden, map[string]string{
 				"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
 				"documentation_url": ghSecondaryURL,
 			})
 			return
 		}
 		h(w, r)
+	})
+}
+
+// authedHandler answers a route that needs a token, with gmu held and the token the
+// request authenticated with.
+type authedHandler func(w http.ResponseWriter, r *http.Request, t *ghToken)
+
+// authed registers a route that needs a token: behind route's logging, faults and
+// secondary rate limit, it takes gmu, authenticates the request once (answering 401
+// as GitHub does) and hands the token to h.
+func (g *GitHub) authed(pattern string, h authedHandler) {
+	g.route(pattern, func(w http.ResponseWriter, r *http.Request) {
+		g.gmu.Lock()
+		defer g.gmu.Unlock()
+		t, ok := g.authenticate(w, r)
+		if !ok {
+			return
+		}
+		h(w, r, t)
 	})
 }
 
@@ -302,7 +329,7 @@ func ghErrorBody(status int) any {
 }
 
 func ghError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"message": msg, "documentation_url": ghDocsURL})
+	standin.WriteJSON(w, status, map[string]string{"message": msg, "documentation_url": ghDocsURL})
 }
 
 func ghKind(value string) string {
@@ -316,7 +343,8 @@ func ghKind(value string) string {
 }
 
 // authenticate finds the request's token ("Bearer X" or "token X") and answers 401
-// as GitHub does when there is none or it is unknown or revoked. Call with gmu held.
+// as GitHub does when there is none or it is unknown or revoked. Call with gmu held;
+// authed calls it for every route that needs a token.
 func (g *GitHub) authenticate(w http.ResponseWriter, r *http.Request) (*ghToken, bool) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -362,13 +390,7 @@ func (g *GitHub) sees(t *ghToken, r *ghRepo) bool {
 	return false
 }
 
-func (g *GitHub) getUser(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	t, ok := g.authenticate(w, r)
-	if !ok {
-		return
-	}
+func (g *GitHub) getUser(w http.ResponseWriter, r *http.Request, t *ghToken) {
 	if !t.spec.Expires.IsZero() {
 		w.Header().Set("GitHub-Authentication-Token-Expiration", t.spec.Expires.UTC().Format("2006-01-02 15:04:05 UTC"))
 	}
@@ -377,7 +399,7 @@ func (g *GitHub) getUser(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Accepted-OAuth-Scopes", "")
 	}
 	login := t.spec.Login
-	writeJSON(w, http.StatusOK, map[string]any{
+	standin.WriteJSON(w, http.StatusOK, map[string]any{
 		"login":      login,
 		"id":         g.userIDs[login],
 		"node_id":    "U_" + strconv.FormatInt(g.userIDs[login], 10),
@@ -412,13 +434,7 @@ func ghPaging(q url.Values) (perPage, page int) {
 	return perPage, page
 }
 
-func (g *GitHub) listUserRepos(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	t, ok := g.authenticate(w, r)
-	if !ok {
-		return
-	}
+func (g *GitHub) listUserRepos(w http.ResponseWriter, r *http.Request, t *ghToken) {
 	var visible []*ghRepo
 	for _, repo := range g.repos {
 		if g.sees(t, repo) {
@@ -442,7 +458,7 @@ func (g *GitHub) listUserRepos(w http.ResponseWriter, r *http.Request) {
 	for i := (page - 1) * perPage; i < len(visible) && i < page*perPage; i++ {
 		out = append(out, g.repoJSON(visible[i]))
 	}
-	writeJSON(w, http.StatusOK, out)
+	standin.WriteJSON(w, http.StatusOK, out)
 }
 
 // repoFor answers 404 unless the repository exists and the token can see it. Call
@@ -456,13 +472,7 @@ func (g *GitHub) repoFor(w http.ResponseWriter, r *http.Request, t *ghToken) (*g
 	return repo, true
 }
 
-func (g *GitHub) listRuns(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	t, ok := g.authenticate(w, r)
-	if !ok {
-		return
-	}
+func (g *GitHub) listRuns(w http.ResponseWriter, r *http.Request, t *ghToken) {
 	repo, ok := g.repoFor(w, r, t)
 	if !ok {
 		return
@@ -484,34 +494,24 @@ func (g *GitHub) listRuns(w http.ResponseWriter, r *http.Request) {
 			"url":         g.URL + "/repos/" + repo.fullName + "/actions/runs/" + strconv.FormatInt(id, 10),
 		})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total_count": repo.runs, "workflow_runs": runs})
+	standin.WriteJSON(w, http.StatusOK, map[string]any{"total_count": repo.runs, "workflow_runs": runs})
 }
 
 // repoOther answers a GET under a repository that the stand-in does not model —
 // a routing matrix's workload probe such as /repos/o/r/contents/README.md — with
 // 200 and an empty object to a token that can see the repository, and 404 to one
 // that cannot, as GitHub hides what a token cannot see.
-func (g *GitHub) repoOther(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	t, ok := g.authenticate(w, r)
-	if !ok {
-		return
-	}
+func (g *GitHub) repoOther(w http.ResponseWriter, r *http.Request, t *ghToken) {
 	if _, ok := g.repoFor(w, r, t); !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{})
+	standin.WriteJSON(w, http.StatusOK, map[string]any{})
 }
 
 // secretsRepo authorises a call on a repository's Actions secrets: only the admin
 // token may manage them. Another valid token gets 403 when it can see the repository
 // and 404 when it cannot, as on GitHub. Call with gmu held.
-func (g *GitHub) secretsRepo(w http.ResponseWriter, r *http.Request) (*ghRepo, bool) {
-	t, ok := g.authenticate(w, r)
-	if !ok {
-		return nil, false
-	}
+func (g *GitHub) secretsRepo(w http.ResponseWriter, r *http.Request, t *ghToken) (*ghRepo, bool) {
 	repo, ok := g.repoFor(w, r, t)
 	if !ok {
 		return nil, false
@@ -523,23 +523,19 @@ func (g *GitHub) secretsRepo(w http.ResponseWriter, r *http.Request) (*ghRepo, b
 	return repo, true
 }
 
-func (g *GitHub) getPublicKey(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	repo, ok := g.secretsRepo(w, r)
+func (g *GitHub) getPublicKey(w http.ResponseWriter, r *http.Request, t *ghToken) {
+	repo, ok := g.secretsRepo(w, r, t)
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{
+	standin.WriteJSON(w, http.StatusOK, map[string]string{
 		"key_id": repo.keyID,
 		"key":    base64.StdEncoding.EncodeToString(repo.pub[:]),
 	})
 }
 
-func (g *GitHub) getSecret(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	repo, ok := g.secretsRepo(w, r)
+func (g *GitHub) getSecret(w http.ResponseWriter, r *http.Request, t *ghToken) {
+	repo, ok := g.secretsRepo(w, r, t)
 	if !ok {
 		return
 	}
@@ -549,17 +545,15 @@ func (g *GitHub) getSecret(w http.ResponseWriter, r *http.Request) {
 		ghError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{
+	standin.WriteJSON(w, http.StatusOK, map[string]string{
 		"name":       name,
 		"created_at": s.created.UTC().Format(time.RFC3339),
 		"updated_at": s.updated.UTC().Format(time.RFC3339),
 	})
 }
 
-func (g *GitHub) putSecret(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	repo, ok := g.secretsRepo(w, r)
+func (g *GitHub) putSecret(w http.ResponseWriter, r *http.Request, t *ghToken) {
+	repo, ok := g.secretsRepo(w, r, t)
 	if !ok {
 		return
 	}
@@ -630,5 +624,5 @@ func (g *GitHub) revoke(w http.ResponseWriter, r *http.Request) {
 			t.revoked = true
 		}
 	}
-	writeJSON(w, http.StatusAccepted, struct{}{})
+	standin.WriteJSON(w, http.StatusAccepted, struct{}{})
 }

@@ -1,17 +1,15 @@
-package sandbox
+package github
 
 import (
-	"maps"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 )
 
-// Read-only snapshots of what the stand-ins hold, for the sandbox page and for
-// tests: a person looking at GitHub's token list, a Heroku app's settings or
-// Infisical's secret history sees the same. Values are returned as they are kept;
-// whoever shows them decides how (the page shows fingerprints only).
+// Read-only snapshots of what the stand-in holds, for the sandbox page and for
+// tests: a person looking at GitHub's token list or a repository's Actions secrets
+// sees the same. Values are returned as they are kept; whoever shows them decides
+// how (the page shows fingerprints only).
 
 // TokenState is one personal access token the GitHub stand-in knows.
 type TokenState struct {
@@ -69,53 +67,4 @@ func (g *GitHub) ActionsSecrets() []ActionsSecretRef {
 		return out[i].Name < out[j].Name
 	})
 	return out
-}
-
-// SecretRef names one secret of the Infisical stand-in.
-type SecretRef struct {
-	Env, Path, Key string
-}
-
-// Secrets lists every secret that has a version, by environment, folder and key.
-// Versions reads a secret's history.
-func (i *Infisical) Secrets() []SecretRef {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	var out []SecretRef
-	for ref, vs := range i.secrets {
-		if len(vs) > 0 {
-			out = append(out, SecretRef{Env: ref.env, Path: ref.path, Key: ref.key})
-		}
-	}
-	sort.Slice(out, func(a, b int) bool {
-		x, y := out[a], out[b]
-		return strings.Join([]string{x.Env, x.Path, x.Key}, "\x00") < strings.Join([]string{y.Env, y.Path, y.Key}, "\x00")
-	})
-	return out
-}
-
-// Apps lists the Heroku apps by name.
-func (h *Heroku) Apps() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Sorted(maps.Keys(h.apps))
-}
-
-// ConfigVars returns a copy of an app's config vars (nil for an unknown app).
-func (h *Heroku) ConfigVars(app string) map[string]string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	a := h.lookup(app)
-	if a == nil {
-		return nil
-	}
-	return maps.Clone(a.vars)
-}
-
-// DMOf returns the id of the bot's DM with user, if one is open.
-func (s *Slack) DMOf(user string) (string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id, ok := s.dmByUser[user]
-	return id, ok
 }

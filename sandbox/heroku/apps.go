@@ -1,4 +1,4 @@
-package sandbox
+package heroku
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
 )
 
 // ReleasePhase says how an app's new releases behave, like an app whose Procfile
@@ -51,7 +53,7 @@ type HerokuDyno struct {
 }
 
 func newUUID() string {
-	h := RandomHex(16)
+	h := standin.RandomHex(16)
 	return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
 }
 
@@ -379,7 +381,7 @@ func (h *Heroku) account(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	body := map[string]any{"email": h.email, "id": h.accountID, "verified": true}
 	h.mu.Unlock()
-	writeJSON(w, http.StatusOK, body)
+	standin.WriteJSON(w, http.StatusOK, body)
 }
 
 // appBody is an app as the API serializes it. h.mu is held.
@@ -422,10 +424,10 @@ func (h *Heroku) app(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Unlock()
 	if body == nil {
-		writeJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
+		standin.WriteJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
 		return
 	}
-	writeJSON(w, http.StatusOK, body)
+	standin.WriteJSON(w, http.StatusOK, body)
 }
 
 // appList is GET /apps: every app the key can see, paged by id, name or
@@ -452,10 +454,10 @@ func (h *Heroku) configVars(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Unlock()
 	if a == nil {
-		writeJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
+		standin.WriteJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
 		return
 	}
-	writeJSON(w, http.StatusOK, vars)
+	standin.WriteJSON(w, http.StatusOK, vars)
 }
 
 // updateConfigVars applies a PATCH: string values set, null deletes. Like the real
@@ -465,7 +467,7 @@ func (h *Heroku) updateConfigVars(w http.ResponseWriter, r *http.Request) {
 	var patch map[string]*string
 	if err := json.NewDecoder(r.Body).Decode(&patch); err != nil || patch == nil {
 		// Never echo the body or the decoder's error: either can hold a value.
-		writeJSON(w, http.StatusUnprocessableEntity, herokuErrorMsg("invalid_params",
+		standin.WriteJSON(w, http.StatusUnprocessableEntity, herokuErrorMsg("invalid_params",
 			"Config vars must be a JSON object of strings (or null to remove a var)."))
 		return
 	}
@@ -478,10 +480,10 @@ func (h *Heroku) updateConfigVars(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Unlock()
 	if a == nil {
-		writeJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
+		standin.WriteJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
 		return
 	}
-	writeJSON(w, http.StatusOK, vars)
+	standin.WriteJSON(w, http.StatusOK, vars)
 }
 
 // releaseBody is a release as the API serializes it. h.mu is held.
@@ -521,7 +523,7 @@ func (h *Heroku) releaseList(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Unlock()
 	if a == nil {
-		writeJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
+		standin.WriteJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
 		return
 	}
 	page(w, r, []string{"version", "id"}, items)
@@ -543,11 +545,11 @@ func (h *Heroku) releaseInfo(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	switch {
 	case a == nil:
-		writeJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
+		standin.WriteJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
 	case body == nil:
-		writeJSON(w, http.StatusNotFound, herokuErrorMsg("not_found", "Couldn't find that release."))
+		standin.WriteJSON(w, http.StatusNotFound, herokuErrorMsg("not_found", "Couldn't find that release."))
 	default:
-		writeJSON(w, http.StatusOK, body)
+		standin.WriteJSON(w, http.StatusOK, body)
 	}
 }
 
@@ -583,7 +585,7 @@ func (h *Heroku) dynoList(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Unlock()
 	if a == nil {
-		writeJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
+		standin.WriteJSON(w, http.StatusNotFound, herokuError(http.StatusNotFound))
 		return
 	}
 	page(w, r, []string{"id", "name"}, items)

@@ -1,4 +1,11 @@
-package sandbox
+// Package slack is a local stand-in of Slack as rotabot meets it: the Web API
+// methods the bot calls (chat, conversations, users, user groups, views, response
+// URLs) and the Socket Mode websocket that brings it envelopes, on one HTTP server on
+// 127.0.0.1. It speaks Slack's real wire format — form or JSON bodies, tokens by kind,
+// `{"ok":false,"error":…}` answers, Block Kit validation, envelope acks within the
+// deadline — so slack-go talks to it unchanged, and a test plays the people. It must
+// not know rotabot's packages: it is the outside world, reached only through the SDK.
+package slack
 
 import (
 	"encoding/json"
@@ -12,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
 )
 
 // Slack is a local stand-in of the Slack Web API and of Socket Mode, on one HTTP server.
@@ -28,7 +37,7 @@ import (
 // It never prints anything: messages can carry secrets by mistake, and a test that greps
 // AllText for leaks must be the one to find them.
 type Slack struct {
-	*server
+	*standin.Server
 
 	// The workspace's fixed identity, as auth.test and the envelopes show it.
 	TeamID, TeamDomain, AppID, BotUserID, BotID, BotName string
@@ -160,11 +169,11 @@ type Button struct {
 	Confirm string
 }
 
-// NewSlack starts a stand-in that accepts botToken (xoxb-…) for the Web API and appToken
+// New starts a stand-in that accepts botToken (xoxb-…) for the Web API and appToken
 // (xapp-…) for apps.connections.open. The bot user exists from the start.
-func NewSlack(botToken, appToken string) *Slack {
+func New(botToken, appToken string) *Slack {
 	s := &Slack{
-		server:     newServer(slackErrorBody),
+		Server:     standin.NewServer(slackErrorBody),
 		TeamID:     "T0SANDBOX",
 		TeamDomain: "sandbox",
 		AppID:      "A0ROTABOT",
@@ -179,7 +188,7 @@ func NewSlack(botToken, appToken string) *Slack {
 		groups:     map[string][]string{},
 		channels:   map[string]*slackChannel{},
 		dmByUser:   map[string]string{},
-		tsBase:     WallNow().Unix(),
+		tsBase:     standin.WallNow().Unix(),
 		viewByID:   map[string]*View{},
 		homes:      map[string]*View{},
 		triggers:   map[string]*slackTrigger{},
@@ -606,7 +615,7 @@ func (s *Slack) Close() {
 		l.close()
 	}
 	s.wg.Wait()
-	s.server.Close()
+	s.Server.Close()
 }
 
 // ---- helpers on decoded blocks ----

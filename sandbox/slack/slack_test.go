@@ -1,4 +1,4 @@
-package sandbox_test
+package slack_test
 
 import (
 	"context"
@@ -13,7 +13,8 @@ import (
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
-	"github.com/raxx-app/rotabot/sandbox"
+	"github.com/raxx-app/rotabot/sandbox/internal/standin"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 )
 
 const (
@@ -22,9 +23,9 @@ const (
 	slackWait    = 5 * time.Second // an upper bound for things that happen at once
 )
 
-func newSlackSandbox(t *testing.T) *sandbox.Slack {
+func newSlackSandbox(t *testing.T) *sbslack.Slack {
 	t.Helper()
-	s := sandbox.NewSlack(slackTestBot, slackTestApp)
+	s := sbslack.New(slackTestBot, slackTestApp)
 	t.Cleanup(s.Close)
 	s.AddUser("U1", "alice")
 	s.AddUser("U2", "bob")
@@ -33,7 +34,7 @@ func newSlackSandbox(t *testing.T) *sandbox.Slack {
 	return s
 }
 
-func slackClient(s *sandbox.Slack, bot, app string) *slack.Client {
+func slackClient(s *sbslack.Slack, bot, app string) *slack.Client {
 	return slack.New(bot, slack.OptionAPIURL(s.APIURL()), slack.OptionAppLevelToken(app))
 }
 
@@ -44,7 +45,7 @@ type slackBot struct {
 	events chan socketmode.Event
 }
 
-func runSlackBot(t *testing.T, s *sandbox.Slack) *slackBot {
+func runSlackBot(t *testing.T, s *sbslack.Slack) *slackBot {
 	t.Helper()
 	b := &slackBot{Client: socketmode.New(slackClient(s, slackTestBot, slackTestApp)), events: make(chan socketmode.Event, 100)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -222,6 +223,13 @@ func TestSlackWebAPI(t *testing.T) {
 		t.Errorf("publish with a stale hash: %v", err)
 	}
 
+	slackCheckWire(t, s)
+}
+
+// slackCheckWire checks what slack-go put on the wire, per method, and what AllText
+// and Payloads make of it.
+func slackCheckWire(t *testing.T, s *sbslack.Slack) {
+	t.Helper()
 	// What slack-go puts on the wire, per method.
 	for _, r := range s.Requests() {
 		ct := r.Header.Get("Content-Type")
@@ -283,7 +291,7 @@ func TestSlackErrors(t *testing.T) {
 
 	_, ts, err := api.PostMessage("C0OPS", slack.MsgOptionText("card", false))
 	slackMust(t, err)
-	s.Fail("POST /api/chat.update", &sandbox.Fault{Status: http.StatusTooManyRequests, RetryAfter: "1", Times: 1})
+	s.Fail("POST /api/chat.update", &standin.Fault{Status: http.StatusTooManyRequests, RetryAfter: "1", Times: 1})
 	_, _, _, err = api.UpdateMessage("C0OPS", ts, slack.MsgOptionText("v2", false))
 	var rl *slack.RateLimitedError
 	if !errors.As(err, &rl) || rl.RetryAfter != time.Second {
@@ -330,7 +338,7 @@ func TestSlackSocketMode(t *testing.T) {
 	s := newSlackSandbox(t)
 
 	// Sent before any client connects: queued until one does.
-	env, err := s.SendSlashCommand(sandbox.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "GH_TOKEN"})
+	env, err := s.SendSlashCommand(sbslack.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "GH_TOKEN"})
 	slackMust(t, err)
 	if s.Pending() != 1 {
 		t.Fatalf("pending = %d", s.Pending())
@@ -396,36 +404,7 @@ func TestSlackSocketMode(t *testing.T) {
 		t.Errorf("replace_original: %q, history %d", card.Text, len(card.History))
 	}
 
-	// Submitting the modal: first refused with field errors, then accepted.
-	env, err = s.SendViewSubmission(sandbox.ViewSubmission{User: "U1", ViewID: view.ID, Values: map[string]map[string]string{"token": {"value": "ghp_not-really"}}})
-	slackMust(t, err)
-	e = bot.next(t)
-	cb, _ = e.Data.(slack.InteractionCallback)
-	if cb.Type != slack.InteractionTypeViewSubmission || cb.View.CallbackID != "submit_token" || cb.View.PrivateMetadata != "r1" ||
-		cb.View.ID != view.ID || cb.View.State.Values["token"]["value"].Value != "ghp_not-really" || cb.User.ID != "U1" {
-		t.Errorf("view submission = %+v", cb)
-	}
-	slackMust(t, bot.Ack(*e.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{"token": "That is the current token"})))
-	p, err = s.WaitAck(env, slackWait)
-	slackMust(t, err)
-	if !strings.Contains(string(p), `"response_action":"errors"`) {
-		t.Errorf("ack payload %s", p)
-	}
-	if v, _ := s.ViewByID(view.ID); v.Closed || v.Errors["token"] != "That is the current token" {
-		t.Errorf("after errors: closed %v, errors %v", v.Closed, v.Errors)
-	}
-	env, err = s.SendViewSubmission(sandbox.ViewSubmission{User: "U1", ViewID: view.ID, Values: map[string]map[string]string{"token": {"value": "ghp_second"}}})
-	slackMust(t, err)
-	e = bot.next(t)
-	slackMust(t, bot.Ack(*e.Request))
-	_, err = s.WaitAck(env, slackWait)
-	slackMust(t, err)
-	if v, _ := s.ViewByID(view.ID); !v.Closed {
-		t.Error("modal still open after a plain ack")
-	}
-	if _, err := s.SendViewSubmission(sandbox.ViewSubmission{User: "U1", ViewID: view.ID}); err == nil {
-		t.Error("submitted a closed modal")
-	}
+	slackSubmitTheModal(t, s, bot, view.ID)
 
 	// An Events API event.
 	env, err = s.SendAppHomeOpened("U2")
@@ -440,10 +419,56 @@ func TestSlackSocketMode(t *testing.T) {
 	_, err = s.WaitAck(env, slackWait)
 	slackMust(t, err)
 
-	// A slash command answered in its ack; then a click on an ephemeral message's button.
-	env, err = s.SendSlashCommand(sandbox.SlashCommand{User: "U2", Channel: "C0OPS", Command: "/rotate", Text: "nope"})
+	slackAnswerInTheAck(t, s, bot)
+
+	// The acks the bot wrote count as what it sent.
+	if !strings.Contains(s.AllText(), "That is the current token") {
+		t.Error("AllText misses the acks")
+	}
+}
+
+// slackSubmitTheModal submits the token modal twice: refused with field errors,
+// then accepted, which closes it.
+func slackSubmitTheModal(t *testing.T, s *sbslack.Slack, bot *slackBot, viewID string) {
+	t.Helper()
+	env, err := s.SendViewSubmission(sbslack.ViewSubmission{User: "U1", ViewID: viewID, Values: map[string]map[string]string{"token": {"value": "ghp_not-really"}}})
+	slackMust(t, err)
+	e := bot.next(t)
+	cb, _ := e.Data.(slack.InteractionCallback)
+	if cb.Type != slack.InteractionTypeViewSubmission || cb.View.CallbackID != "submit_token" || cb.View.PrivateMetadata != "r1" ||
+		cb.View.ID != viewID || cb.View.State.Values["token"]["value"].Value != "ghp_not-really" || cb.User.ID != "U1" {
+		t.Errorf("view submission = %+v", cb)
+	}
+	slackMust(t, bot.Ack(*e.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{"token": "That is the current token"})))
+	p, err := s.WaitAck(env, slackWait)
+	slackMust(t, err)
+	if !strings.Contains(string(p), `"response_action":"errors"`) {
+		t.Errorf("ack payload %s", p)
+	}
+	if v, _ := s.ViewByID(viewID); v.Closed || v.Errors["token"] != "That is the current token" {
+		t.Errorf("after errors: closed %v, errors %v", v.Closed, v.Errors)
+	}
+	env, err = s.SendViewSubmission(sbslack.ViewSubmission{User: "U1", ViewID: viewID, Values: map[string]map[string]string{"token": {"value": "ghp_second"}}})
 	slackMust(t, err)
 	e = bot.next(t)
+	slackMust(t, bot.Ack(*e.Request))
+	_, err = s.WaitAck(env, slackWait)
+	slackMust(t, err)
+	if v, _ := s.ViewByID(viewID); !v.Closed {
+		t.Error("modal still open after a plain ack")
+	}
+	if _, err := s.SendViewSubmission(sbslack.ViewSubmission{User: "U1", ViewID: viewID}); err == nil {
+		t.Error("submitted a closed modal")
+	}
+}
+
+// slackAnswerInTheAck sends a slash command the bot answers in its ack, then clicks
+// the button of the ephemeral message that answer made.
+func slackAnswerInTheAck(t *testing.T, s *sbslack.Slack, bot *slackBot) {
+	t.Helper()
+	env, err := s.SendSlashCommand(sbslack.SlashCommand{User: "U2", Channel: "C0OPS", Command: "/rotate", Text: "nope"})
+	slackMust(t, err)
+	e := bot.next(t)
 	slackMust(t, bot.Ack(*e.Request, map[string]any{"text": "Unknown input", "blocks": slackCardBlocks()}))
 	_, err = s.WaitAck(env, slackWait)
 	slackMust(t, err)
@@ -454,7 +479,7 @@ func TestSlackSocketMode(t *testing.T) {
 	_, err = s.Click("U2", eph[0], "Cancel")
 	slackMust(t, err)
 	e = bot.next(t)
-	cb, _ = e.Data.(slack.InteractionCallback)
+	cb, _ := e.Data.(slack.InteractionCallback)
 	if !cb.Container.IsEphemeral || cb.Container.MessageTs != eph[0].TS || cb.ActionCallback.BlockActions[0].ActionID != "cancel" {
 		t.Errorf("click on an ephemeral = %+v", cb.Container)
 	}
@@ -463,17 +488,12 @@ func TestSlackSocketMode(t *testing.T) {
 	if eph = s.Ephemerals("U2"); eph[0].Text != "cancelled" {
 		t.Errorf("replace_original on an ephemeral: %q", eph[0].Text)
 	}
-
-	// The acks the bot wrote count as what it sent.
-	if !strings.Contains(s.AllText(), "That is the current token") {
-		t.Error("AllText misses the acks")
-	}
 }
 
 func TestSlackSocketModeReconnects(t *testing.T) {
 	s := newSlackSandbox(t)
 	s.SetPingInterval(20 * time.Millisecond)
-	s.Fail("GET /link/", &sandbox.Fault{Status: http.StatusServiceUnavailable, Times: 1}) // the first dial fails
+	s.Fail("GET /link/", &standin.Fault{Status: http.StatusServiceUnavailable, Times: 1}) // the first dial fails
 	bot := runSlackBot(t, s)
 	slackMust(t, s.WaitConnects(1, slackWait))
 	if n := s.Count("POST /api/apps.connections.open", true); n != 2 {
@@ -483,7 +503,7 @@ func TestSlackSocketModeReconnects(t *testing.T) {
 
 	roundTrip := func(text string) {
 		t.Helper()
-		env, err := s.SendSlashCommand(sandbox.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: text})
+		env, err := s.SendSlashCommand(sbslack.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: text})
 		slackMust(t, err)
 		e := bot.next(t)
 		if cmd, _ := e.Data.(slack.SlashCommand); cmd.Text != text {
@@ -523,7 +543,7 @@ func TestSlackRedelivery(t *testing.T) {
 	bot := runSlackBot(t, s)
 	slackMust(t, s.WaitConnected(1, slackWait))
 
-	env, err := s.SendSlashCommand(sandbox.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "GH_TOKEN"})
+	env, err := s.SendSlashCommand(sbslack.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "GH_TOKEN"})
 	slackMust(t, err)
 	first := bot.next(t)
 	slackMust(t, bot.Ack(*first.Request))
@@ -595,14 +615,14 @@ func TestSlackCloseLeavesNoGoroutine(t *testing.T) {
 	runSlackBot(t, s)
 	runSlackBot(t, s)
 	slackMust(t, s.WaitConnected(2, slackWait))
-	_, err := s.SendSlashCommand(sandbox.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "x"})
+	_, err := s.SendSlashCommand(sbslack.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate", Text: "x"})
 	slackMust(t, err)
 	standIn := func() []string {
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
 		var out []string
 		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "sandbox.(*Slack)") {
+			if strings.Contains(g, "sandbox/slack.(*Slack)") {
 				out = append(out, g)
 			}
 		}
@@ -615,7 +635,7 @@ func TestSlackCloseLeavesNoGoroutine(t *testing.T) {
 	for _, g := range standIn() {
 		t.Errorf("goroutine left after Close:\n%s", g)
 	}
-	if _, err := s.SendSlashCommand(sandbox.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate"}); err == nil {
+	if _, err := s.SendSlashCommand(sbslack.SlashCommand{User: "U1", Channel: "C0OPS", Command: "/rotate"}); err == nil {
 		t.Error("sent an envelope after Close")
 	}
 }
