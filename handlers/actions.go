@@ -3,8 +3,8 @@ package handlers
 import (
 	"context"
 	"errors"
-	"strings"
 
+	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
 )
@@ -57,9 +57,9 @@ func (h *Handlers) action(ctx context.Context, cb slack.InteractionCallback, a *
 	if !h.requireOps(ctx, c.reply, c.user) {
 		return
 	}
-	id, shown, stamp := parseButtonValue(a.Value)
+	id, shown, stamp := card.ParseButtonValue(a.Value)
 	run, err := h.Store.GetRun(ctx, id)
-	if err != nil || stamp != runStamp(run) {
+	if err != nil || stamp != card.RunStamp(run) {
 		c.reply.say(ctx, "This button belongs to a run that is no longer here (was the bot's database reset?). Nothing was changed. `/rotate list` shows the open runs.")
 		return
 	}
@@ -74,21 +74,7 @@ func (h *Handlers) action(ctx context.Context, cb slack.InteractionCallback, a *
 // movedOn is the answer to a click whose moment has passed: the run's state
 // now, in one line.
 func movedOn(run *rotation.Run) string {
-	return "This run has moved on: " + run.ID + " is now " + stateText(run) + ". Nothing was changed."
-}
-
-// stateText is the run's state in a person's words, in one line: its word and,
-// for a failed step, which one and why.
-func stateText(run *rotation.Run) string {
-	s := run.State.Word()
-	if !run.State.Failed() {
-		return s
-	}
-	s += " at " + string(run.State.Step())
-	if st := run.Step(run.State.Step()); st != nil && st.Message != "" {
-		s += " (" + strings.Join(strings.Fields(clip(st.Message, 300)), " ") + ")"
-	}
-	return s
+	return "This run has moved on: " + run.ID + " is now " + card.StateText(run) + ". Nothing was changed."
 }
 
 // answer reports the engine's verdict on a gesture: a refusal to the person alone.

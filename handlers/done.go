@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 
+	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
 // done is a shell-rc operator's Done in their DM. Only that operator may press it
 // (the engine decides, from the user and the DM the click came from).
 func (h *Handlers) done(ctx context.Context, c *click) {
-	id, _, stamp := parseButtonValue(c.action.Value)
-	if run, err := h.Store.GetRun(ctx, id); err != nil || stamp != runStamp(run) {
+	id, _, stamp := card.ParseButtonValue(c.action.Value)
+	if run, err := h.Store.GetRun(ctx, id); err != nil || stamp != card.RunStamp(run) {
 		c.reply.say(ctx, "This message belongs to a run that is no longer here (was the bot's database reset?). Nothing was changed.")
 		return
 	}

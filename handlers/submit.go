@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
 )
@@ -12,7 +13,7 @@ import (
 // openTokenModal is the Submit new token button: a modal with one input. The
 // token never travels in a message.
 func (h *Handlers) openTokenModal(ctx context.Context, c *click) {
-	if _, err := h.Slack.OpenViewContext(ctx, c.cb.TriggerID, TokenModal(c.run, c.cb.Channel.ID)); err != nil {
+	if _, err := h.Slack.OpenViewContext(ctx, c.cb.TriggerID, card.TokenModal(c.run, c.cb.Channel.ID, "")); err != nil {
 		h.Log.Warn("could not open the token form", "run", c.run.ID, "err", err)
 		c.reply.say(ctx, "Slack did not open the form (it allows 3 seconds after a click). Press "+LabelSubmit+" again.")
 	}
@@ -57,7 +58,7 @@ func (h *Handlers) submitToken(ctx context.Context, cb slack.InteractionCallback
 	if cb.View.State == nil {
 		return errs("The form arrived without its input (Slack sent no state): nothing was saved. Close it and press " + LabelSubmit + " again.")
 	}
-	id, stamp := parseFormMetadata(cb.View.PrivateMetadata)
+	id, channel, stamp := card.ParseTokenForm(cb.View.PrivateMetadata)
 	user := cb.User.ID
 	ok, err := h.isOps(ctx, user)
 	if err != nil {
@@ -66,7 +67,7 @@ func (h *Handlers) submitToken(ctx context.Context, cb slack.InteractionCallback
 	if !ok {
 		return errs("Only members of the ops user group may submit a token.")
 	}
-	if run, err := h.Store.GetRun(ctx, id); err != nil || stamp == "" || stamp != runStamp(run) {
+	if run, err := h.Store.GetRun(ctx, id); err != nil || stamp == "" || stamp != card.RunStamp(run) {
 		return errs("This form does not belong to a run that is open now (an old form, or the bot's database was reset). Nothing was saved. " +
 			"Close it and press " + LabelSubmit + " on the run's card; /rotate list shows the open runs.")
 	}
@@ -113,17 +114,15 @@ func (h *Handlers) submitToken(ctx context.Context, cb slack.InteractionCallback
 			if gerr != nil {
 				return
 			}
-			v = TokenModal(run, "")
-			v.PrivateMetadata = cb.View.PrivateMetadata
-			v.Blocks.BlockSet = append(v.Blocks.BlockSet[:1], section("❌ "+submitMessage(err)), v.Blocks.BlockSet[1])
+			v = card.TokenModal(run, channel, submitMessage(err))
 		} else {
-			v = infoModal("✅ The token is valid and held as the pending value. A second ops member can approve now.")
+			v = card.InfoModal("✅ The token is valid and held as the pending value. A second ops member can approve now.")
 		}
 		if _, uerr := h.Slack.UpdateViewContext(h.Work, v, "", "", viewID); uerr != nil {
 			h.Log.Warn("could not update the token form", "run", id, "err", uerr)
 		}
 	}()
-	v := infoModal("⏳ Checking the token with GitHub…")
+	v := card.InfoModal("⏳ Checking the token with GitHub…")
 	return slack.NewUpdateViewSubmissionResponse(&v)
 }
 
@@ -135,20 +134,4 @@ func submitMessage(err error) string {
 		return rotation.ErrorMessage(err) + ". Nothing was saved."
 	}
 	return rotation.ErrorMessage(err)
-}
-
-func infoModal(text string) slack.ModalViewRequest {
-	return slack.ModalViewRequest{
-		Type: slack.VTModal, CallbackID: ViewSubmitToken + "_info", Title: ptxt("Submit new token"), Close: ptxt("Close"),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{section(text)}},
-	}
-}
-
-// parseFormMetadata splits the token form's private_metadata, "RUN_ID|CHANNEL|STAMP".
-func parseFormMetadata(v string) (id, stamp string) {
-	parts := strings.SplitN(v, "|", 3)
-	if len(parts) < 3 {
-		return parts[0], ""
-	}
-	return parts[0], parts[2]
 }

@@ -1,10 +1,12 @@
-package handlers
+package card_test
 
 import (
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/raxx-app/rotabot/handlers"
+	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
 )
@@ -20,13 +22,13 @@ func checkSlackLimits(t *testing.T, blocks []slack.Block) {
 	for i, b := range blocks {
 		switch x := b.(type) {
 		case *slack.SectionBlock:
-			if n := cardLen(x.Text.Text); n > 3000 || n == 0 {
+			if n := card.SlackLen(x.Text.Text); n > 3000 || n == 0 {
 				t.Errorf("block %d: section of %d characters", i, n)
 			}
 		case *slack.ContextBlock:
 			for _, el := range x.ContextElements.Elements {
-				if tx, ok := el.(*slack.TextBlockObject); ok && cardLen(tx.Text) > 3000 {
-					t.Errorf("block %d: context of %d characters", i, cardLen(tx.Text))
+				if tx, ok := el.(*slack.TextBlockObject); ok && card.SlackLen(tx.Text) > 3000 {
+					t.Errorf("block %d: context of %d characters", i, card.SlackLen(tx.Text))
 				}
 			}
 		}
@@ -54,9 +56,9 @@ func TestCardFitsSlackWithManyDestinations(t *testing.T) {
 			TokenKind: rotation.FineGrained, Notice: long, Destinations: manyDestinations(n),
 			Warnings: []string{long, "second"},
 			Steps:    []rotation.StepRecord{{Name: rotation.StepPropagate, State: rotation.StepFailed, Message: long}}}
-		blocks := Card(r, nil)
+		blocks := card.Run(r, nil, handlers.CardButtons())
 		checkSlackLimits(t, blocks)
-		text := BlocksText(blocks)
+		text := card.BlocksText(blocks)
 		if !strings.Contains(text, "*Destinations*") || !strings.Contains(text, "[Retry] [Rollback]") {
 			t.Errorf("%d destinations: the card lost its destinations or buttons:\n%.500s", n, text)
 		}

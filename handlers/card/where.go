@@ -1,7 +1,6 @@
-package handlers
+package card
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -9,21 +8,8 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// where is /rotate where SECRET: every Heroku app and variable holding the
-// secret's current value, in the routing matrix or not, and every destination of
-// the matrix that does not hold it. It reads Infisical and every app's config,
-// writes nothing, and shows names only.
-func (h *Handlers) where(ctx context.Context, r replier, secret string) {
-	r.say(ctx, fmt.Sprintf("⏳ Looking for the current value of %s in every Heroku app HEROKU_API_KEY can see…", secret))
-	rep, err := h.Engine.Where(ctx, secret)
-	if err != nil {
-		r.fail(ctx, err)
-		return
-	}
-	r.say(ctx, clip(WhereText(rep), expiryTextChars))
-}
-
-// WhereText renders a where report as mrkdwn.
+// WhereText draws a where report (/rotate where SECRET) as mrkdwn, within one
+// message: names only, never a value.
 func WhereText(rep rotation.WhereReport) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "*Where is %s?* The value in Infisical: version %d, `%s`.\n", rep.Secret, rep.Version, rep.Fingerprint)
@@ -55,7 +41,7 @@ func WhereText(rep rotation.WhereReport) string {
 	if rep.Problem != "" {
 		b.WriteString("⚠️ The scan is incomplete: " + rep.Problem + "\n")
 	}
-	return strings.TrimRight(b.String(), "\n")
+	return clip(strings.TrimRight(b.String(), "\n"), messageChars)
 }
 
 func holdingNote(secret string, hd rotation.WhereHolding) string {
@@ -92,33 +78,4 @@ func oldHolderBlocks(r *rotation.Run) []slack.Block {
 		lines = append(lines, "⚠️ The scan for other holders of the old token is incomplete: "+d.Problem)
 	}
 	return sections(lines, 3, func(n int) string { return fmt.Sprintf("…and %d more places", n) })
-}
-
-// confirmTextMax is Slack's limit on a confirm dialog's text.
-const confirmTextMax = 300
-
-// oldHolderWarning is what the revoke confirmation repeats of the scan.
-func oldHolderWarning(r *rotation.Run) string {
-	d := r.OldHolders
-	if d == nil {
-		return ""
-	}
-	switch n := len(d.Holders); {
-	case n == 1:
-		return " " + rotation.OldHolderLine(d.Holders[0], false) + "."
-	case n > 1:
-		return fmt.Sprintf(" %s and %d more still hold the old token: revoking breaks them.", d.Holders[0].Label(), n-1)
-	case d.Problem != "":
-		return " The scan for other holders of the old token is incomplete."
-	}
-	return ""
-}
-
-// unknownText is what a Slack dry run adds to the plan: the consumers of the
-// current value the plan does not reach.
-func unknownText(d *rotation.Discovery) string {
-	if d == nil {
-		return ""
-	}
-	return strings.Join(d.PlanLines(), "\n")
 }

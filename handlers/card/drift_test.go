@@ -1,10 +1,11 @@
-package handlers
+package card_test
 
 import (
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
 )
@@ -43,13 +44,13 @@ func TestDriftPostOffersWhatMakesSense(t *testing.T) {
 		action, label string
 		confirm, text string
 	}{
-		{"one destination", app, ActDriftRepair, LabelDriftRepair, "(version 3, abcd0123) to this destination only", "writes Infisical's current value (version 3, `abcd0123`) to this destination only"},
-		{"every destination", vault, ActDriftRepair, LabelDriftRepair, "You ask a second ops member to approve writing Infisical's current S (version 3, abcd0123)", "a second ops member approves before anything is written"},
-		{"asked", asked, ActDriftApprove, LabelApprove, "<@U0ALICE> asked for it", "<@U0ALICE> asked at 2026-11-28 10:00 UTC to set every Heroku and GitHub Actions destination of S from Infisical's version 3"},
+		{"one destination", app, card.ActDriftRepair, card.LabelDriftRepair, "(version 3, abcd0123) to this destination only", "writes Infisical's current value (version 3, `abcd0123`) to this destination only"},
+		{"every destination", vault, card.ActDriftRepair, card.LabelDriftRepair, "You ask a second ops member to approve writing Infisical's current S (version 3, abcd0123)", "a second ops member approves before anything is written"},
+		{"asked", asked, card.ActDriftApprove, card.LabelApprove, "<@U0ALICE> asked for it", "<@U0ALICE> asked at 2026-11-28 10:00 UTC to set every Heroku and GitHub Actions destination of S from Infisical's version 3"},
 		{"retired", retired, "", "", "", "Nothing sets that token anywhere: `/rotate S` starts a rotation with a brand-new one."},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, blocks := DriftMessage(c.d)
+			_, blocks := card.DriftMessage(c.d)
 			text := blocks[0].(*slack.SectionBlock).Text.Text
 			if !strings.Contains(text, c.text) {
 				t.Errorf("the post says:\n%s\nwant %q", text, c.text)
@@ -64,7 +65,7 @@ func TestDriftPostOffersWhatMakesSense(t *testing.T) {
 			if len(bs) != 1 || bs[0].ActionID != c.action || bs[0].Text.Text != c.label || bs[0].Confirm == nil {
 				t.Fatalf("buttons %+v", bs)
 			}
-			if key, stamp, version := driftButton(bs[0].Value); key != c.d.Key || stamp != c.d.Stamp() || version != 3 {
+			if key, stamp, version := card.ParseDriftButton(bs[0].Value); key != c.d.Key || stamp != c.d.Stamp() || version != 3 {
 				t.Errorf("the button carries %q", bs[0].Value)
 			}
 			if got := bs[0].Confirm.Text.Text; !strings.Contains(got, c.confirm) {
@@ -73,7 +74,7 @@ func TestDriftPostOffersWhatMakesSense(t *testing.T) {
 		})
 	}
 	// A post made before buttons named a version: the record's is used.
-	if key, stamp, version := driftButton("S:vault|abc"); key != "S:vault" || stamp != "abc" || version != 0 {
+	if key, stamp, version := card.ParseDriftButton("S:vault|abc"); key != "S:vault" || stamp != "abc" || version != 0 {
 		t.Errorf("an older button: %q %q %d", key, stamp, version)
 	}
 }

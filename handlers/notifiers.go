@@ -3,12 +3,12 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
 )
@@ -72,38 +72,38 @@ func (n *Notifier) plan(r *rotation.Run) *rotation.Plan {
 // RunChanged posts or updates the run's card and adds note to its thread. It
 // returns where the card is: the engine records a newly posted one.
 func (n *Notifier) RunChanged(ctx context.Context, r *rotation.Run, note string) (rotation.CardRef, error) {
-	card := r.Card
-	if card.Channel == "" {
-		return card, nil // a CLI run: nobody in Slack to show it to
+	ref := r.Card
+	if ref.Channel == "" {
+		return ref, nil // a CLI run: nobody in Slack to show it to
 	}
-	blocks := Card(r, n.plan(r))
-	fallback := fmt.Sprintf("Rotation %s of %s: %s", r.ID, r.Secret, r.State.Word())
-	if card.TS == "" {
-		_, ts, err := n.slack.PostMessageContext(ctx, card.Channel, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+	blocks := card.Run(r, n.plan(r), CardButtons())
+	fallback := card.RunText(r)
+	if ref.TS == "" {
+		_, ts, err := n.slack.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 		if err != nil {
-			return card, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the card of %s", r.ID)
+			return ref, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the card of %s", r.ID)
 		}
-		card.TS = ts
-	} else if err := n.updateCard(ctx, r.ID, card, fallback, blocks); err != nil {
+		ref.TS = ts
+	} else if err := n.updateCard(ctx, r.ID, ref, fallback, blocks); err != nil {
 		n.healLater(r.ID)
-		return card, err
+		return ref, err
 	}
 	if note != "" {
-		_, _, err := n.slack.PostMessageContext(ctx, card.Channel, slack.MsgOptionText(note, false), slack.MsgOptionTS(card.TS))
+		_, _, err := n.slack.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(note, false), slack.MsgOptionTS(ref.TS))
 		if err != nil {
-			return card, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post in the thread of %s", r.ID)
+			return ref, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post in the thread of %s", r.ID)
 		}
 	}
-	return card, nil
+	return ref, nil
 }
 
 // updateCard updates the card in place; an update is idempotent, so a failure
 // (Slack 5xx or 429 past slack-go's own retries) is retried a few times here.
-func (n *Notifier) updateCard(ctx context.Context, id string, card rotation.CardRef, fallback string, blocks []slack.Block) error {
+func (n *Notifier) updateCard(ctx context.Context, id string, ref rotation.CardRef, fallback string, blocks []slack.Block) error {
 	var err error
 	wait := 500 * time.Millisecond
 	for try := 1; try <= 3; try++ {
-		_, _, _, err = n.slack.UpdateMessageContext(ctx, card.Channel, card.TS, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+		_, _, _, err = n.slack.UpdateMessageContext(ctx, ref.Channel, ref.TS, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 		if err == nil {
 			return nil
 		}
@@ -136,9 +136,7 @@ func (n *Notifier) healLater(id string) {
 			if err != nil {
 				continue
 			}
-			blocks := Card(r, n.plan(r))
-			fallback := fmt.Sprintf("Rotation %s of %s: %s", r.ID, r.Secret, r.State.Word())
-			if err := n.updateCard(ctx, id, r.Card, fallback, blocks); err == nil {
+			if err := n.updateCard(ctx, id, r.Card, card.RunText(r), card.Run(r, n.plan(r), CardButtons())); err == nil {
 				n.log.Info("card redrawn after Slack failed", "run", id)
 				return
 			}
@@ -170,20 +168,7 @@ func (n *Notifier) AskOperator(ctx context.Context, r *rotation.Run, op string, 
 	if r.VaultPath != "" {
 		cur.Path = r.VaultPath
 	}
-	pull := fmt.Sprintf("```export %s=\"$(infisical secrets get %s --env=%s --path=%s --plain --projectId=$INFISICAL_PROJECT_ID)\"```",
-		r.Secret, r.Secret, cur.Environment, cur.Path)
-	var text string
-	var blocks []slack.Block
-	switch action {
-	case rotation.OperatorRevert:
-		text = fmt.Sprintf("↩️ Rotation %s of *%s* was rolled back: the old token is current again in Infisical. Put it back in your shell rc (e.g. ~/.zshrc):\n%s\nthen open a new shell.", r.ID, r.Secret, pull)
-		blocks = []slack.Block{section(text)}
-	default:
-		text = fmt.Sprintf("🔄 *%s* was rotated (run %s, new token `%s`). Update your shell rc (e.g. ~/.zshrc) from Infisical:\n%s\nthen open a new shell and press *%s*.", r.Secret, r.ID, r.NewFingerprint, pull, LabelDone)
-		done := slack.NewButtonBlockElement(ActDone, r.ID+"||"+runStamp(r), ptxt(LabelDone))
-		done.Style = slack.StylePrimary
-		blocks = []slack.Block{section(text), slack.NewActionBlock("done_"+r.ID, done)}
-	}
+	text, blocks := card.OperatorDM(r, action, cur)
 	_, _, err = n.slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not DM <@%s>", op)
@@ -191,56 +176,10 @@ func (n *Notifier) AskOperator(ctx context.Context, r *rotation.Run, op string, 
 	return nil
 }
 
-// AuditText is the audit post its first line is the action.
-func AuditText(e rotation.AuditEntry) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n", e.Action)
-	if e.Action == rotation.ActionDriftRepaired {
-		fmt.Fprintf(&b, "secret: %s · set from Infisical by %s", e.Secret, rotation.Mention(e.Actor))
-		if e.Approver != "" {
-			fmt.Fprintf(&b, " · approver: %s", rotation.Mention(e.Approver))
-		}
-		fmt.Fprintf(&b, " · new %s", orNone(e.NewFingerprint))
-		for _, d := range e.Destinations {
-			fmt.Fprintf(&b, "\n• %s: %s", d.Destination, d.Result)
-		}
-		return b.String()
-	}
-	fmt.Fprintf(&b, "secret: %s · run %s\n", e.Secret, e.RunID)
-	fmt.Fprintf(&b, "actor: %s", rotation.Mention(e.Actor))
-	if e.Approver != "" {
-		fmt.Fprintf(&b, " · approver: <@%s>", e.Approver)
-	}
-	fmt.Fprintf(&b, "\ntoken: %s · method: %s", e.TokenKind, e.Method)
-	if e.RevokeMethod != "" {
-		fmt.Fprintf(&b, " · revoke: %s", e.RevokeMethod)
-	}
-	fmt.Fprintf(&b, "\nfingerprints: old %s → new %s\n", orNone(e.OldFingerprint), orNone(e.NewFingerprint))
-	fmt.Fprintf(&b, "expiry: old %s → new %s\n", rotation.ExpiryText(e.OldExpiry), rotation.ExpiryText(e.NewExpiry))
-	b.WriteString("destinations:")
-	for _, d := range e.Destinations {
-		fmt.Fprintf(&b, "\n• %s: %s", d.Destination, d.Result)
-	}
-	if e.Action == rotation.ActionAbandoned {
-		fmt.Fprintf(&b, "\nabandoned in: %s (%s)\nreason: %s\nleft:", e.FromState.Word(), e.FromState, e.Reason)
-		for _, l := range e.Leaves {
-			fmt.Fprintf(&b, "\n• %s", l)
-		}
-	}
-	return b.String()
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
-}
-
 // Audited posts the entry to the audit channel, or to the run's thread when the
 // routing matrix names no audit channel.
 func (n *Notifier) Audited(ctx context.Context, r *rotation.Run, e rotation.AuditEntry) error {
-	ch, opts := n.matrix.AuditChannel, []slack.MsgOption{slack.MsgOptionText(AuditText(e), false)}
+	ch, opts := n.matrix.AuditChannel, []slack.MsgOption{slack.MsgOptionText(card.AuditText(e), false)}
 	if ch == "" {
 		if r.Card.Channel == "" {
 			return nil
@@ -249,6 +188,90 @@ func (n *Notifier) Audited(ctx context.Context, r *rotation.Run, e rotation.Audi
 		opts = append(opts, slack.MsgOptionTS(r.Card.TS))
 	}
 	if _, _, err := n.slack.PostMessageContext(ctx, ch, opts...); err != nil {
+		return rotation.Wrap(rotation.EUNAVAILABLE, err, "Slack did not take the audit post")
+	}
+	return nil
+}
+
+// ReminderNotifier shows expiry reminders in Slack: a DM to each owner
+// (conversations.open, then chat.postMessage) and one post in the ops channel,
+// each with a Start rotation button. It implements rotation.ExpiryNotifier. A
+// reminder carries a fingerprint, never a token.
+type ReminderNotifier struct {
+	Slack Slack
+	// Channel is the ops channel: reminders are posted there, and runs start there.
+	Channel string
+}
+
+var _ rotation.ExpiryNotifier = (*ReminderNotifier)(nil)
+
+// RemindOwner DMs one owner.
+func (n *ReminderNotifier) RemindOwner(ctx context.Context, owner string, rem rotation.Reminder) error {
+	ch, err := openDM(ctx, n.Slack, owner)
+	if err != nil {
+		return err
+	}
+	text, blocks := card.ReminderMessage(rem, false, n.Channel)
+	if _, _, err := n.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+		return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not DM <@%s> the reminder of %s", owner, rem.Secret)
+	}
+	return nil
+}
+
+// RemindChannel posts the reminder in the ops channel, naming the owners.
+func (n *ReminderNotifier) RemindChannel(ctx context.Context, rem rotation.Reminder) error {
+	ch := n.Channel
+	text, blocks := card.ReminderMessage(rem, true, ch)
+	if _, _, err := n.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+		return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the reminder of %s in <#%s>", rem.Secret, ch)
+	}
+	return nil
+}
+
+// DriftNotifier shows drift in the ops channel: one post per drift, updated in
+// place (chat.update) when the drift resolves by itself or is repaired, and a
+// repair's audit entry in the audit channel. It implements rotation.DriftNotifier;
+// a drift carries names, versions and Infisical's fingerprint, never a value.
+type DriftNotifier struct {
+	Slack Slack
+	// Channel is the ops channel; AuditChannel the audit channel ("": the
+	// drift post's thread).
+	Channel, AuditChannel string
+}
+
+var _ rotation.DriftNotifier = (*DriftNotifier)(nil)
+
+// ShowDrift posts the drift, or updates its post.
+func (n *DriftNotifier) ShowDrift(ctx context.Context, d rotation.DriftRecord) (rotation.CardRef, error) {
+	text, blocks := card.DriftMessage(d)
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)}
+	if d.Post.TS != "" {
+		if _, _, _, err := n.Slack.UpdateMessageContext(ctx, d.Post.Channel, d.Post.TS, opts...); err != nil {
+			return d.Post, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not update the drift post of %s in <#%s>", d.Secret, d.Post.Channel)
+		}
+		return d.Post, nil
+	}
+	if !d.Open {
+		return rotation.CardRef{}, nil // never posted, and over: nothing to say
+	}
+	ch, ts, err := n.Slack.PostMessageContext(ctx, n.Channel, opts...)
+	if err != nil {
+		return rotation.CardRef{}, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the drift of %s in <#%s>", d.Secret, n.Channel)
+	}
+	return rotation.CardRef{Channel: ch, TS: ts}, nil
+}
+
+// DriftAudited posts the repair's audit entry.
+func (n *DriftNotifier) DriftAudited(ctx context.Context, d rotation.DriftRecord, e rotation.AuditEntry) error {
+	ch, opts := n.AuditChannel, []slack.MsgOption{slack.MsgOptionText(card.AuditText(e), false)}
+	if ch == "" {
+		if d.Post.TS == "" {
+			return nil
+		}
+		ch = d.Post.Channel
+		opts = append(opts, slack.MsgOptionTS(d.Post.TS))
+	}
+	if _, _, err := n.Slack.PostMessageContext(ctx, ch, opts...); err != nil {
 		return rotation.Wrap(rotation.EUNAVAILABLE, err, "Slack did not take the audit post")
 	}
 	return nil

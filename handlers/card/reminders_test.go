@@ -1,4 +1,4 @@
-package handlers
+package card_test
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raxx-app/rotabot/handlers"
+	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
 )
@@ -17,13 +19,13 @@ func startButton(t *testing.T, blocks []slack.Block) *slack.ButtonBlockElement {
 	for _, b := range blocks {
 		if a, ok := b.(*slack.ActionBlock); ok {
 			for _, el := range a.Elements.ElementSet {
-				if btn, ok := el.(*slack.ButtonBlockElement); ok && btn.Text.Text == LabelStart {
+				if btn, ok := el.(*slack.ButtonBlockElement); ok && btn.Text.Text == card.LabelStart {
 					return btn
 				}
 			}
 		}
 	}
-	t.Fatalf("no %s button in %s", LabelStart, BlocksText(blocks))
+	t.Fatalf("no %s button in %s", card.LabelStart, card.BlocksText(blocks))
 	return nil
 }
 
@@ -51,11 +53,11 @@ func TestReminderMessage(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for _, inChannel := range []bool{false, true} {
-				text, blocks := ReminderMessage(c.rem, inChannel, "C0OPS")
+				text, blocks := card.ReminderMessage(c.rem, inChannel, "C0OPS")
 				if !strings.HasPrefix(text, "GITHUB_API_READONLY_TOKEN "+c.rem.Sentence()) {
 					t.Errorf("fallback text %q", text)
 				}
-				body := BlocksText(blocks)
+				body := card.BlocksText(blocks)
 				for _, w := range append(c.want, "Press *Start rotation* to begin (the run's card is posted in <#C0OPS>)") {
 					if !strings.Contains(body, w) {
 						t.Errorf("in channel %v: lacks %q:\n%s", inChannel, w, body)
@@ -65,7 +67,7 @@ func TestReminderMessage(t *testing.T) {
 					t.Errorf("in channel %v: owners named %v:\n%s", inChannel, got, body)
 				}
 				b := startButton(t, blocks)
-				if b.ActionID != ActStart || b.Value != "GITHUB_API_READONLY_TOKEN" {
+				if b.ActionID != card.ActStart || b.Value != "GITHUB_API_READONLY_TOKEN" {
 					t.Errorf("button %s = %q", b.ActionID, b.Value)
 				}
 			}
@@ -74,7 +76,7 @@ func TestReminderMessage(t *testing.T) {
 }
 
 // manyRows is a thousand secrets with long names, of every kind.
-func manyRows(n int) []ExpiryRow {
+func manyRows(n int) []card.ExpiryRow {
 	m := &rotation.Matrix{Secrets: map[string]*rotation.SecretConfig{}}
 	var recs []rotation.ExpiryRecord
 	for i := range n {
@@ -91,7 +93,7 @@ func manyRows(n int) []ExpiryRow {
 		}
 		recs = append(recs, rec)
 	}
-	return ExpiryRows(m, recs, remNow)
+	return card.ExpiryRows(m, recs, remNow)
 }
 
 // listed collects the rows a list shows and how many its closing line summarises.
@@ -107,11 +109,11 @@ func listed(text string) (shown []string, left int) {
 	return shown, left
 }
 
-func checkOrder(t *testing.T, rows []ExpiryRow, shown []string) {
+func checkOrder(t *testing.T, rows []card.ExpiryRow, shown []string) {
 	t.Helper()
 	for i, line := range shown {
-		if line != ExpiryLine(rows[i]) {
-			t.Fatalf("row %d out of order: %q, want %q", i, line, ExpiryLine(rows[i]))
+		if line != card.ExpiryLine(rows[i]) {
+			t.Fatalf("row %d out of order: %q, want %q", i, line, card.ExpiryLine(rows[i]))
 		}
 	}
 }
@@ -121,14 +123,14 @@ func TestExpiryTextsFitSlack(t *testing.T) {
 	for _, c := range []struct{ n, wantListed int }{{0, 0}, {3, 3}, {1000, 1000}, {5000, 1500}} {
 		t.Run(fmt.Sprint(c.n), func(t *testing.T) {
 			rows := manyRows(c.n)
-			texts := ExpiryTexts(rows, ExpiryMaxMessages)
-			if len(texts) > ExpiryMaxMessages || len(texts) == 0 {
+			texts := card.ExpiryTexts(rows, handlers.ExpiryMaxMessages)
+			if len(texts) > handlers.ExpiryMaxMessages || len(texts) == 0 {
 				t.Fatalf("%d messages", len(texts))
 			}
 			var shown []string
 			left := 0
 			for i, text := range texts {
-				if n := slackLen(text); n > 40000 {
+				if n := card.SlackLen(text); n > 40000 {
 					t.Errorf("message %d holds %d characters", i, n)
 				}
 				s, l := listed(text)
@@ -152,7 +154,7 @@ func TestExpiryPagesFitSlack(t *testing.T) {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			rows := manyRows(n)
 			for _, max := range []int{1, 3} {
-				pages := ExpiryPages(rows, max)
+				pages := card.ExpiryPages(rows, max)
 				if len(pages) > max || len(pages) == 0 {
 					t.Fatalf("%d pages for at most %d", len(pages), max)
 				}
@@ -168,7 +170,7 @@ func TestExpiryPagesFitSlack(t *testing.T) {
 						if !ok {
 							t.Fatalf("page %d: a %T", i, b)
 						}
-						c := slackLen(s.Text.Text)
+						c := card.SlackLen(s.Text.Text)
 						if c > 3000 {
 							t.Errorf("page %d: a section of %d characters", i, c)
 						}
@@ -187,8 +189,8 @@ func TestExpiryPagesFitSlack(t *testing.T) {
 				if n <= 40 && left != 0 {
 					t.Errorf("a short list was summarised")
 				}
-				if !strings.Contains(BlocksText(pages[0]), fmt.Sprintf("*Expiry of %d secrets, soonest first*", n)) {
-					t.Errorf("no summary first: %s", BlocksText(pages[0]))
+				if !strings.Contains(card.BlocksText(pages[0]), fmt.Sprintf("*Expiry of %d secrets, soonest first*", n)) {
+					t.Errorf("no summary first: %s", card.BlocksText(pages[0]))
 				}
 			}
 		})
@@ -208,7 +210,7 @@ func TestExpiryRowsProblemsLeadAndLinesSayWhy(t *testing.T) {
 		{Secret: "F_EXPIRED", Login: "x", ExpiresAt: remNow.Add(-time.Hour)},
 		{Secret: "G_UNCHECKABLE", Problem: "not checked: could not ask GitHub (503)"},
 	}
-	rows := ExpiryRows(m, recs, remNow)
+	rows := card.ExpiryRows(m, recs, remNow)
 	var order []string
 	for _, r := range rows {
 		order = append(order, r.Secret)
@@ -225,8 +227,8 @@ func TestExpiryRowsProblemsLeadAndLinesSayWhy(t *testing.T) {
 		"D_UNKNOWN":     "❔ D_UNKNOWN — not checked yet",
 	}
 	for _, r := range rows {
-		if w, ok := want[r.Secret]; ok && !strings.Contains(ExpiryLine(r), w) {
-			t.Errorf("%q, want %q", ExpiryLine(r), w)
+		if w, ok := want[r.Secret]; ok && !strings.Contains(card.ExpiryLine(r), w) {
+			t.Errorf("%q, want %q", card.ExpiryLine(r), w)
 		}
 	}
 	if rows[0].Never {
