@@ -10,15 +10,6 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// openAbandonModal is the Abandon button: a form that is its confirm dialog. It
-// says what the run leaves where and asks why; the reason is required.
-func (h *Handlers) openAbandonModal(ctx context.Context, c *click) {
-	if _, err := h.Slack.OpenViewContext(ctx, c.cb.TriggerID, card.AbandonModal(c.run, c.shown, h.Engine.Leaves(c.run), c.cb.Channel.ID)); err != nil {
-		h.Log.Warn("could not open the abandon form", "run", c.run.ID, "err", err)
-		c.reply.say(ctx, "Slack did not open the form (it allows 3 seconds after a click). Press "+LabelAbandon+" again.")
-	}
-}
-
 // submitAbandon is the abandon form's submission: the reason is checked, the
 // run must still be as the form showed it, and the engine abandons it. A
 // refusal shows under the reason and the form stays open.

@@ -9,13 +9,10 @@ import (
 	"github.com/raxx-app/rotabot/rotation"
 )
 
-// repairDrift is Set it from Infisical: any ops member (the confirm dialog went
-// before), the drift and the version the post showed. A repair of every
+// repairDrift is Set it from Infisical, pressed by an ops member (the confirm
+// dialog went before), the drift and the version the post showed. A repair of every
 // destination is only asked for: the post shows Approve.
 func (h *Handlers) repairDrift(ctx context.Context, c *click) {
-	if !h.requireOps(ctx, c.reply, c.user) {
-		return
-	}
 	if h.Drift == nil {
 		c.reply.say(ctx, "The drift check is not running in this bot. Nothing was changed.")
 		return
@@ -36,9 +33,6 @@ func (h *Handlers) repairDrift(ctx context.Context, c *click) {
 // approveDrift is Approve on a drift post: another ops member than the one
 // who asked, for the version the request named.
 func (h *Handlers) approveDrift(ctx context.Context, c *click) {
-	if !h.requireOps(ctx, c.reply, c.user) {
-		return
-	}
 	if h.Drift == nil {
 		c.reply.say(ctx, "The drift check is not running in this bot. Nothing was changed.")
 		return

@@ -14,11 +14,15 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// The gesture table says which gestures go back or out of a run (and what each
-// did, for the answer to a press on an older card); the others go forward.
+// The gesture table says which of the run card's gestures go back or out of a
+// run (and what each did, for the answer to a press on an older card); the
+// others go forward.
 func TestGestureTableSaysBackOrForward(t *testing.T) {
 	var back, forward []string
 	for _, g := range gestures {
+		if g.Event == "" {
+			continue // not a run card button (TestEveryButtonIsOneRowOfTheTable)
+		}
 		if g.back {
 			back = append(back, g.Label)
 			if g.did == "" {

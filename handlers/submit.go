@@ -10,15 +10,6 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// openTokenModal is the Submit new token button: a modal with one input. The
-// token never travels in a message.
-func (h *Handlers) openTokenModal(ctx context.Context, c *click) {
-	if _, err := h.Slack.OpenViewContext(ctx, c.cb.TriggerID, card.TokenModal(c.run, c.cb.Channel.ID, "")); err != nil {
-		h.Log.Warn("could not open the token form", "run", c.run.ID, "err", err)
-		c.reply.say(ctx, "Slack did not open the form (it allows 3 seconds after a click). Press "+LabelSubmit+" again.")
-	}
-}
-
 // defaultAckBudget bounds a view submission's answer when ctx has no deadline
 // (the bot gives one that counts from the envelope's arrival).
 const defaultAckBudget = 2500 * time.Millisecond
