@@ -17,17 +17,8 @@ func (h *Handlers) submitAbandon(ctx context.Context, cb slack.InteractionCallba
 	errs := func(msg string) *slack.ViewSubmissionResponse {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{BlockReason: msg})
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			h.logPanic("abandon form", p)
-			resp = errs("Something went wrong on rotabot's side (its logs say what): nothing was changed. Submit again, or close the form.")
-		}
-	}()
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, defaultAckBudget)
-		defer cancel()
-	}
+	defer h.recoverForm("abandon form", &resp,
+		errs("Something went wrong on rotabot's side (its logs say what): nothing was changed. Submit again, or close the form."))
 	if cb.View.State == nil {
 		return errs("The form arrived without its input (Slack sent no state): nothing was changed. Close it and press " + LabelAbandon + " again.")
 	}
@@ -63,30 +54,21 @@ func (h *Handlers) submitAbandon(ctx context.Context, cb slack.InteractionCallba
 				id, shown.Word(), card.StateText(run)))
 		}
 	}
-	result := make(chan error, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				h.logPanic("abandon", p)
-				result <- rotation.Errorf(rotation.EINTERNAL, "internal error, see the bot's logs")
-			}
-		}()
+	late, err := h.beforeAck(ctx, "abandon", func() error {
 		_, err := h.Engine.Abandon(h.Work, id, user, reason)
-		result <- err
-	}()
-	select {
-	case err := <-result:
+		return err
+	})
+	if late == nil {
 		if err != nil {
 			return errs(rotation.ErrorMessage(err))
 		}
 		go told(h.Work) // after the form closes
 		return slack.NewClearViewSubmissionResponse()
-	case <-ctx.Done():
 	}
 	// Slow (the card and the audit post go to Slack first): close the form, and
 	// tell the person if it fails after all.
 	go func() {
-		err := <-result
+		err := <-late
 		switch {
 		case err != nil && channel != "":
 			h.replier("", channel, user).say(h.Work, "Could not abandon "+id+": "+rotation.ErrorMessage(err))

@@ -3,30 +3,11 @@ package handlers
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
 )
-
-// defaultAckBudget bounds a view submission's answer when ctx has no deadline
-// (the bot gives one that counts from the envelope's arrival).
-const defaultAckBudget = 2500 * time.Millisecond
-
-// ViewSubmission handles a form's submission — the token form, the abandon
-// form — and returns the ack's payload: nil closes the form; errors show under
-// the input, and the form stays open. It answers by ctx's deadline (Slack's ack
-// budget).
-func (h *Handlers) ViewSubmission(ctx context.Context, cb slack.InteractionCallback) *slack.ViewSubmissionResponse {
-	switch cb.View.CallbackID {
-	case ViewSubmitToken:
-		return h.submitToken(ctx, cb)
-	case ViewAbandon:
-		return h.submitAbandon(ctx, cb)
-	}
-	return nil
-}
 
 // submitToken validates the token from the form: a slower check than the ack
 // budget allows answers "checking…" and updates the form when it is done. The
@@ -35,17 +16,8 @@ func (h *Handlers) submitToken(ctx context.Context, cb slack.InteractionCallback
 	errs := func(msg string) *slack.ViewSubmissionResponse {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{BlockToken: msg})
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			h.logPanic("token form", p)
-			resp = errs("Something went wrong on rotabot's side (its logs say what): nothing was saved. Submit again, or close the form and press " + LabelSubmit + " again.")
-		}
-	}()
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, defaultAckBudget)
-		defer cancel()
-	}
+	defer h.recoverForm("token form", &resp,
+		errs("Something went wrong on rotabot's side (its logs say what): nothing was saved. Submit again, or close the form and press "+LabelSubmit+" again."))
 	if cb.View.State == nil {
 		return errs("The form arrived without its input (Slack sent no state): nothing was saved. Close it and press " + LabelSubmit + " again.")
 	}
@@ -71,24 +43,15 @@ func (h *Handlers) submitToken(ctx context.Context, cb slack.InteractionCallback
 	token := rotation.NewSecret(strings.TrimSpace(value))
 	value = ""
 
-	result := make(chan error, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				h.logPanic("token check", p)
-				result <- rotation.Errorf(rotation.EINTERNAL, "internal error, see the bot's logs")
-			}
-		}()
+	late, err := h.beforeAck(ctx, "token check", func() error {
 		_, err := h.Engine.Submit(h.Work, id, user, token)
-		result <- err
-	}()
-	select {
-	case err := <-result:
+		return err
+	})
+	if late == nil {
 		if err != nil {
 			return errs(submitMessage(err))
 		}
 		return slack.NewClearViewSubmissionResponse()
-	case <-ctx.Done():
 	}
 	// Too slow for the ack: show that we are still checking, then update the view.
 	viewID := cb.View.ID
@@ -98,7 +61,7 @@ func (h *Handlers) submitToken(ctx context.Context, cb slack.InteractionCallback
 				h.logPanic("token form update", p)
 			}
 		}()
-		err := <-result
+		err := <-late
 		var v slack.ModalViewRequest
 		if err != nil {
 			run, gerr := h.Store.GetRun(h.Work, id)

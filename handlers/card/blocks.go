@@ -16,6 +16,9 @@ const (
 	cardDestSections = 20 // at most 900 or so destinations are listed one by one
 	// confirmTextMax is Slack's limit on a confirm dialog's text.
 	confirmTextMax = 300
+	// fallbackChars bounds a message's fallback text: one line, for
+	// notifications.
+	fallbackChars = 300
 )
 
 // Slack's limits that /rotate expiring and App Home must respect. A message's
@@ -44,29 +47,6 @@ func section(s string) *slack.SectionBlock { return slack.NewSectionBlock(txt(s)
 
 func confirmDialog(title, text, yes string) *slack.ConfirmationBlockObject {
 	return slack.NewConfirmationBlockObject(ptxt(title), txt(clip(text, confirmTextMax)), ptxt(yes), ptxt("Not now"))
-}
-
-func cardLen(s string) int {
-	n := 0
-	for _, r := range s {
-		n += utf16.RuneLen(r)
-	}
-	return n
-}
-
-// cardClip shortens s to fit one section.
-func cardClip(s string) string {
-	if cardLen(s) <= cardSectionChars {
-		return s
-	}
-	used := 0
-	for i, r := range s {
-		if used+utf16.RuneLen(r) > cardSectionChars-1 {
-			return s[:i] + "…"
-		}
-		used += utf16.RuneLen(r)
-	}
-	return s
 }
 
 // clip shortens s to at most n characters (as Slack counts them).
@@ -103,8 +83,8 @@ func sections(lines []string, max int, more func(n int) string) []slack.Block {
 	var cur []string
 	size := 0
 	for i, l := range lines {
-		l = cardClip(l)
-		n := cardLen(l) + 1
+		l = clip(l, cardSectionChars)
+		n := slackLen(l) + 1
 		room := cardSectionChars
 		if len(out) == max-1 && more != nil && i < len(lines)-1 {
 			room -= reserve

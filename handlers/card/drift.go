@@ -27,7 +27,7 @@ func DriftMessage(d rotation.DriftRecord) (string, []slack.Block) {
 	place := DriftPlace(d)
 	switch {
 	case d.Open:
-		return clip(fmt.Sprintf("Drift: %s on %s", d.Secret, place), 300), driftOpenBlocks(d)
+		return clip(fmt.Sprintf("Drift: %s on %s", d.Secret, place), fallbackChars), driftOpenBlocks(d)
 	case d.RepairedBy != "":
 		by := rotation.Mention(d.RepairedBy)
 		if d.ApprovedBy != "" {
@@ -35,10 +35,10 @@ func DriftMessage(d rotation.DriftRecord) (string, []slack.Block) {
 		}
 		text := fmt.Sprintf("✅ *Drift repaired* · %s on %s\n%s set it from Infisical (version %d, `%s`) at %s, and it was verified.\n_Was: %s._",
 			d.Secret, place, by, d.VaultVersion, d.Fingerprint, rotation.DateText(d.Resolved), d.Problem)
-		return clip(fmt.Sprintf("Drift repaired: %s on %s", d.Secret, place), 300), []slack.Block{section(clip(text, 2900))}
+		return clip(fmt.Sprintf("Drift repaired: %s on %s", d.Secret, place), fallbackChars), []slack.Block{section(clip(text, cardSectionChars))}
 	}
 	text := fmt.Sprintf("✅ *Drift resolved* · %s on %s\nIt matches again (seen at %s).\n_Was: %s._", d.Secret, place, rotation.DateText(d.Resolved), d.Problem)
-	return clip(fmt.Sprintf("Drift resolved: %s on %s", d.Secret, place), 300), []slack.Block{section(clip(text, 2900))}
+	return clip(fmt.Sprintf("Drift resolved: %s on %s", d.Secret, place), fallbackChars), []slack.Block{section(clip(text, cardSectionChars))}
 }
 
 // driftOpenBlocks is an open drift's post: the problem, what Set it from
@@ -57,7 +57,7 @@ func driftOpenBlocks(d rotation.DriftRecord) []slack.Block {
 	switch {
 	case d.Retired != nil:
 		lines = append(lines, fmt.Sprintf("Nothing sets that token anywhere: `/rotate %s` starts a rotation with a brand-new one.", d.Secret), seen)
-		return []slack.Block{section(clip(strings.Join(lines, "\n"), 2900))}
+		return []slack.Block{section(clip(strings.Join(lines, "\n"), cardSectionChars))}
 	case d.RequestedBy != "":
 		lines = append(lines, fmt.Sprintf("%s asked at %s to set %s from Infisical's version %d (`%s`). Another ops member approves (not %s); nothing is written before.",
 			rotation.Mention(d.RequestedBy), rotation.DateText(d.RequestedAt), dest, d.RequestedVersion, d.Fingerprint, rotation.Mention(d.RequestedBy)), seen)
@@ -77,7 +77,7 @@ func driftOpenBlocks(d rotation.DriftRecord) []slack.Block {
 			d.Secret, d.VaultVersion, d.Fingerprint, dest), "Set it")
 	}
 	b.Style = slack.StylePrimary
-	return []slack.Block{section(clip(strings.Join(lines, "\n"), 2900)), slack.NewActionBlock("drift_repair", b)}
+	return []slack.Block{section(clip(strings.Join(lines, "\n"), cardSectionChars)), slack.NewActionBlock("drift_repair", b)}
 }
 
 // DriftReportText draws a drift pass's report (/rotate drift), within one

@@ -50,10 +50,10 @@ func ReminderMessage(rem rotation.Reminder, inChannel bool, opsChannel string) (
 	start := slack.NewButtonBlockElement(ActStart, rem.Secret, ptxt(LabelStart))
 	start.Style = slack.StylePrimary
 	blocks := []slack.Block{
-		section(clip(strings.Join(lines, "\n"), 2900)),
+		section(clip(strings.Join(lines, "\n"), cardSectionChars)),
 		slack.NewActionBlock("reminder_start", start),
 	}
-	return clip(text, 300), blocks
+	return clip(text, fallbackChars), blocks
 }
 
 // reminderFacts is the token a reminder is about, in one line ("" for none).

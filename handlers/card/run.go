@@ -2,7 +2,6 @@ package card
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -36,7 +35,7 @@ func Run(r *rotation.Run, plan *rotation.Plan, buttons []Button) []slack.Block {
 	}
 	blocks = append(blocks, sections(steps, len(steps), nil)...)
 	if r.State == rotation.StateWaitingToken && plan != nil {
-		blocks = append(blocks, section(cardClip(generateText(plan))))
+		blocks = append(blocks, section(clip(generateText(plan), cardSectionChars)))
 	}
 	if len(r.Warnings) > 0 && !r.State.Final() {
 		ws := []string{"⚠️ *For the approver:*"}
@@ -56,7 +55,7 @@ func Run(r *rotation.Run, plan *rotation.Plan, buttons []Button) []slack.Block {
 	}
 	blocks = append(blocks, oldHolderBlocks(r)...)
 	if r.Notice != "" {
-		blocks = append(blocks, slack.NewContextBlock("notice", txt(cardClip(r.Notice))))
+		blocks = append(blocks, slack.NewContextBlock("notice", txt(clip(r.Notice, cardSectionChars))))
 	}
 	blocks = append(blocks, closing(r, plan)...)
 	if bs := RunButtons(r, buttons); len(bs) > 0 {
@@ -288,16 +287,7 @@ func generateText(p *rotation.Plan) string {
 		fmt.Fprintf(&b, "• Repositories: %s\n", strings.Join(p.Repositories, ", "))
 	}
 	if len(p.Permissions) > 0 {
-		keys := make([]string, 0, len(p.Permissions))
-		for k := range p.Permissions {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var ps []string
-		for _, k := range keys {
-			ps = append(ps, k+": "+p.Permissions[k])
-		}
-		fmt.Fprintf(&b, "• Permissions: %s\n", strings.Join(ps, ", "))
+		fmt.Fprintf(&b, "• Permissions: %s\n", p.PermissionList())
 	}
 	if len(p.Scopes) > 0 {
 		fmt.Fprintf(&b, "• Scopes: %s\n", strings.Join(p.Scopes, ", "))
