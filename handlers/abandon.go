@@ -5,59 +5,10 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
 )
-
-// openAbandonModal is the Abandon button: a form that is its confirm dialog. It
-// says what the run leaves where and asks why; the reason is required.
-func (h *Handlers) openAbandonModal(ctx context.Context, c *click) {
-	if _, err := h.Slack.OpenViewContext(ctx, c.cb.TriggerID, AbandonModal(c.run, c.shown, h.Engine.Leaves(c.run), c.cb.Channel.ID)); err != nil {
-		h.Log.Warn("could not open the abandon form", "run", c.run.ID, "err", err)
-		c.reply.say(ctx, "Slack did not open the form (it allows 3 seconds after a click). Press "+LabelAbandon+" again.")
-	}
-}
-
-// AbandonModal asks for the reason to abandon r, and says first what abandoning
-// means and what the run leaves where — of the run as it is now, and, when the
-// card pressed showed it otherwise (shown), that it did. Its private metadata is
-// the run's button value now and the channel the click came from.
-func AbandonModal(r *rotation.Run, shown rotation.State, leaves []string, channel string) slack.ModalViewRequest {
-	input := slack.NewPlainTextInputBlockElement(ptxt("old version gone from Infisical; restored by hand"), ActionReason)
-	input.Multiline = true
-	input.MaxLength = rotation.MaxReasonLen
-	reason := slack.NewInputBlock(BlockReason, ptxt("Why?"), ptxt("Recorded in the audit trail with your name. Never paste a token."), input)
-	lines := []string{"*What " + r.ID + " leaves where* — put these right by hand:"}
-	for _, l := range leaves {
-		lines = append(lines, "• "+l)
-	}
-	blocks := []slack.Block{section(fmt.Sprintf("Abandon run *%s* of %s? It is *%s*%s.\n"+
-		"Abandoning writes nothing: rotabot stops tracking the run, the secret is free for a new run, and `%s` goes to the audit trail with your reason.",
-		r.ID, r.Secret, r.State.Word(), atStep(r), rotation.ActionAbandoned))}
-	if shown != "" && shown.Word() != r.State.Word() {
-		blocks = append(blocks, section(fmt.Sprintf("_Your card showed %s as %s: this form shows it as it is now._", r.ID, shown.Word())))
-	}
-	blocks = append(blocks, sections(lines, 20, func(n int) string { return fmt.Sprintf("…and %d more", n) })...)
-	blocks = append(blocks, reason)
-	return slack.ModalViewRequest{
-		Type:            slack.VTModal,
-		CallbackID:      ViewAbandon,
-		Title:           ptxt("Abandon " + r.ID),
-		Submit:          ptxt("Abandon"),
-		Close:           ptxt("Not now"),
-		PrivateMetadata: buttonValue(r) + "|" + channel,
-		ClearOnClose:    true,
-		Blocks:          slack.Blocks{BlockSet: blocks},
-	}
-}
-
-// atStep names where a failed run stopped.
-func atStep(r *rotation.Run) string {
-	if r.State.Failed() {
-		return " at " + string(r.State.Step())
-	}
-	return ""
-}
 
 // submitAbandon is the abandon form's submission: the reason is checked, the
 // run must still be as the form showed it, and the engine abandons it. A
@@ -66,17 +17,8 @@ func (h *Handlers) submitAbandon(ctx context.Context, cb slack.InteractionCallba
 	errs := func(msg string) *slack.ViewSubmissionResponse {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{BlockReason: msg})
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			h.logPanic("abandon form", p)
-			resp = errs("Something went wrong on rotabot's side (its logs say what): nothing was changed. Submit again, or close the form.")
-		}
-	}()
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, defaultAckBudget)
-		defer cancel()
-	}
+	defer h.recoverForm("abandon form", &resp,
+		errs("Something went wrong on rotabot's side (its logs say what): nothing was changed. Submit again, or close the form."))
 	if cb.View.State == nil {
 		return errs("The form arrived without its input (Slack sent no state): nothing was changed. Close it and press " + LabelAbandon + " again.")
 	}
@@ -95,14 +37,9 @@ func (h *Handlers) submitAbandon(ctx context.Context, cb slack.InteractionCallba
 	if err := rotation.CheckReason(reason); err != nil {
 		return errs(rotation.ErrorMessage(err))
 	}
-	meta := cb.View.PrivateMetadata
-	channel := ""
-	if i := strings.LastIndex(meta, "|"); i >= 0 {
-		meta, channel = meta[:i], meta[i+1:]
-	}
-	id, shown, stamp := parseButtonValue(meta)
+	id, shown, stamp, channel := card.ParseAbandonForm(cb.View.PrivateMetadata)
 	run, err := h.Store.GetRun(ctx, id)
-	if err != nil || stamp == "" || stamp != runStamp(run) {
+	if err != nil || stamp == "" || stamp != card.RunStamp(run) {
 		return errs("This form does not belong to a run that is open now (an old form, or the bot's database was reset). Nothing was changed.")
 	}
 	// Abandon is a way out: it acts on the run as it is now, whatever the form
@@ -114,33 +51,24 @@ func (h *Handlers) submitAbandon(ctx context.Context, cb slack.InteractionCallba
 	told := func(ctx context.Context) {
 		if shown.Word() != run.State.Word() && channel != "" {
 			h.replier("", channel, user).say(ctx, fmt.Sprintf("The form showed %s as %s; it was %s when you submitted it, and Abandon acts on the run as it is now: the run is abandoned.",
-				id, shown.Word(), stateText(run)))
+				id, shown.Word(), card.StateText(run)))
 		}
 	}
-	result := make(chan error, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				h.logPanic("abandon", p)
-				result <- rotation.Errorf(rotation.EINTERNAL, "internal error, see the bot's logs")
-			}
-		}()
+	late, err := h.beforeAck(ctx, "abandon", func() error {
 		_, err := h.Engine.Abandon(h.Work, id, user, reason)
-		result <- err
-	}()
-	select {
-	case err := <-result:
+		return err
+	})
+	if late == nil {
 		if err != nil {
 			return errs(rotation.ErrorMessage(err))
 		}
 		go told(h.Work) // after the form closes
 		return slack.NewClearViewSubmissionResponse()
-	case <-ctx.Done():
 	}
 	// Slow (the card and the audit post go to Slack first): close the form, and
 	// tell the person if it fails after all.
 	go func() {
-		err := <-result
+		err := <-late
 		switch {
 		case err != nil && channel != "":
 			h.replier("", channel, user).say(h.Work, "Could not abandon "+id+": "+rotation.ErrorMessage(err))
@@ -159,10 +87,5 @@ func (h *Handlers) abandonCommand(ctx context.Context, r replier, user, id, reas
 		r.fail(ctx, err)
 		return
 	}
-	lines := []string{fmt.Sprintf("Abandoned *%s* (%s; it was %s). It leaves — put these right by hand:", run.ID, run.Secret, run.AbandonedFrom.Word())}
-	for _, l := range h.Engine.Leaves(run) {
-		lines = append(lines, "• "+l)
-	}
-	lines = append(lines, fmt.Sprintf("`%s` is in the audit trail; `/rotate %s` starts a new run.", rotation.ActionAbandoned, run.Secret))
-	r.say(ctx, strings.Join(lines, "\n"))
+	r.say(ctx, card.AbandonedText(run, h.Engine.Leaves(run)))
 }

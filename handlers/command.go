@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
-	"time"
 
+	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
 )
@@ -87,24 +85,10 @@ func (h *Handlers) outsider(ctx context.Context, r replier, text string, opsErr 
 }
 
 // usage is the help an ops member gets: the commands and the secrets' names.
-func (h *Handlers) usage() string {
-	return h.commands() + "\n" + "Secrets: " + strings.Join(h.Matrix.Names(), ", ")
-}
+func (h *Handlers) usage() string { return card.Usage(h.Matrix.Channel, h.Matrix.Names()) }
 
 // commands lists /rotate's forms; it names no secret.
-func (h *Handlers) commands() string {
-	return "*Usage*\n" +
-		"• `/rotate SECRET` — start a rotation (in <#" + h.Matrix.Channel + "> only)\n" +
-		"• `/rotate SECRET --dry-run` — show what a rotation would touch; changes nothing\n" +
-		"• `/rotate status [RUN_ID]` — a run's state (or every open run's)\n" +
-		"• `/rotate list` — open runs\n" +
-		"• `/rotate history SECRET` — past runs of a secret\n" +
-		"• `/rotate expiring` — every secret's expiry, soonest first\n" +
-		"• `/rotate where SECRET` — every Heroku app and variable holding its current value, in the routing matrix or not\n" +
-		"• `/rotate abandon RUN_ID REASON` — give up a run that failed or waits for a person; it writes nothing, records why, and frees the secret\n" +
-		"• `/rotate drift` — compare every destination with Infisical now; drift is posted in <#" + h.Matrix.Channel + ">\n" +
-		"• `/rotate help` — this"
-}
+func (h *Handlers) commands() string { return card.Commands(h.Matrix.Channel) }
 
 // start is /rotate SECRET: only in the ops channel, one open run per secret.
 func (h *Handlers) start(ctx context.Context, r replier, channel, user, secret string) {
@@ -141,20 +125,8 @@ func (h *Handlers) dryRun(ctx context.Context, r replier, secret string) {
 		r.fail(ctx, err)
 		return
 	}
-	var b strings.Builder
-	b.WriteString("*Dry run — nothing was changed.*\n```")
 	// The plan is a code block, where a mention shows as an id: people by name.
-	b.WriteString(strings.Join(dr.Plan.LinesNamed(PeopleNames(ctx, h.Slack, ShellRCTargets(dr.Plan.Destinations))), "\n"))
-	if u := unknownText(dr.Unknown); u != "" {
-		b.WriteString("\n" + u)
-	}
-	b.WriteString("```\n")
-	if dr.Problem != "" {
-		b.WriteString("⚠️ " + dr.Problem + "\n")
-	} else {
-		fmt.Fprintf(&b, "Current token: login *%s*, %s, %s\n", dr.Current.Login, dr.Current.Kind, rotation.ExpiryText(dr.Current.ExpiresAt))
-	}
-	r.say(ctx, b.String())
+	r.say(ctx, card.DryRunText(dr, PeopleNames(ctx, h.Slack, ShellRCTargets(dr.Plan.Destinations))))
 }
 
 func (h *Handlers) status(ctx context.Context, r replier, id string) {
@@ -167,12 +139,7 @@ func (h *Handlers) status(ctx context.Context, r replier, id string) {
 		r.fail(ctx, err)
 		return
 	}
-	r.say(ctx, fmt.Sprintf("%s: %s", run.ID, run.State.Word()), Card(run, nil)...)
-}
-
-func runLine(run *rotation.Run) string {
-	return fmt.Sprintf("• *%s* %s — %s · started %s by <@%s>", run.ID, run.Secret, run.State.Word(),
-		run.Created.UTC().Format("2006-01-02 15:04 UTC"), run.Requester)
+	r.say(ctx, fmt.Sprintf("%s: %s", run.ID, run.State.Word()), card.Run(run, nil, CardButtons())...)
 }
 
 func (h *Handlers) list(ctx context.Context, r replier) {
@@ -181,15 +148,7 @@ func (h *Handlers) list(ctx context.Context, r replier) {
 		r.fail(ctx, err)
 		return
 	}
-	if len(runs) == 0 {
-		r.say(ctx, "No open runs.")
-		return
-	}
-	lines := []string{fmt.Sprintf("*Open runs (%d)*", len(runs))}
-	for _, run := range runs {
-		lines = append(lines, runLine(run))
-	}
-	r.say(ctx, strings.Join(lines, "\n"))
+	r.say(ctx, card.OpenRunsText(runs))
 }
 
 // HistoryLimit is how many past runs /rotate history shows.
@@ -201,117 +160,16 @@ func (h *Handlers) history(ctx context.Context, r replier, secret string) {
 		r.fail(ctx, err)
 		return
 	}
-	if len(runs) == 0 {
-		r.say(ctx, "No runs of "+secret+" yet.")
-		return
-	}
-	lines := []string{fmt.Sprintf("*Last %d runs of %s*", len(runs), secret)}
-	for _, run := range runs {
-		line := runLine(run)
-		if run.NewFingerprint != "" {
-			line += " · " + orNone(run.OldFingerprint) + " → " + run.NewFingerprint
-		}
-		lines = append(lines, line)
-	}
-	r.say(ctx, strings.Join(lines, "\n"))
+	r.say(ctx, card.HistoryText(secret, runs))
 }
 
-// ExpiryRow is one secret in /rotate expiring and App Home.
-type ExpiryRow struct {
-	Secret  string
-	Known   bool
-	Never   bool
-	At      time.Time
-	Days    int // whole days left, rounded down; negative once expired
-	Problem string
-}
-
-// ExpiryRows lists every configured secret with what is known of its expiry,
-// soonest first: tokens with a problem (refused, missing, not checkable) lead,
-// then by expiry date, then those that never expire, then those not checked yet.
-func ExpiryRows(m *rotation.Matrix, recs []rotation.ExpiryRecord, now time.Time) []ExpiryRow {
-	bySecret := make(map[string]rotation.ExpiryRecord, len(recs))
-	for _, rec := range recs {
-		bySecret[rec.Secret] = rec
-	}
-	rows := make([]ExpiryRow, 0, len(m.Secrets))
-	for _, name := range m.Names() {
-		row := ExpiryRow{Secret: name}
-		if rec, ok := bySecret[name]; ok {
-			row.Known, row.Problem = true, rec.Problem
-			switch {
-			case !rec.ExpiresAt.IsZero():
-				row.At = rec.ExpiresAt
-				row.Days = rotation.DaysLeft(rec.ExpiresAt, now)
-			case rec.Login == "" && rec.Problem != "":
-				// never checked successfully: its expiry is unknown, not "never"
-			default:
-				row.Never = true
-			}
-		}
-		rows = append(rows, row)
-	}
-	rank := func(r ExpiryRow) int {
-		switch {
-		case r.Problem != "":
-			return 0
-		case !r.Known:
-			return 3
-		case r.Never:
-			return 2
-		}
-		return 1
-	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		if rank(rows[i]) != rank(rows[j]) {
-			return rank(rows[i]) < rank(rows[j])
-		}
-		return rows[i].At.Before(rows[j].At)
-	})
-	return rows
-}
-
-// Bar is a small text bar of days left out of 90.
-func Bar(days int) string {
-	const width = 10
-	n := days * width / 90
-	if n < 0 {
-		n = 0
-	}
-	if n > width {
-		n = width
-	}
-	return strings.Repeat("█", n) + strings.Repeat("░", width-n)
-}
-
-func daysLeftText(days int) string {
-	if days <= 0 {
-		return "less than a day left"
-	}
-	return rotation.Plural(days, "day", "days") + " left"
-}
-
-// ExpiryLine renders one row.
-func ExpiryLine(row ExpiryRow) string {
-	icon := classOf(row).icon
-	switch {
-	case !row.Known:
-		return fmt.Sprintf("`%s` %s %s — not checked yet", Bar(0), icon, row.Secret)
-	case row.Problem != "" && !row.At.IsZero():
-		return fmt.Sprintf("`%s` %s %s — %s (last known expiry %s)", Bar(row.Days), icon, row.Secret, row.Problem, rotation.DateText(row.At))
-	case row.Problem != "":
-		return fmt.Sprintf("`%s` %s %s — %s", Bar(0), icon, row.Secret, row.Problem)
-	case row.Never:
-		return fmt.Sprintf("`%s` %s %s — never expires (GitHub recommends an expiry)", Bar(90), icon, row.Secret)
-	case row.Days < 0:
-		return fmt.Sprintf("`%s` %s %s — EXPIRED on %s", Bar(0), icon, row.Secret, rotation.DateText(row.At))
-	}
-	return fmt.Sprintf("`%s` %s %s — %s, on %s", Bar(row.Days), icon, row.Secret, daysLeftText(row.Days), rotation.DateText(row.At))
-}
+// ExpiryMaxMessages is how many ephemeral messages /rotate expiring answers with
+// at most; secrets that do not fit are summarised in its last line.
+const ExpiryMaxMessages = 5
 
 // expiring is /rotate expiring: every configured secret, soonest first, in at
 // most ExpiryMaxMessages ephemeral messages of mrkdwn text that each fit Slack's
-// limits (see ExpiryTexts; past a few thousand secrets the furthest from
+// limits (see card.ExpiryTexts; past a few thousand secrets the furthest from
 // expiring are summarised in the last line).
 func (h *Handlers) expiring(ctx context.Context, r replier) {
 	recs, err := h.Store.ListExpiry(ctx)
@@ -319,11 +177,21 @@ func (h *Handlers) expiring(ctx context.Context, r replier) {
 		r.fail(ctx, err)
 		return
 	}
-	texts := ExpiryTexts(ExpiryRows(h.Matrix, recs, h.now()), ExpiryMaxMessages)
-	if drift := h.openDrift(ctx, expirySectionChars); drift != "" {
-		texts[0] = drift + "\n\n" + texts[0]
-	}
-	for _, text := range texts {
+	for _, text := range card.ExpiringTexts(card.ExpiryRows(h.Matrix, recs, h.now()), h.openDrifts(ctx), ExpiryMaxMessages) {
 		r.say(ctx, text)
 	}
+}
+
+// where is /rotate where SECRET: every Heroku app and variable holding the
+// secret's current value, in the routing matrix or not, and every destination of
+// the matrix that does not hold it. It reads Infisical and every app's config,
+// writes nothing, and shows names only.
+func (h *Handlers) where(ctx context.Context, r replier, secret string) {
+	r.say(ctx, fmt.Sprintf("⏳ Looking for the current value of %s in every Heroku app HEROKU_API_KEY can see…", secret))
+	rep, err := h.Engine.Where(ctx, secret)
+	if err != nil {
+		r.fail(ctx, err)
+		return
+	}
+	r.say(ctx, card.WhereText(rep))
 }

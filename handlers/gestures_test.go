@@ -8,26 +8,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/store/bbolt"
 	"github.com/slack-go/slack"
 )
 
-// The gesture table says which gestures go back or out of a run (and what each
-// did, for the answer to a press on an older card); the others go forward.
+// The gesture table says which of the run card's gestures go back or out of a
+// run (and what each did, for the answer to a press on an older card); the
+// others go forward.
 func TestGestureTableSaysBackOrForward(t *testing.T) {
 	var back, forward []string
 	for _, g := range gestures {
+		if g.Event == "" {
+			continue // not a run card button (TestEveryButtonIsOneRowOfTheTable)
+		}
 		if g.back {
-			back = append(back, g.label)
+			back = append(back, g.Label)
 			if g.did == "" {
-				t.Errorf("%s goes back or out but does not say what it did", g.label)
+				t.Errorf("%s goes back or out but does not say what it did", g.Label)
 			}
 		} else {
-			forward = append(forward, g.label)
+			forward = append(forward, g.Label)
 		}
-		if got, ok := gestureOf(g.action); !ok || got.label != g.label {
-			t.Errorf("gestureOf(%s) = %q, %v", g.action, got.label, ok)
+		if got, ok := gestureOf(g.Action); !ok || got.Label != g.Label {
+			t.Errorf("gestureOf(%s) = %q, %v", g.Action, got.Label, ok)
 		}
 	}
 	slices.Sort(back)
@@ -52,14 +57,14 @@ func sorted(s []string) []string {
 func TestOlderCardsBackGesturesActOnTheRunAsItIsNow(t *testing.T) {
 	for _, g := range gestures {
 		for _, shown := range rotation.States {
-			if !(&rotation.Run{State: shown}).Can(g.event) {
+			if !(&rotation.Run{State: shown}).Can(g.Event) {
 				continue // no card in that state shows the button
 			}
 			for _, now := range rotation.States {
 				run := &rotation.Run{ID: "r7", State: now}
-				want := now == shown || g.back && run.Can(g.event)
+				want := now == shown || g.back && run.Can(g.Event)
 				if got := g.accepts(run, shown); got != want {
-					t.Errorf("%s drawn in %s, pressed in %s: accepted %v, want %v", g.label, shown, now, got, want)
+					t.Errorf("%s drawn in %s, pressed in %s: accepted %v, want %v", g.Label, shown, now, got, want)
 				}
 			}
 		}
@@ -146,5 +151,93 @@ func TestBackGestureRefusedWhenTheRunNoLongerAllowsIt(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(said(), ""), "\n") {
 		t.Error("an answer spans more than one line")
+	}
+}
+
+func labels(r *rotation.Run) []string {
+	var out []string
+	for _, b := range Buttons(r) {
+		out = append(out, b.Text.Text)
+	}
+	return out
+}
+
+// Only the buttons that make sense now, with their exact labels: Abandon on
+// every failed state and every wait for a person.
+func TestButtonsFitTheState(t *testing.T) {
+	want := map[rotation.State][]string{
+		rotation.StatePrechecking:     {LabelCancel},
+		rotation.StatePrecheckFailed:  {LabelRetry, LabelCancel, LabelAbandon},
+		rotation.StateWaitingToken:    {LabelSubmit, LabelCancel, LabelAbandon},
+		rotation.StateWaitingApproval: {LabelApprove, LabelCancel, LabelAbandon},
+		rotation.StateStoring:         {LabelRollback},
+		rotation.StateStoreFailed:     {LabelRetry, LabelRollback, LabelAbandon},
+		rotation.StatePropagating:     {LabelRollback},
+		rotation.StatePropagateFailed: {LabelRetry, LabelRollback, LabelAbandon},
+		rotation.StateVerifying:       {LabelRollback},
+		rotation.StateVerifyFailed:    {LabelRetry, LabelRollback, LabelAbandon},
+		rotation.StateWaitingRevoke:   {LabelRevokeAPI, LabelRevokeManual, LabelRollback, LabelAbandon},
+		rotation.StateRevoking:        nil,
+		rotation.StateAuditing:        nil,
+		rotation.StateAuditFailed:     {LabelRetry, LabelAbandon},
+		rotation.StateRollingBack:     nil,
+		rotation.StateRollbackFailed:  {LabelRetry, LabelAbandon},
+		rotation.StateCompleted:       nil,
+		rotation.StateRolledBack:      nil,
+		rotation.StateCancelled:       nil,
+		rotation.StateAbandoned:       nil,
+	}
+	for _, s := range rotation.States {
+		r := &rotation.Run{ID: "r7", Secret: "X", State: s}
+		if got := labels(r); !slices.Equal(got, want[s]) {
+			t.Errorf("%s: buttons %q, want %q", s, got, want[s])
+		}
+		for _, b := range Buttons(r) {
+			// Each button is allowed by the transition table, and carries the state it was drawn in.
+			if id, st, stamp := card.ParseButtonValue(b.Value); id != "r7" || st != s || stamp != card.RunStamp(r) {
+				t.Errorf("%s: button %q carries %q", s, b.Text.Text, b.Value)
+			}
+			needsConfirm := b.Text.Text == LabelApprove || b.Text.Text == LabelRollback || b.Text.Text == LabelRevokeAPI || b.Text.Text == LabelRevokeManual
+			if needsConfirm != (b.Confirm != nil) {
+				t.Errorf("%s: %q confirm dialog = %v", s, b.Text.Text, b.Confirm != nil)
+			}
+		}
+	}
+}
+
+// Once the old token went to GitHub's revoke endpoint, the card offers only to
+// check it again (or to abandon the run): no Revoke old token now, no Rollback.
+func TestButtonsAfterTheRevokeWasSent(t *testing.T) {
+	r := &rotation.Run{ID: "r7", Secret: "X", State: rotation.StateWaitingRevoke, RevokeSent: true, OldFingerprint: "0ld0ld00"}
+	if got, want := labels(r), []string{LabelRevokeManual, LabelAbandon}; !slices.Equal(got, want) {
+		t.Fatalf("buttons %q, want %q", got, want)
+	}
+	if b := Buttons(r)[0]; b.Confirm == nil || b.Confirm.Title.Text != "Check the old token again?" {
+		t.Errorf("confirm dialog %+v", b.Confirm)
+	}
+}
+
+// The transition table is the only source of the buttons: a button is drawn
+// exactly when the run can take its gesture's event (rotation.Run.Can), save
+// Revoke old token now once the token was sent.
+func TestButtonsAreDrawnFromTheTransitionTable(t *testing.T) {
+	for _, s := range rotation.States {
+		for _, sent := range []bool{false, true} {
+			r := &rotation.Run{ID: "r7", Secret: "X", State: s, RevokeSent: sent}
+			drawn := map[string]bool{}
+			for _, b := range Buttons(r) {
+				drawn[b.ActionID] = true
+			}
+			for _, g := range gestures {
+				want := r.Can(g.Event) && !(g.Action == ActRevokeAPI && sent)
+				if drawn[g.Action] != want {
+					t.Errorf("%s (revoke sent %v): %s drawn = %v, but Can(%s) = %v", s, sent, g.Label, drawn[g.Action], g.Event, r.Can(g.Event))
+				}
+				delete(drawn, g.Action)
+			}
+			for a := range drawn {
+				t.Errorf("%s: button %s is not a gesture of the table", s, a)
+			}
+		}
 	}
 }

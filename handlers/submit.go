@@ -3,38 +3,11 @@ package handlers
 import (
 	"context"
 	"strings"
-	"time"
 
+	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
 )
-
-// openTokenModal is the Submit new token button: a modal with one input. The
-// token never travels in a message.
-func (h *Handlers) openTokenModal(ctx context.Context, c *click) {
-	if _, err := h.Slack.OpenViewContext(ctx, c.cb.TriggerID, TokenModal(c.run, c.cb.Channel.ID)); err != nil {
-		h.Log.Warn("could not open the token form", "run", c.run.ID, "err", err)
-		c.reply.say(ctx, "Slack did not open the form (it allows 3 seconds after a click). Press "+LabelSubmit+" again.")
-	}
-}
-
-// defaultAckBudget bounds a view submission's answer when ctx has no deadline
-// (the bot gives one that counts from the envelope's arrival).
-const defaultAckBudget = 2500 * time.Millisecond
-
-// ViewSubmission handles a form's submission — the token form, the abandon
-// form — and returns the ack's payload: nil closes the form; errors show under
-// the input, and the form stays open. It answers by ctx's deadline (Slack's ack
-// budget).
-func (h *Handlers) ViewSubmission(ctx context.Context, cb slack.InteractionCallback) *slack.ViewSubmissionResponse {
-	switch cb.View.CallbackID {
-	case ViewSubmitToken:
-		return h.submitToken(ctx, cb)
-	case ViewAbandon:
-		return h.submitAbandon(ctx, cb)
-	}
-	return nil
-}
 
 // submitToken validates the token from the form: a slower check than the ack
 // budget allows answers "checking…" and updates the form when it is done. The
@@ -43,21 +16,12 @@ func (h *Handlers) submitToken(ctx context.Context, cb slack.InteractionCallback
 	errs := func(msg string) *slack.ViewSubmissionResponse {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{BlockToken: msg})
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			h.logPanic("token form", p)
-			resp = errs("Something went wrong on rotabot's side (its logs say what): nothing was saved. Submit again, or close the form and press " + LabelSubmit + " again.")
-		}
-	}()
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, defaultAckBudget)
-		defer cancel()
-	}
+	defer h.recoverForm("token form", &resp,
+		errs("Something went wrong on rotabot's side (its logs say what): nothing was saved. Submit again, or close the form and press "+LabelSubmit+" again."))
 	if cb.View.State == nil {
 		return errs("The form arrived without its input (Slack sent no state): nothing was saved. Close it and press " + LabelSubmit + " again.")
 	}
-	id, stamp := parseFormMetadata(cb.View.PrivateMetadata)
+	id, channel, stamp := card.ParseTokenForm(cb.View.PrivateMetadata)
 	user := cb.User.ID
 	ok, err := h.isOps(ctx, user)
 	if err != nil {
@@ -66,7 +30,7 @@ func (h *Handlers) submitToken(ctx context.Context, cb slack.InteractionCallback
 	if !ok {
 		return errs("Only members of the ops user group may submit a token.")
 	}
-	if run, err := h.Store.GetRun(ctx, id); err != nil || stamp == "" || stamp != runStamp(run) {
+	if run, err := h.Store.GetRun(ctx, id); err != nil || stamp == "" || stamp != card.RunStamp(run) {
 		return errs("This form does not belong to a run that is open now (an old form, or the bot's database was reset). Nothing was saved. " +
 			"Close it and press " + LabelSubmit + " on the run's card; /rotate list shows the open runs.")
 	}
@@ -79,24 +43,15 @@ func (h *Handlers) submitToken(ctx context.Context, cb slack.InteractionCallback
 	token := rotation.NewSecret(strings.TrimSpace(value))
 	value = ""
 
-	result := make(chan error, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				h.logPanic("token check", p)
-				result <- rotation.Errorf(rotation.EINTERNAL, "internal error, see the bot's logs")
-			}
-		}()
+	late, err := h.beforeAck(ctx, "token check", func() error {
 		_, err := h.Engine.Submit(h.Work, id, user, token)
-		result <- err
-	}()
-	select {
-	case err := <-result:
+		return err
+	})
+	if late == nil {
 		if err != nil {
 			return errs(submitMessage(err))
 		}
 		return slack.NewClearViewSubmissionResponse()
-	case <-ctx.Done():
 	}
 	// Too slow for the ack: show that we are still checking, then update the view.
 	viewID := cb.View.ID
@@ -106,24 +61,22 @@ func (h *Handlers) submitToken(ctx context.Context, cb slack.InteractionCallback
 				h.logPanic("token form update", p)
 			}
 		}()
-		err := <-result
+		err := <-late
 		var v slack.ModalViewRequest
 		if err != nil {
 			run, gerr := h.Store.GetRun(h.Work, id)
 			if gerr != nil {
 				return
 			}
-			v = TokenModal(run, "")
-			v.PrivateMetadata = cb.View.PrivateMetadata
-			v.Blocks.BlockSet = append(v.Blocks.BlockSet[:1], section("❌ "+submitMessage(err)), v.Blocks.BlockSet[1])
+			v = card.TokenModal(run, channel, submitMessage(err))
 		} else {
-			v = infoModal("✅ The token is valid and held as the pending value. A second ops member can approve now.")
+			v = card.InfoModal("✅ The token is valid and held as the pending value. A second ops member can approve now.")
 		}
 		if _, uerr := h.Slack.UpdateViewContext(h.Work, v, "", "", viewID); uerr != nil {
 			h.Log.Warn("could not update the token form", "run", id, "err", uerr)
 		}
 	}()
-	v := infoModal("⏳ Checking the token with GitHub…")
+	v := card.InfoModal("⏳ Checking the token with GitHub…")
 	return slack.NewUpdateViewSubmissionResponse(&v)
 }
 
@@ -135,20 +88,4 @@ func submitMessage(err error) string {
 		return rotation.ErrorMessage(err) + ". Nothing was saved."
 	}
 	return rotation.ErrorMessage(err)
-}
-
-func infoModal(text string) slack.ModalViewRequest {
-	return slack.ModalViewRequest{
-		Type: slack.VTModal, CallbackID: ViewSubmitToken + "_info", Title: ptxt("Submit new token"), Close: ptxt("Close"),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{section(text)}},
-	}
-}
-
-// parseFormMetadata splits the token form's private_metadata, "RUN_ID|CHANNEL|STAMP".
-func parseFormMetadata(v string) (id, stamp string) {
-	parts := strings.SplitN(v, "|", 3)
-	if len(parts) < 3 {
-		return parts[0], ""
-	}
-	return parts[0], parts[2]
 }

@@ -124,6 +124,21 @@ func newTokenURL(p Plan) string {
 	return p.SettingsURL + "/new?" + q.Encode()
 }
 
+// PermissionList is the fine-grained token's permissions as people read them,
+// sorted: "actions: write, contents: read" ("" for none).
+func (p Plan) PermissionList() string {
+	keys := make([]string, 0, len(p.Permissions))
+	for k := range p.Permissions {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	ps := make([]string, len(keys))
+	for i, k := range keys {
+		ps[i] = k + ": " + p.Permissions[k]
+	}
+	return strings.Join(ps, ", ")
+}
+
 // Lines renders the plan as plain text lines, for the CLI and dry-run answers.
 func (p Plan) Lines() []string { return p.LinesNamed(nil) }
 
@@ -140,16 +155,7 @@ func (p Plan) LinesNamed(names map[string]string) []string {
 		out = append(out, "  repositories: "+strings.Join(p.Repositories, ", "))
 	}
 	if len(p.Permissions) > 0 {
-		keys := make([]string, 0, len(p.Permissions))
-		for k := range p.Permissions {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var ps []string
-		for _, k := range keys {
-			ps = append(ps, k+": "+p.Permissions[k])
-		}
-		out = append(out, "  permissions: "+strings.Join(ps, ", "))
+		out = append(out, "  permissions: "+p.PermissionList())
 	}
 	if len(p.Scopes) > 0 {
 		out = append(out, "  scopes: "+strings.Join(p.Scopes, ", "))

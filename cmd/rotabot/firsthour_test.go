@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/raxx-app/rotabot/handlers"
+	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox/demo"
 )
@@ -92,7 +92,7 @@ func TestFirstHourMessages(t *testing.T) {
 		{"the demo's explanations", func(*testing.T) string { return demoText },
 			"", []string{"pending value: in Infisical under /rotabot/pending/", "ℹ️ workload probe: ", "ℹ️ watching logs · 1 min left · clean: "}},
 		{"App Home's legend counts a token 4 days from expiry as red", func(*testing.T) string {
-			return handlers.ExpirySummary([]handlers.ExpiryRow{{Secret: "GITHUB_API_READONLY_TOKEN", Known: true, Days: 4, At: time.Now().Add(108 * time.Hour)}})
+			return card.ExpirySummary([]card.ExpiryRow{{Secret: "GITHUB_API_READONLY_TOKEN", Known: true, Days: 4, At: time.Now().Add(108 * time.Hour)}})
 		}, "🟠 1 within 14 days", []string{"🔴 1 within 7 days"}},
 	}
 	for _, c := range cases {

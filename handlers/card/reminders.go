@@ -1,0 +1,75 @@
+package card
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/slack-go/slack"
+)
+
+// ReminderMessage draws an expiry reminder: the fallback text (one line, for
+// notifications) and the blocks. inChannel is the ops-channel post, which names
+// the owners; opsChannel is where runs start. A reminder carries a fingerprint,
+// never a token.
+func ReminderMessage(rem rotation.Reminder, inChannel bool, opsChannel string) (string, []slack.Block) {
+	icon := map[rotation.ReminderKind]string{rotation.ReminderDue: "⏰", rotation.ReminderExpired: "🔴",
+		rotation.ReminderNoExpiry: "ℹ️", rotation.ReminderBroken: "🚨"}[rem.Kind]
+	if rem.Kind == rotation.ReminderDue && rotation.DaysLeft(rem.ExpiresAt, rem.At) < 3 {
+		icon = "🔴"
+	}
+	text := rem.Secret + " " + rem.Sentence()
+	lines := []string{fmt.Sprintf("%s *%s* %s", icon, rem.Secret, rem.Sentence())}
+	switch rem.Kind {
+	case rotation.ReminderDue:
+		lines = append(lines, fmt.Sprintf("This is the %d-day reminder: rotate it before it expires.", rem.Threshold))
+	case rotation.ReminderExpired:
+		lines = append(lines, "Everything that uses it fails until it is rotated. I will say so again every day until then.")
+	case rotation.ReminderBroken:
+		lines = append(lines, "Whatever uses it is failing or about to: rotate it now. I will say so again every day until it works.")
+	case rotation.ReminderNoExpiry:
+		lines = append(lines, fmt.Sprintf("At the next rotation, give the new token an expiry (the routing matrix says %d days). I will not mention it again for this token.", rem.ExpiresInDays))
+	}
+	if facts := reminderFacts(rem); facts != "" {
+		lines = append(lines, facts)
+	}
+	for _, note := range rem.Notes {
+		lines = append(lines, "⚠️ "+note)
+	}
+	if rem.OpenRun != "" {
+		lines = append(lines, "A rotation is already open: *"+rem.OpenRun+"* in <#"+opsChannel+">.")
+	}
+	if inChannel {
+		if len(rem.Owners) > 0 {
+			lines = append(lines, "Owners: "+mentions(rem.Owners))
+		}
+	} else {
+		lines = append(lines, "You get this because you own "+rem.Secret+" in the routing matrix.")
+	}
+	lines = append(lines, fmt.Sprintf("Press *%s* to begin (the run's card is posted in <#%s>), or type `/rotate %s` there.", LabelStart, opsChannel, rem.Secret))
+	start := slack.NewButtonBlockElement(ActStart, rem.Secret, ptxt(LabelStart))
+	start.Style = slack.StylePrimary
+	blocks := []slack.Block{
+		section(clip(strings.Join(lines, "\n"), cardSectionChars)),
+		slack.NewActionBlock("reminder_start", start),
+	}
+	return clip(text, fallbackChars), blocks
+}
+
+// reminderFacts is the token a reminder is about, in one line ("" for none).
+func reminderFacts(rem rotation.Reminder) string {
+	var facts []string
+	if rem.Fingerprint != "" {
+		facts = append(facts, "token `"+rem.Fingerprint+"`")
+	}
+	if rem.TokenKind != "" {
+		facts = append(facts, string(rem.TokenKind))
+	}
+	if rem.Login != "" {
+		facts = append(facts, "login *"+rem.Login+"*")
+	}
+	if rem.Kind == rotation.ReminderBroken && !rem.ExpiresAt.IsZero() {
+		facts = append(facts, "last known expiry "+rotation.DateText(rem.ExpiresAt))
+	}
+	return strings.Join(facts, " · ")
+}

@@ -1,0 +1,81 @@
+package card
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/slack-go/slack"
+)
+
+// WhereText draws a where report (/rotate where SECRET) as mrkdwn, within one
+// message: names only, never a value.
+func WhereText(rep rotation.WhereReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Where is %s?* The value in Infisical: version %d, `%s`.\n", rep.Secret, rep.Version, rep.Fingerprint)
+	fmt.Fprintf(&b, "Scanned %d of %s HEROKU_API_KEY can see, comparing SHA-256 digests in memory; nothing was kept.\n",
+		rep.Read, rotation.Plural(rep.Seen, "Heroku app", "Heroku apps"))
+	if len(rep.Holding) == 0 {
+		b.WriteString("*No Heroku app holds it.*\n")
+	} else {
+		fmt.Fprintf(&b, "*Holding it (%d):*\n", len(rep.Holding))
+		for _, hd := range rep.Holding {
+			fmt.Fprintf(&b, "• %s — %s\n", hd.Label(), holdingNote(rep.Secret, hd))
+		}
+	}
+	if len(rep.Missing) > 0 {
+		fmt.Fprintf(&b, "*Destinations in the routing matrix that do not hold it (%d):*\n", len(rep.Missing))
+		for _, m := range rep.Missing {
+			fmt.Fprintf(&b, "• ❌ %s — %s\n", m.Destination.Label(), m.Why)
+		}
+	} else if rep.Problem == "" {
+		b.WriteString("Every Heroku destination in the routing matrix holds it.\n")
+	}
+	if len(rep.Unchecked) > 0 {
+		var names []string
+		for _, d := range rep.Unchecked {
+			names = append(names, d.Label())
+		}
+		fmt.Fprintf(&b, "Not checked (their values cannot be read back): %s.\n", strings.Join(names, ", "))
+	}
+	if rep.Problem != "" {
+		b.WriteString("⚠️ The scan is incomplete: " + rep.Problem + "\n")
+	}
+	return clip(strings.TrimRight(b.String(), "\n"), messageChars)
+}
+
+func holdingNote(secret string, hd rotation.WhereHolding) string {
+	switch {
+	case hd.InMatrix:
+		return "✅ in the routing matrix"
+	case len(hd.Others) > 0:
+		return "⚠️ not a destination of " + secret + "; the routing matrix sets it from " + strings.Join(hd.Others, ", ")
+	}
+	return "⚠️ *not in the routing matrix*: a rotation will not update it, and revoking this token breaks it"
+}
+
+// oldHolderBlocks is the card's part about the scan for the old token: every
+// place outside the run's destinations still holding it (revoking breaks it), or
+// why the scan did not cover every app.
+func oldHolderBlocks(r *rotation.Run) []slack.Block {
+	d := r.OldHolders
+	if d == nil || len(d.Holders) == 0 && d.Problem == "" {
+		return nil
+	}
+	revoked := r.RevokeSent || r.State == rotation.StateAuditing || r.State == rotation.StateAuditFailed || r.State == rotation.StateCompleted
+	var lines []string
+	if len(d.Holders) > 0 {
+		head := fmt.Sprintf("⚠️ *Not in the routing matrix, holding the old token* (%s when verify passed):", d.Summary())
+		lines = append(lines, head)
+		for _, h := range d.Holders {
+			lines = append(lines, "• "+rotation.OldHolderLine(h, revoked))
+		}
+		if !revoked && !r.State.Final() {
+			lines = append(lines, "Set the new value there (or remove the old one) before revoking.")
+		}
+	}
+	if d.Problem != "" {
+		lines = append(lines, "⚠️ The scan for other holders of the old token is incomplete: "+d.Problem)
+	}
+	return sections(lines, 3, func(n int) string { return fmt.Sprintf("…and %d more places", n) })
+}

@@ -1,0 +1,278 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/raxx-app/rotabot/handlers/card"
+	"github.com/raxx-app/rotabot/rotation"
+	"github.com/slack-go/slack"
+)
+
+// Notifier shows the engine's changes in Slack: it posts a run's card once and
+// updates it in place, puts each step's detail in the card's thread, DMs shell-rc
+// operators and posts audit entries. It implements rotation.Notifier: it returns
+// where it posted a card and the engine records it; it never changes a run.
+type Notifier struct {
+	slack  Slack
+	matrix *rotation.Matrix
+	runs   RunReader
+	log    *slog.Logger
+	work   context.Context
+	// healing holds runs whose card is being redrawn after a failed update.
+	healing sync.Map
+}
+
+// RunReader reads a run as stored (the store).
+type RunReader interface {
+	GetRun(ctx context.Context, id string) (*rotation.Run, error)
+}
+
+// NotifierConfig is what a Notifier needs. Slack, Matrix and Runs are required.
+type NotifierConfig struct {
+	Slack  Slack
+	Matrix *rotation.Matrix
+	// Runs reads a run again to redraw a card whose update failed.
+	Runs RunReader
+	Log  *slog.Logger // default: discard
+	// Work is the context card redraws run under; it outlives a single change
+	// (default: context.Background()).
+	Work context.Context
+}
+
+// NewNotifier returns a Notifier; defaults are applied here, once.
+func NewNotifier(c NotifierConfig) *Notifier {
+	n := &Notifier{slack: c.Slack, matrix: c.Matrix, runs: c.Runs, log: c.Log, work: c.Work}
+	if n.log == nil {
+		n.log = slog.New(slog.DiscardHandler)
+	}
+	if n.work == nil {
+		n.work = context.Background()
+	}
+	return n
+}
+
+var _ rotation.Notifier = (*Notifier)(nil)
+
+func (n *Notifier) plan(r *rotation.Run) *rotation.Plan {
+	if r.State != rotation.StateWaitingToken {
+		return nil
+	}
+	p, err := n.matrix.Plan(r.Secret, rotation.Overrides{}, r.Created)
+	if err != nil {
+		return nil
+	}
+	return &p
+}
+
+// RunChanged posts or updates the run's card and adds note to its thread. It
+// returns where the card is: the engine records a newly posted one.
+func (n *Notifier) RunChanged(ctx context.Context, r *rotation.Run, note string) (rotation.CardRef, error) {
+	ref := r.Card
+	if ref.Channel == "" {
+		return ref, nil // a CLI run: nobody in Slack to show it to
+	}
+	blocks := card.Run(r, n.plan(r), CardButtons())
+	fallback := card.RunText(r)
+	if ref.TS == "" {
+		_, ts, err := n.slack.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+		if err != nil {
+			return ref, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the card of %s", r.ID)
+		}
+		ref.TS = ts
+	} else if err := n.updateCard(ctx, r.ID, ref, fallback, blocks); err != nil {
+		n.healLater(r.ID)
+		return ref, err
+	}
+	if note != "" {
+		_, _, err := n.slack.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(note, false), slack.MsgOptionTS(ref.TS))
+		if err != nil {
+			return ref, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post in the thread of %s", r.ID)
+		}
+	}
+	return ref, nil
+}
+
+// updateCard updates the card in place; an update is idempotent, so a failure
+// (Slack 5xx or 429 past slack-go's own retries) is retried a few times here.
+func (n *Notifier) updateCard(ctx context.Context, id string, ref rotation.CardRef, fallback string, blocks []slack.Block) error {
+	var err error
+	wait := 500 * time.Millisecond
+	for try := 1; try <= 3; try++ {
+		_, _, _, err = n.slack.UpdateMessageContext(ctx, ref.Channel, ref.TS, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+		if err == nil {
+			return nil
+		}
+		var rl *slack.RateLimitedError
+		if errors.As(err, &rl) && rl.RetryAfter > wait {
+			wait = rl.RetryAfter
+		}
+		if try < 3 && rotation.Sleep(ctx, wait) != nil {
+			break
+		}
+		wait *= 2
+	}
+	return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not update the card of %s", id)
+}
+
+// healLater redraws a card whose update failed, from the run as stored then, a
+// few times over the next minutes: a card never stays behind its run for good.
+func (n *Notifier) healLater(id string) {
+	if _, busy := n.healing.LoadOrStore(id, struct{}{}); busy {
+		return
+	}
+	ctx := n.work
+	go func() {
+		defer n.healing.Delete(id)
+		for _, d := range []time.Duration{15 * time.Second, time.Minute, 5 * time.Minute} {
+			if rotation.Sleep(ctx, d) != nil {
+				return
+			}
+			r, err := n.runs.GetRun(ctx, id)
+			if err != nil {
+				continue
+			}
+			if err := n.updateCard(ctx, id, r.Card, card.RunText(r), card.Run(r, n.plan(r), CardButtons())); err == nil {
+				n.log.Info("card redrawn after Slack failed", "run", id)
+				return
+			}
+		}
+		n.log.Error("the card could not be redrawn: Slack keeps refusing; /rotate status shows the run", "run", id)
+	}()
+}
+
+// openDM opens a DM with user (a user id), or uses a DM channel id as is.
+func openDM(ctx context.Context, api Slack, user string) (string, error) {
+	if strings.HasPrefix(user, "D") {
+		return user, nil
+	}
+	ch, _, _, err := api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+	if err != nil {
+		return "", rotation.Wrap(rotation.EUNAVAILABLE, err, "could not open a DM with <@%s>", user)
+	}
+	return ch.ID, nil
+}
+
+// AskOperator DMs a shell-rc operator what to do. The DM never holds the token:
+// it says how to pull it from Infisical.
+func (n *Notifier) AskOperator(ctx context.Context, r *rotation.Run, op string, action rotation.OperatorAction) error {
+	ch, err := openDM(ctx, n.slack, op)
+	if err != nil {
+		return err
+	}
+	cur, _ := n.matrix.Refs(r.Secret)
+	if r.VaultPath != "" {
+		cur.Path = r.VaultPath
+	}
+	text, blocks := card.OperatorDM(r, action, cur)
+	_, _, err = n.slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err != nil {
+		return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not DM <@%s>", op)
+	}
+	return nil
+}
+
+// Audited posts the entry to the audit channel, or to the run's thread when the
+// routing matrix names no audit channel.
+func (n *Notifier) Audited(ctx context.Context, r *rotation.Run, e rotation.AuditEntry) error {
+	ch, opts := n.matrix.AuditChannel, []slack.MsgOption{slack.MsgOptionText(card.AuditText(e), false)}
+	if ch == "" {
+		if r.Card.Channel == "" {
+			return nil
+		}
+		ch = r.Card.Channel
+		opts = append(opts, slack.MsgOptionTS(r.Card.TS))
+	}
+	if _, _, err := n.slack.PostMessageContext(ctx, ch, opts...); err != nil {
+		return rotation.Wrap(rotation.EUNAVAILABLE, err, "Slack did not take the audit post")
+	}
+	return nil
+}
+
+// ReminderNotifier shows expiry reminders in Slack: a DM to each owner
+// (conversations.open, then chat.postMessage) and one post in the ops channel,
+// each with a Start rotation button. It implements rotation.ExpiryNotifier. A
+// reminder carries a fingerprint, never a token.
+type ReminderNotifier struct {
+	Slack Slack
+	// Channel is the ops channel: reminders are posted there, and runs start there.
+	Channel string
+}
+
+var _ rotation.ExpiryNotifier = (*ReminderNotifier)(nil)
+
+// RemindOwner DMs one owner.
+func (n *ReminderNotifier) RemindOwner(ctx context.Context, owner string, rem rotation.Reminder) error {
+	ch, err := openDM(ctx, n.Slack, owner)
+	if err != nil {
+		return err
+	}
+	text, blocks := card.ReminderMessage(rem, false, n.Channel)
+	if _, _, err := n.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+		return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not DM <@%s> the reminder of %s", owner, rem.Secret)
+	}
+	return nil
+}
+
+// RemindChannel posts the reminder in the ops channel, naming the owners.
+func (n *ReminderNotifier) RemindChannel(ctx context.Context, rem rotation.Reminder) error {
+	ch := n.Channel
+	text, blocks := card.ReminderMessage(rem, true, ch)
+	if _, _, err := n.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+		return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the reminder of %s in <#%s>", rem.Secret, ch)
+	}
+	return nil
+}
+
+// DriftNotifier shows drift in the ops channel: one post per drift, updated in
+// place (chat.update) when the drift resolves by itself or is repaired, and a
+// repair's audit entry in the audit channel. It implements rotation.DriftNotifier;
+// a drift carries names, versions and Infisical's fingerprint, never a value.
+type DriftNotifier struct {
+	Slack Slack
+	// Channel is the ops channel; AuditChannel the audit channel ("": the
+	// drift post's thread).
+	Channel, AuditChannel string
+}
+
+var _ rotation.DriftNotifier = (*DriftNotifier)(nil)
+
+// ShowDrift posts the drift, or updates its post.
+func (n *DriftNotifier) ShowDrift(ctx context.Context, d rotation.DriftRecord) (rotation.CardRef, error) {
+	text, blocks := card.DriftMessage(d)
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)}
+	if d.Post.TS != "" {
+		if _, _, _, err := n.Slack.UpdateMessageContext(ctx, d.Post.Channel, d.Post.TS, opts...); err != nil {
+			return d.Post, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not update the drift post of %s in <#%s>", d.Secret, d.Post.Channel)
+		}
+		return d.Post, nil
+	}
+	if !d.Open {
+		return rotation.CardRef{}, nil // never posted, and over: nothing to say
+	}
+	ch, ts, err := n.Slack.PostMessageContext(ctx, n.Channel, opts...)
+	if err != nil {
+		return rotation.CardRef{}, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the drift of %s in <#%s>", d.Secret, n.Channel)
+	}
+	return rotation.CardRef{Channel: ch, TS: ts}, nil
+}
+
+// DriftAudited posts the repair's audit entry.
+func (n *DriftNotifier) DriftAudited(ctx context.Context, d rotation.DriftRecord, e rotation.AuditEntry) error {
+	ch, opts := n.AuditChannel, []slack.MsgOption{slack.MsgOptionText(card.AuditText(e), false)}
+	if ch == "" {
+		if d.Post.TS == "" {
+			return nil
+		}
+		ch = d.Post.Channel
+		opts = append(opts, slack.MsgOptionTS(d.Post.TS))
+	}
+	if _, _, err := n.Slack.PostMessageContext(ctx, ch, opts...); err != nil {
+		return rotation.Wrap(rotation.EUNAVAILABLE, err, "Slack did not take the audit post")
+	}
+	return nil
+}
