@@ -7,12 +7,13 @@ import (
 	"unicode/utf16"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/expiry"
 	"github.com/slack-go/slack"
 )
 
 // ReminderNotifier shows expiry reminders in Slack: a DM to each owner
 // (conversations.open, then chat.postMessage) and one post in the ops channel,
-// each with a Start rotation button. It implements rotation.ExpiryNotifier. A
+// each with a Start rotation button. It implements expiry.Notifier. A
 // reminder carries a fingerprint, never a token.
 type ReminderNotifier struct {
 	Slack Slack
@@ -20,10 +21,10 @@ type ReminderNotifier struct {
 	Channel string
 }
 
-var _ rotation.ExpiryNotifier = (*ReminderNotifier)(nil)
+var _ expiry.Notifier = (*ReminderNotifier)(nil)
 
 // RemindOwner DMs one owner.
-func (n *ReminderNotifier) RemindOwner(ctx context.Context, owner string, rem rotation.Reminder) error {
+func (n *ReminderNotifier) RemindOwner(ctx context.Context, owner string, rem expiry.Reminder) error {
 	ch, err := openDM(ctx, n.Slack, owner)
 	if err != nil {
 		return err
@@ -36,7 +37,7 @@ func (n *ReminderNotifier) RemindOwner(ctx context.Context, owner string, rem ro
 }
 
 // RemindChannel posts the reminder in the ops channel, naming the owners.
-func (n *ReminderNotifier) RemindChannel(ctx context.Context, rem rotation.Reminder) error {
+func (n *ReminderNotifier) RemindChannel(ctx context.Context, rem expiry.Reminder) error {
 	ch := n.Channel
 	text, blocks := ReminderMessage(rem, true, ch)
 	if _, _, err := n.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
@@ -48,22 +49,22 @@ func (n *ReminderNotifier) RemindChannel(ctx context.Context, rem rotation.Remin
 // ReminderMessage renders a reminder: the fallback text (one line, for
 // notifications) and the blocks. inChannel is the ops-channel post, which names
 // the owners; opsChannel is where runs start.
-func ReminderMessage(rem rotation.Reminder, inChannel bool, opsChannel string) (string, []slack.Block) {
-	icon := map[rotation.ReminderKind]string{rotation.ReminderDue: "⏰", rotation.ReminderExpired: "🔴",
-		rotation.ReminderNoExpiry: "ℹ️", rotation.ReminderBroken: "🚨"}[rem.Kind]
-	if rem.Kind == rotation.ReminderDue && rotation.DaysLeft(rem.ExpiresAt, rem.At) < 3 {
+func ReminderMessage(rem expiry.Reminder, inChannel bool, opsChannel string) (string, []slack.Block) {
+	icon := map[expiry.Kind]string{expiry.Due: "⏰", expiry.Expired: "🔴",
+		expiry.NoExpiry: "ℹ️", expiry.Broken: "🚨"}[rem.Kind]
+	if rem.Kind == expiry.Due && rotation.DaysLeft(rem.ExpiresAt, rem.At) < 3 {
 		icon = "🔴"
 	}
 	text := rem.Secret + " " + rem.Sentence()
 	lines := []string{fmt.Sprintf("%s *%s* %s", icon, rem.Secret, rem.Sentence())}
 	switch rem.Kind {
-	case rotation.ReminderDue:
+	case expiry.Due:
 		lines = append(lines, fmt.Sprintf("This is the %d-day reminder: rotate it before it expires.", rem.Threshold))
-	case rotation.ReminderExpired:
+	case expiry.Expired:
 		lines = append(lines, "Everything that uses it fails until it is rotated. I will say so again every day until then.")
-	case rotation.ReminderBroken:
+	case expiry.Broken:
 		lines = append(lines, "Whatever uses it is failing or about to: rotate it now. I will say so again every day until it works.")
-	case rotation.ReminderNoExpiry:
+	case expiry.NoExpiry:
 		lines = append(lines, fmt.Sprintf("At the next rotation, give the new token an expiry (the routing matrix says %d days). I will not mention it again for this token.", rem.ExpiresInDays))
 	}
 	var facts []string
@@ -76,7 +77,7 @@ func ReminderMessage(rem rotation.Reminder, inChannel bool, opsChannel string) (
 	if rem.Login != "" {
 		facts = append(facts, "login *"+rem.Login+"*")
 	}
-	if rem.Kind == rotation.ReminderBroken && !rem.ExpiresAt.IsZero() {
+	if rem.Kind == expiry.Broken && !rem.ExpiresAt.IsZero() {
 		facts = append(facts, "last known expiry "+rotation.DateText(rem.ExpiresAt))
 	}
 	if len(facts) > 0 {

@@ -4,10 +4,11 @@
 // path every value takes to a consumer (Engine.WriteValue, guard.go); the scan
 // that finds where a value is held (discover.go) and the drift check and its
 // repair (drift.go, drift_check.go, drift_repair.go), which look at the same
-// destinations between runs.
+// destinations between runs. The expiry reminders are a service of their own
+// (rotation/expiry), built on the engine's exported helpers.
 //
 // It declares the small interfaces it needs from the outside world (Vault,
-// TokenChecker, Consumer, Revoker, HTTPChecker, Notifier, ExpiryNotifier, Store, in
+// TokenChecker, Consumer, Revoker, HTTPChecker, Notifier, Store, in
 // ports.go; ConfigScanner, WriteDater, DriftNotifier beside what uses them) and is given implementations by the command (cmd/rotabot); calls go
 // one way, from the engine out: a notifier returns where it posted a run's card
 // and the engine records it. It must not know about Slack, GitHub, Infisical, Heroku or bbolt: it

@@ -189,7 +189,7 @@ type DriftLoop struct {
 	DriftConfig
 
 	pass sync.Mutex // one pass at a time in this process
-	bg   background
+	bg   Background
 }
 
 // NewDriftLoop returns a loop on c, with c's defaults filled in once.
@@ -210,7 +210,7 @@ func NewDriftLoop(c DriftConfig) *DriftLoop {
 		c.Grace = 2 * time.Minute
 	}
 	if c.Owner == "" {
-		c.Owner = defaultOwner(":drift")
+		c.Owner = ProcessOwner(":drift")
 	}
 	if c.ClaimTTL <= 0 {
 		c.ClaimTTL = 2 * time.Minute
@@ -235,7 +235,7 @@ func (l *DriftLoop) Start(ctx context.Context) {
 	if l.Interval <= 0 {
 		return
 	}
-	l.bg.start(ctx, l.loop)
+	l.bg.Start(ctx, l.loop)
 }
 
 func (l *DriftLoop) loop(ctx context.Context) {
@@ -256,7 +256,7 @@ func (l *DriftLoop) loop(ctx context.Context) {
 }
 
 // Close stops the loop and waits for the pass in hand.
-func (l *DriftLoop) Close() { l.bg.stop() }
+func (l *DriftLoop) Close() { l.bg.Stop() }
 
 // DriftReport is what one pass did.
 type DriftReport struct {
@@ -283,7 +283,7 @@ func (l *DriftLoop) Pass(ctx context.Context) (DriftReport, error) {
 	l.pass.Lock()
 	defer l.pass.Unlock()
 	rep := DriftReport{At: l.now()}
-	hctx, release, ok, err := holdClaim(ctx, l.Store, DriftClaim, l.Owner, l.ClaimTTL, l.now, l.Log)
+	hctx, release, ok, err := HoldClaim(ctx, l.Store, DriftClaim, l.Owner, l.ClaimTTL, l.now, l.Log)
 	if err != nil {
 		return rep, err
 	}
@@ -361,7 +361,7 @@ func (l *DriftLoop) checkAndRecord(ctx context.Context, names []string, rep *Dri
 func (l *DriftLoop) recheck(ctx context.Context, secret string) {
 	l.pass.Lock()
 	defer l.pass.Unlock()
-	hctx, release, ok, err := holdClaim(ctx, l.Store, DriftClaim, l.Owner, l.ClaimTTL, l.now, l.Log)
+	hctx, release, ok, err := HoldClaim(ctx, l.Store, DriftClaim, l.Owner, l.ClaimTTL, l.now, l.Log)
 	if err != nil || !ok {
 		if err != nil {
 			l.Log.Warn("could not check a drift again", "secret", secret, "err", err)

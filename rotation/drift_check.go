@@ -85,7 +85,7 @@ func (p *driftPass) read() []*secretState {
 
 // each calls fn(0) … fn(n-1), Parallel at a time (see parallel).
 func (l *DriftLoop) each(ctx context.Context, n int, fn func(i int)) {
-	parallel(ctx, l.Parallel, n, fn)
+	Parallel(ctx, l.Parallel, n, fn)
 }
 
 // readStates reads each secret's current value and version, its runs, and the

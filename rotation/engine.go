@@ -115,7 +115,7 @@ func NewEngine(c EngineConfig) *Engine {
 		c.SlowCall = DefaultSlowCall
 	}
 	if c.Owner == "" {
-		c.Owner = defaultOwner("")
+		c.Owner = ProcessOwner("")
 	}
 	if c.ClaimTTL <= 0 {
 		c.ClaimTTL = 30 * time.Second
@@ -321,7 +321,7 @@ func (e *Engine) Get(ctx context.Context, id string) (*Run, error) { return e.St
 // the same database leaves the run alone; when another process holds the claim,
 // Advance returns the run as it is.
 func (e *Engine) Advance(ctx context.Context, id string) (*Run, error) {
-	sctx, release, ok, err := holdClaim(ctx, e.Store, id, e.Owner, e.ClaimTTL, e.now, e.Log)
+	sctx, release, ok, err := HoldClaim(ctx, e.Store, id, e.Owner, e.ClaimTTL, e.now, e.Log)
 	if err != nil {
 		return nil, err
 	}

@@ -758,7 +758,7 @@ func TestEngineRecordsTheCardTheNotifierPosted(t *testing.T) {
 	}
 }
 
-// Defaults are filled in once, by the constructors; what a caller sets is kept.
+// Defaults are filled in once, by the constructor; what a caller sets is kept.
 func TestConstructorsFillDefaultsOnce(t *testing.T) {
 	e := rotation.NewEngine(rotation.EngineConfig{RetryWait: time.Second})
 	if e.Log == nil || e.Now == nil || e.Sleep == nil || e.Owner == "" {
@@ -773,9 +773,4 @@ func TestConstructorsFillDefaultsOnce(t *testing.T) {
 	e.Drain()
 	e.Drain() // twice is harmless
 
-	l := rotation.NewReminderLoop(rotation.ReminderLoopConfig{Owner: "dyno-a"})
-	if l.Log == nil || l.Now == nil || l.Interval != time.Hour || l.RetryMin != 30*time.Second ||
-		l.CallTimeout != 30*time.Second || l.Parallel != 4 || l.ClaimTTL != 2*time.Minute || l.Owner != "dyno-a" {
-		t.Errorf("NewReminderLoop defaults: %+v", l.ReminderLoopConfig)
-	}
 }

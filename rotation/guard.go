@@ -178,7 +178,7 @@ func (e *Engine) claimStart(ctx context.Context, secret string) (release func(),
 // has an owner of its own, so two holds in one process exclude each other too.
 func (e *Engine) claimWrite(ctx context.Context, secret string) (context.Context, func(), error) {
 	owner := fmt.Sprintf("%s:write:%d", e.Owner, e.holds.Add(1))
-	hctx, release, ok, err := holdClaim(ctx, e.Store, WriteClaim(secret), owner, e.ClaimTTL, e.now, e.Log)
+	hctx, release, ok, err := HoldClaim(ctx, e.Store, WriteClaim(secret), owner, e.ClaimTTL, e.now, e.Log)
 	if err != nil {
 		return nil, nil, err
 	}

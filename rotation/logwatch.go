@@ -163,7 +163,7 @@ type tailing struct {
 // passed, the run moves on, or the process stops. It reports false when another
 // process holds the watch.
 func (e *Engine) runWatch(parent context.Context, id string) bool {
-	ctx, release, ok, err := holdClaim(parent, e.Store, "watch:"+id, e.Owner, e.ClaimTTL, e.now, e.Log)
+	ctx, release, ok, err := HoldClaim(parent, e.Store, "watch:"+id, e.Owner, e.ClaimTTL, e.now, e.Log)
 	if err != nil || !ok {
 		return false
 	}

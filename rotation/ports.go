@@ -136,12 +136,3 @@ type Store interface {
 	// ReleaseRun gives up owner's claim on run id.
 	ReleaseRun(ctx context.Context, id, owner string) error
 }
-
-// ExpiryNotifier tells people about a token's expiry. Each call reaches one place;
-// an error means it did not, and only that place is tried again at the next pass.
-type ExpiryNotifier interface {
-	// RemindOwner sends the reminder to one of the secret's owners (a DM).
-	RemindOwner(ctx context.Context, owner string, r Reminder) error
-	// RemindChannel posts the reminder once in the ops channel.
-	RemindChannel(ctx context.Context, r Reminder) error
-}

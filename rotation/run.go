@@ -500,3 +500,17 @@ func Plural(n int, one, many string) string {
 	}
 	return strconv.Itoa(n) + " " + many
 }
+
+// DaysLeft is whole days until at, rounded down (negative once at has passed):
+// 2 days 23 hours is 2 days; 1 hour past is -1.
+func DaysLeft(at, now time.Time) int {
+	d := at.Sub(now)
+	days := int(d / (24 * time.Hour))
+	if d < 0 && d%(24*time.Hour) != 0 {
+		days--
+	}
+	return days
+}
+
+// DateText is how reminders and lists show an expiry: "2026-12-01 10:00 UTC".
+func DateText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
