@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 	"github.com/slack-go/slack"
 )
 
@@ -21,7 +22,7 @@ const (
 
 // DriftNotifier shows drift in the ops channel: one post per drift, updated in
 // place (chat.update) when the drift resolves by itself or is repaired, and a
-// repair's audit entry in the audit channel. It implements rotation.DriftNotifier;
+// repair's audit entry in the audit channel. It implements drift.Notifier;
 // a drift carries names, versions and Infisical's fingerprint, never a value.
 type DriftNotifier struct {
 	Slack Slack
@@ -30,7 +31,7 @@ type DriftNotifier struct {
 	Channel, AuditChannel string
 }
 
-var _ rotation.DriftNotifier = (*DriftNotifier)(nil)
+var _ drift.Notifier = (*DriftNotifier)(nil)
 
 // ShowDrift posts the drift, or updates its post.
 func (n *DriftNotifier) ShowDrift(ctx context.Context, d rotation.DriftRecord) (rotation.CardRef, error) {
@@ -199,7 +200,7 @@ func (h *Handlers) driftAnswer(ctx context.Context, c *click, err error) bool {
 	switch {
 	case err == nil:
 		return true
-	case errors.Is(err, rotation.ErrDriftMovedOn) || rotation.ErrorCode(err) != rotation.EINTERNAL:
+	case errors.Is(err, drift.ErrMovedOn) || rotation.ErrorCode(err) != rotation.EINTERNAL:
 		c.reply.say(ctx, rotation.ErrorMessage(err))
 	default:
 		c.reply.fail(ctx, err)
@@ -228,7 +229,7 @@ func (h *Handlers) drift(ctx context.Context, r replier) {
 }
 
 // DriftReportText renders a pass's report.
-func DriftReportText(rep rotation.DriftReport) string {
+func DriftReportText(rep drift.Report) string {
 	var b strings.Builder
 	if rep.Busy {
 		b.WriteString("*Drift check* — another rotabot process is checking right now; this is what is known.\n")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 )
 
 // Slack is the part of slack-go's *slack.Client the handlers use.
@@ -48,7 +49,7 @@ type Config struct {
 	Work context.Context
 	// Drift is the drift check: /rotate drift, the posts' Set it from
 	// Infisical, open drift in App Home and /rotate expiring (nil: none).
-	Drift *rotation.DriftLoop
+	Drift *drift.Loop
 	// GroupTTL is how long the ops group's members are cached (default 1 min).
 	GroupTTL time.Duration
 	// GroupStale is how long past GroupTTL the last list is still used while Slack

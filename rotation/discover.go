@@ -131,7 +131,7 @@ func (e *Engine) scan(ctx context.Context, wants []Digest, asked map[Holding]boo
 		apps, err := sc.Apps(cctx)
 		cancel()
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("could not list the %s apps: %s", kindWord(kind), ErrorMessage(err)))
+			problems = append(problems, fmt.Sprintf("could not list the %s apps: %s", kind.Word(), ErrorMessage(err)))
 			continue
 		}
 		out.seen += len(apps)
@@ -219,7 +219,7 @@ func notReadProblem(ctx context.Context, kind DestKind, apps map[Holding]error, 
 		return ""
 	}
 	slices.Sort(failed)
-	head := fmt.Sprintf("%d of %s could not be read", len(failed), Plural(total, kindWord(kind)+" app", kindWord(kind)+" apps"))
+	head := fmt.Sprintf("%d of %s could not be read", len(failed), Plural(total, kind.Word()+" app", kind.Word()+" apps"))
 	switch {
 	case stopped != nil:
 		return head + ": " + ErrorMessage(stopped)
@@ -236,17 +236,6 @@ func notReadProblem(ctx context.Context, kind DestKind, apps map[Holding]error, 
 		parts = append(parts, app+" ("+ErrorMessage(err)+")")
 	}
 	return head + ": " + strings.Join(parts, ", ")
-}
-
-// kindWord names the platform of a destination kind for people.
-func kindWord(k DestKind) string {
-	switch k {
-	case DestHeroku:
-		return "Heroku"
-	case DestGitHubSecret:
-		return "GitHub Actions"
-	}
-	return string(k)
 }
 
 // discover scans for want and returns the places holding it that are not in
@@ -447,7 +436,7 @@ func (d *Discovery) PlanLines() []string {
 		out = append(out, fmt.Sprintf("  unknown consumers (%d) — they hold the current value but are not in the routing matrix, so a rotation would not update them and revoking the old token would break them (%s):",
 			len(d.Holders), d.Summary()))
 		for _, h := range d.Holders {
-			out = append(out, "    - "+kindWord(h.Kind)+" "+h.Label())
+			out = append(out, "    - "+h.Kind.Word()+" "+h.Label())
 		}
 	}
 	if d.Problem != "" && d.Seen > 0 {

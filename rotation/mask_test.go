@@ -211,9 +211,7 @@ func TestLogWatchMasksTheRunsOwnValues(t *testing.T) {
 func TestLogWatchWithholdsALineItCannotMask(t *testing.T) {
 	w, f, r := watchWorld(t, time.Minute, nil)
 	waitRun(t, w, r.ID, "prod's log open", func(r *rotation.Run) bool { return dest(t, r, "raxx-console-prod").Watch.Read })
-	w.vault.mu.Lock()
-	w.vault.failVersions = rotation.Errorf(rotation.EUNAVAILABLE, "Infisical did not answer in time")
-	w.vault.mu.Unlock()
+	w.vault.FailVersions(rotation.Errorf(rotation.EUNAVAILABLE, "Infisical did not answer in time"))
 	f.inject("raxx-console-prod", rotation.LogLine{Time: realNow(), Source: "app[web.1]", Text: "GitHub said Bad credentials; retrying with key part " + newToken[20:30]})
 	r = waitRun(t, w, r.ID, "the match", func(r *rotation.Run) bool { return r.State == rotation.StateVerifyFailed })
 	d := dest(t, r, "raxx-console-prod")

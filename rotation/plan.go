@@ -79,6 +79,12 @@ const (
 	FromGHSecretFlag = "--gh-secret-repo"
 )
 
+// Destinations are every place the routing matrix sets the secret's value, each
+// pending: what a run writes, and what the drift check compares.
+func (sc *SecretConfig) Destinations() []Destination { return destinations(sc, Overrides{}) }
+
+// destinations are the secret's destinations, with o's CLI flags in place of
+// the matrix's where they name any.
 func destinations(sc *SecretConfig, o Overrides) []Destination {
 	apps, appsFrom := sc.Consumers.HerokuApps, FromMatrix
 	if len(o.HerokuApps) > 0 {

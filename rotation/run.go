@@ -77,6 +77,17 @@ const (
 	DestShellRC      DestKind = "shell_rc"      // an operator's shell rc, by DM
 )
 
+// Word names the platform of a destination kind for people: "Heroku".
+func (k DestKind) Word() string {
+	switch k {
+	case DestHeroku:
+		return "Heroku"
+	case DestGitHubSecret:
+		return "GitHub Actions"
+	}
+	return string(k)
+}
+
 // Run is one rotation of one secret. It never holds a token value: only
 // fingerprints, and vault versions to find values again.
 type Run struct {

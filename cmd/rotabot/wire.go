@@ -16,6 +16,7 @@ import (
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 	rgithub "github.com/raxx-app/rotabot/rotation/github"
 	rheroku "github.com/raxx-app/rotabot/rotation/heroku"
 	rinfisical "github.com/raxx-app/rotabot/rotation/infisical"
@@ -96,7 +97,7 @@ type adapters struct {
 	scanners map[rotation.DestKind]rotation.ConfigScanner
 	// dates tell when an Actions secret was last written; none without
 	// GITHUB_TOKEN.
-	dates map[rotation.DestKind]rotation.WriteDater
+	dates map[rotation.DestKind]drift.WriteDater
 }
 
 func (a *adapters) Close() {
@@ -135,7 +136,7 @@ func buildAdapters(ctx context.Context, env config.Env, getenv func(string) stri
 		a.scanners = map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: a.heroku.Scanner()}
 	}
 	if env.GitHubToken != "" {
-		a.dates = map[rotation.DestKind]rotation.WriteDater{rotation.DestGitHubSecret: gh.ActionsSecrets()}
+		a.dates = map[rotation.DestKind]drift.WriteDater{rotation.DestGitHubSecret: gh.ActionsSecrets()}
 	}
 	if env.InfisicalClientID == "" || env.InfisicalClientSecret == "" || env.InfisicalProjectID == "" {
 		return a, nil // what is missing is reported with the environment; no login to try
@@ -167,8 +168,8 @@ func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Noti
 // driftLoop builds the drift check on the adapters: Heroku configs through the
 // scanner (none without HEROKU_API_KEY), GitHub Actions secrets' dates, repairs
 // through the engine's guarded write path, as a run writes.
-func (a *adapters) driftLoop(m *rotation.Matrix, st rotation.Store, eng *rotation.Engine, n rotation.DriftNotifier, log *slog.Logger, every time.Duration) *rotation.DriftLoop {
-	return rotation.NewDriftLoop(rotation.DriftConfig{
+func (a *adapters) driftLoop(m *rotation.Matrix, st rotation.Store, eng *rotation.Engine, n drift.Notifier, log *slog.Logger, every time.Duration) *drift.Loop {
+	return drift.New(drift.Config{
 		Matrix: m, Vault: a.vault, Store: st, Engine: eng, Notifier: n, Log: log.With("loop", "drift"), Interval: every,
 		Scanners: a.scanners,
 		Dates:    a.dates,
