@@ -3,6 +3,7 @@ package rotation
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -165,11 +166,26 @@ func (p Plan) Lines() []string {
 		out = append(out, "    - "+d.PlainLabel())
 	}
 	for _, v := range p.Verify {
-		out = append(out, fmt.Sprintf("  verify: %s (GET %s, expect %d)", v.Name, withoutUser(v.URL), v.ExpectStatus))
+		out = append(out, fmt.Sprintf("  verify: %s (GET %s, expect %d)", v.Name, URLWithoutUser(v.URL), v.ExpectStatus))
 	}
 	out = append(out, "  create it at: "+p.NewTokenURL)
 	for _, w := range p.Warnings {
 		out = append(out, "  ⚠ "+w)
 	}
 	return out
+}
+
+// userPart is a URL's scheme and user part (scheme://user:password@), found
+// also in a URL that does not parse.
+var userPart = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#]*@`)
+
+// URLWithoutUser is a verify URL as it may be shown: without its user part, name
+// and password both (rotabot check refuses one; a matrix that did not pass
+// through it still never shows it).
+func URLWithoutUser(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		u.User = nil
+		return u.String()
+	}
+	return userPart.ReplaceAllString(raw, "${1}")
 }

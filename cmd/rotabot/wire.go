@@ -19,6 +19,7 @@ import (
 	"github.com/raxx-app/rotabot/rotation/drift"
 	rgithub "github.com/raxx-app/rotabot/rotation/github"
 	rheroku "github.com/raxx-app/rotabot/rotation/heroku"
+	"github.com/raxx-app/rotabot/rotation/httpcheck"
 	rinfisical "github.com/raxx-app/rotabot/rotation/infisical"
 )
 
@@ -90,7 +91,7 @@ type adapters struct {
 	vault   *rinfisical.Vault
 	github  *rgithub.Client
 	heroku  *rheroku.Consumer
-	httpChk *rotation.HTTPVerifier
+	httpChk *httpcheck.Checker
 	// scanners read every Heroku app's config (where a value is held, drift);
 	// none without HEROKU_API_KEY. One per process: it paces every scan by the
 	// rate limit it has seen.
@@ -131,7 +132,7 @@ func buildAdapters(ctx context.Context, env config.Env, getenv func(string) stri
 		heroku: rheroku.New(rheroku.Config{BaseURL: env.HerokuAPIURL, APIKey: env.HerokuAPIKey, Logger: log}),
 		// A verify check carries no credential of rotabot's: https only (loopback
 		// excepted), never one of rotabot's own variables, no redirect followed.
-		httpChk: &rotation.HTTPVerifier{Client: egress.Open(nil, verifyTimeout), Getenv: getenv, Reserved: config.Vars()}}
+		httpChk: &httpcheck.Checker{Client: egress.Open(nil, verifyTimeout), Getenv: getenv, Reserved: config.Vars()}}
 	if env.HerokuAPIKey != "" {
 		a.scanners = map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: a.heroku.Scanner()}
 	}
