@@ -35,6 +35,9 @@ type EngineConfig struct {
 	// Logs read a restarted target's log, for the destination kinds that have
 	// one (Heroku): the log watch.
 	Logs map[DestKind]LogTailer
+	// Masker masks the line a log watch matched before it is shown or kept;
+	// nil: the line is withheld (its time, source and pattern are shown).
+	Masker LineMasker
 	// Notifier shows runs to people; nil for none (a dry run).
 	Notifier Notifier
 	Store    Store

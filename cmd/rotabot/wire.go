@@ -21,6 +21,7 @@ import (
 	rheroku "github.com/raxx-app/rotabot/rotation/heroku"
 	"github.com/raxx-app/rotabot/rotation/httpcheck"
 	rinfisical "github.com/raxx-app/rotabot/rotation/infisical"
+	"github.com/raxx-app/rotabot/rotation/mask"
 )
 
 // newLogger writes log lines to w: JSON lines, or short text lines when format
@@ -162,7 +163,9 @@ func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Noti
 		// the app's log is watched.
 		Releasers: map[rotation.DestKind]rotation.Releaser{rotation.DestHeroku: a.heroku},
 		Logs:      map[rotation.DestKind]rotation.LogTailer{rotation.DestHeroku: a.heroku},
-		ClaimTTL:  claimTTL,
+		// A matched log line is shown masked, never as the app wrote it.
+		Masker:   mask.Lines{},
+		ClaimTTL: claimTTL,
 	})
 }
 
