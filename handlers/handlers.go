@@ -14,6 +14,7 @@ import (
 
 	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/discover"
 	"github.com/raxx-app/rotabot/rotation/drift"
 )
 
@@ -50,6 +51,9 @@ type Config struct {
 	// Drift is the drift check: /rotate drift, the posts' Set it from
 	// Infisical, open drift in App Home and /rotate expiring (nil: none).
 	Drift *drift.Loop
+	// Where finds where a secret's value is held: /rotate where (default: a
+	// scan with no platform key, which says HEROKU_API_KEY is needed).
+	Where *discover.Scanner
 	// GroupTTL is how long the ops group's members are cached (default 1 min).
 	GroupTTL time.Duration
 	// GroupStale is how long past GroupTTL the last list is still used while Slack
@@ -79,6 +83,9 @@ func New(c Config) *Handlers {
 	}
 	if c.Work == nil {
 		c.Work = context.Background()
+	}
+	if c.Where == nil {
+		c.Where = discover.New(discover.Config{Matrix: c.Matrix})
 	}
 	if c.GroupTTL <= 0 {
 		c.GroupTTL = time.Minute

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/discover"
 	"github.com/slack-go/slack"
 )
 
@@ -15,7 +16,7 @@ import (
 // writes nothing, and shows names only.
 func (h *Handlers) where(ctx context.Context, r replier, secret string) {
 	r.say(ctx, fmt.Sprintf("⏳ Looking for the current value of %s in every Heroku app HEROKU_API_KEY can see…", secret))
-	rep, err := h.Engine.Where(ctx, secret)
+	rep, err := h.Where.Where(ctx, secret)
 	if err != nil {
 		r.fail(ctx, err)
 		return
@@ -24,7 +25,7 @@ func (h *Handlers) where(ctx context.Context, r replier, secret string) {
 }
 
 // WhereText renders a where report as mrkdwn.
-func WhereText(rep rotation.WhereReport) string {
+func WhereText(rep discover.WhereReport) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "*Where is %s?* The value in Infisical: version %d, `%s`.\n", rep.Secret, rep.Version, rep.Fingerprint)
 	fmt.Fprintf(&b, "Scanned %d of %s HEROKU_API_KEY can see, comparing SHA-256 digests in memory; nothing was kept.\n",
@@ -58,7 +59,7 @@ func WhereText(rep rotation.WhereReport) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-func holdingNote(secret string, hd rotation.WhereHolding) string {
+func holdingNote(secret string, hd discover.WhereHolding) string {
 	switch {
 	case hd.InMatrix:
 		return "✅ in the routing matrix"

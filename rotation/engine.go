@@ -24,11 +24,10 @@ type EngineConfig struct {
 	Consumers map[DestKind]Consumer
 	Revoker   Revoker
 	HTTP      HTTPChecker
-	// Scanners read every app a platform key sees (Heroku), to find where a
-	// value is held outside the routing matrix; none: no scan.
-	Scanners map[DestKind]ConfigScanner
-	// ScanParallel is how many configs a scan reads at once (default 10).
-	ScanParallel int
+	// Holders find where a value is held outside the routing matrix
+	// (rotation/discover): verify's last look for the old token, a dry run's
+	// unknown consumers; nil: no scan.
+	Holders HolderFinder
 	// Releasers follow the release a write makes and the restart onto it, for
 	// the destination kinds that restart (Heroku); verify waits for them.
 	Releasers map[DestKind]Releaser
@@ -122,9 +121,6 @@ func NewEngine(c EngineConfig) *Engine {
 	}
 	if c.ClaimTTL <= 0 {
 		c.ClaimTTL = 30 * time.Second
-	}
-	if c.ScanParallel <= 0 {
-		c.ScanParallel = DefaultScanParallel
 	}
 	if c.Rand == nil {
 		c.Rand = rand.Reader

@@ -122,7 +122,7 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 	n := handlers.NewNotifier(handlers.NotifierConfig{Slack: api, Matrix: m, Runs: st, Log: log, Work: work})
 	eng := ad.engine(m, st, n, log, env.ClaimTTL)
 	dl := ad.driftLoop(m, st, eng, &handlers.DriftNotifier{Slack: api, Channel: m.Channel, AuditChannel: m.AuditChannel}, log, env.DriftInterval)
-	h := handlers.New(handlers.Config{Engine: eng, Matrix: m, Store: st, Slack: api, HTTP: answerClient(), Log: log, Work: work, Drift: dl})
+	h := handlers.New(handlers.Config{Engine: eng, Matrix: m, Store: st, Slack: api, HTTP: answerClient(), Log: log, Work: work, Drift: dl, Where: ad.discover(m)})
 	client := socketClient(api)
 	b := bot.New(bot.Config{Client: client, Handler: h, Dedupe: st, Log: log})
 	return &server{env: env, log: log, store: st, adapters: ad, engine: eng, handlers: h, drift: dl, bot: b, api: api, work: work, cancelWork: cancelWork}, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/discover"
 	"github.com/raxx-app/rotabot/rotation/drift"
 	rgithub "github.com/raxx-app/rotabot/rotation/github"
 	rheroku "github.com/raxx-app/rotabot/rotation/heroku"
@@ -158,7 +159,7 @@ func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Noti
 			rotation.DestHeroku:       a.heroku,
 			rotation.DestGitHubSecret: a.github.ActionsSecrets(),
 		},
-		Scanners: a.scanners,
+		Holders: a.holders(m),
 		// A Heroku config change restarts the app: verify waits for it, then
 		// the app's log is watched.
 		Releasers: map[rotation.DestKind]rotation.Releaser{rotation.DestHeroku: a.heroku},
@@ -167,6 +168,21 @@ func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Noti
 		Masker:   mask.Lines{},
 		ClaimTTL: claimTTL,
 	})
+}
+
+// discover builds the scan for where a value is held, on the adapters'
+// scanners (none without HEROKU_API_KEY: its Where says so).
+func (a *adapters) discover(m *rotation.Matrix) *discover.Scanner {
+	return discover.New(discover.Config{Matrix: m, Vault: a.vault, Scanners: a.scanners})
+}
+
+// holders is the engine's scan for other holders of a value: none without
+// HEROKU_API_KEY.
+func (a *adapters) holders(m *rotation.Matrix) rotation.HolderFinder {
+	if len(a.scanners) == 0 {
+		return nil
+	}
+	return a.discover(m)
 }
 
 // driftLoop builds the drift check on the adapters: Heroku configs through the
