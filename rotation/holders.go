@@ -17,7 +17,8 @@ import (
 // compares the SHA-256 of every value with the digests it looks for, in memory,
 // and keeps only the names — app and variable — of the matches: no value, and no
 // digest of any variable, is kept, stored or shown. Here are what a scan reads
-// and reports, the port, and verify's last look for the old token.
+// and reports, and the port; verify's last look for the old token is in
+// step_verify.go.
 
 // Digest is the SHA-256 of a value: what a scan compares. It is dropped after the
 // comparison, never stored or shown (people see the 8-hex Fingerprint), and it
@@ -106,32 +107,6 @@ func HeldBy(secret string, ds []Destination) map[Holding]bool {
 		out[Holding{Kind: d.Kind, Target: d.Target, Name: d.VarName(secret)}] = true
 	}
 	return out
-}
-
-// discoverOld ends verify: it scans for the old token, which is about to be
-// revoked, and returns the places outside the run's destinations that still hold
-// it. nil when nothing can be scanned or the old token is not known.
-func (e *Engine) discoverOld(ctx context.Context, r *Run) *Discovery {
-	if e.Holders == nil || r.VaultVersionBefore == 0 || r.OldFingerprint == "" {
-		return nil
-	}
-	cur, _ := e.refs(r)
-	cctx, cancel := e.callCtx(ctx)
-	old, err := e.Vault.ReadVersion(cctx, cur, r.VaultVersionBefore)
-	cancel()
-	switch {
-	case err != nil:
-		return &Discovery{At: e.now(), Problem: "could not read the old token from Infisical to look for it: " + ErrorMessage(err)}
-	case old.Fingerprint() != r.OldFingerprint:
-		return &Discovery{At: e.now(), Problem: fmt.Sprintf("Infisical version %d of %s is not the old token, so rotabot could not look for it", r.VaultVersionBefore, r.Secret)}
-	}
-	sctx, stop := context.WithTimeout(ctx, verifyScanLimit)
-	defer stop()
-	d := e.Holders.FindHolders(sctx, old.Digest(), HeldBy(r.Secret, r.Destinations))
-	if ctx.Err() != nil {
-		return nil // stopping: the resumed verify scans again
-	}
-	return d
 }
 
 // OldHolderLine says what the scan for the old token found at one place, for the

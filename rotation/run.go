@@ -525,3 +525,17 @@ func DaysLeft(at, now time.Time) int {
 
 // DateText is how reminders and lists show an expiry: "2026-12-01 10:00 UTC".
 func DateText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+// HumanDuration writes a duration the way people do: 5m, 90s, 1h30m (never
+// less than 1s). The adapters' messages use it too.
+func HumanDuration(d time.Duration) string {
+	d = max(d.Round(time.Second), time.Second)
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
