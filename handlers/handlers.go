@@ -33,12 +33,19 @@ type Slack interface {
 
 var _ Slack = (*slack.Client)(nil)
 
+// Store is what the handlers read: runs (status, list, history, a card drawn
+// again) and expiry records (/rotate expiring, App Home).
+type Store interface {
+	rotation.RunStore
+	rotation.ExpiryStore
+}
+
 // Config is what the handlers need, set by the command (or a test). New fills in
 // the defaults; the config is not changed after.
 type Config struct {
 	Engine *rotation.Engine
 	Matrix *rotation.Matrix
-	Store  rotation.Store
+	Store  Store
 	Slack  Slack
 	// HTTP posts to Slack's response_url (slash commands and buttons); default
 	// egress.Open: https only (loopback excepted), with a deadline.

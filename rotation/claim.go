@@ -49,7 +49,7 @@ func claimLost(ctx context.Context) error {
 // or the claim was lost (a stopping process leaves its claims to expire, so nobody
 // takes over a step it may still finish). ok is false when another owner holds
 // the claim.
-func HoldClaim(ctx context.Context, st Store, id, owner string, ttl time.Duration, now func() time.Time, log *slog.Logger) (hctx context.Context, release func(), ok bool, err error) {
+func HoldClaim(ctx context.Context, st ClaimStore, id, owner string, ttl time.Duration, now func() time.Time, log *slog.Logger) (hctx context.Context, release func(), ok bool, err error) {
 	if ok, err := st.ClaimRun(ctx, id, owner, now(), ttl); err != nil || !ok {
 		return nil, nil, false, err
 	}

@@ -38,7 +38,7 @@ type EngineConfig struct {
 	Masker LineMasker
 	// Notifier shows runs to people; nil for none (a dry run).
 	Notifier Notifier
-	Store    Store
+	Store    EngineStore
 	Log      *slog.Logger // default: discard
 	// Now is the clock (default WallNow).
 	Now func() time.Time

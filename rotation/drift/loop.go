@@ -53,12 +53,22 @@ type WriteDater interface {
 	UpdatedAt(ctx context.Context, target, name string) (time.Time, error)
 }
 
+// Store is what the drift check keeps and reads: its drift records, the runs
+// (a secret with an open run is the run's business; what rotabot last wrote),
+// a repair's audit entry, and the claims that make two processes take turns.
+type Store interface {
+	rotation.RunStore
+	rotation.AuditStore
+	rotation.DriftStore
+	rotation.ClaimStore
+}
+
 // Config is what a Loop needs, set by the command (or a test). New fills in
 // the defaults; the config is not changed after.
 type Config struct {
 	Matrix *rotation.Matrix
 	Vault  rotation.Vault
-	Store  rotation.Store
+	Store  Store
 	// Engine writes a repair: its WriteValue is the one guarded write path to
 	// the consumers, and its Consumers verify what was written.
 	Engine *rotation.Engine

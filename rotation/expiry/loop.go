@@ -21,6 +21,15 @@ import (
 	"github.com/raxx-app/rotabot/rotation"
 )
 
+// Store is what the reminder loop keeps and reads: the expiry records, the
+// open runs (a reminder names a secret's open run), and the claim that makes
+// two processes take turns.
+type Store interface {
+	rotation.RunStore
+	rotation.ExpiryStore
+	rotation.ClaimStore
+}
+
 // Config is what a Loop needs, set by the command (or a test). New fills in
 // the defaults; the config is not changed after. (The matrix's reminders:
 // settings are rotation.Reminders.)
@@ -28,7 +37,7 @@ type Config struct {
 	Matrix   *rotation.Matrix
 	Vault    rotation.Vault
 	Checker  rotation.TokenChecker
-	Store    rotation.Store
+	Store    Store
 	Notifier Notifier
 	Now      func() time.Time // default rotation.WallNow
 	Log      *slog.Logger     // default: discard
