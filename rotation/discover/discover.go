@@ -1,3 +1,4 @@
+// Package discover is rotabot's scan for where a value is held: it reads the
 // config of every app the platform keys see (Heroku, through rotation's
 // ConfigScanner port), compares the SHA-256 of every value with the digests it
 // looks for, in memory, and keeps only the names — app and variable — of the

@@ -1,7 +1,21 @@
-// Package mask takes credentials out of a log line before anyone sees it. A log
-// watch's match is shown on the card and in its thread, written to the audit
-// entry and post, and kept in the store: the line an app wrote may hold any
-// credential. Two layers:
+// Package mask takes credentials out of a log line before anyone sees it: every
+// part of the values it is given (a run's own old and new token) wherever it
+// stands, and whatever is shaped like a credential; the engine reaches it through
+// its LineMasker port (Lines). It is text in, text out: it must not know about
+// runs, the vault, Slack or any SDK, and it keeps nothing of a value beyond the
+// Masker a caller holds for one line.
+package mask
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/raxx-app/rotabot/rotation"
+)
+
+// Why, and how. A log watch's match is shown on the card and in its thread,
+// written to the audit entry and post, and kept in the store: the line an app
+// wrote may hold any credential. Two layers:
 //
 //   - The run's own old and new value, which the engine reads from the vault for
 //     the purpose and drops once the line is masked. Every stretch of 8 or more
@@ -16,18 +30,6 @@
 //     credential, and long opaque strings. This layer is best effort by nature:
 //     it leans to masking, and keeps the words an on-call engineer reads the
 //     line for ("401", "Bad credentials", the path, the error class).
-//
-// The engine reaches it through its LineMasker port (Lines). It is text in,
-// text out: it must not know about runs, the vault, Slack or any SDK, and it
-// keeps nothing of a value beyond the Masker a caller holds for one line.
-package mask
-
-import (
-	"regexp"
-	"strings"
-
-	"github.com/raxx-app/rotabot/rotation"
-)
 
 // masked stands in for what was taken out.
 const masked = "[masked]"
