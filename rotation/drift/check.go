@@ -85,7 +85,7 @@ func (p *driftPass) read() []*secretState {
 	return out
 }
 
-// each calls fn(0) … fn(n-1), Parallel at a time (see parallel).
+// each calls fn(0) … fn(n-1), Parallel at a time (rotation.Parallel).
 func (l *Loop) each(ctx context.Context, n int, fn func(i int)) {
 	rotation.Parallel(ctx, l.Parallel, n, fn)
 }

@@ -14,10 +14,10 @@ import (
 	"github.com/raxx-app/rotabot/store/bbolt"
 )
 
-// countingStore counts what a rotation.Store is asked to write: expiry records,
-// and write transactions of any kind (claims included).
+// countingStore counts what the reminder loop's store is asked to write: expiry
+// records, and write transactions of any kind (claims included).
 type countingStore struct {
-	rotation.Store
+	expiry.Store
 	records atomic.Int64 // expiry records written
 	txns    atomic.Int64 // write transactions
 }

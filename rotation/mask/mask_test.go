@@ -112,7 +112,7 @@ func TestMaskTokensRealLogLines(t *testing.T) {
 
 // The run's own values are masked wherever any 8 characters of them stand, in
 // shapes no pattern knows (a piece of a token, in another letter case); a line
-// that holds none of them is masked as MaskTokens would.
+// that holds none of them is masked as Tokens would.
 func TestMaskerMasksTheKnownValues(t *testing.T) {
 	const oldVal = "github_pat_11AAAAQ7ZxKpLmN_kf83hdnw0q2mzbxv8r1tyu4io5pa6sd7fg9hj"
 	const newVal = "ghp_Zq81mXv3Lp0sKd7YwR2tNc5Hb9Fg4Ju6Ae1I"
