@@ -78,7 +78,7 @@ func benchReminders(r *report, root, bin, dir string, secrets, passes int) error
 
 // benchReminderLoop runs BenchmarkReminderPass/unchanged and reports its figures.
 func benchReminderLoop(r *report, root string, secrets int) error {
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkReminderPass$/^unchanged$", "-benchtime", "30x", "./rotation/")
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkReminderPass$/^unchanged$", "-benchtime", "30x", "./rotation/expiry/")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -106,7 +106,7 @@ func benchReminderLoop(r *report, root string, secrets int) error {
 	}
 	r.add(fmt.Sprintf("reminder pass over %d secrets, nothing changed: machine time", secrets),
 		fmt.Sprintf("%.1f ms", cpu), "≤ 50 ms", cpu/50,
-		fmt.Sprintf("BenchmarkReminderPass/unchanged (rotation), mean of 30: the loop on a bbolt file, vault and GitHub answering at once in the process; "+
+		fmt.Sprintf("BenchmarkReminderPass/unchanged (rotation/expiry), mean of 30: the loop on a bbolt file, vault and GitHub answering at once in the process; "+
 			"user+sys of the process; wall %.1f ms a pass", wall))
 	r.add("reminder pass, nothing changed: records written", fmt.Sprintf("%.0f (%.0f write transactions: the pass's claim)", records, txns),
 		"0", boolRatio(records == 0), "")

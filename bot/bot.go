@@ -34,9 +34,7 @@ type Handler interface {
 }
 
 // Dedupe remembers handled envelopes (the store).
-type Dedupe interface {
-	MarkEnvelope(ctx context.Context, id string, at time.Time) (seen bool, err error)
-}
+type Dedupe = rotation.EnvelopeStore
 
 // Config is what a Bot needs, set by the command (or a test). New fills in the
 // defaults; the config is not changed after.

@@ -188,7 +188,7 @@ func (h *Handlers) expiring(ctx context.Context, r replier) {
 // writes nothing, and shows names only.
 func (h *Handlers) where(ctx context.Context, r replier, secret string) {
 	r.say(ctx, fmt.Sprintf("⏳ Looking for the current value of %s in every Heroku app HEROKU_API_KEY can see…", secret))
-	rep, err := h.Engine.Where(ctx, secret)
+	rep, err := h.Where.Where(ctx, secret)
 	if err != nil {
 		r.fail(ctx, err)
 		return

@@ -7,6 +7,7 @@ import (
 
 	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 )
 
 // repairDrift is Set it from Infisical, pressed by an ops member (the confirm
@@ -49,7 +50,7 @@ func (h *Handlers) driftAnswer(ctx context.Context, c *click, err error) bool {
 	switch {
 	case err == nil:
 		return true
-	case errors.Is(err, rotation.ErrDriftMovedOn) || rotation.ErrorCode(err) != rotation.EINTERNAL:
+	case errors.Is(err, drift.ErrMovedOn) || rotation.ErrorCode(err) != rotation.EINTERNAL:
 		c.reply.say(ctx, rotation.ErrorMessage(err))
 	default:
 		c.reply.fail(ctx, err)

@@ -14,6 +14,8 @@ import (
 
 	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/discover"
+	"github.com/raxx-app/rotabot/rotation/drift"
 )
 
 // Slack is the part of slack-go's *slack.Client the handlers use.
@@ -32,12 +34,19 @@ type Slack interface {
 
 var _ Slack = (*slack.Client)(nil)
 
+// Store is what the handlers read: runs (status, list, history, a card drawn
+// again) and expiry records (/rotate expiring, App Home).
+type Store interface {
+	rotation.RunStore
+	rotation.ExpiryStore
+}
+
 // Config is what the handlers need, set by the command (or a test). New fills in
 // the defaults; the config is not changed after.
 type Config struct {
 	Engine *rotation.Engine
 	Matrix *rotation.Matrix
-	Store  rotation.Store
+	Store  Store
 	Slack  Slack
 	// HTTP posts to Slack's response_url (slash commands and buttons); default
 	// egress.Open: https only (loopback excepted), with a deadline.
@@ -49,7 +58,10 @@ type Config struct {
 	Work context.Context
 	// Drift is the drift check: /rotate drift, the posts' Set it from
 	// Infisical, open drift in App Home and /rotate expiring (nil: none).
-	Drift *rotation.DriftLoop
+	Drift *drift.Loop
+	// Where finds where a secret's value is held: /rotate where (default: a
+	// scan with no platform key, which says HEROKU_API_KEY is needed).
+	Where *discover.Scanner
 	// GroupTTL is how long the ops group's members are cached (default 1 min).
 	GroupTTL time.Duration
 	// GroupStale is how long past GroupTTL the last list is still used while Slack
@@ -79,6 +91,9 @@ func New(c Config) *Handlers {
 	}
 	if c.Work == nil {
 		c.Work = context.Background()
+	}
+	if c.Where == nil {
+		c.Where = discover.New(discover.Config{Matrix: c.Matrix})
 	}
 	if c.GroupTTL <= 0 {
 		c.GroupTTL = time.Minute

@@ -10,6 +10,8 @@ import (
 
 	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
+	"github.com/raxx-app/rotabot/rotation/expiry"
 	"github.com/slack-go/slack"
 )
 
@@ -195,7 +197,7 @@ func (n *Notifier) Audited(ctx context.Context, r *rotation.Run, e rotation.Audi
 
 // ReminderNotifier shows expiry reminders in Slack: a DM to each owner
 // (conversations.open, then chat.postMessage) and one post in the ops channel,
-// each with a Start rotation button. It implements rotation.ExpiryNotifier. A
+// each with a Start rotation button. It implements expiry.Notifier. A
 // reminder carries a fingerprint, never a token.
 type ReminderNotifier struct {
 	Slack Slack
@@ -203,10 +205,10 @@ type ReminderNotifier struct {
 	Channel string
 }
 
-var _ rotation.ExpiryNotifier = (*ReminderNotifier)(nil)
+var _ expiry.Notifier = (*ReminderNotifier)(nil)
 
 // RemindOwner DMs one owner.
-func (n *ReminderNotifier) RemindOwner(ctx context.Context, owner string, rem rotation.Reminder) error {
+func (n *ReminderNotifier) RemindOwner(ctx context.Context, owner string, rem expiry.Reminder) error {
 	ch, err := openDM(ctx, n.Slack, owner)
 	if err != nil {
 		return err
@@ -219,7 +221,7 @@ func (n *ReminderNotifier) RemindOwner(ctx context.Context, owner string, rem ro
 }
 
 // RemindChannel posts the reminder in the ops channel, naming the owners.
-func (n *ReminderNotifier) RemindChannel(ctx context.Context, rem rotation.Reminder) error {
+func (n *ReminderNotifier) RemindChannel(ctx context.Context, rem expiry.Reminder) error {
 	ch := n.Channel
 	text, blocks := card.ReminderMessage(rem, true, ch)
 	if _, _, err := n.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
@@ -230,7 +232,7 @@ func (n *ReminderNotifier) RemindChannel(ctx context.Context, rem rotation.Remin
 
 // DriftNotifier shows drift in the ops channel: one post per drift, updated in
 // place (chat.update) when the drift resolves by itself or is repaired, and a
-// repair's audit entry in the audit channel. It implements rotation.DriftNotifier;
+// repair's audit entry in the audit channel. It implements drift.Notifier;
 // a drift carries names, versions and Infisical's fingerprint, never a value.
 type DriftNotifier struct {
 	Slack Slack
@@ -239,7 +241,7 @@ type DriftNotifier struct {
 	Channel, AuditChannel string
 }
 
-var _ rotation.DriftNotifier = (*DriftNotifier)(nil)
+var _ drift.Notifier = (*DriftNotifier)(nil)
 
 // ShowDrift posts the drift, or updates its post.
 func (n *DriftNotifier) ShowDrift(ctx context.Context, d rotation.DriftRecord) (rotation.CardRef, error) {

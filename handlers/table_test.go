@@ -9,6 +9,7 @@ import (
 
 	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/expiry"
 	"github.com/slack-go/slack"
 )
 
@@ -34,7 +35,7 @@ func drawnButtons() map[string]bool {
 	}
 	_, dm := card.OperatorDM(&rotation.Run{ID: "r7", Secret: "X"}, rotation.OperatorUpdate, rotation.VaultRef{})
 	collect(dm)
-	_, reminder := card.ReminderMessage(rotation.Reminder{Kind: rotation.ReminderDue, Secret: "X"}, true, "C0OPS")
+	_, reminder := card.ReminderMessage(expiry.Reminder{Kind: expiry.Due, Secret: "X"}, true, "C0OPS")
 	collect(reminder)
 	drift := rotation.DriftRecord{Key: "X:vault", Secret: "X", Kind: rotation.DriftVersion, Open: true}
 	_, post := card.DriftMessage(drift)

@@ -22,9 +22,7 @@ func TestAbandonAStuckRollback(t *testing.T) {
 	wantState(t, r, rotation.StateWaitingRevoke)
 	// The old version disappears from Infisical's history.
 	cur, _ := w.matrix.Refs(secretName)
-	w.vault.mu.Lock()
-	w.vault.versions[key(cur)][0] = ""
-	w.vault.mu.Unlock()
+	w.vault.Erase(cur, 1)
 	ok(t)(w.eng.Rollback(ctx, r.ID, "U0BOB"))
 	r = ok(t)(w.eng.Advance(ctx, r.ID))
 	wantState(t, r, rotation.StateRollbackFailed)
@@ -102,7 +100,7 @@ func TestAbandonWhenTheAuditPostFails(t *testing.T) {
 	r := w.toApproval(ctx)
 	ok(t)(w.eng.Approve(ctx, r.ID, "U0BOB"))
 	ok(t)(w.eng.Advance(ctx, r.ID))
-	w.gh.tokens[oldToken].revoked = true
+	w.gh.Delete(oldToken)
 	w.notes.auditErr = rotation.Errorf(rotation.EINVALID, "Slack did not take the audit post (is_archived)")
 	ok(t)(w.eng.Revoke(ctx, r.ID, "U0BOB", false))
 	r = ok(t)(w.eng.Advance(ctx, r.ID))

@@ -5,17 +5,22 @@ import (
 	"sync"
 )
 
-// background is the Start/Close mechanics of a loop that runs in one goroutine
-// until it is closed (the reminder and drift loops): start runs it once, however
-// often it is called; stop cancels it and waits for the pass in hand to end.
-type background struct {
+// What the background services (rotation/drift, rotation/expiry) share with the
+// engine: the Start/Close mechanics of a loop, a bounded fan-out, and the claim
+// that makes two processes on one database take turns (HoldClaim, claim.go).
+
+// Background is the Start/Close mechanics of a loop that runs in one goroutine
+// until it is closed (the reminder and drift loops): Start runs it once, however
+// often it is called; Stop cancels it and waits for the pass in hand to end. The
+// zero value is ready to use.
+type Background struct {
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-// start runs run(ctx) in a goroutine of its own, unless one was started already.
-func (b *background) start(ctx context.Context, run func(ctx context.Context)) {
+// Start runs run(ctx) in a goroutine of its own, unless one was started already.
+func (b *Background) Start(ctx context.Context, run func(ctx context.Context)) {
 	ctx, cancel := context.WithCancel(ctx)
 	b.mu.Lock()
 	if b.cancel != nil {
@@ -32,8 +37,8 @@ func (b *background) start(ctx context.Context, run func(ctx context.Context)) {
 	}()
 }
 
-// stop cancels the goroutine and waits for it to return.
-func (b *background) stop() {
+// Stop cancels the goroutine and waits for it to return.
+func (b *Background) Stop() {
 	b.mu.Lock()
 	cancel := b.cancel
 	b.mu.Unlock()
@@ -41,4 +46,23 @@ func (b *background) stop() {
 		cancel()
 	}
 	b.wg.Wait()
+}
+
+// Parallel calls fn(0) … fn(n-1), at most limit at a time, and returns when all
+// are done (or, once ctx ends, those started are).
+func Parallel(ctx context.Context, limit, n int, fn func(i int)) {
+	sem := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	for i := range n {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
 }

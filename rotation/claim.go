@@ -10,8 +10,10 @@ import (
 	"time"
 )
 
-// defaultOwner names this process in claims: host, pid and start time.
-func defaultOwner(suffix string) string {
+// ProcessOwner names this process in claims: host, pid and start time, then
+// suffix (":drift", ":reminders"), so each loop of a process holds claims of
+// its own.
+func ProcessOwner(suffix string) string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s:%d:%d%s", host, os.Getpid(), time.Now().UnixNano(), suffix)
 }
@@ -37,7 +39,7 @@ func claimLost(ctx context.Context) error {
 	return nil
 }
 
-// holdClaim takes the claim id for owner and renews it every third of ttl until
+// HoldClaim takes the claim id for owner and renews it every third of ttl until
 // release is called. It returns the context the step runs under: when a renewal
 // says another owner holds the claim now, or fails (the store cannot be asked, or
 // does not answer within a third of ttl), the claim is marked lost and that
@@ -47,7 +49,7 @@ func claimLost(ctx context.Context) error {
 // or the claim was lost (a stopping process leaves its claims to expire, so nobody
 // takes over a step it may still finish). ok is false when another owner holds
 // the claim.
-func holdClaim(ctx context.Context, st Store, id, owner string, ttl time.Duration, now func() time.Time, log *slog.Logger) (hctx context.Context, release func(), ok bool, err error) {
+func HoldClaim(ctx context.Context, st ClaimStore, id, owner string, ttl time.Duration, now func() time.Time, log *slog.Logger) (hctx context.Context, release func(), ok bool, err error) {
 	if ok, err := st.ClaimRun(ctx, id, owner, now(), ttl); err != nil || !ok {
 		return nil, nil, false, err
 	}

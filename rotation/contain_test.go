@@ -113,8 +113,8 @@ func TestRollbackRefusesADeadOldToken(t *testing.T) {
 	w := newWorld(t)
 	r := w.toRevoke(ctx)
 	cur, _ := w.matrix.Refs(secretName)
-	writes := w.vault.writes[key(cur)]
-	w.gh.tokens[oldToken].revoked = true // deleted in GitHub's settings, no button pressed
+	writes := w.vault.Writes(cur)
+	w.gh.Delete(oldToken) // deleted in GitHub's settings, no button pressed
 
 	_, err := w.eng.Rollback(ctx, r.ID, "U0BOB")
 	if !errors.Is(err, rotation.ErrOldTokenDead) {
@@ -129,7 +129,7 @@ func TestRollbackRefusesADeadOldToken(t *testing.T) {
 	r = ok(t)(w.eng.Get(ctx, r.ID))
 	wantState(t, r, rotation.StateWaitingRevoke)
 	w.assertEverywhere(newToken)
-	if w.vault.writes[key(cur)] != writes {
+	if w.vault.Writes(cur) != writes {
 		t.Error("the vault was written")
 	}
 
@@ -138,7 +138,7 @@ func TestRollbackRefusesADeadOldToken(t *testing.T) {
 	r2 := w2.toRevoke(ctx)
 	r2 = ok(t)(w2.eng.Rollback(ctx, r2.ID, "U0BOB"))
 	wantState(t, r2, rotation.StateRollingBack)
-	w2.gh.tokens[oldToken].revoked = true
+	w2.gh.Delete(oldToken)
 	r2 = ok(t)(w2.eng.Advance(ctx, r2.ID))
 	wantState(t, r2, rotation.StateRollbackFailed)
 	if !strings.Contains(r2.Notice, "401") || !strings.Contains(r2.Notice, "Nothing was written") {
@@ -156,7 +156,7 @@ func TestCollidingFingerprintIsNotPromoted(t *testing.T) {
 	w := newWorld(t)
 	r := w.toApproval(ctx)
 	_, pend := w.matrix.Refs(secretName)
-	w.vault.set(pend, otherToken) // someone who may write the pending folder
+	w.vault.Set(pend, otherToken) // someone who may write the pending folder
 	_, err := w.st.UpdateRun(ctx, r.ID, func(x *rotation.Run) error {
 		x.NewFingerprint = rotation.Fingerprint(otherToken) // the collision
 		return nil
@@ -179,7 +179,7 @@ func TestStoreRechecksThePendingValuesShape(t *testing.T) {
 	w := newWorld(t)
 	r := w.toApproval(ctx)
 	_, pend := w.matrix.Refs(secretName)
-	w.vault.set(pend, "not a token at all")
+	w.vault.Set(pend, "not a token at all")
 	_, err := w.st.UpdateRun(ctx, r.ID, func(x *rotation.Run) error {
 		x.NewFingerprint, x.NewDigest = rotation.Fingerprint("not a token at all"), x.DigestOf(rotation.NewSecret("not a token at all"))
 		return nil
@@ -207,7 +207,7 @@ type lateVault struct {
 func (v *lateVault) Write(ctx context.Context, ref rotation.VaultRef, val rotation.Secret) (int, error) {
 	n, err := v.fakeVault.Write(ctx, ref, val)
 	if err == nil && val.Reveal() == oldToken {
-		v.once.Do(func() { v.set(ref, v.late) })
+		v.once.Do(func() { v.Set(ref, v.late) })
 	}
 	return n, err
 }
@@ -242,7 +242,7 @@ type meddlingConsumer struct {
 }
 
 func (m *meddlingConsumer) Verify(ctx context.Context, target, name string, v rotation.Secret, since time.Time) error {
-	m.once.Do(func() { m.vault.set(m.ref, oldToken) })
+	m.once.Do(func() { m.vault.Set(m.ref, oldToken) })
 	return m.fakeConsumer.Verify(ctx, target, name, v, since)
 }
 

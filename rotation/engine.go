@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,20 +23,22 @@ type EngineConfig struct {
 	Consumers map[DestKind]Consumer
 	Revoker   Revoker
 	HTTP      HTTPChecker
-	// Scanners read every app a platform key sees (Heroku), to find where a
-	// value is held outside the routing matrix; none: no scan.
-	Scanners map[DestKind]ConfigScanner
-	// ScanParallel is how many configs a scan reads at once (default 10).
-	ScanParallel int
+	// Holders find where a value is held outside the routing matrix
+	// (rotation/discover): verify's last look for the old token, a dry run's
+	// unknown consumers; nil: no scan.
+	Holders HolderFinder
 	// Releasers follow the release a write makes and the restart onto it, for
 	// the destination kinds that restart (Heroku); verify waits for them.
 	Releasers map[DestKind]Releaser
 	// Logs read a restarted target's log, for the destination kinds that have
 	// one (Heroku): the log watch.
 	Logs map[DestKind]LogTailer
+	// Masker masks the line a log watch matched before it is shown or kept;
+	// nil: the line is withheld (its time, source and pattern are shown).
+	Masker LineMasker
 	// Notifier shows runs to people; nil for none (a dry run).
 	Notifier Notifier
-	Store    Store
+	Store    EngineStore
 	Log      *slog.Logger // default: discard
 	// Now is the clock (default WallNow).
 	Now func() time.Time
@@ -115,13 +116,10 @@ func NewEngine(c EngineConfig) *Engine {
 		c.SlowCall = DefaultSlowCall
 	}
 	if c.Owner == "" {
-		c.Owner = defaultOwner("")
+		c.Owner = ProcessOwner("")
 	}
 	if c.ClaimTTL <= 0 {
 		c.ClaimTTL = 30 * time.Second
-	}
-	if c.ScanParallel <= 0 {
-		c.ScanParallel = DefaultScanParallel
 	}
 	if c.Rand == nil {
 		c.Rand = rand.Reader
@@ -321,7 +319,7 @@ func (e *Engine) Get(ctx context.Context, id string) (*Run, error) { return e.St
 // the same database leaves the run alone; when another process holds the claim,
 // Advance returns the run as it is.
 func (e *Engine) Advance(ctx context.Context, id string) (*Run, error) {
-	sctx, release, ok, err := holdClaim(ctx, e.Store, id, e.Owner, e.ClaimTTL, e.now, e.Log)
+	sctx, release, ok, err := HoldClaim(ctx, e.Store, id, e.Owner, e.ClaimTTL, e.now, e.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -471,81 +469,6 @@ func (e *Engine) Resume(ctx context.Context) ([]*Run, error) {
 		return resumed, err
 	}
 	return resumed, nil
-}
-
-// withUnavailable calls fn and, while it fails because a service is down or rate
-// limited, shows the wait on the run and tries again with a bounded backoff. The
-// last error is returned for the step to fail with. A call that waits longer than
-// SlowCall for its answer is shown too (watchCall).
-func (e *Engine) withUnavailable(ctx context.Context, r *Run, what string, fn func(context.Context) error) error {
-	tries, wait := e.UnavailableTries, e.RetryWait
-	var err error
-	for i := 1; ; i++ {
-		cctx, cancel := e.callCtx(ctx)
-		done := e.watchCall(ctx, r.ID, what, i, tries)
-		err = fn(cctx)
-		done()
-		cancel()
-		if err == nil || ErrorCode(err) != EUNAVAILABLE || i >= tries || ctx.Err() != nil {
-			return err
-		}
-		d := RetryAfter(err)
-		if d <= 0 {
-			d = wait
-			wait *= 2
-		}
-		if d > maxRetryAfter {
-			d = maxRetryAfter
-		}
-		at := e.now().Add(d)
-		notice := fmt.Sprintf("waiting: %s — %s; retrying at %s (try %d of %d)", what, ErrorMessage(err), at.Format("15:04:05 UTC"), i+1, tries)
-		if nr, uerr := e.update(ctx, r.ID, func(x *Run) error { x.Notice, x.RetryAt = notice, at; return nil }); uerr == nil {
-			e.notify(ctx, nr, notice)
-		}
-		if serr := e.Sleep(ctx, d); serr != nil {
-			return serr
-		}
-	}
-}
-
-// crashed reports whether the process is stopping: then nothing more is recorded,
-// and a resumed process redoes what was in flight.
-func crashed(ctx context.Context, err error) bool {
-	return ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || ErrorCode(err) == EUNAVAILABLE)
-}
-
-// Step bookkeeping.
-
-func (r *Run) stepStart(name StepName, actor string, at time.Time) {
-	if s := r.Step(name); s != nil {
-		s.State, s.Started, s.Finished = StepRunning, at, time.Time{}
-		if actor != "" {
-			s.Actor = actor
-		}
-	}
-}
-
-func (r *Run) stepEnd(name StepName, st StepState, actor, msg string, at time.Time) {
-	if s := r.Step(name); s != nil {
-		s.State, s.Finished = st, at
-		if s.Started.IsZero() {
-			s.Started = at
-		}
-		if actor != "" {
-			s.Actor = actor
-		}
-		if msg != "" {
-			s.Message = msg
-		}
-	}
-}
-
-func newSteps() []StepRecord {
-	steps := make([]StepRecord, len(StepNames))
-	for i, n := range StepNames {
-		steps[i] = StepRecord{Name: n, State: StepPending}
-	}
-	return steps
 }
 
 // resumeOnce is one pass of the resumer; a panic in it is logged and the next

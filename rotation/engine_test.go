@@ -63,10 +63,10 @@ func newWorld(t *testing.T) *world {
 	w := &world{t: t, path: filepath.Join(t.TempDir(), "rotabot.db"), vault: newFakeVault(), gh: newFakeGitHub(),
 		heroku: newFakeConsumer("heroku"), ghsec: newFakeConsumer("github"), notes: newFakeNotifier(), matrix: testMatrix()}
 	cur, _ := w.matrix.Refs(secretName)
-	w.vault.set(cur, oldToken)
-	w.gh.add(oldToken, "raxx-bot", t0.Add(5*24*time.Hour))
-	w.gh.add(newToken, "raxx-bot", t0.Add(90*24*time.Hour))
-	w.gh.add(otherToken, "someone-else", t0.Add(90*24*time.Hour))
+	w.vault.Set(cur, oldToken)
+	w.gh.Add(oldToken, "raxx-bot", t0.Add(5*24*time.Hour))
+	w.gh.Add(newToken, "raxx-bot", t0.Add(90*24*time.Hour))
+	w.gh.Add(otherToken, "someone-else", t0.Add(90*24*time.Hour))
 	for _, app := range []string{"raxx-console-prod", "raxx-console-staging"} {
 		w.heroku.values[app] = oldToken
 	}
@@ -139,10 +139,10 @@ func (w *world) assertEverywhere(val string) {
 	t := w.t
 	t.Helper()
 	cur, pend := w.matrix.Refs(secretName)
-	if got, _ := w.vault.current(cur); got != val {
+	if got, _ := w.vault.Current(cur); got != val {
 		t.Errorf("vault holds %s, want %s", rotation.Fingerprint(got), rotation.Fingerprint(val))
 	}
-	if got, _ := w.vault.current(pend); got != "" {
+	if got, _ := w.vault.Current(pend); got != "" {
 		t.Errorf("a pending value is left in the vault")
 	}
 	for _, app := range []string{"raxx-console-prod", "raxx-console-staging"} {
@@ -206,8 +206,8 @@ func TestHappyPath(t *testing.T) {
 	r = ok(t)(w.eng.Revoke(ctx, r.ID, "U0ALICE", true))
 	r = ok(t)(w.eng.Advance(ctx, r.ID))
 	wantState(t, r, rotation.StateCompleted)
-	if w.gh.revokes != 1 {
-		t.Fatalf("revokes = %d", w.gh.revokes)
+	if n := w.gh.Revokes(); n != 1 {
+		t.Fatalf("revokes = %d", n)
 	}
 	for _, s := range r.Steps {
 		if s.State != rotation.StepDone {
@@ -237,7 +237,7 @@ func TestHappyPath(t *testing.T) {
 func (w *world) assertEverywhereBut(val string) {
 	w.t.Helper()
 	cur, _ := w.matrix.Refs(secretName)
-	if got, _ := w.vault.current(cur); got != val {
+	if got, _ := w.vault.Current(cur); got != val {
 		w.t.Fatalf("vault changed before approval")
 	}
 	for app, v := range w.heroku.values {
@@ -268,7 +268,7 @@ func TestCancel(t *testing.T) {
 	ctx := context.Background()
 	r := w.toApproval(ctx)
 	_, pend := w.matrix.Refs(secretName)
-	if v, _ := w.vault.current(pend); v != newToken {
+	if v, _ := w.vault.Current(pend); v != newToken {
 		t.Fatal("the validated token is not held as the pending value")
 	}
 	r = ok(t)(w.eng.Cancel(ctx, r.ID, "U0BOB"))
@@ -288,9 +288,9 @@ func TestSubmitRefusals(t *testing.T) {
 	ctx := context.Background()
 	r := ok(t)(w.eng.Start(ctx, rotation.StartRequest{Secret: secretName, Requester: "U0ALICE"}))
 	r = ok(t)(w.eng.Advance(ctx, r.ID))
-	w.gh.add("github_pat_11DDDDEXPIREDEXPIRED_0123456789abcdefEXP", "raxx-bot", t0.Add(-time.Hour))
-	w.gh.add("github_pat_11EEEENOPROBENOPROBE_0123456789abcdefNOP", "raxx-bot", t0.Add(time.Hour))
-	w.gh.tokens["github_pat_11EEEENOPROBENOPROBE_0123456789abcdefNOP"].probeOK = false
+	w.gh.Add("github_pat_11DDDDEXPIREDEXPIRED_0123456789abcdefEXP", "raxx-bot", t0.Add(-time.Hour))
+	w.gh.Add("github_pat_11EEEENOPROBENOPROBE_0123456789abcdefNOP", "raxx-bot", t0.Add(time.Hour))
+	w.gh.NoProbe("github_pat_11EEEENOPROBENOPROBE_0123456789abcdefNOP")
 	cases := []struct{ token, want string }{
 		{"", "The token is empty: paste the new token GitHub showed you"},
 		{"hello world", "The token contains spaces or line breaks: paste it as one word"},
@@ -318,7 +318,7 @@ func TestSubmitRefusals(t *testing.T) {
 			got, _ := w.eng.Get(ctx, r.ID)
 			wantState(t, got, rotation.StateWaitingToken)
 			_, pend := w.matrix.Refs(secretName)
-			if v, _ := w.vault.current(pend); v != "" {
+			if v, _ := w.vault.Current(pend); v != "" {
 				t.Fatal("a refused token was staged")
 			}
 		})
@@ -351,7 +351,7 @@ func TestRollbackAfterTwoOfThree(t *testing.T) {
 		t.Fatal("heroku apps not reverted exactly once")
 	}
 	cur, _ := w.matrix.Refs(secretName)
-	if _, n := w.vault.current(cur); n != 3 {
+	if _, n := w.vault.Current(cur); n != 3 {
 		t.Fatalf("rollback should write a new vault version holding the old value; version = %d", n)
 	}
 	audits, _ := w.st.ListAudit(ctx, secretName, 0)
@@ -397,7 +397,7 @@ func TestRollbackImpossibleAfterRevoke(t *testing.T) {
 	if !strings.Contains(r.Notice, "The old token still works") {
 		t.Fatalf("notice = %q", r.Notice)
 	}
-	w.gh.tokens[oldToken].revoked = true
+	w.gh.Delete(oldToken)
 	ok(t)(w.eng.Revoke(ctx, r.ID, "U0BOB", false))
 	r = ok(t)(w.eng.Advance(ctx, r.ID))
 	wantState(t, r, rotation.StateCompleted)
@@ -439,7 +439,7 @@ func TestUnavailableWaitsVisiblyThenFails(t *testing.T) {
 	ctx := context.Background()
 	r := w.toApproval(ctx)
 	cur, _ := w.matrix.Refs(secretName)
-	w.vault.fail[key(cur)] = &rotation.Error{Code: rotation.EUNAVAILABLE, Message: "Infisical did not answer in time", RetryAfter: 30 * time.Second}
+	w.vault.Fail(cur, &rotation.Error{Code: rotation.EUNAVAILABLE, Message: "Infisical did not answer in time", RetryAfter: 30 * time.Second})
 	var slept []time.Duration
 	cfg := w.eng.EngineConfig
 	cfg.Sleep = func(ctx context.Context, d time.Duration) error { slept = append(slept, d); return nil }
@@ -459,12 +459,12 @@ func TestUnavailableWaitsVisiblyThenFails(t *testing.T) {
 	if !waited {
 		t.Fatalf("the wait was not shown: %q", w.notes.notes)
 	}
-	delete(w.vault.fail, key(cur))
+	w.vault.Fail(cur, nil)
 	ok(t)(w.eng.Retry(ctx, r.ID, "U0BOB"))
 	r = ok(t)(w.eng.Advance(ctx, r.ID))
 	wantState(t, r, rotation.StateWaitingRevoke)
-	if w.vault.writes[key(cur)] != 1 {
-		t.Fatalf("vault writes = %d", w.vault.writes[key(cur)])
+	if w.vault.Writes(cur) != 1 {
+		t.Fatalf("vault writes = %d", w.vault.Writes(cur))
 	}
 }
 
@@ -651,14 +651,14 @@ func TestCrashBetweenAnyTwoSteps(t *testing.T) {
 				}
 			}
 			cur, _ := w.matrix.Refs(secretName)
-			if n := w.vault.writes[key(cur)]; n != 1 {
+			if n := w.vault.Writes(cur); n != 1 {
 				t.Fatalf("vault current written %d times", n)
 			}
 			audits, _ := w.st.ListAudit(ctx, secretName, 0)
 			if len(audits) != 1 {
 				t.Fatalf("%d audit entries", len(audits))
 			}
-			if w.gh.revokes < 1 {
+			if w.gh.Revokes() < 1 {
 				t.Fatal("not revoked")
 			}
 			w.assertNoTokenInFile()
@@ -682,7 +682,7 @@ func TestCrashBetweenAnyTwoSteps(t *testing.T) {
 func TestDeadCurrentTokenStillRotates(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	w.gh.tokens[oldToken].revoked = true
+	w.gh.Delete(oldToken)
 	r := ok(t)(w.eng.Start(ctx, rotation.StartRequest{Secret: secretName, Requester: "U0ALICE"}))
 	r = ok(t)(w.eng.Advance(ctx, r.ID))
 	wantState(t, r, rotation.StateWaitingToken)
@@ -765,7 +765,7 @@ func TestEngineRecordsTheCardTheNotifierPosted(t *testing.T) {
 	}
 }
 
-// Defaults are filled in once, by the constructors; what a caller sets is kept.
+// Defaults are filled in once, by the constructor; what a caller sets is kept.
 func TestConstructorsFillDefaultsOnce(t *testing.T) {
 	e := rotation.NewEngine(rotation.EngineConfig{RetryWait: time.Second})
 	if e.Log == nil || e.Now == nil || e.Sleep == nil || e.Owner == "" {
@@ -780,9 +780,4 @@ func TestConstructorsFillDefaultsOnce(t *testing.T) {
 	e.Drain()
 	e.Drain() // twice is harmless
 
-	l := rotation.NewReminderLoop(rotation.ReminderLoopConfig{Owner: "dyno-a"})
-	if l.Log == nil || l.Now == nil || l.Interval != time.Hour || l.RetryMin != 30*time.Second ||
-		l.CallTimeout != 30*time.Second || l.Parallel != 4 || l.ClaimTTL != 2*time.Minute || l.Owner != "dyno-a" {
-		t.Errorf("NewReminderLoop defaults: %+v", l.ReminderLoopConfig)
-	}
 }

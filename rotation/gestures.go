@@ -429,9 +429,11 @@ func (e *Engine) DryRun(ctx context.Context, secret string, o Overrides) (DryRun
 		out.Problem = "current value: " + ErrorMessage(err)
 		return out, nil
 	}
-	sctx, stop := context.WithTimeout(ctx, verifyScanLimit) // a dry run says what it covered rather than wait on a slowed scan
-	out.Unknown = e.discover(sctx, cur.Value.Digest(), heldBy(secret, p.Destinations))
-	stop()
+	if e.Holders != nil {
+		sctx, stop := context.WithTimeout(ctx, verifyScanLimit) // a dry run says what it covered rather than wait on a slowed scan
+		out.Unknown = e.Holders.FindHolders(sctx, cur.Value.Digest(), HeldBy(secret, p.Destinations))
+		stop()
+	}
 	info, err := e.Checker.Check(cctx, cur.Value)
 	if err != nil {
 		out.Problem = "current token: " + ErrorMessage(err)

@@ -195,7 +195,7 @@ const (
 // has an owner of its own, so two holds in one process exclude each other too.
 func (e *Engine) claimWrite(ctx context.Context, secret string) (context.Context, func(), error) {
 	owner := fmt.Sprintf("%s:write:%d", e.Owner, e.holds.Add(1))
-	hctx, release, ok, err := holdClaim(ctx, e.Store, WriteClaim(secret), owner, e.ClaimTTL, e.now, e.Log)
+	hctx, release, ok, err := HoldClaim(ctx, e.Store, WriteClaim(secret), owner, e.ClaimTTL, e.now, e.Log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -409,38 +409,6 @@ func RetiredBy(runs []*Run, v Secret, except string) *Retirement {
 		return t
 	}
 	return nil
-}
-
-// runWrite is the write of a run's new value to the destinations todo picks.
-func (e *Engine) runWrite(r *Run, todo func(Destination) bool) WriteRequest {
-	cur, _ := e.refs(r)
-	w := WriteRequest{Secret: r.Secret, Run: r, Ref: cur, Version: r.NewVaultVersion, Login: r.Login, By: r.Requester, ApprovedBy: r.Approver}
-	for _, d := range r.Destinations {
-		if todo(d) {
-			w.Dests = append(w.Dests, d)
-		}
-	}
-	return w
-}
-
-// rollbackWrite is the write of the token a run replaced back to every
-// destination it may have reached (restores).
-func (e *Engine) rollbackWrite(r *Run) WriteRequest {
-	w := e.runWrite(r, restores)
-	w.Version, w.Restore, w.By, w.ApprovedBy = r.VaultVersionBefore, true, r.RolledBackBy, ""
-	return w
-}
-
-// restores picks the destinations a rollback sets back: every one written, or
-// whose failed write may have landed.
-func restores(d Destination) bool {
-	switch d.State {
-	case DestPending, DestReverted:
-		return false
-	case DestFailed:
-		return d.MaybeWritten || !d.Written.IsZero()
-	}
-	return true
 }
 
 // secretLogin is the GitHub account the secret's tokens belong to, as rotabot

@@ -100,7 +100,7 @@ func TestARetiredTokenIsNeverWrittenAgain(t *testing.T) {
 	r1 := w.completeRun(ctx)
 	said := "a token rotabot revoked on " + rotation.DateText(t0) + " in run " + r1.ID
 	cur, _ := w.matrix.Refs(secretName)
-	w.vault.set(cur, oldToken) // restored from Infisical's history
+	w.vault.Set(cur, oldToken) // restored from Infisical's history
 
 	_, err := w.eng.StartCLI(ctx, rotation.CLIRequest{Secret: secretName, Actor: "cli:carol"})
 	if !errors.Is(err, rotation.ErrRetiredToken) || !strings.HasPrefix(rotation.ErrorMessage(err), "Infisical holds "+said+": put a brand-new token in Infisical first") {
@@ -118,7 +118,7 @@ func TestARetiredTokenIsNeverWrittenAgain(t *testing.T) {
 		t.Error("the Actions secret was written again")
 	}
 
-	w.vault.set(cur, newToken)
+	w.vault.Set(cur, newToken)
 	r2 := ok(t)(w.eng.Start(ctx, rotation.StartRequest{Secret: secretName, Requester: "U0ALICE"}))
 	ok(t)(w.eng.Advance(ctx, r2.ID))
 	_, err = w.eng.Submit(ctx, r2.ID, "U0ALICE", rotation.NewSecret(oldToken))

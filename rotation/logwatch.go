@@ -163,7 +163,7 @@ type tailing struct {
 // passed, the run moves on, or the process stops. It reports false when another
 // process holds the watch.
 func (e *Engine) runWatch(parent context.Context, id string) bool {
-	ctx, release, ok, err := holdClaim(parent, e.Store, "watch:"+id, e.Owner, e.ClaimTTL, e.now, e.Log)
+	ctx, release, ok, err := HoldClaim(parent, e.Store, "watch:"+id, e.Owner, e.ClaimTTL, e.now, e.Log)
 	if err != nil || !ok {
 		return false
 	}
@@ -525,22 +525,32 @@ func watchMatches(r *Run) []string {
 	return out
 }
 
-// maskLine is l as it may be shown: its text masked with the run's own old and
-// new value — read from the vault for this, and dropped when it returns — and the
-// shapes other credentials take. When those values cannot be read, or the
-// masked text could still hold one, the text is withheld: the line is told by
-// its time, its source and the pattern it matched, to be read in the app's log.
+// maskLine is l as it may be shown: its text masked (the engine's Masker) with
+// the run's own old and new value — read from the vault for this, and dropped
+// when it returns — and the shapes other credentials take. When there is no
+// Masker, those values cannot be read, or the masked text could still hold one,
+// the text is withheld: the line is told by its time, its source and the
+// pattern it matched, to be read in the app's log.
 func (e *Engine) maskLine(ctx context.Context, r *Run, l LogLine, pattern string) string {
+	if e.Masker == nil {
+		return withheld(l, pattern, "rotabot has no masker for log lines")
+	}
 	values, err := e.runValues(ctx, r)
 	if err == nil {
-		if text, ok := NewMasker(values...).Mask(l.Text); ok {
+		if text, ok := e.Masker.MaskLine(l.Text, values...); ok {
 			l.Text = text
 			return l.String()
 		}
 		err = Errorf(EINTERNAL, "the masked line could still hold part of a token")
 	}
 	e.runLog(r).Warn("log watch: the matched line is withheld", "err", err)
-	l.Text = fmt.Sprintf("(the line is withheld — %s; it matched %q: read it in the app's log)", ErrorMessage(err), pattern)
+	return withheld(l, pattern, ErrorMessage(err))
+}
+
+// withheld is l told without its text: when, where, why, and the pattern it
+// matched.
+func withheld(l LogLine, pattern, why string) string {
+	l.Text = fmt.Sprintf("(the line is withheld — %s; it matched %q: read it in the app's log)", why, pattern)
 	return l.String()
 }
 
@@ -581,4 +591,13 @@ func watchFailures(r *Run) []error {
 		}
 	}
 	return errs
+}
+
+// clipLine shortens a line for the card.
+func clipLine(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

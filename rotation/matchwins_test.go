@@ -278,9 +278,7 @@ func TestLogWatchMatchBeforeARevokePressLands(t *testing.T) {
 	}
 	r := m.run()
 	m.wantMatchWon(r)
-	m.gh.mu.Lock()
-	revokes := m.gh.revokes
-	m.gh.mu.Unlock()
+	revokes := m.gh.Revokes()
 	if r.RevokeAttempted || r.RevokeSent || revokes != 0 {
 		t.Errorf("a revoke went ahead: attempted %v, sent %v, %d requests to GitHub", r.RevokeAttempted, r.RevokeSent, revokes)
 	}
@@ -386,9 +384,7 @@ func TestLogWatchMatchRecordedAloneByAnOlderRotabotStillWins(t *testing.T) {
 	if rotation.ErrorCode(err) != rotation.ECONFLICT || !strings.Contains(rotation.ErrorMessage(err), "Not revoked: raxx-console-prod logged a GitHub authentication failure") {
 		t.Fatalf("Revoke on the run as the older rotabot left it: %v", err)
 	}
-	w.gh.mu.Lock()
-	revokes := w.gh.revokes
-	w.gh.mu.Unlock()
+	revokes := w.gh.Revokes()
 	if revokes != 0 {
 		t.Fatalf("%d revoke requests went to GitHub", revokes)
 	}

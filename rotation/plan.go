@@ -3,6 +3,7 @@ package rotation
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -79,6 +80,12 @@ const (
 	FromGHSecretFlag = "--gh-secret-repo"
 )
 
+// Destinations are every place the routing matrix sets the secret's value, each
+// pending: what a run writes, and what the drift check compares.
+func (sc *SecretConfig) Destinations() []Destination { return destinations(sc, Overrides{}) }
+
+// destinations are the secret's destinations, with o's CLI flags in place of
+// the matrix's where they name any.
 func destinations(sc *SecretConfig, o Overrides) []Destination {
 	apps, appsFrom := sc.Consumers.HerokuApps, FromMatrix
 	if len(o.HerokuApps) > 0 {
@@ -168,11 +175,26 @@ func (p Plan) LinesNamed(names map[string]string) []string {
 		out = append(out, "    - "+d.PlainLabelNamed(names))
 	}
 	for _, v := range p.Verify {
-		out = append(out, fmt.Sprintf("  verify: %s (GET %s, expect %d)", v.Name, withoutUser(v.URL), v.ExpectStatus))
+		out = append(out, fmt.Sprintf("  verify: %s (GET %s, expect %d)", v.Name, URLWithoutUser(v.URL), v.ExpectStatus))
 	}
 	out = append(out, "  create it at: "+p.NewTokenURL)
 	for _, w := range p.Warnings {
 		out = append(out, "  ⚠ "+w)
 	}
 	return out
+}
+
+// userPart is a URL's scheme and user part (scheme://user:password@), found
+// also in a URL that does not parse.
+var userPart = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#]*@`)
+
+// URLWithoutUser is a verify URL as it may be shown: without its user part, name
+// and password both (rotabot check refuses one; a matrix that did not pass
+// through it still never shows it).
+func URLWithoutUser(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		u.User = nil
+		return u.String()
+	}
+	return userPart.ReplaceAllString(raw, "${1}")
 }

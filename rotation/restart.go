@@ -88,6 +88,14 @@ type LogTailer interface {
 	TailLogs(ctx context.Context, target string, history int, opened func(), each func(LogLine)) error
 }
 
+// LineMasker takes credentials out of a log line before anyone sees it
+// (rotation/mask): every part of the known values — the run's own old and new
+// token — wherever it stands, and whatever is credential-shaped. ok is false
+// when a known value could still be in the result: the line is then not shown.
+type LineMasker interface {
+	MaskLine(line string, known ...Secret) (masked string, ok bool)
+}
+
 // Default bounds of the waits and the log watch (the routing matrix may set others).
 const (
 	DefaultReleaseTimeout = 5 * time.Minute

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/mask"
 )
 
 // fakeApp is one app of fakeHeroku: its releases and dynos.
@@ -227,6 +228,7 @@ func (w *world) restarting(f *fakeHeroku, c *clock) {
 		Consumers: map[rotation.DestKind]rotation.Consumer{rotation.DestHeroku: w.heroku, rotation.DestGitHubSecret: w.ghsec},
 		Releasers: map[rotation.DestKind]rotation.Releaser{rotation.DestHeroku: f},
 		Logs:      map[rotation.DestKind]rotation.LogTailer{rotation.DestHeroku: f},
+		Masker:    mask.Lines{},
 	}
 	cfg.Now = realNow
 	if c != nil {

@@ -77,6 +77,17 @@ const (
 	DestShellRC      DestKind = "shell_rc"      // an operator's shell rc, by DM
 )
 
+// Word names the platform of a destination kind for people: "Heroku".
+func (k DestKind) Word() string {
+	switch k {
+	case DestHeroku:
+		return "Heroku"
+	case DestGitHubSecret:
+		return "GitHub Actions"
+	}
+	return string(k)
+}
+
 // Run is one rotation of one secret. It never holds a token value: only
 // fingerprints, and vault versions to find values again.
 type Run struct {
@@ -547,4 +558,32 @@ func Plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return strconv.Itoa(n) + " " + many
+}
+
+// DaysLeft is whole days until at, rounded down (negative once at has passed):
+// 2 days 23 hours is 2 days; 1 hour past is -1.
+func DaysLeft(at, now time.Time) int {
+	d := at.Sub(now)
+	days := int(d / (24 * time.Hour))
+	if d < 0 && d%(24*time.Hour) != 0 {
+		days--
+	}
+	return days
+}
+
+// DateText is how reminders and lists show an expiry: "2026-12-01 10:00 UTC".
+func DateText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+// HumanDuration writes a duration the way people do: 5m, 90s, 1h30m (never
+// less than 1s). The adapters' messages use it too.
+func HumanDuration(d time.Duration) string {
+	d = max(d.Round(time.Second), time.Second)
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

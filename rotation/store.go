@@ -1,10 +1,99 @@
 package rotation
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// The store, split by what each part keeps, so each consumer takes only what it
+// uses: the engine runs, audit entries, expiry records and claims
+// (EngineStore); the drift check drift records (rotation/drift); the reminder
+// loop expiry records (rotation/expiry); the bot handled envelopes. A store
+// (store/bbolt, store/postgres) implements them all (Store), and one contract
+// suite (store/storetest) holds each to it.
+
+// RunStore keeps runs.
+type RunStore interface {
+	// CreateRun stores a new run and gives it an id. If the secret already has an
+	// open run, it returns an ECONFLICT *Error and that run.
+	CreateRun(ctx context.Context, run *Run) (*Run, error)
+	GetRun(ctx context.Context, id string) (*Run, error)
+	// UpdateRun loads the run, calls fn and saves the result in one transaction;
+	// fn's error aborts the change and is returned.
+	UpdateRun(ctx context.Context, id string, fn func(*Run) error) (*Run, error)
+	// ListRuns returns runs newest first.
+	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
+}
+
+// AuditStore keeps audit entries, once per run and action.
+type AuditStore interface {
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	ListAudit(ctx context.Context, secret string, limit int) ([]AuditEntry, error)
+}
+
+// ExpiryStore keeps what is known of each secret's current token's expiry.
+type ExpiryStore interface {
+	PutExpiry(ctx context.Context, rec ExpiryRecord) error
+	GetExpiry(ctx context.Context, secret string) (ExpiryRecord, bool, error)
+	ListExpiry(ctx context.Context) ([]ExpiryRecord, error)
+	// UpdateExpiry loads the stored records of secrets (those with none are not in
+	// the map), calls fn and stores the records fn returns, in one transaction that
+	// no other write of expiry records interleaves with: fn decides on the records
+	// as they are now. fn returns only records of secrets; when it returns none,
+	// nothing is written (no disk sync). fn's error aborts and is returned.
+	UpdateExpiry(ctx context.Context, secrets []string, fn func(stored map[string]ExpiryRecord) ([]ExpiryRecord, error)) error
+}
+
+// DriftStore keeps drift records.
+type DriftStore interface {
+	// ListDrift returns every drift record, by key.
+	ListDrift(ctx context.Context) ([]DriftRecord, error)
+	// UpdateDrift loads the stored drift records of keys (those with none are
+	// not in the map), calls fn and stores the records fn returns, in one
+	// transaction no other write of drift records interleaves with. fn returns
+	// only records of keys; when it returns none, nothing is written. fn's error
+	// aborts and is returned.
+	UpdateDrift(ctx context.Context, keys []string, fn func(stored map[string]DriftRecord) ([]DriftRecord, error)) error
+}
+
+// ClaimStore keeps claims: two bot processes on one database use them so a
+// run's step, a log watch, a write outside a run or a background pass runs in
+// one of them (HoldClaim).
+type ClaimStore interface {
+	// ClaimRun lets owner carry run id on until now+ttl. It reports false when
+	// another owner holds a claim that has not expired; the same owner renews.
+	ClaimRun(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) (bool, error)
+	// ReleaseRun gives up owner's claim on run id.
+	ReleaseRun(ctx context.Context, id, owner string) error
+}
+
+// EnvelopeStore remembers handled Slack envelopes.
+type EnvelopeStore interface {
+	// MarkEnvelope records a processed Slack envelope id and reports whether it
+	// was already recorded.
+	MarkEnvelope(ctx context.Context, id string, at time.Time) (seen bool, err error)
+}
+
+// Store is every part: what a store implements.
+type Store interface {
+	RunStore
+	AuditStore
+	ExpiryStore
+	DriftStore
+	ClaimStore
+	EnvelopeStore
+}
+
+// EngineStore is what the engine keeps: runs, their audit entries, what a run
+// learns of its token's expiry, and its claims.
+type EngineStore interface {
+	RunStore
+	AuditStore
+	ExpiryStore
+	ClaimStore
+}
 
 // What every Store shares, whatever keeps its data: how runs are numbered and how
 // long a handled envelope id is remembered. The stores and their contract suite

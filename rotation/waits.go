@@ -203,7 +203,7 @@ func (e *Engine) stepBudget(r *Run, step StepName) (time.Duration, int) {
 				rounds++
 			}
 		}
-		if len(e.Scanners) > 0 {
+		if e.Holders != nil {
 			extra += verifyScanLimit
 		}
 		for _, d := range r.Destinations {

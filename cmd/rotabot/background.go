@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/raxx-app/rotabot/handlers"
-	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/expiry"
 )
 
 // startBackground starts the bot's background loops (expiry reminders, drift)
@@ -13,7 +13,7 @@ import (
 // destination with Infisical at once, then every ROTABOT_DRIFT_INTERVAL (none
 // when it is 0). stop waits for the passes in hand.
 func (s *server) startBackground() (stop func()) {
-	loop := rotation.NewReminderLoop(rotation.ReminderLoopConfig{
+	loop := expiry.New(expiry.Config{
 		Matrix:   s.engine.Matrix,
 		Vault:    s.adapters.vault,
 		Checker:  s.adapters.github,

@@ -13,6 +13,7 @@ import (
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 	"github.com/slack-go/slack"
 )
 
@@ -76,7 +77,7 @@ type server struct {
 	adapters *adapters
 	engine   *rotation.Engine
 	handlers *handlers.Handlers
-	drift    *rotation.DriftLoop
+	drift    *drift.Loop
 	bot      *bot.Bot
 	api      *slack.Client
 	// work outlives the Slack connection so the step in hand can finish.
@@ -120,11 +121,11 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 	// Built once each, in the direction changes flow: notifier → engine → handlers.
 	n := handlers.NewNotifier(handlers.NotifierConfig{Slack: api, Matrix: m, Runs: st, Log: log, Work: work})
 	eng := ad.engine(m, st, n, log, env.ClaimTTL)
-	drift := ad.driftLoop(m, st, eng, &handlers.DriftNotifier{Slack: api, Channel: m.Channel, AuditChannel: m.AuditChannel}, log, env.DriftInterval)
-	h := handlers.New(handlers.Config{Engine: eng, Matrix: m, Store: st, Slack: api, HTTP: answerClient(), Log: log, Work: work, Drift: drift})
+	dl := ad.driftLoop(m, st, eng, &handlers.DriftNotifier{Slack: api, Channel: m.Channel, AuditChannel: m.AuditChannel}, log, env.DriftInterval)
+	h := handlers.New(handlers.Config{Engine: eng, Matrix: m, Store: st, Slack: api, HTTP: answerClient(), Log: log, Work: work, Drift: dl, Where: ad.discover(m)})
 	client := socketClient(api)
 	b := bot.New(bot.Config{Client: client, Handler: h, Dedupe: st, Log: log})
-	return &server{env: env, log: log, store: st, adapters: ad, engine: eng, handlers: h, drift: drift, bot: b, api: api, work: work, cancelWork: cancelWork}, nil
+	return &server{env: env, log: log, store: st, adapters: ad, engine: eng, handlers: h, drift: dl, bot: b, api: api, work: work, cancelWork: cancelWork}, nil
 }
 
 // Run serves until ctx ends (SIGTERM), then stops taking new work, lets the step

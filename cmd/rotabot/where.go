@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/discover"
 )
 
 // whereOptions are `rotabot where`'s.
@@ -62,7 +63,7 @@ func (c *cli) runWhere(ctx context.Context, opts *whereOptions) error {
 		return err
 	}
 	defer ad.Close()
-	rep, err := ad.engine(su.m, nil, nil, log, 0).Where(ctx, opts.Secret)
+	rep, err := ad.discover(su.m).Where(ctx, opts.Secret)
 	if err != nil {
 		return err
 	}
@@ -83,7 +84,7 @@ func (c *cli) runWhere(ctx context.Context, opts *whereOptions) error {
 }
 
 // printWhere prints a where report for a terminal: names and fingerprints only.
-func printWhere(w io.Writer, rep rotation.WhereReport, names map[string]string) {
+func printWhere(w io.Writer, rep discover.WhereReport, names map[string]string) {
 	fmt.Fprintf(w, "WHERE — %s: the value in Infisical is version %d, fingerprint %s\n", rep.Secret, rep.Version, rep.Fingerprint)
 	fmt.Fprintf(w, "Scanned %d of %s HEROKU_API_KEY can see (SHA-256 digests compared in memory; nothing kept).\n\n",
 		rep.Read, rotation.Plural(rep.Seen, "Heroku app", "Heroku apps"))
@@ -126,7 +127,7 @@ func printWhere(w io.Writer, rep rotation.WhereReport, names map[string]string) 
 	}
 }
 
-func missingDests(rep rotation.WhereReport) []rotation.Destination {
+func missingDests(rep discover.WhereReport) []rotation.Destination {
 	var out []rotation.Destination
 	for _, m := range rep.Missing {
 		out = append(out, m.Destination)

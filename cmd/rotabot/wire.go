@@ -16,9 +16,13 @@ import (
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/discover"
+	"github.com/raxx-app/rotabot/rotation/drift"
 	rgithub "github.com/raxx-app/rotabot/rotation/github"
 	rheroku "github.com/raxx-app/rotabot/rotation/heroku"
+	"github.com/raxx-app/rotabot/rotation/httpcheck"
 	rinfisical "github.com/raxx-app/rotabot/rotation/infisical"
+	"github.com/raxx-app/rotabot/rotation/mask"
 )
 
 // newLogger writes log lines to w: JSON lines, or short text lines when format
@@ -89,14 +93,14 @@ type adapters struct {
 	vault   *rinfisical.Vault
 	github  *rgithub.Client
 	heroku  *rheroku.Consumer
-	httpChk *rotation.HTTPVerifier
+	httpChk *httpcheck.Checker
 	// scanners read every Heroku app's config (where a value is held, drift);
 	// none without HEROKU_API_KEY. One per process: it paces every scan by the
 	// rate limit it has seen.
 	scanners map[rotation.DestKind]rotation.ConfigScanner
 	// dates tell when an Actions secret was last written; none without
 	// GITHUB_TOKEN.
-	dates map[rotation.DestKind]rotation.WriteDater
+	dates map[rotation.DestKind]drift.WriteDater
 }
 
 func (a *adapters) Close() {
@@ -130,12 +134,12 @@ func buildAdapters(ctx context.Context, env config.Env, getenv func(string) stri
 		heroku: rheroku.New(rheroku.Config{BaseURL: env.HerokuAPIURL, APIKey: env.HerokuAPIKey, Logger: log}),
 		// A verify check carries no credential of rotabot's: https only (loopback
 		// excepted), never one of rotabot's own variables, no redirect followed.
-		httpChk: &rotation.HTTPVerifier{Client: egress.Open(nil, verifyTimeout), Getenv: getenv, Reserved: config.Vars()}}
+		httpChk: &httpcheck.Checker{Client: egress.Open(nil, verifyTimeout), Getenv: getenv, Reserved: config.Vars()}}
 	if env.HerokuAPIKey != "" {
 		a.scanners = map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: a.heroku.Scanner()}
 	}
 	if env.GitHubToken != "" {
-		a.dates = map[rotation.DestKind]rotation.WriteDater{rotation.DestGitHubSecret: gh.ActionsSecrets()}
+		a.dates = map[rotation.DestKind]drift.WriteDater{rotation.DestGitHubSecret: gh.ActionsSecrets()}
 	}
 	if env.InfisicalClientID == "" || env.InfisicalClientSecret == "" || env.InfisicalProjectID == "" {
 		return a, nil // what is missing is reported with the environment; no login to try
@@ -155,20 +159,37 @@ func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Noti
 			rotation.DestHeroku:       a.heroku,
 			rotation.DestGitHubSecret: a.github.ActionsSecrets(),
 		},
-		Scanners: a.scanners,
+		Holders: a.holders(m),
 		// A Heroku config change restarts the app: verify waits for it, then
 		// the app's log is watched.
 		Releasers: map[rotation.DestKind]rotation.Releaser{rotation.DestHeroku: a.heroku},
 		Logs:      map[rotation.DestKind]rotation.LogTailer{rotation.DestHeroku: a.heroku},
-		ClaimTTL:  claimTTL,
+		// A matched log line is shown masked, never as the app wrote it.
+		Masker:   mask.Lines{},
+		ClaimTTL: claimTTL,
 	})
+}
+
+// discover builds the scan for where a value is held, on the adapters'
+// scanners (none without HEROKU_API_KEY: its Where says so).
+func (a *adapters) discover(m *rotation.Matrix) *discover.Scanner {
+	return discover.New(discover.Config{Matrix: m, Vault: a.vault, Scanners: a.scanners})
+}
+
+// holders is the engine's scan for other holders of a value: none without
+// HEROKU_API_KEY.
+func (a *adapters) holders(m *rotation.Matrix) rotation.HolderFinder {
+	if len(a.scanners) == 0 {
+		return nil
+	}
+	return a.discover(m)
 }
 
 // driftLoop builds the drift check on the adapters: Heroku configs through the
 // scanner (none without HEROKU_API_KEY), GitHub Actions secrets' dates, repairs
 // through the engine's guarded write path, as a run writes.
-func (a *adapters) driftLoop(m *rotation.Matrix, st rotation.Store, eng *rotation.Engine, n rotation.DriftNotifier, log *slog.Logger, every time.Duration) *rotation.DriftLoop {
-	return rotation.NewDriftLoop(rotation.DriftConfig{
+func (a *adapters) driftLoop(m *rotation.Matrix, st rotation.Store, eng *rotation.Engine, n drift.Notifier, log *slog.Logger, every time.Duration) *drift.Loop {
+	return drift.New(drift.Config{
 		Matrix: m, Vault: a.vault, Store: st, Engine: eng, Notifier: n, Log: log.With("loop", "drift"), Interval: every,
 		Scanners: a.scanners,
 		Dates:    a.dates,

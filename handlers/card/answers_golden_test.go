@@ -6,6 +6,8 @@ import (
 
 	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/discover"
+	"github.com/raxx-app/rotabot/rotation/drift"
 )
 
 // The answers to /rotate only the person who typed it sees.
@@ -62,26 +64,26 @@ func TestExpiringAnswer(t *testing.T) {
 // /rotate drift: what a pass compared and what is open after it.
 func TestDriftReports(t *testing.T) {
 	ds := drifts()
-	rep := rotation.DriftReport{At: at(60), Secrets: 4, Skipped: []string{"GITHUB_API_DISPATCH_TOKEN"}, Apps: 6, Dated: 3, New: 2, Resolved: 1,
+	rep := drift.Report{At: at(60), Secrets: 4, Skipped: []string{"GITHUB_API_DISPATCH_TOKEN"}, Apps: 6, Dated: 3, New: 2, Resolved: 1,
 		Open: []rotation.DriftRecord{ds["destination"], ds["vault"]}, Problems: []string{"raxx-reports: Heroku answered 403"}}
 	golden(t, "answer_drift", answer(card.DriftReportText(rep)))
-	golden(t, "answer_drift_none", answer(card.DriftReportText(rotation.DriftReport{At: at(60), Secrets: 1, Apps: 1, Dated: 1})))
-	golden(t, "answer_drift_busy", answer(card.DriftReportText(rotation.DriftReport{At: at(60), Busy: true, Open: []rotation.DriftRecord{ds["written"]}})))
+	golden(t, "answer_drift_none", answer(card.DriftReportText(drift.Report{At: at(60), Secrets: 1, Apps: 1, Dated: 1})))
+	golden(t, "answer_drift_busy", answer(card.DriftReportText(drift.Report{At: at(60), Busy: true, Open: []rotation.DriftRecord{ds["written"]}})))
 }
 
 // /rotate where: every place holding the value, in the matrix or not, and the
 // matrix's destinations that do not hold it — names only.
 func TestWhereAnswers(t *testing.T) {
-	rep := rotation.WhereReport{Secret: secret, Fingerprint: "9e3f01ab", Version: 7, Seen: 14, Read: 14,
-		Holding: []rotation.WhereHolding{
+	rep := discover.WhereReport{Secret: secret, Fingerprint: "9e3f01ab", Version: 7, Seen: 14, Read: 14,
+		Holding: []discover.WhereHolding{
 			{Holding: rotation.Holding{Kind: rotation.DestHeroku, Target: "raxx-console-prod", Name: secret}, InMatrix: true},
 			{Holding: rotation.Holding{Kind: rotation.DestHeroku, Target: "raxx-legacy-cron", Name: "GH_TOKEN"}},
 			{Holding: rotation.Holding{Kind: rotation.DestHeroku, Target: "raxx-reports", Name: "GITHUB_TOKEN"}, Others: []string{"GITHUB_API_DISPATCH_TOKEN"}},
 		},
-		Missing: []rotation.WhereMissing{{Destination: rotation.Destination{Kind: rotation.DestHeroku, Target: "raxx-console-staging"},
+		Missing: []discover.WhereMissing{{Destination: rotation.Destination{Kind: rotation.DestHeroku, Target: "raxx-console-staging"},
 			Why: "it holds another value"}},
 		Unchecked: []rotation.Destination{actions(rotation.DestPending), shell(rotation.DestPending)}}
 	golden(t, "answer_where", answer(card.WhereText(rep)))
-	golden(t, "answer_where_nowhere", answer(card.WhereText(rotation.WhereReport{Secret: secret, Fingerprint: "9e3f01ab", Version: 7, Seen: 14, Read: 11,
+	golden(t, "answer_where_nowhere", answer(card.WhereText(discover.WhereReport{Secret: secret, Fingerprint: "9e3f01ab", Version: 7, Seen: 14, Read: 11,
 		Problem: "Heroku answered 429 for 3 apps: rate limit nearly used up"})))
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 	"github.com/slack-go/slack"
 )
 
@@ -82,7 +83,7 @@ func driftOpenBlocks(d rotation.DriftRecord) []slack.Block {
 
 // DriftReportText draws a drift pass's report (/rotate drift), within one
 // message.
-func DriftReportText(rep rotation.DriftReport) string {
+func DriftReportText(rep drift.Report) string {
 	var b strings.Builder
 	if rep.Busy {
 		b.WriteString("*Drift check* — another rotabot process is checking right now; this is what is known.\n")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/expiry"
 )
 
 // The shell-rc operator's DM: how to pull the new value (never the value) and
@@ -46,21 +47,21 @@ func TestAuditPosts(t *testing.T) {
 // An expiry reminder of each kind, as an owner's DM and as the ops-channel post
 // (which names the owners), each with Start rotation.
 func TestReminders(t *testing.T) {
-	base := rotation.Reminder{Secret: secret, Owners: []string{"U0ALICE", "U0BOB"}, Fingerprint: "0ld0f1n9", Login: "raxx-bot",
+	base := expiry.Reminder{Secret: secret, Owners: []string{"U0ALICE", "U0BOB"}, Fingerprint: "0ld0f1n9", Login: "raxx-bot",
 		TokenKind: rotation.FineGrained, ExpiresAt: t0.Add(50 * time.Hour), At: t0, ExpiresInDays: 90}
 	due := base
-	due.Kind, due.Threshold = rotation.ReminderDue, 3
+	due.Kind, due.Threshold = expiry.Due, 3
 	later := base
-	later.Kind, later.Threshold, later.ExpiresAt = rotation.ReminderDue, 14, t0.Add(13*24*time.Hour)
+	later.Kind, later.Threshold, later.ExpiresAt = expiry.Due, 14, t0.Add(13*24*time.Hour)
 	expired := base
-	expired.Kind, expired.At = rotation.ReminderExpired, base.ExpiresAt.Add(50*time.Hour)
+	expired.Kind, expired.At = expiry.Expired, base.ExpiresAt.Add(50*time.Hour)
 	never := base
-	never.Kind, never.ExpiresAt, never.TokenKind, never.Notes = rotation.ReminderNoExpiry, time.Time{}, rotation.Classic, []string{rotation.MigrateWarning}
+	never.Kind, never.ExpiresAt, never.TokenKind, never.Notes = expiry.NoExpiry, time.Time{}, rotation.Classic, []string{rotation.MigrateWarning}
 	broken := base
-	broken.Kind, broken.Problem, broken.OpenRun = rotation.ReminderBroken, "GitHub refuses the current token `0ld0f1n9` (401)", "r7 (Waiting for token)"
+	broken.Kind, broken.Problem, broken.OpenRun = expiry.Broken, "GitHub refuses the current token `0ld0f1n9` (401)", "r7 (Waiting for token)"
 	for _, c := range []struct {
 		name string
-		rem  rotation.Reminder
+		rem  expiry.Reminder
 	}{{"due", due}, {"due_later", later}, {"expired", expired}, {"no_expiry", never}, {"broken", broken}} {
 		golden(t, "reminder_"+c.name+"_dm", message(card.ReminderMessage(c.rem, false, "C0OPS")))
 		golden(t, "reminder_"+c.name+"_channel", message(card.ReminderMessage(c.rem, true, "C0OPS")))

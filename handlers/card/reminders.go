@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/expiry"
 	"github.com/slack-go/slack"
 )
 
@@ -12,22 +13,22 @@ import (
 // notifications) and the blocks. inChannel is the ops-channel post, which names
 // the owners; opsChannel is where runs start. A reminder carries a fingerprint,
 // never a token.
-func ReminderMessage(rem rotation.Reminder, inChannel bool, opsChannel string) (string, []slack.Block) {
-	icon := map[rotation.ReminderKind]string{rotation.ReminderDue: "⏰", rotation.ReminderExpired: "🔴",
-		rotation.ReminderNoExpiry: "ℹ️", rotation.ReminderBroken: "🚨"}[rem.Kind]
-	if rem.Kind == rotation.ReminderDue && rotation.DaysLeft(rem.ExpiresAt, rem.At) < 3 {
+func ReminderMessage(rem expiry.Reminder, inChannel bool, opsChannel string) (string, []slack.Block) {
+	icon := map[expiry.Kind]string{expiry.Due: "⏰", expiry.Expired: "🔴",
+		expiry.NoExpiry: "ℹ️", expiry.Broken: "🚨"}[rem.Kind]
+	if rem.Kind == expiry.Due && rotation.DaysLeft(rem.ExpiresAt, rem.At) < 3 {
 		icon = "🔴"
 	}
 	text := rem.Secret + " " + rem.Sentence()
 	lines := []string{fmt.Sprintf("%s *%s* %s", icon, rem.Secret, rem.Sentence())}
 	switch rem.Kind {
-	case rotation.ReminderDue:
+	case expiry.Due:
 		lines = append(lines, fmt.Sprintf("This is the %d-day reminder: rotate it before it expires.", rem.Threshold))
-	case rotation.ReminderExpired:
+	case expiry.Expired:
 		lines = append(lines, "Everything that uses it fails until it is rotated. I will say so again every day until then.")
-	case rotation.ReminderBroken:
+	case expiry.Broken:
 		lines = append(lines, "Whatever uses it is failing or about to: rotate it now. I will say so again every day until it works.")
-	case rotation.ReminderNoExpiry:
+	case expiry.NoExpiry:
 		lines = append(lines, fmt.Sprintf("At the next rotation, give the new token an expiry (the routing matrix says %d days). I will not mention it again for this token.", rem.ExpiresInDays))
 	}
 	if facts := reminderFacts(rem); facts != "" {
@@ -57,7 +58,7 @@ func ReminderMessage(rem rotation.Reminder, inChannel bool, opsChannel string) (
 }
 
 // reminderFacts is the token a reminder is about, in one line ("" for none).
-func reminderFacts(rem rotation.Reminder) string {
+func reminderFacts(rem expiry.Reminder) string {
 	var facts []string
 	if rem.Fingerprint != "" {
 		facts = append(facts, "token `"+rem.Fingerprint+"`")
@@ -68,7 +69,7 @@ func reminderFacts(rem rotation.Reminder) string {
 	if rem.Login != "" {
 		facts = append(facts, "login *"+rem.Login+"*")
 	}
-	if rem.Kind == rotation.ReminderBroken && !rem.ExpiresAt.IsZero() {
+	if rem.Kind == expiry.Broken && !rem.ExpiresAt.IsZero() {
 		facts = append(facts, "last known expiry "+rotation.DateText(rem.ExpiresAt))
 	}
 	return strings.Join(facts, " · ")

@@ -9,6 +9,7 @@ import (
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/expiry"
 	"github.com/slack-go/slack"
 )
 
@@ -30,19 +31,19 @@ func startButton(t *testing.T, blocks []slack.Block) *slack.ButtonBlockElement {
 }
 
 func TestReminderMessage(t *testing.T) {
-	base := rotation.Reminder{Secret: "GITHUB_API_READONLY_TOKEN", Owners: []string{"U0OWNER", "U0SECOND"}, Fingerprint: "1a2b3c4d",
+	base := expiry.Reminder{Secret: "GITHUB_API_READONLY_TOKEN", Owners: []string{"U0OWNER", "U0SECOND"}, Fingerprint: "1a2b3c4d",
 		Login: "raxx-bot", TokenKind: rotation.FineGrained, ExpiresAt: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), At: remNow, ExpiresInDays: 90}
 	due := base
-	due.Kind, due.Threshold = rotation.ReminderDue, 3
+	due.Kind, due.Threshold = expiry.Due, 3
 	expired := base
-	expired.Kind, expired.At = rotation.ReminderExpired, base.ExpiresAt.Add(50*time.Hour)
+	expired.Kind, expired.At = expiry.Expired, base.ExpiresAt.Add(50*time.Hour)
 	never := base
-	never.Kind, never.ExpiresAt, never.TokenKind, never.Notes = rotation.ReminderNoExpiry, time.Time{}, rotation.Classic, []string{rotation.MigrateWarning}
+	never.Kind, never.ExpiresAt, never.TokenKind, never.Notes = expiry.NoExpiry, time.Time{}, rotation.Classic, []string{rotation.MigrateWarning}
 	broken := base
-	broken.Kind, broken.Problem, broken.OpenRun = rotation.ReminderBroken, "GitHub refuses the current token `1a2b3c4d` (401)", "r7 (Waiting for token)"
+	broken.Kind, broken.Problem, broken.OpenRun = expiry.Broken, "GitHub refuses the current token `1a2b3c4d` (401)", "r7 (Waiting for token)"
 	for _, c := range []struct {
 		name string
-		rem  rotation.Reminder
+		rem  expiry.Reminder
 		want []string
 	}{
 		{"due", due, []string{"*GITHUB_API_READONLY_TOKEN* expires in 2 days, on 2026-12-01 10:00 UTC", "3-day reminder", "token `1a2b3c4d` · fine-grained · login *raxx-bot*"}},

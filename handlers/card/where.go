@@ -5,12 +5,13 @@ import (
 	"strings"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/discover"
 	"github.com/slack-go/slack"
 )
 
 // WhereText draws a where report (/rotate where SECRET) as mrkdwn, within one
 // message: names only, never a value.
-func WhereText(rep rotation.WhereReport) string {
+func WhereText(rep discover.WhereReport) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "*Where is %s?* The value in Infisical: version %d, `%s`.\n", rep.Secret, rep.Version, rep.Fingerprint)
 	fmt.Fprintf(&b, "Scanned %d of %s HEROKU_API_KEY can see, comparing SHA-256 digests in memory; nothing was kept.\n",
@@ -44,7 +45,7 @@ func WhereText(rep rotation.WhereReport) string {
 	return clip(strings.TrimRight(b.String(), "\n"), messageChars)
 }
 
-func holdingNote(secret string, hd rotation.WhereHolding) string {
+func holdingNote(secret string, hd discover.WhereHolding) string {
 	switch {
 	case hd.InMatrix:
 		return "✅ in the routing matrix"

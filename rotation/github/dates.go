@@ -6,10 +6,10 @@ import (
 
 	gh "github.com/google/go-github/v62/github"
 
-	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 )
 
-var _ rotation.WriteDater = (*ActionsSecrets)(nil)
+var _ drift.WriteDater = (*ActionsSecrets)(nil)
 
 // UpdatedAt is when the Actions secret name on target (owner/repo) was last
 // written, as GitHub says (GET …/actions/secrets/{name}: the value itself is

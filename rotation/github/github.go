@@ -5,7 +5,8 @@
 // old token through POST /credentials/revoke. It turns every failure into a
 // *rotation.Error whose message a person can act on and which never holds a token. It
 // must not know about Slack, the store, the handlers or how a run moves on: it
-// implements rotation's TokenChecker, Consumer and Revoker and nothing more.
+// implements rotation's TokenChecker, Consumer and Revoker, and the drift
+// check's WriteDater (rotation/drift), and nothing more.
 package github
 
 import (

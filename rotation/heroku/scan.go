@@ -32,7 +32,7 @@ const (
 // SlowEvery once fewer than SlowBelow tokens are left, and stops — an error
 // carrying rotation.ErrRateBudget — below Reserve, so a scan never takes the
 // tokens a rotation's own writes need. It is safe for concurrent use; how many
-// requests run at once is the caller's choice (rotation's ScanParallel).
+// requests run at once is the caller's choice (rotation/discover's Parallel).
 type Scanner struct {
 	c *Consumer
 	// Reserve is how many tokens a scan never touches (default 500).

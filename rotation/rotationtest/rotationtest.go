@@ -7,7 +7,9 @@
 // cases everywhere: success, a refused credential (401), a missing target (404), a
 // 429 with Retry-After once (retried, then success) and on every try, a 5xx on every
 // try, and a hang past the deadline. Every error must carry the expected code and
-// message and must not repeat any token.
+// message and must not repeat any token. Beside the suites are MemVault and
+// MemGitHub, the small in-memory fakes of the vault and of GitHub that the
+// engine's tests and the background services' share (fakes.go).
 //
 // It must not know about any adapter, SDK or stand-in: it imports rotation, testing
 // and the standard library only, so that every implementation can be held to it and

@@ -1,4 +1,4 @@
-package rotation_test
+package drift_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
+	"github.com/raxx-app/rotabot/rotation/rotationtest"
 )
 
 // Set it from Infisical goes through the engine's guarded write path: these
@@ -47,7 +49,7 @@ func (w *driftWorld) noTokenInFile(tokens ...string) {
 
 func (w *driftWorld) token1() (rotation.VaultRef, string) {
 	cur, _ := w.matrix.Refs("TOKEN_1")
-	v, _ := w.vault.current(cur)
+	v, _ := w.vault.Current(cur)
 	return cur, v
 }
 
@@ -69,7 +71,7 @@ func (w *driftWorld) rotate(value string) *rotation.Run {
 	t := w.t
 	t.Helper()
 	ctx := context.Background()
-	w.chk.add(value, "raxx-bot", t0.Add(90*24*time.Hour))
+	w.chk.Add(value, "raxx-bot", t0.Add(90*24*time.Hour))
 	r := ok(t)(w.eng.Start(ctx, rotation.StartRequest{Secret: "TOKEN_1", Requester: "U0ALICE"}))
 	r = ok(t)(w.eng.Advance(ctx, r.ID))
 	r = ok(t)(w.eng.Submit(ctx, r.ID, "U0ALICE", rotation.NewSecret(value)))
@@ -91,7 +93,7 @@ func TestRepairRefusesTheRestoredRevokedToken(t *testing.T) {
 	w := newDriftWorld(t, 1, 1)
 	cur, old := w.token1()
 	r := w.rotate(driftNew)
-	w.vault.set(cur, old) // restored from history: version 3
+	w.vault.Set(cur, old) // restored from history: version 3
 	said := "Infisical holds a token rotabot revoked on " + rotation.DateText(t0) + " in run " + r.ID + ": rotate instead"
 
 	app := w.drifted(rotation.DriftKey("TOKEN_1", rotation.DestHeroku, "app-0", "TOKEN_1"))
@@ -143,8 +145,8 @@ func TestRepairRefusesWhenInfisicalChangedSinceThePost(t *testing.T) {
 	key := rotation.DriftKey("TOKEN_1", rotation.DestHeroku, "app-1", "TOKEN_1")
 	d := w.drifted(key)
 	cur, _ := w.token1()
-	w.chk.add(driftNewer, "raxx-bot", t0.Add(90*24*time.Hour))
-	w.vault.set(cur, driftNewer) // version 2, after the post
+	w.chk.Add(driftNewer, "raxx-bot", t0.Add(90*24*time.Hour))
+	w.vault.Set(cur, driftNewer) // version 2, after the post
 	w.now = w.now.Add(time.Minute)
 
 	_, err := w.loop.Repair(context.Background(), d.Key, d.Stamp(), d.VaultVersion, "U0BOB")
@@ -173,7 +175,7 @@ func TestRepairRefusesWhenInfisicalChangedSinceThePost(t *testing.T) {
 		t.Errorf("the post did not show the new drift: %v", shown)
 	}
 	// The old post's button is over; the new one writes version 2.
-	if _, err := w.loop.Repair(context.Background(), d.Key, d.Stamp(), d.VaultVersion, "U0BOB"); !errors.Is(err, rotation.ErrDriftMovedOn) {
+	if _, err := w.loop.Repair(context.Background(), d.Key, d.Stamp(), d.VaultVersion, "U0BOB"); !errors.Is(err, drift.ErrMovedOn) {
 		t.Fatalf("the old button again: %v", err)
 	}
 	if _, err := w.loop.Repair(context.Background(), now.Key, now.Stamp(), now.VaultVersion, "U0BOB"); err != nil {
@@ -213,18 +215,18 @@ func TestRepairRefusesATokenGitHubRefuses(t *testing.T) {
 	const bad = "github_pat_11BAD_2f05d4b689d270cafb02285f35f44866f7dc8a2d368a3f9d11"
 	for _, c := range []struct {
 		name, value, want string
-		github            func(*fakeGitHub)
+		github            func(*rotationtest.MemGitHub)
 	}{
 		{"revoked", bad, "GitHub refuses the value of TOKEN_1 in Infisical (`" + rotation.Fingerprint(bad) + "`) (401): it is expired, revoked or mistyped. Nothing was written: rotate instead",
-			func(g *fakeGitHub) { g.add(bad, "raxx-bot", t0.Add(time.Hour)); g.tokens[bad].revoked = true }},
+			func(g *rotationtest.MemGitHub) { g.Add(bad, "raxx-bot", t0.Add(time.Hour)); g.Delete(bad) }},
 		{"expired", bad, "The value of TOKEN_1 in Infisical (`" + rotation.Fingerprint(bad) + "`) expired on 2026-11-28 09:00 UTC. Nothing was written: rotate instead",
-			func(g *fakeGitHub) { g.add(bad, "raxx-bot", t0.Add(-time.Hour)) }},
+			func(g *rotationtest.MemGitHub) { g.Add(bad, "raxx-bot", t0.Add(-time.Hour)) }},
 		{"another login", bad, "The value of TOKEN_1 in Infisical (`" + rotation.Fingerprint(bad) + "`) belongs to someone-else, not raxx-bot. Nothing was written: rotate instead",
-			func(g *fakeGitHub) { g.add(bad, "someone-else", t0.Add(90*24*time.Hour)) }},
+			func(g *rotationtest.MemGitHub) { g.Add(bad, "someone-else", t0.Add(90*24*time.Hour)) }},
 		{"classic", classic, "is a classic token, but TOKEN_1 is configured as fine-grained. Nothing was written: rotate instead",
-			func(g *fakeGitHub) { g.add(classic, "raxx-bot", t0.Add(90*24*time.Hour)) }},
+			func(g *rotationtest.MemGitHub) { g.Add(classic, "raxx-bot", t0.Add(90*24*time.Hour)) }},
 		{"no token", "hunter2-e9a63a4eb15738ae85cd", "is not a GitHub token (That is not a GitHub token (ghp_… or github_pat_…)). Nothing was written: rotate instead",
-			func(*fakeGitHub) {}},
+			func(*rotationtest.MemGitHub) {}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newDriftWorld(t, 1, 1)
@@ -234,7 +236,7 @@ func TestRepairRefusesATokenGitHubRefuses(t *testing.T) {
 			}
 			c.github(w.chk)
 			cur, _ := w.token1()
-			w.vault.set(cur, c.value)
+			w.vault.Set(cur, c.value)
 			d := w.drifted(rotation.DriftKey("TOKEN_1", rotation.DestHeroku, "app-0", "TOKEN_1"))
 			_, err := w.loop.Repair(context.Background(), d.Key, d.Stamp(), d.VaultVersion, "U0BOB")
 			if !errors.Is(err, rotation.ErrTokenRefused) || !strings.Contains(rotation.ErrorMessage(err), c.want) {
@@ -260,8 +262,8 @@ func TestVersionRepairNeedsASecondOpsMember(t *testing.T) {
 	if _, err := w.st.CreateRun(ctx, &rotation.Run{Secret: "TOKEN_1", State: rotation.StateCompleted, Method: rotation.MethodSlack, NewVaultVersion: 1}); err != nil {
 		t.Fatal(err)
 	}
-	w.chk.add(driftNewer, "raxx-bot", t0.Add(90*24*time.Hour))
-	w.vault.set(cur, driftNewer) // version 2, written outside rotabot
+	w.chk.Add(driftNewer, "raxx-bot", t0.Add(90*24*time.Hour))
+	w.vault.Set(cur, driftNewer) // version 2, written outside rotabot
 	vd := w.drifted(rotation.DriftKey("TOKEN_1", "", "", ""))
 	if want := "Infisical holds version 2 (`" + rotation.Fingerprint(driftNewer) + "`), written outside rotabot; the last version rotabot wrote is 1 (`" +
 		rotation.Fingerprint(first) + "`), and the consumers rotabot set hold that previous version, not version 2"; vd.Problem != want {
@@ -282,7 +284,7 @@ func TestVersionRepairNeedsASecondOpsMember(t *testing.T) {
 	if shown := w.posts.all()[asked.Post.TS]; shown[len(shown)-1] != vd.Key+" open:"+vd.Problem+"|asked:U0ALICE:2" {
 		t.Errorf("the post does not show the request: %v", shown)
 	}
-	if _, err := w.loop.Repair(ctx, vd.Key, vd.Stamp(), vd.VaultVersion, "U0BOB"); !errors.Is(err, rotation.ErrDriftMovedOn) {
+	if _, err := w.loop.Repair(ctx, vd.Key, vd.Stamp(), vd.VaultVersion, "U0BOB"); !errors.Is(err, drift.ErrMovedOn) {
 		t.Errorf("Set it from Infisical again: %v", err)
 	}
 	if _, err := w.loop.ApproveRepair(ctx, vd.Key, vd.Stamp(), 2, "U0ALICE"); !errors.Is(err, rotation.ErrSelfApproval) || rotation.ErrorCode(err) != rotation.EFORBIDDEN {

@@ -1,4 +1,4 @@
-package rotation
+package drift
 
 import (
 	"context"
@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
 )
 
 // Set it from Infisical: the repair of a drift. It writes through the engine's
-// guarded write path (Engine.WriteValue), so it refuses what a run refuses —
+// guarded write path (rotation.Engine.WriteValue), so it refuses what a run refuses —
 // another version than the post named, a token GitHub refuses or a finished
 // run retired, a destination gone from the routing matrix — and it writes
 // nothing while the secret has an open run; no run starts while it writes. A
@@ -19,27 +21,27 @@ import (
 
 // Drift errors people see.
 var (
-	// ErrDriftMovedOn: the drift a button was pressed for was resolved, or is
+	// ErrMovedOn: the drift a button was pressed for was resolved, or is
 	// not the one the post showed.
-	ErrDriftMovedOn = errors.New("drift moved on")
+	ErrMovedOn = errors.New("drift moved on")
 )
 
 // Repair is Set it from Infisical pressed by user on the post of drift key,
-// which showed stamp (DriftRecord.Stamp) and Infisical's version (0: the
+// which showed stamp (rotation.DriftRecord.Stamp) and Infisical's version (0: the
 // record's). A drift of one destination is written at once: Infisical's value
 // at exactly that version, verified, the drift marked repaired, the audit
 // entry secret.drift.repaired recorded and shown. A version drift, whose repair
 // writes every Heroku and GitHub destination, is only asked for: the record
 // keeps the request (RequestedBy) and its post asks another ops member to
 // approve (ApproveRepair). Nothing is written when it refuses.
-func (l *DriftLoop) Repair(ctx context.Context, key, stamp string, version int, user string) (DriftRecord, error) {
+func (l *Loop) Repair(ctx context.Context, key, stamp string, version int, user string) (rotation.DriftRecord, error) {
 	rec, version, err := l.pressed(ctx, key, stamp, version)
 	if err != nil {
 		return rec, err
 	}
 	if rec.RequestedBy != "" {
-		return rec, &Error{Code: ECONFLICT, Err: ErrDriftMovedOn, Message: fmt.Sprintf(
-			"%s already asked for this at %s: another ops member approves it on the post. Nothing was changed.", Mention(rec.RequestedBy), DateText(rec.RequestedAt))}
+		return rec, &rotation.Error{Code: rotation.ECONFLICT, Err: ErrMovedOn, Message: fmt.Sprintf(
+			"%s already asked for this at %s: another ops member approves it on the post. Nothing was changed.", rotation.Mention(rec.RequestedBy), rotation.DateText(rec.RequestedAt))}
 	}
 	if rec.Dest == "" {
 		return l.request(ctx, rec, version, user)
@@ -49,16 +51,16 @@ func (l *DriftLoop) Repair(ctx context.Context, key, stamp string, version int, 
 
 // ApproveRepair is a second ops member's approval of the repair user did not
 // ask for: it writes the version the request named, as Repair does.
-func (l *DriftLoop) ApproveRepair(ctx context.Context, key, stamp string, version int, user string) (DriftRecord, error) {
+func (l *Loop) ApproveRepair(ctx context.Context, key, stamp string, version int, user string) (rotation.DriftRecord, error) {
 	rec, version, err := l.pressed(ctx, key, stamp, version)
 	if err != nil {
 		return rec, err
 	}
 	switch {
 	case rec.RequestedBy == "" || rec.RequestedVersion != version:
-		return rec, &Error{Code: ECONFLICT, Err: ErrDriftMovedOn, Message: "This approval has moved on: nobody asks for it now (look at the post). Nothing was changed."}
+		return rec, &rotation.Error{Code: rotation.ECONFLICT, Err: ErrMovedOn, Message: "This approval has moved on: nobody asks for it now (look at the post). Nothing was changed."}
 	case user == rec.RequestedBy:
-		return rec, &Error{Code: EFORBIDDEN, Err: ErrSelfApproval,
+		return rec, &rotation.Error{Code: rotation.EFORBIDDEN, Err: rotation.ErrSelfApproval,
 			Message: "You asked for this repair, so you may not approve it: another ops member must. Nothing was changed."}
 	}
 	return l.write(ctx, rec, version, rec.RequestedBy, user)
@@ -66,15 +68,15 @@ func (l *DriftLoop) ApproveRepair(ctx context.Context, key, stamp string, versio
 
 // pressed finds the drift a button was pressed for: open, the one the post
 // showed (stamp), of the version it named (0: the record's).
-func (l *DriftLoop) pressed(ctx context.Context, key, stamp string, version int) (DriftRecord, int, error) {
+func (l *Loop) pressed(ctx context.Context, key, stamp string, version int) (rotation.DriftRecord, int, error) {
 	if l.Engine == nil {
-		return DriftRecord{}, 0, Errorf(EINTERNAL, "this drift check has no engine to write a repair with")
+		return rotation.DriftRecord{}, 0, rotation.Errorf(rotation.EINTERNAL, "this drift check has no engine to write a repair with")
 	}
 	recs, err := l.Store.ListDrift(ctx)
 	if err != nil {
-		return DriftRecord{}, 0, err
+		return rotation.DriftRecord{}, 0, err
 	}
-	var rec DriftRecord
+	var rec rotation.DriftRecord
 	for _, r := range recs {
 		if r.Key == key {
 			rec = r
@@ -85,11 +87,11 @@ func (l *DriftLoop) pressed(ctx context.Context, key, stamp string, version int)
 	}
 	switch {
 	case rec.Key == "":
-		return rec, 0, &Error{Code: ENOTFOUND, Err: ErrDriftMovedOn, Message: "This drift is no longer known (was the bot's database reset?). Nothing was changed; /rotate drift checks again."}
+		return rec, 0, &rotation.Error{Code: rotation.ENOTFOUND, Err: ErrMovedOn, Message: "This drift is no longer known (was the bot's database reset?). Nothing was changed; /rotate drift checks again."}
 	case !rec.Open || rec.Stamp() != stamp:
-		return rec, 0, &Error{Code: ECONFLICT, Err: ErrDriftMovedOn, Message: "This drift has moved on: " + driftStateText(rec) + ". Nothing was changed."}
+		return rec, 0, &rotation.Error{Code: rotation.ECONFLICT, Err: ErrMovedOn, Message: "This drift has moved on: " + driftStateText(rec) + ". Nothing was changed."}
 	case version != rec.VaultVersion:
-		return rec, 0, &Error{Code: ECONFLICT, Err: ErrDriftMovedOn, Message: fmt.Sprintf(
+		return rec, 0, &rotation.Error{Code: rotation.ECONFLICT, Err: ErrMovedOn, Message: fmt.Sprintf(
 			"This post named Infisical's version %d; the drift is about version %d (`%s`) now: look at the post. Nothing was changed.", version, rec.VaultVersion, rec.Fingerprint)}
 	}
 	return rec, version, nil
@@ -97,17 +99,17 @@ func (l *DriftLoop) pressed(ctx context.Context, key, stamp string, version int)
 
 // targets are the destinations a repair of rec writes: the drifted one, or
 // for a version drift every destination of the secret rotabot writes a value to.
-func (l *DriftLoop) targets(rec DriftRecord) []Destination {
+func (l *Loop) targets(rec rotation.DriftRecord) []rotation.Destination {
 	if rec.Dest != "" {
-		d := Destination{Kind: rec.Dest, Target: rec.Target, Name: rec.Name}
+		d := rotation.Destination{Kind: rec.Dest, Target: rec.Target, Name: rec.Name}
 		if d.Name == rec.Secret {
 			d.Name = "" // the matrix's default, not named in labels
 		}
-		return []Destination{d}
+		return []rotation.Destination{d}
 	}
-	var out []Destination
+	var out []rotation.Destination
 	if sc, ok := l.Matrix.Secrets[rec.Secret]; ok {
-		for _, d := range destinations(sc, Overrides{}) {
+		for _, d := range sc.Destinations() {
 			if _, ok := l.Engine.Consumers[d.Kind]; ok {
 				out = append(out, d)
 			}
@@ -118,41 +120,41 @@ func (l *DriftLoop) targets(rec DriftRecord) []Destination {
 
 // writeRequest is the guarded write of a repair of rec (the secret's login is
 // the one rotabot last saw).
-func (l *DriftLoop) writeRequest(rec DriftRecord, version int, by, approver string) WriteRequest {
+func (l *Loop) writeRequest(rec rotation.DriftRecord, version int, by, approver string) rotation.WriteRequest {
 	cur, _ := l.Matrix.Refs(rec.Secret)
-	return WriteRequest{Secret: rec.Secret, Ref: cur, Version: version, Dests: l.targets(rec), By: by, ApprovedBy: approver}
+	return rotation.WriteRequest{Secret: rec.Secret, Ref: cur, Version: version, Dests: l.targets(rec), By: by, ApprovedBy: approver}
 }
 
 // request records user's request for a repair that writes every destination,
 // once the guarded write path found nothing to refuse, and shows it.
-func (l *DriftLoop) request(ctx context.Context, rec DriftRecord, version int, user string) (DriftRecord, error) {
+func (l *Loop) request(ctx context.Context, rec rotation.DriftRecord, version int, user string) (rotation.DriftRecord, error) {
 	if err := l.Engine.WriteValue(ctx, l.writeRequest(rec, version, user, ""), nil); err != nil {
 		return rec, l.refused(ctx, rec, err)
 	}
 	now := l.now()
-	var asked DriftRecord
-	err := l.Store.UpdateDrift(ctx, []string{rec.Key}, func(stored map[string]DriftRecord) ([]DriftRecord, error) {
+	var asked rotation.DriftRecord
+	err := l.Store.UpdateDrift(ctx, []string{rec.Key}, func(stored map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
 		r, ok := stored[rec.Key]
 		if !ok || !r.Open || r.Stamp() != rec.Stamp() || r.RequestedBy != "" {
-			return nil, &Error{Code: ECONFLICT, Err: ErrDriftMovedOn, Message: "This drift changed meanwhile: look at the post. Nothing was changed."}
+			return nil, &rotation.Error{Code: rotation.ECONFLICT, Err: ErrMovedOn, Message: "This drift changed meanwhile: look at the post. Nothing was changed."}
 		}
 		r.RequestedBy, r.RequestedAt, r.RequestedVersion = user, now, version
 		asked = r
-		return []DriftRecord{r}, nil
+		return []rotation.DriftRecord{r}, nil
 	})
 	if err != nil {
 		return rec, err
 	}
 	l.Log.Info("drift repair asked for", "secret", rec.Secret, "where", asked.Label(), "by", user, "version", version)
-	l.show(ctx, []DriftRecord{asked})
+	l.show(ctx, []rotation.DriftRecord{asked})
 	return asked, nil
 }
 
 // write is the repair itself, under the secret's write claim: set and verify
 // each target, mark the drift repaired, record and show the audit entry.
-func (l *DriftLoop) write(ctx context.Context, rec DriftRecord, version int, by, approver string) (DriftRecord, error) {
-	var done DriftRecord
-	err := l.Engine.WriteValue(ctx, l.writeRequest(rec, version, by, approver), func(ctx context.Context, value Secret, set Setter) error {
+func (l *Loop) write(ctx context.Context, rec rotation.DriftRecord, version int, by, approver string) (rotation.DriftRecord, error) {
+	var done rotation.DriftRecord
+	err := l.Engine.WriteValue(ctx, l.writeRequest(rec, version, by, approver), func(ctx context.Context, value rotation.Secret, set rotation.Setter) error {
 		wrote, results, err := l.setEach(ctx, rec, l.targets(rec), value, version, set)
 		if err != nil {
 			return err
@@ -172,18 +174,18 @@ func (l *DriftLoop) write(ctx context.Context, rec DriftRecord, version int, by,
 // refused passes a refusal on. When Infisical holds another version now, or a
 // token rotabot retired, the secret is checked again first, so its posts show
 // the drift as it is.
-func (l *DriftLoop) refused(ctx context.Context, rec DriftRecord, err error) error {
-	if !errors.Is(err, ErrVaultMoved) && !errors.Is(err, ErrRetiredToken) {
+func (l *Loop) refused(ctx context.Context, rec rotation.DriftRecord, err error) error {
+	if !errors.Is(err, rotation.ErrVaultMoved) && !errors.Is(err, rotation.ErrRetiredToken) {
 		return err
 	}
 	l.recheck(context.WithoutCancel(ctx), rec.Secret)
-	return Wrap(ErrorCode(err), err, "%s The post shows the drift as it is now.", ErrorMessage(err))
+	return rotation.Wrap(rotation.ErrorCode(err), err, "%s The post shows the drift as it is now.", rotation.ErrorMessage(err))
 }
 
 // setEach sets value on each target and verifies it; every target is tried.
-func (l *DriftLoop) setEach(ctx context.Context, rec DriftRecord, targets []Destination, value Secret, version int, set Setter) (map[string]time.Time, []DestResult, error) {
+func (l *Loop) setEach(ctx context.Context, rec rotation.DriftRecord, targets []rotation.Destination, value rotation.Secret, version int, set rotation.Setter) (map[string]time.Time, []rotation.DestResult, error) {
 	wrote := map[string]time.Time{}
-	var results []DestResult
+	var results []rotation.DestResult
 	var failed []string
 	for _, d := range targets {
 		name := d.VarName(rec.Secret)
@@ -195,15 +197,15 @@ func (l *DriftLoop) setEach(ctx context.Context, rec DriftRecord, targets []Dest
 		}
 		cancel()
 		if err != nil {
-			failed = append(failed, d.Label()+": "+ErrorMessage(err))
-			results = append(results, DestResult{Destination: d.Label(), Result: "failed: " + ErrorMessage(err)})
+			failed = append(failed, d.Label()+": "+rotation.ErrorMessage(err))
+			results = append(results, rotation.DestResult{Destination: d.Label(), Result: "failed: " + rotation.ErrorMessage(err)})
 			continue
 		}
-		wrote[DriftKey(rec.Secret, d.Kind, d.Target, name)] = since
-		results = append(results, DestResult{Destination: d.Label(), Result: fmt.Sprintf("set from Infisical version %d and verified", version)})
+		wrote[rotation.DriftKey(rec.Secret, d.Kind, d.Target, name)] = since
+		results = append(results, rotation.DestResult{Destination: d.Label(), Result: fmt.Sprintf("set from Infisical version %d and verified", version)})
 	}
 	if len(failed) > 0 {
-		return nil, nil, Errorf(EUNAVAILABLE, "Could not set it from Infisical: %s. The drift stays open; try again.", strings.Join(failed, "; "))
+		return nil, nil, rotation.Errorf(rotation.EUNAVAILABLE, "Could not set it from Infisical: %s. The drift stays open; try again.", strings.Join(failed, "; "))
 	}
 	return wrote, results, nil
 }
@@ -211,7 +213,7 @@ func (l *DriftLoop) setEach(ctx context.Context, rec DriftRecord, targets []Dest
 // markRepaired closes the drift as repaired by by (approved by approver), and
 // notes when each destination written was written (and, for a version drift,
 // the version adopted), in one transaction.
-func (l *DriftLoop) markRepaired(ctx context.Context, rec DriftRecord, wrote map[string]time.Time, value Secret, version int, by, approver string) (DriftRecord, error) {
+func (l *Loop) markRepaired(ctx context.Context, rec rotation.DriftRecord, wrote map[string]time.Time, value rotation.Secret, version int, by, approver string) (rotation.DriftRecord, error) {
 	now := l.now()
 	keys := []string{rec.Key}
 	for k := range wrote {
@@ -220,11 +222,11 @@ func (l *DriftLoop) markRepaired(ctx context.Context, rec DriftRecord, wrote map
 		}
 	}
 	targets := l.targets(rec)
-	var done DriftRecord
-	err := l.Store.UpdateDrift(context.WithoutCancel(ctx), keys, func(stored map[string]DriftRecord) ([]DriftRecord, error) {
+	var done rotation.DriftRecord
+	err := l.Store.UpdateDrift(context.WithoutCancel(ctx), keys, func(stored map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
 		r, ok := stored[rec.Key]
 		if !ok || r.Stamp() != rec.Stamp() {
-			return nil, &Error{Code: ECONFLICT, Err: ErrDriftMovedOn, Message: "This drift changed while it was being set: look at the post"}
+			return nil, &rotation.Error{Code: rotation.ECONFLICT, Err: ErrMovedOn, Message: "This drift changed while it was being set: look at the post"}
 		}
 		r.Open, r.Resolved, r.RepairedBy, r.ApprovedBy = false, now, by, approver
 		r.VaultVersion, r.Fingerprint = version, value.Fingerprint()
@@ -235,21 +237,21 @@ func (l *DriftLoop) markRepaired(ctx context.Context, rec DriftRecord, wrote map
 			r.Adopted = version
 		}
 		done = r
-		out := []DriftRecord{r}
+		out := []rotation.DriftRecord{r}
 		for k, w := range wrote {
 			if k == rec.Key {
 				continue
 			}
 			other, ok := stored[k]
 			if !ok {
-				d := targets[slices.IndexFunc(targets, func(d Destination) bool {
-					return DriftKey(rec.Secret, d.Kind, d.Target, d.VarName(rec.Secret)) == k
+				d := targets[slices.IndexFunc(targets, func(d rotation.Destination) bool {
+					return rotation.DriftKey(rec.Secret, d.Kind, d.Target, d.VarName(rec.Secret)) == k
 				})]
-				kind := DriftValue
-				if d.Kind != DestHeroku {
-					kind = DriftWritten
+				kind := rotation.DriftValue
+				if d.Kind != rotation.DestHeroku {
+					kind = rotation.DriftWritten
 				}
-				other = DriftRecord{Key: k, Secret: rec.Secret, Kind: kind, Dest: d.Kind, Target: d.Target, Name: d.VarName(rec.Secret)}
+				other = rotation.DriftRecord{Key: k, Secret: rec.Secret, Kind: kind, Dest: d.Kind, Target: d.Target, Name: d.VarName(rec.Secret)}
 			}
 			other.Wrote = w
 			out = append(out, other)
@@ -261,10 +263,10 @@ func (l *DriftLoop) markRepaired(ctx context.Context, rec DriftRecord, wrote map
 
 // audited records the repair's audit entry, logs it, and shows it: the post
 // marked repaired, the entry in the audit channel.
-func (l *DriftLoop) audited(ctx context.Context, done DriftRecord, results []DestResult, value Secret, by, approver string) {
+func (l *Loop) audited(ctx context.Context, done rotation.DriftRecord, results []rotation.DestResult, value rotation.Secret, by, approver string) {
 	ctx = context.WithoutCancel(ctx)
-	entry := AuditEntry{Action: ActionDriftRepaired, At: done.Resolved, RunID: "drift:" + done.Key + "@" + done.Stamp(), Secret: done.Secret,
-		Actor: by, Approver: approver, Method: MethodSlack, Destinations: results, NewFingerprint: value.Fingerprint()}
+	entry := rotation.AuditEntry{Action: rotation.ActionDriftRepaired, At: done.Resolved, RunID: "drift:" + done.Key + "@" + done.Stamp(), Secret: done.Secret,
+		Actor: by, Approver: approver, Method: rotation.MethodSlack, Destinations: results, NewFingerprint: value.Fingerprint()}
 	if err := l.Store.AppendAudit(ctx, entry); err != nil {
 		l.Log.Error("could not store the audit entry of a drift repair", "secret", done.Secret, "err", err)
 	}
@@ -272,21 +274,21 @@ func (l *DriftLoop) audited(ctx context.Context, done DriftRecord, results []Des
 	if l.Notifier == nil {
 		return
 	}
-	l.show(ctx, []DriftRecord{done})
+	l.show(ctx, []rotation.DriftRecord{done})
 	cctx, cancel := l.callCtx(ctx)
 	defer cancel()
 	if err := l.Notifier.DriftAudited(cctx, done, entry); err != nil {
-		l.Log.Warn("could not post the audit entry of a drift repair", "secret", done.Secret, "err", ErrorMessage(err), "cause", err)
+		l.Log.Warn("could not post the audit entry of a drift repair", "secret", done.Secret, "err", rotation.ErrorMessage(err), "cause", err)
 	}
 }
 
 // driftStateText says where a drift stands, for people.
-func driftStateText(d DriftRecord) string {
+func driftStateText(d rotation.DriftRecord) string {
 	switch {
 	case d.Open:
 		return "a newer drift of the same place is open"
 	case d.RepairedBy != "":
-		return fmt.Sprintf("%s set it from Infisical at %s", Mention(d.RepairedBy), DateText(d.Resolved))
+		return fmt.Sprintf("%s set it from Infisical at %s", rotation.Mention(d.RepairedBy), rotation.DateText(d.Resolved))
 	}
-	return "it was resolved at " + DateText(d.Resolved)
+	return "it was resolved at " + rotation.DateText(d.Resolved)
 }

@@ -1,11 +1,11 @@
-package rotation_test
+package mask_test
 
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/mask"
 )
 
 // leaked returns the first stretch of secret (8 characters, or the whole of a
@@ -91,7 +91,7 @@ func TestMaskTokensRealLogLines(t *testing.T) {
 			nil, []string{`invalid token: Bad credentials — the token expired for user 42 (UnhandledPromiseRejectionWarning at /app/node_modules/@octokit/request/dist-node/index.js)`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got := rotation.MaskTokens(c.line)
+			got := mask.Tokens(c.line)
 			t.Log(got)
 			for _, s := range c.secrets {
 				if l := leaked(got, s); l != "" {
@@ -112,11 +112,11 @@ func TestMaskTokensRealLogLines(t *testing.T) {
 
 // The run's own values are masked wherever any 8 characters of them stand, in
 // shapes no pattern knows (a piece of a token, in another letter case); a line
-// that holds none of them is masked as MaskTokens would.
+// that holds none of them is masked as Tokens would.
 func TestMaskerMasksTheKnownValues(t *testing.T) {
 	const oldVal = "github_pat_11AAAAQ7ZxKpLmN_kf83hdnw0q2mzbxv8r1tyu4io5pa6sd7fg9hj"
 	const newVal = "ghp_Zq81mXv3Lp0sKd7YwR2tNc5Hb9Fg4Ju6Ae1I"
-	m := rotation.NewMasker(rotation.NewSecret(oldVal), rotation.NewSecret(newVal))
+	m := mask.New(rotation.NewSecret(oldVal), rotation.NewSecret(newVal))
 	for _, line := range []string{
 		"GitHub 401 Bad credentials with key ending " + newVal[len(newVal)-12:] + ", previous started " + oldVal[11:21],
 		"GitHub 401 Bad credentials for " + strings.ToUpper(newVal[4:20]) + " (upper-cased by the app)",
@@ -145,7 +145,7 @@ func TestMaskerMasksTheKnownValues(t *testing.T) {
 	}
 	// A value that the masking itself would spell out cannot be cleared from
 	// the line: the line is refused rather than shown.
-	odd := rotation.NewMasker(rotation.NewSecret("[masked]"))
+	odd := mask.New(rotation.NewSecret("[masked]"))
 	if got, ok := odd.Mask("password=hunter2hunter2 Bad credentials"); ok || got != "" {
 		t.Errorf("a line that still holds a known value was not refused: %q %v", got, ok)
 	}
@@ -166,63 +166,8 @@ func TestMaskTokens(t *testing.T) {
 		{"sent SECRET_KEY_BASE='not so secret'", "sent SECRET_KEY_BASE='[masked]'"},
 		{"------------------------ Bad credentials", "------------------------ Bad credentials"},
 	} {
-		if got := rotation.MaskTokens(c.in); got != c.want {
-			t.Errorf("MaskTokens(%q) = %q, want %q", c.in, got, c.want)
+		if got := mask.Tokens(c.in); got != c.want {
+			t.Errorf("Tokens(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
-}
-
-// noTokenIn fails the test when text holds 8 characters of a token of the test.
-func noRunTokenIn(t *testing.T, what, text string) {
-	t.Helper()
-	for _, tok := range []string{oldToken, newToken, otherToken} {
-		if l := leaked(text, strings.TrimPrefix(tok, "github_pat_")); l != "" {
-			t.Errorf("%s holds %q of a token: %q", what, l, text)
-		}
-	}
-}
-
-// A matched line that holds pieces of the run's old and new token, in shapes no
-// pattern knows, reaches the card, the thread and the store with both masked.
-func TestLogWatchMasksTheRunsOwnValues(t *testing.T) {
-	w, f, r := watchWorld(t, time.Minute, nil)
-	waitRun(t, w, r.ID, "prod's log open", func(r *rotation.Run) bool { return dest(t, r, "raxx-console-prod").Watch.Read })
-	line := "GitHub 401 Bad credentials with key ending " + newToken[len(newToken)-12:] + ", previous started " + oldToken[11:21]
-	f.inject("raxx-console-prod", rotation.LogLine{Time: realNow(), Source: "app[web.1]", Text: line})
-	r = waitRun(t, w, r.ID, "the match", func(r *rotation.Run) bool { return r.State == rotation.StateVerifyFailed })
-	d := dest(t, r, "raxx-console-prod")
-	if !strings.Contains(d.Watch.Match, "app[web.1]: GitHub 401 Bad credentials with key ending [masked], previous started [masked]") {
-		t.Errorf("the match as recorded: %q", d.Watch.Match)
-	}
-	noRunTokenIn(t, "the match", d.Watch.Match)
-	noRunTokenIn(t, "the destination's error", d.LastError)
-	noRunTokenIn(t, "the run's notice", r.Notice)
-	w.eng.Drain()
-	w.eng.Wait()
-	w.notes.mu.Lock()
-	noRunTokenIn(t, "the thread", strings.Join(w.notes.notes, "\n"))
-	w.notes.mu.Unlock()
-	w.assertNoTokenInFile()
-}
-
-// When the run's values cannot be read to mask the line with, the line is
-// withheld: the card says when, where and which pattern, and the match still
-// fails the destination.
-func TestLogWatchWithholdsALineItCannotMask(t *testing.T) {
-	w, f, r := watchWorld(t, time.Minute, nil)
-	waitRun(t, w, r.ID, "prod's log open", func(r *rotation.Run) bool { return dest(t, r, "raxx-console-prod").Watch.Read })
-	w.vault.mu.Lock()
-	w.vault.failVersions = rotation.Errorf(rotation.EUNAVAILABLE, "Infisical did not answer in time")
-	w.vault.mu.Unlock()
-	f.inject("raxx-console-prod", rotation.LogLine{Time: realNow(), Source: "app[web.1]", Text: "GitHub said Bad credentials; retrying with key part " + newToken[20:30]})
-	r = waitRun(t, w, r.ID, "the match", func(r *rotation.Run) bool { return r.State == rotation.StateVerifyFailed })
-	d := dest(t, r, "raxx-console-prod")
-	want := `app[web.1]: (the line is withheld — rotabot could not read the run's old token from Infisical to mask it (Infisical did not answer in time); it matched "Bad credentials": read it in the app's log)`
-	if d.State != rotation.DestFailed || !strings.Contains(d.Watch.Match, want) || strings.Contains(d.Watch.Match, "retrying") {
-		t.Errorf("prod: %s, match %q", d.State, d.Watch.Match)
-	}
-	noRunTokenIn(t, "the destination's error", d.LastError)
-	w.eng.Drain()
-	w.eng.Wait()
-	w.assertNoTokenInFile()
 }

@@ -1,4 +1,4 @@
-package rotation_test
+package expiry_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/expiry"
 	"github.com/raxx-app/rotabot/store/bbolt"
 )
 
@@ -96,7 +97,7 @@ func (g *remGitHub) Probe(context.Context, rotation.Secret, string) error { retu
 type sent struct {
 	to  string // an owner, or "#ops"
 	at  time.Time
-	rem rotation.Reminder
+	rem expiry.Reminder
 }
 
 func (s sent) String() string {
@@ -111,7 +112,7 @@ type remNotifier struct {
 	fail map[string]int
 }
 
-func (n *remNotifier) record(to string, r rotation.Reminder) error {
+func (n *remNotifier) record(to string, r expiry.Reminder) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.fail[to] > 0 {
@@ -122,11 +123,11 @@ func (n *remNotifier) record(to string, r rotation.Reminder) error {
 	return nil
 }
 
-func (n *remNotifier) RemindOwner(_ context.Context, owner string, r rotation.Reminder) error {
+func (n *remNotifier) RemindOwner(_ context.Context, owner string, r expiry.Reminder) error {
 	return n.record(owner, r)
 }
 
-func (n *remNotifier) RemindChannel(_ context.Context, r rotation.Reminder) error {
+func (n *remNotifier) RemindChannel(_ context.Context, r expiry.Reminder) error {
 	return n.record("#ops", r)
 }
 
@@ -164,7 +165,7 @@ type remWorld struct {
 	gh     *remGitHub
 	notes  *remNotifier
 	matrix *rotation.Matrix
-	loop   *rotation.ReminderLoop
+	loop   *expiry.Loop
 	logs   *syncBuf
 }
 
@@ -234,7 +235,7 @@ func (w *remWorld) restart() {
 		w.t.Fatal(err)
 	}
 	w.st = st
-	w.loop = rotation.NewReminderLoop(rotation.ReminderLoopConfig{Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Store: st, Notifier: w.notes,
+	w.loop = expiry.New(expiry.Config{Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Store: st, Notifier: w.notes,
 		Now: w.now, Log: slog.New(slog.NewTextHandler(w.logs, nil)), Interval: time.Hour, Parallel: 1})
 }
 
@@ -345,7 +346,7 @@ func TestRemindersWalkAcrossEveryThreshold(t *testing.T) {
 	}
 	for i, s := range got {
 		day := time.Duration(i/3) * 24 * time.Hour
-		if s.rem.Kind != rotation.ReminderExpired || !s.at.Equal(remExpiry.Add(day)) {
+		if s.rem.Kind != expiry.Expired || !s.at.Equal(remExpiry.Add(day)) {
 			t.Errorf("report %d: %s, want expired at %s", i, s, remExpiry.Add(day))
 		}
 	}
@@ -435,7 +436,7 @@ func TestRemindersExpiredTokenReportedOnceADay(t *testing.T) {
 	}
 	var last time.Time
 	for i := 0; i < len(got); i += 3 {
-		if places(got[i:i+3]) != everyone || got[i].rem.Kind != rotation.ReminderExpired {
+		if places(got[i:i+3]) != everyone || got[i].rem.Kind != expiry.Expired {
 			t.Fatalf("report %d: %v", i/3, got[i:i+3])
 		}
 		if i > 0 && got[i].at.Sub(last) < 23*time.Hour {
@@ -467,7 +468,7 @@ func TestRemindersNeverExpiringTokenNotedOnce(t *testing.T) {
 		t.Fatalf("the never-expiring token: %v, want one note to its owner and one post", notes)
 	}
 	r := notes[0].rem
-	if r.Kind != rotation.ReminderNoExpiry || !strings.Contains(r.Sentence(), "GitHub recommends") || r.ExpiresInDays != 60 {
+	if r.Kind != expiry.NoExpiry || !strings.Contains(r.Sentence(), "GitHub recommends") || r.ExpiresInDays != 60 {
 		t.Errorf("note: %+v: %s", r, r.Sentence())
 	}
 	if len(r.Notes) != 1 || r.Notes[0] != rotation.MigrateWarning {
@@ -490,7 +491,7 @@ func TestReconcileMarksARefusedTokenBrokenAndSaysSoDaily(t *testing.T) {
 		t.Fatalf("the record does not say the token is broken: %+v", rec)
 	}
 	got := w.notes.take()
-	if places(got) != everyone || got[0].rem.Kind != rotation.ReminderBroken || !strings.Contains(got[0].rem.Sentence(), "is broken: GitHub refuses") {
+	if places(got) != everyone || got[0].rem.Kind != expiry.Broken || !strings.Contains(got[0].rem.Sentence(), "is broken: GitHub refuses") {
 		t.Fatalf("broken token reported as %v, want to %s", got, everyone)
 	}
 	if !got[0].rem.ExpiresAt.Equal(remExpiry) {
@@ -661,7 +662,7 @@ func TestReminderLoopStartsAtOnceAndCloses(t *testing.T) {
 
 func TestReminderLoopBacksOff(t *testing.T) {
 	t.Parallel()
-	l := rotation.NewReminderLoop(rotation.ReminderLoopConfig{Interval: time.Hour})
+	l := expiry.New(expiry.Config{Interval: time.Hour})
 	want := []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute,
 		16 * time.Minute, 32 * time.Minute, time.Hour, time.Hour}
 	for i, d := range want {
@@ -669,7 +670,7 @@ func TestReminderLoopBacksOff(t *testing.T) {
 			t.Errorf("after %d failures: wait %s, want %s", i+1, got, d)
 		}
 	}
-	short := rotation.NewReminderLoop(rotation.ReminderLoopConfig{Interval: 30 * time.Second})
+	short := expiry.New(expiry.Config{Interval: 30 * time.Second})
 	if got := short.RetryWait(10); got != 5*time.Minute {
 		t.Errorf("a 30 s interval backs off to %s, want 5m", got)
 	}
@@ -696,7 +697,7 @@ func TestDaysLeftRoundsDown(t *testing.T) {
 			t.Errorf("%s before: %d days left, want %d", c.before, got, c.days)
 		}
 		if c.says != "" {
-			r := rotation.Reminder{Kind: rotation.ReminderDue, ExpiresAt: at, At: now}
+			r := expiry.Reminder{Kind: expiry.Due, ExpiresAt: at, At: now}
 			if got := r.Sentence(); got != c.says {
 				t.Errorf("%s before: %q, want %q", c.before, got, c.says)
 			}
@@ -712,7 +713,7 @@ type gatedNotifier struct {
 	release chan struct{}
 }
 
-func (g *gatedNotifier) RemindOwner(ctx context.Context, owner string, r rotation.Reminder) error {
+func (g *gatedNotifier) RemindOwner(ctx context.Context, owner string, r expiry.Reminder) error {
 	g.once.Do(func() {
 		close(g.entered)
 		<-g.release
@@ -727,8 +728,8 @@ func TestRemindersTwoProcessesTakeTurns(t *testing.T) {
 	w := newRemWorld(t)
 	w.set(remExpiry.Add(-2 * 24 * time.Hour))
 	gate := &gatedNotifier{remNotifier: w.notes, entered: make(chan struct{}), release: make(chan struct{})}
-	a := rotation.NewReminderLoop(rotation.ReminderLoopConfig{Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Store: w.st, Notifier: gate, Now: w.now, Owner: "dyno-a"})
-	b := rotation.NewReminderLoop(rotation.ReminderLoopConfig{Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Store: w.st, Notifier: w.notes, Now: w.now, Owner: "dyno-b"})
+	a := expiry.New(expiry.Config{Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Store: w.st, Notifier: gate, Now: w.now, Owner: "dyno-a"})
+	b := expiry.New(expiry.Config{Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Store: w.st, Notifier: w.notes, Now: w.now, Owner: "dyno-b"})
 	done := make(chan error, 1)
 	go func() { done <- a.Reconcile(context.Background()) }()
 	<-gate.entered // a is telling the first owner
@@ -756,5 +757,14 @@ func TestRemindersTwoProcessesTakeTurns(t *testing.T) {
 	}
 	if got := w.notes.take(); len(got) != 0 {
 		t.Errorf("b's pass after a's: %v", got)
+	}
+}
+
+// Defaults are filled in once, by the constructor; what a caller sets is kept.
+func TestNewFillsDefaultsOnce(t *testing.T) {
+	l := expiry.New(expiry.Config{Owner: "dyno-a"})
+	if l.Log == nil || l.Now == nil || l.Interval != time.Hour || l.RetryMin != 30*time.Second ||
+		l.CallTimeout != 30*time.Second || l.Parallel != 4 || l.ClaimTTL != 2*time.Minute || l.Owner != "dyno-a" {
+		t.Errorf("New defaults: %+v", l.Config)
 	}
 }

@@ -1,15 +1,24 @@
-package rotation
+// Package drift is rotabot's drift service: between runs, a periodic pass
+// compares every destination of the routing matrix with Infisical, records and
+// posts what drifted (once, updated in place), and repairs a drift when an ops
+// member presses Set it from Infisical — through the engine's one guarded write
+// path (rotation.Engine.WriteValue), never a write of its own. It reaches the
+// outside world only through the domain's ports and its own (WriteDater,
+// Notifier), and must not know about Slack, GitHub, Infisical, Heroku or bbolt;
+// it holds no value beyond a comparison and stores none.
+package drift
 
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
 )
 
-// Drift: after a rotation, values drift. Someone runs `heroku config:set` by hand,
+// After a rotation, values drift. Someone runs `heroku config:set` by hand,
 // sets an Actions secret with `gh secret set`, or writes a new Infisical version
 // outside rotabot. A drift pass compares, for every secret without an open run:
 //
@@ -22,125 +31,20 @@ import (
 //     one written outside rotabot: the consumers rotabot set hold the previous
 //     version).
 //
-// A drifted destination is a DriftRecord, posted once in the ops channel and
-// updated in place when it resolves by itself, changes, or is repaired (Set it
-// from Infisical, drift_repair.go: through the engine's guarded write path).
-// Like everything else, a drift record holds names, versions and fingerprints
-// of Infisical's value, never a value and never a digest of what a destination
-// holds.
+// A drifted destination is a rotation.DriftRecord, posted once in the ops
+// channel and updated in place when it resolves by itself, changes, or is
+// repaired (Set it from Infisical, repair.go: through the engine's guarded
+// write path). Like everything else, a drift record holds names, versions and
+// fingerprints of Infisical's value, never a value and never a digest of what a
+// destination holds.
 
-// DriftKind says what drifted.
-type DriftKind string
-
-const (
-	// DriftValue: a Heroku config var does not hold Infisical's current value.
-	DriftValue DriftKind = "value"
-	// DriftWritten: a GitHub Actions secret was written after rotabot last
-	// wrote it, or is gone.
-	DriftWritten DriftKind = "written"
-	// DriftVersion: Infisical holds a version rotabot did not write.
-	DriftVersion DriftKind = "version"
-)
-
-// DriftRecord is one place that drifted — now (Open) or before. Its key stays
-// the same across drifts of the same place, so what rotabot last wrote there
-// outside runs (Wrote, Adopted) is kept.
-type DriftRecord struct {
-	Key    string    `json:"key"`
-	Secret string    `json:"secret"`
-	Kind   DriftKind `json:"kind"`
-	// Dest, Target and Name are the destination (none for DriftVersion).
-	Dest   DestKind `json:"dest,omitempty"`
-	Target string   `json:"target,omitempty"`
-	Name   string   `json:"name,omitempty"`
-
-	Open bool `json:"open"`
-	// Problem says what differs, for people.
-	Problem string `json:"problem,omitempty"`
-	// Since is when this drift was first seen; Resolved when it ended, by
-	// itself or by RepairedBy pressing Set it from Infisical.
-	Since      time.Time `json:"since,omitzero"`
-	Resolved   time.Time `json:"resolved,omitzero"`
-	RepairedBy string    `json:"repaired_by,omitempty"`
-	// VaultVersion and Fingerprint are Infisical's current value when the
-	// drift was seen (or repaired from). A drift whose version changes is a new
-	// drift (a new Since): what was shown or asked for before no longer holds.
-	VaultVersion int    `json:"vault_version,omitempty"`
-	Fingerprint  string `json:"fingerprint,omitempty"`
-	// Retired is set when that value is a token a finished run retired: it is
-	// set nowhere, and the post says to rotate instead.
-	Retired *Retirement `json:"retired,omitempty"`
-
-	// RequestedBy pressed Set it from Infisical at RequestedAt on a drift
-	// whose repair writes every destination (DriftVersion), for Infisical's
-	// RequestedVersion: a second ops member approves it (ApprovedBy) before
-	// anything is written.
-	RequestedBy      string    `json:"requested_by,omitempty"`
-	RequestedAt      time.Time `json:"requested_at,omitzero"`
-	RequestedVersion int       `json:"requested_version,omitempty"`
-	ApprovedBy       string    `json:"approved_by,omitempty"`
-
-	// Post is the drift's message in the ops channel; Shown is what it shows
-	// (ShowState), "" before it was posted.
-	Post  CardRef `json:"post,omitzero"`
-	Shown string  `json:"shown,omitempty"`
-
-	// Wrote is when a repair last wrote this destination: with the runs'
-	// writes, what a GitHub Actions secret's updated_at is compared with.
-	Wrote time.Time `json:"wrote,omitzero"`
-	// Adopted is the Infisical version a repair set on every destination
-	// (DriftVersion): with the runs', what the current version is compared with.
-	Adopted int `json:"adopted,omitempty"`
-}
-
-// DriftKey is the key of a destination's drift record (dest "" for the vault).
-func DriftKey(secret string, dest DestKind, target, name string) string {
-	if dest == "" {
-		return secret + ":vault"
-	}
-	return secret + ":" + string(dest) + ":" + target + ":" + name
-}
-
-// Stamp tells this drift from an earlier one of the same place: a button of an
-// older post does nothing.
-func (d DriftRecord) Stamp() string { return strconv.FormatInt(d.Since.UnixNano(), 36) }
-
-// Label names the drifted place for people.
-func (d DriftRecord) Label() string {
-	if d.Dest == "" {
-		return "Infisical " + d.Secret
-	}
-	name := d.Name
-	if name == d.Secret {
-		name = "" // the matrix's default: not named
-	}
-	return Destination{Kind: d.Dest, Target: d.Target, Name: name}.Label()
-}
-
-// ShowState is what the record's post should show: "open:PROBLEM" (with
-// "|asked:USER:VERSION" once a repair is asked for), "resolved" or "repaired".
-func (d DriftRecord) ShowState() string {
-	switch {
-	case d.Open && d.RequestedBy != "":
-		return "open:" + d.Problem + "|asked:" + d.RequestedBy + ":" + strconv.Itoa(d.RequestedVersion)
-	case d.Open:
-		return "open:" + d.Problem
-	case d.RepairedBy != "":
-		return "repaired"
-	}
-	return "resolved"
-}
-
-// ActionDriftRepaired is the audit action of a repair.
-const ActionDriftRepaired AuditAction = "secret.drift.repaired"
-
-// DriftNotifier shows drift in the chat layer.
-type DriftNotifier interface {
+// Notifier shows drift in the chat layer.
+type Notifier interface {
 	// ShowDrift posts the drift in the ops channel, or updates its post when
 	// it has one (d.Post), and returns where the post is.
-	ShowDrift(ctx context.Context, d DriftRecord) (CardRef, error)
+	ShowDrift(ctx context.Context, d rotation.DriftRecord) (rotation.CardRef, error)
 	// DriftAudited publishes a repair's audit entry (the audit channel).
-	DriftAudited(ctx context.Context, d DriftRecord, e AuditEntry) error
+	DriftAudited(ctx context.Context, d rotation.DriftRecord, e rotation.AuditEntry) error
 }
 
 // WriteDater tells when a write-only destination was last written: a GitHub
@@ -149,21 +53,31 @@ type WriteDater interface {
 	UpdatedAt(ctx context.Context, target, name string) (time.Time, error)
 }
 
-// DriftConfig is what a DriftLoop needs, set by the command (or a test).
-// NewDriftLoop fills in the defaults; the config is not changed after.
-type DriftConfig struct {
-	Matrix *Matrix
-	Vault  Vault
+// Store is what the drift check keeps and reads: its drift records, the runs
+// (a secret with an open run is the run's business; what rotabot last wrote),
+// a repair's audit entry, and the claims that make two processes take turns.
+type Store interface {
+	rotation.RunStore
+	rotation.AuditStore
+	rotation.DriftStore
+	rotation.ClaimStore
+}
+
+// Config is what a Loop needs, set by the command (or a test). New fills in
+// the defaults; the config is not changed after.
+type Config struct {
+	Matrix *rotation.Matrix
+	Vault  rotation.Vault
 	Store  Store
 	// Engine writes a repair: its WriteValue is the one guarded write path to
 	// the consumers, and its Consumers verify what was written.
-	Engine *Engine
+	Engine *rotation.Engine
 	// Scanners read each app's config, once a pass (Heroku).
-	Scanners map[DestKind]ConfigScanner
+	Scanners map[rotation.DestKind]rotation.ConfigScanner
 	// Dates tell when a write-only destination was last written (GitHub).
-	Dates    map[DestKind]WriteDater
-	Notifier DriftNotifier
-	Now      func() time.Time // default WallNow
+	Dates    map[rotation.DestKind]WriteDater
+	Notifier Notifier
+	Now      func() time.Time // default rotation.WallNow
 	Log      *slog.Logger     // default: discard
 	// Interval is the time between passes (ROTABOT_DRIFT_INTERVAL); 0 runs no
 	// periodic pass (Pass still runs one when asked).
@@ -183,19 +97,19 @@ type DriftConfig struct {
 	ClaimTTL time.Duration
 }
 
-// DriftLoop is the periodic drift pass and the repair of a drifted destination.
-// Build it with NewDriftLoop; Start and Close run the periodic pass.
-type DriftLoop struct {
-	DriftConfig
+// Loop is the periodic drift pass and the repair of a drifted destination.
+// Build it with New; Start and Close run the periodic pass.
+type Loop struct {
+	Config
 
 	pass sync.Mutex // one pass at a time in this process
-	bg   background
+	bg   rotation.Background
 }
 
-// NewDriftLoop returns a loop on c, with c's defaults filled in once.
-func NewDriftLoop(c DriftConfig) *DriftLoop {
+// New returns a loop on c, with c's defaults filled in once.
+func New(c Config) *Loop {
 	if c.Now == nil {
-		c.Now = WallNow
+		c.Now = rotation.WallNow
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -210,40 +124,41 @@ func NewDriftLoop(c DriftConfig) *DriftLoop {
 		c.Grace = 2 * time.Minute
 	}
 	if c.Owner == "" {
-		c.Owner = defaultOwner(":drift")
+		c.Owner = rotation.ProcessOwner(":drift")
 	}
 	if c.ClaimTTL <= 0 {
 		c.ClaimTTL = 2 * time.Minute
 	}
-	return &DriftLoop{DriftConfig: c}
+	return &Loop{Config: c}
 }
 
-// DriftClaim is the claim (Store.ClaimRun) a pass holds, so two processes on one
-// database do not both post; a repair holds the secret's WriteClaim.
-const DriftClaim = "drift"
+// Claim is the claim (rotation.ClaimStore) a pass holds, so two processes on
+// one database do not both post; a repair holds the secret's
+// rotation.WriteClaim.
+const Claim = "drift"
 
-func (l *DriftLoop) now() time.Time { return l.Now().UTC() }
+func (l *Loop) now() time.Time { return l.Now().UTC() }
 
-func (l *DriftLoop) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+func (l *Loop) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, l.CallTimeout)
 }
 
 // Start runs a pass now and then every Interval until ctx ends or Close is
 // called; with no Interval it does nothing. A pass that could not check
 // everything is followed by the next at the usual time: drift is not urgent.
-func (l *DriftLoop) Start(ctx context.Context) {
+func (l *Loop) Start(ctx context.Context) {
 	if l.Interval <= 0 {
 		return
 	}
-	l.bg.start(ctx, l.loop)
+	l.bg.Start(ctx, l.loop)
 }
 
-func (l *DriftLoop) loop(ctx context.Context) {
+func (l *Loop) loop(ctx context.Context) {
 	t := time.NewTicker(l.Interval)
 	defer t.Stop()
 	for {
 		if rep, err := l.Pass(ctx); err != nil && ctx.Err() == nil {
-			l.Log.Warn("drift check failed", "err", ErrorMessage(err), "cause", err)
+			l.Log.Warn("drift check failed", "err", rotation.ErrorMessage(err), "cause", err)
 		} else if len(rep.Problems) > 0 {
 			l.Log.Warn("drift check incomplete", "problems", strings.Join(rep.Problems, "; "))
 		}
@@ -256,10 +171,10 @@ func (l *DriftLoop) loop(ctx context.Context) {
 }
 
 // Close stops the loop and waits for the pass in hand.
-func (l *DriftLoop) Close() { l.bg.stop() }
+func (l *Loop) Close() { l.bg.Stop() }
 
-// DriftReport is what one pass did.
-type DriftReport struct {
+// Report is what one pass did.
+type Report struct {
 	At time.Time
 	// Busy: another process's pass held the claim; Open is what is stored.
 	Busy bool
@@ -272,18 +187,18 @@ type DriftReport struct {
 	// New and Resolved count the drifts that began and ended in this pass.
 	New, Resolved int
 	// Open is every drift open after the pass.
-	Open []DriftRecord
+	Open []rotation.DriftRecord
 	// Problems say what could not be checked.
 	Problems []string
 }
 
 // Pass runs one drift pass and says what it found. While another process's pass
 // holds the claim it does nothing but report what is stored.
-func (l *DriftLoop) Pass(ctx context.Context) (DriftReport, error) {
+func (l *Loop) Pass(ctx context.Context) (Report, error) {
 	l.pass.Lock()
 	defer l.pass.Unlock()
-	rep := DriftReport{At: l.now()}
-	hctx, release, ok, err := holdClaim(ctx, l.Store, DriftClaim, l.Owner, l.ClaimTTL, l.now, l.Log)
+	rep := Report{At: l.now()}
+	hctx, release, ok, err := rotation.HoldClaim(ctx, l.Store, Claim, l.Owner, l.ClaimTTL, l.now, l.Log)
 	if err != nil {
 		return rep, err
 	}
@@ -307,8 +222,8 @@ func (l *DriftLoop) Pass(ctx context.Context) (DriftReport, error) {
 
 // idle returns the secrets of names without an open run; those with one are
 // Skipped (their destinations are the run's business).
-func (l *DriftLoop) idle(ctx context.Context, names []string, rep *DriftReport) ([]string, error) {
-	openRuns, err := l.Store.ListRuns(ctx, RunFilter{OpenOnly: true})
+func (l *Loop) idle(ctx context.Context, names []string, rep *Report) ([]string, error) {
+	openRuns, err := l.Store.ListRuns(ctx, rotation.RunFilter{OpenOnly: true})
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +244,7 @@ func (l *DriftLoop) idle(ctx context.Context, names []string, rep *DriftReport) 
 
 // checkAndRecord compares every destination of the secrets named with
 // Infisical, records what it found and shows what changed.
-func (l *DriftLoop) checkAndRecord(ctx context.Context, names []string, rep *DriftReport) error {
+func (l *Loop) checkAndRecord(ctx context.Context, names []string, rep *Report) error {
 	p := &driftPass{rep: rep}
 	var err error
 	if p.stored, err = l.storedDrifts(ctx); err != nil {
@@ -358,10 +273,10 @@ func (l *DriftLoop) checkAndRecord(ctx context.Context, names []string, rep *Dri
 // because of what Infisical holds), so its posts show the drift as it is. It
 // leaves the secret to another process's pass when one holds the claim, and to
 // its run when one is open.
-func (l *DriftLoop) recheck(ctx context.Context, secret string) {
+func (l *Loop) recheck(ctx context.Context, secret string) {
 	l.pass.Lock()
 	defer l.pass.Unlock()
-	hctx, release, ok, err := holdClaim(ctx, l.Store, DriftClaim, l.Owner, l.ClaimTTL, l.now, l.Log)
+	hctx, release, ok, err := rotation.HoldClaim(ctx, l.Store, Claim, l.Owner, l.ClaimTTL, l.now, l.Log)
 	if err != nil || !ok {
 		if err != nil {
 			l.Log.Warn("could not check a drift again", "secret", secret, "err", err)
@@ -369,23 +284,23 @@ func (l *DriftLoop) recheck(ctx context.Context, secret string) {
 		return
 	}
 	defer release()
-	rep := DriftReport{At: l.now()}
+	rep := Report{At: l.now()}
 	names, err := l.idle(hctx, []string{secret}, &rep)
 	if err == nil {
 		err = l.checkAndRecord(hctx, names, &rep)
 	}
 	if err != nil {
-		l.Log.Warn("could not check a drift again", "secret", secret, "err", ErrorMessage(err), "cause", err)
+		l.Log.Warn("could not check a drift again", "secret", secret, "err", rotation.ErrorMessage(err), "cause", err)
 	}
 }
 
 // storedDrifts reads every drift record, by key.
-func (l *DriftLoop) storedDrifts(ctx context.Context) (map[string]DriftRecord, error) {
+func (l *Loop) storedDrifts(ctx context.Context) (map[string]rotation.DriftRecord, error) {
 	recs, err := l.Store.ListDrift(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]DriftRecord, len(recs))
+	out := make(map[string]rotation.DriftRecord, len(recs))
 	for _, r := range recs {
 		out[r.Key] = r
 	}
@@ -393,12 +308,12 @@ func (l *DriftLoop) storedDrifts(ctx context.Context) (map[string]DriftRecord, e
 }
 
 // OpenDrifts lists the drifts open now, by key.
-func (l *DriftLoop) OpenDrifts(ctx context.Context) ([]DriftRecord, error) {
+func (l *Loop) OpenDrifts(ctx context.Context) ([]rotation.DriftRecord, error) {
 	recs, err := l.Store.ListDrift(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []DriftRecord
+	var out []rotation.DriftRecord
 	for _, r := range recs {
 		if r.Open {
 			out = append(out, r)
@@ -410,18 +325,18 @@ func (l *DriftLoop) OpenDrifts(ctx context.Context) ([]DriftRecord, error) {
 // record writes what the pass found, in one transaction: new drifts open, a
 // changed problem is updated, drifts no longer seen are resolved. Records whose
 // post no longer shows what they say are returned, to be shown.
-func (l *DriftLoop) record(ctx context.Context, findings []*finding, gone []string, rep *DriftReport) ([]DriftRecord, error) {
+func (l *Loop) record(ctx context.Context, findings []*finding, gone []string, rep *Report) ([]rotation.DriftRecord, error) {
 	keys := make([]string, 0, len(findings)+len(gone))
 	for _, f := range findings {
 		keys = append(keys, f.rec.Key)
 	}
 	keys = append(keys, gone...)
 	now := l.now()
-	var stale []DriftRecord
-	err := l.Store.UpdateDrift(ctx, keys, func(stored map[string]DriftRecord) ([]DriftRecord, error) {
+	var stale []rotation.DriftRecord
+	err := l.Store.UpdateDrift(ctx, keys, func(stored map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
 		stale = stale[:0]
 		rep.New, rep.Resolved = 0, 0
-		var out []DriftRecord
+		var out []rotation.DriftRecord
 		for _, f := range findings {
 			old, had := stored[f.rec.Key]
 			switch {
@@ -487,13 +402,13 @@ func (l *DriftLoop) record(ctx context.Context, findings []*finding, gone []stri
 
 // show posts or updates the post of each record, and records where the post is
 // and what it shows. A post that fails is tried again at the next pass.
-func (l *DriftLoop) show(ctx context.Context, recs []DriftRecord) {
+func (l *Loop) show(ctx context.Context, recs []rotation.DriftRecord) {
 	if l.Notifier == nil || len(recs) == 0 {
 		return
 	}
 	type shown struct {
 		key, since, state string
-		post              CardRef
+		post              rotation.CardRef
 	}
 	var done []shown
 	for _, rec := range recs {
@@ -501,8 +416,8 @@ func (l *DriftLoop) show(ctx context.Context, recs []DriftRecord) {
 		post, err := l.Notifier.ShowDrift(cctx, rec)
 		cancel()
 		if err != nil {
-			l.Log.Warn("could not show a drift in the ops channel", "secret", rec.Secret, "where", rec.Label(), "err", ErrorMessage(err), "cause", err)
-			if post == (CardRef{}) {
+			l.Log.Warn("could not show a drift in the ops channel", "secret", rec.Secret, "where", rec.Label(), "err", rotation.ErrorMessage(err), "cause", err)
+			if post == (rotation.CardRef{}) {
 				continue
 			}
 		}
@@ -515,8 +430,8 @@ func (l *DriftLoop) show(ctx context.Context, recs []DriftRecord) {
 	for i, s := range done {
 		keys[i] = s.key
 	}
-	err := l.Store.UpdateDrift(context.WithoutCancel(ctx), keys, func(stored map[string]DriftRecord) ([]DriftRecord, error) {
-		var out []DriftRecord
+	err := l.Store.UpdateDrift(context.WithoutCancel(ctx), keys, func(stored map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
+		var out []rotation.DriftRecord
 		for _, s := range done {
 			rec, ok := stored[s.key]
 			if !ok || rec.Stamp() != s.since {

@@ -9,66 +9,188 @@ import (
 	"time"
 )
 
-// A Heroku config change makes a release and restarts the app onto it; until the
+// Step 6, verify: every written destination read back, the routing matrix's
+// HTTP checks, the workload probe with the new token, and a last look for other
+// holders of the old token before anyone may revoke it. Its waits are below: a
+// destination that restarts is verified only once it runs the new value.
+
+// verify is step 6: read every written destination back, run the routing matrix's
+// HTTP checks, and try the workload probe with the new token.
+func (e *Engine) verify(ctx context.Context, r *Run) (*Run, error) {
+	r = e.announceStep(ctx, r, StepVerify)
+	sc, err := e.Matrix.Secret(r.Secret)
+	if err != nil {
+		return e.fail(ctx, r, EvVerifyFail, StepVerify, err)
+	}
+	value, err := e.currentNew(ctx, r)
+	if err != nil {
+		return e.fail(ctx, r, EvVerifyFail, StepVerify, err)
+	}
+	// Until a restarted target runs its new release it still uses the old
+	// value: nothing is checked before every one is up (or has failed).
+	errs := e.awaitRestarts(ctx, r)
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	if e.draining.Load() {
+		// Stopping while a restart is waited for: the step ends here, and
+		// the next process waits on from the record.
+		return e.Store.GetRun(ctx, r.ID)
+	}
+	if r, err = e.Store.GetRun(ctx, r.ID); err != nil {
+		return nil, err
+	}
+	e.rewatch(ctx, r)
+	errs = append(errs, e.forEachDest(ctx, r, func(d Destination) bool { return d.State == DestWritten || d.State == DestVerified },
+		func(cctx context.Context, d Destination) (DestEvent, *Restart, error) {
+			c, ok := e.Consumers[d.Kind]
+			if !ok {
+				return "", nil, Errorf(EINTERNAL, "no consumer for %s is configured", d.Kind)
+			}
+			return DestEvVerified, nil, c.Verify(cctx, d.Target, d.VarName(r.Secret), value, d.Written)
+		})...)
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	checkErrs, extra := e.verifyChecks(ctx, r, sc, value)
+	errs = append(errs, checkErrs...)
+	// A log watch that started during this step may have failed a destination.
+	if cur, err := e.Store.GetRun(ctx, r.ID); err == nil {
+		errs = append(errs, newErrors(errs, watchFailures(cur))...)
+	}
+	r, stop, err := e.settle(ctx, r, errs, EvVerifyFail, StepVerify, hintVerify)
+	if stop {
+		return r, err
+	}
+	// Last, the vault itself: a late write (a call given up earlier) or someone
+	// else's would show here, and the run must not go on as if it had not.
+	if _, err := e.currentNew(ctx, r); err != nil {
+		return e.fail(ctx, r, EvVerifyFail, StepVerify, err)
+	}
+	return e.verified(ctx, r, extra)
+}
+
+// verified ends step 6 once every check passed (extra names the checks beyond
+// the read-backs): it looks for other holders of the old token, then moves the
+// run on to revoke — unless a log watch matched meanwhile.
+func (e *Engine) verified(ctx context.Context, r *Run, extra []string) (*Run, error) {
+	msg := "every destination holds the new value"
+	if len(extra) > 0 {
+		msg += "; " + strings.Join(extra, ", ")
+	}
+	// Before anyone may revoke: who else still holds the old token?
+	found := e.discoverOld(ctx, r)
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	e.pause(pauseVerified)
+	// A log watch match recorded since verify's own look fails this transition
+	// (matchWins, in its transaction): the run goes to verify failed instead.
+	nr, err := e.transition(ctx, r.ID, EvVerified, func(x *Run) error {
+		now := e.now()
+		x.Notice, x.RetryAt = "", time.Time{}
+		x.OldHolders = found
+		x.stepEnd(StepVerify, StepDone, "", msg, now)
+		if x.Method == MethodSlack {
+			x.stepStart(StepRevoke, "", now)
+		}
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	if nr.State == StateVerifyFailed {
+		e.notify(ctx, nr, "❌ "+nr.Notice)
+		return nr, nil
+	}
+	e.notify(ctx, nr, "Verified: "+msg+found.VerifyText())
+	if nr.Method == MethodCLI {
+		// The bridge script leaves revoking to a person: its SUMMARY says how.
+		return e.transition(ctx, nr.ID, EvSkipRevoke, func(x *Run) error {
+			x.stepEnd(StepRevoke, StepSkipped, "", "revoke the old token by hand (see the SUMMARY)", e.now())
+			x.stepStart(StepAudit, "", e.now())
+			return nil
+		})
+	}
+	return nr, nil
+}
+
+// verifyChecks runs the routing matrix's HTTP checks and the workload probe with
+// the new token: what failed, and what passed (for the step's message).
+func (e *Engine) verifyChecks(ctx context.Context, r *Run, sc *SecretConfig, value Secret) (errs []error, passed []string) {
+	for _, check := range sc.Verify {
+		if e.HTTP == nil {
+			continue
+		}
+		err := e.withUnavailable(ctx, r, "verify "+check.Name, func(cctx context.Context) error { return e.HTTP.CheckHTTP(cctx, check) })
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			passed = append(passed, check.Name+" ok")
+		}
+	}
+	if sc.Probe != "" {
+		err := e.withUnavailable(ctx, r, "GitHub unavailable", func(cctx context.Context) error { return e.Checker.Probe(cctx, value, sc.Probe) })
+		if err != nil {
+			errs = append(errs, Wrap(ErrorCode(err), err, "workload probe with the new token: %s", ErrorMessage(err)))
+		} else {
+			passed = append(passed, "workload probe ok")
+		}
+	}
+	return errs, passed
+}
+
+// currentNew reads the new value from the vault and makes sure it is the one the
+// run stored.
+func (e *Engine) currentNew(ctx context.Context, r *Run) (Secret, error) {
+	cur, _ := e.refs(r)
+	var v VaultValue
+	err := e.withUnavailable(ctx, r, "Infisical unavailable", func(cctx context.Context) error {
+		var err error
+		v, err = e.Vault.Read(cctx, cur)
+		return err
+	})
+	if err != nil {
+		return Secret{}, err
+	}
+	if !r.IsNew(v.Value) {
+		return Secret{}, Errorf(EINVALID, "Infisical now holds a different value for %s than this run stored (%s, expected %s): someone changed it, or a late write landed; check its history in Infisical, then Rollback or start a new run", r.Secret, v.Value.Fingerprint(), r.NewFingerprint)
+	}
+	return v.Value, nil
+}
+
+// discoverOld ends verify: it scans for the old token, which is about to be
+// revoked, and returns the places outside the run's destinations that still hold
+// it. nil when nothing can be scanned or the old token is not known.
+func (e *Engine) discoverOld(ctx context.Context, r *Run) *Discovery {
+	if e.Holders == nil || r.VaultVersionBefore == 0 || r.OldFingerprint == "" {
+		return nil
+	}
+	cur, _ := e.refs(r)
+	cctx, cancel := e.callCtx(ctx)
+	old, err := e.Vault.ReadVersion(cctx, cur, r.VaultVersionBefore)
+	cancel()
+	switch {
+	case err != nil:
+		return &Discovery{At: e.now(), Problem: "could not read the old token from Infisical to look for it: " + ErrorMessage(err)}
+	case old.Fingerprint() != r.OldFingerprint:
+		return &Discovery{At: e.now(), Problem: fmt.Sprintf("Infisical version %d of %s is not the old token, so rotabot could not look for it", r.VaultVersionBefore, r.Secret)}
+	}
+	sctx, stop := context.WithTimeout(ctx, verifyScanLimit)
+	defer stop()
+	d := e.Holders.FindHolders(sctx, old.Digest(), HeldBy(r.Secret, r.Destinations))
+	if ctx.Err() != nil {
+		return nil // stopping: the resumed verify scans again
+	}
+	return d
+}
+
+// Verify's waits. A Heroku config change makes a release and restarts the app onto it; until the
 // dynos run that release, the app still uses the old value. Propagate notes the
 // release each write made (the app's newest release, newer than the one before
 // the write); verify waits for it to succeed and for the dynos to be up on it
 // before any check, each wait bounded by the routing matrix, and then starts the
 // app's log watch.
-
-// releaseBefore is the Restart a write on d starts from: the newest release
-// known before it — noted at the store step, or the release of the write before
-// (a retry) — or read now when neither is known. nil when d's kind does not
-// restart.
-func (e *Engine) releaseBefore(ctx context.Context, d Destination) (*Restart, error) {
-	rel, ok := e.Releasers[d.Kind]
-	if !ok {
-		return nil, nil
-	}
-	if d.Restart != nil {
-		return &Restart{Before: max(d.Restart.Before, d.Restart.Release), Phase: RestartReleasing}, nil
-	}
-	latest, err := rel.LatestRelease(ctx, d.Target)
-	if err != nil {
-		return nil, err
-	}
-	return &Restart{Before: latest.Version, Phase: RestartReleasing}, nil
-}
-
-// releasesBefore reads, in parallel, the newest release of every destination
-// that restarts and has none noted yet; the channel gets them by destination
-// once all have answered. One that cannot be read is left out (propagate reads
-// it before its write).
-func (e *Engine) releasesBefore(ctx context.Context, r *Run) <-chan map[int]int {
-	out := make(chan map[int]int, 1)
-	var (
-		wg sync.WaitGroup
-		mu sync.Mutex
-		vs = map[int]int{}
-	)
-	for i, d := range r.Destinations {
-		rel, ok := e.Releasers[d.Kind]
-		if !ok || d.Restart != nil || d.State != DestPending {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cctx, cancel := e.callCtx(ctx)
-			defer cancel()
-			if latest, err := rel.LatestRelease(cctx, d.Target); err == nil {
-				mu.Lock()
-				vs[i] = latest.Version
-				mu.Unlock()
-			}
-		}()
-	}
-	go func() {
-		wg.Wait()
-		out <- vs
-	}()
-	return out
-}
 
 // noReleaseGrace is how long after a write verify looks for the release it made
 // before it takes the write to have made none (a value the app already held):
@@ -303,20 +425,6 @@ func (e *Engine) restartTimeout(rel Releaser, target string, rs Restart, bound t
 		return Errorf(EINVALID, "Heroku made no release of %s within %s of the write: see %s", target, HumanDuration(bound), rel.ActivityURL(target))
 	}
 	return Errorf(EINVALID, "Heroku release v%d of %s was still pending after %s: see %s", rs.Release, target, HumanDuration(bound), rel.ActivityURL(target))
-}
-
-// HumanDuration writes a duration the way people do: 5m, 90s, 1h30m (never
-// less than 1s). The adapters' messages use it too.
-func HumanDuration(d time.Duration) string {
-	d = max(d.Round(time.Second), time.Second)
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // rewatch starts a new log watch on targets that are up on their release but

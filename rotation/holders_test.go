@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/discover"
 )
 
 // fakeScanner is Heroku as a scan sees it: the destination apps of the fake
@@ -75,12 +76,13 @@ func (s *fakeScanner) ScanConfig(_ context.Context, app string, each func(string
 	return nil
 }
 
-// scanning rebuilds w's engine with sc as its Heroku scanner.
+// scanning rebuilds w's engine with sc as its Heroku scanner, through the
+// scan of rotation/discover.
 func (w *world) scanning(sc *fakeScanner) {
 	w.eng = rotation.NewEngine(rotation.EngineConfig{
 		Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Revoker: w.gh, Notifier: w.notes, Store: w.st,
 		Consumers: map[rotation.DestKind]rotation.Consumer{rotation.DestHeroku: w.heroku, rotation.DestGitHubSecret: w.ghsec},
-		Scanners:  map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: sc},
+		Holders:   discover.New(discover.Config{Scanners: map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: sc}, Now: func() time.Time { return t0 }}),
 		Now:       func() time.Time { return t0 },
 		Sleep:     func(ctx context.Context, d time.Duration) error { return ctx.Err() },
 	})
@@ -149,56 +151,16 @@ func TestVerifyScanThatCannotFinishSaysSo(t *testing.T) {
 	}
 }
 
-func TestWhereAndDryRunFindTheCurrentValue(t *testing.T) {
+// A dry run adds to the plan the consumers of the current value that the plan
+// does not reach (the where report itself: rotation/discover's
+// TestWhereFindsTheCurrentValue).
+func TestDryRunFindsTheUnknownConsumers(t *testing.T) {
 	w := newWorld(t)
-	w.heroku.values["raxx-console-staging"] = otherToken // changed by hand
 	sc := &fakeScanner{dest: w.heroku, extra: map[string]map[string]string{
 		"raxx-legacy-cron": {"GH_TOKEN": oldToken},
 	}, fail: map[string]error{}}
 	w.scanning(sc)
 	ctx := context.Background()
-	rep, err := w.eng.Where(ctx, secretName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Fingerprint != rotation.Fingerprint(oldToken) || rep.Version != 1 || rep.Seen != 3 || rep.Read != 3 || rep.Problem != "" {
-		t.Fatalf("report: %+v", rep)
-	}
-	var holding []string
-	for _, h := range rep.Holding {
-		holding = append(holding, h.Label()+map[bool]string{true: " in", false: " out"}[h.InMatrix])
-	}
-	if want := []string{"raxx-console-prod · GITHUB_API_READONLY_TOKEN in", "raxx-legacy-cron · GH_TOKEN out"}; !slices.Equal(holding, want) {
-		t.Errorf("holding: %v, want %v", holding, want)
-	}
-	if len(rep.Missing) != 1 || rep.Missing[0].Destination.Target != "raxx-console-staging" || rep.Missing[0].Why != "holds another value" {
-		t.Errorf("missing: %+v", rep.Missing)
-	}
-	if len(rep.Unchecked) != 2 {
-		t.Errorf("unchecked (an Actions secret and a shell rc): %+v", rep.Unchecked)
-	}
-	// A destination whose app cannot be read, or is not there, says so.
-	sc.fail["raxx-console-prod"] = rotation.Errorf(rotation.EFORBIDDEN, "HEROKU_API_KEY may not read app raxx-console-prod (403)")
-	delete(w.heroku.values, "raxx-console-staging")
-	rep, err = w.eng.Where(ctx, secretName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	whys := map[string]string{}
-	for _, m := range rep.Missing {
-		whys[m.Destination.Target] = m.Why
-	}
-	if whys["raxx-console-prod"] != "could not be read: HEROKU_API_KEY may not read app raxx-console-prod (403)" ||
-		whys["raxx-console-staging"] != "not among the apps HEROKU_API_KEY can see" {
-		t.Errorf("why: %v", whys)
-	}
-	if !strings.Contains(rep.Problem, "1 of 2 Heroku apps could not be read: raxx-console-prod (HEROKU_API_KEY may not read") {
-		t.Errorf("problem: %s", rep.Problem)
-	}
-	delete(sc.fail, "raxx-console-prod")
-	w.heroku.values["raxx-console-staging"] = oldToken
-
-	// The dry run adds the unknown consumers of the current value to the plan.
 	dr, err := w.eng.DryRun(ctx, secretName, rotation.Overrides{})
 	if err != nil {
 		t.Fatal(err)
@@ -212,9 +174,9 @@ func TestWhereAndDryRunFindTheCurrentValue(t *testing.T) {
 	if n := len(dr.Unknown.Holders); n != 2 {
 		t.Errorf("with --apps: %d unknown, want 2: %+v", n, dr.Unknown.Holders)
 	}
-	// Without a scanner there is nothing to say.
+	// Without a scan there is nothing to say.
 	bare := rotation.NewEngine(rotation.EngineConfig{Matrix: w.matrix, Vault: w.vault, Checker: w.gh, Store: w.st})
-	if _, err := bare.Where(ctx, secretName); rotation.ErrorCode(err) != rotation.EINVALID {
-		t.Errorf("where without HEROKU_API_KEY: %v", err)
+	if dr, err := bare.DryRun(ctx, secretName, rotation.Overrides{}); err != nil || dr.Unknown != nil {
+		t.Errorf("dry run without a scan: %+v, %v", dr.Unknown, err)
 	}
 }

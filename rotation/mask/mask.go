@@ -1,13 +1,21 @@
-package rotation
+// Package mask takes credentials out of a log line before anyone sees it: every
+// part of the values it is given (a run's own old and new token) wherever it
+// stands, and whatever is shaped like a credential; the engine reaches it through
+// its LineMasker port (Lines). It is text in, text out: it must not know about
+// runs, the vault, Slack or any SDK, and it keeps nothing of a value beyond the
+// Masker a caller holds for one line.
+package mask
 
 import (
 	"regexp"
 	"strings"
+
+	"github.com/raxx-app/rotabot/rotation"
 )
 
-// Masking a log line before anyone sees it. A log watch's match is shown on the
-// card and in its thread, written to the audit entry and post, and kept in the
-// store: the line an app wrote may hold any credential. Two layers:
+// Why, and how. A log watch's match is shown on the card and in its thread,
+// written to the audit entry and post, and kept in the store: the line an app
+// wrote may hold any credential. Two layers:
 //
 //   - The run's own old and new value, which the engine reads from the vault for
 //     the purpose and drops once the line is masked. Every stretch of 8 or more
@@ -38,8 +46,8 @@ type Masker struct {
 	short []string            // bodies shorter than gramLen, lower-cased
 }
 
-// NewMasker returns a Masker for lines that may hold the known values.
-func NewMasker(known ...Secret) *Masker {
+// New returns a Masker for lines that may hold the known values.
+func New(known ...rotation.Secret) *Masker {
 	m := &Masker{grams: map[string]struct{}{}}
 	for _, k := range known {
 		body := asciiLower(strings.TrimPrefix(k.Reveal(), knownPrefix.FindString(k.Reveal())))
@@ -68,11 +76,22 @@ func (m *Masker) Mask(s string) (out string, ok bool) {
 	return out, true
 }
 
-// MaskTokens masks what is credential-shaped in s, knowing no value: for a line
+// Tokens masks what is credential-shaped in s, knowing no value: for a line
 // of a run whose values are not at hand, or any other text that may hold one.
-func MaskTokens(s string) string {
-	out, _ := NewMasker().Mask(s)
+func Tokens(s string) string {
+	out, _ := New().Mask(s)
 	return out
+}
+
+// Lines masks the log lines the engine shows: it is the engine's LineMasker.
+type Lines struct{}
+
+var _ rotation.LineMasker = Lines{}
+
+// MaskLine masks line with the known values and the shapes of credentials; ok
+// is false when a known value could still be in the result (see Mask).
+func (Lines) MaskLine(line string, known ...rotation.Secret) (string, bool) {
+	return New(known...).Mask(line)
 }
 
 // maskKnown replaces every stretch of s made of known values' grams.
@@ -473,13 +492,4 @@ func plainWord(v string) bool {
 		}
 	}
 	return true
-}
-
-// clipLine shortens a line for the card.
-func clipLine(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

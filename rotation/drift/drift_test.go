@@ -1,4 +1,4 @@
-package rotation_test
+package drift_test
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
+	"github.com/raxx-app/rotabot/rotation/rotationtest"
 	"github.com/raxx-app/rotabot/store/bbolt"
 )
 
@@ -170,14 +172,14 @@ type driftWorld struct {
 	path   string
 	st     *bbolt.Store
 	matrix *rotation.Matrix
-	vault  *fakeVault
+	vault  *rotationtest.MemVault
 	apps   *driftApps
 	gh     *driftSecrets
 	posts  *driftPosts
 	now    time.Time
-	loop   *rotation.DriftLoop
+	loop   *drift.Loop
 	// chk is GitHub's GET /user for the repairs' checks; eng writes them.
-	chk *fakeGitHub
+	chk *rotationtest.MemGitHub
 	eng *rotation.Engine
 }
 
@@ -185,9 +187,9 @@ type driftWorld struct {
 // each on two apps (or one when apps is 1) and an Actions secret on raxx/repo.
 func newDriftWorld(t *testing.T, n, apps int) *driftWorld {
 	t.Helper()
-	w := &driftWorld{t: t, path: filepath.Join(t.TempDir(), "rotabot.db"), vault: newFakeVault(), now: t0,
+	w := &driftWorld{t: t, path: filepath.Join(t.TempDir(), "rotabot.db"), vault: rotationtest.NewMemVault(), now: t0,
 		apps:  &driftApps{vars: map[string]map[string]string{}, reads: map[string]int{}},
-		posts: &driftPosts{posts: map[string][]string{}}, chk: newFakeGitHub(),
+		posts: &driftPosts{posts: map[string][]string{}}, chk: rotationtest.NewMemGitHub(),
 		matrix: &rotation.Matrix{OpsUsergroup: "S0OPS", Channel: "C0OPS",
 			Vault:   rotation.VaultSettings{Environment: "prod", Path: "/MooseQuest/github/", PendingPath: "/rotabot/pending/"},
 			Secrets: map[string]*rotation.SecretConfig{}},
@@ -206,8 +208,8 @@ func newDriftWorld(t *testing.T, n, apps int) *driftWorld {
 			Consumers: rotation.Consumers{HerokuApps: ha, GitHubSecrets: []string{"raxx/repo:GH_" + name}}}
 		val := fmt.Sprintf("github_pat_11%s_%x", name, sha256.Sum256([]byte(name)))[:72]
 		cur, _ := w.matrix.Refs(name)
-		w.vault.set(cur, val)
-		w.chk.add(val, "raxx-bot", t0.Add(90*24*time.Hour))
+		w.vault.Set(cur, val)
+		w.chk.Add(val, "raxx-bot", t0.Add(90*24*time.Hour))
 		for _, app := range ha {
 			w.apps.vars[app][name] = val
 		}
@@ -231,15 +233,15 @@ func (w *driftWorld) build(owner string) {
 		Now:       func() time.Time { return w.now },
 		Sleep:     func(ctx context.Context, d time.Duration) error { return ctx.Err() },
 	})
-	w.loop = rotation.NewDriftLoop(rotation.DriftConfig{
+	w.loop = drift.New(drift.Config{
 		Matrix: w.matrix, Vault: w.vault, Store: w.st, Notifier: w.posts, Owner: owner, Engine: w.eng,
 		Scanners: map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: w.apps},
-		Dates:    map[rotation.DestKind]rotation.WriteDater{rotation.DestGitHubSecret: w.gh},
+		Dates:    map[rotation.DestKind]drift.WriteDater{rotation.DestGitHubSecret: w.gh},
 		Now:      func() time.Time { return w.now },
 	})
 }
 
-func (w *driftWorld) pass() rotation.DriftReport {
+func (w *driftWorld) pass() drift.Report {
 	w.t.Helper()
 	rep, err := w.loop.Pass(context.Background())
 	if err != nil {
@@ -248,7 +250,7 @@ func (w *driftWorld) pass() rotation.DriftReport {
 	return rep
 }
 
-func openKeys(rep rotation.DriftReport) []string {
+func openKeys(rep drift.Report) []string {
 	var out []string
 	for _, d := range rep.Open {
 		out = append(out, d.Key)
@@ -293,7 +295,7 @@ func TestDriftHerokuPostedOnceThenResolved(t *testing.T) {
 	}
 	// Set back by hand: resolved, in the same post.
 	cur, _ := w.matrix.Refs("TOKEN_1")
-	v, _ := w.vault.current(cur)
+	v, _ := w.vault.Current(cur)
 	w.apps.set("app-1", "TOKEN_1", v)
 	rep = w.pass()
 	if len(rep.Open) != 0 || rep.Resolved != 1 {
@@ -358,7 +360,7 @@ func TestDriftRepairSetsThatDestinationOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	cur, _ := w.matrix.Refs("TOKEN_1")
-	v, _ := w.vault.current(cur)
+	v, _ := w.vault.Current(cur)
 	if got := w.apps.vars["app-1"]["TOKEN_1"]; got != v {
 		t.Error("the destination does not hold Infisical's value")
 	}
@@ -403,8 +405,8 @@ func TestDriftGitHubVaultAndOpenRuns(t *testing.T) {
 	// destination written.
 	for _, name := range []string{"TOKEN_1", "TOKEN_2"} {
 		cur, _ := w.matrix.Refs(name)
-		v, _ := w.vault.current(cur)
-		w.vault.set(cur, v+"2")
+		v, _ := w.vault.Current(cur)
+		w.vault.Set(cur, v+"2")
 		w.apps.set("app-0", name, v+"2")
 		w.gh.updated["raxx/repo:GH_"+name] = t0
 		r, err := w.st.CreateRun(ctx, &rotation.Run{Secret: name, State: rotation.StateCompleted, Method: rotation.MethodSlack,
@@ -427,8 +429,8 @@ func TestDriftGitHubVaultAndOpenRuns(t *testing.T) {
 	delete(w.gh.updated, "raxx/repo:GH_TOKEN_2")
 	w.gh.updated["raxx/repo:GH_TOKEN_3"] = t0.Add(time.Hour)
 	cur2, _ := w.matrix.Refs("TOKEN_2")
-	w.vault.set(cur2, "github_pat_11TOKEN_2_written_outside_rotabot_0000000")
-	w.chk.add("github_pat_11TOKEN_2_written_outside_rotabot_0000000", "raxx-bot", t0.Add(90*24*time.Hour))
+	w.vault.Set(cur2, "github_pat_11TOKEN_2_written_outside_rotabot_0000000")
+	w.chk.Add("github_pat_11TOKEN_2_written_outside_rotabot_0000000", "raxx-bot", t0.Add(90*24*time.Hour))
 	w.now = t0.Add(2 * time.Hour)
 	rep := w.pass()
 	got := map[string]string{}
@@ -507,7 +509,7 @@ func TestDriftSurvivesRestartAndTakesTurns(t *testing.T) {
 		t.Fatalf("%d posts after the restart, want 1", n)
 	}
 	// Another process holds the pass's claim: this one reports what is stored.
-	if ok, err := w.st.ClaimRun(context.Background(), rotation.DriftClaim, "other-process", w.now, time.Minute); !ok || err != nil {
+	if ok, err := w.st.ClaimRun(context.Background(), drift.Claim, "other-process", w.now, time.Minute); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	w.apps.set("app-0", "DATABASE_URL", "x")

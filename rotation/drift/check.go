@@ -1,4 +1,4 @@
-package rotation
+package drift
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
 )
 
 // The drift pass's comparisons, one job each: read every secret's current value
@@ -20,7 +22,7 @@ import (
 // finding is what a pass learned of one place: a drift (problem set), no drift
 // (checked), or nothing (not checked).
 type finding struct {
-	rec     DriftRecord // Key, Secret, Kind, Dest, Target, Name, VaultVersion, Fingerprint, Retired
+	rec     rotation.DriftRecord // Key, Secret, Kind, Dest, Target, Name, VaultVersion, Fingerprint, Retired
 	checked bool
 	problem string
 }
@@ -28,25 +30,25 @@ type finding struct {
 // secretState is what a pass read of one secret.
 type secretState struct {
 	name    string
-	sc      *SecretConfig
+	sc      *rotation.SecretConfig
 	ok      bool // the vault was read
-	digest  Digest
+	digest  rotation.Digest
 	version int
 	fp      string
-	runs    []*Run // its runs, newest first, for rotabot's last writes
+	runs    []*rotation.Run // its runs, newest first, for rotabot's last writes
 	// base is the last version rotabot wrote (0: none); prevDigest and
 	// prevFP are its value's, when it is not the current one and was read.
 	base       int
-	prevDigest Digest
+	prevDigest rotation.Digest
 	prevFP     string
 	// retired is set when the current value is a token a finished run retired.
-	retired *Retirement
+	retired *rotation.Retirement
 }
 
 // driftPass is one pass's work in hand, shared by its comparisons.
 type driftPass struct {
-	rep    *DriftReport
-	stored map[string]DriftRecord
+	rep    *Report
+	stored map[string]rotation.DriftRecord
 	states []*secretState
 
 	mu       sync.Mutex
@@ -83,14 +85,14 @@ func (p *driftPass) read() []*secretState {
 	return out
 }
 
-// each calls fn(0) … fn(n-1), Parallel at a time (see parallel).
-func (l *DriftLoop) each(ctx context.Context, n int, fn func(i int)) {
-	parallel(ctx, l.Parallel, n, fn)
+// each calls fn(0) … fn(n-1), Parallel at a time (rotation.Parallel).
+func (l *Loop) each(ctx context.Context, n int, fn func(i int)) {
+	rotation.Parallel(ctx, l.Parallel, n, fn)
 }
 
 // readStates reads each secret's current value and version, its runs, and the
 // value of the version rotabot last wrote when Infisical holds another.
-func (l *DriftLoop) readStates(ctx context.Context, p *driftPass, names []string) {
+func (l *Loop) readStates(ctx context.Context, p *driftPass, names []string) {
 	p.states = make([]*secretState, len(names))
 	l.each(ctx, len(names), func(i int) {
 		st := &secretState{name: names[i], sc: l.Matrix.Secrets[names[i]]}
@@ -100,16 +102,16 @@ func (l *DriftLoop) readStates(ctx context.Context, p *driftPass, names []string
 		defer cancel()
 		vv, err := l.Vault.Read(cctx, cur)
 		if err != nil {
-			p.problem("%s: could not read it from Infisical (%s)", st.name, ErrorMessage(err))
+			p.problem("%s: could not read it from Infisical (%s)", st.name, rotation.ErrorMessage(err))
 			return
 		}
-		if st.runs, err = l.Store.ListRuns(ctx, RunFilter{Secret: st.name}); err != nil {
-			p.problem("%s: could not read its runs (%s)", st.name, ErrorMessage(err))
+		if st.runs, err = l.Store.ListRuns(ctx, rotation.RunFilter{Secret: st.name}); err != nil {
+			p.problem("%s: could not read its runs (%s)", st.name, rotation.ErrorMessage(err))
 			return
 		}
 		st.ok, st.digest, st.version, st.fp = true, vv.Value.Digest(), vv.Version, vv.Value.Fingerprint()
-		st.retired = RetiredBy(st.runs, vv.Value, "")
-		st.base = max(lastVersion(st.runs), p.stored[DriftKey(st.name, "", "", "")].Adopted)
+		st.retired = rotation.RetiredBy(st.runs, vv.Value, "")
+		st.base = max(lastVersion(st.runs), p.stored[rotation.DriftKey(st.name, "", "", "")].Adopted)
 		if st.base > 0 && st.base != st.version {
 			// Only for the wording: without it the problem names no fingerprint.
 			if prev, err := l.Vault.ReadVersion(cctx, cur, st.base); err == nil {
@@ -121,25 +123,27 @@ func (l *DriftLoop) readStates(ctx context.Context, p *driftPass, names []string
 
 // checkApps reads each Heroku app's config once, however many secrets it
 // holds, and compares every destination var with Infisical's value.
-func (l *DriftLoop) checkApps(ctx context.Context, p *driftPass) {
+func (l *Loop) checkApps(ctx context.Context, p *driftPass) {
 	type want struct {
 		st   *secretState
 		name string
 	}
-	apps := map[Holding][]want{} // Kind and Target only
+	apps := map[rotation.Holding][]want{} // Kind and Target only
 	for _, st := range p.read() {
-		for _, d := range destinations(st.sc, Overrides{}) {
+		for _, d := range st.sc.Destinations() {
 			if _, ok := l.Scanners[d.Kind]; ok {
-				k := appKey(d.Kind, d.Target)
+				k := rotation.Holding{Kind: d.Kind, Target: d.Target}
 				apps[k] = append(apps[k], want{st, d.VarName(st.name)})
 			}
 		}
 	}
-	appList := make([]Holding, 0, len(apps))
+	appList := make([]rotation.Holding, 0, len(apps))
 	for k := range apps {
 		appList = append(appList, k)
 	}
-	slices.SortFunc(appList, func(a, b Holding) int { return strings.Compare(string(a.Kind)+a.Target, string(b.Kind)+b.Target) })
+	slices.SortFunc(appList, func(a, b rotation.Holding) int {
+		return strings.Compare(string(a.Kind)+a.Target, string(b.Kind)+b.Target)
+	})
 	l.each(ctx, len(appList), func(i int) {
 		k := appList[i]
 		wants := apps[k]
@@ -147,41 +151,41 @@ func (l *DriftLoop) checkApps(ctx context.Context, p *driftPass) {
 		for _, w := range wants {
 			names[w.name] = true
 		}
-		held := map[string]Digest{}
+		held := map[string]rotation.Digest{}
 		cctx, cancel := l.callCtx(ctx)
-		err := l.Scanners[k.Kind].ScanConfig(cctx, k.Target, func(name string, sum Digest) {
+		err := l.Scanners[k.Kind].ScanConfig(cctx, k.Target, func(name string, sum rotation.Digest) {
 			if names[name] {
 				held[name] = sum
 			}
 		})
 		cancel()
 		if err != nil {
-			p.problem("%s app %s: could not read its config (%s)", kindWord(k.Kind), k.Target, ErrorMessage(err))
+			p.problem("%s app %s: could not read its config (%s)", k.Kind.Word(), k.Target, rotation.ErrorMessage(err))
 			return
 		}
 		p.counted(&p.rep.Apps)
 		for _, w := range wants {
 			sum, present := held[w.name]
-			p.add(&finding{checked: true, rec: w.st.record(DriftValue, k.Kind, k.Target, w.name), problem: w.st.valueProblem(w.name, sum, present)})
+			p.add(&finding{checked: true, rec: w.st.record(rotation.DriftValue, k.Kind, k.Target, w.name), problem: w.st.valueProblem(w.name, sum, present)})
 		}
 	})
 }
 
 // checkDates asks when each GitHub Actions secret rotabot wrote was last
 // written: later than rotabot's write (with Grace), or gone, is drift.
-func (l *DriftLoop) checkDates(ctx context.Context, p *driftPass) {
+func (l *Loop) checkDates(ctx context.Context, p *driftPass) {
 	type dated struct {
 		st   *secretState
-		d    Destination
+		d    rotation.Destination
 		base time.Time
 	}
 	var toDate []dated
 	for _, st := range p.read() {
-		for _, d := range destinations(st.sc, Overrides{}) {
+		for _, d := range st.sc.Destinations() {
 			if _, ok := l.Dates[d.Kind]; !ok {
 				continue
 			}
-			key := DriftKey(st.name, d.Kind, d.Target, d.VarName(st.name))
+			key := rotation.DriftKey(st.name, d.Kind, d.Target, d.VarName(st.name))
 			base := lastWrite(st.runs, d, st.name)
 			if w := p.stored[key].Wrote; w.After(base) {
 				base = w
@@ -198,16 +202,16 @@ func (l *DriftLoop) checkDates(ctx context.Context, p *driftPass) {
 		cctx, cancel := l.callCtx(ctx)
 		at, err := l.Dates[x.d.Kind].UpdatedAt(cctx, x.d.Target, name)
 		cancel()
-		f := &finding{checked: true, rec: x.st.record(DriftWritten, x.d.Kind, x.d.Target, name)}
+		f := &finding{checked: true, rec: x.st.record(rotation.DriftWritten, x.d.Kind, x.d.Target, name)}
 		switch {
-		case ErrorCode(err) == ENOTFOUND:
-			f.problem = x.st.withRetired(fmt.Sprintf("the Actions secret is gone: rotabot last wrote it at %s", DateText(x.base)))
+		case rotation.ErrorCode(err) == rotation.ENOTFOUND:
+			f.problem = x.st.withRetired(fmt.Sprintf("the Actions secret is gone: rotabot last wrote it at %s", rotation.DateText(x.base)))
 		case err != nil:
-			p.problem("%s: could not ask when it was written (%s)", x.d.Label(), ErrorMessage(err))
+			p.problem("%s: could not ask when it was written (%s)", x.d.Label(), rotation.ErrorMessage(err))
 			return
 		case at.After(x.base.Add(l.Grace)):
 			f.problem = x.st.withRetired(fmt.Sprintf("the Actions secret was written at %s, after rotabot's last write at %s: it may not hold Infisical's current value (version %d, `%s`)",
-				DateText(at), DateText(x.base), x.st.version, x.st.fp))
+				rotation.DateText(at), rotation.DateText(x.base), x.st.version, x.st.fp))
 		}
 		p.counted(&p.rep.Dated)
 		p.add(f)
@@ -216,18 +220,18 @@ func (l *DriftLoop) checkDates(ctx context.Context, p *driftPass) {
 
 // checkVaults compares each secret's Infisical version with the last one
 // rotabot wrote (a run, or a repair that adopted one).
-func (l *DriftLoop) checkVaults(p *driftPass) {
+func (l *Loop) checkVaults(p *driftPass) {
 	for _, st := range p.read() {
 		if st.base == 0 {
 			continue // rotabot never wrote it
 		}
-		p.add(&finding{checked: true, rec: st.record(DriftVersion, "", "", ""), problem: st.versionProblem()})
+		p.add(&finding{checked: true, rec: st.record(rotation.DriftVersion, "", "", ""), problem: st.versionProblem()})
 	}
 }
 
 // gone lists the open drifts of checked secrets whose place is no longer in
 // the routing matrix: they end.
-func (l *DriftLoop) gone(p *driftPass) []string {
+func (l *Loop) gone(p *driftPass) []string {
 	checked := map[string]bool{}
 	for _, st := range p.read() {
 		checked[st.name] = true
@@ -248,7 +252,7 @@ func (l *DriftLoop) gone(p *driftPass) []string {
 // valueProblem says how a Heroku config var differs from Infisical's value (""
 // when it does not): missing, the previous version rotabot wrote, or a value
 // changed outside rotabot.
-func (st *secretState) valueProblem(name string, sum Digest, present bool) string {
+func (st *secretState) valueProblem(name string, sum rotation.Digest, present bool) string {
 	var p string
 	switch {
 	case !present:
@@ -294,14 +298,14 @@ func (st *secretState) withRetired(problem string) string {
 	return problem + "; Infisical holds " + st.retired.Text() + ": rotate instead"
 }
 
-func (st *secretState) record(kind DriftKind, dest DestKind, target, name string) DriftRecord {
-	return DriftRecord{Key: DriftKey(st.name, dest, target, name), Secret: st.name, Kind: kind, Dest: dest,
+func (st *secretState) record(kind rotation.DriftKind, dest rotation.DestKind, target, name string) rotation.DriftRecord {
+	return rotation.DriftRecord{Key: rotation.DriftKey(st.name, dest, target, name), Secret: st.name, Kind: kind, Dest: dest,
 		Target: target, Name: name, VaultVersion: st.version, Fingerprint: st.fp, Retired: st.retired}
 }
 
 // inMatrix reports whether the record's place is still a destination of its
 // secret (or, for the vault, whether the secret is still configured).
-func (l *DriftLoop) inMatrix(rec DriftRecord) bool {
+func (l *Loop) inMatrix(rec rotation.DriftRecord) bool {
 	sc, ok := l.Matrix.Secrets[rec.Secret]
 	if !ok {
 		return false
@@ -309,7 +313,7 @@ func (l *DriftLoop) inMatrix(rec DriftRecord) bool {
 	if rec.Dest == "" {
 		return true
 	}
-	for _, d := range destinations(sc, Overrides{}) {
+	for _, d := range sc.Destinations() {
 		if d.Kind == rec.Dest && d.Target == rec.Target && d.VarName(rec.Secret) == rec.Name {
 			return true
 		}
@@ -320,7 +324,7 @@ func (l *DriftLoop) inMatrix(rec DriftRecord) bool {
 // lastWrite is when rotabot last wrote destination d of secret in a finished
 // run: the write of a run that set it, or the rollback that set the old value
 // back. Zero when no run of those looked at did.
-func lastWrite(runs []*Run, d Destination, secret string) time.Time {
+func lastWrite(runs []*rotation.Run, d rotation.Destination, secret string) time.Time {
 	for _, r := range runs {
 		if r.Open() {
 			continue
@@ -330,7 +334,7 @@ func lastWrite(runs []*Run, d Destination, secret string) time.Time {
 				continue
 			}
 			switch {
-			case x.State == DestReverted && !x.Finished.IsZero():
+			case x.State == rotation.DestReverted && !x.Finished.IsZero():
 				return x.Finished
 			case !x.Written.IsZero():
 				return x.Written
@@ -342,12 +346,12 @@ func lastWrite(runs []*Run, d Destination, secret string) time.Time {
 
 // lastVersion is the Infisical version rotabot last wrote in a finished run:
 // the new value of a completed run, or what a rollback left current.
-func lastVersion(runs []*Run) int {
+func lastVersion(runs []*rotation.Run) int {
 	for _, r := range runs {
 		switch {
-		case r.State == StateCompleted && r.NewVaultVersion > 0:
+		case r.State == rotation.StateCompleted && r.NewVaultVersion > 0:
 			return r.NewVaultVersion
-		case r.State == StateRolledBack && r.RestoredVaultVersion > 0:
+		case r.State == rotation.StateRolledBack && r.RestoredVaultVersion > 0:
 			return r.RestoredVaultVersion
 		}
 	}

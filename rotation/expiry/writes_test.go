@@ -1,4 +1,4 @@
-package rotation_test
+package expiry_test
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/expiry"
 	"github.com/raxx-app/rotabot/store/bbolt"
 )
 
-// countingStore counts what a rotation.Store is asked to write: expiry records,
-// and write transactions of any kind (claims included).
+// countingStore counts what the reminder loop's store is asked to write: expiry
+// records, and write transactions of any kind (claims included).
 type countingStore struct {
-	rotation.Store
+	expiry.Store
 	records atomic.Int64 // expiry records written
 	txns    atomic.Int64 // write transactions
 }
@@ -64,7 +65,7 @@ type passWorld struct {
 	vault *remVault
 	gh    *remGitHub
 	notes *remNotifier
-	loop  *rotation.ReminderLoop
+	loop  *expiry.Loop
 	clock atomic.Int64 // unix nanos
 }
 
@@ -91,7 +92,7 @@ func newPassWorld(tb testing.TB, n int) *passWorld {
 		p.vault.set(name, tok)
 		p.gh.add(tok, "raxx-bot", remStart.Add(time.Duration(20+(i*37)%340)*24*time.Hour))
 	}
-	p.loop = rotation.NewReminderLoop(rotation.ReminderLoopConfig{Matrix: m, Vault: p.vault, Checker: p.gh, Store: p.st,
+	p.loop = expiry.New(expiry.Config{Matrix: m, Vault: p.vault, Checker: p.gh, Store: p.st,
 		Notifier: p.notes, Now: p.now, Interval: time.Hour, Owner: "bench"})
 	return p
 }

@@ -1,0 +1,333 @@
+// Package discover is rotabot's scan for where a value is held: it reads the
+// config of every app the platform keys see (Heroku, through rotation's
+// ConfigScanner port), compares the SHA-256 of every value with the digests it
+// looks for, in memory, and keeps only the names — app and variable — of the
+// matches. The engine reaches it through its HolderFinder port (verify's last
+// look for the old token, a dry run's unknown consumers); rotabot where and
+// /rotate where ask it directly (Where). It must not know about runs, Slack or
+// any SDK, and it keeps, stores and shows no value and no digest of any
+// variable.
+package discover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+)
+
+// DefaultParallel is how many configs a scan reads at once: 200 apps at 200 ms
+// a request take about 4 s.
+const DefaultParallel = 10
+
+// Config is what a Scanner needs, set by the command (or a test). New fills in
+// the defaults; the config is not changed after.
+type Config struct {
+	// Matrix and Vault are what Where reads: the secret's destinations and its
+	// current value.
+	Matrix *rotation.Matrix
+	Vault  rotation.Vault
+	// Scanners read every app a platform key sees (Heroku); none: nothing can
+	// be scanned.
+	Scanners map[rotation.DestKind]rotation.ConfigScanner
+	// Parallel is how many configs a scan reads at once (default
+	// DefaultParallel).
+	Parallel int
+	// CallTimeout bounds each call to a platform or the vault (default 60 s).
+	CallTimeout time.Duration
+	Now         func() time.Time // default rotation.WallNow
+}
+
+// Scanner scans for where values are held. Build it with New.
+type Scanner struct {
+	Config
+}
+
+var _ rotation.HolderFinder = (*Scanner)(nil)
+
+// New returns a scanner on c, with c's defaults filled in once.
+func New(c Config) *Scanner {
+	if c.Parallel <= 0 {
+		c.Parallel = DefaultParallel
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = 60 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = rotation.WallNow
+	}
+	return &Scanner{Config: c}
+}
+
+func (s *Scanner) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.CallTimeout)
+}
+
+// scanned is what one scan found: for each wanted digest the places holding it,
+// and for each place asked about whether it holds a variable of that name and
+// which wanted digest its value has (-1 for none).
+type scanned struct {
+	seen, read int
+	// apps maps every app seen to the error of reading it (nil: read).
+	apps    map[rotation.Holding]error // keyed by Kind and Target only
+	holders [][]rotation.Holding
+	asked   map[rotation.Holding]int // -1: present, matches none; absent key: not present
+	problem string
+}
+
+func appKey(kind rotation.DestKind, target string) rotation.Holding {
+	return rotation.Holding{Kind: kind, Target: target}
+}
+
+// scan reads the config of every app of every scanner, Parallel at a time,
+// and reports where each of wants is held. asked lists places whose presence is
+// reported whatever they hold. It never fails as a whole: what could not be read
+// is said in problem.
+func (s *Scanner) scan(ctx context.Context, wants []rotation.Digest, asked map[rotation.Holding]bool) *scanned {
+	out := &scanned{apps: map[rotation.Holding]error{}, holders: make([][]rotation.Holding, len(wants)), asked: map[rotation.Holding]int{}}
+	var problems []string
+	kinds := make([]rotation.DestKind, 0, len(s.Scanners))
+	for k := range s.Scanners {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	for _, kind := range kinds {
+		if p := s.scanKind(ctx, kind, wants, asked, out); p != "" {
+			problems = append(problems, p)
+		}
+	}
+	for i := range out.holders {
+		slices.SortFunc(out.holders[i], func(a, b rotation.Holding) int {
+			return strings.Compare(a.Target+"\x00"+a.Name, b.Target+"\x00"+b.Name)
+		})
+	}
+	out.problem = strings.Join(problems, "; ")
+	return out
+}
+
+// scanKind reads the config of every app kind's scanner sees into out and
+// returns what could not be read ("" when everything was). A scanner that says
+// its rate budget is nearly used up stops the apps not yet read.
+func (s *Scanner) scanKind(ctx context.Context, kind rotation.DestKind, wants []rotation.Digest, asked map[rotation.Holding]bool, out *scanned) string {
+	sc := s.Scanners[kind]
+	cctx, cancel := s.callCtx(ctx)
+	apps, err := sc.Apps(cctx)
+	cancel()
+	if err != nil {
+		return fmt.Sprintf("could not list the %s apps: %s", kind.Word(), rotation.ErrorMessage(err))
+	}
+	out.seen += len(apps)
+	var (
+		mu      sync.Mutex
+		stopped error
+		wg      sync.WaitGroup
+	)
+	sem := make(chan struct{}, s.Parallel)
+	for _, app := range apps {
+		mu.Lock()
+		stop := stopped != nil
+		mu.Unlock()
+		if stop || ctx.Err() != nil {
+			mu.Lock()
+			out.apps[appKey(kind, app)] = errNotRead
+			mu.Unlock()
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			type seen struct {
+				name string
+				sum  rotation.Digest
+			}
+			var vars []seen
+			cctx, cancel := s.callCtx(ctx)
+			err := sc.ScanConfig(cctx, app, func(name string, sum rotation.Digest) { vars = append(vars, seen{name, sum}) })
+			cancel()
+			mu.Lock()
+			defer mu.Unlock()
+			out.apps[appKey(kind, app)] = err
+			if err != nil {
+				if errors.Is(err, rotation.ErrRateBudget) && stopped == nil {
+					stopped = err
+				}
+				return
+			}
+			out.read++
+			for _, v := range vars {
+				h := rotation.Holding{Kind: kind, Target: app, Name: v.name}
+				match := -1
+				for i, w := range wants {
+					if v.sum == w {
+						out.holders[i] = append(out.holders[i], h)
+						match = i
+					}
+				}
+				if asked[h] {
+					out.asked[h] = match
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return notReadProblem(ctx, kind, out.apps, stopped)
+}
+
+// errNotRead marks an app a scan did not get to.
+var errNotRead = errors.New("not read")
+
+// notReadProblem says which apps of kind could not be read, and why.
+func notReadProblem(ctx context.Context, kind rotation.DestKind, apps map[rotation.Holding]error, stopped error) string {
+	var failed []string
+	total := 0
+	for h, err := range apps {
+		if h.Kind != kind {
+			continue
+		}
+		total++
+		if err != nil {
+			failed = append(failed, h.Target)
+		}
+	}
+	if len(failed) == 0 {
+		return ""
+	}
+	slices.Sort(failed)
+	head := fmt.Sprintf("%d of %s could not be read", len(failed), rotation.Plural(total, kind.Word()+" app", kind.Word()+" apps"))
+	switch {
+	case stopped != nil:
+		return head + ": " + rotation.ErrorMessage(stopped)
+	case ctx.Err() != nil:
+		return head + ": the scan ran out of time"
+	}
+	var parts []string
+	for i, app := range failed {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(failed)-3))
+			break
+		}
+		err := apps[appKey(kind, app)]
+		parts = append(parts, app+" ("+rotation.ErrorMessage(err)+")")
+	}
+	return head + ": " + strings.Join(parts, ", ")
+}
+
+// FindHolders scans for want and returns the places holding it that are not in
+// skip. It returns nil when nothing can be scanned (no scanner configured).
+func (s *Scanner) FindHolders(ctx context.Context, want rotation.Digest, skip map[rotation.Holding]bool) *rotation.Discovery {
+	if len(s.Scanners) == 0 {
+		return nil
+	}
+	found := s.scan(ctx, []rotation.Digest{want}, nil)
+	d := &rotation.Discovery{At: s.Now().UTC(), Seen: found.seen, Read: found.read, Problem: found.problem}
+	for _, h := range found.holders[0] {
+		if !skip[h] {
+			d.Holders = append(d.Holders, h)
+		}
+	}
+	return d
+}
+
+// WhereReport answers "where is this secret's current value held?": every app
+// and variable holding it, in the routing matrix or not, and every destination
+// of the matrix that does not hold it.
+type WhereReport struct {
+	Secret      string
+	Fingerprint string
+	Version     int
+	// Seen and Read count the apps the key sees and those read; Problem says
+	// what could not be read.
+	Seen, Read int
+	Problem    string
+	Holding    []WhereHolding
+	// Missing are Heroku destinations of the secret that do not hold the value.
+	Missing []WhereMissing
+	// Unchecked are destinations whose value cannot be read back (GitHub
+	// Actions secrets are write-only; a shell rc is on someone's laptop).
+	Unchecked []rotation.Destination
+}
+
+// WhereHolding is one place holding the value.
+type WhereHolding struct {
+	rotation.Holding
+	// InMatrix: the place is a destination of this secret.
+	InMatrix bool
+	// Others are other secrets of the matrix that set this place.
+	Others []string
+}
+
+// WhereMissing is a destination of the secret that does not hold its value.
+type WhereMissing struct {
+	Destination rotation.Destination
+	Why         string
+}
+
+// Where reads the secret's current value from the vault and scans every app the
+// platform keys see for it. It writes nothing and keeps nothing.
+func (s *Scanner) Where(ctx context.Context, secret string) (WhereReport, error) {
+	sc, err := s.Matrix.Secret(secret)
+	if err != nil {
+		return WhereReport{}, err
+	}
+	if len(s.Scanners) == 0 {
+		return WhereReport{}, rotation.Errorf(rotation.EINVALID, "HEROKU_API_KEY is not set: rotabot cannot look at Heroku apps without it")
+	}
+	cur, _ := s.Matrix.Refs(secret)
+	cctx, cancel := s.callCtx(ctx)
+	vv, err := s.Vault.Read(cctx, cur)
+	cancel()
+	if err != nil {
+		return WhereReport{}, rotation.Wrap(rotation.ErrorCode(err), err, "Could not read %s from Infisical: %s", secret, rotation.ErrorMessage(err))
+	}
+	rep := WhereReport{Secret: secret, Fingerprint: vv.Value.Fingerprint(), Version: vv.Version}
+	dests := sc.Destinations()
+	mine := rotation.HeldBy(secret, dests)
+	others := map[rotation.Holding][]string{}
+	for _, name := range s.Matrix.Names() {
+		if name == secret {
+			continue
+		}
+		for h := range rotation.HeldBy(name, s.Matrix.Secrets[name].Destinations()) {
+			others[h] = append(others[h], name)
+		}
+	}
+	found := s.scan(ctx, []rotation.Digest{vv.Value.Digest()}, mine)
+	rep.Seen, rep.Read, rep.Problem = found.seen, found.read, found.problem
+	for _, h := range found.holders[0] {
+		rep.Holding = append(rep.Holding, WhereHolding{Holding: h, InMatrix: mine[h], Others: others[h]})
+	}
+	for _, d := range dests {
+		h := rotation.Holding{Kind: d.Kind, Target: d.Target, Name: d.VarName(secret)}
+		if _, scannable := s.Scanners[d.Kind]; !scannable {
+			rep.Unchecked = append(rep.Unchecked, d)
+			continue
+		}
+		match, present := found.asked[h]
+		appErr, seen := found.apps[appKey(d.Kind, d.Target)]
+		why := ""
+		switch {
+		case present && match == 0:
+			continue // holds it
+		case !seen && found.seen > 0:
+			why = "not among the apps HEROKU_API_KEY can see"
+		case !seen:
+			why = "not checked: the apps could not be listed"
+		case errors.Is(appErr, errNotRead):
+			why = "not read: the scan stopped before it"
+		case appErr != nil:
+			why = "could not be read: " + rotation.ErrorMessage(appErr)
+		case !present:
+			why = "has no " + h.Name + " config var"
+		default:
+			why = "holds another value"
+		}
+		rep.Missing = append(rep.Missing, WhereMissing{Destination: d, Why: why})
+	}
+	return rep, nil
+}

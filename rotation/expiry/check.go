@@ -1,0 +1,167 @@
+package expiry
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+)
+
+// verdict is what one check learned of a secret's token.
+type verdict int
+
+const (
+	verdictOK      verdict = iota // GitHub answered: its expiry is authoritative
+	verdictExpired                // GitHub refuses a token known to have expired
+	verdictBroken                 // refused, not a token, or missing: say so loudly
+	verdictOutage                 // the vault or GitHub could not be asked: keep what was known
+)
+
+// check reads the secret's value and asks GitHub about it. fp is "" when the
+// vault could not give a value.
+func (l *Loop) check(ctx context.Context, name string) (fp string, info rotation.TokenInfo, v verdict, problem string, cause error) {
+	cur, _ := l.Matrix.Refs(name)
+	cctx, cancel := l.callCtx(ctx)
+	vv, err := l.Vault.Read(cctx, cur)
+	cancel()
+	if err != nil {
+		if rotation.ErrorCode(err) == rotation.ENOTFOUND {
+			return "", info, verdictBroken, fmt.Sprintf("it is not in Infisical (%s %s%s), so nothing can use it", cur.Environment, cur.Path, name), err
+		}
+		return "", info, verdictOutage, "not checked: could not read it from Infisical (" + rotation.ErrorMessage(err) + ")", err
+	}
+	fp = vv.Value.Fingerprint()
+	cctx, cancel = l.callCtx(ctx)
+	info, err = l.Checker.Check(cctx, vv.Value)
+	cancel()
+	switch code := rotation.ErrorCode(err); {
+	case err == nil:
+		return fp, info, verdictOK, "", nil
+	case code == rotation.EUNAUTHORIZED:
+		return fp, info, verdictBroken, "GitHub refuses the current token `" + fp + "` (401): it was revoked, deleted or has expired", err
+	case code == rotation.EINVALID:
+		return fp, info, verdictBroken, "the value in Infisical is not a usable GitHub token: " + rotation.ErrorMessage(err), err
+	}
+	return fp, info, verdictOutage, "not checked: could not ask GitHub (" + rotation.ErrorMessage(err) + ")", err
+}
+
+// checked is what a pass learned of one secret, before it is recorded.
+type checked struct {
+	name string
+	now  time.Time
+	v    verdict
+	// rec is the record after the check; basedOn the fingerprint of the record
+	// the pass started from ("" for none).
+	rec     rotation.ExpiryRecord
+	basedOn string
+	// changed: rec says something the stored record does not, or the stored
+	// CheckedAt is more than checkedAtRefresh old. Only changed records are written.
+	changed bool
+}
+
+// checkedAt is when a token last got an answer from the vault and GitHub.
+type checkedAt struct {
+	fingerprint string
+	at          time.Time
+}
+
+// checkedAtRefresh is how old the stored CheckedAt of a record that did not
+// change may get before a pass writes it again. The loop keeps the exact time in
+// memory; the stored one is what another process, or this one after a restart,
+// says during an outage ("last checked …"): at most a day behind.
+const checkedAtRefresh = 24 * time.Hour
+
+// checkOne checks one secret and works out its record; it writes nothing.
+func (l *Loop) checkOne(ctx context.Context, name string, known map[string]rotation.ExpiryRecord, stats *passStats) *checked {
+	fp, info, v, problem, cause := l.check(ctx, name)
+	if ctx.Err() != nil {
+		return nil
+	}
+	now := l.now()
+	prev, had := known[name]
+	l.checkedMu.Lock()
+	last := l.lastChecked[name]
+	l.checkedMu.Unlock()
+	rec := nextRecord(name, prev, had, fp, info, v, problem, now, last)
+	if v == verdictBroken && rec.Problem == "" {
+		v = verdictExpired // GitHub refuses a token we know has expired: that is the expiry, not a break
+	}
+	if v != verdictOutage {
+		l.checkedMu.Lock()
+		if l.lastChecked == nil {
+			l.lastChecked = map[string]checkedAt{}
+		}
+		l.lastChecked[name] = checkedAt{fingerprint: rec.Fingerprint, at: now}
+		l.checkedMu.Unlock()
+	}
+	log := l.Log.With("secret", name, "fingerprint", rec.Fingerprint)
+	switch {
+	case v == verdictOutage:
+		stats.add(&stats.unchecked, name)
+		if prev.Problem != rec.Problem {
+			log.Warn("could not check the token", "problem", rec.Problem, "cause", cause)
+		}
+	case v == verdictBroken && prev.Problem != rec.Problem:
+		log.Error("the token is broken", "problem", rec.Problem, "cause", cause)
+	case prev.Problem != "" && rec.Problem == "":
+		log.Info("the token checks again")
+	}
+	c := &checked{name: name, now: now, v: v, rec: rec}
+	if had {
+		c.basedOn = prev.Fingerprint
+	}
+	c.changed = !had || !sameRecord(prev, rec) || rec.CheckedAt.Sub(prev.CheckedAt) >= checkedAtRefresh
+	return c
+}
+
+// sameRecord reports whether a and b say the same of a token, when it was last
+// checked aside.
+func sameRecord(a, b rotation.ExpiryRecord) bool {
+	return a.Secret == b.Secret && a.Fingerprint == b.Fingerprint && a.Login == b.Login && a.Kind == b.Kind &&
+		a.ExpiresAt.Equal(b.ExpiresAt) && a.Problem == b.Problem &&
+		maps.EqualFunc(a.Sent, b.Sent, time.Time.Equal)
+}
+
+// nextRecord is the secret's expiry record after a check. A new token (another
+// fingerprint) starts with nothing sent; the same token keeps what was sent, and
+// keeps what was known of it when this check could not ask.
+func nextRecord(name string, prev rotation.ExpiryRecord, had bool, fp string, info rotation.TokenInfo, v verdict, problem string, now time.Time, last checkedAt) rotation.ExpiryRecord {
+	var rec rotation.ExpiryRecord
+	switch {
+	case fp == "" && had: // the vault could not be read: the token is the one we knew
+		rec = prev
+	case fp == "":
+		rec = rotation.ExpiryRecord{Secret: name}
+	case had && prev.Fingerprint == fp:
+		rec = prev
+	default:
+		rec = rotation.ExpiryRecord{Secret: name, Fingerprint: fp}
+	}
+	rec.Sent = maps.Clone(rec.Sent)
+	switch v {
+	case verdictOK:
+		rec.Login, rec.Kind, rec.ExpiresAt, rec.CheckedAt, rec.Problem = info.Login, info.Kind, info.ExpiresAt, now, ""
+	case verdictBroken:
+		rec.CheckedAt = now
+		if fp != "" && known(rec) && !rec.ExpiresAt.IsZero() && !rec.ExpiresAt.After(now) {
+			rec.Problem = "" // refused because it expired, as GitHub does
+		} else {
+			rec.Problem = problem
+		}
+	case verdictOutage:
+		rec.Problem = problem
+		if last.fingerprint == rec.Fingerprint && last.at.After(rec.CheckedAt) {
+			rec.CheckedAt = last.at // checked since the record was last written
+		}
+		if !rec.CheckedAt.IsZero() {
+			rec.Problem += "; last checked " + rotation.DateText(rec.CheckedAt)
+		}
+	}
+	return rec
+}
+
+// known reports whether the record's expiry comes from GitHub: a successful
+// check always records the token's login.
+func known(rec rotation.ExpiryRecord) bool { return rec.Login != "" }
