@@ -119,7 +119,10 @@ func TestSlackLimitsByTier(t *testing.T) {
 
 	s.SetLimits(sbslack.Limits{On: true, Speed: 60, Now: clock.Now})
 	for range 50 {
-		slackMust(t, func() error { _, _, _, err := api.UpdateMessage("C0OPS", ts, slack.MsgOptionText("v", false)); return err }())
+		slackMust(t, func() error {
+			_, _, _, err := api.UpdateMessage("C0OPS", ts, slack.MsgOptionText("v", false))
+			return err
+		}())
 	}
 	_, _, _, err = api.UpdateMessage("C0OPS", ts, slack.MsgOptionText("fast", false))
 	if d, ok := retryAfter(err); !ok || d != time.Second {
@@ -128,7 +131,10 @@ func TestSlackLimitsByTier(t *testing.T) {
 
 	s.SetLimits(sbslack.Limits{})
 	for range 200 {
-		slackMust(t, func() error { _, _, _, err := api.UpdateMessage("C0OPS", ts, slack.MsgOptionText("v", false)); return err }())
+		slackMust(t, func() error {
+			_, _, _, err := api.UpdateMessage("C0OPS", ts, slack.MsgOptionText("v", false))
+			return err
+		}())
 	}
 	if st := s.LimitStats(); st.Violations != 0 || st.Limited["chat.update"] != 2 {
 		t.Errorf("stats: %+v", st)
