@@ -62,10 +62,7 @@ func (n *DriftNotifier) DriftAudited(ctx context.Context, d rotation.DriftRecord
 		ch = d.Post.Channel
 		opts = append(opts, slack.MsgOptionTS(d.Post.TS))
 	}
-	if _, _, err := n.Slack.PostMessageContext(ctx, ch, opts...); err != nil {
-		return rotation.Wrap(rotation.EUNAVAILABLE, err, "Slack did not take the audit post")
-	}
-	return nil
+	return postAudit(ctx, n.Slack, ch, opts...)
 }
 
 // DriftLine is one drift in one line: App Home, /rotate expiring, /rotate drift.
