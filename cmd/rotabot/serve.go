@@ -82,6 +82,7 @@ type server struct {
 	// work outlives the Slack connection so the step in hand can finish.
 	work       context.Context
 	cancelWork context.CancelFunc
+	notifier   *handlers.Notifier
 }
 
 // startServer builds the bot. First it checks every credential that is set
@@ -125,7 +126,7 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 	h := handlers.New(handlers.Config{Engine: eng, Matrix: m, Store: st, Slack: q, HTTP: answerClient(), Log: log, Work: work, Drift: drift})
 	client := socketClient(api)
 	b := bot.New(bot.Config{Client: client, Handler: h, Dedupe: st, Log: log})
-	return &server{env: env, log: log, store: st, adapters: ad, engine: eng, handlers: h, drift: drift, bot: b, api: q, work: work, cancelWork: cancelWork}, nil
+	return &server{env: env, log: log, store: st, adapters: ad, engine: eng, handlers: h, drift: drift, bot: b, api: q, work: work, cancelWork: cancelWork, notifier: n}, nil
 }
 
 // Run serves until ctx ends (SIGTERM), then stops taking new work, lets the step
@@ -157,6 +158,8 @@ func (s *server) shutdown() {
 	go func() {
 		s.bot.Wait()
 		s.engine.Wait()
+		// The cards' last updates and notes leave before the process does.
+		_ = s.notifier.Wait(s.work)
 		close(done)
 	}()
 	select {
