@@ -99,7 +99,7 @@ func (n *Notifier) putBack(b *cardBox, d *drawing, notes []string) {
 	}
 }
 
-// send shows b's card its latest drawing and posts its notes until nothing waits.
+// send posts b's notes and shows its card the latest drawing until nothing waits.
 func (n *Notifier) send(b *cardBox) {
 	defer n.sending.Done()
 	ctx := n.work
@@ -136,19 +136,21 @@ func (n *Notifier) send(b *cardBox) {
 	}
 }
 
-// sendOnce updates the card, then posts the notes joined; notes keeps what was not posted.
+// sendOnce posts the notes joined, then updates the card: a card that shows a
+// state has the notes that led to it in its thread. notes keeps what was not
+// posted; the drawing is returned when it was not shown.
 func (n *Notifier) sendOnce(ctx context.Context, card rotation.CardRef, d *drawing, notes *[]string) error {
-	if d != nil {
-		if _, _, _, err := n.slack.UpdateMessageContext(ctx, card.Channel, card.TS, slack.MsgOptionText(d.fallback, false), slack.MsgOptionBlocks(d.blocks...)); err != nil {
-			return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not update the card of %s", d.id)
-		}
-	}
 	for len(*notes) > 0 {
 		text, used := joinNotes(*notes)
 		if _, _, err := n.slack.PostMessageContext(ctx, card.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(card.TS)); err != nil {
 			return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post in a card's thread")
 		}
 		*notes = (*notes)[used:]
+	}
+	if d != nil {
+		if _, _, _, err := n.slack.UpdateMessageContext(ctx, card.Channel, card.TS, slack.MsgOptionText(d.fallback, false), slack.MsgOptionBlocks(d.blocks...)); err != nil {
+			return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not update the card of %s", d.id)
+		}
 	}
 	return nil
 }
