@@ -64,10 +64,11 @@ func waitCardOf(s *sbslack.Slack, secret, word string) (sbslack.Message, error) 
 	return m, err
 }
 
-// Rotation day: ten runs start at once in one channel with Slack's limits on, are
-// approved, wait for revoke and complete. Every card ends right, every run's notes
-// and audit post are there, and no call was made before its Retry-After.
-func TestRotationDayTenRunsInsideSlacksLimits(t *testing.T) {
+// startRotationDay seeds the rotation-day world (Slack's limits on, refilled ten
+// times as fast: 429s within seconds, not minutes) and starts the bot on it; it
+// returns the secrets and each one's new token.
+func startRotationDay(t *testing.T) (*harness, []string, map[string]string) {
+	t.Helper()
 	yaml, secrets := rotationDayMatrix()
 	now := rotation.WallNow()
 	h := &harness{}
@@ -79,7 +80,6 @@ func TestRotationDayTenRunsInsideSlacksLimits(t *testing.T) {
 	h.Dir = t.TempDir()
 	h.Env["ROTABOT_DB"] = filepath.Join(h.Dir, "rotabot.db")
 	sl := h.World.Slack
-	// Slack's limits, refilled ten times as fast: 429s come within seconds, not minutes.
 	sl.SetLimits(sbslack.Limits{On: true, Speed: 10})
 	fresh := map[string]string{}
 	for _, s := range secrets {
@@ -103,6 +103,15 @@ func TestRotationDayTenRunsInsideSlacksLimits(t *testing.T) {
 		h.Close()
 	})
 
+	return h, secrets, fresh
+}
+
+// Rotation day: ten runs start at once in one channel with Slack's limits on, are
+// approved, wait for revoke and complete. Every card ends right, every run's notes
+// and audit post are there, and no call was made before its Retry-After.
+func TestRotationDayTenRunsInsideSlacksLimits(t *testing.T) {
+	h, secrets, fresh := startRotationDay(t)
+	sl := h.World.Slack
 	each := func(step func(secret string) error) {
 		t.Helper()
 		var wg sync.WaitGroup
@@ -178,52 +187,7 @@ func TestRotationDayTenRunsInsideSlacksLimits(t *testing.T) {
 		audits += m.Text + "\n"
 	}
 	for _, s := range secrets {
-		if strings.Count(audits, "secret: "+s+" ") != 1 {
-			t.Errorf("%s's audit post is missing or doubled", s)
-		}
-		card, _ := cardOf(sl, s)
-		if len(card.Buttons()) != 0 {
-			t.Errorf("%s's finished card has buttons", s)
-		}
-		// The last note comes after the card's last update: the thread catches up.
-		thread := func() string {
-			var b strings.Builder
-			for _, m := range sl.Thread(demo.OpsChannel, card.TS) {
-				b.WriteString(m.Text + "\n")
-			}
-			return b.String()
-		}
-		last := "Completed: " + string(rotation.ActionCompleted) + " written"
-		if err := demo.WaitFor(s+"'s last note", func() bool { return strings.Contains(thread(), last) }); err != nil {
-			t.Errorf("%v:\n%s", err, thread())
-		}
-		// Every note of the run is there, in order (some joined into one reply).
-		n := strings.TrimSuffix(strings.TrimPrefix(s, "DAY_"), "_TOKEN")
-		at, text := 0, thread()
-		for _, want := range []string{"<@U0ALICE> started a rotation of " + s, "Pre-check: ", "<@U0ALICE> submitted a new token",
-			"<@U0BOB> approved", "Stored in Infisical", "Propagated to every destination", "Verified: every destination holds the new value",
-			"<@U0OPERATOR> updated their shell rc", "Revoke confirmed", last} {
-			i := strings.Index(text[at:], want)
-			if i < 0 {
-				t.Errorf("%s's thread lacks %q after what came before:\n%s", s, want, text)
-				break
-			}
-			at += i + len(want)
-		}
-		for _, app := range []string{"web", "worker", "api"} {
-			if !strings.Contains(text, "Heroku day-"+n+"-"+app+" runs release v2") {
-				t.Errorf("%s's thread lacks day-%s-%s's release", s, n, app)
-			}
-		}
-		dests := h.destValues(s)
-		if len(dests) != 5 { // three apps, the Actions secret, Infisical
-			t.Errorf("%s has %d destinations: %v", s, len(dests), dests)
-		}
-		for dest, v := range dests {
-			if v != fresh[s] {
-				t.Errorf("%s: %s does not hold the new token", s, dest)
-			}
-		}
+		checkRotationDayRun(t, h, s, fresh[s], audits)
 	}
 	st := sl.LimitStats()
 	if st.Violations != 0 {
@@ -231,4 +195,57 @@ func TestRotationDayTenRunsInsideSlacksLimits(t *testing.T) {
 	}
 	t.Logf("ten runs in %s; Slack answered %d 429s %v; chat.update %d, chat.postMessage %d", wall.Round(time.Millisecond),
 		st.Answered429(), st.Limited, sl.Count("POST /api/chat.update", true), sl.Count("POST /api/chat.postMessage", true))
+}
+
+// checkRotationDayRun checks one secret's end: its audit post once, a finished
+// card, every note in order, the new token on every destination.
+func checkRotationDayRun(t *testing.T, h *harness, s, fresh, audits string) {
+	t.Helper()
+	sl := h.World.Slack
+	if strings.Count(audits, "secret: "+s+" ") != 1 {
+		t.Errorf("%s's audit post is missing or doubled", s)
+	}
+	card, _ := cardOf(sl, s)
+	if len(card.Buttons()) != 0 {
+		t.Errorf("%s's finished card has buttons", s)
+	}
+	// A card's notes go out before its drawing; wait all the same, bounded.
+	thread := func() string {
+		var b strings.Builder
+		for _, m := range sl.Thread(demo.OpsChannel, card.TS) {
+			b.WriteString(m.Text + "\n")
+		}
+		return b.String()
+	}
+	last := "Completed: " + string(rotation.ActionCompleted) + " written"
+	if err := demo.WaitFor(s+"'s last note", func() bool { return strings.Contains(thread(), last) }); err != nil {
+		t.Errorf("%v:\n%s", err, thread())
+	}
+	// Every note of the run is there, in order (some joined into one reply).
+	n := strings.TrimSuffix(strings.TrimPrefix(s, "DAY_"), "_TOKEN")
+	at, text := 0, thread()
+	for _, want := range []string{"<@U0ALICE> started a rotation of " + s, "Pre-check: ", "<@U0ALICE> submitted a new token",
+		"<@U0BOB> approved", "Stored in Infisical", "Propagated to every destination", "Verified: every destination holds the new value",
+		"<@U0OPERATOR> updated their shell rc", "Revoke confirmed", last} {
+		i := strings.Index(text[at:], want)
+		if i < 0 {
+			t.Errorf("%s's thread lacks %q after what came before:\n%s", s, want, text)
+			break
+		}
+		at += i + len(want)
+	}
+	for _, app := range []string{"web", "worker", "api"} {
+		if !strings.Contains(text, "Heroku day-"+n+"-"+app+" runs release v2") {
+			t.Errorf("%s's thread lacks day-%s-%s's release", s, n, app)
+		}
+	}
+	dests := h.destValues(s)
+	if len(dests) != 5 { // three apps, the Actions secret, Infisical
+		t.Errorf("%s has %d destinations: %v", s, len(dests), dests)
+	}
+	for dest, v := range dests {
+		if v != fresh {
+			t.Errorf("%s: %s does not hold the new token", s, dest)
+		}
+	}
 }
