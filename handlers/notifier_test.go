@@ -19,7 +19,7 @@ func (noRuns) GetRun(context.Context, string) (*rotation.Run, error) {
 
 // The notifier posts a run's card once and returns where it is; it does not
 // write that onto the run (the engine records it). Given the card, it updates it
-// in place and puts the note in its thread.
+// in place and puts the note in its thread (through the card's outbox).
 func TestNotifierReturnsTheCardItPosted(t *testing.T) {
 	s := sbslack.New("xoxb-test", "xapp-test")
 	defer s.Close()
@@ -48,6 +48,10 @@ func TestNotifierReturnsTheCardItPosted(t *testing.T) {
 	if err != nil || again != card {
 		t.Fatalf("second RunChanged = %+v, %v; want %+v", again, err, card)
 	}
+	// The update and the note leave through the card's outbox.
+	if err := n.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
 	var cards int
 	for _, m := range s.Messages("C0OPS") {
 		if m.ThreadTS == "" {
@@ -60,8 +64,14 @@ func TestNotifierReturnsTheCardItPosted(t *testing.T) {
 	if m, _ := s.Message("C0OPS", card.TS); !strings.Contains(m.Content(), rotation.StateWaitingToken.Word()) {
 		t.Errorf("the card was not updated in place:\n%s", m.Content())
 	}
-	if th := s.Thread("C0OPS", card.TS); len(th) != 2 || th[1].Text != "pre-check done" {
-		t.Errorf("thread = %+v", th)
+	// Both notes are in the thread, in order (joined into one reply when the
+	// second came while the first was on its way).
+	var notes []string
+	for _, m := range s.Thread("C0OPS", card.TS) {
+		notes = append(notes, m.Text)
+	}
+	if got := strings.Join(notes, "\n"); got != "started\npre-check done" {
+		t.Errorf("thread notes = %q", got)
 	}
 
 	// A CLI run has no card: nothing is posted and no reference returned.

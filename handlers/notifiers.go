@@ -27,6 +27,10 @@ type Notifier struct {
 	work   context.Context
 	// healing holds runs whose card is being redrawn after a failed update.
 	healing sync.Map
+	// boxes is each busy card's outbox (outbox.go); sending counts their senders.
+	boxMu   sync.Mutex
+	boxes   map[rotation.CardRef]*cardBox
+	sending sync.WaitGroup
 }
 
 // RunReader reads a run as stored (the store).
@@ -71,8 +75,10 @@ func (n *Notifier) plan(r *rotation.Run) *rotation.Plan {
 	return &p
 }
 
-// RunChanged posts or updates the run's card and adds note to its thread. It
-// returns where the card is: the engine records a newly posted one.
+// RunChanged posts the run's card the first time and returns where it is; after
+// that it hands the card's new drawing and note to the card's outbox (outbox.go),
+// which updates the card and posts in its thread as fast as Slack allows, the
+// latest drawing winning. It returns an error only when the card could not be posted.
 func (n *Notifier) RunChanged(ctx context.Context, r *rotation.Run, note string) (rotation.CardRef, error) {
 	ref := r.Card
 	if ref.Channel == "" {
@@ -86,21 +92,15 @@ func (n *Notifier) RunChanged(ctx context.Context, r *rotation.Run, note string)
 			return ref, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the card of %s", r.ID)
 		}
 		ref.TS = ts
-	} else if err := n.updateCard(ctx, r.ID, ref, fallback, blocks); err != nil {
-		n.healLater(r.ID)
-		return ref, err
+		n.enqueue(ref, nil, note)
+		return ref, nil
 	}
-	if note != "" {
-		_, _, err := n.slack.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(note, false), slack.MsgOptionTS(ref.TS))
-		if err != nil {
-			return ref, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post in the thread of %s", r.ID)
-		}
-	}
+	n.enqueue(ref, &drawing{id: r.ID, fallback: fallback, blocks: blocks}, note)
 	return ref, nil
 }
 
 // updateCard updates the card in place; an update is idempotent, so a failure
-// (Slack 5xx or 429 past slack-go's own retries) is retried a few times here.
+// (Slack 5xx, or 429s past the queue's own waits) is retried a few times here.
 func (n *Notifier) updateCard(ctx context.Context, id string, ref rotation.CardRef, fallback string, blocks []slack.Block) error {
 	var err error
 	wait := 500 * time.Millisecond
@@ -189,10 +189,27 @@ func (n *Notifier) Audited(ctx context.Context, r *rotation.Run, e rotation.Audi
 		ch = r.Card.Channel
 		opts = append(opts, slack.MsgOptionTS(r.Card.TS))
 	}
-	if _, _, err := n.slack.PostMessageContext(ctx, ch, opts...); err != nil {
-		return rotation.Wrap(rotation.EUNAVAILABLE, err, "Slack did not take the audit post")
+	return postAudit(ctx, n.slack, ch, opts...)
+}
+
+// postAudit posts an audit entry. Slack limiting the channel never drops it: the
+// post waits each Retry-After (the queue's) and is made again for as long as ctx
+// lasts; any other failure is returned, and the run's audit step tries again
+// (after a restart too: the run stays in its audit step until Slack takes it).
+func postAudit(ctx context.Context, api Slack, ch string, opts ...slack.MsgOption) error {
+	for {
+		_, _, err := api.PostMessageContext(ctx, ch, opts...)
+		var rl *slack.RateLimitedError
+		if err == nil || !errors.As(err, &rl) || ctx.Err() != nil {
+			if err != nil {
+				return rotation.Wrap(rotation.EUNAVAILABLE, err, "Slack did not take the audit post")
+			}
+			return nil
+		}
+		if rotation.Sleep(ctx, rl.RetryAfter) != nil {
+			return rotation.Wrap(rotation.EUNAVAILABLE, err, "Slack did not take the audit post")
+		}
 	}
-	return nil
 }
 
 // ReminderNotifier shows expiry reminders in Slack: a DM to each owner
@@ -273,8 +290,5 @@ func (n *DriftNotifier) DriftAudited(ctx context.Context, d rotation.DriftRecord
 		ch = d.Post.Channel
 		opts = append(opts, slack.MsgOptionTS(d.Post.TS))
 	}
-	if _, _, err := n.Slack.PostMessageContext(ctx, ch, opts...); err != nil {
-		return rotation.Wrap(rotation.EUNAVAILABLE, err, "Slack did not take the audit post")
-	}
-	return nil
+	return postAudit(ctx, n.Slack, ch, opts...)
 }

@@ -76,7 +76,7 @@ func (c *cli) runAbandon(ctx context.Context, opts *abandonOptions) error {
 	var n rotation.Notifier = &cliNotifier{w: c.stdout, width: c.width(c.stdout)}
 	if su.env.SlackBotToken != "" {
 		if api, err := slackAPI(su.env); err == nil {
-			n = bothNotifiers{n, handlers.NewNotifier(handlers.NotifierConfig{Slack: api, Matrix: su.m, Runs: st, Log: log, Work: ctx})}
+			n = bothNotifiers{n, handlers.NewNotifier(handlers.NotifierConfig{Slack: paced(api), Matrix: su.m, Runs: st, Log: log, Work: ctx})}
 		}
 	}
 	eng := rotation.NewEngine(rotation.EngineConfig{Matrix: su.m, Store: st, Notifier: n, Log: log})

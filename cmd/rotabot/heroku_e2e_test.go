@@ -132,10 +132,10 @@ func TestHerokuReleaseHeldPendingDelaysVerify(t *testing.T) {
 	if js := string(mustJSON(card.Blocks)); !strings.Contains(js, "Still watching the logs of "+prod+", "+staging+" (") {
 		t.Errorf("the revoke dialog does not name the apps still watched:\n%s", js)
 	}
-	// The thread says when each app ran the new release.
-	thread := h.World.Slack.AllText()
+	// The thread says when each app ran the new release (a card's notes follow
+	// its update through the card's outbox).
 	for _, want := range []string{"Heroku " + prod + " runs release v2", "Heroku " + staging + " runs release v2"} {
-		if !strings.Contains(thread, want) {
+		if demo.WaitFor(want, func() bool { return strings.Contains(h.World.Slack.AllText(), want) }) != nil {
 			t.Errorf("nobody was told %q", want)
 		}
 	}

@@ -9,12 +9,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/raxx-app/rotabot/bot/slackq"
+
 	"github.com/raxx-app/rotabot/bot"
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/drift"
-	"github.com/slack-go/slack"
 )
 
 // ShutdownGrace is how long a stopping bot gives the step in hand (Heroku sends
@@ -79,10 +80,11 @@ type server struct {
 	handlers *handlers.Handlers
 	drift    *drift.Loop
 	bot      *bot.Bot
-	api      *slack.Client
+	api      *slackq.Client
 	// work outlives the Slack connection so the step in hand can finish.
 	work       context.Context
 	cancelWork context.CancelFunc
+	notifier   *handlers.Notifier
 }
 
 // startServer builds the bot. First it checks every credential that is set
@@ -119,13 +121,14 @@ func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	log.Info("store opened", "store", st.Describe())
 	// Built once each, in the direction changes flow: notifier → engine → handlers.
-	n := handlers.NewNotifier(handlers.NotifierConfig{Slack: api, Matrix: m, Runs: st, Log: log, Work: work})
+	q := paced(api)
+	n := handlers.NewNotifier(handlers.NotifierConfig{Slack: q, Matrix: m, Runs: st, Log: log, Work: work})
 	eng := ad.engine(m, st, n, log, env.ClaimTTL)
-	dl := ad.driftLoop(m, st, eng, &handlers.DriftNotifier{Slack: api, Channel: m.Channel, AuditChannel: m.AuditChannel}, log, env.DriftInterval)
-	h := handlers.New(handlers.Config{Engine: eng, Matrix: m, Store: st, Slack: api, HTTP: answerClient(), Log: log, Work: work, Drift: dl, Where: ad.discover(m)})
+	dl := ad.driftLoop(m, st, eng, &handlers.DriftNotifier{Slack: q, Channel: m.Channel, AuditChannel: m.AuditChannel}, log, env.DriftInterval)
+	h := handlers.New(handlers.Config{Engine: eng, Matrix: m, Store: st, Slack: q, HTTP: answerClient(), Log: log, Work: work, Drift: dl, Where: ad.discover(m)})
 	client := socketClient(api)
 	b := bot.New(bot.Config{Client: client, Handler: h, Dedupe: st, Log: log})
-	return &server{env: env, log: log, store: st, adapters: ad, engine: eng, handlers: h, drift: dl, bot: b, api: api, work: work, cancelWork: cancelWork}, nil
+	return &server{env: env, log: log, store: st, adapters: ad, engine: eng, handlers: h, drift: dl, bot: b, api: q, work: work, cancelWork: cancelWork, notifier: n}, nil
 }
 
 // Run serves until ctx ends (SIGTERM), then stops taking new work, lets the step
@@ -157,6 +160,8 @@ func (s *server) shutdown() {
 	go func() {
 		s.bot.Wait()
 		s.engine.Wait()
+		// The cards' last updates and notes leave before the process does.
+		_ = s.notifier.Wait(s.work)
 		close(done)
 	}()
 	select {

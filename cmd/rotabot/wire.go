@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/raxx-app/rotabot/bot/slackq"
 	"io"
 	"log/slog"
 	"net/http"
@@ -238,19 +239,25 @@ const SlackTimeout = 30 * time.Second
 
 // slackAPI is the Slack Web API client: the bot and app tokens go to SLACK_API_URL's
 // host only (package egress), every request has a deadline, and slack-go retries a
-// 429 after its Retry-After and a call whose connection failed before an answer
-// (the card's updates retry more: handlers.Notifier).
+// call whose connection failed before an answer. It does not retry a 429 itself:
+// one caller waiting out a Retry-After inside slack-go would leave every other
+// caller of that method free to call Slack while it is limited. The process
+// calls Slack through slackq (paced), which holds the method back for everyone.
 func slackAPI(env config.Env) (*slack.Client, error) {
 	u, err := egress.Base("SLACK_API_URL", env.SlackAPIURL)
 	if err != nil {
 		return nil, rotation.Wrap(rotation.EINVALID, err, "%s", err.Error())
 	}
 	retry := slack.DefaultRetryConfig()
-	retry.RetryAfterDuration = 5 * time.Second
-	retry.Handlers = slack.AllBuiltinRetryHandlers(retry)
+	retry.Handlers = slack.ConnectionOnlyRetryHandlers()
 	return slack.New(env.SlackBotToken, slack.OptionAPIURL(env.SlackAPIURL), slack.OptionAppLevelToken(env.SlackAppToken),
 		slack.OptionRetryConfig(retry), slack.OptionHTTPClient(egress.Bind(u, nil, SlackTimeout))), nil
 }
+
+// paced is the one door the process's Web API calls go through (package slackq):
+// a 429 holds its method (its channel, for posting) back for every caller until
+// its Retry-After has passed.
+func paced(api *slack.Client) *slackq.Client { return slackq.New(slackq.Config{API: api}) }
 
 // socketClient is the Socket Mode client on api. Its websocket goes to the URL
 // Slack hands out (apps.connections.open), over wss only unless the host is

@@ -142,3 +142,8 @@ func BlocksText(blocks []slack.Block) string {
 	}
 	return b.String()
 }
+
+// Clip shortens s to at most n characters as Slack counts them: what the
+// notifiers send that card did not draw (joined thread notes) is cut by the same
+// rule.
+func Clip(s string, n int) string { return clip(s, n) }

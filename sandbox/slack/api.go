@@ -134,6 +134,10 @@ func (s *Slack) method(name string, kind slackTokenKind, fn func(r *http.Request
 				standin.WriteJSON(w, http.StatusOK, map[string]any{"ok": false, "error": code})
 				return
 			}
+			if wait, ok := s.admit(name, in); !ok {
+				writeRateLimited(w, wait)
+				return
+			}
 			rep := fn(r, in)
 			if rep.code != "" {
 				body := map[string]any{"ok": false, "error": rep.code}

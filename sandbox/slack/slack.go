@@ -32,7 +32,8 @@ import (
 // person: Send* put Socket Mode envelopes on the link and WaitAck returns the bot's ack.
 // Every HTTP call is logged and obeys Fail (routes are "POST /api/chat.postMessage",
 // "POST /api/apps.connections.open", "GET /link/", "POST /response/{id}" …); FailWith
-// makes a method answer Slack's own `{"ok":false,"error":…}` instead.
+// makes a method answer Slack's own `{"ok":false,"error":…}` instead. The Web API is
+// rate-limited as Slack limits it (SetLimits, LimitStats; on from the start).
 //
 // It never prints anything: messages can carry secrets by mistake, and a test that greps
 // AllText for leaks must be the one to find them.
@@ -46,6 +47,7 @@ type Slack struct {
 	botToken string
 	appToken string
 	failWith map[string]*slackFailure
+	limiter  *slackLimiter
 	changed  chan struct{} // closed and replaced on every state change
 	closed   bool
 
@@ -183,6 +185,7 @@ func New(botToken, appToken string) *Slack {
 		botToken:   botToken,
 		appToken:   appToken,
 		failWith:   map[string]*slackFailure{},
+		limiter:    newSlackLimiter(),
 		changed:    make(chan struct{}),
 		users:      map[string]*slackUser{},
 		groups:     map[string][]string{},

@@ -1,0 +1,134 @@
+package slackq_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/raxx-app/rotabot/bot/slackq"
+	"github.com/raxx-app/rotabot/sandbox"
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
+)
+
+const (
+	bot = "xoxb-slackq-test-0123456789"
+	app = "xapp-slackq-test-0123456789"
+)
+
+// clock is shared by the stand-in's limiter and the queue: the queue's waits move
+// it, so a Retry-After passes exactly when the queue has waited it out, and no
+// test waits on the wall clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+	return ctx.Err()
+}
+
+func world(t *testing.T) (*sbslack.Slack, *clock, *slackq.Client) {
+	t.Helper()
+	s := sbslack.New(bot, app)
+	t.Cleanup(s.Close)
+	s.AddUser("U1", "alice")
+	s.AddChannel("C0OPS", "ops")
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s.SetLimits(sbslack.Limits{On: true, Now: c.Now})
+	api := slack.New(bot, slack.OptionAPIURL(s.APIURL()))
+	return s, c, slackq.New(slackq.Config{API: api, Now: c.Now, Sleep: c.Sleep})
+}
+
+// Thirty posts to one channel at once, from thirty callers: Slack limits them
+// past its burst, every one of them still lands, and none is sent before the
+// Retry-After Slack gave — whichever caller it was given to.
+func TestPostsToOneChannelWaitOutRetryAfterForEveryCaller(t *testing.T) {
+	s, _, q := world(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 30)
+	for i := range 30 {
+		wg.Go(func() {
+			if _, _, err := q.PostMessageContext(context.Background(), "C0OPS", slack.MsgOptionText(fmt.Sprintf("note %d", i), false)); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("a post was lost: %v", err)
+	}
+	if n := len(s.Messages("C0OPS")); n != 30 {
+		t.Errorf("%d messages in the channel, want 30", n)
+	}
+	st := s.LimitStats()
+	if st.Answered429() == 0 {
+		t.Error("the stand-in never limited: the test shows nothing")
+	}
+	if st.Violations != 0 {
+		t.Errorf("%d calls made before their Retry-After: %+v", st.Violations, st.ViolationsBy)
+	}
+	if q.Limited() != int64(st.Answered429()) {
+		t.Errorf("the queue saw %d 429s, the stand-in answered %d", q.Limited(), st.Answered429())
+	}
+}
+
+// A person's ephemeral answer does not wait behind a card update in flight: the
+// methods are separate lanes.
+func TestEphemeralsDoNotQueueBehindCardUpdates(t *testing.T) {
+	s, _, q := world(t)
+	ctx := context.Background()
+	_, ts, err := q.PostMessageContext(ctx, "C0OPS", slack.MsgOptionText("card", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	s.Fail("POST /api/chat.update", &sandbox.Fault{Gate: gate, Times: 1})
+	updated := make(chan error, 1)
+	go func() {
+		_, _, _, err := q.UpdateMessageContext(ctx, "C0OPS", ts, slack.MsgOptionText("card v2", false))
+		updated <- err
+	}()
+	// Once the update is at Slack, an ephemeral answer goes through while it is held.
+	for s.Inflight("POST /api/chat.update") == 0 {
+		select {
+		case err := <-updated:
+			t.Fatalf("the update returned before its gate opened: %v", err)
+		default:
+		}
+		time.Sleep(time.Millisecond) // polling the stand-in's state, not ordering events
+	}
+	if _, err := q.PostEphemeralContext(ctx, "C0OPS", "U1", slack.MsgOptionText("your answer", false)); err != nil {
+		t.Fatalf("ephemeral: %v", err)
+	}
+	if s.Inflight("POST /api/chat.update") != 1 {
+		t.Fatal("the update finished first: the test proves nothing")
+	}
+	close(gate)
+	if err := <-updated; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A call that Slack keeps limiting gives up after MaxLimited 429s with Slack's
+// error, so its caller can decide; it never calls inside a Retry-After meanwhile.
+func TestALimitedCallGivesUpWithTheRateLimitError(t *testing.T) {
+	s, _, q := world(t)
+	s.Fail("POST /api/views.publish", &sandbox.Fault{Status: 429, RetryAfter: "3"})
+	_, err := q.PublishViewContext(context.Background(), slack.PublishViewContextRequest{UserID: "U1", View: slack.HomeTabViewRequest{Type: slack.VTHomeTab}})
+	if _, ok := err.(*slack.RateLimitedError); !ok {
+		t.Fatalf("err = %v, want *slack.RateLimitedError", err)
+	}
+	if n := s.Count("POST /api/views.publish", false); n != slackq.MaxLimited {
+		t.Errorf("%d calls, want %d", n, slackq.MaxLimited)
+	}
+}
