@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
+
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
@@ -256,6 +258,7 @@ func startWebSandbox(ctx context.Context, addr, configFile string, now time.Time
 		ln.Close()
 		return nil, err
 	}
+	h.World.Slack.SetLimits(sbslack.SlackLimits()) // a person's pace: Slack's own limits
 	ws := &webSandbox{h: h, ctx: ctx}
 	if ws.dir, err = os.MkdirTemp("", "rotabot-sandbox-"); err != nil {
 		ln.Close()

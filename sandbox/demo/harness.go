@@ -123,6 +123,12 @@ func FineGrainedToken() string {
 	return "github_pat_11" + strings.ToUpper(sandbox.RandomHex(10)) + "_" + sandbox.RandomHex(29)
 }
 
+// SlackSpeed is how much faster than Slack's the seeded world's Slack refills
+// its rate limits: the limits are on, with Slack's bursts, tiers, 429s and
+// Retry-After, but the demo and the tests do not wait minutes for them. The
+// sandbox page puts Slack's own speed back (a person clicks at a person's pace).
+const SlackSpeed = 10
+
 // NewWorld starts the stand-ins and seeds them for the example matrix; the bot is
 // not started. Close the harness when done.
 func NewWorld(now time.Time) (*Harness, error) {
@@ -149,6 +155,7 @@ func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
 		return nil, err
 	}
 	w := sandbox.NewWorld()
+	w.Slack.SetLimits(sbslack.Limits{On: true, Speed: SlackSpeed})
 	h := &Harness{World: w, Console: console, Matrix: m, Login: sandboxLogin, Current: map[string]string{},
 		Fresh: []string{FineGrainedToken(), FineGrainedToken(), FineGrainedToken()}, OtherLogin: FineGrainedToken(),
 		Expired: FineGrainedToken(), Revoked: FineGrainedToken(), Blind: FineGrainedToken()}
