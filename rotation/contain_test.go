@@ -27,7 +27,7 @@ func (w *world) toRevoke(ctx context.Context) *rotation.Run {
 func (w *world) withEngine(change func(*rotation.EngineConfig)) {
 	cfg := w.eng.EngineConfig
 	change(&cfg)
-	w.eng = rotation.NewEngine(cfg)
+	w.build(cfg)
 }
 
 // lostRevoker revokes the token at GitHub, but the answer never reaches the bot.

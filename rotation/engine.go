@@ -30,9 +30,6 @@ type EngineConfig struct {
 	// Releasers follow the release a write makes and the restart onto it, for
 	// the destination kinds that restart (Heroku); verify waits for them.
 	Releasers map[DestKind]Releaser
-	// Logs read a restarted target's log, for the destination kinds that have
-	// one (Heroku): the log watch.
-	Logs map[DestKind]LogTailer
 	// Masker masks the line a log watch matched before it is shown or kept;
 	// nil: the line is withheld (its time, source and pattern are shown).
 	Masker LineMasker
@@ -70,6 +67,10 @@ type EngineConfig struct {
 // Engine walks runs through the SOP. Build it with NewEngine.
 type Engine struct {
 	EngineConfig
+	// Watcher reads the logs of restarted targets for the log watch
+	// (rotation/logwatch); nil: no log is watched. It is attached once after
+	// NewEngine, before the engine runs anything.
+	Watcher LogWatcher
 
 	locks    sync.Map // run id → *sync.Mutex
 	running  sync.Map // run id → struct{}: carried on by a goroutine of this process
@@ -77,9 +78,7 @@ type Engine struct {
 	wg       sync.WaitGroup
 	draining atomic.Bool
 	drained  chan struct{} // closed by Drain
-	watches  sync.Map      // run id → struct{}: its log watch runs in this process
 	shown    sync.Map      // run id → *shownCard
-	wakes    sync.Map      // run id → chan struct{}: wakes its log watch
 	// heroku is the matrix's Heroku waits, defaults filled in.
 	heroku HerokuSettings
 	calls  sync.Map // run id → *callWatch: its calls waiting for an answer

@@ -36,6 +36,8 @@ type world struct {
 	notes  *fakeNotifier
 	eng    *rotation.Engine
 	matrix *rotation.Matrix
+	// tailers read the logs the engine's log watch reads (restarting).
+	tailers map[rotation.DestKind]rotation.LogTailer
 }
 
 func testMatrix() *rotation.Matrix {

@@ -21,18 +21,14 @@ import (
 // The watch's state is recorded on the run, so a restarted process carries it
 // on; one process watches a run at a time (a claim of its own, so a watch never
 // blocks a person's gesture).
+//
+// The reading is the LogWatcher's (rotation/logwatch): it tells the engine what
+// it sees through the Watch… methods below, and what that means for the run is
+// decided here, each in one store transaction.
 
-// logHistory is how many lines from before a log session are asked for: logplex
-// sends at most 1500. Lines older than the release are skipped.
-const logHistory = 1500
-
-// catchUp is how long a watch found past its window (the process was down) reads
-// the log's history before it ends, so lines written meanwhile are not missed.
-const catchUp = 3 * time.Second
-
-// watchable reports whether a run in state s keeps its log watches going. A
+// Watchable reports whether a run in state s keeps its log watches going. A
 // retry (propagating again) or a rollback ends them.
-func watchable(s State) bool {
+func (s State) Watchable() bool {
 	switch s {
 	case StateVerifying, StateVerifyFailed, StateWaitingRevoke, StateRevoking,
 		StateAuditing, StateAuditFailed, StateCompleted:
@@ -41,9 +37,9 @@ func watchable(s State) bool {
 	return false
 }
 
-// logWatch is the secret's log watch, with the default patterns when the matrix
+// LogWatch is the secret's log watch, with the default patterns when the matrix
 // names none.
-func (e *Engine) logWatch(secret string) LogWatch {
+func (e *Engine) LogWatch(secret string) LogWatch {
 	lw := LogWatch{}
 	if sc, err := e.Matrix.Secret(secret); err == nil {
 		lw = sc.LogWatch
@@ -67,10 +63,10 @@ func (e *Engine) watchFor(r *Run, d Destination, rs Restart) *Watch {
 	if rs.Phase != RestartUp || r.Method == MethodCLI {
 		return nil
 	}
-	if _, ok := e.Logs[d.Kind]; !ok {
+	if e.Watcher == nil || !e.Watcher.Reads(d.Kind) {
 		return nil
 	}
-	lw := e.logWatch(r.Secret)
+	lw := e.LogWatch(r.Secret)
 	if lw.Window <= 0 {
 		return nil
 	}
@@ -78,44 +74,23 @@ func (e *Engine) watchFor(r *Run, d Destination, rs Restart) *Watch {
 	return &Watch{State: WatchWatching, From: rs.Created, Since: now, Until: now.Add(lw.Window), Checked: now}
 }
 
-// refreshEvery is how often a watch updates the card's countdown.
-func refreshEvery(window time.Duration) time.Duration {
-	return min(max(window/6, time.Second), 10*time.Second)
-}
-
 // workKey carries, in a step's context, the context the step was started
 // under: a watch started by the step outlives the step's claim.
 type workKey struct{}
 
-// watchRun makes sure this process watches run id's logs, unless it already does.
+// watchRun has the Watcher watch run id's logs, on a goroutine Wait waits for;
+// the Watcher returns at once when it watches the run already.
 func (e *Engine) watchRun(ctx context.Context, id string) {
-	if e.draining.Load() {
+	if e.Watcher == nil || e.draining.Load() {
 		return
 	}
 	if work, ok := ctx.Value(workKey{}).(context.Context); ok {
 		ctx = work
 	}
-	if _, busy := e.watches.LoadOrStore(id, struct{}{}); busy {
-		return
-	}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		for {
-			claimed := e.runWatch(ctx, id)
-			e.watches.Delete(id)
-			if !claimed || ctx.Err() != nil || e.draining.Load() {
-				return
-			}
-			// A watch added while this one was ending is picked up here.
-			r, err := e.Store.GetRun(ctx, id)
-			if err != nil || !watchable(r.State) || len(r.Watching()) == 0 {
-				return
-			}
-			if _, busy := e.watches.LoadOrStore(id, struct{}{}); busy {
-				return
-			}
-		}
+		e.Watcher.Watch(ctx, id)
 	}()
 }
 
@@ -136,120 +111,27 @@ func (e *Engine) resumeWatches(ctx context.Context) error {
 
 // wakeWatch tells run id's watch, if this process runs one, that the run changed.
 func (e *Engine) wakeWatch(id string) {
-	if w, ok := e.wakes.Load(id); ok {
-		select {
-		case w.(chan struct{}) <- struct{}{}:
-		default:
-		}
+	if e.Watcher != nil {
+		e.Watcher.Wake(id)
 	}
 }
 
-// watchEvent is what a tail tells its watch.
-type watchEvent struct {
-	i      int // destination
-	opened bool
-	match  *LogLine
-	// pattern is the log_watch pattern the line matched.
-	pattern string
-	err     error
+// ClaimWatch holds run id's watch claim, so one process watches a run at a time
+// (a claim of its own: a watch never blocks a person's gesture). ok is false
+// when another process holds it; release gives it up; ctx ends when the claim is
+// lost.
+func (e *Engine) ClaimWatch(ctx context.Context, id string) (_ context.Context, release func(), ok bool, _ error) {
+	return HoldClaim(ctx, e.Store, "watch:"+id, e.Owner, e.ClaimTTL, e.now, e.Log)
 }
 
-type tailing struct {
-	cancel context.CancelFunc
-	end    time.Time
-}
+// Drained is closed once Drain is called: background work stops at the next
+// point where it can resume from the record.
+func (e *Engine) Drained() <-chan struct{} { return e.drained }
 
-// runWatch watches the logs of run id's destinations until every window has
-// passed, the run moves on, or the process stops. It reports false when another
-// process holds the watch.
-func (e *Engine) runWatch(parent context.Context, id string) bool {
-	ctx, release, ok, err := HoldClaim(parent, e.Store, "watch:"+id, e.Owner, e.ClaimTTL, e.now, e.Log)
-	if err != nil || !ok {
-		return false
-	}
-	defer release()
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
-	// A change of the run (a rollback, a retry) wakes the watch at once.
-	wake := make(chan struct{}, 1)
-	e.wakes.Store(id, wake)
-	defer e.wakes.Delete(id)
-	events := make(chan watchEvent)
-	tails := map[int]*tailing{}
-	caughtUp := map[int]time.Time{} // a watch found past its window: its catch-up's end
-	first := true
-	var ticked time.Time
-	for {
-		r, err := e.Store.GetRun(ctx, id)
-		if err != nil {
-			e.Log.Warn("log watch: could not read the run", "run", id, "err", err)
-			return true
-		}
-		if !watchable(r.State) {
-			e.endWatches(ctx, r, tails, WatchStopped)
-			return true
-		}
-		lw := e.logWatch(r.Secret)
-		now := e.now()
-		var done []int
-		for i, d := range r.Destinations {
-			w := d.Watch
-			if w == nil || w.State != WatchWatching {
-				if t := tails[i]; t != nil {
-					t.cancel()
-					delete(tails, i)
-				}
-				continue
-			}
-			end := w.Until
-			if first && !now.Before(w.Until) {
-				caughtUp[i] = now.Add(catchUp)
-			}
-			if c, ok := caughtUp[i]; ok {
-				end = c
-			}
-			if !now.Before(end) {
-				done = append(done, i)
-				continue
-			}
-			if tails[i] == nil {
-				// A timeout, not a deadline: end is on the engine's clock,
-				// which need not be the machine's.
-				tctx, cancel := context.WithTimeout(wctx, end.Sub(now))
-				tails[i] = &tailing{cancel: cancel, end: end}
-				go e.tail(tctx, e.Logs[d.Kind], d.Target, i, w.From, lw.Patterns, events)
-			}
-		}
-		first = false
-		r = e.finishWatches(ctx, r, done, tails)
-		if len(r.Watching()) == 0 {
-			return true
-		}
-		every := refreshEvery(lw.Window)
-		if now.Sub(ticked) >= every {
-			e.tick(ctx, r)
-			ticked = now
-		}
-		refresh := time.NewTimer(every - now.Sub(ticked))
-		select {
-		case <-ctx.Done():
-		case <-e.drained:
-		case ev := <-events:
-			e.watchEvent(ctx, r, ev, tails)
-		case <-wake:
-		case <-refresh.C:
-		}
-		refresh.Stop()
-		if ctx.Err() != nil || e.draining.Load() {
-			return true // the watch resumes at the next start
-		}
-	}
-}
-
-// tick records when the watch looked, so the card counts down.
-func (e *Engine) tick(ctx context.Context, r *Run) {
+// WatchTick records when the watches of run id looked, so the card counts down.
+func (e *Engine) WatchTick(ctx context.Context, id string) {
 	now := e.now()
-	nr, err := e.update(ctx, r.ID, func(x *Run) error {
+	nr, err := e.update(ctx, id, func(x *Run) error {
 		for i := range x.Destinations {
 			if w := x.Destinations[i].Watch; w != nil && w.State == WatchWatching {
 				w.Checked = now
@@ -262,18 +144,10 @@ func (e *Engine) tick(ctx context.Context, r *Run) {
 	}
 }
 
-// finishWatches ends the watches whose window has passed: clean when the log
-// was read, unwatched (a warning) when it never could be.
-func (e *Engine) finishWatches(ctx context.Context, r *Run, done []int, tails map[int]*tailing) *Run {
-	if len(done) == 0 {
-		return r
-	}
-	for _, i := range done {
-		if t := tails[i]; t != nil {
-			t.cancel()
-			delete(tails, i)
-		}
-	}
+// WatchEnded records that the windows of r's watches of destinations done have
+// passed: clean when the log was read, unwatched (a warning) when it never could
+// be. It returns the run as it now stands (r when it could not be recorded).
+func (e *Engine) WatchEnded(ctx context.Context, r *Run, done []int) *Run {
 	var notes []string
 	nr, err := e.update(ctx, r.ID, func(x *Run) error {
 		notes = notes[:0]
@@ -304,19 +178,16 @@ func (e *Engine) finishWatches(ctx context.Context, r *Run, done []int, tails ma
 	return nr
 }
 
-// endWatches stops every watch of a run that moved on.
-func (e *Engine) endWatches(ctx context.Context, r *Run, tails map[int]*tailing, state string) {
-	for i, t := range tails {
-		t.cancel()
-		delete(tails, i)
-	}
+// WatchStopped records that every watch of r still watching stopped: the run
+// moved on (it is no longer Watchable).
+func (e *Engine) WatchStopped(ctx context.Context, r *Run) {
 	if len(r.Watching()) == 0 {
 		return
 	}
 	nr, err := e.update(ctx, r.ID, func(x *Run) error {
 		for i := range x.Destinations {
 			if w := x.Destinations[i].Watch; w != nil && w.State == WatchWatching {
-				w.State, w.Checked = state, e.now()
+				w.State, w.Checked = WatchStopped, e.now()
 			}
 		}
 		return nil
@@ -326,106 +197,66 @@ func (e *Engine) endWatches(ctx context.Context, r *Run, tails map[int]*tailing,
 	}
 }
 
-// tail reads one target's log until ctx ends or a line matches, reopening the
-// stream when it drops; it tells the watch what happens.
-func (e *Engine) tail(ctx context.Context, lt LogTailer, target string, i int, from time.Time, pats []*regexp.Regexp, events chan<- watchEvent) {
-	send := func(ev watchEvent) bool {
-		select {
-		case events <- ev:
-			return true
-		case <-ctx.Done():
-			return false
+// WatchOpened records that the log of run id's destination i is open: the watch
+// reads it (a warning it had is cleared).
+func (e *Engine) WatchOpened(ctx context.Context, id string, i int) {
+	e.recordWatch(ctx, id, i, func(w *Watch, _ Destination) (string, bool) {
+		if w.Read && w.Warning == "" {
+			return "", false
 		}
-	}
-	wait := time.Second
-	for ctx.Err() == nil {
-		tctx, cancel := context.WithCancel(ctx)
-		var matched *LogLine
-		var pattern string
-		err := lt.TailLogs(tctx, target, logHistory, func() {
-			wait = time.Second
-			send(watchEvent{i: i, opened: true})
-		}, func(l LogLine) {
-			if matched != nil || !l.AppOutput() || l.Time.Before(from) {
-				return
-			}
-			for _, p := range pats {
-				if p.MatchString(l.Text) {
-					matched, pattern = &l, p.String()
-					cancel()
-					return
-				}
-			}
-		})
-		cancel()
-		if matched != nil {
-			send(watchEvent{i: i, match: matched, pattern: pattern})
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if err == nil {
-			err = Errorf(EUNAVAILABLE, "the log stream of %s ended", target)
-		}
-		if !send(watchEvent{i: i, err: err}) {
-			return
-		}
-		if e.Sleep(ctx, wait) != nil {
-			return
-		}
-		wait = min(wait*2, 30*time.Second)
-	}
+		w.Read, w.Warning = true, ""
+		return "", true
+	})
 }
 
-// watchEvent records what a tail said.
-func (e *Engine) watchEvent(ctx context.Context, r *Run, ev watchEvent, tails map[int]*tailing) {
-	if ev.match != nil {
-		if t := tails[ev.i]; t != nil {
-			t.cancel()
-			delete(tails, ev.i)
+// WatchFailedToOpen records that the log of run id's destination i could not be
+// read (err): a warning on the card, not a failure; the watch tries again.
+func (e *Engine) WatchFailedToOpen(ctx context.Context, id string, i int, err error) {
+	msg := ErrorMessage(err)
+	e.recordWatch(ctx, id, i, func(w *Watch, d Destination) (string, bool) {
+		if w.Warning == msg {
+			return "", false
 		}
-		e.logMatched(ctx, r.ID, ev.i, *ev.match, ev.pattern)
-		return
-	}
+		w.Warning = msg
+		return "⚠️ Could not watch the log of " + d.Label() + ": " + msg + " (retrying; this does not fail the run)", true
+	})
+}
+
+// recordWatch changes the watch of run id's destination i, while it watches,
+// in one store transaction: change says the card's note and whether it changed
+// anything.
+func (e *Engine) recordWatch(ctx context.Context, id string, i int, change func(*Watch, Destination) (string, bool)) {
 	note := ""
-	nr, err := e.update(ctx, r.ID, func(x *Run) error {
-		w := x.Destinations[ev.i].Watch
+	nr, err := e.update(ctx, id, func(x *Run) error {
+		w := x.Destinations[i].Watch
 		if w == nil || w.State != WatchWatching {
 			return errNoChange
 		}
-		if ev.opened {
-			if w.Read && w.Warning == "" {
-				return errNoChange
-			}
-			w.Read, w.Warning = true, ""
-			return nil
-		}
-		msg := ErrorMessage(ev.err)
-		if w.Warning == msg {
+		n, changed := change(w, x.Destinations[i])
+		if !changed {
 			return errNoChange
 		}
-		w.Warning = msg
-		note = "⚠️ Could not watch the log of " + x.Destinations[ev.i].Label() + ": " + msg + " (retrying; this does not fail the run)"
+		note = n
 		return nil
 	})
 	if err == nil {
 		e.notify(ctx, nr, note)
 	} else if !errors.Is(err, errNoChange) {
-		e.runLog(r).Warn("could not record a log watch", "err", err)
+		e.Log.Warn("could not record a log watch", "run", id, "err", err)
 	}
 }
 
 // errNoChange aborts an update that would change nothing.
 var errNoChange = errors.New("no change")
 
-// logMatched fails the destination whose log showed a GitHub authentication
+// WatchMatched records that line l of run id's destination i matched pattern:
+// it fails the destination whose log showed a GitHub authentication
 // failure, its line masked with the run's own tokens (or withheld). Whether the
 // run fails too is decided in the same store transaction, on the run as it is
 // then (matchWins), whatever the run was doing when the line was read: verify
 // still running, its verified transition landing in the same instant, waiting for
 // revoke, or a person's Revoke in flight.
-func (e *Engine) logMatched(ctx context.Context, id string, i int, l LogLine, pattern string) {
+func (e *Engine) WatchMatched(ctx context.Context, id string, i int, l LogLine, pattern string) {
 	defer e.pause(pauseMatchDone)
 	r, err := e.Store.GetRun(ctx, id)
 	if err != nil {

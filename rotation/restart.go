@@ -88,6 +88,21 @@ type LogTailer interface {
 	TailLogs(ctx context.Context, target string, history int, opened func(), each func(LogLine)) error
 }
 
+// LogWatcher reads the logs of restarted targets for the log watch
+// (rotation/logwatch) and reports what it sees through the engine's Watch…
+// methods, which decide what it means for the run.
+type LogWatcher interface {
+	// Reads reports whether it can read the log of a destination of kind k.
+	Reads(k DestKind) bool
+	// Watch watches run id's logs until every window has passed, the run moves
+	// on, the engine drains or ctx ends; it returns at once when it watches the
+	// run already (or another process does). The engine calls it on a goroutine
+	// of its own.
+	Watch(ctx context.Context, id string)
+	// Wake tells run id's watch, if it runs here, that the run moved.
+	Wake(id string)
+}
+
 // LineMasker takes credentials out of a log line before anyone sees it
 // (rotation/mask): every part of the known values — the run's own old and new
 // token — wherever it stands, and whatever is credential-shaped. ok is false

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/logwatch"
 	"github.com/raxx-app/rotabot/rotation/mask"
 )
 
@@ -227,7 +228,6 @@ func (w *world) restarting(f *fakeHeroku, c *clock) {
 		Matrix: w.matrix, Vault: w.vault, Checker: probeRecorder{w.gh, f}, Revoker: w.gh, Notifier: w.notes, Store: w.st,
 		Consumers: map[rotation.DestKind]rotation.Consumer{rotation.DestHeroku: w.heroku, rotation.DestGitHubSecret: w.ghsec},
 		Releasers: map[rotation.DestKind]rotation.Releaser{rotation.DestHeroku: f},
-		Logs:      map[rotation.DestKind]rotation.LogTailer{rotation.DestHeroku: f},
 		Masker:    mask.Lines{},
 	}
 	cfg.Now = realNow
@@ -235,7 +235,17 @@ func (w *world) restarting(f *fakeHeroku, c *clock) {
 		cfg.Now, cfg.Sleep = c.Now, c.Sleep
 	}
 	w.heroku.onSet = f.released
+	w.tailers = map[rotation.DestKind]rotation.LogTailer{rotation.DestHeroku: f}
+	w.build(cfg)
+}
+
+// build makes w's engine on cfg, then attaches its log watch, reading the logs
+// of w.tailers (none: nothing is watched), as the command wires them.
+func (w *world) build(cfg rotation.EngineConfig) {
 	w.eng = rotation.NewEngine(cfg)
+	if w.tailers != nil {
+		w.eng.Watcher = logwatch.New(w.eng, w.tailers)
+	}
 }
 
 func dest(t *testing.T, r *rotation.Run, target string) rotation.Destination {

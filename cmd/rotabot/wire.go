@@ -23,6 +23,7 @@ import (
 	rheroku "github.com/raxx-app/rotabot/rotation/heroku"
 	"github.com/raxx-app/rotabot/rotation/httpcheck"
 	rinfisical "github.com/raxx-app/rotabot/rotation/infisical"
+	"github.com/raxx-app/rotabot/rotation/logwatch"
 	"github.com/raxx-app/rotabot/rotation/mask"
 )
 
@@ -152,9 +153,9 @@ func buildAdapters(ctx context.Context, env config.Env, getenv func(string) stri
 	return a, err
 }
 
-// engine builds the engine on the adapters.
+// engine builds the engine on the adapters, then attaches its log watch.
 func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Notifier, log *slog.Logger, claimTTL time.Duration) *rotation.Engine {
-	return rotation.NewEngine(rotation.EngineConfig{
+	eng := rotation.NewEngine(rotation.EngineConfig{
 		Matrix: m, Vault: a.vault, Checker: a.github, Revoker: a.github, HTTP: a.httpChk, Notifier: n, Store: st, Log: log,
 		Consumers: map[rotation.DestKind]rotation.Consumer{
 			rotation.DestHeroku:       a.heroku,
@@ -162,13 +163,14 @@ func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Noti
 		},
 		Holders: a.holders(m),
 		// A Heroku config change restarts the app: verify waits for it, then
-		// the app's log is watched.
+		// the app's log is watched (the watcher below).
 		Releasers: map[rotation.DestKind]rotation.Releaser{rotation.DestHeroku: a.heroku},
-		Logs:      map[rotation.DestKind]rotation.LogTailer{rotation.DestHeroku: a.heroku},
 		// A matched log line is shown masked, never as the app wrote it.
 		Masker:   mask.Lines{},
 		ClaimTTL: claimTTL,
 	})
+	eng.Watcher = logwatch.New(eng, map[rotation.DestKind]rotation.LogTailer{rotation.DestHeroku: a.heroku})
+	return eng
 }
 
 // discover builds the scan for where a value is held, on the adapters'
