@@ -268,7 +268,7 @@ func TestDryRunNeedsOnlyInfisical(t *testing.T) {
 		"destinations (3):\n",
 		"  not written by the CLI: the shell rc of U0OPERATOR (it cannot DM them: the SUMMARY says whom to tell)\n",
 		"  ⚠ HEROKU_API_KEY is not set: it is needed to set config vars on raxx-console-prod, raxx-console-staging\n",
-		"  ⚠ GITHUB_TOKEN is not set: a token with secrets:write on raxx-app/TradeMasterAPI is needed to set its Actions secret\n",
+		"  ⚠ GITHUB_TOKEN is not set: a token with secrets:write on raxx-app/TradeMasterAPI is needed to set its GitHub secrets\n",
 		"  value in Infisical: login raxx-bot, fine-grained, expires ",
 	} {
 		if !strings.Contains(out, want) {
