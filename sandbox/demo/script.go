@@ -429,8 +429,8 @@ func (d *Script) Summary() bool {
 		case rotation.DestHeroku:
 			v, _ := w.Heroku.ConfigVar(d.Target, d.VarName(plan.Secret))
 			check(d.Label(), v == want, fp(v))
-		case rotation.DestGitHubSecret:
-			v, _, _ := w.GitHub.ActionsSecret(d.Target, d.VarName(plan.Secret))
+		case rotation.DestGitHubSecret, rotation.DestGitHubEnvSecret, rotation.DestGitHubOrgSecret, rotation.DestDependabotSecret:
+			v, _ := GHCopy(w.GitHub, d, plan.Secret)
 			check(d.Label()+", decrypted with the stand-in's key", v == want, fp(v))
 		case rotation.DestShellRC:
 			dms := w.Slack.DMs(d.Target)
