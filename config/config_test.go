@@ -61,9 +61,11 @@ func TestExampleLoadsClean(t *testing.T) {
 				Permissions:   map[string]string{"actions": "read", "metadata": "read", "contents": "read"},
 				Probe:         "/repos/raxx-app/TradeMasterAPI/actions/runs?per_page=1",
 				Consumers: rotation.Consumers{
-					HerokuApps:       []string{"raxx-console-prod", "raxx-console-staging"},
-					GitHubSecrets:    []string{"raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN"},
-					ShellRCOperators: []string{"U0OPERATOR"},
+					HerokuApps:        []string{"raxx-console-prod", "raxx-console-staging"},
+					GitHubSecrets:     []string{"raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN"},
+					ShellRCOperators:  []string{"U0OPERATOR"},
+					GitHubEnvSecrets:  []string{"raxx-app/TradeMasterAPI/production:GH_API_READONLY_TOKEN"},
+					DependabotSecrets: []string{"raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN"},
 				},
 				Verify: []rotation.VerifyCheck{{
 					Name:         "console build status",
