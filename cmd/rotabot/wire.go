@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -210,7 +211,13 @@ func writeNeeds(env config.Env, dests []rotation.Destination) []string {
 		case d.Kind == rotation.DestHeroku && env.HerokuAPIKey == "":
 			apps = append(apps, d.Target)
 		case d.Kind.IsGitHub() && env.GitHubToken == "":
-			repos = append(repos, d.Target)
+			target := d.Target
+			if d.Kind == rotation.DestGitHubEnvSecret {
+				target, _ = rotation.SplitEnvTarget(target)
+			}
+			if !slices.Contains(repos, target) {
+				repos = append(repos, target)
+			}
 		}
 	}
 	var out []string
