@@ -62,7 +62,7 @@ func Summary(m *rotation.Matrix) string {
 	var heroku, gh, shell int
 	for _, sc := range m.Secrets {
 		heroku += len(sc.Consumers.HerokuApps)
-		gh += len(sc.Consumers.GitHubSecrets)
+		gh += len(sc.Consumers.GitHubSecrets) + len(sc.Consumers.GitHubEnvSecrets) + len(sc.Consumers.GitHubOrgSecrets) + len(sc.Consumers.DependabotSecrets)
 		shell += len(sc.Consumers.ShellRCOperators)
 	}
 	var parts []string
@@ -91,7 +91,7 @@ var (
 	reminderKeys  = []string{"days_before"}
 	vaultKeys     = []string{"environment", "path", "pending_path"}
 	secretKeys    = []string{"kind", "owners", "expires_in_days", "resource_owner", "repositories", "permissions", "scopes", "probe", "consumers", "verify", "log_watch"}
-	consumerKinds = []string{"heroku_apps", "github_secrets", "shell_rc_operators"}
+	consumerKinds = []string{"heroku_apps", "github_secrets", keyEnvSecrets, keyOrgSecrets, keyDependabotSecrets, "shell_rc_operators"}
 	verifyKeys    = []string{"name", "url", "expect_status", "headers_env"}
 	kinds         = []string{string(rotation.FineGrained), string(rotation.Classic)}
 )
@@ -652,88 +652,6 @@ func (c *checker) probeCheck(line int, p, v string) {
 func (c *checker) repoCheck(it item, what, role string) {
 	if msg := repoProblem(it.val, what, role); msg != "" {
 		c.addf(it.line, "%s", msg)
-	}
-}
-
-// consumers checks a secret's consumers block; name is the secret's, which an entry
-// of heroku_apps or github_secrets stores the value under unless it names another.
-func (c *checker) consumers(e entry, p, name string) rotation.Consumers {
-	var cs rotation.Consumers
-	if isNull(e.val) {
-		c.addf(e.line, "%sconsumers names no destination — list at least one of heroku_apps, github_secrets, shell_rc_operators", p)
-		return cs
-	}
-	if e.val.Kind != yaml.MappingNode {
-		c.addf(e.line, "%sconsumers should be a block naming destinations, not %s — write e.g. consumers: {heroku_apps: [raxx-console-prod]}", p, describe(e.val))
-		return cs
-	}
-	f := map[string]entry{}
-	typoed := false
-	for _, ce := range c.pairs(e.val) {
-		if prev, dup := f[ce.key]; dup {
-			c.addf(ce.line, "%sconsumers.%s is set twice, on lines %d and %d — merge them into one list", p, ce.key, prev.line, ce.line)
-			continue
-		}
-		if !slices.Contains(consumerKinds, ce.key) {
-			g := Suggest(ce.key, consumerKinds)
-			if g != "" {
-				typoed = true
-			}
-			c.addf(ce.line, "%sunknown consumer kind %s%s (rotabot sets heroku_apps, github_secrets and shell_rc_operators)", p, show(ce.key),
-				didYouMean(ce.key, consumerKinds, " — remove it"))
-			continue
-		}
-		f[ce.key] = ce
-	}
-	named := false
-	if ce, ok := f["heroku_apps"]; ok {
-		items := c.list(ce, p+"heroku_apps", "heroku_apps: [raxx-console-prod]")
-		c.consumerEntries("heroku_apps", items, p, name)
-		cs.HerokuApps = vals(items)
-		named = named || hasEntries(ce)
-	}
-	if ce, ok := f["github_secrets"]; ok {
-		items := c.list(ce, p+"github_secrets", "github_secrets: [owner/repo]")
-		c.consumerEntries("github_secrets", items, p, name)
-		cs.GitHubSecrets = vals(items)
-		named = named || hasEntries(ce)
-	}
-	if ce, ok := f["shell_rc_operators"]; ok {
-		items := c.list(ce, p+"shell_rc_operators", "shell_rc_operators: [U0123ABCD]")
-		for _, it := range items {
-			c.slackIDCheck(it.line, p+"shell rc operator", it.val, "UWD", "a Slack user id (U… or W…) or DM channel id (D…)",
-				"use their member id, from their Slack profile → Copy member ID")
-		}
-		cs.ShellRCOperators = vals(items)
-		named = named || hasEntries(ce)
-	}
-	if !named && !typoed {
-		c.addf(e.line, "%sconsumers names no destination — list at least one of heroku_apps, github_secrets, shell_rc_operators", p)
-	}
-	return cs
-}
-
-// consumerEntries checks each entry of a heroku_apps or github_secrets list by the
-// rules of CheckConsumerEntry, and reports two entries, written differently, that set
-// the same variable at the same destination.
-func (c *checker) consumerEntries(kind string, items []item, p, secret string) {
-	thing := map[string]string{"heroku_apps": "config var", "github_secrets": "secret"}[kind]
-	what := map[string]string{"heroku_apps": "heroku app", "github_secrets": "github_secrets"}[kind]
-	seen := map[string]item{}
-	for _, it := range items {
-		probs := consumerEntryProblems(kind, it.val, secret)
-		for _, msg := range probs {
-			c.addf(it.line, "%s%s", p, msg)
-		}
-		if len(probs) > 0 {
-			continue
-		}
-		key := destinationKey(kind, it.val, secret)
-		if first, dup := seen[key]; dup {
-			c.addf(it.line, "%s%s %s sets the same %s as %s%s — remove one", p, what, show(it.val), thing, show(first.val), alsoOn(first.line, it.line))
-			continue
-		}
-		seen[key] = it
 	}
 }
 

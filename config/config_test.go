@@ -61,9 +61,11 @@ func TestExampleLoadsClean(t *testing.T) {
 				Permissions:   map[string]string{"actions": "read", "metadata": "read", "contents": "read"},
 				Probe:         "/repos/raxx-app/TradeMasterAPI/actions/runs?per_page=1",
 				Consumers: rotation.Consumers{
-					HerokuApps:       []string{"raxx-console-prod", "raxx-console-staging"},
-					GitHubSecrets:    []string{"raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN"},
-					ShellRCOperators: []string{"U0OPERATOR"},
+					HerokuApps:        []string{"raxx-console-prod", "raxx-console-staging"},
+					GitHubSecrets:     []string{"raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN"},
+					ShellRCOperators:  []string{"U0OPERATOR"},
+					GitHubEnvSecrets:  []string{"raxx-app/TradeMasterAPI/production:GH_API_READONLY_TOKEN"},
+					DependabotSecrets: []string{"raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN"},
 				},
 				Verify: []rotation.VerifyCheck{{
 					Name:         "console build status",
@@ -189,7 +191,7 @@ var brokenWant = []string{
 	`testdata/broken.yaml:17: GITHUB_API_READONLY_TOKEN: permission issues: "admin" is not an access level — use write`,
 	`testdata/broken.yaml:18: GITHUB_API_READONLY_TOKEN: probe "repos/raxx-app/TradeMasterAPI" must be a path on the GitHub API starting with / — write probe: /repos/raxx-app/TradeMasterAPI`,
 	`testdata/broken.yaml:20: GITHUB_API_READONLY_TOKEN: heroku app "Raxx_Console" is not a Heroku app name — Heroku app names are 3 to 30 lower-case letters, digits and dashes, starting with a letter; did you mean raxx-console?`,
-	`testdata/broken.yaml:21: GITHUB_API_READONLY_TOKEN: unknown consumer kind "github_secret" — did you mean github_secrets? (rotabot sets heroku_apps, github_secrets and shell_rc_operators)`,
+	`testdata/broken.yaml:21: GITHUB_API_READONLY_TOKEN: unknown consumer kind "github_secret" — did you mean github_secrets? (rotabot sets heroku_apps, github_secrets, github_environment_secrets, github_org_secrets, dependabot_secrets and shell_rc_operators)`,
 	`testdata/broken.yaml:23: GITHUB_API_READONLY_TOKEN: a verify check has no name — add name: (what it checks, shown on the run card)`,
 	`testdata/broken.yaml:23: GITHUB_API_READONLY_TOKEN: verify check: url "ftp://console.raxx.app/status" is not an http(s) URL — write the whole URL, starting with https://`,
 	`testdata/broken.yaml:24: GITHUB_API_READONLY_TOKEN: verify check: expect_status 700 is not an HTTP status — use 100 to 599 (or leave it out for 200)`,
@@ -345,8 +347,8 @@ var problemCases = []struct {
 		`t.yaml:14: TOKEN: heroku app "raxx-console-prod-" is not a Heroku app name — Heroku app names are 3 to 30 lower-case letters, digits and dashes, starting with a letter`,
 	}},
 	{"a typo'd consumer kind is not also 'names nothing'", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers:\n      heroku: [raxx-console-prod]\n      slack: [U0X]\n"), []string{
-		`t.yaml:11: TOKEN: unknown consumer kind "heroku" — did you mean heroku_apps? (rotabot sets heroku_apps, github_secrets and shell_rc_operators)`,
-		`t.yaml:12: TOKEN: unknown consumer kind "slack" — remove it (rotabot sets heroku_apps, github_secrets and shell_rc_operators)`,
+		`t.yaml:11: TOKEN: unknown consumer kind "heroku" — did you mean heroku_apps? (rotabot sets heroku_apps, github_secrets, github_environment_secrets, github_org_secrets, dependabot_secrets and shell_rc_operators)`,
+		`t.yaml:12: TOKEN: unknown consumer kind "slack" — remove it (rotabot sets heroku_apps, github_secrets, github_environment_secrets, github_org_secrets, dependabot_secrets and shell_rc_operators)`,
 	}},
 	{"verify entries", secretDoc("    kind: classic\n    scopes: [repo]\n    consumers: {heroku_apps: [raxx-console-prod]}\n    verify:\n      - name: console\n        url: console.raxx.app/api/status\n        expect_status: 99\n        headers_env: {\"X Auth\": TOKEN_ENV, Cookie: CONSOLE_COOKIE, cookie: OTHER}\n      - name: no url\n      - just a string\n"), []string{
 		`t.yaml:13: TOKEN: verify check "console": url "console.raxx.app/api/status" is not an http(s) URL — write the whole URL, starting with https://: https://console.raxx.app/api/status`,
@@ -485,7 +487,7 @@ func TestCheckConsumerEntry(t *testing.T) {
 		{"github_secrets", "https://github.com/raxx-app/x", "TOKEN",
 			`github_secrets "https://github.com/raxx-app/x" is a URL — write just owner/repo: raxx-app/x`},
 		{"shell_rc_operators", "U0OP", "TOKEN",
-			`consumer kind "shell_rc_operators" cannot be checked here — use heroku_apps or github_secrets`},
+			`consumer kind "shell_rc_operators" cannot be checked here — use heroku_apps, github_secrets, github_environment_secrets, github_org_secrets or dependabot_secrets`},
 	} {
 		if got := CheckConsumerEntry(c.kind, c.entry, c.secret); got != c.want {
 			t.Errorf("CheckConsumerEntry(%q, %q, %q)\n got %q\nwant %q", c.kind, c.entry, c.secret, got, c.want)

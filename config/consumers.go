@@ -2,7 +2,12 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/raxx-app/rotabot/rotation"
 )
 
 // The rules for one consumer entry of heroku_apps or github_secrets live here, once:
@@ -44,8 +49,11 @@ func consumerEntryProblems(kind, entry, secretName string) []string {
 		return herokuEntryProblems(entry, secretName)
 	case "github_secrets":
 		return githubEntryProblems(entry, secretName)
+	case keyEnvSecrets, keyOrgSecrets, keyDependabotSecrets:
+		return scopedEntryProblems(kind, entry, secretName)
 	}
-	return []string{fmt.Sprintf("consumer kind %s cannot be checked here — use heroku_apps or github_secrets", show(kind))}
+	return []string{fmt.Sprintf("consumer kind %s cannot be checked here — use heroku_apps, github_secrets, %s, %s or %s",
+		show(kind), keyEnvSecrets, keyOrgSecrets, keyDependabotSecrets)}
 }
 
 // spaceForColon reports whether entry is a good entry written with a space (or
@@ -213,11 +221,121 @@ func repoProblem(v, what, role string) string {
 // repository and secret names, Heroku config vars keep it.
 func destinationKey(kind, entry, secretName string) string {
 	target, name, named := splitEntry(entry)
+	if kind == keyEnvSecrets || kind == keyOrgSecrets || kind == keyDependabotSecrets {
+		target, name, named = cutLastColon(entry)
+	}
 	if !named {
 		name = secretName
 	}
-	if kind == "github_secrets" {
+	if kind != "heroku_apps" {
 		return strings.ToUpper(target + ":" + name)
 	}
 	return target + ":" + name
+}
+
+// consumers checks a secret's consumers block; name is the secret's, which an entry
+// of heroku_apps or github_secrets stores the value under unless it names another.
+func (c *checker) consumers(e entry, p, name string) rotation.Consumers {
+	var cs rotation.Consumers
+	if isNull(e.val) {
+		c.addf(e.line, "%sconsumers names no destination — list at least one of heroku_apps, github_secrets, shell_rc_operators", p)
+		return cs
+	}
+	if e.val.Kind != yaml.MappingNode {
+		c.addf(e.line, "%sconsumers should be a block naming destinations, not %s — write e.g. consumers: {heroku_apps: [raxx-console-prod]}", p, describe(e.val))
+		return cs
+	}
+	f := map[string]entry{}
+	typoed := false
+	for _, ce := range c.pairs(e.val) {
+		if prev, dup := f[ce.key]; dup {
+			c.addf(ce.line, "%sconsumers.%s is set twice, on lines %d and %d — merge them into one list", p, ce.key, prev.line, ce.line)
+			continue
+		}
+		if !slices.Contains(consumerKinds, ce.key) {
+			g := Suggest(ce.key, consumerKinds)
+			if g != "" {
+				typoed = true
+			}
+			c.addf(ce.line, "%sunknown consumer kind %s%s (rotabot sets %s)", p, show(ce.key),
+				didYouMean(ce.key, consumerKinds, " — remove it"), andList(consumerKinds))
+			continue
+		}
+		f[ce.key] = ce
+	}
+	named := false
+	if ce, ok := f["heroku_apps"]; ok {
+		items := c.list(ce, p+"heroku_apps", "heroku_apps: [raxx-console-prod]")
+		c.consumerEntries("heroku_apps", items, p, name)
+		cs.HerokuApps = vals(items)
+		named = named || hasEntries(ce)
+	}
+	if ce, ok := f["github_secrets"]; ok {
+		items := c.list(ce, p+"github_secrets", "github_secrets: [owner/repo]")
+		c.consumerEntries("github_secrets", items, p, name)
+		cs.GitHubSecrets = vals(items)
+		named = named || hasEntries(ce)
+	}
+	for _, k := range []struct {
+		key, example string
+		into         *[]string
+	}{
+		{keyEnvSecrets, keyEnvSecrets + ": [owner/repo/production]", &cs.GitHubEnvSecrets},
+		{keyOrgSecrets, keyOrgSecrets + ": [raxx-app]", &cs.GitHubOrgSecrets},
+		{keyDependabotSecrets, keyDependabotSecrets + ": [owner/repo, raxx-app]", &cs.DependabotSecrets},
+	} {
+		if ce, ok := f[k.key]; ok {
+			items := c.list(ce, p+k.key, k.example)
+			c.consumerEntries(k.key, items, p, name)
+			*k.into = vals(items)
+			named = named || hasEntries(ce)
+		}
+	}
+	if ce, ok := f["shell_rc_operators"]; ok {
+		items := c.list(ce, p+"shell_rc_operators", "shell_rc_operators: [U0123ABCD]")
+		for _, it := range items {
+			c.slackIDCheck(it.line, p+"shell rc operator", it.val, "UWD", "a Slack user id (U… or W…) or DM channel id (D…)",
+				"use their member id, from their Slack profile → Copy member ID")
+		}
+		cs.ShellRCOperators = vals(items)
+		named = named || hasEntries(ce)
+	}
+	if !named && !typoed {
+		c.addf(e.line, "%sconsumers names no destination — list at least one of heroku_apps, github_secrets, shell_rc_operators", p)
+	}
+	return cs
+}
+
+// consumerEntries checks each entry of a heroku_apps or github_secrets list by the
+// rules of CheckConsumerEntry, and reports two entries, written differently, that set
+// the same variable at the same destination.
+func (c *checker) consumerEntries(kind string, items []item, p, secret string) {
+	thing, what := "secret", kind
+	if kind == "heroku_apps" {
+		thing, what = "config var", "heroku app"
+	}
+	seen := map[string]item{}
+	for _, it := range items {
+		probs := consumerEntryProblems(kind, it.val, secret)
+		for _, msg := range probs {
+			c.addf(it.line, "%s%s", p, msg)
+		}
+		if len(probs) > 0 {
+			continue
+		}
+		key := destinationKey(kind, it.val, secret)
+		if first, dup := seen[key]; dup {
+			c.addf(it.line, "%s%s %s sets the same %s as %s%s — remove one", p, what, show(it.val), thing, show(first.val), alsoOn(first.line, it.line))
+			continue
+		}
+		seen[key] = it
+	}
+}
+
+// andList is "a, b and c".
+func andList(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
 }

@@ -348,6 +348,15 @@ func (e Env) Require(m *rotation.Matrix, forServe bool) []string {
 					repos = append(repos, r)
 				}
 			}
+			for _, es := range [][]string{sc.Consumers.GitHubEnvSecrets, sc.Consumers.GitHubOrgSecrets, sc.Consumers.DependabotSecrets} {
+				for _, r := range es {
+					r, _, _ = cutLastColon(r)
+					if !seenR[r] {
+						seenR[r] = true
+						repos = append(repos, r)
+					}
+				}
+			}
 			for _, a := range sc.Consumers.HerokuApps {
 				a, _, _ = splitEntry(a)
 				if !seenA[a] {

@@ -68,6 +68,11 @@ type Consumers struct {
 	HerokuApps       []string
 	GitHubSecrets    []string
 	ShellRCOperators []string
+	// GitHubEnvSecrets are owner/repo/ENVIRONMENT[:NAME], GitHubOrgSecrets
+	// org[:NAME], DependabotSecrets owner/repo[:NAME] or org[:NAME].
+	GitHubEnvSecrets  []string
+	GitHubOrgSecrets  []string
+	DependabotSecrets []string
 }
 
 // VerifyCheck is an HTTP GET made after propagation.

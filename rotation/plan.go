@@ -104,10 +104,38 @@ func destinations(sc *SecretConfig, o Overrides) []Destination {
 		target, name, _ := strings.Cut(r, ":")
 		ds = append(ds, Destination{Kind: DestGitHubSecret, Target: target, Name: name, State: DestPending, From: reposFrom})
 	}
+	// The newer GitHub kinds always carry the name they store the value under,
+	// so their labels can say it.
+	for _, k := range []struct {
+		kind    DestKind
+		entries []string
+	}{
+		{DestGitHubEnvSecret, sc.Consumers.GitHubEnvSecrets},
+		{DestGitHubOrgSecret, sc.Consumers.GitHubOrgSecrets},
+		{DestDependabotSecret, sc.Consumers.DependabotSecrets},
+	} {
+		for _, e := range k.entries {
+			target, name, _ := cutLast(e)
+			if name == "" {
+				name = sc.Name
+			}
+			ds = append(ds, Destination{Kind: k.kind, Target: target, Name: name, State: DestPending})
+		}
+	}
 	for _, u := range sc.Consumers.ShellRCOperators {
 		ds = append(ds, Destination{Kind: DestShellRC, Target: u, State: DestPending})
 	}
 	return ds
+}
+
+// cutLast splits a consumer entry at its last colon: an environment's name may
+// not hold one, a secret name never does.
+func cutLast(entry string) (target, name string, named bool) {
+	i := strings.LastIndex(entry, ":")
+	if i < 0 {
+		return entry, "", false
+	}
+	return entry[:i], entry[i+1:], true
 }
 
 func newTokenURL(p Plan) string {

@@ -75,7 +75,50 @@ const (
 	DestHeroku       DestKind = "heroku"        // a Heroku app's config var
 	DestGitHubSecret DestKind = "github_secret" // a GitHub Actions repository secret
 	DestShellRC      DestKind = "shell_rc"      // an operator's shell rc, by DM
+	// DestGitHubEnvSecret is a GitHub Actions environment secret: the target is
+	// owner/repo/ENVIRONMENT (the environment's name may hold spaces and slashes).
+	DestGitHubEnvSecret DestKind = "github_env_secret"
+	// DestGitHubOrgSecret is a GitHub Actions organisation secret: the target is
+	// the organisation. Its visibility and repositories are never changed.
+	DestGitHubOrgSecret DestKind = "github_org_secret"
+	// DestDependabotSecret is a Dependabot secret: the target is owner/repo (a
+	// repository secret) or an organisation (an organisation secret).
+	DestDependabotSecret DestKind = "dependabot_secret"
 )
+
+// GitHubKinds are the destination kinds GitHub keeps a sealed copy of, each
+// readable only by name and date.
+var GitHubKinds = []DestKind{DestGitHubSecret, DestGitHubEnvSecret, DestGitHubOrgSecret, DestDependabotSecret}
+
+// IsGitHub reports whether k is one of GitHubKinds.
+func (k DestKind) IsGitHub() bool {
+	for _, g := range GitHubKinds {
+		if k == g {
+			return true
+		}
+	}
+	return false
+}
+
+// MatrixKey is the consumers key of the routing matrix that names destinations
+// of kind k ("github_environment_secrets").
+func (k DestKind) MatrixKey() string {
+	switch k {
+	case DestHeroku:
+		return "heroku_apps"
+	case DestGitHubSecret:
+		return "github_secrets"
+	case DestGitHubEnvSecret:
+		return "github_environment_secrets"
+	case DestGitHubOrgSecret:
+		return "github_org_secrets"
+	case DestDependabotSecret:
+		return "dependabot_secrets"
+	case DestShellRC:
+		return "shell_rc_operators"
+	}
+	return string(k)
+}
 
 // Word names the platform of a destination kind for people: "Heroku".
 func (k DestKind) Word() string {
@@ -84,6 +127,12 @@ func (k DestKind) Word() string {
 		return "Heroku"
 	case DestGitHubSecret:
 		return "GitHub Actions"
+	case DestGitHubEnvSecret:
+		return "GitHub environment"
+	case DestGitHubOrgSecret:
+		return "GitHub organisation"
+	case DestDependabotSecret:
+		return "Dependabot"
 	}
 	return string(k)
 }
@@ -224,8 +273,8 @@ func (d Destination) Origin() string {
 		return d.Target + " came from " + d.From + ", not the routing matrix"
 	case d.Kind == DestHeroku:
 		return d.Target + " is in heroku_apps of the routing matrix"
-	case d.Kind == DestGitHubSecret:
-		return d.Target + " is in github_secrets of the routing matrix"
+	case d.Kind != DestShellRC:
+		return d.Target + " is in " + d.Kind.MatrixKey() + " of the routing matrix"
 	}
 	return d.Target + " is in the routing matrix"
 }
@@ -360,10 +409,28 @@ func (d Destination) Label() string {
 		return "Heroku " + d.Target + named
 	case DestGitHubSecret:
 		return "GitHub Actions " + d.Target + named
+	case DestGitHubEnvSecret:
+		repo, env := SplitEnvTarget(d.Target)
+		return "GitHub environment secret " + repo + " · " + env + " · " + d.Name
+	case DestGitHubOrgSecret:
+		return "GitHub organisation secret " + d.Target + " · " + d.Name
+	case DestDependabotSecret:
+		if strings.Contains(d.Target, "/") {
+			return "Dependabot secret " + d.Target + " · " + d.Name
+		}
+		return "Dependabot organisation secret " + d.Target + " · " + d.Name
 	case DestShellRC:
 		return "shell rc of " + OperatorName(d.Target)
 	}
 	return string(d.Kind) + " " + d.Target
+}
+
+// SplitEnvTarget splits an environment secret's target, owner/repo/ENVIRONMENT,
+// into the repository and the environment (everything after the second slash).
+func SplitEnvTarget(target string) (repo, env string) {
+	owner, rest, _ := strings.Cut(target, "/")
+	name, env, _ := strings.Cut(rest, "/")
+	return owner + "/" + name, env
 }
 
 // OperatorName names a shell-rc operator for people: a mention of a user id, or

@@ -156,7 +156,7 @@ func TestRunWithOptions(t *testing.T) {
 	var out, errb bytes.Buffer
 	c := &cli{stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
 	err := c.runRotate(context.Background(), &rotateOptions{Secret: "GITHUB_API_READONLY_TOKEN", DryRun: true, Apps: []string{"raxx-console-prod"}})
-	if err != nil || !strings.Contains(out.String(), "destinations (2):\n    - Heroku raxx-console-prod\n    - GitHub Actions raxx-app/TradeMasterAPI") {
+	if err != nil || !strings.Contains(out.String(), "destinations (4):\n    - Heroku raxx-console-prod\n    - GitHub Actions raxx-app/TradeMasterAPI") {
 		t.Fatalf("%v\n%s\n%s", err, out.String(), errb.String())
 	}
 	out.Reset()
@@ -268,10 +268,10 @@ func TestDryRunNeedsOnlyInfisical(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 	for _, want := range []string{
-		"destinations (3):\n",
+		"destinations (5):\n",
 		"  not written by the CLI: the shell rc of Slack user U0OPERATOR (it cannot DM them: the SUMMARY says whom to tell)\n",
 		"  ⚠ HEROKU_API_KEY is not set: it is needed to set config vars on raxx-console-prod, raxx-console-staging\n",
-		"  ⚠ GITHUB_TOKEN is not set: a token with secrets:write on raxx-app/TradeMasterAPI is needed to set its Actions secret\n",
+		"  ⚠ GITHUB_TOKEN is not set: a token with secrets:write on raxx-app/TradeMasterAPI is needed to set its GitHub secrets\n",
 		"  value in Infisical: login raxx-bot, fine-grained, expires ",
 	} {
 		if !strings.Contains(out, want) {

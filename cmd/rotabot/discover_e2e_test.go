@@ -115,7 +115,7 @@ func TestWhereAndDryRunNameUnknownConsumers(t *testing.T) {
 		"• raxx-console-prod · GITHUB_API_READONLY_TOKEN — ✅ in the routing matrix",
 		"• " + legacyCron + " · GH_TOKEN — ⚠️ *not in the routing matrix*",
 		"• ❌ Heroku raxx-console-staging — holds another value",
-		"Not checked (their values cannot be read back): GitHub Actions raxx-app/TradeMasterAPI (GH_API_READONLY_TOKEN), shell rc of <@U0OPERATOR>",
+		"Not checked (their values cannot be read back): GitHub Actions raxx-app/TradeMasterAPI (GH_API_READONLY_TOKEN), GitHub environment secret raxx-app/TradeMasterAPI · production · GH_API_READONLY_TOKEN, Dependabot secret raxx-app/TradeMasterAPI · GH_API_READONLY_TOKEN, shell rc of <@U0OPERATOR>",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/rotate where lacks %q:\n%s", want, text)

@@ -115,7 +115,7 @@ func TestFaultHerokuDownTooLongFailsClearly(t *testing.T) {
 	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
 	card = h.mustCard(t, "r1", "Failed")
 	text := demo.CardText(card)
-	if !strings.Contains(text, "2 of 4 destinations failed") || !strings.Contains(text, "Retry sets only the failed ones") {
+	if !strings.Contains(text, "2 of 6 destinations failed") || !strings.Contains(text, "Retry sets only the failed ones") {
 		t.Fatalf("unclear failure:\n%s", text)
 	}
 	h.World.Heroku.Fail("PATCH /apps/{app}/config-vars", nil)

@@ -159,7 +159,7 @@ func TestHerokuFailedReleaseFailsItsDestination(t *testing.T) {
 	for _, w := range []string{
 		"Heroku " + prod + " — failed · release v2 failed\n      " + want,
 		"Heroku " + staging + " — verified · release v2 · scaled to zero: nothing to restart",
-		"Failed at verify: 1 of 4 destinations failed (" + want + ")",
+		"Failed at verify: 1 of 6 destinations failed (" + want + ")",
 	} {
 		if !strings.Contains(text, w) {
 			t.Errorf("the card lacks %q:\n%s", w, text)

@@ -65,8 +65,8 @@ func (h *harness) destValues(secret string) map[string]string {
 		switch d.Kind {
 		case rotation.DestHeroku:
 			out[d.Label()], _ = h.World.Heroku.ConfigVar(d.Target, d.VarName(secret))
-		case rotation.DestGitHubSecret:
-			out[d.Label()], _, _ = h.World.GitHub.ActionsSecret(d.Target, d.VarName(secret))
+		case rotation.DestGitHubSecret, rotation.DestGitHubEnvSecret, rotation.DestGitHubOrgSecret, rotation.DestDependabotSecret:
+			out[d.Label()], _ = demo.GHCopy(h.World.GitHub, d, secret)
 		}
 	}
 	v, _, _ := h.World.Infisical.Value(h.Matrix.Vault.Environment, h.Matrix.Vault.Path, secret)

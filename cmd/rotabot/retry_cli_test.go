@@ -23,7 +23,9 @@ func TestRotateRetryFollowsTheFlagsTypedNow(t *testing.T) {
 	for _, want := range []string{
 		"  Heroku raxx-api-prod (from --apps)    ",
 		"  FAILED: Heroku has no app raxx-api-prod (404): check the app's name, and that HEROKU_API_KEY's account can see it — raxx-api-prod came from --apps, not the routing matrix\n",
-		"  GitHub Actions raxx-app/TradeMasterAPI (GH_API_READONLY_TOKEN)  SET (not verified)\n",
+		"  GitHub Actions raxx-app/TradeMasterAPI (GH_API_READONLY_TOKEN)  ",
+		"  GitHub environment secret raxx-app/TradeMasterAPI · production · GH_API_READONLY_TOKEN  SET (not verified)\n",
+		"  Dependabot secret raxx-app/TradeMasterAPI · GH_API_READONLY_TOKEN                       SET (not verified)\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the first SUMMARY lacks %q:\n%s", want, out)

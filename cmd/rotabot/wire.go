@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -141,7 +142,9 @@ func buildAdapters(ctx context.Context, env config.Env, getenv func(string) stri
 		a.scanners = map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: a.heroku.Scanner()}
 	}
 	if env.GitHubToken != "" {
-		a.dates = map[rotation.DestKind]drift.WriteDater{rotation.DestGitHubSecret: gh.ActionsSecrets()}
+		a.dates = map[rotation.DestKind]drift.WriteDater{rotation.DestGitHubSecret: gh.ActionsSecrets(),
+			rotation.DestGitHubEnvSecret: gh.EnvSecrets(), rotation.DestGitHubOrgSecret: gh.OrgSecrets(),
+			rotation.DestDependabotSecret: gh.DependabotSecrets()}
 	}
 	if env.InfisicalClientID == "" || env.InfisicalClientSecret == "" || env.InfisicalProjectID == "" {
 		return a, nil // what is missing is reported with the environment; no login to try
@@ -160,6 +163,10 @@ func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Noti
 		Consumers: map[rotation.DestKind]rotation.Consumer{
 			rotation.DestHeroku:       a.heroku,
 			rotation.DestGitHubSecret: a.github.ActionsSecrets(),
+			// Every place GitHub keeps a copy beyond the repository.
+			rotation.DestGitHubEnvSecret:  a.github.EnvSecrets(),
+			rotation.DestGitHubOrgSecret:  a.github.OrgSecrets(),
+			rotation.DestDependabotSecret: a.github.DependabotSecrets(),
 		},
 		Holders: a.holders(m),
 		// A Heroku config change restarts the app: verify waits for it, then
@@ -222,8 +229,14 @@ func writeNeeds(env config.Env, dests []rotation.Destination) []string {
 		switch {
 		case d.Kind == rotation.DestHeroku && env.HerokuAPIKey == "":
 			apps = append(apps, d.Target)
-		case d.Kind == rotation.DestGitHubSecret && env.GitHubToken == "":
-			repos = append(repos, d.Target)
+		case d.Kind.IsGitHub() && env.GitHubToken == "":
+			target := d.Target
+			if d.Kind == rotation.DestGitHubEnvSecret {
+				target, _ = rotation.SplitEnvTarget(target)
+			}
+			if !slices.Contains(repos, target) {
+				repos = append(repos, target)
+			}
 		}
 	}
 	var out []string
@@ -231,7 +244,7 @@ func writeNeeds(env config.Env, dests []rotation.Destination) []string {
 		out = append(out, "HEROKU_API_KEY is not set: it is needed to set config vars on "+strings.Join(apps, ", "))
 	}
 	if len(repos) > 0 {
-		out = append(out, "GITHUB_TOKEN is not set: a token with secrets:write on "+strings.Join(repos, ", ")+" is needed to set its Actions secret")
+		out = append(out, "GITHUB_TOKEN is not set: a token with secrets:write on "+strings.Join(repos, ", ")+" is needed to set its GitHub secrets")
 	}
 	return out
 }

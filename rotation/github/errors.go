@@ -37,6 +37,11 @@ type call struct {
 	route string // "GET /user", "PUT /repos/o/r/actions/secrets/NAME"
 	repo  string // owner/repo, for Actions secrets
 	name  string // the Actions secret's name
+	// what and perm are set for the secrets beyond repository Actions
+	// secrets: what names the secret for people ("the environment secret
+	// NAME of o/r · production"), perm the permission GITHUB_TOKEN needs for it.
+	what string
+	perm string
 }
 
 // do runs one request, retrying what GitHub says may pass (429, 5xx, rate limits,
@@ -284,6 +289,9 @@ func (c call) fail(f failure) *rotation.Error {
 		}
 		return set(rotation.EINVALID, "%s answered %d (%s)", probe, f.status, msg)
 	case opSecret, opSecretRead:
+		if c.what != "" {
+			return c.scopedFail(f, msg, set)
+		}
 		switch f.status {
 		case http.StatusUnauthorized:
 			return set(rotation.EUNAUTHORIZED, "GitHub refused GITHUB_TOKEN for %s (401): check the token", c.repo)
@@ -310,4 +318,20 @@ func (c call) fail(f failure) *rotation.Error {
 		return set(rotation.EINVALID, "GitHub refused to revoke the token (%d %s)", f.status, msg)
 	}
 	return set(rotation.EINVALID, "GitHub refused %s (%d %s)", c.route, f.status, msg)
+}
+
+// scopedFail is fail for a secret beyond repository Actions secrets.
+func (c call) scopedFail(f failure, msg string, set func(code, format string, args ...any) *rotation.Error) *rotation.Error {
+	switch f.status {
+	case http.StatusUnauthorized:
+		return set(rotation.EUNAUTHORIZED, "GitHub refused GITHUB_TOKEN for %s (401): check the token", c.what)
+	case http.StatusForbidden:
+		return set(rotation.EFORBIDDEN, "GitHub refused GITHUB_TOKEN for %s (403 %s): give the token %s", c.what, msg, c.perm)
+	case http.StatusNotFound:
+		if c.kind == opSecretRead {
+			return set(rotation.ENOTFOUND, "GitHub has no %s (404): it was not written, or GITHUB_TOKEN cannot see it", c.what)
+		}
+		return set(rotation.ENOTFOUND, "GitHub cannot find where %s lives with GITHUB_TOKEN (404): check the name in the routing matrix and that the token can see it", c.what)
+	}
+	return set(rotation.EINVALID, "GitHub refused %s (%d %s)", c.what, f.status, msg)
 }

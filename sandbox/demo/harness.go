@@ -186,6 +186,7 @@ func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
 		for _, r := range repos {
 			w.GitHub.AddRepo(r)
 		}
+		seedGitHubCopies(w.GitHub, sc)
 		expires := now.Add(40 * 24 * time.Hour)
 		if i == 0 {
 			// Four and a half days: "expires in 4 days" (whole days, rounded
@@ -225,6 +226,49 @@ func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
 	env["ROTABOT_CONFIG"] = string(yaml)
 	h.Env = env
 	return h, nil
+}
+
+// seedGitHubCopies makes the places the matrix names beyond repository Actions
+// secrets exist as a team that set them up with gh would have left them: the
+// environments, and each organisation secret (rotabot never creates one),
+// private until told otherwise.
+func seedGitHubCopies(g *sbgithub.GitHub, sc *rotation.SecretConfig) {
+	for _, d := range sc.Destinations() {
+		switch d.Kind {
+		case rotation.DestGitHubEnvSecret:
+			repo, env := rotation.SplitEnvTarget(d.Target)
+			g.AddEnvironment(repo, env)
+		case rotation.DestGitHubOrgSecret:
+			g.SetGHSecret(sbgithub.GHOrg, d.Target, d.Name, "placeholder set by hand", "private")
+		case rotation.DestDependabotSecret:
+			if !strings.Contains(d.Target, "/") {
+				g.SetGHSecret(sbgithub.GHDependabotOrg, d.Target, d.Name, "placeholder set by hand", "private")
+			}
+		}
+	}
+}
+
+// GHCopy opens the copy GitHub keeps at a destination of one of the GitHub
+// kinds, as a workflow or Dependabot would see it.
+func GHCopy(g *sbgithub.GitHub, d rotation.Destination, secret string) (string, bool) {
+	name := d.VarName(secret)
+	var v string
+	var ok bool
+	switch d.Kind {
+	case rotation.DestGitHubSecret:
+		v, _, ok = g.ActionsSecret(d.Target, name)
+	case rotation.DestGitHubEnvSecret:
+		v, _, _, _, ok = g.GHSecret(sbgithub.GHEnvironment, d.Target, name)
+	case rotation.DestGitHubOrgSecret:
+		v, _, _, _, ok = g.GHSecret(sbgithub.GHOrg, d.Target, name)
+	case rotation.DestDependabotSecret:
+		scope := sbgithub.GHDependabot
+		if !strings.Contains(d.Target, "/") {
+			scope = sbgithub.GHDependabotOrg
+		}
+		v, _, _, _, ok = g.GHSecret(scope, d.Target, name)
+	}
+	return v, ok
 }
 
 // seedChecks makes the console stand-in answer sc's verify checks (each aimed at

@@ -26,6 +26,7 @@ type Script struct {
 	cards   map[string][]string // each run's card as last printed
 	first   []string            // the first card printed, whole
 	firstID string
+	steps   map[string][]string // the first run's card at each status word
 }
 
 func (d *Script) term() Term {
@@ -82,6 +83,16 @@ func (d *Script) showCard(id, word string) (msg cardMsg, err error) {
 	lines := cardLines(m)
 	prev, seen := d.cards[id]
 	d.cards[id] = lines
+	if d.steps == nil {
+		d.steps = map[string][]string{}
+	}
+	if d.first == nil || id == d.firstID {
+		d.steps[word] = lines
+	} else if step, ok := d.steps[word]; ok && seen {
+		// A later run at a step the first one showed: only what differs from it.
+		d.say("   ", "┌─ the card of run %s, updated in place — what changed, from %s's at this step:", id, d.firstID)
+		return cardMsg{m}, d.showDiff(step, lines)
+	}
 	switch {
 	case d.first == nil:
 		// The first card is printed whole; every later one only where it differs.
@@ -98,6 +109,11 @@ func (d *Script) showCard(id, word string) (msg cardMsg, err error) {
 	default:
 		d.say("   ", "┌─ the card of run %s, updated in place — what changed:", id)
 	}
+	return cardMsg{m}, d.showDiff(prev, lines)
+}
+
+// showDiff prints the lines of a card that prev does not have, and closes the box.
+func (d *Script) showDiff(prev, lines []string) error {
 	old := map[string]int{}
 	for _, l := range prev {
 		old[l]++
@@ -117,7 +133,7 @@ func (d *Script) showCard(id, word string) (msg cardMsg, err error) {
 		d.say("   │ ", "_(no buttons left)_")
 	}
 	d.say("   ", "└─")
-	return cardMsg{m}, nil
+	return nil
 }
 
 func (d *Script) showEphemeral(user string, n int) error {
@@ -459,18 +475,26 @@ func (d *Script) Summary() bool {
 	_, _, pending := w.Infisical.Value(h.Matrix.Vault.Environment, h.Matrix.Vault.PendingPath, "GITHUB_API_READONLY_TOKEN")
 	check("no pending value left in "+h.Matrix.Vault.PendingPath, !pending, "")
 	plan, _ := h.Matrix.Plan("GITHUB_API_READONLY_TOKEN", rotation.Overrides{}, rotation.WallNow())
+	var ghHeld []string // the GitHub kinds whose copy holds want
 	for _, d := range plan.Destinations {
 		switch d.Kind {
 		case rotation.DestHeroku:
 			v, _ := w.Heroku.ConfigVar(d.Target, d.VarName(plan.Secret))
 			check(d.Label(), v == want, fp(v))
-		case rotation.DestGitHubSecret:
-			v, _, _ := w.GitHub.ActionsSecret(d.Target, d.VarName(plan.Secret))
-			check(d.Label(), v == want, fp(v)+" (decrypted with the stand-in's key)")
+		case rotation.DestGitHubSecret, rotation.DestGitHubEnvSecret, rotation.DestGitHubOrgSecret, rotation.DestDependabotSecret:
+			// GitHub's copies are read back on one line; one that differs gets its own.
+			if v, _ := GHCopy(w.GitHub, d, plan.Secret); v != want {
+				check(d.Label()+", decrypted with the stand-in's key", false, fp(v))
+				continue
+			}
+			ghHeld = append(ghHeld, strings.TrimPrefix(d.Kind.Word(), "GitHub "))
 		case rotation.DestShellRC:
 			dms := w.Slack.DMs(d.Target)
 			check(d.Label()+": DMs to update (r1, r2), then to revert (r2)", len(dms) == 3 && strings.Contains(dms[2].Text, "rolled back"), "")
 		}
+	}
+	if len(ghHeld) > 0 {
+		check("GitHub's "+andWords(ghHeld)+" secrets (decrypted with its key) hold "+rotation.Fingerprint(want), true, "")
 	}
 	check("the first old token is revoked at GitHub", w.GitHub.Revoked(h.OldToken), "")
 	check("run r2's token was never revoked (rolled back before step 7)", !w.GitHub.Revoked(h.Fresh[1]), "")
@@ -478,6 +502,14 @@ func (d *Script) Summary() bool {
 	leak := Leaks(everything, h.Secrets())
 	check(fmt.Sprintf("no token or credential in %d Slack payloads or %d log lines", len(w.Slack.Payloads()), strings.Count(h.Logs.String(), "\n")), leak == "", leakDetail(leak))
 	return ok
+}
+
+// andWords joins words as a sentence lists them: "a", "a and b", "a, b and c".
+func andWords(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 func leakDetail(l string) string {

@@ -46,6 +46,10 @@ type GitHub struct {
 	nextID    int64
 	tokenSeq  int
 	secondary map[string]*ghSecondary
+	// orgs are the organisations' Actions and Dependabot secrets, by lower-case
+	// login; denied the fine-grained permissions the admin token lacks.
+	orgs   map[string]*ghOrgState
+	denied map[string]bool
 }
 
 // TokenSpec describes a personal access token the stand-in accepts. Its kind comes
@@ -85,12 +89,19 @@ type ghRepo struct {
 	priv     *[32]byte
 	secrets  map[string]*ghSecret
 	runs     int
+	// envs are the repository's environments by lower-case name; dependabot its
+	// Dependabot secrets (made on first use).
+	envs       map[string]*ghEnv
+	dependabot *ghKeyed
 }
 
 type ghSecret struct {
 	sealed  []byte
 	created time.Time
 	updated time.Time
+	// visibility and selected (repository ids) are an organisation secret's.
+	visibility string
+	selected   []int64
 }
 
 type ghSecondary struct {
@@ -124,6 +135,7 @@ func New() *GitHub {
 	g.authed("GET /repos/{owner}/{repo}/actions/secrets/{name}", g.getSecret)
 	g.authed("PUT /repos/{owner}/{repo}/actions/secrets/{name}", g.putSecret)
 	g.route("POST /credentials/revoke", g.revoke)
+	g.scopeRoutes()
 	return g
 }
 
