@@ -225,24 +225,24 @@ func (g *GitHub) SetGHSecret(scope GHScope, target, name, value, visibility stri
 // scopeRoutes registers the routes of every scope beyond repository Actions
 // secrets.
 func (g *GitHub) scopeRoutes() {
-	g.route("GET /repos/{owner}/{repo}", g.getRepo)
-	g.route("GET /repos/{owner}/{repo}/environments", g.listEnvs)
+	g.authed("GET /repos/{owner}/{repo}", g.getRepo)
+	g.authed("GET /repos/{owner}/{repo}/environments", g.listEnvs)
 	for _, base := range []string{"/repositories/{id}/environments/{env}/secrets", "/repos/{owner}/{repo}/environments/{env}/secrets"} {
 		g.scopeRoute(base, GHEnvironment)
 	}
 	g.scopeRoute("/orgs/{org}/actions/secrets", GHOrg)
 	g.scopeRoute("/repos/{owner}/{repo}/dependabot/secrets", GHDependabot)
 	g.scopeRoute("/orgs/{org}/dependabot/secrets", GHDependabotOrg)
-	g.route("GET /repos/{owner}/{repo}/actions/secrets", func(w http.ResponseWriter, r *http.Request) { g.listSecrets(w, r, GHActions) })
-	g.route("GET /orgs/{org}/actions/secrets/{name}/repositories", func(w http.ResponseWriter, r *http.Request) { g.selectedRepos(w, r, GHOrg) })
-	g.route("GET /orgs/{org}/dependabot/secrets/{name}/repositories", func(w http.ResponseWriter, r *http.Request) { g.selectedRepos(w, r, GHDependabotOrg) })
+	g.authed("GET /repos/{owner}/{repo}/actions/secrets", func(w http.ResponseWriter, r *http.Request, t *ghToken) { g.listSecrets(w, r, t, GHActions) })
+	g.authed("GET /orgs/{org}/actions/secrets/{name}/repositories", func(w http.ResponseWriter, r *http.Request, t *ghToken) { g.selectedRepos(w, r, t, GHOrg) })
+	g.authed("GET /orgs/{org}/dependabot/secrets/{name}/repositories", func(w http.ResponseWriter, r *http.Request, t *ghToken) { g.selectedRepos(w, r, t, GHDependabotOrg) })
 }
 
 func (g *GitHub) scopeRoute(base string, scope GHScope) {
-	g.route("GET "+base+"/public-key", func(w http.ResponseWriter, r *http.Request) { g.scopeKey(w, r, scope) })
-	g.route("GET "+base, func(w http.ResponseWriter, r *http.Request) { g.listSecrets(w, r, scope) })
-	g.route("GET "+base+"/{name}", func(w http.ResponseWriter, r *http.Request) { g.scopeGet(w, r, scope) })
-	g.route("PUT "+base+"/{name}", func(w http.ResponseWriter, r *http.Request) { g.scopePut(w, r, scope) })
+	g.authed("GET "+base+"/public-key", func(w http.ResponseWriter, r *http.Request, t *ghToken) { g.scopeKey(w, r, t, scope) })
+	g.authed("GET "+base, func(w http.ResponseWriter, r *http.Request, t *ghToken) { g.listSecrets(w, r, t, scope) })
+	g.authed("GET "+base+"/{name}", func(w http.ResponseWriter, r *http.Request, t *ghToken) { g.scopeGet(w, r, t, scope) })
+	g.authed("PUT "+base+"/{name}", func(w http.ResponseWriter, r *http.Request, t *ghToken) { g.scopePut(w, r, t, scope) })
 }
 
 // permissionOf is the fine-grained permission a scope's secrets need.
@@ -261,12 +261,9 @@ func permissionOf(scope GHScope) string {
 // scopeFor authorises a call on a scope's secrets and finds the scope: 401
 // without a good token, 404 for what the token cannot see or what does not
 // exist (an unknown environment or organisation), 403 for a token that sees it
-// but may not manage its secrets. Call with gmu held.
-func (g *GitHub) scopeFor(w http.ResponseWriter, r *http.Request, scope GHScope) (*ghKeyed, bool) {
-	t, ok := g.authenticate(w, r)
-	if !ok {
-		return nil, false
-	}
+// but may not manage its secrets. Call with gmu held and the request's token
+// (the routes are authed: authentication is done once, before).
+func (g *GitHub) scopeFor(w http.ResponseWriter, r *http.Request, t *ghToken, scope GHScope) (*ghKeyed, bool) {
 	var k *ghKeyed
 	switch scope {
 	case GHOrg, GHDependabotOrg:
@@ -321,13 +318,7 @@ func (g *GitHub) repoOf(r *http.Request) *ghRepo {
 	return g.repos[strings.ToLower(r.PathValue("owner")+"/"+r.PathValue("repo"))]
 }
 
-func (g *GitHub) getRepo(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	t, ok := g.authenticate(w, r)
-	if !ok {
-		return
-	}
+func (g *GitHub) getRepo(w http.ResponseWriter, r *http.Request, t *ghToken) {
 	repo, ok := g.repoFor(w, r, t)
 	if !ok {
 		return
@@ -335,13 +326,7 @@ func (g *GitHub) getRepo(w http.ResponseWriter, r *http.Request) {
 	standin.WriteJSON(w, http.StatusOK, g.repoJSON(repo))
 }
 
-func (g *GitHub) listEnvs(w http.ResponseWriter, r *http.Request) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	t, ok := g.authenticate(w, r)
-	if !ok {
-		return
-	}
+func (g *GitHub) listEnvs(w http.ResponseWriter, r *http.Request, t *ghToken) {
 	repo, ok := g.repoFor(w, r, t)
 	if !ok {
 		return
@@ -359,10 +344,8 @@ func (g *GitHub) listEnvs(w http.ResponseWriter, r *http.Request) {
 	standin.WriteJSON(w, http.StatusOK, map[string]any{"total_count": len(names), "environments": envs})
 }
 
-func (g *GitHub) scopeKey(w http.ResponseWriter, r *http.Request, scope GHScope) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	k, ok := g.scopeFor(w, r, scope)
+func (g *GitHub) scopeKey(w http.ResponseWriter, r *http.Request, t *ghToken, scope GHScope) {
+	k, ok := g.scopeFor(w, r, t, scope)
 	if !ok {
 		return
 	}
@@ -384,10 +367,8 @@ func (g *GitHub) secretJSON(r *http.Request, scope GHScope, name string, s *ghSe
 	return out
 }
 
-func (g *GitHub) scopeGet(w http.ResponseWriter, r *http.Request, scope GHScope) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	k, ok := g.scopeFor(w, r, scope)
+func (g *GitHub) scopeGet(w http.ResponseWriter, r *http.Request, t *ghToken, scope GHScope) {
+	k, ok := g.scopeFor(w, r, t, scope)
 	if !ok {
 		return
 	}
@@ -400,10 +381,8 @@ func (g *GitHub) scopeGet(w http.ResponseWriter, r *http.Request, scope GHScope)
 	standin.WriteJSON(w, http.StatusOK, g.secretJSON(r, scope, name, s))
 }
 
-func (g *GitHub) listSecrets(w http.ResponseWriter, r *http.Request, scope GHScope) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	k, ok := g.scopeFor(w, r, scope)
+func (g *GitHub) listSecrets(w http.ResponseWriter, r *http.Request, t *ghToken, scope GHScope) {
+	k, ok := g.scopeFor(w, r, t, scope)
 	if !ok {
 		return
 	}
@@ -420,10 +399,8 @@ func (g *GitHub) listSecrets(w http.ResponseWriter, r *http.Request, scope GHSco
 	standin.WriteJSON(w, http.StatusOK, map[string]any{"total_count": len(names), "secrets": out})
 }
 
-func (g *GitHub) selectedRepos(w http.ResponseWriter, r *http.Request, scope GHScope) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	k, ok := g.scopeFor(w, r, scope)
+func (g *GitHub) selectedRepos(w http.ResponseWriter, r *http.Request, t *ghToken, scope GHScope) {
+	k, ok := g.scopeFor(w, r, t, scope)
 	if !ok {
 		return
 	}
@@ -452,10 +429,8 @@ func (g *GitHub) selectedRepos(w http.ResponseWriter, r *http.Request, scope GHS
 // repository ids are integers for Actions and strings for Dependabot, as
 // GitHub's reference has them, and only with visibility selected; without any,
 // a selected secret keeps its repositories.
-func (g *GitHub) scopePut(w http.ResponseWriter, r *http.Request, scope GHScope) {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	k, ok := g.scopeFor(w, r, scope)
+func (g *GitHub) scopePut(w http.ResponseWriter, r *http.Request, t *ghToken, scope GHScope) {
+	k, ok := g.scopeFor(w, r, t, scope)
 	if !ok {
 		return
 	}
