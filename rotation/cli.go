@@ -48,12 +48,9 @@ func (e *Engine) StartCLI(ctx context.Context, req CLIRequest) (*Run, error) {
 	if err := checkDests(sc, w); err != nil {
 		return nil, err
 	}
-	if err := e.checkToken(cctx, sc, w, vv.Value); err != nil {
-		return nil, err
-	}
-	info, err := e.Checker.Check(cctx, vv.Value)
+	info, err := e.checkToken(cctx, sc, w, vv.Value)
 	if err != nil {
-		return nil, Wrap(ErrorCode(err), err, "The new value of %s in Infisical: %s", req.Secret, ErrorMessage(err))
+		return nil, err
 	}
 	kind, _ := TokenShape(vv.Value.Reveal())
 	r.TokenKind, r.Login, r.NewExpiry = kind, info.Login, info.ExpiresAt

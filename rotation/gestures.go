@@ -466,7 +466,7 @@ func (e *Engine) oldToken(ctx context.Context, r *Run) (Secret, error) {
 	if err != nil {
 		return Secret{}, err
 	}
-	if err := e.checkToken(ctx, sc, w, old); err != nil {
+	if _, err := e.checkToken(ctx, sc, w, old); err != nil {
 		return Secret{}, err
 	}
 	return old, nil

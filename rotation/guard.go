@@ -223,7 +223,7 @@ func (e *Engine) clearValue(ctx context.Context, w WriteRequest) (Secret, error)
 		if err != nil {
 			return err
 		}
-		if err := e.checkToken(cctx, sc, w, v); err != nil {
+		if _, err := e.checkToken(cctx, sc, w, v); err != nil {
 			return err
 		}
 		value = v
@@ -303,19 +303,19 @@ func (e *Engine) readShown(ctx context.Context, w WriteRequest) (Secret, error) 
 }
 
 // checkToken checks the value's shape, that no finished run retired it, and
-// GitHub's answer for it.
-func (e *Engine) checkToken(ctx context.Context, sc *SecretConfig, w WriteRequest, v Secret) error {
+// GitHub's answer for it, which it returns (the CLI records it on its run).
+func (e *Engine) checkToken(ctx context.Context, sc *SecretConfig, w WriteRequest, v Secret) (TokenInfo, error) {
 	what := fmt.Sprintf("The value of %s in Infisical (`%s`)", w.Secret, v.Fingerprint())
 	if w.Restore {
 		what = fmt.Sprintf("The old token of %s (Infisical version %d, `%s`)", w.Secret, w.Version, v.Fingerprint())
 	}
 	kind, err := TokenShape(v.Reveal())
 	if err != nil {
-		return &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s is not a GitHub token (%s). Nothing was written: %s",
+		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s is not a GitHub token (%s). Nothing was written: %s",
 			what, ErrorMessage(err), w.hint())}
 	}
 	if !w.Restore && kind != sc.Kind {
-		return &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s is a %s token, but %s is configured as %s. Nothing was written: %s",
+		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s is a %s token, but %s is configured as %s. Nothing was written: %s",
 			what, kind, w.Secret, sc.Kind, w.hint())}
 	}
 	except := ""
@@ -324,33 +324,33 @@ func (e *Engine) checkToken(ctx context.Context, sc *SecretConfig, w WriteReques
 	}
 	runs, err := e.Store.ListRuns(ctx, RunFilter{Secret: w.Secret})
 	if err != nil {
-		return err
+		return TokenInfo{}, err
 	}
 	if t := RetiredBy(runs, v, except); t != nil {
-		return &Error{Code: EINVALID, Err: ErrRetiredToken, Message: fmt.Sprintf("Infisical holds %s: %s. Nothing was written.", t.Text(), w.hint())}
+		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrRetiredToken, Message: fmt.Sprintf("Infisical holds %s: %s. Nothing was written.", t.Text(), w.hint())}
 	}
 	info, err := e.Checker.Check(ctx, v)
 	switch {
 	case ErrorCode(err) == EUNAUTHORIZED && w.Restore:
-		return &Error{Code: ECONFLICT, Err: ErrOldTokenDead, Message: fmt.Sprintf(
+		return TokenInfo{}, &Error{Code: ECONFLICT, Err: ErrOldTokenDead, Message: fmt.Sprintf(
 			"Rollback refused: GitHub answers 401 for the old token (%s) — it is dead (revoked, deleted or expired), and putting it back would break every consumer. Nothing was written. Keep the new token: Retry or revoke carries the run on; if the new token misbehaves, start a new run with /rotate %s and a brand-new token",
 			v.Fingerprint(), w.Secret)}
 	case ErrorCode(err) == EUNAUTHORIZED:
-		return &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("GitHub refuses %s (401): it is expired, revoked or mistyped. Nothing was written: %s",
+		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("GitHub refuses %s (401): it is expired, revoked or mistyped. Nothing was written: %s",
 			lowerFirst(what), w.hint())}
 	case err != nil:
-		return Wrap(ErrorCode(err), err, "Could not ask GitHub about %s (%s): nothing was written", lowerFirst(what), ErrorMessage(err))
+		return TokenInfo{}, Wrap(ErrorCode(err), err, "Could not ask GitHub about %s (%s): nothing was written", lowerFirst(what), ErrorMessage(err))
 	case !info.ExpiresAt.IsZero() && !info.ExpiresAt.After(e.now()):
-		return &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s expired on %s. Nothing was written: %s", what, DateText(info.ExpiresAt), w.hint())}
+		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s expired on %s. Nothing was written: %s", what, DateText(info.ExpiresAt), w.hint())}
 	}
 	login := w.Login
 	if login == "" {
 		login = e.secretLogin(ctx, w.Secret)
 	}
 	if login != "" && info.Login != login {
-		return &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s belongs to %s, not %s. Nothing was written: %s", what, info.Login, login, w.hint())}
+		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s belongs to %s, not %s. Nothing was written: %s", what, info.Login, login, w.hint())}
 	}
-	return nil
+	return info, nil
 }
 
 // hint says what to do when the value is refused.
