@@ -173,7 +173,7 @@ func (e *Engine) discoverOld(ctx context.Context, r *Run) *Discovery {
 	switch {
 	case err != nil:
 		return &Discovery{At: e.now(), Problem: "could not read the old token from Infisical to look for it: " + ErrorMessage(err)}
-	case old.Fingerprint() != r.OldFingerprint:
+	case !r.IsOld(old): // the run's one rule: its keyed digest, else the fingerprint
 		return &Discovery{At: e.now(), Problem: fmt.Sprintf("Infisical version %d of %s is not the old token, so rotabot could not look for it", r.VaultVersionBefore, r.Secret)}
 	}
 	sctx, stop := context.WithTimeout(ctx, verifyScanLimit)
