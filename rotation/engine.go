@@ -71,6 +71,10 @@ type Engine struct {
 	// (rotation/logwatch); nil: no log is watched. It is attached once after
 	// NewEngine, before the engine runs anything.
 	Watcher LogWatcher
+	// Restarts follows the release and restart a write made (rotation/release);
+	// it is attached as Watcher is. Nil: a destination that restarts fails
+	// verify, never passes it unwaited.
+	Restarts RestartWaiter
 
 	locks    sync.Map // run id → *sync.Mutex
 	running  sync.Map // run id → struct{}: carried on by a goroutine of this process

@@ -53,6 +53,16 @@ type Releaser interface {
 	ActivityURL(target string) string
 }
 
+// RestartWaiter follows the release and restart a write made (rotation/release)
+// until the target runs the new value; verify waits for it before any check.
+type RestartWaiter interface {
+	// AwaitRestart waits for destination i of run r: nil once it is up (or
+	// when the process stops: the next one waits on), the error for the step
+	// when its release fails or the wait runs out. It reports each change
+	// through the engine's RestartSeen.
+	AwaitRestart(ctx context.Context, r *Run, i int) error
+}
+
 // LogLine is one line of an app's log.
 type LogLine struct {
 	Time time.Time

@@ -11,6 +11,7 @@ import (
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/logwatch"
 	"github.com/raxx-app/rotabot/rotation/mask"
+	"github.com/raxx-app/rotabot/rotation/release"
 )
 
 // fakeApp is one app of fakeHeroku: its releases and dynos.
@@ -243,6 +244,7 @@ func (w *world) restarting(f *fakeHeroku, c *clock) {
 // of w.tailers (none: nothing is watched), as the command wires them.
 func (w *world) build(cfg rotation.EngineConfig) {
 	w.eng = rotation.NewEngine(cfg)
+	w.eng.Restarts = release.New(w.eng)
 	if w.tailers != nil {
 		w.eng.Watcher = logwatch.New(w.eng, w.tailers)
 	}

@@ -50,9 +50,9 @@ func (e *Engine) watchCall(ctx context.Context, id, what string, try, tries int)
 	return e.watch(ctx, id, watchedCall{what: what, try: try, tries: tries, until: e.now().Add(e.CallTimeout)})
 }
 
-// watchWait is watchCall for a wait that is not a call: what is waited for
+// WatchWait is watchCall for a wait that is not a call: what is waited for
 // (e.g. "Heroku raxx-console-prod's release v12 to finish"), until when.
-func (e *Engine) watchWait(ctx context.Context, id, what string, until time.Time) (done func()) {
+func (e *Engine) WatchWait(ctx context.Context, id, what string, until time.Time) (done func()) {
 	return e.watch(ctx, id, watchedCall{what: what, until: until})
 }
 

@@ -26,6 +26,7 @@ import (
 	rinfisical "github.com/raxx-app/rotabot/rotation/infisical"
 	"github.com/raxx-app/rotabot/rotation/logwatch"
 	"github.com/raxx-app/rotabot/rotation/mask"
+	"github.com/raxx-app/rotabot/rotation/release"
 )
 
 // newLogger writes log lines to w: JSON lines, or short text lines when format
@@ -176,6 +177,7 @@ func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Noti
 		Masker:   mask.Lines{},
 		ClaimTTL: claimTTL,
 	})
+	eng.Restarts = release.New(eng)
 	eng.Watcher = logwatch.New(eng, map[rotation.DestKind]rotation.LogTailer{rotation.DestHeroku: a.heroku})
 	return eng
 }
