@@ -1,6 +1,6 @@
 //go:build clockshift
 
-package standin
+package wallclock
 
 import (
 	"fmt"
@@ -8,12 +8,12 @@ import (
 	"time"
 )
 
-// clockShift moves WallNow ahead by ROTABOT_CLOCK_SHIFT in a clockshift build (the
-// tests' second pass in CI, and the binary those tests build); it is read once, at
+// shift moves Now ahead by ROTABOT_CLOCK_SHIFT in a clockshift build (the tests'
+// second pass in CI, and the binary those tests build); it is read once, at
 // start, and never changed.
-var clockShift = readClockShift()
+var shift = readShift()
 
-func readClockShift() time.Duration {
+func readShift() time.Duration {
 	v := os.Getenv("ROTABOT_CLOCK_SHIFT")
 	if v == "" {
 		return 0

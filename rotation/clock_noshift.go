@@ -1,7 +1,0 @@
-//go:build !clockshift
-
-package rotation
-
-// clockShift is zero in every ordinary build: a released binary's clock is the
-// machine's.
-const clockShift = 0
