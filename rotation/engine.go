@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/raxx-app/rotabot/rotation/internal/inflight"
 )
 
 // EngineConfig is what an Engine needs: its dependencies and settings, set by
@@ -85,7 +87,7 @@ type Engine struct {
 	shown    sync.Map      // run id → *shownCard
 	// heroku is the matrix's Heroku waits, defaults filled in.
 	heroku HerokuSettings
-	calls  sync.Map // run id → *callWatch: its calls waiting for an answer
+	calls  inflight.Tracker // each run's calls waiting for an answer
 	// pauseAt, when set (tests only), is called at each pause point.
 	pauseAt func(pausePoint)
 	// holds numbers this process's holds of write claims (claimWrite).
@@ -128,6 +130,7 @@ func NewEngine(c EngineConfig) *Engine {
 		c.Rand = rand.Reader
 	}
 	e := &Engine{EngineConfig: c, drained: make(chan struct{})}
+	e.calls = inflight.Tracker{Slow: c.SlowCall, Say: e.sayWaiting, WG: &e.wg}
 	if c.Matrix != nil {
 		e.heroku = c.Matrix.Heroku
 	}

@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
-	"sync"
 	"time"
+
+	"github.com/raxx-app/rotabot/rotation/internal/inflight"
 )
 
 // A person watching a run — on its card, or at the terminal running rotabot
@@ -25,152 +24,33 @@ var errNothingToSay = errors.New("the wait is over")
 // maxRetryAfter bounds a wait a service asks for (Retry-After).
 const maxRetryAfter = 5 * time.Minute
 
-// callWatch is the calls of one run that are waiting for an answer, and what
-// was last said about them.
-type callWatch struct {
-	mu     sync.Mutex
-	calls  map[int]watchedCall
-	next   int
-	said   string
-	active bool          // an announcer goroutine is running
-	idle   chan struct{} // told when the last call ends, so the announcer stops at once
-}
-
-type watchedCall struct {
-	what       string    // e.g. "Heroku raxx-console-prod unavailable"
-	try, tries int       // 0 tries: a wait that is no call (a release to finish)
-	started    time.Time // by the process's clock, to tell how long it waits
-	until      time.Time // by the engine's clock, for people
-}
-
 // watchCall records that a call for run id is in flight and returns what ends it.
 // While any call of the run waits longer than SlowCall, the run's notice says
-// which — a hundred slow destinations make one line, not a hundred.
+// which (rotation/internal/inflight).
 func (e *Engine) watchCall(ctx context.Context, id, what string, try, tries int) (done func()) {
-	return e.watch(ctx, id, watchedCall{what: what, try: try, tries: tries, until: e.now().Add(e.CallTimeout)})
+	return e.calls.Start(ctx, id, inflight.Call{What: what, Try: try, Tries: tries, Until: e.now().Add(e.CallTimeout)})
 }
 
 // WatchWait is watchCall for a wait that is not a call: what is waited for
 // (e.g. "Heroku raxx-console-prod's release v12 to finish"), until when.
 func (e *Engine) WatchWait(ctx context.Context, id, what string, until time.Time) (done func()) {
-	return e.watch(ctx, id, watchedCall{what: what, until: until})
+	return e.calls.Start(ctx, id, inflight.Call{What: what, Until: until})
 }
 
-func (e *Engine) watch(ctx context.Context, id string, c watchedCall) (done func()) {
-	v, _ := e.calls.LoadOrStore(id, &callWatch{calls: map[int]watchedCall{}, idle: make(chan struct{}, 1)})
-	w := v.(*callWatch)
-	w.mu.Lock()
-	n := w.next
-	w.next++
-	c.started = time.Now()
-	w.calls[n] = c
-	start := !w.active
-	w.active = true
-	w.mu.Unlock()
-	if start {
-		e.wg.Add(1)
-		go e.announce(context.WithoutCancel(ctx), id, w)
-	}
-	return func() {
-		w.mu.Lock()
-		delete(w.calls, n)
-		last := len(w.calls) == 0
-		w.mu.Unlock()
-		if last {
-			select {
-			case w.idle <- struct{}{}:
-			default:
-			}
+// sayWaiting is what the engine's in-flight calls say: the run's notice and a
+// note, while the calls it names still wait.
+func (e *Engine) sayWaiting(ctx context.Context, id, text string, current func() bool) {
+	nr, err := e.update(ctx, id, func(x *Run) error {
+		if !current() {
+			return errNothingToSay
 		}
+		x.Notice = text
+		return nil
+	})
+	if err == nil {
+		e.notify(ctx, nr, text)
 	}
 }
-
-// announce says which calls of the run wait longer than SlowCall, as soon as one
-// does and whenever that changes. It ends when no call is in flight.
-func (e *Engine) announce(ctx context.Context, id string, w *callWatch) {
-	defer e.wg.Done()
-	t := time.NewTimer(e.SlowCall)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-		case <-w.idle:
-		}
-		w.mu.Lock()
-		if len(w.calls) == 0 {
-			w.active, w.said = false, ""
-			w.mu.Unlock()
-			return
-		}
-		// Look again when the next call passes SlowCall, or in SlowCall.
-		next := e.SlowCall
-		var slow []watchedCall
-		for _, c := range w.calls {
-			if age := time.Since(c.started); age >= e.SlowCall {
-				slow = append(slow, c)
-			} else if e.SlowCall-age < next {
-				next = e.SlowCall - age
-			}
-		}
-		text := slowText(slow)
-		changed := text != "" && text != w.said
-		if changed {
-			w.said = text
-		}
-		w.mu.Unlock()
-		t.Reset(next)
-		if changed {
-			nr, err := e.update(ctx, id, func(x *Run) error {
-				// Said only while those calls still wait: not after the
-				// step moved on.
-				w.mu.Lock()
-				defer w.mu.Unlock()
-				if len(w.calls) == 0 || w.said != text {
-					return errNothingToSay
-				}
-				x.Notice = text
-				return nil
-			})
-			if err == nil {
-				e.notify(ctx, nr, text)
-			}
-		}
-	}
-}
-
-// slowText says which calls wait, one or many.
-func slowText(calls []watchedCall) string {
-	if len(calls) == 0 {
-		return ""
-	}
-	sort.Slice(calls, func(i, j int) bool { return calls[i].what < calls[j].what })
-	one := func(c watchedCall) string {
-		if c.tries == 0 {
-			return fmt.Sprintf("%s (until %s)", c.what, c.until.Format("15:04:05 UTC"))
-		}
-		return fmt.Sprintf("%s (try %d of %d, until %s)", subject(c.what), c.try, c.tries, c.until.Format("15:04:05 UTC"))
-	}
-	if len(calls) == 1 {
-		c := calls[0]
-		if c.tries == 0 {
-			return fmt.Sprintf("waiting for %s — until %s", c.what, c.until.Format("15:04:05 UTC"))
-		}
-		return fmt.Sprintf("waiting on %s: no answer yet — it gets until %s (try %d of %d)", subject(c.what), c.until.Format("15:04:05 UTC"), c.try, c.tries)
-	}
-	const shown = 5
-	var parts []string
-	for i, c := range calls {
-		if i == shown {
-			parts = append(parts, fmt.Sprintf("and %d more", len(calls)-shown))
-			break
-		}
-		parts = append(parts, one(c))
-	}
-	return fmt.Sprintf("waiting on %d answers: %s", len(calls), strings.Join(parts, "; "))
-}
-
-// subject is what a call waits on, from withUnavailable's what.
-func subject(what string) string { return strings.TrimSuffix(what, " unavailable") }
 
 // callBudget is the longest one call to a service may take with its retries:
 // every try's timeout and the waits between them (a service that names its own
