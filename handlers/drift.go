@@ -58,7 +58,7 @@ func (h *Handlers) driftAnswer(ctx context.Context, c *click, err error) bool {
 	return false
 }
 
-func (h *Handlers) driftDone(ctx context.Context, c *click, d rotation.DriftRecord) {
+func (h *Handlers) driftDone(ctx context.Context, c *click, d drift.Record) {
 	c.reply.say(ctx, fmt.Sprintf("Done: %s on %s now holds Infisical's version %d (`%s`), verified. The audit entry is %s.",
 		d.Secret, card.DriftPlace(d), d.VaultVersion, d.Fingerprint, rotation.ActionDriftRepaired))
 }
@@ -80,7 +80,7 @@ func (h *Handlers) drift(ctx context.Context, r replier) {
 
 // openDrifts is the open drift as stored (none when the drift check is off,
 // or cannot be read: App Home and /rotate expiring go on without it).
-func (h *Handlers) openDrifts(ctx context.Context) []rotation.DriftRecord {
+func (h *Handlers) openDrifts(ctx context.Context) []drift.Record {
 	if h.Drift == nil {
 		return nil
 	}

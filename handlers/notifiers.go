@@ -261,7 +261,7 @@ type DriftNotifier struct {
 var _ drift.Notifier = (*DriftNotifier)(nil)
 
 // ShowDrift posts the drift, or updates its post.
-func (n *DriftNotifier) ShowDrift(ctx context.Context, d rotation.DriftRecord) (rotation.CardRef, error) {
+func (n *DriftNotifier) ShowDrift(ctx context.Context, d drift.Record) (rotation.CardRef, error) {
 	text, blocks := card.DriftMessage(d)
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)}
 	if d.Post.TS != "" {
@@ -281,7 +281,7 @@ func (n *DriftNotifier) ShowDrift(ctx context.Context, d rotation.DriftRecord) (
 }
 
 // DriftAudited posts the repair's audit entry.
-func (n *DriftNotifier) DriftAudited(ctx context.Context, d rotation.DriftRecord, e rotation.AuditEntry) error {
+func (n *DriftNotifier) DriftAudited(ctx context.Context, d drift.Record, e rotation.AuditEntry) error {
 	ch, opts := n.AuditChannel, []slack.MsgOption{slack.MsgOptionText(card.AuditText(e), false)}
 	if ch == "" {
 		if d.Post.TS == "" {

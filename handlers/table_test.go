@@ -9,6 +9,7 @@ import (
 
 	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 	"github.com/raxx-app/rotabot/rotation/expiry"
 	"github.com/slack-go/slack"
 )
@@ -37,7 +38,7 @@ func drawnButtons() map[string]bool {
 	collect(dm)
 	_, reminder := card.ReminderMessage(expiry.Reminder{Kind: expiry.Due, Secret: "X"}, true, "C0OPS")
 	collect(reminder)
-	drift := rotation.DriftRecord{Key: "X:vault", Secret: "X", Kind: rotation.DriftVersion, Open: true}
+	drift := drift.Record{Key: "X:vault", Secret: "X", Kind: drift.KindVersion, Open: true}
 	_, post := card.DriftMessage(drift)
 	collect(post)
 	drift.RequestedBy = "U0ALICE"

@@ -587,6 +587,8 @@ const (
 	ActionCompleted  AuditAction = "secret.rotate.completed"
 	ActionRolledBack AuditAction = "secret.rotate.rolled_back"
 	ActionAbandoned  AuditAction = "secret.rotate.abandoned"
+	// ActionDriftRepaired is the audit action of a drift repair (rotation/drift).
+	ActionDriftRepaired AuditAction = "secret.drift.repaired"
 )
 
 // DestResult is one destination's outcome in an audit entry.

@@ -46,18 +46,6 @@ type ExpiryStore interface {
 	UpdateExpiry(ctx context.Context, secrets []string, fn func(stored map[string]ExpiryRecord) ([]ExpiryRecord, error)) error
 }
 
-// DriftStore keeps drift records.
-type DriftStore interface {
-	// ListDrift returns every drift record, by key.
-	ListDrift(ctx context.Context) ([]DriftRecord, error)
-	// UpdateDrift loads the stored drift records of keys (those with none are
-	// not in the map), calls fn and stores the records fn returns, in one
-	// transaction no other write of drift records interleaves with. fn returns
-	// only records of keys; when it returns none, nothing is written. fn's error
-	// aborts and is returned.
-	UpdateDrift(ctx context.Context, keys []string, fn func(stored map[string]DriftRecord) ([]DriftRecord, error)) error
-}
-
 // ClaimStore keeps claims: two bot processes on one database use them so a
 // run's step, a log watch, a write outside a run or a background pass runs in
 // one of them (HoldClaim).
@@ -81,7 +69,6 @@ type Store interface {
 	RunStore
 	AuditStore
 	ExpiryStore
-	DriftStore
 	ClaimStore
 	EnvelopeStore
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 	"github.com/raxx-app/rotabot/store/bbolt"
 	"github.com/raxx-app/rotabot/store/postgres"
 )
@@ -17,6 +18,7 @@ import (
 // holds a password).
 type storeCloser interface {
 	rotation.Store
+	drift.RecordStore
 	io.Closer
 	Describe() string
 }

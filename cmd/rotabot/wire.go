@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"github.com/raxx-app/rotabot/bot/slackq"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/raxx-app/rotabot/bot/slackq"
 
 	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
@@ -200,7 +201,7 @@ func (a *adapters) holders(m *rotation.Matrix) rotation.HolderFinder {
 // driftLoop builds the drift check on the adapters: Heroku configs through the
 // scanner (none without HEROKU_API_KEY), GitHub Actions secrets' dates, repairs
 // through the engine's guarded write path, as a run writes.
-func (a *adapters) driftLoop(m *rotation.Matrix, st rotation.Store, eng *rotation.Engine, n drift.Notifier, log *slog.Logger, every time.Duration) *drift.Loop {
+func (a *adapters) driftLoop(m *rotation.Matrix, st drift.Store, eng *rotation.Engine, n drift.Notifier, log *slog.Logger, every time.Duration) *drift.Loop {
 	return drift.New(drift.Config{
 		Matrix: m, Vault: a.vault, Store: st, Engine: eng, Notifier: n, Log: log.With("loop", "drift"), Interval: every,
 		Scanners: a.scanners,

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 )
 
 // The answers to /rotate that only the person who typed it sees, as mrkdwn text.
@@ -77,7 +78,7 @@ func AbandonedText(run *rotation.Run, leaves []string) string {
 
 // ExpiringTexts is /rotate expiring: the open drift, then every secret's expiry
 // (rows, soonest first), in at most maxMessages texts that each fit one message.
-func ExpiringTexts(rows []ExpiryRow, drifts []rotation.DriftRecord, maxMessages int) []string {
+func ExpiringTexts(rows []ExpiryRow, drifts []drift.Record, maxMessages int) []string {
 	texts := ExpiryTexts(rows, maxMessages)
 	if drift := driftSection(drifts, expirySectionChars); drift != "" {
 		texts[0] = drift + "\n\n" + texts[0]

@@ -54,7 +54,7 @@ func TestExpiringAnswer(t *testing.T) {
 		{Secret: "GITHUB_API_DISPATCH_TOKEN", Login: "raxx-bot", ExpiresAt: t0.Add(-3 * time.Hour)},
 	}
 	ds := drifts()
-	texts := card.ExpiringTexts(card.ExpiryRows(m, recs, t0), []rotation.DriftRecord{ds["destination"], ds["written"]}, 5)
+	texts := card.ExpiringTexts(card.ExpiryRows(m, recs, t0), []drift.Record{ds["destination"], ds["written"]}, 5)
 	if len(texts) != 1 {
 		t.Fatalf("%d messages for three secrets", len(texts))
 	}
@@ -65,10 +65,10 @@ func TestExpiringAnswer(t *testing.T) {
 func TestDriftReports(t *testing.T) {
 	ds := drifts()
 	rep := drift.Report{At: at(60), Secrets: 4, Skipped: []string{"GITHUB_API_DISPATCH_TOKEN"}, Apps: 6, Dated: 3, New: 2, Resolved: 1,
-		Open: []rotation.DriftRecord{ds["destination"], ds["vault"]}, Problems: []string{"raxx-reports: Heroku answered 403"}}
+		Open: []drift.Record{ds["destination"], ds["vault"]}, Problems: []string{"raxx-reports: Heroku answered 403"}}
 	golden(t, "answer_drift", answer(card.DriftReportText(rep)))
 	golden(t, "answer_drift_none", answer(card.DriftReportText(drift.Report{At: at(60), Secrets: 1, Apps: 1, Dated: 1})))
-	golden(t, "answer_drift_busy", answer(card.DriftReportText(drift.Report{At: at(60), Busy: true, Open: []rotation.DriftRecord{ds["written"]}})))
+	golden(t, "answer_drift_busy", answer(card.DriftReportText(drift.Report{At: at(60), Busy: true, Open: []drift.Record{ds["written"]}})))
 }
 
 // /rotate where: every place holding the value, in the matrix or not, and the

@@ -10,12 +10,12 @@ import (
 )
 
 // DriftLine is one drift in one line: App Home, /rotate expiring, /rotate drift.
-func DriftLine(d rotation.DriftRecord) string {
+func DriftLine(d drift.Record) string {
 	return fmt.Sprintf("🧭 *%s* · %s — %s (since %s)", d.Secret, DriftPlace(d), d.Problem, rotation.DateText(d.Since))
 }
 
 // DriftPlace is where a drift is: a destination's label, or Infisical.
-func DriftPlace(d rotation.DriftRecord) string {
+func DriftPlace(d drift.Record) string {
 	if d.Dest == "" {
 		return "Infisical"
 	}
@@ -24,7 +24,7 @@ func DriftPlace(d rotation.DriftRecord) string {
 
 // DriftMessage draws a drift post: the fallback text and the blocks. A drift
 // carries names, versions and Infisical's fingerprint, never a value.
-func DriftMessage(d rotation.DriftRecord) (string, []slack.Block) {
+func DriftMessage(d drift.Record) (string, []slack.Block) {
 	place := DriftPlace(d)
 	switch {
 	case d.Open:
@@ -46,7 +46,7 @@ func DriftMessage(d rotation.DriftRecord) (string, []slack.Block) {
 // Infisical would do, and the one button that makes sense now — none when
 // Infisical holds a retired token, Approve once a repair of every destination
 // was asked for.
-func driftOpenBlocks(d rotation.DriftRecord) []slack.Block {
+func driftOpenBlocks(d drift.Record) []slack.Block {
 	place := DriftPlace(d)
 	lines := []string{fmt.Sprintf("🧭 *Drift* · %s on %s", d.Secret, place), d.Problem + "."}
 	seen := fmt.Sprintf("Seen at %s by the drift check. This post is updated when the drift ends; it is not repeated.", rotation.DateText(d.Since))
@@ -115,7 +115,7 @@ func DriftReportText(rep drift.Report) string {
 
 // driftSection is the open drift for App Home and /rotate expiring ("" when
 // there is none), within max characters.
-func driftSection(ds []rotation.DriftRecord, max int) string {
+func driftSection(ds []drift.Record, max int) string {
 	if len(ds) == 0 {
 		return ""
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 	"github.com/slack-go/slack"
 )
 
@@ -31,16 +32,16 @@ func driftButtons(blocks []slack.Block) []*slack.ButtonBlockElement {
 // once asked, Approve; nothing when Infisical holds a retired token.
 func TestDriftPostOffersWhatMakesSense(t *testing.T) {
 	since := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
-	app := rotation.DriftRecord{Key: "S:heroku:app:S", Secret: "S", Kind: rotation.DriftValue, Dest: rotation.DestHeroku, Target: "app", Name: "S",
+	app := drift.Record{Key: "S:heroku:app:S", Secret: "S", Kind: drift.KindValue, Dest: rotation.DestHeroku, Target: "app", Name: "S",
 		Open: true, Problem: "it holds a value other than Infisical's version 3 (`abcd0123`): changed outside rotabot", Since: since, VaultVersion: 3, Fingerprint: "abcd0123"}
-	vault := rotation.DriftRecord{Key: "S:vault", Secret: "S", Kind: rotation.DriftVersion, Open: true, Problem: "Infisical holds version 3", Since: since, VaultVersion: 3, Fingerprint: "abcd0123"}
+	vault := drift.Record{Key: "S:vault", Secret: "S", Kind: drift.KindVersion, Open: true, Problem: "Infisical holds version 3", Since: since, VaultVersion: 3, Fingerprint: "abcd0123"}
 	asked := vault
 	asked.RequestedBy, asked.RequestedAt, asked.RequestedVersion = "U0ALICE", since, 3
 	retired := app
 	retired.Retired = &rotation.Retirement{Run: "r1", At: since, Revoked: true}
 	for _, c := range []struct {
 		name          string
-		d             rotation.DriftRecord
+		d             drift.Record
 		action, label string
 		confirm, text string
 	}{

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 	"github.com/slack-go/slack"
 )
 
@@ -11,7 +12,7 @@ import (
 // every secret's expiry (rows, soonest first) — one message's worth
 // (ExpiryPages keeps within Slack's limits; a view holds 100 blocks), the rest
 // summarised in one line.
-func Home(runs []*rotation.Run, drifts []rotation.DriftRecord, rows []ExpiryRow) []slack.Block {
+func Home(runs []*rotation.Run, drifts []drift.Record, rows []ExpiryRow) []slack.Block {
 	blocks := []slack.Block{slack.NewHeaderBlock(ptxt("rotabot"))}
 	if len(runs) == 0 {
 		blocks = append(blocks, section("*Open runs:* none"))

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 )
 
 // Action ids of the buttons. A run card button's value is ButtonValue: the state
@@ -107,7 +108,7 @@ func ParseAbandonForm(v string) (id string, shown rotation.State, stamp, channel
 }
 
 // driftValue is a drift button's value: key|stamp|version.
-func driftValue(d rotation.DriftRecord, version int) string {
+func driftValue(d drift.Record, version int) string {
 	return fmt.Sprintf("%s|%s|%d", d.Key, d.Stamp(), version)
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 	"github.com/raxx-app/rotabot/rotation/expiry"
 )
 
@@ -72,14 +73,14 @@ func TestReminders(t *testing.T) {
 // rotabot wrote that GitHub says changed since, Infisical on a version rotabot
 // did not write (asked for, then repaired), a value that is a retired token,
 // and drifts over (resolved by themselves, or repaired).
-func drifts() map[string]rotation.DriftRecord {
-	app := rotation.DriftRecord{Key: secret + ":heroku:raxx-console-prod:", Secret: secret, Kind: rotation.DriftValue, Dest: rotation.DestHeroku,
+func drifts() map[string]drift.Record {
+	app := drift.Record{Key: secret + ":heroku:raxx-console-prod:", Secret: secret, Kind: drift.KindValue, Dest: rotation.DestHeroku,
 		Target: "raxx-console-prod", Open: true, Since: at(60), VaultVersion: 7, Fingerprint: "9e3f01ab",
 		Problem: "it holds a value other than Infisical's version 7 (`9e3f01ab`): changed outside rotabot"}
-	written := rotation.DriftRecord{Key: secret + ":github_secret:raxx-app/deploy:GH_READONLY_TOKEN", Secret: secret, Kind: rotation.DriftWritten,
+	written := drift.Record{Key: secret + ":github_secret:raxx-app/deploy:GH_READONLY_TOKEN", Secret: secret, Kind: drift.KindWritten,
 		Dest: rotation.DestGitHubSecret, Target: "raxx-app/deploy", Name: "GH_READONLY_TOKEN", Open: true, Since: at(60), VaultVersion: 7, Fingerprint: "9e3f01ab",
 		Problem: "GitHub says it was written at 2026-11-29 10:55 UTC, after rotabot last set it (10:29 UTC)"}
-	vault := rotation.DriftRecord{Key: secret + ":vault", Secret: secret, Kind: rotation.DriftVersion, Open: true, Since: at(60), VaultVersion: 8, Fingerprint: "5ca1ab1e",
+	vault := drift.Record{Key: secret + ":vault", Secret: secret, Kind: drift.KindVersion, Open: true, Since: at(60), VaultVersion: 8, Fingerprint: "5ca1ab1e",
 		Problem: "Infisical holds version 8 (`5ca1ab1e`), which rotabot did not write (it wrote version 7)"}
 	asked := vault
 	asked.RequestedBy, asked.RequestedAt, asked.RequestedVersion = "U0ALICE", at(65), 8
@@ -93,7 +94,7 @@ func drifts() map[string]rotation.DriftRecord {
 	repaired.Open, repaired.Resolved, repaired.RepairedBy = false, at(70), "U0BOB"
 	repairedAll := asked
 	repairedAll.Open, repairedAll.Resolved, repairedAll.RepairedBy, repairedAll.ApprovedBy = false, at(70), "U0ALICE", "U0BOB"
-	return map[string]rotation.DriftRecord{"destination": app, "written": written, "vault": vault, "vault_asked": asked, "retired": retired,
+	return map[string]drift.Record{"destination": app, "written": written, "vault": vault, "vault_asked": asked, "retired": retired,
 		"resolved": resolved, "repaired": repaired, "vault_repaired": repairedAll}
 }
 
@@ -121,7 +122,7 @@ func TestHome(t *testing.T) {
 	dispatch := runIn(rotation.StatePrecheckFailed)
 	dispatch.ID, dispatch.Secret, dispatch.Requester, dispatch.Created = "r8", "GITHUB_API_DISPATCH_TOKEN", "U0BOB", at(30)
 	ds := drifts()
-	golden(t, "home_ops", blocksOnly(card.Home([]*rotation.Run{approval, dispatch}, []rotation.DriftRecord{ds["destination"], ds["vault_asked"]},
+	golden(t, "home_ops", blocksOnly(card.Home([]*rotation.Run{approval, dispatch}, []drift.Record{ds["destination"], ds["vault_asked"]},
 		card.ExpiryRows(m, recs, t0))))
 	golden(t, "home_ops_quiet", blocksOnly(card.Home(nil, nil, card.ExpiryRows(fixtureMatrix(), recs[:1], t0))))
 	golden(t, "home_outsider", blocksOnly(card.OutsiderHome("Only members of the ops user group <!subteam^S0OPS> may use rotabot: ask one of them.")))

@@ -22,7 +22,7 @@ import (
 // finding is what a pass learned of one place: a drift (problem set), no drift
 // (checked), or nothing (not checked).
 type finding struct {
-	rec     rotation.DriftRecord // Key, Secret, Kind, Dest, Target, Name, VaultVersion, Fingerprint, Retired
+	rec     Record // Key, Secret, Kind, Dest, Target, Name, VaultVersion, Fingerprint, Retired
 	checked bool
 	problem string
 }
@@ -48,7 +48,7 @@ type secretState struct {
 // driftPass is one pass's work in hand, shared by its comparisons.
 type driftPass struct {
 	rep    *Report
-	stored map[string]rotation.DriftRecord
+	stored map[string]Record
 	states []*secretState
 
 	mu       sync.Mutex
@@ -111,7 +111,7 @@ func (l *Loop) readStates(ctx context.Context, p *driftPass, names []string) {
 		}
 		st.ok, st.digest, st.version, st.fp = true, vv.Value.Digest(), vv.Version, vv.Value.Fingerprint()
 		st.retired = rotation.RetiredBy(st.runs, vv.Value, "")
-		st.base = max(lastVersion(st.runs), p.stored[rotation.DriftKey(st.name, "", "", "")].Adopted)
+		st.base = max(lastVersion(st.runs), p.stored[Key(st.name, "", "", "")].Adopted)
 		if st.base > 0 && st.base != st.version {
 			// Only for the wording: without it the problem names no fingerprint.
 			if prev, err := l.Vault.ReadVersion(cctx, cur, st.base); err == nil {
@@ -166,7 +166,7 @@ func (l *Loop) checkApps(ctx context.Context, p *driftPass) {
 		p.counted(&p.rep.Apps)
 		for _, w := range wants {
 			sum, present := held[w.name]
-			p.add(&finding{checked: true, rec: w.st.record(rotation.DriftValue, k.Kind, k.Target, w.name), problem: w.st.valueProblem(w.name, sum, present)})
+			p.add(&finding{checked: true, rec: w.st.record(KindValue, k.Kind, k.Target, w.name), problem: w.st.valueProblem(w.name, sum, present)})
 		}
 	})
 }
@@ -185,7 +185,7 @@ func (l *Loop) checkDates(ctx context.Context, p *driftPass) {
 			if _, ok := l.Dates[d.Kind]; !ok {
 				continue
 			}
-			key := rotation.DriftKey(st.name, d.Kind, d.Target, d.VarName(st.name))
+			key := Key(st.name, d.Kind, d.Target, d.VarName(st.name))
 			base := lastWrite(st.runs, d, st.name)
 			if w := p.stored[key].Wrote; w.After(base) {
 				base = w
@@ -202,7 +202,7 @@ func (l *Loop) checkDates(ctx context.Context, p *driftPass) {
 		cctx, cancel := l.callCtx(ctx)
 		at, err := l.Dates[x.d.Kind].UpdatedAt(cctx, x.d.Target, name)
 		cancel()
-		f := &finding{checked: true, rec: x.st.record(rotation.DriftWritten, x.d.Kind, x.d.Target, name)}
+		f := &finding{checked: true, rec: x.st.record(KindWritten, x.d.Kind, x.d.Target, name)}
 		switch {
 		case rotation.ErrorCode(err) == rotation.ENOTFOUND:
 			f.problem = x.st.withRetired(fmt.Sprintf("the Actions secret is gone: rotabot last wrote it at %s", rotation.DateText(x.base)))
@@ -225,7 +225,7 @@ func (l *Loop) checkVaults(p *driftPass) {
 		if st.base == 0 {
 			continue // rotabot never wrote it
 		}
-		p.add(&finding{checked: true, rec: st.record(rotation.DriftVersion, "", "", ""), problem: st.versionProblem()})
+		p.add(&finding{checked: true, rec: st.record(KindVersion, "", "", ""), problem: st.versionProblem()})
 	}
 }
 
@@ -298,14 +298,14 @@ func (st *secretState) withRetired(problem string) string {
 	return problem + "; Infisical holds " + st.retired.Text() + ": rotate instead"
 }
 
-func (st *secretState) record(kind rotation.DriftKind, dest rotation.DestKind, target, name string) rotation.DriftRecord {
-	return rotation.DriftRecord{Key: rotation.DriftKey(st.name, dest, target, name), Secret: st.name, Kind: kind, Dest: dest,
+func (st *secretState) record(kind Kind, dest rotation.DestKind, target, name string) Record {
+	return Record{Key: Key(st.name, dest, target, name), Secret: st.name, Kind: kind, Dest: dest,
 		Target: target, Name: name, VaultVersion: st.version, Fingerprint: st.fp, Retired: st.retired}
 }
 
 // inMatrix reports whether the record's place is still a destination of its
 // secret (or, for the vault, whether the secret is still configured).
-func (l *Loop) inMatrix(rec rotation.DriftRecord) bool {
+func (l *Loop) inMatrix(rec Record) bool {
 	sc, ok := l.Matrix.Secrets[rec.Secret]
 	if !ok {
 		return false

@@ -138,7 +138,7 @@ type driftPosts struct {
 	audited []rotation.AuditEntry
 }
 
-func (p *driftPosts) ShowDrift(_ context.Context, d rotation.DriftRecord) (rotation.CardRef, error) {
+func (p *driftPosts) ShowDrift(_ context.Context, d drift.Record) (rotation.CardRef, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	post := d.Post
@@ -150,7 +150,7 @@ func (p *driftPosts) ShowDrift(_ context.Context, d rotation.DriftRecord) (rotat
 	return post, nil
 }
 
-func (p *driftPosts) DriftAudited(_ context.Context, _ rotation.DriftRecord, e rotation.AuditEntry) error {
+func (p *driftPosts) DriftAudited(_ context.Context, _ drift.Record, e rotation.AuditEntry) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.audited = append(p.audited, e)
@@ -268,7 +268,7 @@ func TestDriftHerokuPostedOnceThenResolved(t *testing.T) {
 	w.apps.set("app-1", "TOKEN_1", "changed by hand")
 	w.now = w.now.Add(time.Hour)
 	rep := w.pass()
-	key := rotation.DriftKey("TOKEN_1", rotation.DestHeroku, "app-1", "TOKEN_1")
+	key := drift.Key("TOKEN_1", rotation.DestHeroku, "app-1", "TOKEN_1")
 	if got := openKeys(rep); !slices.Equal(got, []string{key}) || rep.New != 1 {
 		t.Fatalf("open drift %v (%+v)", got, rep)
 	}
@@ -344,7 +344,7 @@ func TestDriftRepairSetsThatDestinationOnly(t *testing.T) {
 	if len(rep.Open) != 2 {
 		t.Fatalf("open: %v", openKeys(rep))
 	}
-	var d rotation.DriftRecord
+	var d drift.Record
 	for _, x := range rep.Open {
 		if x.Target == "app-1" {
 			d = x
@@ -454,9 +454,9 @@ func TestDriftGitHubVaultAndOpenRuns(t *testing.T) {
 	// Set it from Infisical on the version drift, asked for and approved by a
 	// second ops member, sets every destination and adopts the version: the
 	// next pass finds nothing of TOKEN_2.
-	var vd rotation.DriftRecord
+	var vd drift.Record
 	for _, d := range rep.Open {
-		if d.Kind == rotation.DriftVersion {
+		if d.Kind == drift.KindVersion {
 			vd = d
 		}
 	}

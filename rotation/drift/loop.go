@@ -31,7 +31,7 @@ import (
 //     one written outside rotabot: the consumers rotabot set hold the previous
 //     version).
 //
-// A drifted destination is a rotation.DriftRecord, posted once in the ops
+// A drifted destination is a Record, posted once in the ops
 // channel and updated in place when it resolves by itself, changes, or is
 // repaired (Set it from Infisical, repair.go: through the engine's guarded
 // write path). Like everything else, a drift record holds names, versions and
@@ -42,9 +42,9 @@ import (
 type Notifier interface {
 	// ShowDrift posts the drift in the ops channel, or updates its post when
 	// it has one (d.Post), and returns where the post is.
-	ShowDrift(ctx context.Context, d rotation.DriftRecord) (rotation.CardRef, error)
+	ShowDrift(ctx context.Context, d Record) (rotation.CardRef, error)
 	// DriftAudited publishes a repair's audit entry (the audit channel).
-	DriftAudited(ctx context.Context, d rotation.DriftRecord, e rotation.AuditEntry) error
+	DriftAudited(ctx context.Context, d Record, e rotation.AuditEntry) error
 }
 
 // WriteDater tells when a write-only destination was last written: a GitHub
@@ -59,7 +59,7 @@ type WriteDater interface {
 type Store interface {
 	rotation.RunStore
 	rotation.AuditStore
-	rotation.DriftStore
+	RecordStore
 	rotation.ClaimStore
 }
 
@@ -187,7 +187,7 @@ type Report struct {
 	// New and Resolved count the drifts that began and ended in this pass.
 	New, Resolved int
 	// Open is every drift open after the pass.
-	Open []rotation.DriftRecord
+	Open []Record
 	// Problems say what could not be checked.
 	Problems []string
 }
@@ -295,12 +295,12 @@ func (l *Loop) recheck(ctx context.Context, secret string) {
 }
 
 // storedDrifts reads every drift record, by key.
-func (l *Loop) storedDrifts(ctx context.Context) (map[string]rotation.DriftRecord, error) {
+func (l *Loop) storedDrifts(ctx context.Context) (map[string]Record, error) {
 	recs, err := l.Store.ListDrift(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]rotation.DriftRecord, len(recs))
+	out := make(map[string]Record, len(recs))
 	for _, r := range recs {
 		out[r.Key] = r
 	}
@@ -308,12 +308,12 @@ func (l *Loop) storedDrifts(ctx context.Context) (map[string]rotation.DriftRecor
 }
 
 // OpenDrifts lists the drifts open now, by key.
-func (l *Loop) OpenDrifts(ctx context.Context) ([]rotation.DriftRecord, error) {
+func (l *Loop) OpenDrifts(ctx context.Context) ([]Record, error) {
 	recs, err := l.Store.ListDrift(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []rotation.DriftRecord
+	var out []Record
 	for _, r := range recs {
 		if r.Open {
 			out = append(out, r)
@@ -325,18 +325,18 @@ func (l *Loop) OpenDrifts(ctx context.Context) ([]rotation.DriftRecord, error) {
 // record writes what the pass found, in one transaction: new drifts open, a
 // changed problem is updated, drifts no longer seen are resolved. Records whose
 // post no longer shows what they say are returned, to be shown.
-func (l *Loop) record(ctx context.Context, findings []*finding, gone []string, rep *Report) ([]rotation.DriftRecord, error) {
+func (l *Loop) record(ctx context.Context, findings []*finding, gone []string, rep *Report) ([]Record, error) {
 	keys := make([]string, 0, len(findings)+len(gone))
 	for _, f := range findings {
 		keys = append(keys, f.rec.Key)
 	}
 	keys = append(keys, gone...)
 	now := l.now()
-	var stale []rotation.DriftRecord
-	err := l.Store.UpdateDrift(ctx, keys, func(stored map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
+	var stale []Record
+	err := l.Store.UpdateDrift(ctx, keys, func(stored map[string]Record) ([]Record, error) {
 		stale = stale[:0]
 		rep.New, rep.Resolved = 0, 0
-		var out []rotation.DriftRecord
+		var out []Record
 		for _, f := range findings {
 			old, had := stored[f.rec.Key]
 			switch {
@@ -402,7 +402,7 @@ func (l *Loop) record(ctx context.Context, findings []*finding, gone []string, r
 
 // show posts or updates the post of each record, and records where the post is
 // and what it shows. A post that fails is tried again at the next pass.
-func (l *Loop) show(ctx context.Context, recs []rotation.DriftRecord) {
+func (l *Loop) show(ctx context.Context, recs []Record) {
 	if l.Notifier == nil || len(recs) == 0 {
 		return
 	}
@@ -430,8 +430,8 @@ func (l *Loop) show(ctx context.Context, recs []rotation.DriftRecord) {
 	for i, s := range done {
 		keys[i] = s.key
 	}
-	err := l.Store.UpdateDrift(context.WithoutCancel(ctx), keys, func(stored map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
-		var out []rotation.DriftRecord
+	err := l.Store.UpdateDrift(context.WithoutCancel(ctx), keys, func(stored map[string]Record) ([]Record, error) {
+		var out []Record
 		for _, s := range done {
 			rec, ok := stored[s.key]
 			if !ok || rec.Stamp() != s.since {

@@ -27,14 +27,14 @@ var (
 )
 
 // Repair is Set it from Infisical pressed by user on the post of drift key,
-// which showed stamp (rotation.DriftRecord.Stamp) and Infisical's version (0: the
+// which showed stamp (Record.Stamp) and Infisical's version (0: the
 // record's). A drift of one destination is written at once: Infisical's value
 // at exactly that version, verified, the drift marked repaired, the audit
 // entry secret.drift.repaired recorded and shown. A version drift, whose repair
 // writes every Heroku and GitHub destination, is only asked for: the record
 // keeps the request (RequestedBy) and its post asks another ops member to
 // approve (ApproveRepair). Nothing is written when it refuses.
-func (l *Loop) Repair(ctx context.Context, key, stamp string, version int, user string) (rotation.DriftRecord, error) {
+func (l *Loop) Repair(ctx context.Context, key, stamp string, version int, user string) (Record, error) {
 	rec, version, err := l.pressed(ctx, key, stamp, version)
 	if err != nil {
 		return rec, err
@@ -51,7 +51,7 @@ func (l *Loop) Repair(ctx context.Context, key, stamp string, version int, user 
 
 // ApproveRepair is a second ops member's approval of the repair user did not
 // ask for: it writes the version the request named, as Repair does.
-func (l *Loop) ApproveRepair(ctx context.Context, key, stamp string, version int, user string) (rotation.DriftRecord, error) {
+func (l *Loop) ApproveRepair(ctx context.Context, key, stamp string, version int, user string) (Record, error) {
 	rec, version, err := l.pressed(ctx, key, stamp, version)
 	if err != nil {
 		return rec, err
@@ -68,15 +68,15 @@ func (l *Loop) ApproveRepair(ctx context.Context, key, stamp string, version int
 
 // pressed finds the drift a button was pressed for: open, the one the post
 // showed (stamp), of the version it named (0: the record's).
-func (l *Loop) pressed(ctx context.Context, key, stamp string, version int) (rotation.DriftRecord, int, error) {
+func (l *Loop) pressed(ctx context.Context, key, stamp string, version int) (Record, int, error) {
 	if l.Engine == nil {
-		return rotation.DriftRecord{}, 0, rotation.Errorf(rotation.EINTERNAL, "this drift check has no engine to write a repair with")
+		return Record{}, 0, rotation.Errorf(rotation.EINTERNAL, "this drift check has no engine to write a repair with")
 	}
 	recs, err := l.Store.ListDrift(ctx)
 	if err != nil {
-		return rotation.DriftRecord{}, 0, err
+		return Record{}, 0, err
 	}
-	var rec rotation.DriftRecord
+	var rec Record
 	for _, r := range recs {
 		if r.Key == key {
 			rec = r
@@ -99,7 +99,7 @@ func (l *Loop) pressed(ctx context.Context, key, stamp string, version int) (rot
 
 // targets are the destinations a repair of rec writes: the drifted one, or
 // for a version drift every destination of the secret rotabot writes a value to.
-func (l *Loop) targets(rec rotation.DriftRecord) []rotation.Destination {
+func (l *Loop) targets(rec Record) []rotation.Destination {
 	if rec.Dest != "" {
 		d := rotation.Destination{Kind: rec.Dest, Target: rec.Target, Name: rec.Name}
 		if d.Name == rec.Secret {
@@ -120,40 +120,40 @@ func (l *Loop) targets(rec rotation.DriftRecord) []rotation.Destination {
 
 // writeRequest is the guarded write of a repair of rec (the secret's login is
 // the one rotabot last saw).
-func (l *Loop) writeRequest(rec rotation.DriftRecord, version int, by, approver string) rotation.WriteRequest {
+func (l *Loop) writeRequest(rec Record, version int, by, approver string) rotation.WriteRequest {
 	cur, _ := l.Matrix.Refs(rec.Secret)
 	return rotation.WriteRequest{Secret: rec.Secret, Ref: cur, Version: version, Dests: l.targets(rec), By: by, ApprovedBy: approver}
 }
 
 // request records user's request for a repair that writes every destination,
 // once the guarded write path found nothing to refuse, and shows it.
-func (l *Loop) request(ctx context.Context, rec rotation.DriftRecord, version int, user string) (rotation.DriftRecord, error) {
+func (l *Loop) request(ctx context.Context, rec Record, version int, user string) (Record, error) {
 	if err := l.Engine.WriteValue(ctx, l.writeRequest(rec, version, user, ""), nil); err != nil {
 		return rec, l.refused(ctx, rec, err)
 	}
 	now := l.now()
-	var asked rotation.DriftRecord
-	err := l.Store.UpdateDrift(ctx, []string{rec.Key}, func(stored map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
+	var asked Record
+	err := l.Store.UpdateDrift(ctx, []string{rec.Key}, func(stored map[string]Record) ([]Record, error) {
 		r, ok := stored[rec.Key]
 		if !ok || !r.Open || r.Stamp() != rec.Stamp() || r.RequestedBy != "" {
 			return nil, &rotation.Error{Code: rotation.ECONFLICT, Err: ErrMovedOn, Message: "This drift changed meanwhile: look at the post. Nothing was changed."}
 		}
 		r.RequestedBy, r.RequestedAt, r.RequestedVersion = user, now, version
 		asked = r
-		return []rotation.DriftRecord{r}, nil
+		return []Record{r}, nil
 	})
 	if err != nil {
 		return rec, err
 	}
 	l.Log.Info("drift repair asked for", "secret", rec.Secret, "where", asked.Label(), "by", user, "version", version)
-	l.show(ctx, []rotation.DriftRecord{asked})
+	l.show(ctx, []Record{asked})
 	return asked, nil
 }
 
 // write is the repair itself, under the secret's write claim: set and verify
 // each target, mark the drift repaired, record and show the audit entry.
-func (l *Loop) write(ctx context.Context, rec rotation.DriftRecord, version int, by, approver string) (rotation.DriftRecord, error) {
-	var done rotation.DriftRecord
+func (l *Loop) write(ctx context.Context, rec Record, version int, by, approver string) (Record, error) {
+	var done Record
 	err := l.Engine.WriteValue(ctx, l.writeRequest(rec, version, by, approver), func(ctx context.Context, value rotation.Secret, set rotation.Setter) error {
 		wrote, results, err := l.setEach(ctx, rec, l.targets(rec), value, version, set)
 		if err != nil {
@@ -174,7 +174,7 @@ func (l *Loop) write(ctx context.Context, rec rotation.DriftRecord, version int,
 // refused passes a refusal on. When Infisical holds another version now, or a
 // token rotabot retired, the secret is checked again first, so its posts show
 // the drift as it is.
-func (l *Loop) refused(ctx context.Context, rec rotation.DriftRecord, err error) error {
+func (l *Loop) refused(ctx context.Context, rec Record, err error) error {
 	if !errors.Is(err, rotation.ErrVaultMoved) && !errors.Is(err, rotation.ErrRetiredToken) {
 		return err
 	}
@@ -183,7 +183,7 @@ func (l *Loop) refused(ctx context.Context, rec rotation.DriftRecord, err error)
 }
 
 // setEach sets value on each target and verifies it; every target is tried.
-func (l *Loop) setEach(ctx context.Context, rec rotation.DriftRecord, targets []rotation.Destination, value rotation.Secret, version int, set rotation.Setter) (map[string]time.Time, []rotation.DestResult, error) {
+func (l *Loop) setEach(ctx context.Context, rec Record, targets []rotation.Destination, value rotation.Secret, version int, set rotation.Setter) (map[string]time.Time, []rotation.DestResult, error) {
 	wrote := map[string]time.Time{}
 	var results []rotation.DestResult
 	var failed []string
@@ -201,7 +201,7 @@ func (l *Loop) setEach(ctx context.Context, rec rotation.DriftRecord, targets []
 			results = append(results, rotation.DestResult{Destination: d.Label(), Result: "failed: " + rotation.ErrorMessage(err)})
 			continue
 		}
-		wrote[rotation.DriftKey(rec.Secret, d.Kind, d.Target, name)] = since
+		wrote[Key(rec.Secret, d.Kind, d.Target, name)] = since
 		results = append(results, rotation.DestResult{Destination: d.Label(), Result: fmt.Sprintf("set from Infisical version %d and verified", version)})
 	}
 	if len(failed) > 0 {
@@ -213,7 +213,7 @@ func (l *Loop) setEach(ctx context.Context, rec rotation.DriftRecord, targets []
 // markRepaired closes the drift as repaired by by (approved by approver), and
 // notes when each destination written was written (and, for a version drift,
 // the version adopted), in one transaction.
-func (l *Loop) markRepaired(ctx context.Context, rec rotation.DriftRecord, wrote map[string]time.Time, value rotation.Secret, version int, by, approver string) (rotation.DriftRecord, error) {
+func (l *Loop) markRepaired(ctx context.Context, rec Record, wrote map[string]time.Time, value rotation.Secret, version int, by, approver string) (Record, error) {
 	now := l.now()
 	keys := []string{rec.Key}
 	for k := range wrote {
@@ -222,8 +222,8 @@ func (l *Loop) markRepaired(ctx context.Context, rec rotation.DriftRecord, wrote
 		}
 	}
 	targets := l.targets(rec)
-	var done rotation.DriftRecord
-	err := l.Store.UpdateDrift(context.WithoutCancel(ctx), keys, func(stored map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
+	var done Record
+	err := l.Store.UpdateDrift(context.WithoutCancel(ctx), keys, func(stored map[string]Record) ([]Record, error) {
 		r, ok := stored[rec.Key]
 		if !ok || r.Stamp() != rec.Stamp() {
 			return nil, &rotation.Error{Code: rotation.ECONFLICT, Err: ErrMovedOn, Message: "This drift changed while it was being set: look at the post"}
@@ -237,7 +237,7 @@ func (l *Loop) markRepaired(ctx context.Context, rec rotation.DriftRecord, wrote
 			r.Adopted = version
 		}
 		done = r
-		out := []rotation.DriftRecord{r}
+		out := []Record{r}
 		for k, w := range wrote {
 			if k == rec.Key {
 				continue
@@ -245,13 +245,13 @@ func (l *Loop) markRepaired(ctx context.Context, rec rotation.DriftRecord, wrote
 			other, ok := stored[k]
 			if !ok {
 				d := targets[slices.IndexFunc(targets, func(d rotation.Destination) bool {
-					return rotation.DriftKey(rec.Secret, d.Kind, d.Target, d.VarName(rec.Secret)) == k
+					return Key(rec.Secret, d.Kind, d.Target, d.VarName(rec.Secret)) == k
 				})]
-				kind := rotation.DriftValue
+				kind := KindValue
 				if d.Kind != rotation.DestHeroku {
-					kind = rotation.DriftWritten
+					kind = KindWritten
 				}
-				other = rotation.DriftRecord{Key: k, Secret: rec.Secret, Kind: kind, Dest: d.Kind, Target: d.Target, Name: d.VarName(rec.Secret)}
+				other = Record{Key: k, Secret: rec.Secret, Kind: kind, Dest: d.Kind, Target: d.Target, Name: d.VarName(rec.Secret)}
 			}
 			other.Wrote = w
 			out = append(out, other)
@@ -263,7 +263,7 @@ func (l *Loop) markRepaired(ctx context.Context, rec rotation.DriftRecord, wrote
 
 // audited records the repair's audit entry, logs it, and shows it: the post
 // marked repaired, the entry in the audit channel.
-func (l *Loop) audited(ctx context.Context, done rotation.DriftRecord, results []rotation.DestResult, value rotation.Secret, by, approver string) {
+func (l *Loop) audited(ctx context.Context, done Record, results []rotation.DestResult, value rotation.Secret, by, approver string) {
 	ctx = context.WithoutCancel(ctx)
 	entry := rotation.AuditEntry{Action: rotation.ActionDriftRepaired, At: done.Resolved, RunID: "drift:" + done.Key + "@" + done.Stamp(), Secret: done.Secret,
 		Actor: by, Approver: approver, Method: rotation.MethodSlack, Destinations: results, NewFingerprint: value.Fingerprint()}
@@ -274,7 +274,7 @@ func (l *Loop) audited(ctx context.Context, done rotation.DriftRecord, results [
 	if l.Notifier == nil {
 		return
 	}
-	l.show(ctx, []rotation.DriftRecord{done})
+	l.show(ctx, []Record{done})
 	cctx, cancel := l.callCtx(ctx)
 	defer cancel()
 	if err := l.Notifier.DriftAudited(cctx, done, entry); err != nil {
@@ -283,7 +283,7 @@ func (l *Loop) audited(ctx context.Context, done rotation.DriftRecord, results [
 }
 
 // driftStateText says where a drift stands, for people.
-func driftStateText(d rotation.DriftRecord) string {
+func driftStateText(d Record) string {
 	switch {
 	case d.Open:
 		return "a newer drift of the same place is open"

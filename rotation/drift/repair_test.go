@@ -54,7 +54,7 @@ func (w *driftWorld) token1() (rotation.VaultRef, string) {
 }
 
 // drifted returns the open drift of key after a pass.
-func (w *driftWorld) drifted(key string) rotation.DriftRecord {
+func (w *driftWorld) drifted(key string) drift.Record {
 	w.t.Helper()
 	for _, d := range w.pass().Open {
 		if d.Key == key {
@@ -62,7 +62,7 @@ func (w *driftWorld) drifted(key string) rotation.DriftRecord {
 		}
 	}
 	w.t.Fatalf("no open drift %s", key)
-	return rotation.DriftRecord{}
+	return drift.Record{}
 }
 
 // rotate carries a whole rotation of TOKEN_1 to value through the engine:
@@ -96,7 +96,7 @@ func TestRepairRefusesTheRestoredRevokedToken(t *testing.T) {
 	w.vault.Set(cur, old) // restored from history: version 3
 	said := "Infisical holds a token rotabot revoked on " + rotation.DateText(t0) + " in run " + r.ID + ": rotate instead"
 
-	app := w.drifted(rotation.DriftKey("TOKEN_1", rotation.DestHeroku, "app-0", "TOKEN_1"))
+	app := w.drifted(drift.Key("TOKEN_1", rotation.DestHeroku, "app-0", "TOKEN_1"))
 	if want := "it holds version 2 (`" + rotation.Fingerprint(driftNew) + "`), the last version rotabot wrote, not Infisical's current version 3 (`" +
 		rotation.Fingerprint(old) + "`), which was written outside rotabot; " + said; app.Problem != want {
 		t.Errorf("the app's drift says\n%s\nwant\n%s", app.Problem, want)
@@ -104,14 +104,14 @@ func TestRepairRefusesTheRestoredRevokedToken(t *testing.T) {
 	if app.Retired == nil || app.Retired.Run != r.ID {
 		t.Errorf("the drift does not know the token was retired: %+v", app.Retired)
 	}
-	vault := w.drifted(rotation.DriftKey("TOKEN_1", "", "", ""))
+	vault := w.drifted(drift.Key("TOKEN_1", "", "", ""))
 	if !strings.HasSuffix(vault.Problem, said) || strings.Contains(vault.Problem, "old value") {
 		t.Errorf("the version drift says %s", vault.Problem)
 	}
 
 	sets := w.apps.setCount()
 	ctx := context.Background()
-	for _, d := range []rotation.DriftRecord{app, vault} {
+	for _, d := range []drift.Record{app, vault} {
 		_, err := w.loop.Repair(ctx, d.Key, d.Stamp(), d.VaultVersion, "U0BOB")
 		if !errors.Is(err, rotation.ErrRetiredToken) || !strings.Contains(rotation.ErrorMessage(err), said) {
 			t.Fatalf("Set it from Infisical on %s: %v", d.Key, err)
@@ -121,7 +121,7 @@ func TestRepairRefusesTheRestoredRevokedToken(t *testing.T) {
 	if w.apps.setCount() != sets || w.apps.get("app-0", "TOKEN_1") != driftNew {
 		t.Fatal("a refused repair wrote the app")
 	}
-	if recs, _ := w.st.ListDrift(ctx); len(recs) == 0 || slicesAny(recs, func(d rotation.DriftRecord) bool { return d.RequestedBy != "" }) {
+	if recs, _ := w.st.ListDrift(ctx); len(recs) == 0 || slicesAny(recs, func(d drift.Record) bool { return d.RequestedBy != "" }) {
 		t.Errorf("a refused repair was recorded as asked for: %+v", recs)
 	}
 	w.noTokenInFile(old, driftNew)
@@ -142,7 +142,7 @@ func slicesAny[T any](xs []T, f func(T) bool) bool {
 func TestRepairRefusesWhenInfisicalChangedSinceThePost(t *testing.T) {
 	w := newDriftWorld(t, 1, 2)
 	w.apps.set("app-1", "TOKEN_1", "changed by hand")
-	key := rotation.DriftKey("TOKEN_1", rotation.DestHeroku, "app-1", "TOKEN_1")
+	key := drift.Key("TOKEN_1", rotation.DestHeroku, "app-1", "TOKEN_1")
 	d := w.drifted(key)
 	cur, _ := w.token1()
 	w.chk.Add(driftNewer, "raxx-bot", t0.Add(90*24*time.Hour))
@@ -161,7 +161,7 @@ func TestRepairRefusesWhenInfisicalChangedSinceThePost(t *testing.T) {
 	}
 	// The new drift: version 2, a new stamp, shown in the same post.
 	recs, _ := w.loop.OpenDrifts(context.Background())
-	var now rotation.DriftRecord
+	var now drift.Record
 	for _, r := range recs {
 		if r.Key == key {
 			now = r
@@ -191,7 +191,7 @@ func TestRepairRefusesWhenInfisicalChangedSinceThePost(t *testing.T) {
 func TestRepairRefusesADestinationGoneFromTheMatrix(t *testing.T) {
 	w := newDriftWorld(t, 1, 2)
 	w.apps.set("app-1", "TOKEN_1", "changed by hand")
-	d := w.drifted(rotation.DriftKey("TOKEN_1", rotation.DestHeroku, "app-1", "TOKEN_1"))
+	d := w.drifted(drift.Key("TOKEN_1", rotation.DestHeroku, "app-1", "TOKEN_1"))
 	w.matrix.Secrets["TOKEN_1"].Consumers.HerokuApps = []string{"app-0"}
 
 	_, err := w.loop.Repair(context.Background(), d.Key, d.Stamp(), d.VaultVersion, "U0BOB")
@@ -237,7 +237,7 @@ func TestRepairRefusesATokenGitHubRefuses(t *testing.T) {
 			c.github(w.chk)
 			cur, _ := w.token1()
 			w.vault.Set(cur, c.value)
-			d := w.drifted(rotation.DriftKey("TOKEN_1", rotation.DestHeroku, "app-0", "TOKEN_1"))
+			d := w.drifted(drift.Key("TOKEN_1", rotation.DestHeroku, "app-0", "TOKEN_1"))
 			_, err := w.loop.Repair(context.Background(), d.Key, d.Stamp(), d.VaultVersion, "U0BOB")
 			if !errors.Is(err, rotation.ErrTokenRefused) || !strings.Contains(rotation.ErrorMessage(err), c.want) {
 				t.Fatalf("refusal: %v", err)
@@ -264,12 +264,12 @@ func TestVersionRepairNeedsASecondOpsMember(t *testing.T) {
 	}
 	w.chk.Add(driftNewer, "raxx-bot", t0.Add(90*24*time.Hour))
 	w.vault.Set(cur, driftNewer) // version 2, written outside rotabot
-	vd := w.drifted(rotation.DriftKey("TOKEN_1", "", "", ""))
+	vd := w.drifted(drift.Key("TOKEN_1", "", "", ""))
 	if want := "Infisical holds version 2 (`" + rotation.Fingerprint(driftNewer) + "`), written outside rotabot; the last version rotabot wrote is 1 (`" +
 		rotation.Fingerprint(first) + "`), and the consumers rotabot set hold that previous version, not version 2"; vd.Problem != want {
 		t.Errorf("the version drift says\n%s\nwant\n%s", vd.Problem, want)
 	}
-	app := w.drifted(rotation.DriftKey("TOKEN_1", rotation.DestHeroku, "app-0", "TOKEN_1"))
+	app := w.drifted(drift.Key("TOKEN_1", rotation.DestHeroku, "app-0", "TOKEN_1"))
 	if !strings.HasPrefix(app.Problem, "it holds version 1 (`"+rotation.Fingerprint(first)+"`), the last version rotabot wrote, not Infisical's current version 2") {
 		t.Errorf("the app's drift says %s", app.Problem)
 	}
@@ -328,8 +328,8 @@ func TestRepairAndRunExcludeEachOther(t *testing.T) {
 	w.apps.set("app-0", "TOKEN_1", "changed by hand")
 	w.apps.set("app-1", "TOKEN_1", "changed too")
 	w.pass()
-	app0 := w.drifted(rotation.DriftKey("TOKEN_1", rotation.DestHeroku, "app-0", "TOKEN_1"))
-	app1 := w.drifted(rotation.DriftKey("TOKEN_1", rotation.DestHeroku, "app-1", "TOKEN_1"))
+	app0 := w.drifted(drift.Key("TOKEN_1", rotation.DestHeroku, "app-0", "TOKEN_1"))
+	app1 := w.drifted(drift.Key("TOKEN_1", rotation.DestHeroku, "app-1", "TOKEN_1"))
 
 	var started, cli error
 	var during *rotation.Run

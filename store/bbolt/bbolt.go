@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -33,7 +34,7 @@ var (
 	bucketEnvelopes    = []byte("envelopes")      // envelope id → unix nanos
 	bucketEnvelopeAge  = []byte("envelope_age")   // unix nanos \x00 id → nil
 	bucketClaims       = []byte("claims")         // run id → claim JSON
-	bucketDrift        = []byte("drift")          // drift key → DriftRecord JSON
+	bucketDrift        = []byte("drift")          // drift key → drift.Record JSON
 )
 
 // EnvelopeBatchDelay is how long a MarkEnvelope made while others are in flight
@@ -48,7 +49,10 @@ type Store struct {
 	marking atomic.Int32
 }
 
-var _ rotation.Store = (*Store)(nil)
+var (
+	_ rotation.Store    = (*Store)(nil)
+	_ drift.RecordStore = (*Store)(nil)
+)
 
 // Open opens (or creates) the bbolt file at path. A second process holding the
 // file makes Open fail after timeout with a message that says what to do.
@@ -479,11 +483,11 @@ func (s *Store) ReleaseRun(_ context.Context, id, owner string) error {
 }
 
 // ListDrift returns every drift record, by key.
-func (s *Store) ListDrift(_ context.Context) ([]rotation.DriftRecord, error) {
-	var out []rotation.DriftRecord
+func (s *Store) ListDrift(_ context.Context) ([]drift.Record, error) {
+	var out []drift.Record
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketDrift).ForEach(func(k, v []byte) error {
-			var rec rotation.DriftRecord
+			var rec drift.Record
 			if err := json.Unmarshal(v, &rec); err != nil {
 				return rotation.Wrap(rotation.EINTERNAL, err, "the drift record %s is unreadable", k)
 			}
@@ -497,9 +501,9 @@ func (s *Store) ListDrift(_ context.Context) ([]rotation.DriftRecord, error) {
 // UpdateDrift loads the drift records of keys, lets fn decide and stores what it
 // returns, in one transaction (bbolt has one writer at a time). When fn returns
 // nothing the transaction is rolled back, which writes nothing to the file.
-func (s *Store) UpdateDrift(_ context.Context, keys []string, fn func(map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error)) error {
+func (s *Store) UpdateDrift(_ context.Context, keys []string, fn func(map[string]drift.Record) ([]drift.Record, error)) error {
 	return updateRecords(s.db, recordBucket{name: bucketDrift, what: "the drift record", whole: "the drift records"}, keys,
-		func(r rotation.DriftRecord) string { return r.Key }, fn)
+		func(r drift.Record) string { return r.Key }, fn)
 }
 
 // recordBucket is a bucket of JSON records by key (expiry, drift): its name, how

@@ -22,7 +22,7 @@ func open(t *testing.T) *Store {
 
 // TestContract runs the store contract suite that every rotation.Store passes.
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) rotation.Store { return open(t) })
+	storetest.Run(t, func(t *testing.T) storetest.Store { return open(t) })
 }
 
 // The start-up log line names the store by its file.

@@ -32,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 )
 
 // migrations are the schema's versions, in order: migrations[i] takes the schema
@@ -108,7 +109,10 @@ type Store struct {
 	addr string
 }
 
-var _ rotation.Store = (*Store)(nil)
+var (
+	_ rotation.Store    = (*Store)(nil)
+	_ drift.RecordStore = (*Store)(nil)
+)
 
 // Open connects to the database at url (DATABASE_URL) and creates or migrates the
 // schema, under an advisory lock so two processes starting at once migrate it
@@ -626,20 +630,20 @@ func (s *Store) ReleaseRun(ctx context.Context, id, owner string) error {
 }
 
 // ListDrift returns every drift record, by key (byte order, as bbolt).
-func (s *Store) ListDrift(ctx context.Context) ([]rotation.DriftRecord, error) {
+func (s *Store) ListDrift(ctx context.Context) ([]drift.Record, error) {
 	rows, err := s.pool.Query(ctx, `SELECT key, record FROM drift ORDER BY key COLLATE "C"`)
 	if err != nil {
 		return nil, s.fail(err, "listing drift records")
 	}
 	defer rows.Close()
-	var out []rotation.DriftRecord
+	var out []drift.Record
 	for rows.Next() {
 		var key string
 		var raw []byte
 		if err := rows.Scan(&key, &raw); err != nil {
 			return nil, s.fail(err, "listing drift records")
 		}
-		var rec rotation.DriftRecord
+		var rec drift.Record
 		if err := json.Unmarshal(raw, &rec); err != nil {
 			return nil, rotation.Wrap(rotation.EINTERNAL, err, "the drift record %s is unreadable", key)
 		}
@@ -656,10 +660,10 @@ func (s *Store) ListDrift(ctx context.Context) ([]rotation.DriftRecord, error) {
 // (SHARE ROW EXCLUSIVE: readers go on, another UpdateDrift waits), so no record
 // fn decided on, nor one it saw missing, is written by another process before
 // this one commits. When fn returns nothing, the transaction writes nothing.
-func (s *Store) UpdateDrift(ctx context.Context, keys []string, fn func(map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error)) error {
+func (s *Store) UpdateDrift(ctx context.Context, keys []string, fn func(map[string]drift.Record) ([]drift.Record, error)) error {
 	return s.tx(ctx, "changing the drift records", func(tx pgx.Tx) error {
 		return updateRecords(ctx, tx, recordTable{name: "drift", key: "key", what: "the drift record"}, keys,
-			func(r rotation.DriftRecord) string { return r.Key }, fn)
+			func(r drift.Record) string { return r.Key }, fn)
 	})
 }
 

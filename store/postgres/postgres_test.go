@@ -41,7 +41,7 @@ func open(t *testing.T, url string) *Store {
 // TestContract runs the store contract suite, each test in a schema of its own.
 func TestContract(t *testing.T) {
 	pgtest.URL(t) // skip (or, in CI, fail) before the subtests when there is no database
-	storetest.Run(t, func(t *testing.T) rotation.Store { return open(t, pgtest.URL(t)) })
+	storetest.Run(t, func(t *testing.T) storetest.Store { return open(t, pgtest.URL(t)) })
 }
 
 // Two processes starting at once on an empty database: the schema is made once,

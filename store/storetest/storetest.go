@@ -5,7 +5,8 @@
 // records changed in one transaction — is
 // proved the same way for each (litestream's replica_client_test.go).
 //
-// It must not know how a store keeps its data: it speaks rotation.Store only.
+// It must not know how a store keeps its data: it speaks rotation.Store and
+// drift.RecordStore only (Store).
 package storetest
 
 import (
@@ -18,15 +19,23 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/drift"
 )
+
+// Store is what every store implements: rotation.Store, and the drift check's
+// records (drift.RecordStore).
+type Store interface {
+	rotation.Store
+	drift.RecordStore
+}
 
 // Run runs the contract suite. open returns a new, empty store for one test; it
 // registers the store's closing (and any clean-up) with t. The tests run in
 // parallel, so open must give each its own store.
-func Run(t *testing.T, open func(t *testing.T) rotation.Store) {
+func Run(t *testing.T, open func(t *testing.T) Store) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s rotation.Store)
+		fn   func(t *testing.T, s Store)
 	}{
 		{"RunsAndOpenIndex", testRunsAndOpenIndex},
 		{"RunRoundTrip", testRunRoundTrip},
@@ -66,7 +75,7 @@ func ids(rs []*rotation.Run) []string {
 	return out
 }
 
-func testRunsAndOpenIndex(t *testing.T, s rotation.Store) {
+func testRunsAndOpenIndex(t *testing.T, s Store) {
 	ctx := context.Background()
 	a, err := s.CreateRun(ctx, NewRun("A_TOKEN", rotation.StateWaitingToken))
 	if err != nil || a.ID != "r1" {
@@ -141,7 +150,7 @@ func testRunsAndOpenIndex(t *testing.T, s rotation.Store) {
 }
 
 // Everything the engine puts in a run comes back as it was.
-func testRunRoundTrip(t *testing.T, s rotation.Store) {
+func testRunRoundTrip(t *testing.T, s Store) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 28, 10, 0, 0, 123456789, time.UTC)
 	in := NewRun("A_TOKEN", rotation.StatePropagating)
@@ -184,7 +193,7 @@ func testRunRoundTrip(t *testing.T, s rotation.Store) {
 	}
 }
 
-func testUpdateRunAbortsOnError(t *testing.T, s rotation.Store) {
+func testUpdateRunAbortsOnError(t *testing.T, s Store) {
 	ctx := context.Background()
 	r, err := s.CreateRun(ctx, NewRun("A_TOKEN", rotation.StateWaitingApproval))
 	if err != nil {
@@ -205,7 +214,7 @@ func testUpdateRunAbortsOnError(t *testing.T, s rotation.Store) {
 
 // Two state changes from the same state at once: the store runs them one after
 // the other, so the second sees the first's result and its check refuses.
-func testConcurrentTransitionOneWins(t *testing.T, s rotation.Store) {
+func testConcurrentTransitionOneWins(t *testing.T, s Store) {
 	ctx := context.Background()
 	r, err := s.CreateRun(ctx, NewRun("A_TOKEN", rotation.StateWaitingApproval))
 	if err != nil {
@@ -250,7 +259,7 @@ func testConcurrentTransitionOneWins(t *testing.T, s rotation.Store) {
 // written sees Waiting for revoke, and fails the run from there — never the
 // Verifying it would have read before. The store runs one update of a run at a
 // time, each reading the run inside its own transaction.
-func testUpdateRunDecidesOnTheStateItWrites(t *testing.T, s rotation.Store) {
+func testUpdateRunDecidesOnTheStateItWrites(t *testing.T, s Store) {
 	ctx := context.Background()
 	r, err := s.CreateRun(ctx, NewRun("A_TOKEN", rotation.StateVerifying))
 	if err != nil {
@@ -317,7 +326,7 @@ func testUpdateRunDecidesOnTheStateItWrites(t *testing.T, s rotation.Store) {
 
 // Two /rotate of one secret at once (two processes): one run, and the other
 // caller gets ECONFLICT with that run.
-func testConcurrentCreateOneRun(t *testing.T, s rotation.Store) {
+func testConcurrentCreateOneRun(t *testing.T, s Store) {
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -364,7 +373,7 @@ func testConcurrentCreateOneRun(t *testing.T, s rotation.Store) {
 	}
 }
 
-func testAuditOncePerRunAndAction(t *testing.T, s rotation.Store) {
+func testAuditOncePerRunAndAction(t *testing.T, s Store) {
 	ctx := context.Background()
 	e := rotation.AuditEntry{Action: rotation.ActionCompleted, RunID: "r1", Secret: "A_TOKEN", At: time.Now().UTC(), Actor: "U0ALICE",
 		Destinations: []rotation.DestResult{{Destination: "Heroku raxx-console-prod", Result: "ok"}}}
@@ -403,7 +412,7 @@ func testAuditOncePerRunAndAction(t *testing.T, s rotation.Store) {
 	}
 }
 
-func testExpiry(t *testing.T, s rotation.Store) {
+func testExpiry(t *testing.T, s Store) {
 	ctx := context.Background()
 	rec := rotation.ExpiryRecord{Secret: "A_TOKEN", Fingerprint: "abcd1234", ExpiresAt: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC),
 		Sent: map[string]time.Time{"7d": time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}}
@@ -436,7 +445,7 @@ func testExpiry(t *testing.T, s rotation.Store) {
 
 // UpdateExpiry shows fn the stored records of the secrets asked for, writes what
 // fn returns together, and writes nothing when fn returns nothing or fails.
-func testUpdateExpiry(t *testing.T, s rotation.Store) {
+func testUpdateExpiry(t *testing.T, s Store) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	a := rotation.ExpiryRecord{Secret: "A_TOKEN", Fingerprint: "aaaa0000", ExpiresAt: at.Add(48 * time.Hour), CheckedAt: at}
@@ -498,7 +507,7 @@ func testUpdateExpiry(t *testing.T, s rotation.Store) {
 // Changes of one record made at once (two processes' reminder passes, a
 // rotation recording its new token) are taken one after the other: each sees
 // the one before, so none is lost.
-func testConcurrentUpdateExpiry(t *testing.T, s rotation.Store) {
+func testConcurrentUpdateExpiry(t *testing.T, s Store) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	const n = 8
@@ -531,7 +540,7 @@ func testConcurrentUpdateExpiry(t *testing.T, s rotation.Store) {
 	}
 }
 
-func testEnvelopesSeenOnceAndForgotten(t *testing.T, s rotation.Store) {
+func testEnvelopesSeenOnceAndForgotten(t *testing.T, s Store) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	mark := func(id string, at time.Time) bool {
@@ -564,7 +573,7 @@ func testEnvelopesSeenOnceAndForgotten(t *testing.T, s rotation.Store) {
 }
 
 // The same envelope reaching two processes at once is handled by one.
-func testConcurrentEnvelopeOnce(t *testing.T, s rotation.Store) {
+func testConcurrentEnvelopeOnce(t *testing.T, s Store) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	var wg sync.WaitGroup
@@ -592,7 +601,7 @@ func testConcurrentEnvelopeOnce(t *testing.T, s rotation.Store) {
 	}
 }
 
-func testClaims(t *testing.T, s rotation.Store) {
+func testClaims(t *testing.T, s Store) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	ttl := 30 * time.Second
@@ -649,7 +658,7 @@ func testClaims(t *testing.T, s rotation.Store) {
 }
 
 // Eight processes try to carry one run on at once: one may.
-func testConcurrentClaimOneOwner(t *testing.T, s rotation.Store) {
+func testConcurrentClaimOneOwner(t *testing.T, s Store) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	var wg sync.WaitGroup
@@ -681,22 +690,22 @@ func testConcurrentClaimOneOwner(t *testing.T, s rotation.Store) {
 // Drift records round-trip whole; UpdateDrift shows fn the records of the keys
 // asked for, writes what fn returns together, and nothing when fn returns nothing
 // or fails.
-func testDrift(t *testing.T, s rotation.Store) {
+func testDrift(t *testing.T, s Store) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 29, 19, 5, 17, 0, time.UTC)
-	heroku := rotation.DriftRecord{Key: rotation.DriftKey("A_TOKEN", rotation.DestHeroku, "raxx-console-prod", "A_TOKEN"),
-		Secret: "A_TOKEN", Kind: rotation.DriftValue, Dest: rotation.DestHeroku, Target: "raxx-console-prod", Name: "A_TOKEN",
+	heroku := drift.Record{Key: drift.Key("A_TOKEN", rotation.DestHeroku, "raxx-console-prod", "A_TOKEN"),
+		Secret: "A_TOKEN", Kind: drift.KindValue, Dest: rotation.DestHeroku, Target: "raxx-console-prod", Name: "A_TOKEN",
 		Open: true, Problem: "the config var holds a value other than Infisical's current one", Since: at, VaultVersion: 4,
 		Fingerprint: "abcd1234", Post: rotation.CardRef{Channel: "C0OPS", TS: "1700000000.000100"}, Shown: "open:x", Wrote: at.Add(-time.Hour)}
-	vault := rotation.DriftRecord{Key: rotation.DriftKey("A_TOKEN", "", "", ""), Secret: "A_TOKEN", Kind: rotation.DriftVersion, Adopted: 3}
+	vault := drift.Record{Key: drift.Key("A_TOKEN", "", "", ""), Secret: "A_TOKEN", Kind: drift.KindVersion, Adopted: 3}
 	if recs, err := s.ListDrift(ctx); err != nil || len(recs) != 0 {
 		t.Fatalf("a new store lists %v %v", recs, err)
 	}
-	err := s.UpdateDrift(ctx, []string{heroku.Key, vault.Key}, func(stored map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
+	err := s.UpdateDrift(ctx, []string{heroku.Key, vault.Key}, func(stored map[string]drift.Record) ([]drift.Record, error) {
 		if len(stored) != 0 {
 			t.Errorf("fn sees %v in a new store", stored)
 		}
-		return []rotation.DriftRecord{heroku, vault}, nil
+		return []drift.Record{heroku, vault}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -714,24 +723,24 @@ func testDrift(t *testing.T, s rotation.Store) {
 		t.Fatalf("round trip: %+v", got)
 	}
 	// Only the keys asked for are shown, and only they may be written.
-	err = s.UpdateDrift(ctx, []string{vault.Key, "NOPE:vault"}, func(stored map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
+	err = s.UpdateDrift(ctx, []string{vault.Key, "NOPE:vault"}, func(stored map[string]drift.Record) ([]drift.Record, error) {
 		if len(stored) != 1 || stored[vault.Key].Adopted != 3 {
 			t.Errorf("fn sees %+v, want the vault record only", stored)
 		}
 		v := stored[vault.Key]
 		v.Open, v.Problem = true, "a newer version"
-		return []rotation.DriftRecord{v, {Key: heroku.Key, Secret: "A_TOKEN"}}, nil
+		return []drift.Record{v, {Key: heroku.Key, Secret: "A_TOKEN"}}, nil
 	})
 	if rotation.ErrorCode(err) != rotation.EINTERNAL {
 		t.Fatalf("a record not asked for: %v", err)
 	}
 	refused := rotation.Errorf(rotation.ECONFLICT, "changed my mind")
-	if err := s.UpdateDrift(ctx, []string{vault.Key}, func(map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
-		return []rotation.DriftRecord{{Key: vault.Key, Open: true}}, refused
+	if err := s.UpdateDrift(ctx, []string{vault.Key}, func(map[string]drift.Record) ([]drift.Record, error) {
+		return []drift.Record{{Key: vault.Key, Open: true}}, refused
 	}); err != refused {
 		t.Fatalf("fn's error came back as %v", err)
 	}
-	if err := s.UpdateDrift(ctx, []string{vault.Key}, func(map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) { return nil, nil }); err != nil {
+	if err := s.UpdateDrift(ctx, []string{vault.Key}, func(map[string]drift.Record) ([]drift.Record, error) { return nil, nil }); err != nil {
 		t.Fatal(err)
 	}
 	recs, _ = s.ListDrift(ctx)
@@ -747,22 +756,22 @@ func testDrift(t *testing.T, s rotation.Store) {
 
 // Two drift passes (or a pass and a repair) changing one record at once are
 // taken one after the other: each sees the one before.
-func testConcurrentUpdateDrift(t *testing.T, s rotation.Store) {
+func testConcurrentUpdateDrift(t *testing.T, s Store) {
 	ctx := context.Background()
 	const n = 8
-	key := rotation.DriftKey("A_TOKEN", "", "", "")
+	key := drift.Key("A_TOKEN", "", "", "")
 	var wg sync.WaitGroup
 	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := s.UpdateDrift(ctx, []string{key}, func(stored map[string]rotation.DriftRecord) ([]rotation.DriftRecord, error) {
+			err := s.UpdateDrift(ctx, []string{key}, func(stored map[string]drift.Record) ([]drift.Record, error) {
 				rec, ok := stored[key]
 				if !ok {
-					rec = rotation.DriftRecord{Key: key, Secret: "A_TOKEN", Kind: rotation.DriftVersion}
+					rec = drift.Record{Key: key, Secret: "A_TOKEN", Kind: drift.KindVersion}
 				}
 				rec.Adopted++
-				return []rotation.DriftRecord{rec}, nil
+				return []drift.Record{rec}, nil
 			})
 			if err != nil {
 				t.Error(err)
