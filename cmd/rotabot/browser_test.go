@@ -41,8 +41,15 @@ var sizes = []size{{1280, 800}, {1024, 768}}
 
 // eachSize runs test once per window size, as a subtest named after it.
 func eachSize(t *testing.T, test func(t *testing.T, sz size)) {
+	// Each size has its own stand-ins, bot and browser: they run beside the
+	// package's other long tests, which wait on timers more than they use the
+	// CPU.
+	t.Parallel()
 	for _, sz := range sizes {
-		t.Run(sz.String(), func(t *testing.T) { test(t, sz) })
+		t.Run(sz.String(), func(t *testing.T) {
+			t.Parallel()
+			test(t, sz)
+		})
 	}
 }
 

@@ -55,6 +55,7 @@ func runBinary(t *testing.T, dir string, env map[string]string, args ...string) 
 // `env -i PATH=$PATH HOME=$(mktemp -d) rotabot serve` in an empty folder prints
 // the missing matrix and every missing credential, counted, and exits non-zero.
 func TestServeInAnEmptyFolder(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	code, stdout, stderr := runBinary(t, dir, map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir()}, "serve")
 	lines := problemLines(stderr)
@@ -85,6 +86,7 @@ func TestServeInAnEmptyFolder(t *testing.T) {
 // the Infisical variables exits 0; `rotabot rotate …` with stdout and stderr to
 // files has no JSON on stdout, and its log lines on stderr.
 func TestBinaryOutputs(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	code, out, errs := runBinary(t, dir, nil, "version")
 	if code != 0 || !strings.HasPrefix(out, "rotabot ") || !strings.Contains(out, "go1.") || errs != "" {

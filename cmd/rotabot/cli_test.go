@@ -366,6 +366,7 @@ func TestPlainText(t *testing.T) {
 // rotabot rotate says what it waits for: each step as it starts, with the most it
 // may take, and a call unanswered for more than two seconds, until when, which try.
 func TestRotateSaysWhatItWaitsFor(t *testing.T) {
+	t.Parallel()
 	h, env := cliWorld(t)
 	h.World.Infisical.Set("prod", "/MooseQuest/github/", "GITHUB_API_READONLY_TOKEN", h.Fresh[0])
 	h.World.Heroku.FailPath("/apps/raxx-console-prod/config-vars", &sandbox.Fault{Latency: 2200 * time.Millisecond, Times: 1})

@@ -22,6 +22,7 @@ import (
 // run finishes without a second approval, every destination holds the new value,
 // nothing was written twice and there is exactly one audit entry.
 func TestCrashAtEveryBoundary(t *testing.T) {
+	t.Parallel()
 	type point struct {
 		name string
 		// before arms a hang (or nothing) before the gesture that leads to it.
@@ -189,6 +190,7 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 // taking new work, finishes the step in hand, closes the store and exits 0 well
 // within Heroku's 30 s; the next process carries the run on.
 func TestSIGTERMFinishesTheStepInHand(t *testing.T) {
+	t.Parallel()
 	h, err := newWorld(rotation.WallNow())
 	must(t, err)
 	w, env := h.World, h.Env

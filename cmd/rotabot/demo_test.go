@@ -25,6 +25,7 @@ var copyable = regexp.MustCompile(`^\s*export [A-Z_]+="\$\(infisical secrets get
 // output is not a terminal), and after the first card only what changed is
 // printed.
 func TestDemoReadsWell(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		color   bool
 		columns string

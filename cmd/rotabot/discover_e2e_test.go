@@ -18,6 +18,7 @@ const legacyCron = "raxx-legacy-cron"
 // An app outside the routing matrix still holding the old token is named on the
 // card once verify passed, and again in both revoke confirmations.
 func TestUnknownConsumerNamedBeforeRevoke(t *testing.T) {
+	t.Parallel()
 	h := startBot(t)
 	h.trackAppSecrets()
 	dsnKey := sandbox.RandomHex(16)

@@ -152,6 +152,7 @@ func TestDriftChangedByHandReportedOnceAndRepaired(t *testing.T) {
 // rotation, an Actions secret written by hand and an Infisical version written
 // outside rotabot are drift too.
 func TestDriftPeriodicResolvedAndAfterARotation(t *testing.T) {
+	t.Parallel()
 	h := startBot(t)
 	h.trackAppSecrets()
 	card := h.toApproval(t, "r1")

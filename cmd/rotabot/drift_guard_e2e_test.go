@@ -273,6 +273,7 @@ func TestDriftVersionRepairNeedsASecondOpsMember(t *testing.T) {
 // cannot start a run; once it is done she can, and while her run is open a
 // repair refuses.
 func TestDriftRepairAndRunExcludeEachOther(t *testing.T) {
+	t.Parallel()
 	h := startBot(t)
 	h.trackAppSecrets()
 	staging, prod := demo.FineGrainedToken(), demo.FineGrainedToken()

@@ -108,6 +108,7 @@ func TestFaultGitHubSecondaryRateLimit(t *testing.T) {
 }
 
 func TestFaultHerokuDownTooLongFailsClearly(t *testing.T) {
+	t.Parallel()
 	h := startBot(t)
 	fastRetries(h)
 	card := h.toApproval(t, "r1")

@@ -29,6 +29,7 @@ type firstHour struct {
 // page's part is in the browser tests (TestWebFirstHour and the two whole-run
 // tests, at 1280×800 and 1024×768).
 func TestFirstHourMessages(t *testing.T) {
+	t.Parallel()
 	h, env := cliWorld(t)
 	h.World.Infisical.Set("prod", "/MooseQuest/github/", "GITHUB_API_READONLY_TOKEN", h.Fresh[0])
 	noSlack := map[string]string{}

@@ -17,6 +17,7 @@ import (
 // stand-in), labelled plainly on the card, and each shows drift when it is
 // changed by hand after rotabot's write.
 func TestGitHubCopiesRotatedAndDriftOnEachKind(t *testing.T) {
+	t.Parallel()
 	h := startBot(t)
 	h.trackAppSecrets()
 	card := h.toApproval(t, "r1")

@@ -84,6 +84,7 @@ func (h *harness) assertLogplexURLKept(t *testing.T) {
 // check and the probe wait, and once the release succeeds and the dynos are up
 // the run goes on and each app's log is watched.
 func TestHerokuReleaseHeldPendingDelaysVerify(t *testing.T) {
+	t.Parallel()
 	h := startBotHeroku(t, "30s", "30s")
 	h.World.Heroku.SetReleasePhase(prod, sbheroku.ReleasePhase{Hold: true})
 	h.World.Heroku.SetBoot(staging, sbheroku.Boot{Delay: 1500 * time.Millisecond})

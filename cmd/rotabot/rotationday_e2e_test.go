@@ -110,6 +110,7 @@ func startRotationDay(t *testing.T) (*harness, []string, map[string]string) {
 // approved, wait for revoke and complete. Every card ends right, every run's notes
 // and audit post are there, and no call was made before its Retry-After.
 func TestRotationDayTenRunsInsideSlacksLimits(t *testing.T) {
+	t.Parallel()
 	h, secrets, fresh := startRotationDay(t)
 	sl := h.World.Slack
 	each := func(step func(secret string) error) {

@@ -305,6 +305,7 @@ func TestDemoWebCommand(t *testing.T) {
 // DM channel) and verify checks exist, and a whole run works through the page's
 // own API, as the page's buttons drive it.
 func TestDemoWebWithYourOwnMatrix(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	ws, err := startWebSandbox(ctx, "127.0.0.1:0", "testdata/own-matrix.yaml", rotation.WallNow())
 	if err != nil {
