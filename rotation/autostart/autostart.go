@@ -5,9 +5,9 @@
 // records them — and no run of it is open, it starts the run as /rotate does,
 // through the engine's Start, in the ops channel, requested by rotabot, the
 // owners named on the card and in its thread; it audits that rotabot started it
-// (secret.rotate.auto_started), and it does so at most once a day per secret,
-// whichever of the processes sharing a database gets there first (a claim in the
-// store, which outlives a restart). Its pass runs after each pass of the reminder
+// (secret.rotate.auto_started), and it does so at most once a day per secret —
+// that entry, kept in the store, says when it last did, across restarts — and
+// in one of the processes sharing a database (a claim in the store). Its pass runs after each pass of the reminder
 // loop, which keeps reminding the owners and the ops channel of a run nobody
 // finishes. It must not know about Slack, GitHub, Infisical or the store's
 // technology, and it never holds a token: it reads expiry records and runs.
@@ -99,7 +99,7 @@ func New(c Config) *Starter {
 }
 
 // ClaimPrefix names the claim (rotation.ClaimStore) "autostart:SECRET" that a
-// run of SECRET was started by rotabot less than Daily ago.
+// process is starting, or started less than Daily ago, a run of SECRET.
 const ClaimPrefix = "autostart:"
 
 // Daily is how long after rotabot started a run of a secret it starts no other:
@@ -146,10 +146,19 @@ func (s *Starter) Pass(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// start takes the secret's claim for the day and, holding it, starts its run;
-// when no run could be started the claim is given back, so the next pass tries
-// again (and finds the open run, if a person started one meanwhile).
+// start starts the secret's run unless rotabot started one less than Daily
+// ago: its audit entry says so (it outlives a restart, and the bbolt store drops
+// its claims when it opens); the day's claim, taken next, keeps two processes
+// sharing a database from both starting one. When no run could be started the
+// claim is given back, so the next pass tries again (and finds the open run, if
+// a person started one meanwhile).
 func (s *Starter) start(ctx context.Context, sc *rotation.SecretConfig, rec rotation.ExpiryRecord, at time.Time, byAge bool, now time.Time) error {
+	if last, err := s.lastStart(ctx, sc.Name); err != nil {
+		return fmt.Errorf("auto-start of %s: reading its audit entries: %w", sc.Name, err)
+	} else if !last.IsZero() && now.Sub(last) < Daily {
+		s.Log.Debug("rotabot started a run of this secret less than a day ago; not again yet", "secret", sc.Name, "last", rotation.DateText(last))
+		return nil
+	}
 	claim := ClaimPrefix + sc.Name
 	owner := s.Owner + "#" + strconv.FormatUint(s.tries.Add(1), 10)
 	ok, err := s.Store.ClaimRun(ctx, claim, owner, now, Daily)
@@ -179,6 +188,21 @@ func (s *Starter) start(ctx context.Context, sc *rotation.SecretConfig, rec rota
 		"due", rotation.DateText(at), "by_age", byAge, "auto_start_days", sc.AutoStartDays)
 	s.Engine.Go(s.Work, run.ID)
 	return s.audit(ctx, run, rec, reason, now)
+}
+
+// lastStart is when rotabot last started a run of secret by itself (zero: never).
+func (s *Starter) lastStart(ctx context.Context, secret string) (time.Time, error) {
+	entries, err := s.Store.ListAudit(ctx, secret, 0)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var last time.Time
+	for _, e := range entries {
+		if e.Action == rotation.ActionAutoStarted && e.At.After(last) {
+			last = e.At
+		}
+	}
+	return last, nil
 }
 
 // audit stores the entry that rotabot started the run, and posts it. The
