@@ -1,8 +1,11 @@
 // Package expiry is rotabot's expiry reminder service: a background loop that
 // keeps every configured secret's token expiry known — read from the vault and
 // asked of GitHub, whether or not the token was ever rotated through the bot —
-// and tells the secret's owners and the ops channel in time, once per threshold,
-// and daily once a token expired or broke. It works through the domain's ports
+// and, for a secret with max_age, when its token was made; and tells the
+// secret's owners and the ops channel in time before the token is due (its
+// expiry or its max age, the earlier), once per threshold, and daily once it is
+// past due or broke. After each pass it may run another (Config.AfterPass: the
+// runs that start themselves, rotation/autostart). It works through the domain's ports
 // (rotation.Vault, rotation.TokenChecker, the expiry, run and claim stores) and
 // its own Notifier, and holds the shared claim so two processes take turns. It
 // must not know about Slack, GitHub, Infisical or bbolt, and it never holds a
