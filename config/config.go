@@ -87,10 +87,10 @@ func Summary(m *rotation.Matrix) string {
 
 // Keys each level of the matrix knows, in the order the example file uses.
 var (
-	topKeys       = []string{"ops_usergroup", "channel", "audit_channel", "reminders", "vault", "heroku", "secrets"}
+	topKeys       = []string{"ops_usergroup", "channel", "audit_channel", "reminders", "auto_start_days", "vault", "heroku", "secrets"}
 	reminderKeys  = []string{"days_before"}
 	vaultKeys     = []string{"environment", "path", "pending_path"}
-	secretKeys    = []string{"kind", "owners", "expires_in_days", "resource_owner", "repositories", "permissions", "scopes", "probe", "consumers", "verify", "log_watch"}
+	secretKeys    = []string{"kind", "owners", "expires_in_days", "resource_owner", "repositories", "permissions", "scopes", "probe", "consumers", "verify", "log_watch", "max_age", "auto_start_days"}
 	consumerKinds = []string{"heroku_apps", "github_secrets", keyEnvSecrets, keyOrgSecrets, keyDependabotSecrets, "shell_rc_operators"}
 	verifyKeys    = []string{"name", "url", "expect_status", "headers_env"}
 	kinds         = []string{string(rotation.FineGrained), string(rotation.Classic)}
@@ -105,6 +105,8 @@ type checker struct {
 	// typos holds, per mapping, the known keys an unknown key was taken for, so
 	// "chanel" is reported once as a typo and not again as "channel is missing".
 	typos map[*yaml.Node]map[string]bool
+	// autoStart is the top level's auto_start_days (age.go).
+	autoStart autoStart
 }
 
 // missing reports a required key absent from block n, unless a misspelling of it
@@ -285,6 +287,7 @@ func (c *checker) matrix(root *yaml.Node) *rotation.Matrix {
 	}
 
 	c.heroku(top, &m.Heroku)
+	c.topAutoStart(top)
 
 	if e, ok := top["secrets"]; ok && !isNull(e.val) {
 		if sm, ok := c.block(e, "secrets"); ok {
@@ -488,6 +491,7 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 		sc.Verify = c.verify(e, p)
 	}
 	sc.LogWatch = c.logWatch(f, p)
+	c.age(se, f, p, sc)
 	return sc
 }
 

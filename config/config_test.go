@@ -83,6 +83,8 @@ func TestExampleLoadsClean(t *testing.T) {
 				ExpiresInDays: 90,
 				Scopes:        []string{"read:org", "repo:status", "workflow"},
 				Probe:         "/user",
+				MaxAge:        90 * 24 * time.Hour,
+				AutoStartDays: 7,
 				Consumers: rotation.Consumers{
 					HerokuApps:       []string{"raxx-console-prod", "raxx-console-staging"},
 					GitHubSecrets:    []string{"raxx-app/TradeMasterAPI:GH_API_DISPATCH_TOKEN"},

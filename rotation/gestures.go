@@ -15,6 +15,8 @@ type StartRequest struct {
 	Requester string
 	// Channel is where the run's card is posted.
 	Channel string
+	// Reason says why rotabot starts the run by itself (Requester Rotabot).
+	Reason string
 }
 
 // Start creates a run in pre-check. A secret with an open run gets an ECONFLICT
@@ -28,7 +30,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Run, error) {
 	r := &Run{
 		Secret: req.Secret, Method: MethodSlack, State: StatePrechecking, Requester: req.Requester,
 		Created: now, Updated: now, Steps: newSteps(), TokenKind: sc.Kind,
-		Destinations: destinations(sc, Overrides{}), Card: CardRef{Channel: req.Channel},
+		Destinations: destinations(sc, Overrides{}), Card: CardRef{Channel: req.Channel}, StartReason: req.Reason,
 	}
 	if r.DigestKey, err = e.newDigestKey(); err != nil {
 		return nil, err
@@ -44,7 +46,11 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Run, error) {
 		return created, err
 	}
 	e.runLog(created).Info("run started", "requester", req.Requester)
-	e.notify(ctx, created, fmt.Sprintf("%s started a rotation of %s", Mention(req.Requester), req.Secret))
+	note := fmt.Sprintf("%s started a rotation of %s", Mention(req.Requester), req.Secret)
+	if req.Reason != "" {
+		note += ": " + req.Reason
+	}
+	e.notify(ctx, created, note)
 	return created, nil
 }
 

@@ -59,6 +59,12 @@ type SecretConfig struct {
 	Verify        []VerifyCheck
 	// LogWatch is how each Heroku app's log is watched once it runs the new value.
 	LogWatch LogWatch
+	// MaxAge is how old the credential may get (max_age; 0: no limit): it is
+	// due at its creation plus MaxAge, or at its expiry when that is earlier.
+	MaxAge time.Duration
+	// AutoStartDays: rotabot starts a run by itself this many days before the
+	// credential is due (auto_start_days; 0: never).
+	AutoStartDays int
 	// Line is where the secret is declared in its file, for messages.
 	Line int
 }

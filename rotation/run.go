@@ -181,6 +181,8 @@ type Run struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Notice is the latest line for people: why a step waits or failed.
 	Notice string `json:"notice,omitempty"`
+	// StartReason says why rotabot started the run by itself ("" for a person's).
+	StartReason string `json:"start_reason,omitempty"`
 	// RetryAt is when the bot retries a step that waits on an outside service.
 	RetryAt time.Time `json:"retry_at,omitzero"`
 	// RevokeMethod is how the old token was revoked.
@@ -589,6 +591,8 @@ const (
 	ActionAbandoned  AuditAction = "secret.rotate.abandoned"
 	// ActionDriftRepaired is the audit action of a drift repair (rotation/drift).
 	ActionDriftRepaired AuditAction = "secret.drift.repaired"
+	// ActionAutoStarted: rotabot started the run by itself (auto_start_days).
+	ActionAutoStarted AuditAction = "secret.rotate.auto_started"
 )
 
 // DestResult is one destination's outcome in an audit entry.
@@ -610,7 +614,27 @@ type ExpiryRecord struct {
 	// Sent records reminders already sent: by threshold key ("14d", "expired",
 	// "no-expiry", "broken"), and per place as KEY@OWNER or KEY@channel.
 	Sent map[string]time.Time `json:"sent,omitempty"`
+	// Created is when the token was made, for max_age: the service's word or
+	// when a run of rotabot validated it. When neither is known it is when
+	// rotabot first saw the token, and CreatedUnknown is set: it is at least that old.
+	Created        time.Time `json:"created,omitzero"`
+	CreatedUnknown bool      `json:"created_unknown,omitempty"`
 }
+
+// Deadline is when the token is due: its expiry, or its creation plus maxAge
+// when that is earlier or it never expires (byAge). Zero: neither is known.
+func (rec ExpiryRecord) Deadline(maxAge time.Duration) (at time.Time, byAge bool) {
+	if maxAge > 0 && !rec.Created.IsZero() {
+		if aged := rec.Created.Add(maxAge); rec.ExpiresAt.IsZero() || aged.Before(rec.ExpiresAt) {
+			return aged, true
+		}
+	}
+	return rec.ExpiresAt, false
+}
+
+// Rotabot is the requester of a run rotabot started by itself (auto_start_days):
+// no person, so any ops member but the token's submitter may approve it.
+const Rotabot = "rotabot"
 
 // Mention names a person in a line for people: a Slack mention for a Slack user
 // id, the name as is otherwise (a CLI user).

@@ -141,4 +141,7 @@ type TokenInfo struct {
 	Scopes []string
 	// Repos is how many repositories a fine-grained token can see (-1: not counted).
 	Repos int
+	// CreatedAt is when the credential was made, when the service says (zero:
+	// it does not; GitHub does not for a token).
+	CreatedAt time.Time
 }

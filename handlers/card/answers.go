@@ -11,8 +11,8 @@ import (
 // The answers to /rotate that only the person who typed it sees, as mrkdwn text.
 
 func runLine(run *rotation.Run) string {
-	return fmt.Sprintf("• *%s* %s — %s · started %s by <@%s>", run.ID, run.Secret, run.State.Word(),
-		run.Created.UTC().Format("2006-01-02 15:04 UTC"), run.Requester)
+	return fmt.Sprintf("• *%s* %s — %s · started %s by %s", run.ID, run.Secret, run.State.Word(),
+		run.Created.UTC().Format("2006-01-02 15:04 UTC"), rotation.Mention(run.Requester))
 }
 
 // OpenRunsText is /rotate list: the open runs, one a line.

@@ -24,6 +24,11 @@ func AuditText(e rotation.AuditEntry) string {
 		}
 		return b.String()
 	}
+	if e.Action == rotation.ActionAutoStarted {
+		fmt.Fprintf(&b, "secret: %s · run %s · started by %s\ntoken: %s · current %s · %s\nwhy: %s",
+			e.Secret, e.RunID, rotation.Mention(e.Actor), e.TokenKind, orNone(e.OldFingerprint), rotation.ExpiryText(e.OldExpiry), e.Reason)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "secret: %s · run %s\n", e.Secret, e.RunID)
 	fmt.Fprintf(&b, "actor: %s", rotation.Mention(e.Actor))
 	if e.Approver != "" {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/expiry"
 	"github.com/slack-go/slack"
 )
 
@@ -18,6 +19,14 @@ type ExpiryRow struct {
 	At      time.Time
 	Days    int // whole days left, rounded down; negative once expired
 	Problem string
+	// ByAge: At is when the token reaches the secret's max_age (MaxAge), not
+	// its expiry; Created is when it was made, or when rotabot first saw it
+	// (CreatedUnknown). AgeUnknown: the secret has a max_age and no date yet.
+	ByAge          bool
+	MaxAge         time.Duration
+	Created        time.Time
+	CreatedUnknown bool
+	AgeUnknown     bool
 }
 
 // ExpiryRows lists every configured secret with what is known of its expiry at
@@ -31,15 +40,22 @@ func ExpiryRows(m *rotation.Matrix, recs []rotation.ExpiryRecord, now time.Time)
 	}
 	rows := make([]ExpiryRow, 0, len(m.Secrets))
 	for _, name := range m.Names() {
-		row := ExpiryRow{Secret: name}
+		row := ExpiryRow{Secret: name, MaxAge: m.Secrets[name].MaxAge}
 		if rec, ok := bySecret[name]; ok {
 			row.Known, row.Problem = true, rec.Problem
+			at, byAge := expiry.DueAt(rec, row.MaxAge, now)
+			if rec.Problem != "" {
+				at, byAge = rec.ExpiresAt, false // a problem shows the last known expiry
+			}
 			switch {
-			case !rec.ExpiresAt.IsZero():
-				row.At = rec.ExpiresAt
-				row.Days = rotation.DaysLeft(rec.ExpiresAt, now)
+			case !at.IsZero():
+				row.At, row.ByAge = at, byAge
+				row.Days = rotation.DaysLeft(at, now)
+				row.Created, row.CreatedUnknown = rec.Created, rec.CreatedUnknown
 			case rec.Login == "" && rec.Problem != "":
 				// never checked successfully: its expiry is unknown, not "never"
+			case row.MaxAge > 0:
+				row.AgeUnknown = true
 			default:
 				row.Never = true
 			}
@@ -50,7 +66,7 @@ func ExpiryRows(m *rotation.Matrix, recs []rotation.ExpiryRecord, now time.Time)
 		switch {
 		case r.Problem != "":
 			return 0
-		case !r.Known:
+		case !r.Known || r.AgeUnknown:
 			return 3
 		case r.Never:
 			return 2
@@ -98,10 +114,25 @@ func ExpiryLine(row ExpiryRow) string {
 		return fmt.Sprintf("`%s` %s %s — %s", Bar(0), icon, row.Secret, row.Problem)
 	case row.Never:
 		return fmt.Sprintf("`%s` %s %s — never expires (GitHub recommends an expiry)", Bar(90), icon, row.Secret)
+	case row.AgeUnknown:
+		return fmt.Sprintf("`%s` %s %s — never expires; its age is not known yet (max_age %s)", Bar(0), icon, row.Secret, expiry.AgeText(row.MaxAge))
+	case row.ByAge && row.Days < 0:
+		return fmt.Sprintf("`%s` %s %s — PAST ITS MAX AGE (%s) since %s · %s", Bar(0), icon, row.Secret, expiry.AgeText(row.MaxAge), rotation.DateText(row.At), madeText(row))
+	case row.ByAge:
+		return fmt.Sprintf("`%s` %s %s — %s to its max age (%s), on %s · %s", Bar(row.Days), icon, row.Secret,
+			strings.TrimSuffix(daysLeftText(row.Days), " left"), expiry.AgeText(row.MaxAge), rotation.DateText(row.At), madeText(row))
 	case row.Days < 0:
 		return fmt.Sprintf("`%s` %s %s — EXPIRED on %s", Bar(0), icon, row.Secret, rotation.DateText(row.At))
 	}
 	return fmt.Sprintf("`%s` %s %s — %s, on %s", Bar(row.Days), icon, row.Secret, daysLeftText(row.Days), rotation.DateText(row.At))
+}
+
+// madeText says when a token was made, or that it is not known.
+func madeText(row ExpiryRow) string {
+	if row.CreatedUnknown {
+		return "first seen " + rotation.DateText(row.Created) + ", made then or earlier"
+	}
+	return "made " + rotation.DateText(row.Created)
 }
 
 // ExpirySummary is the list's first line: how many secrets, and how many need
@@ -127,13 +158,14 @@ type expiryClass struct{ icon, what string }
 var (
 	classProblem = expiryClass{"🚨", "%d with a problem"}
 	classExpired = expiryClass{"🔴", "%d expired"}
+	classAged    = expiryClass{"🔴", "%d past their max age"}
 	classWeek    = expiryClass{"🔴", "%d within 7 days"}
 	classSoon    = expiryClass{"🟠", "%d within 14 days"}
 	classLater   = expiryClass{"🟢", "%d later"}
 	classNever   = expiryClass{"♾️", "%d never expire"}
 	classUnknown = expiryClass{"❔", "%d not checked yet"}
 	// expiryClasses is the summary's order.
-	expiryClasses = []expiryClass{classProblem, classExpired, classWeek, classSoon, classLater, classNever, classUnknown}
+	expiryClasses = []expiryClass{classProblem, classExpired, classAged, classWeek, classSoon, classLater, classNever, classUnknown}
 )
 
 func classOf(row ExpiryRow) expiryClass {
@@ -144,6 +176,10 @@ func classOf(row ExpiryRow) expiryClass {
 		return classProblem
 	case row.Never:
 		return classNever
+	case row.AgeUnknown:
+		return classUnknown
+	case row.Days < 0 && row.ByAge:
+		return classAged
 	case row.Days < 0:
 		return classExpired
 	case row.Days < 7:
@@ -163,7 +199,7 @@ func restSummary(rest []ExpiryRow) string {
 		switch {
 		case r.Problem != "":
 			problems++
-		case !r.Known:
+		case !r.Known || r.AgeUnknown:
 			unknown++
 		case r.Never:
 			never++

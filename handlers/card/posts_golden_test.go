@@ -43,6 +43,11 @@ func TestAuditPosts(t *testing.T) {
 	repaired := rotation.AuditEntry{Action: rotation.ActionDriftRepaired, At: at(70), Secret: secret, Actor: "U0ALICE", Approver: "U0BOB",
 		NewFingerprint: "9e3f01ab", Destinations: []rotation.DestResult{{Destination: "heroku:raxx-console-prod", Result: "verified"}}}
 	golden(t, "audit_drift_repaired", answer(card.AuditText(repaired)))
+
+	auto := rotation.AuditEntry{Action: rotation.ActionAutoStarted, At: at(0), RunID: "r7", Secret: secret, Actor: rotation.Rotabot,
+		TokenKind: rotation.FineGrained, Method: rotation.MethodSlack, OldExpiry: t0.Add(50 * time.Hour), OldFingerprint: "0ld0f1n9",
+		Reason: "the token `0ld0f1n9` expires in 2 days, on 2026-12-01 12:00 UTC (auto_start_days: 7). Owners: <@U0ALICE>"}
+	golden(t, "audit_auto_started", answer(card.AuditText(auto)))
 }
 
 // An expiry reminder of each kind, as an owner's DM and as the ops-channel post
@@ -60,10 +65,19 @@ func TestReminders(t *testing.T) {
 	never.Kind, never.ExpiresAt, never.TokenKind, never.Notes = expiry.NoExpiry, time.Time{}, rotation.Classic, []string{rotation.MigrateWarning}
 	broken := base
 	broken.Kind, broken.Problem, broken.OpenRun = expiry.Broken, "GitHub refuses the current token `0ld0f1n9` (401)", "r7 (Waiting for token)"
+	// By age (max_age): a token with no expiry, made by a run of rotabot; and
+	// one rotabot first saw on a day, past its max age, its auto-started run open.
+	aged := base
+	aged.Kind, aged.Threshold, aged.ByAge, aged.MaxAge = expiry.Due, 7, true, 90*24*time.Hour
+	aged.Created = t0.Add(-84 * 24 * time.Hour)
+	aged.ExpiresAt = aged.Created.Add(aged.MaxAge)
+	past := aged
+	past.Kind, past.CreatedUnknown, past.At = expiry.Expired, true, aged.ExpiresAt.Add(26*time.Hour)
+	past.OpenRun = "r7 (Waiting for token, started by rotabot 2026-11-29 10:00 UTC)"
 	for _, c := range []struct {
 		name string
 		rem  expiry.Reminder
-	}{{"due", due}, {"due_later", later}, {"expired", expired}, {"no_expiry", never}, {"broken", broken}} {
+	}{{"due", due}, {"due_later", later}, {"expired", expired}, {"no_expiry", never}, {"broken", broken}, {"age_due", aged}, {"age_past", past}} {
 		golden(t, "reminder_"+c.name+"_dm", message(card.ReminderMessage(c.rem, false, "C0OPS")))
 		golden(t, "reminder_"+c.name+"_channel", message(card.ReminderMessage(c.rem, true, "C0OPS")))
 	}
@@ -112,11 +126,20 @@ func TestHome(t *testing.T) {
 	for _, n := range []string{"GITHUB_API_DISPATCH_TOKEN", "GITHUB_ACTIONS_DEPLOY_TOKEN", "GITHUB_PACKAGES_READ_TOKEN", "GITHUB_LEGACY_CRON_TOKEN"} {
 		m.Secrets[n] = &rotation.SecretConfig{Name: n}
 	}
+	// By age (max_age): one made by a run of rotabot, one past its max age
+	// counted from when rotabot first saw it, one whose age is not known yet.
+	const days = 24 * time.Hour
+	for _, n := range []string{"GITHUB_NO_EXPIRY_TOKEN", "GITHUB_OLD_CLASSIC_TOKEN", "GITHUB_NEW_CLASSIC_TOKEN"} {
+		m.Secrets[n] = &rotation.SecretConfig{Name: n, MaxAge: 90 * days}
+	}
 	recs := []rotation.ExpiryRecord{
 		{Secret: secret, Login: "raxx-bot", ExpiresAt: t0.Add(50 * time.Hour)},
 		{Secret: "GITHUB_API_DISPATCH_TOKEN", Login: "raxx-bot", ExpiresAt: t0.Add(40 * 24 * time.Hour)},
 		{Secret: "GITHUB_ACTIONS_DEPLOY_TOKEN", Login: "raxx-deploy"},
 		{Secret: "GITHUB_PACKAGES_READ_TOKEN", Login: "raxx-bot", ExpiresAt: t0.Add(-26 * time.Hour), Problem: "GitHub refuses the current token `00c0ffee` (401)"},
+		{Secret: "GITHUB_NO_EXPIRY_TOKEN", Login: "raxx-bot", Created: t0.Add(-80 * days)},
+		{Secret: "GITHUB_OLD_CLASSIC_TOKEN", Login: "raxx-bot", ExpiresAt: t0.Add(200 * days), Created: t0.Add(-95 * days), CreatedUnknown: true},
+		{Secret: "GITHUB_NEW_CLASSIC_TOKEN", Login: "raxx-bot"},
 	}
 	approval := runIn(rotation.StateWaitingApproval)
 	dispatch := runIn(rotation.StatePrecheckFailed)

@@ -21,16 +21,7 @@ func ReminderMessage(rem expiry.Reminder, inChannel bool, opsChannel string) (st
 	}
 	text := rem.Secret + " " + rem.Sentence()
 	lines := []string{fmt.Sprintf("%s *%s* %s", icon, rem.Secret, rem.Sentence())}
-	switch rem.Kind {
-	case expiry.Due:
-		lines = append(lines, fmt.Sprintf("This is the %d-day reminder: rotate it before it expires.", rem.Threshold))
-	case expiry.Expired:
-		lines = append(lines, "Everything that uses it fails until it is rotated. I will say so again every day until then.")
-	case expiry.Broken:
-		lines = append(lines, "Whatever uses it is failing or about to: rotate it now. I will say so again every day until it works.")
-	case expiry.NoExpiry:
-		lines = append(lines, fmt.Sprintf("At the next rotation, give the new token an expiry (the routing matrix says %d days). I will not mention it again for this token.", rem.ExpiresInDays))
-	}
+	lines = append(lines, reminderWhy(rem))
 	if facts := reminderFacts(rem); facts != "" {
 		lines = append(lines, facts)
 	}
@@ -57,6 +48,24 @@ func ReminderMessage(rem expiry.Reminder, inChannel bool, opsChannel string) (st
 	return clip(text, fallbackChars), blocks
 }
 
+// reminderWhy is the reminder's second line: what it means, and whether it
+// comes again.
+func reminderWhy(rem expiry.Reminder) string {
+	switch {
+	case rem.Kind == expiry.Due && rem.ByAge:
+		return fmt.Sprintf("This is the %d-day reminder: rotate it before it is older than the routing matrix allows (max_age).", rem.Threshold)
+	case rem.Kind == expiry.Due:
+		return fmt.Sprintf("This is the %d-day reminder: rotate it before it expires.", rem.Threshold)
+	case rem.Kind == expiry.Expired && rem.ByAge:
+		return "It still works, but it is older than the routing matrix allows (max_age): rotate it. I will say so again every day until then."
+	case rem.Kind == expiry.Expired:
+		return "Everything that uses it fails until it is rotated. I will say so again every day until then."
+	case rem.Kind == expiry.Broken:
+		return "Whatever uses it is failing or about to: rotate it now. I will say so again every day until it works."
+	}
+	return fmt.Sprintf("At the next rotation, give the new token an expiry (the routing matrix says %d days). I will not mention it again for this token.", rem.ExpiresInDays)
+}
+
 // reminderFacts is the token a reminder is about, in one line ("" for none).
 func reminderFacts(rem expiry.Reminder) string {
 	var facts []string
@@ -71,6 +80,12 @@ func reminderFacts(rem expiry.Reminder) string {
 	}
 	if rem.Kind == expiry.Broken && !rem.ExpiresAt.IsZero() {
 		facts = append(facts, "last known expiry "+rotation.DateText(rem.ExpiresAt))
+	}
+	switch {
+	case rem.ByAge && rem.CreatedUnknown:
+		facts = append(facts, "first seen "+rotation.DateText(rem.Created)+" (when it was made is unknown: it may be older)")
+	case rem.ByAge:
+		facts = append(facts, "made "+rotation.DateText(rem.Created))
 	}
 	return strings.Join(facts, " · ")
 }

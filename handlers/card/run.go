@@ -15,8 +15,8 @@ import (
 func Run(r *rotation.Run, plan *rotation.Plan, buttons []Button) []slack.Block {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(ptxt(fmt.Sprintf("Rotation %s · %s", r.ID, r.Secret))),
-		section(fmt.Sprintf("*Status:* %s\nRequested by <@%s>%s%s · %s", r.State.Word(), r.Requester,
-			who(" · token from ", r.Submitter), who(" · approved by ", r.Approver), methodText(r.Method))),
+		section(fmt.Sprintf("*Status:* %s\nRequested by %s%s%s · %s%s", r.State.Word(), rotation.Mention(r.Requester),
+			who(" · token from ", r.Submitter), who(" · approved by ", r.Approver), methodText(r.Method), startedText(r))),
 	}
 	facts := []string{fmt.Sprintf("Token: *%s*", r.TokenKind)}
 	if r.Login != "" {
@@ -260,6 +260,15 @@ func destCounts(ds []rotation.Destination) string {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// startedText is why rotabot started the run by itself, on a line of its own
+// ("" for a run a person started).
+func startedText(r *rotation.Run) string {
+	if r.StartReason == "" {
+		return ""
+	}
+	return "\n🤖 rotabot started this run by itself: " + clip(r.StartReason, 600)
 }
 
 func who(prefix, user string) string {

@@ -71,6 +71,12 @@ func TestRunCardDetails(t *testing.T) {
 				{Kind: rotation.DestHeroku, Target: "raxx-reports", Name: "GITHUB_TOKEN"}}}
 		golden(t, "run_completed_old_holders", drawn(t, r))
 	})
+	t.Run("started by rotabot", func(t *testing.T) {
+		r := runIn(rotation.StateWaitingToken)
+		r.Requester = rotation.Rotabot
+		r.StartReason = "the token `0ld0f1n9` expires in 2 days, on 2026-12-01 12:00 UTC (auto_start_days: 7). Owners: <@U0ALICE>"
+		golden(t, "run_auto_started", drawn(t, r))
+	})
 	t.Run("status answer", func(t *testing.T) {
 		r := runIn(rotation.StateWaitingApproval)
 		golden(t, "answer_status", message("r7: "+r.State.Word(), card.Run(r, nil, handlers.CardButtons())))

@@ -19,32 +19,33 @@ const (
 	verdictOutage                 // the vault or GitHub could not be asked: keep what was known
 )
 
-// check reads the secret's value and asks GitHub about it. fp is "" when the
-// vault could not give a value.
-func (l *Loop) check(ctx context.Context, name string) (fp string, info rotation.TokenInfo, v verdict, problem string, cause error) {
+// check reads the secret's value and asks GitHub about it. fp is "" (and val
+// the zero Secret) when the vault could not give a value; val goes no further
+// than checkOne.
+func (l *Loop) check(ctx context.Context, name string) (val rotation.Secret, fp string, info rotation.TokenInfo, v verdict, problem string, cause error) {
 	cur, _ := l.Matrix.Refs(name)
 	cctx, cancel := l.callCtx(ctx)
 	vv, err := l.Vault.Read(cctx, cur)
 	cancel()
 	if err != nil {
 		if rotation.ErrorCode(err) == rotation.ENOTFOUND {
-			return "", info, verdictBroken, fmt.Sprintf("it is not in Infisical (%s %s%s), so nothing can use it", cur.Environment, cur.Path, name), err
+			return val, "", info, verdictBroken, fmt.Sprintf("it is not in Infisical (%s %s%s), so nothing can use it", cur.Environment, cur.Path, name), err
 		}
-		return "", info, verdictOutage, "not checked: could not read it from Infisical (" + rotation.ErrorMessage(err) + ")", err
+		return val, "", info, verdictOutage, "not checked: could not read it from Infisical (" + rotation.ErrorMessage(err) + ")", err
 	}
-	fp = vv.Value.Fingerprint()
+	val, fp = vv.Value, vv.Value.Fingerprint()
 	cctx, cancel = l.callCtx(ctx)
 	info, err = l.Checker.Check(cctx, vv.Value)
 	cancel()
 	switch code := rotation.ErrorCode(err); {
 	case err == nil:
-		return fp, info, verdictOK, "", nil
+		return val, fp, info, verdictOK, "", nil
 	case code == rotation.EUNAUTHORIZED:
-		return fp, info, verdictBroken, "GitHub refuses the current token `" + fp + "` (401): it was revoked, deleted or has expired", err
+		return val, fp, info, verdictBroken, "GitHub refuses the current token `" + fp + "` (401): it was revoked, deleted or has expired", err
 	case code == rotation.EINVALID:
-		return fp, info, verdictBroken, "the value in Infisical is not a usable GitHub token: " + rotation.ErrorMessage(err), err
+		return val, fp, info, verdictBroken, "the value in Infisical is not a usable GitHub token: " + rotation.ErrorMessage(err), err
 	}
-	return fp, info, verdictOutage, "not checked: could not ask GitHub (" + rotation.ErrorMessage(err) + ")", err
+	return val, fp, info, verdictOutage, "not checked: could not ask GitHub (" + rotation.ErrorMessage(err) + ")", err
 }
 
 // checked is what a pass learned of one secret, before it is recorded.
@@ -75,7 +76,7 @@ const checkedAtRefresh = 24 * time.Hour
 
 // checkOne checks one secret and works out its record; it writes nothing.
 func (l *Loop) checkOne(ctx context.Context, name string, known map[string]rotation.ExpiryRecord, stats *passStats) *checked {
-	fp, info, v, problem, cause := l.check(ctx, name)
+	val, fp, info, v, problem, cause := l.check(ctx, name)
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -85,6 +86,7 @@ func (l *Loop) checkOne(ctx context.Context, name string, known map[string]rotat
 	last := l.lastChecked[name]
 	l.checkedMu.Unlock()
 	rec := nextRecord(name, prev, had, fp, info, v, problem, now, last)
+	l.created(ctx, &rec, val, info, now)
 	if v == verdictBroken && rec.Problem == "" {
 		v = verdictExpired // GitHub refuses a token we know has expired: that is the expiry, not a break
 	}
@@ -121,6 +123,7 @@ func (l *Loop) checkOne(ctx context.Context, name string, known map[string]rotat
 func sameRecord(a, b rotation.ExpiryRecord) bool {
 	return a.Secret == b.Secret && a.Fingerprint == b.Fingerprint && a.Login == b.Login && a.Kind == b.Kind &&
 		a.ExpiresAt.Equal(b.ExpiresAt) && a.Problem == b.Problem &&
+		a.Created.Equal(b.Created) && a.CreatedUnknown == b.CreatedUnknown &&
 		maps.EqualFunc(a.Sent, b.Sent, time.Time.Equal)
 }
 
@@ -165,3 +168,39 @@ func nextRecord(name string, prev rotation.ExpiryRecord, had bool, fp string, in
 // known reports whether the record's expiry comes from GitHub: a successful
 // check always records the token's login.
 func known(rec rotation.ExpiryRecord) bool { return rec.Login != "" }
+
+// created fills in when the record's token was made, for a secret with
+// max_age (the others are not looked up). The service's own date
+// (TokenInfo.CreatedAt) wins. Otherwise, once per token: when a run of rotabot
+// validated it, found by the run's keyed digest of the value in hand (a person
+// pastes a token minutes after making it; GitHub says nothing of a token's
+// creation, and Infisical's SDK nothing of when a value was written); failing
+// that, now, marked unknown — the token is at least as old as the first time
+// rotabot saw it. When the runs cannot be read it stays unknown until a pass can.
+func (l *Loop) created(ctx context.Context, rec *rotation.ExpiryRecord, val rotation.Secret, info rotation.TokenInfo, now time.Time) {
+	sc := l.Matrix.Secrets[rec.Secret]
+	if sc == nil || sc.MaxAge <= 0 || rec.Fingerprint == "" || val.Empty() || val.Fingerprint() != rec.Fingerprint {
+		return
+	}
+	if !info.CreatedAt.IsZero() {
+		rec.Created, rec.CreatedUnknown = info.CreatedAt.UTC(), false
+		return
+	}
+	if !rec.Created.IsZero() {
+		return
+	}
+	runs, err := l.Store.ListRuns(ctx, rotation.RunFilter{Secret: rec.Secret})
+	if err != nil {
+		l.Log.Warn("could not read the runs to learn when a token was made", "secret", rec.Secret, "err", err)
+		return
+	}
+	for _, r := range runs {
+		if (r.NewDigest != "" || r.NewFingerprint != "") && r.IsNew(val) {
+			if st := r.Step(rotation.StepValidate); st != nil && !st.Finished.IsZero() {
+				rec.Created, rec.CreatedUnknown = st.Finished.UTC(), false
+				return
+			}
+		}
+	}
+	rec.Created, rec.CreatedUnknown = now, true
+}

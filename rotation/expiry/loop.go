@@ -1,8 +1,11 @@
 // Package expiry is rotabot's expiry reminder service: a background loop that
 // keeps every configured secret's token expiry known — read from the vault and
 // asked of GitHub, whether or not the token was ever rotated through the bot —
-// and tells the secret's owners and the ops channel in time, once per threshold,
-// and daily once a token expired or broke. It works through the domain's ports
+// and, for a secret with max_age, when its token was made; and tells the
+// secret's owners and the ops channel in time before the token is due (its
+// expiry or its max age, the earlier), once per threshold, and daily once it is
+// past due or broke. After each pass it may run another (Config.AfterPass: the
+// runs that start themselves, rotation/autostart). It works through the domain's ports
 // (rotation.Vault, rotation.TokenChecker, the expiry, run and claim stores) and
 // its own Notifier, and holds the shared claim so two processes take turns. It
 // must not know about Slack, GitHub, Infisical or bbolt, and it never holds a
@@ -58,6 +61,11 @@ type Config struct {
 	// ClaimTTL is how long the pass's claim lasts without renewal (default 2 min):
 	// when a process dies mid-pass, the other's next pass goes ahead after this.
 	ClaimTTL time.Duration
+	// AfterPass, when set, runs after each pass this process makes (none while
+	// another process holds the claim), under the pass's claim: the auto-start
+	// pass (rotation/autostart), which reads the records the pass just wrote. Its
+	// error makes the loop try again sooner, as the pass's own do.
+	AfterPass func(ctx context.Context) error
 }
 
 // Loop is the background loop that keeps every configured secret's expiry
@@ -284,6 +292,11 @@ func (l *Loop) Reconcile(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if l.AfterPass != nil {
+		if err := l.AfterPass(ctx); err != nil {
+			stats.fail(err)
+		}
+	}
 	return stats.err(len(names))
 }
 
@@ -293,7 +306,9 @@ func (l *Loop) each(ctx context.Context, n int, fn func(i int)) {
 	rotation.Parallel(ctx, l.Parallel, n, fn)
 }
 
-// openRuns maps each secret with an open run to a line naming it.
+// openRuns maps each secret with an open run to a line naming it: "r3 (Waiting
+// for token)", or "r3 (Waiting for token, started by rotabot 2026-…)" for a run
+// rotabot started by itself, which nobody finished yet.
 func (l *Loop) openRuns(ctx context.Context) map[string]string {
 	runs, err := l.Store.ListRuns(ctx, rotation.RunFilter{OpenOnly: true})
 	if err != nil {
@@ -303,6 +318,9 @@ func (l *Loop) openRuns(ctx context.Context) map[string]string {
 	out := make(map[string]string, len(runs))
 	for _, run := range runs {
 		out[run.Secret] = run.ID + " (" + run.State.Word() + ")"
+		if run.Requester == rotation.Rotabot {
+			out[run.Secret] = run.ID + " (" + run.State.Word() + ", started by rotabot " + rotation.DateText(run.Created) + ")"
+		}
 	}
 	return out
 }
