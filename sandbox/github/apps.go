@@ -131,7 +131,9 @@ func (g *GitHub) InstallationTokens() []InstallationToken {
 	for _, t := range g.instTokens {
 		out = append(out, InstallationToken{Value: t.spec.Value, InstallationID: t.inst.id, Issued: t.issued, Expires: t.spec.Expires})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Issued.Before(out[j].Issued) || out[i].Issued.Equal(out[j].Issued) && out[i].Value < out[j].Value })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Issued.Before(out[j].Issued) || out[i].Issued.Equal(out[j].Issued) && out[i].Value < out[j].Value
+	})
 	return out
 }
 
