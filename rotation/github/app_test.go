@@ -206,13 +206,18 @@ func TestAppSetUpWrong(t *testing.T) {
 		err       func() error
 		code, msg string
 	}{
-		{"a key of another App", func() error { return set(mk(github.AppConfig{ID: 42, PrivateKey: secret(other), InstallationID: 4000007})) },
+		{"a key of another App", func() error {
+			return set(mk(github.AppConfig{ID: 42, PrivateKey: secret(other), InstallationID: 4000007}))
+		},
 			rotation.EUNAUTHORIZED, "GitHub refused the GitHub App's JWT (POST /app/installations/4000007/access_tokens: 401 A JSON web token could not be decoded): check GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (a key of that App: its settings → Private keys) and that this machine's clock is right"},
 		{"an App id GitHub does not know", func() error { return set(mk(github.AppConfig{ID: 7, Account: "raxx-app"})) },
 			rotation.EUNAUTHORIZED, "GitHub refused the GitHub App's JWT (GET /orgs/raxx-app/installation: 401 Integration not found): check GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (a key of that App: its settings → Private keys) and that this machine's clock is right"},
 		{"not installed on the account", func() error { return set(mk(github.AppConfig{ID: 42, Account: "elsewhere"})) },
 			rotation.EINVALID, "The GitHub App is not installed where the routing matrix writes (GET /orgs/elsewhere/installation: 404): install it there (the App's settings → Install App), or set GITHUB_APP_INSTALLATION_ID"},
-		{"an installation id that is not its", func() error { _, err := mk(github.AppConfig{ID: 42, InstallationID: 999}).AppInstallation(ctx); return err },
+		{"an installation id that is not its", func() error {
+			_, err := mk(github.AppConfig{ID: 42, InstallationID: 999}).AppInstallation(ctx)
+			return err
+		},
 			rotation.EINVALID, "GitHub has no such installation of the GitHub App (GET /app/installations/999: 404): check GITHUB_APP_INSTALLATION_ID (the number at the end of the installation's settings page), or unset it to find the installation by the routing matrix's organisation"},
 		{"a permission the installation lacks", func() error { return f.client.OrgSecrets().Set(ctx, "raxx-app", "GH_TOKEN", secret(fineTok)) },
 			rotation.EFORBIDDEN, "GitHub refused the GitHub App for GitHub organisation secret raxx-app · GH_TOKEN (403 Resource not accessible by integration): give the GitHub App the permission Organization permissions → Secrets: Read and write (organization_secrets) on its installation"},
