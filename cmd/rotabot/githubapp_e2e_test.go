@@ -163,7 +163,16 @@ func TestServeRefusesAGitHubAppMissingAPermission(t *testing.T) {
 	h.assertLeakFree(t, out, errs)
 
 	// Each other way the App can be wrong, one line each.
+	elsewhere := strconv.FormatInt(h.World.GitHub.Install(sandboxAppID, "elsewhere", examplePermissions), 10)
+	twoAccounts := strings.Replace(env["ROTABOT_CONFIG"], "dependabot_secrets: [raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN]",
+		"dependabot_secrets: [raxx-app/TradeMasterAPI:GH_API_READONLY_TOKEN, other-org:GH_API_READONLY_TOKEN]", 1)
+	if twoAccounts == env["ROTABOT_CONFIG"] {
+		t.Fatal("the example matrix has no dependabot_secrets line to add an organisation to")
+	}
 	for _, c := range []struct{ name, variable, value, want string }{
+		{"an installation on another account", "GITHUB_APP_INSTALLATION_ID", elsewhere, "The GitHub App's installation " + elsewhere +
+			" is on elsewhere, but the routing matrix writes GitHub secrets of raxx-app: install the App there (its settings → Install App) and set GITHUB_APP_INSTALLATION_ID to that installation, or unset it to find it"},
+		{"secrets of several accounts", "ROTABOT_CONFIG", twoAccounts, "GITHUB_APP_INSTALLATION_ID is not set and the routing matrix writes GitHub secrets of several accounts (other-org, raxx-app): a GitHub App installation covers one account"},
 		{"not a number", "GITHUB_APP_ID", "rotabot", `GITHUB_APP_ID="rotabot" is not a number — use the App ID from the App's settings page (General → About), a number like 123456`},
 		{"not a key", "GITHUB_APP_PRIVATE_KEY", "hunter2hunter2", "GITHUB_APP_PRIVATE_KEY is neither a PEM private key nor base64 of one — paste the whole .pem file"},
 		{"another installation", "GITHUB_APP_INSTALLATION_ID", "999", "GitHub has no such installation of the GitHub App (GET /app/installations/999: 404)"},
@@ -183,4 +192,29 @@ func TestServeRefusesAGitHubAppMissingAPermission(t *testing.T) {
 			h.assertLeakFree(t, out, errs)
 		})
 	}
+}
+
+// The bridge CLI writes as the App too: `rotabot rotate` with no GITHUB_TOKEN
+// set is not refused for it, and every GitHub copy is written with an
+// installation token; its output and the database hold neither the key nor a
+// token.
+func TestRotateCLIWrittenAsAGitHubApp(t *testing.T) {
+	h := appWorld(t, examplePermissions)
+	h.World.Infisical.Set("prod", "/MooseQuest/github/", h.First, h.Fresh[0])
+	code, out, errs := runCLI(t, h.Env, "rotate", h.First)
+	if code != 0 {
+		t.Fatalf("rotate: exit %d\n%s\n%s", code, out, errs)
+	}
+	for dest, v := range h.destValues(h.First) {
+		if v != h.Fresh[0] {
+			t.Errorf("%s does not hold the new token", dest)
+		}
+	}
+	if w := h.World.GitHub.WrittenWith(sbgithub.GHActions, "raxx-app/TradeMasterAPI", "GH_API_READONLY_TOKEN"); w != "installation" {
+		t.Errorf("the Actions secret was written with %q, want the App's installation token", w)
+	}
+	for _, tok := range h.World.GitHub.InstallationTokens() {
+		h.Track(tok.Value)
+	}
+	h.assertLeakFree(t, out, errs, h.dbBytes(t))
 }
