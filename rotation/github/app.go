@@ -182,7 +182,7 @@ func (a *appAuth) transport() *ghinstallation.Transport {
 func (a *appAuth) installationLocked(ctx context.Context) (int64, error) {
 	if a.inst == 0 {
 		if a.account == "" {
-			return 0, &appError{problem: "GITHUB_APP_INSTALLATION_ID is not set and the routing matrix names no GitHub account to find the installation on: set it to the installation's id"}
+			return 0, &appError{problem: "GITHUB_APP_INSTALLATION_ID is not set, and the routing matrix's GitHub secrets are not all of one account to find the GitHub App's installation on: set it to the installation rotabot should use (the number ending its settings URL)"}
 		}
 		var in *gh.Installation
 		var resp *gh.Response
@@ -312,9 +312,6 @@ func (c *Client) AppInstallation(ctx context.Context) (Installation, error) {
 // appFail is the *rotation.Error of a failure of the App's own requests.
 func (c *Client) appFail(err error) error {
 	var ae *appError
-	if errors.As(err, &ae) && ae.problem != "" {
-		return rotation.Errorf(rotation.EINVALID, "%s", ae.problem)
-	}
 	route := ""
 	if ae != nil {
 		route = ae.route

@@ -219,6 +219,8 @@ func TestAppSetUpWrong(t *testing.T) {
 			return err
 		},
 			rotation.EINVALID, "GitHub has no such installation of the GitHub App (GET /app/installations/999: 404): check GITHUB_APP_INSTALLATION_ID (the number at the end of the installation's settings page), or unset it to find the installation by the routing matrix's organisation"},
+		{"no account to find the installation on", func() error { return set(mk(github.AppConfig{ID: 42})) },
+			rotation.EINVALID, "GITHUB_APP_INSTALLATION_ID is not set, and the routing matrix's GitHub secrets are not all of one account to find the GitHub App's installation on: set it to the installation rotabot should use (the number ending its settings URL)"},
 		{"a permission the installation lacks", func() error { return f.client.OrgSecrets().Set(ctx, "raxx-app", "GH_TOKEN", secret(fineTok)) },
 			rotation.EFORBIDDEN, "GitHub refused the GitHub App for GitHub organisation secret raxx-app · GH_TOKEN (403 Resource not accessible by integration): give the GitHub App the permission Organization permissions → Secrets: Read and write (organization_secrets) on its installation"},
 	}

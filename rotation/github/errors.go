@@ -124,7 +124,9 @@ type failure struct {
 	// appRoute is set when the GitHub App's own request failed (the
 	// installation's lookup or its token) under the one made.
 	appRoute string
-	err      error
+	// appProblem is why the App could not even ask (its set-up).
+	appProblem string
+	err        error
 }
 
 func (f failure) retryable() bool {
@@ -151,7 +153,11 @@ func classify(err error) failure {
 		return f
 	}
 	var ae *appError
-	if errors.As(err, &ae) && ae.status != 0 {
+	switch {
+	case errors.As(err, &ae) && ae.problem != "":
+		f.appProblem = ae.problem // nothing was asked: the set-up is wrong
+		return f
+	case ae != nil && ae.status != 0:
 		// GitHub refused the App's own request under this one (its token).
 		f.status, f.apiMsg, f.appRoute = ae.status, ae.message, ae.route
 		return f
@@ -257,6 +263,8 @@ func (c call) fail(f failure) *rotation.Error {
 		msg = http.StatusText(f.status)
 	}
 	switch {
+	case f.appProblem != "":
+		return set(rotation.EINVALID, "%s", f.appProblem)
 	case f.refused:
 		return set(rotation.EINVALID,
 			"GitHub's answer to %s pointed from %s to %s: rotabot sends GitHub credentials to GITHUB_API_URL's host only and did not follow it; check GITHUB_API_URL (a proxy?)",
