@@ -16,17 +16,24 @@ import (
 // normalised: SlackAPIURL ends with "/" (slack-go joins method names onto it), every
 // other URL has no trailing slash.
 type Env struct {
-	SlackAppToken         string
-	SlackBotToken         string
-	SlackAPIURL           string
-	GitHubAPIURL          string
-	GitHubToken           string
-	InfisicalSiteURL      string
-	InfisicalClientID     string
-	InfisicalClientSecret string
-	InfisicalProjectID    string
-	HerokuAPIURL          string
-	HerokuAPIKey          string
+	SlackAppToken string
+	SlackBotToken string
+	SlackAPIURL   string
+	GitHubAPIURL  string
+	GitHubToken   string
+	// GitHubAppID, GitHubAppPrivateKey (PEM, decoded from base64 when given
+	// so) and GitHubAppInstallationID (0: found from the routing matrix's
+	// organisation) make rotabot write to GitHub as a GitHub App installation
+	// instead of with GitHubToken. The key is a secret: never print it.
+	GitHubAppID             int64
+	GitHubAppPrivateKey     string
+	GitHubAppInstallationID int64
+	InfisicalSiteURL        string
+	InfisicalClientID       string
+	InfisicalClientSecret   string
+	InfisicalProjectID      string
+	HerokuAPIURL            string
+	HerokuAPIKey            string
 	// ConfigPath is ROTABOT_CONFIG as given: a path, or the YAML itself, or base64
 	// of it. Hand it to LoadFromEnv.
 	ConfigPath       string
@@ -116,7 +123,7 @@ func (v EnvVar) When() string {
 	case NeedAlways:
 		return "required"
 	case NeedGitHubSecret:
-		return "required if any `github_secrets`"
+		return "required if any `github_secrets` and no GitHub App"
 	case NeedHerokuApp:
 		return "required if any `heroku_apps`"
 	}
@@ -134,6 +141,8 @@ const (
 	urlWithoutSlash
 	durationValue
 	choiceValue
+	idValue  // a positive integer (GitHub's ids)
+	keyValue // a PEM private key, or base64 of one
 )
 
 // envVar is a table row with how LoadEnv reads it.
@@ -142,6 +151,7 @@ type envVar struct {
 	kind valueKind
 	str  func(*Env) *string
 	dur  func(*Env) *time.Duration
+	num  func(*Env) *int64
 	// min is the shortest duration allowed (positive when 0); hint follows a problem.
 	min time.Duration
 	// off: 0 is allowed, and turns the feature off.
@@ -171,6 +181,20 @@ var envVars = []envVar{
 		Summary:     "writes the Actions secrets of `github_secrets` (`secrets:write` on those repositories)",
 		Description: "Needed when any secret has github_secrets in the routing matrix: a GitHub token that may write those repositories' Actions secrets (fine-grained: Repository permissions → Secrets: Read and write on exactly those repositories). Leave empty otherwise."},
 		str: func(e *Env) *string { return &e.GitHubToken }},
+	{EnvVar: EnvVar{Name: envGitHubAppID, Unset: "`GITHUB_TOKEN` writes GitHub's secrets",
+		Summary:     "the GitHub App rotabot writes GitHub's secrets as, instead of `GITHUB_TOKEN` (created from `github-app-manifest.json`; its settings → App ID)",
+		Description: "Optional, instead of GITHUB_TOKEN: the App ID of the GitHub App rotabot writes GitHub secrets as (create it from github-app-manifest.json; the number on its settings page). Set GITHUB_APP_PRIVATE_KEY with it."},
+		kind: idValue, num: func(e *Env) *int64 { return &e.GitHubAppID },
+		hint: "use the App ID from the App's settings page (General → About), a number like 123456"},
+	{EnvVar: EnvVar{Name: envGitHubAppKey, Unset: "no GitHub App",
+		Summary:     "that App's private key: the `.pem` file from its settings → Private keys, or base64 of it",
+		Description: "The GitHub App's private key: the whole .pem file its settings page made (Private keys → Generate a private key), or base64 -w0 of it. A secret: it is the App."},
+		kind: keyValue, str: func(e *Env) *string { return &e.GitHubAppPrivateKey }},
+	{EnvVar: EnvVar{Name: envGitHubAppInstallation, Unset: "found from the routing matrix's organisation",
+		Summary:     "the App's installation rotabot uses (the number ending its settings URL)",
+		Description: "Optional: the id of the GitHub App's installation rotabot uses (the number at the end of the installation's settings URL). Unset, rotabot finds the installation on the organisation the routing matrix's GitHub secrets belong to."},
+		kind: idValue, num: func(e *Env) *int64 { return &e.GitHubAppInstallationID },
+		hint: "use the number at the end of the installation's settings URL (…/settings/installations/12345678), or unset it to find the installation from the routing matrix's organisation"},
 	{EnvVar: EnvVar{Name: "INFISICAL_SITE_URL", Default: DefaultInfisicalSiteURL,
 		Summary:     "Infisical base, without `/api`",
 		Description: "Infisical base URL: https://app.infisical.com (US cloud), https://eu.infisical.com (EU cloud) or your own instance."},
@@ -252,6 +276,7 @@ func Vars() []string {
 func LoadEnv(getenv func(string) string) (Env, []string) {
 	e := Env{ReminderInterval: DefaultReminderInterval, ClaimTTL: DefaultClaimTTL, DriftInterval: DefaultDriftInterval}
 	var probs []string
+	given := map[string]bool{}
 	for _, v := range envVars {
 		raw := strings.TrimSpace(getenv(v.Name))
 		switch v.kind {
@@ -271,6 +296,14 @@ func LoadEnv(getenv func(string) string) (Env, []string) {
 				probs = append(probs, fmt.Sprintf("%s=%q is too short — use at least %s (the default, %s, suits production)", v.Name, raw, v.min, v.Default))
 			default:
 				*v.dur(&e) = d
+			}
+			continue
+		case idValue, keyValue:
+			if raw != "" {
+				given[v.Name] = true
+				if problem := v.readApp(&e, raw); problem != "" {
+					probs = append(probs, problem)
+				}
 			}
 			continue
 		case choiceValue:
@@ -294,7 +327,7 @@ func LoadEnv(getenv func(string) string) (Env, []string) {
 		}
 		*v.str(&e) = val
 	}
-	return e, probs
+	return e, append(probs, appProblems(given)...)
 }
 
 // normaliseURL checks an API base URL and gives it the trailing slash its client wants.
@@ -368,8 +401,8 @@ func (e Env) Require(m *rotation.Matrix, forServe bool) []string {
 		sort.Strings(repos)
 		sort.Strings(apps)
 	}
-	if len(repos) > 0 && e.GitHubToken == "" {
-		out = append(out, "GITHUB_TOKEN is not set — it writes the GitHub Actions secrets of "+listOf(repos)+" and needs secrets:write there")
+	if len(repos) > 0 && e.GitHubToken == "" && !e.GitHubApp() {
+		out = append(out, "GITHUB_TOKEN is not set — it writes the GitHub Actions secrets of "+listOf(repos)+" and needs secrets:write there (or set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY to write them as a GitHub App)")
 	}
 	if len(apps) > 0 && e.HerokuAPIKey == "" {
 		out = append(out, "HEROKU_API_KEY is not set — it sets the config vars of the Heroku apps "+listOf(apps))

@@ -135,7 +135,7 @@ func TestVarsIsEveryVariableRead(t *testing.T) {
 			t.Errorf("Vars misses %s, which the environment table of docs/configuration.md lists", v)
 		}
 	}
-	if len(vars) != 18 {
+	if len(vars) != 21 {
 		t.Errorf("Vars has %d names: %v", len(vars), vars)
 	}
 }
@@ -159,7 +159,7 @@ func TestRequire(t *testing.T) {
 	}
 	slackApp := "SLACK_APP_TOKEN is not set — rotabot serve needs the Slack app-level token (xapp-…, scope connections:write) to open its Socket Mode connection"
 	slackBot := "SLACK_BOT_TOKEN is not set — rotabot serve needs the Slack bot token (xoxb-…) to post and update messages"
-	github := "GITHUB_TOKEN is not set — it writes the GitHub Actions secrets of raxx-app/TradeMasterAPI and needs secrets:write there"
+	github := "GITHUB_TOKEN is not set — it writes the GitHub Actions secrets of raxx-app/TradeMasterAPI and needs secrets:write there (or set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY to write them as a GitHub App)"
 	heroku := "HEROKU_API_KEY is not set — it sets the config vars of the Heroku apps raxx-console-prod and raxx-console-staging"
 	infID := "INFISICAL_CLIENT_ID is not set — it is the client id of the Infisical machine identity (universal auth) that reads and writes the secrets"
 	infSecret := "INFISICAL_CLIENT_SECRET is not set — it is the client secret of the Infisical machine identity (universal auth) that reads and writes the secrets"

@@ -10,7 +10,11 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -215,14 +219,21 @@ func defaultedVars(t *testing.T) map[string]reflect.Type {
 	}
 	bv := reflect.ValueOf(base)
 	out := map[string]reflect.Type{}
+	// The GitHub App's variables are read together: a probe of one has the
+	// others beside it.
+	appKey := testRSAKeyPEM(t)
 	for _, name := range config.Vars() {
 		found := false
-		for _, probe := range []string{"https://probe.invalid/p", "17s", "text"} {
+		beside := map[string]string{}
+		if strings.HasPrefix(name, "GITHUB_APP_") {
+			beside = map[string]string{"GITHUB_APP_ID": "17", "GITHUB_APP_PRIVATE_KEY": appKey}
+		}
+		for _, probe := range []string{"https://probe.invalid/p", "17s", "text", "17", appKey} {
 			e, probs := config.LoadEnv(func(k string) string {
 				if k == name {
 					return probe
 				}
-				return ""
+				return beside[k]
 			})
 			if len(probs) > 0 {
 				continue
@@ -683,4 +694,14 @@ func TestEnvironmentTable(t *testing.T) {
 	if strings.Contains(help, "`") {
 		t.Errorf("serve --help holds markdown:\n%s", help)
 	}
+}
+
+// testRSAKeyPEM is a GitHub App private key as GitHub hands it out (PKCS#1 PEM).
+func testRSAKeyPEM(t *testing.T) string {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // preflight checks every credential `rotabot serve` needs that is set, before it
-// connects — Slack's bot and app tokens, GitHub's GITHUB_TOKEN, Heroku's key — and
+// connects — Slack's bot and app tokens, GitHub's GITHUB_TOKEN or GitHub App,
+// Heroku's key — and
 // that the ops user group's members can be read (who may act is decided by them),
 // and returns one line per problem (Infisical's login is checked when the vault is
 // built). One that is missing or of the wrong kind is already a problem of the
@@ -56,7 +57,7 @@ func preflight(ctx context.Context, env config.Env, m *rotation.Matrix, ad *adap
 			return ""
 		})
 	}
-	if needGitHub && env.GitHubToken != "" {
+	if needGitHub && env.GitHubToken != "" && !env.GitHubApp() {
 		checks = append(checks, func() string {
 			if _, err := ad.github.CheckAdmin(ctx); err != nil {
 				return rotation.ErrorMessage(err)
@@ -72,6 +73,10 @@ func preflight(ctx context.Context, env config.Env, m *rotation.Matrix, ad *adap
 			return ""
 		})
 	}
+	// The GitHub App's installation and permissions (githubapp.go), beside
+	// the others: its own lines.
+	app := make(chan []string, 1)
+	go func() { app <- appPreflight(ctx, env, m, ad.github) }()
 	out := make([]string, len(checks))
 	var wg sync.WaitGroup
 	for i, check := range checks {
@@ -88,7 +93,7 @@ func preflight(ctx context.Context, env config.Env, m *rotation.Matrix, ad *adap
 			problems = append(problems, p)
 		}
 	}
-	return problems
+	return append(problems, <-app...)
 }
 
 // slackProblem says in one line what Slack's answer to a start-up check means.

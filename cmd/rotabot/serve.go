@@ -60,7 +60,7 @@ func (c *cli) runServe(ctx context.Context, opts *serveOptions) error {
 	log := c.logger(su.env)
 	log.Info("rotabot starting", c.version().attrs()...)
 	problems = append(problems, su.env.Require(su.m, true)...)
-	if su.m == nil && (su.env.GitHubToken == "" || su.env.HerokuAPIKey == "") {
+	if su.m == nil && (su.env.GitHubToken == "" && !su.env.GitHubApp() || su.env.HerokuAPIKey == "") {
 		problems = append(problems, "GITHUB_TOKEN and HEROKU_API_KEY: each is needed if the routing matrix has github_secrets or heroku_apps, which cannot be told until it reads")
 	}
 	s, err := startServer(ctx, su.env, su.m, c.getenv, log, problems, nil)
@@ -93,7 +93,7 @@ type server struct {
 // before connecting, each on its line. verify, when set, makes the verify checks'
 // requests instead of the default client (the sandbox's reaches this machine only).
 func startServer(ctx context.Context, env config.Env, m *rotation.Matrix, getenv func(string) string, log *slog.Logger, problems []string, verify *http.Client) (*server, error) {
-	ad, err := buildAdapters(ctx, env, getenv, log)
+	ad, err := buildAdapters(ctx, env, m, getenv, log)
 	if ad == nil {
 		return nil, err
 	}

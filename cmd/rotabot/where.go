@@ -58,7 +58,7 @@ func (c *cli) runWhere(ctx context.Context, opts *whereOptions) error {
 	if len(problems) > 0 {
 		return &problemsError{lines: problems, what: "problem", fix: "fix %s and run again"}
 	}
-	ad, err := openAdapters(ctx, su.env, c.getenv, log)
+	ad, err := openAdapters(ctx, su.env, su.m, c.getenv, log)
 	if err != nil {
 		return err
 	}

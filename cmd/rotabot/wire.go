@@ -104,7 +104,7 @@ type adapters struct {
 	// rate limit it has seen.
 	scanners map[rotation.DestKind]rotation.ConfigScanner
 	// dates tell when an Actions secret was last written; none without
-	// GITHUB_TOKEN.
+	// GITHUB_TOKEN or the GitHub App.
 	dates map[rotation.DestKind]drift.WriteDater
 }
 
@@ -116,8 +116,8 @@ func (a *adapters) Close() {
 
 // openAdapters is buildAdapters for a command that needs every adapter working:
 // on any problem it closes what was built and returns the error.
-func openAdapters(ctx context.Context, env config.Env, getenv func(string) string, log *slog.Logger) (*adapters, error) {
-	ad, err := buildAdapters(ctx, env, getenv, log)
+func openAdapters(ctx context.Context, env config.Env, m *rotation.Matrix, getenv func(string) string, log *slog.Logger) (*adapters, error) {
+	ad, err := buildAdapters(ctx, env, m, getenv, log)
 	if err != nil && ad != nil {
 		ad.Close()
 	}
@@ -128,10 +128,12 @@ func openAdapters(ctx context.Context, env config.Env, getenv func(string) strin
 }
 
 // buildAdapters prepares the GitHub and Heroku clients and logs in to Infisical
-// (when its identity is set). When the login fails it still returns the other
-// adapters, with the error, so start-up can report every problem at once.
-func buildAdapters(ctx context.Context, env config.Env, getenv func(string) string, log *slog.Logger) (*adapters, error) {
-	gh, err := rgithub.New(rgithub.Config{BaseURL: env.GitHubAPIURL, AdminToken: rotation.NewSecret(env.GitHubToken)})
+// (when its identity is set). GitHub's secrets are written with GITHUB_TOKEN, or
+// as the GitHub App, whose installation is found on m's GitHub account
+// (githubapp.go). When the login fails it still returns the other adapters,
+// with the error, so start-up can report every problem at once.
+func buildAdapters(ctx context.Context, env config.Env, m *rotation.Matrix, getenv func(string) string, log *slog.Logger) (*adapters, error) {
+	gh, err := rgithub.New(githubConfig(env, m, log))
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +145,7 @@ func buildAdapters(ctx context.Context, env config.Env, getenv func(string) stri
 	if env.HerokuAPIKey != "" {
 		a.scanners = map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: a.heroku.Scanner()}
 	}
-	if env.GitHubToken != "" {
+	if env.GitHubToken != "" || env.GitHubApp() {
 		a.dates = map[rotation.DestKind]drift.WriteDater{rotation.DestGitHubSecret: gh.ActionsSecrets(),
 			rotation.DestGitHubEnvSecret: gh.EnvSecrets(), rotation.DestGitHubOrgSecret: gh.OrgSecrets(),
 			rotation.DestDependabotSecret: gh.DependabotSecrets()}
@@ -232,7 +234,7 @@ func writeNeeds(env config.Env, dests []rotation.Destination) []string {
 		switch {
 		case d.Kind == rotation.DestHeroku && env.HerokuAPIKey == "":
 			apps = append(apps, d.Target)
-		case d.Kind.IsGitHub() && env.GitHubToken == "":
+		case d.Kind.IsGitHub() && env.GitHubToken == "" && !env.GitHubApp():
 			target := d.Target
 			if d.Kind == rotation.DestGitHubEnvSecret {
 				target, _ = rotation.SplitEnvTarget(target)

@@ -28,6 +28,7 @@ const (
 	opSecret                   // Actions public key and secret write, with GITHUB_TOKEN
 	opSecretRead               // Actions secret read-back, with GITHUB_TOKEN
 	opRevoke                   // POST /credentials/revoke, unauthenticated
+	opApp                      // the GitHub App's own: its installation, its tokens
 )
 
 // call names one request for the messages people see. None of its fields may hold a
@@ -42,6 +43,9 @@ type call struct {
 	// NAME of o/r · production"), perm the permission GITHUB_TOKEN needs for it.
 	what string
 	perm string
+	// cred names the credential secrets are written with (GITHUB_TOKEN or
+	// the GitHub App); do sets it.
+	cred string
 }
 
 // do runs one request, retrying what GitHub says may pass (429, 5xx, rate limits,
@@ -50,6 +54,7 @@ type call struct {
 // is a *rotation.Error.
 func (c *Client) do(ctx context.Context, op call, fn func(context.Context) (*gh.Response, error)) (*gh.Response, error) {
 	var last *rotation.Error
+	op.cred = c.cred
 	attempt := func() (*gh.Response, error) {
 		actx, cancel := context.WithTimeout(ctx, c.timeout)
 		defer cancel()
@@ -116,7 +121,12 @@ type failure struct {
 	// GITHUB_API_URL's host, or a URL on another host. from and to are origins.
 	refused  bool
 	from, to egress.Origin
-	err      error
+	// appRoute is set when the GitHub App's own request failed (the
+	// installation's lookup or its token) under the one made.
+	appRoute string
+	// appProblem is why the App could not even ask (its set-up).
+	appProblem string
+	err        error
 }
 
 func (f failure) retryable() bool {
@@ -140,6 +150,16 @@ func classify(err error) failure {
 	if from, to, ok := egress.Refusal(err); ok {
 		// Checked first: the refusal travels in a *url.Error, which is a net.Error.
 		f.refused, f.from, f.to = true, from, to
+		return f
+	}
+	var ae *appError
+	switch {
+	case errors.As(err, &ae) && ae.problem != "":
+		f.appProblem = ae.problem // nothing was asked: the set-up is wrong
+		return f
+	case ae != nil && ae.status != 0:
+		// GitHub refused the App's own request under this one (its token).
+		f.status, f.apiMsg, f.appRoute = ae.status, ae.message, ae.route
 		return f
 	}
 	switch {
@@ -243,6 +263,8 @@ func (c call) fail(f failure) *rotation.Error {
 		msg = http.StatusText(f.status)
 	}
 	switch {
+	case f.appProblem != "":
+		return set(rotation.EINVALID, "%s", f.appProblem)
 	case f.refused:
 		return set(rotation.EINVALID,
 			"GitHub's answer to %s pointed from %s to %s: rotabot sends GitHub credentials to GITHUB_API_URL's host only and did not follow it; check GITHUB_API_URL (a proxy?)",
@@ -261,6 +283,10 @@ func (c call) fail(f failure) *rotation.Error {
 		return set(rotation.EUNAVAILABLE, "GitHub failed on %s (%d %s): try again later", c.route, f.status, msg)
 	case f.status == 0:
 		return set(rotation.EINTERNAL, "GitHub's answer to %s could not be read: see the bot's logs", c.route)
+	case f.appRoute != "":
+		return appFail(f.appRoute, f.status, msg, set)
+	case c.kind == opApp:
+		return appFail(c.route, f.status, msg, set)
 	}
 
 	switch c.kind {
@@ -294,17 +320,17 @@ func (c call) fail(f failure) *rotation.Error {
 		}
 		switch f.status {
 		case http.StatusUnauthorized:
-			return set(rotation.EUNAUTHORIZED, "GitHub refused GITHUB_TOKEN for %s (401): check the token", c.repo)
+			return set(rotation.EUNAUTHORIZED, "GitHub refused %s for %s (401): %s", c.cred, c.repo, c.check401())
 		case http.StatusForbidden:
 			return set(rotation.EFORBIDDEN,
-				"GitHub refused GITHUB_TOKEN for %s (403 %s): it needs the Secrets read and write permission on that repository", c.repo, msg)
+				"GitHub refused %s for %s (403 %s): it needs the Secrets read and write permission on that repository", c.cred, c.repo, msg)
 		case http.StatusNotFound:
 			if c.kind == opSecretRead {
 				return set(rotation.ENOTFOUND,
-					"GitHub has no Actions secret %s on %s (404): it was not written, or GITHUB_TOKEN cannot see the repository", c.name, c.repo)
+					"GitHub has no Actions secret %s on %s (404): it was not written, or %s cannot see the repository", c.name, c.repo, c.cred)
 			}
 			return set(rotation.ENOTFOUND,
-				"GitHub cannot find %s with GITHUB_TOKEN (404): check the repository name and that the token can see it", c.repo)
+				"GitHub cannot find %s with %s (404): check the repository name and that %s can see it", c.repo, c.cred, c.credIt())
 		}
 		return set(rotation.EINVALID, "GitHub refused the Actions secret %s for %s (%d %s)", c.name, c.repo, f.status, msg)
 	case opRevoke:
@@ -324,14 +350,50 @@ func (c call) fail(f failure) *rotation.Error {
 func (c call) scopedFail(f failure, msg string, set func(code, format string, args ...any) *rotation.Error) *rotation.Error {
 	switch f.status {
 	case http.StatusUnauthorized:
-		return set(rotation.EUNAUTHORIZED, "GitHub refused GITHUB_TOKEN for %s (401): check the token", c.what)
+		return set(rotation.EUNAUTHORIZED, "GitHub refused %s for %s (401): %s", c.cred, c.what, c.check401())
 	case http.StatusForbidden:
-		return set(rotation.EFORBIDDEN, "GitHub refused GITHUB_TOKEN for %s (403 %s): give the token %s", c.what, msg, c.perm)
+		return set(rotation.EFORBIDDEN, "GitHub refused %s for %s (403 %s): give %s %s", c.cred, c.what, msg, c.credIt(), c.perm)
 	case http.StatusNotFound:
 		if c.kind == opSecretRead {
-			return set(rotation.ENOTFOUND, "GitHub has no %s (404): it was not written, or GITHUB_TOKEN cannot see it", c.what)
+			return set(rotation.ENOTFOUND, "GitHub has no %s (404): it was not written, or %s cannot see it", c.what, c.cred)
 		}
-		return set(rotation.ENOTFOUND, "GitHub cannot find where %s lives with GITHUB_TOKEN (404): check the name in the routing matrix and that the token can see it", c.what)
+		return set(rotation.ENOTFOUND, "GitHub cannot find where %s lives with %s (404): check the name in the routing matrix and that %s can see it", c.what, c.cred, c.credIt())
 	}
 	return set(rotation.EINVALID, "GitHub refused %s (%d %s)", c.what, f.status, msg)
+}
+
+// credIt is how a fix names the credential: "the token", or "the GitHub App".
+func (c call) credIt() string {
+	if c.cred == credApp {
+		return credApp
+	}
+	return "the token"
+}
+
+// check401 is what to do when GitHub refuses the credential secrets are
+// written with.
+func (c call) check401() string {
+	if c.cred == credApp {
+		return "its installation token was refused: check that the App is still installed on that account"
+	}
+	return "check the token"
+}
+
+// appFail says what a refusal of the GitHub App's own request (route) means.
+func appFail(route string, status int, msg string, set func(code, format string, args ...any) *rotation.Error) *rotation.Error {
+	switch {
+	case status == http.StatusUnauthorized:
+		return set(rotation.EUNAUTHORIZED,
+			"GitHub refused the GitHub App's JWT (%s: 401 %s): check GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (a key of that App: its settings → Private keys) and that this machine's clock is right", route, msg)
+	case status == http.StatusNotFound && strings.Contains(route, " /app/"):
+		return set(rotation.EINVALID,
+			"GitHub has no such installation of the GitHub App (%s: 404): check GITHUB_APP_INSTALLATION_ID (the number at the end of the installation's settings page), or unset it to find the installation by the routing matrix's organisation", route)
+	case status == http.StatusNotFound:
+		return set(rotation.EINVALID,
+			"The GitHub App is not installed where the routing matrix writes (%s: 404): install it there (the App's settings → Install App), or set GITHUB_APP_INSTALLATION_ID", route)
+	case status == http.StatusForbidden:
+		return set(rotation.EFORBIDDEN,
+			"GitHub refused the GitHub App's request %s (403 %s): check that its installation is not suspended (the account's settings → GitHub Apps)", route, msg)
+	}
+	return set(rotation.EINVALID, "GitHub refused the GitHub App's request %s (%d %s)", route, status, msg)
 }

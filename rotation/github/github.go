@@ -1,8 +1,10 @@
 // Package github is rotabot's adapter for GitHub's REST API, spoken through go-github:
 // it asks GitHub about a personal access token (GET /user, its headers, the
 // repositories a fine-grained token sees, the workload probe), sets and reads back
-// Actions repository secrets sealed with each repository's public key, and revokes an
-// old token through POST /credentials/revoke. It turns every failure into a
+// Actions repository secrets sealed with each repository's public key — with
+// GITHUB_TOKEN, or as a GitHub App installation whose hour-long tokens
+// ghinstallation makes from the App's JWT (app.go) — and revokes an old token
+// through POST /credentials/revoke. It turns every failure into a
 // *rotation.Error whose message a person can act on and which never holds a token. It
 // must not know about Slack, the store, the handlers or how a run moves on: it
 // implements rotation's TokenChecker, Consumer and Revoker, and the drift
@@ -39,8 +41,15 @@ type Config struct {
 	// slash; "" means DefaultBaseURL.
 	BaseURL string
 	// AdminToken is GITHUB_TOKEN, used only for Actions secrets. It may be empty
-	// when no secret has github_secrets consumers.
+	// when no secret has github_secrets consumers, and is not used when App is
+	// set.
 	AdminToken rotation.Secret
+	// App, when set, is how rotabot writes and reads secrets instead of
+	// AdminToken: as a GitHub App installation.
+	App *AppConfig
+	// Now is the clock the App's JWTs and tokens' expiry are judged by; nil
+	// means rotation.WallNow.
+	Now func() time.Time
 	// HTTPClient is used for every request; nil means a plain http.Client. It must
 	// not add credentials of its own: revocation must go out unauthenticated. It is
 	// bound to BaseURL's host (package egress): nothing it sends, first request or
@@ -59,8 +68,13 @@ type Client struct {
 	// its rate-limit memory, which go-github copies into each derived client, stays
 	// empty.
 	base *gh.Client
-	// admin carries GITHUB_TOKEN; nil when none was configured.
+	// admin carries GITHUB_TOKEN, or the GitHub App's installation tokens;
+	// nil when neither was configured.
 	admin *gh.Client
+	// app is the GitHub App's authentication when rotabot writes as one.
+	app *appAuth
+	// cred names admin's credential in messages: GITHUB_TOKEN or the GitHub App.
+	cred string
 	// anon carries no credential: POST /credentials/revoke must be sent without one.
 	anon *gh.Client
 
@@ -119,12 +133,38 @@ func New(cfg Config) (*Client, error) {
 		maxWait:    time.Minute,
 		newBackOff: defaultBackOff,
 		rand:       rand.Reader,
+		cred:       credToken,
 	}
-	if !cfg.AdminToken.Empty() {
+	switch {
+	case cfg.App != nil:
+		now := cfg.Now
+		if now == nil {
+			now = rotation.WallNow
+		}
+		// Under the App's tokens, the transport bound to GITHUB_API_URL's host:
+		// the JWT and the tokens go nowhere else, first request or redirect.
+		c.app, err = newAppAuth(*cfg.App, u, hc.Transport, timeout, hc.CheckRedirect, now)
+		if err != nil {
+			return nil, err
+		}
+		c.admin = gh.NewClient(&http.Client{Transport: c.app, Timeout: timeout, CheckRedirect: hc.CheckRedirect})
+		b := *u
+		c.admin.BaseURL = &b
+		c.cred = credApp
+	case !cfg.AdminToken.Empty():
 		c.admin = c.base.WithAuthToken(cfg.AdminToken.Reveal())
 	}
 	return c, nil
 }
+
+// How messages name the credential rotabot writes secrets with.
+const (
+	credToken = "GITHUB_TOKEN"
+	credApp   = "the GitHub App"
+)
+
+// App reports whether rotabot writes to GitHub as a GitHub App.
+func (c *Client) App() bool { return c.app != nil }
 
 func defaultBackOff() backoff.BackOff {
 	b := backoff.NewExponentialBackOff()

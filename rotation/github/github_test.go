@@ -32,7 +32,7 @@ var (
 	adminTok   = token("ghp_", "adapter admin", 36)
 	otherTok   = token("github_pat_", "adapter other", 82)
 	unknownTok = token("ghp_", "adapter unknown", 36)
-	allTokens  = []string{fineTok, classicTok, adminTok, otherTok, unknownTok}
+	allTokens  = []string{fineTok, classicTok, adminTok, otherTok, unknownTok, appPAT}
 )
 
 const repo = "raxx-app/TradeMasterAPI"

@@ -83,7 +83,7 @@ func (s *ScopedSecrets) scopeOf(ctx context.Context, target, name string) (*scop
 			"%q cannot be a GitHub secret name: use letters, digits and _, not starting with a digit or GITHUB_", name)
 	}
 	cl := s.c.admin
-	sc := &scope{call: call{what: s.label(target, name), perm: Permission(s.kind, target), repo: target, name: name}}
+	sc := &scope{call: call{what: s.label(target, name), perm: s.c.permission(s.kind, target), repo: target, name: name}}
 	switch {
 	case s.kind == rotation.DestGitHubEnvSecret:
 		repo, env := rotation.SplitEnvTarget(target)

@@ -1,7 +1,8 @@
 // Package github is a local stand-in of the GitHub REST API as rotabot meets it:
 // personal access tokens and the headers GitHub answers them with, the repositories a
-// token sees, workflow runs, Actions secrets sealed to each repository's key, and
-// credential revocation. It speaks GitHub's real wire format (paths, status codes,
+// token sees, workflow runs, Actions secrets sealed to each repository's key,
+// credential revocation, and GitHub Apps (an App's RS256 JWT, its installations and
+// the hour-long installation tokens they make, gated by their permissions). It speaks GitHub's real wire format (paths, status codes,
 // rate-limit headers, error bodies) so go-github talks to it unchanged. It must not
 // know rotabot's packages: it is the outside world, reached only through the SDK.
 package github
@@ -50,6 +51,11 @@ type GitHub struct {
 	// login; denied the fine-grained permissions the admin token lacks.
 	orgs   map[string]*ghOrgState
 	denied map[string]bool
+	// apps are the registered GitHub Apps by id, installs their installations
+	// by id, instTokens the installation access tokens issued (apps.go).
+	apps       map[int64]*ghApp
+	installs   map[int64]*ghInstallation
+	instTokens map[string]*ghToken
 }
 
 // TokenSpec describes a personal access token the stand-in accepts. Its kind comes
@@ -77,6 +83,10 @@ type ghToken struct {
 	revoked bool
 	used    int
 	seq     int // order of AddToken
+	// inst is set for an installation access token (kind "installation"):
+	// the installation and the permissions the token was issued with.
+	inst   *ghInstallation
+	issued time.Time
 }
 
 type ghRepo struct {
@@ -102,6 +112,9 @@ type ghSecret struct {
 	// visibility and selected (repository ids) are an organisation secret's.
 	visibility string
 	selected   []int64
+	// writer is the kind of token that last wrote it through the API
+	// (WrittenWith).
+	writer string
 }
 
 type ghSecondary struct {
@@ -136,6 +149,7 @@ func New() *GitHub {
 	g.authed("PUT /repos/{owner}/{repo}/actions/secrets/{name}", g.putSecret)
 	g.route("POST /credentials/revoke", g.revoke)
 	g.scopeRoutes()
+	g.appRoutes()
 	return g
 }
 
@@ -369,6 +383,9 @@ func (g *GitHub) authenticate(w http.ResponseWriter, r *http.Request) (*ghToken,
 		return nil, false
 	}
 	t := g.tokens[strings.TrimSpace(value)]
+	if t == nil {
+		t = g.instTokens[strings.TrimSpace(value)]
+	}
 	// GitHub answers an expired token as it answers a revoked or unknown one.
 	if t == nil || t.revoked || !t.spec.Expires.IsZero() && !g.now().Before(t.spec.Expires) {
 		ghError(w, http.StatusUnauthorized, "Bad credentials")
@@ -391,6 +408,9 @@ func (g *GitHub) sees(t *ghToken, r *ghRepo) bool {
 	if g.isAdmin(t) {
 		return true
 	}
+	if t.inst != nil {
+		return strings.EqualFold(t.inst.account, r.owner)
+	}
 	if t.kind == "classic" && len(t.spec.Repos) == 0 {
 		return true
 	}
@@ -403,6 +423,10 @@ func (g *GitHub) sees(t *ghToken, r *ghRepo) bool {
 }
 
 func (g *GitHub) getUser(w http.ResponseWriter, r *http.Request, t *ghToken) {
+	if t.inst != nil { // an installation is no user
+		ghError(w, http.StatusForbidden, msgIntegration403)
+		return
+	}
 	if !t.spec.Expires.IsZero() {
 		w.Header().Set("GitHub-Authentication-Token-Expiration", t.spec.Expires.UTC().Format("2006-01-02 15:04:05 UTC"))
 	}
@@ -447,6 +471,10 @@ func ghPaging(q url.Values) (perPage, page int) {
 }
 
 func (g *GitHub) listUserRepos(w http.ResponseWriter, r *http.Request, t *ghToken) {
+	if t.inst != nil {
+		ghError(w, http.StatusForbidden, msgIntegration403)
+		return
+	}
 	var visible []*ghRepo
 	for _, repo := range g.repos {
 		if g.sees(t, repo) {
@@ -521,15 +549,17 @@ func (g *GitHub) repoOther(w http.ResponseWriter, r *http.Request, t *ghToken) {
 }
 
 // secretsRepo authorises a call on a repository's Actions secrets: only the admin
-// token may manage them. Another valid token gets 403 when it can see the repository
-// and 404 when it cannot, as on GitHub. Call with gmu held.
+// token, or an installation token with the secrets permission, may manage them.
+// Another valid token gets 403 when it can see the repository and 404 when it
+// cannot, as on GitHub. Call with gmu held.
 func (g *GitHub) secretsRepo(w http.ResponseWriter, r *http.Request, t *ghToken) (*ghRepo, bool) {
 	repo, ok := g.repoFor(w, r, t)
 	if !ok {
 		return nil, false
 	}
-	if !g.isAdmin(t) {
-		ghError(w, http.StatusForbidden, "Resource not accessible by personal access token")
+	write := r.Method != http.MethodGet
+	if !g.allowed(t, GHPermSecrets, write, repo.owner) {
+		forbid(w, t, GHPermSecrets, write)
 		return nil, false
 	}
 	return repo, true
@@ -602,11 +632,11 @@ func (g *GitHub) putSecret(w http.ResponseWriter, r *http.Request, t *ghToken) {
 	}
 	now := g.now().UTC().Truncate(time.Second)
 	if s := repo.secrets[name]; s != nil {
-		s.sealed, s.updated = sealed, now
+		s.sealed, s.updated, s.writer = sealed, now, t.kind
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	repo.secrets[name] = &ghSecret{sealed: sealed, created: now, updated: now}
+	repo.secrets[name] = &ghSecret{sealed: sealed, created: now, updated: now, writer: t.kind}
 	w.WriteHeader(http.StatusCreated)
 }
 

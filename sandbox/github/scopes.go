@@ -40,7 +40,10 @@ const (
 	GHPermSecrets           = "secrets"              // repository: Secrets
 	GHPermEnvironments      = "environments"         // repository: Environments
 	GHPermOrgSecrets        = "organization_secrets" // organisation: Secrets
-	GHPermDependabotSecrets = "dependabot_secrets"   // repository and organisation: Dependabot secrets
+	GHPermDependabotSecrets = "dependabot_secrets"   // repository: Dependabot secrets
+	// GHPermOrgDependabotSecrets is the organisation's Dependabot secrets
+	// permission (GitHub's REST reference: organization_dependabot_secrets).
+	GHPermOrgDependabotSecrets = "organization_dependabot_secrets"
 )
 
 // ghKeyed is one scope's key pair and its secrets.
@@ -252,8 +255,10 @@ func permissionOf(scope GHScope) string {
 		return GHPermEnvironments
 	case GHOrg:
 		return GHPermOrgSecrets
-	case GHDependabot, GHDependabotOrg:
+	case GHDependabot:
 		return GHPermDependabotSecrets
+	case GHDependabotOrg:
+		return GHPermOrgDependabotSecrets
 	}
 	return GHPermSecrets
 }
@@ -265,6 +270,7 @@ func permissionOf(scope GHScope) string {
 // (the routes are authed: authentication is done once, before).
 func (g *GitHub) scopeFor(w http.ResponseWriter, r *http.Request, t *ghToken, scope GHScope) (*ghKeyed, bool) {
 	var k *ghKeyed
+	owner := r.PathValue("org")
 	switch scope {
 	case GHOrg, GHDependabotOrg:
 		o := g.orgs[strings.ToLower(r.PathValue("org"))]
@@ -285,6 +291,7 @@ func (g *GitHub) scopeFor(w http.ResponseWriter, r *http.Request, t *ghToken, sc
 			ghError(w, http.StatusNotFound, "Not Found")
 			return nil, false
 		}
+		owner = repo.owner
 		if scope == GHDependabot {
 			k = g.dependabotLocked(repo)
 		} else if e := repo.envs[strings.ToLower(r.PathValue("env"))]; e != nil {
@@ -295,10 +302,9 @@ func (g *GitHub) scopeFor(w http.ResponseWriter, r *http.Request, t *ghToken, sc
 			return nil, false
 		}
 	}
-	perm := permissionOf(scope)
-	if !g.isAdmin(t) || g.denied[perm] {
-		w.Header().Set("X-Accepted-GitHub-Permissions", perm+"=read")
-		ghError(w, http.StatusForbidden, "Resource not accessible by personal access token")
+	perm, write := permissionOf(scope), r.Method != http.MethodGet
+	if !g.allowed(t, perm, write, owner) {
+		forbid(w, t, perm, write)
 		return nil, false
 	}
 	return k, true
@@ -479,7 +485,7 @@ func (g *GitHub) scopePut(w http.ResponseWriter, r *http.Request, t *ghToken, sc
 		s = &ghSecret{created: now}
 		k.secrets[name] = s
 	}
-	s.sealed, s.updated = sealed, now
+	s.sealed, s.updated, s.writer = sealed, now, t.kind
 	if org {
 		if body.Visibility != "selected" || ids != nil {
 			s.selected = ids
