@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/internal/loop"
 )
 
 // The drift pass's comparisons, one job each: read every secret's current value
@@ -85,9 +86,9 @@ func (p *driftPass) read() []*secretState {
 	return out
 }
 
-// each calls fn(0) … fn(n-1), Parallel at a time (rotation.Parallel).
+// each calls fn(0) … fn(n-1), Parallel at a time (loop.Parallel).
 func (l *Loop) each(ctx context.Context, n int, fn func(i int)) {
-	rotation.Parallel(ctx, l.Parallel, n, fn)
+	loop.Parallel(ctx, l.Parallel, n, fn)
 }
 
 // readStates reads each secret's current value and version, its runs, and the

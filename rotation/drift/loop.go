@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/internal/loop"
 )
 
 // After a rotation, values drift. Someone runs `heroku config:set` by hand,
@@ -103,7 +104,7 @@ type Loop struct {
 	Config
 
 	pass sync.Mutex // one pass at a time in this process
-	bg   rotation.Background
+	bg   loop.Background
 }
 
 // New returns a loop on c, with c's defaults filled in once.

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/internal/loop"
 )
 
 // Store is what the reminder loop keeps and reads: the expiry records, the
@@ -89,7 +90,7 @@ type Loop struct {
 	// again, so its stored CheckedAt may be up to checkedAtRefresh older.
 	checkedMu   sync.Mutex
 	lastChecked map[string]checkedAt
-	bg          rotation.Background
+	bg          loop.Background
 }
 
 // New returns a loop on c, with c's defaults filled in once.
@@ -303,7 +304,7 @@ func (l *Loop) Reconcile(ctx context.Context) error {
 // each calls fn(0) … fn(n-1), Parallel at a time, and returns when all are done
 // (or, once ctx ends, those started are).
 func (l *Loop) each(ctx context.Context, n int, fn func(i int)) {
-	rotation.Parallel(ctx, l.Parallel, n, fn)
+	loop.Parallel(ctx, l.Parallel, n, fn)
 }
 
 // openRuns maps each secret with an open run to a line naming it: "r3 (Waiting

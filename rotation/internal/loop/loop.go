@@ -1,13 +1,14 @@
-package rotation
+// Package loop is the mechanics the background services (rotation/drift,
+// rotation/expiry) share: the Start/Stop of a loop that runs in one goroutine,
+// and a bounded fan-out. What a pass does, and the claim that makes two
+// processes take turns (rotation.HoldClaim), are theirs and the engine's; this
+// package knows nothing of runs, secrets or stores: standard library only.
+package loop
 
 import (
 	"context"
 	"sync"
 )
-
-// What the background services (rotation/drift, rotation/expiry) share with the
-// engine: the Start/Close mechanics of a loop, a bounded fan-out, and the claim
-// that makes two processes on one database take turns (HoldClaim, claim.go).
 
 // Background is the Start/Close mechanics of a loop that runs in one goroutine
 // until it is closed (the reminder and drift loops): Start runs it once, however
