@@ -28,6 +28,7 @@ const (
 	opSecret                   // Actions public key and secret write, with GITHUB_TOKEN
 	opSecretRead               // Actions secret read-back, with GITHUB_TOKEN
 	opRevoke                   // POST /credentials/revoke, unauthenticated
+	opList                     // a scan's list (repositories, environments, a scope's secrets), with GITHUB_TOKEN
 )
 
 // call names one request for the messages people see. None of its fields may hold a
@@ -307,6 +308,16 @@ func (c call) fail(f failure) *rotation.Error {
 				"GitHub cannot find %s with GITHUB_TOKEN (404): check the repository name and that the token can see it", c.repo)
 		}
 		return set(rotation.EINVALID, "GitHub refused the Actions secret %s for %s (%d %s)", c.name, c.repo, f.status, msg)
+	case opList:
+		switch f.status {
+		case http.StatusUnauthorized:
+			return set(rotation.EUNAUTHORIZED, "GitHub refused GITHUB_TOKEN listing %s (401): check the token", c.what)
+		case http.StatusForbidden:
+			return set(rotation.EFORBIDDEN, "GitHub refused GITHUB_TOKEN listing %s (403 %s): give the token %s", c.what, msg, c.perm)
+		case http.StatusNotFound:
+			return set(rotation.ENOTFOUND, "GitHub answered 404 listing %s: it does not exist, or GITHUB_TOKEN cannot see it", c.what)
+		}
+		return set(rotation.EINVALID, "GitHub refused to list %s (%d %s)", c.what, f.status, msg)
 	case opRevoke:
 		switch f.status {
 		case http.StatusForbidden:
