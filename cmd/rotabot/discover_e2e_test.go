@@ -32,12 +32,12 @@ func TestUnknownConsumerNamedBeforeRevoke(t *testing.T) {
 	if !strings.Contains(text, line) {
 		t.Fatalf("the card does not name the unknown consumer:\n%s", text)
 	}
-	if !strings.Contains(text, "(scanned 4 Heroku apps when verify passed)") {
+	if !strings.Contains(text, "(scanned 4 Heroku apps and looked at 2 GitHub repositories when verify passed)") {
 		t.Errorf("the card does not say what the scan covered:\n%s", text)
 	}
 	must(t, demo.WaitFor("the scan in the card's thread", func() bool {
 		for _, m := range h.World.Slack.Thread(demo.OpsChannel, card.TS) {
-			if strings.Contains(m.Text, "scanned 4 Heroku apps for the old token: "+legacyCron+" · GH_TOKEN still holds it") {
+			if strings.Contains(m.Text, "scanned 4 Heroku apps and looked at 2 GitHub repositories for the old token: "+legacyCron+" · GH_TOKEN still holds it") {
 				return true
 			}
 		}

@@ -386,7 +386,9 @@ func (s *Scanner) Where(ctx context.Context, secret string) (WhereReport, error)
 	for _, d := range dests {
 		h := rotation.Holding{Kind: d.Kind, Target: d.Target, Name: d.VarName(secret)}
 		if _, scannable := s.Scanners[d.Kind]; !scannable {
-			rep.Unchecked = append(rep.Unchecked, d)
+			if !slices.ContainsFunc(rep.Copies, func(c WhereCopy) bool { return c.InMatrix && placeKey(c.Holding) == placeKey(h) }) {
+				rep.Unchecked = append(rep.Unchecked, d) // a GitHub secret found shows its date among the copies
+			}
 			continue
 		}
 		match, present := found.asked[h]

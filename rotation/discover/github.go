@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
 )
@@ -293,4 +294,29 @@ func sortCopies(cs []rotation.Copy) {
 		}
 		return strings.Compare(a.Target+"\x00"+a.Name, b.Target+"\x00"+b.Name)
 	})
+}
+
+// Line says what a GitHub secret with a name the secret uses is, for people
+// (plain text): in the routing matrix, set from another secret, or a copy
+// nobody listed that may hold the value.
+func (c WhereCopy) Line(secret string) string {
+	label := rotation.Destination{Kind: c.Kind, Target: c.Target, Name: c.Name}.PlainLabel()
+	switch {
+	case c.InMatrix:
+		return label + " — in the routing matrix; updated " + rotation.DateText(c.Updated)
+	case len(c.Others) > 0:
+		return label + " — not a destination of " + secret + "; the routing matrix sets it from " + strings.Join(c.Others, ", ") +
+			"; updated " + rotation.DateText(c.Updated)
+	}
+	return rotation.CopyLine(c.Copy, "this value", time.Time{}) + " — NOT in the routing matrix: a rotation will not update it"
+}
+
+// Looked says what the look at GitHub covered: "Looked at 3 of 5 GitHub
+// repositories GitHub lists".
+func (rep WhereReport) Looked() string {
+	n := rotation.Plural(rep.ReposSeen, "GitHub repository", "GitHub repositories")
+	if rep.Repos < rep.ReposSeen {
+		n = fmt.Sprintf("%d of %s", rep.Repos, n)
+	}
+	return "Looked at " + n + " for secrets of the names " + rep.Secret + " uses, by name (GitHub never shows a value)"
 }
