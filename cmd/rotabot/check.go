@@ -110,7 +110,7 @@ func (c *cli) checkGitHub(ctx context.Context, m *rotation.Matrix) error {
 		return err
 	}
 	if lines := githubAccess(ctx, gh, m); len(lines) > 0 {
-		return &problemsError{lines: lines, what: "GitHub scope GITHUB_TOKEN cannot reach", fix: "fix %s (docs/setup.md lists each kind's permissions) and check again"}
+		return &problemsError{lines: lines, what: "GitHub access problem", fix: "fix %s (docs/setup.md lists each kind's permissions) and check again"}
 	}
 	fmt.Fprintf(c.stdout, "GitHub: ok — GITHUB_TOKEN (%s) reaches every scope of %s\n", login, rotation.Plural(len(dests), "GitHub destination", "GitHub destinations"))
 	return nil
