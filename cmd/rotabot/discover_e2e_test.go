@@ -35,11 +35,12 @@ func TestUnknownConsumerNamedBeforeRevoke(t *testing.T) {
 	if !strings.Contains(text, line) {
 		t.Fatalf("the card does not name the unknown consumer:\n%s", text)
 	}
-	if !strings.Contains(text, "(scanned 4 Heroku apps and looked at 3 GitHub repositories when verify passed)") {
+	if !strings.Contains(text, "(scanned 4 Heroku apps when verify passed)") {
 		t.Errorf("the card does not say what the scan covered:\n%s", text)
 	}
 	// The GitHub copy nobody listed, by name and date: GitHub shows no value.
-	if want := "• GitHub Actions raxx-app/legacy-worker (GH_API_READONLY_TOKEN) may hold the old token: GitHub does not show values; updated " +
+	if want := "GitHub secrets of the same name nobody listed* (looked at 3 GitHub repositories when verify passed):\n" +
+		"• GitHub Actions raxx-app/legacy-worker (GH_API_READONLY_TOKEN) may hold the old token: GitHub does not show values; updated " +
 		rotation.DateText(copyAt) + ", before this rotation"; !strings.Contains(text, want) {
 		t.Errorf("the card does not name the GitHub copy nobody listed (%q):\n%s", want, text)
 	}

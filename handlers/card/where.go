@@ -86,9 +86,13 @@ func oldHolderBlocks(r *rotation.Run) []slack.Block {
 		return nil
 	}
 	revoked := r.RevokeSent || r.State == rotation.StateAuditing || r.State == rotation.StateAuditFailed || r.State == rotation.StateCompleted
+	// Each part says what its own scan covered: the Heroku apps, the GitHub
+	// repositories.
+	heroku, github := *d, *d
+	heroku.GitHub, github.Seen = false, 0
 	var lines []string
 	if len(d.Holders) > 0 {
-		head := fmt.Sprintf("⚠️ *Not in the routing matrix, holding the old token* (%s when verify passed):", d.Summary())
+		head := fmt.Sprintf("⚠️ *Not in the routing matrix, holding the old token* (%s when verify passed):", heroku.Summary())
 		lines = append(lines, head)
 		for _, h := range d.Holders {
 			lines = append(lines, "• "+rotation.OldHolderLine(h, revoked))
@@ -98,11 +102,7 @@ func oldHolderBlocks(r *rotation.Run) []slack.Block {
 		}
 	}
 	if len(d.Copies) > 0 {
-		covered := ""
-		if len(d.Holders) == 0 {
-			covered = " (" + d.Summary() + " when verify passed)"
-		}
-		lines = append(lines, "⚠️ *GitHub secrets of the same name nobody listed*"+covered+":")
+		lines = append(lines, fmt.Sprintf("⚠️ *GitHub secrets of the same name nobody listed* (%s when verify passed):", github.Summary()))
 		for _, c := range d.Copies {
 			lines = append(lines, "• "+rotation.CopyLine(c, "the old token", r.Created))
 		}

@@ -21,20 +21,22 @@ var _ discover.SecretLister = (*Lister)(nil)
 // and the secrets of each scope — their names and dates; GitHub never shows a
 // value. It reads with the access the client was built with.
 //
-// It is paced and rate-limit aware, as the Heroku scan is: requests go out at
-// most one per Every, all callers together (GitHub asks integrators to keep
-// well under 900 REST points a minute, its secondary limit, and to avoid
-// bursts); every answer's X-RateLimit-Remaining and Reset are kept, and below
-// Reserve left in the hour's window it stops, with an error carrying
+// It is paced and rate-limit aware, as the Heroku scan is: all callers
+// together take requests from a bucket of Burst that refills one per Every, so
+// a small look goes at once and a long one at most one request per Every
+// (GitHub asks integrators to keep well under 900 REST points a minute, its
+// secondary limit); every answer's X-RateLimit-Remaining and Reset are kept,
+// and below Reserve left in the hour's window it stops, with an error carrying
 // rotation.ErrRateBudget, so a scan never takes what a rotation's writes need.
 // A 403 or 429 with Retry-After is waited out as every GitHub call is. It is
 // safe for concurrent use.
 type Lister struct {
 	c *Client
 	// Reserve is how many requests of the hour's window a scan leaves
-	// (default 500); Every the least time between two of its requests
-	// (default 100 ms: 600 a minute at most).
+	// (default 500); Burst how many may go at once (default 30), Every how
+	// often one more may (default 100 ms: 600 a minute at most).
 	Reserve int
+	Burst   int
 	Every   time.Duration
 	Now     func() time.Time
 	Sleep   func(ctx context.Context, d time.Duration) error
@@ -42,13 +44,15 @@ type Lister struct {
 	mu        sync.Mutex
 	remaining int       // the last X-RateLimit-Remaining (-1: none yet)
 	reset     time.Time // when GitHub's window starts afresh
-	next      time.Time // when the next request may go
+	tokens    float64   // what is left of the bucket at filled
+	filled    time.Time
+	started   bool
 	ids       map[string]int64
 }
 
 // Lister returns the lister on the client's access.
 func (c *Client) Lister() *Lister {
-	return &Lister{c: c, Reserve: 500, Every: 100 * time.Millisecond, Now: rotation.WallNow, Sleep: rotation.Sleep,
+	return &Lister{c: c, Reserve: 500, Burst: 30, Every: 100 * time.Millisecond, Now: rotation.WallNow, Sleep: rotation.Sleep,
 		remaining: -1, ids: map[string]int64{}}
 }
 
@@ -62,17 +66,24 @@ func (l *Lister) pace(ctx context.Context) error {
 		l.mu.Unlock()
 		e := rotation.Wrap(rotation.EUNAVAILABLE, rotation.ErrRateBudget,
 			"GitHub's rate limit is nearly used up (%d requests left this hour): rotabot stopped listing GitHub secrets to leave them for rotations — try again in %s",
-			left, rotation.HumanDuration(wait))
+			left, rotation.HumanDuration((wait+time.Minute-1)/time.Minute*time.Minute))
 		e.RetryAfter = wait
 		return e
 	}
-	at := l.next
-	if at.Before(now) {
-		at = now
+	if !l.started {
+		l.started, l.tokens, l.filled = true, float64(max(l.Burst, 1)), now
 	}
-	l.next = at.Add(l.Every)
+	if l.Every > 0 && now.After(l.filled) {
+		l.tokens = min(float64(max(l.Burst, 1)), l.tokens+float64(now.Sub(l.filled))/float64(l.Every))
+		l.filled = now
+	}
+	l.tokens-- // taken now; below zero, it is owed and waited for
+	var wait time.Duration
+	if l.tokens < 0 && l.Every > 0 {
+		wait = time.Duration(-l.tokens * float64(l.Every))
+	}
 	l.mu.Unlock()
-	if wait := at.Sub(now); wait > 0 {
+	if wait > 0 {
 		return l.Sleep(ctx, wait)
 	}
 	return nil

@@ -94,19 +94,32 @@ func TestListerPacedAndBounded(t *testing.T) {
 		waits = append(waits, d)
 		return nil
 	}
-	for range 3 {
+	l.Burst = 2
+	for range 4 {
 		if _, err := l.Secrets(ctx, rotation.DestGitHubSecret, repo); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}; !slices.Equal(waits, want) {
-		t.Errorf("waits %v, want %v (one request per 100 ms)", waits, want)
+		t.Errorf("waits %v, want %v (two at once, then one per 100 ms)", waits, want)
 	}
-	// The stand-in's window has 5000 - 3 left: a reserve above it stops the next list.
-	l.Reserve = 4998
+	// A second later the bucket is full again: two go at once.
+	mu.Lock()
+	clock, waits = clock.Add(time.Second), nil
+	mu.Unlock()
+	for range 2 {
+		if _, err := l.Secrets(ctx, rotation.DestGitHubSecret, repo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(waits) != 0 {
+		t.Errorf("waits %v after a second's rest, want none", waits)
+	}
+	// The stand-in's window has 5000 - 6 left: a reserve above it stops the next list.
+	l.Reserve = 4995
 	_, err := l.Secrets(ctx, rotation.DestGitHubSecret, repo)
 	if !errors.Is(err, rotation.ErrRateBudget) || rotation.ErrorCode(err) != rotation.EUNAVAILABLE ||
-		!strings.Contains(rotation.ErrorMessage(err), "GitHub's rate limit is nearly used up (4997 requests left this hour): rotabot stopped listing GitHub secrets to leave them for rotations — try again in 1h") {
+		!strings.Contains(rotation.ErrorMessage(err), "GitHub's rate limit is nearly used up (4994 requests left this hour): rotabot stopped listing GitHub secrets to leave them for rotations — try again in 1h") {
 		t.Errorf("past the reserve: %v", err)
 	}
 	l.Reserve = 0
