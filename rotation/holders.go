@@ -87,21 +87,6 @@ type Copy struct {
 	Updated time.Time `json:"updated"`
 }
 
-// CopyLine says what a copy may hold (what: "the old token"), and whether it
-// was last written before since (the run's start; zero: no run).
-func CopyLine(c Copy, what string, since time.Time) string {
-	s := Destination{Kind: c.Kind, Target: c.Target, Name: c.Name}.PlainLabel() + " may hold " + what +
-		": GitHub does not show values; updated " + DateText(c.Updated)
-	switch {
-	case since.IsZero():
-	case c.Updated.Before(since.Truncate(time.Second)):
-		s += ", before this rotation"
-	default:
-		s += ", after this rotation began (someone set it since)"
-	}
-	return s
-}
-
 // Complete reports whether every app the key sees was read.
 func (d *Discovery) Complete() bool { return d != nil && d.Problem == "" }
 
@@ -111,20 +96,18 @@ func (d *Discovery) Summary() string {
 	if d == nil {
 		return ""
 	}
+	part := func(verb string, n, of int, one, many string) string {
+		if n < of {
+			return fmt.Sprintf("%s %d of %s", verb, n, Plural(of, one, many))
+		}
+		return verb + " " + Plural(n, one, many)
+	}
 	var parts []string
 	if !d.GitHub || d.Seen > 0 {
-		s := "scanned " + Plural(d.Read, "Heroku app", "Heroku apps")
-		if d.Read < d.Seen {
-			s = fmt.Sprintf("scanned %d of %s", d.Read, Plural(d.Seen, "Heroku app", "Heroku apps"))
-		}
-		parts = append(parts, s)
+		parts = append(parts, part("scanned", d.Read, d.Seen, "Heroku app", "Heroku apps"))
 	}
 	if d.GitHub {
-		s := "looked at " + Plural(d.Repos, "GitHub repository", "GitHub repositories")
-		if d.Repos < d.ReposSeen {
-			s = fmt.Sprintf("looked at %d of %s", d.Repos, Plural(d.ReposSeen, "GitHub repository", "GitHub repositories"))
-		}
-		parts = append(parts, s)
+		parts = append(parts, part("looked at", d.Repos, d.ReposSeen, "GitHub repository", "GitHub repositories"))
 	}
 	return strings.Join(parts, " and ")
 }
@@ -191,7 +174,8 @@ func (d *Discovery) VerifyText() string {
 }
 
 // PlanLines are what a dry run adds to the plan: the consumers of the current
-// value that the plan does not reach (plain text, for the CLI and Slack alike).
+// value that the plan does not reach (plain text, for the CLI and Slack alike);
+// discover.CopyPlanLines adds the GitHub copies.
 func (d *Discovery) PlanLines() []string {
 	if d == nil {
 		return nil
@@ -208,16 +192,6 @@ func (d *Discovery) PlanLines() []string {
 			len(d.Holders), d.Summary()))
 		for _, h := range d.Holders {
 			out = append(out, "    - "+h.Kind.Word()+" "+h.Label())
-		}
-	}
-	if len(d.Copies) > 0 {
-		covered := ""
-		if len(d.Holders) == 0 {
-			covered = " (" + d.Summary() + ")"
-		}
-		out = append(out, fmt.Sprintf("  GitHub secrets nobody listed (%d) — same name, not a destination; a rotation would not update them%s:", len(d.Copies), covered))
-		for _, c := range d.Copies {
-			out = append(out, "    - "+CopyLine(c, "the current token", time.Time{}))
 		}
 	}
 	if d.Problem != "" && !d.failed() {

@@ -13,6 +13,7 @@ import (
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/discover"
 )
 
 // rotateOptions are `rotabot rotate`'s.
@@ -194,7 +195,7 @@ func (c *cli) dryRun(ctx context.Context, eng *rotation.Engine, env config.Env, 
 	for _, l := range plan.Lines() {
 		fmt.Fprintln(c.stdout, plainText(l))
 	}
-	for _, l := range dr.Unknown.PlanLines() {
+	for _, l := range append(dr.Unknown.PlanLines(), discover.CopyPlanLines(dr.Unknown)...) {
 		fmt.Fprintln(c.stdout, l)
 	}
 	if len(shell) > 0 {
@@ -260,7 +261,7 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.E
 			fmt.Fprintf(w, "    - %s\n", rotation.OldHolderLine(h, false))
 		}
 		for _, c := range d.Copies {
-			fmt.Fprintf(w, "    - %s\n", rotation.CopyLine(c, "the old token", r.Created))
+			fmt.Fprintf(w, "    - %s\n", discover.CopyLine(c, "the old token", r.Created))
 		}
 		if d.Problem != "" {
 			fmt.Fprintf(w, "    ⚠ the scan is incomplete: %s\n", d.Problem)

@@ -104,7 +104,7 @@ func oldHolderBlocks(r *rotation.Run) []slack.Block {
 	if len(d.Copies) > 0 {
 		lines = append(lines, fmt.Sprintf("⚠️ *GitHub secrets of the same name nobody listed* (%s when verify passed):", github.Summary()))
 		for _, c := range d.Copies {
-			lines = append(lines, "• "+rotation.CopyLine(c, "the old token", r.Created))
+			lines = append(lines, "• "+discover.CopyLine(c, "the old token", r.Created))
 		}
 		if !revoked && !r.State.Final() {
 			lines = append(lines, "If one is used, set the new value there (gh secret set) before revoking, or add it to the routing matrix.")

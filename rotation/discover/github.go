@@ -308,7 +308,7 @@ func (c WhereCopy) Line(secret string) string {
 		return label + " — not a destination of " + secret + "; the routing matrix sets it from " + strings.Join(c.Others, ", ") +
 			"; updated " + rotation.DateText(c.Updated)
 	}
-	return rotation.CopyLine(c.Copy, "this value", time.Time{}) + " — NOT in the routing matrix: a rotation will not update it"
+	return CopyLine(c.Copy, "this value", time.Time{}) + " — NOT in the routing matrix: a rotation will not update it"
 }
 
 // Looked says what the look at GitHub covered: "Looked at 3 of 5 GitHub
@@ -319,4 +319,36 @@ func (rep WhereReport) Looked() string {
 		n = fmt.Sprintf("%d of %s", rep.Repos, n)
 	}
 	return "Looked at " + n + " for secrets of the names " + rep.Secret + " uses, by name (GitHub never shows a value)"
+}
+
+// CopyLine says what a GitHub copy may hold (what: "the old token"), and
+// whether it was last written before since (the run's start; zero: no run).
+func CopyLine(c rotation.Copy, what string, since time.Time) string {
+	s := rotation.Destination{Kind: c.Kind, Target: c.Target, Name: c.Name}.PlainLabel() + " may hold " + what +
+		": GitHub does not show values; updated " + rotation.DateText(c.Updated)
+	switch {
+	case since.IsZero():
+	case c.Updated.Before(since.Truncate(time.Second)):
+		s += ", before this rotation"
+	default:
+		s += ", after this rotation began (someone set it since)"
+	}
+	return s
+}
+
+// CopyPlanLines are what a dry run adds to the plan after d's PlanLines: the
+// GitHub copies of the current value's names that the plan does not reach.
+func CopyPlanLines(d *rotation.Discovery) []string {
+	if d == nil || len(d.Copies) == 0 {
+		return nil
+	}
+	covered := ""
+	if len(d.Holders) == 0 {
+		covered = " (" + d.Summary() + ")"
+	}
+	out := []string{fmt.Sprintf("  GitHub secrets nobody listed (%d) — same name, not a destination; a rotation would not update them%s:", len(d.Copies), covered)}
+	for _, c := range d.Copies {
+		out = append(out, "    - "+CopyLine(c, "the current token", time.Time{}))
+	}
+	return out
 }

@@ -108,7 +108,7 @@ func ghWorld() *gitHub {
 func copyLabels(cs []rotation.Copy) []string {
 	var out []string
 	for _, c := range cs {
-		out = append(out, rotation.CopyLine(c, "it", time.Time{}))
+		out = append(out, discover.CopyLine(c, "it", time.Time{}))
 	}
 	return out
 }
@@ -141,16 +141,16 @@ func TestFindHoldersNamesGitHubCopies(t *testing.T) {
 	if got := d.VerifyText(); got != "; looked at 4 GitHub repositories for the old token: nothing outside the routing matrix holds it; 5 GitHub secrets of the same name nobody listed may hold it" {
 		t.Errorf("verify text %q", got)
 	}
-	lines := strings.Join(d.PlanLines(), "\n")
+	lines := strings.Join(append(d.PlanLines(), discover.CopyPlanLines(d)...), "\n")
 	if !strings.Contains(lines, "GitHub secrets nobody listed (5) — same name, not a destination; a rotation would not update them (looked at 4 GitHub repositories):\n    - GitHub Actions raxx-app/Legacy (gh_api_readonly_token) may hold the current token") {
 		t.Errorf("plan lines:\n%s", lines)
 	}
 	// The run's time says whether a copy was written before it.
 	c := d.Copies[0]
-	if got := rotation.CopyLine(c, "the old token", ghDate.Add(time.Minute)); !strings.HasSuffix(got, "updated 2026-03-01 09:30 UTC, before this rotation") {
+	if got := discover.CopyLine(c, "the old token", ghDate.Add(time.Minute)); !strings.HasSuffix(got, "updated 2026-03-01 09:30 UTC, before this rotation") {
 		t.Errorf("before: %q", got)
 	}
-	if got := rotation.CopyLine(c, "the old token", ghDate.Add(-time.Minute)); !strings.HasSuffix(got, ", after this rotation began (someone set it since)") {
+	if got := discover.CopyLine(c, "the old token", ghDate.Add(-time.Minute)); !strings.HasSuffix(got, ", after this rotation began (someone set it since)") {
 		t.Errorf("after: %q", got)
 	}
 }
