@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
@@ -183,11 +184,22 @@ func (h *Handlers) expiring(ctx context.Context, r replier) {
 }
 
 // where is /rotate where SECRET: every Heroku app and variable holding the
-// secret's current value, in the routing matrix or not, and every destination of
-// the matrix that does not hold it. It reads Infisical and every app's config,
-// writes nothing, and shows names only.
+// secret's current value, in the routing matrix or not, every destination of
+// the matrix that does not hold it, and every GitHub secret of the names it
+// uses. It reads Infisical, every app's config and GitHub's lists, writes
+// nothing, and shows names only.
 func (h *Handlers) where(ctx context.Context, r replier, secret string) {
-	r.say(ctx, fmt.Sprintf("⏳ Looking for the current value of %s in every Heroku app HEROKU_API_KEY can see…", secret))
+	var places []string
+	if len(h.Where.Scanners) > 0 {
+		places = append(places, "every Heroku app HEROKU_API_KEY can see")
+	}
+	if h.Where.GitHub != nil {
+		places = append(places, "the GitHub secrets of its names")
+	}
+	if len(places) == 0 {
+		places = append(places, "every Heroku app HEROKU_API_KEY can see")
+	}
+	r.say(ctx, fmt.Sprintf("⏳ Looking for the current value of %s in %s…", secret, strings.Join(places, " and ")))
 	rep, err := h.Where.Where(ctx, secret)
 	if err != nil {
 		r.fail(ctx, err)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -70,22 +71,49 @@ type Discovery struct {
 	Holders []Holding `json:"holders,omitempty"`
 	// Problem says why the scan did not cover every app ("" when it did).
 	Problem string `json:"problem,omitempty"`
+	// GitHub says GitHub's secrets were looked at too: Repos of the ReposSeen
+	// repositories its access lists, and Copies found there.
+	GitHub    bool   `json:"github,omitempty"`
+	Repos     int    `json:"repos,omitempty"`
+	ReposSeen int    `json:"repos_seen,omitempty"`
+	Copies    []Copy `json:"copies,omitempty"`
+}
+
+// Copy is a secret GitHub keeps under a name the secret uses in the routing
+// matrix, at a place that is none of its destinations. GitHub never shows a
+// value, only names and dates: it may hold the token.
+type Copy struct {
+	Holding
+	Updated time.Time `json:"updated"`
 }
 
 // Complete reports whether every app the key sees was read.
 func (d *Discovery) Complete() bool { return d != nil && d.Problem == "" }
 
-// Summary says what the scan covered: "scanned 4 Heroku apps".
+// Summary says what the scan covered: "scanned 4 Heroku apps and looked at 3
+// GitHub repositories".
 func (d *Discovery) Summary() string {
 	if d == nil {
 		return ""
 	}
-	s := "scanned " + Plural(d.Read, "Heroku app", "Heroku apps")
-	if d.Read < d.Seen {
-		s = fmt.Sprintf("scanned %d of %s", d.Read, Plural(d.Seen, "Heroku app", "Heroku apps"))
+	part := func(verb string, n, of int, one, many string) string {
+		if n < of {
+			return fmt.Sprintf("%s %d of %s", verb, n, Plural(of, one, many))
+		}
+		return verb + " " + Plural(n, one, many)
 	}
-	return s
+	var parts []string
+	if !d.GitHub || d.Seen > 0 {
+		parts = append(parts, part("scanned", d.Read, d.Seen, "Heroku app", "Heroku apps"))
+	}
+	if d.GitHub {
+		parts = append(parts, part("looked at", d.Repos, d.ReposSeen, "GitHub repository", "GitHub repositories"))
+	}
+	return strings.Join(parts, " and ")
 }
+
+// failed reports whether the scan read nothing at all.
+func (d *Discovery) failed() bool { return d.Seen == 0 && !d.GitHub && d.Problem != "" }
 
 // HolderFinder finds where a value is held beyond the places it is meant to be
 // (rotation/discover scans every app the platform keys see).
@@ -124,7 +152,7 @@ func (d *Discovery) VerifyText() string {
 	switch {
 	case d == nil:
 		return ""
-	case d.Seen == 0 && d.Problem != "":
+	case d.failed():
 		return "; the scan for other holders of the old token failed: " + d.Problem
 	}
 	s := "; " + d.Summary() + " for the old token: "
@@ -136,6 +164,9 @@ func (d *Discovery) VerifyText() string {
 	default:
 		s += fmt.Sprintf("%d places outside the routing matrix still hold it", n)
 	}
+	if n := len(d.Copies); n > 0 {
+		s += "; " + Plural(n, "GitHub secret", "GitHub secrets") + " of the same name nobody listed may hold it"
+	}
 	if d.Problem != "" {
 		s += " (" + d.Problem + ")"
 	}
@@ -143,17 +174,19 @@ func (d *Discovery) VerifyText() string {
 }
 
 // PlanLines are what a dry run adds to the plan: the consumers of the current
-// value that the plan does not reach (plain text, for the CLI and Slack alike).
+// value that the plan does not reach (plain text, for the CLI and Slack alike);
+// discover.CopyPlanLines adds the GitHub copies.
 func (d *Discovery) PlanLines() []string {
 	if d == nil {
 		return nil
 	}
 	var out []string
 	switch {
-	case d.Seen == 0 && d.Problem != "":
+	case d.failed():
 		return []string{"  unknown consumers: the scan failed: " + d.Problem}
-	case len(d.Holders) == 0:
+	case len(d.Holders) == 0 && len(d.Copies) == 0:
 		out = append(out, "  unknown consumers: none ("+d.Summary()+"; nothing outside the routing matrix holds the current value)")
+	case len(d.Holders) == 0:
 	default:
 		out = append(out, fmt.Sprintf("  unknown consumers (%d) — they hold the current value but are not in the routing matrix, so a rotation would not update them and revoking the old token would break them (%s):",
 			len(d.Holders), d.Summary()))
@@ -161,7 +194,7 @@ func (d *Discovery) PlanLines() []string {
 			out = append(out, "    - "+h.Kind.Word()+" "+h.Label())
 		}
 	}
-	if d.Problem != "" && d.Seen > 0 {
+	if d.Problem != "" && !d.failed() {
 		out = append(out, "  ⚠ the scan is incomplete: "+d.Problem)
 	}
 	return out

@@ -53,7 +53,10 @@ func TestGitHubAppManifest(t *testing.T) {
 	if m.DefaultEvents == nil || len(m.DefaultEvents) != 0 {
 		t.Errorf("default_events %v, want []", m.DefaultEvents)
 	}
-	want := map[string]string{"metadata": "read"}
+	// actions: read lets the look for GitHub copies nobody listed read each
+	// repository's environments (GET /repos/{o}/{r}/environments); the writes
+	// need the rest.
+	want := map[string]string{"metadata": "read", "actions": "read"}
 	setup := string(deployFile(t, "docs/setup.md"))
 	for _, k := range rotation.GitHubKinds {
 		// A repository's or an organisation's (Dependabot secrets are either).

@@ -160,10 +160,10 @@ func TestRunWithOptions(t *testing.T) {
 		t.Fatalf("%v\n%s\n%s", err, out.String(), errb.String())
 	}
 	out.Reset()
-	if err := c.runCheck(&checkOptions{Config: configOption{Value: "../../rotabot.example.yaml", Given: true}}); err != nil || !strings.Contains(out.String(), ": ok — 2 secrets") {
+	if err := c.runCheck(context.Background(), &checkOptions{Config: configOption{Value: "../../rotabot.example.yaml", Given: true}}); err != nil || !strings.Contains(out.String(), ": ok — 2 secrets") {
 		t.Errorf("check: %v %q", err, out.String())
 	}
-	err = c.runCheck(&checkOptions{Config: configOption{Value: "nope.yaml", Given: true}})
+	err = c.runCheck(context.Background(), &checkOptions{Config: configOption{Value: "nope.yaml", Given: true}})
 	if code := c.exit("check", err); code != 1 || !strings.Contains(errb.String(), "rotabot check: cannot read the routing matrix nope.yaml (--config): there is no such file — check the path given to --config") {
 		t.Errorf("%d %q", code, errb.String())
 	}

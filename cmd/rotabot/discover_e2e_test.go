@@ -3,12 +3,14 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/raxx-app/rotabot/sandbox"
 
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox/demo"
+	sbgithub "github.com/raxx-app/rotabot/sandbox/github"
 )
 
 // legacyCron is a Heroku app nobody put in the routing matrix that reads the
@@ -25,6 +27,7 @@ func TestUnknownConsumerNamedBeforeRevoke(t *testing.T) {
 	h.Track(dsnKey)
 	h.World.Heroku.AddApp(legacyCron, map[string]string{"GH_TOKEN": h.OldToken, "SENTRY_DSN": "https://" + dsnKey + "@sentry.example/1"})
 	h.World.Heroku.AddApp("raxx-unrelated", map[string]string{"GH_TOKEN": h.DispatchToken})
+	copyAt := h.unlistedCopy(sbgithub.GHActions, "raxx-app/legacy-worker")
 	card := h.toApproval(t, "r1")
 	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
 	card = h.mustCard(t, "r1", "Waiting for revoke")
@@ -36,9 +39,16 @@ func TestUnknownConsumerNamedBeforeRevoke(t *testing.T) {
 	if !strings.Contains(text, "(scanned 4 Heroku apps when verify passed)") {
 		t.Errorf("the card does not say what the scan covered:\n%s", text)
 	}
+	// The GitHub copy nobody listed, by name and date: GitHub shows no value.
+	if want := "GitHub secrets of the same name nobody listed* (looked at 3 GitHub repositories when verify passed):\n" +
+		"• GitHub Actions raxx-app/legacy-worker (GH_API_READONLY_TOKEN) may hold the old token: GitHub does not show values; updated " +
+		rotation.DateText(copyAt) + ", before this rotation"; !strings.Contains(text, want) {
+		t.Errorf("the card does not name the GitHub copy nobody listed (%q):\n%s", want, text)
+	}
 	must(t, demo.WaitFor("the scan in the card's thread", func() bool {
 		for _, m := range h.World.Slack.Thread(demo.OpsChannel, card.TS) {
-			if strings.Contains(m.Text, "scanned 4 Heroku apps for the old token: "+legacyCron+" · GH_TOKEN still holds it") {
+			if strings.Contains(m.Text, "scanned 4 Heroku apps and looked at 3 GitHub repositories for the old token: "+legacyCron+
+				" · GH_TOKEN still holds it; 1 GitHub secret of the same name nobody listed may hold it") {
 				return true
 			}
 		}
@@ -98,6 +108,11 @@ func TestWhereAndDryRunNameUnknownConsumers(t *testing.T) {
 	h.Track(other)
 	byHand := other
 	h.World.Heroku.SetConfigByHand("raxx-console-staging", map[string]*string{"GITHUB_API_READONLY_TOKEN": &byHand}, "someone@raxx.example")
+	// The same name in another repository and on the organisation's
+	// Dependabot secrets, set by hand before: GitHub shows names and dates.
+	actionsAt := h.unlistedCopy(sbgithub.GHActions, "raxx-app/legacy-worker")
+	h.unlistedCopy(sbgithub.GHDependabotOrg, "raxx-app")
+	copyLine := "GitHub Actions raxx-app/legacy-worker (GH_API_READONLY_TOKEN) may hold this value: GitHub does not show values; updated " + rotation.DateText(actionsAt)
 
 	must(t, h.Slash(demo.Mallory, demo.OtherChannel, "where GITHUB_API_READONLY_TOKEN"))
 	h.mustEphemeral(t, demo.Mallory, 1, "Only members of the ops user group")
@@ -117,6 +132,10 @@ func TestWhereAndDryRunNameUnknownConsumers(t *testing.T) {
 		"• " + legacyCron + " · GH_TOKEN — ⚠️ *not in the routing matrix*",
 		"• ❌ Heroku raxx-console-staging — holds another value",
 		"Not checked (their values cannot be read back): GitHub Actions raxx-app/TradeMasterAPI (GH_API_READONLY_TOKEN), GitHub environment secret raxx-app/TradeMasterAPI · production · GH_API_READONLY_TOKEN, Dependabot secret raxx-app/TradeMasterAPI · GH_API_READONLY_TOKEN, shell rc of <@U0OPERATOR>",
+		"Looked at 3 GitHub repositories for secrets of the names GITHUB_API_READONLY_TOKEN uses",
+		"*GitHub secrets of these names (2):*",
+		"• ⚠️ " + copyLine + " — NOT in the routing matrix: a rotation will not update it",
+		"• ⚠️ Dependabot organisation secret raxx-app · GH_API_READONLY_TOKEN may hold this value",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/rotate where lacks %q:\n%s", want, text)
@@ -126,8 +145,10 @@ func TestWhereAndDryRunNameUnknownConsumers(t *testing.T) {
 	must(t, h.Slash(demo.Alice, demo.OtherChannel, "GITHUB_API_READONLY_TOKEN --dry-run"))
 	text, err = h.WaitEphemeral(demo.Alice, 3)
 	must(t, err)
-	if !strings.Contains(text, "unknown consumers (1)") || !strings.Contains(text, "- Heroku "+legacyCron+" · GH_TOKEN") {
-		t.Errorf("the dry run does not add the unknown consumer:\n%s", text)
+	dryCopy := "- " + strings.Replace(copyLine, "this value", "the current token", 1)
+	if !strings.Contains(text, "unknown consumers (1)") || !strings.Contains(text, "- Heroku "+legacyCron+" · GH_TOKEN") ||
+		!strings.Contains(text, "GitHub secrets nobody listed (2)") || !strings.Contains(text, dryCopy) {
+		t.Errorf("the dry run does not add the unknown consumer and the GitHub copies:\n%s", text)
 	}
 
 	// The CLI, on the same stand-ins.
@@ -144,13 +165,15 @@ func TestWhereAndDryRunNameUnknownConsumers(t *testing.T) {
 		"raxx-console-prod · GITHUB_API_READONLY_TOKEN  in the routing matrix",
 		legacyCron + " · GH_TOKEN                    NOT in the routing matrix: a rotation will not update it",
 		"Heroku raxx-console-staging: holds another value",
+		"Looked at 3 GitHub repositories for secrets of the names GITHUB_API_READONLY_TOKEN uses",
+		"GitHub secrets of these names (2):\n  " + copyLine + " — NOT in the routing matrix",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rotabot where lacks %q:\n%s", want, out)
 		}
 	}
 	code, out, errs = runCLI(t, env, "rotate", "GITHUB_API_READONLY_TOKEN", "--dry-run")
-	if code != 0 || !strings.Contains(out, "- Heroku "+legacyCron+" · GH_TOKEN") {
+	if code != 0 || !strings.Contains(out, "- Heroku "+legacyCron+" · GH_TOKEN") || !strings.Contains(out, dryCopy) {
 		t.Errorf("rotabot rotate --dry-run: exit %d\n%s\n%s", code, out, errs)
 	}
 	code, _, errs = runCLI(t, env, "where")
@@ -163,9 +186,25 @@ func TestWhereAndDryRunNameUnknownConsumers(t *testing.T) {
 	}
 	h.assertLeakFree(t, out, errs)
 	// Nothing was written anywhere by any of it.
-	for _, r := range h.World.Heroku.Requests() {
+	for _, r := range append(h.World.Heroku.Requests(), h.World.GitHub.Requests()...) {
 		if r.Method != "GET" {
-			t.Errorf("wrote to Heroku: %s %s", r.Method, r.Path)
+			t.Errorf("wrote: %s %s", r.Method, r.Path)
 		}
 	}
+}
+
+// unlistedCopy sets GITHUB_API_READONLY_TOKEN's current value, under its
+// GitHub name, at a place of scope no routing matrix names, as someone did
+// with gh secret set an hour ago; it returns when, as GitHub shows it.
+func (h *harness) unlistedCopy(scope sbgithub.GHScope, target string) time.Time {
+	g := h.World.GitHub
+	g.SetNow(func() time.Time { return rotation.WallNow().Add(-time.Hour) })
+	defer g.SetNow(nil)
+	if scope == sbgithub.GHDependabotOrg {
+		g.SetGHSecret(scope, target, "GH_API_READONLY_TOKEN", h.OldToken, "private")
+	} else {
+		g.SetGHSecret(scope, target, "GH_API_READONLY_TOKEN", h.OldToken, "")
+	}
+	_, at, _, _, _ := g.GHSecret(scope, target, "GH_API_READONLY_TOKEN")
+	return at
 }

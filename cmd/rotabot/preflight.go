@@ -9,12 +9,13 @@ import (
 
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/rotation"
+	rgithub "github.com/raxx-app/rotabot/rotation/github"
 	"github.com/slack-go/slack"
 )
 
 // preflight checks every credential `rotabot serve` needs that is set, before it
-// connects — Slack's bot and app tokens, GitHub's GITHUB_TOKEN or GitHub App,
-// Heroku's key — and
+// connects — Slack's bot and app tokens, GitHub's GITHUB_TOKEN or GitHub App
+// (and that it reaches every GitHub scope the matrix writes to), Heroku's key — and
 // that the ops user group's members can be read (who may act is decided by them),
 // and returns one line per problem (Infisical's login is checked when the vault is
 // built). One that is missing or of the wrong kind is already a problem of the
@@ -29,8 +30,8 @@ func preflight(ctx context.Context, env config.Env, m *rotation.Matrix, ad *adap
 	if m != nil {
 		for _, sc := range m.Secrets {
 			needHeroku = needHeroku || len(sc.Consumers.HerokuApps) > 0
-			needGitHub = needGitHub || len(sc.Consumers.GitHubSecrets) > 0
 		}
+		needGitHub = len(githubDests(m)) > 0
 	}
 	var checks []func() string
 	if strings.HasPrefix(env.SlackBotToken, "xoxb-") {
@@ -64,6 +65,9 @@ func preflight(ctx context.Context, env config.Env, m *rotation.Matrix, ad *adap
 			}
 			return ""
 		})
+		if m != nil {
+			checks = append(checks, func() string { return strings.Join(githubAccess(ctx, ad.github, m), "\n") })
+		}
 	}
 	if needHeroku && env.HerokuAPIKey != "" {
 		checks = append(checks, func() string {
@@ -74,9 +78,17 @@ func preflight(ctx context.Context, env config.Env, m *rotation.Matrix, ad *adap
 		})
 	}
 	// The GitHub App's installation and permissions (githubapp.go), beside
-	// the others: its own lines.
+	// the others: its own lines. Once the installation holds every permission,
+	// each scope is read with it as with a token (a 404 still tells a missing
+	// environment): a missing permission is said once, by the App's check.
 	app := make(chan []string, 1)
-	go func() { app <- appPreflight(ctx, env, m, ad.github) }()
+	go func() {
+		lines := appPreflight(ctx, env, m, ad.github)
+		if len(lines) == 0 && env.GitHubApp() && needGitHub && m != nil {
+			lines = githubAccess(ctx, ad.github, m)
+		}
+		app <- lines
+	}()
 	out := make([]string, len(checks))
 	var wg sync.WaitGroup
 	for i, check := range checks {
@@ -90,10 +102,32 @@ func preflight(ctx context.Context, env config.Env, m *rotation.Matrix, ad *adap
 	var problems []string
 	for _, p := range out {
 		if p != "" {
-			problems = append(problems, p)
+			problems = append(problems, strings.Split(p, "\n")...)
 		}
 	}
 	return append(problems, <-app...)
+}
+
+// githubDests are every GitHub destination of every secret of the matrix.
+func githubDests(m *rotation.Matrix) []rotation.Destination {
+	var out []rotation.Destination
+	for _, name := range m.Names() {
+		for _, d := range m.Secrets[name].Destinations() {
+			if d.Kind.IsGitHub() {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// githubAccess reads the public key of every scope the matrix's GitHub
+// destinations write to, a few at a time, with whatever access gh was built
+// with (a token, or a GitHub App's installation), and returns a line for each
+// it cannot reach: the permission to add for a 403, what GitHub does not show
+// for a 404. serve's start-up and check --github say them.
+func githubAccess(ctx context.Context, gh *rgithub.Client, m *rotation.Matrix) []string {
+	return gh.CheckAccess(ctx, githubDests(m), rgithub.DefaultAccessParallel)
 }
 
 // slackProblem says in one line what Slack's answer to a start-up check means.

@@ -13,6 +13,7 @@ import (
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/discover"
 )
 
 // rotateOptions are `rotabot rotate`'s.
@@ -194,7 +195,7 @@ func (c *cli) dryRun(ctx context.Context, eng *rotation.Engine, env config.Env, 
 	for _, l := range plan.Lines() {
 		fmt.Fprintln(c.stdout, plainText(l))
 	}
-	for _, l := range dr.Unknown.PlanLines() {
+	for _, l := range append(dr.Unknown.PlanLines(), discover.CopyPlanLines(dr.Unknown)...) {
 		fmt.Fprintln(c.stdout, l)
 	}
 	if len(shell) > 0 {
@@ -254,10 +255,13 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.E
 	if r.Notice != "" {
 		fmt.Fprintf(w, "  %s\n", plainText(r.Notice))
 	}
-	if d := r.OldHolders; d != nil && (len(d.Holders) > 0 || d.Problem != "") {
+	if d := r.OldHolders; d != nil && (len(d.Holders) > 0 || len(d.Copies) > 0 || d.Problem != "") {
 		fmt.Fprintf(w, "  Not in the routing matrix, holding the old token (%s):\n", d.Summary())
 		for _, h := range d.Holders {
 			fmt.Fprintf(w, "    - %s\n", rotation.OldHolderLine(h, false))
+		}
+		for _, c := range d.Copies {
+			fmt.Fprintf(w, "    - %s\n", discover.CopyLine(c, "the old token", r.Created))
 		}
 		if d.Problem != "" {
 			fmt.Fprintf(w, "    ⚠ the scan is incomplete: %s\n", d.Problem)
@@ -276,6 +280,10 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.E
 	}
 	if d := r.OldHolders; d != nil && len(d.Holders) > 0 {
 		fmt.Fprintf(w, "  0. Set the new value on the %s above that still hold the old token, or remove it there: revoking breaks them.\n", rotation.Plural(len(d.Holders), "place", "places"))
+	}
+	if d := r.OldHolders; d != nil && len(d.Copies) > 0 {
+		fmt.Fprintf(w, "  0. Of the %s above that may hold the old token, set the new value on each one in use (gh secret set), or add it to the routing matrix.\n",
+			rotation.Plural(len(d.Copies), "GitHub secret", "GitHub secrets"))
 	}
 	if r.OldFingerprint != "" {
 		fmt.Fprintf(w, "  1. Revoke the OLD token (fingerprint %s) at %s (%s).\n", r.OldFingerprint, settings, how)

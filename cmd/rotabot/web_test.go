@@ -15,6 +15,7 @@ import (
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/sandbox"
 	"github.com/raxx-app/rotabot/sandbox/demo"
+	sbgithub "github.com/raxx-app/rotabot/sandbox/github"
 	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 	"github.com/raxx-app/rotabot/sandbox/web"
 )
@@ -147,6 +148,30 @@ func webWholeRotation(t *testing.T, sz size) {
 	p.notSee("#panel", "/rotabot/pending")
 	p.tab("github")
 	p.see("#live", oldFP, "revoked", "GH_API_READONLY_TOKEN")
+	// Every GitHub secret by scope, with what it holds (by fingerprint) and
+	// its date; an organisation's with who may read it (one a team set by
+	// hand, as rotabot never creates one).
+	g := ws.h.World.GitHub
+	g.SetGHSecret(sbgithub.GHOrg, "raxx-app", "GH_API_READONLY_TOKEN", right, "selected", "raxx-app/TradeMasterAPI")
+	g.SetGHSecret(sbgithub.GHDependabotOrg, "raxx-app", "GH_API_READONLY_TOKEN", right, "private")
+	for _, c := range []struct {
+		scope, title, target string
+		gs                   sbgithub.GHScope
+		more                 []string
+	}{
+		{"actions", "Repository Actions secrets", "raxx-app/TradeMasterAPI", sbgithub.GHActions, nil},
+		{"environment", "Environment secrets", "raxx-app/TradeMasterAPI/production", sbgithub.GHEnvironment, nil},
+		{"org", "Organisation Actions secrets", "raxx-app", sbgithub.GHOrg, []string{"selected: raxx-app/TradeMasterAPI"}},
+		{"dependabot", "Dependabot secrets of a repository", "raxx-app/TradeMasterAPI", sbgithub.GHDependabot, nil},
+		{"dependabot_org", "Dependabot secrets of an organisation", "raxx-app", sbgithub.GHDependabotOrg, []string{"private"}},
+	} {
+		_, at, _, _, ok := g.GHSecret(c.gs, c.target, "GH_API_READONLY_TOKEN")
+		if !ok {
+			t.Fatalf("no %s secret at %s", c.scope, c.target)
+		}
+		p.see(`#live [data-scope="`+c.scope+`"]`, append([]string{c.title, c.target + " · GH_API_READONLY_TOKEN", newFP,
+			"updated " + at.UTC().Format("2006-01-02 15:04:05 UTC")}, c.more...)...)
+	}
 	p.snap("outside-world-after-the-run")
 	if !ws.h.World.GitHub.Revoked(ws.h.OldToken) {
 		t.Error("the old token was not revoked at GitHub")

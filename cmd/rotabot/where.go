@@ -19,13 +19,16 @@ type whereOptions struct {
 }
 
 func newWhereCmd(c *cli, runF func(context.Context, *whereOptions) error) *command {
-	cmd := newCommand("where", "SECRET", "every Heroku app and config var holding SECRET's current value, in the routing matrix or not",
+	cmd := newCommand("where", "SECRET", "every Heroku app and config var holding SECRET's current value, and every GitHub secret of its names, in the routing matrix or not",
 		"Reads SECRET's current value from Infisical and the config of every Heroku app HEROKU_API_KEY\n"+
 			"can see, and prints every app and config var holding that value — marked in or not in the\n"+
 			"routing matrix — and every Heroku destination of the matrix that does not hold it. Values are\n"+
-			"compared as SHA-256 digests in memory; nothing is written or kept. It slows down, then stops,\n"+
-			"well before Heroku's rate limit. Exit 0 when every Heroku destination holds the value and every\n"+
-			"app could be read, 1 otherwise.")
+			"compared as SHA-256 digests in memory; nothing is written or kept. With GITHUB_TOKEN it also lists\n"+
+			"every Actions, environment, organisation and Dependabot secret of the matrix's GitHub owners\n"+
+			"(their repositories, at most 100) named as SECRET is anywhere in the matrix: GitHub never shows a\n"+
+			"value, so one that is no destination may hold it. It slows down, then stops, well before Heroku's\n"+
+			"and GitHub's rate limits. Exit 0 when every Heroku destination holds the value and everything\n"+
+			"could be read, 1 otherwise.")
 	opts := &whereOptions{}
 	addConfigFlag(cmd, &opts.Config)
 	cmd.run = func(ctx context.Context, args []string) error {
@@ -52,8 +55,8 @@ func (c *cli) runWhere(ctx context.Context, opts *whereOptions) error {
 		}
 	}
 	problems = append(problems, readNeeds(su.env)...)
-	if su.env.HerokuAPIKey == "" {
-		problems = append(problems, "HEROKU_API_KEY is not set: rotabot lists the Heroku apps and reads their config vars with it")
+	if su.env.HerokuAPIKey == "" && su.env.GitHubToken == "" {
+		problems = append(problems, "HEROKU_API_KEY and GITHUB_TOKEN are not set: rotabot lists the Heroku apps and reads their config vars with the first, and GitHub's secrets by name with the second")
 	}
 	if len(problems) > 0 {
 		return &problemsError{lines: problems, what: "problem", fix: "fix %s and run again"}
@@ -86,8 +89,40 @@ func (c *cli) runWhere(ctx context.Context, opts *whereOptions) error {
 // printWhere prints a where report for a terminal: names and fingerprints only.
 func printWhere(w io.Writer, rep discover.WhereReport, names map[string]string) {
 	fmt.Fprintf(w, "WHERE — %s: the value in Infisical is version %d, fingerprint %s\n", rep.Secret, rep.Version, rep.Fingerprint)
-	fmt.Fprintf(w, "Scanned %d of %s HEROKU_API_KEY can see (SHA-256 digests compared in memory; nothing kept).\n\n",
-		rep.Read, rotation.Plural(rep.Seen, "Heroku app", "Heroku apps"))
+	if rep.Heroku {
+		fmt.Fprintf(w, "Scanned %d of %s HEROKU_API_KEY can see (SHA-256 digests compared in memory; nothing kept).\n",
+			rep.Read, rotation.Plural(rep.Seen, "Heroku app", "Heroku apps"))
+	}
+	if rep.GitHub {
+		fmt.Fprintln(w, rep.Looked()+".")
+	}
+	fmt.Fprintln(w)
+	if rep.Heroku {
+		printHeroku(w, rep, names)
+	}
+	if rep.GitHub {
+		if len(rep.Copies) == 0 {
+			fmt.Fprintln(w, "\nGitHub: no secret of these names.")
+		} else {
+			fmt.Fprintf(w, "\nGitHub secrets of these names (%d):\n", len(rep.Copies))
+			for _, c := range rep.Copies {
+				fmt.Fprintf(w, "  %s\n", c.Line(rep.Secret))
+			}
+		}
+	}
+	if len(rep.Unchecked) > 0 {
+		fmt.Fprintln(w, "\nNot checked (their values cannot be read back):")
+		for _, d := range rep.Unchecked {
+			fmt.Fprintf(w, "  %s\n", d.PlainLabelNamed(names))
+		}
+	}
+	if rep.Problem != "" {
+		fmt.Fprintf(w, "\n⚠ The scan is incomplete: %s\n", rep.Problem)
+	}
+}
+
+// printHeroku prints what the Heroku scan found.
+func printHeroku(w io.Writer, rep discover.WhereReport, names map[string]string) {
 	width := 0
 	for _, hd := range rep.Holding {
 		width = max(width, len([]rune(hd.Label())))
@@ -115,15 +150,6 @@ func printWhere(w io.Writer, rep discover.WhereReport, names map[string]string) 
 		}
 	} else if rep.Problem == "" {
 		fmt.Fprintln(w, "\nEvery Heroku destination in the routing matrix holds it.")
-	}
-	if len(rep.Unchecked) > 0 {
-		fmt.Fprintln(w, "\nNot checked (their values cannot be read back):")
-		for _, d := range rep.Unchecked {
-			fmt.Fprintf(w, "  %s\n", d.PlainLabelNamed(names))
-		}
-	}
-	if rep.Problem != "" {
-		fmt.Fprintf(w, "\n⚠ The scan is incomplete: %s\n", rep.Problem)
 	}
 }
 

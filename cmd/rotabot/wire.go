@@ -106,6 +106,10 @@ type adapters struct {
 	// dates tell when an Actions secret was last written; none without
 	// GITHUB_TOKEN or the GitHub App.
 	dates map[rotation.DestKind]drift.WriteDater
+	// lister lists GitHub's secrets by name and date for the look for copies
+	// nobody listed; nil without GitHub access. One per process: it paces
+	// every look by the rate limit it has seen.
+	lister *rgithub.Lister
 }
 
 func (a *adapters) Close() {
@@ -133,7 +137,7 @@ func openAdapters(ctx context.Context, env config.Env, m *rotation.Matrix, geten
 // (githubapp.go). When the login fails it still returns the other adapters,
 // with the error, so start-up can report every problem at once.
 func buildAdapters(ctx context.Context, env config.Env, m *rotation.Matrix, getenv func(string) string, log *slog.Logger) (*adapters, error) {
-	gh, err := rgithub.New(githubConfig(env, m, log))
+	gh, err := githubClient(env, m, log)
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +150,7 @@ func buildAdapters(ctx context.Context, env config.Env, m *rotation.Matrix, gete
 		a.scanners = map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: a.heroku.Scanner()}
 	}
 	if env.GitHubToken != "" || env.GitHubApp() {
+		a.lister = gh.Lister()
 		a.dates = map[rotation.DestKind]drift.WriteDater{rotation.DestGitHubSecret: gh.ActionsSecrets(),
 			rotation.DestGitHubEnvSecret: gh.EnvSecrets(), rotation.DestGitHubOrgSecret: gh.OrgSecrets(),
 			rotation.DestDependabotSecret: gh.DependabotSecrets()}
@@ -158,6 +163,12 @@ func buildAdapters(ctx context.Context, env config.Env, m *rotation.Matrix, gete
 	a.vault, err = rinfisical.New(lctx, rinfisical.Config{SiteURL: env.InfisicalSiteURL, ClientID: env.InfisicalClientID,
 		ClientSecret: env.InfisicalClientSecret, ProjectID: env.InfisicalProjectID})
 	return a, err
+}
+
+// githubClient is the GitHub adapter with rotabot's own GitHub access
+// (GITHUB_TOKEN), as every command builds it.
+func githubClient(env config.Env, m *rotation.Matrix, log *slog.Logger) (*rgithub.Client, error) {
+	return rgithub.New(githubConfig(env, m, log))
 }
 
 // engine builds the engine on the adapters, then attaches its log watch.
@@ -186,15 +197,20 @@ func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Noti
 }
 
 // discover builds the scan for where a value is held, on the adapters'
-// scanners (none without HEROKU_API_KEY: its Where says so).
+// scanners (none without HEROKU_API_KEY) and GitHub lister (none without
+// GitHub access); with neither, its Where says so.
 func (a *adapters) discover(m *rotation.Matrix) *discover.Scanner {
-	return discover.New(discover.Config{Matrix: m, Vault: a.vault, Scanners: a.scanners})
+	c := discover.Config{Matrix: m, Vault: a.vault, Scanners: a.scanners}
+	if a.lister != nil {
+		c.GitHub = a.lister
+	}
+	return discover.New(c)
 }
 
 // holders is the engine's scan for other holders of a value: none without
-// HEROKU_API_KEY.
+// HEROKU_API_KEY and GitHub access.
 func (a *adapters) holders(m *rotation.Matrix) rotation.HolderFinder {
-	if len(a.scanners) == 0 {
+	if len(a.scanners) == 0 && a.lister == nil {
 		return nil
 	}
 	return a.discover(m)

@@ -30,7 +30,8 @@ func TestAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	dry := rotation.DryRun{Plan: plan, Current: rotation.TokenInfo{Login: "raxx-bot", Kind: rotation.FineGrained, ExpiresAt: t0.Add(50 * time.Hour)},
-		Unknown: &rotation.Discovery{At: t0, Seen: 12, Read: 12, Holders: []rotation.Holding{{Kind: rotation.DestHeroku, Target: "raxx-legacy-cron", Name: "GH_TOKEN"}}}}
+		Unknown: &rotation.Discovery{At: t0, Seen: 12, Read: 12, Holders: []rotation.Holding{{Kind: rotation.DestHeroku, Target: "raxx-legacy-cron", Name: "GH_TOKEN"}},
+			GitHub: true, Repos: 100, ReposSeen: 140, Copies: []rotation.Copy{ghCopy(rotation.DestGitHubSecret, "raxx-app/legacy-worker", "GH_READONLY_TOKEN", -40*24*time.Hour)}}}
 	golden(t, "answer_dry_run", answer(card.DryRunText(dry, map[string]string{"U0OPER": "@olga"})))
 	dry.Problem, dry.Unknown = "GitHub refuses the current token (401): it was revoked, deleted or has expired", nil
 	golden(t, "answer_dry_run_problem", answer(card.DryRunText(dry, map[string]string{"U0OPER": "@olga"})))
@@ -74,7 +75,12 @@ func TestDriftReports(t *testing.T) {
 // /rotate where: every place holding the value, in the matrix or not, and the
 // matrix's destinations that do not hold it — names only.
 func TestWhereAnswers(t *testing.T) {
-	rep := discover.WhereReport{Secret: secret, Fingerprint: "9e3f01ab", Version: 7, Seen: 14, Read: 14,
+	rep := discover.WhereReport{Secret: secret, Fingerprint: "9e3f01ab", Version: 7, Seen: 14, Read: 14, Heroku: true,
+		GitHub: true, Repos: 6, ReposSeen: 6, Copies: []discover.WhereCopy{
+			{Copy: ghCopy(rotation.DestGitHubSecret, "raxx-app/deploy", "GH_READONLY_TOKEN", time.Hour), InMatrix: true},
+			{Copy: ghCopy(rotation.DestGitHubEnvSecret, "raxx-app/deploy/prod east", "GH_READONLY_TOKEN", -3*24*time.Hour)},
+			{Copy: ghCopy(rotation.DestDependabotSecret, "raxx-app", "GH_READONLY_TOKEN", -30*24*time.Hour), Others: []string{"GITHUB_API_DISPATCH_TOKEN"}},
+		},
 		Holding: []discover.WhereHolding{
 			{Holding: rotation.Holding{Kind: rotation.DestHeroku, Target: "raxx-console-prod", Name: secret}, InMatrix: true},
 			{Holding: rotation.Holding{Kind: rotation.DestHeroku, Target: "raxx-legacy-cron", Name: "GH_TOKEN"}},
@@ -84,6 +90,11 @@ func TestWhereAnswers(t *testing.T) {
 			Why: "it holds another value"}},
 		Unchecked: []rotation.Destination{actions(rotation.DestPending), shell(rotation.DestPending)}}
 	golden(t, "answer_where", answer(card.WhereText(rep)))
-	golden(t, "answer_where_nowhere", answer(card.WhereText(discover.WhereReport{Secret: secret, Fingerprint: "9e3f01ab", Version: 7, Seen: 14, Read: 11,
+	golden(t, "answer_where_nowhere", answer(card.WhereText(discover.WhereReport{Secret: secret, Fingerprint: "9e3f01ab", Version: 7, Seen: 14, Read: 11, Heroku: true,
 		Problem: "Heroku answered 429 for 3 apps: rate limit nearly used up"})))
+}
+
+// ghCopy is a GitHub secret found by name, last written at t0 plus ago.
+func ghCopy(kind rotation.DestKind, target, name string, ago time.Duration) rotation.Copy {
+	return rotation.Copy{Holding: rotation.Holding{Kind: kind, Target: target, Name: name}, Updated: t0.Add(ago)}
 }

@@ -92,6 +92,10 @@ func revokeWarning(r *rotation.Run) string {
 		}
 		warn += fmt.Sprintf(" Still watching the logs of %s (%s left).", strings.Join(apps, ", "), secondsLeft(left))
 	}
+	if d := r.OldHolders; d != nil && len(d.Copies) > 0 {
+		// Last: a dialog's text is short, and what may hold it is on the card.
+		warn += " " + rotation.Plural(len(d.Copies), "unlisted GitHub secret", "unlisted GitHub secrets") + " of the same name may hold it."
+	}
 	return warn
 }
 

@@ -204,7 +204,9 @@ func runIn(state rotation.State) *rotation.Run {
 	}
 	if state == rotation.StateWaitingRevoke {
 		r.OldHolders = &rotation.Discovery{At: at(31), Seen: 4, Read: 4,
-			Holders: []rotation.Holding{{Kind: rotation.DestHeroku, Target: "raxx-legacy-cron", Name: "GH_TOKEN"}}}
+			Holders: []rotation.Holding{{Kind: rotation.DestHeroku, Target: "raxx-legacy-cron", Name: "GH_TOKEN"}},
+			GitHub:  true, Repos: 3, ReposSeen: 3, Copies: []rotation.Copy{{Holding: rotation.Holding{Kind: rotation.DestDependabotSecret,
+				Target: "raxx-app/legacy-worker", Name: "GH_READONLY_TOKEN"}, Updated: t0.Add(-40 * 24 * time.Hour)}}}
 	}
 	return r
 }

@@ -2,11 +2,13 @@
 // config of every app the platform keys see (Heroku, through rotation's
 // ConfigScanner port), compares the SHA-256 of every value with the digests it
 // looks for, in memory, and keeps only the names — app and variable — of the
-// matches. The engine reaches it through its HolderFinder port (verify's last
-// look for the old token, a dry run's unknown consumers); rotabot where and
-// /rotate where ask it directly (Where). It must not know about runs, Slack or
-// any SDK, and it keeps, stores and shows no value and no digest of any
-// variable.
+// matches; and, since GitHub never shows a value, it lists the GitHub secrets
+// (through its SecretLister port) that carry a name the secret uses and are no
+// destination: copies that may hold it. The engine reaches it through its
+// HolderFinder port (verify's last look for the old token, a dry run's unknown
+// consumers); rotabot where and /rotate where ask it directly (Where). It must
+// not know about runs, Slack or any SDK, and it keeps, stores and shows no
+// value and no digest of any variable.
 package discover
 
 import (
@@ -38,6 +40,12 @@ type Config struct {
 	// Parallel is how many configs a scan reads at once (default
 	// DefaultParallel).
 	Parallel int
+	// GitHub lists what GitHub keeps (nil: no look at GitHub); GitHubRepos
+	// caps the repositories one look reads (default DefaultGitHubRepos),
+	// GitHubParallel how many at once (default DefaultGitHubParallel).
+	GitHub         SecretLister
+	GitHubRepos    int
+	GitHubParallel int
 	// CallTimeout bounds each call to a platform or the vault (default 60 s).
 	CallTimeout time.Duration
 	Now         func() time.Time // default rotation.WallNow
@@ -54,6 +62,12 @@ var _ rotation.HolderFinder = (*Scanner)(nil)
 func New(c Config) *Scanner {
 	if c.Parallel <= 0 {
 		c.Parallel = DefaultParallel
+	}
+	if c.GitHubRepos <= 0 {
+		c.GitHubRepos = DefaultGitHubRepos
+	}
+	if c.GitHubParallel <= 0 {
+		c.GitHubParallel = DefaultGitHubParallel
 	}
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = 60 * time.Second
@@ -219,19 +233,62 @@ func notReadProblem(ctx context.Context, kind rotation.DestKind, apps map[rotati
 }
 
 // FindHolders scans for want and returns the places holding it that are not in
-// skip. It returns nil when nothing can be scanned (no scanner configured).
+// skip, and looks at GitHub for the copies of the names skip's places use that
+// no destination of the matrix is. It returns nil when nothing can be scanned
+// (no scanner, no GitHub lister).
 func (s *Scanner) FindHolders(ctx context.Context, want rotation.Digest, skip map[rotation.Holding]bool) *rotation.Discovery {
-	if len(s.Scanners) == 0 {
+	if len(s.Scanners) == 0 && s.GitHub == nil {
 		return nil
 	}
-	found := s.scan(ctx, []rotation.Digest{want}, nil)
-	d := &rotation.Discovery{At: s.Now().UTC(), Seen: found.seen, Read: found.read, Problem: found.problem}
-	for _, h := range found.holders[0] {
-		if !skip[h] {
-			d.Holders = append(d.Holders, h)
+	found, look := s.both(ctx, []rotation.Digest{want}, nil, s.githubNames(skip))
+	d := &rotation.Discovery{At: s.Now().UTC()}
+	var problems []string
+	if found != nil {
+		d.Seen, d.Read = found.seen, found.read
+		for _, h := range found.holders[0] {
+			if !skip[h] {
+				d.Holders = append(d.Holders, h)
+			}
+		}
+		problems = append(problems, found.problem)
+	}
+	if look != nil {
+		d.GitHub, d.Repos, d.ReposSeen = true, look.repos, look.seen
+		d.Copies = copiesOutside(look.found, s.matrixPlaces(), skip)
+		problems = append(problems, look.problem)
+	}
+	d.Problem = joinProblems(problems)
+	return d
+}
+
+// both runs the Heroku scan (when there is a scanner) and the look at GitHub
+// (when there is a lister) at once; each result is nil when not run.
+func (s *Scanner) both(ctx context.Context, wants []rotation.Digest, asked map[rotation.Holding]bool, names map[string]bool) (*scanned, *ghLook) {
+	var (
+		found *scanned
+		look  *ghLook
+		wg    sync.WaitGroup
+	)
+	if len(s.Scanners) > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); found = s.scan(ctx, wants, asked) }()
+	}
+	if s.GitHub != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); look = s.lookGitHub(ctx, names) }()
+	}
+	wg.Wait()
+	return found, look
+}
+
+func joinProblems(ps []string) string {
+	var out []string
+	for _, p := range ps {
+		if p != "" {
+			out = append(out, p)
 		}
 	}
-	return d
+	return strings.Join(out, "; ")
 }
 
 // WhereReport answers "where is this secret's current value held?": every app
@@ -251,6 +308,22 @@ type WhereReport struct {
 	// Unchecked are destinations whose value cannot be read back (GitHub
 	// Actions secrets are write-only; a shell rc is on someone's laptop).
 	Unchecked []rotation.Destination
+	// Heroku says Heroku apps were scanned. GitHub says GitHub was looked at:
+	// Repos of ReposSeen repositories read, and Copies, every secret there
+	// with a name the secret uses.
+	Heroku, GitHub   bool
+	Repos, ReposSeen int
+	Copies           []WhereCopy
+}
+
+// WhereCopy is a GitHub secret with a name the secret uses: GitHub shows its
+// date, never its value.
+type WhereCopy struct {
+	rotation.Copy
+	// InMatrix: the place is a destination of this secret.
+	InMatrix bool
+	// Others are other secrets of the matrix that set this place.
+	Others []string
 }
 
 // WhereHolding is one place holding the value.
@@ -275,8 +348,8 @@ func (s *Scanner) Where(ctx context.Context, secret string) (WhereReport, error)
 	if err != nil {
 		return WhereReport{}, err
 	}
-	if len(s.Scanners) == 0 {
-		return WhereReport{}, rotation.Errorf(rotation.EINVALID, "HEROKU_API_KEY is not set: rotabot cannot look at Heroku apps without it")
+	if len(s.Scanners) == 0 && s.GitHub == nil {
+		return WhereReport{}, rotation.Errorf(rotation.EINVALID, "HEROKU_API_KEY and GITHUB_TOKEN are not set: rotabot can look neither at Heroku apps nor at GitHub's secrets")
 	}
 	cur, _ := s.Matrix.Refs(secret)
 	cctx, cancel := s.callCtx(ctx)
@@ -297,15 +370,25 @@ func (s *Scanner) Where(ctx context.Context, secret string) (WhereReport, error)
 			others[h] = append(others[h], name)
 		}
 	}
-	found := s.scan(ctx, []rotation.Digest{vv.Value.Digest()}, mine)
-	rep.Seen, rep.Read, rep.Problem = found.seen, found.read, found.problem
+	found, look := s.both(ctx, []rotation.Digest{vv.Value.Digest()}, mine, s.githubNames(mine))
+	if look != nil {
+		rep.GitHub, rep.Repos, rep.ReposSeen = true, look.repos, look.seen
+		rep.Copies = whereCopies(secret, look.found, s.matrixPlaces())
+	}
+	if found == nil {
+		found = &scanned{holders: make([][]rotation.Holding, 1)}
+	}
+	rep.Heroku = len(s.Scanners) > 0
+	rep.Seen, rep.Read, rep.Problem = found.seen, found.read, joinProblems([]string{found.problem, look.problemText()})
 	for _, h := range found.holders[0] {
 		rep.Holding = append(rep.Holding, WhereHolding{Holding: h, InMatrix: mine[h], Others: others[h]})
 	}
 	for _, d := range dests {
 		h := rotation.Holding{Kind: d.Kind, Target: d.Target, Name: d.VarName(secret)}
 		if _, scannable := s.Scanners[d.Kind]; !scannable {
-			rep.Unchecked = append(rep.Unchecked, d)
+			if !slices.ContainsFunc(rep.Copies, func(c WhereCopy) bool { return c.InMatrix && placeKey(c.Holding) == placeKey(h) }) {
+				rep.Unchecked = append(rep.Unchecked, d) // a GitHub secret found shows its date among the copies
+			}
 			continue
 		}
 		match, present := found.asked[h]
@@ -330,4 +413,31 @@ func (s *Scanner) Where(ctx context.Context, secret string) (WhereReport, error)
 		rep.Missing = append(rep.Missing, WhereMissing{Destination: d, Why: why})
 	}
 	return rep, nil
+}
+
+// problemText is the look's problem ("" for no look).
+func (l *ghLook) problemText() string {
+	if l == nil {
+		return ""
+	}
+	return l.problem
+}
+
+// whereCopies are the found secrets with, for each, whether secret sets it
+// and which other secrets of the matrix do.
+func whereCopies(secret string, found []rotation.Copy, places map[string][]string) []WhereCopy {
+	sortCopies(found)
+	out := make([]WhereCopy, 0, len(found))
+	for _, c := range found {
+		wc := WhereCopy{Copy: c}
+		for _, name := range places[placeKey(c.Holding)] {
+			if name == secret {
+				wc.InMatrix = true
+			} else {
+				wc.Others = append(wc.Others, name)
+			}
+		}
+		out = append(out, wc)
+	}
+	return out
 }

@@ -29,6 +29,7 @@ const (
 	opSecretRead               // Actions secret read-back, with GITHUB_TOKEN
 	opRevoke                   // POST /credentials/revoke, unauthenticated
 	opApp                      // the GitHub App's own: its installation, its tokens
+	opList                     // a scan's list (repositories, environments, a scope's secrets), with GITHUB_TOKEN
 )
 
 // call names one request for the messages people see. None of its fields may hold a
@@ -333,6 +334,16 @@ func (c call) fail(f failure) *rotation.Error {
 				"GitHub cannot find %s with %s (404): check the repository name and that %s can see it", c.repo, c.cred, c.credIt())
 		}
 		return set(rotation.EINVALID, "GitHub refused the Actions secret %s for %s (%d %s)", c.name, c.repo, f.status, msg)
+	case opList:
+		switch f.status {
+		case http.StatusUnauthorized:
+			return set(rotation.EUNAUTHORIZED, "GitHub refused GITHUB_TOKEN listing %s (401): check the token", c.what)
+		case http.StatusForbidden:
+			return set(rotation.EFORBIDDEN, "GitHub refused GITHUB_TOKEN listing %s (403 %s): give the token %s", c.what, msg, c.perm)
+		case http.StatusNotFound:
+			return set(rotation.ENOTFOUND, "GitHub answered 404 listing %s: it does not exist, or GITHUB_TOKEN cannot see it", c.what)
+		}
+		return set(rotation.EINVALID, "GitHub refused to list %s (%d %s)", c.what, f.status, msg)
 	case opRevoke:
 		switch f.status {
 		case http.StatusForbidden:

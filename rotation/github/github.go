@@ -1,14 +1,17 @@
 // Package github is rotabot's adapter for GitHub's REST API, spoken through go-github:
 // it asks GitHub about a personal access token (GET /user, its headers, the
 // repositories a fine-grained token sees, the workload probe), sets and reads back
-// Actions repository secrets sealed with each repository's public key — with
-// GITHUB_TOKEN, or as a GitHub App installation whose hour-long tokens
-// ghinstallation makes from the App's JWT (app.go) — and revokes an old token
-// through POST /credentials/revoke. It turns every failure into a
-// *rotation.Error whose message a person can act on and which never holds a token. It
-// must not know about Slack, the store, the handlers or how a run moves on: it
-// implements rotation's TokenChecker, Consumer and Revoker, and the drift
-// check's WriteDater (rotation/drift), and nothing more.
+// GitHub's secrets of every scope (repository Actions, environment, organisation,
+// Dependabot) sealed with each scope's public key — with GITHUB_TOKEN, or as a
+// GitHub App installation whose hour-long tokens ghinstallation makes from the
+// App's JWT (app.go) — checks at start-up that it may reach each scope
+// (CheckAccess), lists what GitHub keeps by name and date for the scan for copies
+// nobody listed (Lister), and revokes an old token through POST
+// /credentials/revoke. It turns every failure into a *rotation.Error whose message a
+// person can act on and which never holds a token. It must not know about Slack, the
+// store, the handlers or how a run moves on: it implements rotation's TokenChecker,
+// Consumer and Revoker, the drift check's WriteDater (rotation/drift) and the
+// discovery's SecretLister (rotation/discover), and nothing more.
 package github
 
 import (

@@ -57,18 +57,24 @@ type scope struct {
 // Permission is what GITHUB_TOKEN needs to write a secret of kind on target,
 // fine-grained and classic, for messages and the set-up guide.
 func Permission(kind rotation.DestKind, target string) string {
+	return permission(kind, target, "Read and write")
+}
+
+// permission is Permission for an access: "Read and write", or "Read" (a
+// scan's lists).
+func permission(kind rotation.DestKind, target, access string) string {
 	switch {
 	case kind == rotation.DestGitHubEnvSecret:
 		repo, _ := rotation.SplitEnvTarget(target)
-		return "the repository permission Environments: Read and write on " + repo + " (classic token: repo)"
+		return "the repository permission Environments: " + access + " on " + repo + " (classic token: repo)"
 	case kind == rotation.DestGitHubOrgSecret:
-		return "the organisation permission Secrets: Read and write on " + target + " (classic token: admin:org)"
+		return "the organisation permission Secrets: " + access + " on " + target + " (classic token: admin:org)"
 	case kind == rotation.DestDependabotSecret && strings.Contains(target, "/"):
-		return "the repository permission Dependabot secrets: Read and write on " + target + " (classic token: repo)"
+		return "the repository permission Dependabot secrets: " + access + " on " + target + " (classic token: repo)"
 	case kind == rotation.DestDependabotSecret:
-		return "the organisation permission Dependabot secrets: Read and write on " + target + " (classic token: admin:org)"
+		return "the organisation permission Organization dependabot secrets: " + access + " on " + target + " (classic token: admin:org)"
 	}
-	return "the repository permission Secrets: Read and write on " + target + " (classic token: repo)"
+	return "the repository permission Secrets: " + access + " on " + target + " (classic token: repo)"
 }
 
 // scopeOf finds where name lives on target. An environment secret needs the
@@ -318,11 +324,5 @@ func (s *ScopedSecrets) CheckKey(ctx context.Context, target, name string) error
 	if err != nil {
 		return err
 	}
-	op := sc.call
-	op.kind, op.route = opSecret, "GET "+sc.base+"public-key"
-	_, err = s.c.do(ctx, op, func(ctx context.Context) (*gh.Response, error) {
-		_, resp, err := sc.key(ctx)
-		return resp, err
-	})
-	return err
+	return s.readKey(ctx, sc)
 }

@@ -59,6 +59,9 @@ func TestGitHubEveryRouteAuthenticatesItsToken(t *testing.T) {
 		{"GET", "/repos/raxx-app/TradeMasterAPI/actions/secrets/public-key", ""},
 		{"GET", "/repos/raxx-app/TradeMasterAPI/actions/secrets/GH_TOKEN", ""},
 		{"PUT", "/repos/raxx-app/TradeMasterAPI/actions/secrets/GH_TOKEN", "{}"},
+		{"GET", "/repos/raxx-app/TradeMasterAPI/actions/secrets", ""},
+		{"GET", "/repos/raxx-app/TradeMasterAPI/environments", ""},
+		{"GET", "/orgs/raxx-app/repos", ""},
 	}
 	refused := []struct{ name, authorization, message string }{
 		{"no token", "", "Requires authentication"},

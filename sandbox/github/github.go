@@ -470,6 +470,36 @@ func ghPaging(q url.Values) (perPage, page int) {
 	return perPage, page
 }
 
+// ghPage pages a list of n items as GitHub does: per_page (default 30, at most
+// 100) and page from the query, and a Link header with the prev, next, last and
+// first pages' URLs (the request's own, its path kept escaped) when there is
+// more than one page. It returns the items' index range [lo, hi) for this page.
+func (g *GitHub) ghPage(w http.ResponseWriter, r *http.Request, n int) (lo, hi int) {
+	perPage, page := ghPaging(r.URL.Query())
+	last := max((n+perPage-1)/perPage, 1)
+	link := func(p int, rel string) string {
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(p))
+		q.Set("per_page", strconv.Itoa(perPage))
+		return "<" + g.URL + r.URL.EscapedPath() + "?" + q.Encode() + `>; rel="` + rel + `"`
+	}
+	var links []string
+	if page > 1 {
+		links = append(links, link(min(page-1, last), "prev"))
+	}
+	if page < last {
+		links = append(links, link(page+1, "next"), link(last, "last"))
+	}
+	if page > 1 {
+		links = append(links, link(1, "first"))
+	}
+	if len(links) > 0 {
+		w.Header().Set("Link", strings.Join(links, ", "))
+	}
+	lo = min((page-1)*perPage, n)
+	return lo, min(lo+perPage, n)
+}
+
 func (g *GitHub) listUserRepos(w http.ResponseWriter, r *http.Request, t *ghToken) {
 	if t.inst != nil {
 		ghError(w, http.StatusForbidden, msgIntegration403)
@@ -481,22 +511,16 @@ func (g *GitHub) listUserRepos(w http.ResponseWriter, r *http.Request, t *ghToke
 			visible = append(visible, repo)
 		}
 	}
-	sort.Slice(visible, func(i, j int) bool { return visible[i].fullName < visible[j].fullName })
+	g.writeRepos(w, r, visible)
+}
 
-	perPage, page := ghPaging(r.URL.Query())
-	last := max((len(visible)+perPage-1)/perPage, 1)
-	if page < last {
-		link := func(p int) string {
-			q := r.URL.Query()
-			q.Set("page", strconv.Itoa(p))
-			q.Set("per_page", strconv.Itoa(perPage))
-			return "<" + g.URL + r.URL.Path + "?" + q.Encode() + ">"
-		}
-		w.Header().Set("Link", link(page+1)+`; rel="next", `+link(last)+`; rel="last"`)
-	}
+// writeRepos answers a list of repositories by full name, a page of them.
+func (g *GitHub) writeRepos(w http.ResponseWriter, r *http.Request, repos []*ghRepo) {
+	sort.Slice(repos, func(i, j int) bool { return repos[i].fullName < repos[j].fullName })
+	lo, hi := g.ghPage(w, r, len(repos))
 	out := []map[string]any{}
-	for i := (page - 1) * perPage; i < len(visible) && i < page*perPage; i++ {
-		out = append(out, g.repoJSON(visible[i]))
+	for _, repo := range repos[lo:hi] {
+		out = append(out, g.repoJSON(repo))
 	}
 	standin.WriteJSON(w, http.StatusOK, out)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +42,7 @@ const (
 	GHPermEnvironments      = "environments"         // repository: Environments
 	GHPermOrgSecrets        = "organization_secrets" // organisation: Secrets
 	GHPermDependabotSecrets = "dependabot_secrets"   // repository: Dependabot secrets
+	GHPermActions           = "actions"              // repository: Actions (listing environments)
 	// GHPermOrgDependabotSecrets is the organisation's Dependabot secrets
 	// permission (GitHub's REST reference: organization_dependabot_secrets).
 	GHPermOrgDependabotSecrets = "organization_dependabot_secrets"
@@ -230,6 +232,7 @@ func (g *GitHub) SetGHSecret(scope GHScope, target, name, value, visibility stri
 func (g *GitHub) scopeRoutes() {
 	g.authed("GET /repos/{owner}/{repo}", g.getRepo)
 	g.authed("GET /repos/{owner}/{repo}/environments", g.listEnvs)
+	g.authed("GET /orgs/{org}/repos", g.listOrgRepos)
 	for _, base := range []string{"/repositories/{id}/environments/{env}/secrets", "/repos/{owner}/{repo}/environments/{env}/secrets"} {
 		g.scopeRoute(base, GHEnvironment)
 	}
@@ -292,10 +295,15 @@ func (g *GitHub) scopeFor(w http.ResponseWriter, r *http.Request, t *ghToken, sc
 			return nil, false
 		}
 		owner = repo.owner
-		if scope == GHDependabot {
+		switch scope {
+		case GHActions:
+			k = &ghKeyed{keyID: repo.keyID, pub: repo.pub, priv: repo.priv, secrets: repo.secrets}
+		case GHDependabot:
 			k = g.dependabotLocked(repo)
-		} else if e := repo.envs[strings.ToLower(r.PathValue("env"))]; e != nil {
-			k = e.keys
+		default:
+			if e := repo.envs[strings.ToLower(r.PathValue("env"))]; e != nil {
+				k = e.keys
+			}
 		}
 		if k == nil {
 			ghError(w, http.StatusNotFound, "Not Found")
@@ -332,9 +340,16 @@ func (g *GitHub) getRepo(w http.ResponseWriter, r *http.Request, t *ghToken) {
 	standin.WriteJSON(w, http.StatusOK, g.repoJSON(repo))
 }
 
+// listEnvs is GET /repos/{owner}/{repo}/environments: anyone who sees the
+// repository, with the fine-grained Actions permission (read) — a GitHub App's
+// installation too (actions:read) — as GitHub's reference says.
 func (g *GitHub) listEnvs(w http.ResponseWriter, r *http.Request, t *ghToken) {
 	repo, ok := g.repoFor(w, r, t)
 	if !ok {
+		return
+	}
+	if (g.isAdmin(t) || t.inst != nil) && !g.allowed(t, GHPermActions, false, repo.owner) {
+		forbid(w, t, GHPermActions, false)
 		return
 	}
 	var names []string
@@ -342,12 +357,29 @@ func (g *GitHub) listEnvs(w http.ResponseWriter, r *http.Request, t *ghToken) {
 		names = append(names, e.name)
 	}
 	sort.Strings(names)
-	perPage, page := ghPaging(r.URL.Query())
+	lo, hi := g.ghPage(w, r, len(names))
 	envs := []map[string]any{}
-	for i := (page - 1) * perPage; i < len(names) && i < page*perPage; i++ {
-		envs = append(envs, map[string]any{"name": names[i], "url": g.URL + "/repos/" + repo.fullName + "/environments/" + names[i]})
+	for _, name := range names[lo:hi] {
+		envs = append(envs, map[string]any{"name": name, "url": g.URL + "/repos/" + repo.fullName + "/environments/" + url.PathEscape(name)})
 	}
 	standin.WriteJSON(w, http.StatusOK, map[string]any{"total_count": len(names), "environments": envs})
+}
+
+// listOrgRepos is GET /orgs/{org}/repos: the organisation's repositories the
+// token can see, a page at a time; 404 for an organisation GitHub does not know.
+func (g *GitHub) listOrgRepos(w http.ResponseWriter, r *http.Request, t *ghToken) {
+	org := r.PathValue("org")
+	if g.orgs[strings.ToLower(org)] == nil && !g.ownsRepoLocked(org) {
+		ghError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	var visible []*ghRepo
+	for _, repo := range g.repos {
+		if strings.EqualFold(repo.owner, org) && g.sees(t, repo) {
+			visible = append(visible, repo)
+		}
+	}
+	g.writeRepos(w, r, visible)
 }
 
 func (g *GitHub) scopeKey(w http.ResponseWriter, r *http.Request, t *ghToken, scope GHScope) {
@@ -358,7 +390,9 @@ func (g *GitHub) scopeKey(w http.ResponseWriter, r *http.Request, t *ghToken, sc
 	standin.WriteJSON(w, http.StatusOK, map[string]string{"key_id": k.keyID, "key": base64.StdEncoding.EncodeToString(k.pub[:])})
 }
 
-func (g *GitHub) secretJSON(r *http.Request, scope GHScope, name string, s *ghSecret) map[string]any {
+// secretJSON is a secret as GitHub shows it (never its value); path is the
+// secret's own REST path, escaped.
+func (g *GitHub) secretJSON(path string, scope GHScope, name string, s *ghSecret) map[string]any {
 	out := map[string]any{
 		"name":       name,
 		"created_at": s.created.UTC().Format(time.RFC3339),
@@ -367,7 +401,7 @@ func (g *GitHub) secretJSON(r *http.Request, scope GHScope, name string, s *ghSe
 	if scope == GHOrg || scope == GHDependabotOrg {
 		out["visibility"] = s.visibility
 		if s.visibility == "selected" {
-			out["selected_repositories_url"] = g.URL + strings.TrimSuffix(r.URL.Path, "/") + "/repositories"
+			out["selected_repositories_url"] = g.URL + strings.TrimSuffix(path, "/") + "/repositories"
 		}
 	}
 	return out
@@ -384,7 +418,7 @@ func (g *GitHub) scopeGet(w http.ResponseWriter, r *http.Request, t *ghToken, sc
 		ghError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	standin.WriteJSON(w, http.StatusOK, g.secretJSON(r, scope, name, s))
+	standin.WriteJSON(w, http.StatusOK, g.secretJSON(r.URL.EscapedPath(), scope, name, s))
 }
 
 func (g *GitHub) listSecrets(w http.ResponseWriter, r *http.Request, t *ghToken, scope GHScope) {
@@ -397,10 +431,10 @@ func (g *GitHub) listSecrets(w http.ResponseWriter, r *http.Request, t *ghToken,
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	perPage, page := ghPaging(r.URL.Query())
+	lo, hi := g.ghPage(w, r, len(names))
 	out := []map[string]any{}
-	for i := (page - 1) * perPage; i < len(names) && i < page*perPage; i++ {
-		out = append(out, g.secretJSON(r, scope, names[i], k.secrets[names[i]]))
+	for _, name := range names[lo:hi] {
+		out = append(out, g.secretJSON(strings.TrimSuffix(r.URL.EscapedPath(), "/")+"/"+name, scope, name, k.secrets[name]))
 	}
 	standin.WriteJSON(w, http.StatusOK, map[string]any{"total_count": len(names), "secrets": out})
 }
@@ -419,15 +453,20 @@ func (g *GitHub) selectedRepos(w http.ResponseWriter, r *http.Request, t *ghToke
 		ghError(w, http.StatusConflict, "The visibility of this secret is not 'selected'")
 		return
 	}
-	repos := []map[string]any{}
+	var selected []*ghRepo
 	for _, id := range s.selected {
 		for _, repo := range g.repos {
 			if repo.id == id {
-				repos = append(repos, g.repoJSON(repo))
+				selected = append(selected, repo)
 			}
 		}
 	}
-	standin.WriteJSON(w, http.StatusOK, map[string]any{"total_count": len(repos), "repositories": repos})
+	lo, hi := g.ghPage(w, r, len(selected))
+	repos := []map[string]any{}
+	for _, repo := range selected[lo:hi] {
+		repos = append(repos, g.repoJSON(repo))
+	}
+	standin.WriteJSON(w, http.StatusOK, map[string]any{"total_count": len(selected), "repositories": repos})
 }
 
 // scopePut creates or updates a secret: 201 created, 204 updated. An

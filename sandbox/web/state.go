@@ -65,8 +65,8 @@ type ViewState struct {
 
 // GitHubState is what github.com would show the token's owner, by fingerprint.
 type GitHubState struct {
-	Tokens  []TokenState         `json:"tokens"`
-	Secrets []ActionsSecretState `json:"actions_secrets"`
+	Tokens  []TokenState        `json:"tokens"`
+	Secrets []GitHubSecretState `json:"secrets"`
 }
 
 // TokenState is one personal access token.
@@ -85,13 +85,19 @@ type TokenState struct {
 	Note string `json:"note,omitempty"`
 }
 
-// ActionsSecretState is one Actions secret, by the fingerprint of what a
-// workflow run would read.
-type ActionsSecretState struct {
-	Repo        string `json:"repo"`
+// GitHubSecretState is one secret GitHub keeps, of any scope — a
+// repository's Actions secret, an environment's, an organisation's, a
+// repository's or an organisation's Dependabot secret — by the fingerprint of
+// what a workflow run (or Dependabot) would read, and when it was last written.
+type GitHubSecretState struct {
+	Scope       string `json:"scope"` // actions, environment, org, dependabot, dependabot_org
+	Target      string `json:"target"`
 	Name        string `json:"name"`
 	Fingerprint string `json:"fingerprint"`
 	Updated     string `json:"updated"`
+	// Visibility and Selected (repositories) are an organisation secret's.
+	Visibility string   `json:"visibility,omitempty"`
+	Selected   []string `json:"selected,omitempty"`
 }
 
 // AppState is a Heroku app's settings, releases and dynos.
@@ -338,15 +344,15 @@ func (s *Server) outside(st *State) {
 	for i, j := 0, len(st.GitHub.Tokens)-1; i < j; i, j = i+1, j-1 {
 		st.GitHub.Tokens[i], st.GitHub.Tokens[j] = st.GitHub.Tokens[j], st.GitHub.Tokens[i]
 	}
-	st.GitHub.Secrets = []ActionsSecretState{}
-	for _, ref := range w.GitHub.ActionsSecrets() {
-		v, updated, ok := w.GitHub.ActionsSecret(ref.Repo, ref.Name)
+	st.GitHub.Secrets = []GitHubSecretState{}
+	for _, ref := range w.GitHub.GHSecrets() {
+		v, _, _, _, ok := w.GitHub.GHSecret(ref.Scope, ref.Target, ref.Name)
 		fp := "(cannot open)"
 		if ok {
 			fp = Fingerprint(v)
 		}
-		st.GitHub.Secrets = append(st.GitHub.Secrets, ActionsSecretState{Repo: ref.Repo, Name: ref.Name, Fingerprint: fp,
-			Updated: updated.UTC().Format("15:04:05 UTC")})
+		st.GitHub.Secrets = append(st.GitHub.Secrets, GitHubSecretState{Scope: string(ref.Scope), Target: ref.Target, Name: ref.Name, Fingerprint: fp,
+			Updated: ref.Updated.UTC().Format("2006-01-02 15:04:05 UTC"), Visibility: ref.Visibility, Selected: ref.Selected})
 	}
 	st.Heroku = []AppState{}
 	for _, app := range w.Heroku.Apps() {

@@ -458,13 +458,28 @@ function githubHTML(g) {
   const tokens = g.tokens.map(t => `<div class="card"><div class="row"><span><span class="fp">${esc(t.fingerprint)}</span> ${esc(t.kind)} · ${esc(t.login)}</span>${tag(t.status)}</div>
 <div class="note">expires ${esc(t.expires)}${t.repos && t.repos.length ? ' · repositories ' + esc(t.repos.join(', ')) : ''}${t.scopes && t.scopes.length ? ' · scopes ' + esc(t.scopes.join(', ')) : ''}</div>
 ${t.use ? `<div class="note"><span class="tag current">current</span> ${esc(t.use)}</div>` : ''}${t.note && !t.use ? `<div class="note">${esc(t.note)}</div>` : ''}</div>`).join('');
-  const secrets = g.actions_secrets.length ? `<table class="kv">${g.actions_secrets.map(s =>
-    `<tr><td>${esc(s.repo)} · ${esc(s.name)}</td><td><span class="fp">${esc(s.fingerprint)}</span> <span class="note">${esc(s.updated)}</span></td></tr>`).join('')}</table>`
-    : '<p class="note">No Actions secret written yet.</p>';
-  return `<h3>Actions secrets</h3>${secrets}<h3>Personal access tokens (newest first)</h3>
+  return `<h3>Secrets</h3>${ghSecretsHTML(g.secrets)}<h3>Personal access tokens (newest first)</h3>
 <p class="note">Every token of this GitHub, by fingerprint: the secrets' tokens, rotabot's own GITHUB_TOKEN, those made above,
 and a few ready-made for rehearsals — one of each kind rotabot's token form refuses (another account's, expired, revoked,
 blind to the repositories).</p>${tokens}`;
+}
+
+// GitHub's secrets by scope, as each settings page lists them: names, when
+// each was last written and (an organisation's) who may read it; the value by
+// the fingerprint of what a workflow run or Dependabot would read.
+const ghScopes = [
+  ['actions', 'Repository Actions secrets'],
+  ['environment', 'Environment secrets'],
+  ['org', 'Organisation Actions secrets'],
+  ['dependabot', 'Dependabot secrets of a repository'],
+  ['dependabot_org', 'Dependabot secrets of an organisation'],
+];
+function ghSecretsHTML(secrets) {
+  if (!secrets.length) return '<p class="note">No GitHub secret written yet.</p>';
+  return ghScopes.filter(([scope]) => secrets.some(s => s.scope === scope)).map(([scope, title]) =>
+    `<div class="card" data-scope="${esc(scope)}"><b>${esc(title)}</b><table class="kv">${secrets.filter(s => s.scope === scope).map(s =>
+      `<tr><td>${esc(s.target)} · ${esc(s.name)}${s.visibility ? ` <span class="tag">${esc(s.visibility)}${s.selected && s.selected.length ? ': ' + esc(s.selected.join(', ')) : ''}</span>` : ''}` +
+      `<div><span class="fp">${esc(s.fingerprint)}</span> <span class="note">updated ${esc(s.updated)}</span></div></td></tr>`).join('')}</table></div>`).join('');
 }
 
 function herokuHTML(apps) {
