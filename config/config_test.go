@@ -317,7 +317,7 @@ var problemCases = []struct {
 		`t.yaml:7: TOKEN has no consumers — add a consumers block naming where the token is used (heroku_apps, github_secrets, shell_rc_operators)`,
 	}},
 	{"kind unknown", secretDoc("    kind: pat\n    consumers: {heroku_apps: [raxx-console-prod]}\n"), []string{
-		`t.yaml:8: TOKEN: kind "pat" is not a token kind — use fine-grained (preferred) or classic`,
+		`t.yaml:8: TOKEN: kind "pat" is not a token kind — use fine-grained (preferred) or classic for a GitHub token, heroku-api-key for a Heroku API key`,
 	}},
 	{"secret is not a block", secretDoc("    classic\n"), []string{
 		`t.yaml:7: secret TOKEN should be a block of settings (kind, consumers, …), not the single value "classic" — see rotabot.example.yaml`,
