@@ -45,7 +45,7 @@ type Heroku struct {
 	*standin.Server
 	logs *Logplex
 
-	mu        sync.Mutex
+	mu sync.Mutex
 	// auths are the live API keys of every account; deleted the ones deleted
 	// (their keys answer 401), kept for the sandbox page.
 	auths     []*authorization
