@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -110,15 +111,18 @@ func (k *Keys) Probe(ctx context.Context, key rotation.Secret, path string) erro
 	err = k.c.call(ctx, "", "read", key, func(ctx context.Context) error {
 		return svc.Get(ctx, io.Discard, ref, nil, nil)
 	})
-	if err != nil {
-		code := rotation.ErrorCode(err)
-		if code == rotation.EUNAVAILABLE {
-			return err
-		}
+	st := statusOf(err)
+	switch {
+	case err == nil || rotation.ErrorCode(err) == rotation.EUNAVAILABLE:
+		return err
+	case st == http.StatusUnauthorized:
+		return &rotation.Error{Code: rotation.EUNAUTHORIZED, Err: rotation.ErrProbe, Message: fmt.Sprintf(
+			"The workload probe GET %s answered 401: Heroku refused the key", ref)}
+	case st != 0:
 		return &rotation.Error{Code: rotation.EINVALID, Err: rotation.ErrProbe, Message: fmt.Sprintf(
-			"The workload probe GET %s refused the key (%d)", ref, statusOf(err))}
+			"The workload probe GET %s answered %d: the key cannot read it (its account, or its scope)", ref, st)}
 	}
-	return nil
+	return err
 }
 
 // Revoke deletes key's authorization by its id: the key answers 401 from then on.
@@ -130,7 +134,13 @@ func (k *Keys) Revoke(ctx context.Context, key rotation.Secret) error {
 	if err != nil {
 		return err
 	}
-	return k.Discard(ctx, a.id)
+	if err := k.remove(ctx, a.id); err != nil {
+		if statusOf(err) == http.StatusNotFound {
+			return rotation.Wrap(rotation.ENOTFOUND, err, "Heroku answered DELETE /oauth/authorizations with 404 for the old key's authorization %s: check HEROKU_API_URL, and delete it with heroku authorizations:revoke %s", short(a.id), a.id)
+		}
+		return keyErr(err, true)
+	}
+	return nil
 }
 
 // Mint makes a key of req.Current's account with req.Scopes (none: the current
@@ -165,10 +175,7 @@ func (k *Keys) Mint(ctx context.Context, req rotation.MintRequest) (rotation.Min
 // Discard deletes the authorization id (OAuthAuthorizationDelete); one already
 // gone is no error.
 func (k *Keys) Discard(ctx context.Context, id string) error {
-	err := k.c.call(ctx, "", "change", rotation.Secret{}, func(ctx context.Context) error {
-		_, err := k.c.svc.OAuthAuthorizationDelete(ctx, id)
-		return err
-	})
+	err := k.remove(ctx, id)
 	if statusOf(err) == http.StatusNotFound {
 		return nil
 	}
@@ -176,6 +183,14 @@ func (k *Keys) Discard(ctx context.Context, id string) error {
 		return keyErr(err, true)
 	}
 	return nil
+}
+
+// remove is DELETE /oauth/authorizations/{id} with HEROKU_API_KEY.
+func (k *Keys) remove(ctx context.Context, id string) error {
+	return k.c.call(ctx, "", "change", rotation.Secret{}, func(ctx context.Context) error {
+		_, err := k.c.svc.OAuthAuthorizationDelete(ctx, url.PathEscape(id))
+		return err
+	})
 }
 
 // Account is who HEROKU_API_KEY belongs to, and whether it may manage the
@@ -275,6 +290,8 @@ func keyErr(err error, own bool) error {
 	switch st := statusOf(err); {
 	case !own && st == http.StatusUnauthorized:
 		return rotation.Wrap(rotation.EUNAUTHORIZED, err, "Heroku refuses the key (401): it is revoked, deleted or mistyped")
+	case !own && st == http.StatusNotFound:
+		return rotation.Wrap(rotation.ENOTFOUND, err, "Heroku answered GET /account with 404: check HEROKU_API_URL")
 	case own && st == http.StatusUnauthorized:
 		return rotation.Wrap(rotation.EINVALID, err, "Heroku refused HEROKU_API_KEY (401), rotabot's own key: check it")
 	case own && st == http.StatusForbidden:
