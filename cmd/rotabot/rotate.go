@@ -206,7 +206,7 @@ func (c *cli) dryRun(ctx context.Context, eng *rotation.Engine, env config.Env, 
 	if dr.Problem != "" {
 		fmt.Fprintln(c.stdout, "  ⚠ "+plainText(dr.Problem))
 	} else {
-		fmt.Fprintf(c.stdout, "  value in Infisical: login %s, %s, %s\n", dr.Current.Login, dr.Current.Kind, rotation.ExpiryText(dr.Current.ExpiresAt))
+		fmt.Fprintf(c.stdout, "  value in Infisical: %s\n", strings.TrimSuffix(fmt.Sprintf("login %s, %s, %s, %s", dr.Current.Login, dr.Current.Kind, rotation.ExpiryText(dr.Current.ExpiresAt), dr.Current.Detail), ", "))
 	}
 	return nil
 }

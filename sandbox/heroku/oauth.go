@@ -114,6 +114,18 @@ func (h *Heroku) AddKey(email string, scope []string, desc string) string {
 	return key
 }
 
+// Keys are every key the stand-in made or was given, live or deleted: what a
+// leak check looks for.
+func (h *Heroku) Keys() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, a := range append(slices.Clone(h.auths), h.deleted...) {
+		out = append(out, a.key)
+	}
+	return out
+}
+
 // Email is the stand-in's first account: the one every app belongs to.
 func (h *Heroku) Email() string { return h.email }
 
