@@ -74,7 +74,9 @@ func mintWorld(t *testing.T) (*world, *fakeMinter) {
 	w.gh.Add(oldKey, keyOwner, time.Time{})
 	w.ghsec.values["raxx-app/deploy"] = oldKey
 	m := &fakeMinter{gh: w.gh, next: []string{newKey, secondKey}}
-	w.withEngine(func(c *rotation.EngineConfig) { c.Minters = map[rotation.TokenKind]rotation.Minter{rotation.HerokuAPIKey: m} })
+	w.withEngine(func(c *rotation.EngineConfig) {
+		c.Minters = map[rotation.TokenKind]rotation.Minter{rotation.HerokuAPIKey: m}
+	})
 	return w, m
 }
 

@@ -33,10 +33,10 @@ func TestEachValueGoesToItsOwnService(t *testing.T) {
 	r := bykind.Router{rotation.FineGrained: gh, rotation.Classic: gh, rotation.HerokuAPIKey: hk}
 	ctx := context.Background()
 	values := map[string]*service{
-		"ghp_" + "0123456789abcdefghij0123": gh,
+		"ghp_" + "0123456789abcdefghij0123":              gh,
 		"github_pat_11AAAAAAA0" + "abcdefghij0123456789": gh,
-		"HRKU-57dce771-afad-4c41-a8a5-d10b7fbc743c": hk,
-		"57dce771-afad-4c41-a8a5-d10b7fbc743c":      hk, // a key from before the HRKU- prefix
+		"HRKU-57dce771-afad-4c41-a8a5-d10b7fbc743c":      hk,
+		"57dce771-afad-4c41-a8a5-d10b7fbc743c":           hk, // a key from before the HRKU- prefix
 	}
 	for v, want := range values {
 		s := rotation.NewSecret(v)
