@@ -91,6 +91,15 @@ func TestExampleLoadsClean(t *testing.T) {
 				LogWatch: defaultWatch(),
 				Line:     lineOfText(t, exampleFile, "  GITHUB_API_DISPATCH_TOKEN:"),
 			},
+			"HEROKU_DEPLOY_KEY": {
+				Name:      "HEROKU_DEPLOY_KEY",
+				Kind:      rotation.HerokuAPIKey,
+				Owners:    []string{"U0OWNER"},
+				Probe:     "/apps/raxx-console-prod",
+				Consumers: rotation.Consumers{GitHubSecrets: []string{"raxx-app/TradeMasterAPI:HEROKU_API_KEY"}},
+				LogWatch:  watchOf(HerokuLogPatterns),
+				Line:      lineOfText(t, exampleFile, "  HEROKU_DEPLOY_KEY:"),
+			},
 		},
 	}
 	for _, name := range want.Names() {
@@ -104,9 +113,12 @@ func TestExampleLoadsClean(t *testing.T) {
 }
 
 // defaultWatch is the log watch a secret gets without log_watch.
-func defaultWatch() rotation.LogWatch {
+func defaultWatch() rotation.LogWatch { return watchOf(rotation.DefaultLogPatterns) }
+
+// watchOf is the default window with patterns.
+func watchOf(patterns []string) rotation.LogWatch {
 	lw := rotation.LogWatch{Window: 60 * time.Second}
-	for _, p := range rotation.DefaultLogPatterns {
+	for _, p := range patterns {
 		lw.Patterns = append(lw.Patterns, regexp.MustCompile(p))
 	}
 	return lw

@@ -128,6 +128,8 @@ func (l *Loop) due(sc *rotation.SecretConfig, rec rotation.ExpiryRecord, v verdi
 		return nil, nil, false
 	case !known(rec):
 		return nil, nil, false // nothing known of this token's expiry yet
+	case rec.ExpiresAt.IsZero() && base.TokenKind.Minted():
+		return nil, nil, false // a key rotabot makes is made to last: no expiry to advise
 	case rec.ExpiresAt.IsZero():
 		base.Kind = NoExpiry
 		if pending(base.Key(), false) {
