@@ -52,6 +52,8 @@ const (
 	OtherChannel = "C0ELSEWHERE"
 	// ConsoleEnv holds the console's ops session cookie for the verify check.
 	ConsoleEnv = "CONSOLE_OPS_COOKIE"
+	// HerokuKeySecret is the example's Heroku API key, a kind rotabot mints.
+	HerokuKeySecret = "HEROKU_DEPLOY_KEY"
 )
 
 // Names are the display names of the example's people; others get one from
