@@ -31,9 +31,9 @@ type State struct {
 	// HerokuKeys are the Heroku accounts' API keys (authorizations), by
 	// fingerprint: the old and new keys of a rotation rotabot minted.
 	HerokuKeys []HerokuKeyState `json:"heroku_keys"`
-	Vault    []VaultSecret     `json:"infisical"`
-	Faults   []FaultState      `json:"faults"`
-	Activity []Call            `json:"activity"`
+	Vault      []VaultSecret    `json:"infisical"`
+	Faults     []FaultState     `json:"faults"`
+	Activity   []Call           `json:"activity"`
 }
 
 // ChannelState is a channel (or the DM with the bot) with what the person sees
