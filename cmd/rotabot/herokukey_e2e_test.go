@@ -155,3 +155,34 @@ func TestHerokuKeyRollbackDeletesTheNewKey(t *testing.T) {
 		t.Error("the old key died")
 	}
 }
+
+// The bridge CLI takes a Heroku key put in Infisical by hand as it takes a PAT:
+// the key is checked at Heroku only (never at GitHub), set on the secret's
+// consumers, and the SUMMARY's next steps say how to delete the old key's
+// authorization and check it answers 401. Its output holds neither key.
+func TestHerokuKeyThroughTheCLI(t *testing.T) {
+	h, env := cliWorld(t)
+	oldKey := h.Current[herokuKey]
+	newKey := h.World.Heroku.AddKey(h.World.Heroku.Email(), []string{"global"}, "made by hand for the CLI")
+	h.World.Infisical.Set(h.Matrix.Vault.Environment, h.Matrix.Vault.Path, herokuKey, newKey)
+	code, out, errs := runCLI(t, env, "rotate", herokuKey)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"SUMMARY", "GitHub Actions raxx-app/TradeMasterAPI (HEROKU_API_KEY)",
+		"Delete the OLD key's authorization (fingerprint " + rotation.Fingerprint(oldKey) + "): `heroku authorizations` lists them",
+		"GET " + h.World.Heroku.URL + "/account with the old key must answer 401"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the CLI's output lacks %q:\n%s", want, out)
+		}
+	}
+	if v := h.destValues(herokuKey)["GitHub Actions raxx-app/TradeMasterAPI (HEROKU_API_KEY)"]; v != newKey {
+		t.Errorf("the Actions secret holds %s", rotation.Fingerprint(v))
+	}
+	for _, r := range h.World.GitHub.Requests() {
+		if r.Path == "/user" {
+			t.Errorf("a key went to GitHub: %s %s", r.Method, r.Path)
+		}
+	}
+	h.assertLeakFree(t, out, errs)
+}
