@@ -141,10 +141,7 @@ func (e *Engine) accept(ctx context.Context, r *Run, sc *SecretConfig, user stri
 		// pending and is replaced or deleted by whatever comes next.
 		return r, err
 	}
-	who := Mention(user) + " submitted"
-	if minted != "" {
-		who = "rotabot made and checked"
-	}
+	who := map[bool]string{true: "rotabot made and checked", false: Mention(user) + " submitted"}[minted != ""]
 	e.notify(ctx, r, fmt.Sprintf("%s a new token (%s); waiting for a second ops member to approve", who, r.NewFingerprint))
 	return r, nil
 }

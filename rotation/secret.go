@@ -1,6 +1,7 @@
 package rotation
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -72,10 +73,7 @@ func (k TokenKind) Minted() bool { return k == HerokuAPIKey }
 
 // Service names where a credential of kind k lives and is checked, for people.
 func (k TokenKind) Service() string {
-	if k == HerokuAPIKey {
-		return "Heroku"
-	}
-	return "GitHub"
+	return cmp.Or(map[TokenKind]string{HerokuAPIKey: "Heroku"}[k], "GitHub")
 }
 
 // GitHubWeb is github.com's web address, where tokens of github.com live.

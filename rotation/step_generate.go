@@ -5,11 +5,9 @@ import (
 	"fmt"
 )
 
-// Step 2 for a kind rotabot mints (a Heroku key): its Minter makes the new value
-// where a person would paste one, right after pre-check (or on Generate after
-// that failed); accept then validates it and holds it pending, as a paste.
-
-// Mint makes, validates and holds pending the run's new value (the Generate button).
+// Mint is step 2 for a kind rotabot mints (a Heroku key), on Generate when the
+// run's own try right after pre-check failed: its Minter makes the new value where
+// a person would paste one, and accept validates it and holds it pending.
 func (e *Engine) Mint(ctx context.Context, id, user string) (*Run, error) {
 	unlock := e.lock(id)
 	defer unlock()
@@ -45,15 +43,14 @@ func (e *Engine) mint(ctx context.Context, r *Run, user string) (*Run, error) {
 		desc := fmt.Sprintf("rotabot: %s, %s (run %s)", r.Secret, e.now().Format("2006-01-02"), r.ID)
 		made, err = m.Mint(cctx, MintRequest{Current: vv.Value, Scopes: sc.Scopes, Description: desc})
 	}
-	nr := r
 	if err == nil {
-		nr, err = e.update(ctx, r.ID, func(x *Run) error { x.MintedRef = made.Ref; return nil })
-	}
-	if err == nil {
-		if nr, err = e.accept(ctx, nr, sc, user, made.Value, made.Text+", `"+made.Value.Fingerprint()+"`"); err == nil {
-			return nr, nil
+		var nr *Run
+		if nr, err = e.update(ctx, r.ID, func(x *Run) error { x.MintedRef = made.Ref; return nil }); err == nil {
+			if nr, err = e.accept(ctx, nr, sc, user, made.Value, made.Text+", `"+made.Value.Fingerprint()+"`"); err == nil {
+				return nr, nil
+			}
 		}
-		if derr := e.discardMinted(context.WithoutCancel(ctx), nr); derr != nil {
+		if derr := e.discardMinted(context.WithoutCancel(ctx), &Run{Secret: r.Secret, TokenKind: r.TokenKind, MintedRef: made.Ref}); derr != nil {
 			err = Errorf(ErrorCode(err), "%s; %s", ErrorMessage(err), ErrorMessage(derr))
 		}
 	}
