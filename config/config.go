@@ -93,7 +93,7 @@ var (
 	secretKeys    = []string{"kind", "owners", "expires_in_days", "resource_owner", "repositories", "permissions", "scopes", "probe", "consumers", "verify", "log_watch", "max_age", "auto_start_days"}
 	consumerKinds = []string{"heroku_apps", "github_secrets", keyEnvSecrets, keyOrgSecrets, keyDependabotSecrets, "shell_rc_operators"}
 	verifyKeys    = []string{"name", "url", "expect_status", "headers_env"}
-	kinds         = []string{string(rotation.FineGrained), string(rotation.Classic)}
+	kinds         = []string{string(rotation.FineGrained), string(rotation.Classic), string(rotation.HerokuAPIKey)}
 )
 
 // checker walks the YAML node tree along the matrix's schema, collecting problems.
@@ -414,6 +414,9 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 	p := name + ": "
 
 	kindOK := c.tokenKind(se, f, sc)
+	if sc.Kind == rotation.HerokuAPIKey {
+		c.herokuKey(f, p, sc) // its settings, taken out of f: the rest are GitHub's
+	}
 
 	if e, ok := f["owners"]; ok {
 		items := c.list(e, p+"owners", "owners: [U0123ABCD]")
@@ -490,7 +493,7 @@ func (c *checker) secret(se entry) *rotation.SecretConfig {
 	if e, ok := f["verify"]; ok && !isNull(e.val) {
 		sc.Verify = c.verify(e, p)
 	}
-	sc.LogWatch = c.logWatch(f, p)
+	sc.LogWatch = c.logWatch(f, p, logPatterns(sc.Kind))
 	c.age(se, f, p, sc)
 	return sc
 }
@@ -507,11 +510,11 @@ func (c *checker) tokenKind(se entry, f map[string]entry, sc *rotation.SecretCon
 		return false
 	}
 	switch k := rotation.TokenKind(v); k {
-	case rotation.FineGrained, rotation.Classic:
+	case rotation.FineGrained, rotation.Classic, rotation.HerokuAPIKey:
 		sc.Kind = k
 		return true
 	}
-	c.addf(e.line, "%s: kind %s is not a token kind%s", sc.Name, show(v), didYouMean(v, kinds, " — use fine-grained (preferred) or classic"))
+	c.addf(e.line, "%s: kind %s is not a token kind%s", sc.Name, show(v), didYouMean(v, kinds, " — use fine-grained (preferred) or classic for a GitHub token, heroku-api-key for a Heroku API key"))
 	return false
 }
 

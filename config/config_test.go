@@ -93,6 +93,15 @@ func TestExampleLoadsClean(t *testing.T) {
 				LogWatch: defaultWatch(),
 				Line:     lineOfText(t, exampleFile, "  GITHUB_API_DISPATCH_TOKEN:"),
 			},
+			"HEROKU_DEPLOY_KEY": {
+				Name:      "HEROKU_DEPLOY_KEY",
+				Kind:      rotation.HerokuAPIKey,
+				Owners:    []string{"U0OWNER"},
+				Probe:     "/apps/raxx-console-prod",
+				Consumers: rotation.Consumers{GitHubSecrets: []string{"raxx-app/TradeMasterAPI:HEROKU_API_KEY"}},
+				LogWatch:  watchOf(HerokuLogPatterns),
+				Line:      lineOfText(t, exampleFile, "  HEROKU_DEPLOY_KEY:"),
+			},
 		},
 	}
 	for _, name := range want.Names() {
@@ -106,9 +115,12 @@ func TestExampleLoadsClean(t *testing.T) {
 }
 
 // defaultWatch is the log watch a secret gets without log_watch.
-func defaultWatch() rotation.LogWatch {
+func defaultWatch() rotation.LogWatch { return watchOf(rotation.DefaultLogPatterns) }
+
+// watchOf is the default window with patterns.
+func watchOf(patterns []string) rotation.LogWatch {
 	lw := rotation.LogWatch{Window: 60 * time.Second}
-	for _, p := range rotation.DefaultLogPatterns {
+	for _, p := range patterns {
 		lw.Patterns = append(lw.Patterns, regexp.MustCompile(p))
 	}
 	return lw
@@ -319,7 +331,7 @@ var problemCases = []struct {
 		`t.yaml:7: TOKEN has no consumers — add a consumers block naming where the token is used (heroku_apps, github_secrets, shell_rc_operators)`,
 	}},
 	{"kind unknown", secretDoc("    kind: pat\n    consumers: {heroku_apps: [raxx-console-prod]}\n"), []string{
-		`t.yaml:8: TOKEN: kind "pat" is not a token kind — use fine-grained (preferred) or classic`,
+		`t.yaml:8: TOKEN: kind "pat" is not a token kind — use fine-grained (preferred) or classic for a GitHub token, heroku-api-key for a Heroku API key`,
 	}},
 	{"secret is not a block", secretDoc("    classic\n"), []string{
 		`t.yaml:7: secret TOKEN should be a block of settings (kind, consumers, …), not the single value "classic" — see rotabot.example.yaml`,

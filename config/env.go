@@ -90,7 +90,7 @@ const (
 	NeedServe        Need = "serve"          // rotabot serve does not start without it
 	NeedAlways       Need = "always"         // serve, and every command that reads the vault
 	NeedGitHubSecret Need = "github_secrets" // when any secret has github_secrets
-	NeedHerokuApp    Need = "heroku_apps"    // when any secret has heroku_apps
+	NeedHerokuApp    Need = "heroku_apps"    // when any secret has heroku_apps or is a heroku-api-key
 )
 
 // EnvVar describes one environment variable rotabot reads. The table of them,
@@ -125,7 +125,7 @@ func (v EnvVar) When() string {
 	case NeedGitHubSecret:
 		return "required if any `github_secrets` and no GitHub App"
 	case NeedHerokuApp:
-		return "required if any `heroku_apps`"
+		return "required if any `heroku_apps` or `heroku-api-key`"
 	}
 	if v.Default != "" {
 		return "`" + v.Default + "`"
@@ -216,8 +216,8 @@ var envVars = []envVar{
 		Description: "Heroku Platform API base URL. Keep the default."},
 		kind: urlWithoutSlash, str: func(e *Env) *string { return &e.HerokuAPIURL }},
 	{EnvVar: EnvVar{Name: "HEROKU_API_KEY", Need: NeedHerokuApp,
-		Summary:     "sets the config vars of `heroku_apps` (a long-lived key: `heroku authorizations:create`)",
-		Description: "Needed when any secret has heroku_apps in the routing matrix: a long-lived Heroku API key (heroku authorizations:create -d rotabot) of an account that may change those apps' config vars. Leave empty otherwise."},
+		Summary:     "sets the config vars of `heroku_apps`, and makes and deletes the keys of `heroku-api-key` secrets (a long-lived key: `heroku authorizations:create`)",
+		Description: "Needed when any secret has heroku_apps, or is of kind heroku-api-key, in the routing matrix: a long-lived Heroku API key (heroku authorizations:create -d rotabot) of an account that may change those apps' config vars; for heroku-api-key secrets, of the same account as their keys and of global scope (the default). Leave empty otherwise."},
 		str: func(e *Env) *string { return &e.HerokuAPIKey }},
 	{EnvVar: EnvVar{Name: envConfig, Default: DefaultConfigPath,
 		Summary:     "the routing matrix: a path, the YAML, or base64 of it (`--config` wins over it)",
@@ -368,7 +368,7 @@ func (e Env) Require(m *rotation.Matrix, forServe bool) []string {
 			"rotabot serve needs the Slack bot token (xoxb-…) to post and update messages",
 			"OAuth & Permissions → Bot User OAuth Token")...)
 	}
-	var repos, apps []string
+	var repos, apps, keys []string
 	if m != nil {
 		seenR, seenA := map[string]bool{}, map[string]bool{}
 		for _, sc := range m.Secrets {
@@ -390,6 +390,9 @@ func (e Env) Require(m *rotation.Matrix, forServe bool) []string {
 					}
 				}
 			}
+			if sc.Kind == rotation.HerokuAPIKey {
+				keys = append(keys, sc.Name)
+			}
 			for _, a := range sc.Consumers.HerokuApps {
 				a, _, _ = splitEntry(a)
 				if !seenA[a] {
@@ -400,12 +403,15 @@ func (e Env) Require(m *rotation.Matrix, forServe bool) []string {
 		}
 		sort.Strings(repos)
 		sort.Strings(apps)
+		sort.Strings(keys)
 	}
 	if len(repos) > 0 && e.GitHubToken == "" && !e.GitHubApp() {
 		out = append(out, "GITHUB_TOKEN is not set — it writes the GitHub Actions secrets of "+listOf(repos)+" and needs secrets:write there (or set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY to write them as a GitHub App)")
 	}
 	if len(apps) > 0 && e.HerokuAPIKey == "" {
 		out = append(out, "HEROKU_API_KEY is not set — it sets the config vars of the Heroku apps "+listOf(apps))
+	} else if len(keys) > 0 && e.HerokuAPIKey == "" {
+		out = append(out, "HEROKU_API_KEY is not set — rotabot makes and deletes the Heroku keys of "+listOf(keys)+" with it (a global-scope key of their account)")
 	}
 	if e.InfisicalClientID == "" {
 		out = append(out, "INFISICAL_CLIENT_ID is not set — it is the client id of the Infisical machine identity (universal auth) that reads and writes the secrets")

@@ -48,9 +48,10 @@ func (c *checker) heroku(top map[string]entry, hs *rotation.HerokuSettings) {
 	}
 }
 
-// logWatch reads a secret's log_watch block (its defaults when absent).
-func (c *checker) logWatch(f map[string]entry, p string) rotation.LogWatch {
-	lw := rotation.LogWatch{Window: rotation.DefaultLogWindow, Patterns: defaultPatterns()}
+// logWatch reads a secret's log_watch block (its defaults when absent: the
+// window, and defaults as patterns).
+func (c *checker) logWatch(f map[string]entry, p string, defaults []string) rotation.LogWatch {
+	lw := rotation.LogWatch{Window: rotation.DefaultLogWindow, Patterns: compile(defaults)}
 	e, ok := f["log_watch"]
 	if !ok {
 		return lw
@@ -129,9 +130,9 @@ func human(d time.Duration) string {
 	return d.String()
 }
 
-func defaultPatterns() []*regexp.Regexp {
-	out := make([]*regexp.Regexp, len(rotation.DefaultLogPatterns))
-	for i, p := range rotation.DefaultLogPatterns {
+func compile(patterns []string) []*regexp.Regexp {
+	out := make([]*regexp.Regexp, len(patterns))
+	for i, p := range patterns {
 		out[i] = regexp.MustCompile(p)
 	}
 	return out

@@ -118,7 +118,7 @@ func ownerRepoFromURL(v string) (string, bool) {
 func herokuApp(v string) bool { return herokuAppRe.MatchString(v) }
 
 // tokenPrefixes are the starts of credentials that must never sit in rotabot.yaml.
-var tokenPrefixes = []string{"ghp_", "github_pat_", "gho_", "ghu_", "ghs_", "ghr_", "xoxb-", "xoxp-", "xoxe", "xapp-"}
+var tokenPrefixes = []string{"ghp_", "github_pat_", "gho_", "ghu_", "ghs_", "ghr_", "xoxb-", "xoxp-", "xoxe", "xapp-", "HRKU-"}
 
 // looksLikeToken reports whether v holds something shaped like a GitHub or Slack
 // token, so it is never repeated in a message.

@@ -48,6 +48,7 @@ type gesture struct {
 var gestures = []gesture{
 	{Button: card.Button{Action: ActRetry, Label: LabelRetry, Event: rotation.EvRetry}},
 	{Button: card.Button{Action: ActSubmit, Label: LabelSubmit, Event: rotation.EvSubmit}},
+	{Button: card.Button{Action: ActMint, Label: LabelMint, Event: rotation.EvSubmit}},
 	{Button: card.Button{Action: ActApprove, Label: LabelApprove, Event: rotation.EvApprove}},
 	{Button: card.Button{Action: ActRevokeAPI, Label: LabelRevokeAPI, Event: rotation.EvRevoke}},
 	{Button: card.Button{Action: ActRevokeManual, Label: LabelRevokeManual, Event: rotation.EvRevoke}},
@@ -72,6 +73,9 @@ func (h *Handlers) press(ctx context.Context, c *click) {
 		h.carryOn(ctx, c, err)
 	case ActSubmit: // a form with one input: the token never travels in a message
 		h.openForm(ctx, c, card.TokenModal(c.run, c.cb.Channel.ID, ""))
+	case ActMint: // a kind rotabot mints: made and checked again, nothing to paste
+		_, err := h.Engine.Mint(ctx, c.run.ID, c.user)
+		h.answer(ctx, c, err)
 	case ActApprove: // who may approve (neither the requester nor the submitter) is the engine's rule
 		_, err := h.Engine.Approve(ctx, c.run.ID, c.user)
 		h.carryOn(ctx, c, err)

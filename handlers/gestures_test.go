@@ -40,7 +40,7 @@ func TestGestureTableSaysBackOrForward(t *testing.T) {
 	if want := []string{LabelAbandon, LabelCancel, LabelRollback}; !slices.Equal(back, want) {
 		t.Errorf("back or out: %q, want %q", back, want)
 	}
-	if want := []string{LabelRevokeManual, LabelApprove, LabelRetry, LabelRevokeAPI, LabelSubmit}; !slices.Equal(forward, sorted(want)) {
+	if want := []string{LabelRevokeManual, LabelApprove, LabelRetry, LabelRevokeAPI, LabelSubmit, LabelMint}; !slices.Equal(forward, sorted(want)) {
 		t.Errorf("forward: %q, want %q", forward, sorted(want))
 	}
 }
@@ -219,17 +219,24 @@ func TestButtonsAfterTheRevokeWasSent(t *testing.T) {
 
 // The transition table is the only source of the buttons: a button is drawn
 // exactly when the run can take its gesture's event (rotation.Run.Can), save
-// Revoke old token now once the token was sent.
+// Revoke old token now once the token was sent, and what a kind rotabot mints
+// does without: Submit new token (Generate new key instead) and I revoked the
+// old token (the bot deletes the old key itself).
 func TestButtonsAreDrawnFromTheTransitionTable(t *testing.T) {
 	for _, s := range rotation.States {
-		for _, sent := range []bool{false, true} {
-			r := &rotation.Run{ID: "r7", Secret: "X", State: s, RevokeSent: sent}
+		for _, c := range []struct {
+			sent bool
+			kind rotation.TokenKind
+		}{{false, rotation.FineGrained}, {true, rotation.FineGrained}, {false, rotation.HerokuAPIKey}, {true, rotation.HerokuAPIKey}} {
+			sent, minted := c.sent, c.kind.Minted()
+			r := &rotation.Run{ID: "r7", Secret: "X", State: s, RevokeSent: sent, TokenKind: c.kind}
 			drawn := map[string]bool{}
 			for _, b := range Buttons(r) {
 				drawn[b.ActionID] = true
 			}
 			for _, g := range gestures {
-				want := r.Can(g.Event) && !(g.Action == ActRevokeAPI && sent)
+				want := r.Can(g.Event) && !(g.Action == ActRevokeAPI && sent) && !(g.Action == ActSubmit && minted) &&
+					!(g.Action == ActMint && !minted) && !(g.Action == ActRevokeManual && minted && !sent)
 				if drawn[g.Action] != want {
 					t.Errorf("%s (revoke sent %v): %s drawn = %v, but Can(%s) = %v", s, sent, g.Label, drawn[g.Action], g.Event, r.Can(g.Event))
 				}

@@ -10,6 +10,7 @@ import (
 // card's, given here so a caller need not import card to press a button.
 const (
 	ActSubmit       = card.ActSubmit
+	ActMint         = card.ActMint
 	ActApprove      = card.ActApprove
 	ActCancel       = card.ActCancel
 	ActRollback     = card.ActRollback
@@ -23,6 +24,7 @@ const (
 	ActDriftApprove = card.ActDriftApprove
 
 	LabelSubmit       = card.LabelSubmit
+	LabelMint         = card.LabelMint
 	LabelApprove      = card.LabelApprove
 	LabelCancel       = card.LabelCancel
 	LabelRollback     = card.LabelRollback

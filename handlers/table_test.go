@@ -32,6 +32,7 @@ func drawnButtons() map[string]bool {
 	for _, s := range rotation.States {
 		for _, sent := range []bool{false, true} {
 			collect(card.Run(&rotation.Run{ID: "r7", Secret: "X", State: s, RevokeSent: sent}, nil, CardButtons()))
+			collect(card.Run(&rotation.Run{ID: "r7", Secret: "X", State: s, RevokeSent: sent, TokenKind: rotation.HerokuAPIKey}, nil, CardButtons()))
 		}
 	}
 	_, dm := card.OperatorDM(&rotation.Run{ID: "r7", Secret: "X"}, rotation.OperatorUpdate, rotation.VaultRef{})

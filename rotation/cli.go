@@ -52,7 +52,7 @@ func (e *Engine) StartCLI(ctx context.Context, req CLIRequest) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	kind, _ := TokenShape(vv.Value.Reveal())
+	kind, _ := ShapeOf(vv.Value.Reveal())
 	r.TokenKind, r.Login, r.NewExpiry = kind, info.Login, info.ExpiresAt
 	r.NewFingerprint, r.NewDigest, r.NewVaultVersion = vv.Value.Fingerprint(), r.DigestOf(vv.Value), vv.Version
 	if vv.Version > 1 {

@@ -7,7 +7,7 @@
 // keeps (runs, audit entries, expiry and drift records).
 //
 // It declares the small interfaces it needs from the outside world (Vault,
-// TokenChecker, Consumer, Revoker, HTTPChecker, Notifier in ports.go; Releaser,
+// TokenChecker, Consumer, Revoker, Minter, HTTPChecker, Notifier in ports.go; Releaser,
 // LogTailer, LogWatcher, LineMasker in restart.go; HolderFinder and ConfigScanner in
 // holders.go; the Store, split by what each part keeps, in store.go) and is given
 // implementations by the command (cmd/rotabot): the adapters (rotation/github,

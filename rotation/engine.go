@@ -24,7 +24,9 @@ type EngineConfig struct {
 	Checker   TokenChecker
 	Consumers map[DestKind]Consumer
 	Revoker   Revoker
-	HTTP      HTTPChecker
+	// Minters make the new value of the kinds rotabot mints (no paste).
+	Minters map[TokenKind]Minter
+	HTTP    HTTPChecker
 	// Holders find where a value is held outside the routing matrix
 	// (rotation/discover): verify's last look for the old token, a dry run's
 	// unknown consumers; nil: no scan.

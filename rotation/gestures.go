@@ -72,6 +72,9 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 	if err != nil {
 		return r, err
 	}
+	if sc.Kind.Minted() {
+		return r, Errorf(EINVALID, "rotabot makes the new %s itself at %s: there is nothing to paste", r.Secret, sc.Kind.Service())
+	}
 	kind, err := TokenShape(token.Reveal())
 	if err != nil {
 		return r, err
@@ -79,6 +82,13 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 	if kind != sc.Kind {
 		return r, Errorf(EINVALID, "This is a %s token but %s is configured as %s: make a %s token", kind, r.Secret, sc.Kind, sc.Kind)
 	}
+	return e.accept(ctx, r, sc, user, token, "")
+}
+
+// accept is step 3 for a new value, pasted by user or minted (user "", minted
+// saying what was made): it is checked with its service and held as the pending
+// value; the run then waits for approval.
+func (e *Engine) accept(ctx context.Context, r *Run, sc *SecretConfig, user string, token Secret, minted string) (*Run, error) {
 	_, pend := e.refs(r)
 	cctx, cancel := e.callCtx(ctx)
 	defer cancel()
@@ -88,7 +98,7 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 	info, err := e.Checker.Check(cctx, token)
 	if err != nil {
 		if ErrorCode(err) == EUNAUTHORIZED {
-			return r, Errorf(EINVALID, "GitHub refused this token (401): it is expired, revoked or mistyped")
+			return r, Errorf(EINVALID, "%s refused this token (401): it is expired, revoked or mistyped", sc.Kind.Service())
 		}
 		return r, err
 	}
@@ -111,11 +121,11 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 			return r, Errorf(EINVALID, "%s", msg)
 		}
 	}
-	warnings := submitWarnings(r, sc, kind, info)
+	warnings := submitWarnings(r, sc, info.Kind, info)
 	if _, err := e.Vault.Write(cctx, pend, token); err != nil {
 		return r, err
 	}
-	r, err = e.transition(ctx, id, EvSubmit, func(r *Run) error {
+	r, err = e.transition(ctx, r.ID, EvSubmit, func(r *Run) error {
 		r.Submitter = user
 		if r.Login == "" {
 			r.Login = info.Login
@@ -127,7 +137,7 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 		r.NewExpiry = info.ExpiresAt
 		r.Warnings = warnings
 		r.Notice = ""
-		r.stepEnd(StepGenerate, StepDone, user, "", now)
+		r.stepEnd(StepGenerate, StepDone, user, minted, now)
 		r.stepEnd(StepValidate, StepDone, user, validatedMessage(info), now)
 		r.stepStart(StepApproval, "", now)
 		return nil
@@ -137,7 +147,8 @@ func (e *Engine) Submit(ctx context.Context, id, user string, token Secret) (*Ru
 		// pending and is replaced or deleted by whatever comes next.
 		return r, err
 	}
-	e.notify(ctx, r, fmt.Sprintf("%s submitted a new token (%s); waiting for a second ops member to approve", Mention(user), r.NewFingerprint))
+	who := map[bool]string{true: "rotabot made and checked", false: Mention(user) + " submitted"}[minted != ""]
+	e.notify(ctx, r, fmt.Sprintf("%s a new token (%s); waiting for a second ops member to approve", who, r.NewFingerprint))
 	return r, nil
 }
 
@@ -157,7 +168,7 @@ func submitWarnings(r *Run, sc *SecretConfig, kind TokenKind, info TokenInfo) []
 		}
 		warnings = append(warnings, MigrateWarning)
 	}
-	if info.ExpiresAt.IsZero() {
+	if info.ExpiresAt.IsZero() && !kind.Minted() {
 		warnings = append(warnings, "The token never expires: GitHub recommends an expiry")
 	}
 	return warnings
@@ -185,7 +196,7 @@ func (e *Engine) refuseKnown(ctx context.Context, r *Run, token Secret) error {
 }
 
 func validatedMessage(info TokenInfo) string {
-	return fmt.Sprintf("login %s, %s, %s", info.Login, info.Kind, ExpiryText(info.ExpiresAt))
+	return strings.TrimSuffix(fmt.Sprintf("login %s, %s, %s, %s", info.Login, info.Kind, ExpiryText(info.ExpiresAt), info.Detail), ", ")
 }
 
 // ExpiryText says when a token expires, for people.
@@ -252,6 +263,9 @@ func (e *Engine) Cancel(ctx context.Context, id, user string) (*Run, error) {
 	defer cancel()
 	if err := e.Vault.Delete(cctx, pend); err != nil {
 		return r, Wrap(ErrorCode(err), err, "Could not delete the pending value: %s — press Cancel again", ErrorMessage(err))
+	}
+	if err := e.discardMinted(ctx, r); err != nil {
+		return r, Wrap(ErrorCode(err), err, "%s — press Cancel again", ErrorMessage(err))
 	}
 	r, err = e.transition(ctx, id, EvCancel, func(r *Run) error {
 		now := e.now()

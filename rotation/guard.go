@@ -309,7 +309,7 @@ func (e *Engine) checkToken(ctx context.Context, sc *SecretConfig, w WriteReques
 	if w.Restore {
 		what = fmt.Sprintf("The old token of %s (Infisical version %d, `%s`)", w.Secret, w.Version, v.Fingerprint())
 	}
-	kind, err := TokenShape(v.Reveal())
+	kind, err := ShapeOf(v.Reveal())
 	if err != nil {
 		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s is not a GitHub token (%s). Nothing was written: %s",
 			what, ErrorMessage(err), w.hint())}
@@ -333,13 +333,13 @@ func (e *Engine) checkToken(ctx context.Context, sc *SecretConfig, w WriteReques
 	switch {
 	case ErrorCode(err) == EUNAUTHORIZED && w.Restore:
 		return TokenInfo{}, &Error{Code: ECONFLICT, Err: ErrOldTokenDead, Message: fmt.Sprintf(
-			"Rollback refused: GitHub answers 401 for the old token (%s) — it is dead (revoked, deleted or expired), and putting it back would break every consumer. Nothing was written. Keep the new token: Retry or revoke carries the run on; if the new token misbehaves, start a new run with /rotate %s and a brand-new token",
-			v.Fingerprint(), w.Secret)}
+			"Rollback refused: %s answers 401 for the old token (%s) — it is dead (revoked, deleted or expired), and putting it back would break every consumer. Nothing was written. Keep the new token: Retry or revoke carries the run on; if the new token misbehaves, start a new run with /rotate %s and a brand-new token",
+			sc.Kind.Service(), v.Fingerprint(), w.Secret)}
 	case ErrorCode(err) == EUNAUTHORIZED:
-		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("GitHub refuses %s (401): it is expired, revoked or mistyped. Nothing was written: %s",
-			lowerFirst(what), w.hint())}
+		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s refuses %s (401): it is expired, revoked or mistyped. Nothing was written: %s",
+			sc.Kind.Service(), lowerFirst(what), w.hint())}
 	case err != nil:
-		return TokenInfo{}, Wrap(ErrorCode(err), err, "Could not ask GitHub about %s (%s): nothing was written", lowerFirst(what), ErrorMessage(err))
+		return TokenInfo{}, Wrap(ErrorCode(err), err, "Could not ask %s about %s (%s): nothing was written", sc.Kind.Service(), lowerFirst(what), ErrorMessage(err))
 	case !info.ExpiresAt.IsZero() && !info.ExpiresAt.After(e.now()):
 		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s expired on %s. Nothing was written: %s", what, DateText(info.ExpiresAt), w.hint())}
 	}

@@ -61,12 +61,14 @@ func (m *Matrix) Plan(secret string, o Overrides, now time.Time) (Plan, error) {
 		Vault: cur, Pending: pend, Verify: sc.Verify,
 		TokenName: strings.ToLower(strings.ReplaceAll(secret, "_", "-")) + "-" + now.UTC().Format("2006-01-02"),
 	}
-	if p.ExpiresInDays == 0 {
+	if p.ExpiresInDays == 0 && !p.Kind.Minted() {
 		p.ExpiresInDays = DefaultExpiresInDays
 	}
 	p.Destinations = destinations(sc, o)
 	p.SettingsURL = p.Kind.SettingsURL(m.GitHubWeb)
-	p.NewTokenURL = newTokenURL(p)
+	if !p.Kind.Minted() {
+		p.NewTokenURL = newTokenURL(p)
+	}
 	if sc.Kind == Classic {
 		p.Warnings = append(p.Warnings, MigrateWarning)
 	}
@@ -182,7 +184,12 @@ func (p Plan) LinesNamed(names map[string]string) []string {
 	var out []string
 	out = append(out, fmt.Sprintf("Plan for %s (%s PAT)", p.Secret, p.Kind))
 	out = append(out, fmt.Sprintf("  vault: %s%s in %s (pending value at %s%s)", p.Vault.Path, p.Vault.Key, p.Vault.Environment, p.Pending.Path, p.Pending.Key))
-	out = append(out, fmt.Sprintf("  new token: name %s, expires in %d days", p.TokenName, p.ExpiresInDays))
+	if p.Kind.Minted() {
+		out[0] = fmt.Sprintf("Plan for %s (%s, minted by rotabot)", p.Secret, p.Kind)
+		out = append(out, fmt.Sprintf("  new key: made by rotabot at %s, for the current key's account, with its scope unless scopes are listed", p.Kind.Service()))
+	} else {
+		out = append(out, fmt.Sprintf("  new token: name %s, expires in %d days", p.TokenName, p.ExpiresInDays))
+	}
 	if p.ResourceOwner != "" {
 		out = append(out, "  resource owner: "+p.ResourceOwner)
 	}
@@ -205,7 +212,9 @@ func (p Plan) LinesNamed(names map[string]string) []string {
 	for _, v := range p.Verify {
 		out = append(out, fmt.Sprintf("  verify: %s (GET %s, expect %d)", v.Name, URLWithoutUser(v.URL), v.ExpectStatus))
 	}
-	out = append(out, "  create it at: "+p.NewTokenURL)
+	if p.NewTokenURL != "" {
+		out = append(out, "  create it at: "+p.NewTokenURL)
+	}
 	for _, w := range p.Warnings {
 		out = append(out, "  ⚠ "+w)
 	}

@@ -54,6 +54,29 @@ type Revoker interface {
 	Revoke(ctx context.Context, token Secret) error
 }
 
+// Minter makes the new value of a kind rotabot mints (TokenKind.Minted: a Heroku
+// key) where a person pastes a PAT's (Submit): the one port for making the new
+// value. The value goes to the vault's pending folder only. Discard deletes a
+// credential it made that nothing is to use (a cancel, a rollback, a refusal);
+// one already gone is no error.
+type Minter interface {
+	Mint(ctx context.Context, req MintRequest) (Minted, error)
+	Discard(ctx context.Context, ref string) error
+}
+
+// MintRequest asks for a credential of Current's account with Scopes (none: Current's).
+type MintRequest struct {
+	Current     Secret
+	Scopes      []string
+	Description string
+}
+
+// Minted is a value made, the service's id of it (Ref: what Discard takes), and Text for people.
+type Minted struct {
+	Value     Secret
+	Ref, Text string
+}
+
 // HTTPChecker performs one verify: entry of the routing matrix.
 type HTTPChecker interface {
 	CheckHTTP(ctx context.Context, check VerifyCheck) error

@@ -214,6 +214,9 @@ type Run struct {
 	// RestoredVaultVersion is the vault version a rollback left current (the
 	// old value, written again or found there).
 	RestoredVaultVersion int `json:"restored_vault_version,omitempty"`
+	// MintedRef is the service's id of the value this run minted (Minter):
+	// a cancel or a rollback deletes it.
+	MintedRef string `json:"minted_ref,omitempty"`
 }
 
 // CardRef locates the run's card in the chat layer.

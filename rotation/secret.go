@@ -1,11 +1,13 @@
 package rotation
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -61,7 +63,18 @@ type TokenKind string
 const (
 	FineGrained TokenKind = "fine-grained"
 	Classic     TokenKind = "classic"
+	// HerokuAPIKey is a Heroku API key (an OAuth authorization of an account),
+	// which rotabot mints itself: no paste (a Minter).
+	HerokuAPIKey TokenKind = "heroku-api-key"
 )
+
+// Minted reports whether rotabot makes the new value of kind k by API.
+func (k TokenKind) Minted() bool { return k == HerokuAPIKey }
+
+// Service names where a credential of kind k lives and is checked, for people.
+func (k TokenKind) Service() string {
+	return cmp.Or(map[TokenKind]string{HerokuAPIKey: "Heroku"}[k], "GitHub")
+}
 
 // GitHubWeb is github.com's web address, where tokens of github.com live.
 const GitHubWeb = "https://github.com"
@@ -70,6 +83,9 @@ const GitHubWeb = "https://github.com"
 // tokens of kind k, where one is deleted (classic) or revoked (fine-grained); its
 // "/new" is where one is made.
 func (k TokenKind) SettingsURL(web string) string {
+	if k == HerokuAPIKey {
+		return "https://dashboard.heroku.com/account/applications"
+	}
 	if web = strings.TrimRight(web, "/"); web == "" {
 		web = GitHubWeb
 	}
@@ -95,6 +111,18 @@ var otherPrefixes = []struct{ prefix, what string }{
 	{"xoxp-", "a Slack user token"},
 	{"xapp-", "a Slack app token"},
 	{"xoxe", "a Slack token"},
+}
+
+// HerokuKeyShape is a Heroku API key: HRKU-… (since 2024), or a bare UUID.
+var HerokuKeyShape = regexp.MustCompile(`^(HRKU-[A-Za-z0-9_-]{20,255}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$`)
+
+// ShapeOf says which kind of credential value looks like: a Heroku API key, or
+// else what TokenShape says. Each kind goes to its own service only.
+func ShapeOf(value string) (TokenKind, error) {
+	if HerokuKeyShape.MatchString(value) {
+		return HerokuAPIKey, nil
+	}
+	return TokenShape(value)
 }
 
 // TokenShape checks that value looks like a GitHub personal access token and says
@@ -141,6 +169,9 @@ type TokenInfo struct {
 	Scopes []string
 	// Repos is how many repositories a fine-grained token can see (-1: not counted).
 	Repos int
+	// Detail is what else the service says, for people (a Heroku key's
+	// authorization: id, scope, description).
+	Detail string
 	// CreatedAt is when the credential was made, when the service says (zero:
 	// it does not; GitHub does not for a token).
 	CreatedAt time.Time

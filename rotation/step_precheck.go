@@ -36,12 +36,12 @@ func (e *Engine) precheck(ctx context.Context, r *Run) (*Run, error) {
 	if dead {
 		last, found, _ := e.Store.GetExpiry(ctx, r.Secret)
 		info = TokenInfo{Login: last.Login, Kind: r.TokenKind}
-		msg = "GitHub refuses the current token (401): it is expired or revoked, and production may already be failing — make the new token now"
-		warnings = append(warnings, "The current token was already refused by GitHub (401) at pre-check")
+		msg = r.TokenKind.Service() + " refuses the current token (401): it is expired or revoked, and production may already be failing — make the new token now"
+		warnings = append(warnings, "The current token was already refused by "+r.TokenKind.Service()+" (401) at pre-check")
 		if !found || last.Login == "" {
 			warnings = append(warnings, "The current token's login is unknown: check that the new token belongs to the right account")
 		}
-		e.recordExpiry(ctx, r.Secret, vv.Value.Fingerprint(), TokenInfo{Login: last.Login, Kind: r.TokenKind, ExpiresAt: last.ExpiresAt}, "GitHub refuses the current token (401)")
+		e.recordExpiry(ctx, r.Secret, vv.Value.Fingerprint(), TokenInfo{Login: last.Login, Kind: r.TokenKind, ExpiresAt: last.ExpiresAt}, r.TokenKind.Service()+" refuses the current token (401)")
 	} else {
 		e.recordExpiry(ctx, r.Secret, vv.Value.Fingerprint(), info, "")
 		msg = validatedMessage(info)
@@ -69,5 +69,8 @@ func (e *Engine) precheck(ctx context.Context, r *Run) (*Run, error) {
 		return r, err
 	}
 	e.notify(ctx, nr, "Pre-check: "+msg)
+	if nr.TokenKind.Minted() { // no paste: the run makes and checks the new value now
+		nr, _ = e.mint(ctx, nr, "")
+	}
 	return nr, nil
 }

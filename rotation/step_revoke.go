@@ -84,7 +84,7 @@ func (e *Engine) revoke(ctx context.Context, r *Run) (*Run, error) {
 			return e.revokePending(ctx, r, "Could not check the old token: "+ErrorMessage(cerr))
 		}
 	}
-	return e.revokePending(ctx, r, "The old token still works: GitHub has not revoked it yet. Delete it at "+r.TokenKind.SettingsURL(e.Matrix.GitHubWeb)+" and press I revoked the old token again")
+	return e.revokePending(ctx, r, "The old token still works: "+r.TokenKind.Service()+" has not revoked it yet. Delete it at "+r.TokenKind.SettingsURL(e.Matrix.GitHubWeb)+" and press I revoked the old token again")
 }
 
 func (e *Engine) revokePending(ctx context.Context, r *Run, notice string) (*Run, error) {

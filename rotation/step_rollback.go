@@ -62,6 +62,9 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 		}
 		return nil
 	})
+	if err == nil { // the new value is used nowhere now
+		err = e.withUnavailable(ctx, r, r.TokenKind.Service()+" unavailable", func(cctx context.Context) error { return e.discardMinted(cctx, r) })
+	}
 	if err != nil {
 		return e.fail(ctx, r, EvRollbackFail, StepRollback, err)
 	}

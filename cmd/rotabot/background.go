@@ -28,7 +28,7 @@ func (s *server) startBackground() (stop func()) {
 	loop := expiry.New(expiry.Config{
 		Matrix:    s.engine.Matrix,
 		Vault:     s.adapters.vault,
-		Checker:   s.adapters.github,
+		Checker:   s.adapters.tokens,
 		Store:     s.store,
 		Notifier:  &handlers.ReminderNotifier{Slack: s.api, Channel: s.engine.Matrix.Channel},
 		Now:       s.engine.Now,

@@ -160,7 +160,7 @@ func TestRunWithOptions(t *testing.T) {
 		t.Fatalf("%v\n%s\n%s", err, out.String(), errb.String())
 	}
 	out.Reset()
-	if err := c.runCheck(context.Background(), &checkOptions{Config: configOption{Value: "../../rotabot.example.yaml", Given: true}}); err != nil || !strings.Contains(out.String(), ": ok — 2 secrets") {
+	if err := c.runCheck(context.Background(), &checkOptions{Config: configOption{Value: "../../rotabot.example.yaml", Given: true}}); err != nil || !strings.Contains(out.String(), ": ok — 3 secrets") {
 		t.Errorf("check: %v %q", err, out.String())
 	}
 	err = c.runCheck(context.Background(), &checkOptions{Config: configOption{Value: "nope.yaml", Given: true}})

@@ -60,7 +60,7 @@ func TestDriftChangedByHandReportedOnceAndRepaired(t *testing.T) {
 		t.Fatalf("first answer: %s", got)
 	}
 	report, _ := h.WaitEphemeral(demo.Alice, 2)
-	for _, want := range []string{"*Drift check* — 2 secrets compared with Infisical: 2 Heroku configs read", "*Open drift (1)*",
+	for _, want := range []string{"*Drift check* — 3 secrets compared with Infisical: 2 Heroku configs read", "*Open drift (1)*",
 		"🧭 *GITHUB_API_READONLY_TOKEN* · Heroku " + app + " — it holds a value other than Infisical's version 1 (`" + rotation.Fingerprint(h.OldToken) + "`): changed outside rotabot"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("/rotate drift lacks %q:\n%s", want, report)

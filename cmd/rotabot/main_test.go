@@ -76,7 +76,7 @@ func (h *harness) destValues(secret string) map[string]string {
 
 func TestCheckCommand(t *testing.T) {
 	code, out, _ := runCLI(t, nil, "check", "--config", "../../rotabot.example.yaml")
-	if code != 0 || !strings.HasPrefix(out, "../../rotabot.example.yaml: ok — 2 secrets") {
+	if code != 0 || !strings.HasPrefix(out, "../../rotabot.example.yaml: ok — 3 secrets") {
 		t.Fatalf("check example: %d %q", code, out)
 	}
 	code, out, errs := runCLI(t, nil, "check", "-config", "../../config/testdata/broken.yaml")
@@ -207,6 +207,9 @@ func TestServeStartUpChecks(t *testing.T) {
 		{"wrong Slack app token", "SLACK_APP_TOKEN", "xapp-1-wrong", "Slack refused SLACK_APP_TOKEN (apps.connections.open: invalid_auth): check the token in the Slack app's settings"},
 		{"wrong Infisical secret", "INFISICAL_CLIENT_SECRET", "wrong-secret", "Infisical refused INFISICAL_CLIENT_ID/INFISICAL_CLIENT_SECRET (401): check the machine identity"},
 		{"wrong Heroku key", "HEROKU_API_KEY", "wrong-key", "Heroku refused HEROKU_API_KEY"},
+		// The example's HEROKU_DEPLOY_KEY is minted: rotabot's key must manage the account's keys.
+		{"Heroku key of a narrower scope", "HEROKU_API_KEY", h.World.Heroku.AddKey(h.World.Heroku.Email(), []string{"write-protected"}, "rotabot, narrowed"),
+			"HEROKU_API_KEY may not manage the account's API keys (403): rotabot's own key needs the global scope (heroku authorizations:create -s global)"},
 		{"wrong GitHub token", "GITHUB_TOKEN", "ghp_wrongwrongwrongwrongwrongwrongwrong", "GitHub refused GITHUB_TOKEN (401): check the token, or make a new one with secrets:write"},
 		{"missing Slack bot token", "SLACK_BOT_TOKEN", "", "SLACK_BOT_TOKEN"},
 		{"missing Infisical id", "INFISICAL_CLIENT_ID", "", "INFISICAL_CLIENT_ID"},

@@ -26,10 +26,11 @@ func preflight(ctx context.Context, env config.Env, m *rotation.Matrix, ad *adap
 	defer cancel()
 	// Without a matrix it cannot be told whether GitHub and Heroku are needed:
 	// a credential that is set is checked anyway.
-	needHeroku, needGitHub := m == nil, m == nil
+	needHeroku, needGitHub, mints := m == nil, m == nil, false
 	if m != nil {
 		for _, sc := range m.Secrets {
 			needHeroku = needHeroku || len(sc.Consumers.HerokuApps) > 0
+			mints = mints || sc.Kind == rotation.HerokuAPIKey
 		}
 		needGitHub = len(githubDests(m)) > 0
 	}
@@ -69,9 +70,13 @@ func preflight(ctx context.Context, env config.Env, m *rotation.Matrix, ad *adap
 			checks = append(checks, func() string { return strings.Join(githubAccess(ctx, ad.github, m), "\n") })
 		}
 	}
-	if needHeroku && env.HerokuAPIKey != "" {
+	if (needHeroku || mints) && env.HerokuAPIKey != "" {
 		checks = append(checks, func() string {
-			if _, err := ad.heroku.Account(ctx); err != nil {
+			account := ad.heroku.Account
+			if mints { // the key makes and deletes the account's keys too: it lists them
+				account = ad.keys.Account
+			}
+			if _, err := account(ctx); err != nil {
 				return rotation.ErrorMessage(err)
 			}
 			return ""

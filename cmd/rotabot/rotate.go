@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -207,7 +208,7 @@ func (c *cli) dryRun(ctx context.Context, eng *rotation.Engine, env config.Env, 
 	if dr.Problem != "" {
 		fmt.Fprintln(c.stdout, "  ⚠ "+plainText(dr.Problem))
 	} else {
-		fmt.Fprintf(c.stdout, "  value in Infisical: login %s, %s, %s\n", dr.Current.Login, dr.Current.Kind, rotation.ExpiryText(dr.Current.ExpiresAt))
+		fmt.Fprintf(c.stdout, "  value in Infisical: %s\n", strings.TrimSuffix(fmt.Sprintf("login %s, %s, %s, %s", dr.Current.Login, dr.Current.Kind, rotation.ExpiryText(dr.Current.ExpiresAt), dr.Current.Detail), ", "))
 	}
 	return nil
 }
@@ -285,14 +286,20 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.E
 		fmt.Fprintf(w, "  0. Of the %s above that may hold the old token, set the new value on each one in use (gh secret set), or add it to the routing matrix.\n",
 			rotation.Plural(len(d.Copies), "GitHub secret", "GitHub secrets"))
 	}
-	if r.OldFingerprint != "" {
+	if r.TokenKind == rotation.HerokuAPIKey {
+		// A Heroku key is an authorization of its account: deleted by its id.
+		fmt.Fprintf(w, "  1. Delete the OLD key's authorization (fingerprint %s): `heroku authorizations` lists them (its description says what it was for), then `heroku authorizations:revoke ID`, or at %s.\n", cmp.Or(r.OldFingerprint, "unknown"), settings)
+		fmt.Fprintf(w, "  2. Confirm it is dead: GET %s/account with the old key must answer 401.\n", strings.TrimRight(env.HerokuAPIURL, "/"))
+	} else if r.OldFingerprint != "" {
 		fmt.Fprintf(w, "  1. Revoke the OLD token (fingerprint %s) at %s (%s).\n", r.OldFingerprint, settings, how)
 	} else {
 		fmt.Fprintf(w, "  1. Revoke the OLD token at %s (%s). Its fingerprint is unknown: %s.\n", settings, how, unknownOldReason(r))
 		fmt.Fprintf(w, "     To tell it apart there: it belongs to %s, it is not the new one (%s), and it is the token your consumers used before this run — GitHub lists each token's name, expiry and when it was last used.\n",
 			orUnknown(r.Login), rotation.ExpiryText(r.NewExpiry))
 	}
-	fmt.Fprintf(w, "  2. Confirm it is dead: GET %s/user with the old token must answer 401.\n", env.GitHubAPIURL)
+	if r.TokenKind != rotation.HerokuAPIKey {
+		fmt.Fprintf(w, "  2. Confirm it is dead: GET %s/user with the old token must answer 401.\n", env.GitHubAPIURL)
+	}
 	if sc, err := m.Secret(r.Secret); err == nil && len(sc.Consumers.ShellRCOperators) > 0 {
 		var who []string
 		for _, op := range sc.Consumers.ShellRCOperators {

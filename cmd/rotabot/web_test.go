@@ -143,6 +143,8 @@ func webWholeRotation(t *testing.T, sz size) {
 	// The outside world, by fingerprint: Heroku, Infisical, GitHub.
 	p.tab("heroku")
 	p.see("#panel", "raxx-console-prod", "raxx-console-staging", newFP)
+	// The account's API keys too, by fingerprint: the example's Heroku key, and rotabot's.
+	p.see("#panel", "API keys", web.Fingerprint(ws.h.Current["HEROKU_DEPLOY_KEY"]), "rotabot's HEROKU_API_KEY")
 	p.tab("infisical")
 	p.see("#panel", "/MooseQuest/github/GITHUB_API_READONLY_TOKEN", "v1 "+oldFP, "v2 "+newFP)
 	p.notSee("#panel", "/rotabot/pending")

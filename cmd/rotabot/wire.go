@@ -19,6 +19,7 @@ import (
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/egress"
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/bykind"
 	"github.com/raxx-app/rotabot/rotation/discover"
 	"github.com/raxx-app/rotabot/rotation/drift"
 	rgithub "github.com/raxx-app/rotabot/rotation/github"
@@ -95,9 +96,13 @@ const verifyTimeout = 30 * time.Second
 
 // adapters are the outside world as the engine sees it.
 type adapters struct {
-	vault   *rinfisical.Vault
-	github  *rgithub.Client
-	heroku  *rheroku.Consumer
+	vault  *rinfisical.Vault
+	github *rgithub.Client
+	heroku *rheroku.Consumer
+	// keys checks, mints and deletes heroku-api-key secrets' keys (with
+	// HEROKU_API_KEY); tokens sends each value to its own service's adapter.
+	keys    *rheroku.Keys
+	tokens  bykind.Router
 	httpChk *httpcheck.Checker
 	// scanners read every Heroku app's config (where a value is held, drift);
 	// none without HEROKU_API_KEY. One per process: it paces every scan by the
@@ -146,6 +151,8 @@ func buildAdapters(ctx context.Context, env config.Env, m *rotation.Matrix, gete
 		// A verify check carries no credential of rotabot's: https only (loopback
 		// excepted), never one of rotabot's own variables, no redirect followed.
 		httpChk: &httpcheck.Checker{Client: egress.Open(nil, verifyTimeout), Getenv: getenv, Reserved: config.Vars()}}
+	a.keys = a.heroku.Keys()
+	a.tokens = bykind.Router{rotation.FineGrained: gh, rotation.Classic: gh, rotation.HerokuAPIKey: a.keys}
 	if env.HerokuAPIKey != "" {
 		a.scanners = map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: a.heroku.Scanner()}
 	}
@@ -174,7 +181,9 @@ func githubClient(env config.Env, m *rotation.Matrix, log *slog.Logger) (*rgithu
 // engine builds the engine on the adapters, then attaches its log watch.
 func (a *adapters) engine(m *rotation.Matrix, st rotation.Store, n rotation.Notifier, log *slog.Logger, claimTTL time.Duration) *rotation.Engine {
 	eng := rotation.NewEngine(rotation.EngineConfig{
-		Matrix: m, Vault: a.vault, Checker: a.github, Revoker: a.github, HTTP: a.httpChk, Notifier: n, Store: st, Log: log,
+		Matrix: m, Vault: a.vault, Checker: a.tokens, Revoker: a.tokens, HTTP: a.httpChk, Notifier: n, Store: st, Log: log,
+		// A Heroku key is made by rotabot, not pasted.
+		Minters: map[rotation.TokenKind]rotation.Minter{rotation.HerokuAPIKey: a.keys},
 		Consumers: map[rotation.DestKind]rotation.Consumer{
 			rotation.DestHeroku:       a.heroku,
 			rotation.DestGitHubSecret: a.github.ActionsSecrets(),

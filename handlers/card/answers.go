@@ -62,7 +62,11 @@ func DryRunText(dr rotation.DryRun, names map[string]string) string {
 	if dr.Problem != "" {
 		b.WriteString("⚠️ " + dr.Problem + "\n")
 	} else {
-		fmt.Fprintf(&b, "Current token: login *%s*, %s, %s\n", dr.Current.Login, dr.Current.Kind, rotation.ExpiryText(dr.Current.ExpiresAt))
+		fmt.Fprintf(&b, "Current token: login *%s*, %s, %s", dr.Current.Login, dr.Current.Kind, rotation.ExpiryText(dr.Current.ExpiresAt))
+		if dr.Current.Detail != "" {
+			b.WriteString(", " + dr.Current.Detail)
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

@@ -36,8 +36,14 @@ func RunButtons(r *rotation.Run, buttons []Button) []*slack.ButtonBlockElement {
 // draw is how each button looks for the run: its style and confirm dialog;
 // nil leaves it out (a detail the transition table does not hold).
 func draw(b Button, r *rotation.Run) *slack.ButtonBlockElement {
+	minted := r.TokenKind.Minted()
 	switch b.Action {
-	case ActRetry, ActSubmit:
+	case ActSubmit, ActMint:
+		if minted != (b.Action == ActMint) {
+			return nil // a minted kind has nothing to paste; a PAT is made by a person
+		}
+		return button(b, r, slack.StylePrimary, nil)
+	case ActRetry:
 		return button(b, r, slack.StylePrimary, nil)
 	case ActApprove:
 		return button(b, r, slack.StylePrimary, confirmDialog("Approve this rotation?",
@@ -47,9 +53,15 @@ func draw(b Button, r *rotation.Run) *slack.ButtonBlockElement {
 		if r.RevokeSent {
 			return nil // the old token already went to GitHub's revoke endpoint
 		}
-		return button(b, r, slack.StyleDanger, confirmDialog("Revoke the old token?",
-			"The bot sends the old token ("+r.OldFingerprint+") to GitHub's revoke endpoint. "+revokeWarning(r), "Revoke"))
+		how := "The bot sends the old token (" + r.OldFingerprint + ") to GitHub's revoke endpoint. "
+		if minted {
+			how = "The bot deletes the old key's authorization (" + r.OldFingerprint + ") at Heroku. "
+		}
+		return button(b, r, slack.StyleDanger, confirmDialog("Revoke the old token?", how+revokeWarning(r), "Revoke"))
 	case ActRevokeManual:
+		if minted && !r.RevokeSent {
+			return nil // one button: the bot deletes it; there is no settings page to visit
+		}
 		if r.RevokeSent {
 			// No way back: this only checks the old token again.
 			return button(b, r, "", confirmDialog("Check the old token again?",

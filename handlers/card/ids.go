@@ -13,6 +13,7 @@ import (
 // the card showed when it was drawn, so a click from an older card is recognised.
 const (
 	ActSubmit       = "rotabot_submit"
+	ActMint         = "rotabot_mint" // a minted kind's Generate, again
 	ActApprove      = "rotabot_approve"
 	ActCancel       = "rotabot_cancel"
 	ActRollback     = "rotabot_rollback"
@@ -32,6 +33,7 @@ const (
 // Button labels, exactly as people and tests find them.
 const (
 	LabelSubmit       = "Submit new token"
+	LabelMint         = "Generate new key"
 	LabelApprove      = "Approve"
 	LabelCancel       = "Cancel"
 	LabelRollback     = "Rollback"

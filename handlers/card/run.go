@@ -72,6 +72,10 @@ func Run(r *rotation.Run, plan *rotation.Plan, buttons []Button) []slack.Block {
 func closing(r *rotation.Run, plan *rotation.Plan) []slack.Block {
 	switch r.State {
 	case rotation.StateWaitingRevoke:
+		if r.TokenKind.Minted() && !r.RevokeSent {
+			return []slack.Block{slack.NewContextBlock("revoke", txt("Revoke the old key: press *"+LabelRevokeAPI+"* — the bot deletes its authorization at "+
+				r.TokenKind.Service()+", then checks that it answers 401. Until then rollback is possible, and deletes the new key."))}
+		}
 		settings := r.TokenKind.SettingsURL("")
 		if plan != nil && plan.SettingsURL != "" {
 			settings = plan.SettingsURL
@@ -287,6 +291,16 @@ func methodText(m rotation.Method) string {
 
 func generateText(p *rotation.Plan) string {
 	var b strings.Builder
+	if p.Kind.Minted() {
+		fmt.Fprintf(&b, "*rotabot makes the new key* at %s: an authorization of the current key's account, ", p.Kind.Service())
+		if len(p.Scopes) > 0 {
+			fmt.Fprintf(&b, "scope %s", strings.Join(p.Scopes, ", "))
+		} else {
+			b.WriteString("with the current key's scope")
+		}
+		fmt.Fprintf(&b, ", described by the secret's name and the date. Nothing to paste: if making it failed (the notice says why), press *%s*.", LabelMint)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "*Make the new token* (<%s|open GitHub's page>):\n", p.NewTokenURL)
 	fmt.Fprintf(&b, "• Name: `%s`\n• Expiration: %d days\n", p.TokenName, p.ExpiresInDays)
 	if p.ResourceOwner != "" {

@@ -176,6 +176,8 @@ func (l *Loop) due(sc *rotation.SecretConfig, rec rotation.ExpiryRecord, v verdi
 		return nil, nil, false // nothing known of this token's expiry yet
 	case at.IsZero() && base.MaxAge > 0:
 		return nil, nil, false // when it was made is not known yet
+	case at.IsZero() && base.TokenKind.Minted():
+		return nil, nil, false // a key rotabot makes is made to last: no expiry to advise
 	case at.IsZero():
 		base.Kind = NoExpiry
 		if pending(base.Key(), false) {

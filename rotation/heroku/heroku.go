@@ -80,6 +80,11 @@ type Consumer struct {
 	backoff func() *backoff.ExponentialBackOff
 	// bad is why BaseURL cannot be used; every call answers it.
 	bad error
+	// keyed makes a service that sends another key (a heroku-api-key secret's)
+	// the same way, to the same host; own is HEROKU_API_KEY, and api the base.
+	keyed func(key string) *heroku.Service
+	own   rotation.Secret
+	api   *url.URL
 }
 
 // New returns a Consumer for cfg. Its requests go to BaseURL's host only (package
@@ -116,17 +121,16 @@ func New(cfg Config) *Consumer {
 	// concurrent calls. heroku-go's RoundTripWithRetryBackoff is deliberately
 	// not used: it retries 429s forever and resends a body already read.
 	// The client has no Timeout: heroku.Transport cannot cancel the old way, so
-	// deadlines travel in each request's context.
-	client := &http.Client{Transport: &heroku.Transport{
-		BearerToken: cfg.APIKey,
-		UserAgent:   "rotabot " + heroku.DefaultUserAgent,
-		Transport:   recorder{base: base},
-	}}
-	// heroku.Transport turns every non-2xx, redirects included, into an error, so
-	// no redirect is followed; egress refuses one off the host all the same.
-	client.CheckRedirect = bound.CheckRedirect
-	svc := heroku.NewService(client)
-	svc.URL = rawBase
+	// deadlines travel in each request's context. heroku.Transport turns every
+	// non-2xx, redirects included, into an error, so no redirect is followed;
+	// egress refuses one off the host all the same.
+	keyed := func(key string) *heroku.Service {
+		s := heroku.NewService(&http.Client{CheckRedirect: bound.CheckRedirect, Transport: &heroku.Transport{
+			BearerToken: key, UserAgent: "rotabot " + heroku.DefaultUserAgent, Transport: recorder{base: base}}})
+		s.URL = rawBase
+		return s
+	}
+	svc := keyed(cfg.APIKey)
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -136,7 +140,7 @@ func New(cfg Config) *Consumer {
 	// redirect off the host, and no deadline of a whole request (a stream lasts
 	// its window; readLogs bounds the wait for it to start).
 	logs := egress.Open(&http.Client{Transport: raw}, 0)
-	return &Consumer{svc: svc, logs: logs, timeout: timeout, log: log, bad: bad, backoff: func() *backoff.ExponentialBackOff {
+	return &Consumer{svc: svc, keyed: keyed, own: rotation.NewSecret(cfg.APIKey), api: u, logs: logs, timeout: timeout, log: log, bad: bad, backoff: func() *backoff.ExponentialBackOff {
 		return &backoff.ExponentialBackOff{
 			InitialInterval:     250 * time.Millisecond,
 			RandomizationFactor: 0.3,
@@ -243,6 +247,12 @@ func configVarsPath(app string) string {
 // exponential backoff, and never waits past ctx's deadline. value is only used to
 // make sure no error cause repeats it.
 func (c *Consumer) call(ctx context.Context, app, verb string, value rotation.Secret, try func(context.Context) error) error {
+	return c.callTries(ctx, maxTries, app, verb, value, try)
+}
+
+// callTries is call with at most most tries (1: a request that must not be
+// sent twice, such as one that makes a key).
+func (c *Consumer) callTries(ctx context.Context, most int, app, verb string, value rotation.Secret, try func(context.Context) error) error {
 	var (
 		last  *rotation.Error
 		asked time.Duration // Retry-After of the last answer
@@ -270,7 +280,7 @@ func (c *Consumer) call(ctx context.Context, app, verb string, value rotation.Se
 		return struct{}{}, e
 	},
 		backoff.WithBackOff(b),
-		backoff.WithMaxTries(maxTries),
+		backoff.WithMaxTries(uint(most)),
 		backoff.WithMaxElapsedTime(0), // ctx bounds the call
 		backoff.WithNotify(func(err error, wait time.Duration) {
 			c.log.LogAttrs(ctx, slog.LevelWarn, "heroku: retrying",

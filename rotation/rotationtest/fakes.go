@@ -167,7 +167,7 @@ func NewMemGitHub() *MemGitHub { return &MemGitHub{tokens: map[string]*token{}} 
 func (g *MemGitHub) Add(tok, login string, expires time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	kind, _ := rotation.TokenShape(tok)
+	kind, _ := rotation.ShapeOf(tok)
 	g.tokens[tok] = &token{info: rotation.TokenInfo{Login: login, Kind: kind, ExpiresAt: expires, Repos: 1}, probeOK: true}
 }
 

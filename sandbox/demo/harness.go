@@ -52,6 +52,8 @@ const (
 	OtherChannel = "C0ELSEWHERE"
 	// ConsoleEnv holds the console's ops session cookie for the verify check.
 	ConsoleEnv = "CONSOLE_OPS_COOKIE"
+	// HerokuKeySecret is the example's Heroku API key, a kind rotabot mints.
+	HerokuKeySecret = "HEROKU_DEPLOY_KEY"
 )
 
 // Names are the display names of the example's people; others get one from
@@ -201,7 +203,13 @@ func NewWorldFor(name string, yaml []byte, now time.Time) (*Harness, error) {
 		if sc.Kind == rotation.Classic {
 			spec.Repos = nil // a classic token with the repo scope sees every repository
 		}
-		w.GitHub.AddToken(spec)
+		if sc.Kind == rotation.HerokuAPIKey {
+			// A key of the account of rotabot's own: an authorization rotabot
+			// may list, make and delete.
+			cur = w.Heroku.AddKey(w.Heroku.Email(), orGlobal(sc.Scopes), "deploys: "+sc.Name)
+		} else {
+			w.GitHub.AddToken(spec)
+		}
 		h.Current[sc.Name] = cur
 		w.Infisical.Set(m.Vault.Environment, m.Vault.Path, sc.Name, cur)
 		for _, a := range sc.Consumers.HerokuApps {
@@ -633,7 +641,7 @@ func Leaks(text string, tokens []string) string {
 	var found []string
 	for _, tok := range tokens {
 		rest := tok
-		for _, p := range []string{"github_pat_", "ghp_", "xoxb-", "xapp-", "xoxp-"} {
+		for _, p := range []string{"github_pat_", "ghp_", "xoxb-", "xapp-", "xoxp-", "HRKU-"} {
 			rest = strings.TrimPrefix(rest, p)
 		}
 		for i := 0; i+8 <= len(rest); i++ {
@@ -650,5 +658,14 @@ func Leaks(text string, tokens []string) string {
 func (h *Harness) Secrets() []string {
 	out := append([]string{h.OldToken, h.DispatchToken, h.OtherLogin, h.Expired, h.Revoked, h.Blind}, h.Fresh...)
 	out = append(out, h.tracked...)
+	out = append(out, h.World.Heroku.Keys()...) // every Heroku key, the ones rotabot minted too
 	return append(out, h.World.Credentials()...)
+}
+
+// orGlobal is scopes, or Heroku's global scope when there are none.
+func orGlobal(scopes []string) []string {
+	if len(scopes) == 0 {
+		return []string{"global"}
+	}
+	return scopes
 }

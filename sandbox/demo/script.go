@@ -248,7 +248,60 @@ func (d *Script) Play() error {
 		return err
 	}
 
-	return d.rolledBackRun()
+	if err := d.rolledBackRun(); err != nil {
+		return err
+	}
+	return d.herokuKeyRun()
+}
+
+// herokuKeyRun is the story's last run, told in a few lines: a Heroku key that
+// rotabot makes itself, so one Approve carries it and nobody pastes anything.
+func (d *Script) herokuKeyRun() error {
+	h := d.H
+	if _, ok := h.Matrix.Secrets[HerokuKeySecret]; !ok {
+		return nil // a matrix of the user's own, without the example's Heroku key
+	}
+	d.say("", "\n──── a Heroku key: rotabot makes the new one, nobody pastes ────")
+	d.person(Alice, "types /rotate "+HerokuKeySecret)
+	if err := h.Slash(Alice, OpsChannel, HerokuKeySecret); err != nil {
+		return err
+	}
+	card, err := h.WaitCard("r3", "Waiting for approval")
+	if err != nil {
+		return err
+	}
+	minted := ""
+	for _, l := range cardLines(card) {
+		if strings.HasPrefix(strings.TrimSpace(l), "authorization ") && strings.Contains(l, "(run r3)") {
+			minted = strings.TrimSpace(l)
+			break
+		}
+	}
+	d.say("   ", "card: *Waiting for approval* — rotabot made the new key at Heroku (%s), checked it answers as %s, and holds it pending", minted, h.World.Heroku.Email())
+	d.person(Bob, "presses Approve, then *Revoke old token now*, the one revoke button: rotabot deletes the old key's authorization")
+	if err := h.Click(Bob, card, handlers.LabelApprove); err != nil {
+		return err
+	}
+	if card, err = h.WaitCard("r3", "Waiting for revoke"); err != nil {
+		return err
+	}
+	if err := h.Click(Bob, card, handlers.LabelRevokeAPI); err != nil {
+		return err
+	}
+	if _, err := h.WaitCard("r3", "Completed"); err != nil {
+		return err
+	}
+	var old, made string
+	for _, a := range h.World.Heroku.Authorizations() {
+		switch {
+		case strings.HasPrefix(a.Description, "deploys: ") && !a.Deleted.IsZero():
+			old = "old `" + a.Fingerprint + "` deleted (it answers 401)"
+		case strings.Contains(a.Description, "(run r3)"):
+			made = "new `" + a.Fingerprint + "` live"
+		}
+	}
+	d.say("   ", "card: *Completed*. Heroku's keys, by fingerprint: %s, %s", old, made)
+	return nil
 }
 
 // rolledBackRun is the story's second run: approved, propagated, then rolled
@@ -498,6 +551,10 @@ func (d *Script) Summary() bool {
 	}
 	check("the first old token is revoked at GitHub", w.GitHub.Revoked(h.OldToken), "")
 	check("run r2's token was never revoked (rolled back before step 7)", !w.GitHub.Revoked(h.Fresh[1]), "")
+	if old, ok := h.Current[HerokuKeySecret]; ok {
+		v, _ := GHCopy(w.GitHub, rotation.Destination{Kind: rotation.DestGitHubSecret, Target: "raxx-app/TradeMasterAPI", Name: "HEROKU_API_KEY"}, HerokuKeySecret)
+		check(HerokuKeySecret+": the Actions secret holds the key rotabot made ("+rotation.Fingerprint(v)+"); the old one is deleted", v != old && w.Heroku.KeyAlive(v) && !w.Heroku.KeyAlive(old), "")
+	}
 	everything := w.Slack.AllText() + "\n" + h.Logs.String()
 	leak := Leaks(everything, h.Secrets())
 	check(fmt.Sprintf("no token or credential in %d Slack payloads or %d log lines", len(w.Slack.Payloads()), strings.Count(h.Logs.String(), "\n")), leak == "", leakDetail(leak))

@@ -377,9 +377,11 @@ func (h *Heroku) boot(a *herokuApp, r *herokuRelease) {
 	h.after(a.boot.Delay, up)
 }
 
+// account is GET /account: the account of the key that asks.
 func (h *Heroku) account(w http.ResponseWriter, r *http.Request) {
+	who := caller(r)
 	h.mu.Lock()
-	body := map[string]any{"email": h.email, "id": h.accountID, "verified": true}
+	body := map[string]any{"email": who.email, "id": h.accounts[who.email], "verified": true}
 	h.mu.Unlock()
 	standin.WriteJSON(w, http.StatusOK, body)
 }

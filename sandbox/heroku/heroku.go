@@ -1,17 +1,20 @@
 // Package heroku is a local stand-in of the Heroku Platform API (v3) as rotabot
-// meets it: the account, apps with Range paging, config vars, releases and dynos that
-// follow a config change, log sessions streamed from a logplex stand-in on a port of
-// its own, and the rate-limit bucket. It speaks Heroku's real wire format (versioned
+// meets it: accounts and their API keys (OAuth authorizations, each with its scope:
+// listed, made and deleted as Heroku does), apps with Range paging, config vars,
+// releases and dynos that follow a config change, log sessions streamed from a
+// logplex stand-in on a port of its own, and the rate-limit bucket. It speaks Heroku's real wire format (versioned
 // Accept header, bearer key, {"id","message"} errors) so heroku-go talks to it
 // unchanged. It must not know rotabot's packages: it is the outside world, reached
 // only through the SDK.
 package heroku
 
 import (
+	"context"
 	"math"
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,9 +45,12 @@ type Heroku struct {
 	*standin.Server
 	logs *Logplex
 
-	apiKey string
-
-	mu        sync.Mutex
+	mu sync.Mutex
+	// auths are the live API keys of every account; deleted the ones deleted
+	// (their keys answer 401), kept for the sandbox page.
+	auths     []*authorization
+	deleted   []*authorization
+	accounts  map[string]string // email → account id
 	apps      map[string]*herokuApp
 	nextID    int
 	now       func() time.Time
@@ -118,12 +124,14 @@ func herokuErrorMsg(id, message string) any {
 	return map[string]string{"id": id, "message": message}
 }
 
-// New starts a Heroku stand-in that accepts apiKey as its only bearer key,
-// and the logplex server its log sessions point at.
+// New starts a Heroku stand-in, and the logplex server its log sessions point
+// at. apiKey is the first key of its account (ops@raxx.example, the owner of
+// every app), of global scope as `heroku authorizations:create` makes one;
+// AddKey makes more.
 func New(apiKey string) *Heroku {
 	h := &Heroku{
 		Server:    standin.NewServer(herokuError),
-		apiKey:    apiKey,
+		accounts:  map[string]string{},
 		apps:      map[string]*herokuApp{},
 		sessions:  map[string]*logSession{},
 		now:       standin.WallNow,
@@ -132,16 +140,24 @@ func New(apiKey string) *Heroku {
 		email:     "ops@raxx.example",
 	}
 	h.refilled = h.now()
+	h.accounts[h.email] = h.accountID
+	if apiKey != "" {
+		h.addAuth(h.email, apiKey, []string{"global"}, "rotabot", nil)
+	}
 	h.logs = newLogplex(h)
-	h.route("GET /account", h.account)
-	h.route("GET /apps", h.appList)
-	h.route("GET /apps/{app}", h.app)
-	h.route("GET /apps/{app}/config-vars", h.configVars)
-	h.route("PATCH /apps/{app}/config-vars", h.updateConfigVars)
-	h.route("GET /apps/{app}/releases", h.releaseList)
-	h.route("GET /apps/{app}/releases/{release}", h.releaseInfo)
-	h.route("GET /apps/{app}/dynos", h.dynoList)
-	h.route("POST /apps/{app}/log-sessions", h.logSessionCreate)
+	h.route("GET /account", scopeIdentity, h.account)
+	h.route("GET /apps", scopeRead, h.appList)
+	h.route("GET /apps/{app}", scopeRead, h.app)
+	h.route("GET /apps/{app}/config-vars", scopeReadProtected, h.configVars)
+	h.route("PATCH /apps/{app}/config-vars", scopeWriteProtected, h.updateConfigVars)
+	h.route("GET /apps/{app}/releases", scopeRead, h.releaseList)
+	h.route("GET /apps/{app}/releases/{release}", scopeRead, h.releaseInfo)
+	h.route("GET /apps/{app}/dynos", scopeRead, h.dynoList)
+	h.route("POST /apps/{app}/log-sessions", scopeRead, h.logSessionCreate)
+	h.route("GET /oauth/authorizations", scopeGlobal, h.authList)
+	h.route("POST /oauth/authorizations", scopeGlobal, h.authCreate)
+	h.route("GET /oauth/authorizations/{id}", scopeGlobal, h.authInfo)
+	h.route("DELETE /oauth/authorizations/{id}", scopeGlobal, h.authDelete)
 	return h
 }
 
@@ -163,8 +179,10 @@ func (h *Heroku) Close() {
 func (h *Heroku) Logplex() *Logplex { return h.logs }
 
 // route registers a logged, fault-injectable route behind the checks every Heroku
-// request goes through: the rate limit, the versioned Accept header and the key.
-func (h *Heroku) route(pattern string, fn http.HandlerFunc) {
+// request goes through: the rate limit, the versioned Accept header, the key (a
+// live authorization's, whose scope must allow need), and for an app's routes
+// that the key's account is the one that owns the apps.
+func (h *Heroku) route(pattern string, need scopeNeed, fn http.HandlerFunc) {
 	h.Handle(pattern, func(w http.ResponseWriter, r *http.Request) {
 		remaining, limited := h.take()
 		w.Header().Set("RateLimit-Remaining", strconv.Itoa(remaining))
@@ -174,7 +192,9 @@ func (h *Heroku) route(pattern string, fn http.HandlerFunc) {
 				"Please specify a version along with Heroku's API MIME type. For example, `Accept: application/vnd.heroku+json; version=3`."))
 			return
 		}
-		if r.Header.Get("Authorization") != "Bearer "+h.apiKey || h.apiKey == "" {
+		key, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		who := h.authByKey(key)
+		if who == nil {
 			standin.WriteJSON(w, http.StatusUnauthorized, herokuError(http.StatusUnauthorized))
 			return
 		}
@@ -182,7 +202,15 @@ func (h *Heroku) route(pattern string, fn http.HandlerFunc) {
 			standin.WriteJSON(w, http.StatusTooManyRequests, herokuError(http.StatusTooManyRequests))
 			return
 		}
-		fn(w, r)
+		if !need.allowedBy(who.scope) {
+			standin.WriteJSON(w, http.StatusForbidden, herokuErrorMsg("forbidden", scopeRefusal))
+			return
+		}
+		if r.PathValue("app") != "" && who.email != h.email {
+			standin.WriteJSON(w, http.StatusForbidden, herokuErrorMsg("forbidden", "You do not have access to the app "+r.PathValue("app")+"."))
+			return
+		}
+		fn(w, r.WithContext(context.WithValue(r.Context(), whoKey{}, who)))
 	})
 }
 

@@ -28,9 +28,12 @@ type State struct {
 	Secrets  []Secret          `json:"secrets"`
 	GitHub   GitHubState       `json:"github"`
 	Heroku   []AppState        `json:"heroku"`
-	Vault    []VaultSecret     `json:"infisical"`
-	Faults   []FaultState      `json:"faults"`
-	Activity []Call            `json:"activity"`
+	// HerokuKeys are the Heroku accounts' API keys (authorizations), by
+	// fingerprint: the old and new keys of a rotation rotabot minted.
+	HerokuKeys []HerokuKeyState `json:"heroku_keys"`
+	Vault      []VaultSecret    `json:"infisical"`
+	Faults     []FaultState     `json:"faults"`
+	Activity   []Call           `json:"activity"`
 }
 
 // ChannelState is a channel (or the DM with the bot) with what the person sees
@@ -106,6 +109,20 @@ type AppState struct {
 	Vars     []VarState     `json:"vars"`
 	Releases []ReleaseState `json:"releases"` // newest first
 	Dynos    []string       `json:"dynos"`    // "web.1 up (v3)"
+}
+
+// HerokuKeyState is one Heroku API key: an OAuth authorization, by fingerprint.
+type HerokuKeyState struct {
+	ID          string `json:"id"` // the authorization's id, short
+	Account     string `json:"account"`
+	Description string `json:"description"`
+	Scope       string `json:"scope"`
+	Fingerprint string `json:"fingerprint"`
+	Created     string `json:"created"`
+	Status      string `json:"status"` // live | deleted
+	// Use says what the key is: rotabot's HEROKU_API_KEY, or where it is the
+	// current value.
+	Use string `json:"use,omitempty"`
 }
 
 // ReleaseState is one release of an app.
@@ -376,8 +393,27 @@ func (s *Server) outside(st *State) {
 		}
 		st.Heroku = append(st.Heroku, a)
 	}
+	st.HerokuKeys = herokuKeys(w, use)
 	st.Faults = s.faultStates()
 	st.Activity = s.activity(60)
+}
+
+// herokuKeys are the Heroku stand-in's keys, live ones first, each with what
+// it is used for: rotabot's own key, or where it is the current value (use).
+func herokuKeys(w *sandbox.World, use map[string][]string) []HerokuKeyState {
+	out := []HerokuKeyState{}
+	for _, a := range w.Heroku.Authorizations() {
+		k := HerokuKeyState{ID: a.ID[:min(8, len(a.ID))], Account: a.Email, Description: a.Description, Scope: strings.Join(a.Scope, ", "),
+			Fingerprint: a.Fingerprint, Created: a.Created.UTC().Format("2006-01-02 15:04 UTC"), Status: "live", Use: strings.Join(use[a.Fingerprint], ", ")}
+		if a.Fingerprint == Fingerprint(w.HerokuAPIKey) {
+			k.Use = "rotabot's HEROKU_API_KEY"
+		}
+		if !a.Deleted.IsZero() {
+			k.Status, k.Use = "deleted", ""
+		}
+		out = append(out, k)
+	}
+	return out
 }
 
 // activity is the newest n calls the stand-ins answered, newest first.

@@ -333,3 +333,43 @@ func TestGesturesNeedTheApp(t *testing.T) {
 		}
 	}
 }
+
+// The Heroku tab lists the account's API keys by fingerprint, old and new: a
+// secret's key with where it is current, rotabot's own, and a deleted one marked
+// so — never a key.
+func TestHerokuKeysByFingerprint(t *testing.T) {
+	f := newFixture(t)
+	old := f.w.Heroku.AddKey(f.w.Heroku.Email(), []string{"global"}, "deploys")
+	made := f.w.Heroku.AddKey(f.w.Heroku.Email(), []string{"global"}, "rotabot: HEROKU_DEPLOY_KEY, 2026-11-29 (run r3)")
+	f.w.Infisical.Set("prod", "/github/", "HEROKU_DEPLOY_KEY", old)
+	f.w.Infisical.Set("prod", "/github/", "HEROKU_DEPLOY_KEY", made)
+	for _, a := range f.w.Heroku.Authorizations() {
+		if a.Fingerprint == web.Fingerprint(old) {
+			req, _ := http.NewRequest(http.MethodDelete, f.w.Heroku.URL+"/oauth/authorizations/"+a.ID, nil)
+			req.Header.Set("Accept", "application/vnd.heroku+json; version=3")
+			req.Header.Set("Authorization", "Bearer "+f.w.HerokuAPIKey)
+			if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("delete: %v %v", resp, err)
+			}
+		}
+	}
+	st, raw := f.state(t, alice)
+	got := map[string]web.HerokuKeyState{}
+	for _, k := range st.HerokuKeys {
+		got[k.Fingerprint] = k
+	}
+	if k := got[web.Fingerprint(made)]; k.Status != "live" || k.Use != "Infisical /github/HEROKU_DEPLOY_KEY" || k.Description == "" || len(k.ID) != 8 {
+		t.Errorf("the new key: %+v", k)
+	}
+	if k := got[web.Fingerprint(old)]; k.Status != "deleted" {
+		t.Errorf("the old key: %+v", k)
+	}
+	if k := got[web.Fingerprint(f.w.HerokuAPIKey)]; k.Use != "rotabot's HEROKU_API_KEY" {
+		t.Errorf("rotabot's key: %+v", k)
+	}
+	for _, key := range []string{old, made, f.w.HerokuAPIKey} {
+		if strings.Contains(raw, key[5:13]) || strings.Contains(raw, key) {
+			t.Errorf("the page's state holds a key (%s)", web.Fingerprint(key))
+		}
+	}
+}

@@ -408,7 +408,7 @@ function drawPanel(force) {
   }
   const live = {
     github: () => [S.github, githubHTML],
-    heroku: () => [S.heroku, herokuHTML],
+    heroku: () => [[S.heroku, S.heroku_keys], herokuHTML],
     infisical: () => [S.infisical, vaultHTML],
     audit: () => [S.channels.find(c => c.id === S.audit_channel), auditHTML],
     faults: () => [[S.faults, S.bot], faultsHTML],
@@ -482,11 +482,19 @@ function ghSecretsHTML(secrets) {
       `<div><span class="fp">${esc(s.fingerprint)}</span> <span class="note">updated ${esc(s.updated)}</span></div></td></tr>`).join('')}</table></div>`).join('');
 }
 
-function herokuHTML(apps) {
-  return '<p class="note">Config vars by fingerprint. “change” sets a made-up value by hand, as heroku config:set would: drift for the bot\'s read-back to find.</p>' +
+function herokuHTML([apps, keys]) {
+  return herokuKeysHTML(keys) + '<p class="note">Config vars by fingerprint. “change” sets a made-up value by hand, as heroku config:set would: drift for the bot\'s read-back to find.</p>' +
     apps.map(a => `<div class="card" data-app="${esc(a.name)}"><div class="row"><b>${esc(a.name)}</b><span class="note">${esc(a.dynos.join(', '))}</span></div>
 <table class="kv">${a.vars.map(v => `<tr><td>${esc(v.key)}</td><td><span class="fp">${esc(v.fingerprint)}</span><button type="button" class="small-btn" data-drift="${esc(a.name)}" data-key="${esc(v.key)}" title="heroku config:set ${esc(v.key)}=… by hand">change</button></td></tr>`).join('')}</table>
 <table class="kv releases">${a.releases.map(r => `<tr><td>v${r.version} ${esc(r.description)} <span class="note">${esc(r.user)}</span></td><td><span class="tag${r.current ? ' current' : r.status === 'failed' ? ' revoked' : ''}">${r.current ? 'current' : esc(r.status)}</span></td></tr>`).join('')}</table></div>`).join('');
+}
+
+// herokuKeysHTML is the account's API keys (OAuth authorizations) by fingerprint:
+// a key rotabot minted appears beside the old one, which its revoke deletes.
+function herokuKeysHTML(keys) {
+  if (!keys || !keys.length) return '';
+  return '<h3>API keys</h3><p class="note">Each key is an OAuth authorization of an account, shown by fingerprint. rotabot makes a <code>heroku-api-key</code> secret\'s new key here and deletes the old one at revoke.</p>' +
+    `<table class="kv">${keys.map(k => `<tr><td>${esc(k.id)} “${esc(k.description)}” <span class="note">${esc(k.account)} · ${esc(k.scope)} · ${esc(k.created)}${k.use ? ' · ' + esc(k.use) : ''}</span></td><td><span class="fp">${esc(k.fingerprint)}</span> <span class="tag${k.status === 'deleted' ? ' revoked' : ''}">${esc(k.status)}</span></td></tr>`).join('')}</table>`;
 }
 
 function vaultHTML(secrets) {
