@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -90,31 +89,6 @@ type Copy struct {
 // Complete reports whether every app the key sees was read.
 func (d *Discovery) Complete() bool { return d != nil && d.Problem == "" }
 
-// Summary says what the scan covered: "scanned 4 Heroku apps and looked at 3
-// GitHub repositories".
-func (d *Discovery) Summary() string {
-	if d == nil {
-		return ""
-	}
-	part := func(verb string, n, of int, one, many string) string {
-		if n < of {
-			return fmt.Sprintf("%s %d of %s", verb, n, Plural(of, one, many))
-		}
-		return verb + " " + Plural(n, one, many)
-	}
-	var parts []string
-	if !d.GitHub || d.Seen > 0 {
-		parts = append(parts, part("scanned", d.Read, d.Seen, "Heroku app", "Heroku apps"))
-	}
-	if d.GitHub {
-		parts = append(parts, part("looked at", d.Repos, d.ReposSeen, "GitHub repository", "GitHub repositories"))
-	}
-	return strings.Join(parts, " and ")
-}
-
-// failed reports whether the scan read nothing at all.
-func (d *Discovery) failed() bool { return d.Seen == 0 && !d.GitHub && d.Problem != "" }
-
 // HolderFinder finds where a value is held beyond the places it is meant to be
 // (rotation/discover scans every app the platform keys see).
 type HolderFinder interface {
@@ -122,6 +96,8 @@ type HolderFinder interface {
 	// not in skip, names only; nil when nothing can be scanned. It never fails
 	// as a whole: what could not be read is said in the Discovery's Problem.
 	FindHolders(ctx context.Context, want Digest, skip map[Holding]bool) *Discovery
+	// VerifyText is what verify's line says of d: "" when no scan was made.
+	VerifyText(d *Discovery) string
 }
 
 // verifyScanLimit bounds the scan for the old token that ends verify (and a dry
@@ -133,69 +109,6 @@ func HeldBy(secret string, ds []Destination) map[Holding]bool {
 	out := map[Holding]bool{}
 	for _, d := range ds {
 		out[Holding{Kind: d.Kind, Target: d.Target, Name: d.VarName(secret)}] = true
-	}
-	return out
-}
-
-// OldHolderLine says what the scan for the old token found at one place, for the
-// card and the CLI's SUMMARY; revoked says whether the old token was revoked
-// already.
-func OldHolderLine(h Holding, revoked bool) string {
-	if revoked {
-		return h.Label() + " held the old token at verify: it breaks if it still does"
-	}
-	return h.Label() + " still holds the old token: revoking breaks it"
-}
-
-// VerifyText is what verify's line says of the scan: "" when none was made.
-func (d *Discovery) VerifyText() string {
-	switch {
-	case d == nil:
-		return ""
-	case d.failed():
-		return "; the scan for other holders of the old token failed: " + d.Problem
-	}
-	s := "; " + d.Summary() + " for the old token: "
-	switch n := len(d.Holders); {
-	case n == 0:
-		s += "nothing outside the routing matrix holds it"
-	case n == 1:
-		s += d.Holders[0].Label() + " still holds it"
-	default:
-		s += fmt.Sprintf("%d places outside the routing matrix still hold it", n)
-	}
-	if n := len(d.Copies); n > 0 {
-		s += "; " + Plural(n, "GitHub secret", "GitHub secrets") + " of the same name nobody listed may hold it"
-	}
-	if d.Problem != "" {
-		s += " (" + d.Problem + ")"
-	}
-	return s
-}
-
-// PlanLines are what a dry run adds to the plan: the consumers of the current
-// value that the plan does not reach (plain text, for the CLI and Slack alike);
-// discover.CopyPlanLines adds the GitHub copies.
-func (d *Discovery) PlanLines() []string {
-	if d == nil {
-		return nil
-	}
-	var out []string
-	switch {
-	case d.failed():
-		return []string{"  unknown consumers: the scan failed: " + d.Problem}
-	case len(d.Holders) == 0 && len(d.Copies) == 0:
-		out = append(out, "  unknown consumers: none ("+d.Summary()+"; nothing outside the routing matrix holds the current value)")
-	case len(d.Holders) == 0:
-	default:
-		out = append(out, fmt.Sprintf("  unknown consumers (%d) — they hold the current value but are not in the routing matrix, so a rotation would not update them and revoking the old token would break them (%s):",
-			len(d.Holders), d.Summary()))
-		for _, h := range d.Holders {
-			out = append(out, "    - "+h.Kind.Word()+" "+h.Label())
-		}
-	}
-	if d.Problem != "" && !d.failed() {
-		out = append(out, "  ⚠ the scan is incomplete: "+d.Problem)
 	}
 	return out
 }

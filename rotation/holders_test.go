@@ -115,7 +115,7 @@ func TestVerifyNamesWhoElseHoldsTheOldToken(t *testing.T) {
 	if notes := strings.Join(w.notes.notes, "\n"); !strings.Contains(notes, "scanned 5 Heroku apps for the old token: 3 places outside the routing matrix still hold it") {
 		t.Errorf("the card's thread does not say what the scan found:\n%s", notes)
 	}
-	if line := rotation.OldHolderLine(d.Holders[2], false); line != "raxx-legacy-cron · GH_TOKEN still holds the old token: revoking breaks it" {
+	if line := discover.OldHolderLine(d.Holders[2], false); line != "raxx-legacy-cron · GH_TOKEN still holds the old token: revoking breaks it" {
 		t.Errorf("line: %s", line)
 	}
 	// Names only: neither a value nor a digest is stored with the run.
@@ -165,7 +165,7 @@ func TestDryRunFindsTheUnknownConsumers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Join(dr.Unknown.PlanLines(), "\n")
+	lines := strings.Join(discover.PlanLines(dr.Unknown), "\n")
 	if !strings.Contains(lines, "unknown consumers (1)") || !strings.Contains(lines, "- Heroku raxx-legacy-cron · GH_TOKEN") {
 		t.Errorf("dry run:\n%s", lines)
 	}

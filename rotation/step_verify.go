@@ -102,7 +102,11 @@ func (e *Engine) verified(ctx context.Context, r *Run, extra []string) (*Run, er
 		e.notify(ctx, nr, "❌ "+nr.Notice)
 		return nr, nil
 	}
-	e.notify(ctx, nr, "Verified: "+msg+found.VerifyText())
+	said := ""
+	if e.Holders != nil && found != nil {
+		said = e.Holders.VerifyText(found)
+	}
+	e.notify(ctx, nr, "Verified: "+msg+said)
 	if nr.Method == MethodCLI {
 		// The bridge script leaves revoking to a person: its SUMMARY says how.
 		return e.transition(ctx, nr.ID, EvSkipRevoke, func(x *Run) error {

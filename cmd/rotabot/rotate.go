@@ -196,7 +196,7 @@ func (c *cli) dryRun(ctx context.Context, eng *rotation.Engine, env config.Env, 
 	for _, l := range plan.Lines() {
 		fmt.Fprintln(c.stdout, plainText(l))
 	}
-	for _, l := range append(dr.Unknown.PlanLines(), discover.CopyPlanLines(dr.Unknown)...) {
+	for _, l := range discover.PlanLines(dr.Unknown) {
 		fmt.Fprintln(c.stdout, l)
 	}
 	if len(shell) > 0 {
@@ -257,9 +257,9 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.E
 		fmt.Fprintf(w, "  %s\n", plainText(r.Notice))
 	}
 	if d := r.OldHolders; d != nil && (len(d.Holders) > 0 || len(d.Copies) > 0 || d.Problem != "") {
-		fmt.Fprintf(w, "  Not in the routing matrix, holding the old token (%s):\n", d.Summary())
+		fmt.Fprintf(w, "  Not in the routing matrix, holding the old token (%s):\n", discover.Summary(d))
 		for _, h := range d.Holders {
-			fmt.Fprintf(w, "    - %s\n", rotation.OldHolderLine(h, false))
+			fmt.Fprintf(w, "    - %s\n", discover.OldHolderLine(h, false))
 		}
 		for _, c := range d.Copies {
 			fmt.Fprintf(w, "    - %s\n", discover.CopyLine(c, "the old token", r.Created))

@@ -54,7 +54,7 @@ func DryRunText(dr rotation.DryRun, names map[string]string) string {
 	b.WriteString("*Dry run — nothing was changed.*\n```")
 	b.WriteString(strings.Join(dr.Plan.LinesNamed(names), "\n"))
 	if dr.Unknown != nil {
-		if u := strings.Join(append(dr.Unknown.PlanLines(), discover.CopyPlanLines(dr.Unknown)...), "\n"); u != "" {
+		if u := strings.Join(discover.PlanLines(dr.Unknown), "\n"); u != "" {
 			b.WriteString("\n" + u)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/discover"
 	"github.com/slack-go/slack"
 )
 
@@ -119,7 +120,7 @@ func oldHolderWarning(r *rotation.Run) string {
 	}
 	switch n := len(d.Holders); {
 	case n == 1:
-		return " " + rotation.OldHolderLine(d.Holders[0], false) + "."
+		return " " + discover.OldHolderLine(d.Holders[0], false) + "."
 	case n > 1:
 		return fmt.Sprintf(" %s and %d more still hold the old token: revoking breaks them.", d.Holders[0].Label(), n-1)
 	case d.Problem != "":

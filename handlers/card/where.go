@@ -92,17 +92,17 @@ func oldHolderBlocks(r *rotation.Run) []slack.Block {
 	heroku.GitHub, github.Seen = false, 0
 	var lines []string
 	if len(d.Holders) > 0 {
-		head := fmt.Sprintf("⚠️ *Not in the routing matrix, holding the old token* (%s when verify passed):", heroku.Summary())
+		head := fmt.Sprintf("⚠️ *Not in the routing matrix, holding the old token* (%s when verify passed):", discover.Summary(&heroku))
 		lines = append(lines, head)
 		for _, h := range d.Holders {
-			lines = append(lines, "• "+rotation.OldHolderLine(h, revoked))
+			lines = append(lines, "• "+discover.OldHolderLine(h, revoked))
 		}
 		if !revoked && !r.State.Final() {
 			lines = append(lines, "Set the new value there (or remove the old one) before revoking.")
 		}
 	}
 	if len(d.Copies) > 0 {
-		lines = append(lines, fmt.Sprintf("⚠️ *GitHub secrets of the same name nobody listed* (%s when verify passed):", github.Summary()))
+		lines = append(lines, fmt.Sprintf("⚠️ *GitHub secrets of the same name nobody listed* (%s when verify passed):", discover.Summary(&github)))
 		for _, c := range d.Copies {
 			lines = append(lines, "• "+discover.CopyLine(c, "the old token", r.Created))
 		}

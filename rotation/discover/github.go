@@ -335,20 +335,3 @@ func CopyLine(c rotation.Copy, what string, since time.Time) string {
 	}
 	return s
 }
-
-// CopyPlanLines are what a dry run adds to the plan after d's PlanLines: the
-// GitHub copies of the current value's names that the plan does not reach.
-func CopyPlanLines(d *rotation.Discovery) []string {
-	if d == nil || len(d.Copies) == 0 {
-		return nil
-	}
-	covered := ""
-	if len(d.Holders) == 0 {
-		covered = " (" + d.Summary() + ")"
-	}
-	out := []string{fmt.Sprintf("  GitHub secrets nobody listed (%d) — same name, not a destination; a rotation would not update them%s:", len(d.Copies), covered)}
-	for _, c := range d.Copies {
-		out = append(out, "    - "+CopyLine(c, "the current token", time.Time{}))
-	}
-	return out
-}

@@ -135,13 +135,13 @@ func TestFindHoldersNamesGitHubCopies(t *testing.T) {
 	if got := copyLabels(d.Copies); !slices.Equal(got, want) {
 		t.Errorf("copies:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if got := d.Summary(); got != "looked at 4 GitHub repositories" {
+	if got := discover.Summary(d); got != "looked at 4 GitHub repositories" {
 		t.Errorf("summary %q", got)
 	}
-	if got := d.VerifyText(); got != "; looked at 4 GitHub repositories for the old token: nothing outside the routing matrix holds it; 5 GitHub secrets of the same name nobody listed may hold it" {
+	if got := discover.VerifyText(d); got != "; looked at 4 GitHub repositories for the old token: nothing outside the routing matrix holds it; 5 GitHub secrets of the same name nobody listed may hold it" {
 		t.Errorf("verify text %q", got)
 	}
-	lines := strings.Join(append(d.PlanLines(), discover.CopyPlanLines(d)...), "\n")
+	lines := strings.Join(discover.PlanLines(d), "\n")
 	if !strings.Contains(lines, "GitHub secrets nobody listed (5) — same name, not a destination; a rotation would not update them (looked at 4 GitHub repositories):\n    - GitHub Actions raxx-app/Legacy (gh_api_readonly_token) may hold the current token") {
 		t.Errorf("plan lines:\n%s", lines)
 	}
@@ -166,8 +166,8 @@ func TestGitHubLookBoundedAndHonest(t *testing.T) {
 
 	g := ghWorld()
 	d := discover.New(discover.Config{Matrix: ghMatrix(), GitHub: g, GitHubRepos: 3, GitHubParallel: 1}).FindHolders(ctx, want, skip)
-	if d.Repos != 3 || d.ReposSeen != 4 || d.Summary() != "looked at 3 of 4 GitHub repositories" {
-		t.Errorf("capped: %d of %d, %q", d.Repos, d.ReposSeen, d.Summary())
+	if d.Repos != 3 || d.ReposSeen != 4 || discover.Summary(d) != "looked at 3 of 4 GitHub repositories" {
+		t.Errorf("capped: %d of %d, %q", d.Repos, d.ReposSeen, discover.Summary(d))
 	}
 	if got := strings.Join(g.read, ","); got != "raxx-app/Billing,raxx-app/TradeMasterAPI,raxx-app/Legacy" {
 		t.Errorf("read in the order %s, want the matrix's repositories first", got)
