@@ -23,6 +23,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/raxx-app/rotabot/egress"
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -75,10 +76,10 @@ func Summary(m *rotation.Matrix) string {
 		{shell, "shell rc", "shell rcs"},
 	} {
 		if p.n > 0 {
-			parts = append(parts, rotation.Plural(p.n, p.one, p.several))
+			parts = append(parts, words.Plural(p.n, p.one, p.several))
 		}
 	}
-	s := rotation.Plural(len(m.Secrets), "secret", "secrets") + ", " + rotation.Plural(heroku+gh+shell, "destination", "destinations")
+	s := words.Plural(len(m.Secrets), "secret", "secrets") + ", " + words.Plural(heroku+gh+shell, "destination", "destinations")
 	if len(parts) > 0 {
 		s += " (" + strings.Join(parts, ", ") + ")"
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -168,7 +169,7 @@ func (s Source) Load() (*rotation.Matrix, []Problem, error) {
 			lines := strings.Count(string(c.data), "\n") + 1
 			what := "what is there parses, but would lack whatever was cut off"
 			if len(probs) > 0 {
-				what = fmt.Sprintf("what is there has %s (first: %s)", rotation.Plural(len(probs), "problem", "problems"), probs[0].String())
+				what = fmt.Sprintf("what is there has %s (first: %s)", words.Plural(len(probs), "problem", "problems"), probs[0].String())
 			}
 			return nil, nil, rotation.Errorf(rotation.EINVALID, "%s holds base64 of a routing matrix that looks cut short: it decodes to %d lines and stops in the middle of one; %s — copy the whole value again, e.g. base64 -w0 rotabot.yaml (if the file itself ends without a line break, add one first)",
 				s.From, lines, what)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
 )
@@ -20,7 +21,7 @@ type UserInfo interface {
 func PeopleNames(ctx context.Context, api UserInfo, ids []string) map[string]string {
 	names := map[string]string{}
 	for _, id := range ids {
-		if _, done := names[id]; done || rotation.Mention(id) == id {
+		if _, done := names[id]; done || words.Mention(id) == id {
 			continue
 		}
 		u, err := api.GetUserInfoContext(ctx, id)

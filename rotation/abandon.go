@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/raxx-app/rotabot/internal/words"
 )
 
 // MaxReasonLen bounds an abandon reason: a sentence or two for the audit trail.
@@ -72,7 +74,7 @@ func (e *Engine) Abandon(ctx context.Context, id, user, reason string) (*Run, er
 			}
 		}
 		x.AbandonedBy, x.AbandonReason, x.AbandonedFrom = user, reason, x.State
-		x.Notice, x.RetryAt = fmt.Sprintf("Abandoned by %s (it was %s): %s", Mention(user), from.Word(), reason), time.Time{}
+		x.Notice, x.RetryAt = fmt.Sprintf("Abandoned by %s (it was %s): %s", words.Mention(user), from.Word(), reason), time.Time{}
 		return nil
 	})
 	if err != nil {
@@ -82,7 +84,7 @@ func (e *Engine) Abandon(ctx context.Context, id, user, reason string) (*Run, er
 		return r, err
 	}
 	e.runLog(nr).Info("run abandoned", "by", user, "from", string(from))
-	e.notify(ctx, nr, fmt.Sprintf("%s abandoned the run (it was %s): %s\nIt leaves:\n• %s", Mention(user), from.Word(), reason, strings.Join(leaves, "\n• ")))
+	e.notify(ctx, nr, fmt.Sprintf("%s abandoned the run (it was %s): %s\nIt leaves:\n• %s", words.Mention(user), from.Word(), reason, strings.Join(leaves, "\n• ")))
 
 	ent := e.auditEntry(nr, ActionAbandoned)
 	ent.Actor, ent.Reason, ent.FromState, ent.Leaves = user, reason, from, leaves

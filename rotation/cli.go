@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/raxx-app/rotabot/internal/words"
 )
 
 // CLIRequest starts a run of the bridge script's job (SOP step 5, option A): the
@@ -99,7 +101,7 @@ func (e *Engine) carryOnCLI(ctx context.Context, open, want *Run, value Secret, 
 	}
 	switch {
 	case open.Method != MethodCLI:
-		return differs("started in Slack by %s", Mention(open.Requester))
+		return differs("started in Slack by %s", words.Mention(open.Requester))
 	case !open.IsNew(value): // by the open run's digest, not the 8-hex fingerprint
 		return differs("for another value (%s; Infisical now holds %s)", open.NewFingerprint, want.NewFingerprint)
 	case open.VaultPath != want.VaultPath:
@@ -164,9 +166,9 @@ func (e *Engine) retryCLI(ctx context.Context, id, actor string, want []Destinat
 			}
 		}
 		r.Destinations = keep
-		r.Notice = fmt.Sprintf("%s retried with the destinations named now", Mention(actor))
+		r.Notice = fmt.Sprintf("%s retried with the destinations named now", words.Mention(actor))
 		if len(notes) == 0 {
-			r.Notice = fmt.Sprintf("%s retried; the same destinations", Mention(actor))
+			r.Notice = fmt.Sprintf("%s retried; the same destinations", words.Mention(actor))
 		}
 		r.RetryAt = time.Time{}
 		return nil

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/raxx-app/rotabot/internal/words"
 )
 
 // StartRequest starts a run from Slack.
@@ -46,7 +48,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Run, error) {
 		return created, err
 	}
 	e.runLog(created).Info("run started", "requester", req.Requester)
-	note := fmt.Sprintf("%s started a rotation of %s", Mention(req.Requester), req.Secret)
+	note := fmt.Sprintf("%s started a rotation of %s", words.Mention(req.Requester), req.Secret)
 	if req.Reason != "" {
 		note += ": " + req.Reason
 	}
@@ -147,7 +149,7 @@ func (e *Engine) accept(ctx context.Context, r *Run, sc *SecretConfig, user stri
 		// pending and is replaced or deleted by whatever comes next.
 		return r, err
 	}
-	who := map[bool]string{true: "rotabot made and checked", false: Mention(user) + " submitted"}[minted != ""]
+	who := map[bool]string{true: "rotabot made and checked", false: words.Mention(user) + " submitted"}[minted != ""]
 	e.notify(ctx, r, fmt.Sprintf("%s a new token (%s); waiting for a second ops member to approve", who, r.NewFingerprint))
 	return r, nil
 }
@@ -196,15 +198,7 @@ func (e *Engine) refuseKnown(ctx context.Context, r *Run, token Secret) error {
 }
 
 func validatedMessage(info TokenInfo) string {
-	return strings.TrimSuffix(fmt.Sprintf("login %s, %s, %s, %s", info.Login, info.Kind, ExpiryText(info.ExpiresAt), info.Detail), ", ")
-}
-
-// ExpiryText says when a token expires, for people.
-func ExpiryText(t time.Time) string {
-	if t.IsZero() {
-		return "never expires"
-	}
-	return "expires " + t.UTC().Format("2006-01-02 15:04 UTC")
+	return strings.TrimSuffix(fmt.Sprintf("login %s, %s, %s, %s", info.Login, info.Kind, words.ExpiryText(info.ExpiresAt), info.Detail), ", ")
 }
 
 // missingFrom returns the items of a not in b.
@@ -242,7 +236,7 @@ func (e *Engine) Approve(ctx context.Context, id, user string) (*Run, error) {
 	if err != nil {
 		return r, err
 	}
-	e.notify(ctx, r, fmt.Sprintf("%s approved", Mention(user)))
+	e.notify(ctx, r, fmt.Sprintf("%s approved", words.Mention(user)))
 	return r, nil
 }
 
@@ -274,13 +268,13 @@ func (e *Engine) Cancel(ctx context.Context, id, user string) (*Run, error) {
 				r.Steps[i].State, r.Steps[i].Finished = StepSkipped, now
 			}
 		}
-		r.Notice = fmt.Sprintf("Cancelled by %s", Mention(user))
+		r.Notice = fmt.Sprintf("Cancelled by %s", words.Mention(user))
 		return nil
 	})
 	if err != nil {
 		return r, err
 	}
-	e.notify(ctx, r, fmt.Sprintf("%s cancelled the run; nothing was changed", Mention(user)))
+	e.notify(ctx, r, fmt.Sprintf("%s cancelled the run; nothing was changed", words.Mention(user)))
 	return r, nil
 }
 
@@ -289,7 +283,7 @@ func (e *Engine) Retry(ctx context.Context, id, user string) (*Run, error) {
 	unlock := e.lock(id)
 	defer unlock()
 	r, err := e.transition(ctx, id, EvRetry, func(r *Run) error {
-		r.Notice = fmt.Sprintf("%s pressed Retry", Mention(user))
+		r.Notice = fmt.Sprintf("%s pressed Retry", words.Mention(user))
 		r.RetryAt = time.Time{}
 		return nil
 	})
@@ -324,7 +318,7 @@ func (e *Engine) Rollback(ctx context.Context, id, user string) (*Run, error) {
 			return &Error{Code: ECONFLICT, Err: ErrRevokeSent, Message: fmt.Sprintf(
 				"Rollback is no longer possible: a revoke of the old token was started (it may be dead already). If the new token misbehaves, start a new run with /rotate %s and a brand-new token", r.Secret)}
 		}
-		r.Notice = fmt.Sprintf("%s started a rollback", Mention(user))
+		r.Notice = fmt.Sprintf("%s started a rollback", words.Mention(user))
 		r.RetryAt = time.Time{}
 		r.RolledBackBy = user
 		return nil
@@ -383,7 +377,7 @@ func (e *Engine) Revoke(ctx context.Context, id, user string, viaAPI bool) (*Run
 	if viaAPI {
 		how = "asked the bot to revoke the old token"
 	}
-	e.notify(ctx, r, fmt.Sprintf("%s %s; checking that it answers 401", Mention(user), how))
+	e.notify(ctx, r, fmt.Sprintf("%s %s; checking that it answers 401", words.Mention(user), how))
 	return r, nil
 }
 
@@ -420,7 +414,7 @@ func (e *Engine) ConfirmOperator(ctx context.Context, id, user, dm string) (*Run
 	if err != nil {
 		return r, err
 	}
-	e.notify(ctx, r, fmt.Sprintf("%s updated their shell rc", Mention(user)))
+	e.notify(ctx, r, fmt.Sprintf("%s updated their shell rc", words.Mention(user)))
 	return r, nil
 }
 

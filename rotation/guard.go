@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/raxx-app/rotabot/internal/words"
 )
 
 // One guarded write path. Every write of a value to a consumer — a run's
@@ -341,7 +343,7 @@ func (e *Engine) checkToken(ctx context.Context, sc *SecretConfig, w WriteReques
 	case err != nil:
 		return TokenInfo{}, Wrap(ErrorCode(err), err, "Could not ask %s about %s (%s): nothing was written", sc.Kind.Service(), lowerFirst(what), ErrorMessage(err))
 	case !info.ExpiresAt.IsZero() && !info.ExpiresAt.After(e.now()):
-		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s expired on %s. Nothing was written: %s", what, DateText(info.ExpiresAt), w.hint())}
+		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s expired on %s. Nothing was written: %s", what, words.DateText(info.ExpiresAt), w.hint())}
 	}
 	login := w.Login
 	if login == "" {
@@ -385,9 +387,9 @@ type Retirement struct {
 // Text names the retirement for people.
 func (t Retirement) Text() string {
 	if t.Revoked {
-		return fmt.Sprintf("a token rotabot revoked on %s in run %s", DateText(t.At), t.Run)
+		return fmt.Sprintf("a token rotabot revoked on %s in run %s", words.DateText(t.At), t.Run)
 	}
-	return fmt.Sprintf("a token rotabot retired on %s in run %s (its SUMMARY said to revoke it)", DateText(t.At), t.Run)
+	return fmt.Sprintf("a token rotabot retired on %s in run %s (its SUMMARY said to revoke it)", words.DateText(t.At), t.Run)
 }
 
 // RetiredBy returns how v was retired when it is the old token of a finished

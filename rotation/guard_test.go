@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -98,7 +99,7 @@ func TestARetiredTokenIsNeverWrittenAgain(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	r1 := w.completeRun(ctx)
-	said := "a token rotabot revoked on " + rotation.DateText(t0) + " in run " + r1.ID
+	said := "a token rotabot revoked on " + words.DateText(t0) + " in run " + r1.ID
 	cur, _ := w.matrix.Refs(secretName)
 	w.vault.Set(cur, oldToken) // restored from Infisical's history
 

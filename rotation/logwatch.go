@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/raxx-app/rotabot/internal/words"
 )
 
 // The log watch is the SOP's step 6, "tail the Heroku logs for GitHub auth
@@ -160,7 +162,7 @@ func (e *Engine) WatchEnded(ctx context.Context, r *Run, done []int) *Run {
 			w.Checked = e.now()
 			if w.Read {
 				w.State = WatchClean
-				notes = append(notes, fmt.Sprintf("Log watch of %s: no GitHub authentication failure in %s after the restart", d.Label(), HumanDuration(w.Until.Sub(w.Since))))
+				notes = append(notes, fmt.Sprintf("Log watch of %s: no GitHub authentication failure in %s after the restart", d.Label(), words.HumanDuration(w.Until.Sub(w.Since))))
 			} else {
 				w.State = WatchUnwatched
 				notes = append(notes, fmt.Sprintf("⚠️ The log of %s could not be watched: %s", d.Label(), w.Warning))

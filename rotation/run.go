@@ -3,9 +3,10 @@ package rotation
 import (
 	"crypto/subtle"
 	"encoding/hex"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/raxx-app/rotabot/internal/words"
 )
 
 // StepName names a step of a run. The values are stored and logged: never
@@ -441,7 +442,7 @@ func SplitEnvTarget(target string) (repo, env string) {
 // OperatorName names a shell-rc operator for people: a mention of a user id, or
 // the DM channel the routing matrix gives instead.
 func OperatorName(target string) string {
-	if m := Mention(target); m != target {
+	if m := words.Mention(target); m != target {
 		return m
 	}
 	return "the operator of DM " + target
@@ -466,7 +467,7 @@ func PlainOperatorName(target string, names map[string]string) string {
 	if n := names[target]; n != "" {
 		return n
 	}
-	if m := Mention(target); m != target {
+	if m := words.Mention(target); m != target {
 		return "Slack user " + target
 	}
 	return "the operator of DM " + target
@@ -638,48 +639,3 @@ func (rec ExpiryRecord) Deadline(maxAge time.Duration) (at time.Time, byAge bool
 // Rotabot is the requester of a run rotabot started by itself (auto_start_days):
 // no person, so any ops member but the token's submitter may approve it.
 const Rotabot = "rotabot"
-
-// Mention names a person in a line for people: a Slack mention for a Slack user
-// id, the name as is otherwise (a CLI user).
-func Mention(user string) string {
-	if len(user) > 1 && (user[0] == 'U' || user[0] == 'W') && strings.ToUpper(user) == user {
-		return "<@" + user + ">"
-	}
-	return user
-}
-
-// Plural counts for people: "1 repository", "3 repositories".
-func Plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
-
-// DaysLeft is whole days until at, rounded down (negative once at has passed):
-// 2 days 23 hours is 2 days; 1 hour past is -1.
-func DaysLeft(at, now time.Time) int {
-	d := at.Sub(now)
-	days := int(d / (24 * time.Hour))
-	if d < 0 && d%(24*time.Hour) != 0 {
-		days--
-	}
-	return days
-}
-
-// DateText is how reminders and lists show an expiry: "2026-12-01 10:00 UTC".
-func DateText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
-
-// HumanDuration writes a duration the way people do: 5m, 90s, 1h30m (never
-// less than 1s). The adapters' messages use it too.
-func HumanDuration(d time.Duration) string {
-	d = max(d.Round(time.Second), time.Second)
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}

@@ -3,6 +3,8 @@ package rotation
 import (
 	"strings"
 	"testing"
+
+	"github.com/raxx-app/rotabot/internal/words"
 )
 
 // The allowed moves, written out again by hand from the procedure so that a
@@ -186,8 +188,8 @@ func TestSettingsURL(t *testing.T) {
 
 func TestPlural(t *testing.T) {
 	for n, want := range map[int]string{0: "0 repositories", 1: "1 repository", 2: "2 repositories"} {
-		if got := Plural(n, "repository", "repositories"); got != want {
-			t.Errorf("Plural(%d) = %q, want %q", n, got, want)
+		if got := words.Plural(n, "repository", "repositories"); got != want {
+			t.Errorf("words.Plural(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/raxx-app/rotabot/internal/words"
 )
 
 // Step 1, pre-check: what the current token is, before anything changes.
@@ -47,7 +49,7 @@ func (e *Engine) precheck(ctx context.Context, r *Run) (*Run, error) {
 		msg = validatedMessage(info)
 	}
 	if !dead && info.Kind == FineGrained && info.Repos >= 0 {
-		msg += ", sees " + Plural(info.Repos, "repository", "repositories")
+		msg += ", sees " + words.Plural(info.Repos, "repository", "repositories")
 	}
 	if !dead && info.Kind == Classic && len(info.Scopes) > 0 {
 		msg += ", scopes " + strings.Join(info.Scopes, ", ")

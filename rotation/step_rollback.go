@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/raxx-app/rotabot/internal/words"
 )
 
 // Rollback: the old value back in the vault and on every destination the run
@@ -80,7 +82,7 @@ func (e *Engine) rollback(ctx context.Context, r *Run) (*Run, error) {
 			x.RestoredVaultVersion = restored
 		}
 		x.endStepsRolledBack(now)
-		x.Notice, x.RetryAt = fmt.Sprintf("Rolled back by %s: the old token is current again everywhere", Mention(x.RolledBackBy)), time.Time{}
+		x.Notice, x.RetryAt = fmt.Sprintf("Rolled back by %s: the old token is current again everywhere", words.Mention(x.RolledBackBy)), time.Time{}
 		return nil
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation/internal/inflight"
 )
 
@@ -116,7 +117,7 @@ var stepTitle = map[StepName]string{
 func (e *Engine) announceStep(ctx context.Context, r *Run, step StepName) *Run {
 	total, rounds := e.stepBudget(r, step)
 	until := e.now().Add(total)
-	budget := fmt.Sprintf("at most %s: %s of calls, each up to %s of %s", roundDuration(total), Plural(rounds, "round", "rounds"), Plural(e.UnavailableTries, "try", "tries"), e.CallTimeout)
+	budget := fmt.Sprintf("at most %s: %s of calls, each up to %s of %s", roundDuration(total), words.Plural(rounds, "round", "rounds"), words.Plural(e.UnavailableTries, "try", "tries"), e.CallTimeout)
 	if e.UnavailableTries > 1 {
 		budget += fmt.Sprintf(", %s apart at first", e.RetryWait)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/config"
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -78,7 +79,7 @@ func (c *cli) runCheck(ctx context.Context, opts *checkOptions) error {
 		if n == 1 {
 			them = "it"
 		}
-		return saysNext(fmt.Errorf("%s in %s: fix %s and check again", rotation.Plural(n, "problem", "problems"), probs[0].File, them))
+		return saysNext(fmt.Errorf("%s in %s: fix %s and check again", words.Plural(n, "problem", "problems"), probs[0].File, them))
 	}
 	fmt.Fprintf(c.stdout, "%s: ok — %s\n", src.Name(), config.Summary(m))
 	if !opts.GitHub {
@@ -121,6 +122,6 @@ func (c *cli) checkGitHub(ctx context.Context, m *rotation.Matrix) error {
 	if lines := githubAccess(ctx, gh, m); len(lines) > 0 {
 		return &problemsError{lines: lines, what: "GitHub access problem", fix: "fix %s (docs/setup.md lists each kind's permissions) and check again"}
 	}
-	fmt.Fprintf(c.stdout, "GitHub: ok — %s reaches every scope of %s\n", who, rotation.Plural(len(dests), "GitHub destination", "GitHub destinations"))
+	fmt.Fprintf(c.stdout, "GitHub: ok — %s reaches every scope of %s\n", who, words.Plural(len(dests), "GitHub destination", "GitHub destinations"))
 	return nil
 }

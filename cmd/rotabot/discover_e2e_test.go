@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/sandbox"
 
 	"github.com/raxx-app/rotabot/handlers"
@@ -42,7 +43,7 @@ func TestUnknownConsumerNamedBeforeRevoke(t *testing.T) {
 	// The GitHub copy nobody listed, by name and date: GitHub shows no value.
 	if want := "GitHub secrets of the same name nobody listed* (looked at 3 GitHub repositories when verify passed):\n" +
 		"• GitHub Actions raxx-app/legacy-worker (GH_API_READONLY_TOKEN) may hold the old token: GitHub does not show values; updated " +
-		rotation.DateText(copyAt) + ", before this rotation"; !strings.Contains(text, want) {
+		words.DateText(copyAt) + ", before this rotation"; !strings.Contains(text, want) {
 		t.Errorf("the card does not name the GitHub copy nobody listed (%q):\n%s", want, text)
 	}
 	must(t, demo.WaitFor("the scan in the card's thread", func() bool {
@@ -112,7 +113,7 @@ func TestWhereAndDryRunNameUnknownConsumers(t *testing.T) {
 	// Dependabot secrets, set by hand before: GitHub shows names and dates.
 	actionsAt := h.unlistedCopy(sbgithub.GHActions, "raxx-app/legacy-worker")
 	h.unlistedCopy(sbgithub.GHDependabotOrg, "raxx-app")
-	copyLine := "GitHub Actions raxx-app/legacy-worker (GH_API_READONLY_TOKEN) may hold this value: GitHub does not show values; updated " + rotation.DateText(actionsAt)
+	copyLine := "GitHub Actions raxx-app/legacy-worker (GH_API_READONLY_TOKEN) may hold this value: GitHub does not show values; updated " + words.DateText(actionsAt)
 
 	must(t, h.Slash(demo.Mallory, demo.OtherChannel, "where GITHUB_API_READONLY_TOKEN"))
 	h.mustEphemeral(t, demo.Mallory, 1, "Only members of the ops user group")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/handlers"
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/discover"
 )
@@ -129,7 +130,7 @@ func (c *cli) runRotate(ctx context.Context, opts *rotateOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "Run %s: propagating %s (%s) to %s…\n", run.ID, opts.Secret, run.NewFingerprint, rotation.Plural(len(run.Destinations), "destination", "destinations"))
+	fmt.Fprintf(c.stdout, "Run %s: propagating %s (%s) to %s…\n", run.ID, opts.Secret, run.NewFingerprint, words.Plural(len(run.Destinations), "destination", "destinations"))
 	run, err = eng.Advance(ctx, run.ID)
 	if run == nil {
 		return err
@@ -208,7 +209,7 @@ func (c *cli) dryRun(ctx context.Context, eng *rotation.Engine, env config.Env, 
 	if dr.Problem != "" {
 		fmt.Fprintln(c.stdout, "  ⚠ "+plainText(dr.Problem))
 	} else {
-		fmt.Fprintf(c.stdout, "  value in Infisical: %s\n", strings.TrimSuffix(fmt.Sprintf("login %s, %s, %s, %s", dr.Current.Login, dr.Current.Kind, rotation.ExpiryText(dr.Current.ExpiresAt), dr.Current.Detail), ", "))
+		fmt.Fprintf(c.stdout, "  value in Infisical: %s\n", strings.TrimSuffix(fmt.Sprintf("login %s, %s, %s, %s", dr.Current.Login, dr.Current.Kind, words.ExpiryText(dr.Current.ExpiresAt), dr.Current.Detail), ", "))
 	}
 	return nil
 }
@@ -280,11 +281,11 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.E
 		how = "Delete"
 	}
 	if d := r.OldHolders; d != nil && len(d.Holders) > 0 {
-		fmt.Fprintf(w, "  0. Set the new value on the %s above that still hold the old token, or remove it there: revoking breaks them.\n", rotation.Plural(len(d.Holders), "place", "places"))
+		fmt.Fprintf(w, "  0. Set the new value on the %s above that still hold the old token, or remove it there: revoking breaks them.\n", words.Plural(len(d.Holders), "place", "places"))
 	}
 	if d := r.OldHolders; d != nil && len(d.Copies) > 0 {
 		fmt.Fprintf(w, "  0. Of the %s above that may hold the old token, set the new value on each one in use (gh secret set), or add it to the routing matrix.\n",
-			rotation.Plural(len(d.Copies), "GitHub secret", "GitHub secrets"))
+			words.Plural(len(d.Copies), "GitHub secret", "GitHub secrets"))
 	}
 	if r.TokenKind == rotation.HerokuAPIKey {
 		// A Heroku key is an authorization of its account: deleted by its id.
@@ -295,7 +296,7 @@ func printSummary(w io.Writer, r *rotation.Run, m *rotation.Matrix, env config.E
 	} else {
 		fmt.Fprintf(w, "  1. Revoke the OLD token at %s (%s). Its fingerprint is unknown: %s.\n", settings, how, unknownOldReason(r))
 		fmt.Fprintf(w, "     To tell it apart there: it belongs to %s, it is not the new one (%s), and it is the token your consumers used before this run — GitHub lists each token's name, expiry and when it was last used.\n",
-			orUnknown(r.Login), rotation.ExpiryText(r.NewExpiry))
+			orUnknown(r.Login), words.ExpiryText(r.NewExpiry))
 	}
 	if r.TokenKind != rotation.HerokuAPIKey {
 		fmt.Fprintf(w, "  2. Confirm it is dead: GET %s/user with the old token must answer 401.\n", env.GitHubAPIURL)
@@ -400,7 +401,7 @@ func took(d time.Duration) string {
 	if d < time.Second {
 		return fmt.Sprintf("%d ms", max(d.Milliseconds(), 0))
 	}
-	return rotation.HumanDuration(d)
+	return words.HumanDuration(d)
 }
 
 func (n *cliNotifier) AskOperator(context.Context, *rotation.Run, string, rotation.OperatorAction) error {

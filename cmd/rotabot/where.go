@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/discover"
 )
@@ -79,7 +80,7 @@ func (c *cli) runWhere(ctx context.Context, opts *whereOptions) error {
 	case rep.Problem != "":
 		return withNext(fmt.Errorf("the scan is incomplete: see above"), "once what is named above is put right, run rotabot where "+opts.Secret+" again")
 	case len(rep.Missing) > 0:
-		return withNext(fmt.Errorf("%s of %s %s not hold the value in Infisical: see above", rotation.Plural(len(rep.Missing), "destination", "destinations"),
+		return withNext(fmt.Errorf("%s of %s %s not hold the value in Infisical: see above", words.Plural(len(rep.Missing), "destination", "destinations"),
 			opts.Secret, map[bool]string{true: "does", false: "do"}[len(rep.Missing) == 1]),
 			"rotabot rotate "+opts.Secret+" sets Infisical's value on every destination (add --dry-run to see the plan first), or a run started with /rotate "+opts.Secret+" in Slack")
 	}
@@ -91,7 +92,7 @@ func printWhere(w io.Writer, rep discover.WhereReport, names map[string]string) 
 	fmt.Fprintf(w, "WHERE — %s: the value in Infisical is version %d, fingerprint %s\n", rep.Secret, rep.Version, rep.Fingerprint)
 	if rep.Heroku {
 		fmt.Fprintf(w, "Scanned %d of %s HEROKU_API_KEY can see (SHA-256 digests compared in memory; nothing kept).\n",
-			rep.Read, rotation.Plural(rep.Seen, "Heroku app", "Heroku apps"))
+			rep.Read, words.Plural(rep.Seen, "Heroku app", "Heroku apps"))
 	}
 	if rep.GitHub {
 		fmt.Fprintln(w, rep.Looked()+".")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/discover"
 	"github.com/raxx-app/rotabot/rotation/drift"
@@ -13,7 +14,7 @@ import (
 
 func runLine(run *rotation.Run) string {
 	return fmt.Sprintf("• *%s* %s — %s · started %s by %s", run.ID, run.Secret, run.State.Word(),
-		run.Created.UTC().Format("2006-01-02 15:04 UTC"), rotation.Mention(run.Requester))
+		run.Created.UTC().Format("2006-01-02 15:04 UTC"), words.Mention(run.Requester))
 }
 
 // OpenRunsText is /rotate list: the open runs, one a line.
@@ -62,7 +63,7 @@ func DryRunText(dr rotation.DryRun, names map[string]string) string {
 	if dr.Problem != "" {
 		b.WriteString("⚠️ " + dr.Problem + "\n")
 	} else {
-		fmt.Fprintf(&b, "Current token: login *%s*, %s, %s", dr.Current.Login, dr.Current.Kind, rotation.ExpiryText(dr.Current.ExpiresAt))
+		fmt.Fprintf(&b, "Current token: login *%s*, %s, %s", dr.Current.Login, dr.Current.Kind, words.ExpiryText(dr.Current.ExpiresAt))
 		if dr.Current.Detail != "" {
 			b.WriteString(", " + dr.Current.Detail)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
 )
@@ -14,9 +15,9 @@ func AuditText(e rotation.AuditEntry) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", e.Action)
 	if e.Action == rotation.ActionDriftRepaired {
-		fmt.Fprintf(&b, "secret: %s · set from Infisical by %s", e.Secret, rotation.Mention(e.Actor))
+		fmt.Fprintf(&b, "secret: %s · set from Infisical by %s", e.Secret, words.Mention(e.Actor))
 		if e.Approver != "" {
-			fmt.Fprintf(&b, " · approver: %s", rotation.Mention(e.Approver))
+			fmt.Fprintf(&b, " · approver: %s", words.Mention(e.Approver))
 		}
 		fmt.Fprintf(&b, " · new %s", orNone(e.NewFingerprint))
 		for _, d := range e.Destinations {
@@ -26,11 +27,11 @@ func AuditText(e rotation.AuditEntry) string {
 	}
 	if e.Action == rotation.ActionAutoStarted {
 		fmt.Fprintf(&b, "secret: %s · run %s · started by %s\ntoken: %s · current %s · %s\nwhy: %s",
-			e.Secret, e.RunID, rotation.Mention(e.Actor), e.TokenKind, orNone(e.OldFingerprint), rotation.ExpiryText(e.OldExpiry), e.Reason)
+			e.Secret, e.RunID, words.Mention(e.Actor), e.TokenKind, orNone(e.OldFingerprint), words.ExpiryText(e.OldExpiry), e.Reason)
 		return b.String()
 	}
 	fmt.Fprintf(&b, "secret: %s · run %s\n", e.Secret, e.RunID)
-	fmt.Fprintf(&b, "actor: %s", rotation.Mention(e.Actor))
+	fmt.Fprintf(&b, "actor: %s", words.Mention(e.Actor))
 	if e.Approver != "" {
 		fmt.Fprintf(&b, " · approver: <@%s>", e.Approver)
 	}
@@ -39,7 +40,7 @@ func AuditText(e rotation.AuditEntry) string {
 		fmt.Fprintf(&b, " · revoke: %s", e.RevokeMethod)
 	}
 	fmt.Fprintf(&b, "\nfingerprints: old %s → new %s\n", orNone(e.OldFingerprint), orNone(e.NewFingerprint))
-	fmt.Fprintf(&b, "expiry: old %s → new %s\n", rotation.ExpiryText(e.OldExpiry), rotation.ExpiryText(e.NewExpiry))
+	fmt.Fprintf(&b, "expiry: old %s → new %s\n", words.ExpiryText(e.OldExpiry), words.ExpiryText(e.NewExpiry))
 	b.WriteString("destinations:")
 	for _, d := range e.Destinations {
 		fmt.Fprintf(&b, "\n• %s: %s", d.Destination, d.Result)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/discover"
 	"github.com/slack-go/slack"
@@ -49,7 +50,7 @@ func draw(b Button, r *rotation.Run) *slack.ButtonBlockElement {
 	case ActApprove:
 		return button(b, r, slack.StylePrimary, confirmDialog("Approve this rotation?",
 			fmt.Sprintf("The new token (%s, login %s, %s) becomes %s in Infisical and is set on %d destinations.",
-				r.NewFingerprint, r.Login, rotation.ExpiryText(r.NewExpiry), r.Secret, len(r.Destinations)), "Approve"))
+				r.NewFingerprint, r.Login, words.ExpiryText(r.NewExpiry), r.Secret, len(r.Destinations)), "Approve"))
 	case ActRevokeAPI:
 		if r.RevokeSent {
 			return nil // the old token already went to GitHub's revoke endpoint
@@ -107,7 +108,7 @@ func revokeWarning(r *rotation.Run) string {
 	}
 	if d := r.OldHolders; d != nil && len(d.Copies) > 0 {
 		// Last: a dialog's text is short, and what may hold it is on the card.
-		warn += " " + rotation.Plural(len(d.Copies), "unlisted GitHub secret", "unlisted GitHub secrets") + " of the same name may hold it."
+		warn += " " + words.Plural(len(d.Copies), "unlisted GitHub secret", "unlisted GitHub secrets") + " of the same name may hold it."
 	}
 	return warn
 }

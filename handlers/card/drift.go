@@ -4,14 +4,14 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation/drift"
 	"github.com/slack-go/slack"
 )
 
 // DriftLine is one drift in one line: App Home, /rotate expiring, /rotate drift.
 func DriftLine(d drift.Record) string {
-	return fmt.Sprintf("🧭 *%s* · %s — %s (since %s)", d.Secret, DriftPlace(d), d.Problem, rotation.DateText(d.Since))
+	return fmt.Sprintf("🧭 *%s* · %s — %s (since %s)", d.Secret, DriftPlace(d), d.Problem, words.DateText(d.Since))
 }
 
 // DriftPlace is where a drift is: a destination's label, or Infisical.
@@ -30,15 +30,15 @@ func DriftMessage(d drift.Record) (string, []slack.Block) {
 	case d.Open:
 		return clip(fmt.Sprintf("Drift: %s on %s", d.Secret, place), fallbackChars), driftOpenBlocks(d)
 	case d.RepairedBy != "":
-		by := rotation.Mention(d.RepairedBy)
+		by := words.Mention(d.RepairedBy)
 		if d.ApprovedBy != "" {
-			by += ", approved by " + rotation.Mention(d.ApprovedBy) + ","
+			by += ", approved by " + words.Mention(d.ApprovedBy) + ","
 		}
 		text := fmt.Sprintf("✅ *Drift repaired* · %s on %s\n%s set it from Infisical (version %d, `%s`) at %s, and it was verified.\n_Was: %s._",
-			d.Secret, place, by, d.VaultVersion, d.Fingerprint, rotation.DateText(d.Resolved), d.Problem)
+			d.Secret, place, by, d.VaultVersion, d.Fingerprint, words.DateText(d.Resolved), d.Problem)
 		return clip(fmt.Sprintf("Drift repaired: %s on %s", d.Secret, place), fallbackChars), []slack.Block{section(clip(text, cardSectionChars))}
 	}
-	text := fmt.Sprintf("✅ *Drift resolved* · %s on %s\nIt matches again (seen at %s).\n_Was: %s._", d.Secret, place, rotation.DateText(d.Resolved), d.Problem)
+	text := fmt.Sprintf("✅ *Drift resolved* · %s on %s\nIt matches again (seen at %s).\n_Was: %s._", d.Secret, place, words.DateText(d.Resolved), d.Problem)
 	return clip(fmt.Sprintf("Drift resolved: %s on %s", d.Secret, place), fallbackChars), []slack.Block{section(clip(text, cardSectionChars))}
 }
 
@@ -49,7 +49,7 @@ func DriftMessage(d drift.Record) (string, []slack.Block) {
 func driftOpenBlocks(d drift.Record) []slack.Block {
 	place := DriftPlace(d)
 	lines := []string{fmt.Sprintf("🧭 *Drift* · %s on %s", d.Secret, place), d.Problem + "."}
-	seen := fmt.Sprintf("Seen at %s by the drift check. This post is updated when the drift ends; it is not repeated.", rotation.DateText(d.Since))
+	seen := fmt.Sprintf("Seen at %s by the drift check. This post is updated when the drift ends; it is not repeated.", words.DateText(d.Since))
 	dest := "this destination only (" + place + ")"
 	if d.Dest == "" {
 		dest = "every Heroku and GitHub Actions destination of " + d.Secret
@@ -61,10 +61,10 @@ func driftOpenBlocks(d drift.Record) []slack.Block {
 		return []slack.Block{section(clip(strings.Join(lines, "\n"), cardSectionChars))}
 	case d.RequestedBy != "":
 		lines = append(lines, fmt.Sprintf("%s asked at %s to set %s from Infisical's version %d (`%s`). Another ops member approves (not %s); nothing is written before.",
-			rotation.Mention(d.RequestedBy), rotation.DateText(d.RequestedAt), dest, d.RequestedVersion, d.Fingerprint, rotation.Mention(d.RequestedBy)), seen)
+			words.Mention(d.RequestedBy), words.DateText(d.RequestedAt), dest, d.RequestedVersion, d.Fingerprint, words.Mention(d.RequestedBy)), seen)
 		b = slack.NewButtonBlockElement(ActDriftApprove, driftValue(d, d.RequestedVersion), ptxt(LabelApprove))
 		b.Confirm = confirmDialog("Approve setting it from Infisical?", fmt.Sprintf("rotabot writes Infisical's %s (version %d, %s) to %s and verifies each. %s asked for it. Nothing else changes.",
-			d.Secret, d.RequestedVersion, d.Fingerprint, dest, rotation.Mention(d.RequestedBy)), "Approve")
+			d.Secret, d.RequestedVersion, d.Fingerprint, dest, words.Mention(d.RequestedBy)), "Approve")
 	case d.Dest == "":
 		lines = append(lines, fmt.Sprintf("Set it from Infisical asks to write Infisical's current value (version %d, `%s`) to %s and verify each; a second ops member approves before anything is written. Shell-rc operators are not told.",
 			d.VaultVersion, d.Fingerprint, dest), seen)
@@ -89,8 +89,8 @@ func DriftReportText(rep drift.Report) string {
 		b.WriteString("*Drift check* — another rotabot process is checking right now; this is what is known.\n")
 	} else {
 		fmt.Fprintf(&b, "*Drift check* — %s compared with Infisical: %s read, %s asked when they were written.",
-			rotation.Plural(rep.Secrets, "secret", "secrets"), rotation.Plural(rep.Apps, "Heroku config", "Heroku configs"),
-			rotation.Plural(rep.Dated, "GitHub Actions secret", "GitHub Actions secrets"))
+			words.Plural(rep.Secrets, "secret", "secrets"), words.Plural(rep.Apps, "Heroku config", "Heroku configs"),
+			words.Plural(rep.Dated, "GitHub Actions secret", "GitHub Actions secrets"))
 		if len(rep.Skipped) > 0 {
 			fmt.Fprintf(&b, " Skipped (an open run sets them): %s.", strings.Join(rep.Skipped, ", "))
 		}

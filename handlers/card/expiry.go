@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/expiry"
 	"github.com/slack-go/slack"
@@ -50,7 +51,7 @@ func ExpiryRows(m *rotation.Matrix, recs []rotation.ExpiryRecord, now time.Time)
 			switch {
 			case !at.IsZero():
 				row.At, row.ByAge = at, byAge
-				row.Days = rotation.DaysLeft(at, now)
+				row.Days = words.DaysLeft(at, now)
 				row.Created, row.CreatedUnknown = rec.Created, rec.CreatedUnknown
 			case rec.Login == "" && rec.Problem != "":
 				// never checked successfully: its expiry is unknown, not "never"
@@ -99,7 +100,7 @@ func daysLeftText(days int) string {
 	if days <= 0 {
 		return "less than a day left"
 	}
-	return rotation.Plural(days, "day", "days") + " left"
+	return words.Plural(days, "day", "days") + " left"
 }
 
 // ExpiryLine draws one row.
@@ -109,7 +110,7 @@ func ExpiryLine(row ExpiryRow) string {
 	case !row.Known:
 		return fmt.Sprintf("`%s` %s %s — not checked yet", Bar(0), icon, row.Secret)
 	case row.Problem != "" && !row.At.IsZero():
-		return fmt.Sprintf("`%s` %s %s — %s (last known expiry %s)", Bar(row.Days), icon, row.Secret, row.Problem, rotation.DateText(row.At))
+		return fmt.Sprintf("`%s` %s %s — %s (last known expiry %s)", Bar(row.Days), icon, row.Secret, row.Problem, words.DateText(row.At))
 	case row.Problem != "":
 		return fmt.Sprintf("`%s` %s %s — %s", Bar(0), icon, row.Secret, row.Problem)
 	case row.Never:
@@ -117,22 +118,22 @@ func ExpiryLine(row ExpiryRow) string {
 	case row.AgeUnknown:
 		return fmt.Sprintf("`%s` %s %s — never expires; its age is not known yet (max_age %s)", Bar(0), icon, row.Secret, expiry.AgeText(row.MaxAge))
 	case row.ByAge && row.Days < 0:
-		return fmt.Sprintf("`%s` %s %s — PAST ITS MAX AGE (%s) since %s · %s", Bar(0), icon, row.Secret, expiry.AgeText(row.MaxAge), rotation.DateText(row.At), madeText(row))
+		return fmt.Sprintf("`%s` %s %s — PAST ITS MAX AGE (%s) since %s · %s", Bar(0), icon, row.Secret, expiry.AgeText(row.MaxAge), words.DateText(row.At), madeText(row))
 	case row.ByAge:
 		return fmt.Sprintf("`%s` %s %s — %s to its max age (%s), on %s · %s", Bar(row.Days), icon, row.Secret,
-			strings.TrimSuffix(daysLeftText(row.Days), " left"), expiry.AgeText(row.MaxAge), rotation.DateText(row.At), madeText(row))
+			strings.TrimSuffix(daysLeftText(row.Days), " left"), expiry.AgeText(row.MaxAge), words.DateText(row.At), madeText(row))
 	case row.Days < 0:
-		return fmt.Sprintf("`%s` %s %s — EXPIRED on %s", Bar(0), icon, row.Secret, rotation.DateText(row.At))
+		return fmt.Sprintf("`%s` %s %s — EXPIRED on %s", Bar(0), icon, row.Secret, words.DateText(row.At))
 	}
-	return fmt.Sprintf("`%s` %s %s — %s, on %s", Bar(row.Days), icon, row.Secret, daysLeftText(row.Days), rotation.DateText(row.At))
+	return fmt.Sprintf("`%s` %s %s — %s, on %s", Bar(row.Days), icon, row.Secret, daysLeftText(row.Days), words.DateText(row.At))
 }
 
 // madeText says when a token was made, or that it is not known.
 func madeText(row ExpiryRow) string {
 	if row.CreatedUnknown {
-		return "first seen " + rotation.DateText(row.Created) + ", made then or earlier"
+		return "first seen " + words.DateText(row.Created) + ", made then or earlier"
 	}
-	return "made " + rotation.DateText(row.Created)
+	return "made " + words.DateText(row.Created)
 }
 
 // ExpirySummary is the list's first line: how many secrets, and how many need

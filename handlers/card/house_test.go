@@ -23,7 +23,8 @@ func TestCardKnowsNoSlackIONoStoreNoClock(t *testing.T) {
 	allowed := map[string]bool{"fmt": true, "sort": true, "strconv": true, "strings": true, "time": true, "unicode/utf16": true,
 		"github.com/raxx-app/rotabot/rotation": true, "github.com/slack-go/slack": true,
 		"github.com/raxx-app/rotabot/rotation/drift": true, "github.com/raxx-app/rotabot/rotation/expiry": true,
-		"github.com/raxx-app/rotabot/rotation/discover": true}
+		"github.com/raxx-app/rotabot/rotation/discover": true,
+		"github.com/raxx-app/rotabot/internal/words":    true}
 	forbidden := map[string][]string{
 		"slack":    {"Client", "New", "MsgOption", "Post", "Option", "WebhookMessage", "RTM", "SlashCommand", "InteractionCallback"},
 		"rotation": {"Store", "Engine", "DriftLoop", "WallNow", "Sleep"},

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation/expiry"
 	"github.com/slack-go/slack"
 )
@@ -16,7 +16,7 @@ import (
 func ReminderMessage(rem expiry.Reminder, inChannel bool, opsChannel string) (string, []slack.Block) {
 	icon := map[expiry.Kind]string{expiry.Due: "⏰", expiry.Expired: "🔴",
 		expiry.NoExpiry: "ℹ️", expiry.Broken: "🚨"}[rem.Kind]
-	if rem.Kind == expiry.Due && rotation.DaysLeft(rem.ExpiresAt, rem.At) < 3 {
+	if rem.Kind == expiry.Due && words.DaysLeft(rem.ExpiresAt, rem.At) < 3 {
 		icon = "🔴"
 	}
 	text := rem.Secret + " " + rem.Sentence()
@@ -79,13 +79,13 @@ func reminderFacts(rem expiry.Reminder) string {
 		facts = append(facts, "login *"+rem.Login+"*")
 	}
 	if rem.Kind == expiry.Broken && !rem.ExpiresAt.IsZero() {
-		facts = append(facts, "last known expiry "+rotation.DateText(rem.ExpiresAt))
+		facts = append(facts, "last known expiry "+words.DateText(rem.ExpiresAt))
 	}
 	switch {
 	case rem.ByAge && rem.CreatedUnknown:
-		facts = append(facts, "first seen "+rotation.DateText(rem.Created)+" (when it was made is unknown: it may be older)")
+		facts = append(facts, "first seen "+words.DateText(rem.Created)+" (when it was made is unknown: it may be older)")
 	case rem.ByAge:
-		facts = append(facts, "made "+rotation.DateText(rem.Created))
+		facts = append(facts, "made "+words.DateText(rem.Created))
 	}
 	return strings.Join(facts, " · ")
 }

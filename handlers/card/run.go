@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/slack-go/slack"
 )
@@ -15,7 +16,7 @@ import (
 func Run(r *rotation.Run, plan *rotation.Plan, buttons []Button) []slack.Block {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(ptxt(fmt.Sprintf("Rotation %s · %s", r.ID, r.Secret))),
-		section(fmt.Sprintf("*Status:* %s\nRequested by %s%s%s · %s%s", r.State.Word(), rotation.Mention(r.Requester),
+		section(fmt.Sprintf("*Status:* %s\nRequested by %s%s%s · %s%s", r.State.Word(), words.Mention(r.Requester),
 			who(" · token from ", r.Submitter), who(" · approved by ", r.Approver), methodText(r.Method), startedText(r))),
 	}
 	facts := []string{fmt.Sprintf("Token: *%s*", r.TokenKind)}
@@ -23,10 +24,10 @@ func Run(r *rotation.Run, plan *rotation.Plan, buttons []Button) []slack.Block {
 		facts = append(facts, "login *"+r.Login+"*")
 	}
 	if r.OldFingerprint != "" {
-		facts = append(facts, "old `"+r.OldFingerprint+"` "+rotation.ExpiryText(r.OldExpiry))
+		facts = append(facts, "old `"+r.OldFingerprint+"` "+words.ExpiryText(r.OldExpiry))
 	}
 	if r.NewFingerprint != "" {
-		facts = append(facts, "new `"+r.NewFingerprint+"` *"+rotation.ExpiryText(r.NewExpiry)+"*")
+		facts = append(facts, "new `"+r.NewFingerprint+"` *"+words.ExpiryText(r.NewExpiry)+"*")
 	}
 	blocks = append(blocks, slack.NewContextBlock("facts", txt(strings.Join(facts, " · "))))
 	var steps []string
@@ -161,7 +162,7 @@ func destLine(d rotation.Destination) string {
 	case d.Kind == rotation.DestShellRC && d.State == rotation.DestWaiting:
 		state = "DM sent, waiting for Done"
 	case d.Kind == rotation.DestShellRC && d.State == rotation.DestDone:
-		state = "confirmed by " + rotation.Mention(d.Actor)
+		state = "confirmed by " + words.Mention(d.Actor)
 	}
 	line := fmt.Sprintf("%s %s — %s", destIcon[d.State], d.Label(), state)
 	if d.Attempts > 1 {

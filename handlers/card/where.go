@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/discover"
 	"github.com/slack-go/slack"
@@ -16,7 +17,7 @@ func WhereText(rep discover.WhereReport) string {
 	fmt.Fprintf(&b, "*Where is %s?* The value in Infisical: version %d, `%s`.\n", rep.Secret, rep.Version, rep.Fingerprint)
 	if rep.Heroku {
 		fmt.Fprintf(&b, "Scanned %d of %s HEROKU_API_KEY can see, comparing SHA-256 digests in memory; nothing was kept.\n",
-			rep.Read, rotation.Plural(rep.Seen, "Heroku app", "Heroku apps"))
+			rep.Read, words.Plural(rep.Seen, "Heroku app", "Heroku apps"))
 		herokuWhere(&b, rep)
 	}
 	if rep.GitHub {

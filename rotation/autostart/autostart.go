@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/expiry"
 )
@@ -156,7 +157,7 @@ func (s *Starter) start(ctx context.Context, sc *rotation.SecretConfig, rec rota
 	if last, err := s.lastStart(ctx, sc.Name); err != nil {
 		return fmt.Errorf("auto-start of %s: reading its audit entries: %w", sc.Name, err)
 	} else if !last.IsZero() && now.Sub(last) < Daily {
-		s.Log.Debug("rotabot started a run of this secret less than a day ago; not again yet", "secret", sc.Name, "last", rotation.DateText(last))
+		s.Log.Debug("rotabot started a run of this secret less than a day ago; not again yet", "secret", sc.Name, "last", words.DateText(last))
 		return nil
 	}
 	claim := ClaimPrefix + sc.Name
@@ -185,7 +186,7 @@ func (s *Starter) start(ctx context.Context, sc *rotation.SecretConfig, rec rota
 		return fmt.Errorf("auto-start of %s: %w", sc.Name, err)
 	}
 	s.Log.Info("run started by rotabot", "run", run.ID, "secret", sc.Name, "fingerprint", rec.Fingerprint,
-		"due", rotation.DateText(at), "by_age", byAge, "auto_start_days", sc.AutoStartDays)
+		"due", words.DateText(at), "by_age", byAge, "auto_start_days", sc.AutoStartDays)
 	s.Engine.Go(s.Work, run.ID)
 	return s.audit(ctx, run, rec, reason, now)
 }
@@ -236,7 +237,7 @@ func Reason(sc *rotation.SecretConfig, rec rotation.ExpiryRecord, at time.Time, 
 	var b strings.Builder
 	fmt.Fprintf(&b, "the token `%s` %s (auto_start_days: %d)", rec.Fingerprint, expiry.DueText(at, byAge, sc.MaxAge, now), sc.AutoStartDays)
 	if byAge && rec.CreatedUnknown {
-		fmt.Fprintf(&b, "; when it was made is unknown, so its age counts from %s, when rotabot first saw it", rotation.DateText(rec.Created))
+		fmt.Fprintf(&b, "; when it was made is unknown, so its age counts from %s, when rotabot first saw it", words.DateText(rec.Created))
 	}
 	if len(sc.Owners) == 0 {
 		b.WriteString(". The routing matrix names no owner")
@@ -244,7 +245,7 @@ func Reason(sc *rotation.SecretConfig, rec rotation.ExpiryRecord, at time.Time, 
 	}
 	owners := make([]string, len(sc.Owners))
 	for i, o := range sc.Owners {
-		owners[i] = rotation.Mention(o)
+		owners[i] = words.Mention(o)
 	}
 	b.WriteString(". Owners: " + strings.Join(owners, ", "))
 	return b.String()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/autostart"
 	"github.com/raxx-app/rotabot/rotation/expiry"
@@ -182,7 +183,7 @@ func (w *world) newStarter(owner string) *autostart.Starter {
 func (w *world) pass() {
 	w.t.Helper()
 	if err := w.loop.Reconcile(context.Background()); err != nil {
-		w.t.Fatalf("pass at %s: %v", rotation.DateText(w.now()), err)
+		w.t.Fatalf("pass at %s: %v", words.DateText(w.now()), err)
 	}
 	w.eng.Wait()
 }
@@ -263,7 +264,7 @@ func TestAutoStartFiresNDaysBeforeExpiry(t *testing.T) {
 		t.Fatalf("run %s requested by %q in %s, card in %q: want rotabot's, waiting at Generate, in the ops channel", r.ID, r.Requester, r.State, r.Card.Channel)
 	}
 	fp := rotation.Fingerprint(w.token)
-	wantReason := "the token `" + fp + "` expires in 7 days, on " + rotation.DateText(expires) + " (auto_start_days: 7). Owners: <@" + owner + ">"
+	wantReason := "the token `" + fp + "` expires in 7 days, on " + words.DateText(expires) + " (auto_start_days: 7). Owners: <@" + owner + ">"
 	if r.StartReason != wantReason {
 		t.Errorf("reason %q\nwant   %q", r.StartReason, wantReason)
 	}
@@ -387,8 +388,8 @@ func TestAutoStartByMaxAge(t *testing.T) {
 	w.wantRuns(0, "more than 7 days before the max age")
 	w.passAt(t0.Add(23 * day))
 	r := w.wantRuns(1, "7 days before the max age")
-	want := "the token `" + rotation.Fingerprint(w.token) + "` reaches its max age of 30 days in 7 days, on " + rotation.DateText(t0.Add(30*day)) +
-		" (auto_start_days: 7); when it was made is unknown, so its age counts from " + rotation.DateText(t0) + ", when rotabot first saw it. Owners: <@" + owner + ">"
+	want := "the token `" + rotation.Fingerprint(w.token) + "` reaches its max age of 30 days in 7 days, on " + words.DateText(t0.Add(30*day)) +
+		" (auto_start_days: 7); when it was made is unknown, so its age counts from " + words.DateText(t0) + ", when rotabot first saw it. Owners: <@" + owner + ">"
 	if r.StartReason != want {
 		t.Errorf("reason %q\nwant   %q", r.StartReason, want)
 	}
@@ -420,7 +421,7 @@ func TestAutoStartedRunNobodyFinishesIsReminded(t *testing.T) {
 	if r.Requester != rotation.Rotabot || r.State != rotation.StateWaitingToken {
 		t.Fatalf("run by %q in %s", r.Requester, r.State)
 	}
-	open := "[open " + r.ID + " (Waiting for token, started by rotabot " + rotation.DateText(r.Created) + ")]"
+	open := "[open " + r.ID + " (Waiting for token, started by rotabot " + words.DateText(r.Created) + ")]"
 	keys := map[string][]string{}
 	for _, line := range got {
 		to, rest, _ := strings.Cut(line, " ")

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -213,7 +214,7 @@ func notReadProblem(ctx context.Context, kind rotation.DestKind, apps map[rotati
 		return ""
 	}
 	slices.Sort(failed)
-	head := fmt.Sprintf("%d of %s could not be read", len(failed), rotation.Plural(total, kind.Word()+" app", kind.Word()+" apps"))
+	head := fmt.Sprintf("%d of %s could not be read", len(failed), words.Plural(total, kind.Word()+" app", kind.Word()+" apps"))
 	switch {
 	case stopped != nil:
 		return head + ": " + rotation.ErrorMessage(stopped)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -257,15 +258,15 @@ func (f *ghFailures) problem(ctx context.Context, read, seen int) string {
 		n := f.count[what]
 		head := "could not list " + what
 		if !strings.HasPrefix(what, "the ") {
-			head = fmt.Sprintf("could not list the %s of %s", what, rotation.Plural(n, "GitHub repository", "GitHub repositories"))
+			head = fmt.Sprintf("could not list the %s of %s", what, words.Plural(n, "GitHub repository", "GitHub repositories"))
 		}
 		parts = append(parts, head+": "+f.first[what])
 	}
 	switch {
 	case f.stopped != nil && errors.Is(f.stopped, rotation.ErrRateBudget):
-		parts = append(parts, fmt.Sprintf("the look at GitHub stopped (%d of %s read): %s", read, rotation.Plural(seen, "repository", "repositories"), rotation.ErrorMessage(f.stopped)))
+		parts = append(parts, fmt.Sprintf("the look at GitHub stopped (%d of %s read): %s", read, words.Plural(seen, "repository", "repositories"), rotation.ErrorMessage(f.stopped)))
 	case f.stopped != nil || ctx.Err() != nil:
-		parts = append(parts, fmt.Sprintf("the look at GitHub ran out of time (%d of %s read)", read, rotation.Plural(seen, "repository", "repositories")))
+		parts = append(parts, fmt.Sprintf("the look at GitHub ran out of time (%d of %s read)", read, words.Plural(seen, "repository", "repositories")))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -303,10 +304,10 @@ func (c WhereCopy) Line(secret string) string {
 	label := rotation.Destination{Kind: c.Kind, Target: c.Target, Name: c.Name}.PlainLabel()
 	switch {
 	case c.InMatrix:
-		return label + " — in the routing matrix; updated " + rotation.DateText(c.Updated)
+		return label + " — in the routing matrix; updated " + words.DateText(c.Updated)
 	case len(c.Others) > 0:
 		return label + " — not a destination of " + secret + "; the routing matrix sets it from " + strings.Join(c.Others, ", ") +
-			"; updated " + rotation.DateText(c.Updated)
+			"; updated " + words.DateText(c.Updated)
 	}
 	return CopyLine(c.Copy, "this value", time.Time{}) + " — NOT in the routing matrix: a rotation will not update it"
 }
@@ -314,7 +315,7 @@ func (c WhereCopy) Line(secret string) string {
 // Looked says what the look at GitHub covered: "Looked at 3 of 5 GitHub
 // repositories GitHub lists".
 func (rep WhereReport) Looked() string {
-	n := rotation.Plural(rep.ReposSeen, "GitHub repository", "GitHub repositories")
+	n := words.Plural(rep.ReposSeen, "GitHub repository", "GitHub repositories")
 	if rep.Repos < rep.ReposSeen {
 		n = fmt.Sprintf("%d of %s", rep.Repos, n)
 	}
@@ -325,7 +326,7 @@ func (rep WhereReport) Looked() string {
 // whether it was last written before since (the run's start; zero: no run).
 func CopyLine(c rotation.Copy, what string, since time.Time) string {
 	s := rotation.Destination{Kind: c.Kind, Target: c.Target, Name: c.Name}.PlainLabel() + " may hold " + what +
-		": GitHub does not show values; updated " + rotation.DateText(c.Updated)
+		": GitHub does not show values; updated " + words.DateText(c.Updated)
 	switch {
 	case since.IsZero():
 	case c.Updated.Before(since.Truncate(time.Second)):

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -19,9 +20,9 @@ func Summary(d *rotation.Discovery) string {
 	}
 	part := func(verb string, n, of int, one, many string) string {
 		if n < of {
-			return fmt.Sprintf("%s %d of %s", verb, n, rotation.Plural(of, one, many))
+			return fmt.Sprintf("%s %d of %s", verb, n, words.Plural(of, one, many))
 		}
-		return verb + " " + rotation.Plural(n, one, many)
+		return verb + " " + words.Plural(n, one, many)
 	}
 	var parts []string
 	if !d.GitHub || d.Seen > 0 {
@@ -67,7 +68,7 @@ func VerifyText(d *rotation.Discovery) string {
 		s += fmt.Sprintf("%d places outside the routing matrix still hold it", n)
 	}
 	if n := len(d.Copies); n > 0 {
-		s += "; " + rotation.Plural(n, "GitHub secret", "GitHub secrets") + " of the same name nobody listed may hold it"
+		s += "; " + words.Plural(n, "GitHub secret", "GitHub secrets") + " of the same name nobody listed may hold it"
 	}
 	if d.Problem != "" {
 		s += " (" + d.Problem + ")"

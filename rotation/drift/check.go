@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/internal/loop"
 )
@@ -206,13 +207,13 @@ func (l *Loop) checkDates(ctx context.Context, p *driftPass) {
 		f := &finding{checked: true, rec: x.st.record(KindWritten, x.d.Kind, x.d.Target, name)}
 		switch {
 		case rotation.ErrorCode(err) == rotation.ENOTFOUND:
-			f.problem = x.st.withRetired(fmt.Sprintf("the Actions secret is gone: rotabot last wrote it at %s", rotation.DateText(x.base)))
+			f.problem = x.st.withRetired(fmt.Sprintf("the Actions secret is gone: rotabot last wrote it at %s", words.DateText(x.base)))
 		case err != nil:
 			p.problem("%s: could not ask when it was written (%s)", x.d.Label(), rotation.ErrorMessage(err))
 			return
 		case at.After(x.base.Add(l.Grace)):
 			f.problem = x.st.withRetired(fmt.Sprintf("the Actions secret was written at %s, after rotabot's last write at %s: it may not hold Infisical's current value (version %d, `%s`)",
-				rotation.DateText(at), rotation.DateText(x.base), x.st.version, x.st.fp))
+				words.DateText(at), words.DateText(x.base), x.st.version, x.st.fp))
 		}
 		p.counted(&p.rep.Dated)
 		p.add(f)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -41,7 +42,7 @@ func (l *Loop) Repair(ctx context.Context, key, stamp string, version int, user 
 	}
 	if rec.RequestedBy != "" {
 		return rec, &rotation.Error{Code: rotation.ECONFLICT, Err: ErrMovedOn, Message: fmt.Sprintf(
-			"%s already asked for this at %s: another ops member approves it on the post. Nothing was changed.", rotation.Mention(rec.RequestedBy), rotation.DateText(rec.RequestedAt))}
+			"%s already asked for this at %s: another ops member approves it on the post. Nothing was changed.", words.Mention(rec.RequestedBy), words.DateText(rec.RequestedAt))}
 	}
 	if rec.Dest == "" {
 		return l.request(ctx, rec, version, user)
@@ -288,7 +289,7 @@ func driftStateText(d Record) string {
 	case d.Open:
 		return "a newer drift of the same place is open"
 	case d.RepairedBy != "":
-		return fmt.Sprintf("%s set it from Infisical at %s", rotation.Mention(d.RepairedBy), rotation.DateText(d.Resolved))
+		return fmt.Sprintf("%s set it from Infisical at %s", words.Mention(d.RepairedBy), words.DateText(d.Resolved))
 	}
-	return "it was resolved at " + rotation.DateText(d.Resolved)
+	return "it was resolved at " + words.DateText(d.Resolved)
 }

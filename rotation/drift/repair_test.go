@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/drift"
 	"github.com/raxx-app/rotabot/rotation/rotationtest"
@@ -94,7 +95,7 @@ func TestRepairRefusesTheRestoredRevokedToken(t *testing.T) {
 	cur, old := w.token1()
 	r := w.rotate(driftNew)
 	w.vault.Set(cur, old) // restored from history: version 3
-	said := "Infisical holds a token rotabot revoked on " + rotation.DateText(t0) + " in run " + r.ID + ": rotate instead"
+	said := "Infisical holds a token rotabot revoked on " + words.DateText(t0) + " in run " + r.ID + ": rotate instead"
 
 	app := w.drifted(drift.Key("TOKEN_1", rotation.DestHeroku, "app-0", "TOKEN_1"))
 	if want := "it holds version 2 (`" + rotation.Fingerprint(driftNew) + "`), the last version rotabot wrote, not Infisical's current version 3 (`" +

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/expiry"
 )
@@ -53,7 +54,7 @@ func TestAgeRemindersOfATokenThatNeverExpires(t *testing.T) {
 			t.Errorf("%s went to %q, want %s", c.key, places(ss), everyone)
 			continue
 		}
-		want := "reaches its max age of 30 days in " + rotation.Plural(c.days, "day", "days") + ", on " + rotation.DateText(aged)
+		want := "reaches its max age of 30 days in " + words.Plural(c.days, "day", "days") + ", on " + words.DateText(aged)
 		for _, s := range ss {
 			if !s.at.Equal(aged.Add(-time.Duration(c.days)*day)) || s.rem.Sentence() != want || !s.rem.ByAge || !s.rem.CreatedUnknown {
 				t.Errorf("%s: %s (by age %v, created unknown %v), want %q at %s", c.key, s, s.rem.ByAge, s.rem.CreatedUnknown, want, aged.Add(-time.Duration(c.days)*day))
@@ -70,7 +71,7 @@ func TestAgeRemindersOfATokenThatNeverExpires(t *testing.T) {
 			t.Errorf("report %d at %s, want %s", i, s.at, at)
 		}
 	}
-	if s := past[len(past)-1].rem.Sentence(); s != "passed its max age of 30 days on "+rotation.DateText(aged)+", 2 days ago" {
+	if s := past[len(past)-1].rem.Sentence(); s != "passed its max age of 30 days on "+words.DateText(aged)+", 2 days ago" {
 		t.Errorf("the last report says %q", s)
 	}
 }
@@ -135,9 +136,9 @@ func TestAgeTheEarlierOfExpiryAndMaxAgeWins(t *testing.T) {
 		expires time.Time
 		want    string
 	}{
-		{"expiry first", 90 * day, t0.Add(5 * day), "expires in 5 days, on " + rotation.DateText(t0.Add(5*day))},
-		{"max age first", 5 * day, t0.Add(200 * day), "reaches its max age of 5 days in 5 days, on " + rotation.DateText(t0.Add(5*day))},
-		{"in hours", 36 * time.Hour, t0.Add(200 * day), "reaches its max age of 36 hours in 1 day, on " + rotation.DateText(t0.Add(36*time.Hour))},
+		{"expiry first", 90 * day, t0.Add(5 * day), "expires in 5 days, on " + words.DateText(t0.Add(5*day))},
+		{"max age first", 5 * day, t0.Add(200 * day), "reaches its max age of 5 days in 5 days, on " + words.DateText(t0.Add(5*day))},
+		{"in hours", 36 * time.Hour, t0.Add(200 * day), "reaches its max age of 36 hours in 1 day, on " + words.DateText(t0.Add(36*time.Hour))},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

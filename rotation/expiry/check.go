@@ -6,6 +6,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -159,7 +160,7 @@ func nextRecord(name string, prev rotation.ExpiryRecord, had bool, fp string, in
 			rec.CheckedAt = last.at // checked since the record was last written
 		}
 		if !rec.CheckedAt.IsZero() {
-			rec.Problem += "; last checked " + rotation.DateText(rec.CheckedAt)
+			rec.Problem += "; last checked " + words.DateText(rec.CheckedAt)
 		}
 	}
 	return rec

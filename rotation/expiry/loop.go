@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/internal/loop"
 )
@@ -320,7 +321,7 @@ func (l *Loop) openRuns(ctx context.Context) map[string]string {
 	for _, run := range runs {
 		out[run.Secret] = run.ID + " (" + run.State.Word() + ")"
 		if run.Requester == rotation.Rotabot {
-			out[run.Secret] = run.ID + " (" + run.State.Word() + ", started by rotabot " + rotation.DateText(run.Created) + ")"
+			out[run.Secret] = run.ID + " (" + run.State.Word() + ", started by rotabot " + words.DateText(run.Created) + ")"
 		}
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/expiry"
 	"github.com/raxx-app/rotabot/store/bbolt"
@@ -693,7 +694,7 @@ func TestDaysLeftRoundsDown(t *testing.T) {
 		{-25 * time.Hour, -2, ""},
 	} {
 		now := at.Add(-c.before)
-		if got := rotation.DaysLeft(at, now); got != c.days {
+		if got := words.DaysLeft(at, now); got != c.days {
 			t.Errorf("%s before: %d days left, want %d", c.before, got, c.days)
 		}
 		if c.says != "" {

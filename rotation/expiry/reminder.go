@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -62,7 +63,7 @@ func daysText(n int) string {
 	if n <= 0 {
 		return "less than a day"
 	}
-	return rotation.Plural(n, "day", "days")
+	return words.Plural(n, "day", "days")
 }
 
 // Sentence is what the reminder says of the token, without the secret's name:
@@ -96,21 +97,21 @@ func DueAt(rec rotation.ExpiryRecord, maxAge time.Duration, now time.Time) (at t
 func DueText(at time.Time, byAge bool, maxAge time.Duration, now time.Time) string {
 	switch {
 	case byAge && at.After(now):
-		return "reaches its max age of " + AgeText(maxAge) + " in " + daysText(rotation.DaysLeft(at, now)) + ", on " + rotation.DateText(at)
+		return "reaches its max age of " + AgeText(maxAge) + " in " + daysText(words.DaysLeft(at, now)) + ", on " + words.DateText(at)
 	case byAge:
-		return "passed its max age of " + AgeText(maxAge) + " on " + rotation.DateText(at) + ", " + daysText(rotation.DaysLeft(now, at)) + " ago"
+		return "passed its max age of " + AgeText(maxAge) + " on " + words.DateText(at) + ", " + daysText(words.DaysLeft(now, at)) + " ago"
 	case at.After(now):
-		return "expires in " + daysText(rotation.DaysLeft(at, now)) + ", on " + rotation.DateText(at)
+		return "expires in " + daysText(words.DaysLeft(at, now)) + ", on " + words.DateText(at)
 	}
-	return "expired on " + rotation.DateText(at) + ", " + daysText(rotation.DaysLeft(now, at)) + " ago"
+	return "expired on " + words.DateText(at) + ", " + daysText(words.DaysLeft(now, at)) + " ago"
 }
 
 // AgeText says a max age as people do: "90 days", "36 hours".
 func AgeText(d time.Duration) string {
 	if d%(24*time.Hour) == 0 {
-		return rotation.Plural(int(d/(24*time.Hour)), "day", "days")
+		return words.Plural(int(d/(24*time.Hour)), "day", "days")
 	}
-	return rotation.Plural(int(d/time.Hour), "hour", "hours")
+	return words.Plural(int(d/time.Hour), "hour", "hours")
 }
 
 // Key is the name under which the reminder is remembered in rotation.ExpiryRecord.Sent:

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/expiry"
 	"github.com/raxx-app/rotabot/store/bbolt"
@@ -217,7 +218,7 @@ func TestReminderOutageSaysTheLastCheckEvenIfNotWritten(t *testing.T) {
 		t.Fatalf("a pass during an outage: %v", err)
 	}
 	rec := p.record(t, "BENCH_TOKEN_0001")
-	want := "not checked: could not ask GitHub (GitHub answered 503); last checked " + rotation.DateText(remStart.Add(5*time.Hour))
+	want := "not checked: could not ask GitHub (GitHub answered 503); last checked " + words.DateText(remStart.Add(5*time.Hour))
 	if rec.Problem != want || !rec.CheckedAt.Equal(remStart.Add(5*time.Hour)) {
 		t.Errorf("during the outage the record says %q (checked at %s), want %q", rec.Problem, rec.CheckedAt, want)
 	}

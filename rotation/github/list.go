@@ -10,6 +10,7 @@ import (
 
 	gh "github.com/google/go-github/v62/github"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/discover"
 )
@@ -66,7 +67,7 @@ func (l *Lister) pace(ctx context.Context) error {
 		l.mu.Unlock()
 		e := rotation.Wrap(rotation.EUNAVAILABLE, rotation.ErrRateBudget,
 			"GitHub's rate limit is nearly used up (%d requests left this hour): rotabot stopped listing GitHub secrets to leave them for rotations — try again in %s",
-			left, rotation.HumanDuration((wait+time.Minute-1)/time.Minute*time.Minute))
+			left, words.HumanDuration((wait+time.Minute-1)/time.Minute*time.Minute))
 		e.RetryAfter = wait
 		return e
 	}

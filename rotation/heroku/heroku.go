@@ -33,6 +33,7 @@ import (
 	heroku "github.com/heroku/heroku-go/v5"
 
 	"github.com/raxx-app/rotabot/egress"
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -462,7 +463,7 @@ func classify(ctx context.Context, app, verb string, err error, a *answer) (*rot
 		if wait <= 0 {
 			wait = rateLimitWait
 		}
-		e := rotation.Wrap(rotation.EUNAVAILABLE, cause, "Heroku rate limit reached%s (429): retry in %s", forApp, rotation.HumanDuration(wait))
+		e := rotation.Wrap(rotation.EUNAVAILABLE, cause, "Heroku rate limit reached%s (429): retry in %s", forApp, words.HumanDuration(wait))
 		e.RetryAfter = wait
 		return e, true
 	case status >= 500:

@@ -10,6 +10,7 @@ import (
 
 	heroku "github.com/heroku/heroku-go/v5"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -105,7 +106,7 @@ func (s *Scanner) pace(ctx context.Context, app string) error {
 		refill := time.Duration(float64(s.SlowBelow-left) / refillPerMin * float64(time.Minute)).Round(time.Minute)
 		e := rotation.Wrap(rotation.EUNAVAILABLE, rotation.ErrRateBudget,
 			"Heroku's rate limit is nearly used up (%d requests left): rotabot stopped reading app configs%s to leave them for rotations — try again in %s",
-			left, forApp(app), rotation.HumanDuration(refill))
+			left, forApp(app), words.HumanDuration(refill))
 		e.RetryAfter = refill
 		return e
 	case left >= 0 && left < s.SlowBelow:

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -184,12 +185,12 @@ func timeout(rel rotation.Releaser, target string, rs rotation.Restart, bound ti
 		if len(rs.Crashed) > 0 {
 			why += "; crashed: " + strings.Join(rs.Crashed, ", ")
 		}
-		return rotation.Errorf(rotation.EINVALID, "The dynos of %s did not come up on release v%d within %s (%s): see %s", target, rs.Release, rotation.HumanDuration(bound), why, rel.ActivityURL(target))
+		return rotation.Errorf(rotation.EINVALID, "The dynos of %s did not come up on release v%d within %s (%s): see %s", target, rs.Release, words.HumanDuration(bound), why, rel.ActivityURL(target))
 	}
 	if rs.Release == 0 {
-		return rotation.Errorf(rotation.EINVALID, "Heroku made no release of %s within %s of the write: see %s", target, rotation.HumanDuration(bound), rel.ActivityURL(target))
+		return rotation.Errorf(rotation.EINVALID, "Heroku made no release of %s within %s of the write: see %s", target, words.HumanDuration(bound), rel.ActivityURL(target))
 	}
-	return rotation.Errorf(rotation.EINVALID, "Heroku release v%d of %s was still pending after %s: see %s", rs.Release, target, rotation.HumanDuration(bound), rel.ActivityURL(target))
+	return rotation.Errorf(rotation.EINVALID, "Heroku release v%d of %s was still pending after %s: see %s", rs.Release, target, words.HumanDuration(bound), rel.ActivityURL(target))
 }
 
 // waitText says what a restart wait waits for.
