@@ -46,7 +46,7 @@ func TestServeNamesTheGitHubPermissionItLacks(t *testing.T) {
 
 	reads := h.World.GitHub.Count("GET /repos/{owner}/{repo}/dependabot/secrets/public-key", false)
 	code, out, errs = runBinary(t, t.TempDir(), env, "check")
-	if code != 0 || !strings.Contains(out, ": ok — 2 secrets") || h.World.GitHub.Count("GET /repos/{owner}/{repo}/dependabot/secrets/public-key", false) != reads {
+	if code != 0 || !strings.Contains(out, ": ok — 3 secrets") || h.World.GitHub.Count("GET /repos/{owner}/{repo}/dependabot/secrets/public-key", false) != reads {
 		t.Errorf("check without --github: exit %d, %q %q, or it asked GitHub", code, out, errs)
 	}
 	code, out, errs = runBinary(t, t.TempDir(), env, "check", "--github")
