@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"maps"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/raxx-app/rotabot/handlers"
 	"github.com/raxx-app/rotabot/rotation"
@@ -185,4 +187,77 @@ func TestHerokuKeyThroughTheCLI(t *testing.T) {
 		}
 	}
 	h.assertLeakFree(t, out, errs)
+}
+
+// A heroku-api-key secret past its max age starts its own run, and the run
+// goes to Completed with one Approve and no paste (issue 23's end to end): the
+// key Heroku says was made 40 days ago, with max_age: 30d and
+// auto_start_days: 7, is due; the bot's first reminder pass starts the run as
+// rotabot, which mints and validates the new key by itself and waits only for
+// a second person's Approve; the one revoke button deletes the old key's
+// authorization, which then answers 401. The audit trail has the auto start
+// and the completion; the leak guard (startBot) greps Slack, the logs and the
+// database for every key the stand-in made.
+func TestHerokuKeyAutoStartedToCompletedWithOneApprove(t *testing.T) {
+	t.Parallel()
+	h := startBot(t)
+	h.StopBot()
+	hk := h.World.Heroku
+	made := rotation.WallNow().Add(-40 * 24 * time.Hour)
+	hk.SetClock(func() time.Time { return made })
+	oldKey := hk.AddKey(hk.Email(), []string{"global"}, "deploys: "+herokuKey)
+	hk.SetClock(rotation.WallNow)
+	h.World.Infisical.Set(h.Matrix.Vault.Environment, h.Matrix.Vault.Path, herokuKey, oldKey)
+	h.Current[herokuKey] = oldKey
+	y := h.Env["ROTABOT_CONFIG"]
+	auto := strings.Replace(y, "    kind: heroku-api-key\n", "    kind: heroku-api-key\n    max_age: 30d\n    auto_start_days: 7\n", 1)
+	if auto == y {
+		t.Fatal("the example matrix has no heroku-api-key secret")
+	}
+	h.Env["ROTABOT_CONFIG"] = auto
+	must(t, h.StartBot(context.Background(), demoBot))
+
+	card := h.mustCard(t, "r1", "Waiting for approval")
+	text := demo.CardText(card)
+	newKey := h.pendingKey()
+	if newKey == "" || newKey == oldKey || !hk.KeyAlive(newKey) {
+		t.Fatalf("the pending folder holds %q, not a new live key", rotation.Fingerprint(newKey))
+	}
+	for _, want := range []string{"Requested by rotabot", "🤖 rotabot started this run by itself", "passed its max age of 30 days", "*2. Generate* — done"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the card does not show %q:\n%s", want, text)
+		}
+	}
+	if len(h.World.Slack.Views()) != 0 {
+		t.Error("a form was opened: nothing is pasted for a minted kind")
+	}
+	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
+	card = h.mustCard(t, "r1", "Waiting for revoke")
+	for dest, v := range h.destValues(herokuKey) {
+		if v != newKey {
+			t.Errorf("%s does not hold the new key", dest)
+		}
+	}
+	must(t, h.Click(demo.Bob, card, handlers.LabelRevokeAPI))
+	h.mustCard(t, "r1", "Completed")
+	if a := h.keyAuth(t, oldKey); a.Deleted.IsZero() || !h.answers401(t, oldKey) {
+		t.Errorf("the old key's authorization %s is not deleted, or the key still answers", a.ID[:8])
+	}
+	if h.answers401(t, newKey) {
+		t.Error("the new key answers 401")
+	}
+	var posts []string
+	must(t, demo.WaitFor("the audit posts", func() bool {
+		posts = posts[:0]
+		for _, m := range h.World.Slack.Messages(demo.AuditChannel) {
+			posts = append(posts, strings.SplitN(m.Text, "\n", 2)[0])
+		}
+		return len(posts) == 2
+	}))
+	if !strings.HasPrefix(posts[0], string(rotation.ActionAutoStarted)) || !strings.HasPrefix(posts[1], string(rotation.ActionCompleted)) {
+		t.Errorf("audit posts %q: want auto_started, then completed", posts)
+	}
+	if _, ok := h.Card("r2"); ok {
+		t.Error("a second run started")
+	}
 }
