@@ -335,15 +335,7 @@ func (c call) fail(f failure) *rotation.Error {
 		}
 		return set(rotation.EINVALID, "GitHub refused the Actions secret %s for %s (%d %s)", c.name, c.repo, f.status, msg)
 	case opList:
-		switch f.status {
-		case http.StatusUnauthorized:
-			return set(rotation.EUNAUTHORIZED, "GitHub refused GITHUB_TOKEN listing %s (401): check the token", c.what)
-		case http.StatusForbidden:
-			return set(rotation.EFORBIDDEN, "GitHub refused GITHUB_TOKEN listing %s (403 %s): give the token %s", c.what, msg, c.perm)
-		case http.StatusNotFound:
-			return set(rotation.ENOTFOUND, "GitHub answered 404 listing %s: it does not exist, or GITHUB_TOKEN cannot see it", c.what)
-		}
-		return set(rotation.EINVALID, "GitHub refused to list %s (%d %s)", c.what, f.status, msg)
+		return c.listFail(f, msg, set)
 	case opRevoke:
 		switch f.status {
 		case http.StatusForbidden:
@@ -355,6 +347,20 @@ func (c call) fail(f failure) *rotation.Error {
 		return set(rotation.EINVALID, "GitHub refused to revoke the token (%d %s)", f.status, msg)
 	}
 	return set(rotation.EINVALID, "GitHub refused %s (%d %s)", c.route, f.status, msg)
+}
+
+// listFail is fail for a scan's list (repositories, environments, a scope's
+// secrets).
+func (c call) listFail(f failure, msg string, set func(code, format string, args ...any) *rotation.Error) *rotation.Error {
+	switch f.status {
+	case http.StatusUnauthorized:
+		return set(rotation.EUNAUTHORIZED, "GitHub refused %s listing %s (401): check it", c.cred, c.what)
+	case http.StatusForbidden:
+		return set(rotation.EFORBIDDEN, "GitHub refused %s listing %s (403 %s): give %s %s", c.cred, c.what, msg, c.credIt(), c.perm)
+	case http.StatusNotFound:
+		return set(rotation.ENOTFOUND, "GitHub answered 404 listing %s: it does not exist, or %s cannot see it", c.what, c.cred)
+	}
+	return set(rotation.EINVALID, "GitHub refused to list %s (%d %s)", c.what, f.status, msg)
 }
 
 // scopedFail is fail for a secret beyond repository Actions secrets.
