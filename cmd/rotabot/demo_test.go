@@ -82,8 +82,12 @@ func TestDemoReadsWell(t *testing.T) {
 		if n := strings.Count(text, "updated in place — what changed"); n < 6 {
 			t.Errorf("color %v: %d card updates shown as changes, want every one after the first", color, n)
 		}
-		if max := map[int]int{100: 230, 80: 270}[c.width]; len(lines) > max {
-			t.Errorf("width %d: %d lines; the demo should stay short", c.width, len(lines))
+		// The PAT's story and its rollback, the drift repair, and the Heroku
+		// key's few lines after them: 225 lines at 100 columns, 264 at 80 on a
+		// quiet machine. A busy one adds a dozen: the card versions the story
+		// sees come further apart, so more of each shows as changed.
+		if max := map[int]int{100: 245, 80: 285}[c.width]; len(lines) > max {
+			t.Errorf("width %d: %d lines; the demo should stay short:\n%s", c.width, len(lines), demo.StripANSI(text))
 		}
 		t.Logf("color %v, width %d: %d lines", color, c.width, len(lines))
 	}
