@@ -108,6 +108,7 @@ func main() {
 	quick := flag.Bool("quick", false, "fewer runs and repetitions: 100 runs instead of 1,000 for memory, 2 bursts of 200 commands instead of 5, 3 repetitions instead of 10")
 	runs := flag.Int("runs", 0, "finished runs before the second memory figure (default 1,000; 100 with --quick)")
 	keep := flag.Bool("keep", false, "keep the temporary folder (bot logs, databases) and print its path")
+	profDir := flag.String("profile", "", "build the bot with the pprof tag and save its CPU and heap profiles of the cpu/memory phase into this folder")
 	flag.Parse()
 	want := map[string]bool{}
 	for _, f := range strings.Split(*only, ",") {
@@ -144,7 +145,11 @@ func main() {
 	}
 	start, loadBefore := time.Now(), loadavg()
 	fmt.Fprintln(os.Stderr, "bench: building rotabot")
-	bin, err := buildBot(root, tmp)
+	prof, err := newProfiler(*profDir)
+	if err != nil {
+		fail(err)
+	}
+	bin, err := buildBot(root, tmp, prof != nil)
 	if err != nil {
 		fail(err)
 	}
@@ -169,11 +174,9 @@ func main() {
 		}
 	}
 	if want["cpu"] || want["memory"] {
-		n := nRuns
-		if !want["memory"] {
-			n = 1
-		}
-		step("machine time and memory", func() error { return benchRuns(r, bin, phaseDir(tmp, "runs"), n, want["cpu"], want["memory"]) })
+		step("machine time and memory", func() error {
+			return benchRuns(r, bin, phaseDir(tmp, "runs"), nRuns, want["cpu"], want["memory"], prof)
+		})
 	}
 	if want["scale"] {
 		step("scale", func() error { return benchScale(r, bin, phaseDir(tmp, "scale"), 1000, 10000, reps) })

@@ -17,10 +17,15 @@ import (
 // every Linux the project runs on; `getconf CLK_TCK` says).
 const clockTicks = 100
 
-// buildBot compiles the rotabot binary from the module at root into dir.
-func buildBot(root, dir string) (string, error) {
+// buildBot compiles the rotabot binary from the module at root into dir, with
+// the pprof tag when profiled (its profiles served on ROTABOT_PPROF).
+func buildBot(root, dir string, profiled bool) (string, error) {
 	path := filepath.Join(dir, "rotabot")
-	cmd := exec.Command("go", "build", "-o", path, "./cmd/rotabot")
+	args := []string{"build", "-o", path}
+	if profiled {
+		args = append(args, "-tags", "pprof")
+	}
+	cmd := exec.Command("go", append(args, "./cmd/rotabot")...)
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {

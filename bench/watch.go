@@ -46,6 +46,10 @@ type card struct {
 	posted
 	ID, Secret, Word string
 	At               time.Time
+	// Watching is how many of its apps' logs the card shows watched now.
+	Watching int
+	// Shown is when the card first showed each state word.
+	Shown map[string]time.Time
 }
 
 func (p *posted) button(label string) (button, bool) {
@@ -198,7 +202,14 @@ func (w *watch) observe(r *http.Request, body, rbody []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if m := cardText.FindStringSubmatch(a["text"]); m != nil {
-		c := &card{posted: p, ID: m[1], Secret: m[2], Word: m[3], At: now}
+		c := &card{posted: p, ID: m[1], Secret: m[2], Word: m[3], At: now,
+			Watching: strings.Count(a["blocks"], "watching logs"), Shown: map[string]time.Time{}}
+		if old := w.cards[c.ID]; old != nil {
+			c.Shown = old.Shown
+		}
+		if _, ok := c.Shown[c.Word]; !ok {
+			c.Shown[c.Word] = now
+		}
 		w.cards[c.ID] = c
 		if old, ok := w.newest[c.Secret]; !ok || runNum(c.ID) > runNum(old) {
 			w.newest[c.Secret] = c.ID
@@ -244,6 +255,27 @@ func (w *watch) waitFor(timeout time.Duration, what string, cond func() bool) er
 			return fmt.Errorf("timed out after %s waiting for %s", timeout, what)
 		}
 	}
+}
+
+// watching is how many log watches the cards show open now.
+func (w *watch) watching() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, c := range w.cards {
+		n += c.Watching
+	}
+	return n
+}
+
+// shown is when run id's card first showed word (zero if it never did).
+func (w *watch) shown(id, word string) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c := w.cards[id]; c != nil {
+		return c.Shown[word]
+	}
+	return time.Time{}
 }
 
 // newestRun is the id of the newest card of secret ("" for none).

@@ -116,12 +116,18 @@ func (e *Engine) wakeWatch(id string) {
 	}
 }
 
-// ClaimWatch holds run id's watch claim, so one process watches a run at a time
-// (a claim of its own: a watch never blocks a person's gesture). ok is false
-// when another process holds it; release gives it up; ctx ends when the claim is
-// lost.
-func (e *Engine) ClaimWatch(ctx context.Context, id string) (_ context.Context, release func(), ok bool, _ error) {
-	return HoldClaim(ctx, e.Store, "watch:"+id, e.Owner, e.ClaimTTL, e.now, e.Log)
+// ClaimWatch takes or renews run id's watch claim for ClaimTTL, so one process
+// watches a run at a time (a claim of its own: a watch never blocks a person's
+// gesture); ok is false when another process holds it. The watcher renews it
+// every third of ClaimTTL, and stops watching before it writes again once it
+// could not; ReleaseWatch gives it up.
+func (e *Engine) ClaimWatch(ctx context.Context, id string) (ok bool, _ error) {
+	return e.Store.ClaimRun(ctx, "watch:"+id, e.Owner, e.now(), e.ClaimTTL)
+}
+
+// ReleaseWatch gives run id's watch claim up.
+func (e *Engine) ReleaseWatch(ctx context.Context, id string) error {
+	return e.Store.ReleaseRun(ctx, "watch:"+id, e.Owner)
 }
 
 // Drained is closed once Drain is called: background work stops at the next

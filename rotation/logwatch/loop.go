@@ -2,193 +2,303 @@ package logwatch
 
 import (
 	"context"
-	"regexp"
+	"sync"
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
 )
 
-// event is what a tail tells its watch.
-type event struct {
-	i      int // destination
-	opened bool
-	match  *rotation.LogLine
-	// pattern is the log_watch pattern the line matched.
-	pattern string
-	err     error
-}
-
-// tailing is one destination's tail in progress.
-type tailing struct {
-	cancel context.CancelFunc
-	end    time.Time
-}
-
-// run watches the logs of run id's destinations until every window has passed,
-// the run moves on, or the process stops. It reports false when another process
-// holds the watch.
-func (w *Watcher) run(parent context.Context, id string) bool {
-	ctx, release, ok, err := w.eng.ClaimWatch(parent, id)
-	if err != nil || !ok {
-		return false
-	}
-	defer release()
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
-	// A change of the run (a rollback, a retry) wakes the watch at once.
-	wake := make(chan struct{}, 1)
-	w.wakes.Store(id, wake)
-	defer w.wakes.Delete(id)
-	events := make(chan event)
-	tails := map[int]*tailing{}
-	caughtUp := map[int]time.Time{} // a watch found past its window: its catch-up's end
-	first := true
-	var ticked time.Time
+// loop carries every watch of the process until none is left, ctx ends or the
+// engine drains: it reports what the sessions saw, takes and renews each
+// watch's claim, and looks at each run when it is due — a tick of its
+// countdown, the end of a window, a claim to renew, a change of the run.
+func (w *Watcher) loop(ctx context.Context) {
+	var wg sync.WaitGroup // the sessions this loop started
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
-		r, err := w.eng.Get(ctx, id)
-		if err != nil {
-			w.eng.Log.Warn("log watch: could not read the run", "run", id, "err", err)
-			return true
+		w.mu.Lock()
+		if len(w.watches) == 0 {
+			w.looping = false
+			w.mu.Unlock()
+			wg.Wait()
+			return
 		}
-		if !r.State.Watchable() {
-			stopAll(tails)
-			w.eng.WatchStopped(ctx, r)
-			return true
+		evs := w.events
+		w.events = nil
+		w.mu.Unlock()
+		for _, ev := range evs {
+			w.report(ev)
 		}
-		lw := w.eng.LogWatch(r.Secret)
-		now := w.now()
-		var done []int
-		for i, d := range r.Destinations {
-			dw := d.Watch
-			if dw == nil || dw.State != rotation.WatchWatching {
-				stopTail(tails, i)
-				continue
-			}
-			end := dw.Until
-			if first && !now.Before(dw.Until) {
-				caughtUp[i] = now.Add(catchUp)
-			}
-			if c, ok := caughtUp[i]; ok {
-				end = c
-			}
-			if !now.Before(end) {
-				done = append(done, i)
-				stopTail(tails, i)
-				continue
-			}
-			if tails[i] == nil {
-				// A timeout, not a deadline: end is on the engine's clock,
-				// which need not be the machine's.
-				tctx, cancel := context.WithTimeout(wctx, end.Sub(now))
-				tails[i] = &tailing{cancel: cancel, end: end}
-				go w.tail(tctx, w.tailers[d.Kind], d.Target, i, dw.From, lw.Patterns, events)
-			}
+		next, any := w.look(ctx, &wg)
+		if !any {
+			continue
 		}
-		first = false
-		if len(done) > 0 {
-			r = w.eng.WatchEnded(ctx, r, done)
-		}
-		if len(r.Watching()) == 0 {
-			return true
-		}
-		every := refreshEvery(lw.Window)
-		if now.Sub(ticked) >= every {
-			w.eng.WatchTick(ctx, r.ID)
-			ticked = now
-		}
-		refresh := time.NewTimer(every - now.Sub(ticked))
+		timer.Reset(max(time.Until(next), 0))
 		select {
 		case <-ctx.Done():
+			w.stop(&wg, false) // the watches resume at the next start
+			return
 		case <-w.eng.Drained():
-		case ev := <-events:
-			w.report(ctx, r.ID, ev, tails)
-		case <-wake:
-		case <-refresh.C:
-		}
-		refresh.Stop()
-		if ctx.Err() != nil || w.draining() {
-			return true // the watch resumes at the next start
+			w.stop(&wg, true)
+			return
+		case <-w.kick:
+		case <-timer.C:
 		}
 	}
 }
 
-// stopTail stops destination i's tail, if one runs.
-func stopTail(tails map[int]*tailing, i int) {
-	if t := tails[i]; t != nil {
-		t.cancel()
-		delete(tails, i)
+// look visits every watch that is due and returns when the next one is, or
+// false when none is left.
+func (w *Watcher) look(ctx context.Context, wg *sync.WaitGroup) (time.Time, bool) {
+	now := time.Now()
+	next := now.Add(time.Hour)
+	var due []*watch
+	w.mu.Lock()
+	for _, wt := range w.watches {
+		if wt.due.After(now) {
+			next = minTime(next, wt.due)
+		} else {
+			due = append(due, wt)
+		}
+	}
+	left := len(due) < len(w.watches)
+	w.mu.Unlock()
+	for _, wt := range due {
+		if at, ok := w.visit(ctx, wg, wt); ok {
+			next, left = minTime(next, at), true
+		}
+	}
+	return next, left
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// visit takes or renews wt's claim and looks at its run; it returns when wt is
+// due next, or false once the watch is over here.
+func (w *Watcher) visit(ctx context.Context, wg *sync.WaitGroup, wt *watch) (time.Time, bool) {
+	w.mu.Lock()
+	wt.again = false
+	w.mu.Unlock()
+	if wt.ctx.Err() != nil {
+		w.drop(wt, false)
+		return time.Time{}, false
+	}
+	renewEvery := w.eng.ClaimTTL / 3
+	if wt.claimed.IsZero() || time.Since(wt.claimed) >= renewEvery {
+		cctx, cancel := context.WithTimeout(wt.ctx, renewEvery)
+		ok, err := w.eng.ClaimWatch(cctx, wt.id)
+		cancel()
+		if err != nil || !ok {
+			// Another process watches the run, or the claim could not be
+			// renewed: the run is left to whoever claims it next.
+			if !wt.claimed.IsZero() {
+				w.eng.Log.Warn("log watch: could not renew the watch's claim: stopping it here", "run", wt.id, "err", err)
+			}
+			w.drop(wt, false)
+			return time.Time{}, false
+		}
+		wt.claimed = time.Now()
+	}
+	in, watching := w.evaluate(ctx, wg, wt)
+	w.mu.Lock()
+	switch {
+	case wt.again: // the run changed meanwhile: look again at once
+		wt.due, watching = time.Time{}, true
+	case watching:
+		wt.due = time.Now().Add(min(in, renewEvery-time.Since(wt.claimed)))
+	default:
+		w.dropLocked(wt)
+	}
+	due := wt.due
+	w.mu.Unlock()
+	if !watching {
+		w.release(wt)
+	}
+	return due, watching
+}
+
+// release gives wt's claim up.
+func (w *Watcher) release(wt *watch) {
+	if err := w.eng.ReleaseWatch(context.WithoutCancel(wt.ctx), wt.id); err != nil {
+		w.eng.Log.Warn("log watch: could not release the watch's claim", "run", wt.id, "err", err)
 	}
 }
 
-// stopAll stops every tail.
-func stopAll(tails map[int]*tailing) {
-	for i := range tails {
-		stopTail(tails, i)
+// evaluate looks at wt's run: it starts reading the log of each destination
+// that is to be watched, stops reading those that are not, records the windows
+// that passed and ticks the countdown. It returns how long until it is due
+// again (on the engine's clock), and whether any destination is still watched.
+func (w *Watcher) evaluate(ctx context.Context, wg *sync.WaitGroup, wt *watch) (time.Duration, bool) {
+	r, err := w.eng.Get(wt.ctx, wt.id)
+	if err != nil {
+		w.eng.Log.Warn("log watch: could not read the run", "run", wt.id, "err", err)
+		w.stopSubs(wt)
+		return 0, false
+	}
+	if !r.State.Watchable() {
+		w.stopSubs(wt)
+		w.eng.WatchStopped(wt.ctx, r)
+		return 0, false
+	}
+	lw := w.eng.LogWatch(r.Secret)
+	now := w.now()
+	every := refreshEvery(lw.Window)
+	in := every
+	var done []int
+	for i, d := range r.Destinations {
+		dw, sb := d.Watch, wt.sub(i)
+		if dw == nil || dw.State != rotation.WatchWatching || (sb != nil && !sb.from.Equal(dw.From)) {
+			w.stopSub(sb)
+			if dw == nil || dw.State != rotation.WatchWatching {
+				continue
+			}
+			sb = nil
+		}
+		end := dw.Until
+		if wt.first && !now.Before(dw.Until) {
+			if wt.caught == nil {
+				wt.caught = map[int]time.Time{}
+			}
+			wt.caught[i] = now.Add(catchUp)
+		}
+		if c, ok := wt.caught[i]; ok {
+			end = c
+		}
+		if !now.Before(end) {
+			done = append(done, i)
+			w.stopSub(sb)
+			continue
+		}
+		if sb == nil {
+			w.mu.Lock()
+			w.subscribeLocked(ctx, wg, wt, i, d, lw.Patterns, end)
+			w.mu.Unlock()
+		}
+		in = min(in, end.Sub(now))
+	}
+	wt.first = false
+	if len(done) > 0 {
+		r = w.eng.WatchEnded(wt.ctx, r, done)
+	}
+	if len(r.Watching()) == 0 {
+		w.stopSubs(wt)
+		return 0, false
+	}
+	if now.Sub(wt.ticked) >= every {
+		w.eng.WatchTick(wt.ctx, r.ID)
+		wt.ticked = now
+	}
+	return min(in, every-now.Sub(wt.ticked)), true
+}
+
+// sub is destination i's reading, or nil.
+func (wt *watch) sub(i int) *sub {
+	for _, sb := range wt.subs {
+		if sb.i == i {
+			return sb
+		}
+	}
+	return nil
+}
+
+// stopSub stops one reading (nil: none).
+func (w *Watcher) stopSub(sb *sub) {
+	if sb == nil {
+		return
+	}
+	w.mu.Lock()
+	w.unsubscribeLocked(sb)
+	w.mu.Unlock()
+}
+
+// stopSubs stops every reading of wt.
+func (w *Watcher) stopSubs(wt *watch) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(wt.subs) > 0 {
+		w.unsubscribeLocked(wt.subs[0])
 	}
 }
 
-// report tells the engine what a tail said.
-func (w *Watcher) report(ctx context.Context, id string, ev event, tails map[int]*tailing) {
+// report tells the engine what a session said, and has the watch looked at.
+func (w *Watcher) report(ev event) {
+	wt := ev.w
+	w.mu.Lock()
+	live := w.watches[wt.id] == wt
+	w.mu.Unlock()
+	if !live || wt.claimed.IsZero() {
+		if ev.told != nil {
+			select {
+			case ev.told <- struct{}{}:
+			default:
+			}
+		}
+		return
+	}
 	switch {
 	case ev.match != nil:
-		stopTail(tails, ev.i)
-		w.eng.WatchMatched(ctx, id, ev.i, *ev.match, ev.pattern)
+		w.eng.WatchMatched(wt.ctx, wt.id, ev.i, *ev.match, ev.pattern)
 	case ev.opened:
-		w.eng.WatchOpened(ctx, id, ev.i)
+		w.eng.WatchOpened(wt.ctx, wt.id, ev.i)
 	default:
-		w.eng.WatchFailedToOpen(ctx, id, ev.i, ev.err)
+		w.eng.WatchFailedToOpen(wt.ctx, wt.id, ev.i, ev.err)
+		select {
+		case ev.told <- struct{}{}:
+		default:
+		}
+	}
+	w.mu.Lock()
+	wt.due = time.Time{}
+	w.mu.Unlock()
+}
+
+// drop ends wt here, its claim given up when release says so.
+func (w *Watcher) drop(wt *watch, release bool) {
+	w.mu.Lock()
+	w.dropLocked(wt)
+	w.mu.Unlock()
+	if release {
+		w.release(wt)
 	}
 }
 
-// tail reads one target's log until ctx ends or a line matches, reopening the
-// stream when it drops (backing off while it is refused); it tells the watch
-// what happens.
-func (w *Watcher) tail(ctx context.Context, lt rotation.LogTailer, target string, i int, from time.Time, pats []*regexp.Regexp, events chan<- event) {
-	send := func(ev event) bool {
-		select {
-		case events <- ev:
-			return true
-		case <-ctx.Done():
-			return false
-		}
+// dropLocked ends wt's readings and forgets it. w.mu is held.
+func (w *Watcher) dropLocked(wt *watch) {
+	for len(wt.subs) > 0 {
+		w.unsubscribeLocked(wt.subs[0])
 	}
-	wait := time.Second
-	for ctx.Err() == nil {
-		tctx, cancel := context.WithCancel(ctx)
-		var matched *rotation.LogLine
-		var pattern string
-		err := lt.TailLogs(tctx, target, logHistory, func() {
-			wait = time.Second
-			send(event{i: i, opened: true})
-		}, func(l rotation.LogLine) {
-			if matched != nil || !l.AppOutput() || l.Time.Before(from) {
-				return
+	if w.watches[wt.id] == wt {
+		delete(w.watches, wt.id)
+	}
+}
+
+// stop ends every watch (ctx ended, or the engine drained: then their claims
+// are given up, so the next process takes them at once) and waits for the
+// sessions.
+func (w *Watcher) stop(wg *sync.WaitGroup, release bool) {
+	w.mu.Lock()
+	var held []*watch
+	for _, wt := range w.watches {
+		if !wt.claimed.IsZero() {
+			held = append(held, wt)
+		}
+		w.dropLocked(wt)
+	}
+	w.events = nil
+	w.looping = false
+	w.mu.Unlock()
+	wg.Wait()
+	if release {
+		for _, wt := range held {
+			if wt.ctx.Err() == nil {
+				w.release(wt)
 			}
-			for _, p := range pats {
-				if p.MatchString(l.Text) {
-					matched, pattern = &l, p.String()
-					cancel()
-					return
-				}
-			}
-		})
-		cancel()
-		if matched != nil {
-			send(event{i: i, match: matched, pattern: pattern})
-			return
 		}
-		if ctx.Err() != nil {
-			return
-		}
-		if err == nil {
-			err = rotation.Errorf(rotation.EUNAVAILABLE, "the log stream of %s ended", target)
-		}
-		if !send(event{i: i, err: err}) {
-			return
-		}
-		if w.eng.Sleep(ctx, wait) != nil {
-			return
-		}
-		wait = min(wait*2, 30*time.Second)
 	}
 }
