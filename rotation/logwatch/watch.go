@@ -42,11 +42,11 @@ type Watcher struct {
 	tailers map[rotation.DestKind]rotation.LogTailer
 
 	mu       sync.Mutex
-	watches  map[string]*watch      // run id → its watch, while this process holds it
+	watches  map[string]*watch       // run id → its watch, while this process holds it
 	sessions map[sessionKey]*session // one per log read now
-	events   []event                // what the sessions saw, for the loop
-	looping  bool                   // a call of Watch carries the loop
-	kick     chan struct{}          // wakes the loop (capacity 1)
+	events   []event                 // what the sessions saw, for the loop
+	looping  bool                    // a call of Watch carries the loop
+	kick     chan struct{}           // wakes the loop (capacity 1)
 }
 
 var _ rotation.LogWatcher = (*Watcher)(nil)
