@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
+	"sync"
 	"time"
 )
 
@@ -46,22 +46,21 @@ func (p *profiler) attach(w *world) error {
 	return nil
 }
 
-// cpu records the bot's CPU profile for d in the background, into name.cpu.pprof;
-// the channel it returns is closed when the profile is written.
-func (p *profiler) cpu(name string, d time.Duration) <-chan struct{} {
-	done := make(chan struct{})
+// cpuStart starts the bot's CPU profile; the function it returns stops it and
+// saves it as name.cpu.pprof (once, however often it is called).
+func (p *profiler) cpuStart(name string) func() {
 	if p == nil {
-		close(done)
-		return done
+		return func() {}
 	}
-	go func() {
-		defer close(done)
-		secs := strconv.Itoa(max(1, int(d/time.Second)))
-		if err := p.save("/debug/pprof/profile?seconds="+secs, name+".cpu.pprof", d+30*time.Second); err != nil {
+	if err := p.save("/cpu/start", "", 10*time.Second); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: CPU profile:", err)
+		return func() {}
+	}
+	return sync.OnceFunc(func() {
+		if err := p.save("/cpu/stop", name+".cpu.pprof", 30*time.Second); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: CPU profile:", err)
 		}
-	}()
-	return done
+	})
 }
 
 // snapshot saves the bot's heap profile and goroutine counts now, as
@@ -86,6 +85,9 @@ func (p *profiler) save(path, file string, timeout time.Duration) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s answered %s", path, resp.Status)
+	}
+	if file == "" {
+		return nil
 	}
 	f, err := os.Create(filepath.Join(p.dir, file))
 	if err != nil {

@@ -133,7 +133,8 @@ func (b *runBench) moreRuns(n int, doCPU, doMem bool) error {
 	var mu sync.Mutex
 	var firstErr error
 	c2, t2 := b.cpu(), time.Now()
-	profiled := b.prof.cpu("runs", 30*time.Second)
+	stopProfile := b.prof.cpuStart("runs")
+	defer stopProfile()
 	for _, s := range b.specs {
 		wg.Add(1)
 		go func() {
@@ -154,11 +155,10 @@ func (b *runBench) moreRuns(n int, doCPU, doMem bool) error {
 	stop := b.refreshStandIns()
 	wg.Wait()
 	close(stop)
-	<-profiled
 	if firstErr != nil {
 		return firstErr
 	}
-	return b.afterRuns(n, c2, t2, time.Since(t2), doCPU, doMem)
+	return b.afterRuns(n, c2, t2, time.Since(t2), doCPU, doMem, stopProfile)
 }
 
 // refreshStandIns makes the stand-ins forget their requests now and then, until
@@ -193,7 +193,7 @@ func (b *runBench) refreshStandIns() chan struct{} {
 // watches are over and the bot is idle again (a run's cost includes its watch);
 // and memory once the watches are over and memory has settled (the 40 MB
 // target: what the runs leave behind).
-func (b *runBench) afterRuns(n int, c2 time.Duration, t2 time.Time, wall time.Duration, doCPU, doMem bool) error {
+func (b *runBench) afterRuns(n int, c2 time.Duration, t2 time.Time, wall time.Duration, doCPU, doMem bool, stopProfile func()) error {
 	runs := n + 1
 	streams := func() int {
 		k := 0
@@ -230,6 +230,7 @@ func (b *runBench) afterRuns(n int, c2 time.Duration, t2 time.Time, wall time.Du
 		return err
 	}
 	c3, t4 := b.cpu(), time.Now()
+	stopProfile() // the profile covers the runs and their watches, as the figure does
 	if b.cpuErr != nil {
 		return b.cpuErr
 	}

@@ -84,8 +84,10 @@ func (w *Watcher) subscribeLocked(ctx context.Context, wg *sync.WaitGroup, wt *w
 	switch {
 	case s.open:
 		w.events = append(w.events, event{w: wt, i: i, opened: true})
+		w.kickLocked()
 	case s.lastErr != nil:
 		w.events = append(w.events, event{w: wt, i: i, err: s.lastErr})
+		w.kickLocked()
 	}
 	if s.seen && (!sb.from.After(s.first) || !sb.from.After(s.dropped)) {
 		// The session began after the run's release, or let lines go since:
