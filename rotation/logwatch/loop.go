@@ -83,7 +83,8 @@ func minTime(a, b time.Time) time.Time {
 // due next, or false once the watch is over here.
 func (w *Watcher) visit(ctx context.Context, wg *sync.WaitGroup, wt *watch) (time.Time, bool) {
 	w.mu.Lock()
-	wt.again = false
+	full := wt.stale
+	wt.again, wt.stale = false, false
 	w.mu.Unlock()
 	if wt.ctx.Err() != nil {
 		w.drop(wt, false)
@@ -105,11 +106,21 @@ func (w *Watcher) visit(ctx context.Context, wg *sync.WaitGroup, wt *watch) (tim
 		}
 		wt.claimed = time.Now()
 	}
-	in, watching := w.evaluate(ctx, wg, wt)
+	now := w.now()
+	for _, sb := range wt.subs {
+		full = full || !now.Before(sb.end)
+	}
+	var in time.Duration
+	watching := true
+	if full {
+		in, watching = w.evaluate(ctx, wg, wt)
+	} else {
+		in = w.tick(wt, now)
+	}
 	w.mu.Lock()
 	switch {
 	case wt.again: // the run changed meanwhile: look again at once
-		wt.due, watching = time.Time{}, true
+		wt.due, watching, wt.stale = time.Time{}, true, true
 	case watching:
 		wt.due = time.Now().Add(min(in, renewEvery-time.Since(wt.claimed)))
 	default:
@@ -190,11 +201,22 @@ func (w *Watcher) evaluate(ctx context.Context, wg *sync.WaitGroup, wt *watch) (
 		w.stopSubs(wt)
 		return 0, false
 	}
-	if now.Sub(wt.ticked) >= every {
-		w.eng.WatchTick(wt.ctx, r.ID)
+	wt.every = every
+	return min(in, w.tick(wt, now)), true
+}
+
+// tick shows wt's countdown when it is due, and returns how long until wt is
+// due again (a tick, or the end of a window).
+func (w *Watcher) tick(wt *watch, now time.Time) time.Duration {
+	if now.Sub(wt.ticked) >= wt.every {
+		w.eng.WatchTick(wt.ctx, wt.id)
 		wt.ticked = now
 	}
-	return min(in, every-now.Sub(wt.ticked)), true
+	in := wt.every - now.Sub(wt.ticked)
+	for _, sb := range wt.subs {
+		in = min(in, sb.end.Sub(now))
+	}
+	return in
 }
 
 // sub is destination i's reading, or nil.
@@ -254,7 +276,7 @@ func (w *Watcher) report(ev event) {
 		}
 	}
 	w.mu.Lock()
-	wt.due = time.Time{}
+	wt.due, wt.stale = time.Time{}, true
 	w.mu.Unlock()
 }
 

@@ -61,10 +61,14 @@ type watch struct {
 	claimed time.Time
 	// due is when the loop looks at the run next (the machine's clock; zero: now).
 	due time.Time
-	// again is set when the run changed while the loop looked at it.
-	again bool
-	// ticked is when the countdown was last shown (the engine's clock).
+	// again is set when the run changed while the loop looked at it; stale
+	// when the run is to be read again at the next look (it changed, or a
+	// session told something): a look for a tick or a claim reads nothing.
+	again, stale bool
+	// ticked is when the countdown was last shown (the engine's clock), every
+	// how often it is.
 	ticked time.Time
+	every  time.Duration
 	first  bool
 	subs   []*sub
 	// caught is, for a destination found past its window, when its catch-up
@@ -101,7 +105,7 @@ func (w *Watcher) Wake(id string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if wt := w.watches[id]; wt != nil {
-		wt.again, wt.due = true, time.Time{}
+		wt.again, wt.stale, wt.due = true, true, time.Time{}
 		w.kickLocked()
 	}
 }
@@ -115,12 +119,12 @@ func (w *Watcher) Watch(ctx context.Context, id string) {
 	w.mu.Lock()
 	if wt := w.watches[id]; wt != nil {
 		// Watched already: the run may have a destination more to watch.
-		wt.again, wt.due = true, time.Time{}
+		wt.again, wt.stale, wt.due = true, true, time.Time{}
 		w.kickLocked()
 		w.mu.Unlock()
 		return
 	}
-	w.watches[id] = &watch{id: id, ctx: ctx, first: true}
+	w.watches[id] = &watch{id: id, ctx: ctx, first: true, stale: true}
 	if w.looping {
 		w.kickLocked()
 		w.mu.Unlock()
