@@ -1,7 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -133,6 +136,7 @@ func (b *runBench) moreRuns(n int, doCPU, doMem bool) error {
 	var mu sync.Mutex
 	var firstErr error
 	c2, t2 := b.cpu(), time.Now()
+	calls0, _ := b.w.watch.callCounts()
 	stopProfile := b.prof.cpuStart("runs")
 	defer stopProfile()
 	for _, s := range b.specs {
@@ -158,7 +162,7 @@ func (b *runBench) moreRuns(n int, doCPU, doMem bool) error {
 	if firstErr != nil {
 		return firstErr
 	}
-	return b.afterRuns(n, c2, t2, time.Since(t2), doCPU, doMem, stopProfile)
+	return b.afterRuns(n, c2, t2, time.Since(t2), doCPU, doMem, stopProfile, calls0)
 }
 
 // refreshStandIns makes the stand-ins forget their requests now and then, until
@@ -193,7 +197,7 @@ func (b *runBench) refreshStandIns() chan struct{} {
 // watches are over and the bot is idle again (a run's cost includes its watch);
 // and memory once the watches are over and memory has settled (the 40 MB
 // target: what the runs leave behind).
-func (b *runBench) afterRuns(n int, c2 time.Duration, t2 time.Time, wall time.Duration, doCPU, doMem bool, stopProfile func()) error {
+func (b *runBench) afterRuns(n int, c2 time.Duration, t2 time.Time, wall time.Duration, doCPU, doMem bool, stopProfile func(), calls0 map[string]int) error {
 	runs := n + 1
 	streams := func() int {
 		k := 0
@@ -236,10 +240,11 @@ func (b *runBench) afterRuns(n int, c2 time.Duration, t2 time.Time, wall time.Du
 	}
 	if doCPU {
 		mean := b.busy(c2, c3, t2, t4) / time.Duration(n)
+		calls, _ := b.w.watch.callCounts()
 		b.r.add(fmt.Sprintf("bot machine time per run, mean of %d more runs (%d secrets at a time, log watches included)", n, len(b.specs)),
 			msText(mean), "≤ 40 ms", float64(mean)/float64(40*time.Millisecond),
-			fmt.Sprintf("%d runs in %s of wall time; CPU counted until their log watches were over (%s later)", n,
-				wall.Round(time.Millisecond), t4.Sub(t2.Add(wall)).Round(time.Second)))
+			fmt.Sprintf("%d runs in %s of wall time; CPU counted until their log watches were over (%s later); Slack calls a run: %s", n,
+				wall.Round(time.Millisecond), t4.Sub(t2.Add(wall)).Round(time.Second), perRun(calls, calls0, n)))
 	}
 	if !doMem {
 		return nil
@@ -293,4 +298,26 @@ func specApps(specs []secretSpec) []string {
 		}
 	}
 	return out
+}
+
+// perRun is the calls made since before (by method), per run, busiest first.
+func perRun(calls, before map[string]int, runs int) string {
+	type m struct {
+		name string
+		n    int
+	}
+	var ms []m
+	total := 0
+	for k, v := range calls {
+		if d := v - before[k]; d > 0 {
+			ms = append(ms, m{k, d})
+			total += d
+		}
+	}
+	slices.SortFunc(ms, func(a, b m) int { return cmp.Or(b.n-a.n, strings.Compare(a.name, b.name)) })
+	parts := []string{fmt.Sprintf("%.1f in all", float64(total)/float64(runs))}
+	for _, x := range ms {
+		parts = append(parts, fmt.Sprintf("%s %.1f", x.name, float64(x.n)/float64(runs)))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -33,6 +34,8 @@ type watch struct {
 	newest  map[string]string  // secret → id of its newest card
 	dms     map[string]*posted // run id → the operator DM with Done
 	views   map[string]string  // run id → id of its open token form
+	calls   map[string]int     // Web API method → calls that passed, answered 429 or not
+	limited map[string]int     // Web API method → calls answered 429
 }
 
 type button struct{ ActionID, BlockID, Value, Text string }
@@ -67,6 +70,7 @@ var cardText = regexp.MustCompile(`^Rotation (r\d+) of (\S+): (.+)$`)
 func newWatch(target string) *watch {
 	w := &watch{target: strings.TrimRight(target, "/"), changed: make(chan struct{}),
 		cards: map[string]*card{}, newest: map[string]string{}, dms: map[string]*posted{}, views: map[string]string{},
+		calls: map[string]int{}, limited: map[string]int{},
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	w.Server = httptest.NewServer(w)
 	return w
@@ -92,6 +96,7 @@ func (w *watch) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	defer resp.Body.Close()
 	rbody, _ := io.ReadAll(resp.Body)
+	w.count(strings.TrimPrefix(r.URL.Path, "/api/"), resp.StatusCode)
 	w.observe(r, body, rbody)
 	for k, vs := range resp.Header {
 		for _, v := range vs {
@@ -255,6 +260,23 @@ func (w *watch) waitFor(timeout time.Duration, what string, cond func() bool) er
 			return fmt.Errorf("timed out after %s waiting for %s", timeout, what)
 		}
 	}
+}
+
+// count notes one call of method and its answer's status.
+func (w *watch) count(method string, status int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls[method]++
+	if status == http.StatusTooManyRequests {
+		w.limited[method]++
+	}
+}
+
+// callCounts returns the calls counted so far by method, and the 429s.
+func (w *watch) callCounts() (calls, limited map[string]int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.calls), maps.Clone(w.limited)
 }
 
 // watching is how many log watches the cards show open now.
