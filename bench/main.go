@@ -105,7 +105,7 @@ func machine() string {
 
 func main() {
 	only := flag.String("only", "ack,propagate,cpu,memory,scale,reminders,discovery,drift", "figures to run, comma-separated: ack, propagate, cpu, memory, scale, reminders, discovery, drift")
-	quick := flag.Bool("quick", false, "fewer runs and repetitions: 100 runs instead of 1,000 for memory, 2 bursts of 200 commands instead of 5, 3 repetitions instead of 10")
+	quick := flag.Bool("quick", false, "fewer runs and repetitions: 100 runs instead of 1,000 for cpu and memory, 3 sets of 2 bursts of 200 commands instead of 7 of 3 for ack, 3 repetitions instead of 10")
 	runs := flag.Int("runs", 0, "finished runs before the second memory figure (default 1,000; 100 with --quick)")
 	keep := flag.Bool("keep", false, "keep the temporary folder (bot logs, databases) and print its path")
 	profDir := flag.String("profile", "", "build the bot with the pprof tag and save its CPU and heap profiles of the cpu/memory phase into this folder")
@@ -122,9 +122,9 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	nRuns, reps, bursts := 1000, 10, 5
+	nRuns, reps, sets, rounds := 1000, 10, 7, 3
 	if *quick {
-		nRuns, reps, bursts = 100, 3, 2
+		nRuns, reps, sets, rounds = 100, 3, 3, 2
 	}
 	if *runs > 0 {
 		nRuns = *runs
@@ -164,7 +164,13 @@ func main() {
 		}
 	}
 	if want["ack"] {
-		step("ack latency", func() error { return benchAck(r, bin, phaseDir(tmp, "ack"), 200, bursts) })
+		step("ack latency, against the floor", func() error {
+			floor, err := buildFloor(root, tmp)
+			if err != nil {
+				return err
+			}
+			return benchAck(r, bin, floor, phaseDir(tmp, "ack"), 200, sets, rounds)
+		})
 	}
 	if want["propagate"] {
 		for _, n := range []int{20, 100} {

@@ -6,11 +6,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
@@ -43,123 +40,6 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	i := int(p*float64(len(sorted))+0.999999) - 1
 	i = max(0, min(i, len(sorted)-1))
 	return sorted[i]
-}
-
-// benchAck sends n slash commands at once (back to back on the Socket Mode link),
-// bursts times, and measures for each the time from its envelope leaving the
-// stand-in to the bot's ack arriving there. The commands are the read-only ones
-// a busy team types: help, list, expiring, history and a dry run. The figures
-// pool every burst.
-func benchAck(r *report, bin, dir string, n, bursts int) error {
-	specs := exampleSpecs(2)
-	w := newWorld(dir, specs)
-	defer w.close()
-	if err := w.start(bin); err != nil {
-		return err
-	}
-	if err := waitIdle(w.bot.pid(), 60*time.Second); err != nil {
-		return err
-	}
-	if err := w.slash(userAlice, opsChannel, "list"); err != nil { // warm the ops-group cache, as a running bot has it
-		return err
-	}
-	time.Sleep(300 * time.Millisecond)
-	texts := []string{"help", "list", "expiring", "history " + specs[0].Name, specs[0].Name + " --dry-run"}
-	var all, warm []time.Duration
-	var p99s []string
-	var answeredIn []string
-	for b := range bursts {
-		lat, answered, err := ackBurst(w, n, texts, fmt.Sprintf("bench-ack-%d-", b))
-		if err != nil {
-			return err
-		}
-		all = append(all, lat...)
-		if b > 0 {
-			warm = append(warm, lat...)
-		}
-		p99s = append(p99s, msText(percentile(lat, 0.99)))
-		answeredIn = append(answeredIn, orTimeout(answered))
-		if err := waitIdle(w.bot.pid(), 60*time.Second); err != nil {
-			return err
-		}
-	}
-	slices.Sort(all)
-	slices.Sort(warm)
-	label := fmt.Sprintf("ack latency, %d slash commands at once", n)
-	p99 := percentile(all, 0.99)
-	r.add(label+": p50", msText(percentile(all, 0.50)), "", 0, "")
-	r.add(label+": p99", msText(p99), "≤ 20 ms", float64(p99)/float64(20*time.Millisecond),
-		fmt.Sprintf("%d bursts pooled; p99 of each burst, the first one right after start-up: %s", bursts, strings.Join(p99s, ", ")))
-	r.add(label+": max", msText(all[len(all)-1]), "", 0,
-		fmt.Sprintf("every command answered (response_url) within %s of its burst's start", strings.Join(answeredIn, ", ")))
-	if len(warm) > 0 {
-		wp99 := percentile(warm, 0.99)
-		r.add(label+": p99 of the bursts after the first", msText(wp99), "≤ 20 ms", float64(wp99)/float64(20*time.Millisecond),
-			fmt.Sprintf("p50 %s, max %s", msText(percentile(warm, 0.50)), msText(warm[len(warm)-1])))
-	}
-	return nil
-}
-
-// ackBurst sends one burst and returns each command's ack latency (sorted) and
-// the time until every command was answered.
-func ackBurst(w *world, n int, texts []string, prefix string) ([]time.Duration, time.Duration, error) {
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("%s%04d", prefix, i)
-	}
-	sent := make([]time.Time, n)
-	acked := make([]time.Time, n)
-	w.sb.Slack.ResetLog()
-	// One waiter takes the acks in sending order (slack-go acks in receive
-	// order): an ack that came before the one waited for is timed when it is
-	// reached, which can only overstate its latency.
-	waited := make(chan error, 1)
-	go func() {
-		for i, id := range ids {
-			if _, err := w.sb.Slack.WaitAck(id, 30*time.Second); err != nil {
-				waited <- err
-				return
-			}
-			acked[i] = time.Now()
-		}
-		waited <- nil
-	}()
-	// The stand-ins run in this process: collect its garbage now and not during
-	// the burst, so a pause here is not taken for the bot's.
-	runtime.GC()
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	start := time.Now()
-	for i := range ids {
-		sent[i] = time.Now()
-		if _, err := w.sb.Slack.SendSlashCommand(sbslack.SlashCommand{User: userAlice, Channel: opsChannel, Command: "/rotate",
-			Text: texts[i%len(texts)], EnvelopeID: ids[i]}); err != nil {
-			return nil, 0, err
-		}
-	}
-	if err := <-waited; err != nil {
-		return nil, 0, err
-	}
-	lat := make([]time.Duration, n)
-	for i := range lat {
-		lat[i] = acked[i].Sub(sent[i])
-	}
-	slices.Sort(lat)
-	// Every command is answered too (response_url); not a target, shown for scale.
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if w.sb.Slack.Count("POST /response/{id}", true) >= n {
-			return lat, time.Since(start), nil
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return lat, 0, nil
-}
-
-func orTimeout(d time.Duration) string {
-	if d == 0 {
-		return "not within 60 s"
-	}
-	return msText(d)
 }
 
 // benchPropagate runs one rotation of a secret set on apps Heroku apps, every

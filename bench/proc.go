@@ -17,6 +17,17 @@ import (
 // every Linux the project runs on; `getconf CLK_TCK` says).
 const clockTicks = 100
 
+// buildFloor compiles the ack bench's floor (bench/floor) into dir.
+func buildFloor(root, dir string) (string, error) {
+	path := filepath.Join(dir, "floor")
+	cmd := exec.Command("go", "build", "-o", path, "./bench/floor")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./bench/floor: %v\n%s", err, out)
+	}
+	return path, nil
+}
+
 // buildBot compiles the rotabot binary from the module at root into dir, with
 // the pprof tag when profiled (its profiles served on ROTABOT_PPROF).
 func buildBot(root, dir string, profiled bool) (string, error) {
@@ -46,11 +57,17 @@ type bot struct {
 // GODEBUG, so `GODEBUG=gctrace=1 go run ./bench --keep` traces the bot's garbage
 // collector into its log), its output going to logPath.
 func startBot(bin string, env map[string]string, logPath string) (*bot, error) {
+	return startProcess(bin, []string{"serve"}, env, logPath)
+}
+
+// startProcess starts bin with args and exactly env (plus PATH, HOME, TMPDIR and
+// GODEBUG), its output going to logPath.
+func startProcess(bin string, args []string, env map[string]string, logPath string) (*bot, error) {
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve")
+	cmd := exec.Command(bin, args...)
 	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GODEBUG"} {
 		if v, ok := os.LookupEnv(k); ok {
 			cmd.Env = append(cmd.Env, k+"="+v)

@@ -22,7 +22,9 @@ import (
 //   - thread notes queue per card, in order, and when several are waiting they
 //     are joined into one message; none is dropped;
 //   - a card's updates and notes go out from one goroutine that exists only while
-//     the card has something waiting.
+//     the card has something waiting, at most one update every CardEvery: the
+//     first change of a quiet card goes at once, the ones that follow it closely
+//     are shown together.
 //
 // Retry-After is honoured below, in the process-wide queue the Slack client is
 // (package slackq); here a failed update or post is tried again with a backoff.
@@ -106,11 +108,16 @@ func (n *Notifier) send(b *cardBox) {
 	ctx := n.work
 	fails := 0
 	wait := 500 * time.Millisecond
+	var sent time.Time
 	for {
+		if pause := n.every - time.Since(sent); !sent.IsZero() && pause > 0 && rotation.Sleep(ctx, pause) != nil {
+			return
+		}
 		d, notes, ok := n.take(b)
 		if !ok {
 			return
 		}
+		sent = time.Now()
 		err := n.sendOnce(ctx, b.card, d, &notes)
 		if err == nil {
 			fails, wait = 0, 500*time.Millisecond
