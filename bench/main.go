@@ -104,7 +104,7 @@ func machine() string {
 }
 
 func main() {
-	only := flag.String("only", "ack,propagate,cpu,memory,scale,reminders,discovery,drift", "figures to run, comma-separated: ack, propagate, cpu, memory, scale, reminders, discovery, drift")
+	only := flag.String("only", "ack,propagate,cpu,memory,rotationday,scale,reminders,discovery,drift", "figures to run, comma-separated: ack, propagate, cpu, memory, rotationday, scale, reminders, discovery, drift")
 	quick := flag.Bool("quick", false, "fewer runs and repetitions: 100 runs instead of 1,000 for cpu and memory, 3 sets of 2 bursts of 200 commands instead of 7 of 3 for ack, 3 repetitions instead of 10")
 	runs := flag.Int("runs", 0, "finished runs before the second memory figure (default 1,000; 100 with --quick)")
 	keep := flag.Bool("keep", false, "keep the temporary folder (bot logs, databases) and print its path")
@@ -114,11 +114,11 @@ func main() {
 	for _, f := range strings.Split(*only, ",") {
 		f = strings.TrimSpace(f)
 		switch f {
-		case "ack", "propagate", "cpu", "memory", "scale", "reminders", "discovery", "drift":
+		case "ack", "propagate", "cpu", "memory", "rotationday", "scale", "reminders", "discovery", "drift":
 			want[f] = true
 		case "":
 		default:
-			fmt.Fprintf(os.Stderr, "bench: unknown figure %q (ack, propagate, cpu, memory, scale, reminders, discovery, drift)\n", f)
+			fmt.Fprintf(os.Stderr, "bench: unknown figure %q (ack, propagate, cpu, memory, rotationday, scale, reminders, discovery, drift)\n", f)
 			os.Exit(2)
 		}
 	}
@@ -182,6 +182,11 @@ func main() {
 	if want["cpu"] || want["memory"] {
 		step("machine time and memory", func() error {
 			return benchRuns(r, bin, phaseDir(tmp, "runs"), nRuns, want["cpu"], want["memory"], prof)
+		})
+	}
+	if want["rotationday"] {
+		step("rotation day: ten runs at once in one channel, Slack's limits at Slack's pace", func() error {
+			return benchRotationDay(r, bin, phaseDir(tmp, "rotationday"))
 		})
 	}
 	if want["scale"] {

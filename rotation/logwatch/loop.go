@@ -48,15 +48,20 @@ func (w *Watcher) loop(ctx context.Context) {
 	}
 }
 
-// look visits every watch that is due and returns when the next one is, or
-// false when none is left.
+// early is how far ahead of its time a watch's tick or claim renewal is taken
+// along with another watch's: the loop wakes once for the watches due about
+// then, not once each.
+const early = time.Second
+
+// look visits every watch that is due (or nearly: early) and returns when the
+// next one is, or false when none is left.
 func (w *Watcher) look(ctx context.Context, wg *sync.WaitGroup) (time.Time, bool) {
 	now := time.Now()
 	next := now.Add(time.Hour)
 	var due []*watch
 	w.mu.Lock()
 	for _, wt := range w.watches {
-		if wt.due.After(now) {
+		if wt.due.After(now.Add(early)) {
 			next = minTime(next, wt.due)
 		} else {
 			due = append(due, wt)
@@ -91,7 +96,7 @@ func (w *Watcher) visit(ctx context.Context, wg *sync.WaitGroup, wt *watch) (tim
 		return time.Time{}, false
 	}
 	renewEvery := w.eng.ClaimTTL / 3
-	if wt.claimed.IsZero() || time.Since(wt.claimed) >= renewEvery {
+	if wt.claimed.IsZero() || time.Since(wt.claimed) >= renewEvery-early {
 		cctx, cancel := context.WithTimeout(wt.ctx, renewEvery)
 		ok, err := w.eng.ClaimWatch(cctx, wt.id)
 		cancel()
@@ -208,7 +213,7 @@ func (w *Watcher) evaluate(ctx context.Context, wg *sync.WaitGroup, wt *watch) (
 // tick shows wt's countdown when it is due, and returns how long until wt is
 // due again (a tick, or the end of a window).
 func (w *Watcher) tick(wt *watch, now time.Time) time.Duration {
-	if now.Sub(wt.ticked) >= wt.every {
+	if now.Sub(wt.ticked) >= wt.every-early {
 		w.eng.WatchTick(wt.ctx, wt.id)
 		wt.ticked = now
 	}
