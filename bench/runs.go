@@ -58,6 +58,7 @@ type runBench struct {
 	rate   float64 // idle CPU seconds per second
 	cpuErr error
 	prof   *profiler
+	tx0    uint64 // the bbolt file's transaction id before the runs
 }
 
 // cpu is the bot's CPU time so far; the first error is kept in cpuErr.
@@ -137,6 +138,7 @@ func (b *runBench) moreRuns(n int, doCPU, doMem bool) error {
 	var firstErr error
 	c2, t2 := b.cpu(), time.Now()
 	calls0, _ := b.w.watch.callCounts()
+	b.tx0, _ = boltTxID(b.w.env["ROTABOT_DB"])
 	stopProfile := b.prof.cpuStart("runs")
 	defer stopProfile()
 	for _, s := range b.specs {
@@ -241,10 +243,14 @@ func (b *runBench) afterRuns(n int, c2 time.Duration, t2 time.Time, wall time.Du
 	if doCPU {
 		mean := b.busy(c2, c3, t2, t4) / time.Duration(n)
 		calls, _ := b.w.watch.callCounts()
+		writes := "?"
+		if tx, err := boltTxID(b.w.env["ROTABOT_DB"]); err == nil && b.tx0 > 0 {
+			writes = fmt.Sprintf("%.1f", float64(tx-b.tx0)/float64(n))
+		}
 		b.r.add(fmt.Sprintf("bot machine time per run, mean of %d more runs (%d secrets at a time, log watches included)", n, len(b.specs)),
 			msText(mean), "≤ 40 ms", float64(mean)/float64(40*time.Millisecond),
-			fmt.Sprintf("%d runs in %s of wall time; CPU counted until their log watches were over (%s later); Slack calls a run: %s", n,
-				wall.Round(time.Millisecond), t4.Sub(t2.Add(wall)).Round(time.Second), perRun(calls, calls0, n)))
+			fmt.Sprintf("%d runs in %s of wall time; CPU counted until their log watches were over (%s later); bbolt write transactions a run: %s; Slack calls a run: %s", n,
+				wall.Round(time.Millisecond), t4.Sub(t2.Add(wall)).Round(time.Second), writes, perRun(calls, calls0, n)))
 	}
 	if !doMem {
 		return nil

@@ -9,9 +9,10 @@ import (
 )
 
 // loop carries every watch of the process until none is left, ctx ends or the
-// engine drains: it reports what the sessions saw, takes and renews each
-// watch's claim, and looks at each run when it is due — a tick of its
-// countdown, the end of a window, a claim to renew, a change of the run.
+// engine drains: it reports what the sessions saw, takes each watch's claim,
+// and looks at each run when it is due — the end of a window, a claim to
+// renew, a change of the run, a match. Between those it does nothing: the card
+// shows when each watch ends, so there is no countdown to keep up.
 func (w *Watcher) loop(ctx context.Context) {
 	var wg sync.WaitGroup // the sessions this loop started
 	timer := time.NewTimer(time.Hour)
@@ -48,20 +49,15 @@ func (w *Watcher) loop(ctx context.Context) {
 	}
 }
 
-// early is how far ahead of its time a watch's tick or claim renewal is taken
-// along with another watch's: the loop wakes once for the watches due about
-// then, not once each.
-const early = time.Second
-
-// look visits every watch that is due (or nearly: early) and returns when the
-// next one is, or false when none is left.
+// look visits every watch that is due and returns when the next one is, or
+// false when none is left.
 func (w *Watcher) look(ctx context.Context, wg *sync.WaitGroup) (time.Time, bool) {
 	now := time.Now()
 	next := now.Add(time.Hour)
 	var due []*watch
 	w.mu.Lock()
 	for _, wt := range w.watches {
-		if wt.due.After(now.Add(early)) {
+		if wt.due.After(now) {
 			next = minTime(next, wt.due)
 		} else {
 			due = append(due, wt)
@@ -84,50 +80,32 @@ func minTime(a, b time.Time) time.Time {
 	return a
 }
 
-// visit takes or renews wt's claim and looks at its run; it returns when wt is
-// due next, or false once the watch is over here.
+// visit reads wt's run, takes or renews its claim and looks at it; it returns
+// when wt is due next, or false once the watch is over here.
 func (w *Watcher) visit(ctx context.Context, wg *sync.WaitGroup, wt *watch) (time.Time, bool) {
 	w.mu.Lock()
-	full := wt.stale
-	wt.again, wt.stale = false, false
+	wt.again = false
 	w.mu.Unlock()
 	if wt.ctx.Err() != nil {
 		w.drop(wt, false)
 		return time.Time{}, false
 	}
-	renewEvery := w.eng.ClaimTTL / 3
-	if wt.claimed.IsZero() || time.Since(wt.claimed) >= renewEvery-early {
-		cctx, cancel := context.WithTimeout(wt.ctx, renewEvery)
-		ok, err := w.eng.ClaimWatch(cctx, wt.id)
-		cancel()
-		if err != nil || !ok {
-			// Another process watches the run, or the claim could not be
-			// renewed: the run is left to whoever claims it next.
-			if !wt.claimed.IsZero() {
-				w.eng.Log.Warn("log watch: could not renew the watch's claim: stopping it here", "run", wt.id, "err", err)
-			}
-			w.drop(wt, false)
-			return time.Time{}, false
-		}
-		wt.claimed = time.Now()
+	r, err := w.eng.Get(wt.ctx, wt.id)
+	if err != nil {
+		w.eng.Log.Warn("log watch: could not read the run", "run", wt.id, "err", err)
+		w.drop(wt, !wt.claimed.IsZero())
+		return time.Time{}, false
 	}
-	now := w.now()
-	for _, sb := range wt.subs {
-		full = full || !now.Before(sb.end)
+	if !w.claim(wt, r) {
+		return time.Time{}, false
 	}
-	var in time.Duration
-	watching := true
-	if full {
-		in, watching = w.evaluate(ctx, wg, wt)
-	} else {
-		in = w.tick(wt, now)
-	}
+	in, watching := w.evaluate(ctx, wg, wt, r)
 	w.mu.Lock()
 	switch {
 	case wt.again: // the run changed meanwhile: look again at once
-		wt.due, watching, wt.stale = time.Time{}, true, true
+		wt.due, watching = time.Time{}, true
 	case watching:
-		wt.due = time.Now().Add(min(in, renewEvery-time.Since(wt.claimed)))
+		wt.due = time.Now().Add(min(in, time.Until(wt.claimed)-w.eng.ClaimTTL))
 	default:
 		w.dropLocked(wt)
 	}
@@ -139,6 +117,44 @@ func (w *Watcher) visit(ctx context.Context, wg *sync.WaitGroup, wt *watch) (tim
 	return due, watching
 }
 
+// maxClaim bounds a watch's claim, in claim lifetimes (ClaimTTL): a process
+// that dies while watching leaves its watches to the next one at most this
+// long after it last claimed them.
+const maxClaim = 4
+
+// claim takes wt's claim for as long as its windows last, plus the catch-up
+// and one claim lifetime (at most maxClaim lifetimes), so a watch of the
+// default window is claimed once and never renewed; a longer one is renewed
+// when less than a lifetime is left. It reports false, the watch dropped, when
+// another process holds the claim or it could not be taken.
+func (w *Watcher) claim(wt *watch, r *rotation.Run) bool {
+	ttl := w.eng.ClaimTTL
+	if !wt.claimed.IsZero() && time.Until(wt.claimed) >= ttl {
+		return true
+	}
+	need, now := ttl+catchUp, w.now()
+	for _, d := range r.Destinations {
+		if dw := d.Watch; dw != nil && dw.State == rotation.WatchWatching && dw.Until.After(now) {
+			need = max(need, dw.Until.Sub(now)+catchUp+ttl)
+		}
+	}
+	need = min(need, maxClaim*ttl)
+	cctx, cancel := context.WithTimeout(wt.ctx, ttl/3)
+	ok, err := w.eng.ClaimWatch(cctx, wt.id, need)
+	cancel()
+	if err != nil || !ok {
+		// Another process watches the run, or the claim could not be
+		// renewed: the run is left to whoever claims it next.
+		if !wt.claimed.IsZero() {
+			w.eng.Log.Warn("log watch: could not renew the watch's claim: stopping it here", "run", wt.id, "err", err)
+		}
+		w.drop(wt, false)
+		return false
+	}
+	wt.claimed = time.Now().Add(need)
+	return true
+}
+
 // release gives wt's claim up.
 func (w *Watcher) release(wt *watch) {
 	if err := w.eng.ReleaseWatch(context.WithoutCancel(wt.ctx), wt.id); err != nil {
@@ -146,17 +162,11 @@ func (w *Watcher) release(wt *watch) {
 	}
 }
 
-// evaluate looks at wt's run: it starts reading the log of each destination
-// that is to be watched, stops reading those that are not, records the windows
-// that passed and ticks the countdown. It returns how long until it is due
-// again (on the engine's clock), and whether any destination is still watched.
-func (w *Watcher) evaluate(ctx context.Context, wg *sync.WaitGroup, wt *watch) (time.Duration, bool) {
-	r, err := w.eng.Get(wt.ctx, wt.id)
-	if err != nil {
-		w.eng.Log.Warn("log watch: could not read the run", "run", wt.id, "err", err)
-		w.stopSubs(wt)
-		return 0, false
-	}
+// evaluate looks at wt's run r: it starts reading the log of each destination
+// that is to be watched, stops reading those that are not, and records the
+// windows that passed. It returns how long until the next window ends (on the
+// engine's clock), and whether any destination is still watched.
+func (w *Watcher) evaluate(ctx context.Context, wg *sync.WaitGroup, wt *watch, r *rotation.Run) (time.Duration, bool) {
 	if !r.State.Watchable() {
 		w.stopSubs(wt)
 		w.eng.WatchStopped(wt.ctx, r)
@@ -164,8 +174,7 @@ func (w *Watcher) evaluate(ctx context.Context, wg *sync.WaitGroup, wt *watch) (
 	}
 	lw := w.eng.LogWatch(r.Secret)
 	now := w.now()
-	every := refreshEvery(lw.Window)
-	in := every
+	in := time.Hour
 	var done []int
 	for i, d := range r.Destinations {
 		dw, sb := d.Watch, wt.sub(i)
@@ -206,22 +215,7 @@ func (w *Watcher) evaluate(ctx context.Context, wg *sync.WaitGroup, wt *watch) (
 		w.stopSubs(wt)
 		return 0, false
 	}
-	wt.every = every
-	return min(in, w.tick(wt, now)), true
-}
-
-// tick shows wt's countdown when it is due, and returns how long until wt is
-// due again (a tick, or the end of a window).
-func (w *Watcher) tick(wt *watch, now time.Time) time.Duration {
-	if now.Sub(wt.ticked) >= wt.every-early {
-		w.eng.WatchTick(wt.ctx, wt.id)
-		wt.ticked = now
-	}
-	in := wt.every - now.Sub(wt.ticked)
-	for _, sb := range wt.subs {
-		in = min(in, sb.end.Sub(now))
-	}
-	return in
+	return in, true
 }
 
 // sub is destination i's reading, or nil.
@@ -253,7 +247,8 @@ func (w *Watcher) stopSubs(wt *watch) {
 	}
 }
 
-// report tells the engine what a session said, and has the watch looked at.
+// report tells the engine what a session said; after a match, the watch is
+// looked at again.
 func (w *Watcher) report(ev event) {
 	wt := ev.w
 	w.mu.Lock()
@@ -271,6 +266,10 @@ func (w *Watcher) report(ev event) {
 	switch {
 	case ev.match != nil:
 		w.eng.WatchMatched(wt.ctx, wt.id, ev.i, *ev.match, ev.pattern)
+		// The destination is no longer watched: the watch may be over.
+		w.mu.Lock()
+		wt.due = time.Time{}
+		w.mu.Unlock()
 	case ev.opened:
 		w.eng.WatchOpened(wt.ctx, wt.id, ev.i)
 	default:
@@ -280,9 +279,6 @@ func (w *Watcher) report(ev event) {
 		default:
 		}
 	}
-	w.mu.Lock()
-	wt.due, wt.stale = time.Time{}, true
-	w.mu.Unlock()
 }
 
 // drop ends wt here, its claim given up when release says so.

@@ -2,20 +2,21 @@
 // restarted app's restart onto the new value, it reads the app's log (the
 // rotation.LogTailer of its destination kind), matches each line of the app's own
 // output against the patterns of a GitHub authentication failure, and reports what
-// it sees to the engine — a log opened, a log it cannot read, a tick of the
-// countdown, a window that passed, a matching line — through the engine's exported
-// Watch… methods, which decide and record what that means for the run.
+// it sees to the engine — a log opened, a log it cannot read, a window that
+// passed, a matching line — through the engine's exported Watch… methods, which
+// decide and record what that means for the run.
 //
 // A watch costs little: one log session per app serves every run that watches
 // that app at that moment (a run that joins an open session is handed the
 // recent lines it missed, or the session is opened again with the app's
-// history), and one loop carries every watch of the process — its claim, its
-// ticks, its end — so a watch holds a few hundred bytes of state, no goroutine,
-// no connection and no buffer of its own. The loop backs off a refused log
-// session, catches up on a window that passed while the process was down, and
-// takes a watch up again when the engine asks (a restart, a retry, Resume). It
-// must not know Slack, any SDK, the store, or how a run's state moves: it only
-// reads runs and reports.
+// history), and one loop carries every watch of the process — its claim, taken
+// once for the whole window, and its end — so a watch holds a few hundred bytes
+// of state, no goroutine, no connection and no buffer of its own, and costs no
+// work between its start and its end. The loop backs off a refused log session,
+// catches up on a window that passed while the process was down, and takes a
+// watch up again when the engine asks (a restart, a retry, Resume). It must not
+// know Slack, any SDK, the store, or how a run's state moves: it only reads runs
+// and reports.
 package logwatch
 
 import (
@@ -56,21 +57,15 @@ var _ rotation.LogWatcher = (*Watcher)(nil)
 type watch struct {
 	id  string
 	ctx context.Context
-	// claimed is when the claim was last taken or renewed (the machine's
-	// clock); zero until the loop takes it.
+	// claimed is until when the claim is held (the machine's clock); zero
+	// until the loop takes it.
 	claimed time.Time
 	// due is when the loop looks at the run next (the machine's clock; zero: now).
 	due time.Time
-	// again is set when the run changed while the loop looked at it; stale
-	// when the run is to be read again at the next look (it changed, or a
-	// session told something): a look for a tick or a claim reads nothing.
-	again, stale bool
-	// ticked is when the countdown was last shown (the engine's clock), every
-	// how often it is.
-	ticked time.Time
-	every  time.Duration
-	first  bool
-	subs   []*sub
+	// again is set when the run changed while the loop looked at it.
+	again bool
+	first bool
+	subs  []*sub
 	// caught is, for a destination found past its window, when its catch-up
 	// ends (nil for a watch that was never behind).
 	caught map[int]time.Time
@@ -105,7 +100,7 @@ func (w *Watcher) Wake(id string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if wt := w.watches[id]; wt != nil {
-		wt.again, wt.stale, wt.due = true, true, time.Time{}
+		wt.again, wt.due = true, time.Time{}
 		w.kickLocked()
 	}
 }
@@ -119,12 +114,12 @@ func (w *Watcher) Watch(ctx context.Context, id string) {
 	w.mu.Lock()
 	if wt := w.watches[id]; wt != nil {
 		// Watched already: the run may have a destination more to watch.
-		wt.again, wt.stale, wt.due = true, true, time.Time{}
+		wt.again, wt.due = true, time.Time{}
 		w.kickLocked()
 		w.mu.Unlock()
 		return
 	}
-	w.watches[id] = &watch{id: id, ctx: ctx, first: true, stale: true}
+	w.watches[id] = &watch{id: id, ctx: ctx, first: true}
 	if w.looping {
 		w.kickLocked()
 		w.mu.Unlock()
@@ -154,8 +149,3 @@ func (w *Watcher) draining() bool {
 
 // now is the engine's clock in UTC, as the run's times are.
 func (w *Watcher) now() time.Time { return w.eng.Now().UTC() }
-
-// refreshEvery is how often a watch updates the card's countdown.
-func refreshEvery(window time.Duration) time.Duration {
-	return min(max(window/6, time.Second), 10*time.Second)
-}
