@@ -2,9 +2,9 @@
 // token, receives envelopes, acks each one first (Slack's deadline is 3 s), drops
 // redelivered ones, and hands the rest to the handlers; slack-go reconnects after
 // a disconnect or a dropped link. No ack waits for handler work: the handlers run
-// on a bounded number of workers, a person's gesture ahead of slash commands, so
-// two hundred commands at once queue behind a few handlers instead of all
-// running ahead of the next envelope's ack. On shutdown it stops taking new
+// on a bounded number of workers, a person's gesture ahead of slash commands, and
+// start once the link is quiet for a moment, so two hundred commands at once are
+// all acked before their handlers take the CPU. On shutdown it stops taking new
 // envelopes and waits for the ones in hand, queued ones included.
 //
 // It must not decide policy — who may do what, what a button means — which is the
@@ -78,6 +78,7 @@ type Bot struct {
 	gestures []func(context.Context) // waiting handlers of people's gestures
 	commands []func(context.Context) // waiting handlers of slash commands
 	running  int                     // workers running
+	since    time.Time               // when the oldest waiting handler was queued
 }
 
 // New returns a bot on c, with c's defaults filled in once.
@@ -97,12 +98,25 @@ func New(c Config) *Bot {
 	return &Bot{Config: c}
 }
 
+// AckFirst is how long the link must be quiet before the handlers of the
+// envelopes just acked start: while envelopes keep arriving, the CPU goes to
+// acking them, and the work waits (at most HoldMax).
+const (
+	AckFirst = 3 * time.Millisecond
+	HoldMax  = 100 * time.Millisecond
+)
+
 // Run connects and serves until ctx ends, then waits for the envelopes in hand
 // (their handlers run under work, which outlives ctx so the step in hand can finish).
 func (b *Bot) Run(ctx, work context.Context) error {
 	runErr := make(chan error, 1)
 	go func() { runErr <- b.Client.RunContext(ctx) }()
-	defer b.wg.Wait()
+	quiet := time.NewTimer(time.Hour)
+	defer quiet.Stop()
+	defer func() {
+		b.startWorkers(work)
+		b.wg.Wait()
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -117,6 +131,9 @@ func (b *Bot) Run(ctx, work context.Context) error {
 				return nil
 			}
 			b.handle(ctx, work, evt)
+			quiet.Reset(AckFirst)
+		case <-quiet.C:
+			b.startWorkers(work)
 		}
 	}
 }
@@ -207,22 +224,34 @@ func (b *Bot) handle(ctx, work context.Context, evt socketmode.Event) {
 	}
 }
 
-// spawn queues fn (a gesture's ahead of slash commands) and starts a worker
-// for it when fewer than Workers run; a worker ends when nothing waits.
+// spawn queues fn (a gesture's ahead of slash commands). Its worker starts
+// once the link is quiet (Run), or now when the oldest waiting handler has
+// waited HoldMax; a worker ends when nothing waits.
 func (b *Bot) spawn(work context.Context, gesture bool, fn func(context.Context)) {
 	b.wg.Add(1)
 	b.qmu.Lock()
+	if len(b.gestures)+len(b.commands) == 0 {
+		b.since = time.Now()
+	}
 	if gesture {
 		b.gestures = append(b.gestures, fn)
 	} else {
 		b.commands = append(b.commands, fn)
 	}
-	start := b.running < b.Workers
-	if start {
-		b.running++
-	}
+	late := time.Since(b.since) >= HoldMax
 	b.qmu.Unlock()
-	if start {
+	if late {
+		b.startWorkers(work)
+	}
+}
+
+// startWorkers starts workers for the waiting handlers, up to Workers running.
+func (b *Bot) startWorkers(work context.Context) {
+	b.qmu.Lock()
+	n := min(b.Workers-b.running, len(b.gestures)+len(b.commands))
+	b.running += max(n, 0)
+	b.qmu.Unlock()
+	for range n {
 		go b.worker(work)
 	}
 }
