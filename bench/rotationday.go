@@ -57,10 +57,15 @@ func benchRotationDay(r *report, bin, dir string) error {
 			return fmt.Errorf("%s: %w", specs[i].Name, err)
 		}
 	}
-	// The last notes and the audit posts may still be on their way.
+	// The notes go at the channel's pace, after the cards: every thread has its
+	// last note once the day is done.
 	if err := waitAudits(w, len(specs), 5*time.Minute); err != nil {
 		return err
 	}
+	if err := waitThreads(w, ids, 10*time.Minute); err != nil {
+		return err
+	}
+	threads := time.Since(start)
 	calls, limited := w.watch.callCounts()
 	stats := w.sb.Slack.LimitStats()
 	w.bot.stop(25 * time.Second)
@@ -68,7 +73,7 @@ func benchRotationDay(r *report, bin, dir string) error {
 	if err != nil {
 		return err
 	}
-	reportRotationDay(r, callsSince(calls, calls0), callsSince(limited, limited0), stats.Violations-stats0.Violations, wall, lag, which)
+	reportRotationDay(r, callsSince(calls, calls0), callsSince(limited, limited0), stats.Violations-stats0.Violations, wall, threads, lag, which)
 	return nil
 }
 
@@ -77,6 +82,30 @@ func waitAudits(w *world, n int, max time.Duration) error {
 	for t := time.Now(); len(w.sb.Slack.Messages(auditChannel)) < n; time.Sleep(100 * time.Millisecond) {
 		if time.Since(t) > max {
 			return fmt.Errorf("%d audit posts of %d after %s", len(w.sb.Slack.Messages(auditChannel)), n, max)
+		}
+	}
+	return nil
+}
+
+// waitThreads waits until the thread of each run's card has the run's last note.
+func waitThreads(w *world, ids []string, max time.Duration) error {
+	const last = "Completed: secret.rotate.completed written"
+	for _, id := range ids {
+		c, err := w.watch.waitCard(id, "Completed", time.Second)
+		if err != nil {
+			return err
+		}
+		for t := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+			done := false
+			for _, m := range w.sb.Slack.Thread(opsChannel, c.TS) {
+				done = done || strings.Contains(m.Text, last)
+			}
+			if done {
+				break
+			}
+			if time.Since(t) > max {
+				return fmt.Errorf("run %s's thread lacks its last note after %s", id, max)
+			}
 		}
 	}
 	return nil
@@ -160,7 +189,7 @@ func cardLag(w *world, ids []string) (time.Duration, string, error) {
 }
 
 // reportRotationDay adds the rotation day's figures.
-func reportRotationDay(r *report, calls, limited map[string]int, violations int, wall, lag time.Duration, which string) {
+func reportRotationDay(r *report, calls, limited map[string]int, violations int, wall, threads, lag time.Duration, which string) {
 	runs := float64(rotationDaySecrets)
 	total := 0
 	var methods []string
@@ -175,9 +204,10 @@ func reportRotationDay(r *report, calls, limited map[string]int, violations int,
 	}
 	label := fmt.Sprintf("rotation day, %d runs at once in one channel at Slack's pace", rotationDaySecrets)
 	perRun := float64(total) / runs
-	r.add(label+": Slack calls a run", fmt.Sprintf("%.1f", perRun), "≤ 30", perRun/30, strings.Join(each, ", "))
+	// Before the outbox, a run made 22 card updates and 16 posts (issue 21).
+	r.add(label+": Slack calls a run", fmt.Sprintf("%.1f", perRun), "≤ 20", perRun/20, strings.Join(each, ", "))
 	for _, m := range []string{"chat.update", "chat.postMessage"} {
-		target := map[string]float64{"chat.update": 12, "chat.postMessage": 15}[m]
+		target := map[string]float64{"chat.update": 8, "chat.postMessage": 10}[m]
 		x := float64(calls[m]) / runs
 		r.add(fmt.Sprintf("… of them %s", m), fmt.Sprintf("%.1f", x), fmt.Sprintf("≤ %.0f", target), x/target, "")
 	}
@@ -193,11 +223,13 @@ func reportRotationDay(r *report, calls, limited map[string]int, violations int,
 		share = float64(n429) / float64(total)
 	}
 	r.add(label+": calls answered 429 (each waited out, then made again)", fmt.Sprintf("%d of %d (%.0f%%)", n429, total, share*100),
-		"≤ 10% of calls", share/0.10, strings.Join(by, ", "))
+		"≤ 5% of calls", share/0.05, strings.Join(by, ", "))
 	r.add(label+": calls made before their Retry-After had passed", fmt.Sprint(violations), "0", boolRatio(violations == 0),
 		"Slack may revoke the token of an app that keeps calling while limited")
-	r.add(label+": wall time, the first /rotate to the tenth Completed", fmt.Sprintf("%.1f s", wall.Seconds()), "≤ 3 min",
-		float64(wall)/float64(3*time.Minute), "the people answer at once; the time is Slack's pace")
-	r.add(label+": the longest a card stayed behind its run", fmt.Sprintf("%.1f s", lag.Seconds()), "≤ 10 s",
-		float64(lag)/float64(10*time.Second), "from the run reaching a state to its card showing it or a later one: "+which)
+	r.add(label+": wall time, the first /rotate to the tenth Completed", fmt.Sprintf("%.1f s", wall.Seconds()), "≤ 2 min",
+		float64(wall)/float64(2*time.Minute), "the people answer at once: the time is the bot's and Slack's")
+	r.add(label+": … to the last note in the threads", fmt.Sprintf("%.1f s", threads.Seconds()), "≤ 2 min",
+		float64(threads)/float64(2*time.Minute), "the notes go at Slack's pace for posting, about one a second in a channel, joined when they wait")
+	r.add(label+": the longest a card stayed behind its run", fmt.Sprintf("%.1f s", lag.Seconds()), "≤ 5 s",
+		float64(lag)/float64(5*time.Second), "from the run reaching a state to its card showing it or a later one: "+which)
 }
