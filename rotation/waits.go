@@ -33,6 +33,7 @@ type callWatch struct {
 	next   int
 	said   string
 	active bool          // an announcer goroutine is running
+	gone   bool          // left e.calls (no call in flight): a new call takes a new one
 	idle   chan struct{} // told when the last call ends, so the announcer stops at once
 }
 
@@ -57,9 +58,15 @@ func (e *Engine) watchWait(ctx context.Context, id, what string, until time.Time
 }
 
 func (e *Engine) watch(ctx context.Context, id string, c watchedCall) (done func()) {
-	v, _ := e.calls.LoadOrStore(id, &callWatch{calls: map[int]watchedCall{}, idle: make(chan struct{}, 1)})
-	w := v.(*callWatch)
-	w.mu.Lock()
+	var w *callWatch
+	for w == nil || w.gone {
+		if w != nil {
+			w.mu.Unlock()
+		}
+		v, _ := e.calls.LoadOrStore(id, &callWatch{calls: map[int]watchedCall{}, idle: make(chan struct{}, 1)})
+		w = v.(*callWatch)
+		w.mu.Lock()
+	}
 	n := w.next
 	w.next++
 	c.started = time.Now()
@@ -98,7 +105,10 @@ func (e *Engine) announce(ctx context.Context, id string, w *callWatch) {
 		}
 		w.mu.Lock()
 		if len(w.calls) == 0 {
-			w.active, w.said = false, ""
+			// Forgotten until the run's next call: a process carries on
+			// thousands of runs.
+			w.active, w.said, w.gone = false, "", true
+			e.calls.CompareAndDelete(id, w)
 			w.mu.Unlock()
 			return
 		}
