@@ -104,26 +104,27 @@ func machine() string {
 }
 
 func main() {
-	only := flag.String("only", "ack,propagate,cpu,memory,scale,reminders,discovery,drift", "figures to run, comma-separated: ack, propagate, cpu, memory, scale, reminders, discovery, drift")
-	quick := flag.Bool("quick", false, "fewer runs and repetitions: 100 runs instead of 1,000 for memory, 2 bursts of 200 commands instead of 5, 3 repetitions instead of 10")
+	only := flag.String("only", "ack,propagate,cpu,memory,rotationday,scale,reminders,discovery,drift", "figures to run, comma-separated: ack, propagate, cpu, memory, rotationday, scale, reminders, discovery, drift")
+	quick := flag.Bool("quick", false, "fewer runs and repetitions: 100 runs instead of 1,000 for cpu and memory, 3 sets of 2 bursts of 200 commands instead of 7 of 3 for ack, 3 repetitions instead of 10")
 	runs := flag.Int("runs", 0, "finished runs before the second memory figure (default 1,000; 100 with --quick)")
 	keep := flag.Bool("keep", false, "keep the temporary folder (bot logs, databases) and print its path")
+	profDir := flag.String("profile", "", "build the bot with the pprof tag and save its CPU and heap profiles of the cpu/memory phase into this folder")
 	flag.Parse()
 	want := map[string]bool{}
 	for _, f := range strings.Split(*only, ",") {
 		f = strings.TrimSpace(f)
 		switch f {
-		case "ack", "propagate", "cpu", "memory", "scale", "reminders", "discovery", "drift":
+		case "ack", "propagate", "cpu", "memory", "rotationday", "scale", "reminders", "discovery", "drift":
 			want[f] = true
 		case "":
 		default:
-			fmt.Fprintf(os.Stderr, "bench: unknown figure %q (ack, propagate, cpu, memory, scale, reminders, discovery, drift)\n", f)
+			fmt.Fprintf(os.Stderr, "bench: unknown figure %q (ack, propagate, cpu, memory, rotationday, scale, reminders, discovery, drift)\n", f)
 			os.Exit(2)
 		}
 	}
-	nRuns, reps, bursts := 1000, 10, 5
+	nRuns, reps, sets, rounds := 1000, 10, 7, 3
 	if *quick {
-		nRuns, reps, bursts = 100, 3, 2
+		nRuns, reps, sets, rounds = 100, 3, 3, 2
 	}
 	if *runs > 0 {
 		nRuns = *runs
@@ -144,7 +145,11 @@ func main() {
 	}
 	start, loadBefore := time.Now(), loadavg()
 	fmt.Fprintln(os.Stderr, "bench: building rotabot")
-	bin, err := buildBot(root, tmp)
+	prof, err := newProfiler(*profDir)
+	if err != nil {
+		fail(err)
+	}
+	bin, err := buildBot(root, tmp, prof != nil)
 	if err != nil {
 		fail(err)
 	}
@@ -159,7 +164,13 @@ func main() {
 		}
 	}
 	if want["ack"] {
-		step("ack latency", func() error { return benchAck(r, bin, phaseDir(tmp, "ack"), 200, bursts) })
+		step("ack latency, against the floor", func() error {
+			floor, err := buildFloor(root, tmp)
+			if err != nil {
+				return err
+			}
+			return benchAck(r, bin, floor, phaseDir(tmp, "ack"), 200, sets, rounds)
+		})
 	}
 	if want["propagate"] {
 		for _, n := range []int{20, 100} {
@@ -169,11 +180,14 @@ func main() {
 		}
 	}
 	if want["cpu"] || want["memory"] {
-		n := nRuns
-		if !want["memory"] {
-			n = 1
-		}
-		step("machine time and memory", func() error { return benchRuns(r, bin, phaseDir(tmp, "runs"), n, want["cpu"], want["memory"]) })
+		step("machine time and memory", func() error {
+			return benchRuns(r, bin, phaseDir(tmp, "runs"), nRuns, want["cpu"], want["memory"], prof)
+		})
+	}
+	if want["rotationday"] {
+		step("rotation day: ten runs at once in one channel, Slack's limits at Slack's pace", func() error {
+			return benchRotationDay(r, bin, phaseDir(tmp, "rotationday"))
+		})
 	}
 	if want["scale"] {
 		step("scale", func() error { return benchScale(r, bin, phaseDir(tmp, "scale"), 1000, 10000, reps) })

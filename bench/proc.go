@@ -17,10 +17,26 @@ import (
 // every Linux the project runs on; `getconf CLK_TCK` says).
 const clockTicks = 100
 
-// buildBot compiles the rotabot binary from the module at root into dir.
-func buildBot(root, dir string) (string, error) {
+// buildFloor compiles the ack bench's floor (bench/floor) into dir.
+func buildFloor(root, dir string) (string, error) {
+	path := filepath.Join(dir, "floor")
+	cmd := exec.Command("go", "build", "-o", path, "./bench/floor")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./bench/floor: %v\n%s", err, out)
+	}
+	return path, nil
+}
+
+// buildBot compiles the rotabot binary from the module at root into dir, with
+// the pprof tag when profiled (its profiles served on ROTABOT_PPROF).
+func buildBot(root, dir string, profiled bool) (string, error) {
 	path := filepath.Join(dir, "rotabot")
-	cmd := exec.Command("go", "build", "-o", path, "./cmd/rotabot")
+	args := []string{"build", "-o", path}
+	if profiled {
+		args = append(args, "-tags", "pprof")
+	}
+	cmd := exec.Command("go", append(args, "./cmd/rotabot")...)
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -41,11 +57,17 @@ type bot struct {
 // GODEBUG, so `GODEBUG=gctrace=1 go run ./bench --keep` traces the bot's garbage
 // collector into its log), its output going to logPath.
 func startBot(bin string, env map[string]string, logPath string) (*bot, error) {
+	return startProcess(bin, []string{"serve"}, env, logPath)
+}
+
+// startProcess starts bin with args and exactly env (plus PATH, HOME, TMPDIR and
+// GODEBUG), its output going to logPath.
+func startProcess(bin string, args []string, env map[string]string, logPath string) (*bot, error) {
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve")
+	cmd := exec.Command(bin, args...)
 	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GODEBUG"} {
 		if v, ok := os.LookupEnv(k); ok {
 			cmd.Env = append(cmd.Env, k+"="+v)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -33,6 +34,8 @@ type watch struct {
 	newest  map[string]string  // secret → id of its newest card
 	dms     map[string]*posted // run id → the operator DM with Done
 	views   map[string]string  // run id → id of its open token form
+	calls   map[string]int     // Web API method → calls that passed, answered 429 or not
+	limited map[string]int     // Web API method → calls answered 429
 }
 
 type button struct{ ActionID, BlockID, Value, Text string }
@@ -46,6 +49,10 @@ type card struct {
 	posted
 	ID, Secret, Word string
 	At               time.Time
+	// Watching is how many of its apps' logs the card shows watched now.
+	Watching int
+	// Shown is when the card first showed each state word.
+	Shown map[string]time.Time
 }
 
 func (p *posted) button(label string) (button, bool) {
@@ -63,6 +70,7 @@ var cardText = regexp.MustCompile(`^Rotation (r\d+) of (\S+): (.+)$`)
 func newWatch(target string) *watch {
 	w := &watch{target: strings.TrimRight(target, "/"), changed: make(chan struct{}),
 		cards: map[string]*card{}, newest: map[string]string{}, dms: map[string]*posted{}, views: map[string]string{},
+		calls: map[string]int{}, limited: map[string]int{},
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	w.Server = httptest.NewServer(w)
 	return w
@@ -88,6 +96,7 @@ func (w *watch) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	defer resp.Body.Close()
 	rbody, _ := io.ReadAll(resp.Body)
+	w.count(strings.TrimPrefix(r.URL.Path, "/api/"), resp.StatusCode)
 	w.observe(r, body, rbody)
 	for k, vs := range resp.Header {
 		for _, v := range vs {
@@ -198,7 +207,14 @@ func (w *watch) observe(r *http.Request, body, rbody []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if m := cardText.FindStringSubmatch(a["text"]); m != nil {
-		c := &card{posted: p, ID: m[1], Secret: m[2], Word: m[3], At: now}
+		c := &card{posted: p, ID: m[1], Secret: m[2], Word: m[3], At: now,
+			Watching: strings.Count(a["blocks"], "watching logs"), Shown: map[string]time.Time{}}
+		if old := w.cards[c.ID]; old != nil {
+			c.Shown = old.Shown
+		}
+		if _, ok := c.Shown[c.Word]; !ok {
+			c.Shown[c.Word] = now
+		}
 		w.cards[c.ID] = c
 		if old, ok := w.newest[c.Secret]; !ok || runNum(c.ID) > runNum(old) {
 			w.newest[c.Secret] = c.ID
@@ -244,6 +260,44 @@ func (w *watch) waitFor(timeout time.Duration, what string, cond func() bool) er
 			return fmt.Errorf("timed out after %s waiting for %s", timeout, what)
 		}
 	}
+}
+
+// count notes one call of method and its answer's status.
+func (w *watch) count(method string, status int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls[method]++
+	if status == http.StatusTooManyRequests {
+		w.limited[method]++
+	}
+}
+
+// callCounts returns the calls counted so far by method, and the 429s.
+func (w *watch) callCounts() (calls, limited map[string]int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.calls), maps.Clone(w.limited)
+}
+
+// watching is how many log watches the cards show open now.
+func (w *watch) watching() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, c := range w.cards {
+		n += c.Watching
+	}
+	return n
+}
+
+// shown is when run id's card first showed word (zero if it never did).
+func (w *watch) shown(id, word string) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c := w.cards[id]; c != nil {
+		return c.Shown[word]
+	}
+	return time.Time{}
 }
 
 // newestRun is the id of the newest card of secret ("" for none).

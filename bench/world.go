@@ -81,6 +81,8 @@ type world struct {
 	env     map[string]string
 	dir     string
 	bot     *bot
+	// wait bounds each wait of rotate for a card, a form or a DM (default 60 s).
+	wait time.Duration
 
 	mu      sync.Mutex
 	current map[string]string // secret → its current token
@@ -189,7 +191,10 @@ func (w *world) click(user string, p posted, label string) error {
 // revokes the old token through GitHub's API. It returns the run id when the card
 // shows Completed. until, when not "", stops the run early at that state word.
 func (w *world) rotate(secret, until string) (string, error) {
-	const wait = 60 * time.Second
+	wait := w.wait
+	if wait == 0 {
+		wait = 60 * time.Second
+	}
 	sb := w.sb
 	before := w.watch.newestRun(secret)
 	if err := w.slash(userAlice, opsChannel, secret); err != nil {

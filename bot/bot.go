@@ -1,8 +1,11 @@
 // Package bot is rotabot's Slack Socket Mode wiring: it connects with the app
 // token, receives envelopes, acks each one first (Slack's deadline is 3 s), drops
 // redelivered ones, and hands the rest to the handlers; slack-go reconnects after
-// a disconnect or a dropped link. On shutdown it stops taking new envelopes and
-// waits for the ones in hand.
+// a disconnect or a dropped link. No ack waits for handler work: the handlers run
+// on a bounded number of workers, a person's gesture ahead of slash commands, and
+// start once the link is quiet for a moment, so two hundred commands at once are
+// all acked before their handlers take the CPU. On shutdown it stops taking new
+// envelopes and waits for the ones in hand, queued ones included.
 //
 // It must not decide policy — who may do what, what a button means — which is the
 // handlers' job, and it knows nothing of GitHub, Infisical, Heroku or the engine.
@@ -50,16 +53,32 @@ type Config struct {
 	// sending it (default DefaultAckBudget). The de-duplication write and the
 	// handler (with its ops-group lookup) both spend it.
 	AckBudget time.Duration
+	// Workers is how many handlers run at once (default DefaultWorkers). The
+	// envelopes past it wait, acked already and in order, a gesture (a button,
+	// App Home) ahead of any slash command; a view submission, whose answer
+	// travels in its ack, does not wait.
+	Workers int
 }
 
 // DefaultAckBudget leaves half a second of Slack's 3 s for the ack's own trip.
 const DefaultAckBudget = 2500 * time.Millisecond
 
+// DefaultWorkers bounds the handlers running at once: enough that a handler
+// waiting on Slack, GitHub or the vault leaves others going, few enough that a
+// burst of envelopes does not crowd out the loop that acks them.
+const DefaultWorkers = 8
+
 // Bot runs the Socket Mode loop. Build it with New.
 type Bot struct {
 	Config
 
-	wg sync.WaitGroup
+	wg sync.WaitGroup // every envelope in hand: running, or waiting for a worker
+
+	qmu      sync.Mutex
+	gestures []func(context.Context) // waiting handlers of people's gestures
+	commands []func(context.Context) // waiting handlers of slash commands
+	running  int                     // workers running
+	since    time.Time               // when the oldest waiting handler was queued
 }
 
 // New returns a bot on c, with c's defaults filled in once.
@@ -73,15 +92,31 @@ func New(c Config) *Bot {
 	if c.AckBudget <= 0 {
 		c.AckBudget = DefaultAckBudget
 	}
+	if c.Workers <= 0 {
+		c.Workers = DefaultWorkers
+	}
 	return &Bot{Config: c}
 }
+
+// AckFirst is how long the link must be quiet before the handlers of the
+// envelopes just acked start: while envelopes keep arriving, the CPU goes to
+// acking them, and the work waits (at most HoldMax).
+const (
+	AckFirst = 3 * time.Millisecond
+	HoldMax  = 100 * time.Millisecond
+)
 
 // Run connects and serves until ctx ends, then waits for the envelopes in hand
 // (their handlers run under work, which outlives ctx so the step in hand can finish).
 func (b *Bot) Run(ctx, work context.Context) error {
 	runErr := make(chan error, 1)
 	go func() { runErr <- b.Client.RunContext(ctx) }()
-	defer b.wg.Wait()
+	quiet := time.NewTimer(time.Hour)
+	defer quiet.Stop()
+	defer func() {
+		b.startWorkers(work)
+		b.wg.Wait()
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -96,6 +131,9 @@ func (b *Bot) Run(ctx, work context.Context) error {
 				return nil
 			}
 			b.handle(ctx, work, evt)
+			quiet.Reset(AckFirst)
+		case <-quiet.C:
+			b.startWorkers(work)
 		}
 	}
 }
@@ -121,7 +159,7 @@ func (b *Bot) handle(ctx, work context.Context, evt socketmode.Event) {
 			return
 		}
 		b.ack(evt.Request, nil)
-		b.spawn(work, func(c context.Context) {
+		b.spawn(work, false, func(c context.Context) {
 			if !b.seen(c, evt.Request, "slash:"+cmd.TriggerID) {
 				b.Handler.Command(c, cmd)
 			}
@@ -158,7 +196,7 @@ func (b *Bot) handle(ctx, work context.Context, evt socketmode.Event) {
 				key += ":" + cb.ActionCallback.BlockActions[0].ActionTs
 			}
 			b.ack(evt.Request, nil)
-			b.spawn(work, func(c context.Context) {
+			b.spawn(work, true, func(c context.Context) {
 				if !b.seen(c, evt.Request, key) {
 					b.Handler.Action(c, cb)
 				}
@@ -177,7 +215,7 @@ func (b *Bot) handle(ctx, work context.Context, evt socketmode.Event) {
 		}
 		b.ack(evt.Request, nil)
 		if home, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && home.Tab == "home" {
-			b.spawn(work, func(c context.Context) {
+			b.spawn(work, true, func(c context.Context) {
 				if !b.seen(c, evt.Request, key) {
 					b.Handler.HomeOpened(c, home.User)
 				}
@@ -186,13 +224,71 @@ func (b *Bot) handle(ctx, work context.Context, evt socketmode.Event) {
 	}
 }
 
-func (b *Bot) spawn(work context.Context, fn func(context.Context)) {
+// spawn queues fn (a gesture's ahead of slash commands). Its worker starts
+// once the link is quiet (Run), or now when the oldest waiting handler has
+// waited HoldMax; a worker ends when nothing waits.
+func (b *Bot) spawn(work context.Context, gesture bool, fn func(context.Context)) {
 	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		defer b.recover("handler")
-		fn(work)
-	}()
+	b.qmu.Lock()
+	if len(b.gestures)+len(b.commands) == 0 {
+		b.since = time.Now()
+	}
+	if gesture {
+		b.gestures = append(b.gestures, fn)
+	} else {
+		b.commands = append(b.commands, fn)
+	}
+	late := time.Since(b.since) >= HoldMax
+	b.qmu.Unlock()
+	if late {
+		b.startWorkers(work)
+	}
+}
+
+// startWorkers starts workers for the waiting handlers, up to Workers running.
+func (b *Bot) startWorkers(work context.Context) {
+	b.qmu.Lock()
+	n := min(b.Workers-b.running, len(b.gestures)+len(b.commands))
+	b.running += max(n, 0)
+	b.qmu.Unlock()
+	for range n {
+		go b.worker(work)
+	}
+}
+
+// worker runs waiting handlers until none is left.
+func (b *Bot) worker(work context.Context) {
+	for {
+		fn := b.next()
+		if fn == nil {
+			return
+		}
+		b.runHandler(work, fn)
+	}
+}
+
+// next takes the next waiting handler, or ends the calling worker (nil).
+func (b *Bot) next() func(context.Context) {
+	b.qmu.Lock()
+	defer b.qmu.Unlock()
+	q := &b.commands
+	if len(b.gestures) > 0 {
+		q = &b.gestures
+	}
+	if len(*q) == 0 {
+		b.running--
+		return nil
+	}
+	fn := (*q)[0]
+	(*q)[0] = nil
+	*q = (*q)[1:]
+	return fn
+}
+
+func (b *Bot) runHandler(work context.Context, fn func(context.Context)) {
+	defer b.wg.Done()
+	defer b.recover("handler")
+	fn(work)
 }
 
 // recover stops a panic from ending the process. The log line has the panic's

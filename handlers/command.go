@@ -127,7 +127,7 @@ func (h *Handlers) dryRun(ctx context.Context, r replier, secret string) {
 		return
 	}
 	// The plan is a code block, where a mention shows as an id: people by name.
-	r.say(ctx, card.DryRunText(dr, PeopleNames(ctx, h.Slack, ShellRCTargets(dr.Plan.Destinations))))
+	r.say(ctx, card.DryRunText(dr, PeopleNames(ctx, h.users, ShellRCTargets(dr.Plan.Destinations))))
 }
 
 func (h *Handlers) status(ctx context.Context, r replier, id string) {

@@ -73,7 +73,8 @@ type Config struct {
 type Handlers struct {
 	Config
 
-	ops opsGroup
+	ops   opsGroup
+	users *knownUsers // people's names, read once in NameTTL
 }
 
 // New returns the handlers on c, with c's defaults filled in once.
@@ -101,7 +102,7 @@ func New(c Config) *Handlers {
 	if c.GroupStale <= 0 {
 		c.GroupStale = 4 * time.Minute
 	}
-	return &Handlers{Config: c}
+	return &Handlers{Config: c, users: &knownUsers{api: c.Slack, now: c.Now}}
 }
 
 // now is the clock in UTC.

@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
@@ -47,4 +49,44 @@ func ShellRCTargets(ds []rotation.Destination) []string {
 		}
 	}
 	return out
+}
+
+// NameTTL is how long a person's name read with users.info is kept: a burst of
+// dry runs asks Slack once a person, not once a command (users.info is Tier 4,
+// about 100 calls a minute for the workspace).
+const NameTTL = 10 * time.Minute
+
+// knownUsers answers users.info from what it read in the last NameTTL; a user
+// Slack could not name is asked again at the next call.
+type knownUsers struct {
+	api UserInfo
+	now func() time.Time
+
+	mu    sync.Mutex
+	users map[string]knownUser
+}
+
+type knownUser struct {
+	u  *slack.User
+	at time.Time
+}
+
+func (k *knownUsers) GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (*slack.User, error) {
+	k.mu.Lock()
+	if c, ok := k.users[user]; ok && k.now().Sub(c.at) < NameTTL {
+		k.mu.Unlock()
+		return c.u, nil
+	}
+	k.mu.Unlock()
+	u, err := k.api.GetUserInfoContext(ctx, user, options...)
+	if err != nil || u == nil {
+		return u, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.users == nil || len(k.users) > 1000 {
+		k.users = map[string]knownUser{}
+	}
+	k.users[user] = knownUser{u: u, at: k.now()}
+	return u, nil
 }

@@ -21,8 +21,14 @@ import (
 //     the ones in between are dropped, never sent after a newer one;
 //   - thread notes queue per card, in order, and when several are waiting they
 //     are joined into one message; none is dropped;
-//   - a card's updates and notes go out from one goroutine that exists only while
-//     the card has something waiting.
+//   - a card's updates and its notes go out from a goroutine each, which exists
+//     only while the card has something of its kind waiting, one update (one
+//     post) every CardEvery at most: the first change of a quiet card goes at
+//     once, the ones that follow it closely are shown together;
+//   - a card's drawing does not wait for its notes: posting in a channel is
+//     about one message a second for every card in it, so on a busy morning a
+//     card drawn only after its notes would stay behind its run for as long as
+//     the channel's queue of notes; the card may be seconds ahead of its thread.
 //
 // Retry-After is honoured below, in the process-wide queue the Slack client is
 // (package slackq); here a failed update or post is tried again with a backoff.
@@ -46,72 +52,141 @@ type cardBox struct {
 	card   rotation.CardRef
 	latest *drawing
 	notes  []string
+	// drawer and noter are set while the card's drawing sender and its note
+	// sender run.
+	drawer, noter bool
 }
 
 // enqueue hands a card's latest drawing (nil for none) and a note ("" for none) to
-// the card's outbox, starting its sender when it is idle.
+// the card's outbox, starting its sender of each when it is idle.
 func (n *Notifier) enqueue(card rotation.CardRef, d *drawing, note string) {
 	n.boxMu.Lock()
 	defer n.boxMu.Unlock()
 	if n.boxes == nil {
 		n.boxes = map[rotation.CardRef]*cardBox{}
 	}
-	b, busy := n.boxes[card]
-	if !busy {
+	b := n.boxes[card]
+	if b == nil {
 		b = &cardBox{card: card}
 		n.boxes[card] = b
 	}
 	if d != nil {
 		b.latest = d
+		if !b.drawer {
+			b.drawer = true
+			n.sending.Add(1)
+			go n.drain(func() (outgoing, bool) { return n.takeDrawing(b) })
+		}
 	}
 	if note != "" {
 		b.notes = append(b.notes, note)
-	}
-	if !busy {
-		n.sending.Add(1)
-		go n.send(b)
+		if !b.noter {
+			b.noter = true
+			n.sending.Add(1)
+			go n.drain(func() (outgoing, bool) { return n.takeNotes(b) })
+		}
 	}
 }
 
-// take removes what b has waiting; when nothing is, b leaves the outbox and its
-// sender ends (under the same lock, so a later enqueue starts a new one).
-func (n *Notifier) take(b *cardBox) (*drawing, []string, bool) {
+// outgoing is one thing a sender sends: send tries it, putBack returns it to the
+// box after a failure, giveUp drops it after outboxTries failures in a row.
+type outgoing struct {
+	send    func(context.Context) error
+	putBack func()
+	giveUp  func(error)
+}
+
+// takeDrawing takes the card's latest drawing; when there is none, the drawing
+// sender ends, and the box leaves the outbox once both senders have (under the
+// same lock, so a later enqueue starts a new one).
+func (n *Notifier) takeDrawing(b *cardBox) (outgoing, bool) {
 	n.boxMu.Lock()
 	defer n.boxMu.Unlock()
-	d, notes := b.latest, b.notes
-	if d == nil && len(notes) == 0 {
+	d := b.latest
+	if d == nil {
+		b.drawer = false
+		n.leaveLocked(b)
+		return outgoing{}, false
+	}
+	b.latest = nil
+	return outgoing{
+		send: func(ctx context.Context) error {
+			if _, _, _, err := n.slack.UpdateMessageContext(ctx, b.card.Channel, b.card.TS, slack.MsgOptionText(d.fallback, false), slack.MsgOptionBlocks(d.blocks...)); err != nil {
+				return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not update the card of %s", d.id)
+			}
+			return nil
+		},
+		putBack: func() {
+			n.boxMu.Lock()
+			defer n.boxMu.Unlock()
+			if b.latest == nil { // a newer drawing wins
+				b.latest = d
+			}
+		},
+		giveUp: func(error) { n.healLater(d.id) },
+	}, true
+}
+
+// takeNotes takes the card's waiting notes, to be posted joined; when there are
+// none, the note sender ends (see takeDrawing).
+func (n *Notifier) takeNotes(b *cardBox) (outgoing, bool) {
+	n.boxMu.Lock()
+	defer n.boxMu.Unlock()
+	notes := b.notes
+	if len(notes) == 0 {
+		b.noter = false
+		n.leaveLocked(b)
+		return outgoing{}, false
+	}
+	b.notes = nil
+	return outgoing{
+		send: func(ctx context.Context) error {
+			for len(notes) > 0 {
+				text, used := joinNotes(notes)
+				if _, _, err := n.slack.PostMessageContext(ctx, b.card.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(b.card.TS)); err != nil {
+					return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post in a card's thread")
+				}
+				notes = notes[used:]
+			}
+			return nil
+		},
+		putBack: func() { // ahead of the ones that came since
+			n.boxMu.Lock()
+			defer n.boxMu.Unlock()
+			b.notes = append(notes, b.notes...)
+		},
+		giveUp: func(err error) {
+			n.log.Error("thread notes could not be posted: Slack keeps refusing", "channel", b.card.Channel, "card", b.card.TS, "notes", len(notes), "err", rotation.ErrorMessage(err))
+		},
+	}, true
+}
+
+// leaveLocked takes b out of the outbox once neither of its senders runs.
+func (n *Notifier) leaveLocked(b *cardBox) {
+	if !b.drawer && !b.noter && n.boxes[b.card] == b {
 		delete(n.boxes, b.card)
-		return nil, nil, false
-	}
-	b.latest, b.notes = nil, nil
-	return d, notes, true
-}
-
-// putBack returns what could not be sent yet: a drawing only if none newer came,
-// notes ahead of the ones that came since.
-func (n *Notifier) putBack(b *cardBox, d *drawing, notes []string) {
-	n.boxMu.Lock()
-	defer n.boxMu.Unlock()
-	if d != nil && b.latest == nil {
-		b.latest = d
-	}
-	if len(notes) > 0 {
-		b.notes = append(notes, b.notes...)
 	}
 }
 
-// send posts b's notes and shows its card the latest drawing until nothing waits.
-func (n *Notifier) send(b *cardBox) {
+// drain sends what take hands out until it hands out nothing, one thing every
+// CardEvery at most (what comes meanwhile is sent together); a failure is put
+// back and tried again with a backoff, and given up after outboxTries in a row.
+func (n *Notifier) drain(take func() (outgoing, bool)) {
 	defer n.sending.Done()
 	ctx := n.work
 	fails := 0
 	wait := 500 * time.Millisecond
+	var sent time.Time
 	for {
-		d, notes, ok := n.take(b)
+		if pause := n.every - time.Since(sent); !sent.IsZero() && pause > 0 && rotation.Sleep(ctx, pause) != nil {
+			return
+		}
+		o, ok := take()
 		if !ok {
 			return
 		}
-		err := n.sendOnce(ctx, b.card, d, &notes)
+		sent = time.Now()
+		err := o.send(ctx)
 		if err == nil {
 			fails, wait = 0, 500*time.Millisecond
 			continue
@@ -121,11 +196,11 @@ func (n *Notifier) send(b *cardBox) {
 		}
 		fails++
 		if fails >= outboxTries {
-			n.gaveUp(b, d, notes, err)
+			o.giveUp(err)
 			fails = 0
 			continue
 		}
-		n.putBack(b, d, notes)
+		o.putBack()
 		var rl *slack.RateLimitedError
 		if errors.As(err, &rl) && rl.RetryAfter > wait {
 			wait = rl.RetryAfter
@@ -134,36 +209,6 @@ func (n *Notifier) send(b *cardBox) {
 			return
 		}
 		wait = min(2*wait, time.Minute)
-	}
-}
-
-// sendOnce posts the notes joined, then updates the card: a card that shows a
-// state has the notes that led to it in its thread. notes keeps what was not
-// posted; the drawing is returned when it was not shown.
-func (n *Notifier) sendOnce(ctx context.Context, card rotation.CardRef, d *drawing, notes *[]string) error {
-	for len(*notes) > 0 {
-		text, used := joinNotes(*notes)
-		if _, _, err := n.slack.PostMessageContext(ctx, card.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(card.TS)); err != nil {
-			return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post in a card's thread")
-		}
-		*notes = (*notes)[used:]
-	}
-	if d != nil {
-		if _, _, _, err := n.slack.UpdateMessageContext(ctx, card.Channel, card.TS, slack.MsgOptionText(d.fallback, false), slack.MsgOptionBlocks(d.blocks...)); err != nil {
-			return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not update the card of %s", d.id)
-		}
-	}
-	return nil
-}
-
-// gaveUp logs what the outbox could not send after outboxTries; the card is redrawn
-// later from the store, the notes are named by count (they stay in the run's record).
-func (n *Notifier) gaveUp(b *cardBox, d *drawing, notes []string, err error) {
-	if d != nil {
-		n.healLater(d.id)
-	}
-	if len(notes) > 0 {
-		n.log.Error("thread notes could not be posted: Slack keeps refusing", "channel", b.card.Channel, "card", b.card.TS, "notes", len(notes), "err", rotation.ErrorMessage(err))
 	}
 }
 

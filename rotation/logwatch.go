@@ -118,33 +118,22 @@ func (e *Engine) wakeWatch(id string) {
 	}
 }
 
-// ClaimWatch holds run id's watch claim, so one process watches a run at a time
-// (a claim of its own: a watch never blocks a person's gesture). ok is false
-// when another process holds it; release gives it up; ctx ends when the claim is
-// lost.
-func (e *Engine) ClaimWatch(ctx context.Context, id string) (_ context.Context, release func(), ok bool, _ error) {
-	return HoldClaim(ctx, e.Store, "watch:"+id, e.Owner, e.ClaimTTL, e.now, e.Log)
+// ClaimWatch takes or renews run id's watch claim for ttl, so one process
+// watches a run at a time (a claim of its own: a watch never blocks a person's
+// gesture); ok is false when another process holds it. The watcher stops
+// watching before it writes again once it could not; ReleaseWatch gives it up.
+func (e *Engine) ClaimWatch(ctx context.Context, id string, ttl time.Duration) (ok bool, _ error) {
+	return e.Store.ClaimRun(ctx, "watch:"+id, e.Owner, e.now(), ttl)
+}
+
+// ReleaseWatch gives run id's watch claim up.
+func (e *Engine) ReleaseWatch(ctx context.Context, id string) error {
+	return e.Store.ReleaseRun(ctx, "watch:"+id, e.Owner)
 }
 
 // Drained is closed once Drain is called: background work stops at the next
 // point where it can resume from the record.
 func (e *Engine) Drained() <-chan struct{} { return e.drained }
-
-// WatchTick records when the watches of run id looked, so the card counts down.
-func (e *Engine) WatchTick(ctx context.Context, id string) {
-	now := e.now()
-	nr, err := e.update(ctx, id, func(x *Run) error {
-		for i := range x.Destinations {
-			if w := x.Destinations[i].Watch; w != nil && w.State == WatchWatching {
-				w.Checked = now
-			}
-		}
-		return nil
-	})
-	if err == nil {
-		e.notify(ctx, nr, "")
-	}
-}
 
 // WatchEnded records that the windows of r's watches of destinations done have
 // passed: clean when the log was read, unwatched (a warning) when it never could

@@ -377,14 +377,6 @@ type Watch struct {
 	Warning string `json:"warning,omitempty"`
 }
 
-// Left is how much of the watch's window remained when it last looked.
-func (w *Watch) Left() time.Duration {
-	if w == nil || w.Until.IsZero() || !w.Checked.Before(w.Until) {
-		return 0
-	}
-	return w.Until.Sub(w.Checked)
-}
-
 // Watching lists the targets whose logs are still being watched.
 func (r *Run) Watching() []string {
 	var out []string

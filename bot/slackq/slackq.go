@@ -9,6 +9,9 @@
 //     the one that got it — and the call is then made again;
 //   - one call at a time goes out per method (per channel for posting): a call is
 //     never sent while another on its key might be coming back with a 429;
+//   - once Slack has limited a method (a channel), its calls keep to Slack's
+//     documented pace for a minute (one post a second; Tier 3 about 50 calls a
+//     minute), instead of meeting a 429 at every other call;
 //   - methods are separate lanes: a person's ephemeral answer or modal
 //     (chat.postEphemeral, views.*) never waits behind card updates (chat.update)
 //     or thread notes (chat.postMessage in the run's channel).
@@ -20,6 +23,7 @@ package slackq
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +69,30 @@ type Client struct {
 type lane struct {
 	turn  chan struct{} // holds a token while a call is in flight
 	until time.Time     // not before: the last Retry-After on this key
+	// limited is when Slack last answered 429 on this key, last when a call
+	// last went out: within paceFor of a 429, calls go at Slack's pace.
+	limited, last time.Time
+}
+
+// paceFor is how long after its last 429 a lane keeps to Slack's pace.
+const paceFor = time.Minute
+
+// pace is a key's documented pace, the least time between two calls once Slack
+// has limited it: one post a second in a channel; Tier 2 about 20 calls a
+// minute, Tier 3 about 50, Tier 4 about 100. Until a key is limited its calls
+// go as they come (Slack allows bursts); once it is, they are spaced so, and
+// the queue stops meeting a 429 at every other call.
+func pace(key string) time.Duration {
+	method, _, _ := strings.Cut(key, " ")
+	switch method {
+	case "chat.postMessage":
+		return time.Second
+	case "usergroups.users.list":
+		return 3 * time.Second
+	case "chat.update", "conversations.open":
+		return 1200 * time.Millisecond
+	}
+	return 600 * time.Millisecond
 }
 
 // Config is what New needs; API is required.
@@ -126,7 +154,11 @@ func (q *Client) do(ctx context.Context, key string, call func() error) error {
 			return ctx.Err()
 		}
 		q.mu.Lock()
-		wait := l.until.Sub(q.now())
+		now := q.now()
+		wait := l.until.Sub(now)
+		if !l.limited.IsZero() && now.Sub(l.limited) < paceFor {
+			wait = max(wait, l.last.Add(pace(key)).Sub(now))
+		}
 		q.mu.Unlock()
 		if wait > 0 {
 			if serr := q.sleep(ctx, wait); serr != nil {
@@ -134,6 +166,9 @@ func (q *Client) do(ctx context.Context, key string, call func() error) error {
 				return serr
 			}
 		}
+		q.mu.Lock()
+		l.last = q.now()
+		q.mu.Unlock()
 		err = call()
 		var rl *slack.RateLimitedError
 		if !errors.As(err, &rl) {
@@ -142,7 +177,8 @@ func (q *Client) do(ctx context.Context, key string, call func() error) error {
 		}
 		q.limited.Add(1)
 		q.mu.Lock()
-		if u := q.now().Add(max(rl.RetryAfter, time.Second)); u.After(l.until) {
+		l.limited = q.now()
+		if u := l.limited.Add(max(rl.RetryAfter, time.Second)); u.After(l.until) {
 			l.until = u
 		}
 		q.mu.Unlock()

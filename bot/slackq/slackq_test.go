@@ -132,3 +132,27 @@ func TestALimitedCallGivesUpWithTheRateLimitError(t *testing.T) {
 		t.Errorf("%d calls, want %d", n, slackq.MaxLimited)
 	}
 }
+
+// Once Slack has limited a channel, the posts to it keep to one a second, as
+// Slack's limit refills: sixty posts past the channel's burst meet one 429, not
+// one at every other post as a queue that only waits out Retry-After does.
+func TestALimitedChannelKeepsToSlacksPace(t *testing.T) {
+	s, c, q := world(t)
+	start := c.Now()
+	for i := range 60 {
+		if _, _, err := q.PostMessageContext(context.Background(), "C0OPS", slack.MsgOptionText(fmt.Sprintf("note %d", i), false)); err != nil {
+			t.Fatalf("post %d: %v", i, err)
+		}
+	}
+	if n := len(s.Messages("C0OPS")); n != 60 {
+		t.Errorf("%d messages in the channel, want 60", n)
+	}
+	st := s.LimitStats()
+	if st.Answered429() != 1 || st.Violations != 0 {
+		t.Errorf("Slack answered %d 429s (%d violations), want 1 (0)", st.Answered429(), st.Violations)
+	}
+	// Five at once, then one a second (the queue's waits move the clock).
+	if took := c.Now().Sub(start); took < 54*time.Second || took > 57*time.Second {
+		t.Errorf("sixty posts took %s of Slack's time, want about 55 s", took)
+	}
+}

@@ -91,7 +91,7 @@ func TestFirstHourMessages(t *testing.T) {
 		{"the demo's SUMMARY", func(*testing.T) string { return demoText },
 			"(version 4) (", []string{"✓ Infisical /MooseQuest/github/GITHUB_API_READONLY_TOKEN holds "}},
 		{"the demo's explanations", func(*testing.T) string { return demoText },
-			"", []string{"pending value: in Infisical under /rotabot/pending/", "ℹ️ workload probe: ", "ℹ️ watching logs · 1 min left · clean: "}},
+			"", []string{"pending value: in Infisical under /rotabot/pending/", "ℹ️ workload probe: ", "ℹ️ watching logs until … · clean: "}},
 		{"App Home's legend counts a token 4 days from expiry as red", func(*testing.T) string {
 			return card.ExpirySummary([]card.ExpiryRow{{Secret: "GITHUB_API_READONLY_TOKEN", Known: true, Days: 4, At: time.Now().Add(108 * time.Hour)}})
 		}, "🟠 1 within 14 days", []string{"🔴 1 within 7 days"}},

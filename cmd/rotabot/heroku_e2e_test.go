@@ -113,8 +113,8 @@ func TestHerokuReleaseHeldPendingDelaysVerify(t *testing.T) {
 	card = h.mustCard(t, "r1", "Waiting for revoke")
 	text = demo.CardText(card)
 	for _, want := range []string{
-		"Heroku " + prod + " — verified · release v2 · watching logs · ",
-		"Heroku " + staging + " — verified · release v2 · watching logs · ",
+		"Heroku " + prod + " — verified · release v2 · watching logs until ",
+		"Heroku " + staging + " — verified · release v2 · watching logs until ",
 		"every destination holds the new value; console build status ok, workload probe ok",
 	} {
 		if !strings.Contains(text, want) {
@@ -130,7 +130,7 @@ func TestHerokuReleaseHeldPendingDelaysVerify(t *testing.T) {
 			t.Fatalf("no %s while the logs are watched", label)
 		}
 	}
-	if js := string(mustJSON(card.Blocks)); !strings.Contains(js, "Still watching the logs of "+prod+", "+staging+" (") {
+	if js := string(mustJSON(card.Blocks)); !strings.Contains(js, "Logs of "+prod+", "+staging+" watched until ") {
 		t.Errorf("the revoke dialog does not name the apps still watched:\n%s", js)
 	}
 	// The thread says when each app ran the new release (a card's notes follow
@@ -199,12 +199,12 @@ func TestHerokuLogWatchBadCredentialsOffersRollback(t *testing.T) {
 	card := h.toApproval(t, "r1")
 	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
 	card = h.mustCard(t, "r1", "Waiting for revoke")
-	h.waitCardText(t, "r1", "Heroku "+staging+" — verified · release v2 · watching logs · ")
+	h.waitCardText(t, "r1", "Heroku "+staging+" — verified · release v2 · watching logs until ")
 	must(t, demo.WaitFor("both logs read", func() bool {
 		return h.World.Heroku.OpenLogStreams(prod) == 1 && h.World.Heroku.OpenLogStreams(staging) == 1
 	}))
-	h.waitCardText(t, "r1", "Heroku "+prod+" — verified · release v2 · watching logs · ")
-	if text := h.waitCardText(t, "r1", " left · clean"); !strings.Contains(text, "watching logs · ") {
+	h.waitCardText(t, "r1", "Heroku "+prod+" — verified · release v2 · watching logs until ")
+	if text := h.waitCardText(t, "r1", " UTC · clean"); !strings.Contains(text, "watching logs until ") {
 		t.Fatalf("the card:\n%s", text)
 	}
 
@@ -277,9 +277,9 @@ func TestHerokuLogSessionRefusedIsAWarning(t *testing.T) {
 	card := h.toApproval(t, "r1")
 	must(t, h.Click(demo.Bob, card, handlers.LabelApprove))
 	h.mustCard(t, "r1", "Waiting for revoke")
-	h.waitCardText(t, "r1", "Heroku "+staging+" — verified · release v2 · watching logs · ")
+	h.waitCardText(t, "r1", "Heroku "+staging+" — verified · release v2 · watching logs until ")
 	text := h.waitCardText(t, "r1", "⚠️ Heroku is unavailable for app "+staging+" (503): retry later (retrying)")
-	if !strings.Contains(text, "Heroku "+prod+" — verified · release v2 · watching logs · ") {
+	if !strings.Contains(text, "Heroku "+prod+" — verified · release v2 · watching logs until ") {
 		t.Errorf("prod's watch:\n%s", text)
 	}
 	// The card and the thread note are two posts: wait for the note.

@@ -288,6 +288,9 @@ const SlackTimeout = 30 * time.Second
 // one caller waiting out a Retry-After inside slack-go would leave every other
 // caller of that method free to call Slack while it is limited. The process
 // calls Slack through slackq (paced), which holds the method back for everyone.
+// The message Slack echoes back from a post or an update is dropped unread
+// (slackq.WithoutEcho): slack-go's decoding of its blocks cost more than the rest
+// of a card update.
 func slackAPI(env config.Env) (*slack.Client, error) {
 	u, err := egress.Base("SLACK_API_URL", env.SlackAPIURL)
 	if err != nil {
@@ -296,7 +299,7 @@ func slackAPI(env config.Env) (*slack.Client, error) {
 	retry := slack.DefaultRetryConfig()
 	retry.Handlers = slack.ConnectionOnlyRetryHandlers()
 	return slack.New(env.SlackBotToken, slack.OptionAPIURL(env.SlackAPIURL), slack.OptionAppLevelToken(env.SlackAppToken),
-		slack.OptionRetryConfig(retry), slack.OptionHTTPClient(egress.Bind(u, nil, SlackTimeout))), nil
+		slack.OptionRetryConfig(retry), slack.OptionHTTPClient(egress.Bind(u, &http.Client{Transport: slackq.WithoutEcho(nil)}, SlackTimeout))), nil
 }
 
 // paced is the one door the process's Web API calls go through (package slackq):

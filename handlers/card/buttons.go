@@ -98,13 +98,13 @@ func revokeWarning(r *rotation.Run) string {
 		warn += " " + mentions(ops) + " has not confirmed updating their shell rc yet."
 	}
 	if apps := r.Watching(); len(apps) > 0 {
-		var left time.Duration
+		var until time.Time
 		for _, d := range r.Destinations {
-			if d.Watch != nil && d.Watch.State == rotation.WatchWatching {
-				left = max(left, d.Watch.Left())
+			if d.Watch != nil && d.Watch.State == rotation.WatchWatching && d.Watch.Until.After(until) {
+				until = d.Watch.Until
 			}
 		}
-		warn += fmt.Sprintf(" Still watching the logs of %s (%s left).", strings.Join(apps, ", "), secondsLeft(left))
+		warn += fmt.Sprintf(" Logs of %s watched until %s.", strings.Join(apps, ", "), clock(until))
 	}
 	if d := r.OldHolders; d != nil && len(d.Copies) > 0 {
 		// Last: a dialog's text is short, and what may hold it is on the card.

@@ -124,6 +124,9 @@ var stepTitle = map[rotation.StepName]string{
 
 func hhmm(t time.Time) string { return t.UTC().Format("15:04 UTC") }
 
+// clock is a time of day to the second: "14:05:12 UTC".
+func clock(t time.Time) string { return t.UTC().Format("15:04:05 UTC") }
+
 func stepLine(s rotation.StepRecord) string {
 	state := string(s.State)
 	if s.State == rotation.StepRunning {
@@ -214,11 +217,13 @@ func restartText(rs *rotation.Restart) string {
 }
 
 // watchText says where a destination's log watch stands:
-// "watching logs · 40 s left · clean".
+// "watching logs until 14:05:12 UTC · clean". The card shows when the watch
+// ends, not a countdown: a countdown would cost a card update every few
+// seconds for each run watched, out of Slack's 50 a minute for the workspace.
 func watchText(w *rotation.Watch) string {
 	switch w.State {
 	case rotation.WatchWatching:
-		s := "watching logs · " + secondsLeft(w.Left()) + " left · "
+		s := "watching logs until " + clock(w.Until) + " · "
 		if w.Warning != "" {
 			return s + "⚠️ " + w.Warning + " (retrying)"
 		}
@@ -238,7 +243,7 @@ func watchText(w *rotation.Watch) string {
 	return w.State
 }
 
-// secondsLeft writes a short duration as people read a countdown: "40 s", "2 min 5 s".
+// secondsLeft writes a short duration as people read it: "40 s", "2 min 5 s".
 func secondsLeft(d time.Duration) string {
 	n := int(d.Round(time.Second) / time.Second)
 	if n < 60 {

@@ -205,7 +205,7 @@ func (d *Script) Play() error {
 		return err
 	}
 	d.say("", "ℹ️ *workload probe*: the GitHub call the token's workload makes (probe: in the routing matrix), tried with the new token.")
-	d.say("", "ℹ️ *watching logs · 1 min left · clean*: rotabot reads each Heroku app's log for a minute after it runs the new token; no GitHub auth error so far.")
+	d.say("", "ℹ️ *watching logs until … · clean*: rotabot reads each Heroku app's log for a minute after it runs the new token; no GitHub auth error so far.")
 	d.person(Bob, "reads the warning: the cron job is retired; he unsets GH_TOKEN on "+LegacyApp)
 	h.World.Heroku.SetConfigByHand(LegacyApp, map[string]*string{"GH_TOKEN": nil}, "bob@raxx.example")
 	var dm cardMsg
@@ -489,7 +489,7 @@ type cardMsg struct{ sbslack.Message }
 func (h *Harness) logsWatched(id string) error {
 	return WaitFor("the logs of "+id+"'s apps to be watched", func() bool {
 		m, _ := h.Card(id)
-		return strings.Count(CardText(m), "watching logs · ") == 2 && strings.Count(CardText(m), " left · clean") == 2
+		return strings.Count(CardText(m), "watching logs until ") == 2 && strings.Count(CardText(m), " UTC · clean") == 2
 	})
 }
 

@@ -219,11 +219,23 @@ func (s *Store) UpdateRun(_ context.Context, id string, fn func(*rotation.Run) e
 	return out, nil
 }
 
+// scanned is how many runs a listing reads before the pages it read are
+// dropped from the process's resident memory (dropMapped): a secret's history,
+// read to refuse a retired token, would otherwise keep the whole file resident.
+const scanned = 32
+
 // ListRuns returns runs newest first.
 func (s *Store) ListRuns(_ context.Context, f rotation.RunFilter) ([]*rotation.Run, error) {
 	var out []*rotation.Run
 	err := s.db.View(func(tx *bolt.Tx) error {
+		read := 0
+		defer func() {
+			if read >= scanned {
+				dropMapped(s.db, tx)
+			}
+		}()
 		add := func(v []byte) (bool, error) {
+			read++
 			var r rotation.Run
 			if err := json.Unmarshal(v, &r); err != nil {
 				return false, err
@@ -236,7 +248,19 @@ func (s *Store) ListRuns(_ context.Context, f rotation.RunFilter) ([]*rotation.R
 		}
 		runs := tx.Bucket(bucketRuns)
 		switch {
-		case f.OpenOnly && f.Secret == "":
+		case f.OpenOnly && f.Secret != "":
+			// A secret has one open run at most, in the index.
+			if id := tx.Bucket(bucketOpenRuns).Get([]byte(f.Secret)); id != nil {
+				k, err := runKey(string(id))
+				if err != nil {
+					return err
+				}
+				if v := runs.Get(k); v != nil {
+					_, err = add(v)
+				}
+				return err
+			}
+		case f.OpenOnly:
 			// Few runs are open: read them through the index, then sort.
 			var keys [][]byte
 			err := tx.Bucket(bucketOpenRuns).ForEach(func(_, id []byte) error {

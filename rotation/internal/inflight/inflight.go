@@ -45,15 +45,22 @@ type calls struct {
 	next   int
 	said   string
 	active bool          // a goroutine that says is running
+	gone   bool          // left the tracker (no call in flight): a new call takes a new one
 	idle   chan struct{} // told when the last call ends, so it stops at once
 }
 
 // Start records that c is in flight for key and returns what ends it. While
 // any call of key waits longer than Slow, Say is told which.
 func (t *Tracker) Start(ctx context.Context, key string, c Call) (done func()) {
-	v, _ := t.keys.LoadOrStore(key, &calls{calls: map[int]Call{}, idle: make(chan struct{}, 1)})
-	w := v.(*calls)
-	w.mu.Lock()
+	var w *calls
+	for w == nil || w.gone {
+		if w != nil {
+			w.mu.Unlock()
+		}
+		v, _ := t.keys.LoadOrStore(key, &calls{calls: map[int]Call{}, idle: make(chan struct{}, 1)})
+		w = v.(*calls)
+		w.mu.Lock()
+	}
 	n := w.next
 	w.next++
 	c.started = time.Now()
@@ -92,7 +99,10 @@ func (t *Tracker) announce(ctx context.Context, key string, w *calls) {
 		}
 		w.mu.Lock()
 		if len(w.calls) == 0 {
-			w.active, w.said = false, ""
+			// Forgotten until the key's next call: a process carries on
+			// thousands of runs.
+			w.active, w.said, w.gone = false, "", true
+			t.keys.CompareAndDelete(key, w)
 			w.mu.Unlock()
 			return
 		}

@@ -65,3 +65,21 @@ func TestTrackerSaysOnlyWhileTheCallsWait(t *testing.T) {
 		t.Errorf("said %q, want one line about r2's GitHub call", said)
 	}
 }
+
+// TestTrackerForgetsAKeyWithNoCallInFlight: once a key's last call ended and
+// its sayer stopped, the tracker keeps nothing of it (a process carries on
+// thousands of runs), and a later call of the key is tracked afresh.
+func TestTrackerForgetsAKeyWithNoCallInFlight(t *testing.T) {
+	var wg sync.WaitGroup
+	tr := &Tracker{Slow: time.Hour, WG: &wg, Say: func(context.Context, string, string, func() bool) {}}
+	for i := range 3 {
+		done := tr.Start(context.Background(), "r1", Call{What: "GitHub unavailable", Try: i + 1, Tries: 3})
+		done()
+		wg.Wait()
+		n := 0
+		tr.keys.Range(func(any, any) bool { n++; return true })
+		if n != 0 {
+			t.Fatalf("after call %d the tracker keeps %d keys, want none", i+1, n)
+		}
+	}
+}
