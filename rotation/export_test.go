@@ -15,3 +15,12 @@ const (
 // SetPause makes e call fn at each of its pause points. Call it before e runs
 // anything.
 func SetPause(e *Engine, fn func(PausePoint)) { e.pauseAt = fn }
+
+// StepStarted is the line that says a step started and the most it may take,
+// for a test to read what a step recorded; "" when s says nothing of it.
+func StepStarted(s StepRecord) string {
+	if s.State != StepRunning || s.Until.IsZero() {
+		return ""
+	}
+	return stepStartedText(StepTitle(s.Name), s.Until, s.Budget)
+}

@@ -139,15 +139,6 @@ func (e *Engine) announceStep(ctx context.Context, r *Run, step StepName) *Run {
 	return nr
 }
 
-// StepStarted is the line that says a step started and the most it may take,
-// for a terminal; "" when s says nothing of it.
-func StepStarted(s StepRecord) string {
-	if s.State != StepRunning || s.Until.IsZero() {
-		return ""
-	}
-	return stepStartedText(StepTitle(s.Name), s.Until, s.Budget)
-}
-
 // StepTitle names a step at the start of a line for a terminal: "Propagate".
 func StepTitle(name StepName) string {
 	if t := stepTitle[name]; t != "" {
