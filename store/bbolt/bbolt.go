@@ -34,6 +34,10 @@ var (
 	bucketEnvelopeAge  = []byte("envelope_age")   // unix nanos \x00 id → nil
 	bucketClaims       = []byte("claims")         // run id → claim JSON
 	bucketDrift        = []byte("drift")          // drift key → DriftRecord JSON
+	// secret \x00 seq → what RetiredBy reads of a run that retired its old
+	// token (retiredPart): the check for a retired token reads these, not
+	// every past run of the secret whole.
+	bucketRetired = []byte("retired")
 )
 
 // EnvelopeBatchDelay is how long a MarkEnvelope made while others are in flight
@@ -72,13 +76,24 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 				return err
 			}
 		}
+		indexed := tx.Bucket(bucketRetired) != nil
 		for _, b := range [][]byte{bucketRuns, bucketRunsBySecret, bucketOpenRuns, bucketAudit,
-			bucketAuditByRun, bucketExpiry, bucketEnvelopes, bucketEnvelopeAge, bucketClaims, bucketDrift} {
+			bucketAuditByRun, bucketExpiry, bucketEnvelopes, bucketEnvelopeAge, bucketClaims, bucketDrift, bucketRetired} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return nil
+		if indexed {
+			return nil
+		}
+		// A file from before the index: index its runs once.
+		return tx.Bucket(bucketRuns).ForEach(func(k, v []byte) error {
+			var r rotation.Run
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			return indexRetired(tx, k, &r)
+		})
 	})
 	if err != nil {
 		db.Close()
@@ -137,6 +152,9 @@ func putRun(tx *bolt.Tx, k []byte, r *rotation.Run) error {
 	if err := tx.Bucket(bucketRuns).Put(k, v); err != nil {
 		return err
 	}
+	if err := indexRetired(tx, k, r); err != nil {
+		return err
+	}
 	open := tx.Bucket(bucketOpenRuns)
 	if r.State.Final() {
 		if string(open.Get([]byte(r.Secret))) == r.ID {
@@ -145,6 +163,57 @@ func putRun(tx *bolt.Tx, k []byte, r *rotation.Run) error {
 		return nil
 	}
 	return open.Put([]byte(r.Secret), []byte(r.ID))
+}
+
+// indexRetired keeps r (stored under k) in the retired index while it retires
+// its old token, with what RetiredBy reads of it.
+func indexRetired(tx *bolt.Tx, k []byte, r *rotation.Run) error {
+	ik := append(append([]byte(r.Secret), 0), k...)
+	b := tx.Bucket(bucketRetired)
+	if !r.Retires() {
+		return b.Delete(ik)
+	}
+	v, err := json.Marshal(retiredPart(r))
+	if err != nil {
+		return err
+	}
+	return b.Put(ik, v)
+}
+
+// retiredPart is what RetiredBy reads of a run: its id, state and time, whether
+// it revoked, the keyed digest and fingerprint of its old token, its revoke step.
+func retiredPart(r *rotation.Run) *rotation.Run {
+	out := &rotation.Run{ID: r.ID, Secret: r.Secret, State: r.State, Updated: r.Updated, RevokeAttempted: r.RevokeAttempted,
+		RevokeSent: r.RevokeSent, OldDigest: r.OldDigest, OldFingerprint: r.OldFingerprint, DigestKey: r.DigestKey}
+	if st := r.Step(rotation.StepRevoke); st != nil {
+		out.Steps = []rotation.StepRecord{*st}
+	}
+	return out
+}
+
+// ListRetired returns the runs of secret that retired their old token, newest
+// first, as much of each as RetiredBy reads.
+func (s *Store) ListRetired(_ context.Context, secret string) ([]*rotation.Run, error) {
+	var out []*rotation.Run
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := append([]byte(secret), 0)
+		c := tx.Bucket(bucketRetired).Cursor()
+		k, _ := c.Seek(append(append([]byte(secret), 0), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		for ; k != nil && len(k) == len(prefix)+8 && string(k[:len(prefix)]) == string(prefix); k, _ = c.Prev() {
+			var r rotation.Run
+			if err := json.Unmarshal(tx.Bucket(bucketRetired).Get(k), &r); err != nil {
+				return err
+			}
+			out = append(out, &r)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // CreateRun gives run an id and stores it. A secret with an open run gets an
