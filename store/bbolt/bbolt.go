@@ -50,6 +50,9 @@ type Store struct {
 	path string
 	// marking counts MarkEnvelope calls in flight.
 	marking atomic.Int32
+	// dropped is when the file's pages were last dropped from resident memory
+	// (unix nanoseconds).
+	dropped atomic.Int64
 }
 
 var _ rotation.Store = (*Store)(nil)
@@ -263,6 +266,7 @@ func (s *Store) GetRun(_ context.Context, id string) (*rotation.Run, error) {
 // UpdateRun loads the run, lets fn change it and saves it, in one transaction.
 // fn sees the state as stored now, so a check it makes cannot be raced.
 func (s *Store) UpdateRun(_ context.Context, id string, fn func(*rotation.Run) error) (*rotation.Run, error) {
+	defer s.tidy()
 	var out *rotation.Run
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		r, k, err := getRun(tx, id)
@@ -285,9 +289,27 @@ func (s *Store) UpdateRun(_ context.Context, id string, fn func(*rotation.Run) e
 }
 
 // scanned is how many runs a listing reads before the pages it read are
-// dropped from the process's resident memory (dropMapped): a secret's history,
-// read to refuse a retired token, would otherwise keep the whole file resident.
-const scanned = 32
+// dropped from the process's resident memory at once (dropMapped); dropEvery is
+// how often they are dropped anyway once runs are written: a process that
+// carries thousands of runs would otherwise keep the whole file resident.
+const (
+	scanned   = 32
+	dropEvery = 10 * time.Second
+)
+
+// tidy drops the file's pages from resident memory when dropEvery has passed
+// since they last were.
+func (s *Store) tidy() {
+	now := time.Now().UnixNano()
+	last := s.dropped.Load()
+	if now-last < int64(dropEvery) || !s.dropped.CompareAndSwap(last, now) {
+		return
+	}
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		dropMapped(s.db, tx)
+		return nil
+	})
+}
 
 // ListRuns returns runs newest first.
 func (s *Store) ListRuns(_ context.Context, f rotation.RunFilter) ([]*rotation.Run, error) {
