@@ -187,7 +187,7 @@ func (e *Engine) refuseKnown(ctx context.Context, r *Run, token Secret) error {
 	if current.Value.Equal(token) {
 		return Errorf(EINVALID, "That is the current token: generate a new one on GitHub")
 	}
-	runs, err := e.Store.ListRuns(ctx, RunFilter{Secret: r.Secret})
+	runs, err := e.Store.ListRetired(ctx, r.Secret)
 	if err != nil {
 		return err
 	}

@@ -324,7 +324,7 @@ func (e *Engine) checkToken(ctx context.Context, sc *SecretConfig, w WriteReques
 	if w.Run != nil {
 		except = w.Run.ID
 	}
-	runs, err := e.Store.ListRuns(ctx, RunFilter{Secret: w.Secret})
+	runs, err := e.Store.ListRetired(ctx, w.Secret)
 	if err != nil {
 		return TokenInfo{}, err
 	}
@@ -398,7 +398,7 @@ func (t Retirement) Text() string {
 // compared with each in turn; nil when none retired it.
 func RetiredBy(runs []*Run, v Secret, except string) *Retirement {
 	for _, r := range runs {
-		if r.ID == except || !r.State.Final() || !(r.State == StateCompleted || r.RevokeAttempted || r.RevokeSent) {
+		if r.ID == except || !r.Retires() {
 			continue
 		}
 		if !r.IsOld(v) {
@@ -411,6 +411,12 @@ func RetiredBy(runs []*Run, v Secret, except string) *Retirement {
 		return t
 	}
 	return nil
+}
+
+// Retires reports whether r retired its old token: it finished, completed or
+// with a revoke attempted.
+func (r *Run) Retires() bool {
+	return r.State.Final() && (r.State == StateCompleted || r.RevokeAttempted || r.RevokeSent)
 }
 
 // secretLogin is the GitHub account the secret's tokens belong to, as rotabot

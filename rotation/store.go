@@ -25,6 +25,9 @@ type RunStore interface {
 	UpdateRun(ctx context.Context, id string, fn func(*Run) error) (*Run, error)
 	// ListRuns returns runs newest first.
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
+	// ListRetired returns the runs of secret that retired their old token
+	// (Run.Retires), newest first, each with at least what RetiredBy reads.
+	ListRetired(ctx context.Context, secret string) ([]*Run, error)
 }
 
 // AuditStore keeps audit entries, once per run and action.

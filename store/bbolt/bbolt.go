@@ -35,6 +35,10 @@ var (
 	bucketEnvelopeAge  = []byte("envelope_age")   // unix nanos \x00 id → nil
 	bucketClaims       = []byte("claims")         // run id → claim JSON
 	bucketDrift        = []byte("drift")          // drift key → drift.Record JSON
+	// secret \x00 seq → what RetiredBy reads of a run that retired its old
+	// token (retiredPart): the check for a retired token reads these, not
+	// every past run of the secret whole.
+	bucketRetired = []byte("retired")
 )
 
 // EnvelopeBatchDelay is how long a MarkEnvelope made while others are in flight
@@ -47,6 +51,9 @@ type Store struct {
 	path string
 	// marking counts MarkEnvelope calls in flight.
 	marking atomic.Int32
+	// dropped is when the file's pages were last dropped from resident memory
+	// (unix nanoseconds).
+	dropped atomic.Int64
 }
 
 var (
@@ -76,13 +83,24 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 				return err
 			}
 		}
+		indexed := tx.Bucket(bucketRetired) != nil
 		for _, b := range [][]byte{bucketRuns, bucketRunsBySecret, bucketOpenRuns, bucketAudit,
-			bucketAuditByRun, bucketExpiry, bucketEnvelopes, bucketEnvelopeAge, bucketClaims, bucketDrift} {
+			bucketAuditByRun, bucketExpiry, bucketEnvelopes, bucketEnvelopeAge, bucketClaims, bucketDrift, bucketRetired} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return nil
+		if indexed {
+			return nil
+		}
+		// A file from before the index: index its runs once.
+		return tx.Bucket(bucketRuns).ForEach(func(k, v []byte) error {
+			var r rotation.Run
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			return indexRetired(tx, k, &r)
+		})
 	})
 	if err != nil {
 		db.Close()
@@ -141,6 +159,9 @@ func putRun(tx *bolt.Tx, k []byte, r *rotation.Run) error {
 	if err := tx.Bucket(bucketRuns).Put(k, v); err != nil {
 		return err
 	}
+	if err := indexRetired(tx, k, r); err != nil {
+		return err
+	}
 	open := tx.Bucket(bucketOpenRuns)
 	if r.State.Final() {
 		if string(open.Get([]byte(r.Secret))) == r.ID {
@@ -149,6 +170,57 @@ func putRun(tx *bolt.Tx, k []byte, r *rotation.Run) error {
 		return nil
 	}
 	return open.Put([]byte(r.Secret), []byte(r.ID))
+}
+
+// indexRetired keeps r (stored under k) in the retired index while it retires
+// its old token, with what RetiredBy reads of it.
+func indexRetired(tx *bolt.Tx, k []byte, r *rotation.Run) error {
+	ik := append(append([]byte(r.Secret), 0), k...)
+	b := tx.Bucket(bucketRetired)
+	if !r.Retires() {
+		return b.Delete(ik)
+	}
+	v, err := json.Marshal(retiredPart(r))
+	if err != nil {
+		return err
+	}
+	return b.Put(ik, v)
+}
+
+// retiredPart is what RetiredBy reads of a run: its id, state and time, whether
+// it revoked, the keyed digest and fingerprint of its old token, its revoke step.
+func retiredPart(r *rotation.Run) *rotation.Run {
+	out := &rotation.Run{ID: r.ID, Secret: r.Secret, State: r.State, Updated: r.Updated, RevokeAttempted: r.RevokeAttempted,
+		RevokeSent: r.RevokeSent, OldDigest: r.OldDigest, OldFingerprint: r.OldFingerprint, DigestKey: r.DigestKey}
+	if st := r.Step(rotation.StepRevoke); st != nil {
+		out.Steps = []rotation.StepRecord{*st}
+	}
+	return out
+}
+
+// ListRetired returns the runs of secret that retired their old token, newest
+// first, as much of each as RetiredBy reads.
+func (s *Store) ListRetired(_ context.Context, secret string) ([]*rotation.Run, error) {
+	var out []*rotation.Run
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := append([]byte(secret), 0)
+		c := tx.Bucket(bucketRetired).Cursor()
+		k, _ := c.Seek(append(append([]byte(secret), 0), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		for ; k != nil && len(k) == len(prefix)+8 && string(k[:len(prefix)]) == string(prefix); k, _ = c.Prev() {
+			var r rotation.Run
+			if err := json.Unmarshal(tx.Bucket(bucketRetired).Get(k), &r); err != nil {
+				return err
+			}
+			out = append(out, &r)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // CreateRun gives run an id and stores it. A secret with an open run gets an
@@ -198,6 +270,7 @@ func (s *Store) GetRun(_ context.Context, id string) (*rotation.Run, error) {
 // UpdateRun loads the run, lets fn change it and saves it, in one transaction.
 // fn sees the state as stored now, so a check it makes cannot be raced.
 func (s *Store) UpdateRun(_ context.Context, id string, fn func(*rotation.Run) error) (*rotation.Run, error) {
+	defer s.tidy()
 	var out *rotation.Run
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		r, k, err := getRun(tx, id)
@@ -220,9 +293,27 @@ func (s *Store) UpdateRun(_ context.Context, id string, fn func(*rotation.Run) e
 }
 
 // scanned is how many runs a listing reads before the pages it read are
-// dropped from the process's resident memory (dropMapped): a secret's history,
-// read to refuse a retired token, would otherwise keep the whole file resident.
-const scanned = 32
+// dropped from the process's resident memory at once (dropMapped); dropEvery is
+// how often they are dropped anyway once runs are written: a process that
+// carries thousands of runs would otherwise keep the whole file resident.
+const (
+	scanned   = 32
+	dropEvery = 10 * time.Second
+)
+
+// tidy drops the file's pages from resident memory when dropEvery has passed
+// since they last were.
+func (s *Store) tidy() {
+	now := time.Now().UnixNano()
+	last := s.dropped.Load()
+	if now-last < int64(dropEvery) || !s.dropped.CompareAndSwap(last, now) {
+		return
+	}
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		dropMapped(s.db, tx)
+		return nil
+	})
+}
 
 // ListRuns returns runs newest first.
 func (s *Store) ListRuns(_ context.Context, f rotation.RunFilter) ([]*rotation.Run, error) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/store/storetest"
+	bolt "go.etcd.io/bbolt"
 )
 
 func open(t *testing.T) *Store {
@@ -93,5 +94,31 @@ func BenchmarkHistory10k(b *testing.B) {
 		if err != nil || len(list) != 20 {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A file written before the retired index gets it at the next Open: a token an
+// old run retired is still refused.
+func TestAFileFromBeforeTheRetiredIndexIsIndexedAtOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rotabot.db")
+	s, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r, err := s.CreateRun(ctx, &rotation.Run{Secret: "A_TOKEN", State: rotation.StateCompleted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketRetired) }); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(path, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if list, err := s.ListRetired(ctx, "A_TOKEN"); err != nil || len(list) != 1 || list[0].ID != r.ID {
+		t.Fatalf("retired runs after reopening: %v %v", list, err)
 	}
 }

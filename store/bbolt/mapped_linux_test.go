@@ -73,3 +73,39 @@ func TestAReadOfAWholeHistoryLeavesTheFileOutOfResidentMemory(t *testing.T) {
 		t.Error("a read of one run left nothing resident: the measure shows nothing")
 	}
 }
+
+// Runs read one by one as a process carries them on do not keep the file
+// resident either: once dropEvery has passed, the next run written drops the
+// pages read since.
+func TestRunsReadOneByOneLeaveTheFileOutOfResidentMemory(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	var ids []string
+	for i := range 300 {
+		r, err := s.CreateRun(ctx, &rotation.Run{Secret: fmt.Sprintf("TOKEN_%d", i), State: rotation.StateCompleted,
+			Notice: strings.Repeat(fmt.Sprintf("run %d. ", i), 400)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	for _, id := range ids {
+		if _, err := s.GetRun(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size, err := os.Stat(s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kb := mappedKB(t, s.path); kb < int(size.Size()/1024/2) {
+		t.Fatalf("only %d KB of %d KB resident after reading every run: the measure shows nothing", kb, size.Size()/1024)
+	}
+	s.dropped.Store(time.Now().Add(-dropEvery).UnixNano())
+	if _, err := s.UpdateRun(ctx, ids[0], func(r *rotation.Run) error { r.Notice = "read again"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if kb := mappedKB(t, s.path); kb > int(size.Size()/1024/8) {
+		t.Errorf("%d KB of the %d KB file still resident after a run was written past dropEvery", kb, size.Size()/1024)
+	}
+}

@@ -412,6 +412,23 @@ func (s *Store) UpdateRun(ctx context.Context, id string, fn func(*rotation.Run)
 	return out, nil
 }
 
+// ListRetired returns the runs of secret that retired their old token, newest
+// first (read whole: PostgreSQL serves a team of a few workers, whose history a
+// scan reads quickly).
+func (s *Store) ListRetired(ctx context.Context, secret string) ([]*rotation.Run, error) {
+	runs, err := s.ListRuns(ctx, rotation.RunFilter{Secret: secret})
+	if err != nil {
+		return nil, err
+	}
+	out := runs[:0]
+	for _, r := range runs {
+		if r.Retires() {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
 // ListRuns returns runs newest first.
 func (s *Store) ListRuns(ctx context.Context, f rotation.RunFilter) ([]*rotation.Run, error) {
 	// The query is built per filter, not one query with "$1 = '' OR …", so each

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentUpdateDriftLosesNothing", testConcurrentUpdateDrift},
 		{"Claims", testClaims},
 		{"ConcurrentClaimOneOwner", testConcurrentClaimOneOwner},
+		{"Retired", testRetired},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
