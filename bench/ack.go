@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -198,6 +199,12 @@ func ackBurst(w *world, n int, texts []string, prefix string, answers bool) ([]t
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+	calls := map[string]int{}
+	for _, q := range w.sb.Slack.Requests() {
+		calls[fmt.Sprintf("%s %d", q.Route, q.Status)]++
+	}
+	fmt.Fprintf(os.Stderr, "bench: %s: %d of %d commands answered within 60 s; calls since the burst: %v; Slack limited: %v\n",
+		prefix, w.sb.Slack.Count("POST /response/{id}", true), n, calls, w.sb.Slack.LimitStats().Limited)
 	return lat, 0, nil
 }
 
