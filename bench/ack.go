@@ -203,6 +203,11 @@ func ackBurst(w *world, n int, texts []string, prefix string, answers bool) ([]t
 	for _, q := range w.sb.Slack.Requests() {
 		calls[fmt.Sprintf("%s %d", q.Route, q.Status)]++
 	}
+	for _, q := range append(w.sb.GitHub.Requests(), w.sb.Infisical.Requests()...) {
+		if q.Time.After(start) {
+			calls[fmt.Sprintf("%s %d", q.Route, q.Status)]++
+		}
+	}
 	fmt.Fprintf(os.Stderr, "bench: %s: %d of %d commands answered within 60 s; calls since the burst: %v; Slack limited: %v\n",
 		prefix, w.sb.Slack.Count("POST /response/{id}", true), n, calls, w.sb.Slack.LimitStats().Limited)
 	return lat, 0, nil
