@@ -56,7 +56,9 @@ type Config struct {
 	// Workers is how many handlers run at once (default DefaultWorkers). The
 	// envelopes past it wait, acked already and in order, a gesture (a button,
 	// App Home) ahead of any slash command; a view submission, whose answer
-	// travels in its ack, does not wait.
+	// travels in its ack, does not wait. While every worker is busy, as many
+	// again may run gestures only: slow commands (a dry run waiting on a paced
+	// service) never hold a person's button back.
 	Workers int
 }
 
@@ -78,6 +80,7 @@ type Bot struct {
 	gestures []func(context.Context) // waiting handlers of people's gestures
 	commands []func(context.Context) // waiting handlers of slash commands
 	running  int                     // workers running
+	pressing int                     // workers running gestures only
 	since    time.Time               // when the oldest waiting handler was queued
 }
 
@@ -245,21 +248,27 @@ func (b *Bot) spawn(work context.Context, gesture bool, fn func(context.Context)
 	}
 }
 
-// startWorkers starts workers for the waiting handlers, up to Workers running.
+// startWorkers starts workers for the waiting handlers, up to Workers running,
+// and for the waiting gestures past them, up to Workers more.
 func (b *Bot) startWorkers(work context.Context) {
 	b.qmu.Lock()
-	n := min(b.Workers-b.running, len(b.gestures)+len(b.commands))
-	b.running += max(n, 0)
+	n := max(min(b.Workers-b.running, len(b.gestures)+len(b.commands)), 0)
+	b.running += n
+	g := max(min(b.Workers-b.pressing, len(b.gestures)-n), 0)
+	b.pressing += g
 	b.qmu.Unlock()
 	for range n {
-		go b.worker(work)
+		go b.worker(work, false)
+	}
+	for range g {
+		go b.worker(work, true)
 	}
 }
 
-// worker runs waiting handlers until none is left.
-func (b *Bot) worker(work context.Context) {
+// worker runs waiting handlers (gestures only: only gestures) until none is left.
+func (b *Bot) worker(work context.Context, gestures bool) {
 	for {
-		fn := b.next()
+		fn := b.next(gestures)
 		if fn == nil {
 			return
 		}
@@ -268,15 +277,19 @@ func (b *Bot) worker(work context.Context) {
 }
 
 // next takes the next waiting handler, or ends the calling worker (nil).
-func (b *Bot) next() func(context.Context) {
+func (b *Bot) next(gesturesOnly bool) func(context.Context) {
 	b.qmu.Lock()
 	defer b.qmu.Unlock()
 	q := &b.commands
-	if len(b.gestures) > 0 {
+	if len(b.gestures) > 0 || gesturesOnly {
 		q = &b.gestures
 	}
 	if len(*q) == 0 {
-		b.running--
+		if gesturesOnly {
+			b.pressing--
+		} else {
+			b.running--
+		}
 		return nil
 	}
 	fn := (*q)[0]

@@ -138,3 +138,66 @@ func TestHandlersAreBoundedAndNothingIsLost(t *testing.T) {
 		t.Fatal("the bot did not stop")
 	}
 }
+
+// holdCommands holds every slash command's handler until its channel is
+// closed; gestures run at once.
+type holdCommands struct {
+	gate
+	release chan struct{}
+}
+
+func (h *holdCommands) Command(_ context.Context, cmd slack.SlashCommand) {
+	<-h.release
+	h.done <- "command " + cmd.Text
+}
+
+func (h *holdCommands) Action(_ context.Context, cb slack.InteractionCallback) {
+	h.done <- "action " + cb.ActionCallback.BlockActions[0].Value
+}
+
+// Slow commands on every worker (a dry run waiting on a paced service) do not
+// hold a person's button back: it is handled while they still wait.
+func TestAButtonIsHandledWhileSlowCommandsHoldEveryWorker(t *testing.T) {
+	const workers = 2
+	s := sbslack.New(botToken, appToken)
+	t.Cleanup(s.Close)
+	s.AddUser(user, "alice")
+	s.AddChannel(channel, "ops")
+	h := &holdCommands{gate: gate{done: make(chan string, 10)}, release: make(chan struct{})}
+	api := slack.New(botToken, slack.OptionAPIURL(s.APIURL()), slack.OptionAppLevelToken(appToken))
+	b := bot.New(bot.Config{Client: socketmode.New(api), Handler: h, Workers: workers})
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- b.Run(ctx, context.Background()) }()
+	var once sync.Once
+	release := func() { once.Do(func() { close(h.release) }) }
+	t.Cleanup(func() {
+		release() // a failing test does not leave the commands waiting
+		cancel()
+		<-ran
+	})
+	must(t, s.WaitConnected(1, wait))
+	for i := range workers + 2 {
+		_, err := s.SendSlashCommand(sbslack.SlashCommand{User: user, Channel: channel, Command: "/rotate", Text: fmt.Sprint(i)})
+		must(t, err)
+	}
+	time.Sleep(50 * time.Millisecond) // the commands reach their workers and wait there
+	w := &world{slack: s}
+	w.click(t, "press")
+	select {
+	case k := <-h.done:
+		if k != "action press" {
+			t.Fatalf("handled %q first, want the button", k)
+		}
+	case <-time.After(wait):
+		t.Fatal("the button waited behind the slow commands")
+	}
+	release()
+	for range workers + 2 {
+		select {
+		case <-h.done:
+		case <-time.After(wait):
+			t.Fatal("a command was lost")
+		}
+	}
+}
