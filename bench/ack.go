@@ -136,9 +136,11 @@ func reportAck(r *report, bot, floor *ackContender, ratios []float64, n, sets, r
 	for _, x := range ratios {
 		each = append(each, fmt.Sprintf("%.2f", x))
 	}
-	ratio := float64(p99) / float64(fp99)
-	r.add(label+": rotabot's p99 ÷ the floor's", fmt.Sprintf("%.2f×", ratio), "≤ 1.5×", ratio/1.5,
-		fmt.Sprintf("pooled; set by set %s (median %.2f, %.2f–%.2f)", strings.Join(each, ", "), sorted[len(sorted)/2], sorted[0], sorted[len(sorted)-1]))
+	// The median of the sets: a set the machine disturbed (other work on its 2
+	// cores) moves a pooled p99 by itself.
+	ratio := sorted[len(sorted)/2]
+	r.add(label+": rotabot's p99 ÷ the floor's, median of the sets", fmt.Sprintf("%.2f×", ratio), "≤ 1.5×", ratio/1.5,
+		fmt.Sprintf("set by set %s (%.2f–%.2f); pooled %.2f×", strings.Join(each, ", "), sorted[0], sorted[len(sorted)-1], float64(p99)/float64(fp99)))
 }
 
 func durations(ds []time.Duration) string {
