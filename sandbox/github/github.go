@@ -641,17 +641,8 @@ func (g *GitHub) putSecret(w http.ResponseWriter, r *http.Request, t *ghToken) {
 		ghError(w, http.StatusUnprocessableEntity, "Invalid request.\n\n\"encrypted_value\" and \"key_id\" are required.")
 		return
 	}
-	if *body.KeyID != repo.keyID {
-		ghError(w, http.StatusUnprocessableEntity, "Bad request - key_id is not the repository's current public key")
-		return
-	}
-	sealed, err := base64.StdEncoding.DecodeString(*body.EncryptedValue)
-	if err != nil {
-		ghError(w, http.StatusUnprocessableEntity, "Bad request - encrypted_value is not valid base64")
-		return
-	}
-	if _, opened := box.OpenAnonymous(nil, sealed, repo.pub, repo.priv); !opened {
-		ghError(w, http.StatusUnprocessableEntity, "Bad request - encrypted_value could not be decrypted with the repository's public key")
+	sealed, ok := openSealed(w, *body.KeyID, *body.EncryptedValue, repo.keyID, repo.pub, repo.priv, "the repository's")
+	if !ok {
 		return
 	}
 	now := g.now().UTC().Truncate(time.Second)
@@ -691,4 +682,24 @@ func (g *GitHub) revoke(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	standin.WriteJSON(w, http.StatusAccepted, struct{}{})
+}
+
+// openSealed checks a secret's PUT as GitHub does: the key id is the scope's
+// current one (whose: "the repository's", "this scope's"), the value base64 of a
+// sealed box its public key opens. It answers 422 and reports false otherwise.
+func openSealed(w http.ResponseWriter, keyID, encrypted, wantKeyID string, pub, priv *[32]byte, whose string) ([]byte, bool) {
+	if keyID != wantKeyID {
+		ghError(w, http.StatusUnprocessableEntity, "Bad request - key_id is not "+whose+" current public key")
+		return nil, false
+	}
+	sealed, err := base64.StdEncoding.DecodeString(encrypted)
+	if err != nil {
+		ghError(w, http.StatusUnprocessableEntity, "Bad request - encrypted_value is not valid base64")
+		return nil, false
+	}
+	if _, opened := box.OpenAnonymous(nil, sealed, pub, priv); !opened {
+		ghError(w, http.StatusUnprocessableEntity, "Bad request - encrypted_value could not be decrypted with "+whose+" public key")
+		return nil, false
+	}
+	return sealed, true
 }

@@ -505,17 +505,8 @@ func (g *GitHub) scopePut(w http.ResponseWriter, r *http.Request, t *ghToken, sc
 		ghError(w, http.StatusUnprocessableEntity, problem)
 		return
 	}
-	if *body.KeyID != k.keyID {
-		ghError(w, http.StatusUnprocessableEntity, "Bad request - key_id is not the current public key of this scope")
-		return
-	}
-	sealed, err := base64.StdEncoding.DecodeString(*body.EncryptedValue)
-	if err != nil {
-		ghError(w, http.StatusUnprocessableEntity, "Bad request - encrypted_value is not valid base64")
-		return
-	}
-	if _, opened := box.OpenAnonymous(nil, sealed, k.pub, k.priv); !opened {
-		ghError(w, http.StatusUnprocessableEntity, "Bad request - encrypted_value could not be decrypted with this scope's public key")
+	sealed, ok := openSealed(w, *body.KeyID, *body.EncryptedValue, k.keyID, k.pub, k.priv, "this scope's")
+	if !ok {
 		return
 	}
 	now := g.now().UTC().Truncate(time.Second)
