@@ -20,7 +20,8 @@ import (
 //   - one card update is in flight per card, and only the latest drawing waits:
 //     the ones in between are dropped, never sent after a newer one;
 //   - thread notes queue per card, in order, and when several are waiting they
-//     are joined into one message; none is dropped;
+//     are joined into one message — joined when the post's turn in the channel
+//     comes, not when it starts waiting; none is dropped;
 //   - a card's updates and its notes go out from a goroutine each, which exists
 //     only while the card has something of its kind waiting, one update (one
 //     post) every CardEvery at most: the first change of a quiet card goes at
@@ -142,8 +143,21 @@ func (n *Notifier) takeNotes(b *cardBox) (outgoing, bool) {
 	return outgoing{
 		send: func(ctx context.Context) error {
 			for len(notes) > 0 {
-				text, used := joinNotes(notes)
-				if _, _, err := n.slack.PostMessageContext(ctx, b.card.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(b.card.TS)); err != nil {
+				used := 0
+				// The post waits its turn in the channel (one post a second
+				// for every card in it once Slack has limited it): it takes
+				// the notes that came meanwhile too, so a card's thread is at
+				// most one post behind its run, not one wait per note.
+				build := func() []slack.MsgOption {
+					n.boxMu.Lock()
+					notes = append(notes, b.notes...)
+					b.notes = nil
+					n.boxMu.Unlock()
+					var text string
+					text, used = joinNotes(notes)
+					return []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionTS(b.card.TS)}
+				}
+				if err := n.postWhenDue(ctx, b.card.Channel, build); err != nil {
 					return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post in a card's thread")
 				}
 				notes = notes[used:]
@@ -159,6 +173,23 @@ func (n *Notifier) takeNotes(b *cardBox) (outgoing, bool) {
 			n.log.Error("thread notes could not be posted: Slack keeps refusing", "channel", b.card.Channel, "card", b.card.TS, "notes", len(notes), "err", rotation.ErrorMessage(err))
 		},
 	}, true
+}
+
+// duePoster is a Slack client that builds a post when its turn in the channel
+// comes (slackq.Client, which the process talks to Slack through).
+type duePoster interface {
+	PostMessageWhenDue(ctx context.Context, channelID string, build func() []slack.MsgOption) (string, string, error)
+}
+
+// postWhenDue posts what build returns when the post goes out; a client with no
+// queue of its own builds it at once.
+func (n *Notifier) postWhenDue(ctx context.Context, channel string, build func() []slack.MsgOption) error {
+	if q, ok := n.slack.(duePoster); ok {
+		_, _, err := q.PostMessageWhenDue(ctx, channel, build)
+		return err
+	}
+	_, _, err := n.slack.PostMessageContext(ctx, channel, build()...)
+	return err
 }
 
 // leaveLocked takes b out of the outbox once neither of its senders runs.

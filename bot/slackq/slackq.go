@@ -197,6 +197,21 @@ func (q *Client) PostMessageContext(ctx context.Context, channelID string, optio
 	return ch, ts, err
 }
 
+// PostMessageWhenDue posts in channelID, in turn with every post to that
+// channel, what build returns at the moment the post goes out: after the posts
+// ahead of it and any Retry-After, and again before each call made again after
+// a 429. A caller whose message grows while it waits (a card's thread notes,
+// joined) so sends everything it has by then in one post instead of what it had
+// when it started waiting.
+func (q *Client) PostMessageWhenDue(ctx context.Context, channelID string, build func() []slack.MsgOption) (ch, ts string, err error) {
+	err = q.do(ctx, "chat.postMessage "+channelID, func() error {
+		var e error
+		ch, ts, e = q.api.PostMessageContext(ctx, channelID, build()...)
+		return e
+	})
+	return ch, ts, err
+}
+
 // UpdateMessageContext updates a message (Tier 3, one lane for the workspace).
 func (q *Client) UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (ch, ts, text string, err error) {
 	err = q.do(ctx, "chat.update", func() error {

@@ -3,7 +3,9 @@ package slackq_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,5 +156,65 @@ func TestALimitedChannelKeepsToSlacksPace(t *testing.T) {
 	// Five at once, then one a second (the queue's waits move the clock).
 	if took := c.Now().Sub(start); took < 54*time.Second || took > 57*time.Second {
 		t.Errorf("sixty posts took %s of Slack's time, want about 55 s", took)
+	}
+}
+
+// A post built when due takes what its caller has when the post's turn comes, not
+// what it had when it started waiting: a card's notes that came while its post
+// waited out the channel's pace go in that post.
+func TestAPostWhenDueIsBuiltWhenItsTurnComes(t *testing.T) {
+	s := sbslack.New(bot, app)
+	t.Cleanup(s.Close)
+	s.AddChannel("C0OPS", "ops")
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s.SetLimits(sbslack.Limits{On: true, Now: c.Now})
+	waiting, release := make(chan struct{}), make(chan struct{})
+	var armed atomic.Bool
+	sleep := func(ctx context.Context, d time.Duration) error {
+		if armed.CompareAndSwap(true, false) {
+			close(waiting)
+			<-release
+		}
+		return c.Sleep(ctx, d)
+	}
+	q := slackq.New(slackq.Config{API: slack.New(bot, slack.OptionAPIURL(s.APIURL())), Now: c.Now, Sleep: sleep})
+	ctx := context.Background()
+	// Past the channel's burst: Slack limits it, and its posts go at its pace.
+	for i := 0; q.Limited() == 0; i++ {
+		if _, _, err := q.PostMessageContext(ctx, "C0OPS", slack.MsgOptionText(fmt.Sprintf("burst %d", i), false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	notes, builds := []string{"note 1"}, 0
+	build := func() []slack.MsgOption {
+		mu.Lock()
+		defer mu.Unlock()
+		builds++
+		return []slack.MsgOption{slack.MsgOptionText(strings.Join(notes, "\n"), false)}
+	}
+	armed.Store(true)
+	posted := make(chan error, 1)
+	go func() {
+		_, _, err := q.PostMessageWhenDue(ctx, "C0OPS", build)
+		posted <- err
+	}()
+	<-waiting // the post waits out the channel's pace, built from nothing yet
+	mu.Lock()
+	notes = append(notes, "note 2")
+	mu.Unlock()
+	close(release)
+	if err := <-posted; err != nil {
+		t.Fatal(err)
+	}
+	msgs := s.Messages("C0OPS")
+	if got := msgs[len(msgs)-1].Text; got != "note 1\nnote 2" {
+		t.Errorf("the post says %q, want both notes", got)
+	}
+	if builds != 1 {
+		t.Errorf("built %d times for one call, want 1", builds)
+	}
+	if st := s.LimitStats(); st.Violations != 0 {
+		t.Errorf("%d calls made before their Retry-After", st.Violations)
 	}
 }

@@ -510,8 +510,11 @@ func (h *Harness) Close() {
 }
 
 // WaitFor polls cond until it holds or 15 s pass.
-func WaitFor(what string, cond func() bool) error {
-	deadline := time.Now().Add(15 * time.Second)
+func WaitFor(what string, cond func() bool) error { return WaitWithin(what, 15*time.Second, cond) }
+
+// WaitWithin polls cond until it holds or d passes.
+func WaitWithin(what string, d time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("timed out waiting for %s", what)
