@@ -10,6 +10,7 @@
 package bbolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -49,6 +50,8 @@ const EnvelopeBatchDelay = 2 * time.Millisecond
 type Store struct {
 	db   *bolt.DB
 	path string
+	// memo keeps the runs last read or written, decoded (memo.go).
+	memo runMemo
 	// marking counts MarkEnvelope calls in flight.
 	marking atomic.Int32
 	// dropped is when the file's pages were last dropped from resident memory
@@ -135,7 +138,8 @@ func secretKey(secret string, seq []byte) []byte {
 	return append(append([]byte(secret), 0), seq...)
 }
 
-func getRun(tx *bolt.Tx, id string) (*rotation.Run, []byte, error) {
+// getRun reads run id in tx, from the memo when it holds the bytes stored.
+func (s *Store) getRun(tx *bolt.Tx, id string) (*rotation.Run, []byte, error) {
 	k, err := runKey(id)
 	if err != nil {
 		return nil, nil, err
@@ -144,14 +148,20 @@ func getRun(tx *bolt.Tx, id string) (*rotation.Run, []byte, error) {
 	if v == nil {
 		return nil, nil, rotation.Errorf(rotation.ENOTFOUND, "There is no run %s", id)
 	}
+	if r, ok := s.memo.get(k, v); ok {
+		return r, k, nil
+	}
 	var r rotation.Run
 	if err := json.Unmarshal(v, &r); err != nil {
 		return nil, nil, rotation.Wrap(rotation.EINTERNAL, err, "run %s is unreadable", id)
 	}
+	s.memo.put(k, bytes.Clone(v), &r) // v is the file's, valid only in tx
 	return &r, k, nil
 }
 
-func putRun(tx *bolt.Tx, k []byte, r *rotation.Run) error {
+// putRun writes r under k in tx (and keeps it in the memo: were tx not to
+// commit, its bytes would not be the file's, and the memo would not be used).
+func (s *Store) putRun(tx *bolt.Tx, k []byte, r *rotation.Run) error {
 	v, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -159,6 +169,7 @@ func putRun(tx *bolt.Tx, k []byte, r *rotation.Run) error {
 	if err := tx.Bucket(bucketRuns).Put(k, v); err != nil {
 		return err
 	}
+	s.memo.put(k, v, r)
 	if err := indexRetired(tx, k, r); err != nil {
 		return err
 	}
@@ -229,7 +240,7 @@ func (s *Store) CreateRun(_ context.Context, run *rotation.Run) (*rotation.Run, 
 	var out *rotation.Run
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if id := tx.Bucket(bucketOpenRuns).Get([]byte(run.Secret)); id != nil {
-			open, _, err := getRun(tx, string(id))
+			open, _, err := s.getRun(tx, string(id))
 			if err != nil {
 				return err
 			}
@@ -244,7 +255,7 @@ func (s *Store) CreateRun(_ context.Context, run *rotation.Run) (*rotation.Run, 
 		r := *run
 		r.ID = rotation.RunID(n)
 		k := seqKey(n)
-		if err := putRun(tx, k, &r); err != nil {
+		if err := s.putRun(tx, k, &r); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketRunsBySecret).Put(secretKey(r.Secret, k), nil); err != nil {
@@ -260,7 +271,7 @@ func (s *Store) CreateRun(_ context.Context, run *rotation.Run) (*rotation.Run, 
 func (s *Store) GetRun(_ context.Context, id string) (*rotation.Run, error) {
 	var out *rotation.Run
 	err := s.db.View(func(tx *bolt.Tx) error {
-		r, _, err := getRun(tx, id)
+		r, _, err := s.getRun(tx, id)
 		out = r
 		return err
 	})
@@ -273,14 +284,14 @@ func (s *Store) UpdateRun(_ context.Context, id string, fn func(*rotation.Run) e
 	defer s.tidy()
 	var out *rotation.Run
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		r, k, err := getRun(tx, id)
+		r, k, err := s.getRun(tx, id)
 		if err != nil {
 			return err
 		}
 		if err := fn(r); err != nil {
 			return err
 		}
-		if err := putRun(tx, k, r); err != nil {
+		if err := s.putRun(tx, k, r); err != nil {
 			return err
 		}
 		out = r

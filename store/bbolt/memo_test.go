@@ -1,0 +1,176 @@
+package bbolt
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+)
+
+// filler sets every field reachable from a value, each to a different value, so a
+// test sees every field a run has, today's and tomorrow's.
+type filler struct {
+	n     int
+	times []time.Time
+}
+
+func (f *filler) fill(v reflect.Value) {
+	f.n++
+	if v.Type() == timeType {
+		v.Set(reflect.ValueOf(f.times[f.n%len(f.times)].Add(time.Duration(f.n) * time.Second)))
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(fmt.Sprintf("s%d <&>", f.n))
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(int64(f.n))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(uint64(f.n))
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(float64(f.n) + 0.25)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		f.fill(v.Elem())
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+		for i := range 2 {
+			f.fill(v.Index(i))
+		}
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		for range 2 {
+			k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+			f.fill(k)
+			f.fill(e)
+			v.SetMapIndex(k, e)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				f.fill(v.Field(i))
+			}
+		}
+	}
+}
+
+// fullRun is a run with every field set; its times are in UTC, the local zone and
+// a zone of their own, some with a monotonic reading.
+func fullRun(seed int) *rotation.Run {
+	f := &filler{n: seed, times: []time.Time{
+		time.Now(), time.Now().UTC(), time.Date(2026, 12, 7, 8, 0, 0, 123, time.UTC),
+		time.Date(2026, 12, 7, 8, 0, 0, 0, time.FixedZone("CET", 3600)), time.Now().In(time.FixedZone("", -5*3600)),
+	}}
+	r := new(rotation.Run)
+	f.fill(reflect.ValueOf(r).Elem())
+	return r
+}
+
+func roundTrip(t *testing.T, r *rotation.Run) ([]byte, *rotation.Run) {
+	t.Helper()
+	raw, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out rotation.Run
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return raw, &out
+}
+
+func TestARunIsPlainDataTheMemoCanCopy(t *testing.T) {
+	if !runsMemoable {
+		t.Fatal("rotation.Run gained a field the memo cannot copy as decoding would (an interface, a method of its own for JSON, an unexported field): every read decodes again")
+	}
+}
+
+// The memo's copy of a run is exactly what decoding the run's JSON gives — every
+// field, times' locations and monotonic readings, nil for an empty slice JSON
+// leaves out — and shares nothing with the run it was made from.
+func TestTheMemosCopyIsWhatDecodingGives(t *testing.T) {
+	empty := fullRun(1)
+	empty.Warnings, empty.Dropped = []string{}, []rotation.Destination{}
+	for name, r := range map[string]*rotation.Run{"every field": fullRun(1), "another": fullRun(50), "empty lists": empty, "zero": {}} {
+		t.Run(name, func(t *testing.T) {
+			before, decoded := roundTrip(t, r)
+			c, ok := decodedCopy(r)
+			if !ok {
+				t.Fatal("no copy")
+			}
+			if !reflect.DeepEqual(c, decoded) {
+				got, _ := json.Marshal(c)
+				t.Fatalf("the copy differs from the decoded run:\n%s\n%s", got, before)
+			}
+			// Change everything in the copy: the run it came from is unchanged.
+			(&filler{n: 1000, times: []time.Time{time.Unix(0, 0)}}).fill(reflect.ValueOf(c).Elem())
+			if after, _ := roundTrip(t, r); string(after) != string(before) {
+				t.Fatal("changing the copy changed the run it was made from")
+			}
+		})
+	}
+}
+
+func TestTheMemoGivesARunOnlyForItsExactBytes(t *testing.T) {
+	var m runMemo
+	r := fullRun(7)
+	raw, decoded := roundTrip(t, r)
+	k := seqKey(7)
+	m.put(k, raw, r)
+	got, ok := m.get(k, append([]byte(nil), raw...))
+	if !ok || !reflect.DeepEqual(got, decoded) {
+		t.Fatal("the memo did not give the run for its bytes")
+	}
+	got.Secret = "CHANGED"
+	if again, _ := m.get(k, raw); again.Secret == "CHANGED" {
+		t.Fatal("a copy handed out shares memory with the memo")
+	}
+	other, _ := roundTrip(t, fullRun(8))
+	if _, ok := m.get(k, other); ok {
+		t.Fatal("the memo gave a run for other bytes (a write it saw that was never committed, or one it did not see)")
+	}
+	// A run JSON would change (a string that is not UTF-8) is not kept.
+	bad := fullRun(9)
+	bad.Notice = "\xff"
+	m.put(k, raw, bad)
+	if _, ok := m.get(k, raw); ok {
+		t.Fatal("the memo kept a run it cannot copy as decoding gives it")
+	}
+	for i := range memoRuns + 5 {
+		m.put(seqKey(uint64(100+i)), raw, r)
+	}
+	if len(m.runs) != memoRuns || len(m.order) != memoRuns {
+		t.Fatalf("the memo holds %d runs (%d keys), want %d", len(m.runs), len(m.order), memoRuns)
+	}
+}
+
+// BenchmarkRunRead is a run read back as a store transaction reads it: decoded
+// from its JSON, or copied from the memo.
+func BenchmarkRunRead(b *testing.B) {
+	r := fullRun(3)
+	raw, _ := json.Marshal(r)
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var x rotation.Run
+			if err := json.Unmarshal(raw, &x); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("memo", func(b *testing.B) {
+		var m runMemo
+		m.put(seqKey(1), raw, r)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := m.get(seqKey(1), raw); !ok {
+				b.Fatal("miss")
+			}
+		}
+	})
+}
