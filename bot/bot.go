@@ -331,20 +331,20 @@ func (b *Bot) seen(ctx context.Context, req *socketmode.Request, key string) boo
 	if b.Dedupe == nil {
 		return false
 	}
-	now := b.Now()
-	dup, err := b.Dedupe.MarkEnvelope(ctx, "env:"+req.EnvelopeID, now)
+	// The content key is marked only by the process that wins the envelope id,
+	// in the same transaction: two processes given the same envelope (the
+	// original and a redelivery) cannot each win one of the two marks and both
+	// drop it.
+	if _, id, _ := strings.Cut(key, ":"); id == "" || strings.HasSuffix(key, ":") {
+		key = ""
+	}
+	dup, dupKey, err := b.Dedupe.MarkEnvelope(ctx, "env:"+req.EnvelopeID, key, b.Now())
 	if err != nil {
 		b.Log.Warn("could not record an envelope", "envelope", req.EnvelopeID, "err", err)
 		return false
 	}
-	// The content key is marked only by the process that won the envelope id:
-	// two processes given the same envelope (the original and a redelivery) must
-	// not each win one of the two marks and both drop it.
-	if _, id, _ := strings.Cut(key, ":"); !dup && id != "" && !strings.HasSuffix(key, ":") {
-		dupKey, err := b.Dedupe.MarkEnvelope(ctx, key, now)
-		if err == nil && dupKey && req.RetryAttempt > 0 {
-			dup = true
-		}
+	if dupKey && req.RetryAttempt > 0 {
+		dup = true
 	}
 	if dup {
 		b.Log.Info("dropped a redelivered envelope", "envelope", req.EnvelopeID, "retry_attempt", req.RetryAttempt, "retry_reason", req.RetryReason)

@@ -111,16 +111,19 @@ type dedupe struct {
 	changed chan struct{}
 }
 
-func (d *dedupe) MarkEnvelope(ctx context.Context, id string, at time.Time) (bool, error) {
-	seen, err := d.st.MarkEnvelope(ctx, id, at)
+func (d *dedupe) MarkEnvelope(ctx context.Context, id, key string, at time.Time) (bool, bool, error) {
+	seen, keySeen, err := d.st.MarkEnvelope(ctx, id, key, at)
 	d.mu.Lock()
 	d.answers[id] = append(d.answers[id], seen)
+	if key != "" && !seen {
+		d.answers[key] = append(d.answers[key], keySeen)
+	}
 	d.mu.Unlock()
 	select {
 	case d.changed <- struct{}{}:
 	default:
 	}
-	return seen, err
+	return seen, keySeen, err
 }
 
 // waitAnswer waits for the n-th answer (1-based) to a mark of id and returns it.

@@ -62,9 +62,11 @@ type ClaimStore interface {
 
 // EnvelopeStore remembers handled Slack envelopes.
 type EnvelopeStore interface {
-	// MarkEnvelope records a processed Slack envelope id and reports whether it
-	// was already recorded.
-	MarkEnvelope(ctx context.Context, id string, at time.Time) (seen bool, err error)
+	// MarkEnvelope records a handled Slack envelope: its id, and, when the id is
+	// new and key is not "", its content key (the trigger or event id a
+	// redelivery keeps), in one transaction. It reports whether the id was
+	// recorded already, and whether key was (false when the id was).
+	MarkEnvelope(ctx context.Context, id, key string, at time.Time) (idSeen, keySeen bool, err error)
 }
 
 // Store is every part: what a store implements.

@@ -519,19 +519,18 @@ func (s *Store) ListExpiry(_ context.Context) ([]rotation.ExpiryRecord, error) {
 	return out, err
 }
 
-// MarkEnvelope records a handled Slack envelope id and reports whether it had been
-// recorded already. Ids older than rotation.EnvelopeTTL are forgotten in the same
-// transaction.
-func (s *Store) MarkEnvelope(_ context.Context, id string, at time.Time) (bool, error) {
+// MarkEnvelope records a handled Slack envelope id, and its content key when the
+// id is new (rotation.EnvelopeStore), in one transaction. Ids older than
+// rotation.EnvelopeTTL are forgotten in the same transaction.
+func (s *Store) MarkEnvelope(_ context.Context, id, key string, at time.Time) (idSeen, keySeen bool, err error) {
 	if id == "" {
-		return false, fmt.Errorf("store: empty envelope id")
+		return false, false, fmt.Errorf("store: empty envelope id")
 	}
-	seen := false
 	mark := func(tx *bolt.Tx) error {
-		seen = false // Batch may call it again
+		idSeen, keySeen = false, false // Batch may call it again
 		ids := tx.Bucket(bucketEnvelopes)
 		if ids.Get([]byte(id)) != nil {
-			seen = true
+			idSeen = true
 			return nil
 		}
 		age := tx.Bucket(bucketEnvelopeAge)
@@ -546,22 +545,31 @@ func (s *Store) MarkEnvelope(_ context.Context, id string, at time.Time) (bool, 
 			}
 		}
 		ts := seqKey(uint64(at.UnixNano()))
-		if err := ids.Put([]byte(id), ts); err != nil {
+		put := func(id string) error {
+			if err := ids.Put([]byte(id), ts); err != nil {
+				return err
+			}
+			return age.Put(append(append(bytes.Clone(ts), 0), id...), nil)
+		}
+		if err := put(id); err != nil || key == "" {
 			return err
 		}
-		return age.Put(append(append(ts, 0), id...), nil)
+		if ids.Get([]byte(key)) != nil {
+			keySeen = true
+			return nil
+		}
+		return put(key)
 	}
 	// A mark made alone commits at once. In a burst of envelopes the marks that
 	// come while another is in flight go through Batch, which commits those
 	// arriving within EnvelopeBatchDelay together: one disk sync, not one each.
-	var err error
 	if s.marking.Add(1) == 1 {
 		err = s.db.Update(mark)
 	} else {
 		err = s.db.Batch(mark)
 	}
 	s.marking.Add(-1)
-	return seen, err
+	return idSeen, keySeen, err
 }
 
 type claim struct {

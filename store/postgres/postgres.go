@@ -604,22 +604,42 @@ func (s *Store) ListExpiry(ctx context.Context) ([]rotation.ExpiryRecord, error)
 	return out, nil
 }
 
-// MarkEnvelope records a handled Slack envelope id and reports whether it had been
-// recorded already. Slack may hand one envelope to either of two processes (or
-// both, redelivered): the primary key lets exactly one of them insert it. Ids
+// MarkEnvelope records a handled Slack envelope id, and its content key when the
+// id is new (rotation.EnvelopeStore). Slack may hand one envelope to either of
+// two processes (or both, redelivered): the primary key lets exactly one of them
+// insert the id, and only that one marks the key, in the same transaction. Ids
 // older than rotation.EnvelopeTTL are forgotten first.
-func (s *Store) MarkEnvelope(ctx context.Context, id string, at time.Time) (bool, error) {
+func (s *Store) MarkEnvelope(ctx context.Context, id, key string, at time.Time) (idSeen, keySeen bool, err error) {
 	if id == "" {
-		return false, fmt.Errorf("store: empty envelope id")
+		return false, false, fmt.Errorf("store: empty envelope id")
 	}
 	if _, err := s.pool.Exec(ctx, `DELETE FROM envelopes WHERE seen_at < $1`, at.Add(-rotation.EnvelopeTTL)); err != nil {
-		return false, s.fail(err, "forgetting old envelopes")
+		return false, false, s.fail(err, "forgetting old envelopes")
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO envelopes (id, seen_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, id, at)
+	insert := `INSERT INTO envelopes (id, seen_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`
+	if key == "" {
+		tag, err := s.pool.Exec(ctx, insert, id, at)
+		if err != nil {
+			return false, false, s.fail(err, "recording an envelope")
+		}
+		return tag.RowsAffected() == 0, false, nil
+	}
+	err = s.tx(ctx, "recording an envelope", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, insert, id, at)
+		if err != nil {
+			return err
+		}
+		if idSeen = tag.RowsAffected() == 0; idSeen {
+			return nil
+		}
+		tag, err = tx.Exec(ctx, insert, key, at)
+		keySeen = err == nil && tag.RowsAffected() == 0
+		return err
+	})
 	if err != nil {
-		return false, s.fail(err, "recording an envelope")
+		return false, false, err
 	}
-	return tag.RowsAffected() == 0, nil
+	return idSeen, keySeen, nil
 }
 
 // ClaimRun gives owner the run until now+ttl, unless another owner's claim holds:

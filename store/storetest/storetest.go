@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentUpdateExpiryLosesNothing", testConcurrentUpdateExpiry},
 		{"EnvelopesSeenOnceAndForgotten", testEnvelopesSeenOnceAndForgotten},
 		{"ConcurrentEnvelopeOnce", testConcurrentEnvelopeOnce},
+		{"EnvelopeKeys", testEnvelopeKeys},
 		{"Drift", testDrift},
 		{"ConcurrentUpdateDriftLosesNothing", testConcurrentUpdateDrift},
 		{"Claims", testClaims},
@@ -546,9 +547,9 @@ func testEnvelopesSeenOnceAndForgotten(t *testing.T, s Store) {
 	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	mark := func(id string, at time.Time) bool {
 		t.Helper()
-		seen, err := s.MarkEnvelope(ctx, id, at)
-		if err != nil {
-			t.Fatal(err)
+		seen, keySeen, err := s.MarkEnvelope(ctx, id, "", at)
+		if err != nil || keySeen {
+			t.Fatal(keySeen, err)
 		}
 		return seen
 	}
@@ -568,8 +569,33 @@ func testEnvelopesSeenOnceAndForgotten(t *testing.T, s Store) {
 	if mark("env-1", t0.Add(2*rotation.EnvelopeTTL)) {
 		t.Fatal("env-1 was not forgotten after its TTL")
 	}
-	if _, err := s.MarkEnvelope(ctx, "", t0); err == nil {
+	if _, _, err := s.MarkEnvelope(ctx, "", "action:T1", t0); err == nil {
 		t.Fatal("an empty envelope id was accepted")
+	}
+}
+
+// An envelope's content key (the trigger or event id a redelivery keeps) is
+// marked with its id, only when the id is new: a redelivery under another id
+// finds the key, and a key is forgotten with its id.
+func testEnvelopeKeys(t *testing.T, s Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	for i, c := range []struct {
+		id, key         string
+		at              time.Duration
+		idSeen, keySeen bool
+	}{
+		{"env:A", "action:T1", 0, false, false},
+		{"env:B", "action:T1", time.Minute, false, true},      // redelivered under a new envelope id
+		{"env:A", "action:T2", time.Minute, true, false},      // the id was seen: the key is not looked at
+		{"env:C", "action:T2", 2 * time.Minute, false, false}, // ... nor marked
+		{"env:D", "", 2 * time.Minute, false, false},
+		{"env:E", "action:T1", 2 * rotation.EnvelopeTTL, false, false}, // forgotten with its id
+	} {
+		idSeen, keySeen, err := s.MarkEnvelope(ctx, c.id, c.key, t0.Add(c.at))
+		if err != nil || idSeen != c.idSeen || keySeen != c.keySeen {
+			t.Errorf("mark %d (%s, %q): id seen %v, key seen %v, %v; want %v, %v", i+1, c.id, c.key, idSeen, keySeen, err, c.idSeen, c.keySeen)
+		}
 	}
 }
 
@@ -584,7 +610,7 @@ func testConcurrentEnvelopeOnce(t *testing.T, s Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			seen, err := s.MarkEnvelope(ctx, "env:E0123", at)
+			seen, _, err := s.MarkEnvelope(ctx, "env:E0123", "action:T0123", at)
 			if err != nil {
 				t.Error(err)
 				return
