@@ -176,51 +176,6 @@ func (p Plan) PermissionList() string {
 	return strings.Join(ps, ", ")
 }
 
-// Lines renders the plan as plain text lines, for the CLI and dry-run answers.
-func (p Plan) Lines() []string { return p.LinesNamed(nil) }
-
-// LinesNamed is Lines with people named by names (user id → "@olga").
-func (p Plan) LinesNamed(names map[string]string) []string {
-	var out []string
-	out = append(out, fmt.Sprintf("Plan for %s (%s PAT)", p.Secret, p.Kind))
-	out = append(out, fmt.Sprintf("  vault: %s%s in %s (pending value at %s%s)", p.Vault.Path, p.Vault.Key, p.Vault.Environment, p.Pending.Path, p.Pending.Key))
-	if p.Kind.Minted() {
-		out[0] = fmt.Sprintf("Plan for %s (%s, minted by rotabot)", p.Secret, p.Kind)
-		out = append(out, fmt.Sprintf("  new key: made by rotabot at %s, for the current key's account, with its scope unless scopes are listed", p.Kind.Service()))
-	} else {
-		out = append(out, fmt.Sprintf("  new token: name %s, expires in %d days", p.TokenName, p.ExpiresInDays))
-	}
-	if p.ResourceOwner != "" {
-		out = append(out, "  resource owner: "+p.ResourceOwner)
-	}
-	if len(p.Repositories) > 0 {
-		out = append(out, "  repositories: "+strings.Join(p.Repositories, ", "))
-	}
-	if len(p.Permissions) > 0 {
-		out = append(out, "  permissions: "+p.PermissionList())
-	}
-	if len(p.Scopes) > 0 {
-		out = append(out, "  scopes: "+strings.Join(p.Scopes, ", "))
-	}
-	if p.Probe != "" {
-		out = append(out, "  workload probe: GET "+p.Probe)
-	}
-	out = append(out, fmt.Sprintf("  destinations (%d):", len(p.Destinations)))
-	for _, d := range p.Destinations {
-		out = append(out, "    - "+d.PlainLabelNamed(names))
-	}
-	for _, v := range p.Verify {
-		out = append(out, fmt.Sprintf("  verify: %s (GET %s, expect %d)", v.Name, URLWithoutUser(v.URL), v.ExpectStatus))
-	}
-	if p.NewTokenURL != "" {
-		out = append(out, "  create it at: "+p.NewTokenURL)
-	}
-	for _, w := range p.Warnings {
-		out = append(out, "  ⚠ "+w)
-	}
-	return out
-}
-
 // userPart is a URL's scheme and user part (scheme://user:password@), found
 // also in a URL that does not parse.
 var userPart = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#]*@`)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/raxx-app/rotabot/config"
 	"github.com/raxx-app/rotabot/handlers"
+	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/internal/words"
 	"github.com/raxx-app/rotabot/rotation"
 	"github.com/raxx-app/rotabot/rotation/discover"
@@ -194,7 +195,7 @@ func (c *cli) dryRun(ctx context.Context, eng *rotation.Engine, env config.Env, 
 	}
 	plan.Destinations = cliDestinations(plan.Destinations)
 	fmt.Fprintln(c.stdout, "DRY RUN — nothing is written.")
-	for _, l := range plan.Lines() {
+	for _, l := range card.PlanLines(plan, nil) {
 		fmt.Fprintln(c.stdout, plainText(l))
 	}
 	for _, l := range discover.PlanLines(dr.Unknown) {

@@ -53,7 +53,7 @@ func HistoryText(secret string, runs []*rotation.Run) string {
 func DryRunText(dr rotation.DryRun, names map[string]string) string {
 	var b strings.Builder
 	b.WriteString("*Dry run — nothing was changed.*\n```")
-	b.WriteString(strings.Join(dr.Plan.LinesNamed(names), "\n"))
+	b.WriteString(strings.Join(PlanLines(dr.Plan, names), "\n"))
 	if dr.Unknown != nil {
 		if u := strings.Join(discover.PlanLines(dr.Unknown), "\n"); u != "" {
 			b.WriteString("\n" + u)

@@ -1,9 +1,10 @@
-package rotation_test
+package card_test
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/raxx-app/rotabot/handlers/card"
 	"github.com/raxx-app/rotabot/rotation"
 )
 
@@ -12,17 +13,12 @@ import (
 // parses or not (nor in a failed check's message: rotation/httpcheck's
 // TestVerifyURLsAreShownWithoutAUserPart).
 func TestPlanShowsVerifyURLsWithoutAUserPart(t *testing.T) {
-	m := testMatrix()
-	m.Secrets[secretName].Verify = []rotation.VerifyCheck{
+	plan := rotation.Plan{Secret: "GITHUB_API_READONLY_TOKEN", Kind: rotation.FineGrained, Verify: []rotation.VerifyCheck{
 		{Name: "console", URL: "https://ops:S3cret@console.raxx.app/api/status/builds?deep=1", ExpectStatus: 200},
 		{Name: "user only", URL: "HTTPS://ghp_0123456789abcdefABCDEF0123456789abcd@console.raxx.app:8443/x", ExpectStatus: 200},
 		{Name: "unparsable", URL: "https://ops:S3 cret@console.raxx.app/", ExpectStatus: 200},
-	}
-	plan, err := m.Plan(secretName, rotation.Overrides{}, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Join(plan.Lines(), "\n")
+	}}
+	lines := strings.Join(card.PlanLines(plan, nil), "\n")
 	for _, want := range []string{
 		"  verify: console (GET https://console.raxx.app/api/status/builds?deep=1, expect 200)",
 		"  verify: user only (GET https://console.raxx.app:8443/x, expect 200)",
