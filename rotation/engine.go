@@ -243,6 +243,9 @@ func (e *Engine) move(ctx context.Context, id string, pick func(*Run) (Event, er
 			}
 			r.State = to
 			moves = append(moves, moved{from, ev, to})
+			if s := r.Step(to.Step()); s != nil && to != from && to.Automatic() {
+				s.Until, s.Budget = e.stepDeadline(r, to.Step()) // what announceStep shows
+			}
 		}
 		if before := r.State; e.matchWins(r) {
 			moves = append(moves, moved{before, EvWatchFail, r.State})

@@ -111,19 +111,28 @@ var stepTitle = map[StepName]string{
 	StepRevoke: "Revoke check", StepAudit: "Audit", StepRollback: "Rollback",
 }
 
-// announceStep records, as step starts, the most it may take: the step's Until
-// and Budget, which the card and the terminal show. Rollback has no step record:
-// it is said in a note. It returns the run as recorded.
-func (e *Engine) announceStep(ctx context.Context, r *Run, step StepName) *Run {
+// stepDeadline is when step, starting now, ends at the latest, and why: the
+// step's Until and Budget, which the card and the terminal show.
+func (e *Engine) stepDeadline(r *Run, step StepName) (time.Time, string) {
 	total, rounds := e.stepBudget(r, step)
-	until := e.now().Add(total)
 	budget := fmt.Sprintf("at most %s: %s of calls, each up to %s of %s", roundDuration(total), words.Plural(rounds, "round", "rounds"), words.Plural(e.UnavailableTries, "try", "tries"), e.CallTimeout)
 	if e.UnavailableTries > 1 {
 		budget += fmt.Sprintf(", %s apart at first", e.RetryWait)
 	}
-	budget += "; longer only if a service asks to wait"
-	if r.Step(step) == nil {
+	return e.now().Add(total), budget + "; longer only if a service asks to wait"
+}
+
+// announceStep records, as step starts, the most it may take (stepDeadline).
+// The move into the step's state recorded it a moment ago (move), so it is
+// written here only for a step started again later (a process resuming the
+// run). Rollback has no step record: it is said in a note. It returns the run
+// as recorded.
+func (e *Engine) announceStep(ctx context.Context, r *Run, step StepName) *Run {
+	until, budget := e.stepDeadline(r, step)
+	if s := r.Step(step); s == nil {
 		e.notify(ctx, r, stepStartedText(stepTitle[step], until, budget))
+		return r
+	} else if s.Budget == budget && until.Sub(s.Until) < time.Second {
 		return r
 	}
 	nr, err := e.update(ctx, r.ID, func(x *Run) error {

@@ -2,6 +2,7 @@ package rotation_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -103,5 +104,87 @@ func TestRetryWaitSaysWhichTry(t *testing.T) {
 		if !strings.Contains(notes, want) {
 			t.Errorf("notes lack %q:\n%s", want, notes)
 		}
+	}
+}
+
+// deadlineWrites is a store that counts the writes of a run that change nothing
+// but a step's deadline (Until, Budget) and the run's Updated time.
+type deadlineWrites struct {
+	rotation.Store
+	mu sync.Mutex
+	n  int
+}
+
+func (s *deadlineWrites) UpdateRun(ctx context.Context, id string, fn func(*rotation.Run) error) (*rotation.Run, error) {
+	var before []byte
+	r, err := s.Store.UpdateRun(ctx, id, func(r *rotation.Run) error {
+		before = withoutDeadlines(r)
+		return fn(r)
+	})
+	if err == nil && string(withoutDeadlines(r)) == string(before) {
+		s.mu.Lock()
+		s.n++
+		s.mu.Unlock()
+	}
+	return r, err
+}
+
+func withoutDeadlines(r *rotation.Run) []byte {
+	x := *r
+	x.Updated = time.Time{}
+	x.Steps = append([]rotation.StepRecord(nil), r.Steps...)
+	for i := range x.Steps {
+		x.Steps[i].Until, x.Steps[i].Budget = time.Time{}, ""
+	}
+	b, _ := json.Marshal(x)
+	return b
+}
+
+// A step's deadline is written by the move that starts the step, in the same
+// transaction: starting a step costs no write of its own. A process that
+// carries the step on later (resuming it after a crash) writes a new one.
+func TestAStepsDeadlineIsWrittenWithTheMoveThatStartsIt(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	r := w.toApproval(ctx)
+	counted := &deadlineWrites{}
+	w.reopen(func(st rotation.Store) rotation.Store { counted.Store = st; return counted })
+	ok(t)(w.eng.Approve(ctx, r.ID, "U0BOB"))
+	r = ok(t)(w.eng.Advance(ctx, r.ID))
+	wantState(t, r, rotation.StateWaitingRevoke)
+	w.eng.Wait()
+	if counted.n != 0 {
+		t.Errorf("%d writes only to say when a step ends: the moves into the steps did not", counted.n)
+	}
+	for _, step := range []rotation.StepName{rotation.StepStore, rotation.StepPropagate, rotation.StepVerify} {
+		if s := r.Step(step); s.Until.IsZero() || s.Budget == "" {
+			t.Errorf("%s has no deadline: %+v", step, s)
+		}
+	}
+
+	// The run is carried on in Propagate by a process that finds a deadline an
+	// hour old: it writes the step's deadline anew.
+	stale := t0.Add(-time.Hour)
+	ok(t)(w.st.UpdateRun(ctx, r.ID, func(x *rotation.Run) error {
+		x.State = rotation.StatePropagating
+		s := x.Step(rotation.StepPropagate)
+		s.State, s.Started, s.Finished, s.Until = rotation.StepRunning, stale, time.Time{}, stale
+		return nil
+	}))
+	var mu sync.Mutex
+	var shown []time.Time
+	cfg := w.eng.EngineConfig
+	cfg.Notifier = recordRuns{w.notes, func(x *rotation.Run) {
+		mu.Lock()
+		shown = append(shown, x.Step(rotation.StepPropagate).Until)
+		mu.Unlock()
+	}}
+	w.eng = rotation.NewEngine(cfg)
+	wantState(t, ok(t)(w.eng.Advance(ctx, r.ID)), rotation.StateWaitingRevoke)
+	w.eng.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(shown) == 0 || !shown[0].Equal(t0.Add(6*time.Minute+12*time.Second)) {
+		t.Errorf("the resumed step's deadline shown first is %v, want %v", shown, t0.Add(6*time.Minute+12*time.Second))
 	}
 }
