@@ -16,7 +16,8 @@ import (
 )
 
 // countingStore counts what the reminder loop's store is asked to write: expiry
-// records, and write transactions of any kind (claims included).
+// records, and write transactions of any kind (claims included: a write in
+// PostgreSQL, though the bbolt store keeps its claims in memory).
 type countingStore struct {
 	expiry.Store
 	records atomic.Int64 // expiry records written

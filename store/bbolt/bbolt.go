@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,7 +35,7 @@ var (
 	bucketExpiry       = []byte("expiry")         // secret → ExpiryRecord JSON
 	bucketEnvelopes    = []byte("envelopes")      // envelope id → unix nanos
 	bucketEnvelopeAge  = []byte("envelope_age")   // unix nanos \x00 id → nil
-	bucketClaims       = []byte("claims")         // run id → claim JSON
+	bucketClaims       = []byte("claims")         // none now: an older rotabot's claims, dropped at Open
 	bucketDrift        = []byte("drift")          // drift key → drift.Record JSON
 	// secret \x00 seq → what RetiredBy reads of a run that retired its old
 	// token (retiredPart): the check for a retired token reads these, not
@@ -52,6 +53,9 @@ type Store struct {
 	path string
 	// memo keeps the runs last read or written, decoded (memo.go).
 	memo runMemo
+	// claims are the claims on runs (ClaimRun), by run id.
+	claimMu sync.Mutex
+	claims  map[string]claim
 	// marking counts MarkEnvelope calls in flight.
 	marking atomic.Int32
 	// dropped is when the file's pages were last dropped from resident memory
@@ -79,8 +83,9 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 		return nil, rotation.Wrap(rotation.EINTERNAL, err, "cannot open the database %s", path)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		// The file lock means no other process uses this file: claims left in it
-		// are a dead process's, and this one may carry those runs on at once.
+		// Claims are kept in memory (ClaimRun); the ones an older rotabot kept
+		// in the file were a dead process's (the file lock means no other
+		// process uses this file): this one may carry those runs on at once.
 		if tx.Bucket(bucketClaims) != nil {
 			if err := tx.DeleteBucket(bucketClaims); err != nil {
 				return err
@@ -88,7 +93,7 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 		}
 		indexed := tx.Bucket(bucketRetired) != nil
 		for _, b := range [][]byte{bucketRuns, bucketRunsBySecret, bucketOpenRuns, bucketAudit,
-			bucketAuditByRun, bucketExpiry, bucketEnvelopes, bucketEnvelopeAge, bucketClaims, bucketDrift, bucketRetired} {
+			bucketAuditByRun, bucketExpiry, bucketEnvelopes, bucketEnvelopeAge, bucketDrift, bucketRetired} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -573,51 +578,37 @@ func (s *Store) MarkEnvelope(_ context.Context, id, key string, at time.Time) (i
 }
 
 type claim struct {
-	Owner string    `json:"owner"`
-	Until time.Time `json:"until"`
+	owner string
+	until time.Time
 }
 
 // ClaimRun gives owner the run until now+ttl, unless another owner's claim holds.
+// Claims are kept in memory, not in the file: the file is locked by the one
+// process that opened it, so no other process can hold or read a claim here
+// (claims an older rotabot left in the file are dropped at Open), and a run
+// takes and gives back its claim at every stretch of steps — a disk write each,
+// for nothing.
 func (s *Store) ClaimRun(_ context.Context, id, owner string, now time.Time, ttl time.Duration) (bool, error) {
-	ok := false
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketClaims)
-		if v := b.Get([]byte(id)); v != nil {
-			var c claim
-			if err := json.Unmarshal(v, &c); err != nil {
-				return err
-			}
-			if c.Owner != owner && now.Before(c.Until) {
-				return nil
-			}
-		}
-		v, err := json.Marshal(claim{Owner: owner, Until: now.Add(ttl)})
-		if err != nil {
-			return err
-		}
-		ok = true
-		return b.Put([]byte(id), v)
-	})
-	return ok, err
+	s.claimMu.Lock()
+	defer s.claimMu.Unlock()
+	if c, held := s.claims[id]; held && c.owner != owner && now.Before(c.until) {
+		return false, nil
+	}
+	if s.claims == nil {
+		s.claims = map[string]claim{}
+	}
+	s.claims[id] = claim{owner: owner, until: now.Add(ttl)}
+	return true, nil
 }
 
 // ReleaseRun drops owner's claim on the run.
 func (s *Store) ReleaseRun(_ context.Context, id, owner string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketClaims)
-		v := b.Get([]byte(id))
-		if v == nil {
-			return nil
-		}
-		var c claim
-		if err := json.Unmarshal(v, &c); err != nil {
-			return err
-		}
-		if c.Owner != owner {
-			return nil
-		}
-		return b.Delete([]byte(id))
-	})
+	s.claimMu.Lock()
+	defer s.claimMu.Unlock()
+	if c, held := s.claims[id]; held && c.owner == owner {
+		delete(s.claims, id)
+	}
+	return nil
 }
 
 // ListDrift returns every drift record, by key.

@@ -247,6 +247,14 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.log...)
 }
 
+// Logged is how many requests the log holds: cheap enough to poll, unlike a
+// copy of the log.
+func (s *Server) Logged() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.log)
+}
+
 // Count returns how many logged requests matched route (and answered 2xx when ok).
 func (s *Server) Count(route string, okOnly bool) int {
 	n := 0
