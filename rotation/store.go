@@ -21,7 +21,9 @@ type RunStore interface {
 	CreateRun(ctx context.Context, run *Run) (*Run, error)
 	GetRun(ctx context.Context, id string) (*Run, error)
 	// UpdateRun loads the run, calls fn and saves the result in one transaction;
-	// fn's error aborts the change and is returned.
+	// fn's error aborts the change and is returned. A store may call fn more
+	// than once (its transaction run again): fn changes only the run it is
+	// given and sets anything else it reports afresh each time.
 	UpdateRun(ctx context.Context, id string, fn func(*Run) error) (*Run, error)
 	// ListRuns returns runs newest first.
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)

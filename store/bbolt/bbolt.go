@@ -43,9 +43,9 @@ var (
 	bucketRetired = []byte("retired")
 )
 
-// EnvelopeBatchDelay is how long a MarkEnvelope made while others are in flight
-// waits for more marks to commit with (bbolt's Batch; only MarkEnvelope batches).
-const EnvelopeBatchDelay = 2 * time.Millisecond
+// BatchDelay is how long a write made while another is in flight waits for more
+// to commit with it (bbolt's Batch, write).
+const BatchDelay = 2 * time.Millisecond
 
 // Store is a bbolt-backed rotation.Store.
 type Store struct {
@@ -56,8 +56,8 @@ type Store struct {
 	// claims are the claims on runs (ClaimRun), by run id.
 	claimMu sync.Mutex
 	claims  map[string]claim
-	// marking counts MarkEnvelope calls in flight.
-	marking atomic.Int32
+	// writing counts the writes in flight (write).
+	writing atomic.Int32
 	// dropped is when the file's pages were last dropped from resident memory
 	// (unix nanoseconds).
 	dropped atomic.Int64
@@ -114,8 +114,23 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 		db.Close()
 		return nil, rotation.Wrap(rotation.EINTERNAL, err, "cannot prepare the database %s", path)
 	}
-	db.MaxBatchDelay = EnvelopeBatchDelay
+	db.MaxBatchDelay = BatchDelay
 	return &Store{db: db, path: path}, nil
+}
+
+// write makes fn's changes in one write transaction. A write made alone commits
+// at once. One made while another is in flight — several runs' steps, a
+// run's destinations answering together, a burst of envelopes — goes through
+// bbolt's Batch, which commits the writes that come within BatchDelay in one
+// transaction: one disk sync for them all, not one each. Batch may call fn
+// again (alone, when another in its batch failed), so every fn here sets what
+// it reports afresh each time it runs, as rotation.Store asks of UpdateRun's.
+func (s *Store) write(fn func(*bolt.Tx) error) error {
+	defer s.writing.Add(-1)
+	if s.writing.Add(1) == 1 {
+		return s.db.Update(fn)
+	}
+	return s.db.Batch(fn)
 }
 
 // Close closes the file.
@@ -243,7 +258,7 @@ func (s *Store) ListRetired(_ context.Context, secret string) ([]*rotation.Run, 
 // ECONFLICT error together with that open run.
 func (s *Store) CreateRun(_ context.Context, run *rotation.Run) (*rotation.Run, error) {
 	var out *rotation.Run
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *bolt.Tx) error {
 		if id := tx.Bucket(bucketOpenRuns).Get([]byte(run.Secret)); id != nil {
 			open, _, err := s.getRun(tx, string(id))
 			if err != nil {
@@ -288,7 +303,7 @@ func (s *Store) GetRun(_ context.Context, id string) (*rotation.Run, error) {
 func (s *Store) UpdateRun(_ context.Context, id string, fn func(*rotation.Run) error) (*rotation.Run, error) {
 	defer s.tidy()
 	var out *rotation.Run
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *bolt.Tx) error {
 		r, k, err := s.getRun(tx, id)
 		if err != nil {
 			return err
@@ -427,7 +442,7 @@ func sortDesc(keys [][]byte) {
 // AppendAudit stores an audit entry once per run and action: appending the same
 // run's entry again (a resumed run) changes nothing.
 func (s *Store) AppendAudit(_ context.Context, e rotation.AuditEntry) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.write(func(tx *bolt.Tx) error {
 		idx := tx.Bucket(bucketAuditByRun)
 		ik := []byte(e.RunID + "\x00" + string(e.Action))
 		if idx.Get(ik) != nil {
@@ -479,7 +494,7 @@ func (s *Store) PutExpiry(_ context.Context, rec rotation.ExpiryRecord) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.write(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketExpiry).Put([]byte(rec.Secret), v)
 	})
 }
@@ -565,15 +580,7 @@ func (s *Store) MarkEnvelope(_ context.Context, id, key string, at time.Time) (i
 		}
 		return put(key)
 	}
-	// A mark made alone commits at once. In a burst of envelopes the marks that
-	// come while another is in flight go through Batch, which commits those
-	// arriving within EnvelopeBatchDelay together: one disk sync, not one each.
-	if s.marking.Add(1) == 1 {
-		err = s.db.Update(mark)
-	} else {
-		err = s.db.Batch(mark)
-	}
-	s.marking.Add(-1)
+	err = s.write(mark)
 	return idSeen, keySeen, err
 }
 
