@@ -1,9 +1,12 @@
 package bbolt
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"reflect"
+	"syscall"
 	"testing"
 	"time"
 
@@ -173,4 +176,38 @@ func BenchmarkRunRead(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkUpdateRun is one change of a run as the engine makes it (read it,
+// change a field, write it back), synced to disk: wall time a change, and the
+// process's machine time (user+sys: the disk syncs' system time included).
+func BenchmarkUpdateRun(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "rotabot.db"), time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	r := fullRun(3)
+	r.State = rotation.StatePropagating
+	r, err = s.CreateRun(ctx, r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cpu0 := processCPU()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.UpdateRun(ctx, r.ID, func(x *rotation.Run) error { x.Notice = time.Now().String(); return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
