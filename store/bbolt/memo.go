@@ -179,63 +179,9 @@ func copierFor(t reflect.Type, made map[reflect.Type]*copier) *copier {
 			}
 		}
 	case t.Kind() == reflect.Slice:
-		elem, flatElem := copierFor(t.Elem(), made), flat(t.Elem())
-		c.asDecoded = func(dst, src reflect.Value) bool {
-			if src.IsNil() {
-				return true
-			}
-			s := reflect.MakeSlice(t, src.Len(), src.Len())
-			dst.Set(s)
-			for i := range src.Len() {
-				if !elem.asDecoded(s.Index(i), src.Index(i)) {
-					return false
-				}
-			}
-			return true
-		}
-		c.plain = func(dst, src reflect.Value) {
-			if src.IsNil() {
-				return
-			}
-			s := reflect.MakeSlice(t, src.Len(), src.Len())
-			dst.Set(s)
-			if flatElem {
-				reflect.Copy(s, src)
-				return
-			}
-			for i := range src.Len() {
-				elem.plain(s.Index(i), src.Index(i))
-			}
-		}
+		c.asDecoded, c.plain = sliceCopier(t, made)
 	case t.Kind() == reflect.Map:
-		elem := copierFor(t.Elem(), made)
-		c.asDecoded = func(dst, src reflect.Value) bool {
-			if src.IsNil() {
-				return true
-			}
-			m := reflect.MakeMapWithSize(t, src.Len())
-			dst.Set(m)
-			for it := src.MapRange(); it.Next(); {
-				v := reflect.New(t.Elem()).Elem()
-				if !elem.asDecoded(v, it.Value()) || !utf8.ValidString(it.Key().String()) {
-					return false
-				}
-				m.SetMapIndex(it.Key(), v)
-			}
-			return true
-		}
-		c.plain = func(dst, src reflect.Value) {
-			if src.IsNil() {
-				return
-			}
-			m := reflect.MakeMapWithSize(t, src.Len())
-			dst.Set(m)
-			for it := src.MapRange(); it.Next(); {
-				v := reflect.New(t.Elem()).Elem()
-				elem.plain(v, it.Value())
-				m.SetMapIndex(it.Key(), v)
-			}
-		}
+		c.asDecoded, c.plain = mapCopier(t, made)
 	case t.Kind() == reflect.Struct:
 		c.asDecoded, c.plain = structCopier(t, made)
 	default: // numbers and booleans
@@ -243,6 +189,73 @@ func copierFor(t reflect.Type, made map[reflect.Type]*copier) *copier {
 		c.plain = set
 	}
 	return c
+}
+
+// sliceCopier copies a slice of t element by element (a flat element type at
+// once, for a plain copy).
+func sliceCopier(t reflect.Type, made map[reflect.Type]*copier) (func(dst, src reflect.Value) bool, func(dst, src reflect.Value)) {
+	elem, flatElem := copierFor(t.Elem(), made), flat(t.Elem())
+	asDecoded := func(dst, src reflect.Value) bool {
+		if src.IsNil() {
+			return true
+		}
+		s := reflect.MakeSlice(t, src.Len(), src.Len())
+		dst.Set(s)
+		for i := range src.Len() {
+			if !elem.asDecoded(s.Index(i), src.Index(i)) {
+				return false
+			}
+		}
+		return true
+	}
+	plain := func(dst, src reflect.Value) {
+		if src.IsNil() {
+			return
+		}
+		s := reflect.MakeSlice(t, src.Len(), src.Len())
+		dst.Set(s)
+		if flatElem {
+			reflect.Copy(s, src)
+			return
+		}
+		for i := range src.Len() {
+			elem.plain(s.Index(i), src.Index(i))
+		}
+	}
+	return asDecoded, plain
+}
+
+// mapCopier copies a map of t entry by entry (its keys are strings).
+func mapCopier(t reflect.Type, made map[reflect.Type]*copier) (func(dst, src reflect.Value) bool, func(dst, src reflect.Value)) {
+	elem := copierFor(t.Elem(), made)
+	asDecoded := func(dst, src reflect.Value) bool {
+		if src.IsNil() {
+			return true
+		}
+		m := reflect.MakeMapWithSize(t, src.Len())
+		dst.Set(m)
+		for it := src.MapRange(); it.Next(); {
+			v := reflect.New(t.Elem()).Elem()
+			if !elem.asDecoded(v, it.Value()) || !utf8.ValidString(it.Key().String()) {
+				return false
+			}
+			m.SetMapIndex(it.Key(), v)
+		}
+		return true
+	}
+	plain := func(dst, src reflect.Value) {
+		if src.IsNil() {
+			return
+		}
+		m := reflect.MakeMapWithSize(t, src.Len())
+		dst.Set(m)
+		for it := src.MapRange(); it.Next(); {
+			v := reflect.New(t.Elem()).Elem()
+			elem.plain(v, it.Value())
+			m.SetMapIndex(it.Key(), v)
+		}
+	}
+	return asDecoded, plain
 }
 
 // structCopier copies a struct field by field: the fields JSON reads and writes
