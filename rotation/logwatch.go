@@ -151,7 +151,7 @@ func (e *Engine) WatchEnded(ctx context.Context, r *Run, done []int) *Run {
 			w.Checked = e.now()
 			if w.Read {
 				w.State = WatchClean
-				notes = append(notes, fmt.Sprintf("Log watch of %s: no GitHub authentication failure in %s after the restart", d.Label(), words.HumanDuration(w.Until.Sub(w.Since))))
+				notes = append(notes, fmt.Sprintf("Log watch of %s: no %s authentication failure in %s after the restart", d.Label(), x.TokenKind.Service(), words.HumanDuration(w.Until.Sub(w.Since))))
 			} else {
 				w.State = WatchUnwatched
 				notes = append(notes, fmt.Sprintf("⚠️ The log of %s could not be watched: %s", d.Label(), w.Warning))
@@ -264,7 +264,7 @@ func (e *Engine) WatchMatched(ctx context.Context, id string, i int, l LogLine, 
 		if xd.Watch == nil || xd.Watch.State != WatchWatching {
 			return "", errNoChange
 		}
-		msg = fmt.Sprintf("%s logged a GitHub authentication failure after the restart: `%s`", xd.Target, line)
+		msg = fmt.Sprintf("%s logged a %s authentication failure after the restart: `%s`", xd.Target, x.TokenKind.Service(), line)
 		xd.Watch.State, xd.Watch.Match, xd.Watch.Checked = WatchMatched, line, e.now()
 		if !x.State.Final() {
 			if to, err := NextDest(xd.State, DestEvFail); err == nil {
@@ -279,7 +279,7 @@ func (e *Engine) WatchMatched(ctx context.Context, id string, i int, l LogLine, 
 		}
 		return
 	}
-	e.runLog(nr).Warn("log watch matched: GitHub authentication failure", "dest", nr.Destinations[i].Label())
+	e.runLog(nr).Warn("log watch matched: "+nr.TokenKind.Service()+" authentication failure", "dest", nr.Destinations[i].Label())
 	e.notify(ctx, nr, "❌ "+msg+matchOutcome(nr))
 }
 

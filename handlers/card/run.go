@@ -48,7 +48,7 @@ func Run(r *rotation.Run, plan *rotation.Plan, buttons []Button) []slack.Block {
 	if len(r.Destinations) > 0 {
 		ds := []string{"*Destinations*"}
 		for _, d := range r.Destinations {
-			ds = append(ds, destLine(d))
+			ds = append(ds, destLine(d, r.TokenKind.Service()))
 		}
 		blocks = append(blocks, sections(ds, cardDestSections, func(n int) string {
 			return fmt.Sprintf("…and %d more destinations (%s)", n, destCounts(r.Destinations[len(r.Destinations)-n:]))
@@ -159,7 +159,9 @@ var destIcon = map[rotation.DestState]string{
 	rotation.DestDone: "✅", rotation.DestVerified: "✅", rotation.DestFailed: "❌", rotation.DestReverted: "↩️",
 }
 
-func destLine(d rotation.Destination) string {
+// destLine is one destination's line on the card; service is whose credential
+// the run rotates (the log watch looks for its refusals).
+func destLine(d rotation.Destination, service string) string {
 	state := string(d.State)
 	switch {
 	case d.Kind == rotation.DestShellRC && d.State == rotation.DestWaiting:
@@ -180,7 +182,7 @@ func destLine(d rotation.Destination) string {
 		}
 	}
 	if d.Watch != nil && d.State != rotation.DestReverted {
-		line += " · " + watchText(d.Watch)
+		line += " · " + watchText(d.Watch, service)
 	}
 	if d.LastError != "" && d.State == rotation.DestFailed {
 		line += "\n      " + d.LastError
@@ -220,7 +222,7 @@ func restartText(rs *rotation.Restart) string {
 // "watching logs until 14:05:12 UTC · clean". The card shows when the watch
 // ends, not a countdown: a countdown would cost a card update every few
 // seconds for each run watched, out of Slack's 50 a minute for the workspace.
-func watchText(w *rotation.Watch) string {
+func watchText(w *rotation.Watch, service string) string {
 	switch w.State {
 	case rotation.WatchWatching:
 		s := "watching logs until " + clock(w.Until) + " · "
@@ -234,7 +236,7 @@ func watchText(w *rotation.Watch) string {
 	case rotation.WatchClean:
 		return fmt.Sprintf("logs clean for %s", secondsLeft(w.Until.Sub(w.Since)))
 	case rotation.WatchMatched:
-		return "GitHub authentication failure in the logs"
+		return service + " authentication failure in the logs"
 	case rotation.WatchUnwatched:
 		return "⚠️ logs not watched: " + w.Warning
 	case rotation.WatchStopped:

@@ -77,3 +77,18 @@ func TestCardLinksToTheConfiguredGitHub(t *testing.T) {
 		t.Errorf("the new-token link is not on the Enterprise Server:\n%s", text)
 	}
 }
+
+// A log watch that caught the old credential being refused names the service
+// whose credential the run rotates: Heroku for a Heroku API key, not GitHub.
+func TestAWatchMatchNamesTheCredentialsService(t *testing.T) {
+	at := time.Date(2027, 2, 26, 10, 0, 0, 0, time.UTC)
+	for kind, want := range map[rotation.TokenKind]string{rotation.HerokuAPIKey: "Heroku", rotation.FineGrained: "GitHub"} {
+		r := &rotation.Run{ID: "r8", Secret: "HEROKU_DEPLOY_KEY", State: rotation.StateVerifyFailed, TokenKind: kind,
+			Destinations: []rotation.Destination{{Kind: rotation.DestHeroku, Target: "raxx-api", Name: "HEROKU_API_KEY", State: rotation.DestFailed,
+				Watch: &rotation.Watch{State: rotation.WatchMatched, Since: at, Until: at.Add(time.Minute), Match: "401 Unauthorized"}}}}
+		text := card.BlocksText(card.Run(r, nil, handlers.CardButtons()))
+		if !strings.Contains(text, want+" authentication failure in the logs") {
+			t.Errorf("%s: the card does not say whose refusal the watch saw:\n%s", kind, text)
+		}
+	}
+}
