@@ -148,4 +148,10 @@ func TestGitHubCopiesRotatedAndDriftOnEachKind(t *testing.T) {
 	if !strings.Contains(all, "after rotabot's last write at") {
 		t.Errorf("the drift posts do not say when rotabot wrote:\n%s", all)
 	}
+	// Each post names the kind of secret it found changed.
+	for _, noun := range []string{"Actions", "environment", "organisation", "Dependabot"} {
+		if want := "the " + noun + " secret was written at"; !strings.Contains(all, want) {
+			t.Errorf("the drift posts lack %q:\n%s", want, all)
+		}
+	}
 }

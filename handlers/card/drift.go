@@ -90,7 +90,7 @@ func DriftReportText(rep drift.Report) string {
 	} else {
 		fmt.Fprintf(&b, "*Drift check* — %s compared with Infisical: %s read, %s asked when they were written.",
 			words.Plural(rep.Secrets, "secret", "secrets"), words.Plural(rep.Apps, "Heroku config", "Heroku configs"),
-			words.Plural(rep.Dated, "GitHub Actions secret", "GitHub Actions secrets"))
+			words.Plural(rep.Dated, "GitHub secret", "GitHub secrets"))
 		if len(rep.Skipped) > 0 {
 			fmt.Fprintf(&b, " Skipped (an open run sets them): %s.", strings.Join(rep.Skipped, ", "))
 		}

@@ -207,17 +207,31 @@ func (l *Loop) checkDates(ctx context.Context, p *driftPass) {
 		f := &finding{checked: true, rec: x.st.record(KindWritten, x.d.Kind, x.d.Target, name)}
 		switch {
 		case rotation.ErrorCode(err) == rotation.ENOTFOUND:
-			f.problem = x.st.withRetired(fmt.Sprintf("the Actions secret is gone: rotabot last wrote it at %s", words.DateText(x.base)))
+			f.problem = x.st.withRetired(fmt.Sprintf("the %s is gone: rotabot last wrote it at %s", secretNoun(x.d.Kind), words.DateText(x.base)))
 		case err != nil:
 			p.problem("%s: could not ask when it was written (%s)", x.d.Label(), rotation.ErrorMessage(err))
 			return
 		case at.After(x.base.Add(l.Grace)):
-			f.problem = x.st.withRetired(fmt.Sprintf("the Actions secret was written at %s, after rotabot's last write at %s: it may not hold Infisical's current value (version %d, `%s`)",
-				words.DateText(at), words.DateText(x.base), x.st.version, x.st.fp))
+			f.problem = x.st.withRetired(fmt.Sprintf("the %s was written at %s, after rotabot's last write at %s: it may not hold Infisical's current value (version %d, `%s`)",
+				secretNoun(x.d.Kind), words.DateText(at), words.DateText(x.base), x.st.version, x.st.fp))
 		}
 		p.counted(&p.rep.Dated)
 		p.add(f)
 	})
+}
+
+// secretNoun names a GitHub copy of kind k in a drift finding: "Actions secret",
+// "environment secret", "organisation secret", "Dependabot secret".
+func secretNoun(k rotation.DestKind) string {
+	switch k {
+	case rotation.DestGitHubEnvSecret:
+		return "environment secret"
+	case rotation.DestGitHubOrgSecret:
+		return "organisation secret"
+	case rotation.DestDependabotSecret:
+		return "Dependabot secret"
+	}
+	return "Actions secret"
 }
 
 // checkVaults compares each secret's Infisical version with the last one
