@@ -37,11 +37,11 @@ func (v envVar) readApp(e *Env, raw string) string {
 	n, err := strconv.ParseInt(raw, 10, 64)
 	switch {
 	case v.Name == envGitHubAppID && (strings.HasPrefix(raw, "Iv1.") || strings.HasPrefix(raw, "Iv2")):
-		return fmt.Sprintf("%s holds the App's Client ID (%s…), not its App ID — %s", v.Name, raw[:4], v.hint)
+		return fmt.Sprintf("%s holds the App's Client ID (%s…), not its App ID — %s", v.Name, raw[:min(4, len(raw))], v.hint)
 	case err != nil:
-		return fmt.Sprintf("%s=%q is not a number — %s", v.Name, raw, v.hint)
+		return fmt.Sprintf("%s=%s is not a number — %s", v.Name, showID(raw), v.hint)
 	case n <= 0:
-		return fmt.Sprintf("%s=%q is not a GitHub id — %s", v.Name, raw, v.hint)
+		return fmt.Sprintf("%s=%s is not a GitHub id — %s", v.Name, showID(raw), v.hint)
 	}
 	*v.num(e) = n
 	return ""
@@ -99,4 +99,14 @@ func appProblems(given map[string]bool) []string {
 		out = append(out, envGitHubAppInstallation+" is set but "+envGitHubAppID+" is not — set "+envGitHubAppID+" and "+envGitHubAppKey+" to write to GitHub as the App, or unset it")
 	}
 	return out
+}
+
+// showID quotes a value given for an id, unless it may be a credential pasted
+// into the wrong variable (a token, a key): an id is a few digits, so anything
+// long is only counted, never shown.
+func showID(raw string) string {
+	if len(raw) > 20 {
+		return fmt.Sprintf("(a value of %d characters)", len(raw))
+	}
+	return show(raw)
 }
