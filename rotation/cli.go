@@ -61,7 +61,7 @@ func (e *Engine) StartCLI(ctx context.Context, req CLIRequest) (*Run, error) {
 		r.VaultVersionBefore = vv.Version - 1
 		if old, err := e.Vault.ReadVersion(cctx, cur, vv.Version-1); err == nil {
 			r.OldFingerprint, r.OldDigest = old.Fingerprint(), r.DigestOf(old)
-			if oi, err := e.Checker.Check(cctx, old); err == nil {
+			if oi, err := CheckAs(cctx, e.Checker, kind, old); err == nil {
 				r.OldExpiry = oi.ExpiresAt
 			}
 		}

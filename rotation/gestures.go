@@ -97,7 +97,7 @@ func (e *Engine) accept(ctx context.Context, r *Run, sc *SecretConfig, user stri
 	if err := e.refuseKnown(cctx, r, token); err != nil {
 		return r, err
 	}
-	info, err := e.Checker.Check(cctx, token)
+	info, err := CheckAs(cctx, e.Checker, sc.Kind, token)
 	if err != nil {
 		if ErrorCode(err) == EUNAUTHORIZED {
 			return r, Errorf(EINVALID, "%s refused this token (401): it is expired, revoked or mistyped", sc.Kind.Service())
@@ -448,7 +448,7 @@ func (e *Engine) DryRun(ctx context.Context, secret string, o Overrides) (DryRun
 		out.Unknown = e.Holders.FindHolders(sctx, cur.Value.Digest(), HeldBy(secret, p.Destinations))
 		stop()
 	}
-	info, err := e.Checker.Check(cctx, cur.Value)
+	info, err := CheckAs(cctx, e.Checker, p.Kind, cur.Value)
 	if err != nil {
 		out.Problem = "current token: " + ErrorMessage(err)
 		return out, nil

@@ -313,8 +313,8 @@ func (e *Engine) checkToken(ctx context.Context, sc *SecretConfig, w WriteReques
 	}
 	kind, err := ShapeOf(v.Reveal())
 	if err != nil {
-		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s is not a GitHub token (%s). Nothing was written: %s",
-			what, ErrorMessage(err), w.hint())}
+		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s is not a %s token (%s). Nothing was written: %s",
+			what, sc.Kind.Service(), ErrorMessage(err), w.hint())}
 	}
 	if !w.Restore && kind != sc.Kind {
 		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrTokenRefused, Message: fmt.Sprintf("%s is a %s token, but %s is configured as %s. Nothing was written: %s",
@@ -331,7 +331,7 @@ func (e *Engine) checkToken(ctx context.Context, sc *SecretConfig, w WriteReques
 	if t := RetiredBy(runs, v, except); t != nil {
 		return TokenInfo{}, &Error{Code: EINVALID, Err: ErrRetiredToken, Message: fmt.Sprintf("Infisical holds %s: %s. Nothing was written.", t.Text(), w.hint())}
 	}
-	info, err := e.Checker.Check(ctx, v)
+	info, err := CheckAs(ctx, e.Checker, sc.Kind, v)
 	switch {
 	case ErrorCode(err) == EUNAUTHORIZED && w.Restore:
 		return TokenInfo{}, &Error{Code: ECONFLICT, Err: ErrOldTokenDead, Message: fmt.Sprintf(

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"cmp"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -123,6 +124,17 @@ func ShapeOf(value string) (TokenKind, error) {
 		return HerokuAPIKey, nil
 	}
 	return TokenShape(value)
+}
+
+// CheckAs asks c about a value held for a secret of kind: only when its shape
+// belongs to kind's service, so a value of another service (another vendor's
+// key pasted into the vault) is refused here and sent nowhere, never to the
+// service its shape alone points at.
+func CheckAs(ctx context.Context, c TokenChecker, kind TokenKind, v Secret) (TokenInfo, error) {
+	if shape, err := ShapeOf(v.Reveal()); err == nil && kind != "" && shape.Service() != kind.Service() {
+		return TokenInfo{}, Errorf(EINVALID, "the value `%s` has the shape of a %s credential, but the secret is a %s one: it was sent nowhere", v.Fingerprint(), shape.Service(), kind.Service())
+	}
+	return c.Check(ctx, v)
 }
 
 // TokenShape checks that value looks like a GitHub personal access token and says

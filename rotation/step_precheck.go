@@ -22,7 +22,7 @@ func (e *Engine) precheck(ctx context.Context, r *Run) (*Run, error) {
 		if vv, err = e.Vault.Read(cctx, cur); err != nil {
 			return err
 		}
-		info, err = e.Checker.Check(cctx, vv.Value)
+		info, err = CheckAs(cctx, e.Checker, r.TokenKind, vv.Value)
 		if ErrorCode(err) == EUNAUTHORIZED {
 			// The current token is dead: exactly when a rotation is most
 			// urgent. Go on; the approver is told what could not be checked.

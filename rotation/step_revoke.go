@@ -50,7 +50,7 @@ func (e *Engine) revoke(ctx context.Context, r *Run) (*Run, error) {
 			}
 		}
 		cctx, cancel := e.callCtx(ctx)
-		_, cerr := e.Checker.Check(cctx, old)
+		_, cerr := CheckAs(cctx, e.Checker, r.TokenKind, old)
 		cancel()
 		if crashed(ctx, cerr) {
 			return r, ctx.Err()

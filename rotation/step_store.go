@@ -41,7 +41,7 @@ func (e *Engine) store(ctx context.Context, r *Run) (*Run, error) {
 				return Errorf(EINVALID, "The pending value in Infisical is not the token that was approved: Rollback and start a new run")
 			}
 			if _, err := ShapeOf(p.Value.Reveal()); err != nil {
-				return Errorf(EINVALID, "The pending value in Infisical is not a GitHub token (%s): Rollback and start a new run", ErrorMessage(err))
+				return Errorf(EINVALID, "The pending value in Infisical is not a %s token (%s): Rollback and start a new run", r.TokenKind.Service(), ErrorMessage(err))
 			}
 			if version, err = e.Vault.Write(cctx, cur, p.Value); err != nil {
 				return err

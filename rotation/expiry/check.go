@@ -20,11 +20,16 @@ const (
 	verdictOutage                 // the vault or GitHub could not be asked: keep what was known
 )
 
-// check reads the secret's value and asks GitHub about it. fp is "" (and val
+// check reads the secret's value and asks its service about it. fp is "" (and val
 // the zero Secret) when the vault could not give a value; val goes no further
 // than checkOne.
 func (l *Loop) check(ctx context.Context, name string) (val rotation.Secret, fp string, info rotation.TokenInfo, v verdict, problem string, cause error) {
 	cur, _ := l.Matrix.Refs(name)
+	var kind rotation.TokenKind
+	if sc, err := l.Matrix.Secret(name); err == nil {
+		kind = sc.Kind
+	}
+	svc := kind.Service()
 	cctx, cancel := l.callCtx(ctx)
 	vv, err := l.Vault.Read(cctx, cur)
 	cancel()
@@ -36,17 +41,17 @@ func (l *Loop) check(ctx context.Context, name string) (val rotation.Secret, fp 
 	}
 	val, fp = vv.Value, vv.Value.Fingerprint()
 	cctx, cancel = l.callCtx(ctx)
-	info, err = l.Checker.Check(cctx, vv.Value)
+	info, err = rotation.CheckAs(cctx, l.Checker, kind, vv.Value)
 	cancel()
 	switch code := rotation.ErrorCode(err); {
 	case err == nil:
 		return val, fp, info, verdictOK, "", nil
 	case code == rotation.EUNAUTHORIZED:
-		return val, fp, info, verdictBroken, "GitHub refuses the current token `" + fp + "` (401): it was revoked, deleted or has expired", err
+		return val, fp, info, verdictBroken, svc + " refuses the current token `" + fp + "` (401): it was revoked, deleted or has expired", err
 	case code == rotation.EINVALID:
-		return val, fp, info, verdictBroken, "the value in Infisical is not a usable GitHub token: " + rotation.ErrorMessage(err), err
+		return val, fp, info, verdictBroken, "the value in Infisical is not a usable " + svc + " token: " + rotation.ErrorMessage(err), err
 	}
-	return val, fp, info, verdictOutage, "not checked: could not ask GitHub (" + rotation.ErrorMessage(err) + ")", err
+	return val, fp, info, verdictOutage, "not checked: could not ask " + svc + " (" + rotation.ErrorMessage(err) + ")", err
 }
 
 // checked is what a pass learned of one secret, before it is recorded.
