@@ -4,7 +4,7 @@
 // its own (step_precheck.go … step_rollback.go), its waits beside it; the one guarded
 // write path every value takes to a consumer (Engine.WriteValue, guard.go); what a
 // log watch's findings mean for a run (logwatch.go); and the records every store
-// keeps (runs, audit entries, expiry and drift records).
+// keeps (runs, audit entries, expiry records; drift records are rotation/drift's).
 //
 // It declares the small interfaces it needs from the outside world (Vault,
 // TokenChecker, Consumer, Revoker, Minter, HTTPChecker, Notifier in ports.go; Releaser,
@@ -15,11 +15,12 @@
 // value is held (rotation/discover), the log watch's driver (rotation/logwatch) and
 // the log-line masking (rotation/mask). The background services — the drift check and
 // its repair (rotation/drift), the expiry reminders (rotation/expiry) — are packages
-// of their own, built on the engine's exported functions (WriteValue, HoldClaim,
-// Background). Calls go one way, from the engine out: a notifier returns where it
+// of their own, built on the engine's exported functions (WriteValue, HoldClaim)
+// and on rotation/internal/loop's Background and Parallel. Calls go one way, from the engine out: a notifier returns where it
 // posted a run's card and the engine records it.
 //
 // It must not know about Slack, GitHub, Infisical, Heroku or bbolt: it imports no SDK
-// and no other package of this module. A token value only ever passes through it
+// and no other package of this module but the standard-library-only helpers under
+// internal/ and rotation/internal/ (deps_test.go holds it to that). A token value only ever passes through it
 // inside a Secret, which refuses to print itself, and it is never stored on a Run.
 package rotation

@@ -313,7 +313,7 @@ func (c *Client) AppInstallation(ctx context.Context) (Installation, error) {
 func (c *Client) appFail(err error) error {
 	var ae *appError
 	route := ""
-	if ae != nil {
+	if errors.As(err, &ae) {
 		route = ae.route
 	}
 	return call{kind: opApp, route: route, cred: c.cred}.fail(classify(err))
