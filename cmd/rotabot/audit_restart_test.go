@@ -76,13 +76,13 @@ func TestAuditPostSurvivesARestart(t *testing.T) {
 			must(t, w.Slack.WaitConnected(1, 60*time.Second))
 			h.mustCard(t, "r1", "Completed")
 			must(t, demo.WaitFor("the audit post", func() bool { return len(w.Slack.Messages(demo.AuditChannel)) >= 1 }))
-			time.Sleep(200 * time.Millisecond)
+			if code := second.stop(25 * time.Second); code != 0 {
+				t.Errorf("SIGTERM: exit code %d", code)
+			}
+			// Counted once the process has exited: a second post cannot still be on its way.
 			msgs := w.Slack.Messages(demo.AuditChannel)
 			if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Text, string(rotation.ActionCompleted)) || !strings.Contains(msgs[0].Text, "GITHUB_API_READONLY_TOKEN") {
 				t.Errorf("audit posts after the restart: %+v", msgs)
-			}
-			if code := second.stop(25 * time.Second); code != 0 {
-				t.Errorf("SIGTERM: exit code %d", code)
 			}
 			st, err = bbolt.Open(env["ROTABOT_DB"], 5*time.Second)
 			must(t, err)

@@ -98,7 +98,9 @@ func TestHerokuReleaseHeldPendingDelaysVerify(t *testing.T) {
 		t.Fatalf("the card:\n%s", text)
 	}
 	h.waitCardText(t, "r1", "Heroku "+staging+" — written · release v2 · watching logs")
-	time.Sleep(500 * time.Millisecond) // a few looks at the pending release
+	looks := func() int { return h.World.Heroku.Count("GET /apps/{app}/releases/{release}", false) }
+	seen := looks()
+	must(t, demo.WaitFor("a few more looks at the pending release", func() bool { return looks() >= seen+3 }))
 	if n := h.Console.Count(consoleCheck, false); n != 0 {
 		t.Fatalf("the console check ran %d times while prod's release was pending", n)
 	}
