@@ -148,13 +148,14 @@ func TestHandlersAreBoundedAndNothingIsLost(t *testing.T) {
 }
 
 // holdCommands holds every slash command's handler until its channel is
-// closed; gestures run at once.
+// closed, saying on started when one has begun to wait; gestures run at once.
 type holdCommands struct {
 	gate
-	release chan struct{}
+	release, started chan struct{}
 }
 
 func (h *holdCommands) Command(_ context.Context, cmd slack.SlashCommand) {
+	h.started <- struct{}{}
 	<-h.release
 	h.done <- "command " + cmd.Text
 }
@@ -171,7 +172,7 @@ func TestAButtonIsHandledWhileSlowCommandsHoldEveryWorker(t *testing.T) {
 	t.Cleanup(s.Close)
 	s.AddUser(user, "alice")
 	s.AddChannel(channel, "ops")
-	h := &holdCommands{gate: gate{done: make(chan string, 10)}, release: make(chan struct{})}
+	h := &holdCommands{gate: gate{done: make(chan string, 10)}, release: make(chan struct{}), started: make(chan struct{}, 10)}
 	api := slack.New(botToken, slack.OptionAPIURL(s.APIURL()), slack.OptionAppLevelToken(appToken))
 	b := bot.New(bot.Config{Client: socketmode.New(api), Handler: h, Workers: workers})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -189,7 +190,13 @@ func TestAButtonIsHandledWhileSlowCommandsHoldEveryWorker(t *testing.T) {
 		_, err := s.SendSlashCommand(sbslack.SlashCommand{User: user, Channel: channel, Command: "/rotate", Text: fmt.Sprint(i)})
 		must(t, err)
 	}
-	time.Sleep(50 * time.Millisecond) // the commands reach their workers and wait there
+	for range workers { // every worker holds a command; the other two wait in the queue
+		select {
+		case <-h.started:
+		case <-time.After(wait):
+			t.Fatal("the commands did not reach the workers")
+		}
+	}
 	w := &world{slack: s}
 	w.click(t, "press")
 	select {
