@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +37,18 @@ type shared struct {
 	eng *rotation.Engine
 	w   *logwatch.Watcher
 	c   *clock
+	// read counts the lines the watcher's sessions have read.
+	read *atomic.Int64
+}
+
+// countingTailer is the Heroku adapter, counting the lines it hands on.
+type countingTailer struct {
+	rotation.LogTailer
+	n *atomic.Int64
+}
+
+func (c countingTailer) TailLogs(ctx context.Context, target string, history int, opened func(), each func(rotation.LogLine)) error {
+	return c.LogTailer.TailLogs(ctx, target, history, opened, func(l rotation.LogLine) { each(l); c.n.Add(1) })
 }
 
 func newShared(t *testing.T) *shared {
@@ -56,9 +69,10 @@ func newShared(t *testing.T) *shared {
 	}}
 	eng := rotation.NewEngine(rotation.EngineConfig{Matrix: m, Store: st, Now: c.Now})
 	a := heroku.New(heroku.Config{BaseURL: h.URL, APIKey: "hrku-logwatch-test-key"})
-	w := logwatch.New(eng, map[rotation.DestKind]rotation.LogTailer{rotation.DestHeroku: a})
+	read := &atomic.Int64{}
+	w := logwatch.New(eng, map[rotation.DestKind]rotation.LogTailer{rotation.DestHeroku: countingTailer{a, read}})
 	eng.Watcher = w
-	return &shared{h: h, st: st, eng: eng, w: w, c: c}
+	return &shared{h: h, st: st, eng: eng, w: w, c: c, read: read}
 }
 
 // watchRun stores a run of secret waiting for revoke whose one destination, the
@@ -154,8 +168,15 @@ func TestTwoRunsOnOneAppShareOneLogSession(t *testing.T) {
 		t.Fatalf("a line of the other run's patterns reached WEB_TOKEN's run: %+v (%s)", w, st)
 	}
 
-	// The second run's watch is over; the first one's goes on, on the same stream.
-	time.Sleep(50 * time.Millisecond)
+	// The second run's watch is over (its claim given back); the first one's
+	// goes on, on the same stream.
+	waitFor(t, "DEPLOY_TOKEN's watch to end", func() bool {
+		ok, _ := s.st.ClaimRun(ctx, "watch:"+deploy, "probe", s.c.Now(), time.Minute)
+		if ok {
+			_ = s.st.ReleaseRun(ctx, "watch:"+deploy, "probe")
+		}
+		return ok
+	})
 	s.waitStreams(t, 1)
 	s.h.InjectLog(sharedApp, appSource, "GitHub API error: 401 Bad credentials")
 	s.waitWatch(t, web, "the first run's match", matched)
@@ -194,7 +215,7 @@ func TestALateRunGetsTheLinesItMissed(t *testing.T) {
 	s.c.add(time.Second)
 	s.h.InjectLog(sharedApp, appSource, "deploy key rejected (after the release)")
 	waitFor(t, "the lines to reach the session", func() bool { return len(s.h.LogLines(sharedApp)) == 2 })
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, "the session to read them", func() bool { return s.read.Load() >= 2 })
 
 	deploy := s.watchRun(t, ctx, "DEPLOY_TOKEN", release)
 	s.waitWatch(t, deploy, "the late run's match", matched)
