@@ -3,6 +3,7 @@ package config
 import (
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -117,8 +118,9 @@ func ownerRepoFromURL(v string) (string, bool) {
 // digits and dashes, starting with a letter and ending with a letter or digit.
 func herokuApp(v string) bool { return herokuAppRe.MatchString(v) }
 
-// tokenPrefixes are the starts of credentials that must never sit in rotabot.yaml.
-var tokenPrefixes = []string{"ghp_", "github_pat_", "gho_", "ghu_", "ghs_", "ghr_", "xoxb-", "xoxp-", "xoxe", "xapp-", "HRKU-"}
+// tokenPrefixes are the starts of credentials that must never sit in rotabot.yaml:
+// the public ones, and Slack's refresh tokens' other form (xoxe.xoxp-…).
+var tokenPrefixes = append(slices.Clone(rotation.PublicPrefixes), "xoxe.")
 
 // looksLikeToken reports whether v holds something shaped like a GitHub or Slack
 // token, so it is never repeated in a message.

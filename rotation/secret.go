@@ -102,6 +102,11 @@ const (
 	PrefixClassic     = "ghp_"
 )
 
+// PublicPrefixes start every credential of a kind alike (GitHub's, Heroku's,
+// Slack's): they say what a value is, never which one. A leak check does not
+// count them; a message may name them.
+var PublicPrefixes = []string{PrefixFineGrained, PrefixClassic, "gho_", "ghu_", "ghs_", "ghr_", "HRKU-", "xoxb-", "xoxp-", "xapp-", "xoxe-"}
+
 // otherPrefixes are token shapes we recognise so the message can say what was pasted.
 var otherPrefixes = []struct{ prefix, what string }{
 	{"gho_", "a GitHub OAuth token"},

@@ -87,10 +87,7 @@ const (
 
 // publicPrefixes are token prefixes every token of a kind shares: a window of
 // characters lying wholly inside one says nothing about the token.
-var publicPrefixes = []string{
-	rotation.PrefixFineGrained, rotation.PrefixClassic,
-	"gho_", "ghu_", "ghs_", "ghr_", "xoxb-", "xoxp-", "xapp-", "xoxe-",
-}
+var publicPrefixes = rotation.PublicPrefixes
 
 // NoLeak fails t if text holds any 8 characters in a row of any of tokens (what
 // counts as a leak). A window lying wholly inside a token's public prefix (github_pat_,

@@ -644,7 +644,7 @@ func Leaks(text string, tokens []string) string {
 	var found []string
 	for _, tok := range tokens {
 		rest := tok
-		for _, p := range []string{"github_pat_", "ghp_", "xoxb-", "xapp-", "xoxp-", "HRKU-"} {
+		for _, p := range rotation.PublicPrefixes {
 			rest = strings.TrimPrefix(rest, p)
 		}
 		for i := 0; i+8 <= len(rest); i++ {
