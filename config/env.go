@@ -405,7 +405,7 @@ func (e Env) Require(m *rotation.Matrix, forServe bool) []string {
 		sort.Strings(apps)
 		sort.Strings(keys)
 	}
-	if len(repos) > 0 && e.GitHubToken == "" && !e.GitHubApp() {
+	if len(repos) > 0 && !e.HasGitHub() {
 		out = append(out, "GITHUB_TOKEN is not set — it writes the GitHub Actions secrets of "+listOf(repos)+" and needs secrets:write there (or set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY to write them as a GitHub App)")
 	}
 	if len(apps) > 0 && e.HerokuAPIKey == "" {

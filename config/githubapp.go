@@ -23,6 +23,10 @@ const (
 // private key are both set.
 func (e Env) GitHubApp() bool { return e.GitHubAppID != 0 && e.GitHubAppPrivateKey != "" }
 
+// HasGitHub reports whether rotabot can write to GitHub: with GITHUB_TOKEN, or
+// as a GitHub App.
+func (e Env) HasGitHub() bool { return e.GitHubToken != "" || e.GitHubApp() }
+
 // readApp reads a GitHub App variable's raw value into e, or says what is wrong
 // with it — never repeating a key.
 func (v envVar) readApp(e *Env, raw string) string {

@@ -80,7 +80,8 @@ type classified struct {
 }
 
 var (
-	matrixStartRe = regexp.MustCompile(`(?m)^(ops_usergroup|channel|audit_channel|reminders|auto_start_days|vault|secrets)[ \t]*:`)
+	// matrixStartRe is a line that starts with one of the matrix's top keys.
+	matrixStartRe = regexp.MustCompile(`(?m)^(` + strings.Join(topKeys, "|") + `)[ \t]*:`)
 	base64Re      = regexp.MustCompile(`^[A-Za-z0-9+/_-]+=*$`)
 	encodings     = []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding}
 )

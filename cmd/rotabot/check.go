@@ -97,7 +97,7 @@ func (c *cli) checkGitHub(ctx context.Context, m *rotation.Matrix) error {
 		fmt.Fprintln(c.stdout, "GitHub: the routing matrix writes no GitHub secret: nothing to check")
 		return nil
 	}
-	if env.GitHubToken == "" && !env.GitHubApp() {
+	if !env.HasGitHub() {
 		return withNext(fmt.Errorf("neither GITHUB_TOKEN nor the GitHub App (GITHUB_APP_ID) is set: check --github reads each GitHub scope's public key with rotabot's GitHub access"),
 			"set GITHUB_TOKEN to rotabot's GitHub token, or the GitHub App's variables (docs/setup.md#5-github-a-token-that-writes-actions-secrets), and run rotabot check --github again")
 	}

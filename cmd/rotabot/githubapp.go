@@ -78,9 +78,6 @@ func githubAccounts(m *rotation.Matrix) []githubAccount {
 	return out
 }
 
-// appPermissionOrder is the order the App's permissions are reported in.
-var appPermissionOrder = []string{"secrets", "environments", "dependabot_secrets", "organization_secrets", "organization_dependabot_secrets"}
-
 // appPreflight is serve's start-up check of the GitHub App: its installation is
 // found, it makes a token, it is on the account the routing matrix's GitHub
 // secrets belong to, and it holds every permission they need — one line for
@@ -132,7 +129,7 @@ func appPreflight(ctx context.Context, env config.Env, m *rotation.Matrix, gh *r
 			n.dests = append(n.dests, d.Label())
 		}
 	}
-	for _, key := range appPermissionOrder {
+	for _, key := range rgithub.AppPermissionKeys {
 		n := needs[key]
 		if n == nil || in.Permissions[key] == "write" || in.Permissions[key] == "admin" {
 			continue

@@ -60,7 +60,7 @@ func (c *cli) runServe(ctx context.Context, opts *serveOptions) error {
 	log := c.logger(su.env)
 	log.Info("rotabot starting", c.version().attrs()...)
 	problems = append(problems, su.env.Require(su.m, true)...)
-	if su.m == nil && (su.env.GitHubToken == "" && !su.env.GitHubApp() || su.env.HerokuAPIKey == "") {
+	if su.m == nil && (!su.env.HasGitHub() || su.env.HerokuAPIKey == "") {
 		problems = append(problems, "GITHUB_TOKEN and HEROKU_API_KEY: each is needed if the routing matrix has github_secrets or heroku_apps, which cannot be told until it reads")
 	}
 	s, err := startServer(ctx, su.env, su.m, c.getenv, log, problems, nil)

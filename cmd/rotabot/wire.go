@@ -156,7 +156,7 @@ func buildAdapters(ctx context.Context, env config.Env, m *rotation.Matrix, gete
 	if env.HerokuAPIKey != "" {
 		a.scanners = map[rotation.DestKind]rotation.ConfigScanner{rotation.DestHeroku: a.heroku.Scanner()}
 	}
-	if env.GitHubToken != "" || env.GitHubApp() {
+	if env.HasGitHub() {
 		a.lister = gh.Lister()
 		a.dates = map[rotation.DestKind]drift.WriteDater{rotation.DestGitHubSecret: gh.ActionsSecrets(),
 			rotation.DestGitHubEnvSecret: gh.EnvSecrets(), rotation.DestGitHubOrgSecret: gh.OrgSecrets(),
@@ -259,7 +259,7 @@ func writeNeeds(env config.Env, dests []rotation.Destination) []string {
 		switch {
 		case d.Kind == rotation.DestHeroku && env.HerokuAPIKey == "":
 			apps = append(apps, d.Target)
-		case d.Kind.IsGitHub() && env.GitHubToken == "" && !env.GitHubApp():
+		case d.Kind.IsGitHub() && !env.HasGitHub():
 			target := d.Target
 			if d.Kind == rotation.DestGitHubEnvSecret {
 				target, _ = rotation.SplitEnvTarget(target)

@@ -319,6 +319,10 @@ func (c *Client) appFail(err error) error {
 	return call{kind: opApp, route: route, cred: c.cred}.fail(classify(err))
 }
 
+// AppPermissionKeys are every key AppPermission returns, in the order the
+// App's missing permissions are reported.
+var AppPermissionKeys = []string{"secrets", "environments", "dependabot_secrets", "organization_secrets", "organization_dependabot_secrets"}
+
 // AppPermission is the GitHub App permission writing a secret of kind on
 // target needs: its key (in github-app-manifest.json and an installation's
 // permissions) and its name in the App's settings.

@@ -3,6 +3,7 @@ package github_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -261,5 +262,16 @@ func TestAppCredentialsStayOnTheAPIHost(t *testing.T) {
 			}
 			noLeak(t, err.Error())
 		})
+	}
+}
+
+// Every permission a destination may need is one the start-up check reports.
+func TestAppPermissionKeysListEveryPermission(t *testing.T) {
+	for _, kind := range rotation.GitHubKinds {
+		for _, target := range []string{"raxx-app/TradeMasterAPI", "raxx-app", "raxx-app/TradeMasterAPI/production"} {
+			if key, _ := github.AppPermission(kind, target); !slices.Contains(github.AppPermissionKeys, key) {
+				t.Errorf("%s on %s needs %q, which AppPermissionKeys lacks", kind, target, key)
+			}
+		}
 	}
 }
