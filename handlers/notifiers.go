@@ -31,7 +31,6 @@ type Notifier struct {
 	boxMu   sync.Mutex
 	boxes   map[rotation.CardRef]*cardBox
 	sending sync.WaitGroup
-	every   time.Duration
 }
 
 // RunReader reads a run as stored (the store).
@@ -49,22 +48,16 @@ type NotifierConfig struct {
 	// Work is the context card redraws run under; it outlives a single change
 	// (default: context.Background()).
 	Work context.Context
-	// CardEvery is the least time between two updates of one card (default
-	// DefaultCardEvery): the changes that come meanwhile are shown together.
-	CardEvery time.Duration
 }
 
-// DefaultCardEvery lets a run's changes of one moment (a step ending, the next
+// CardEvery, the least time between two updates of one card, lets a run's changes of one moment (a step ending, the next
 // starting, each destination's outcome) reach its card as one update instead of
 // one each; a card still shows its run's state within a fraction of a second.
-const DefaultCardEvery = 250 * time.Millisecond
+const CardEvery = 250 * time.Millisecond
 
 // NewNotifier returns a Notifier; defaults are applied here, once.
 func NewNotifier(c NotifierConfig) *Notifier {
-	n := &Notifier{slack: c.Slack, matrix: c.Matrix, runs: c.Runs, log: c.Log, work: c.Work, every: c.CardEvery}
-	if n.every <= 0 {
-		n.every = DefaultCardEvery
-	}
+	n := &Notifier{slack: c.Slack, matrix: c.Matrix, runs: c.Runs, log: c.Log, work: c.Work}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
 	}

@@ -209,7 +209,7 @@ func (n *Notifier) drain(take func() (outgoing, bool)) {
 	wait := 500 * time.Millisecond
 	var sent time.Time
 	for {
-		if pause := n.every - time.Since(sent); !sent.IsZero() && pause > 0 && rotation.Sleep(ctx, pause) != nil {
+		if pause := CardEvery - time.Since(sent); !sent.IsZero() && pause > 0 && rotation.Sleep(ctx, pause) != nil {
 			return
 		}
 		o, ok := take()

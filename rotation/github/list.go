@@ -46,8 +46,7 @@ type Lister struct {
 	remaining int       // the last X-RateLimit-Remaining (-1: none yet)
 	reset     time.Time // when GitHub's window starts afresh
 	tokens    float64   // what is left of the bucket at filled
-	filled    time.Time
-	started   bool
+	filled    time.Time // zero until the first request: the bucket starts full
 	ids       map[string]int64
 }
 
@@ -71,8 +70,8 @@ func (l *Lister) pace(ctx context.Context) error {
 		e.RetryAfter = wait
 		return e
 	}
-	if !l.started {
-		l.started, l.tokens, l.filled = true, float64(max(l.Burst, 1)), now
+	if l.filled.IsZero() {
+		l.tokens, l.filled = float64(max(l.Burst, 1)), now
 	}
 	if l.Every > 0 && now.After(l.filled) {
 		l.tokens = min(float64(max(l.Burst, 1)), l.tokens+float64(now.Sub(l.filled))/float64(l.Every))

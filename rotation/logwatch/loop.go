@@ -202,7 +202,7 @@ func (w *Watcher) evaluate(ctx context.Context, wg *sync.WaitGroup, wt *watch, r
 		}
 		if sb == nil {
 			w.mu.Lock()
-			w.subscribeLocked(ctx, wg, wt, i, d, lw.Patterns, end)
+			w.subscribeLocked(ctx, wg, wt, i, d, lw.Patterns)
 			w.mu.Unlock()
 		}
 		in = min(in, end.Sub(now))

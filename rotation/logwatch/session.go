@@ -58,13 +58,13 @@ type event struct {
 	told    chan struct{} // the session's, on a failure
 }
 
-// subscribe has destination i of wt read target's log from from until end
-// (the engine's clock) with pats; a session of the target already open serves
-// it. w.mu is held.
-func (w *Watcher) subscribeLocked(ctx context.Context, wg *sync.WaitGroup, wt *watch, i int, d rotation.Destination, pats []*regexp.Regexp, end time.Time) {
+// subscribe has destination i of wt read target's log from its watch's From
+// with pats (the loop ends it at the watch's end); a session of the target
+// already open serves it. w.mu is held.
+func (w *Watcher) subscribeLocked(ctx context.Context, wg *sync.WaitGroup, wt *watch, i int, d rotation.Destination, pats []*regexp.Regexp) {
 	key := sessionKey{d.Kind, d.Target}
 	s := w.sessions[key]
-	sb := &sub{w: wt, i: i, from: d.Watch.From, end: end, pats: pats}
+	sb := &sub{w: wt, i: i, from: d.Watch.From, pats: pats}
 	wt.subs = append(wt.subs, sb)
 	if s == nil {
 		sctx, cancel := context.WithCancel(ctx)

@@ -77,7 +77,6 @@ type sub struct {
 	i    int
 	s    *session
 	from time.Time
-	end  time.Time // on the engine's clock
 	pats []*regexp.Regexp
 }
 
@@ -134,16 +133,6 @@ func (w *Watcher) kickLocked() {
 	select {
 	case w.kick <- struct{}{}:
 	default:
-	}
-}
-
-// draining reports whether the engine was drained (shutdown).
-func (w *Watcher) draining() bool {
-	select {
-	case <-w.eng.Drained():
-		return true
-	default:
-		return false
 	}
 }
 

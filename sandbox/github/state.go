@@ -43,32 +43,6 @@ func (g *GitHub) Tokens() []TokenState {
 	return out
 }
 
-// ActionsSecretRef names one Actions secret of a repository.
-type ActionsSecretRef struct {
-	Repo, Name string
-	Updated    time.Time
-}
-
-// ActionsSecrets lists every Actions secret of every repository, by repository
-// then name. ActionsSecret opens one.
-func (g *GitHub) ActionsSecrets() []ActionsSecretRef {
-	g.gmu.Lock()
-	defer g.gmu.Unlock()
-	var out []ActionsSecretRef
-	for _, r := range g.repos {
-		for name, s := range r.secrets {
-			out = append(out, ActionsSecretRef{Repo: r.fullName, Name: name, Updated: s.updated})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Repo != out[j].Repo {
-			return out[i].Repo < out[j].Repo
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out
-}
-
 // GHSecretRef names one secret of any scope, as its settings page lists it:
 // where, when it was last written and, for an organisation's, who may read it.
 type GHSecretRef struct {

@@ -22,8 +22,8 @@ func TestGitHubStateSnapshot(t *testing.T) {
 	if g.Tokens()[0].Repos[0] != "raxx-app/TradeMasterAPI" {
 		t.Error("Tokens shares its slices with the stand-in")
 	}
-	if s := g.ActionsSecrets(); len(s) != 0 {
-		t.Errorf("Actions secrets before any write: %+v", s)
+	if s := g.GHSecrets(); len(s) != 0 {
+		t.Errorf("secrets before any write: %+v", s)
 	}
 }
 
