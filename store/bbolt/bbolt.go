@@ -125,12 +125,38 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 // transaction: one disk sync for them all, not one each. Batch may call fn
 // again (alone, when another in its batch failed), so every fn here sets what
 // it reports afresh each time it runs, as rotation.Store asks of UpdateRun's.
+// A refusal fn returns having written nothing is its caller's answer, not a
+// failure of the batch: the batch's other writes commit, not made again.
 func (s *Store) write(fn func(*bolt.Tx) error) error {
 	defer s.writing.Add(-1)
 	if s.writing.Add(1) == 1 {
-		return s.db.Update(fn)
+		return unrefused(s.db.Update(fn))
 	}
-	return s.db.Batch(fn)
+	var refused error
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		refused = nil
+		err := fn(tx)
+		if r, ok := errors.AsType[refusal](err); ok {
+			refused = r.error
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return unrefused(err)
+	}
+	return refused
+}
+
+// refusal is an error a write's fn returns having written nothing: the stored
+// state refuses the change, or what it changes is not there.
+type refusal struct{ error }
+
+func unrefused(err error) error {
+	if r, ok := errors.AsType[refusal](err); ok {
+		return r.error
+	}
+	return err
 }
 
 // Close closes the file.
@@ -262,10 +288,10 @@ func (s *Store) CreateRun(_ context.Context, run *rotation.Run) (*rotation.Run, 
 		if id := tx.Bucket(bucketOpenRuns).Get([]byte(run.Secret)); id != nil {
 			open, _, err := s.getRun(tx, string(id))
 			if err != nil {
-				return err
+				return refusal{err}
 			}
 			out = open
-			return rotation.Errorf(rotation.ECONFLICT, "%s already has an open run, %s (%s)", run.Secret, open.ID, open.State.Word())
+			return refusal{rotation.Errorf(rotation.ECONFLICT, "%s already has an open run, %s (%s)", run.Secret, open.ID, open.State.Word())}
 		}
 		runs := tx.Bucket(bucketRuns)
 		n, err := runs.NextSequence()
@@ -306,10 +332,10 @@ func (s *Store) UpdateRun(_ context.Context, id string, fn func(*rotation.Run) e
 	err := s.write(func(tx *bolt.Tx) error {
 		r, k, err := s.getRun(tx, id)
 		if err != nil {
-			return err
+			return refusal{err}
 		}
 		if err := fn(r); err != nil {
-			return err
+			return refusal{err}
 		}
 		if err := s.putRun(tx, k, r); err != nil {
 			return err

@@ -2,9 +2,11 @@ package bbolt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,4 +182,53 @@ func TestWritesInFlightTogetherCommitTogetherAndLoseNothing(t *testing.T) {
 		t.Errorf("%d writes at once took %d transactions: none committed together", n, txns)
 	}
 	t.Logf("%d writes at once: %d transactions", n, txns)
+}
+
+// A write refused in a batch (its fn's error, nothing written) is its caller's
+// answer alone: the batch's other writes commit once, not made again.
+func TestARefusedWriteInABatchDoesNotRedoTheOthers(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	r, err := s.CreateRun(ctx, &rotation.Run{Secret: "A_TOKEN", State: rotation.StatePropagating})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	refused := errors.New("refused")
+	var calls [n]atomic.Int32
+	var done atomic.Int32 // writes over before write 0 began
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := s.UpdateRun(ctx, r.ID, func(x *rotation.Run) error {
+				calls[i].Add(1)
+				for i == 0 && calls[0].Load() == 1 && s.writing.Load()+done.Load() < n { // the others come while it is in flight
+					time.Sleep(time.Millisecond)
+				}
+				if i%2 == 1 {
+					return refused
+				}
+				x.Warnings = append(x.Warnings, fmt.Sprintf("w%02d", i))
+				return nil
+			})
+			done.Add(1)
+			var want error
+			if i%2 == 1 {
+				want = refused
+			}
+			if !errors.Is(err, want) {
+				t.Errorf("write %d: %v, want %v", i, err, want)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if c := calls[i].Load(); c != 1 {
+			t.Errorf("write %d was made %d times", i, c)
+		}
+	}
+	got, err := s.GetRun(ctx, r.ID)
+	if err != nil || len(got.Warnings) != n/2 {
+		t.Errorf("%d changes kept, want %d (%v)", len(got.Warnings), n/2, err)
+	}
 }
