@@ -51,8 +51,9 @@ const BatchDelay = 2 * time.Millisecond
 type Store struct {
 	db   *bolt.DB
 	path string
-	// memo keeps the runs last read or written, decoded (memo.go).
-	memo runMemo
+	// memo keeps the runs last read or written, decoded, and retired the
+	// retired index's entries last read or written (memo.go).
+	memo, retired *runMemo
 	// claims are the claims on runs (ClaimRun), by run id.
 	claimMu sync.Mutex
 	claims  map[string]claim
@@ -82,6 +83,7 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 		}
 		return nil, rotation.Wrap(rotation.EINTERNAL, err, "cannot open the database %s", path)
 	}
+	s := &Store{db: db, path: path, memo: &runMemo{size: memoRuns}, retired: &runMemo{size: memoRetired}}
 	err = db.Update(func(tx *bolt.Tx) error {
 		// Claims are kept in memory (ClaimRun); the ones an older rotabot kept
 		// in the file were a dead process's (the file lock means no other
@@ -107,7 +109,7 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 			if err := json.Unmarshal(v, &r); err != nil {
 				return err
 			}
-			return indexRetired(tx, k, &r)
+			return s.indexRetired(tx, k, &r)
 		})
 	})
 	if err != nil {
@@ -115,7 +117,7 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 		return nil, rotation.Wrap(rotation.EINTERNAL, err, "cannot prepare the database %s", path)
 	}
 	db.MaxBatchDelay = BatchDelay
-	return &Store{db: db, path: path}, nil
+	return s, nil
 }
 
 // write makes fn's changes in one write transaction. A write made alone commits
@@ -216,7 +218,7 @@ func (s *Store) putRun(tx *bolt.Tx, k []byte, r *rotation.Run) error {
 		return err
 	}
 	s.memo.put(k, v, r)
-	if err := indexRetired(tx, k, r); err != nil {
+	if err := s.indexRetired(tx, k, r); err != nil {
 		return err
 	}
 	open := tx.Bucket(bucketOpenRuns)
@@ -231,17 +233,22 @@ func (s *Store) putRun(tx *bolt.Tx, k []byte, r *rotation.Run) error {
 
 // indexRetired keeps r (stored under k) in the retired index while it retires
 // its old token, with what RetiredBy reads of it.
-func indexRetired(tx *bolt.Tx, k []byte, r *rotation.Run) error {
+func (s *Store) indexRetired(tx *bolt.Tx, k []byte, r *rotation.Run) error {
 	ik := append(append([]byte(r.Secret), 0), k...)
 	b := tx.Bucket(bucketRetired)
 	if !r.Retires() {
 		return b.Delete(ik)
 	}
-	v, err := json.Marshal(retiredPart(r))
+	part := retiredPart(r)
+	v, err := json.Marshal(part)
 	if err != nil {
 		return err
 	}
-	return b.Put(ik, v)
+	if err := b.Put(ik, v); err != nil {
+		return err
+	}
+	s.retired.put(ik, v, part)
+	return nil
 }
 
 // retiredPart is what RetiredBy reads of a run: its id, state and time, whether
@@ -262,17 +269,22 @@ func (s *Store) ListRetired(_ context.Context, secret string) ([]*rotation.Run, 
 	err := s.db.View(func(tx *bolt.Tx) error {
 		prefix := append([]byte(secret), 0)
 		c := tx.Bucket(bucketRetired).Cursor()
-		k, _ := c.Seek(append(append([]byte(secret), 0), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		k, v := c.Seek(append(append([]byte(secret), 0), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
 		if k == nil {
-			k, _ = c.Last()
+			k, v = c.Last()
 		} else {
-			k, _ = c.Prev()
+			k, v = c.Prev()
 		}
-		for ; k != nil && len(k) == len(prefix)+8 && string(k[:len(prefix)]) == string(prefix); k, _ = c.Prev() {
+		for ; k != nil && len(k) == len(prefix)+8 && string(k[:len(prefix)]) == string(prefix); k, v = c.Prev() {
+			if r, ok := s.retired.get(k, v); ok {
+				out = append(out, r)
+				continue
+			}
 			var r rotation.Run
-			if err := json.Unmarshal(tx.Bucket(bucketRetired).Get(k), &r); err != nil {
+			if err := json.Unmarshal(v, &r); err != nil {
 				return err
 			}
+			s.retired.put(k, bytes.Clone(v), &r) // v is the file's, valid only in tx
 			out = append(out, &r)
 		}
 		return nil

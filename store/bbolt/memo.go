@@ -21,7 +21,12 @@ import (
 // transaction are exactly its bytes, so the memo can never give a run other than
 // the one stored, whatever was committed or rolled back since it was made; what
 // it hands out is a copy the caller may change.
+//
+// The store keeps two: one of whole runs (memoRuns of them), and one of the
+// retired index's entries (memoRetired), which every token pasted and every
+// value written is checked against, each of a secret's retired runs in turn.
 type runMemo struct {
+	size  int // how many entries it keeps; the oldest goes first
 	mu    sync.Mutex
 	runs  map[string]memoRun
 	order []string // keys, oldest entry first
@@ -29,6 +34,12 @@ type runMemo struct {
 
 // memoRuns is how many runs the memo keeps: the runs in flight at once, with room.
 const memoRuns = 32
+
+// memoRetired is how many retired-index entries the memo keeps: a thousand
+// runs' worth (one is some 600 bytes, decoded about as much again), so a
+// secret's history is decoded once, not on every check, until it is longer
+// than that.
+const memoRetired = 1024
 
 // memoRun is one entry. Neither part is changed once made.
 type memoRun struct {
@@ -73,7 +84,7 @@ func (m *runMemo) put(k, raw []byte, r *rotation.Run) {
 		return
 	}
 	m.order = append(m.order, key)
-	if len(m.order) > memoRuns {
+	if len(m.order) > m.size {
 		delete(m.runs, m.order[0])
 		m.order = m.order[1:]
 	}

@@ -1,8 +1,10 @@
 package bbolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	bolt "go.etcd.io/bbolt"
 )
 
 // filler sets every field reachable from a value, each to a different value, so a
@@ -120,7 +123,7 @@ func TestTheMemosCopyIsWhatDecodingGives(t *testing.T) {
 }
 
 func TestTheMemoGivesARunOnlyForItsExactBytes(t *testing.T) {
-	var m runMemo
+	m := &runMemo{size: memoRuns}
 	r := fullRun(7)
 	raw, decoded := roundTrip(t, r)
 	k := seqKey(7)
@@ -167,7 +170,7 @@ func BenchmarkRunRead(b *testing.B) {
 		}
 	})
 	b.Run("memo", func(b *testing.B) {
-		var m runMemo
+		m := &runMemo{size: memoRuns}
 		m.put(seqKey(1), raw, r)
 		b.ReportAllocs()
 		for b.Loop() {
@@ -210,4 +213,116 @@ func processCPU() time.Duration {
 		panic(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// retiredHistory is a store with n completed runs of one secret, each retiring
+// its old token.
+func retiredHistory(tb testing.TB, n int) (*Store, []*rotation.Run) {
+	tb.Helper()
+	s, err := Open(filepath.Join(tb.TempDir(), "rotabot.db"), time.Second)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	var runs []*rotation.Run
+	for i := range n {
+		r := &rotation.Run{Secret: "A_TOKEN", State: rotation.StateCompleted, Updated: time.Unix(int64(1000+i), 0).UTC(),
+			OldDigest: fmt.Sprintf("%064x", i), OldFingerprint: fmt.Sprintf("ghp_…%04d", i), DigestKey: fmt.Sprintf("%043d", i),
+			Steps: []rotation.StepRecord{{Name: rotation.StepRevoke, State: rotation.StepDone, Finished: time.Unix(int64(2000+i), 0).UTC(), Message: "Revoked the old token on GitHub"}}}
+		r, err := s.CreateRun(ctx, r)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		runs = append(runs, r)
+	}
+	return s, runs
+}
+
+// The retired index's entries come from the memo only while the file holds the
+// bytes they were read from, and as copies: a run changed since is read anew,
+// a run that no longer retires is gone, and changing what a listing gave changes
+// nothing of the next.
+func TestRetiredEntriesComeFromTheMemoOnlyForTheirBytes(t *testing.T) {
+	s, runs := retiredHistory(t, 5)
+	ctx := context.Background()
+	first, err := s.ListRetired(ctx, "A_TOKEN")
+	if err != nil || len(first) != 5 || first[0].ID != runs[4].ID {
+		t.Fatalf("retired runs: %v %v", first, err)
+	}
+	if len(s.retired.runs) != 5 {
+		t.Fatalf("the memo holds %d retired entries, want 5", len(s.retired.runs))
+	}
+	first[0].OldDigest, first[1].Steps[0].Message = "changed", "changed"
+	if _, err := s.UpdateRun(ctx, runs[2].ID, func(x *rotation.Run) error { x.OldFingerprint = "ghp_…new"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateRun(ctx, runs[0].ID, func(x *rotation.Run) error { x.State = rotation.StateRolledBack; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// A write made behind the memo's back (one it never saw) is read as stored.
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRetired).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var r rotation.Run
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			if r.ID == runs[3].ID {
+				r.OldDigest = "written-elsewhere"
+				nv, _ := json.Marshal(&r)
+				return tx.Bucket(bucketRetired).Put(bytes.Clone(k), nv)
+			}
+		}
+		return errors.New("no entry for run 3")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.ListRetired(ctx, "A_TOKEN")
+	if err != nil || len(again) != 4 {
+		t.Fatalf("retired runs after the changes: %d %v", len(again), err)
+	}
+	byID := map[string]*rotation.Run{}
+	for _, r := range again {
+		byID[r.ID] = r
+	}
+	if byID[runs[0].ID] != nil {
+		t.Error("a run that no longer retires is still listed")
+	}
+	if byID[runs[4].ID].OldDigest != runs[4].OldDigest || byID[runs[3].ID].Steps[0].Message != "Revoked the old token on GitHub" {
+		t.Error("changing a listing's run changed the memo's")
+	}
+	if got := byID[runs[2].ID].OldFingerprint; got != "ghp_…new" {
+		t.Errorf("a changed run is listed as it was: %q", got)
+	}
+	if got := byID[runs[3].ID].OldDigest; got != "written-elsewhere" {
+		t.Errorf("an entry written behind the memo's back is listed as the memo had it: %q", got)
+	}
+}
+
+// BenchmarkListRetired lists the retired runs of a secret with a long history,
+// as every token pasted and every value written is checked against them: the
+// first listing decodes them, the next ones come from the memo.
+func BenchmarkListRetired(b *testing.B) {
+	for _, n := range []int{125, 1000} {
+		s, _ := retiredHistory(b, n)
+		ctx := context.Background()
+		b.Run(fmt.Sprintf("%d-cold", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s.retired = &runMemo{size: memoRetired}
+				if list, err := s.ListRetired(ctx, "A_TOKEN"); err != nil || len(list) != n {
+					b.Fatal(len(list), err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("%d-memo", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if list, err := s.ListRetired(ctx, "A_TOKEN"); err != nil || len(list) != n {
+					b.Fatal(len(list), err)
+				}
+			}
+		})
+	}
 }
