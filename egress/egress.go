@@ -22,8 +22,10 @@
 package egress
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -176,8 +178,9 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 // adds the credential (go-github, heroku-go, resty), so it sees every request —
 // first and redirected — and refuses before anything is sent.
 type bound struct {
-	origin Origin
-	next   http.RoundTripper
+	origin  Origin
+	next    http.RoundTripper
+	timeout time.Duration
 }
 
 func (b bound) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -187,12 +190,15 @@ func (b bound) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, &HostError{To: o, Bound: b.origin}
 	}
-	return b.next.RoundTrip(req)
+	return timed(b.next, req, b.timeout)
 }
 
 // open is a RoundTripper for requests that carry no credential of rotabot's: any
 // host, https only unless the host is loopback.
-type open struct{ next http.RoundTripper }
+type open struct {
+	next    http.RoundTripper
+	timeout time.Duration
+}
 
 func (o open) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "https" && !(req.URL.Scheme == "http" && Loopback(req.URL.Hostname())) {
@@ -201,16 +207,17 @@ func (o open) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, &InsecureError{To: OriginOf(req.URL)}
 	}
-	return o.next.RoundTrip(req)
+	return timed(o.next, req, o.timeout)
 }
 
 // Bind returns a client that sends only to base's origin: a copy of c (nil: a new
 // client on http.DefaultTransport) whose transport refuses any other origin, whose
-// redirects may not change origin, and whose Timeout is timeout when c has none.
+// redirects may not change origin, and whose every request (its answer's body
+// read included) has a deadline: c's Timeout when it has one, else timeout.
 // base must have passed Base.
 func Bind(base *url.URL, c *http.Client, timeout time.Duration) *http.Client {
-	out := copyClient(c, timeout)
-	out.Transport = bound{origin: OriginOf(base), next: out.Transport}
+	out, timeout := copyClient(c, timeout)
+	out.Transport = bound{origin: OriginOf(base), next: out.Transport, timeout: timeout}
 	out.CheckRedirect = checkRedirect
 	return out
 }
@@ -218,15 +225,21 @@ func Bind(base *url.URL, c *http.Client, timeout time.Duration) *http.Client {
 // Open returns a client for requests that carry no credential of rotabot's (a
 // verify check's URL, Slack's response_url, a log stream): a copy of c (nil: a new
 // client) that speaks https only, except to a loopback host, follows no redirect
-// that changes origin, and has a Timeout of timeout when c has none.
+// that changes origin, and gives every request a deadline as Bind does (none when
+// both c's Timeout and timeout are 0).
 func Open(c *http.Client, timeout time.Duration) *http.Client {
-	out := copyClient(c, timeout)
-	out.Transport = open{next: out.Transport}
+	out, timeout := copyClient(c, timeout)
+	out.Transport = open{next: out.Transport, timeout: timeout}
 	out.CheckRedirect = checkRedirect
 	return out
 }
 
-func copyClient(c *http.Client, timeout time.Duration) *http.Client {
+// copyClient copies c and takes its Timeout, if any, in place of timeout. The
+// copy's Timeout is zero: the deadline travels in each request's context, set by
+// the transport (timed). A Client.Timeout over a transport that is not net/http's
+// own makes net/http start two goroutines and a timer for every request, to
+// cancel it the way Go had before contexts.
+func copyClient(c *http.Client, timeout time.Duration) (*http.Client, time.Duration) {
 	out := &http.Client{}
 	if c != nil {
 		*out = *c
@@ -234,10 +247,43 @@ func copyClient(c *http.Client, timeout time.Duration) *http.Client {
 	if out.Transport == nil {
 		out.Transport = http.DefaultTransport
 	}
-	if out.Timeout <= 0 {
-		out.Timeout = timeout
+	if out.Timeout > 0 {
+		timeout = out.Timeout
 	}
-	return out
+	out.Timeout = 0
+	return out, timeout
+}
+
+// timed sends req through next with a deadline of timeout from now (unless its
+// context ends sooner), which lasts until the answer's body is closed: what a
+// Client.Timeout bounds, one request at a time.
+func timed(next http.RoundTripper, req *http.Request, timeout time.Duration) (*http.Response, error) {
+	if timeout <= 0 {
+		return next.RoundTrip(req)
+	}
+	if d, ok := req.Context().Deadline(); ok && time.Until(d) <= timeout {
+		return next.RoundTrip(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), timeout)
+	resp, err := next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose ends a request's deadline when its answer's body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // WebsocketProxy is the Proxy of a websocket dialer (gorilla's Dialer.Proxy, which

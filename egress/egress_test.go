@@ -1,7 +1,10 @@
 package egress_test
 
 import (
+	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -101,9 +104,6 @@ func TestBindRefusesRedirectsOffOrigin(t *testing.T) {
 		}
 	})
 	c := egress.Bind(mustParse(t, api.URL), nil, 5*time.Second)
-	if c.Timeout != 5*time.Second {
-		t.Errorf("Timeout = %s", c.Timeout)
-	}
 	resp, err := c.Get(api.URL + "/here")
 	if err != nil {
 		t.Fatalf("a redirect within the origin: %v", err)
@@ -146,9 +146,6 @@ func TestBindWrapsTheCallersTransport(t *testing.T) {
 		return http.DefaultTransport.RoundTrip(r)
 	})
 	c := egress.Bind(mustParse(t, api.URL), &http.Client{Transport: rt, Timeout: time.Second}, time.Minute)
-	if c.Timeout != time.Second {
-		t.Errorf("Timeout = %s, want the caller's", c.Timeout)
-	}
 	resp, err := c.Get(api.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -238,5 +235,56 @@ func TestUnder(t *testing.T) {
 	}
 	if _, err := egress.Under(mustParse(t, "https://ghe.example/api/v3/"), "/../../user"); err == nil {
 		t.Error("a path climbing out of /api/v3 was resolved")
+	}
+}
+
+// Every request of a bound or open client has a deadline, the caller's Timeout
+// when its client had one: a server that never answers, or stops in the middle
+// of its answer's body, ends in a timeout error, not a wait for ever. The
+// deadline travels in the request's context: the client's own Timeout is zero,
+// so net/http starts no goroutine and timer of its own for each request.
+func TestEveryRequestHasADeadline(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/body" {
+			w.Header().Set("Content-Length", "100")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte("the first part"))
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	base := mustParse(t, srv.URL)
+	for name, c := range map[string]*http.Client{
+		"bound":                 egress.Bind(base, nil, 200*time.Millisecond),
+		"bound, caller's limit": egress.Bind(base, &http.Client{Timeout: 200 * time.Millisecond}, time.Hour),
+		"open":                  egress.Open(nil, 200*time.Millisecond),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if c.Timeout != 0 {
+				t.Errorf("the client's Timeout is %s: net/http would cancel each request the old way", c.Timeout)
+			}
+			_, err := c.Get(srv.URL + "/headers")
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				t.Errorf("no answer: err = %v, want a timeout", err)
+			}
+			resp, err := c.Get(srv.URL + "/body")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if _, err := io.ReadAll(resp.Body); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("a body that stops: err = %v, want the deadline", err)
+			}
+		})
+	}
+	// With no limit at all (a log stream), nothing is added.
+	if c := egress.Open(nil, 0); c.Timeout != 0 {
+		t.Errorf("Timeout = %s", c.Timeout)
 	}
 }

@@ -88,7 +88,7 @@ func ParseAppKey(pemText string) (*rsa.PrivateKey, error) {
 
 // newAppAuth prepares the App's authentication over next (the transport bound
 // to GITHUB_API_URL's host), without a request.
-func newAppAuth(cfg AppConfig, api *url.URL, next http.RoundTripper, timeout time.Duration, redirect func(*http.Request, []*http.Request) error, now func() time.Time) (*appAuth, error) {
+func newAppAuth(cfg AppConfig, api *url.URL, next http.RoundTripper, redirect func(*http.Request, []*http.Request) error, now func() time.Time) (*appAuth, error) {
 	if cfg.ID <= 0 {
 		return nil, rotation.Errorf(rotation.EINVALID, "GITHUB_APP_ID is not a GitHub App's id: use the number on the App's settings page (App ID)")
 	}
@@ -98,7 +98,7 @@ func newAppAuth(cfg AppConfig, api *url.URL, next http.RoundTripper, timeout tim
 	}
 	a := &appAuth{id: cfg.ID, key: key, base: strings.TrimRight(api.String(), "/"), next: next, now: now,
 		account: cfg.Account, repo: cfg.Repo, inst: cfg.InstallationID}
-	a.app = gh.NewClient(&http.Client{Transport: a.apps(), Timeout: timeout, CheckRedirect: redirect})
+	a.app = gh.NewClient(&http.Client{Transport: a.apps(), CheckRedirect: redirect}) // next gives each request its deadline
 	b := *api
 	a.app.BaseURL = &b
 	return a, nil

@@ -146,11 +146,13 @@ func New(cfg Config) (*Client, error) {
 		}
 		// Under the App's tokens, the transport bound to GITHUB_API_URL's host:
 		// the JWT and the tokens go nowhere else, first request or redirect.
-		c.app, err = newAppAuth(*cfg.App, u, hc.Transport, timeout, hc.CheckRedirect, now)
+		c.app, err = newAppAuth(*cfg.App, u, hc.Transport, hc.CheckRedirect, now)
 		if err != nil {
 			return nil, err
 		}
-		c.admin = gh.NewClient(&http.Client{Transport: c.app, Timeout: timeout, CheckRedirect: hc.CheckRedirect})
+		// No Timeout here: the bound transport under the App's gives every
+		// request its deadline (package egress says why).
+		c.admin = gh.NewClient(&http.Client{Transport: c.app, CheckRedirect: hc.CheckRedirect})
 		b := *u
 		c.admin.BaseURL = &b
 		c.cred = credApp

@@ -214,8 +214,7 @@ type exchange struct {
 // answer comes back.
 func (v *Vault) rest(ctx context.Context, x *exchange, token rotation.Secret) *resty.Client {
 	hc := &http.Client{
-		Transport: watch{next: v.hc.Transport, x: x},
-		Timeout:   v.hc.Timeout,
+		Transport: watch{next: v.hc.Transport, x: x}, // bound: each request has its deadline
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			err := v.hc.CheckRedirect(req, via)
 			if err != nil {
