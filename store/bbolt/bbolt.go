@@ -228,6 +228,9 @@ func (s *Store) putRun(tx *bolt.Tx, k []byte, r *rotation.Run) error {
 		}
 		return nil
 	}
+	if string(open.Get([]byte(r.Secret))) == r.ID {
+		return nil // a Put of the same would rewrite the index's page all the same
+	}
 	return open.Put([]byte(r.Secret), []byte(r.ID))
 }
 
@@ -244,8 +247,10 @@ func (s *Store) indexRetired(tx *bolt.Tx, k []byte, r *rotation.Run) error {
 	if err != nil {
 		return err
 	}
-	if err := b.Put(ik, v); err != nil {
-		return err
+	if !bytes.Equal(b.Get(ik), v) { // a Put of the same would rewrite its page all the same
+		if err := b.Put(ik, v); err != nil {
+			return err
+		}
 	}
 	s.retired.put(ik, v, part)
 	return nil
