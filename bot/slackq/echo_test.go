@@ -1,8 +1,11 @@
 package slackq_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"os"
 	"net/http"
 	"strings"
 	"testing"
@@ -74,3 +77,41 @@ func TestWithoutEchoDropsTheMessageSlackEchoes(t *testing.T) {
 		t.Errorf("chat.postEphemeral's answer reached slack-go as %s", a)
 	}
 }
+
+// BenchmarkWithoutEcho is one chat.update answer with a run card's echo (the
+// card of a run with three Heroku apps mid-way) going through WithoutEcho.
+func BenchmarkWithoutEcho(b *testing.B) {
+	golden, err := os.ReadFile("../../handlers/card/testdata/run_heroku_phases.golden.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var card struct {
+		Text   string          `json:"text"`
+		Blocks json.RawMessage `json:"blocks"`
+	}
+	if err := json.Unmarshal(golden, &card); err != nil {
+		b.Fatal(err)
+	}
+	msg, _ := json.Marshal(map[string]any{"type": "message", "user": "U0BOT", "bot_id": "B0BOT", "app_id": "A0APP", "team": "T0TEAM",
+		"text": card.Text, "ts": "1733400000.000100", "blocks": card.Blocks})
+	answer, _ := json.Marshal(map[string]any{"ok": true, "channel": "C0OPS", "ts": "1733400000.000100", "text": card.Text, "message": json.RawMessage(msg)})
+	rt := slackq.WithoutEcho(roundTripper(func(*http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(answer))}, nil
+	}))
+	req, _ := http.NewRequest(http.MethodPost, "https://slack.com/api/chat.update", nil)
+	b.SetBytes(int64(len(answer)))
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if out, _ := io.ReadAll(resp.Body); bytes.Contains(out, []byte(`"message"`)) || !bytes.Contains(out, []byte(`"ts"`)) {
+			b.Fatalf("trimmed to %s", out)
+		}
+	}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
