@@ -33,8 +33,8 @@ var (
 	bucketAudit        = []byte("audit")          // seq → AuditEntry JSON
 	bucketAuditByRun   = []byte("audit_by_run")   // run id \x00 action → seq
 	bucketExpiry       = []byte("expiry")         // secret → ExpiryRecord JSON
-	bucketEnvelopes    = []byte("envelopes")      // envelope id → unix nanos
-	bucketEnvelopeAge  = []byte("envelope_age")   // unix nanos \x00 id → nil
+	bucketEnvelopes    = []byte("envelopes")      // none now: an older rotabot's index of envelope_age, dropped at Open
+	bucketEnvelopeAge  = []byte("envelope_age")   // unix nanos \x00 envelope id or content key → nil
 	bucketClaims       = []byte("claims")         // none now: an older rotabot's claims, dropped at Open
 	bucketDrift        = []byte("drift")          // drift key → drift.Record JSON
 	// secret \x00 seq → what RetiredBy reads of a run that retired its old
@@ -57,6 +57,10 @@ type Store struct {
 	// claims are the claims on runs (ClaimRun), by run id.
 	claimMu sync.Mutex
 	claims  map[string]claim
+	// envelopes are the envelope ids and content keys marked (MarkEnvelope),
+	// with when, as the file's envelope_age holds them.
+	envMu     sync.Mutex
+	envelopes map[string]int64
 	// writing counts the writes in flight (write).
 	writing atomic.Int32
 	// dropped is when the file's pages were last dropped from resident memory
@@ -88,14 +92,16 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 		// Claims are kept in memory (ClaimRun); the ones an older rotabot kept
 		// in the file were a dead process's (the file lock means no other
 		// process uses this file): this one may carry those runs on at once.
-		if tx.Bucket(bucketClaims) != nil {
-			if err := tx.DeleteBucket(bucketClaims); err != nil {
-				return err
+		for _, gone := range [][]byte{bucketClaims, bucketEnvelopes} {
+			if tx.Bucket(gone) != nil {
+				if err := tx.DeleteBucket(gone); err != nil {
+					return err
+				}
 			}
 		}
 		indexed := tx.Bucket(bucketRetired) != nil
 		for _, b := range [][]byte{bucketRuns, bucketRunsBySecret, bucketOpenRuns, bucketAudit,
-			bucketAuditByRun, bucketExpiry, bucketEnvelopes, bucketEnvelopeAge, bucketDrift, bucketRetired} {
+			bucketAuditByRun, bucketExpiry, bucketEnvelopeAge, bucketDrift, bucketRetired} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -115,6 +121,10 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 	if err != nil {
 		db.Close()
 		return nil, rotation.Wrap(rotation.EINTERNAL, err, "cannot prepare the database %s", path)
+	}
+	if err := s.loadEnvelopes(); err != nil {
+		db.Close()
+		return nil, rotation.Wrap(rotation.EINTERNAL, err, "cannot read the database %s", path)
 	}
 	db.MaxBatchDelay = BatchDelay
 	return s, nil
@@ -585,46 +595,79 @@ func (s *Store) ListExpiry(_ context.Context) ([]rotation.ExpiryRecord, error) {
 // MarkEnvelope records a handled Slack envelope id, and its content key when the
 // id is new (rotation.EnvelopeStore), in one transaction. Ids older than
 // rotation.EnvelopeTTL are forgotten in the same transaction.
+//
+// The file keeps the marks in time order (envelope_age) and the process looks
+// them up in memory, read from the file at Open: the file is one process's, and
+// an index by id in the file would rewrite a page at a random place in it for
+// every mark and every mark forgotten. Whether a mark is new is decided under
+// the process's lock, before the write, so concurrent marks of one envelope have
+// one winner, and a write that bbolt's Batch makes again decides nothing anew.
 func (s *Store) MarkEnvelope(_ context.Context, id, key string, at time.Time) (idSeen, keySeen bool, err error) {
 	if id == "" {
 		return false, false, fmt.Errorf("store: empty envelope id")
 	}
-	mark := func(tx *bolt.Tx) error {
-		idSeen, keySeen = false, false // Batch may call it again
-		ids := tx.Bucket(bucketEnvelopes)
-		if ids.Get([]byte(id)) != nil {
-			idSeen = true
-			return nil
+	now, cutoff := at.UnixNano(), at.Add(-rotation.EnvelopeTTL).UnixNano()
+	marks := []string{id}
+	s.envMu.Lock()
+	if t, ok := s.envelopes[id]; ok && t >= cutoff {
+		s.envMu.Unlock()
+		return true, false, nil
+	}
+	s.envelopes[id] = now
+	if key != "" {
+		if t, ok := s.envelopes[key]; ok && t >= cutoff {
+			keySeen = true
+		} else {
+			s.envelopes[key] = now
+			marks = append(marks, key)
 		}
+	}
+	s.envMu.Unlock()
+	var forgotten []string
+	err = s.write(func(tx *bolt.Tx) error {
+		forgotten = forgotten[:0] // Batch may call it again
 		age := tx.Bucket(bucketEnvelopeAge)
-		cutoff := seqKey(uint64(at.Add(-rotation.EnvelopeTTL).UnixNano()))
 		c := age.Cursor()
-		for k, _ := c.First(); k != nil && string(k[:8]) < string(cutoff); k, _ = c.First() {
-			if err := ids.Delete(k[9:]); err != nil {
-				return err
-			}
+		for k, _ := c.First(); k != nil && int64(binary.BigEndian.Uint64(k[:8])) < cutoff; k, _ = c.First() {
+			forgotten = append(forgotten, string(k[9:]))
 			if err := c.Delete(); err != nil {
 				return err
 			}
 		}
-		ts := seqKey(uint64(at.UnixNano()))
-		put := func(id string) error {
-			if err := ids.Put([]byte(id), ts); err != nil {
+		ts := seqKey(uint64(now))
+		for _, m := range marks {
+			if err := age.Put(append(append(bytes.Clone(ts), 0), m...), nil); err != nil {
 				return err
 			}
-			return age.Put(append(append(bytes.Clone(ts), 0), id...), nil)
 		}
-		if err := put(id); err != nil || key == "" {
-			return err
+		return nil
+	})
+	if err == nil && len(forgotten) > 0 {
+		s.envMu.Lock()
+		for _, m := range forgotten {
+			if t, ok := s.envelopes[m]; ok && t < cutoff { // not marked again since
+				delete(s.envelopes, m)
+			}
 		}
-		if ids.Get([]byte(key)) != nil {
-			keySeen = true
-			return nil
-		}
-		return put(key)
+		s.envMu.Unlock()
 	}
-	err = s.write(mark)
-	return idSeen, keySeen, err
+	return false, keySeen, err
+}
+
+// loadEnvelopes reads the marks the file holds (MarkEnvelope).
+func (s *Store) loadEnvelopes() error {
+	s.envelopes = map[string]int64{}
+	return s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketEnvelopeAge).ForEach(func(k, _ []byte) error {
+			if len(k) < 9 {
+				return nil
+			}
+			if t := int64(binary.BigEndian.Uint64(k[:8])); t > s.envelopes[string(k[9:])] {
+				s.envelopes[string(k[9:])] = t
+			}
+			return nil
+		})
+	})
 }
 
 type claim struct {
