@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,10 +12,30 @@ import (
 	"github.com/slack-go/slack"
 )
 
-type noRuns struct{}
+// storedRuns is what a Notifier reads runs from to draw their cards: each run as
+// the test last stored it (what the engine does before it tells the Notifier).
+type storedRuns struct {
+	mu   sync.Mutex
+	runs map[string]rotation.Run
+}
 
-func (noRuns) GetRun(context.Context, string) (*rotation.Run, error) {
-	return nil, rotation.Errorf(rotation.ENOTFOUND, "no such run")
+func (s *storedRuns) put(r *rotation.Run) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.runs == nil {
+		s.runs = map[string]rotation.Run{}
+	}
+	s.runs[r.ID] = *r
+}
+
+func (s *storedRuns) GetRun(_ context.Context, id string) (*rotation.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.runs[id]
+	if !ok {
+		return nil, rotation.Errorf(rotation.ENOTFOUND, "There is no run %s", id)
+	}
+	return &r, nil
 }
 
 // The notifier posts a run's card once and returns where it is; it does not
@@ -24,11 +45,13 @@ func TestNotifierReturnsTheCardItPosted(t *testing.T) {
 	s := sbslack.New("xoxb-test", "xapp-test")
 	defer s.Close()
 	s.AddChannel("C0OPS", "ops")
-	n := NewNotifier(NotifierConfig{Slack: slack.New("xoxb-test", slack.OptionAPIURL(s.APIURL())), Matrix: &rotation.Matrix{}, Runs: noRuns{}})
+	runs := &storedRuns{}
+	n := NewNotifier(NotifierConfig{Slack: slack.New("xoxb-test", slack.OptionAPIURL(s.APIURL())), Matrix: &rotation.Matrix{}, Runs: runs})
 	ctx := context.Background()
 	r := &rotation.Run{ID: "r1", Secret: "GITHUB_API_READONLY_TOKEN", State: rotation.StatePrechecking, Requester: "U0ALICE",
 		Created: time.Now(), Card: rotation.CardRef{Channel: "C0OPS"}}
 
+	runs.put(r)
 	card, err := n.RunChanged(ctx, r, "started")
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +67,7 @@ func TestNotifierReturnsTheCardItPosted(t *testing.T) {
 	}
 
 	r.Card, r.State = card, rotation.StateWaitingToken
+	runs.put(r)
 	again, err := n.RunChanged(ctx, r, "pre-check done")
 	if err != nil || again != card {
 		t.Fatalf("second RunChanged = %+v, %v; want %+v", again, err, card)

@@ -42,7 +42,8 @@ type RunReader interface {
 type NotifierConfig struct {
 	Slack  Slack
 	Matrix *rotation.Matrix
-	// Runs reads a run again to redraw a card whose update failed.
+	// Runs reads a run to draw its card when the card's update goes out, and
+	// again to redraw a card whose update failed.
 	Runs RunReader
 	Log  *slog.Logger // default: discard
 	// Work is the context card redraws run under; it outlives a single change
@@ -81,27 +82,36 @@ func (n *Notifier) plan(r *rotation.Run) *rotation.Plan {
 }
 
 // RunChanged posts the run's card the first time and returns where it is; after
-// that it hands the card's new drawing and note to the card's outbox (outbox.go),
-// which updates the card and posts in its thread as fast as Slack allows, the
-// latest drawing winning. It returns an error only when the card could not be posted.
+// that it tells the card's outbox (outbox.go) that the card is to be drawn again
+// and hands it the note: the outbox updates the card and posts in its thread as
+// fast as Slack allows, drawing the card from the run as stored when the update's
+// turn comes (the latest state wins, and a change that is overtaken before its
+// turn is never drawn). It returns an error only when the card could not be posted.
 func (n *Notifier) RunChanged(ctx context.Context, r *rotation.Run, note string) (rotation.CardRef, error) {
 	ref := r.Card
 	if ref.Channel == "" {
 		return ref, nil // a CLI run: nobody in Slack to show it to
 	}
-	blocks := card.Run(r, n.plan(r), CardButtons())
-	fallback := card.RunText(r)
 	if ref.TS == "" {
-		_, ts, err := n.slack.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+		_, ts, err := n.slack.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(card.RunText(r), false), slack.MsgOptionBlocks(card.Run(r, n.plan(r), CardButtons())...))
 		if err != nil {
 			return ref, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the card of %s", r.ID)
 		}
 		ref.TS = ts
-		n.enqueue(ref, nil, note)
+		n.enqueue(ref, "", note)
 		return ref, nil
 	}
-	n.enqueue(ref, &drawing{id: r.ID, fallback: fallback, blocks: blocks}, note)
+	n.enqueue(ref, r.ID, note)
 	return ref, nil
+}
+
+// draw is the card of the run as stored now: its fallback text and its blocks.
+func (n *Notifier) draw(ctx context.Context, id string) (string, []slack.Block, error) {
+	r, err := n.runs.GetRun(ctx, id)
+	if err != nil {
+		return "", nil, rotation.Wrap(rotation.ErrorCode(err), err, "could not read run %s to draw its card", id)
+	}
+	return card.RunText(r), card.Run(r, n.plan(r), CardButtons()), nil
 }
 
 // updateCard updates the card in place; an update is idempotent, so a failure

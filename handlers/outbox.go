@@ -17,8 +17,11 @@ import (
 // faster than Slack lets a card be updated (chat.update is Tier 3, about 50 a
 // minute for the whole workspace; posting is about one a second per channel), so:
 //
-//   - one card update is in flight per card, and only the latest drawing waits:
-//     the ones in between are dropped, never sent after a newer one;
+//   - one card update is in flight per card, and a card waits only to be drawn
+//     again: it is drawn from its run as stored when its update's turn comes,
+//     so the states a run went through meanwhile are never drawn, nor an older
+//     one after a newer (nor drawn at all: drawing a card is a good part of the
+//     machine time its update costs);
 //   - thread notes queue per card, in order, and when several are waiting they
 //     are joined into one message — joined when the post's turn in the channel
 //     comes, not when it starts waiting; none is dropped;
@@ -42,25 +45,20 @@ const noteMax = 3500
 // the outbox stops trying (the card is then redrawn later from the store).
 const outboxTries = 5
 
-// drawing is one rendering of a card.
-type drawing struct {
-	id, fallback string
-	blocks       []slack.Block
-}
-
 // cardBox is one card's waiting work; it lives in Notifier.boxes while busy.
 type cardBox struct {
-	card   rotation.CardRef
-	latest *drawing
+	card rotation.CardRef
+	// redraw is the id of the run whose card is to be drawn again ("" for none).
+	redraw string
 	notes  []string
 	// drawer and noter are set while the card's drawing sender and its note
 	// sender run.
 	drawer, noter bool
 }
 
-// enqueue hands a card's latest drawing (nil for none) and a note ("" for none) to
-// the card's outbox, starting its sender of each when it is idle.
-func (n *Notifier) enqueue(card rotation.CardRef, d *drawing, note string) {
+// enqueue tells a card's outbox that the card of run id is to be drawn again ("" for
+// not) and hands it a note ("" for none), starting its sender of each when it is idle.
+func (n *Notifier) enqueue(card rotation.CardRef, id string, note string) {
 	n.boxMu.Lock()
 	defer n.boxMu.Unlock()
 	if n.boxes == nil {
@@ -71,8 +69,8 @@ func (n *Notifier) enqueue(card rotation.CardRef, d *drawing, note string) {
 		b = &cardBox{card: card}
 		n.boxes[card] = b
 	}
-	if d != nil {
-		b.latest = d
+	if id != "" {
+		b.redraw = id
 		if !b.drawer {
 			b.drawer = true
 			n.sending.Add(1)
@@ -97,34 +95,36 @@ type outgoing struct {
 	giveUp  func(error)
 }
 
-// takeDrawing takes the card's latest drawing; when there is none, the drawing
-// sender ends, and the box leaves the outbox once both senders have (under the
-// same lock, so a later enqueue starts a new one).
+// takeDrawing takes the card's redraw, drawn when it goes out; when there is
+// none, the drawing sender ends, and the box leaves the outbox once both
+// senders have (under the same lock, so a later enqueue starts a new one).
 func (n *Notifier) takeDrawing(b *cardBox) (outgoing, bool) {
 	n.boxMu.Lock()
 	defer n.boxMu.Unlock()
-	d := b.latest
-	if d == nil {
+	id := b.redraw
+	if id == "" {
 		b.drawer = false
 		n.leaveLocked(b)
 		return outgoing{}, false
 	}
-	b.latest = nil
+	b.redraw = ""
 	return outgoing{
 		send: func(ctx context.Context) error {
-			if _, _, _, err := n.slack.UpdateMessageContext(ctx, b.card.Channel, b.card.TS, slack.MsgOptionText(d.fallback, false), slack.MsgOptionBlocks(d.blocks...)); err != nil {
-				return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not update the card of %s", d.id)
+			fallback, blocks, err := n.draw(ctx, id)
+			if err != nil {
+				return err
+			}
+			if _, _, _, err := n.slack.UpdateMessageContext(ctx, b.card.Channel, b.card.TS, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+				return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not update the card of %s", id)
 			}
 			return nil
 		},
 		putBack: func() {
 			n.boxMu.Lock()
 			defer n.boxMu.Unlock()
-			if b.latest == nil { // a newer drawing wins
-				b.latest = d
-			}
+			b.redraw = id
 		},
-		giveUp: func(error) { n.healLater(d.id) },
+		giveUp: func(error) { n.healLater(id) },
 	}, true
 }
 

@@ -34,10 +34,12 @@ func TestCardUpdatesLatestWinsAndNotesJoin(t *testing.T) {
 	s := sbslack.New("xoxb-test", "xapp-test")
 	defer s.Close()
 	s.AddChannel("C0OPS", "ops")
-	n := NewNotifier(NotifierConfig{Slack: slack.New("xoxb-test", slack.OptionAPIURL(s.APIURL())), Matrix: &rotation.Matrix{}, Runs: noRuns{}})
+	runs := &storedRuns{}
+	n := NewNotifier(NotifierConfig{Slack: slack.New("xoxb-test", slack.OptionAPIURL(s.APIURL())), Matrix: &rotation.Matrix{}, Runs: runs})
 	ctx := context.Background()
 	r := &rotation.Run{ID: "r1", Secret: "GITHUB_API_READONLY_TOKEN", State: outboxStates[0], Requester: "U0ALICE",
 		Created: time.Now(), Card: rotation.CardRef{Channel: "C0OPS"}}
+	runs.put(r)
 	card, err := n.RunChanged(ctx, r, "note 0")
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +52,7 @@ func TestCardUpdatesLatestWinsAndNotesJoin(t *testing.T) {
 	gate := make(chan struct{})
 	s.Fail("POST /api/chat.update", &sandbox.Fault{Gate: gate, Times: 1})
 	r.State = outboxStates[1]
+	runs.put(r)
 	if _, err := n.RunChanged(ctx, r, "note 1"); err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +61,7 @@ func TestCardUpdatesLatestWinsAndNotesJoin(t *testing.T) {
 	}
 	for i, st := range outboxStates[2:] {
 		r.State = st
+		runs.put(r)
 		if _, err := n.RunChanged(ctx, r, fmt.Sprintf("note %d", i+2)); err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +112,8 @@ func TestTenCardsAtOnceStayInsideSlacksLimits(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
 	s.SetLimits(sbslack.Limits{On: true, Now: c.now})
 	q := slackq.New(slackq.Config{API: slack.New("xoxb-test", slack.OptionAPIURL(s.APIURL())), Now: c.now, Sleep: c.sleep})
-	n := NewNotifier(NotifierConfig{Slack: q, Matrix: &rotation.Matrix{}, Runs: noRuns{}})
+	runs := &storedRuns{}
+	n := NewNotifier(NotifierConfig{Slack: q, Matrix: &rotation.Matrix{}, Runs: runs})
 	ctx := context.Background()
 	cards := make([]rotation.CardRef, 10)
 	var wg sync.WaitGroup
@@ -118,6 +123,7 @@ func TestTenCardsAtOnceStayInsideSlacksLimits(t *testing.T) {
 				Created: time.Now(), Card: rotation.CardRef{Channel: "C0OPS"}}
 			for j, st := range outboxStates {
 				r.State = st
+				runs.put(r)
 				card, err := n.RunChanged(ctx, r, fmt.Sprintf("%s note %d", r.ID, j))
 				if err != nil {
 					t.Errorf("%s: %v", r.ID, err)
