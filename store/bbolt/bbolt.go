@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,14 +54,19 @@ type Store struct {
 	path string
 	// memo keeps the runs last read or written, decoded, and retired the
 	// retired index's entries last read or written (memo.go).
-	memo, retired *runMemo
+	memo    *runMemo
+	retired *retiredMemo
 	// claims are the claims on runs (ClaimRun), by run id.
 	claimMu sync.Mutex
 	claims  map[string]claim
 	// envelopes are the envelope ids and content keys marked (MarkEnvelope),
-	// with when, as the file's envelope_age holds them.
+	// with when, as the file's envelope_age holds them, by a hash of each
+	// (envSeed): a map of numbers the garbage collector need not look into.
 	envMu     sync.Mutex
-	envelopes map[string]int64
+	envelopes map[uint64]int64
+	envSeed   maphash.Seed
+	// envPending are the marks being written: not in the file yet.
+	envPending map[string]bool
 	// writing counts the writes in flight (write).
 	writing atomic.Int32
 	// dropped is when the file's pages were last dropped from resident memory
@@ -87,7 +93,7 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 		}
 		return nil, rotation.Wrap(rotation.EINTERNAL, err, "cannot open the database %s", path)
 	}
-	s := &Store{db: db, path: path, memo: &runMemo{size: memoRuns}, retired: &runMemo{size: memoRetired}}
+	s := &Store{db: db, path: path, memo: &runMemo{}, retired: &retiredMemo{}}
 	err = db.Update(func(tx *bolt.Tx) error {
 		// Claims are kept in memory (ClaimRun); the ones an older rotabot kept
 		// in the file were a dead process's (the file lock means no other
@@ -266,13 +272,14 @@ func (s *Store) indexRetired(tx *bolt.Tx, k []byte, r *rotation.Run) error {
 	return nil
 }
 
-// retiredPart is what RetiredBy reads of a run: its id, state and time, whether
-// it revoked, the keyed digest and fingerprint of its old token, its revoke step.
+// retiredPart is what RetiredBy reads of a run, and all the retired index keeps
+// of it: its id and secret, state and time, whether it revoked, the keyed digest
+// and fingerprint of its old token, and its revoke step's state and end.
 func retiredPart(r *rotation.Run) *rotation.Run {
 	out := &rotation.Run{ID: r.ID, Secret: r.Secret, State: r.State, Updated: r.Updated, RevokeAttempted: r.RevokeAttempted,
 		RevokeSent: r.RevokeSent, OldDigest: r.OldDigest, OldFingerprint: r.OldFingerprint, DigestKey: r.DigestKey}
 	if st := r.Step(rotation.StepRevoke); st != nil {
-		out.Steps = []rotation.StepRecord{*st}
+		out.Steps = []rotation.StepRecord{{Name: st.Name, State: st.State, Finished: st.Finished}}
 	}
 	return out
 }
@@ -299,8 +306,9 @@ func (s *Store) ListRetired(_ context.Context, secret string) ([]*rotation.Run, 
 			if err := json.Unmarshal(v, &r); err != nil {
 				return err
 			}
-			s.retired.put(k, bytes.Clone(v), &r) // v is the file's, valid only in tx
-			out = append(out, &r)
+			part := retiredPart(&r)                // an entry an older rotabot wrote kept more
+			s.retired.put(k, bytes.Clone(v), part) // v is the file's, valid only in tx
+			out = append(out, part)
 		}
 		return nil
 	})
@@ -609,18 +617,20 @@ func (s *Store) MarkEnvelope(_ context.Context, id, key string, at time.Time) (i
 	now, cutoff := at.UnixNano(), at.Add(-rotation.EnvelopeTTL).UnixNano()
 	marks := []string{id}
 	s.envMu.Lock()
-	if t, ok := s.envelopes[id]; ok && t >= cutoff {
+	if s.markedLocked(id, cutoff) {
 		s.envMu.Unlock()
 		return true, false, nil
 	}
-	s.envelopes[id] = now
 	if key != "" {
-		if t, ok := s.envelopes[key]; ok && t >= cutoff {
+		if s.markedLocked(key, cutoff) {
 			keySeen = true
 		} else {
-			s.envelopes[key] = now
 			marks = append(marks, key)
 		}
+	}
+	for _, m := range marks {
+		s.envelopes[maphash.String(s.envSeed, m)] = now
+		s.envPending[m] = true
 	}
 	s.envMu.Unlock()
 	var forgotten []string
@@ -642,28 +652,54 @@ func (s *Store) MarkEnvelope(_ context.Context, id, key string, at time.Time) (i
 		}
 		return nil
 	})
-	if err == nil && len(forgotten) > 0 {
-		s.envMu.Lock()
+	s.envMu.Lock()
+	defer s.envMu.Unlock()
+	for _, m := range marks {
+		delete(s.envPending, m)
+	}
+	if err == nil {
 		for _, m := range forgotten {
-			if t, ok := s.envelopes[m]; ok && t < cutoff { // not marked again since
-				delete(s.envelopes, m)
+			h := maphash.String(s.envSeed, m)
+			if t, ok := s.envelopes[h]; ok && t < cutoff { // not marked again since
+				delete(s.envelopes, h)
 			}
 		}
-		s.envMu.Unlock()
 	}
 	return false, keySeen, err
 }
 
+// markedLocked reports whether m (an envelope id or content key) was marked at
+// cutoff or since. The hash is only a lead: the file is asked for the mark it
+// points to (or the marks being written, for one not in it yet), so two marks
+// whose hashes meet are never taken for each other.
+func (s *Store) markedLocked(m string, cutoff int64) bool {
+	t, ok := s.envelopes[maphash.String(s.envSeed, m)]
+	if !ok || t < cutoff {
+		return false
+	}
+	if s.envPending[m] {
+		return true
+	}
+	found := false
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket(bucketEnvelopeAge).Get(append(append(seqKey(uint64(t)), 0), m...)) != nil
+		return nil
+	})
+	return found
+}
+
 // loadEnvelopes reads the marks the file holds (MarkEnvelope).
 func (s *Store) loadEnvelopes() error {
-	s.envelopes = map[string]int64{}
+	s.envSeed = maphash.MakeSeed()
+	s.envelopes, s.envPending = map[uint64]int64{}, map[string]bool{}
 	return s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketEnvelopeAge).ForEach(func(k, _ []byte) error {
 			if len(k) < 9 {
 				return nil
 			}
-			if t := int64(binary.BigEndian.Uint64(k[:8])); t > s.envelopes[string(k[9:])] {
-				s.envelopes[string(k[9:])] = t
+			h := maphash.Bytes(s.envSeed, k[9:])
+			if t := int64(binary.BigEndian.Uint64(k[:8])); t > s.envelopes[h] {
+				s.envelopes[h] = t
 			}
 			return nil
 		})

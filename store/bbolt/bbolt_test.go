@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -276,6 +277,11 @@ func TestEnvelopeMarksOutliveARestart(t *testing.T) {
 	}
 	if seen, keySeen, err := s.MarkEnvelope(ctx, "env:B", "action:T1", t0.Add(time.Minute)); seen || !keySeen || err != nil {
 		t.Errorf("a redelivery under a new id: seen %v, key seen %v, %v", seen, keySeen, err)
+	}
+	// A hash met by chance (another mark's) is not taken for a mark: the file says.
+	s.envelopes[maphash.String(s.envSeed, "env:Z")] = t0.Add(time.Minute).UnixNano()
+	if seen, _, err := s.MarkEnvelope(ctx, "env:Z", "", t0.Add(2*time.Minute)); seen || err != nil {
+		t.Errorf("an envelope never marked, whose hash another mark has, was taken as seen: %v %v", seen, err)
 	}
 	later := t0.Add(2 * rotation.EnvelopeTTL)
 	if seen, _, err := s.MarkEnvelope(ctx, "env:C", "action:T9", later); seen || err != nil {
