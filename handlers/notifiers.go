@@ -56,12 +56,6 @@ type NotifierConfig struct {
 // one each; a card still shows its run's state within a fraction of a second.
 const CardEvery = 250 * time.Millisecond
 
-// NoteEvery is the least time between two posts in one card's thread: the card
-// is where a run's state shows at once, the thread the detail of how it got
-// there, and the notes of a second (a step's outcome, each destination's, the
-// next step starting) read better as one message than as five.
-const NoteEvery = time.Second
-
 // NewNotifier returns a Notifier; defaults are applied here, once.
 func NewNotifier(c NotifierConfig) *Notifier {
 	n := &Notifier{slack: c.Slack, matrix: c.Matrix, runs: c.Runs, log: c.Log, work: c.Work}

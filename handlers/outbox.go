@@ -26,9 +26,9 @@ import (
 //     are joined into one message — joined when the post's turn in the channel
 //     comes, not when it starts waiting; none is dropped;
 //   - a card's updates and its notes go out from a goroutine each, which exists
-//     only while the card has something of its kind waiting, one update every
-//     CardEvery at most, one post every NoteEvery: the first change of a quiet
-//     card goes at once, the ones that follow it closely are shown together;
+//     only while the card has something of its kind waiting, one update (one
+//     post) every CardEvery at most: the first change of a quiet card goes at
+//     once, the ones that follow it closely are shown together;
 //   - a card's drawing does not wait for its notes: posting in a channel is
 //     about one message a second for every card in it, so on a busy morning a
 //     card drawn only after its notes would stay behind its run for as long as
@@ -74,7 +74,7 @@ func (n *Notifier) enqueue(card rotation.CardRef, id string, note string) {
 		if !b.drawer {
 			b.drawer = true
 			n.sending.Add(1)
-			go n.drain(CardEvery, func() (outgoing, bool) { return n.takeDrawing(b) })
+			go n.drain(func() (outgoing, bool) { return n.takeDrawing(b) })
 		}
 	}
 	if note != "" {
@@ -82,7 +82,7 @@ func (n *Notifier) enqueue(card rotation.CardRef, id string, note string) {
 		if !b.noter {
 			b.noter = true
 			n.sending.Add(1)
-			go n.drain(NoteEvery, func() (outgoing, bool) { return n.takeNotes(b) })
+			go n.drain(func() (outgoing, bool) { return n.takeNotes(b) })
 		}
 	}
 }
@@ -200,16 +200,16 @@ func (n *Notifier) leaveLocked(b *cardBox) {
 }
 
 // drain sends what take hands out until it hands out nothing, one thing every
-// `every` at most (what comes meanwhile is sent together); a failure is put back
-// and tried again with a backoff, and given up after outboxTries in a row.
-func (n *Notifier) drain(every time.Duration, take func() (outgoing, bool)) {
+// CardEvery at most (what comes meanwhile is sent together); a failure is put
+// back and tried again with a backoff, and given up after outboxTries in a row.
+func (n *Notifier) drain(take func() (outgoing, bool)) {
 	defer n.sending.Done()
 	ctx := n.work
 	fails := 0
 	wait := 500 * time.Millisecond
 	var sent time.Time
 	for {
-		if pause := every - time.Since(sent); !sent.IsZero() && pause > 0 && rotation.Sleep(ctx, pause) != nil {
+		if pause := CardEvery - time.Since(sent); !sent.IsZero() && pause > 0 && rotation.Sleep(ctx, pause) != nil {
 			return
 		}
 		o, ok := take()
