@@ -23,11 +23,7 @@ import (
 // it hands out is a copy the caller may change.
 //
 // The retired index has a memo of its own (retiredMemo).
-type runMemo struct {
-	mu    sync.Mutex
-	runs  map[string]memoRun
-	order []string // keys, oldest entry first
-}
+type runMemo struct{ runs bounded[memoRun] }
 
 // memoRuns is how many runs the memo keeps: the runs in flight at once, with room.
 const memoRuns = 32
@@ -40,9 +36,7 @@ type memoRun struct {
 
 // get returns a copy of the run stored as raw under k, if the memo has it.
 func (m *runMemo) get(k, raw []byte) (*rotation.Run, bool) {
-	m.mu.Lock()
-	e, ok := m.runs[string(k)]
-	m.mu.Unlock()
+	e, ok := m.runs.get(string(k))
 	if !ok || !bytes.Equal(e.raw, raw) {
 		return nil, false
 	}
@@ -56,29 +50,11 @@ func (m *runMemo) put(k, raw []byte, r *rotation.Run) {
 		return
 	}
 	c, ok := decodedCopy(r)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.runs == nil {
-		m.runs = map[string]memoRun{}
-	}
-	key := string(k)
-	_, had := m.runs[key]
 	if !ok {
-		if had {
-			delete(m.runs, key)
-			m.order = deleteKey(m.order, key)
-		}
+		m.runs.forget(string(k))
 		return
 	}
-	m.runs[key] = memoRun{raw: raw, run: c}
-	if had {
-		return
-	}
-	m.order = append(m.order, key)
-	if len(m.order) > memoRuns {
-		delete(m.runs, m.order[0])
-		m.order = m.order[1:]
-	}
+	m.runs.put(string(k), memoRun{raw: raw, run: c}, memoRuns)
 }
 
 // retiredMemo keeps the retired index's entries last read or written, each as
@@ -87,11 +63,7 @@ func (m *runMemo) put(k, raw []byte, r *rotation.Run) {
 // transaction are its bytes. Every token pasted and every value written is
 // checked against each of the secret's retired runs in turn, and decoding them
 // all, every time, grew with the secret's history (0.9 ms for 125 runs).
-type retiredMemo struct {
-	mu      sync.Mutex
-	entries map[string]retiredEntry
-	order   []string // keys, oldest entry first
-}
+type retiredMemo struct{ entries bounded[retiredEntry] }
 
 // memoRetired is how many entries the retired memo keeps: a thousand runs'
 // worth, some 900 bytes each.
@@ -109,9 +81,7 @@ type retiredEntry struct {
 
 // get returns retiredPart of the entry stored as raw under k, if the memo has it.
 func (m *retiredMemo) get(k, raw []byte) (*rotation.Run, bool) {
-	m.mu.Lock()
-	e, ok := m.entries[string(k)]
-	m.mu.Unlock()
+	e, ok := m.entries.get(string(k))
 	if !ok || !bytes.Equal(e.raw, raw) {
 		return nil, false
 	}
@@ -131,20 +101,54 @@ func (m *retiredMemo) put(k, raw []byte, part *rotation.Run) {
 	if st := part.Step(rotation.StepRevoke); st != nil {
 		e.revokeStep, e.revokeState, e.revoked = true, st.State, asDecodedTime(st.Finished)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.entries == nil {
-		m.entries = map[string]retiredEntry{}
+	m.entries.put(string(k), e, memoRetired)
+}
+
+// bounded is a map that keeps its newest entries, as many as put is told,
+// the oldest going first; it is safe for concurrent use.
+type bounded[V any] struct {
+	mu    sync.Mutex
+	m     map[string]V
+	order []string // keys, oldest entry first
+}
+
+func (b *bounded[V]) get(k string) (V, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, ok := b.m[k]
+	return v, ok
+}
+
+// put keeps v under k, and forgets the oldest entries past size.
+func (b *bounded[V]) put(k string, v V, size int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = map[string]V{}
 	}
-	key := string(k)
-	if _, had := m.entries[key]; !had {
-		m.order = append(m.order, key)
-		if len(m.order) > memoRetired {
-			delete(m.entries, m.order[0])
-			m.order = m.order[1:]
+	if _, had := b.m[k]; !had {
+		b.order = append(b.order, k)
+		for len(b.order) > size {
+			delete(b.m, b.order[0])
+			b.order = b.order[1:]
 		}
 	}
-	m.entries[key] = e
+	b.m[k] = v
+}
+
+func (b *bounded[V]) forget(k string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, had := b.m[k]; had {
+		delete(b.m, k)
+		b.order = deleteKey(b.order, k)
+	}
+}
+
+func (b *bounded[V]) len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.m)
 }
 
 func deleteKey(keys []string, key string) []string {

@@ -150,8 +150,8 @@ func TestTheMemoGivesARunOnlyForItsExactBytes(t *testing.T) {
 	for i := range memoRuns + 5 {
 		m.put(seqKey(uint64(100+i)), raw, r)
 	}
-	if len(m.runs) != memoRuns || len(m.order) != memoRuns {
-		t.Fatalf("the memo holds %d runs (%d keys), want %d", len(m.runs), len(m.order), memoRuns)
+	if m.runs.len() != memoRuns || len(m.runs.order) != memoRuns {
+		t.Fatalf("the memo holds %d runs (%d keys), want %d", m.runs.len(), len(m.runs.order), memoRuns)
 	}
 }
 
@@ -250,8 +250,8 @@ func TestRetiredEntriesComeFromTheMemoOnlyForTheirBytes(t *testing.T) {
 	if err != nil || len(first) != 5 || first[0].ID != runs[4].ID {
 		t.Fatalf("retired runs: %v %v", first, err)
 	}
-	if len(s.retired.entries) != 5 {
-		t.Fatalf("the memo holds %d retired entries, want 5", len(s.retired.entries))
+	if s.retired.entries.len() != 5 {
+		t.Fatalf("the memo holds %d retired entries, want 5", s.retired.entries.len())
 	}
 	first[0].OldDigest, first[1].Steps[0].Finished = "changed", time.Time{}
 	if _, err := s.UpdateRun(ctx, runs[2].ID, func(x *rotation.Run) error { x.OldFingerprint = "ghp_…new"; return nil }); err != nil {
