@@ -93,7 +93,8 @@ func (n *Notifier) RunChanged(ctx context.Context, r *rotation.Run, note string)
 		return ref, nil // a CLI run: nobody in Slack to show it to
 	}
 	if ref.TS == "" {
-		_, ts, err := n.slack.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(card.RunText(r), false), slack.MsgOptionBlocks(card.Run(r, n.plan(r), CardButtons())...))
+		fallback, blocks := n.drawn(r)
+		_, ts, err := n.slack.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 		if err != nil {
 			return ref, rotation.Wrap(rotation.EUNAVAILABLE, err, "could not post the card of %s", r.ID)
 		}
@@ -111,7 +112,13 @@ func (n *Notifier) draw(ctx context.Context, id string) (string, []slack.Block, 
 	if err != nil {
 		return "", nil, rotation.Wrap(rotation.ErrorCode(err), err, "could not read run %s to draw its card", id)
 	}
-	return card.RunText(r), card.Run(r, n.plan(r), CardButtons()), nil
+	fallback, blocks := n.drawn(r)
+	return fallback, blocks, nil
+}
+
+// drawn is r's card: its fallback text and its blocks.
+func (n *Notifier) drawn(r *rotation.Run) (string, []slack.Block) {
+	return card.RunText(r), card.Run(r, n.plan(r), CardButtons())
 }
 
 // updateCard updates the card in place; an update is idempotent, so a failure
@@ -153,7 +160,8 @@ func (n *Notifier) healLater(id string) {
 			if err != nil {
 				continue
 			}
-			if err := n.updateCard(ctx, id, r.Card, card.RunText(r), card.Run(r, n.plan(r), CardButtons())); err == nil {
+			fallback, blocks := n.drawn(r)
+			if err := n.updateCard(ctx, id, r.Card, fallback, blocks); err == nil {
 				n.log.Info("card redrawn after Slack failed", "run", id)
 				return
 			}
