@@ -64,8 +64,12 @@ type Store struct {
 	envMu     sync.Mutex
 	envelopes map[uint64]int64
 	envSeed   maphash.Seed
-	// envPending are the marks being written: not in the file yet.
-	envPending map[string]bool
+	// envPending are the marks not in the file yet, with when (MarkEnvelope):
+	// the next write takes them along, or flushMarks once envFlush fires.
+	envPending map[string]int64
+	envCutoff  int64       // marks before it are forgotten at the next write
+	envFlush   *time.Timer // set while marks wait for a write
+	envClosed  bool
 	// writing counts the writes in flight (write).
 	writing atomic.Int32
 	// dropped is when the file's pages were last dropped from resident memory
@@ -135,19 +139,40 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 	return s, nil
 }
 
-// write makes fn's changes in one write transaction. A write made alone commits
-// at once. One made while another is in flight — several runs' steps, a
-// run's destinations answering together, a burst of envelopes — goes through
-// bbolt's Batch, which commits the writes that come within BatchDelay in one
-// transaction: one disk sync for them all, not one each. Batch may call fn
-// again (alone, when another in its batch failed), so every fn here sets what
-// it reports afresh each time it runs, as rotation.Store asks of UpdateRun's.
-// A refusal fn returns having written nothing is its caller's answer, not a
-// failure of the batch: the batch's other writes commit, not made again.
+// write makes fn's changes in one write transaction, with the envelope marks
+// not in the file yet (MarkEnvelope). A write made alone commits at once. One
+// made while another is in flight — several runs' steps, a run's destinations
+// answering together, a burst of envelopes — goes through bbolt's Batch, which
+// commits the writes that come within BatchDelay in one transaction: one disk
+// sync for them all, not one each. Batch may call fn again (alone, when another
+// in its batch failed), so every fn here sets what it reports afresh each time
+// it runs, as rotation.Store asks of UpdateRun's. A refusal fn returns having
+// written nothing is its caller's answer, not a failure of the batch: the
+// batch's other writes commit, not made again.
 func (s *Store) write(fn func(*bolt.Tx) error) error {
+	marks := s.takeMarks()
+	var forgotten []string
+	committed, err := s.commit(func(tx *bolt.Tx) error {
+		var err error
+		if forgotten, err = marks.put(tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+	if committed {
+		s.marksWritten(marks, forgotten)
+	}
+	return err
+}
+
+// commit runs fn in one write transaction, alone or in bbolt's Batch (write),
+// and reports whether the transaction committed: a refusal fn returns rolls
+// back a write made alone, not a batch.
+func (s *Store) commit(fn func(*bolt.Tx) error) (bool, error) {
 	defer s.writing.Add(-1)
 	if s.writing.Add(1) == 1 {
-		return unrefused(s.db.Update(fn))
+		err := s.db.Update(fn)
+		return err == nil, unrefused(err)
 	}
 	var refused error
 	err := s.db.Batch(func(tx *bolt.Tx) error {
@@ -160,9 +185,9 @@ func (s *Store) write(fn func(*bolt.Tx) error) error {
 		return err
 	})
 	if err != nil {
-		return unrefused(err)
+		return false, unrefused(err)
 	}
-	return refused
+	return true, refused
 }
 
 // refusal is an error a write's fn returns having written nothing: the stored
@@ -177,7 +202,23 @@ func unrefused(err error) error {
 }
 
 // Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close writes the envelope marks still waiting for a write (MarkEnvelope) and
+// closes the file.
+func (s *Store) Close() error {
+	s.envMu.Lock()
+	s.envClosed = true
+	if s.envFlush != nil {
+		s.envFlush.Stop()
+		s.envFlush = nil
+	}
+	n := len(s.envPending)
+	s.envMu.Unlock()
+	var err error
+	if n > 0 {
+		err = s.write(func(*bolt.Tx) error { return nil })
+	}
+	return errors.Join(err, s.db.Close())
+}
 
 // Describe names the store for a person: "bbolt file PATH".
 func (s *Store) Describe() string { return "bbolt file " + s.path }

@@ -287,6 +287,7 @@ func TestEnvelopeMarksOutliveARestart(t *testing.T) {
 	if seen, _, err := s.MarkEnvelope(ctx, "env:C", "action:T9", later); seen || err != nil {
 		t.Fatal(seen, err)
 	}
+	s.flushMarks() // as MarkDelay later, no other write having come
 	var left []string
 	if err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketEnvelopeAge).ForEach(func(k, _ []byte) error { left = append(left, string(k[9:])); return nil })
@@ -298,8 +299,84 @@ func TestEnvelopeMarksOutliveARestart(t *testing.T) {
 	}
 }
 
+// An envelope's mark goes to the file with the next write, in its transaction:
+// the change the envelope made is never in the file without its mark. A write
+// refused alone takes no mark with it; a mark no write takes along is written on
+// its own within MarkDelay, and Close writes the ones still waiting.
+func TestAMarkGoesToTheFileWithTheNextWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rotabot.db")
+	ctx := context.Background()
+	s, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txid := func() (id int) {
+		_ = s.db.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil })
+		return id
+	}
+	inFile := func(m string) (found bool) {
+		_ = s.db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketEnvelopeAge).ForEach(func(k, _ []byte) error {
+				found = found || string(k[9:]) == m
+				return nil
+			})
+		})
+		return found
+	}
+	now := time.Now()
+	before := txid()
+	if seen, _, err := s.MarkEnvelope(ctx, "env:A", "slash:T1", now); seen || err != nil {
+		t.Fatal(seen, err)
+	}
+	if seen, _, err := s.MarkEnvelope(ctx, "env:A", "", now); !seen || err != nil {
+		t.Fatalf("a mark waiting for a write is not seen: %v %v", seen, err)
+	}
+	if _, err := s.CreateRun(ctx, &rotation.Run{Secret: "A_TOKEN", State: rotation.StatePropagating}); err != nil {
+		t.Fatal(err)
+	}
+	if got := txid() - before; got != 1 || !inFile("env:A") || !inFile("slash:T1") {
+		t.Fatalf("after a mark and a run created: %d transactions, env:A in the file %v, its key %v; want 1, both", got, inFile("env:A"), inFile("slash:T1"))
+	}
+	// A second run of the same secret is refused: that write rolls back, and
+	// the mark made before it waits for the next.
+	if _, _, err := s.MarkEnvelope(ctx, "env:B", "", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRun(ctx, &rotation.Run{Secret: "A_TOKEN", State: rotation.StatePropagating}); err == nil {
+		t.Fatal("a second open run of a secret was created")
+	}
+	if inFile("env:B") {
+		t.Fatal("a refused write committed a mark")
+	}
+	deadline := time.Now().Add(10 * MarkDelay)
+	for !inFile("env:B") {
+		if time.Now().After(deadline) {
+			t.Fatalf("a mark no write took along is not in the file %s later", 10*MarkDelay)
+		}
+		time.Sleep(MarkDelay / 10)
+	}
+	if _, _, err := s.MarkEnvelope(ctx, "env:C", "", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.MarkEnvelope(ctx, "env:D", "", now); err == nil {
+		t.Error("a closed store took a mark")
+	}
+	if s, err = Open(path, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if seen, _, err := s.MarkEnvelope(ctx, "env:C", "", now); !seen || err != nil {
+		t.Errorf("a mark waiting at Close is new after a restart: %v %v", seen, err)
+	}
+}
+
 // BenchmarkMarkEnvelope is one gesture's envelope marked, with its content key,
-// synced to disk, in a file holding an hour of a busy morning's marks (twelve
+// and written on its own, synced to disk (as MarkDelay later, for a gesture that
+// changes nothing: most marks go with the write their gesture makes, at no sync
+// of their own), in a file holding an hour of a busy morning's marks (twelve
 // thousand: a thousand runs of six gestures each), the oldest forgotten as new
 // ones come: the process's machine time a mark (user+sys, the syncs included).
 func BenchmarkMarkEnvelope(b *testing.B) {
@@ -316,6 +393,7 @@ func BenchmarkMarkEnvelope(b *testing.B) {
 		if _, _, err := s.MarkEnvelope(ctx, fmt.Sprintf("env:%016x%016x", i*7919, i), fmt.Sprintf("action:%016x", i*104729), at); err != nil {
 			b.Fatal(err)
 		}
+		s.flushMarks()
 		at = at.Add(step)
 	}
 	for i := range held {

@@ -1,11 +1,11 @@
 package bbolt
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
@@ -13,15 +13,24 @@ import (
 )
 
 // MarkEnvelope records a handled Slack envelope id, and its content key when the
-// id is new (rotation.EnvelopeStore), in one transaction. Ids older than
-// rotation.EnvelopeTTL are forgotten in the same transaction.
+// id is new (rotation.EnvelopeStore). Ids older than rotation.EnvelopeTTL are
+// forgotten when the marks are written.
 //
 // The file keeps the marks in time order (envelope_age) and the process looks
 // them up in memory, read from the file at Open: the file is one process's, and
 // an index by id in the file would rewrite a page at a random place in it for
 // every mark and every mark forgotten. Whether a mark is new is decided under
-// the process's lock, before the write, so concurrent marks of one envelope have
-// one winner, and a write that bbolt's Batch makes again decides nothing anew.
+// the process's lock, at once, so concurrent marks of one envelope have one
+// winner.
+//
+// A mark goes to the file with the store's next write, in its transaction, or
+// on its own at most MarkDelay later (flushMarks). A handled envelope nearly
+// always changes something at once — a run started, approved, a token taken —
+// so its mark costs no disk sync of its own, and whatever the handler changes
+// commits with its mark or after it: a change is never in the file without the
+// mark of the envelope that made it. A crash within MarkDelay of a mark that
+// changed nothing loses only that mark; a redelivery of that envelope after the
+// restart is handled then, as if for the first time.
 func (s *Store) MarkEnvelope(_ context.Context, id, key string, at time.Time) (idSeen, keySeen bool, err error) {
 	if id == "" {
 		return false, false, fmt.Errorf("store: empty envelope id")
@@ -29,8 +38,11 @@ func (s *Store) MarkEnvelope(_ context.Context, id, key string, at time.Time) (i
 	now, cutoff := at.UnixNano(), at.Add(-rotation.EnvelopeTTL).UnixNano()
 	marks := []string{id}
 	s.envMu.Lock()
+	defer s.envMu.Unlock()
+	if s.envClosed {
+		return false, false, fmt.Errorf("store: %s is closed", s.path)
+	}
 	if s.markedLocked(id, cutoff) {
-		s.envMu.Unlock()
 		return true, false, nil
 	}
 	if key != "" {
@@ -42,42 +54,111 @@ func (s *Store) MarkEnvelope(_ context.Context, id, key string, at time.Time) (i
 	}
 	for _, m := range marks {
 		s.envelopes[maphash.String(s.envSeed, m)] = now
-		s.envPending[m] = true
+		s.envPending[m] = now
 	}
+	if s.envCutoff < cutoff {
+		s.envCutoff = cutoff
+	}
+	if s.envFlush == nil {
+		s.envFlush = time.AfterFunc(MarkDelay, s.flushMarks)
+	}
+	return false, keySeen, nil
+}
+
+// MarkDelay is the longest an envelope's mark waits for another write to go to
+// the file with (MarkEnvelope).
+const MarkDelay = 250 * time.Millisecond
+
+// flushMarks writes the marks no write has taken along since MarkDelay.
+func (s *Store) flushMarks() {
+	s.envMu.Lock()
+	if s.envFlush != nil {
+		s.envFlush.Stop() // when called before it fires
+		s.envFlush = nil
+	}
+	n := len(s.envPending)
 	s.envMu.Unlock()
-	var forgotten []string
-	err = s.write(func(tx *bolt.Tx) error {
-		forgotten = forgotten[:0] // Batch may call it again
-		age := tx.Bucket(bucketEnvelopeAge)
-		c := age.Cursor()
-		for k, _ := c.First(); k != nil && int64(binary.BigEndian.Uint64(k[:8])) < cutoff; k, _ = c.First() {
-			forgotten = append(forgotten, string(k[9:]))
-			if err := c.Delete(); err != nil {
-				return err
-			}
+	if n == 0 {
+		return
+	}
+	if err := s.write(func(*bolt.Tx) error { return nil }); err != nil {
+		s.envMu.Lock() // try again later: the marks are kept until written
+		if s.envFlush == nil && !s.envClosed {
+			s.envFlush = time.AfterFunc(MarkDelay, s.flushMarks)
 		}
-		ts := seqKey(uint64(now))
-		for _, m := range marks {
-			if err := age.Put(append(append(bytes.Clone(ts), 0), m...), nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+		s.envMu.Unlock()
+	}
+}
+
+// pendingMarks are the marks not in the file yet and the time before which
+// marks are forgotten, for a write to take along (write, putMarks).
+type pendingMarks struct {
+	marks  map[string]int64
+	cutoff int64
+}
+
+// takeMarks copies the marks not in the file yet; they stay pending until a
+// write that holds them commits (marksWritten).
+func (s *Store) takeMarks() pendingMarks {
 	s.envMu.Lock()
 	defer s.envMu.Unlock()
-	for _, m := range marks {
-		delete(s.envPending, m)
+	if len(s.envPending) == 0 {
+		return pendingMarks{}
 	}
-	if err == nil {
-		for _, m := range forgotten {
-			h := maphash.String(s.envSeed, m)
-			if t, ok := s.envelopes[h]; ok && t < cutoff { // not marked again since
-				delete(s.envelopes, h)
-			}
+	return pendingMarks{marks: maps.Clone(s.envPending), cutoff: s.envCutoff}
+}
+
+// put writes the marks into tx and forgets the ones older than the cutoff; it
+// returns the marks forgotten. Batch may run it again in a new transaction, so
+// it decides nothing anew.
+func (p pendingMarks) put(tx *bolt.Tx) ([]string, error) {
+	if len(p.marks) == 0 {
+		return nil, nil
+	}
+	var forgotten []string
+	age := tx.Bucket(bucketEnvelopeAge)
+	c := age.Cursor()
+	for k, _ := c.First(); k != nil && int64(binary.BigEndian.Uint64(k[:8])) < p.cutoff; k, _ = c.First() {
+		forgotten = append(forgotten, string(k[9:]))
+		if err := c.Delete(); err != nil {
+			return nil, err
 		}
 	}
-	return false, keySeen, err
+	for m, at := range p.marks {
+		if at < p.cutoff { // it waited past the TTL: forgotten, not written
+			forgotten = append(forgotten, m)
+			continue
+		}
+		if err := age.Put(append(append(seqKey(uint64(at)), 0), m...), nil); err != nil {
+			return nil, err
+		}
+	}
+	return forgotten, nil
+}
+
+// marksWritten records that p's marks are in the file, and forgets in memory
+// the marks the same write forgot in the file.
+func (s *Store) marksWritten(p pendingMarks, forgotten []string) {
+	if len(p.marks) == 0 {
+		return
+	}
+	s.envMu.Lock()
+	defer s.envMu.Unlock()
+	for m, at := range p.marks {
+		if s.envPending[m] == at { // not marked again since
+			delete(s.envPending, m)
+		}
+	}
+	if len(s.envPending) == 0 && s.envFlush != nil {
+		s.envFlush.Stop()
+		s.envFlush = nil
+	}
+	for _, m := range forgotten {
+		h := maphash.String(s.envSeed, m)
+		if t, ok := s.envelopes[h]; ok && t < p.cutoff { // not marked again since
+			delete(s.envelopes, h)
+		}
+	}
 }
 
 // markedLocked reports whether m (an envelope id or content key) was marked at
@@ -89,7 +170,7 @@ func (s *Store) markedLocked(m string, cutoff int64) bool {
 	if !ok || t < cutoff {
 		return false
 	}
-	if s.envPending[m] {
+	if _, ok := s.envPending[m]; ok {
 		return true
 	}
 	found := false
@@ -103,7 +184,7 @@ func (s *Store) markedLocked(m string, cutoff int64) bool {
 // loadEnvelopes reads the marks the file holds (MarkEnvelope).
 func (s *Store) loadEnvelopes() error {
 	s.envSeed = maphash.MakeSeed()
-	s.envelopes, s.envPending = map[uint64]int64{}, map[string]bool{}
+	s.envelopes, s.envPending = map[uint64]int64{}, map[string]int64{}
 	return s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketEnvelopeAge).ForEach(func(k, _ []byte) error {
 			if len(k) < 9 {
