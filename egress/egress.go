@@ -211,7 +211,7 @@ func (o open) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // Bind returns a client that sends only to base's origin: a copy of c (nil: a new
-// client on http.DefaultTransport) whose transport refuses any other origin, whose
+// client on Transport) whose transport refuses any other origin, whose
 // redirects may not change origin, and whose every request (its answer's body
 // read included) has a deadline: c's Timeout when it has one, else timeout.
 // base must have passed Base.
@@ -245,7 +245,7 @@ func copyClient(c *http.Client, timeout time.Duration) (*http.Client, time.Durat
 		*out = *c
 	}
 	if out.Transport == nil {
-		out.Transport = http.DefaultTransport
+		out.Transport = Transport
 	}
 	if out.Timeout > 0 {
 		timeout = out.Timeout

@@ -288,3 +288,59 @@ func TestEveryRequestHasADeadline(t *testing.T) {
 		t.Errorf("Timeout = %s", c.Timeout)
 	}
 }
+
+// A burst of calls to one service at once keeps its connections: the next
+// burst reuses them, where net/http's default keeps two a host and opens a new
+// connection (a TLS handshake, at a real service) for every call past them.
+func TestABurstKeepsItsConnections(t *testing.T) {
+	const burst = 8
+	var (
+		mu    sync.Mutex
+		conns int
+	)
+	arrived := make(chan struct{}, burst)
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		_, _ = io.WriteString(w, "{}")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	base, _ := url.Parse(srv.URL + "/")
+	c := egress.Bind(base, nil, 5*time.Second)
+	for round := range 3 {
+		var wg sync.WaitGroup
+		for range burst {
+			wg.Go(func() {
+				resp, err := c.Get(srv.URL + "/x")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
+		}
+		for range burst { // all of them at once, each on a connection
+			<-arrived
+		}
+		for range burst {
+			release <- struct{}{}
+		}
+		wg.Wait()
+		mu.Lock()
+		n := conns
+		mu.Unlock()
+		if n != burst {
+			t.Fatalf("after burst %d of %d calls at once, %d connections opened; want %d, the first burst's, kept", round+1, burst, n, burst)
+		}
+	}
+}

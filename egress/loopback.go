@@ -88,7 +88,7 @@ func (d LoopbackDialer) DialContext(ctx context.Context, network, addr string) (
 // uses no proxy — a proxy, even one on this machine, would carry the request on
 // to wherever it names.
 func LoopbackOnly(d LoopbackDialer, timeout time.Duration) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
+	t := newTransport()
 	t.Proxy = nil
 	t.DialContext = d.DialContext
 	t.DialTLSContext = nil

@@ -299,7 +299,7 @@ func slackAPI(env config.Env) (*slack.Client, error) {
 	retry := slack.DefaultRetryConfig()
 	retry.Handlers = slack.ConnectionOnlyRetryHandlers()
 	return slack.New(env.SlackBotToken, slack.OptionAPIURL(env.SlackAPIURL), slack.OptionAppLevelToken(env.SlackAppToken),
-		slack.OptionRetryConfig(retry), slack.OptionHTTPClient(egress.Bind(u, &http.Client{Transport: slackq.WithoutEcho(nil)}, SlackTimeout))), nil
+		slack.OptionRetryConfig(retry), slack.OptionHTTPClient(egress.Bind(u, &http.Client{Transport: slackq.WithoutEcho(egress.Transport)}, SlackTimeout))), nil
 }
 
 // paced is the one door the process's Web API calls go through (package slackq):

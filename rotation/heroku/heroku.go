@@ -110,7 +110,7 @@ func New(cfg Config) *Consumer {
 		bad = rotation.Wrap(rotation.EINVALID, err, "%s", err.Error())
 		u = &url.URL{Scheme: "https", Host: "invalid.invalid"}
 	}
-	raw := http.DefaultTransport
+	raw := egress.Transport
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
 		raw = cfg.HTTPClient.Transport
 	}
