@@ -38,6 +38,11 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Run, error) {
 		return nil, err
 	}
 	r.stepStart(StepPrecheck, "", now)
+	if s := r.Step(StepPrecheck); s != nil {
+		// What announceStep shows, written with the run: the pre-check starts
+		// at once.
+		s.Until, s.Budget = e.stepDeadline(r, StepPrecheck)
+	}
 	release, open, err := e.claimStart(ctx, req.Secret)
 	if err != nil {
 		return open, err

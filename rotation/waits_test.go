@@ -146,9 +146,14 @@ func withoutDeadlines(r *rotation.Run) []byte {
 func TestAStepsDeadlineIsWrittenWithTheMoveThatStartsIt(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	r := w.toApproval(ctx)
 	counted := &deadlineWrites{}
 	w.reopen(func(st rotation.Store) rotation.Store { counted.Store = st; return counted })
+	started := ok(t)(w.eng.Start(ctx, rotation.StartRequest{Secret: secretName, Requester: "U0ALICE", Channel: "C0OPS"}))
+	if s := started.Step(rotation.StepPrecheck); s.Until.IsZero() || s.Budget == "" {
+		t.Errorf("the pre-check's deadline is not in the run as created: %+v", s)
+	}
+	ok(t)(w.eng.Cancel(ctx, started.ID, "U0ALICE"))
+	r := w.toApproval(ctx)
 	ok(t)(w.eng.Approve(ctx, r.ID, "U0BOB"))
 	r = ok(t)(w.eng.Advance(ctx, r.ID))
 	wantState(t, r, rotation.StateWaitingRevoke)
