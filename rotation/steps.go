@@ -49,10 +49,11 @@ func (e *Engine) recordExpiry(ctx context.Context, secret, fp string, info Token
 }
 
 // forEachDest runs fn for the destinations picked, in parallel, and records each
-// outcome as soon as it is known. Outcomes that become known while another is
-// being recorded are recorded together in the next store transaction, so a
-// hundred apps answering at once cost a few writes rather than a hundred in a
-// row; every outcome is recorded before forEachDest returns.
+// outcome as soon as it is known, at most outcomeLinger later. Outcomes that
+// become known within that, or while another is being recorded, are recorded
+// together in one store transaction, so a hundred apps answering at once cost a
+// few writes rather than a hundred in a row; every outcome is recorded before
+// forEachDest returns.
 //
 // fn may return the release its write made (a target that restarts): it is
 // recorded with the outcome.
@@ -120,6 +121,14 @@ func (e *Engine) forEachDest(ctx context.Context, r *Run, pick func(Destination)
 	for {
 		select {
 		case <-wake:
+			// Outcomes a few ms apart (apps answering together) go in one
+			// write: wait outcomeLinger for the others, unless all are in.
+			t := time.NewTimer(outcomeLinger)
+			select {
+			case <-done:
+			case <-t.C:
+			}
+			t.Stop()
 			record()
 		case <-done:
 			record()
@@ -127,6 +136,10 @@ func (e *Engine) forEachDest(ctx context.Context, r *Run, pick func(Destination)
 		}
 	}
 }
+
+// outcomeLinger is how long forEachDest waits, once an outcome is known, for
+// others to record with it.
+const outcomeLinger = 5 * time.Millisecond
 
 // destOutcome is what became of one destination in forEachDest.
 type destOutcome struct {

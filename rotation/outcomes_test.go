@@ -1,0 +1,76 @@
+package rotation_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/raxx-app/rotabot/rotation"
+)
+
+// writeCounter counts the changes of runs the engine writes.
+type writeCounter struct {
+	rotation.Store
+	mu sync.Mutex
+	n  int
+}
+
+func (c *writeCounter) UpdateRun(ctx context.Context, id string, fn func(*rotation.Run) error) (*rotation.Run, error) {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return c.Store.UpdateRun(ctx, id, fn)
+}
+
+func (c *writeCounter) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// Apps answering a millisecond apart have their outcomes written together: a
+// few writes for twelve apps, not one each (each a disk sync), and every
+// outcome recorded before the step moves on.
+func TestOutcomesAFewMillisecondsApartAreWrittenTogether(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	const apps = 12
+	var names []string
+	for i := range apps {
+		name := fmt.Sprintf("raxx-app-%02d", i)
+		names = append(names, name)
+		w.heroku.values[name] = oldToken
+	}
+	w.matrix.Secrets[secretName].Consumers.HerokuApps = names
+	w.matrix.Secrets[secretName].Consumers.GitHubSecrets = nil
+	w.matrix.Secrets[secretName].Consumers.ShellRCOperators = nil
+	counter := &writeCounter{}
+	w.reopen(func(s rotation.Store) rotation.Store { counter.Store = s; return counter })
+	r := w.toApproval(ctx)
+	ok(t)(w.eng.Approve(ctx, r.ID, "U0BOB"))
+	before := counter.count()
+	w.heroku.onSet = func(target string) { // app i answers i ms after the writes began
+		var i int
+		if _, err := fmt.Sscanf(target, "raxx-app-%d", &i); err != nil {
+			t.Error(err)
+		}
+		time.Sleep(time.Duration(i) * time.Millisecond)
+	}
+	r = ok(t)(w.eng.Advance(ctx, r.ID))
+	during := counter.count() - before
+	wantState(t, r, rotation.StateWaitingRevoke)
+	for _, d := range r.Destinations {
+		if d.State != rotation.DestVerified {
+			t.Errorf("%s is %s, want verified", d.Label(), d.State)
+		}
+	}
+	// Store, propagate (the value written, the outcomes, the move on) and
+	// verify: 7–8 changes, a step's outcomes in one or two writes. Written as
+	// each came, they were 18.
+	if during > 10 {
+		t.Errorf("%d changes of the run from approval to waiting for revoke with %d apps answering 1 ms apart; want at most 10", during, apps)
+	}
+	t.Logf("%d changes of the run from approval to waiting for revoke", during)
+}
