@@ -3,6 +3,7 @@ package rotation
 import (
 	"crypto/subtle"
 	"encoding/hex"
+	"maps"
 	"strings"
 	"time"
 
@@ -616,6 +617,23 @@ type ExpiryRecord struct {
 	Created        time.Time `json:"created,omitzero"`
 	CreatedUnknown bool      `json:"created_unknown,omitempty"`
 }
+
+// SameAs reports whether rec and b say the same of a token, when it was last
+// checked aside: a record that says nothing new is not written again until its
+// CheckedAt is ExpiryRefresh old.
+func (rec ExpiryRecord) SameAs(b ExpiryRecord) bool {
+	return rec.Secret == b.Secret && rec.Fingerprint == b.Fingerprint && rec.Login == b.Login && rec.Kind == b.Kind &&
+		rec.ExpiresAt.Equal(b.ExpiresAt) && rec.Problem == b.Problem &&
+		rec.Created.Equal(b.Created) && rec.CreatedUnknown == b.CreatedUnknown &&
+		maps.EqualFunc(rec.Sent, b.Sent, time.Time.Equal)
+}
+
+// ExpiryRefresh is how old the stored CheckedAt of an expiry record that did
+// not change may get before it is written again. The reminder loop keeps the
+// exact time in memory; the stored one is what another process, or this one
+// after a restart, says during an outage ("last checked …"): at most a day
+// behind.
+const ExpiryRefresh = 24 * time.Hour
 
 // Deadline is when the token is due: its expiry, or its creation plus maxAge
 // when that is earlier or it never expires (byAge). Zero: neither is known.

@@ -64,7 +64,7 @@ type checked struct {
 	rec     rotation.ExpiryRecord
 	basedOn string
 	// changed: rec says something the stored record does not, or the stored
-	// CheckedAt is more than checkedAtRefresh old. Only changed records are written.
+	// CheckedAt is more than rotation.ExpiryRefresh old. Only changed records are written.
 	changed bool
 }
 
@@ -73,12 +73,6 @@ type checkedAt struct {
 	fingerprint string
 	at          time.Time
 }
-
-// checkedAtRefresh is how old the stored CheckedAt of a record that did not
-// change may get before a pass writes it again. The loop keeps the exact time in
-// memory; the stored one is what another process, or this one after a restart,
-// says during an outage ("last checked …"): at most a day behind.
-const checkedAtRefresh = 24 * time.Hour
 
 // checkOne checks one secret and works out its record; it writes nothing.
 func (l *Loop) checkOne(ctx context.Context, name string, known map[string]rotation.ExpiryRecord, stats *passStats) *checked {
@@ -120,17 +114,8 @@ func (l *Loop) checkOne(ctx context.Context, name string, known map[string]rotat
 	if had {
 		c.basedOn = prev.Fingerprint
 	}
-	c.changed = !had || !sameRecord(prev, rec) || rec.CheckedAt.Sub(prev.CheckedAt) >= checkedAtRefresh
+	c.changed = !had || !prev.SameAs(rec) || rec.CheckedAt.Sub(prev.CheckedAt) >= rotation.ExpiryRefresh
 	return c
-}
-
-// sameRecord reports whether a and b say the same of a token, when it was last
-// checked aside.
-func sameRecord(a, b rotation.ExpiryRecord) bool {
-	return a.Secret == b.Secret && a.Fingerprint == b.Fingerprint && a.Login == b.Login && a.Kind == b.Kind &&
-		a.ExpiresAt.Equal(b.ExpiresAt) && a.Problem == b.Problem &&
-		a.Created.Equal(b.Created) && a.CreatedUnknown == b.CreatedUnknown &&
-		maps.EqualFunc(a.Sent, b.Sent, time.Time.Equal)
 }
 
 // nextRecord is the secret's expiry record after a check. A new token (another

@@ -88,7 +88,7 @@ type Loop struct {
 	pass       sync.Mutex // one pass at a time in this process
 	// lastChecked is when each secret's token (by fingerprint) last got an
 	// answer, in this process: a record that did not change is not written
-	// again, so its stored CheckedAt may be up to checkedAtRefresh older.
+	// again, so its stored CheckedAt may be up to rotation.ExpiryRefresh older.
 	checkedMu   sync.Mutex
 	lastChecked map[string]checkedAt
 	bg          loop.Background
