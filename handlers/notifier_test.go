@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/raxx-app/rotabot/rotation"
+	"github.com/raxx-app/rotabot/rotation/expiry"
 	sbslack "github.com/raxx-app/rotabot/sandbox/slack"
 	"github.com/slack-go/slack"
 )
@@ -114,5 +115,54 @@ func TestHandlerConstructorsFillDefaultsOnce(t *testing.T) {
 	n := NewNotifier(NotifierConfig{Matrix: &rotation.Matrix{}})
 	if n.log == nil || n.work == nil {
 		t.Errorf("NewNotifier left a default out")
+	}
+}
+
+// A person's DM channel is opened once and remembered: a run's DMs, and a
+// morning's reminders, make one conversations.open a person. A post that fails
+// forgets it, and the next DM opens it again.
+func TestADMChannelIsOpenedOnceAPerson(t *testing.T) {
+	s := sbslack.New("xoxb-test", "xapp-test")
+	defer s.Close()
+	s.AddChannel("C0OPS", "ops")
+	s.AddUser("U0OPERATOR", "olga")
+	s.SetLimits(sbslack.Limits{}) // six DMs in a row: the per-channel pace is not what this is about
+	api := slack.New("xoxb-test", slack.OptionAPIURL(s.APIURL()))
+	n := NewNotifier(NotifierConfig{Slack: api, Matrix: &rotation.Matrix{
+		Vault: rotation.VaultSettings{Environment: "prod", Path: "/MooseQuest/github/", PendingPath: "/rotabot/pending/"},
+	}, Runs: &storedRuns{}})
+	ctx := context.Background()
+	r := &rotation.Run{ID: "r1", Secret: "GITHUB_API_READONLY_TOKEN", State: rotation.StateWaitingRevoke, Card: rotation.CardRef{Channel: "C0OPS", TS: "1.000001"}}
+	const open = "POST /api/conversations.open"
+	for i := range 3 {
+		if err := n.AskOperator(ctx, r, "U0OPERATOR", rotation.OperatorUpdate); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Count(open, true); got != 1 {
+			t.Fatalf("after %d DMs, %d conversations.open; want 1", i+1, got)
+		}
+	}
+	if got := len(s.DMs("U0OPERATOR")); got != 3 {
+		t.Fatalf("%d DMs reached the operator, want 3", got)
+	}
+	s.FailWith("POST /api/chat.postMessage", "channel_not_found", 1)
+	if err := n.AskOperator(ctx, r, "U0OPERATOR", rotation.OperatorUpdate); err == nil {
+		t.Fatal("a DM Slack refused was taken as sent")
+	}
+	if err := n.AskOperator(ctx, r, "U0OPERATOR", rotation.OperatorUpdate); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Count(open, true); got != 2 {
+		t.Errorf("after a refused DM, %d conversations.open in all; want 2 (opened again)", got)
+	}
+	// The reminders remember theirs the same way.
+	rn := &ReminderNotifier{Slack: api, Channel: "C0OPS"}
+	for range 2 {
+		if err := rn.RemindOwner(ctx, "U0OPERATOR", expiry.Reminder{Secret: "GITHUB_API_READONLY_TOKEN", Fingerprint: "0123abcd"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Count(open, true); got != 3 {
+		t.Errorf("two reminders to one owner: %d conversations.open in all; want 3", got)
 	}
 }

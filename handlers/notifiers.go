@@ -31,6 +31,7 @@ type Notifier struct {
 	boxMu   sync.Mutex
 	boxes   map[rotation.CardRef]*cardBox
 	sending sync.WaitGroup
+	dms     dms
 }
 
 // RunReader reads a run as stored (the store).
@@ -170,22 +171,53 @@ func (n *Notifier) healLater(id string) {
 	}()
 }
 
-// openDM opens a DM with user (a user id), or uses a DM channel id as is.
-func openDM(ctx context.Context, api Slack, user string) (string, error) {
+// dms are the DM channels Slack opened with people (conversations.open). Slack
+// answers the same channel every time for the same person, so a run's DMs, and
+// a morning of reminders, open each person's once. A post that fails forgets
+// the person's channel: the next DM opens it again.
+type dms struct {
+	mu sync.Mutex
+	by map[string]string // user id → DM channel id
+}
+
+// dmsKept bounds the channels remembered: an ops team's people, many times over.
+const dmsKept = 1000
+
+// open opens a DM with user (a user id), or uses a DM channel id as is.
+func (d *dms) open(ctx context.Context, api Slack, user string) (string, error) {
 	if strings.HasPrefix(user, "D") {
 		return user, nil
 	}
-	ch, _, _, err := api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+	d.mu.Lock()
+	ch, ok := d.by[user]
+	d.mu.Unlock()
+	if ok {
+		return ch, nil
+	}
+	c, _, _, err := api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
 	if err != nil {
 		return "", rotation.Wrap(rotation.EUNAVAILABLE, err, "could not open a DM with <@%s>", user)
 	}
-	return ch.ID, nil
+	d.mu.Lock()
+	if d.by == nil || len(d.by) >= dmsKept {
+		d.by = map[string]string{}
+	}
+	d.by[user] = c.ID
+	d.mu.Unlock()
+	return c.ID, nil
+}
+
+// forget drops user's DM channel, after a post to it failed.
+func (d *dms) forget(user string) {
+	d.mu.Lock()
+	delete(d.by, user)
+	d.mu.Unlock()
 }
 
 // AskOperator DMs a shell-rc operator what to do. The DM never holds the token:
 // it says how to pull it from Infisical.
 func (n *Notifier) AskOperator(ctx context.Context, r *rotation.Run, op string, action rotation.OperatorAction) error {
-	ch, err := openDM(ctx, n.slack, op)
+	ch, err := n.dms.open(ctx, n.slack, op)
 	if err != nil {
 		return err
 	}
@@ -196,6 +228,7 @@ func (n *Notifier) AskOperator(ctx context.Context, r *rotation.Run, op string, 
 	text, blocks := card.OperatorDM(r, action, cur)
 	_, _, err = n.slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
+		n.dms.forget(op)
 		return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not DM <@%s>", op)
 	}
 	return nil
@@ -243,18 +276,20 @@ type ReminderNotifier struct {
 	Slack Slack
 	// Channel is the ops channel: reminders are posted there, and runs start there.
 	Channel string
+	dms     dms
 }
 
 var _ expiry.Notifier = (*ReminderNotifier)(nil)
 
 // RemindOwner DMs one owner.
 func (n *ReminderNotifier) RemindOwner(ctx context.Context, owner string, rem expiry.Reminder) error {
-	ch, err := openDM(ctx, n.Slack, owner)
+	ch, err := n.dms.open(ctx, n.Slack, owner)
 	if err != nil {
 		return err
 	}
 	text, blocks := card.ReminderMessage(rem, false, n.Channel)
 	if _, _, err := n.Slack.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+		n.dms.forget(owner)
 		return rotation.Wrap(rotation.EUNAVAILABLE, err, "could not DM <@%s> the reminder of %s", owner, rem.Secret)
 	}
 	return nil
