@@ -10,24 +10,38 @@ import (
 	"github.com/raxx-app/rotabot/rotation"
 )
 
-// writeCounter counts the changes of runs the engine writes.
+// writeCounter counts what the engine writes: changes of runs, expiry records.
 type writeCounter struct {
 	rotation.Store
-	mu sync.Mutex
-	n  int
+	mu              sync.Mutex
+	updates, expiry int
 }
 
 func (c *writeCounter) UpdateRun(ctx context.Context, id string, fn func(*rotation.Run) error) (*rotation.Run, error) {
 	c.mu.Lock()
-	c.n++
+	c.updates++
 	c.mu.Unlock()
 	return c.Store.UpdateRun(ctx, id, fn)
 }
 
+func (c *writeCounter) PutExpiry(ctx context.Context, rec rotation.ExpiryRecord) error {
+	c.mu.Lock()
+	c.expiry++
+	c.mu.Unlock()
+	return c.Store.PutExpiry(ctx, rec)
+}
+
+// count is the changes of runs written so far; expiries the expiry records.
 func (c *writeCounter) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.n
+	return c.updates
+}
+
+func (c *writeCounter) expiries() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.expiry
 }
 
 // Apps answering a millisecond apart have their outcomes written together: a
@@ -75,33 +89,13 @@ func TestOutcomesAFewMillisecondsApartAreWrittenTogether(t *testing.T) {
 	t.Logf("%d changes of the run from approval to waiting for revoke", during)
 }
 
-// expiryWrites counts the expiry records the engine writes.
-type expiryWrites struct {
-	rotation.Store
-	mu sync.Mutex
-	n  int
-}
-
-func (c *expiryWrites) PutExpiry(ctx context.Context, rec rotation.ExpiryRecord) error {
-	c.mu.Lock()
-	c.n++
-	c.mu.Unlock()
-	return c.Store.PutExpiry(ctx, rec)
-}
-
-func (c *expiryWrites) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
-}
-
 // A pre-check that learns nothing new of the current token does not write its
 // expiry record again, as the reminder pass does not: only once the record's
 // CheckedAt is a day old, or when it says something else.
 func TestAPrecheckWritesTheExpiryRecordOnlyWhenItSaysSomethingNew(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	counter := &expiryWrites{}
+	counter := &writeCounter{}
 	w.reopen(func(s rotation.Store) rotation.Store { counter.Store = s; return counter })
 	precheck := func() {
 		t.Helper()
@@ -110,11 +104,11 @@ func TestAPrecheckWritesTheExpiryRecordOnlyWhenItSaysSomethingNew(t *testing.T) 
 		ok(t)(w.eng.Cancel(ctx, r.ID, "U0ALICE"))
 	}
 	precheck()
-	if n := counter.count(); n != 1 {
+	if n := counter.expiries(); n != 1 {
 		t.Fatalf("the first pre-check wrote %d expiry records, want 1", n)
 	}
 	precheck()
-	if n := counter.count(); n != 1 {
+	if n := counter.expiries(); n != 1 {
 		t.Errorf("a pre-check that learned nothing new wrote the expiry record again (%d writes)", n)
 	}
 	for _, c := range []struct {
@@ -133,9 +127,9 @@ func TestAPrecheckWritesTheExpiryRecordOnlyWhenItSaysSomethingNew(t *testing.T) 
 		if err := w.st.PutExpiry(ctx, rec); err != nil {
 			t.Fatal(err)
 		}
-		before := counter.count()
+		before := counter.expiries()
 		precheck()
-		if counter.count() != before+1 {
+		if counter.expiries() != before+1 {
 			t.Errorf("%s: the pre-check did not write the record", c.what)
 		}
 		if got, _, _ := w.st.GetExpiry(ctx, secretName); !got.CheckedAt.Equal(t0) || got.Login != "raxx-bot" {
