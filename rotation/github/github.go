@@ -274,7 +274,9 @@ func (c *Client) Probe(ctx context.Context, token rotation.Secret, path string) 
 		if err != nil {
 			return nil, err
 		}
-		return cl.Do(ctx, req, nil)
+		// Read to its end: an answer closed unread closes its connection, and
+		// the next call to GitHub pays a new one (a TLS handshake).
+		return cl.Do(ctx, req, io.Discard)
 	})
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"slices"
 	"strconv"
 	"strings"
@@ -501,4 +502,34 @@ func TestRevoke(t *testing.T) {
 	f.gh.Fail("POST /credentials/revoke", &sandbox.Fault{Status: 422})
 	err = f.client.Revoke(ctx, secret(classicTok))
 	wantErr(t, err, rotation.EINVALID, "GitHub refused to revoke the token (422 Validation Failed)")
+}
+
+// A run's calls to GitHub share one connection: each answer is read to its end,
+// the workload probe's included (go-github leaves an answer it is not asked to
+// decode unread, and net/http closes the connection of an answer closed
+// unread: at GitHub, a new TLS handshake for the next call).
+func TestARunsCallsShareAConnection(t *testing.T) {
+	f := setup(t)
+	var fresh []string
+	var call string
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		GotConn: func(i httptrace.GotConnInfo) {
+			if !i.Reused {
+				fresh = append(fresh, call)
+			}
+		},
+	})
+	for i := range 3 {
+		call = fmt.Sprintf("check %d", i+1)
+		if _, err := f.client.Check(ctx, secret(fineTok)); err != nil {
+			t.Fatal(err)
+		}
+		call = fmt.Sprintf("probe %d", i+1)
+		if err := f.client.Probe(ctx, secret(fineTok), "/repos/"+repo+"/actions/runs?per_page=1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(fresh) != 1 {
+		t.Errorf("new connections for %v; want one, for the first call", fresh)
+	}
 }
