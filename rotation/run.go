@@ -618,10 +618,9 @@ type ExpiryRecord struct {
 	CreatedUnknown bool      `json:"created_unknown,omitempty"`
 }
 
-// SameAs reports whether rec and b say the same of a token, when it was last
-// checked aside: a record that says nothing new is not written again until its
-// CheckedAt is ExpiryRefresh old.
-func (rec ExpiryRecord) SameAs(b ExpiryRecord) bool {
+// sameAs reports whether rec and b say the same of a token, when it was last
+// checked aside.
+func (rec ExpiryRecord) sameAs(b ExpiryRecord) bool {
 	return rec.Secret == b.Secret && rec.Fingerprint == b.Fingerprint && rec.Login == b.Login && rec.Kind == b.Kind &&
 		rec.ExpiresAt.Equal(b.ExpiresAt) && rec.Problem == b.Problem &&
 		rec.Created.Equal(b.Created) && rec.CreatedUnknown == b.CreatedUnknown &&
@@ -634,6 +633,13 @@ func (rec ExpiryRecord) SameAs(b ExpiryRecord) bool {
 // after a restart, says during an outage ("last checked …"): at most a day
 // behind.
 const ExpiryRefresh = 24 * time.Hour
+
+// Stale reports whether rec, the record after a check, must be written over
+// prev, the one stored: it says something prev does not, or prev's CheckedAt
+// is ExpiryRefresh old. The reminder pass and a run's checks both keep to it.
+func (rec ExpiryRecord) Stale(prev ExpiryRecord) bool {
+	return !prev.sameAs(rec) || rec.CheckedAt.Sub(prev.CheckedAt) >= ExpiryRefresh
+}
 
 // Deadline is when the token is due: its expiry, or its creation plus maxAge
 // when that is earlier or it never expires (byAge). Zero: neither is known.

@@ -38,14 +38,13 @@ func (e *Engine) fail(ctx context.Context, r *Run, ev Event, step StepName, err 
 
 // recordExpiry keeps what is known of a secret's current token (for reminders).
 // Reminders already sent for the same token, and when it was made, are kept. A
-// record that says nothing new is written only once its CheckedAt is
-// ExpiryRefresh old, as the reminder pass does.
+// record that says nothing new is not written again (ExpiryRecord.Stale), as
+// the reminder pass does not.
 func (e *Engine) recordExpiry(ctx context.Context, secret, fp string, info TokenInfo, problem string) {
-	now := e.now()
-	rec := ExpiryRecord{Secret: secret, Fingerprint: fp, Login: info.Login, Kind: info.Kind, ExpiresAt: info.ExpiresAt, CheckedAt: now, Problem: problem}
+	rec := ExpiryRecord{Secret: secret, Fingerprint: fp, Login: info.Login, Kind: info.Kind, ExpiresAt: info.ExpiresAt, CheckedAt: e.now(), Problem: problem}
 	if old, ok, err := e.Store.GetExpiry(ctx, secret); err == nil && ok && old.Fingerprint == fp {
 		rec.Sent, rec.Created, rec.CreatedUnknown = old.Sent, old.Created, old.CreatedUnknown
-		if old.SameAs(rec) && !now.Before(old.CheckedAt) && now.Sub(old.CheckedAt) < ExpiryRefresh {
+		if !rec.Stale(old) {
 			return
 		}
 	}

@@ -63,8 +63,8 @@ type checked struct {
 	// the pass started from ("" for none).
 	rec     rotation.ExpiryRecord
 	basedOn string
-	// changed: rec says something the stored record does not, or the stored
-	// CheckedAt is more than rotation.ExpiryRefresh old. Only changed records are written.
+	// changed: rec is stale over the stored record (rotation.ExpiryRecord.Stale).
+	// Only changed records are written.
 	changed bool
 }
 
@@ -114,7 +114,7 @@ func (l *Loop) checkOne(ctx context.Context, name string, known map[string]rotat
 	if had {
 		c.basedOn = prev.Fingerprint
 	}
-	c.changed = !had || !prev.SameAs(rec) || rec.CheckedAt.Sub(prev.CheckedAt) >= rotation.ExpiryRefresh
+	c.changed = !had || rec.Stale(prev)
 	return c
 }
 
