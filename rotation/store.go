@@ -68,9 +68,9 @@ type EnvelopeStore interface {
 	// new and key is not "", its content key (the trigger or event id a
 	// redelivery keeps), in one transaction. It reports whether the id was
 	// recorded already, and whether key was (false when the id was). A store
-	// one process owns may keep the marks in memory until its next write and
-	// write them in that write's transaction (bbolt's, within MarkDelay): no
-	// change made after a mark is stored without it.
+	// one process owns may keep the marks in memory until its next write, or a
+	// moment later, and write them in that write's transaction: no change made
+	// after a mark is stored without it.
 	MarkEnvelope(ctx context.Context, id, key string, at time.Time) (idSeen, keySeen bool, err error)
 }
 

@@ -201,23 +201,13 @@ func unrefused(err error) error {
 	return err
 }
 
-// Close closes the file.
 // Close writes the envelope marks still waiting for a write (MarkEnvelope) and
 // closes the file.
 func (s *Store) Close() error {
 	s.envMu.Lock()
 	s.envClosed = true
-	if s.envFlush != nil {
-		s.envFlush.Stop()
-		s.envFlush = nil
-	}
-	n := len(s.envPending)
 	s.envMu.Unlock()
-	var err error
-	if n > 0 {
-		err = s.write(func(*bolt.Tx) error { return nil })
-	}
-	return errors.Join(err, s.db.Close())
+	return errors.Join(s.writeMarks(), s.db.Close())
 }
 
 // Describe names the store for a person: "bbolt file PATH".

@@ -71,17 +71,7 @@ const MarkDelay = 250 * time.Millisecond
 
 // flushMarks writes the marks no write has taken along since MarkDelay.
 func (s *Store) flushMarks() {
-	s.envMu.Lock()
-	if s.envFlush != nil {
-		s.envFlush.Stop() // when called before it fires
-		s.envFlush = nil
-	}
-	n := len(s.envPending)
-	s.envMu.Unlock()
-	if n == 0 {
-		return
-	}
-	if err := s.write(func(*bolt.Tx) error { return nil }); err != nil {
+	if err := s.writeMarks(); err != nil {
 		s.envMu.Lock() // try again later: the marks are kept until written
 		if s.envFlush == nil && !s.envClosed {
 			s.envFlush = time.AfterFunc(MarkDelay, s.flushMarks)
@@ -90,8 +80,24 @@ func (s *Store) flushMarks() {
 	}
 }
 
+// writeMarks writes the marks waiting for a write, on their own (flushMarks,
+// Close), and stops the timer that would have.
+func (s *Store) writeMarks() error {
+	s.envMu.Lock()
+	if s.envFlush != nil {
+		s.envFlush.Stop() // when called before it fires
+		s.envFlush = nil
+	}
+	n := len(s.envPending)
+	s.envMu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	return s.write(func(*bolt.Tx) error { return nil })
+}
+
 // pendingMarks are the marks not in the file yet and the time before which
-// marks are forgotten, for a write to take along (write, putMarks).
+// marks are forgotten, for a write to take along (write, put).
 type pendingMarks struct {
 	marks  map[string]int64
 	cutoff int64
