@@ -4,7 +4,8 @@
 // looks for, in memory, and keeps only the names — app and variable — of the
 // matches; and, since GitHub never shows a value, it lists the GitHub secrets
 // (through its SecretLister port) that carry a name the secret uses and are no
-// destination: copies that may hold it. The engine reaches it through its
+// destination: copies that may hold it, one listing shared by the looks asked
+// within half a minute of each other. The engine reaches it through its
 // HolderFinder port (verify's last look for the old token, a dry run's unknown
 // consumers); rotabot where and /rotate where ask it directly (Where). It must
 // not know about runs, Slack or any SDK, and it keeps, stores and shows no
@@ -47,6 +48,9 @@ type Config struct {
 	GitHub         SecretLister
 	GitHubRepos    int
 	GitHubParallel int
+	// GitHubFresh is how long a listing of GitHub that read everything
+	// serves the looks asked after it began (default DefaultGitHubFresh).
+	GitHubFresh time.Duration
 	// CallTimeout bounds each call to a platform or the vault (default 60 s).
 	CallTimeout time.Duration
 	Now         func() time.Time // default rotation.WallNow
@@ -55,6 +59,7 @@ type Config struct {
 // Scanner scans for where values are held. Build it with New.
 type Scanner struct {
 	Config
+	ghShare *ghShare // the listings of GitHub the looks share
 }
 
 var _ rotation.HolderFinder = (*Scanner)(nil)
@@ -73,10 +78,13 @@ func New(c Config) *Scanner {
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = 60 * time.Second
 	}
+	if c.GitHubFresh <= 0 {
+		c.GitHubFresh = DefaultGitHubFresh
+	}
 	if c.Now == nil {
 		c.Now = rotation.WallNow
 	}
-	return &Scanner{Config: c}
+	return &Scanner{Config: c, ghShare: &ghShare{}}
 }
 
 func (s *Scanner) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {

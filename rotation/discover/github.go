@@ -166,22 +166,110 @@ func (s *Scanner) githubPlaces() (owners, repos []string) {
 	return owners, repos
 }
 
-// lookGitHub lists every secret of the matrix's owners and of their
-// repositories (the matrix's first, at most GitHubRepos) and keeps those named
-// as names has it. It never fails as a whole: what could not be listed is said
-// in problem.
+// lookGitHub is the look at GitHub for the secrets named as names has it: what
+// every secret of the matrix's owners and of their repositories (the matrix's
+// first, at most GitHubRepos) is, as one listing shared by the looks asked
+// about the same time (shared), kept to those names. It never fails as a
+// whole: what could not be listed is said in problem.
 func (s *Scanner) lookGitHub(ctx context.Context, names map[string]bool) *ghLook {
-	out := &ghLook{}
+	l := s.shared(ctx)
+	out := &ghLook{repos: l.repos, seen: l.seen, problem: l.problem}
+	for _, c := range l.found {
+		if names[strings.ToUpper(c.Name)] {
+			out.found = append(out.found, c)
+		}
+	}
+	return out
+}
+
+// A listing of GitHub is shared. GitHub shows names and dates only, the same
+// whatever secret a look is for, and a look is three requests a repository:
+// ten runs verifying within a minute would each read the whole organisation,
+// out of GitHub's 5,000 requests an hour. So a look asked while another is
+// under way waits for it and takes what it listed, and a listing that read
+// everything serves the looks asked within GitHubFresh of its start. GitHub
+// itself answers these lists with Cache-Control: private, max-age=60. A
+// listing that could not read everything serves only the looks that waited
+// for it: the next look lists again.
+
+// DefaultGitHubFresh is how long a listing that read everything serves later
+// looks, from its start.
+const DefaultGitHubFresh = 30 * time.Second
+
+// ghShare is a Scanner's listing under way and its last complete one.
+type ghShare struct {
+	mu      sync.Mutex
+	running *ghListing
+	last    *ghListing
+	waiting int // looks waiting for the listing under way
+}
+
+// ghListing is one listing of GitHub: every secret the access could list,
+// what it read, and what it could not; done is closed once it is over.
+type ghListing struct {
+	began time.Time
+	done  chan struct{}
+	ghLook
+	// cut: the listing stopped because the context of the look that ran it
+	// ended; a look still in time lists again.
+	cut bool
+}
+
+// shared returns a listing for a look asked now: the last complete one if it
+// began within GitHubFresh, the one under way, or a new one run by this look.
+// A look whose listing was cut short by the context of the look that ran it
+// lists again, if it still has time.
+func (s *Scanner) shared(ctx context.Context) *ghLook {
+	sh := s.ghShare
+	for {
+		sh.mu.Lock()
+		if l := sh.last; l != nil && s.Now().Sub(l.began) < s.GitHubFresh {
+			sh.mu.Unlock()
+			return &l.ghLook
+		}
+		if l := sh.running; l != nil {
+			sh.waiting++
+			sh.mu.Unlock()
+			select {
+			case <-l.done:
+			case <-ctx.Done():
+			}
+			sh.mu.Lock()
+			sh.waiting--
+			sh.mu.Unlock()
+			switch {
+			case ctx.Err() != nil:
+				return &ghLook{problem: "the look at GitHub ran out of time (it waited for the look under way)"}
+			case l.cut:
+				continue
+			}
+			return &l.ghLook
+		}
+		l := &ghListing{began: s.Now(), done: make(chan struct{})}
+		sh.running = l
+		sh.mu.Unlock()
+		s.listGitHub(ctx, l)
+		sh.mu.Lock()
+		sh.running = nil
+		if l.problem == "" {
+			sh.last = l
+		}
+		sh.mu.Unlock()
+		close(l.done)
+		return &l.ghLook
+	}
+}
+
+// listGitHub lists every secret of the matrix's owners and of their
+// repositories (the matrix's first, at most GitHubRepos) into l.
+func (s *Scanner) listGitHub(ctx context.Context, l *ghListing) {
+	out := &l.ghLook
 	fails := &ghFailures{count: map[string]int{}, first: map[string]string{}}
 	var mu sync.Mutex
 	keep := func(cs []rotation.Copy) {
 		mu.Lock()
 		defer mu.Unlock()
-		for _, c := range cs {
-			if names[strings.ToUpper(c.Name)] {
-				out.found = append(out.found, c)
-			}
-		}
+		out.found = append(out.found, cs...)
 	}
 	list := func(kind rotation.DestKind, target, what string) {
 		cctx, cancel := s.callCtx(ctx)
@@ -248,7 +336,7 @@ func (s *Scanner) lookGitHub(ctx context.Context, names map[string]bool) *ghLook
 	}
 	wg.Wait()
 	out.problem = fails.problem(ctx, out.repos, out.seen)
-	return out
+	l.cut = ctx.Err() != nil
 }
 
 // problem says what the look could not list ("" when it listed everything).

@@ -25,6 +25,9 @@ type gitHub struct {
 	// budget is spent (0: no end).
 	budget, calls int
 	read          []string // the repositories whose Actions secrets were listed
+	// hold, when set, keeps each list of an owner's repositories until it is
+	// closed or the call's context ends; held hears each call kept.
+	hold, held chan struct{}
 }
 
 var ghDate = time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
@@ -39,11 +42,27 @@ func (g *gitHub) spend(key string) error {
 	return g.fail[key]
 }
 
-func (g *gitHub) Repos(_ context.Context, owner string) ([]string, error) {
+func (g *gitHub) Repos(ctx context.Context, owner string) ([]string, error) {
 	if err := g.spend("repos " + owner); err != nil {
 		return nil, err
 	}
+	if g.hold != nil {
+		g.held <- struct{}{}
+		select {
+		case <-g.hold:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	return g.repos[owner], nil
+}
+
+func (g *gitHub) callCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.calls
 }
 
 func (g *gitHub) Environments(_ context.Context, repo string) ([]string, error) {
@@ -223,5 +242,104 @@ func TestWhereListsGitHubCopies(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("copies:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Looks at GitHub asked about the same time share one listing: a look asked
+// while one is under way waits for it, and a listing that read everything
+// serves the looks of the next GitHubFresh (names and dates only, the same for
+// every secret). A listing that could not read everything is not kept, and a
+// look whose listing was cut short by another look's end lists again.
+func TestLooksAtGitHubShareOneListing(t *testing.T) {
+	ctx := context.Background()
+	sc := ghMatrix().Secrets[secretName]
+	skip := rotation.HeldBy(secretName, sc.Destinations())
+	want := rotation.NewSecret(oldToken).Digest()
+	now := ghDate
+	clock := func() time.Time { return now }
+	const oneLook = 17 // the owner's 2 lists and its repositories; 4 repositories' 2 lists and environments; 2 environments' secrets
+
+	g := ghWorld()
+	s := discover.New(discover.Config{Matrix: ghMatrix(), GitHub: g, Now: clock})
+	first := s.FindHolders(ctx, want, skip)
+	if n := g.callCount(); n != oneLook || len(first.Copies) != 5 {
+		t.Fatalf("first look: %d calls, %d copies; want %d and 5", n, len(first.Copies), oneLook)
+	}
+	g.mu.Lock()
+	g.secrets[rotation.DestGitHubSecret]["raxx-app/Quiet"] = []string{"GH_TOKEN"}
+	g.mu.Unlock()
+	now = now.Add(discover.DefaultGitHubFresh - time.Second)
+	again := s.FindHolders(ctx, want, skip)
+	if n := g.callCount(); n != oneLook || len(again.Copies) != 5 || again.Repos != 4 || again.Problem != "" {
+		t.Errorf("a look within GitHubFresh: %d calls, %+v; want the first listing's", n, again)
+	}
+	// Another secret's look takes the same listing, kept to its own names.
+	other := s.FindHolders(ctx, want, rotation.HeldBy("OTHER_TOKEN", ghMatrix().Secrets["OTHER_TOKEN"].Destinations()))
+	if n := g.callCount(); n != oneLook || len(other.Copies) == len(first.Copies) {
+		t.Errorf("another secret's look: %d calls, %d copies", n, len(other.Copies))
+	}
+	now = now.Add(time.Second)
+	later := s.FindHolders(ctx, want, skip)
+	if n := g.callCount(); n != 2*oneLook || len(later.Copies) != 6 {
+		t.Errorf("a look GitHubFresh after the listing began: %d calls, %d copies; want a new listing (%d) that sees raxx-app/Quiet's GH_TOKEN", n, len(later.Copies), 2*oneLook)
+	}
+
+	// Eight looks at once: one listing.
+	g = ghWorld()
+	g.hold, g.held = make(chan struct{}), make(chan struct{}, 16)
+	s = discover.New(discover.Config{Matrix: ghMatrix(), GitHub: g, Now: clock})
+	var wg sync.WaitGroup
+	got := make([]*rotation.Discovery, 8)
+	wg.Go(func() { got[0] = s.FindHolders(ctx, want, skip) })
+	<-g.held
+	for i := 1; i < 8; i++ {
+		wg.Go(func() { got[i] = s.FindHolders(ctx, want, skip) })
+	}
+	for discover.WaitingForGitHub(s) < 7 {
+		time.Sleep(time.Millisecond)
+	}
+	close(g.hold)
+	wg.Wait()
+	if n := g.callCount(); n != oneLook {
+		t.Errorf("eight looks at once made %d calls; want one listing's %d", n, oneLook)
+	}
+	for i, d := range got {
+		if len(d.Copies) != 5 || d.Problem != "" {
+			t.Errorf("look %d: %+v", i, d)
+		}
+	}
+
+	// A listing that could not read everything serves no later look.
+	g = ghWorld()
+	g.fail["envs raxx-app/TradeMasterAPI"] = rotation.Errorf(rotation.EFORBIDDEN, "no Actions: Read")
+	s = discover.New(discover.Config{Matrix: ghMatrix(), GitHub: g, Now: clock})
+	s.FindHolders(ctx, want, skip)
+	n1 := g.callCount()
+	if d := s.FindHolders(ctx, want, skip); g.callCount() != 2*n1 || !strings.Contains(d.Problem, "no Actions: Read") {
+		t.Errorf("after an incomplete listing: %d calls (want %d), problem %q", g.callCount(), 2*n1, d.Problem)
+	}
+
+	// The look that runs the listing ends (its run stopped): a look that
+	// waited for it and still has time lists again, and reads everything.
+	g = ghWorld()
+	g.hold, g.held = make(chan struct{}), make(chan struct{}, 16)
+	s = discover.New(discover.Config{Matrix: ghMatrix(), GitHub: g, Now: clock})
+	short, cancel := context.WithCancel(ctx)
+	var cut, waited *rotation.Discovery
+	wg.Go(func() { cut = s.FindHolders(short, want, skip) })
+	<-g.held
+	wg.Go(func() { waited = s.FindHolders(ctx, want, skip) })
+	for discover.WaitingForGitHub(s) < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-g.held // the waiting look's own listing
+	close(g.hold)
+	wg.Wait()
+	if !strings.Contains(cut.Problem, "ran out of time") {
+		t.Errorf("the look whose context ended: problem %q", cut.Problem)
+	}
+	if waited.Problem != "" || len(waited.Copies) != 5 || waited.Repos != 4 {
+		t.Errorf("the look that waited: %+v; want its own complete listing", waited)
 	}
 }
