@@ -249,7 +249,7 @@ func (s *Scanner) FindHolders(ctx context.Context, want rotation.Digest, skip ma
 	if len(s.Scanners) == 0 && s.GitHub == nil {
 		return nil
 	}
-	found, look := s.both(ctx, []rotation.Digest{want}, nil, s.githubNames(skip))
+	found, look := s.both(ctx, []rotation.Digest{want}, nil, s.githubNames(skip), false)
 	d := &rotation.Discovery{At: s.Now().UTC()}
 	var problems []string
 	if found != nil {
@@ -271,8 +271,9 @@ func (s *Scanner) FindHolders(ctx context.Context, want rotation.Digest, skip ma
 }
 
 // both runs the Heroku scan (when there is a scanner) and the look at GitHub
-// (when there is a lister) at once; each result is nil when not run.
-func (s *Scanner) both(ctx context.Context, wants []rotation.Digest, asked map[rotation.Holding]bool, names map[string]bool) (*scanned, *ghLook) {
+// (when there is a lister; fresh: on a listing of its own) at once; each result
+// is nil when not run.
+func (s *Scanner) both(ctx context.Context, wants []rotation.Digest, asked map[rotation.Holding]bool, names map[string]bool, fresh bool) (*scanned, *ghLook) {
 	var (
 		found *scanned
 		look  *ghLook
@@ -284,7 +285,7 @@ func (s *Scanner) both(ctx context.Context, wants []rotation.Digest, asked map[r
 	}
 	if s.GitHub != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); look = s.lookGitHub(ctx, names) }()
+		go func() { defer wg.Done(); look = s.lookGitHub(ctx, names, fresh) }()
 	}
 	wg.Wait()
 	return found, look
@@ -379,7 +380,9 @@ func (s *Scanner) Where(ctx context.Context, secret string) (WhereReport, error)
 			others[h] = append(others[h], name)
 		}
 	}
-	found, look := s.both(ctx, []rotation.Digest{vv.Value.Digest()}, mine, s.githubNames(mine))
+	// A person asking where the value is now (after removing a copy, say)
+	// gets GitHub as it stands, not a listing shared with the runs.
+	found, look := s.both(ctx, []rotation.Digest{vv.Value.Digest()}, mine, s.githubNames(mine), true)
 	if look != nil {
 		rep.GitHub, rep.Repos, rep.ReposSeen = true, look.repos, look.seen
 		rep.Copies = whereCopies(secret, look.found, s.matrixPlaces())

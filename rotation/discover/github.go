@@ -169,10 +169,10 @@ func (s *Scanner) githubPlaces() (owners, repos []string) {
 // lookGitHub is the look at GitHub for the secrets named as names has it: what
 // every secret of the matrix's owners and of their repositories (the matrix's
 // first, at most GitHubRepos) is, as one listing shared by the looks asked
-// about the same time (shared), kept to those names. It never fails as a
-// whole: what could not be listed is said in problem.
-func (s *Scanner) lookGitHub(ctx context.Context, names map[string]bool) *ghLook {
-	l := s.shared(ctx)
+// about the same time (shared) or, fresh, one of its own, kept to those names.
+// It never fails as a whole: what could not be listed is said in problem.
+func (s *Scanner) lookGitHub(ctx context.Context, names map[string]bool, fresh bool) *ghLook {
+	l := s.shared(ctx, fresh)
 	out := &ghLook{repos: l.repos, seen: l.seen, problem: l.problem}
 	for _, c := range l.found {
 		if names[strings.ToUpper(c.Name)] {
@@ -190,7 +190,8 @@ func (s *Scanner) lookGitHub(ctx context.Context, names map[string]bool) *ghLook
 // everything serves the looks asked within GitHubFresh of its start. GitHub
 // itself answers these lists with Cache-Control: private, max-age=60. A
 // listing that could not read everything serves only the looks that waited
-// for it: the next look lists again.
+// for it: the next look lists again. A person's where (Where) lists GitHub as
+// it stands, and what it listed then serves the runs' looks.
 
 // DefaultGitHubFresh is how long a listing that read everything serves later
 // looks, from its start.
@@ -218,9 +219,18 @@ type ghListing struct {
 // shared returns a listing for a look asked now: the last complete one if it
 // began within GitHubFresh, the one under way, or a new one run by this look.
 // A look whose listing was cut short by the context of the look that ran it
-// lists again, if it still has time.
-func (s *Scanner) shared(ctx context.Context) *ghLook {
+// lists again, if it still has time. A fresh look lists on its own, and keeps
+// what it listed, if complete, for the others.
+func (s *Scanner) shared(ctx context.Context, fresh bool) *ghLook {
 	sh := s.ghShare
+	if fresh {
+		l := &ghListing{began: s.Now()}
+		s.listGitHub(ctx, l)
+		sh.mu.Lock()
+		sh.keepLocked(l)
+		sh.mu.Unlock()
+		return &l.ghLook
+	}
 	for {
 		sh.mu.Lock()
 		if l := sh.last; l != nil && s.Now().Sub(l.began) < s.GitHubFresh {
@@ -251,12 +261,18 @@ func (s *Scanner) shared(ctx context.Context) *ghLook {
 		s.listGitHub(ctx, l)
 		sh.mu.Lock()
 		sh.running = nil
-		if l.problem == "" {
-			sh.last = l
-		}
+		sh.keepLocked(l)
 		sh.mu.Unlock()
 		close(l.done)
 		return &l.ghLook
+	}
+}
+
+// keepLocked keeps l for the looks to come if it read everything and began
+// no earlier than the one kept. sh.mu is held.
+func (sh *ghShare) keepLocked(l *ghListing) {
+	if l.problem == "" && (sh.last == nil || !l.began.Before(sh.last.began)) {
+		sh.last = l
 	}
 }
 

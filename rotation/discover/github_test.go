@@ -284,6 +284,29 @@ func TestLooksAtGitHubShareOneListing(t *testing.T) {
 		t.Errorf("a look GitHubFresh after the listing began: %d calls, %d copies; want a new listing (%d) that sees raxx-app/Quiet's GH_TOKEN", n, len(later.Copies), 2*oneLook)
 	}
 
+	// A person's where lists GitHub as it stands (a copy just removed is
+	// gone from its report), and the runs' looks then take that listing.
+	m := ghMatrix()
+	vault := rotationtest.NewMemVault()
+	cur, _ := m.Refs(secretName)
+	vault.Set(cur, oldToken)
+	g = ghWorld()
+	s = discover.New(discover.Config{Matrix: m, Vault: vault, GitHub: g, Now: clock})
+	s.FindHolders(ctx, want, skip)
+	g.mu.Lock()
+	delete(g.secrets[rotation.DestGitHubSecret], "raxx-app/Legacy")
+	g.mu.Unlock()
+	rep, err := s.Where(ctx, secretName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := g.callCount(); n != 2*oneLook || slices.ContainsFunc(rep.Copies, func(c discover.WhereCopy) bool { return c.Target == "raxx-app/Legacy" }) {
+		t.Errorf("where after a look: %d calls (want a listing of its own, %d), copies %+v", n, 2*oneLook, rep.Copies)
+	}
+	if d := s.FindHolders(ctx, want, skip); g.callCount() != 2*oneLook || len(d.Copies) != 4 {
+		t.Errorf("a look after where: %d calls, %d copies; want where's listing (%d calls, 4 copies: Legacy's removed)", g.callCount(), len(d.Copies), 2*oneLook)
+	}
+
 	// Eight looks at once: one listing.
 	g = ghWorld()
 	g.hold, g.held = make(chan struct{}), make(chan struct{}, 16)
