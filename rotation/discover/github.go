@@ -233,7 +233,7 @@ func (s *Scanner) shared(ctx context.Context, fresh bool) *ghLook {
 	}
 	for {
 		sh.mu.Lock()
-		if l := sh.last; l != nil && s.Now().Sub(l.began) < s.GitHubFresh {
+		if l := sh.last; l != nil && s.fresh(l) {
 			sh.mu.Unlock()
 			return &l.ghLook
 		}
@@ -266,6 +266,13 @@ func (s *Scanner) shared(ctx context.Context, fresh bool) *ghLook {
 		close(l.done)
 		return &l.ghLook
 	}
+}
+
+// fresh reports whether l began within GitHubFresh of now (and not after it:
+// a clock set back does not make an old listing new).
+func (s *Scanner) fresh(l *ghListing) bool {
+	age := s.Now().Sub(l.began)
+	return age >= 0 && age < s.GitHubFresh
 }
 
 // keepLocked keeps l for the looks to come if it read everything and began
@@ -352,7 +359,7 @@ func (s *Scanner) listGitHub(ctx context.Context, l *ghListing) {
 	}
 	wg.Wait()
 	out.problem = fails.problem(ctx, out.repos, out.seen)
-	l.cut = ctx.Err() != nil
+	l.cut = out.problem != "" && ctx.Err() != nil
 }
 
 // problem says what the look could not list ("" when it listed everything).

@@ -284,6 +284,13 @@ func TestLooksAtGitHubShareOneListing(t *testing.T) {
 		t.Errorf("a look GitHubFresh after the listing began: %d calls, %d copies; want a new listing (%d) that sees raxx-app/Quiet's GH_TOKEN", n, len(later.Copies), 2*oneLook)
 	}
 
+	// A clock set back does not make the kept listing new.
+	now = ghDate.Add(-time.Minute)
+	if s.FindHolders(ctx, want, skip); g.callCount() != 3*oneLook {
+		t.Errorf("a look with the clock set back: %d calls, want a new listing (%d)", g.callCount(), 3*oneLook)
+	}
+	now = ghDate
+
 	// A person's where lists GitHub as it stands (a copy just removed is
 	// gone from its report), and the runs' looks then take that listing.
 	m := ghMatrix()
