@@ -271,9 +271,9 @@ func (s *Scanner) FindHolders(ctx context.Context, want rotation.Digest, skip ma
 }
 
 // both runs the Heroku scan (when there is a scanner) and the look at GitHub
-// (when there is a lister; fresh: on a listing of its own) at once; each result
+// (when there is a lister; own: on a listing of its own) at once; each result
 // is nil when not run.
-func (s *Scanner) both(ctx context.Context, wants []rotation.Digest, asked map[rotation.Holding]bool, names map[string]bool, fresh bool) (*scanned, *ghLook) {
+func (s *Scanner) both(ctx context.Context, wants []rotation.Digest, asked map[rotation.Holding]bool, names map[string]bool, own bool) (*scanned, *ghLook) {
 	var (
 		found *scanned
 		look  *ghLook
@@ -285,7 +285,7 @@ func (s *Scanner) both(ctx context.Context, wants []rotation.Digest, asked map[r
 	}
 	if s.GitHub != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); look = s.lookGitHub(ctx, names, fresh) }()
+		go func() { defer wg.Done(); look = s.lookGitHub(ctx, names, own) }()
 	}
 	wg.Wait()
 	return found, look

@@ -169,10 +169,10 @@ func (s *Scanner) githubPlaces() (owners, repos []string) {
 // lookGitHub is the look at GitHub for the secrets named as names has it: what
 // every secret of the matrix's owners and of their repositories (the matrix's
 // first, at most GitHubRepos) is, as one listing shared by the looks asked
-// about the same time (shared) or, fresh, one of its own, kept to those names.
+// about the same time (shared) or, own, one of its own, kept to those names.
 // It never fails as a whole: what could not be listed is said in problem.
-func (s *Scanner) lookGitHub(ctx context.Context, names map[string]bool, fresh bool) *ghLook {
-	l := s.shared(ctx, fresh)
+func (s *Scanner) lookGitHub(ctx context.Context, names map[string]bool, own bool) *ghLook {
+	l := s.shared(ctx, own)
 	out := &ghLook{repos: l.repos, seen: l.seen, problem: l.problem}
 	for _, c := range l.found {
 		if names[strings.ToUpper(c.Name)] {
@@ -219,48 +219,33 @@ type ghListing struct {
 // shared returns a listing for a look asked now: the last complete one if it
 // began within GitHubFresh, the one under way, or a new one run by this look.
 // A look whose listing was cut short by the context of the look that ran it
-// lists again, if it still has time. A fresh look lists on its own, and keeps
-// what it listed, if complete, for the others.
-func (s *Scanner) shared(ctx context.Context, fresh bool) *ghLook {
+// lists again, if it still has time. An own look takes none of those and lists
+// on its own; what it lists, if complete, is kept for the others.
+func (s *Scanner) shared(ctx context.Context, own bool) *ghLook {
 	sh := s.ghShare
-	if fresh {
-		l := &ghListing{began: s.Now()}
-		s.listGitHub(ctx, l)
-		sh.mu.Lock()
-		sh.keepLocked(l)
-		sh.mu.Unlock()
-		return &l.ghLook
-	}
 	for {
 		sh.mu.Lock()
-		if l := sh.last; l != nil && s.fresh(l) {
+		if l := sh.last; !own && l != nil && s.current(l) {
 			sh.mu.Unlock()
 			return &l.ghLook
 		}
-		if l := sh.running; l != nil {
-			sh.waiting++
+		if l := sh.running; !own && l != nil {
 			sh.mu.Unlock()
-			select {
-			case <-l.done:
-			case <-ctx.Done():
+			if look, again := s.await(ctx, l); !again {
+				return look
 			}
-			sh.mu.Lock()
-			sh.waiting--
-			sh.mu.Unlock()
-			switch {
-			case ctx.Err() != nil:
-				return &ghLook{problem: "the look at GitHub ran out of time (it waited for the look under way)"}
-			case l.cut:
-				continue
-			}
-			return &l.ghLook
+			continue
 		}
 		l := &ghListing{began: s.Now(), done: make(chan struct{})}
-		sh.running = l
+		if !own {
+			sh.running = l
+		}
 		sh.mu.Unlock()
 		s.listGitHub(ctx, l)
 		sh.mu.Lock()
-		sh.running = nil
+		if sh.running == l {
+			sh.running = nil
+		}
 		sh.keepLocked(l)
 		sh.mu.Unlock()
 		close(l.done)
@@ -268,9 +253,32 @@ func (s *Scanner) shared(ctx context.Context, fresh bool) *ghLook {
 	}
 }
 
-// fresh reports whether l began within GitHubFresh of now (and not after it:
-// a clock set back does not make an old listing new).
-func (s *Scanner) fresh(l *ghListing) bool {
+// await waits for the listing under way, l, and returns what it listed; again
+// when l was cut short and this look still has time to list.
+func (s *Scanner) await(ctx context.Context, l *ghListing) (look *ghLook, again bool) {
+	sh := s.ghShare
+	sh.mu.Lock()
+	sh.waiting++
+	sh.mu.Unlock()
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+	}
+	sh.mu.Lock()
+	sh.waiting--
+	sh.mu.Unlock()
+	switch {
+	case ctx.Err() != nil:
+		return &ghLook{problem: "the look at GitHub ran out of time (it waited for the look under way)"}, false
+	case l.cut:
+		return nil, true
+	}
+	return &l.ghLook, false
+}
+
+// current reports whether l began within GitHubFresh of now (and not after
+// it: a clock set back does not make an old listing new).
+func (s *Scanner) current(l *ghListing) bool {
 	age := s.Now().Sub(l.began)
 	return age >= 0 && age < s.GitHubFresh
 }
